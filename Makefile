@@ -1,0 +1,52 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint format lock migrate seed clean
+
+$(STAMP): requirements.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $(STAMP)
+
+migrate: $(STAMP)
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+seed: migrate
+	$(PY) manage.py seed_demo
+
+# Serve on http://127.0.0.1:$(PORT) with the periodic jobs running beside it:
+# Celery worker + beat when REDIS_URL is set, else `run_cron --loop` (no broker needed).
+run: seed
+	@trap 'kill 0' EXIT INT TERM; \
+	if [ -n "$$REDIS_URL" ]; then \
+		$(VENV)/bin/celery -A config worker --beat --loglevel=INFO --schedule var/celerybeat-schedule & \
+	else \
+		$(PY) manage.py run_cron --loop & \
+	fi; \
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver --noreload 127.0.0.1:$(PORT)
+
+test: $(STAMP)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Re-pin every dependency from pyproject.toml into requirements.lock.
+lock:
+	rm -rf var/lockenv && $(PYTHON) -m venv var/lockenv
+	var/lockenv/bin/pip install --quiet ".[dev]"
+	var/lockenv/bin/pip freeze --exclude helpdesk > requirements.lock
+	rm -rf var/lockenv
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,21 @@
+from django.contrib.auth.backends import ModelBackend
+
+from .models import User
+from .selectors import user_find_by_login
+
+
+class HelpdeskBackend(ModelBackend):
+    """Sign in with an email address (anyone) or a username (agents only)."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        login = username or kwargs.get("email")
+        if not login or password is None:
+            return None
+        user = user_find_by_login(login)
+        if user is None:
+            # Spend the hashing time anyway so timing does not reveal known accounts.
+            User().set_password(password)
+            return None
+        if user.check_password(password) and self.user_can_authenticate(user):
+            return user
+        return None

@@ -1,0 +1,230 @@
+"""Identity: one User for agents and clients, Roles, department access, Organizations."""
+
+import zoneinfo
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import permissions as perms
+
+TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
+
+
+class Role(models.Model):
+    """A named set of department permissions (osTicket's roles)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    permissions = models.JSONField(default=list, blank=True, help_text=_("Permission keys."))
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        bad = perms.unknown_keys(self.permissions or [], agent_wide=False)
+        if bad:
+            raise ValidationError({"permissions": _("Unknown permissions: %s") % ", ".join(bad)})
+
+
+class Organization(models.Model):
+    class Sharing(models.TextChoices):
+        REQUESTER = "requester", _("Only the requester sees a ticket")
+        ALL = "all", _("All members see the organization's tickets")
+
+    name = models.CharField(max_length=128, unique=True)
+    sharing = models.CharField(max_length=16, choices=Sharing, default=Sharing.REQUESTER)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class OrganizationDomain(models.Model):
+    """An email domain whose new users join the organization automatically."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self):
+        return self.domain
+
+    def clean(self):
+        self.domain = (self.domain or "").strip().lower().lstrip("@")
+        if "." not in self.domain or " " in self.domain:
+            raise ValidationError({"domain": _("Enter a domain such as example.com.")})
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_superuser", False)
+        return self._create(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.update(is_superuser=True, is_agent=True, is_helpdesk_admin=True)
+        return self._create(email, password, **extra)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """Agents and clients alike. Agents carry the agent fields; clients the client ones.
+
+    An agent can also be the requester of a ticket: a person has one account.
+    """
+
+    email = models.EmailField(_("email address"), max_length=254)
+    username = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("Agents sign in with a username or their email; clients with their email."),
+    )
+    name = models.CharField(max_length=128, blank=True)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    timezone = models.CharField(max_length=64, choices=TIMEZONE_CHOICES, default="UTC")
+
+    # --- agent -------------------------------------------------------------------
+    is_agent = models.BooleanField(default=False, db_index=True)
+    is_helpdesk_admin = models.BooleanField(
+        default=False, help_text=_("Configures the helpdesk and holds every permission.")
+    )
+    department = models.ForeignKey(
+        "routing.Department",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="primary_agents",
+        help_text=_("Primary department."),
+    )
+    role = models.ForeignKey(
+        Role, null=True, blank=True, on_delete=models.PROTECT, related_name="primary_agents"
+    )
+    permissions = models.JSONField(default=list, blank=True, help_text=_("Agent-wide permissions."))
+    on_vacation = models.BooleanField(default=False)
+    assigned_only = models.BooleanField(
+        default=False, help_text=_("Limit ticket access to tickets assigned to the agent.")
+    )
+    signature = models.TextField(blank=True)
+
+    # --- client ------------------------------------------------------------------
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    phone = models.CharField(max_length=32, blank=True)
+    notes = models.TextField(blank=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(is_agent=True) | models.Q(department__isnull=True),
+                name="accounts_user_only_agents_have_departments",
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.username or self.email
+
+    @property
+    def is_staff(self) -> bool:
+        """Django admin access: superusers and helpdesk admins."""
+        return self.is_active and (self.is_superuser or self.is_helpdesk_admin)
+
+    def has_perm(self, perm, obj=None):
+        if self.is_active and self.is_helpdesk_admin:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label):
+        if self.is_active and self.is_helpdesk_admin:
+            return True
+        return super().has_module_perms(app_label)
+
+    def clean(self):
+        super().clean()
+        self.email = (self.email or "").strip().lower()
+        if self.username == "":
+            self.username = None
+        bad = perms.unknown_keys(self.permissions or [], agent_wide=True)
+        if bad:
+            raise ValidationError({"permissions": _("Unknown permissions: %s") % ", ".join(bad)})
+        if self.is_agent and not (self.department_id and self.role_id):
+            raise ValidationError(_("An agent needs a primary department and a role."))
+
+
+class UserEmail(models.Model):
+    """Further addresses of a client (mail from any of them reaches their tickets)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="extra_emails")
+    email = models.EmailField(max_length=254)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="accounts_useremail_ci_unique")]
+
+    def __str__(self):
+        return self.email
+
+
+class DepartmentAccess(models.Model):
+    """An agent's access to a department other than their primary one, with its role."""
+
+    agent = models.ForeignKey(User, on_delete=models.CASCADE, related_name="department_accesses")
+    department = models.ForeignKey(
+        "routing.Department", on_delete=models.CASCADE, related_name="agent_accesses"
+    )
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="department_accesses")
+    alerts = models.BooleanField(default=True, help_text=_("Receive this department's alerts."))
+
+    class Meta:
+        verbose_name_plural = "department accesses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "department"], name="accounts_one_access_per_dept"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.agent} @ {self.department} ({self.role})"

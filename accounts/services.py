@@ -1,0 +1,113 @@
+"""State changes of identities. Every channel calls these, none writes the models."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from . import permissions as perms
+from .actors import is_agent, is_system
+from .bus import send_on_commit
+from .errors import Conflict, PermissionRefused, ValidationFailed
+from .models import Organization, OrganizationDomain, User
+from .selectors import organization_for_email, user_find_by_email
+from .signals import organization_created, user_created
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationFailed(
+            "Enter a valid email address.",
+            code="invalid_email",
+            fields={"email": ["Enter a valid email address."]},
+        ) from None
+    return email
+
+
+def _require_agent_perm(actor, perm: str) -> None:
+    if is_system(actor):
+        return
+    if not (is_agent(actor) and perms.has_agent_perm(actor, perm)):
+        raise PermissionRefused(
+            f"You need the {perm} permission for this.", code="permission_denied"
+        )
+
+
+def user_create(
+    *,
+    actor,
+    email: str,
+    name: str = "",
+    password: str | None = None,
+    phone: str = "",
+    organization: Organization | None = None,
+) -> User:
+    """Create a client. The organization defaults to the one owning the email's domain."""
+    if not is_system(actor) and is_agent(actor):
+        _require_agent_perm(actor, "user.create")
+    email = _clean_email(email)
+    if user_find_by_email(email) is not None:
+        raise Conflict(f"A user with the address {email} already exists.", code="user_exists")
+    org = organization or organization_for_email(email)
+    try:
+        with transaction.atomic():
+            user = User(email=email, name=name.strip()[:128], phone=phone[:32], organization=org)
+            if password:
+                user.set_password(password)
+            else:
+                user.set_unusable_password()
+            user.save()
+    except IntegrityError:
+        raise Conflict(
+            f"A user with the address {email} already exists.", code="user_exists"
+        ) from None
+    send_on_commit(user_created, sender=User, user=user, actor=actor)
+    return user
+
+
+def user_get_or_create_by_email(*, actor, email: str, name: str = "") -> tuple[User, bool]:
+    """The requester for a ticket arriving by email, API or a guest form.
+
+    Safe under concurrency: two messages from a new address at once give one user.
+    """
+    email = _clean_email(email)
+    existing = user_find_by_email(email)
+    if existing is not None:
+        return existing, False
+    try:
+        return user_create(actor=actor, email=email, name=name), True
+    except Conflict:
+        existing = user_find_by_email(email)
+        if existing is None:  # pragma: no cover - the conflicting row vanished again
+            raise
+        return existing, False
+
+
+def organization_create(
+    *, actor, name: str, domains: list[str] = (), sharing: str | None = None
+) -> Organization:
+    _require_agent_perm(actor, "org.create")
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(
+            "An organization needs a name.", fields={"name": ["This field is required."]}
+        )
+    try:
+        with transaction.atomic():
+            org = Organization.objects.create(
+                name=name[:128], sharing=sharing or Organization.Sharing.REQUESTER
+            )
+            for domain in domains:
+                d = OrganizationDomain(organization=org, domain=domain)
+                d.clean()
+                d.save()
+    except IntegrityError:
+        raise Conflict(
+            "That organization name or domain is already taken.", code="organization_exists"
+        ) from None
+    except DjangoValidationError as exc:
+        raise ValidationFailed("; ".join(exc.messages), fields={"domains": exc.messages}) from None
+    send_on_commit(organization_created, sender=Organization, organization=org, actor=actor)
+    return org

@@ -1,0 +1,43 @@
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from helpdesk import cron
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the periodic jobs once; with --loop, keep running each on its interval "
+        "(Celery beat without a broker)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("jobs", nargs="*", help="Only these jobs (default: all).")
+        parser.add_argument(
+            "--loop", action="store_true", help="Keep running each job on its interval."
+        )
+
+    def handle(self, *args, jobs, loop, **options):
+        names = jobs or list(cron.JOBS)
+        unknown = sorted(set(names) - set(cron.JOBS))
+        if unknown:
+            raise CommandError(
+                f"Unknown jobs: {', '.join(unknown)}. Known: {', '.join(cron.JOBS)}."
+            )
+        if not loop:
+            for name in names:
+                self.stdout.write(f"{name}: {cron.run_job(name)}")
+            return
+        due = dict.fromkeys(names, 0.0)
+        self.stdout.write(f"Running {', '.join(names)} on their intervals (Ctrl-C stops).")
+        while True:
+            now = time.monotonic()
+            for name in names:
+                if now >= due[name]:
+                    try:
+                        cron.run_job(name)
+                    except Exception as exc:  # a failing job must not stop the others
+                        self.stderr.write(f"{name} failed: {exc!r}")
+                    due[name] = now + settings.HELPDESK_CRON.get(name, 300)
+            time.sleep(max(1.0, min(due.values()) - time.monotonic()))

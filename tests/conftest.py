@@ -1,0 +1,85 @@
+"""The shared cast (as healthchecks' Alice, Bob and Charlie) and test-wide settings.
+
+- dept_a, dept_b: two departments; dept_a's manager is `manager_a`
+- agent_a: All Access in dept_a; agent_b: All Access in dept_b
+- admin: helpdesk admin (primary dept_a)
+- alice (org Acme, which shares tickets with all members), alice_colleague (Acme),
+  bob (org Globex, requester-only sharing), stranger (no organization)
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+
+from accounts.models import Organization, User
+from config.celery import app as celery_app
+from routing.models import Department
+
+from .factories import AgentFactory, ClientFactory, DepartmentFactory, OrganizationFactory, role
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def pytest_collection_modifyitems(config, items):
+    """`postgres` tests are skipped, with the reason shown, when the database is not PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL; .ci/run does)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@dataclass
+class Cast:
+    dept_a: Department
+    dept_b: Department
+    agent_a: User
+    agent_b: User
+    manager_a: User
+    admin: User
+    alice: User
+    alice_colleague: User
+    bob: User
+    stranger: User
+    acme: Organization
+    globex: Organization
+
+
+@pytest.fixture
+def cast(db) -> Cast:
+    dept_a = DepartmentFactory(name="Support")
+    dept_b = DepartmentFactory(name="Billing")
+    manager_a = AgentFactory(username="manager", department=dept_a, role=role("Limited Access"))
+    dept_a.manager = manager_a
+    dept_a.save()
+    acme = OrganizationFactory(name="Acme", sharing=Organization.Sharing.ALL)
+    globex = OrganizationFactory(name="Globex", sharing=Organization.Sharing.REQUESTER)
+    return Cast(
+        dept_a=dept_a,
+        dept_b=dept_b,
+        agent_a=AgentFactory(username="alex", department=dept_a),
+        agent_b=AgentFactory(username="bea", department=dept_b),
+        manager_a=manager_a,
+        admin=AgentFactory(username="root", department=dept_a, is_helpdesk_admin=True),
+        alice=ClientFactory(email="alice@acme.test", organization=acme),
+        alice_colleague=ClientFactory(email="carl@acme.test", organization=acme),
+        bob=ClientFactory(email="bob@globex.test", organization=globex),
+        stranger=ClientFactory(email="stranger@nowhere.test"),
+        acme=acme,
+        globex=globex,
+    )

@@ -1,0 +1,125 @@
+"""HTML in and out of threads: sanitised with nh3 (ammonia) before anything is stored.
+
+Entries keep two bodies: `body_html`, safe to show in a page, and `body_text`, for
+search and plain-text mail. Everything a client, an email or an API call sends passes
+through `sanitize_html` or `text_to_html` first.
+"""
+
+import html
+import re
+from html.parser import HTMLParser
+
+import nh3
+
+_TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area", "nav", "header", "footer"} | {"font"}
+_ATTRIBUTES = {
+    **{k: set(v) for k, v in nh3.ALLOWED_ATTRIBUTES.items()},
+    "a": {"href", "hreflang", "title"},
+    "img": {"src", "alt", "width", "height", "title"},
+    "td": {"colspan", "rowspan", "align"},
+    "th": {"colspan", "rowspan", "align", "scope"},
+    "font": {"color"},
+    "*": {"title", "dir", "lang"},
+}
+# cid: keeps inline images from email working; they are rewritten to our attachment URLs
+# when shown. No javascript:, no data: (a data: image can carry a tracking payload).
+_URL_SCHEMES = {"http", "https", "mailto", "tel", "cid"}
+
+
+def sanitize_html(value: str) -> str:
+    """Keep formatting, drop scripts, event handlers, styles and dangerous URLs."""
+    if not value:
+        return ""
+    return nh3.clean(
+        value,
+        tags=_TAGS,
+        clean_content_tags={
+            "script",
+            "style",
+            "title",
+            "head",
+            "template",
+            "noscript",
+            "iframe",
+            "object",
+        },
+        attributes=_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    ).strip()
+
+
+def text_to_html(value: str) -> str:
+    """Plain text to safe HTML: escaped, paragraphs and line breaks kept."""
+    value = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not value:
+        return ""
+    paragraphs = re.split(r"\n{2,}", value)
+    return "".join("<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in paragraphs)
+
+
+_BLOCK = {
+    "p",
+    "div",
+    "br",
+    "li",
+    "tr",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "table",
+    "hr",
+}
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "head", "title"):
+            self._skip += 1
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+        if tag == "li":
+            self.parts.append("- ")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "head", "title"):
+            self._skip = max(0, self._skip - 1)
+        elif tag in _BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(value: str) -> str:
+    """Readable plain text from HTML (for search, previews and text mail)."""
+    if not value:
+        return ""
+    parser = _TextExtractor()
+    parser.feed(value)
+    parser.close()
+    text = "".join(parser.parts).replace("\xa0", " ")
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
+
+
+def bodies(body: str, fmt: str) -> tuple[str, str]:
+    """(sanitised html, plain text) for a body given as 'text' or 'html'."""
+    if fmt == "html":
+        clean = sanitize_html(body)
+        return clean, html_to_text(clean)
+    text = (body or "").replace("\r\n", "\n").strip()
+    return text_to_html(text), text

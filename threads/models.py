@@ -1,0 +1,255 @@
+"""Conversation and audit trail. A thread does not know what owns it."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    """The surface a change came through (recorded on events)."""
+
+    PANEL = "panel", _("Staff panel")
+    PORTAL = "portal", _("Client portal")
+    API = "api", _("API")
+    EMAIL = "email", _("Email")
+    ADMIN = "admin", _("Admin")
+    SYSTEM = "system", _("System")
+
+
+class Thread(models.Model):
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Thread {self.pk}"
+
+
+class ThreadEntry(models.Model):
+    class Kind(models.TextChoices):
+        MESSAGE = "message", _("Message")  # from the client or a collaborator
+        RESPONSE = "response", _("Response")  # from an agent, sent to the client
+        NOTE = "note", _("Internal note")  # agents only
+
+    class Format(models.TextChoices):
+        TEXT = "text", _("Plain text")
+        HTML = "html", _("HTML")
+
+    class Source(models.TextChoices):
+        WEB = "web", _("Web")
+        EMAIL = "email", _("Email")
+        API = "api", _("API")
+        PHONE = "phone", _("Phone")
+        OTHER = "other", _("Other")
+        SYSTEM = "system", _("System")
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(max_length=16, choices=Kind)
+    poster = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    poster_name = models.CharField(max_length=128, blank=True)
+    title = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=8, choices=Format, default=Format.TEXT)
+    body_html = models.TextField(help_text=_("Sanitised HTML, safe to show."))
+    body_text = models.TextField(help_text=_("Plain text, for search and text mail."))
+    source = models.CharField(max_length=16, choices=Source, default=Source.WEB)
+    is_system = models.BooleanField(default=False, help_text=_("Written by the system itself."))
+    recipients = models.JSONField(default=dict, blank=True)
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    email_headers = models.TextField(blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    original_thread = models.ForeignKey(
+        Thread,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Set when the entry came from a ticket merged into this one."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    editor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name_plural = "thread entries"
+        indexes = [models.Index(fields=["thread", "created_at"], name="threads_entry_thread_time")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.poster_name or '-'}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind != self.Kind.NOTE
+
+
+class ThreadEvent(models.Model):
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        MESSAGE = "message", _("Client message posted")
+        RESPONSE = "response", _("Response posted")
+        NOTE = "note", _("Internal note posted")
+        ASSIGNED = "assigned", _("Assigned")
+        RELEASED = "released", _("Released")
+        TRANSFERRED = "transferred", _("Transferred")
+        REFERRED = "referred", _("Referred")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        PRIORITY_CHANGED = "priority_changed", _("Priority changed")
+        DUE_DATE_CHANGED = "due_date_changed", _("Due date changed")
+        ANSWERED_CHANGED = "answered_changed", _("Marked answered or unanswered")
+        OVERDUE = "overdue", _("Marked overdue")
+        EDITED = "edited", _("Edited")
+        MERGED = "merged", _("Merged")
+        LINKED = "linked", _("Linked")
+        UNLINKED = "unlinked", _("Unlinked")
+        COLLABORATOR_ADDED = "collaborator_added", _("Collaborator added")
+        COLLABORATOR_REMOVED = "collaborator_removed", _("Collaborator removed")
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=128, blank=True)
+    channel = models.CharField(max_length=16, choices=Channel, default=Channel.SYSTEM)
+    data = models.JSONField(default=dict, blank=True, help_text=_("Before and after values."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["thread", "created_at"], name="threads_event_thread_time")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.actor_label or '-'}"
+
+
+class Collaborator(models.Model):
+    class Role(models.TextChoices):
+        CC = "cc", _("Cc")
+        BCC = "bcc", _("Bcc")
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="collaborators")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collaborations"
+    )
+    is_active = models.BooleanField(default=True)
+    role = models.CharField(max_length=4, choices=Role, default=Role.CC)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["thread", "user"], name="threads_one_collaboration")
+        ]
+
+    def __str__(self):
+        return f"{self.user} ({self.role})"
+
+
+class Referral(models.Model):
+    """Visibility given to an agent, team or department without a transfer."""
+
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="referrals")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.ForeignKey(
+        "routing.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    department = models.ForeignKey(
+        "routing.Department", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(agent__isnull=False, team__isnull=True, department__isnull=True)
+                    | models.Q(agent__isnull=True, team__isnull=False, department__isnull=True)
+                    | models.Q(agent__isnull=True, team__isnull=True, department__isnull=False)
+                ),
+                name="threads_referral_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["thread", "agent"],
+                condition=models.Q(agent__isnull=False),
+                name="threads_referral_agent_once",
+            ),
+            models.UniqueConstraint(
+                fields=["thread", "team"],
+                condition=models.Q(team__isnull=False),
+                name="threads_referral_team_once",
+            ),
+            models.UniqueConstraint(
+                fields=["thread", "department"],
+                condition=models.Q(department__isnull=False),
+                name="threads_referral_dept_once",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Referral to {self.agent or self.team or self.department}"
+
+    @property
+    def target(self):
+        return self.agent or self.team or self.department
+
+
+def stored_file_path(instance, filename):
+    sha = instance.sha256
+    return f"files/{sha[:2]}/{sha[2:4]}/{sha}"
+
+
+class StoredFile(models.Model):
+    """File content, stored once per SHA-256 through Django's storage API."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    size = models.PositiveBigIntegerField()
+    content_type = models.CharField(max_length=128, default="application/octet-stream")
+    file = models.FileField(upload_to=stored_file_path, max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.sha256[:12]} ({self.size} bytes)"
+
+
+class Attachment(models.Model):
+    entry = models.ForeignKey(ThreadEntry, on_delete=models.CASCADE, related_name="attachments")
+    file = models.ForeignKey(StoredFile, on_delete=models.PROTECT, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=128, default="application/octet-stream")
+    inline = models.BooleanField(default=False)
+    content_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.filename
+
+    @property
+    def size(self) -> int:
+        return self.file.size
+
+
+class Draft(models.Model):
+    """An agent's unsent reply or note, one per agent per namespace (e.g. ticket.42.reply)."""
+
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="drafts"
+    )
+    namespace = models.CharField(max_length=64)
+    body = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "namespace"], name="threads_one_draft_per_namespace"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.agent} / {self.namespace}"

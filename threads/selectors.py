@@ -1,0 +1,20 @@
+"""Reads of threads. Who may see a thread is decided by its owner's selectors
+(tickets.selectors); these only shape the data for a reader who may."""
+
+from django.db.models import Prefetch
+
+from .models import Attachment, ThreadEntry, ThreadEvent
+
+
+def entries_for(*, thread_id: int, include_notes: bool):
+    """The entries of a thread, with posters and attachments, in a constant number of queries."""
+    qs = ThreadEntry.objects.filter(thread_id=thread_id).select_related("poster", "editor")
+    if not include_notes:
+        qs = qs.exclude(kind=ThreadEntry.Kind.NOTE)
+    return qs.prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.select_related("file"))
+    )
+
+
+def events_for(*, thread_id: int):
+    return ThreadEvent.objects.filter(thread_id=thread_id).select_related("actor")

@@ -1,0 +1,231 @@
+"""Thread operations. Low level: the owner's services (tickets) check permissions and
+call these inside their own transaction; nothing here sends signals.
+"""
+
+import datetime as dt
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.actors import actor_label, actor_user
+from accounts.errors import ValidationFailed
+
+from .html import bodies
+from .models import (
+    Attachment,
+    Channel,
+    Collaborator,
+    Draft,
+    Referral,
+    StoredFile,
+    Thread,
+    ThreadEntry,
+    ThreadEvent,
+    stored_file_path,
+)
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """A file on its way in, before it is stored."""
+
+    filename: str
+    content: bytes
+    content_type: str = ""
+    inline: bool = False
+    content_id: str = ""
+
+
+def thread_create() -> Thread:
+    return Thread.objects.create()
+
+
+def _safe_filename(name: str) -> str:
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip().strip(".")
+    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
+    return name[:200] or "attachment"
+
+
+def attachments_validate(files: list[NewAttachment]) -> None:
+    """Refuse oversize files before anything is written."""
+    limit = settings.HELPDESK["MAX_ATTACHMENT_BYTES"]
+    too_big = [f.filename for f in files if len(f.content) > limit]
+    if too_big:
+        msg = f"Attachments over {limit // (1024 * 1024)} MB are refused: {', '.join(too_big)}."
+        raise ValidationFailed(msg, code="attachment_too_large", fields={"attachments": [msg]})
+
+
+def file_store(*, content: bytes, content_type: str = "") -> StoredFile:
+    """Store content once per SHA-256 (race-safe). Call it outside long transactions:
+    a file whose entry is rolled back is removed by the orphaned-file cleanup."""
+    sha = hashlib.sha256(content).hexdigest()
+    existing = StoredFile.objects.filter(sha256=sha).first()
+    if existing is not None:
+        return existing
+    stored = StoredFile(
+        sha256=sha, size=len(content), content_type=content_type or "application/octet-stream"
+    )
+    name = stored_file_path(stored, "")
+    if not default_storage.exists(name):
+        saved = default_storage.save(name, ContentFile(content))
+        if saved != name:  # a concurrent writer won the same name; same bytes, keep one
+            default_storage.delete(saved)
+    stored.file.name = name
+    try:
+        with transaction.atomic():
+            stored.save()
+    except IntegrityError:
+        return StoredFile.objects.get(sha256=sha)
+    return stored
+
+
+def files_store(files: list[NewAttachment]) -> list[tuple[NewAttachment, StoredFile]]:
+    attachments_validate(files)
+    return [(f, file_store(content=f.content, content_type=f.content_type)) for f in files]
+
+
+def entry_create(
+    *,
+    thread_id: int,
+    kind: str,
+    body: str,
+    fmt: str = ThreadEntry.Format.TEXT,
+    poster=None,
+    poster_name: str = "",
+    source: str = ThreadEntry.Source.WEB,
+    files: list[tuple[NewAttachment, StoredFile]] = (),
+    title: str = "",
+    message_id: str = "",
+    email_headers: str = "",
+    recipients: dict | None = None,
+    ip_address: str | None = None,
+    is_system: bool = False,
+) -> ThreadEntry:
+    """Write an entry with its (already stored) files. Bodies are sanitised here."""
+    body_html, body_text = bodies(body, fmt)
+    if not body_text and not files:
+        raise ValidationFailed(
+            "The message is empty.", code="empty_body", fields={"body": ["This field is required."]}
+        )
+    user = actor_user(poster)
+    entry = ThreadEntry.objects.create(
+        thread_id=thread_id,
+        kind=kind,
+        poster=user,
+        poster_name=(poster_name or (actor_label(poster) if poster is not None else ""))[:128],
+        title=title[:255],
+        format=fmt,
+        body_html=body_html,
+        body_text=body_text,
+        source=source,
+        is_system=is_system,
+        recipients=recipients or {},
+        message_id=message_id[:255],
+        email_headers=email_headers,
+        ip_address=ip_address,
+    )
+    Attachment.objects.bulk_create(
+        Attachment(
+            entry=entry,
+            file=stored,
+            filename=_safe_filename(spec.filename),
+            content_type=spec.content_type
+            or mimetypes.guess_type(spec.filename)[0]
+            or "application/octet-stream",
+            inline=spec.inline,
+            content_id=spec.content_id[:255],
+        )
+        for spec, stored in files
+    )
+    return entry
+
+
+def event_record(
+    *, thread_id: int, kind: str, actor, channel: str = Channel.SYSTEM, data: dict | None = None
+) -> ThreadEvent:
+    return ThreadEvent.objects.create(
+        thread_id=thread_id,
+        kind=kind,
+        actor=actor_user(actor),
+        actor_label=actor_label(actor)[:128],
+        channel=channel,
+        data=data or {},
+    )
+
+
+def collaborator_add(
+    *, thread_id: int, user, role: str = Collaborator.Role.CC
+) -> tuple[Collaborator, bool]:
+    """Add or re-activate a collaborator. Returns (collaborator, changed)."""
+    collab, created = Collaborator.objects.get_or_create(
+        thread_id=thread_id, user=user, defaults={"role": role}
+    )
+    if created:
+        return collab, True
+    if not collab.is_active or collab.role != role:
+        collab.is_active, collab.role = True, role
+        collab.save(update_fields=["is_active", "role"])
+        return collab, True
+    return collab, False
+
+
+def collaborator_remove(*, thread_id: int, user) -> bool:
+    return Collaborator.objects.filter(thread_id=thread_id, user=user).delete()[0] > 0
+
+
+def referral_add(
+    *, thread_id: int, agent=None, team=None, department=None
+) -> tuple[Referral, bool]:
+    lookup = {"agent": agent} if agent else {"team": team} if team else {"department": department}
+    return Referral.objects.get_or_create(thread_id=thread_id, **lookup)
+
+
+def entries_move(*, source_id: int, target_id: int) -> int:
+    """Move every entry of one thread under another (merge), remembering where it came from."""
+    return ThreadEntry.objects.filter(thread_id=source_id).update(
+        thread_id=target_id, original_thread_id=source_id
+    )
+
+
+def draft_save(*, agent, namespace: str, body: str) -> Draft:
+    draft, _ = Draft.objects.update_or_create(
+        agent=agent, namespace=namespace, defaults={"body": body}
+    )
+    return draft
+
+
+def drafts_delete(*, namespace_prefix: str) -> int:
+    return Draft.objects.filter(namespace__startswith=namespace_prefix).delete()[0]
+
+
+def drafts_purge(*, older_than_days: int = 14) -> int:
+    cutoff = timezone.now() - dt.timedelta(days=older_than_days)
+    return Draft.objects.filter(updated_at__lt=cutoff).delete()[0]
+
+
+def files_purge_orphans(*, older_than_hours: int = 24) -> int:
+    """Delete stored files that no attachment uses, older than the grace period."""
+    cutoff = timezone.now() - dt.timedelta(hours=older_than_hours)
+    count = 0
+    for stored in StoredFile.objects.filter(
+        created_at__lt=cutoff, attachments__isnull=True
+    ).iterator():
+        with transaction.atomic():
+            locked = (
+                StoredFile.objects.select_for_update(of=("self",))
+                .filter(pk=stored.pk, attachments__isnull=True)
+                .first()
+            )
+            if locked is None:
+                continue
+            name = locked.file.name
+            locked.delete()
+        default_storage.delete(name)
+        count += 1
+    return count

@@ -1,0 +1,110 @@
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
+
+from accounts.errors import DomainError
+
+from . import services
+from .models import HelpdeskSettings, Priority, State, Ticket, TicketStatus
+
+
+@admin.register(TicketStatus)
+class TicketStatusAdmin(admin.ModelAdmin):
+    list_display = ["name", "state", "allow_reopen", "reopen_status", "pauses_sla", "sort"]
+    list_filter = ["state", "allow_reopen", "pauses_sla"]
+    search_fields = ["name", "description"]
+    list_editable = ["sort"]
+
+
+@admin.register(Priority)
+class PriorityAdmin(admin.ModelAdmin):
+    list_display = ["name", "urgency", "colour", "is_public"]
+    list_filter = ["is_public"]
+    search_fields = ["name"]
+
+
+@admin.register(HelpdeskSettings)
+class HelpdeskSettingsAdmin(admin.ModelAdmin):
+    """One row: the list page goes straight to it."""
+
+    fieldsets = [
+        (_("Ticket numbers"), {"fields": ["number_format", "number_mode"]}),
+        (
+            _("Defaults for new tickets"),
+            {
+                "fields": [
+                    "default_department",
+                    "default_topic",
+                    "default_sla",
+                    "default_priority",
+                    "default_status",
+                ]
+            },
+        ),
+        (_("Clients"), {"fields": ["max_open_tickets", "clients_can_close", "closed_status"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return not HelpdeskSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        obj = HelpdeskSettings.load()
+        return redirect("admin:tickets_helpdesksettings_change", obj.pk)
+
+
+@admin.register(Ticket)
+class TicketAdmin(admin.ModelAdmin):
+    """Tickets change through the lifecycle services only (panel, API, ...): here they are
+    read-only, searchable, and deleted ones can be purged for good."""
+
+    list_display = [
+        "number",
+        "subject",
+        "requester",
+        "department",
+        "status",
+        "priority",
+        "assignee",
+        "updated_at",
+    ]
+    list_filter = [
+        "state",
+        "status",
+        "department",
+        "priority",
+        "source",
+        "is_overdue",
+        "is_answered",
+        "team",
+    ]
+    search_fields = ["number", "subject", "requester__email", "requester__name"]
+    list_select_related = ["requester", "department", "status", "priority", "assignee"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    actions = ["purge_deleted"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Purge selected deleted tickets for good"))
+    def purge_deleted(self, request, queryset):
+        if queryset.exclude(state=State.DELETED).exists():
+            self.message_user(
+                request, _("Only tickets in the trash (deleted) can be purged."), messages.ERROR
+            )
+            return
+        try:
+            count = services.tickets_purge(actor=request.user, tickets=list(queryset))
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, _("%d tickets purged.") % count, messages.SUCCESS)

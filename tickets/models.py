@@ -1,0 +1,292 @@
+"""Tickets, their statuses and priorities, numbering and system settings."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class State(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+    ARCHIVED = "archived", _("Archived")
+    DELETED = "deleted", _("Deleted")
+
+
+# The one transition table: which states may follow which. The services refuse other
+# moves, templates offer only these, the API answers 409 for the rest.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    State.OPEN: frozenset({State.OPEN, State.CLOSED, State.DELETED}),
+    State.CLOSED: frozenset({State.OPEN, State.CLOSED, State.ARCHIVED, State.DELETED}),
+    State.ARCHIVED: frozenset({State.CLOSED, State.DELETED}),
+    State.DELETED: frozenset({State.OPEN, State.CLOSED}),  # restore from the trash
+}
+
+
+def transition_permissions(from_state: str, to_state: str) -> frozenset[str]:
+    """Permissions of which any one allows an agent to make this move (osTicket's gates)."""
+    if State.DELETED in (from_state, to_state):
+        return frozenset({"ticket.delete"})
+    if to_state == State.OPEN:  # another open status, or a reopen
+        return frozenset({"ticket.close", "ticket.create"})
+    return frozenset({"ticket.close"})  # close, another closed status, archive, unarchive
+
+
+class TicketStatus(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=16, choices=State, default=State.OPEN)
+    description = models.CharField(max_length=255, blank=True)
+    allow_reopen = models.BooleanField(
+        default=True, help_text=_("A client's message reopens a ticket in this (closed) status.")
+    )
+    reopen_status = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        limit_choices_to={"state": State.OPEN},
+        help_text=_("Status on reopen; empty: the default status."),
+    )
+    pauses_sla = models.BooleanField(
+        default=False, help_text=_("The SLA clock stops while a ticket is in this status.")
+    )
+    sort = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort", "name"]
+        verbose_name_plural = "ticket statuses"
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.reopen_status_id and self.reopen_status.state != State.OPEN:
+            raise ValidationError({"reopen_status": _("The reopen status must be an open one.")})
+
+
+class Priority(models.Model):
+    name = models.CharField(max_length=32, unique=True)
+    urgency = models.PositiveSmallIntegerField(help_text=_("1 is the most urgent."))
+    colour = models.CharField(
+        max_length=7,
+        default="#888888",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour like #ff0000."))],
+    )
+    is_public = models.BooleanField(default=True, help_text=_("Clients may choose it."))
+
+    class Meta:
+        ordering = ["urgency"]
+        verbose_name_plural = "priorities"
+
+    def __str__(self):
+        return self.name
+
+
+class Ticket(models.Model):
+    class Source(models.TextChoices):
+        WEB = "web", _("Web")
+        EMAIL = "email", _("Email")
+        API = "api", _("API")
+        PHONE = "phone", _("Phone")
+        OTHER = "other", _("Other")
+
+    number = models.CharField(max_length=32, unique=True)
+    subject = models.CharField(max_length=255)
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets"
+    )
+    organization = models.ForeignKey(
+        "accounts.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+    )
+    department = models.ForeignKey(
+        "routing.Department", on_delete=models.PROTECT, related_name="tickets"
+    )
+    topic = models.ForeignKey(
+        "routing.HelpTopic", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    sla = models.ForeignKey(
+        "routing.SLA", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+    )
+    priority = models.ForeignKey(Priority, on_delete=models.PROTECT, related_name="tickets")
+    status = models.ForeignKey(TicketStatus, on_delete=models.PROTECT, related_name="tickets")
+    state = models.CharField(
+        max_length=16,
+        choices=State,
+        default=State.OPEN,
+        help_text=_("The status's state, kept in step."),
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tickets",
+    )
+    team = models.ForeignKey(
+        "routing.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    source = models.CharField(max_length=8, choices=Source, default=Source.WEB)
+    thread = models.OneToOneField("threads.Thread", on_delete=models.PROTECT, related_name="ticket")
+    sla_due_at = models.DateTimeField(null=True, blank=True, help_text=_("From the SLA."))
+    due_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Set by an agent; wins over the SLA.")
+    )
+    is_overdue = models.BooleanField(default=False)
+    is_answered = models.BooleanField(default=False)
+    reopen_count = models.PositiveIntegerField(default=0)
+    reopened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_response_at = models.DateTimeField(null=True, blank=True)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_children"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1, help_text=_("Raised by every change."))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "-updated_at", "-id"], name="tickets_state_updated"),
+            models.Index(fields=["state", "-created_at", "-id"], name="tickets_state_created"),
+            models.Index(fields=["department", "state", "-updated_at"], name="tickets_dept_state"),
+            models.Index(
+                fields=["assignee", "state", "-updated_at"], name="tickets_assignee_state"
+            ),
+            models.Index(fields=["team", "state", "-updated_at"], name="tickets_team_state"),
+            models.Index(fields=["requester", "-created_at"], name="tickets_requester"),
+            models.Index(fields=["organization", "-created_at"], name="tickets_org"),
+            models.Index(fields=["-updated_at", "-id"], name="tickets_updated"),
+        ]
+
+    def __str__(self):
+        return f"#{self.number} {self.subject}"
+
+    @property
+    def effective_due_at(self):
+        return self.due_at or self.sla_due_at
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == State.OPEN
+
+    @property
+    def draft_namespace(self) -> str:
+        return f"ticket.{self.pk}."
+
+
+class TicketLink(models.Model):
+    """Two related tickets (osTicket's "visual merge"); stored once with low < high."""
+
+    low = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    high = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["low", "high"], name="tickets_link_once"),
+            models.CheckConstraint(
+                condition=models.Q(low__lt=models.F("high")), name="tickets_link_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.low_id} <-> {self.high_id}"
+
+
+class TicketSequence(models.Model):
+    """The counter for sequential ticket numbers (one row, locked while taken)."""
+
+    next_value = models.PositiveBigIntegerField(default=1)
+
+    def __str__(self):
+        return f"next {self.next_value}"
+
+
+class HelpdeskSettings(models.Model):
+    """System-wide settings (one row), edited by admins."""
+
+    class NumberMode(models.TextChoices):
+        RANDOM = "random", _("Random digits (osTicket's default)")
+        SEQUENCE = "sequence", _("Sequence")
+
+    number_format = models.CharField(
+        max_length=24,
+        default="######",
+        validators=[RegexValidator(r"#", _("The format needs at least one # for a digit."))],
+        help_text=_("Each # is a digit; other characters are kept (e.g. TKT-######)."),
+    )
+    number_mode = models.CharField(max_length=16, choices=NumberMode, default=NumberMode.RANDOM)
+    default_department = models.ForeignKey(
+        "routing.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    default_sla = models.ForeignKey(
+        "routing.SLA", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    default_topic = models.ForeignKey(
+        "routing.HelpTopic", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    default_priority = models.ForeignKey(
+        Priority, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    default_status = models.ForeignKey(
+        TicketStatus,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"state": State.OPEN},
+    )
+    closed_status = models.ForeignKey(
+        TicketStatus,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"state": State.CLOSED},
+        help_text=_("Status given to merged tickets and to tickets clients close."),
+    )
+    max_open_tickets = models.PositiveIntegerField(
+        default=0, help_text=_("Open tickets a client may have at once; 0 for no limit.")
+    )
+    clients_can_close = models.BooleanField(
+        default=True, help_text=_("Clients may close their own tickets.")
+    )
+
+    class Meta:
+        verbose_name = "helpdesk settings"
+        verbose_name_plural = "helpdesk settings"
+
+    def __str__(self):
+        return "Helpdesk settings"
+
+    def clean(self):
+        if self.default_status_id and self.default_status.state != State.OPEN:
+            raise ValidationError({"default_status": _("The default status must be an open one.")})
+        if self.closed_status_id and self.closed_status.state != State.CLOSED:
+            raise ValidationError({"closed_status": _("This status must be a closed one.")})
+
+    @classmethod
+    def load(cls) -> "HelpdeskSettings":
+        obj = (
+            cls.objects.select_related(
+                "default_department",
+                "default_sla__schedule",
+                "default_topic",
+                "default_priority",
+                "default_status",
+                "closed_status",
+            )
+            .filter(pk=1)
+            .first()
+        )
+        return obj or cls.objects.get_or_create(pk=1)[0]

@@ -1,0 +1,108 @@
+"""Who may see which ticket: decided here and only here.
+
+Every surface (panel, portal, API, search, attachment downloads) reads tickets through
+`tickets_visible_to` / `ticket_get_for`, and `tickets.permissions` asks the same
+question before any change, so a ticket that is not visible is not found anywhere.
+"""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts import permissions as perms
+from accounts.actors import is_system
+from accounts.errors import NotVisible
+from accounts.models import Organization
+from routing.models import Team
+from threads.models import Collaborator, Referral
+
+from .models import State, Ticket, TicketLink
+
+
+def _team_ids_subquery(user):
+    return Team.members.through.objects.filter(user_id=user.pk).values("team_id")
+
+
+def tickets_visible_to(*, user) -> QuerySet[Ticket]:
+    """Tickets `user` may see.
+
+    - helpdesk admins and the system: all, including deleted ones (the trash);
+    - agents: tickets of departments they have access to (unless limited to assigned
+      tickets), assigned to them or their teams, or referred to them, their teams or
+      their departments; never deleted ones;
+    - clients: their own, those they collaborate on, and their organization's when it
+      shares; never deleted ones;
+    - anyone else: none.
+    """
+    if is_system(user):
+        return Ticket.objects.all()
+    if not (getattr(user, "is_authenticated", False) and user.is_active):
+        return Ticket.objects.none()
+    if user.is_agent:
+        if user.is_helpdesk_admin:
+            return Ticket.objects.all()
+        return Ticket.objects.filter(_agent_q(user)).exclude(state=State.DELETED)
+    return Ticket.objects.filter(_client_q(user)).exclude(state=State.DELETED)
+
+
+def _agent_q(user) -> Q:
+    teams = _team_ids_subquery(user)
+    depts = perms.department_ids(user)
+    referral = Q(agent_id=user.pk) | Q(team_id__in=teams)
+    q = Q(assignee_id=user.pk) | Q(team_id__in=teams)
+    if not user.assigned_only:
+        q |= Q(department_id__in=depts)
+        referral |= Q(department_id__in=depts)
+    return q | Exists(Referral.objects.filter(referral, thread_id=OuterRef("thread_id")))
+
+
+def _client_q(user) -> Q:
+    q = Q(requester_id=user.pk) | Exists(
+        Collaborator.objects.filter(
+            thread_id=OuterRef("thread_id"), user_id=user.pk, is_active=True
+        )
+    )
+    if user.organization_id:
+        sharing = (
+            Organization.objects.filter(pk=user.organization_id)
+            .values_list("sharing", flat=True)
+            .first()
+        )
+        if sharing == Organization.Sharing.ALL:
+            q |= Q(organization_id=user.organization_id)
+    return q
+
+
+def ticket_get_for(*, user, number: str | None = None, pk: int | None = None) -> Ticket:
+    """One visible ticket by number or id, or NotVisible (surfaces answer 404)."""
+    lookup = {"number": number} if number is not None else {"pk": pk}
+    ticket = (
+        tickets_visible_to(user=user)
+        .select_related(
+            "requester",
+            "organization",
+            "department",
+            "topic",
+            "sla",
+            "priority",
+            "status",
+            "assignee",
+            "team",
+        )
+        .filter(**lookup)
+        .first()
+    )
+    if ticket is None:
+        raise NotVisible("Ticket not found.", code="ticket_not_found")
+    return ticket
+
+
+def ticket_is_visible(*, user, ticket: Ticket) -> bool:
+    return tickets_visible_to(user=user).filter(pk=ticket.pk).exists()
+
+
+def tickets_linked_to(*, user, ticket: Ticket) -> QuerySet[Ticket]:
+    """Tickets linked to `ticket` that `user` may see."""
+    pairs = TicketLink.objects.filter(Q(low=ticket) | Q(high=ticket)).values_list(
+        "low_id", "high_id"
+    )
+    ids = {i for pair in pairs for i in pair} - {ticket.pk}
+    return tickets_visible_to(user=user).filter(pk__in=ids)

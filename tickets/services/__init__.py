@@ -1,0 +1,47 @@
+"""The ticket lifecycle: the only way ticket state changes.
+
+Each function takes keyword arguments and the acting user (`actor`: an agent, a
+client, or accounts.actors.SYSTEM), checks the permission inside, runs in one
+transaction holding the ticket's row lock, writes its ThreadEvent, and sends its
+signal after commit. Panel, portal, API, email, filters and cron call these.
+"""
+
+from ._common import UNSET
+from .assignment import ticket_assign, ticket_claim, ticket_refer, ticket_release, ticket_transfer
+from .entries import Posted, ticket_post_message, ticket_post_note, ticket_post_reply
+from .fields import ticket_edit, ticket_mark_answered, ticket_set_due_date, ticket_set_priority
+from .opening import ticket_open
+from .relations import (
+    ticket_add_collaborator,
+    ticket_link,
+    ticket_merge,
+    ticket_remove_collaborator,
+    ticket_unlink,
+    tickets_purge,
+)
+from .status import ticket_set_status
+
+__all__ = [
+    "UNSET",
+    "Posted",
+    "ticket_add_collaborator",
+    "ticket_assign",
+    "ticket_claim",
+    "ticket_edit",
+    "ticket_link",
+    "ticket_mark_answered",
+    "ticket_merge",
+    "ticket_open",
+    "ticket_post_message",
+    "ticket_post_note",
+    "ticket_post_reply",
+    "ticket_refer",
+    "ticket_release",
+    "ticket_remove_collaborator",
+    "ticket_set_due_date",
+    "ticket_set_priority",
+    "ticket_set_status",
+    "ticket_transfer",
+    "ticket_unlink",
+    "tickets_purge",
+]

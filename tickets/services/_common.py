@@ -1,0 +1,119 @@
+"""Shared steps of the ticket services: lock, check, save with a new version, record."""
+
+from django.db.models import F, Model
+from django.utils import timezone
+
+from accounts.actors import is_system
+from accounts.errors import Conflict, StaleVersion, ValidationFailed
+from routing.services import Defaults
+from threads import services as threads
+from threads.models import Channel
+
+from ..models import HelpdeskSettings, State, Ticket, TicketStatus
+
+RELATED = (
+    "department",
+    "status",
+    "priority",
+    "requester",
+    "assignee",
+    "team",
+    "topic",
+    "sla__schedule",
+)
+
+
+class _Unset:
+    def __repr__(self):
+        return "UNSET"
+
+    def __bool__(self):
+        return False
+
+
+UNSET = _Unset()  # "not given", where None means "clear it"
+
+
+def channel_of(actor, channel: str | None) -> str:
+    if channel:
+        return channel
+    if is_system(actor):
+        return Channel.SYSTEM
+    return Channel.PANEL if getattr(actor, "is_agent", False) else Channel.PORTAL
+
+
+def lock(ticket: Ticket | int, expected_version: int | None = None) -> Ticket:
+    """Re-read the ticket with its row locked until the transaction ends.
+
+    Two agents acting at once queue here; the second sees the first one's result.
+    A caller that read version N and passes it gets StaleVersion if it moved on.
+    """
+    pk = ticket.pk if isinstance(ticket, Ticket) else ticket
+    locked = Ticket.objects.select_for_update(of=("self",)).select_related(*RELATED).get(pk=pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersion(
+            f"Ticket #{locked.number} changed since you loaded it "
+            f"(your version {expected_version}, now {locked.version}). Reload and try again.",
+            code="stale_version",
+        )
+    return locked
+
+
+def save(ticket: Ticket, *fields: str) -> None:
+    """Save the named fields, raising the version (the ETag) and the update time."""
+    ticket.version += 1
+    ticket.updated_at = timezone.now()
+    ticket.save(update_fields=[*dict.fromkeys(fields), "version", "updated_at"])
+
+
+def bump(*ticket_ids: int) -> None:
+    """Raise the version of tickets changed without being locked (links)."""
+    Ticket.objects.filter(pk__in=ticket_ids).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+
+
+def require_state(ticket: Ticket, *states: str, action: str) -> None:
+    if ticket.state not in states:
+        raise Conflict(
+            f"Ticket #{ticket.number} is {ticket.get_state_display().lower()}: cannot {action}.",
+            code=f"ticket_{ticket.state}",
+        )
+
+
+def ref(obj: Model | None) -> dict | None:
+    """A small, stable snapshot of a related object for event data."""
+    if obj is None:
+        return None
+    return {
+        "id": obj.pk,
+        "name": str(getattr(obj, "display_name", None) or getattr(obj, "name", obj)),
+    }
+
+
+def record(ticket: Ticket, kind: str, actor, channel: str, **data):
+    return threads.event_record(
+        thread_id=ticket.thread_id, kind=kind, actor=actor, channel=channel, data=data
+    )
+
+
+def defaults(config: HelpdeskSettings) -> Defaults:
+    return Defaults(
+        department=config.default_department,
+        sla=config.default_sla,
+        priority=config.default_priority,
+        status=config.default_status,
+        topic=config.default_topic,
+    )
+
+
+def closed_status(config: HelpdeskSettings) -> TicketStatus:
+    status = config.closed_status or TicketStatus.objects.filter(state=State.CLOSED).first()
+    if status is None:
+        raise ValidationFailed("No closed status is configured.", code="no_closed_status")
+    return status
+
+
+def clock_start(ticket: Ticket):
+    """When the SLA clock started: the last reopen, else the creation."""
+    return ticket.reopened_at or ticket.created_at

@@ -1,0 +1,297 @@
+"""Who works a ticket: assign, claim, release, transfer, refer."""
+
+from django.db import transaction
+
+from accounts import permissions as perms
+from accounts.actors import is_agent
+from accounts.bus import send_on_commit
+from accounts.errors import Conflict, PermissionRefused, ValidationFailed
+from routing import services as routing
+from routing.sla import sla_due_at
+from threads import services as threads
+from threads.models import ThreadEvent
+
+from .. import signals
+from ..models import HelpdeskSettings, State, Ticket
+from ..permissions import check
+from ._common import channel_of, clock_start, defaults, lock, record, ref, require_state, save
+
+
+def _validate_assignee(agent, ticket: Ticket) -> None:
+    if not (agent.is_agent and agent.is_active):
+        raise ValidationFailed(
+            f"{agent} is not an active agent.",
+            code="invalid_assignee",
+            fields={"agent": ["Not an active agent."]},
+        )
+    dept = ticket.department
+    if dept.assign_members_only and dept.pk not in perms.department_ids(agent):
+        raise ValidationFailed(
+            f"{dept.name} assigns only to its own agents; {agent} is not one.",
+            code="assignee_not_member",
+            fields={"agent": ["Not a member of the ticket's department."]},
+        )
+
+
+def ticket_assign(
+    *,
+    actor,
+    ticket: Ticket,
+    agent=None,
+    team=None,
+    comment: str = "",
+    channel: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Assign to an agent and/or a team (replacing what is given, keeping the other)."""
+    channel = channel_of(actor, channel)
+    if agent is None and team is None:
+        raise ValidationFailed(
+            "Choose an agent or a team.",
+            code="no_assignee",
+            fields={"agent": ["Choose an agent or a team."]},
+        )
+    with transaction.atomic():
+        t = lock(ticket, expected_version)
+        check(actor, "ticket.assign", t)
+        require_state(t, State.OPEN, action="assign")
+        if agent is not None:
+            _validate_assignee(agent, t)
+        if team is not None and not team.is_active:
+            raise ValidationFailed(
+                f"The team {team} is not active.",
+                code="invalid_team",
+                fields={"team": ["Not active."]},
+            )
+        previous_agent, previous_team = t.assignee, t.team
+        t.assignee = agent if agent is not None else t.assignee
+        t.team = team if team is not None else t.team
+        if (t.assignee_id, t.team_id) == (
+            getattr(previous_agent, "pk", None),
+            getattr(previous_team, "pk", None),
+        ):
+            return t
+        record(
+            t,
+            ThreadEvent.Kind.ASSIGNED,
+            actor,
+            channel,
+            agent=ref(t.assignee),
+            team=ref(t.team),
+            previous_agent=ref(previous_agent),
+            previous_team=ref(previous_team),
+            comment=comment,
+        )
+        save(t, "assignee", "team")
+    send_on_commit(
+        signals.ticket_assigned,
+        sender=Ticket,
+        ticket=t,
+        actor=actor,
+        channel=channel,
+        agent=t.assignee,
+        team=t.team,
+        claimed=False,
+        previous_agent=previous_agent,
+        previous_team=previous_team,
+    )
+    return t
+
+
+def ticket_claim(*, actor, ticket: Ticket, channel: str | None = None) -> Ticket:
+    """Self-assign an open ticket that no agent holds. Of two agents claiming at once,
+    the row lock lets exactly one win; the other gets a conflict naming the winner."""
+    channel = channel_of(actor, channel)
+    if not is_agent(actor):
+        raise PermissionRefused("Only agents claim tickets.", code="permission_denied")
+    with transaction.atomic():
+        t = lock(ticket)
+        check(actor, "ticket.assign", t)
+        require_state(t, State.OPEN, action="claim")
+        if t.assignee_id == actor.pk:
+            raise Conflict(f"You already hold ticket #{t.number}.", code="already_yours")
+        if t.assignee_id is not None:
+            raise Conflict(
+                f"Ticket #{t.number} is already assigned to {t.assignee}.", code="already_assigned"
+            )
+        _validate_assignee(actor, t)
+        t.assignee = actor
+        record(
+            t,
+            ThreadEvent.Kind.ASSIGNED,
+            actor,
+            channel,
+            agent=ref(actor),
+            team=ref(t.team),
+            claimed=True,
+        )
+        save(t, "assignee")
+    send_on_commit(
+        signals.ticket_assigned,
+        sender=Ticket,
+        ticket=t,
+        actor=actor,
+        channel=channel,
+        agent=actor,
+        team=t.team,
+        claimed=True,
+        previous_agent=None,
+        previous_team=t.team,
+    )
+    return t
+
+
+def ticket_release(
+    *,
+    actor,
+    ticket: Ticket,
+    agent: bool = True,
+    team: bool = True,
+    channel: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Drop the agent and/or team assignment."""
+    channel = channel_of(actor, channel)
+    with transaction.atomic():
+        t = lock(ticket, expected_version)
+        check(actor, "ticket.release", t)
+        previous_agent, previous_team = t.assignee, t.team
+        if not ((agent and previous_agent) or (team and previous_team)):
+            raise Conflict(f"Ticket #{t.number} is not assigned.", code="not_assigned")
+        if agent:
+            t.assignee = None
+        if team:
+            t.team = None
+        record(
+            t,
+            ThreadEvent.Kind.RELEASED,
+            actor,
+            channel,
+            previous_agent=ref(previous_agent),
+            previous_team=ref(previous_team),
+        )
+        save(t, "assignee", "team")
+    send_on_commit(
+        signals.ticket_released,
+        sender=Ticket,
+        ticket=t,
+        actor=actor,
+        channel=channel,
+        previous_agent=previous_agent,
+        previous_team=previous_team,
+    )
+    return t
+
+
+def ticket_transfer(
+    *,
+    actor,
+    ticket: Ticket,
+    department,
+    comment: str = "",
+    channel: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Move an open ticket to another department; a transient SLA yields to the new
+    department's, and the due date is counted again from the clock's start."""
+    channel = channel_of(actor, channel)
+    config = HelpdeskSettings.load()
+    with transaction.atomic():
+        t = lock(ticket, expected_version)
+        check(actor, "ticket.transfer", t)
+        require_state(t, State.OPEN, action="transfer")
+        if department.pk == t.department_id:
+            raise ValidationFailed(
+                f"Ticket #{t.number} is already in {department.name}.",
+                code="same_department",
+                fields={"department": ["The ticket is already in this department."]},
+            )
+        if not department.is_active:
+            raise ValidationFailed(
+                f"The department {department.name} is not active.",
+                code="inactive_department",
+                fields={"department": ["Not active."]},
+            )
+        previous = t.department
+        previous_sla = t.sla
+        t.department = department
+        t.sla = routing.reselect_sla_on_transfer(
+            current=t.sla, department=department, defaults=defaults(config)
+        )
+        t.sla_due_at = sla_due_at(clock_start(t), t.sla)
+        record(
+            t,
+            ThreadEvent.Kind.TRANSFERRED,
+            actor,
+            channel,
+            before=ref(previous),
+            after=ref(department),
+            sla_before=ref(previous_sla),
+            sla_after=ref(t.sla),
+            comment=comment,
+        )
+        save(t, "department", "sla", "sla_due_at")
+    send_on_commit(
+        signals.ticket_transferred,
+        sender=Ticket,
+        ticket=t,
+        actor=actor,
+        channel=channel,
+        previous_department=previous,
+        department=department,
+    )
+    return t
+
+
+def ticket_refer(
+    *,
+    actor,
+    ticket: Ticket,
+    agent=None,
+    team=None,
+    department=None,
+    comment: str = "",
+    channel: str | None = None,
+) -> Ticket:
+    """Let an agent, a team or a department see the ticket without transferring it."""
+    channel = channel_of(actor, channel)
+    targets = [x for x in (agent, team, department) if x is not None]
+    if len(targets) != 1:
+        raise ValidationFailed("Refer to exactly one agent, team or department.", code="one_target")
+    if agent is not None and not (agent.is_agent and agent.is_active):
+        raise ValidationFailed(f"{agent} is not an active agent.", code="invalid_agent")
+    with transaction.atomic():
+        t = lock(ticket)
+        check(actor, "ticket.refer", t)
+        require_state(t, State.OPEN, State.CLOSED, action="refer")
+        if department is not None and department.pk == t.department_id:
+            raise ValidationFailed(
+                f"Ticket #{t.number} is already in {department.name}.", code="same_department"
+            )
+        referral, created = threads.referral_add(
+            thread_id=t.thread_id, agent=agent, team=team, department=department
+        )
+        if not created:
+            raise Conflict(
+                f"Ticket #{t.number} is already referred to {targets[0]}.", code="already_referred"
+            )
+        kind = "agent" if agent else "team" if team else "department"
+        record(
+            t,
+            ThreadEvent.Kind.REFERRED,
+            actor,
+            channel,
+            kind=kind,
+            target=ref(targets[0]),
+            comment=comment,
+        )
+        save(t)
+    send_on_commit(
+        signals.ticket_referred,
+        sender=Ticket,
+        ticket=t,
+        actor=actor,
+        channel=channel,
+        referral=referral,
+    )
+    return t

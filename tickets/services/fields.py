@@ -1,0 +1,198 @@
+"""Ticket fields: priority, due date, answered flag, and the editable details."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.bus import send_on_commit
+from accounts.errors import ValidationFailed
+from routing.sla import sla_due_at
+from threads.models import ThreadEvent
+
+from .. import signals
+from ..models import State, Ticket
+from ..permissions import check
+from ._common import UNSET, channel_of, clock_start, lock, record, ref, require_state, save
+
+LIVE = (State.OPEN, State.CLOSED)
+
+
+def ticket_set_priority(
+    *,
+    actor,
+    ticket: Ticket,
+    priority,
+    channel: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    channel = channel_of(actor, channel)
+    with transaction.atomic():
+        t = lock(ticket, expected_version)
+        check(actor, "ticket.edit", t)
+        require_state(t, *LIVE, action="change the priority")
+        previous = t.priority
+        if previous.pk == priority.pk:
+            return t
+        t.priority = priority
+        record(
+            t,
+            ThreadEvent.Kind.PRIORITY_CHANGED,
+            actor,
+            channel,
+            before=ref(previous),
+            after=ref(priority),
+        )
+        save(t, "priority")
+    send_on_commit(
+        signals.ticket_priority_changed,
+        sender=Ticket,
+        ticket=t,
+        actor=actor,
+        channel=channel,
+        previous_priority=previous,
+        priority=priority,
+    )
+    return t
+
+
+def ticket_set_due_date(
+    *,
+    actor,
+    ticket: Ticket,
+    due_at,
+    channel: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Set (or with None clear) the agent's due date; it wins over the SLA's."""
+    channel = channel_of(actor, channel)
+    if due_at is not None and due_at <= timezone.now():
+        raise ValidationFailed(
+            "The due date must be in the future.",
+            code="due_in_past",
+            fields={"due_at": ["Must be in the future."]},
+        )
+    with transaction.atomic():
+        t = lock(ticket, expected_version)
+        check(actor, "ticket.edit", t)
+        require_state(t, State.OPEN, action="set a due date")
+        previous = t.due_at
+        if previous == due_at:
+            return t
+        t.due_at = due_at
+        t.is_overdue = False
+        record(
+            t,
+            ThreadEvent.Kind.DUE_DATE_CHANGED,
+            actor,
+            channel,
+            before=previous.isoformat() if previous else None,
+            after=due_at.isoformat() if due_at else None,
+        )
+        save(t, "due_at", "is_overdue")
+    send_on_commit(
+        signals.ticket_due_date_changed,
+        sender=Ticket,
+        ticket=t,
+        actor=actor,
+        channel=channel,
+        previous_due_at=previous,
+        due_at=due_at,
+    )
+    return t
+
+
+def ticket_mark_answered(
+    *,
+    actor,
+    ticket: Ticket,
+    answered: bool,
+    channel: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    channel = channel_of(actor, channel)
+    with transaction.atomic():
+        t = lock(ticket, expected_version)
+        check(actor, "ticket.markanswered", t)
+        require_state(t, State.OPEN, action="mark it answered")
+        if t.is_answered == answered:
+            return t
+        t.is_answered = answered
+        record(
+            t,
+            ThreadEvent.Kind.ANSWERED_CHANGED,
+            actor,
+            channel,
+            before=not answered,
+            after=answered,
+        )
+        save(t, "is_answered")
+    send_on_commit(
+        signals.ticket_answered_changed,
+        sender=Ticket,
+        ticket=t,
+        actor=actor,
+        channel=channel,
+        answered=answered,
+    )
+    return t
+
+
+def ticket_edit(
+    *,
+    actor,
+    ticket: Ticket,
+    subject=UNSET,
+    topic=UNSET,
+    sla=UNSET,
+    requester=UNSET,
+    channel: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Edit the details. Give only what changes; `topic=None` or `sla=None` clears it.
+
+    A new SLA counts the due date again from the clock's start. A new requester brings
+    their organization along.
+    """
+    channel = channel_of(actor, channel)
+    with transaction.atomic():
+        t = lock(ticket, expected_version)
+        check(actor, "ticket.edit", t)
+        require_state(t, *LIVE, action="edit it")
+        changes: dict[str, list] = {}
+        if subject is not UNSET:
+            subject = " ".join((subject or "").split())[:255]
+            if not subject:
+                raise ValidationFailed(
+                    "A ticket needs a subject.", fields={"subject": ["This field is required."]}
+                )
+            if subject != t.subject:
+                changes["subject"] = [t.subject, subject]
+                t.subject = subject
+        if topic is not UNSET and getattr(topic, "pk", None) != t.topic_id:
+            changes["topic"] = [ref(t.topic), ref(topic)]
+            t.topic = topic
+        if sla is not UNSET and getattr(sla, "pk", None) != t.sla_id:
+            changes["sla"] = [ref(t.sla), ref(sla)]
+            t.sla = sla
+            t.sla_due_at = (
+                sla_due_at(clock_start(t), sla) if t.state == State.OPEN else t.sla_due_at
+            )
+        if requester is not UNSET and requester.pk != t.requester_id:
+            if not requester.is_active:
+                raise ValidationFailed(
+                    f"{requester} is not an active user.", fields={"requester": ["Not active."]}
+                )
+            changes["requester"] = [ref(t.requester), ref(requester)]
+            t.requester, t.organization_id = requester, requester.organization_id
+        if not changes:
+            return t
+        record(t, ThreadEvent.Kind.EDITED, actor, channel, changes=changes)
+        save(t, "subject", "topic", "sla", "sla_due_at", "requester", "organization")
+    send_on_commit(
+        signals.ticket_edited,
+        sender=Ticket,
+        ticket=t,
+        actor=actor,
+        channel=channel,
+        changes=changes,
+    )
+    return t

@@ -1,0 +1,125 @@
+"""Status changes: the state machine applied (close, reopen, archive, delete, restore)."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.actors import is_agent, is_client, is_system
+from accounts.bus import send_on_commit
+from accounts.errors import Conflict, PermissionRefused
+from routing.sla import sla_due_at
+from threads import services as threads
+from threads.models import ThreadEvent
+
+from .. import signals
+from ..models import (
+    TRANSITIONS,
+    HelpdeskSettings,
+    State,
+    Ticket,
+    TicketStatus,
+    transition_permissions,
+)
+from ..permissions import check, check_visible
+from ._common import channel_of, lock, record, ref, save
+
+
+def authorize_status(actor, ticket: Ticket, status: TicketStatus, config: HelpdeskSettings) -> None:
+    """Refuse an illegal move, or one the actor may not make."""
+    if status.state not in TRANSITIONS[ticket.state]:
+        raise Conflict(
+            f"A {ticket.get_state_display().lower()} ticket cannot become "
+            f"{State(status.state).label.lower()} (status {status.name}).",
+            code="transition_not_allowed",
+        )
+    if is_system(actor):
+        return
+    if is_agent(actor):
+        check(actor, transition_permissions(ticket.state, status.state), ticket)
+        return
+    check_visible(actor, ticket)
+    if not (
+        is_client(actor)
+        and config.clients_can_close
+        and ticket.requester_id == actor.pk
+        and ticket.state == State.OPEN
+        and status.state == State.CLOSED
+    ):
+        raise PermissionRefused(
+            "You may not change the status of this ticket.", code="permission_denied"
+        )
+
+
+def apply_status(ticket: Ticket, status: TicketStatus, *, actor, channel: str) -> list[str]:
+    """Move a locked ticket to `status` and record it; returns the fields to save."""
+    now = timezone.now()
+    before = {"id": ticket.status_id, "name": ticket.status.name, "state": ticket.state}
+    old_state = ticket.state
+    ticket.status, ticket.state = status, status.state
+    fields = ["status", "state"]
+    if status.state != State.OPEN and old_state == State.OPEN:
+        ticket.closed_at, ticket.is_overdue = now, False
+        fields += ["closed_at", "is_overdue"]
+        threads.drafts_delete(namespace_prefix=ticket.draft_namespace)
+    elif status.state == State.OPEN and old_state in (State.CLOSED, State.ARCHIVED):
+        ticket.reopen_count += 1
+        ticket.reopened_at, ticket.closed_at = now, None
+        ticket.is_answered, ticket.is_overdue = False, False
+        ticket.sla_due_at = sla_due_at(now, ticket.sla)
+        fields += [
+            "reopen_count",
+            "reopened_at",
+            "closed_at",
+            "is_answered",
+            "is_overdue",
+            "sla_due_at",
+        ]
+    elif status.state == State.OPEN and old_state == State.DELETED:
+        ticket.closed_at = None
+        fields.append("closed_at")
+    record(
+        ticket,
+        ThreadEvent.Kind.STATUS_CHANGED,
+        actor,
+        channel,
+        before=before,
+        after={"id": status.pk, "name": status.name, "state": status.state},
+    )
+    return fields
+
+
+def ticket_set_status(
+    *,
+    actor,
+    ticket: Ticket,
+    status: TicketStatus,
+    channel: str | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
+    """Change the status (close, reopen, archive, delete to the trash, restore).
+
+    Setting the status a ticket already has changes nothing.
+    """
+    channel = channel_of(actor, channel)
+    config = HelpdeskSettings.load()
+    with transaction.atomic():
+        t = lock(ticket, expected_version)
+        if t.status_id == status.pk:
+            return t
+        authorize_status(actor, t, status, config)
+        previous = t.status
+        fields = apply_status(t, status, actor=actor, channel=channel)
+        save(t, *fields)
+    send_on_commit(
+        signals.ticket_status_changed,
+        sender=Ticket,
+        ticket=t,
+        actor=actor,
+        channel=channel,
+        previous_status=previous,
+        status=status,
+    )
+    return t
+
+
+def status_ref(status: TicketStatus) -> dict:
+    return {**ref(status), "state": status.state}

@@ -1,0 +1,35 @@
+"""The ticket signals: our published bus (osTicket's Signal::send). See docs/signals.md.
+
+All are sent after the change commits (accounts.bus.send_on_commit), with keyword
+arguments `ticket` (the changed Ticket), `actor` (a User or accounts.actors.SYSTEM)
+and `channel` (threads.models.Channel), plus those listed per signal. The one
+exception is `ticket_pre_open`, sent inside `ticket_open` before anything is written.
+"""
+
+from django.dispatch import Signal
+
+# Before a ticket is opened. Args: data (a mutable dict: subject, body, requester,
+# topic, department, priority, sla, status, assignee, team, source, autorespond, alert),
+# actor, channel. A receiver may change `data`, or raise accounts.errors.PermissionRefused
+# (code "rejected") to refuse the ticket. Runs inside the operation: be fast.
+ticket_pre_open = Signal()
+
+ticket_created = Signal()  # + entry (the first message), autorespond, alert
+ticket_message_posted = Signal()  # + entry, reopened (bool)
+ticket_reply_posted = Signal()  # + entry
+ticket_note_posted = Signal()  # + entry
+ticket_assigned = Signal()  # + agent, team, claimed (bool), previous_agent, previous_team
+ticket_released = Signal()  # + previous_agent, previous_team
+ticket_transferred = Signal()  # + previous_department, department
+ticket_referred = Signal()  # + referral
+ticket_status_changed = Signal()  # + previous_status, status
+ticket_priority_changed = Signal()  # + previous_priority, priority
+ticket_due_date_changed = Signal()  # + previous_due_at, due_at
+ticket_answered_changed = Signal()  # + answered (bool)
+ticket_edited = Signal()  # + changes ({field: [before, after]})
+ticket_merged = Signal()  # + sources (the tickets merged into `ticket`)
+ticket_linked = Signal()  # + other
+ticket_unlinked = Signal()  # + other
+ticket_collaborator_added = Signal()  # + user
+ticket_collaborator_removed = Signal()  # + user
+ticket_overdue = Signal()  # sent by the overdue sweep, once per ticket
