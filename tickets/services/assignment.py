@@ -275,13 +275,13 @@ def ticket_refer(
             raise Conflict(
                 f"Ticket #{t.number} is already referred to {targets[0]}.", code="already_referred"
             )
-        kind = "agent" if agent else "team" if team else "department"
+        target_kind = "agent" if agent else "team" if team else "department"
         record(
             t,
             ThreadEvent.Kind.REFERRED,
             actor,
             channel,
-            kind=kind,
+            target_kind=target_kind,
             target=ref(targets[0]),
             comment=comment,
         )

@@ -260,11 +260,12 @@ class Command(BaseCommand):
             client = cast["clients"][i % len(cast["clients"])]
             topic = cast["topics"][i % len(cast["topics"])]
             files = [_demo_image()] if i == 0 else []
+            subject = SUBJECTS[i % len(SUBJECTS)]
             ticket = services.ticket_open(
                 actor=client if client.has_usable_password() else SYSTEM,
                 requester=client,
-                subject=SUBJECTS[i % len(SUBJECTS)],
-                body=f"Hello,\n\n{SUBJECTS[i % len(SUBJECTS)]}. It started this week.\n\nThanks,\n{client.name}",
+                subject=subject,
+                body=f"Hello,\n\n{subject}. It started this week.\n\n{client.name}",
                 topic=topic,
                 source=[Ticket.Source.WEB, Ticket.Source.EMAIL, Ticket.Source.API][i % 3],
                 files=files,
