@@ -1,0 +1,112 @@
+"""Races: many agents or channels at the same moment. The parallel tests need PostgreSQL
+(real row locks and concurrent connections); the version check runs everywhere."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+
+from accounts.actors import SYSTEM
+from accounts.errors import Conflict, StaleVersion
+from threads.models import ThreadEvent
+from tickets import services
+from tickets.models import HelpdeskSettings, Ticket, TicketSequence
+
+from ..factories import AgentFactory, ClientFactory, DepartmentFactory, open_ticket, priority
+
+
+def _run_together(n, work):
+    """Run work(i) in n threads released at the same instant; return results or exceptions."""
+    barrier = threading.Barrier(n)
+
+    def one(i):
+        try:
+            barrier.wait(timeout=30)
+            return work(i)
+        except Exception as exc:  # collected and asserted by the caller
+            return exc
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(one, range(n)))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_twenty_agents_claiming_at_once_give_one_assignee():
+    dept = DepartmentFactory()
+    agents = [AgentFactory(department=dept) for _ in range(20)]
+    ticket = open_ticket(ClientFactory(), department=dept)
+
+    results = _run_together(20, lambda i: services.ticket_claim(actor=agents[i], ticket=ticket))
+
+    winners = [r for r in results if isinstance(r, Ticket)]
+    losers = [r for r in results if isinstance(r, Conflict)]
+    assert len(winners) == 1 and len(losers) == 19, results
+    assert {e.code for e in losers} == {"already_assigned"}
+    ticket.refresh_from_db()
+    assert ticket.assignee == winners[0].assignee
+    assert ThreadEvent.objects.filter(thread=ticket.thread, kind="assigned").count() == 1
+    assert ticket.version == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize(("mode", "mask"), [("random", "###"), ("sequence", "T-####")])
+def test_two_hundred_parallel_opens_get_two_hundred_distinct_numbers(mode, mask):
+    HelpdeskSettings.objects.filter(pk=1).update(number_mode=mode, number_format=mask)
+    TicketSequence.objects.update_or_create(pk=1, defaults={"next_value": 1})
+    dept = DepartmentFactory()
+    clients = [ClientFactory() for _ in range(8)]
+
+    def open_one(i):
+        return services.ticket_open(
+            actor=SYSTEM,
+            requester=clients[i % 8],
+            subject=f"Parallel {i}",
+            body="x",
+            department=dept,
+        )
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda i: _closing(open_one, i), range(200)))
+
+    failures = [r for r in results if isinstance(r, Exception)]
+    assert failures == []
+    numbers = [t.number for t in results]
+    assert len(set(numbers)) == 200 == Ticket.objects.count()
+    if mode == "sequence":
+        assert sorted(numbers) == [f"T-{i:04d}" for i in range(1, 201)]
+    else:
+        assert all(len(n) == 3 and n.isdigit() for n in numbers)
+
+
+def _closing(fn, i):
+    try:
+        return fn(i)
+    except Exception as exc:
+        return exc
+    finally:
+        connection.close()
+
+
+def test_a_change_based_on_a_stale_version_is_refused_and_changes_nothing(cast):
+    ticket = open_ticket(cast.alice, department=cast.dept_a)
+    seen = ticket.version
+    services.ticket_set_priority(
+        actor=cast.agent_a, ticket=ticket, priority=priority("High"), expected_version=seen
+    )
+    with pytest.raises(StaleVersion) as exc:
+        services.ticket_set_priority(
+            actor=cast.manager_a, ticket=ticket, priority=priority("Low"), expected_version=seen
+        )
+    assert exc.value.code == "stale_version" and exc.value.status == 412
+    ticket.refresh_from_db()
+    assert ticket.priority.name == "High" and ticket.version == seen + 1
+    with pytest.raises(StaleVersion):
+        services.ticket_post_reply(
+            actor=cast.agent_a, ticket=ticket, body="late", expected_version=seen
+        )
+    assert ticket.thread.entries.count() == 1

@@ -1,0 +1,168 @@
+"""Who sees which ticket: the selector, and the same answer from the permission check."""
+
+import pytest
+
+from accounts.actors import SYSTEM
+from accounts.errors import NotVisible
+from tickets import services
+from tickets.permissions import check_visible
+from tickets.selectors import ticket_get_for, tickets_linked_to, tickets_visible_to
+
+from ..factories import AgentFactory, TeamFactory, open_ticket, role, status
+
+
+def numbers(user):
+    return set(tickets_visible_to(user=user).values_list("number", flat=True))
+
+
+@pytest.fixture
+def tickets(cast):
+    return {
+        "alice_a": open_ticket(cast.alice, department=cast.dept_a, subject="alice in A"),
+        "alice_b": open_ticket(cast.alice, department=cast.dept_b, subject="alice in B"),
+        "bob_a": open_ticket(cast.bob, department=cast.dept_a, subject="bob in A"),
+        "bob_b": open_ticket(cast.bob, department=cast.dept_b, subject="bob in B"),
+    }
+
+
+def _n(tickets, *names):
+    return {tickets[n].number for n in names}
+
+
+def test_agents_see_their_departments(cast, tickets):
+    assert numbers(cast.agent_a) == _n(tickets, "alice_a", "bob_a")
+    assert numbers(cast.agent_b) == _n(tickets, "alice_b", "bob_b")
+
+
+def test_extra_department_access_widens_the_view(cast, tickets):
+    agent = AgentFactory(department=cast.dept_a, extra_departments={cast.dept_b: "View only"})
+    assert numbers(agent) == _n(tickets, "alice_a", "bob_a", "alice_b", "bob_b")
+
+
+def test_assignment_to_me_or_my_team_and_referrals_add_tickets(cast, tickets):
+    team = TeamFactory(members=[cast.agent_b])
+    services.ticket_assign(actor=cast.admin, ticket=tickets["alice_a"], team=team)
+    services.ticket_refer(actor=cast.admin, ticket=tickets["bob_a"], agent=cast.agent_b)
+    assert numbers(cast.agent_b) == _n(tickets, "alice_b", "bob_b", "alice_a", "bob_a")
+    other = AgentFactory(department=cast.dept_b)
+    assert numbers(other) == _n(tickets, "alice_b", "bob_b")
+
+
+def test_a_referral_to_a_department_shows_the_ticket_to_its_agents(cast, tickets):
+    services.ticket_refer(actor=cast.admin, ticket=tickets["alice_a"], department=cast.dept_b)
+    assert tickets["alice_a"].number in numbers(AgentFactory(department=cast.dept_b))
+
+
+def test_agents_limited_to_assigned_tickets_see_only_those(cast, tickets):
+    limited = AgentFactory(department=cast.dept_a, assigned_only=True)
+    assert numbers(limited) == set()
+    services.ticket_assign(actor=cast.admin, ticket=tickets["bob_a"], agent=limited)
+    assert numbers(limited) == _n(tickets, "bob_a")
+
+
+def test_admins_and_the_system_see_everything_including_the_trash(cast, tickets):
+    services.ticket_set_status(actor=cast.admin, ticket=tickets["bob_b"], status=status("Deleted"))
+    everything = _n(tickets, "alice_a", "alice_b", "bob_a", "bob_b")
+    assert numbers(cast.admin) == everything
+    assert numbers(SYSTEM) == everything
+    assert numbers(cast.agent_b) == _n(tickets, "alice_b")
+
+
+def test_clients_see_their_own_and_their_sharing_organizations(cast, tickets):
+    assert numbers(cast.alice) == _n(tickets, "alice_a", "alice_b")
+    assert numbers(cast.alice_colleague) == _n(tickets, "alice_a", "alice_b")  # Acme shares
+    assert numbers(cast.bob) == _n(tickets, "bob_a", "bob_b")
+    globex_colleague = type(cast.bob).objects.create(
+        email="gina@globex.test", organization=cast.globex
+    )
+    assert numbers(globex_colleague) == set()  # Globex does not share
+    assert numbers(cast.stranger) == set()
+
+
+def test_collaborators_see_the_ticket_until_removed(cast, tickets):
+    services.ticket_add_collaborator(
+        actor=cast.admin, ticket=tickets["alice_a"], user=cast.stranger
+    )
+    assert numbers(cast.stranger) == _n(tickets, "alice_a")
+    services.ticket_remove_collaborator(
+        actor=cast.admin, ticket=tickets["alice_a"], user=cast.stranger
+    )
+    assert numbers(cast.stranger) == set()
+
+
+def test_deleted_tickets_vanish_for_clients_and_agents(cast, tickets):
+    services.ticket_set_status(
+        actor=cast.admin, ticket=tickets["alice_a"], status=status("Deleted")
+    )
+    assert tickets["alice_a"].number not in numbers(cast.alice)
+    assert tickets["alice_a"].number not in numbers(cast.agent_a)
+
+
+def test_anonymous_and_inactive_users_see_nothing(cast, tickets):
+    from django.contrib.auth.models import AnonymousUser
+
+    assert numbers(AnonymousUser()) == set()
+    cast.agent_a.is_active = False
+    cast.agent_a.save()
+    assert numbers(cast.agent_a) == set()
+
+
+def test_ticket_get_for_answers_not_visible_for_what_one_may_not_see(cast, tickets):
+    assert (
+        ticket_get_for(user=cast.alice, number=tickets["alice_a"].number).pk
+        == tickets["alice_a"].pk
+    )
+    for user in (cast.bob, cast.agent_b, cast.stranger):
+        with pytest.raises(NotVisible):
+            ticket_get_for(user=user, number=tickets["alice_a"].number)
+    with pytest.raises(NotVisible):
+        ticket_get_for(user=cast.alice, number="does-not-exist")
+
+
+def test_the_permission_check_agrees_with_the_selector(cast, tickets):
+    users = [
+        cast.agent_a,
+        cast.agent_b,
+        cast.manager_a,
+        cast.alice,
+        cast.alice_colleague,
+        cast.bob,
+        cast.stranger,
+    ]
+    for user in users:
+        visible = numbers(user)
+        for t in tickets.values():
+            if t.number in visible:
+                check_visible(user, t)
+            else:
+                with pytest.raises(NotVisible):
+                    check_visible(user, t)
+
+
+def test_linked_tickets_are_filtered_by_visibility(cast, tickets):
+    services.ticket_link(actor=cast.admin, ticket=tickets["alice_a"], other=tickets["alice_b"])
+    services.ticket_link(actor=cast.admin, ticket=tickets["alice_a"], other=tickets["bob_a"])
+    linked = set(
+        tickets_linked_to(user=cast.agent_a, ticket=tickets["alice_a"]).values_list(
+            "number", flat=True
+        )
+    )
+    assert linked == _n(tickets, "bob_a")
+
+
+def test_a_view_only_agent_still_sees_the_department(cast, tickets):
+    viewer = AgentFactory(department=cast.dept_a, role=role("View only"))
+    assert numbers(viewer) == _n(tickets, "alice_a", "bob_a")
+
+
+def test_the_visibility_query_count_does_not_grow_with_tickets(
+    cast, tickets, django_assert_max_num_queries
+):
+    agent = AgentFactory(department=cast.dept_a, extra_departments={cast.dept_b: "View only"})
+    with django_assert_max_num_queries(2):  # department accesses, then one query for the list
+        list(tickets_visible_to(user=agent))
+    for i in range(20):
+        open_ticket(cast.alice, department=cast.dept_a, subject=f"more {i}")
+    agent = type(agent).objects.get(pk=agent.pk)
+    with django_assert_max_num_queries(2):
+        assert len(list(tickets_visible_to(user=agent))) == 24
