@@ -1,0 +1,84 @@
+import datetime as dt
+
+import pytest
+from django.core.files.storage import default_storage
+from django.utils import timezone
+
+from accounts.errors import ValidationFailed
+from threads import services
+from threads.html import bodies, html_to_text, sanitize_html, text_to_html
+from threads.models import StoredFile
+from threads.services import NewAttachment
+
+
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        ("<p onclick='x()'>hi</p>", "<p>hi</p>"),
+        ("<script>alert(1)</script>ok", "ok"),
+        ('<a href="javascript:alert(1)">x</a>', '<a rel="noopener noreferrer nofollow">x</a>'),
+        ('<img src="x" onerror="alert(1)">', '<img src="x">'),
+        ('<img src="data:image/png;base64,AAA">', "<img>"),
+        ("<style>body{display:none}</style><b>bold</b>", "<b>bold</b>"),
+        ('<iframe src="https://evil.test"></iframe>text', "text"),
+        ('<img src="cid:logo@x">', '<img src="cid:logo@x">'),
+        ('<div style="position:fixed">x</div>', "<div>x</div>"),
+    ],
+)
+def test_sanitize_html_keeps_formatting_and_drops_danger(dirty, clean):
+    assert sanitize_html(dirty) == clean
+
+
+def test_text_to_html_escapes_and_keeps_paragraphs():
+    assert text_to_html("a <b>\nline\n\npara") == "<p>a &lt;b&gt;<br>line</p><p>para</p>"
+
+
+def test_html_to_text_is_readable():
+    assert html_to_text("<h1>T</h1><p>a&amp;b<br>c</p><ul><li>x</li></ul>") == "T\n\na&b\nc\n\n- x"
+
+
+def test_bodies_for_both_formats():
+    assert bodies("<p>x</p><script>1</script>", "html") == ("<p>x</p>", "x")
+    assert bodies("  x  ", "text") == ("<p>x</p>", "x")
+
+
+def test_file_store_saves_content_once(db):
+    a = services.file_store(content=b"abc", content_type="text/plain")
+    b = services.file_store(content=b"abc", content_type="text/plain")
+    assert a.pk == b.pk and StoredFile.objects.count() == 1
+    assert a.file.name == f"files/{a.sha256[:2]}/{a.sha256[2:4]}/{a.sha256}"
+    assert default_storage.open(a.file.name).read() == b"abc"
+
+
+def test_oversize_files_are_refused(db, settings):
+    settings.HELPDESK = {**settings.HELPDESK, "MAX_ATTACHMENT_BYTES": 3}
+    with pytest.raises(ValidationFailed):
+        services.files_store([NewAttachment("big.bin", b"1234")])
+    assert StoredFile.objects.count() == 0
+
+
+def test_orphan_files_are_purged_after_the_grace_period(db):
+    orphan = services.file_store(content=b"orphan")
+    fresh = services.file_store(content=b"fresh")
+    StoredFile.objects.filter(pk=orphan.pk).update(created_at=timezone.now() - dt.timedelta(days=2))
+    assert services.files_purge_orphans(older_than_hours=24) == 1
+    assert list(StoredFile.objects.values_list("pk", flat=True)) == [fresh.pk]
+    assert not default_storage.exists(orphan.file.name)
+
+
+def test_attached_files_are_never_purged(cast):
+    from ..factories import attachment, open_ticket
+
+    ticket = open_ticket(cast.alice, department=cast.dept_a, files=[attachment(content=b"keep me")])
+    StoredFile.objects.update(created_at=timezone.now() - dt.timedelta(days=30))
+    assert services.files_purge_orphans() == 0
+    assert ticket.thread.entries.get().attachments.get().file.file.read() == b"keep me"
+
+
+def test_unsafe_filenames_are_cleaned(cast):
+    from ..factories import attachment, open_ticket
+
+    ticket = open_ticket(
+        cast.alice, department=cast.dept_a, files=[attachment(name='../../etc/pa"ss<wd>')]
+    )
+    assert ticket.thread.entries.get().attachments.get().filename == "passwd"
