@@ -101,3 +101,64 @@ def test_the_role_form_offers_the_permission_vocabulary(admin_client_demo):
     response = admin_client_demo.get(reverse("admin:accounts_role_add"))
     html = response.content.decode()
     assert "ticket.transfer" in html and "faq.manage" not in html  # faq.manage is agent-wide
+
+
+def test_an_admin_gives_an_agent_permissions_and_an_extra_department(admin_client_demo):
+    from accounts.models import DepartmentAccess, Role
+    from routing.models import Department
+
+    agent = User.objects.get(username="agent")
+    url = reverse("admin:accounts_user_change", args=[agent.pk])
+    page = admin_client_demo.get(url)
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    data = {
+        k: v for k, v in form.initial.items() if v is not None and not isinstance(v, list | tuple)
+    }
+    data.update(
+        {
+            "email": agent.email,
+            "username": agent.username,
+            "name": agent.name,
+            "timezone": "Europe/Paris",
+            "is_active": "on",
+            "is_agent": "on",
+            "department": agent.department_id,
+            "role": agent.role_id,
+            "permissions": ["user.dir", "faq.manage"],
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "department_accesses-TOTAL_FORMS": "1",
+            "department_accesses-INITIAL_FORMS": "0",
+            "department_accesses-0-department": Department.objects.get(name="Billing").pk,
+            "department_accesses-0-role": Role.objects.get(name="View only").pk,
+            "department_accesses-0-alerts": "on",
+            "extra_emails-TOTAL_FORMS": "0",
+            "extra_emails-INITIAL_FORMS": "0",
+        }
+    )
+    data.pop("password", None)
+    data["password"] = agent.password
+    response = admin_client_demo.post(url, data)
+    assert response.status_code == 302, (
+        response.context["adminform"].form.errors if response.context else ""
+    )
+    agent.refresh_from_db()
+    assert (
+        sorted(agent.permissions) == ["faq.manage", "user.dir"] and agent.timezone == "Europe/Paris"
+    )
+    assert DepartmentAccess.objects.get(agent=agent).department.name == "Billing"
+
+
+def test_an_admin_creates_a_role_with_checkboxes(admin_client_demo):
+    from accounts.models import Role
+
+    response = admin_client_demo.post(
+        reverse("admin:accounts_role_add"),
+        {"name": "Night shift", "permissions": ["ticket.reply", "ticket.assign"], "notes": ""},
+    )
+    assert response.status_code == 302
+    assert sorted(Role.objects.get(name="Night shift").permissions) == [
+        "ticket.assign",
+        "ticket.reply",
+    ]
