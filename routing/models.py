@@ -103,7 +103,26 @@ class SLA(models.Model):
         return f"{self.name} ({self.grace_hours} h)"
 
 
-class Department(models.Model):
+class Nested:
+    """Shared by the trees (departments, help topics): "Parent / Child" names, no cycles."""
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.parent.full_name} / {self.name}" if self.parent_id else self.name
+
+    def clean(self):
+        node, seen = self.parent, {self.pk}
+        while node is not None:
+            if node.pk in seen:
+                raise ValidationError({"parent": _("This would make it its own ancestor.")})
+            seen.add(node.pk)
+            node = node.parent
+
+
+class Department(Nested, models.Model):
     class AssignPolicy(models.TextChoices):
         NONE = "none", _("No automatic assignment")
         ROUND_ROBIN = "round_robin", _("Round-robin among available members")
@@ -138,21 +157,6 @@ class Department(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
-        return self.full_name
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.parent.full_name} / {self.name}" if self.parent_id else self.name
-
-    def clean(self):
-        node, seen = self.parent, {self.pk}
-        while node is not None:
-            if node.pk in seen:
-                raise ValidationError({"parent": _("A department cannot be its own ancestor.")})
-            seen.add(node.pk)
-            node = node.parent
-
 
 class Team(models.Model):
     name = models.CharField(max_length=128, unique=True)
@@ -184,7 +188,7 @@ class Team(models.Model):
         return self.name
 
 
-class HelpTopic(models.Model):
+class HelpTopic(Nested, models.Model):
     name = models.CharField(max_length=128)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -228,18 +232,3 @@ class HelpTopic(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="routing_topic_unique_name"),
         ]
-
-    def __str__(self):
-        return self.full_name
-
-    @property
-    def full_name(self) -> str:
-        return f"{self.parent.full_name} / {self.name}" if self.parent_id else self.name
-
-    def clean(self):
-        node, seen = self.parent, {self.pk}
-        while node is not None:
-            if node.pk in seen:
-                raise ValidationError({"parent": _("A topic cannot be its own ancestor.")})
-            seen.add(node.pk)
-            node = node.parent

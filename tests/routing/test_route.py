@@ -92,3 +92,20 @@ def test_transient_slas_yield_on_transfer(db):
     )
     assert reselect_sla_on_transfer(current=fixed, department=dept, defaults=Defaults()) == fixed
     assert reselect_sla_on_transfer(current=None, department=dept, defaults=Defaults()) == new_sla
+
+
+def test_departments_and_topics_cannot_be_their_own_ancestors(db):
+    from django.core.exceptions import ValidationError
+
+    parent = DepartmentFactory(name="IT")
+    child = DepartmentFactory(name="Desk", parent=parent)
+    assert child.full_name == "IT / Desk"
+    parent.parent = child
+    with pytest.raises(ValidationError):
+        parent.clean()
+    topic = TopicFactory(name="Top")
+    sub = TopicFactory(name="Sub", parent=topic)
+    assert str(sub) == "Top / Sub"
+    topic.parent = sub
+    with pytest.raises(ValidationError):
+        topic.clean()

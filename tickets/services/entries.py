@@ -17,7 +17,7 @@ from .. import signals
 from ..models import HelpdeskSettings, State, Ticket, TicketStatus
 from ..permissions import check, check_visible
 from ._common import channel_of, lock, record, require_state, save
-from .status import apply_status, authorize_status
+from .status import announce_status, apply_status, authorize_status
 
 MAX_MERGE_HOPS = 10
 
@@ -107,15 +107,7 @@ def ticket_post_message(
         reopened=reopened,
     )
     if reopened:
-        send_on_commit(
-            signals.ticket_status_changed,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
-            previous_status=previous,
-            status=t.status,
-        )
+        announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)
 
 
@@ -181,15 +173,7 @@ def ticket_post_reply(
         channel=channel,
     )
     if change:
-        send_on_commit(
-            signals.ticket_status_changed,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
-            previous_status=previous,
-            status=status,
-        )
+        announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)
 
 

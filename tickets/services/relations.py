@@ -24,7 +24,7 @@ from ._common import (
     require_state,
     save,
 )
-from .status import apply_status
+from .status import announce_status, apply_status
 
 
 def ticket_merge(
@@ -108,15 +108,7 @@ def _merge_one(src: Ticket, target: Ticket, closing, *, actor, channel: str) -> 
     )
     save(src, *fields)
     if previous.pk != closing.pk:
-        send_on_commit(
-            signals.ticket_status_changed,
-            sender=Ticket,
-            ticket=src,
-            actor=actor,
-            channel=channel,
-            previous_status=previous,
-            status=closing,
-        )
+        announce_status(src, actor=actor, channel=channel, previous=previous)
 
 
 def ticket_link(*, actor, ticket: Ticket, other: Ticket, channel: str | None = None) -> Ticket:

@@ -20,7 +20,7 @@ from ..models import (
     transition_permissions,
 )
 from ..permissions import check, check_visible
-from ._common import channel_of, lock, record, ref, save
+from ._common import channel_of, lock, record, save
 
 
 def authorize_status(actor, ticket: Ticket, status: TicketStatus, config: HelpdeskSettings) -> None:
@@ -109,17 +109,18 @@ def ticket_set_status(
         previous = t.status
         fields = apply_status(t, status, actor=actor, channel=channel)
         save(t, *fields)
-    send_on_commit(
-        signals.ticket_status_changed,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        previous_status=previous,
-        status=status,
-    )
+    announce_status(t, actor=actor, channel=channel, previous=previous)
     return t
 
 
-def status_ref(status: TicketStatus) -> dict:
-    return {**ref(status), "state": status.state}
+def announce_status(ticket: Ticket, *, actor, channel: str, previous: TicketStatus) -> None:
+    """Send ticket_status_changed after commit (every path that changes a status)."""
+    send_on_commit(
+        signals.ticket_status_changed,
+        sender=Ticket,
+        ticket=ticket,
+        actor=actor,
+        channel=channel,
+        previous_status=previous,
+        status=ticket.status,
+    )
