@@ -28,11 +28,19 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "django_htmx",
     "accounts",
     "routing",
     "threads",
     "tickets",
     "helpdesk",
+    "helpdesk.api",
+    "helpdesk.webhooks",
+    "helpdesk.mail",
+    "helpdesk.kb",
+    "helpdesk.panel",
+    "helpdesk.portal",
     *env.list("HELPDESK_PLUGINS", default=[]),
 ]
 
@@ -44,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -1,14 +1,15 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import TemplateView
+from django.urls import include, path
 
 admin.site.site_header = "Helpdesk administration"
 admin.site.site_title = "Helpdesk admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("api/", include("helpdesk.api.urls")),
+    path("scp/", include("helpdesk.panel.urls")),
+    path("", include("helpdesk.portal.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,9 @@
+"""FAQ categories and articles."""
+
+from django.apps import AppConfig
+
+
+class KbConfig(AppConfig):
+    name = "helpdesk.kb"
+    label = "helpdesk_kb"
+    verbose_name = "Knowledge base"

@@ -1,0 +1,9 @@
+"""Email in (fetch, pipe, parse, thread) and out (templates, notifications)."""
+
+from django.apps import AppConfig
+
+
+class MailConfig(AppConfig):
+    name = "helpdesk.mail"
+    label = "helpdesk_mail"
+    verbose_name = "Mail"
