@@ -29,6 +29,7 @@ from .models import (
     ThreadEvent,
     stored_file_path,
 )
+from .signals import event_recorded
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,8 @@ def entry_create(
 def event_record(
     *, thread_id: int, kind: str, actor, channel: str = Channel.SYSTEM, data: dict | None = None
 ) -> ThreadEvent:
-    return ThreadEvent.objects.create(
+    """Write an audit event; receivers of `event_recorded` run in the same transaction."""
+    event = ThreadEvent.objects.create(
         thread_id=thread_id,
         kind=kind,
         actor=actor_user(actor),
@@ -157,6 +159,8 @@ def event_record(
         channel=channel,
         data=data or {},
     )
+    event_recorded.send(sender=ThreadEvent, event=event)
+    return event
 
 
 def collaborator_add(
