@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import SLA, Department, HelpTopic, Holiday, Schedule, ScheduleHours, Team
+from .models import SLA, BannedEmail, Department, HelpTopic, Holiday, Schedule, ScheduleHours, Team
 
 
 class ScheduleHoursInline(admin.TabularInline):
@@ -68,3 +68,9 @@ class HelpTopicAdmin(admin.ModelAdmin):
     search_fields = ["name", "notes"]
     autocomplete_fields = ["parent", "department", "assign_agent", "assign_team"]
     list_select_related = ["parent", "department", "priority", "sla", "status"]
+
+
+@admin.register(BannedEmail)
+class BannedEmailAdmin(admin.ModelAdmin):
+    list_display = ["address", "notes", "created_at"]
+    search_fields = ["address", "notes"]

@@ -232,3 +232,28 @@ class HelpTopic(Nested, models.Model):
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="routing_topic_unique_name"),
         ]
+
+
+class BannedEmail(models.Model):
+    """osTicket's ban list: mail and tickets from these senders are rejected."""
+
+    address = models.CharField(
+        max_length=254,
+        unique=True,
+        help_text=_("An address (jane@example.com) or a whole domain (@example.com)."),
+    )
+    notes = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name = "banned address"
+        verbose_name_plural = "ban list"
+
+    def __str__(self):
+        return self.address
+
+    def clean(self):
+        self.address = (self.address or "").strip().lower()
+        if "@" not in self.address:
+            raise ValidationError({"address": _("Enter an address or @domain.")})

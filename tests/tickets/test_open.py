@@ -280,3 +280,20 @@ def test_an_inactive_requester_is_refused(cast):
         services.ticket_open(
             actor=SYSTEM, requester=cast.alice, subject="x", body="y", department=cast.dept_a
         )
+
+
+def test_banned_senders_are_rejected_but_agents_may_still_open_for_them(cast):
+    from routing.models import BannedEmail
+
+    BannedEmail.objects.create(address="@acme.test")
+    with pytest.raises(PermissionRefused) as exc:
+        services.ticket_open(
+            actor=SYSTEM, requester=cast.alice, subject="x", body="y", department=cast.dept_a
+        )
+    assert exc.value.code == "rejected" and "banned" in str(exc.value)
+    with pytest.raises(PermissionRefused):
+        open_ticket(cast.alice, department=cast.dept_a)
+    assert open_ticket(cast.bob, department=cast.dept_a).requester == cast.bob
+    assert (
+        open_ticket(cast.alice, actor=cast.agent_a, department=cast.dept_a).requester == cast.alice
+    )

@@ -10,6 +10,7 @@ from accounts.actors import actor_user, is_agent, is_client, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from routing import services as routing
+from routing.selectors import email_is_banned
 from routing.sla import sla_due_at
 from threads import services as threads
 from threads.models import ThreadEntry, ThreadEvent
@@ -135,6 +136,8 @@ def ticket_open(
         raise PermissionRefused(
             f"{requester.email} may not open tickets.", code="requester_inactive"
         )
+    if not is_agent(actor) and email_is_banned(requester.email):
+        raise PermissionRefused(f"Ticket denied: {requester.email} is banned.", code="rejected")
     route = routing.route(
         defaults=defaults(config),
         topic=data["topic"],
