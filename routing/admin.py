@@ -1,6 +1,25 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from .models import SLA, BannedEmail, Department, HelpTopic, Holiday, Schedule, ScheduleHours, Team
+from .filters import Sample, explain
+from .models import (
+    SLA,
+    BannedEmail,
+    Department,
+    FilterAction,
+    FilterRule,
+    HelpTopic,
+    Holiday,
+    Schedule,
+    ScheduleHours,
+    Team,
+    TicketFilter,
+)
 
 
 class ScheduleHoursInline(admin.TabularInline):
@@ -38,7 +57,14 @@ class SLAAdmin(admin.ModelAdmin):
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ["name", "parent", "manager", "sla", "assign_policy", "is_public", "is_active"]
-    list_filter = ["is_active", "is_public", "assign_policy", "assign_members_only", "sla"]
+    list_filter = [
+        "is_active",
+        "is_public",
+        "assign_policy",
+        "assign_members_only",
+        "claim_on_reply",
+        "sla",
+    ]
     search_fields = ["name", "email"]
     autocomplete_fields = ["parent", "manager"]
 
@@ -74,3 +100,119 @@ class HelpTopicAdmin(admin.ModelAdmin):
 class BannedEmailAdmin(admin.ModelAdmin):
     list_display = ["address", "notes", "created_at"]
     search_fields = ["address", "notes"]
+
+
+class FilterRuleInline(admin.TabularInline):
+    model = FilterRule
+    extra = 1
+
+
+class FilterActionInline(admin.StackedInline):
+    model = FilterAction
+    extra = 1
+    fields = [
+        "kind",
+        "sort",
+        "value",
+        ("department", "priority", "sla", "status"),
+        ("topic", "agent", "team"),
+        ("canned", "organization"),
+    ]
+    autocomplete_fields = ["agent", "organization", "canned", "topic", "department", "team"]
+
+
+class FilterTestForm(forms.Form):
+    source = forms.ChoiceField(
+        choices=[("web", "Web"), ("email", "Email"), ("api", "API"), ("phone", "Phone")],
+        initial="email",
+    )
+    email = forms.CharField(required=False)
+    name = forms.CharField(required=False)
+    subject = forms.CharField(required=False)
+    body = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    reply_to = forms.CharField(required=False)
+    topic = forms.CharField(required=False, help_text="The help topic's full name.")
+    organization = forms.CharField(required=False)
+    headers = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One 'Name: value' per line.",
+    )
+    fields = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Custom fields, one 'name: value' per line.",
+    )
+
+    @staticmethod
+    def _pairs(text: str) -> dict[str, str]:
+        pairs = (line.split(":", 1) for line in text.splitlines() if ":" in line)
+        return {k.strip(): v.strip() for k, v in pairs}
+
+    def sample(self) -> Sample:
+        d = self.cleaned_data
+        return Sample(
+            source=d["source"],
+            email=d["email"],
+            name=d["name"],
+            subject=d["subject"],
+            body=d["body"],
+            reply_to=d["reply_to"],
+            topic=d["topic"],
+            organization=d["organization"],
+            headers={k.lower(): v for k, v in self._pairs(d["headers"]).items()},
+            fields=self._pairs(d["fields"]),
+        )
+
+
+@admin.register(TicketFilter)
+class TicketFilterAdmin(admin.ModelAdmin):
+    """Save a new filter inactive, try it on the Test page, then activate it."""
+
+    list_display = [
+        "name",
+        "sort",
+        "channel",
+        "match_all",
+        "stop_on_match",
+        "is_active",
+        "test_link",
+    ]
+    list_filter = ["is_active", "channel", "match_all", "stop_on_match"]
+    list_editable = ["sort"]
+    search_fields = ["name", "notes", "rules__value"]
+    inlines = [FilterRuleInline, FilterActionInline]
+
+    @admin.display(description="test")
+    def test_link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:routing_ticketfilter_test", args=[obj.pk]), "Test"
+        )
+
+    def get_urls(self):
+        custom = [
+            path(
+                "<int:pk>/test/",
+                self.admin_site.admin_view(self.test_view),
+                name="routing_ticketfilter_test",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def test_view(self, request, pk):
+        flt = get_object_or_404(TicketFilter, pk=pk)
+        if not self.has_view_permission(request, flt):
+            raise PermissionDenied
+        form = FilterTestForm(request.POST or None)
+        result = (
+            explain(flt, form.sample()) if request.method == "POST" and form.is_valid() else None
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": flt,
+            "title": f"Test filter: {flt.name}",
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/routing/ticketfilter/test.html", context)

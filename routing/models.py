@@ -91,6 +91,25 @@ class SLA(models.Model):
         help_text=_("Replaced by the new department's SLA when the ticket is transferred."),
     )
     alerts_enabled = models.BooleanField(default=True, help_text=_("Send overdue alerts."))
+    escalate_priority = models.ForeignKey(
+        "tickets.Priority",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("When overdue, raise the priority to this one (never lowers it)."),
+    )
+    escalate_team = models.ForeignKey(
+        "Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("When overdue, reassign the ticket to this team."),
+    )
+    escalate_notify_manager = models.BooleanField(
+        default=True, help_text=_("The overdue alert also goes to the department manager.")
+    )
     is_active = models.BooleanField(default=True)
     notes = models.TextField(blank=True)
 
@@ -147,6 +166,9 @@ class Department(Nested, models.Model):
     assign_policy = models.CharField(max_length=16, choices=AssignPolicy, default=AssignPolicy.NONE)
     assign_members_only = models.BooleanField(
         default=False, help_text=_("Tickets may only be assigned to agents of this department.")
+    )
+    claim_on_reply = models.BooleanField(
+        default=True, help_text=_("An agent answering an unassigned ticket becomes its assignee.")
     )
     is_public = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
@@ -257,3 +279,189 @@ class BannedEmail(models.Model):
         self.address = (self.address or "").strip().lower()
         if "@" not in self.address:
             raise ValidationError({"address": _("Enter an address or @domain.")})
+
+
+class AssignmentCursor(models.Model):
+    """Where round-robin assignment stopped, per department or team (row-locked when used)."""
+
+    department = models.OneToOneField(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.OneToOneField(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    last_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(department__isnull=True) ^ models.Q(team__isnull=True),
+                name="routing_cursor_one_owner",
+            )
+        ]
+
+    def __str__(self):
+        return f"cursor of {self.department or self.team}"
+
+
+class TicketFilter(models.Model):
+    """osTicket's ticket filters: ordered rules and actions run on every new ticket."""
+
+    class Channel(models.TextChoices):
+        ANY = "any", _("Any channel")
+        WEB = "web", _("Web (portal and panel)")
+        EMAIL = "email", _("Email")
+        API = "api", _("API")
+
+    name = models.CharField(max_length=64, unique=True)
+    sort = models.PositiveIntegerField(default=99, help_text=_("Lower runs first."))
+    is_active = models.BooleanField(default=True)
+    channel = models.CharField(max_length=8, choices=Channel, default=Channel.ANY)
+    match_all = models.BooleanField(
+        default=True, help_text=_("Every rule must match; off: any one rule is enough.")
+    )
+    stop_on_match = models.BooleanField(
+        default=False, help_text=_("Stop processing further filters.")
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["sort", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class FilterRule(models.Model):
+    class Field(models.TextChoices):
+        EMAIL = "email", _("Sender email")
+        NAME = "name", _("Sender name")
+        SUBJECT = "subject", _("Subject")
+        BODY = "body", _("Body")
+        REPLY_TO = "reply_to", _("Reply-To address")
+        REPLY_TO_NAME = "reply_to_name", _("Reply-To name")
+        HEADER = "header", _("Email header (name below)")
+        TOPIC = "topic", _("Help topic")
+        ORGANIZATION = "organization", _("Organization")
+        CUSTOM = "custom", _("Custom field (name below)")
+
+    class Operator(models.TextChoices):
+        EQUAL = "equal", _("equals")
+        NOT_EQUAL = "not_equal", _("does not equal")
+        CONTAINS = "contains", _("contains")
+        NOT_CONTAINS = "not_contains", _("does not contain")
+        STARTS = "starts", _("starts with")
+        ENDS = "ends", _("ends with")
+        MATCH = "match", _("matches regex")
+        NOT_MATCH = "not_match", _("does not match regex")
+
+    filter = models.ForeignKey(TicketFilter, on_delete=models.CASCADE, related_name="rules")
+    field = models.CharField(max_length=16, choices=Field)
+    name = models.CharField(max_length=128, blank=True, help_text=_("Header or custom field name."))
+    operator = models.CharField(max_length=16, choices=Operator)
+    value = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.get_field_display()} {self.get_operator_display()} {self.value!r}"
+
+    def clean(self):
+        from .filters import regex_error
+
+        if self.field in (self.Field.HEADER, self.Field.CUSTOM) and not self.name.strip():
+            raise ValidationError({"name": _("Name the header or custom field.")})
+        if self.operator in (self.Operator.MATCH, self.Operator.NOT_MATCH):
+            error = regex_error(self.value)
+            if error:
+                raise ValidationError({"value": _("Invalid regular expression: %s") % error})
+
+
+class FilterAction(models.Model):
+    class Kind(models.TextChoices):
+        REJECT = "reject", _("Reject the ticket (reason in Value)")
+        DEPARTMENT = "department", _("Set department")
+        PRIORITY = "priority", _("Set priority")
+        SLA = "sla", _("Set SLA")
+        STATUS = "status", _("Set status")
+        TOPIC = "topic", _("Set help topic")
+        AGENT = "agent", _("Assign to an agent")
+        TEAM = "team", _("Assign to a team")
+        NO_AUTORESPONSE = "no_autoresponse", _("Disable the autoresponse")
+        CANNED = "canned", _("Send a canned response")
+        COLLABORATORS = "collaborators", _("Add collaborators (addresses in Value)")
+        ORGANIZATION = "organization", _("Set organization")
+
+    REQUIRED = {
+        Kind.DEPARTMENT: "department",
+        Kind.PRIORITY: "priority",
+        Kind.SLA: "sla",
+        Kind.STATUS: "status",
+        Kind.TOPIC: "topic",
+        Kind.AGENT: "agent",
+        Kind.TEAM: "team",
+        Kind.CANNED: "canned",
+        Kind.ORGANIZATION: "organization",
+    }
+
+    filter = models.ForeignKey(TicketFilter, on_delete=models.CASCADE, related_name="actions")
+    kind = models.CharField(max_length=16, choices=Kind)
+    sort = models.PositiveIntegerField(default=0)
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    priority = models.ForeignKey(
+        "tickets.Priority", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    sla = models.ForeignKey(SLA, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    status = models.ForeignKey(
+        "tickets.TicketStatus", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    topic = models.ForeignKey(
+        HelpTopic, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        limit_choices_to={"is_agent": True},
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    canned = models.ForeignKey(
+        "helpdesk_kb.CannedResponse",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    organization = models.ForeignKey(
+        "accounts.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    value = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["sort", "id"]
+
+    def __str__(self):
+        target = (
+            getattr(self, self.REQUIRED[self.kind]) if self.kind in self.REQUIRED else self.value
+        )
+        return f"{self.get_kind_display()}: {target}" if target else self.get_kind_display()
+
+    def clean(self):
+        field = self.REQUIRED.get(self.kind)
+        if field and getattr(self, f"{field}_id") is None:
+            raise ValidationError({field: _("This action needs a %s.") % field})
+        if self.kind == self.Kind.COLLABORATORS and "@" not in self.value:
+            raise ValidationError(
+                {"value": _("List the collaborators' addresses, separated by commas.")}
+            )

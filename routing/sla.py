@@ -79,6 +79,42 @@ def add_business_hours(start: dt.datetime, hours: float, schedule: Schedule | No
     return start + dt.timedelta(hours=hours)
 
 
+def business_time_between(
+    start: dt.datetime, end: dt.datetime, schedule: Schedule | None
+) -> dt.timedelta:
+    """Open time between two instants (zero if end <= start); wall-clock without a schedule."""
+    if end <= start:
+        return dt.timedelta(0)
+    if schedule is None:
+        return end - start
+    cal = Calendar.load(schedule)
+    if not any(cal.week.values()):
+        return end - start
+    total = dt.timedelta(0)
+    day = start.astimezone(cal.tz).date() - dt.timedelta(days=1)
+    last = end.astimezone(cal.tz).date()
+    while day <= last:
+        for open_at, close_at in cal.open_intervals(day):
+            overlap = min(close_at, end) - max(open_at, start)
+            if overlap > dt.timedelta(0):
+                total += overlap
+        day += dt.timedelta(days=1)
+    return total
+
+
+def resume_due_at(
+    *, due_at: dt.datetime, paused_at: dt.datetime, now: dt.datetime, sla: SLA | None
+):
+    """The due date after a pause: the open time that was left when the clock stopped
+    now runs from `now` (a pause after the due date leaves nothing to add)."""
+    if due_at is None or sla is None:
+        return due_at
+    remaining = business_time_between(paused_at, due_at, sla.schedule)
+    if remaining <= dt.timedelta(0):
+        return due_at
+    return add_business_hours(now, remaining.total_seconds() / 3600, sla.schedule)
+
+
 def sla_due_at(start: dt.datetime, sla: SLA | None) -> dt.datetime | None:
     """Due date of an SLA whose clock started at `start` (None without an SLA)."""
     if sla is None:

@@ -105,6 +105,7 @@ class ThreadEvent(models.Model):
         UNLINKED = "unlinked", _("Unlinked")
         COLLABORATOR_ADDED = "collaborator_added", _("Collaborator added")
         COLLABORATOR_REMOVED = "collaborator_removed", _("Collaborator removed")
+        FILTER_MATCHED = "filter_matched", _("Ticket filters matched")
 
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind)

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.errors import DomainError
 
 from . import services
-from .models import HelpdeskSettings, Priority, State, Ticket, TicketStatus
+from .models import HelpdeskSettings, Priority, State, Ticket, TicketLock, TicketStatus
 
 
 @admin.register(TicketStatus)
@@ -42,6 +42,7 @@ class HelpdeskSettingsAdmin(admin.ModelAdmin):
             },
         ),
         (_("Clients"), {"fields": ["max_open_tickets", "clients_can_close", "closed_status"]}),
+        (_("Agents"), {"fields": ["lock_minutes"]}),
     ]
 
     def has_add_permission(self, request):
@@ -108,3 +109,18 @@ class TicketAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return
         self.message_user(request, _("%d tickets purged.") % count, messages.SUCCESS)
+
+
+@admin.register(TicketLock)
+class TicketLockAdmin(admin.ModelAdmin):
+    """Locks come and go through the panel; an admin may remove a stuck one."""
+
+    list_display = ["ticket", "agent", "expires_at"]
+    search_fields = ["ticket__number", "agent__email", "agent__username"]
+    list_select_related = ["ticket", "agent"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

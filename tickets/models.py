@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -135,6 +136,9 @@ class Ticket(models.Model):
     source = models.CharField(max_length=8, choices=Source, default=Source.WEB)
     thread = models.OneToOneField("threads.Thread", on_delete=models.PROTECT, related_name="ticket")
     sla_due_at = models.DateTimeField(null=True, blank=True, help_text=_("From the SLA."))
+    sla_paused_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Set while the status stops the SLA clock.")
+    )
     due_at = models.DateTimeField(
         null=True, blank=True, help_text=_("Set by an agent; wins over the SLA.")
     )
@@ -166,6 +170,13 @@ class Ticket(models.Model):
             models.Index(fields=["requester", "-created_at"], name="tickets_requester"),
             models.Index(fields=["organization", "-created_at"], name="tickets_org"),
             models.Index(fields=["-updated_at", "-id"], name="tickets_updated"),
+            # the overdue sweep: open, not yet overdue, clock running, by effective due date
+            models.Index(
+                Coalesce("due_at", "sla_due_at"),
+                "id",
+                name="tickets_overdue_sweep",
+                condition=models.Q(state="open", is_overdue=False, sla_paused_at__isnull=True),
+            ),
         ]
 
     def __str__(self):
@@ -201,6 +212,22 @@ class TicketLink(models.Model):
 
     def __str__(self):
         return f"{self.low_id} <-> {self.high_id}"
+
+
+class TicketLock(models.Model):
+    """Collision avoidance: the agent composing a reply holds the ticket for a while."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="lock")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"#{self.ticket_id} locked by {self.agent} until {self.expires_at:%H:%M:%S}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at > timezone.now()
 
 
 class TicketSequence(models.Model):
@@ -260,6 +287,10 @@ class HelpdeskSettings(models.Model):
     )
     clients_can_close = models.BooleanField(
         default=True, help_text=_("Clients may close their own tickets.")
+    )
+    lock_minutes = models.PositiveIntegerField(
+        default=3,
+        help_text=_("Minutes an agent composing a reply holds the ticket; 0: no locks."),
     )
 
     class Meta:

@@ -1,14 +1,17 @@
 """Opening a ticket: the same path for every channel (portal, panel, API, email)."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from accounts import permissions as perms
-from accounts.actors import actor_user, is_agent, is_client, is_system
+from accounts.actors import SYSTEM, actor_user, is_agent, is_client, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
+from accounts.services import user_get_or_create_by_email
+from routing import assignment, filters
 from routing import services as routing
 from routing.selectors import email_is_banned
 from routing.sla import sla_due_at
@@ -85,6 +88,41 @@ def _insert_numbered(ticket: Ticket, config: HelpdeskSettings) -> None:
     )
 
 
+def _load(agent_ids: list[int]) -> dict[int, int]:
+    """Open tickets per agent, for the least-busy assignment policy."""
+    rows = (
+        Ticket.objects.filter(assignee_id__in=agent_ids, state=State.OPEN)
+        .values_list("assignee_id")
+        .annotate(n=Count("id"))
+    )
+    return dict(rows)
+
+
+def _sample(data: dict, meta: Mapping) -> filters.Sample:
+    requester, topic, org = data["requester"], data["topic"], data["organization"]
+    return filters.Sample(
+        source=data["source"],
+        email=requester.email,
+        name=requester.name,
+        subject=data["subject"],
+        body=data["body"],
+        reply_to=meta.get("reply_to", ""),
+        reply_to_name=meta.get("reply_to_name", ""),
+        headers={k.lower(): str(v) for k, v in (meta.get("headers") or {}).items()},
+        topic=topic.full_name if topic else "",
+        organization=org.name if org else "",
+        fields={k: str(v) for k, v in (meta.get("fields") or {}).items()},
+    )
+
+
+def _collaborators(data: dict, requester) -> list:
+    people = list(data["collaborators"])
+    for email in data.get("collaborator_emails", ()):
+        user, _ = user_get_or_create_by_email(actor=SYSTEM, email=email)
+        people.append(user)
+    return [u for u in dict.fromkeys(people) if u.pk != requester.pk and u.is_active]
+
+
 def ticket_open(
     *,
     actor,
@@ -109,14 +147,20 @@ def ticket_open(
     ip_address: str | None = None,
     autorespond: bool = True,
     alert: bool = True,
+    meta: Mapping | None = None,
 ) -> Ticket:
-    """Open a ticket for `requester` with its first message, routed and numbered."""
+    """Open a ticket for `requester` with its first message: filtered, routed, numbered.
+
+    `meta` holds what ticket filters may look at beyond the ticket's own fields:
+    `reply_to`, `reply_to_name`, `headers` (a dict) and `fields` (custom fields by name).
+    """
     channel = channel_of(actor, channel)
     config = HelpdeskSettings.load()
     data = {
         "subject": subject,
         "body": body,
         "requester": requester,
+        "organization": requester.organization,
         "topic": topic,
         "department": department,
         "priority": priority,
@@ -128,16 +172,14 @@ def ticket_open(
         "autorespond": autorespond,
         "alert": alert,
         "collaborators": list(collaborators),
+        "canned_response": None,
     }
     signals.ticket_pre_open.send(sender=Ticket, data=data, actor=actor, channel=channel)
-    subject = _clean_subject(data["subject"])
     requester = data["requester"]
-    if not requester.is_active:
-        raise PermissionRefused(
-            f"{requester.email} may not open tickets.", code="requester_inactive"
-        )
-    if not is_agent(actor) and email_is_banned(requester.email):
-        raise PermissionRefused(f"Ticket denied: {requester.email} is banned.", code="rejected")
+    _check_requester(actor, requester)
+    matched = filters.apply(
+        data=data, sample=_sample(data, meta or {}), rejecting=not is_agent(actor)
+    )
     route = routing.route(
         defaults=defaults(config),
         topic=data["topic"],
@@ -149,81 +191,30 @@ def ticket_open(
         team=data["team"],
     )
     _authorize(actor, requester, route, bool(assignee or team), due_at)
-    if route.priority is None or route.status is None:
-        raise ValidationFailed("No default priority or status is configured.", code="no_defaults")
-    if route.status.state not in (State.OPEN, State.CLOSED):
-        raise ValidationFailed("A new ticket must be open or closed.", code="invalid_status")
-    if due_at is not None and due_at <= timezone.now():
-        raise ValidationFailed(
-            "The due date must be in the future.", fields={"due_at": ["Must be in the future."]}
-        )
+    _validate(route, due_at)
     _check_open_limit(actor, requester, config)
+    people = _collaborators(data, requester)
     stored = threads.files_store(list(files))  # slow I/O, before the transaction
 
     with transaction.atomic():
-        now = timezone.now()
-        thread = threads.thread_create()
-        ticket = Ticket(
-            subject=subject,
-            requester=requester,
-            organization_id=requester.organization_id,
-            department=route.department,
-            topic=route.topic,
-            sla=route.sla,
-            priority=route.priority,
-            status=route.status,
-            state=route.status.state,
-            assignee=route.agent,
-            team=route.team,
-            source=data["source"],
-            thread=thread,
-            sla_due_at=sla_due_at(now, route.sla),
-            due_at=due_at,
-            last_message_at=now,
-            closed_at=now if route.status.state == State.CLOSED else None,
-            ip_address=ip_address,
-            created_at=now,
-            updated_at=now,
-        )
-        _insert_numbered(ticket, config)
-        entry = threads.entry_create(
-            thread_id=thread.pk,
-            kind=ThreadEntry.Kind.MESSAGE,
-            body=data["body"],
+        ticket, entry = _create(
+            data,
+            route,
+            actor=actor,
+            channel=channel,
+            subject=_clean_subject(data["subject"]),
             fmt=fmt,
-            poster=actor_user(actor) or requester,
-            source=data["source"],
-            files=stored,
+            due_at=due_at,
+            stored=stored,
+            people=people,
             message_id=message_id,
             email_headers=email_headers,
             ip_address=ip_address,
+            config=config,
         )
-        for user in data["collaborators"]:
-            if user.pk != requester.pk:
-                threads.collaborator_add(thread_id=thread.pk, user=user)
-        record(
-            ticket,
-            ThreadEvent.Kind.CREATED,
-            actor,
-            channel,
-            number=ticket.number,
-            source=ticket.source,
-            department=ref(ticket.department),
-            topic=ref(ticket.topic),
-            sla=ref(ticket.sla),
-            priority=ref(ticket.priority),
-            status=ref(ticket.status),
+        _record_open(
+            ticket, data, matched, actor=actor, channel=channel, explicit=bool(assignee or team)
         )
-        if ticket.assignee_id or ticket.team_id:
-            record(
-                ticket,
-                ThreadEvent.Kind.ASSIGNED,
-                actor,
-                channel,
-                agent=ref(ticket.assignee),
-                team=ref(ticket.team),
-                auto=not (assignee or team),
-            )
     send_on_commit(
         signals.ticket_created,
         sender=Ticket,
@@ -233,5 +224,119 @@ def ticket_open(
         channel=channel,
         autorespond=data["autorespond"],
         alert=data["alert"],
+        canned_response=data["canned_response"],
     )
     return ticket
+
+
+def _check_requester(actor, requester) -> None:
+    if not requester.is_active:
+        raise PermissionRefused(
+            f"{requester.email} may not open tickets.", code="requester_inactive"
+        )
+    if not is_agent(actor) and email_is_banned(requester.email):
+        raise PermissionRefused(f"Ticket denied: {requester.email} is banned.", code="rejected")
+
+
+def _validate(route: routing.Route, due_at) -> None:
+    if route.priority is None or route.status is None:
+        raise ValidationFailed("No default priority or status is configured.", code="no_defaults")
+    if route.status.state not in (State.OPEN, State.CLOSED):
+        raise ValidationFailed("A new ticket must be open or closed.", code="invalid_status")
+    if due_at is not None and due_at <= timezone.now():
+        raise ValidationFailed(
+            "The due date must be in the future.", fields={"due_at": ["Must be in the future."]}
+        )
+
+
+def _create(
+    data,
+    route,
+    *,
+    actor,
+    channel,
+    subject,
+    fmt,
+    due_at,
+    stored,
+    people,
+    message_id,
+    email_headers,
+    ip_address,
+    config,
+):
+    now = timezone.now()
+    agent = route.agent
+    if agent is None and route.status.state == State.OPEN:
+        agent = assignment.auto_assign(department=route.department, team=route.team, load=_load)
+    thread = threads.thread_create()
+    requester = data["requester"]
+    ticket = Ticket(
+        subject=subject,
+        requester=requester,
+        organization=data["organization"],
+        department=route.department,
+        topic=route.topic,
+        sla=route.sla,
+        priority=route.priority,
+        status=route.status,
+        state=route.status.state,
+        assignee=agent,
+        team=route.team,
+        source=data["source"],
+        thread=thread,
+        sla_due_at=sla_due_at(now, route.sla),
+        sla_paused_at=now if route.status.pauses_sla else None,
+        due_at=due_at,
+        last_message_at=now,
+        closed_at=now if route.status.state == State.CLOSED else None,
+        ip_address=ip_address,
+        created_at=now,
+        updated_at=now,
+    )
+    _insert_numbered(ticket, config)
+    entry = threads.entry_create(
+        thread_id=thread.pk,
+        kind=ThreadEntry.Kind.MESSAGE,
+        body=data["body"],
+        fmt=fmt,
+        poster=actor_user(actor) or requester,
+        source=data["source"],
+        files=stored,
+        message_id=message_id,
+        email_headers=email_headers,
+        ip_address=ip_address,
+    )
+    for user in people:
+        threads.collaborator_add(thread_id=thread.pk, user=user)
+    return ticket, entry
+
+
+def _record_open(
+    ticket: Ticket, data: dict, matched: list, *, actor, channel: str, explicit: bool
+) -> None:
+    record(
+        ticket,
+        ThreadEvent.Kind.CREATED,
+        actor,
+        channel,
+        number=ticket.number,
+        source=ticket.source,
+        department=ref(ticket.department),
+        topic=ref(ticket.topic),
+        sla=ref(ticket.sla),
+        priority=ref(ticket.priority),
+        status=ref(ticket.status),
+    )
+    if matched:
+        record(ticket, ThreadEvent.Kind.FILTER_MATCHED, SYSTEM, channel, filters=matched)
+    if ticket.assignee_id or ticket.team_id:
+        record(
+            ticket,
+            ThreadEvent.Kind.ASSIGNED,
+            actor,
+            channel,
+            agent=ref(ticket.assignee),
+            team=ref(ticket.team),
+            auto=not explicit,
+        )
