@@ -142,6 +142,8 @@ CELERY_TIMEZONE = "UTC"
 # The periodic jobs (helpdesk.cron.JOBS) and how often each runs, in seconds. Celery beat
 # runs them with a broker; `manage.py run_cron --loop` runs them without one.
 HELPDESK_CRON = {
+    "overdue_sweep": env.int("CRON_OVERDUE_SWEEP_SECONDS", default=300),
+    "purge_locks": env.int("CRON_PURGE_LOCKS_SECONDS", default=600),
     "purge_drafts": env.int("CRON_PURGE_DRAFTS_SECONDS", default=6 * 3600),
     "purge_orphan_files": env.int("CRON_PURGE_FILES_SECONDS", default=3600),
     "purge_sessions": env.int("CRON_PURGE_SESSIONS_SECONDS", default=6 * 3600),

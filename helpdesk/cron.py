@@ -10,10 +10,20 @@ from collections.abc import Callable
 from importlib import import_module
 
 from django.conf import settings
+from django.core.cache import cache
 
 from threads import services as threads
+from tickets import services as tickets
 
 log = logging.getLogger(__name__)
+
+
+def overdue_sweep() -> int:
+    return tickets.tickets_mark_overdue()
+
+
+def purge_locks() -> int:
+    return tickets.locks_purge()
 
 
 def purge_drafts() -> int:
@@ -31,13 +41,27 @@ def purge_sessions() -> int:
 
 
 JOBS: dict[str, Callable[[], int]] = {
+    "overdue_sweep": overdue_sweep,
+    "purge_locks": purge_locks,
     "purge_drafts": purge_drafts,
     "purge_orphan_files": purge_orphan_files,
     "purge_sessions": purge_sessions,
 }
 
 
-def run_job(name: str) -> int:
-    result = JOBS[name]()
+LOCK_SECONDS = 30 * 60
+
+
+def run_job(name: str) -> int | None:
+    """Run a job unless the same job is running right now (a shared-cache lock; the jobs
+    are idempotent anyway). Returns the job's count, or None when skipped."""
+    key = f"helpdesk:cron:{name}"
+    if not cache.add(key, "running", timeout=LOCK_SECONDS):
+        log.info("cron job %s skipped: already running", name)
+        return None
+    try:
+        result = JOBS[name]()
+    finally:
+        cache.delete(key)
     log.info("cron job %s done (%s)", name, result)
     return result

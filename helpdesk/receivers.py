@@ -21,7 +21,7 @@ def log_change(sender, signal: Signal, ticket, actor, channel, **kwargs):
 SIGNAL_NAMES = {
     getattr(ticket_signals, name): name
     for name in dir(ticket_signals)
-    if name.startswith("ticket_") and name != "ticket_pre_open"
+    if name.startswith("ticket_") and name != "ticket_pre_open"  # tickets_overdue has no ticket
 }
 for _signal, _name in SIGNAL_NAMES.items():
     _signal.connect(log_change, dispatch_uid=f"helpdesk.audit.{_name}")

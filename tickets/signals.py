@@ -32,4 +32,7 @@ ticket_linked = Signal()  # + other
 ticket_unlinked = Signal()  # + other
 ticket_collaborator_added = Signal()  # + user
 ticket_collaborator_removed = Signal()  # + user
-ticket_overdue = Signal()  # sent by the overdue sweep, once per ticket
+# Sent by the overdue sweep once per batch (not per ticket, so a sweep over a million
+# tickets stays set-based): ticket_ids (the tickets just marked overdue, each once),
+# actor (SYSTEM), channel ("system"). No `ticket` argument.
+tickets_overdue = Signal()

@@ -10,7 +10,15 @@ from ._common import UNSET
 from .assignment import ticket_assign, ticket_claim, ticket_refer, ticket_release, ticket_transfer
 from .entries import Posted, ticket_post_message, ticket_post_note, ticket_post_reply
 from .fields import ticket_edit, ticket_mark_answered, ticket_set_due_date, ticket_set_priority
+from .locks import (
+    active_lock,
+    locks_purge,
+    may_break_lock,
+    ticket_lock_acquire,
+    ticket_lock_release,
+)
 from .opening import ticket_open
+from .overdue import tickets_mark_overdue
 from .relations import (
     ticket_add_collaborator,
     ticket_link,
@@ -24,11 +32,16 @@ from .status import ticket_set_status
 __all__ = [
     "UNSET",
     "Posted",
+    "active_lock",
+    "locks_purge",
+    "may_break_lock",
     "ticket_add_collaborator",
     "ticket_assign",
     "ticket_claim",
     "ticket_edit",
     "ticket_link",
+    "ticket_lock_acquire",
+    "ticket_lock_release",
     "ticket_mark_answered",
     "ticket_merge",
     "ticket_open",
@@ -43,5 +56,6 @@ __all__ = [
     "ticket_set_status",
     "ticket_transfer",
     "ticket_unlink",
+    "tickets_mark_overdue",
     "tickets_purge",
 ]

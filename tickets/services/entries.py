@@ -6,6 +6,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import permissions as perms
 from accounts.actors import actor_user, is_agent, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused
@@ -14,9 +15,10 @@ from threads.models import ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
 
 from .. import signals
-from ..models import HelpdeskSettings, State, Ticket, TicketStatus
+from ..models import HelpdeskSettings, State, Ticket, TicketLock, TicketStatus
 from ..permissions import check, check_visible
-from ._common import channel_of, lock, record, require_state, save
+from ._common import channel_of, lock, record, ref, require_state, save
+from .locks import lock_conflict
 from .status import announce_status, apply_status, authorize_status
 
 MAX_MERGE_HOPS = 10
@@ -135,6 +137,13 @@ def ticket_post_reply(
     with transaction.atomic():
         t = lock(ticket, expected_version)
         check(actor, "ticket.reply", t)
+        held = (
+            TicketLock.objects.select_related("agent")
+            .filter(ticket=t, expires_at__gt=timezone.now())
+            .first()
+        )
+        if held is not None and held.agent_id != getattr(actor, "pk", None):
+            raise lock_conflict(t, held)
         previous = t.status
         change = status is not None and status.pk != t.status_id
         if change:
@@ -175,6 +184,30 @@ def ticket_post_reply(
     if change:
         announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)
+
+
+def _claim_on_reply(t: Ticket, actor, channel: str) -> bool:
+    """osTicket's "claim on response": an agent answering an unassigned open ticket of a
+    department that wants it becomes the assignee (if they may be assigned there)."""
+    dept = t.department
+    if not (
+        is_agent(actor) and t.state == State.OPEN and t.assignee_id is None and dept.claim_on_reply
+    ):
+        return False
+    if dept.assign_members_only and dept.pk not in perms.department_ids(actor):
+        return False
+    t.assignee = actor
+    record(
+        t,
+        ThreadEvent.Kind.ASSIGNED,
+        actor,
+        channel,
+        agent=ref(actor),
+        team=ref(t.team),
+        claimed=True,
+        auto=True,
+    )
+    return True
 
 
 def ticket_post_note(

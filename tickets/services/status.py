@@ -6,7 +6,7 @@ from django.utils import timezone
 from accounts.actors import is_agent, is_client, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused
-from routing.sla import sla_due_at
+from routing.sla import resume_due_at, sla_due_at
 from threads import services as threads
 from threads.models import ThreadEvent
 
@@ -55,7 +55,7 @@ def apply_status(ticket: Ticket, status: TicketStatus, *, actor, channel: str) -
     before = {"id": ticket.status_id, "name": ticket.status.name, "state": ticket.state}
     old_state = ticket.state
     ticket.status, ticket.state = status, status.state
-    fields = ["status", "state"]
+    fields = ["status", "state", "sla_paused_at", "sla_due_at"]
     if status.state != State.OPEN and old_state == State.OPEN:
         ticket.closed_at, ticket.is_overdue = now, False
         fields += ["closed_at", "is_overdue"]
@@ -64,18 +64,12 @@ def apply_status(ticket: Ticket, status: TicketStatus, *, actor, channel: str) -
         ticket.reopen_count += 1
         ticket.reopened_at, ticket.closed_at = now, None
         ticket.is_answered, ticket.is_overdue = False, False
-        ticket.sla_due_at = sla_due_at(now, ticket.sla)
-        fields += [
-            "reopen_count",
-            "reopened_at",
-            "closed_at",
-            "is_answered",
-            "is_overdue",
-            "sla_due_at",
-        ]
+        ticket.sla_due_at, ticket.sla_paused_at = sla_due_at(now, ticket.sla), None
+        fields += ["reopen_count", "reopened_at", "closed_at", "is_answered", "is_overdue"]
     elif status.state == State.OPEN and old_state == State.DELETED:
         ticket.closed_at = None
         fields.append("closed_at")
+    _pause_or_resume(ticket, now)
     record(
         ticket,
         ThreadEvent.Kind.STATUS_CHANGED,
@@ -85,6 +79,20 @@ def apply_status(ticket: Ticket, status: TicketStatus, *, actor, channel: str) -
         after={"id": status.pk, "name": status.name, "state": status.state},
     )
     return fields
+
+
+def _pause_or_resume(ticket: Ticket, now) -> None:
+    """A status that pauses the SLA stops the clock; leaving it pushes the due date back by
+    the business time that was left when it stopped. Closing simply drops the pause."""
+    pausing = ticket.state == State.OPEN and ticket.status.pauses_sla
+    if pausing and ticket.sla_paused_at is None:
+        ticket.sla_paused_at = now
+    elif not pausing and ticket.sla_paused_at is not None:
+        if ticket.state == State.OPEN:
+            ticket.sla_due_at = resume_due_at(
+                due_at=ticket.sla_due_at, paused_at=ticket.sla_paused_at, now=now, sla=ticket.sla
+            )
+        ticket.sla_paused_at = None
 
 
 def ticket_set_status(
