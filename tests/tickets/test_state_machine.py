@@ -183,7 +183,7 @@ def test_reply_and_close_in_one_step(cast):
     )
     assert posted.ticket.state == State.CLOSED
     kinds = list(posted.ticket.thread.events.order_by("id").values_list("kind", flat=True))
-    assert kinds == ["created", "response", "status_changed"]
+    assert kinds == ["created", "response", "assigned", "status_changed"]  # claimed on reply
 
 
 def test_deleted_tickets_are_kept_in_the_trash_and_restorable(cast):

@@ -15,10 +15,10 @@ from threads.models import ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
 
 from .. import signals
-from ..models import HelpdeskSettings, State, Ticket, TicketLock, TicketStatus
+from ..models import HelpdeskSettings, State, Ticket, TicketStatus
 from ..permissions import check, check_visible
 from ._common import channel_of, lock, record, ref, require_state, save
-from .locks import lock_conflict
+from .locks import release_own_lock, require_unlocked
 from .status import announce_status, apply_status, authorize_status
 
 MAX_MERGE_HOPS = 10
@@ -137,13 +137,7 @@ def ticket_post_reply(
     with transaction.atomic():
         t = lock(ticket, expected_version)
         check(actor, "ticket.reply", t)
-        held = (
-            TicketLock.objects.select_related("agent")
-            .filter(ticket=t, expires_at__gt=timezone.now())
-            .first()
-        )
-        if held is not None and held.agent_id != getattr(actor, "pk", None):
-            raise lock_conflict(t, held)
+        require_unlocked(t, actor)
         previous = t.status
         change = status is not None and status.pk != t.status_id
         if change:
@@ -170,9 +164,13 @@ def ticket_post_reply(
         )
         t.last_response_at, t.is_answered = timezone.now(), True
         record(t, ThreadEvent.Kind.RESPONSE, actor, channel, entry=entry.pk)
+        claimed = _claim_on_reply(t, actor, channel)
+        if claimed:
+            fields.append("assignee")
         if change and not reopens:
             fields += apply_status(t, status, actor=actor, channel=channel)
         save(t, *fields)
+        release_own_lock(t, actor)
     send_on_commit(
         signals.ticket_reply_posted,
         sender=Ticket,
@@ -181,6 +179,19 @@ def ticket_post_reply(
         actor=actor,
         channel=channel,
     )
+    if claimed:
+        send_on_commit(
+            signals.ticket_assigned,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            agent=actor,
+            team=t.team,
+            claimed=True,
+            previous_agent=None,
+            previous_team=t.team,
+        )
     if change:
         announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)

@@ -60,12 +60,19 @@ def ticket_lock_acquire(*, actor, ticket: Ticket, break_lock: bool = False) -> T
 
 def ticket_lock_release(*, actor, ticket: Ticket) -> bool:
     """Drop the actor's own lock (done after a reply, or when they leave the ticket)."""
-    return (
-        TicketLock.objects.filter(
-            ticket_id=ticket.pk, agent_id=getattr(actor, "pk", None)
-        ).delete()[0]
-        > 0
-    )
+    return release_own_lock(ticket, actor)
+
+
+def release_own_lock(ticket: Ticket, actor) -> bool:
+    mine = TicketLock.objects.filter(ticket_id=ticket.pk, agent_id=getattr(actor, "pk", None))
+    return mine.delete()[0] > 0
+
+
+def require_unlocked(ticket: Ticket, actor) -> None:
+    """Refuse when another agent's lock is active (the reply path calls this)."""
+    held = active_lock(ticket)
+    if held is not None and held.agent_id != getattr(actor, "pk", None):
+        raise lock_conflict(ticket, held)
 
 
 def active_lock(ticket: Ticket) -> TicketLock | None:
