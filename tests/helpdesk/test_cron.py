@@ -47,3 +47,24 @@ def test_every_job_has_a_beat_schedule(settings):
     assert set(settings.HELPDESK_CRON) == set(cron.JOBS)
     tasks = {entry["args"][0] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert tasks == set(cron.JOBS)
+
+
+def test_a_job_already_running_is_skipped_not_run_twice(db):
+    from django.core.cache import cache
+
+    cache.add("helpdesk:cron:purge_drafts", "running", 60)
+    assert cron.run_job("purge_drafts") is None
+    cache.delete("helpdesk:cron:purge_drafts")
+    assert cron.run_job("purge_drafts") == 0
+
+
+def test_the_overdue_sweep_and_lock_purge_are_cron_jobs(db):
+    assert {
+        "overdue_sweep",
+        "purge_locks",
+        "purge_drafts",
+        "purge_orphan_files",
+        "purge_sessions",
+    } <= set(cron.JOBS)
+    assert cron.run_job("overdue_sweep") == 0
+    assert cron.run_job("purge_locks") == 0

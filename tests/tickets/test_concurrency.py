@@ -110,3 +110,55 @@ def test_a_change_based_on_a_stale_version_is_refused_and_changes_nothing(cast):
             actor=cast.agent_a, ticket=ticket, body="late", expected_version=seen
         )
     assert ticket.thread.entries.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_overdue_sweeps_at_once_mark_each_ticket_once():
+    import datetime as dt
+
+    import time_machine
+
+    from threads.models import ThreadEvent
+
+    from ..factories import SLAFactory
+
+    dept, sla = DepartmentFactory(), SLAFactory(grace_hours=1)
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        tickets = [
+            services.ticket_open(
+                actor=SYSTEM,
+                requester=ClientFactory(),
+                subject="x",
+                body="y",
+                department=dept,
+                sla=sla,
+            )
+            for _ in range(60)
+        ]
+    later = start + dt.timedelta(hours=3)
+    results = _run_together(2, lambda i: services.tickets_mark_overdue(now=later, batch_size=7))
+    assert sum(results) == 60, results
+    assert Ticket.objects.filter(is_overdue=True).count() == 60
+    per_ticket = ThreadEvent.objects.filter(kind="overdue").values_list("thread_id", flat=True)
+    assert sorted(per_ticket) == sorted(t.thread_id for t in tickets)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_round_robin_under_concurrency_stays_fair():
+    from collections import Counter
+
+    from routing.models import Department
+
+    dept = DepartmentFactory(assign_policy=Department.AssignPolicy.ROUND_ROBIN)
+    agents = [AgentFactory(department=dept) for _ in range(4)]
+    results = _run_together(
+        16,
+        lambda i: services.ticket_open(
+            actor=SYSTEM, requester=ClientFactory(), subject=f"rr {i}", body="x", department=dept
+        ),
+    )
+    assert all(isinstance(r, Ticket) for r in results), results
+    assert Counter(r.assignee_id for r in results) == {a.pk: 4 for a in agents}
