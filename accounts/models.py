@@ -228,3 +228,74 @@ class DepartmentAccess(models.Model):
 
     def __str__(self):
         return f"{self.agent} @ {self.department} ({self.role})"
+
+
+class ApiKey(models.Model):
+    """An integration's key (osTicket's API keys): bound to source addresses (CIDR),
+    with capabilities, and beyond osTicket a read/write scope over departments.
+
+    Only the SHA-256 of the key is stored; the key itself is shown once at creation.
+    """
+
+    name = models.CharField(max_length=128)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_prefix = models.CharField(max_length=8, editable=False, help_text=_("To recognise it."))
+    is_active = models.BooleanField(default=True)
+    allowed_ips = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("Addresses or networks (CIDR) the key may be used from; empty: none."),
+    )
+    can_create_tickets = models.BooleanField(default=False)
+    can_exec_cron = models.BooleanField(default=False)
+    read_departments = models.ManyToManyField(
+        "routing.Department",
+        blank=True,
+        related_name="+",
+        help_text=_("Departments whose tickets the key may read through /api/v1/."),
+    )
+    write_departments = models.ManyToManyField(
+        "routing.Department",
+        blank=True,
+        related_name="+",
+        help_text=_("Departments whose tickets the key may change through /api/v1/."),
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"{self.name} ({self.key_prefix}…)"
+
+
+class AgentToken(models.Model):
+    """A personal API token of an agent, acting with the agent's own permissions.
+
+    Only the SHA-256 is stored; the token is shown once. Revoked, not deleted, so the
+    audit trail keeps its name.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=128)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(max_length=12, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.token_prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or self.expires_at > timezone.now()

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "accounts",
     "routing",
@@ -147,6 +148,8 @@ HELPDESK_CRON = {
     "purge_drafts": env.int("CRON_PURGE_DRAFTS_SECONDS", default=6 * 3600),
     "purge_orphan_files": env.int("CRON_PURGE_FILES_SECONDS", default=3600),
     "purge_sessions": env.int("CRON_PURGE_SESSIONS_SECONDS", default=6 * 3600),
+    "webhooks_retry": env.int("CRON_WEBHOOKS_RETRY_SECONDS", default=60),
+    "purge_idempotency_keys": env.int("CRON_PURGE_IDEMPOTENCY_SECONDS", default=3600),
 }
 CELERY_BEAT_SCHEDULE = {
     f"cron-{name}": {
@@ -176,9 +179,68 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-# --- REST framework (the API issue fills this in) ---------------------------------------
+# --- API v1, osTicket endpoints and webhooks (issue 3; docs/api.md) -----------------------
 REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "helpdesk.api.authentication.AgentTokenAuthentication",
+        "helpdesk.api.authentication.ApiKeyAuthentication",
+        "helpdesk.api.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "helpdesk.api.parsers.JSONParser",
+        "helpdesk.api.parsers.MultiPartParser",
+        "helpdesk.api.parsers.FormParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "helpdesk.api.throttling.CallerRateThrottle",
+        "helpdesk.api.throttling.AnonRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "caller": env.str("API_THROTTLE_CALLER", default="3000/min"),
+        "anon": env.str("API_THROTTLE_ANON", default="60/min"),
+    },
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "helpdesk.api.pagination.KeysetPagination",
+    "EXCEPTION_HANDLER": "helpdesk.api.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "helpdesk.api.schema.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+HELPDESK_API = {
+    # largest request body (JSON with base64 files, multipart, osTicket posts): 413 above
+    "MAX_BODY_BYTES": env.int("API_MAX_BODY_BYTES", default=40 * 1024 * 1024),
+    # proxies whose X-Forwarded-For is believed (addresses or CIDR networks)
+    "TRUSTED_PROXIES": env.list("API_TRUSTED_PROXIES", default=[]),
+    "IDEMPOTENCY_TTL_HOURS": env.int("API_IDEMPOTENCY_TTL_HOURS", default=24),
+}
+HELPDESK_WEBHOOKS = {
+    # private, loopback and link-local targets are refused unless this is on
+    "ALLOW_PRIVATE": env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False),
+    "TIMEOUT_SECONDS": env.int("WEBHOOKS_TIMEOUT_SECONDS", default=10),
+    "RETRY_HOURS": env.int("WEBHOOKS_RETRY_HOURS", default=24),
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Helpdesk API",
+    "DESCRIPTION": "REST API v1 of the helpdesk. Read docs/api.md for authentication, "
+    "errors (RFC 9457 problem details), pagination, idempotency and webhooks.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "PREPROCESSING_HOOKS": ["helpdesk.api.schema.only_v1"],
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStateEnum": "tickets.models.State",
+        "EntryFormatEnum": "threads.models.ThreadEntry.Format",
+    },
 }
 
 # --- Helpdesk ---------------------------------------------------------------------------

@@ -40,12 +40,26 @@ def purge_sessions() -> int:
     return 0
 
 
+def webhooks_retry() -> int:
+    from helpdesk.webhooks.services import deliveries_retry
+
+    return deliveries_retry()
+
+
+def purge_idempotency_keys() -> int:
+    from helpdesk.api.idempotency import purge
+
+    return purge()
+
+
 JOBS: dict[str, Callable[[], int]] = {
     "overdue_sweep": overdue_sweep,
     "purge_locks": purge_locks,
     "purge_drafts": purge_drafts,
     "purge_orphan_files": purge_orphan_files,
     "purge_sessions": purge_sessions,
+    "webhooks_retry": webhooks_retry,
+    "purge_idempotency_keys": purge_idempotency_keys,
 }
 
 

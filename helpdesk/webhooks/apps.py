@@ -7,3 +7,10 @@ class WebhooksConfig(AppConfig):
     name = "helpdesk.webhooks"
     label = "helpdesk_webhooks"
     verbose_name = "Webhooks"
+
+    def ready(self):
+        from threads.signals import event_recorded
+
+        from . import services
+
+        event_recorded.connect(services.outbox_write, dispatch_uid="helpdesk.webhooks.outbox")

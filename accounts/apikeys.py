@@ -1,0 +1,218 @@
+"""API keys and agent tokens: creation, revocation, lookup and the key's actor.
+
+Secrets are random, shown once, and stored as their SHA-256 (a lookup is one indexed
+query on the hash). An API key acts as `ApiKeyActor`, a system-like actor limited by
+the API layer to the key's departments; an agent token acts as its agent.
+"""
+
+import hashlib
+import ipaddress
+import secrets
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from .actors import is_agent, is_system
+from .errors import NotVisible, PermissionRefused, ValidationFailed
+from .models import AgentToken, ApiKey, User
+
+TOKEN_PREFIX = "hdt_"  # noqa: S105 (a label, not a secret)
+
+
+def secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ApiKeyActor:
+    """Who acts when an API key calls: the services treat it as the system (channel
+    `api`); what it may see and change is limited by the API to its departments."""
+
+    key_id: int
+    label: str
+    can_create_tickets: bool = False
+    can_exec_cron: bool = False
+    read_departments: frozenset = frozenset()
+    write_departments: frozenset = frozenset()
+    is_system: bool = True
+    is_agent: bool = False
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_helpdesk_admin: bool = False
+    pk = None
+    id = None
+
+    def __str__(self):
+        return self.label
+
+
+def actor_for_key(key: ApiKey) -> ApiKeyActor:
+    """The key's actor, with its department scope (writing implies reading)."""
+    write = frozenset(key.write_departments.values_list("pk", flat=True))
+    read = frozenset(key.read_departments.values_list("pk", flat=True)) | write
+    return ApiKeyActor(
+        key_id=key.pk,
+        label=f"API key {key.name}"[:128],
+        can_create_tickets=key.can_create_tickets,
+        can_exec_cron=key.can_exec_cron,
+        read_departments=read,
+        write_departments=write,
+    )
+
+
+def is_api_key(actor) -> bool:
+    return isinstance(actor, ApiKeyActor)
+
+
+# --- addresses -------------------------------------------------------------------------
+
+
+def parse_networks(values) -> list[str]:
+    """Normalise a list of addresses or CIDR networks; ValidationFailed on a bad one."""
+    if isinstance(values, str):
+        values = [values]
+    out, bad = [], []
+    for value in values or ():
+        try:
+            out.append(str(ipaddress.ip_network(str(value).strip(), strict=False)))
+        except ValueError:
+            bad.append(str(value))
+    if bad:
+        msg = f"Not an address or network: {', '.join(bad)}."
+        raise ValidationFailed(msg, code="invalid_network", fields={"allowed_ips": [msg]})
+    return out
+
+
+def address_allowed(key: ApiKey, address: str) -> bool:
+    """Is `address` inside one of the key's networks? An empty list allows nothing."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    for net in key.allowed_ips or ():
+        try:
+            if ip in ipaddress.ip_network(net, strict=False):
+                return True
+        except (TypeError, ValueError):
+            continue
+    return False
+
+
+# --- API keys --------------------------------------------------------------------------
+
+
+def _require_admin(actor) -> None:
+    if is_system(actor) and not is_api_key(actor):
+        return
+    if not (is_agent(actor) and actor.is_helpdesk_admin):
+        raise PermissionRefused("Only helpdesk admins manage API keys.", code="permission_denied")
+
+
+def api_key_create(
+    *,
+    actor,
+    name: str,
+    allowed_ips,
+    can_create_tickets: bool = False,
+    can_exec_cron: bool = False,
+    read_departments=(),
+    write_departments=(),
+    notes: str = "",
+) -> tuple[ApiKey, str]:
+    """A new key; returns (key row, the key itself: 32 uppercase hex digits, osTicket's
+    format). The key is not stored and cannot be shown again."""
+    _require_admin(actor)
+    networks = parse_networks(allowed_ips)
+    if not networks:
+        raise ValidationFailed(
+            "Bind the key to at least one address or network.",
+            code="no_address",
+            fields={"allowed_ips": ["At least one address or network is required."]},
+        )
+    secret = secrets.token_hex(16).upper()
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            name=(name or "API key").strip()[:128] or "API key",
+            key_hash=secret_hash(secret),
+            key_prefix=secret[:8],
+            allowed_ips=networks,
+            can_create_tickets=can_create_tickets,
+            can_exec_cron=can_exec_cron,
+            notes=notes,
+        )
+        key.read_departments.set(read_departments)
+        key.write_departments.set(write_departments)
+    return key, secret
+
+
+def api_key_find(secret: str) -> ApiKey | None:
+    if not secret or len(secret) > 128:
+        return None
+    return ApiKey.objects.filter(key_hash=secret_hash(secret)).first()
+
+
+# --- agent tokens ----------------------------------------------------------------------
+
+
+def token_create(*, actor, user: User, name: str, expires_at=None) -> tuple[AgentToken, str]:
+    """A personal token for an agent, created by the agent or a helpdesk admin.
+    Returns (row, the token itself), shown once."""
+    if not (is_system(actor) and not is_api_key(actor)):
+        if not is_agent(actor):
+            raise PermissionRefused("Only agents have API tokens.", code="permission_denied")
+        if actor.pk != user.pk and not actor.is_helpdesk_admin:
+            raise PermissionRefused(
+                "Only helpdesk admins create tokens for others.", code="permission_denied"
+            )
+    if not (user.is_agent and user.is_active):
+        raise ValidationFailed(
+            f"{user} is not an active agent.",
+            code="not_an_agent",
+            fields={"user": ["Not an active agent."]},
+        )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed(
+            "The expiry must be in the future.", fields={"expires_at": ["Must be in the future."]}
+        )
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AgentToken.objects.create(
+        user=user,
+        name=(name or "API token").strip()[:128] or "API token",
+        token_hash=secret_hash(secret),
+        token_prefix=secret[:12],
+        expires_at=expires_at,
+    )
+    return token, secret
+
+
+def token_revoke(*, actor, token: AgentToken) -> AgentToken:
+    """Revoke a token (its owner or a helpdesk admin). Revoking twice changes nothing."""
+    if not is_agent(actor) or not (actor.pk == token.user_id or actor.is_helpdesk_admin):
+        raise NotVisible("Token not found.", code="token_not_found")
+    if token.revoked_at is None:
+        AgentToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        token.refresh_from_db(fields=["revoked_at"])
+    return token
+
+
+def token_find(secret: str) -> AgentToken | None:
+    if not secret or len(secret) > 256:
+        return None
+    return (
+        AgentToken.objects.select_related("user", "user__role")
+        .filter(token_hash=secret_hash(secret))
+        .first()
+    )
+
+
+def tokens_visible_to(*, user):
+    """Tokens an agent may list: their own; every agent's for helpdesk admins."""
+    if not is_agent(user):
+        return AgentToken.objects.none()
+    qs = AgentToken.objects.select_related("user")
+    return qs if user.is_helpdesk_admin else qs.filter(user=user)

@@ -1,0 +1,60 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.actors import SYSTEM
+from accounts.apikeys import api_key_create
+from accounts.errors import DomainError
+from routing.models import Department
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an API key bound to source addresses and print it on standard output "
+        "(it is stored hashed and cannot be shown again)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--ip",
+            action="append",
+            required=True,
+            help="An address or CIDR network the key may be used from (repeatable).",
+        )
+        parser.add_argument("--name", default="API key")
+        parser.add_argument("--can-create-tickets", action="store_true")
+        parser.add_argument("--can-exec-cron", action="store_true")
+        parser.add_argument(
+            "--read-department",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="A department whose tickets the key may read through /api/v1/ (repeatable).",
+        )
+        parser.add_argument(
+            "--write-department",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="A department whose tickets the key may change through /api/v1/ (repeatable).",
+        )
+
+    def _departments(self, names):
+        found = list(Department.objects.filter(name__in=names))
+        missing = sorted(set(names) - {d.name for d in found})
+        if missing:
+            raise CommandError(f"Unknown departments: {', '.join(missing)}.")
+        return found
+
+    def handle(self, *args, **opts):
+        try:
+            _, secret = api_key_create(
+                actor=SYSTEM,
+                name=opts["name"],
+                allowed_ips=opts["ip"],
+                can_create_tickets=opts["can_create_tickets"],
+                can_exec_cron=opts["can_exec_cron"],
+                read_departments=self._departments(opts["read_department"]),
+                write_departments=self._departments(opts["write_department"]),
+            )
+        except DomainError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(secret)

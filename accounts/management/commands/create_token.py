@@ -1,0 +1,27 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.actors import SYSTEM
+from accounts.apikeys import token_create
+from accounts.errors import DomainError
+from accounts.selectors import user_find_by_login
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an API token for an agent (username or email) and print it on standard "
+        "output (it is stored hashed and cannot be shown again)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("username")
+        parser.add_argument("--name", default="API token")
+
+    def handle(self, *args, username, name, **opts):
+        user = user_find_by_login(username)
+        if user is None:
+            raise CommandError(f"No user {username!r}.")
+        try:
+            _, secret = token_create(actor=SYSTEM, user=user, name=name)
+        except DomainError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(secret)

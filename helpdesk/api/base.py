@@ -1,0 +1,35 @@
+"""What every API view shares: throttling before anything else (so bad credentials are
+rate-limited too), then authentication, permissions and Idempotency-Key on POST."""
+
+from rest_framework import exceptions
+
+from . import idempotency
+
+
+class ApiMixin:
+    orderings: tuple[str, ...] = ()  # the whitelist of ?ordering= (first: the default)
+
+    def initial(self, request, *args, **kwargs):
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        neg = self.perform_content_negotiation(request)
+        request.accepted_renderer, request.accepted_media_type = neg
+        version, scheme = self.determine_version(request, *args, **kwargs)
+        request.version, request.versioning_scheme = version, scheme
+        try:
+            self.perform_authentication(request)
+        except exceptions.APIException:
+            self.check_throttles(request)  # as anonymous: per address
+            raise
+        self.check_throttles(request)
+        self.check_permissions(request)
+        self._idempotency = None
+        if request.method == "POST":
+            self._idempotency = idempotency.begin(request)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        record = getattr(self, "_idempotency", None)
+        if record is not None:
+            self._idempotency = None
+            idempotency.finish(record, response)
+        return response

@@ -1,0 +1,465 @@
+"""osTicket-compatible endpoints, so existing integrations keep working unchanged:
+POST /api/tickets.json, /api/tickets.xml, /api/tickets.email and /api/tasks/cron,
+with `X-API-Key`, plain-text answers and osTicket's status codes (see
+../shared/OSTICKET.md section 2). Validation errors answer 400 as osTicket 1.16 did.
+"""
+
+import base64
+import binascii
+import inspect
+import ipaddress
+import json
+import logging
+import re
+from urllib.parse import unquote_to_bytes
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+from django.core.validators import validate_email
+from django.db import transaction
+from django.http import HttpResponse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts import services as account_services
+from accounts.apikeys import actor_for_key, address_allowed, api_key_find
+from accounts.errors import Conflict, DomainError, PermissionRefused, ValidationFailed
+from accounts.selectors import user_find_by_email
+from routing.models import HelpTopic
+from threads.models import ThreadEntry
+from threads.services import NewAttachment
+from tickets import services
+from tickets.models import Priority, Ticket
+
+from .authentication import client_ip
+from .idempotency import raw_body
+from .problems import RequestTooLarge
+from .throttling import AnonRateThrottle, CallerRateThrottle
+
+log = logging.getLogger(__name__)
+
+KNOWN_FIELDS = {
+    "email",
+    "name",
+    "phone",
+    "subject",
+    "message",
+    "topicId",
+    "priority",
+    "priorityId",
+    "source",
+    "ip",
+    "alert",
+    "autorespond",
+    "attachments",
+}
+SOURCES = {s.value: s.value for s in Ticket.Source}
+DATA_URL = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*?),(?P<data>.*)$", re.S)
+
+
+class Answer(Exception):
+    """An osTicket-style answer: a status and a plain-text body."""
+
+    def __init__(self, status: int, text: str):
+        super().__init__(text)
+        self.status = status
+        self.text = text
+
+
+def plain(status: int, text: str) -> HttpResponse:
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def unsupported(request, *args, **kwargs) -> HttpResponse:
+    return plain(400, "URL not supported")
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+def authorize(request, capability: str):
+    """The key's actor, or an osTicket 401 (checked before the body is read)."""
+    secret = request.META.get("HTTP_X_API_KEY", "").strip()
+    key = api_key_find(secret) if secret else None
+    if key is None or not address_allowed(key, client_ip(request)):
+        raise Answer(401, "Valid API key required")
+    if not key.is_active:
+        raise Answer(401, "API key not found/active or source IP not authorized")
+    if not getattr(key, capability):
+        raise Answer(401, "API key not authorized")
+    return actor_for_key(key)
+
+
+def throttle(request, actor) -> None:
+    throttles = [CallerRateThrottle(), AnonRateThrottle()]
+    request.user, request.auth = actor, None
+    for t in throttles:
+        if not t.allow_request(request, None):
+            wait = t.wait() or 1
+            raise Answer(429, f"Too many requests: retry in {int(wait + 0.999)} seconds")
+
+
+# --- parsing ---------------------------------------------------------------------------
+
+
+def parse_json(raw: bytes) -> dict:
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        json.dumps(data, ensure_ascii=False).encode("utf-8")  # lone surrogates
+    except (ValueError, UnicodeError, RecursionError):
+        raise Answer(400, "Syntax error, malformed JSON") from None
+    if not isinstance(data, dict):
+        raise Answer(400, "Syntax error, malformed JSON")
+    return data
+
+
+def parse_xml(raw: bytes) -> dict:
+    try:
+        root = SafeET.fromstring(raw)
+    except SafeET.ParseError as exc:
+        raise Answer(400, f"XML error: {exc}") from None
+    except DefusedXmlException as exc:
+        raise Answer(400, f"XML error: {exc}") from None
+    if root.tag != "ticket":
+        raise Answer(400, "XML error: the root element must be <ticket>")
+    data: dict = dict(root.attrib)
+    for child in root:
+        if child.tag == "attachments":
+            data["attachments"] = [_xml_file(f) for f in child if f.tag == "file"]
+        elif child.tag == "message":
+            text = child.text or ""
+            ctype = child.get("type", "text/plain")
+            if child.get("encoding", "").lower() == "base64":
+                data["message"] = f"data:{ctype};base64,{text.strip()}"
+            else:
+                data["message"] = f"data:{ctype},{text}" if ctype == "text/html" else text
+        else:
+            data[child.tag] = (child.text or "").strip()
+    return data
+
+
+def _xml_file(node) -> dict:
+    name = node.get("name") or "attachment"
+    ctype = node.get("type") or "application/octet-stream"
+    text = (node.text or "").strip()
+    if node.get("encoding", "").lower() == "base64":
+        return {name: f"data:{ctype};base64,{text}"}
+    return {name: f"data:{ctype},{text}"}
+
+
+def decode_data_url(value: str) -> tuple[str, bytes] | None:
+    """RFC 2397: (media type, bytes), or None when `value` is not a data URL."""
+    match = DATA_URL.match(value)
+    if match is None:
+        return None
+    params = [p.strip().lower() for p in match["params"].split(";") if p.strip()]
+    media = (match["type"] or "text/plain").strip().lower()
+    data = match["data"]
+    if "base64" in params:
+        try:
+            return media, base64.b64decode("".join(data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("invalid base64 data") from None
+    return media, unquote_to_bytes(data)
+
+
+def _charset(value: str) -> str:
+    match = re.search(r";\s*charset=([A-Za-z0-9_.:-]+)", value[: value.find(",")], re.I)
+    return match.group(1) if match else "utf-8"
+
+
+def to_bool(value, default=True) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+# --- the ticket --------------------------------------------------------------------------
+
+
+class TicketRequest:
+    """osTicket's fields turned into ticket_open's arguments, collecting field errors."""
+
+    def __init__(self, data: dict, caller_ip: str):
+        self.data = data
+        self.errors: dict[str, str] = {}
+        self.ignored = sorted(k for k in data if k not in KNOWN_FIELDS)
+        self.email = self._email()
+        self.name = self._text("name", 128)
+        self.phone = self._text("phone", 32)
+        self.subject = self._text("subject", 255)
+        self.body, self.fmt = self._message()
+        self.topic = self._topic()
+        self.priority = self._priority()
+        self.source = SOURCES.get(str(data.get("source") or "api").strip().lower(), "api")
+        self.ip = self._ip(caller_ip)
+        self.alert = to_bool(data.get("alert"))
+        self.autorespond = to_bool(data.get("autorespond"))
+        self.files = self._attachments()
+        if not self.subject:
+            self.errors.setdefault("subject", "Subject is required")
+        if not self.body:
+            self.errors.setdefault("message", "Message content is required")
+
+    def _text(self, name, limit) -> str:
+        value = self.data.get(name)
+        if value is None:
+            return ""
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            self.errors[name] = "Expected text"
+            return ""
+        return str(value).replace("\x00", "").strip()[:limit]
+
+    def _email(self) -> str:
+        email = self._text("email", 254).lower()
+        if not email:
+            self.errors["email"] = "Email is required"
+            return ""
+        try:
+            validate_email(email)
+        except Exception:
+            self.errors["email"] = "Valid email address is required"
+        return email
+
+    def _message(self) -> tuple[str, str]:
+        value = self.data.get("message")
+        if value is None or value == "":
+            return "", ThreadEntry.Format.TEXT
+        if not isinstance(value, str):
+            self.errors["message"] = "Expected text"
+            return "", ThreadEntry.Format.TEXT
+        try:
+            decoded = decode_data_url(value)
+        except ValueError as exc:
+            self.errors["message"] = str(exc)
+            return "", ThreadEntry.Format.TEXT
+        if decoded is None:
+            return value.replace("\x00", ""), ThreadEntry.Format.TEXT
+        media, raw = decoded
+        try:
+            text = raw.decode(_charset(value), errors="replace")
+        except LookupError:
+            text = raw.decode("utf-8", errors="replace")
+        fmt = ThreadEntry.Format.HTML if media == "text/html" else ThreadEntry.Format.TEXT
+        return text.replace("\x00", ""), fmt
+
+    def _id(self, *names):
+        for name in names:
+            value = self.data.get(name)
+            if value not in (None, "", 0, "0"):
+                text = str(value).strip()
+                if not text.isdigit() or len(text) > 18:
+                    self.errors[name] = "Must be a numeric id"
+                    return None
+                return int(text)
+        return None
+
+    def _topic(self):
+        pk = self._id("topicId")
+        # as osTicket: an unknown or inactive topic is ignored (the default topic applies)
+        return HelpTopic.objects.filter(pk=pk, is_active=True).first() if pk else None
+
+    def _priority(self):
+        pk = self._id("priority", "priorityId")
+        if pk is None:
+            return None
+        found = Priority.objects.filter(pk=pk).first()
+        if found is None:
+            self.errors["priority"] = "Unknown priority"
+        return found
+
+    def _ip(self, caller_ip: str) -> str | None:
+        value = self.data.get("ip")
+        if value in (None, ""):
+            return caller_ip or None
+        try:
+            return str(ipaddress.ip_address(str(value).strip()))
+        except ValueError:
+            self.errors["ip"] = "Valid IP address required"
+            return None
+
+    def _attachments(self) -> list[NewAttachment]:
+        value = self.data.get("attachments") or []
+        if not isinstance(value, list):
+            self.errors["attachments"] = "Expected a list of {filename: data URL} objects"
+            return []
+        files = []
+        for item in value:
+            if not isinstance(item, dict):
+                log.warning("API: attachment skipped (not an object)")
+                continue
+            for filename, url in item.items():
+                try:
+                    decoded = decode_data_url(url) if isinstance(url, str) else None
+                except ValueError:
+                    decoded = None
+                if decoded is None:  # as osTicket: a bad file is skipped, not fatal
+                    log.warning("API: attachment %r skipped (not a valid data URL)", filename)
+                    continue
+                media, content = decoded
+                files.append(
+                    NewAttachment(filename=str(filename), content=content, content_type=media)
+                )
+        return files
+
+
+def validation_answer(errors: dict) -> Answer:
+    lines = "\n".join(f"{field}: {message}" for field, message in errors.items())
+    return Answer(400, f"Unable to create new ticket: validation errors:\n{lines}")
+
+
+def _open_ticket_kwargs() -> set[str]:
+    return set(inspect.signature(services.ticket_open).parameters)
+
+
+def create_ticket(actor, req: TicketRequest) -> Ticket:
+    """Find or create the requester and open the ticket, in one transaction."""
+    if req.ignored:
+        log.warning("API: unexpected data ignored: %s", ", ".join(req.ignored))
+    extra = {}
+    if "meta" in _open_ticket_kwargs():
+        extra["meta"] = {"fields": {k: str(req.data[k]) for k in req.ignored}}
+    with transaction.atomic():
+        requester = user_find_by_email(req.email)
+        if requester is None:
+            if not req.name:
+                raise validation_answer({"name": "Name is required for a new user"})
+            requester = _new_user(actor, req)
+        return services.ticket_open(
+            actor=actor,
+            requester=requester,
+            subject=req.subject,
+            body=req.body,
+            fmt=req.fmt,
+            source=req.source,
+            topic=req.topic,
+            priority=req.priority,
+            files=req.files,
+            channel="api",
+            ip_address=req.ip,
+            autorespond=req.autorespond,
+            alert=req.alert,
+            **extra,
+        )
+
+
+def _new_user(actor, req):
+    try:
+        with transaction.atomic():
+            return account_services.user_create(
+                actor=actor, email=req.email, name=req.name, phone=req.phone
+            )
+    except Conflict:  # created by a concurrent call in between
+        found = user_find_by_email(req.email)
+        if found is None:
+            raise
+        return found
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class TicketsView(View):
+    """POST /api/tickets.json and /api/tickets.xml (format from the extension)."""
+
+    http_method_names = ["post"]
+    fmt = "json"
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        return unsupported(request)
+
+    def post(self, request):
+        req = None
+        try:
+            actor = authorize(request, "can_create_tickets")
+            throttle(request, actor)
+            raw = raw_body(request)
+            data = parse_json(raw) if self.fmt == "json" else parse_xml(raw)
+            req = TicketRequest(data, client_ip(request))
+            if req.errors:
+                raise validation_answer(req.errors)
+            ticket = create_ticket(actor, req)
+        except Answer as answer:
+            return plain(answer.status, answer.text)
+        except RequestTooLarge:
+            return plain(413, "Request body too large")
+        except PermissionRefused as exc:
+            if exc.code == "rejected":
+                return plain(
+                    403,
+                    f"Unable to create new ticket :Ticket denied: {getattr(req, 'email', '')}\n\n"
+                    "This help desk is for use by authorized users only",
+                )
+            return plain(403, f"Unable to create new ticket: {exc}")
+        except ValidationFailed as exc:
+            errors = {k: "; ".join(v) for k, v in exc.fields.items()} or {"ticket": str(exc)}
+            return plain(400, validation_answer(errors).text)
+        except Conflict as exc:
+            return plain(400, f"Unable to create new ticket: {exc}")
+        except DomainError as exc:
+            return plain(exc.status, f"Unable to create new ticket: {exc}")
+        return plain(201, ticket.number)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class EmailView(View):
+    """POST /api/tickets.email: a raw RFC 822 message, parsed by the mail channel."""
+
+    http_method_names = ["post"]
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        return unsupported(request)
+
+    def post(self, request):
+        try:
+            actor = authorize(request, "can_create_tickets")
+            throttle(request, actor)
+            raw = raw_body(request)
+        except Answer as answer:
+            return plain(answer.status, answer.text)
+        except RequestTooLarge:
+            return plain(413, "Request body too large")
+        if not raw.strip():
+            return plain(400, "Unable to read request body")
+        try:
+            from helpdesk.mail.inbound import ingest
+        except ImportError:
+            return plain(501, "Email piping is not available on this helpdesk")
+        result = ingest(raw, channel="api")
+        if result.status in ("created", "appended", "duplicate") and result.ticket is not None:
+            return plain(201, result.ticket.number)
+        if result.status == "rejected":
+            return plain(403, f"Ticket denied: {result.reason}")
+        if result.status == "parked":
+            return plain(400, f"Unable to create new ticket: {result.reason}")
+        return plain(202, f"Message not turned into a ticket: {result.reason or result.status}")
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class CronView(View):
+    """POST /api/tasks/cron: runs every periodic job once, for keys allowed to."""
+
+    http_method_names = ["post"]
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        return unsupported(request)
+
+    def post(self, request):
+        from helpdesk import cron
+
+        try:
+            actor = authorize(request, "can_exec_cron")
+            throttle(request, actor)
+        except Answer as answer:
+            return plain(answer.status, answer.text)
+        failed = []
+        for name in cron.JOBS:
+            try:
+                cron.run_job(name)
+            except Exception:  # one failing job must not stop the others
+                log.exception("cron job %s failed (run through the API)", name)
+                failed.append(name)
+        if failed:
+            return plain(503, f"Cron jobs failed: {', '.join(failed)}")
+        return plain(200, "Completed")

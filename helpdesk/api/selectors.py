@@ -1,0 +1,58 @@
+"""Reads for the API caller. Users (agents, clients) go through the one visibility
+selector, tickets.selectors; an API key sees only the departments of its scope.
+
+The key's rule lives here because the core has no notion of API keys yet: it belongs
+in tickets.selectors (reported to the lead).
+"""
+
+from django.db.models import QuerySet
+
+from accounts.apikeys import is_api_key
+from accounts.errors import NotVisible, PermissionRefused
+from tickets.models import State, Ticket
+from tickets.selectors import tickets_visible_to
+
+TICKET_RELATED = (
+    "status",
+    "priority",
+    "department",
+    "topic",
+    "sla",
+    "requester",
+    "organization",
+    "assignee",
+    "team",
+    "merged_into",
+)
+
+
+def tickets_for(caller) -> QuerySet[Ticket]:
+    if is_api_key(caller):
+        return Ticket.objects.filter(department_id__in=caller.read_departments).exclude(
+            state=State.DELETED
+        )
+    return tickets_visible_to(user=caller)
+
+
+def ticket_for(caller, number: str, *, write: bool = False) -> Ticket:
+    """A ticket the caller may see (else NotVisible: 404). With `write`, an API key
+    must also hold the ticket's department in its write scope (else 403)."""
+    ticket = tickets_for(caller).select_related(*TICKET_RELATED).filter(number=number).first()
+    if ticket is None:
+        raise NotVisible("Ticket not found.", code="ticket_not_found")
+    if write:
+        require_key_write(caller, ticket.department)
+    return ticket
+
+
+def require_key_write(caller, department) -> None:
+    if is_api_key(caller) and department.pk not in caller.write_departments:
+        raise PermissionRefused(
+            f"This API key may not change tickets of {department.name}.",
+            code="permission_denied",
+        )
+
+
+def includes_notes(caller) -> bool:
+    """Internal notes are for agents (and keys acting for the helpdesk), never clients."""
+    return is_api_key(caller) or bool(getattr(caller, "is_agent", False))

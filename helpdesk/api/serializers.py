@@ -1,0 +1,342 @@
+"""Serializers of the ticket resources: they translate, never decide.
+
+Output serializers shape rows already loaded by selectors; input serializers turn a
+body into typed arguments for one service call.
+"""
+
+import base64
+import binascii
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from accounts.models import User
+from routing.models import SLA, Department, HelpTopic, Team
+from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
+from threads.services import NewAttachment
+from tickets.models import Priority, Ticket, TicketStatus
+
+# --- small references ------------------------------------------------------------------
+
+
+class RefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk", read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class StatusRefSerializer(RefSerializer):
+    state = serializers.CharField(read_only=True)
+
+
+class PersonRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk", read_only=True)
+    name = serializers.CharField(source="display_name", read_only=True)
+    email = serializers.EmailField(read_only=True)
+
+
+class TopicRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk", read_only=True)
+    name = serializers.CharField(source="full_name", read_only=True)
+
+
+# --- tickets ---------------------------------------------------------------------------
+
+
+class TicketSerializer(serializers.ModelSerializer):
+    status = StatusRefSerializer(read_only=True)
+    priority = RefSerializer(read_only=True)
+    department = RefSerializer(read_only=True)
+    topic = TopicRefSerializer(read_only=True, allow_null=True)
+    sla = RefSerializer(read_only=True, allow_null=True)
+    requester = PersonRefSerializer(read_only=True)
+    organization = RefSerializer(read_only=True, allow_null=True)
+    assignee = PersonRefSerializer(read_only=True, allow_null=True)
+    team = RefSerializer(read_only=True, allow_null=True)
+    merged_into = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    effective_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "id",
+            "number",
+            "url",
+            "subject",
+            "state",
+            "status",
+            "priority",
+            "department",
+            "topic",
+            "sla",
+            "requester",
+            "organization",
+            "assignee",
+            "team",
+            "source",
+            "is_overdue",
+            "is_answered",
+            "due_at",
+            "sla_due_at",
+            "effective_due_at",
+            "reopen_count",
+            "merged_into",
+            "created_at",
+            "updated_at",
+            "closed_at",
+            "last_message_at",
+            "last_response_at",
+            "version",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, obj) -> str:
+        path = reverse("api:ticket-detail", kwargs={"number": obj.number})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class AttachmentInSerializer(serializers.Serializer):
+    filename = serializers.CharField(max_length=255)
+    content_type = serializers.CharField(max_length=128, required=False, default="")
+    content = serializers.CharField(
+        help_text="The file's bytes, base64-encoded.", trim_whitespace=True
+    )
+
+    def validate_content(self, value) -> bytes:
+        try:
+            return base64.b64decode(value.encode("ascii"), validate=True)
+        except (binascii.Error, ValueError, UnicodeError):
+            raise serializers.ValidationError("Not valid base64.") from None
+
+
+def new_attachments(validated: list[dict]) -> list[NewAttachment]:
+    return [
+        NewAttachment(filename=a["filename"], content=a["content"], content_type=a["content_type"])
+        for a in validated
+    ]
+
+
+FORMAT_CHOICES = ThreadEntry.Format.choices
+SOURCE_CHOICES = [s.value for s in Ticket.Source]
+
+
+class TicketCreateSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=255)
+    body = serializers.CharField(help_text="The first message.")
+    format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=ThreadEntry.Format.TEXT)
+    requester = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        help_text="An existing user (agents and API keys); clients open for themselves.",
+    )
+    requester_email = serializers.EmailField(
+        required=False, help_text="Or the requester's address: found, or created as a client."
+    )
+    requester_name = serializers.CharField(max_length=128, required=False, default="")
+    topic = serializers.PrimaryKeyRelatedField(
+        queryset=HelpTopic.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    priority = serializers.PrimaryKeyRelatedField(
+        queryset=Priority.objects.all(), required=False, allow_null=True
+    )
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_agent=True), required=False, allow_null=True
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    source = serializers.ChoiceField(choices=SOURCE_CHOICES, default=Ticket.Source.API)
+    collaborators = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), many=True, required=False
+    )
+    autorespond = serializers.BooleanField(default=True)
+    alert = serializers.BooleanField(default=True)
+    attachments = AttachmentInSerializer(many=True, required=False)
+
+    def validate(self, attrs):
+        if attrs.get("requester") and attrs.get("requester_email"):
+            raise serializers.ValidationError(
+                {"requester_email": ["Give requester or requester_email, not both."]}
+            )
+        return attrs
+
+
+class TicketUpdateSerializer(serializers.Serializer):
+    """PATCH: each given field is one service call, all in one transaction."""
+
+    subject = serializers.CharField(max_length=255, required=False)
+    topic = serializers.PrimaryKeyRelatedField(
+        queryset=HelpTopic.objects.all(), required=False, allow_null=True
+    )
+    sla = serializers.PrimaryKeyRelatedField(
+        queryset=SLA.objects.all(), required=False, allow_null=True
+    )
+    requester = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), required=False
+    )
+    priority = serializers.PrimaryKeyRelatedField(queryset=Priority.objects.all(), required=False)
+    status = serializers.PrimaryKeyRelatedField(queryset=TicketStatus.objects.all(), required=False)
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    is_answered = serializers.BooleanField(required=False)
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Give at least one field to change.")
+        return attrs
+
+
+# --- actions ---------------------------------------------------------------------------
+
+
+class AssignSerializer(serializers.Serializer):
+    agent = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_agent=True), required=False, allow_null=True
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+
+
+class ReleaseSerializer(serializers.Serializer):
+    agent = serializers.BooleanField(default=True, help_text="Drop the agent.")
+    team = serializers.BooleanField(default=True, help_text="Drop the team.")
+
+
+class TransferSerializer(serializers.Serializer):
+    department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
+    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+
+
+class ReferSerializer(serializers.Serializer):
+    agent = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_agent=True), required=False, allow_null=True
+    )
+    team = serializers.PrimaryKeyRelatedField(
+        queryset=Team.objects.all(), required=False, allow_null=True
+    )
+    department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), required=False, allow_null=True
+    )
+    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    status = serializers.PrimaryKeyRelatedField(queryset=TicketStatus.objects.all())
+
+
+class PriorityChangeSerializer(serializers.Serializer):
+    priority = serializers.PrimaryKeyRelatedField(queryset=Priority.objects.all())
+
+
+class DueDateSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField(allow_null=True, help_text="null clears it.")
+
+
+class AnsweredSerializer(serializers.Serializer):
+    answered = serializers.BooleanField()
+
+
+class MergeSerializer(serializers.Serializer):
+    sources = serializers.ListField(
+        child=serializers.RegexField(r"^[A-Za-z0-9_-]{1,32}$", max_length=32),
+        min_length=1,
+        max_length=50,
+        help_text="Numbers of the tickets merged into this one.",
+    )
+
+
+class LinkSerializer(serializers.Serializer):
+    ticket = serializers.RegexField(
+        r"^[A-Za-z0-9_-]{1,32}$", max_length=32, help_text="Number of the other ticket."
+    )
+
+
+class CollaboratorInSerializer(serializers.Serializer):
+    user = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    role = serializers.ChoiceField(choices=Collaborator.Role.choices, default=Collaborator.Role.CC)
+
+
+class CollaboratorSerializer(serializers.ModelSerializer):
+    user = PersonRefSerializer(read_only=True)
+
+    class Meta:
+        model = Collaborator
+        fields = ["user", "role", "is_active", "created_at"]
+        read_only_fields = fields
+
+
+# --- thread ----------------------------------------------------------------------------
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    size = serializers.IntegerField(source="file.size", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "inline", "content_id", "url"]
+        read_only_fields = fields
+
+    def get_url(self, obj) -> str:
+        path = reverse("api:attachment-download", kwargs={"pk": obj.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    poster = PersonRefSerializer(read_only=True, allow_null=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = ThreadEntry
+        fields = [
+            "id",
+            "kind",
+            "poster",
+            "poster_name",
+            "title",
+            "format",
+            "body_html",
+            "body_text",
+            "source",
+            "is_system",
+            "created_at",
+            "edited_at",
+            "attachments",
+        ]
+        read_only_fields = fields
+
+
+class EntryCreateSerializer(serializers.Serializer):
+    KINDS = ["message", "reply", "note"]
+
+    kind = serializers.ChoiceField(
+        choices=KINDS,
+        help_text="message: from the client; reply: an agent's response sent to the client; "
+        "note: internal.",
+    )
+    body = serializers.CharField()
+    format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=ThreadEntry.Format.TEXT)
+    title = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
+    status = serializers.PrimaryKeyRelatedField(
+        queryset=TicketStatus.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="reply only: change the status in the same step.",
+    )
+    attachments = AttachmentInSerializer(many=True, required=False)
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = PersonRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ThreadEvent
+        fields = ["id", "kind", "actor", "actor_label", "channel", "data", "created_at"]
+        read_only_fields = fields

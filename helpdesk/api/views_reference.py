@@ -1,0 +1,478 @@
+"""Reference resources: users (clients), organizations, agents (read), departments,
+teams, help topics, SLAs, statuses, priorities (read for agents and API keys, write
+for helpdesk admins) and canned responses (through the kb services)."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+
+from accounts import permissions as perms
+from accounts import services as account_services
+from accounts.actors import is_agent
+from accounts.apikeys import is_api_key
+from accounts.errors import Conflict, NotVisible, PermissionRefused, ValidationFailed
+from accounts.models import Organization, OrganizationDomain, User
+from helpdesk.kb import services as kb_services
+from helpdesk.kb.models import CannedResponse
+from helpdesk.kb.selectors import canned_visible_to
+from routing.models import SLA, Department, HelpTopic, Team
+from tickets.models import Priority, TicketStatus
+
+from .base import ApiMixin
+from .config_services import config_delete, config_save
+from .pagination import KeysetPagination
+from .permissions import IsAgent, IsStaffCaller, ReadStaffWriteAdmin
+from .problems import InvalidInput
+
+ID_REGEX = r"[0-9]{1,18}"
+
+
+class IdPagination(KeysetPagination):
+    default_orderings = ("id", "-id")
+
+
+def _validated(serializer, partial=False):
+    if not serializer.is_valid():
+        raise InvalidInput(serializer.errors)
+    return dict(serializer.validated_data)
+
+
+class ConfigViewSet(
+    ApiMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Read for agents and API keys; create, update, delete for helpdesk admins."""
+
+    permission_classes = [ReadStaffWriteAdmin]
+    pagination_class = IdPagination
+    lookup_value_regex = ID_REGEX
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    m2m_fields: tuple[str, ...] = ()
+    agent_perm: str | None = None  # an agent-wide permission that also allows writing
+
+    def get_queryset(self):
+        return self.queryset.all()
+
+    def _split(self, data):
+        m2m = {k: data.pop(k) for k in self.m2m_fields if k in data}
+        return data, m2m
+
+    def create(self, request):
+        serializer = self.get_serializer(data=request.data)
+        data, m2m = self._split(_validated(serializer))
+        instance = config_save(
+            actor=request.user,
+            instance=self.queryset.model(),
+            data=data,
+            m2m=m2m,
+            agent_perm=self.agent_perm,
+        )
+        return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=True)
+        data, m2m = self._split(_validated(serializer))
+        instance = config_save(
+            actor=request.user, instance=instance, data=data, m2m=m2m, agent_perm=self.agent_perm
+        )
+        return Response(self.get_serializer(instance).data)
+
+    def destroy(self, request, pk=None):
+        config_delete(actor=request.user, instance=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- serializers -----------------------------------------------------------------------
+
+
+class DepartmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Department
+        fields = [
+            "id",
+            "name",
+            "parent",
+            "manager",
+            "sla",
+            "email",
+            "assign_members_only",
+            "is_public",
+            "is_active",
+            "signature",
+        ]
+        extra_kwargs = {"manager": {"queryset": User.objects.filter(is_agent=True)}}
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    members = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_agent=True), many=True, required=False
+    )
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "lead", "members", "is_active", "alerts_enabled"]
+        extra_kwargs = {"lead": {"queryset": User.objects.filter(is_agent=True)}}
+
+
+class TopicSerializer(serializers.ModelSerializer):
+    full_name = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = HelpTopic
+        fields = [
+            "id",
+            "name",
+            "full_name",
+            "parent",
+            "is_public",
+            "is_active",
+            "department",
+            "priority",
+            "sla",
+            "status",
+            "assign_agent",
+            "assign_team",
+            "disable_autoresponse",
+            "sort",
+            "notes",
+        ]
+        extra_kwargs = {"assign_agent": {"queryset": User.objects.filter(is_agent=True)}}
+
+
+class SLASerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SLA
+        fields = [
+            "id",
+            "name",
+            "grace_hours",
+            "schedule",
+            "is_transient",
+            "alerts_enabled",
+            "is_active",
+            "notes",
+        ]
+
+
+class StatusSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TicketStatus
+        fields = [
+            "id",
+            "name",
+            "state",
+            "description",
+            "allow_reopen",
+            "reopen_status",
+            "pauses_sla",
+            "sort",
+        ]
+
+
+class PrioritySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Priority
+        fields = ["id", "name", "urgency", "colour", "is_public"]
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    role = serializers.StringRelatedField()
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "name",
+            "email",
+            "department",
+            "role",
+            "is_active",
+            "is_helpdesk_admin",
+            "on_vacation",
+        ]
+        read_only_fields = fields
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "name", "phone", "organization", "is_active", "date_joined"]
+        read_only_fields = ["id", "date_joined"]
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    domains = serializers.ListField(
+        child=serializers.CharField(max_length=253), required=False, write_only=True
+    )
+    email_domains = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "sharing", "notes", "domains", "email_domains"]
+
+    def get_email_domains(self, obj) -> list[str]:
+        return [d.domain for d in obj.domains.all()]
+
+
+class CannedSerializer(serializers.ModelSerializer):
+    body = serializers.CharField(write_only=True, required=False)
+
+    class Meta:
+        model = CannedResponse
+        fields = ["id", "title", "body", "body_html", "department", "is_active", "notes"]
+        read_only_fields = ["id", "body_html"]
+
+
+# --- views -----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Departments"),
+    retrieve=extend_schema(summary="One department"),
+    create=extend_schema(summary="Add a department (admins)"),
+    partial_update=extend_schema(summary="Change a department (admins)"),
+    destroy=extend_schema(summary="Delete an unused department (admins)"),
+)
+class DepartmentViewSet(ConfigViewSet):
+    queryset = Department.objects.all()
+    serializer_class = DepartmentSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Teams"),
+    retrieve=extend_schema(summary="One team"),
+    create=extend_schema(summary="Add a team (admins)"),
+    partial_update=extend_schema(summary="Change a team (admins)"),
+    destroy=extend_schema(summary="Delete a team (admins)"),
+)
+class TeamViewSet(ConfigViewSet):
+    queryset = Team.objects.prefetch_related("members")
+    serializer_class = TeamSerializer
+    m2m_fields = ("members",)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Help topics"),
+    retrieve=extend_schema(summary="One help topic"),
+    create=extend_schema(summary="Add a help topic (admins)"),
+    partial_update=extend_schema(summary="Change a help topic (admins)"),
+    destroy=extend_schema(summary="Delete an unused help topic (admins)"),
+)
+class TopicViewSet(ConfigViewSet):
+    queryset = HelpTopic.objects.select_related("parent__parent__parent")
+    serializer_class = TopicSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="SLA plans"),
+    retrieve=extend_schema(summary="One SLA plan"),
+    create=extend_schema(summary="Add an SLA plan (admins)"),
+    partial_update=extend_schema(summary="Change an SLA plan (admins)"),
+    destroy=extend_schema(summary="Delete an unused SLA plan (admins)"),
+)
+class SLAViewSet(ConfigViewSet):
+    queryset = SLA.objects.all()
+    serializer_class = SLASerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Ticket statuses"),
+    retrieve=extend_schema(summary="One status"),
+    create=extend_schema(summary="Add a status (admins)"),
+    partial_update=extend_schema(summary="Change a status (admins)"),
+    destroy=extend_schema(summary="Delete an unused status (admins)"),
+)
+class StatusViewSet(ConfigViewSet):
+    queryset = TicketStatus.objects.all()
+    serializer_class = StatusSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Priorities"),
+    retrieve=extend_schema(summary="One priority"),
+    create=extend_schema(summary="Add a priority (admins)"),
+    partial_update=extend_schema(summary="Change a priority (admins)"),
+    destroy=extend_schema(summary="Delete an unused priority (admins)"),
+)
+class PriorityViewSet(ConfigViewSet):
+    queryset = Priority.objects.all()
+    serializer_class = PrioritySerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Agents"), retrieve=extend_schema(summary="One agent")
+)
+class AgentViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
+    """Agents: all of them for admins, API keys and `visibility.agents`; otherwise the
+    agents who share a department with the caller."""
+
+    permission_classes = [IsStaffCaller]
+    serializer_class = AgentSerializer
+    pagination_class = IdPagination
+    lookup_value_regex = ID_REGEX
+
+    queryset = User.objects.none()
+
+    def get_queryset(self):
+        user = self.request.user
+        qs = User.objects.filter(is_agent=True).select_related("role")
+        if not is_agent(user) and not is_api_key(user):
+            return qs.none()
+        if is_api_key(user) or perms.has_agent_perm(user, "visibility.agents"):
+            return qs
+        depts = perms.department_ids(user)
+        return qs.filter(
+            Q(department_id__in=depts) | Q(department_accesses__department_id__in=depts)
+        ).distinct()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Users (clients)"),
+    retrieve=extend_schema(summary="One user"),
+    create=extend_schema(summary="Add a user (user.create)"),
+    partial_update=extend_schema(summary="Change a user (user.edit)"),
+)
+class UserViewSet(ConfigViewSet):
+    """The client directory: agents with `user.dir` (admins always) and API keys."""
+
+    queryset = User.objects.filter(is_agent=False)
+    serializer_class = UserSerializer
+    permission_classes = [IsStaffCaller]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    agent_perm = "user.edit"
+
+    def get_queryset(self):
+        user = self.request.user
+        if is_agent(user) and not perms.has_agent_perm(user, "user.dir"):
+            raise PermissionRefused("You need the user.dir permission to browse users.")
+        qs = self.queryset.all()
+        email = self.request.query_params.get("email")
+        return qs.filter(email__iexact=email.strip()) if email else qs
+
+    def create(self, request):
+        data = _validated(self.get_serializer(data=request.data))
+        user = account_services.user_create(
+            actor=request.user,
+            email=data["email"],
+            name=data.get("name", ""),
+            phone=data.get("phone", ""),
+            organization=data.get("organization"),
+        )
+        return Response(self.get_serializer(user).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Organizations"),
+    retrieve=extend_schema(summary="One organization"),
+    create=extend_schema(summary="Add an organization (org.create)"),
+    partial_update=extend_schema(summary="Change an organization (org.edit)"),
+)
+class OrganizationViewSet(ConfigViewSet):
+    queryset = Organization.objects.prefetch_related("domains")
+    serializer_class = OrganizationSerializer
+    permission_classes = [IsStaffCaller]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    agent_perm = "org.edit"
+
+    def create(self, request):
+        data = _validated(self.get_serializer(data=request.data))
+        org = account_services.organization_create(
+            actor=request.user,
+            name=data["name"],
+            domains=data.get("domains", []),
+            sharing=data.get("sharing"),
+        )
+        return Response(self.get_serializer(org).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        instance = self.get_object()
+        data = _validated(self.get_serializer(instance, data=request.data, partial=True))
+        domains = data.pop("domains", None)
+        with transaction.atomic():  # the details and the domains change together or not
+            config_save(actor=request.user, instance=instance, data=data, agent_perm="org.edit")
+            if domains is not None:
+                self._set_domains(instance, domains)
+        return Response(self.get_serializer(Organization.objects.get(pk=instance.pk)).data)
+
+    @staticmethod
+    def _set_domains(org, domains):
+        cleaned = []
+        for domain in domains:
+            row = OrganizationDomain(organization=org, domain=domain)
+            try:
+                row.clean()
+            except DjangoValidationError as exc:
+                raise ValidationFailed(
+                    "; ".join(exc.messages), fields={"domains": exc.messages}
+                ) from None
+            cleaned.append(row.domain)
+        org.domains.exclude(domain__in=cleaned).delete()
+        for domain in cleaned:
+            taken = OrganizationDomain.objects.filter(domain=domain).exclude(organization=org)
+            if taken.exists():
+                raise Conflict(f"{domain} belongs to another organization.", code="domain_taken")
+            OrganizationDomain.objects.get_or_create(organization=org, domain=domain)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Canned responses the agent may insert"),
+    retrieve=extend_schema(summary="One canned response"),
+    create=extend_schema(summary="Add a canned response (canned.manage)"),
+    partial_update=extend_schema(summary="Change a canned response (canned.manage)"),
+    destroy=extend_schema(summary="Delete a canned response (canned.manage)"),
+)
+class CannedViewSet(
+    ApiMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    permission_classes = [IsAgent]
+    serializer_class = CannedSerializer
+    pagination_class = IdPagination
+    lookup_value_regex = ID_REGEX
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self):
+        return canned_visible_to(agent=self.request.user)
+
+    def _get(self, pk):
+        found = self.get_queryset().filter(pk=int(pk)).first()
+        if found is None:
+            raise NotVisible("Canned response not found.", code="not_found")
+        return found
+
+    def create(self, request):
+        data = _validated(self.get_serializer(data=request.data))
+        canned = kb_services.canned_create(
+            actor=request.user,
+            title=data.get("title", ""),
+            body=data.get("body", ""),
+            department=data.get("department"),
+            notes=data.get("notes", ""),
+        )
+        return Response(self.get_serializer(canned).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, pk=None):
+        canned = self._get(pk)
+        data = _validated(self.get_serializer(canned, data=request.data, partial=True))
+        canned = kb_services.canned_update(
+            actor=request.user,
+            canned=canned,
+            title=data.get("title"),
+            body=data.get("body"),
+            is_active=data.get("is_active"),
+            notes=data.get("notes"),
+        )
+        return Response(self.get_serializer(canned).data)
+
+    def destroy(self, request, pk=None):
+        kb_services.canned_delete(actor=request.user, canned=self._get(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)

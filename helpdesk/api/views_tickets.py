@@ -1,0 +1,583 @@
+"""/api/v1/tickets/: thin adapters, each action one service call (channel `api`).
+
+Visibility comes from the selectors (404 for what the caller may not see), permissions
+from the services (403), state rules from the services (409), If-Match from
+`concurrency.guarded` (412). Every change runs in one transaction.
+"""
+
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from accounts import services as account_services
+from accounts.apikeys import is_api_key
+from accounts.errors import NotVisible, PermissionRefused, ValidationFailed
+from threads import selectors as thread_selectors
+from threads.models import Collaborator
+from tickets import services
+from tickets.models import Ticket, TicketLink
+from tickets.selectors import tickets_linked_to
+
+from . import serializers as s
+from .base import ApiMixin
+from .concurrency import etag, guarded
+from .filters import TicketFilter
+from .pagination import KeysetPagination
+from .permissions import IsCaller
+from .problems import InvalidInput
+from .selectors import TICKET_RELATED, includes_notes, require_key_write, ticket_for, tickets_for
+from .uploads import payload_and_files
+
+API = "api"
+NUMBER_REGEX = r"[A-Za-z0-9_-]{1,32}"
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The ticket's ETag; the change is refused with 412 if it moved on.",
+)
+
+
+def validated(serializer_class, data, **context):
+    serializer = serializer_class(data=data, context=context)
+    if not serializer.is_valid():
+        raise InvalidInput(serializer.errors)
+    return serializer.validated_data
+
+
+def fresh(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_related(*TICKET_RELATED).get(pk=ticket.pk)
+
+
+class EntryPagination(KeysetPagination):
+    default_orderings = ("created_at", "-created_at")
+
+
+class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
+    """Tickets the caller may see."""
+
+    lookup_field = "number"
+    lookup_value_regex = NUMBER_REGEX
+    permission_classes = [IsCaller]
+    serializer_class = s.TicketSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TicketFilter
+    pagination_class = KeysetPagination
+    orderings = ("-updated_at", "updated_at", "-created_at", "created_at")
+
+    def get_queryset(self):
+        return tickets_for(self.request.user).select_related(*TICKET_RELATED)
+
+    def _ticket(self, number, *, write=False) -> Ticket:
+        return ticket_for(self.request.user, number, write=write)
+
+    def _answer(self, ticket: Ticket, code=status.HTTP_200_OK, headers=None) -> Response:
+        ticket = fresh(ticket)
+        data = s.TicketSerializer(ticket, context={"request": self.request}).data
+        response = Response(data, status=code, headers=headers)
+        response["ETag"] = etag(ticket)
+        return response
+
+    # --- collection ----------------------------------------------------------------
+
+    @extend_schema(summary="List tickets", responses=s.TicketSerializer(many=True))
+    def list(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        data = s.TicketSerializer(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
+
+    @extend_schema(
+        summary="Open a ticket",
+        request={
+            "application/json": s.TicketCreateSerializer,
+            "multipart/form-data": s.TicketCreateSerializer,
+        },
+        responses={201: s.TicketSerializer},
+    )
+    def create(self, request):
+        payload, files = payload_and_files(request)
+        data = validated(s.TicketCreateSerializer, payload)
+        files += s.new_attachments(data.get("attachments", []))
+        caller = request.user
+        if is_api_key(caller) and not caller.can_create_tickets:
+            raise PermissionRefused("This API key may not create tickets.")
+        if data.get("department") is not None:
+            require_key_write(caller, data["department"])
+        with transaction.atomic():
+            requester = self._requester(caller, data)
+            ticket = services.ticket_open(
+                actor=caller,
+                requester=requester,
+                subject=data["subject"],
+                body=data["body"],
+                fmt=data["format"],
+                source=data["source"],
+                topic=data.get("topic"),
+                department=data.get("department"),
+                priority=data.get("priority"),
+                assignee=data.get("assignee"),
+                team=data.get("team"),
+                due_at=data.get("due_at"),
+                files=files,
+                collaborators=data.get("collaborators", []),
+                channel=API,
+                autorespond=data["autorespond"],
+                alert=data["alert"],
+            )
+            require_key_write(caller, ticket.department)  # routed outside the scope: undo
+        location = reverse("api:ticket-detail", kwargs={"number": ticket.number})
+        return self._answer(ticket, status.HTTP_201_CREATED, {"Location": location})
+
+    @staticmethod
+    def _requester(caller, data):
+        if data.get("requester") is not None:
+            return data["requester"]
+        if data.get("requester_email"):
+            user, _ = account_services.user_get_or_create_by_email(
+                actor=caller, email=data["requester_email"], name=data["requester_name"]
+            )
+            return user
+        if getattr(caller, "is_agent", False) or is_api_key(caller):
+            raise ValidationFailed(
+                "Name the requester.",
+                code="requester_required",
+                fields={"requester": ["Give requester or requester_email."]},
+            )
+        return caller
+
+    # --- one ticket ----------------------------------------------------------------
+
+    @extend_schema(summary="One ticket", responses=s.TicketSerializer)
+    def retrieve(self, request, number=None):
+        return self._answer(self._ticket(number))
+
+    @extend_schema(
+        summary="Change a ticket's details",
+        description="Each field given is one service call (edit, priority, due date, "
+        "answered, status); all commit together or not at all.",
+        parameters=[IF_MATCH],
+        request=s.TicketUpdateSerializer,
+        responses=s.TicketSerializer,
+    )
+    def partial_update(self, request, number=None):
+        data = validated(s.TicketUpdateSerializer, request.data)
+        ticket = self._ticket(number, write=True)
+        actor = request.user
+        edits = {k: data[k] for k in ("subject", "topic", "sla", "requester") if k in data}
+        with guarded(request, ticket):
+            if edits:
+                services.ticket_edit(actor=actor, ticket=ticket, channel=API, **edits)
+            if "priority" in data:
+                services.ticket_set_priority(
+                    actor=actor, ticket=ticket, priority=data["priority"], channel=API
+                )
+            if "due_at" in data:
+                services.ticket_set_due_date(
+                    actor=actor, ticket=ticket, due_at=data["due_at"], channel=API
+                )
+            if "is_answered" in data:
+                services.ticket_mark_answered(
+                    actor=actor, ticket=ticket, answered=data["is_answered"], channel=API
+                )
+            if "status" in data:
+                services.ticket_set_status(
+                    actor=actor, ticket=ticket, status=data["status"], channel=API
+                )
+        return self._answer(ticket)
+
+    # --- actions -------------------------------------------------------------------
+
+    def _act(self, number, serializer_class, call):
+        data = validated(serializer_class, self.request.data) if serializer_class else {}
+        ticket = self._ticket(number, write=True)
+        with guarded(self.request, ticket):
+            call(ticket, data)
+        return self._answer(ticket)
+
+    @extend_schema(
+        summary="Assign to an agent and/or a team",
+        parameters=[IF_MATCH],
+        request=s.AssignSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, number=None):
+        return self._act(
+            number,
+            s.AssignSerializer,
+            lambda t, d: services.ticket_assign(
+                actor=request.user,
+                ticket=t,
+                agent=d.get("agent"),
+                team=d.get("team"),
+                comment=d["comment"],
+                channel=API,
+            ),
+        )
+
+    @extend_schema(
+        summary="Claim (self-assign)",
+        parameters=[IF_MATCH],
+        request=None,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def claim(self, request, number=None):
+        return self._act(
+            number,
+            None,
+            lambda t, d: services.ticket_claim(actor=request.user, ticket=t, channel=API),
+        )
+
+    @extend_schema(
+        summary="Release the assignment",
+        parameters=[IF_MATCH],
+        request=s.ReleaseSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def release(self, request, number=None):
+        return self._act(
+            number,
+            s.ReleaseSerializer,
+            lambda t, d: services.ticket_release(
+                actor=request.user, ticket=t, agent=d["agent"], team=d["team"], channel=API
+            ),
+        )
+
+    @extend_schema(
+        summary="Transfer to another department",
+        parameters=[IF_MATCH],
+        request=s.TransferSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def transfer(self, request, number=None):
+        def call(t, d):
+            require_key_write(request.user, d["department"])
+            services.ticket_transfer(
+                actor=request.user,
+                ticket=t,
+                department=d["department"],
+                comment=d["comment"],
+                channel=API,
+            )
+
+        return self._act(number, s.TransferSerializer, call)
+
+    @extend_schema(
+        summary="Refer to an agent, a team or a department",
+        parameters=[IF_MATCH],
+        request=s.ReferSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def refer(self, request, number=None):
+        return self._act(
+            number,
+            s.ReferSerializer,
+            lambda t, d: services.ticket_refer(
+                actor=request.user,
+                ticket=t,
+                agent=d.get("agent"),
+                team=d.get("team"),
+                department=d.get("department"),
+                comment=d["comment"],
+                channel=API,
+            ),
+        )
+
+    @extend_schema(
+        summary="Change the status (close, reopen, archive, delete, restore)",
+        parameters=[IF_MATCH],
+        request=s.StatusChangeSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def status(self, request, number=None):
+        return self._act(
+            number,
+            s.StatusChangeSerializer,
+            lambda t, d: services.ticket_set_status(
+                actor=request.user, ticket=t, status=d["status"], channel=API
+            ),
+        )
+
+    @extend_schema(
+        summary="Change the priority",
+        parameters=[IF_MATCH],
+        request=s.PriorityChangeSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def priority(self, request, number=None):
+        return self._act(
+            number,
+            s.PriorityChangeSerializer,
+            lambda t, d: services.ticket_set_priority(
+                actor=request.user, ticket=t, priority=d["priority"], channel=API
+            ),
+        )
+
+    @extend_schema(
+        summary="Set or clear the due date",
+        parameters=[IF_MATCH],
+        request=s.DueDateSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["post"], url_path="due-date")
+    def due_date(self, request, number=None):
+        return self._act(
+            number,
+            s.DueDateSerializer,
+            lambda t, d: services.ticket_set_due_date(
+                actor=request.user, ticket=t, due_at=d["due_at"], channel=API
+            ),
+        )
+
+    @extend_schema(
+        summary="Mark answered or unanswered",
+        parameters=[IF_MATCH],
+        request=s.AnsweredSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def answered(self, request, number=None):
+        return self._act(
+            number,
+            s.AnsweredSerializer,
+            lambda t, d: services.ticket_mark_answered(
+                actor=request.user, ticket=t, answered=d["answered"], channel=API
+            ),
+        )
+
+    @extend_schema(
+        summary="Merge other tickets into this one",
+        parameters=[IF_MATCH],
+        request=s.MergeSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def merge(self, request, number=None):
+        def call(t, d):
+            sources = [self._other(n, "sources") for n in d["sources"]]
+            services.ticket_merge(actor=request.user, ticket=t, sources=sources, channel=API)
+
+        return self._act(number, s.MergeSerializer, call)
+
+    def _other(self, number: str, field: str) -> Ticket:
+        """Another ticket named in a body: unknown and invisible read the same (422)."""
+        try:
+            return self._ticket(number, write=True)
+        except NotVisible:
+            raise ValidationFailed(
+                f"Ticket {number} not found.",
+                code="ticket_not_found",
+                fields={field: [f"Ticket {number} not found."]},
+            ) from None
+
+    # --- links ---------------------------------------------------------------------
+
+    @extend_schema(
+        methods=["get"], summary="Linked tickets", responses=s.TicketSerializer(many=True)
+    )
+    @extend_schema(
+        methods=["post"],
+        summary="Link another ticket",
+        parameters=[IF_MATCH],
+        request=s.LinkSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
+    def links(self, request, number=None):
+        if request.method == "GET":
+            ticket = self._ticket(number)
+            linked = self._linked(ticket)
+            data = s.TicketSerializer(linked, many=True, context={"request": request}).data
+            return Response(data)
+
+        def call(t, d):
+            other = self._other(d["ticket"], "ticket")
+            services.ticket_link(actor=request.user, ticket=t, other=other, channel=API)
+
+        return self._act(number, s.LinkSerializer, call)
+
+    def _linked(self, ticket):
+        caller = self.request.user
+        if is_api_key(caller):
+            pairs = TicketLink.objects.filter(Q(low=ticket) | Q(high=ticket)).values_list(
+                "low_id", "high_id"
+            )
+            ids = {i for pair in pairs for i in pair} - {ticket.pk}
+            queryset = tickets_for(caller).filter(pk__in=ids)
+        else:
+            queryset = tickets_linked_to(user=caller, ticket=ticket)
+        return queryset.select_related(*TICKET_RELATED).order_by("pk")
+
+    @extend_schema(
+        summary="Unlink another ticket",
+        parameters=[IF_MATCH],
+        request=None,
+        responses=s.TicketSerializer,
+    )
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=rf"links/(?P<other>{NUMBER_REGEX})",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def unlink(self, request, number=None, other=None):
+        def call(t, d):
+            services.ticket_unlink(
+                actor=request.user, ticket=t, other=self._other(other, "ticket"), channel=API
+            )
+
+        return self._act(number, None, call)
+
+    # --- collaborators ---------------------------------------------------------------
+
+    @extend_schema(
+        methods=["get"], summary="Collaborators", responses=s.CollaboratorSerializer(many=True)
+    )
+    @extend_schema(
+        methods=["post"],
+        summary="Add a collaborator",
+        parameters=[IF_MATCH],
+        request=s.CollaboratorInSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
+    def collaborators(self, request, number=None):
+        if request.method == "GET":
+            ticket = self._ticket(number)
+            rows = (
+                Collaborator.objects.filter(thread_id=ticket.thread_id, is_active=True)
+                .select_related("user")
+                .order_by("pk")
+            )
+            return Response(s.CollaboratorSerializer(rows, many=True).data)
+        return self._act(
+            number,
+            s.CollaboratorInSerializer,
+            lambda t, d: services.ticket_add_collaborator(
+                actor=request.user, ticket=t, user=d["user"], role=d["role"], channel=API
+            ),
+        )
+
+    @extend_schema(
+        summary="Remove a collaborator",
+        parameters=[IF_MATCH],
+        request=None,
+        responses=s.TicketSerializer,
+    )
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"collaborators/(?P<user_id>[0-9]{1,18})",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def remove_collaborator(self, request, number=None, user_id=None):
+        def call(t, d):
+            row = (
+                Collaborator.objects.filter(thread_id=t.thread_id, user_id=int(user_id))
+                .select_related("user")
+                .first()
+            )
+            if row is None:
+                raise NotVisible("Not a collaborator of this ticket.", code="not_collaborator")
+            services.ticket_remove_collaborator(
+                actor=request.user, ticket=t, user=row.user, channel=API
+            )
+
+        return self._act(number, None, call)
+
+    # --- thread ----------------------------------------------------------------------
+
+    @extend_schema(
+        methods=["get"],
+        summary="Thread entries (clients do not see internal notes)",
+        responses=s.EntrySerializer(many=True),
+    )
+    @extend_schema(
+        methods=["post"],
+        summary="Post a message, a reply or an internal note",
+        description="JSON with base64 `attachments`, or multipart/form-data with files "
+        "under `attachments`.",
+        parameters=[IF_MATCH],
+        request={
+            "application/json": s.EntryCreateSerializer,
+            "multipart/form-data": s.EntryCreateSerializer,
+        },
+        responses={201: s.EntrySerializer},
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        pagination_class=EntryPagination,
+        filter_backends=[],
+        orderings=("created_at", "-created_at"),
+    )
+    def entries(self, request, number=None):
+        ticket = self._ticket(number, write=request.method == "POST")
+        if request.method == "GET":
+            rows = thread_selectors.entries_for(
+                thread_id=ticket.thread_id, include_notes=includes_notes(request.user)
+            )
+            page = self.paginate_queryset(rows)
+            data = s.EntrySerializer(page, many=True, context={"request": request}).data
+            return self.get_paginated_response(data)
+        payload, files = payload_and_files(request)
+        data = validated(s.EntryCreateSerializer, payload)
+        files += s.new_attachments(data.get("attachments", []))
+        with guarded(request, ticket):
+            posted = self._post_entry(ticket, data, files)
+        entry = thread_selectors.entries_for(
+            thread_id=posted.entry.thread_id, include_notes=True
+        ).get(pk=posted.entry.pk)
+        response = Response(
+            s.EntrySerializer(entry, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
+        response["ETag"] = etag(fresh(ticket))
+        return response
+
+    def _post_entry(self, ticket, data, files):
+        actor, kind = self.request.user, data["kind"]
+        common = {"actor": actor, "ticket": ticket, "body": data["body"], "fmt": data["format"]}
+        if kind != "reply" and data.get("status") is not None:
+            raise ValidationFailed(
+                "Only a reply changes the status.", fields={"status": ["Only with a reply."]}
+            )
+        if kind == "message":
+            return services.ticket_post_message(**common, files=files, source="api", channel=API)
+        if kind == "reply":
+            return services.ticket_post_reply(
+                **common, files=files, status=data.get("status"), source="api", channel=API
+            )
+        return services.ticket_post_note(
+            **common, title=data["title"], files=files, source="api", channel=API
+        )
+
+    @extend_schema(summary="The audit trail", responses=s.EventSerializer(many=True))
+    @action(
+        detail=True,
+        methods=["get"],
+        pagination_class=EntryPagination,
+        filter_backends=[],
+        orderings=("created_at", "-created_at"),
+    )
+    def events(self, request, number=None):
+        ticket = self._ticket(number)
+        if not includes_notes(request.user):
+            raise PermissionRefused("Clients do not see the audit trail.")
+        page = self.paginate_queryset(thread_selectors.events_for(thread_id=ticket.thread_id))
+        return self.get_paginated_response(s.EventSerializer(page, many=True).data)

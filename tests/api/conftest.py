@@ -1,0 +1,73 @@
+"""API fixtures: clients authenticated as the shared cast (tokens for agents, sessions
+for clients) and API keys bound to the test client's address (127.0.0.1)."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.actors import SYSTEM
+from accounts.apikeys import api_key_create, token_create
+
+from ..factories import open_ticket
+
+
+class Api:
+    """Builds API clients for the cast."""
+
+    def __init__(self, cast):
+        self.cast = cast
+
+    def anonymous(self) -> APIClient:
+        return APIClient()
+
+    def agent(self, user) -> APIClient:
+        _, secret = token_create(actor=SYSTEM, user=user, name="tests")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        client.user = user
+        return client
+
+    def client_user(self, user) -> APIClient:
+        client = APIClient()
+        client.force_login(user)
+        client.user = user
+        return client
+
+    def key(self, *, ips=("127.0.0.1",), read=(), write=(), **caps) -> APIClient:
+        _, secret = api_key_create(
+            actor=SYSTEM,
+            name="integration",
+            allowed_ips=list(ips),
+            read_departments=read,
+            write_departments=write,
+            **caps,
+        )
+        client = APIClient()
+        client.credentials(HTTP_X_API_KEY=secret)
+        client.secret = secret
+        return client
+
+
+@pytest.fixture
+def api(cast) -> Api:
+    return Api(cast)
+
+
+@pytest.fixture
+def ticket_a(cast):
+    """alice's ticket in Support (dept_a)."""
+    return open_ticket(cast.alice, department=cast.dept_a, subject="VPN down", body="Since 9am.")
+
+
+@pytest.fixture
+def ticket_b(cast):
+    """bob's ticket in Billing (dept_b)."""
+    return open_ticket(cast.bob, department=cast.dept_b, subject="Invoice wrong", body="Twice.")
+
+
+def problem(response) -> dict:
+    """The problem details of an error response, checked for shape."""
+    assert response["Content-Type"] == "application/problem+json", response.content
+    body = response.json()
+    assert body["status"] == response.status_code
+    assert body["type"] == "urn:helpdesk:problem:" + body["code"]
+    return body

@@ -1,0 +1,199 @@
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.apikeys import secret_hash
+from accounts.models import AgentToken, ApiKey
+
+from ..factories import AgentFactory
+from .conftest import problem
+
+
+def test_without_credentials_the_api_answers_401_with_a_problem(api):
+    response = api.anonymous().get("/api/v1/tickets/")
+
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert problem(response)["code"] == "not_authenticated"
+
+
+def test_an_unknown_token_is_refused(api):
+    client = api.anonymous()
+    client.credentials(HTTP_AUTHORIZATION="Bearer hdt_nope")
+
+    response = client.get("/api/v1/tickets/")
+
+    assert response.status_code == 401
+    assert problem(response)["detail"] == "Invalid, revoked or expired token."
+
+
+def test_a_token_acts_as_its_agent_and_records_its_use(api, cast, ticket_a):
+    client = api.agent(cast.agent_a)
+
+    response = client.get(f"/api/v1/tickets/{ticket_a.number}/")
+
+    assert response.status_code == 200
+    assert AgentToken.objects.get(user=cast.agent_a).last_used_at is not None
+
+
+def test_a_revoked_token_is_refused(api, cast):
+    client = api.agent(cast.agent_a)
+    token = AgentToken.objects.get(user=cast.agent_a)
+
+    assert client.delete(f"/api/v1/tokens/{token.pk}/").status_code == 204
+    response = client.get("/api/v1/tickets/")
+
+    assert response.status_code == 401
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+
+
+def test_an_expired_token_is_refused(api, cast):
+    client = api.agent(cast.agent_a)
+    AgentToken.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+
+    assert client.get("/api/v1/tickets/").status_code == 401
+
+
+def test_a_token_of_a_deactivated_agent_is_refused(api, cast):
+    client = api.agent(cast.agent_a)
+    cast.agent_a.is_active = False
+    cast.agent_a.save()
+
+    assert client.get("/api/v1/tickets/").status_code == 401
+
+
+def test_tokens_are_stored_hashed_and_shown_once(api, cast):
+    client = api.agent(cast.agent_b)
+
+    response = client.post("/api/v1/tokens/", {"name": "ci"}, format="json")
+
+    assert response.status_code == 201
+    secret = response.json()["token"]
+    row = AgentToken.objects.get(pk=response.json()["id"])
+    assert row.token_hash == secret_hash(secret) and secret not in str(row.__dict__)
+    listed = client.get("/api/v1/tokens/").json()["results"]
+    assert {t["name"] for t in listed} == {"tests", "ci"}
+    assert all("token" not in t for t in listed)
+
+
+def test_an_agent_cannot_create_or_revoke_tokens_of_others(api, cast):
+    other = api.agent(cast.agent_b)
+    theirs = AgentToken.objects.get(user=cast.agent_b)
+    client = api.agent(cast.agent_a)
+
+    created = client.post("/api/v1/tokens/", {"name": "x", "user": cast.agent_b.pk}, format="json")
+    revoked = client.delete(f"/api/v1/tokens/{theirs.pk}/")
+
+    assert created.status_code == 403
+    assert revoked.status_code == 404
+    assert AgentToken.objects.filter(user=cast.agent_b).count() == 1
+    assert other.get("/api/v1/tickets/").status_code == 200
+
+
+def test_an_admin_creates_a_token_for_an_agent(api, cast):
+    response = api.agent(cast.admin).post(
+        "/api/v1/tokens/", {"name": "for bea", "user": cast.agent_b.pk}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert AgentToken.objects.get(pk=response.json()["id"]).user == cast.agent_b
+
+
+def test_clients_have_no_tokens(api, cast):
+    response = api.client_user(cast.alice).post("/api/v1/tokens/", {"name": "x"}, format="json")
+
+    assert response.status_code == 403
+    assert not AgentToken.objects.exists()
+
+
+def test_an_api_key_works_only_from_its_addresses(api, cast, ticket_a):
+    inside = api.key(ips=["127.0.0.0/8"], read=[cast.dept_a])
+    outside = api.key(ips=["10.1.2.3"], read=[cast.dept_a])
+
+    assert inside.get(f"/api/v1/tickets/{ticket_a.number}/").status_code == 200
+    response = outside.get(f"/api/v1/tickets/{ticket_a.number}/")
+    assert response.status_code == 401
+    assert problem(response)["detail"] == "Valid API key required."
+
+
+def test_an_inactive_api_key_is_refused(api, cast):
+    client = api.key(read=[cast.dept_a])
+    ApiKey.objects.update(is_active=False)
+
+    assert client.get("/api/v1/tickets/").status_code == 401
+
+
+def test_x_forwarded_for_counts_only_from_a_trusted_proxy(api, cast, settings, ticket_a):
+    client = api.key(ips=["203.0.113.7"], read=[cast.dept_a])
+    url = f"/api/v1/tickets/{ticket_a.number}/"
+
+    assert client.get(url, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 401
+    settings.HELPDESK_API = {**settings.HELPDESK_API, "TRUSTED_PROXIES": ["127.0.0.1"]}
+    assert client.get(url, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 200
+
+
+def test_sessions_work_for_the_browsable_api(api, cast, ticket_a):
+    response = api.client_user(cast.alice).get(f"/api/v1/tickets/{ticket_a.number}/")
+
+    assert response.status_code == 200
+    assert response.json()["number"] == ticket_a.number
+
+
+def test_create_token_command_prints_a_working_token(api, cast, capsys, ticket_a):
+    call_command("create_token", "alex")
+    secret = capsys.readouterr().out.strip()
+
+    client = api.anonymous()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    assert client.get(f"/api/v1/tickets/{ticket_a.number}/").status_code == 200
+
+
+def test_create_api_key_command_prints_a_key_with_its_capabilities(cast, capsys):
+    call_command("create_api_key", "--ip", "127.0.0.1", "--can-create-tickets")
+    secret = capsys.readouterr().out.strip()
+
+    key = ApiKey.objects.get(key_hash=secret_hash(secret))
+    assert len(secret) == 32 and secret == secret.upper()
+    assert key.allowed_ips == ["127.0.0.1/32"]
+    assert key.can_create_tickets and not key.can_exec_cron
+
+
+def test_create_api_key_refuses_a_bad_address(cast):
+    with pytest.raises(Exception, match="Not an address or network: 300.1.1.1"):
+        call_command("create_api_key", "--ip", "300.1.1.1")
+    assert not ApiKey.objects.exists()
+
+
+@pytest.fixture
+def tight_throttle(settings):
+    rest = dict(settings.REST_FRAMEWORK)
+    rest["DEFAULT_THROTTLE_RATES"] = {"caller": "3/min", "anon": "2/min"}
+    settings.REST_FRAMEWORK = rest
+    from rest_framework.throttling import SimpleRateThrottle
+
+    old = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rest["DEFAULT_THROTTLE_RATES"]
+    yield
+    SimpleRateThrottle.THROTTLE_RATES = old
+
+
+def test_callers_are_throttled_per_token_with_retry_after(api, cast, tight_throttle):
+    client = api.agent(cast.agent_a)
+    other = api.agent(AgentFactory(department=cast.dept_a))
+
+    codes = [client.get("/api/v1/tickets/").status_code for _ in range(4)]
+
+    assert codes == [200, 200, 200, 429]
+    response = client.get("/api/v1/tickets/")
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert problem(response)["code"] == "throttled"
+    assert other.get("/api/v1/tickets/").status_code == 200
+
+
+def test_anonymous_calls_are_throttled_per_address(api, tight_throttle):
+    codes = [api.anonymous().get("/api/v1/tickets/").status_code for _ in range(3)]
+
+    assert codes == [401, 401, 429]
