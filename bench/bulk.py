@@ -54,13 +54,20 @@ def baseline():
     role = Role.objects.get(name="All Access")
     agent = User.objects.filter(username="bench").first()
     if agent is None:
-        agent = User(username="bench", email="bench@helpdesk.test", name="Bench Agent", is_agent=True,
-                     department=dept, role=role)
+        agent = User(
+            username="bench",
+            email="bench@helpdesk.test",
+            name="Bench Agent",
+            is_agent=True,
+            department=dept,
+            role=role,
+        )
         agent.set_password("bench")
         agent.save()
     if not User.objects.filter(email__startswith="client", email__endswith="@bench.test").exists():
         User.objects.bulk_create(
-            User(email=f"client{i}@bench.test", name=f"Client {i}", password="!") for i in range(1000)
+            User(email=f"client{i}@bench.test", name=f"Client {i}", password="!")
+            for i in range(1000)
         )
     clients = list(User.objects.filter(email__endswith="@bench.test").values_list("pk", flat=True))
     return {
@@ -118,7 +125,9 @@ FROM t
 """
 
 
-def load_tickets(n: int, *, open_fraction: float = 0.1, overdue_fraction: float = 0.0, verbose=True) -> int:
+def load_tickets(
+    n: int, *, open_fraction: float = 0.1, overdue_fraction: float = 0.0, verbose=True
+) -> int:
     """Top the bench database up to `n` tickets; returns how many were added.
 
     Within the new rows, a per-mille pattern decides which are open and which of the
@@ -152,8 +161,13 @@ def load_tickets(n: int, *, open_fraction: float = 0.1, overdue_fraction: float 
             cur.execute(SQL, params)
         added += chunk
         if verbose:
-            print(f"  loaded {have + added:,} tickets ({time.monotonic() - started:.0f} s)", flush=True)
+            print(
+                f"  loaded {have + added:,} tickets ({time.monotonic() - started:.0f} s)",
+                flush=True,
+            )
     if added:
         with connection.cursor() as cur:
-            cur.execute("ANALYZE tickets_ticket; ANALYZE threads_threadentry; ANALYZE threads_thread;")
+            cur.execute(
+                "ANALYZE tickets_ticket; ANALYZE threads_threadentry; ANALYZE threads_thread;"
+            )
     return added

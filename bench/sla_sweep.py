@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.bulk import load_tickets, setup_django  # noqa: E402
+from bench.bulk import load_tickets, setup_django
 
 
 def main():
@@ -43,10 +43,10 @@ def main():
         ThreadEvent.objects.filter(kind="overdue").delete()
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE tickets_ticket")
-        statements = []
+        statements: list[str] = []
 
-        def count(execute, sql, params, many, context):
-            statements.append(sql.split(None, 1)[0].upper())
+        def count(execute, sql, params, many, context, seen=statements):
+            seen.append(sql.split(None, 1)[0].upper())
             return execute(sql, params, many, context)
 
         with connection.execute_wrapper(count):
@@ -61,7 +61,9 @@ def main():
             f"batches, {len(data_statements) / max(batches, 1):.2f} SQL statements per batch"
         )
         timings.append(elapsed)
-    print(f"sweep: min {min(timings):.2f} s, median {statistics.median(timings):.2f} s, max {max(timings):.2f} s")
+    print(
+        f"sweep: min {min(timings):.2f} s, median {statistics.median(timings):.2f} s, max {max(timings):.2f} s"
+    )
 
 
 if __name__ == "__main__":
