@@ -3,7 +3,7 @@
 
 from django.db.models import Prefetch
 
-from .models import Attachment, ThreadEntry, ThreadEvent
+from .models import Attachment, Draft, ThreadEntry, ThreadEvent
 
 
 def entries_for(*, thread_id: int, include_notes: bool):
@@ -18,3 +18,13 @@ def entries_for(*, thread_id: int, include_notes: bool):
 
 def events_for(*, thread_id: int):
     return ThreadEvent.objects.filter(thread_id=thread_id).select_related("actor")
+
+
+def draft_for(*, agent, namespace: str) -> str:
+    """The agent's saved draft body for a namespace (e.g. ticket.42.reply), or ""."""
+    return (
+        Draft.objects.filter(agent=agent, namespace=namespace)
+        .values_list("body", flat=True)
+        .first()
+        or ""
+    )

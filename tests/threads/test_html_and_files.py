@@ -82,3 +82,19 @@ def test_unsafe_filenames_are_cleaned(cast):
         cast.alice, department=cast.dept_a, files=[attachment(name='../../etc/pa"ss<wd>')]
     )
     assert ticket.thread.entries.get().attachments.get().filename == "passwd"
+
+
+def test_drafts_are_saved_per_agent_and_namespace_and_restored(db):
+    from threads.selectors import draft_for
+
+    from ..factories import AgentFactory
+
+    alex, bea = AgentFactory(), AgentFactory()
+    services.draft_save(agent=alex, namespace="ticket.7.reply", body="Dear client")
+    services.draft_save(agent=alex, namespace="ticket.7.reply", body="Dear client, fixed")
+    services.draft_save(agent=bea, namespace="ticket.7.reply", body="Bea's")
+    services.draft_save(agent=alex, namespace="ticket.7.note", body="note")
+    assert draft_for(agent=alex, namespace="ticket.7.reply") == "Dear client, fixed"
+    assert draft_for(agent=bea, namespace="ticket.7.reply") == "Bea's"
+    assert draft_for(agent=bea, namespace="ticket.7.note") == ""
+    assert services.drafts_delete(namespace_prefix="ticket.7.") == 3

@@ -18,7 +18,19 @@ from PIL import Image
 from accounts.actors import SYSTEM
 from accounts.models import DepartmentAccess, Organization, OrganizationDomain, Role, User
 from accounts.permissions import department_ids
-from routing.models import SLA, Department, HelpTopic, Holiday, Schedule, ScheduleHours, Team
+from helpdesk.kb.models import CannedResponse
+from routing.models import (
+    SLA,
+    Department,
+    FilterAction,
+    FilterRule,
+    HelpTopic,
+    Holiday,
+    Schedule,
+    ScheduleHours,
+    Team,
+    TicketFilter,
+)
 from threads.models import ThreadEntry
 from threads.services import NewAttachment
 from tickets import services
@@ -215,6 +227,39 @@ class Command(BaseCommand):
             "topics": list(HelpTopic.objects.filter(is_active=True, is_public=True)),
             "priorities": list(p.values()),
         }
+
+    def _automation(self, p, priority_sla, tier2, support, billing) -> None:
+        """An escalating SLA, a round-robin team, a filter and a canned response."""
+        if priority_sla.escalate_priority_id is None:
+            priority_sla.escalate_priority, priority_sla.escalate_team = p["High"], tier2
+            priority_sla.save(update_fields=["escalate_priority", "escalate_team"])
+        Team.objects.filter(pk=tier2.pk).update(assign_policy=Department.AssignPolicy.ROUND_ROBIN)
+        Department.objects.filter(pk=billing.pk).update(
+            assign_policy=Department.AssignPolicy.LEAST_BUSY
+        )
+        urgent, created = TicketFilter.objects.get_or_create(
+            name="Urgent subjects",
+            defaults={"sort": 10, "channel": TicketFilter.Channel.ANY, "match_all": False},
+        )
+        if created:
+            FilterRule.objects.create(
+                filter=urgent,
+                field="subject",
+                operator="match",
+                value=r"(?i)\b(urgent|outage|down)\b",
+            )
+            FilterAction.objects.create(filter=urgent, kind="priority", priority=p["High"])
+        CannedResponse.objects.get_or_create(
+            title="Password reset steps",
+            department=support,
+            defaults={
+                "body_html": (
+                    "<p>Hello %{recipient.name},</p><p>Open the login page, choose "
+                    "<b>Forgot password</b> and follow the link we mail you. "
+                    "Your ticket is #%{ticket.number}.</p><p>%{staff.name}</p>"
+                ),
+            },
+        )
 
     def _agent(self, username, name, dept, role, admin=False) -> User:
         user = User.objects.filter(username=username).first()
