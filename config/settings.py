@@ -150,6 +150,7 @@ HELPDESK_CRON = {
     "purge_sessions": env.int("CRON_PURGE_SESSIONS_SECONDS", default=6 * 3600),
     "webhooks_retry": env.int("CRON_WEBHOOKS_RETRY_SECONDS", default=60),
     "purge_idempotency_keys": env.int("CRON_PURGE_IDEMPOTENCY_SECONDS", default=3600),
+    "fetch_mail": env.int("CRON_FETCH_MAIL_SECONDS", default=60),
 }
 CELERY_BEAT_SCHEDULE = {
     f"cron-{name}": {
@@ -173,6 +174,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@example.com"
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Security ---------------------------------------------------------------------------
+# Proxies whose X-Forwarded-For is believed (login throttling, API key address checks).
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
@@ -246,6 +249,25 @@ SPECTACULAR_SETTINGS = {
 # --- Helpdesk ---------------------------------------------------------------------------
 HELPDESK = {
     "MAX_ATTACHMENT_BYTES": env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024),
+}
+
+# The email channel (helpdesk.mail, docs/email.md). Switches admins change at run time
+# live in the admin (Mail settings); these are the operator's limits.
+HELPDESK_MAIL = {
+    # largest message imported with its attachments; a bigger one keeps its text only
+    "MAX_MESSAGE_BYTES": env.int("MAIL_MAX_MESSAGE_BYTES", default=40 * 1024 * 1024),
+    "MAX_ATTACHMENTS": env.int("MAIL_MAX_ATTACHMENTS", default=20),
+    # domain of our Message-IDs; empty: the domain of DEFAULT_FROM_EMAIL
+    "MESSAGE_ID_DOMAIN": env.str("MAIL_MESSAGE_ID_DOMAIN", default=""),
+    # links in mail to the staff panel and the portal
+    "BASE_URL": env.str("HELPDESK_BASE_URL", default="http://127.0.0.1:8000"),
+    "SEND_MAX_RETRIES": env.int("MAIL_SEND_MAX_RETRIES", default=5),
+    "FETCH_TIMEOUT_SECONDS": env.int("MAIL_FETCH_TIMEOUT_SECONDS", default=60),
+    # one strategy class per protocol (Mailbox.protocol)
+    "FETCHERS": {
+        "imap": "helpdesk.mail.fetchers.ImapFetcher",
+        "pop3": "helpdesk.mail.fetchers.Pop3Fetcher",
+    },
 }
 
 LOGGING = {

@@ -40,6 +40,13 @@ def purge_sessions() -> int:
     return 0
 
 
+def fetch_mail() -> int:
+    """Fetch every enabled mailbox whose interval has passed (helpdesk.mail)."""
+    from helpdesk.mail.fetching import fetch_due
+
+    return sum(r.fetched for r in fetch_due())
+
+
 def webhooks_retry() -> int:
     from helpdesk.webhooks.services import deliveries_retry
 
@@ -58,6 +65,7 @@ JOBS: dict[str, Callable[[], int]] = {
     "purge_drafts": purge_drafts,
     "purge_orphan_files": purge_orphan_files,
     "purge_sessions": purge_sessions,
+    "fetch_mail": fetch_mail,
     "webhooks_retry": webhooks_retry,
     "purge_idempotency_keys": purge_idempotency_keys,
 }

@@ -7,3 +7,8 @@ class MailConfig(AppConfig):
     name = "helpdesk.mail"
     label = "helpdesk_mail"
     verbose_name = "Mail"
+
+    def ready(self):
+        from . import receivers
+
+        receivers.connect()

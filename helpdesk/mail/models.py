@@ -1,1 +1,337 @@
-from django.db import models  # noqa: F401
+"""The email channel's own rows: mailboxes, messages in and out, templates, alert settings.
+
+Domain rows (tickets, entries, departments) are never changed here; where the mail
+channel needs more about one, it keeps it in its own model pointing at it.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Mailbox(models.Model):
+    """A department address fetched over IMAP or POP3 (osTicket's email account)."""
+
+    class Protocol(models.TextChoices):
+        IMAP = "imap", "IMAP"
+        POP3 = "pop3", "POP3"
+
+    class Security(models.TextChoices):
+        SSL = "ssl", _("TLS from the start (IMAPS, POP3S)")
+        STARTTLS = "starttls", _("STARTTLS")
+        NONE = "none", _("None (test servers only)")
+
+    class AfterImport(models.TextChoices):
+        MOVE = "move", _("Move to the archive folder (IMAP)")
+        DELETE = "delete", _("Delete from the server")
+        MARK_SEEN = "seen", _("Leave it, marked as seen (IMAP); leave it (POP3)")
+
+    name = models.CharField(max_length=128, unique=True)
+    address = models.EmailField(unique=True, help_text=_("The address people write to."))
+    department = models.ForeignKey(
+        "routing.Department",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("New tickets from this mailbox go here (filters and topics may change it)."),
+    )
+    topic = models.ForeignKey(
+        "routing.HelpTopic", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    priority = models.ForeignKey(
+        "tickets.Priority", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    protocol = models.CharField(max_length=8, choices=Protocol, default=Protocol.IMAP)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: the default."))
+    security = models.CharField(max_length=10, choices=Security, default=Security.SSL)
+    username = models.CharField(max_length=255)
+    password = models.CharField(max_length=255, blank=True)
+    folder = models.CharField(max_length=255, default="INBOX", help_text=_("IMAP only."))
+    archive_folder = models.CharField(max_length=255, blank=True, default="Archive")
+    after_import = models.CharField(
+        max_length=8, choices=AfterImport, default=AfterImport.MARK_SEEN
+    )
+    max_per_fetch = models.PositiveIntegerField(default=30)
+    fetch_interval_minutes = models.PositiveIntegerField(default=5)
+    no_autoresponse = models.BooleanField(
+        default=False, help_text=_("Never autorespond to mail arriving here.")
+    )
+    is_active = models.BooleanField(_("enabled"), default=True)
+
+    # fetch bookkeeping (not edited by hand)
+    last_fetch_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    error_count = models.PositiveIntegerField(default=0)
+    lock_token = models.CharField(max_length=32, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "mailboxes"
+
+    def __str__(self):
+        return f"{self.name} <{self.address}>"
+
+    def clean(self):
+        self.address = (self.address or "").strip().lower()
+        if self.protocol == self.Protocol.POP3 and self.after_import == self.AfterImport.MOVE:
+            raise ValidationError({"after_import": _("POP3 has no folders: delete or leave.")})
+        if self.after_import == self.AfterImport.MOVE and not self.archive_folder.strip():
+            raise ValidationError({"archive_folder": _("Name the folder to move messages to.")})
+
+    @property
+    def password_hint(self) -> str:
+        """What admin pages show instead of the password."""
+        if not self.password:
+            return "(not set)"
+        return "•" * 8 + f" ({len(self.password)} characters)"
+
+
+class InboundMessage(models.Model):
+    """One message as it arrived (raw bytes kept), and what became of it."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received, not processed yet")
+        CREATED = "created", _("Opened a ticket")
+        APPENDED = "appended", _("Added to a ticket")
+        DUPLICATE = "duplicate", _("Duplicate")
+        REJECTED = "rejected", _("Rejected (ban list or filter)")
+        DROPPED = "dropped", _("Dropped on purpose")
+        PARKED = "parked", _("Parked: could not be processed")
+
+    FINAL = (
+        Status.CREATED,
+        Status.APPENDED,
+        Status.DUPLICATE,
+        Status.REJECTED,
+        Status.DROPPED,
+        Status.PARKED,
+    )
+
+    class Source(models.TextChoices):
+        MAILBOX = "mailbox", _("Fetched from a mailbox")
+        PIPE = "pipe", _("Piped by the MTA")
+        API = "api", _("Posted to the API")
+
+    source = models.CharField(max_length=8, choices=Source)
+    mailbox = models.ForeignKey(
+        Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    source_key = models.CharField(
+        max_length=32, help_text=_("mailbox:<id>, pipe or api: duplicates are judged per source.")
+    )
+    server_uid = models.CharField(max_length=128, blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, unique=True)
+    raw = models.BinaryField()
+    size = models.PositiveIntegerField()
+    sender = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.RECEIVED)
+    reason = models.TextField(blank=True)
+    is_auto = models.BooleanField(default=False, help_text=_("Sent by a robot: no autoresponse."))
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    entry = models.ForeignKey(
+        "threads.ThreadEntry",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_messages",
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_key", "message_id"],
+                condition=~models.Q(message_id=""),
+                name="mail_inbound_once_per_source",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["mailbox", "server_uid"], name="mail_inbound_uid"),
+            models.Index(fields=["status", "-received_at"], name="mail_inbound_status"),
+        ]
+
+    def __str__(self):
+        return f"{self.message_id or self.sha256[:12]} ({self.status})"
+
+
+class OutboundMessage(models.Model):
+    """One mail we send (one per recipient), with the Message-ID replies will cite."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        BOUNCED = "bounced", _("Bounced")
+
+    message_id = models.CharField(max_length=255, unique=True)
+    template = models.CharField(max_length=32)
+    dedupe_key = models.CharField(
+        max_length=128, unique=True, help_text=_("The event and recipient: sent once.")
+    )
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    entry = models.ForeignKey(
+        "threads.ThreadEntry", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recipient = models.EmailField(db_index=True)
+    recipient_is_agent = models.BooleanField(default=False)
+    from_email = models.CharField(max_length=320)
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    is_auto = models.BooleanField(default=False, help_text=_("An autoresponse or alert."))
+    status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "template", "created_at"], name="mail_out_rate"),
+        ]
+
+    def __str__(self):
+        return f"{self.template} to {self.recipient} ({self.status})"
+
+
+class EmailTemplate(models.Model):
+    """osTicket's email templates, editable by admins (Django template language)."""
+
+    class Code(models.TextChoices):
+        TICKET_AUTORESP = "ticket.autoresp", _("New ticket autoresponse (to the client)")
+        MESSAGE_AUTORESP = "message.autoresp", _("New message autoresponse (to the client)")
+        TICKET_NOTICE = "ticket.notice", _("New ticket notice (opened by an agent)")
+        TICKET_OVERLIMIT = "ticket.overlimit", _("Over-limit notice (to the client)")
+        TICKET_REPLY = "ticket.reply", _("Response to the client")
+        ACTIVITY_NOTICE = "ticket.activity.notice", _("New activity notice (to collaborators)")
+        TICKET_ALERT = "ticket.alert", _("New ticket alert (to agents)")
+        MESSAGE_ALERT = "message.alert", _("New message alert (to agents)")
+        NOTE_ALERT = "note.alert", _("Internal note alert (to agents)")
+        ASSIGNED_ALERT = "assigned.alert", _("Assignment alert (to agents)")
+        TRANSFER_ALERT = "transfer.alert", _("Transfer alert (to agents)")
+        OVERDUE_ALERT = "ticket.overdue", _("Overdue ticket alert (to agents)")
+
+    code = models.CharField(max_length=32, choices=Code, unique=True)
+    subject = models.CharField(max_length=255)
+    body_text = models.TextField(help_text=_("Plain text part."))
+    body_html = models.TextField(blank=True, help_text=_("HTML part; empty: text only."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.get_code_display()
+
+    def clean(self):
+        from .templates import template_errors
+
+        errors = template_errors(self.subject, self.body_text, self.body_html)
+        if errors:
+            raise ValidationError(errors)
+
+
+class DepartmentMailSettings(models.Model):
+    """Per department: autoresponses and who gets each alert (osTicket's alert settings)."""
+
+    department = models.OneToOneField(
+        "routing.Department", on_delete=models.CASCADE, related_name="mail_settings"
+    )
+    autoresp_new_ticket = models.BooleanField(_("new ticket autoresponse"), default=True)
+    autoresp_new_message = models.BooleanField(_("new message autoresponse"), default=True)
+
+    new_ticket_alert = models.BooleanField(default=True)
+    new_ticket_admins = models.BooleanField(default=True)
+    new_ticket_manager = models.BooleanField(default=True)
+    new_ticket_members = models.BooleanField(default=True)
+
+    new_message_alert = models.BooleanField(default=True)
+    new_message_last_respondent = models.BooleanField(default=True)
+    new_message_assigned = models.BooleanField(default=True)
+    new_message_manager = models.BooleanField(default=False)
+
+    note_alert = models.BooleanField(default=True)
+    note_last_respondent = models.BooleanField(default=True)
+    note_assigned = models.BooleanField(default=True)
+    note_manager = models.BooleanField(default=False)
+
+    assigned_alert = models.BooleanField(default=True)
+    assigned_agent = models.BooleanField(default=True)
+    assigned_team_lead = models.BooleanField(default=True)
+    assigned_team_members = models.BooleanField(default=False)
+
+    transfer_alert = models.BooleanField(default=True)
+    transfer_assigned = models.BooleanField(default=True)
+    transfer_manager = models.BooleanField(default=True)
+    transfer_members = models.BooleanField(default=False)
+
+    overdue_alert = models.BooleanField(default=True)
+    overdue_assigned = models.BooleanField(default=True)
+    overdue_manager = models.BooleanField(default=True)
+    overdue_members = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "department mail settings"
+        verbose_name_plural = "department mail settings"
+
+    def __str__(self):
+        return f"Mail settings of {self.department}"
+
+
+class MailSettings(models.Model):
+    """System-wide switches of the email channel (one row), edited by admins."""
+
+    ticket_autoresponder = models.BooleanField(
+        default=True, help_text=_("Answer new tickets with the new ticket autoresponse.")
+    )
+    message_autoresponder = models.BooleanField(
+        default=False, help_text=_("Answer new messages with the new message autoresponse.")
+    )
+    ticket_notice = models.BooleanField(
+        default=True, help_text=_("Tell clients about tickets agents open for them.")
+    )
+    overlimit_notice = models.BooleanField(
+        default=True, help_text=_("Tell clients over the open-ticket limit.")
+    )
+    activity_notice = models.BooleanField(
+        default=True, help_text=_("Tell the other participants about a new message.")
+    )
+    add_cc_collaborators = models.BooleanField(
+        default=True, help_text=_("Addresses in Cc become collaborators.")
+    )
+    strip_quoted_reply = models.BooleanField(default=True)
+    reply_separator = models.CharField(max_length=64, default="-- reply above this line --")
+    agent_note_marker = models.CharField(
+        max_length=32,
+        default="#note",
+        help_text=_("An agent's emailed reply starting with this line becomes an internal note."),
+    )
+    autoresponses_per_hour = models.PositiveIntegerField(
+        default=5, help_text=_("At most this many autoresponses to one address per hour.")
+    )
+
+    class Meta:
+        verbose_name = "mail settings"
+        verbose_name_plural = "mail settings"
+
+    def __str__(self):
+        return "Mail settings"
+
+    @classmethod
+    def load(cls) -> "MailSettings":
+        return cls.objects.filter(pk=1).first() or cls.objects.get_or_create(pk=1)[0]

@@ -1,0 +1,259 @@
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from .models import (
+    DepartmentMailSettings,
+    EmailTemplate,
+    InboundMessage,
+    Mailbox,
+    MailSettings,
+    OutboundMessage,
+)
+from .templates import DEFAULTS, default_html
+
+
+class MailboxForm(forms.ModelForm):
+    """The password is write-only: never rendered back; empty keeps the current one."""
+
+    password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the current password.",
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = (
+            "name",
+            "address",
+            "department",
+            "topic",
+            "priority",
+            "protocol",
+            "host",
+            "port",
+            "security",
+            "username",
+            "password",
+            "folder",
+            "archive_folder",
+            "after_import",
+            "max_per_fetch",
+            "fetch_interval_minutes",
+            "no_autoresponse",
+            "is_active",
+        )
+
+    def clean_password(self):
+        value = self.cleaned_data.get("password") or ""
+        if not value and self.instance.pk:
+            return Mailbox.objects.values_list("password", flat=True).get(pk=self.instance.pk)
+        return value
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxForm
+    list_display = (
+        "name",
+        "address",
+        "protocol",
+        "host",
+        "department",
+        "is_active",
+        "last_fetch_at",
+        "error_count",
+    )
+    list_filter = ("is_active", "protocol")
+    search_fields = ("name", "address", "host")
+    readonly_fields = (
+        "password_hint",
+        "last_fetch_at",
+        "last_error",
+        "last_error_at",
+        "error_count",
+    )
+    actions = ["fetch_now"]
+
+    @admin.display(description="password")
+    def password_hint(self, obj):
+        return obj.password_hint
+
+    @admin.action(description="Fetch now")
+    def fetch_now(self, request, queryset):
+        from .fetching import fetch_mailbox
+
+        for mailbox in queryset:
+            report = fetch_mailbox(mailbox)
+            level = messages.ERROR if report.error else messages.INFO
+            self.message_user(
+                request,
+                f"{mailbox.name}: {report.error or report.skipped or report.statuses}",
+                level,
+            )
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "status", "source", "sender", "subject", "ticket", "reason")
+    list_filter = ("status", "source", "mailbox", "is_auto")
+    search_fields = ("message_id", "sender", "subject", "sha256")
+    exclude = ("raw",)
+    readonly_fields = [f.name for f in InboundMessage._meta.fields if f.name != "raw"] + [
+        "raw_link"
+    ]
+    actions = ["reprocess"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.raw_view)
+        return [path("<int:pk>/raw/", view, name="helpdesk_mail_inbound_raw"), *super().get_urls()]
+
+    def raw_view(self, request, pk):
+        raw = InboundMessage.objects.values_list("raw", flat=True).get(pk=pk)
+        response = HttpResponse(bytes(raw), content_type="message/rfc822")
+        response["Content-Disposition"] = f'attachment; filename="inbound-{pk}.eml"'
+        return response
+
+    @admin.display(description="raw message")
+    def raw_link(self, obj):
+        url = reverse("admin:helpdesk_mail_inbound_raw", args=[obj.pk])
+        return format_html('<a href="{}">download ({} bytes)</a>', url, obj.size)
+
+    @admin.action(description="Process parked messages again")
+    def reprocess(self, request, queryset):
+        from .reprocess import reprocess
+
+        done = [reprocess(m) for m in queryset.filter(status=InboundMessage.Status.PARKED)]
+        self.message_user(request, f"Processed again: {', '.join(r.status for r in done) or '-'}")
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "template",
+        "recipient",
+        "subject",
+        "status",
+        "attempts",
+        "ticket",
+    )
+    list_filter = ("status", "template")
+    search_fields = ("recipient", "subject", "message_id")
+    readonly_fields = [f.name for f in OutboundMessage._meta.fields]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Send failed mail again")
+    def send_again(self, request, queryset):
+        from .tasks import send_outbound_task
+
+        rows = list(queryset.filter(status=OutboundMessage.Status.FAILED))
+        OutboundMessage.objects.filter(pk__in=[r.pk for r in rows]).update(
+            status=OutboundMessage.Status.QUEUED, attempts=0
+        )
+        for row in rows:
+            send_outbound_task.delay(row.pk)
+        self.message_user(request, f"{len(rows)} queued again.")
+
+
+@admin.register(EmailTemplate)
+class EmailTemplateAdmin(admin.ModelAdmin):
+    list_display = ("code", "__str__", "subject", "updated_at")
+    actions = ["reset_to_default"]
+
+    def get_changeform_initial_data(self, request):
+        code = request.GET.get("code", "")
+        if code in DEFAULTS:
+            subject, text = DEFAULTS[code]
+            return {
+                "code": code,
+                "subject": subject,
+                "body_text": text,
+                "body_html": default_html(text),
+            }
+        return super().get_changeform_initial_data(request)
+
+    @admin.action(description="Reset to the default text")
+    def reset_to_default(self, request, queryset):
+        for row in queryset:
+            row.subject, row.body_text = DEFAULTS[row.code]
+            row.body_html = default_html(row.body_text)
+            row.save()
+
+
+@admin.register(DepartmentMailSettings)
+class DepartmentMailSettingsAdmin(admin.ModelAdmin):
+    list_display = ("department", "autoresp_new_ticket", "new_ticket_alert", "overdue_alert")
+    fieldsets = (
+        (None, {"fields": ("department", "autoresp_new_ticket", "autoresp_new_message")}),
+        (
+            "New ticket alert",
+            {
+                "fields": (
+                    "new_ticket_alert",
+                    "new_ticket_admins",
+                    "new_ticket_manager",
+                    "new_ticket_members",
+                )
+            },
+        ),
+        (
+            "New message alert",
+            {
+                "fields": (
+                    "new_message_alert",
+                    "new_message_last_respondent",
+                    "new_message_assigned",
+                    "new_message_manager",
+                )
+            },
+        ),
+        (
+            "Internal note alert",
+            {"fields": ("note_alert", "note_last_respondent", "note_assigned", "note_manager")},
+        ),
+        (
+            "Assignment alert",
+            {
+                "fields": (
+                    "assigned_alert",
+                    "assigned_agent",
+                    "assigned_team_lead",
+                    "assigned_team_members",
+                )
+            },
+        ),
+        (
+            "Transfer alert",
+            {
+                "fields": (
+                    "transfer_alert",
+                    "transfer_assigned",
+                    "transfer_manager",
+                    "transfer_members",
+                )
+            },
+        ),
+        (
+            "Overdue alert",
+            {"fields": ("overdue_alert", "overdue_assigned", "overdue_manager", "overdue_members")},
+        ),
+    )
+
+
+@admin.register(MailSettings)
+class MailSettingsAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return not MailSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,56 @@
+"""An agent answering a ticket by email: a response when allowed, an internal note by a
+marker line, and an internal note (with the reason) when a response is refused, so the
+agent's words are never lost and never reach the client unchecked."""
+
+from accounts.errors import Conflict, NotVisible, PermissionRefused
+from threads.models import ThreadEntry
+from tickets import services as tickets
+from tickets.models import Ticket
+from tickets.selectors import ticket_is_visible
+
+from .models import InboundMessage
+from .parsing import ParsedMessage
+
+
+def _split_marker(body: str, fmt: str, marker: str) -> tuple[bool, str]:
+    """(is a note, body without the marker line) when the first line is the marker."""
+    if not marker:
+        return False, body
+    from threads.html import html_to_text
+
+    text = html_to_text(body) if fmt == "html" else body
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if first.lower() != marker.lower():
+        return False, body
+    pos = body.lower().find(marker.lower())
+    return True, body[:pos] + body[pos + len(marker) :]
+
+
+def agent_post(parsed: ParsedMessage, ticket: Ticket, agent, body: str, channel, config):
+    from .inbound import Outcome
+
+    S = InboundMessage.Status
+    if not ticket_is_visible(user=agent, ticket=ticket):
+        return None  # an agent writing about a ticket they cannot see: a new ticket
+    is_note, body = _split_marker(body, parsed.fmt, config.agent_note_marker)
+    common = {
+        "actor": agent,
+        "ticket": ticket,
+        "body": body,
+        "fmt": parsed.fmt,
+        "files": parsed.attachments,
+        "source": ThreadEntry.Source.EMAIL,
+        "channel": channel,
+    }
+    if is_note:
+        posted = tickets.ticket_post_note(**common)
+        return Outcome(S.APPENDED, posted.ticket, posted.entry, "Internal note by email.")
+    try:
+        posted = tickets.ticket_post_reply(**common, message_id=parsed.message_id)
+    except (PermissionRefused, Conflict, NotVisible) as exc:
+        posted = tickets.ticket_post_note(
+            **common, title=f"Emailed reply kept as an internal note: {exc.message}"[:255]
+        )
+        return Outcome(S.APPENDED, posted.ticket, posted.entry, f"Kept as a note: {exc.message}")
+    return Outcome(S.APPENDED, posted.ticket, posted.entry, "Response by email.")
+

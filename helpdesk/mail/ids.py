@@ -1,0 +1,39 @@
+"""Our Message-IDs: `<hd.T.E.R.SIG@domain>` with the ticket (T) and entry (E) ids, a
+random part (R) and an HMAC signature (SIG), as osTicket signs its own ids. A reply
+citing one threads to its ticket even if the outbound row is gone; a forged one fails
+the signature and is ignored.
+"""
+
+import re
+import secrets
+
+from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+_OURS = re.compile(r"^<hd\.(\d+)\.(\d+)\.([0-9a-f]{12})\.([0-9a-f]{16})@[^<>\s]+>$")
+_SALT = "helpdesk.mail.message-id"
+
+
+def domain() -> str:
+    configured = settings.HELPDESK_MAIL["MESSAGE_ID_DOMAIN"]
+    return configured or settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">") or "localhost"
+
+
+def _sign(ticket_id: int, entry_id: int, rand: str) -> str:
+    return salted_hmac(_SALT, f"{ticket_id}.{entry_id}.{rand}").hexdigest()[:16]
+
+
+def make_message_id(ticket_id: int | None, entry_id: int | None = None) -> str:
+    t, e, rand = ticket_id or 0, entry_id or 0, secrets.token_hex(6)
+    return f"<hd.{t}.{e}.{rand}.{_sign(t, e, rand)}@{domain()}>"
+
+
+def decode_message_id(message_id: str) -> int | None:
+    """The ticket id a Message-ID of ours names, or None (not ours, or forged)."""
+    match = _OURS.match(message_id.strip())
+    if not match:
+        return None
+    t, e, rand, sig = match.groups()
+    if not constant_time_compare(sig, _sign(int(t), int(e), rand)):
+        return None
+    return int(t) or None

@@ -1,0 +1,414 @@
+"""One message in: `ingest(raw, channel=..., mailbox=...)`, for the fetcher, the pipe
+command and the API's `POST /api/tickets.email` alike.
+
+1. Claim: the raw bytes are stored (InboundMessage, committed) unless the same content,
+   or the same Message-ID from the same source, was seen: then it is a duplicate. A
+   message left half-way by a crash is claimed again and finished.
+2. Parse (outside any transaction), store the attachments.
+3. In one transaction, holding the InboundMessage row: bounce -> system note on the
+   ticket it bounced from; our own address -> dropped; a reply -> `ticket_post_message`
+   (or, from an agent, `ticket_post_reply` / `ticket_post_note`); otherwise
+   `ticket_open`. The outcome is saved on the row in the same transaction, so a ticket
+   and the record that it was made commit together or not at all.
+Bad input is parked with the reason; a database outage raises TemporaryFailure
+(exit 75: the MTA retries, the fetcher leaves the message on the server).
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.actors import SYSTEM
+from accounts.errors import Conflict, DomainError, PermissionRefused, ValidationFailed
+from accounts.selectors import user_find_by_email
+from accounts.services import user_get_or_create_by_email
+from routing.selectors import email_is_banned
+from threads import services as threads
+from threads.models import Channel, ThreadEntry
+from tickets import services as tickets
+from tickets.models import Ticket
+
+from . import outbound
+from .agents import agent_post
+from .matching import find_ticket
+from .models import InboundMessage, Mailbox, MailSettings
+from .parsing import ParsedMessage, Unreadable, parse, quick_message_id, sender_of, sha256
+from .quoting import strip_quoted
+
+log = logging.getLogger(__name__)
+S = InboundMessage.Status
+REOPEN_REFUSALS = ("ticket_closed", "ticket_archived", "ticket_deleted")
+MAX_CC_COLLABORATORS = 10
+
+EXIT_CODES = {  # osTicket's sysexits for the pipe
+    S.CREATED: 0,
+    S.APPENDED: 0,
+    S.DUPLICATE: 0,
+    S.DROPPED: 0,
+    S.REJECTED: 77,  # EX_NOPERM: denied by a filter or the ban list
+    S.PARKED: 65,  # EX_DATAERR: unreadable
+}
+EX_TEMPFAIL = 75
+
+
+class TemporaryFailure(Exception):
+    """The database is unavailable: nothing was decided, try the message again later."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: str
+    ticket: Ticket | None = None
+    reason: str = ""
+    inbound_id: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+
+@dataclass
+class Outcome:
+    status: str
+    ticket: Ticket | None = None
+    entry: ThreadEntry | None = None
+    reason: str = ""
+
+
+def ingest(
+    raw: bytes, *, channel: str = Channel.EMAIL, mailbox: Mailbox | None = None, server_uid=""
+) -> IngestResult:
+    """Import one RFC 822 message. Never raises for bad input; TemporaryFailure when the
+    database is down."""
+    try:
+        record, done = _claim(raw, channel, mailbox, str(server_uid))
+        if done is not None:
+            return IngestResult(S.DUPLICATE, done.ticket, "already imported", done.pk)
+        return _process(record, raw, channel, mailbox)
+    except (OperationalError, InterfaceError) as exc:
+        log.warning("mail ingest: temporary failure: %s", exc)
+        raise TemporaryFailure(str(exc)) from exc
+
+
+# --- claiming -----------------------------------------------------------------------
+
+
+def _source(channel: str, mailbox) -> tuple[str, str]:
+    if mailbox is not None:
+        return InboundMessage.Source.MAILBOX, f"mailbox:{mailbox.pk}"
+    if channel == Channel.API:
+        return InboundMessage.Source.API, "api"
+    return InboundMessage.Source.PIPE, "pipe"
+
+
+def _claim(raw: bytes, channel: str, mailbox, server_uid: str):
+    """(record to process, None) or (None, finished record it duplicates)."""
+    raw = bytes(raw or b"")
+    digest, mid = sha256(raw), quick_message_id(raw)
+    source, key = _source(channel, mailbox)
+    same = Q(sha256=digest) | (Q(source_key=key, message_id=mid) if mid else Q(pk__in=[]))
+    for _ in range(2):
+        existing = InboundMessage.objects.filter(same).defer("raw").first()
+        if existing is not None:
+            if existing.status in InboundMessage.FINAL:
+                return None, existing
+            return existing, None  # left half-way by a crash: finish it now
+        try:
+            with transaction.atomic():
+                record = InboundMessage.objects.create(
+                    source=source,
+                    source_key=key,
+                    mailbox=mailbox,
+                    server_uid=server_uid[:128],
+                    message_id=mid[:255],
+                    sha256=digest,
+                    raw=raw,
+                    size=len(raw),
+                    sender=sender_of(raw),
+                )
+            return record, None
+        except IntegrityError:
+            continue  # another process stored it a moment ago: look again
+    raise TemporaryFailure("Could not claim the message.")
+
+
+# --- processing ---------------------------------------------------------------------
+
+
+def _process(record: InboundMessage, raw: bytes, channel: str, mailbox) -> IngestResult:
+    if record.sha256 != sha256(raw):
+        raw = bytes(InboundMessage.objects.values_list("raw", flat=True).get(pk=record.pk))
+    try:
+        parsed = parse(raw)
+        threads.files_store(parsed.attachments)  # slow I/O outside the transaction
+    except Unreadable as exc:
+        return _park(record, str(exc))
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        log.exception("mail ingest: cannot parse inbound message %s", record.pk)
+        return _park(record, f"Cannot parse the message: {exc!r}"[:2000])
+    try:
+        with transaction.atomic():
+            rec = InboundMessage.objects.select_for_update().defer("raw").get(pk=record.pk)
+            if rec.status in InboundMessage.FINAL:
+                return IngestResult(S.DUPLICATE, rec.ticket, "already imported", rec.pk)
+            outcome = _route(parsed, channel, mailbox)
+            _save(rec, outcome, parsed)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        log.exception("mail ingest: inbound message %s failed", record.pk)
+        return _park(record, f"Import failed: {exc!r}"[:2000])
+    if outcome.status == S.PARKED:
+        log.error("mail ingest: parked inbound message %s: %s", rec.pk, outcome.reason)
+    return IngestResult(outcome.status, outcome.ticket, outcome.reason, rec.pk)
+
+
+def _save(rec: InboundMessage, outcome: Outcome, parsed: ParsedMessage) -> None:
+    rec.status, rec.reason = outcome.status, outcome.reason[:2000]
+    rec.ticket, rec.entry = outcome.ticket, outcome.entry
+    rec.is_auto = bool(parsed.auto_reason or parsed.bounce)
+    rec.sender, rec.subject = parsed.sender_email[:254], parsed.subject[:255]
+    rec.attempts += 1
+    rec.processed_at = timezone.now()
+    rec.save(
+        update_fields=[
+            "status",
+            "reason",
+            "ticket",
+            "entry",
+            "is_auto",
+            "sender",
+            "subject",
+            "attempts",
+            "processed_at",
+        ]
+    )
+
+
+def _park(record: InboundMessage, reason: str) -> IngestResult:
+    log.error("mail ingest: parked inbound message %s: %s", record.pk, reason)
+    with transaction.atomic():
+        InboundMessage.objects.filter(pk=record.pk).exclude(status__in=InboundMessage.FINAL).update(
+            status=S.PARKED, reason=reason, processed_at=timezone.now()
+        )
+    return IngestResult(S.PARKED, None, reason, record.pk)
+
+
+def our_addresses() -> set[str]:
+    from django.conf import settings
+
+    from routing.models import Department
+
+    found = {a.lower() for a in Mailbox.objects.values_list("address", flat=True)}
+    found |= {
+        a.lower() for a in Department.objects.exclude(email="").values_list("email", flat=True)
+    }
+    found.add(settings.DEFAULT_FROM_EMAIL.lower())
+    return found
+
+
+def _route(parsed: ParsedMessage, channel: str, mailbox) -> Outcome:
+    if parsed.bounce is not None:
+        return _bounce(parsed, channel)
+    ours = our_addresses()
+    if parsed.sender_email in ours:
+        return Outcome(S.DROPPED, reason="Sent from one of our own addresses (mail loop).")
+    if parsed.message_id:
+        seen = ThreadEntry.objects.filter(message_id=parsed.message_id).values("thread_id").first()
+        if seen is not None:
+            ticket = Ticket.objects.filter(thread_id=seen["thread_id"]).first()
+            return Outcome(
+                S.DUPLICATE, ticket, reason="A message with this Message-ID is imported."
+            )
+    if email_is_banned(parsed.sender_email):
+        return Outcome(S.REJECTED, reason=f"Denied: {parsed.sender_email} is banned.")
+    sender = user_find_by_email(parsed.sender_email)
+    config = MailSettings.load()
+    match = find_ticket(parsed, sender)
+    if match.ticket is not None:
+        outcome = _append(parsed, match.ticket, sender, channel, config, ours)
+        if outcome is not None:
+            outcome.reason = outcome.reason or f"Threaded by {match.how}."
+            return outcome
+    return _open(parsed, sender, channel, mailbox, config, ours)
+
+
+def _with_dropped_note(parsed: ParsedMessage, body: str) -> str:
+    if not parsed.dropped:
+        return body
+    lines = [f"{d.filename} ({d.size:,} bytes): {d.why}" for d in parsed.dropped]
+    if parsed.fmt == "html":
+        items = "".join(f"<li>{_escape(line)}</li>" for line in lines)
+        return f"{body}<p><em>Attachments not imported:</em></p><ul>{items}</ul>"
+    return body + "\n\n[Attachments not imported: " + "; ".join(lines) + "]"
+
+
+def _escape(text: str) -> str:
+    from html import escape
+
+    return escape(text)
+
+
+def _body(parsed: ParsedMessage, *, strip: bool, config: MailSettings) -> str:
+    body = parsed.body
+    if strip and config.strip_quoted_reply:
+        body = strip_quoted(body, parsed.fmt, config.reply_separator)
+    if not body.strip() and not parsed.attachments:
+        body = "(no message body)"
+    return _with_dropped_note(parsed, body)
+
+
+def _cc_users(parsed: ParsedMessage, ours: set[str], exclude: set[str]) -> list:
+    users = []
+    for address in parsed.cc[:MAX_CC_COLLABORATORS]:
+        if address in ours or address in exclude or email_is_banned(address):
+            continue
+        try:
+            user, _ = user_get_or_create_by_email(actor=SYSTEM, email=address)
+        except ValidationFailed:
+            continue
+        if not user.is_agent and user.is_active:
+            users.append(user)
+    return users
+
+
+def _recipients(parsed: ParsedMessage) -> dict:
+    return {"from": parsed.sender_email, "to": parsed.to, "cc": parsed.cc}
+
+
+def _append(parsed, ticket: Ticket, sender, channel, config, ours) -> Outcome | None:
+    """Post to the matched ticket; None when it cannot take messages (a new ticket then)."""
+    body = _body(parsed, strip=True, config=config)
+    if sender is not None and sender.is_agent and sender.is_active:
+        return agent_post(parsed, ticket, sender, body, channel, config)
+    poster = (
+        sender
+        or user_get_or_create_by_email(
+            actor=SYSTEM, email=parsed.sender_email, name=parsed.sender_name
+        )[0]
+    )
+    try:
+        posted = tickets.ticket_post_message(
+            actor=SYSTEM,
+            ticket=ticket,
+            body=body,
+            fmt=parsed.fmt,
+            files=parsed.attachments,
+            poster=poster,
+            source=ThreadEntry.Source.EMAIL,
+            channel=channel,
+            message_id=parsed.message_id,
+            email_headers=parsed.headers_text,
+            recipients=_recipients(parsed),
+        )
+    except Conflict as exc:
+        if exc.code in REOPEN_REFUSALS:
+            return None
+        raise
+    if config.add_cc_collaborators:
+        exclude = {poster.email.lower(), posted.ticket.requester.email.lower()}
+        for user in _cc_users(parsed, ours, exclude):
+            try:
+                tickets.ticket_add_collaborator(
+                    actor=SYSTEM, ticket=posted.ticket, user=user, channel=channel
+                )
+            except DomainError:
+                continue
+    return Outcome(S.APPENDED, posted.ticket, posted.entry)
+
+
+def _open(parsed, sender, channel, mailbox, config, ours) -> Outcome:
+    try:
+        requester = (
+            sender
+            or user_get_or_create_by_email(
+                actor=SYSTEM, email=parsed.sender_email, name=parsed.sender_name
+            )[0]
+        )
+    except ValidationFailed as exc:
+        return Outcome(S.PARKED, reason=f"Unusable sender address: {exc.message}")
+    collaborators = []
+    if config.add_cc_collaborators:
+        collaborators = _cc_users(parsed, ours, {requester.email.lower()})
+    no_auto = bool(parsed.auto_reason) or bool(mailbox and mailbox.no_autoresponse)
+    try:
+        ticket = tickets.ticket_open(
+            actor=SYSTEM,
+            requester=requester,
+            subject=parsed.subject or "(no subject)",
+            body=_body(parsed, strip=False, config=config),
+            fmt=parsed.fmt,
+            source=Ticket.Source.EMAIL,
+            department=mailbox.department if mailbox else None,
+            topic=mailbox.topic if mailbox else None,
+            priority=mailbox.priority if mailbox else None,
+            files=parsed.attachments,
+            collaborators=collaborators,
+            channel=channel,
+            message_id=parsed.message_id,
+            email_headers=parsed.headers_text,
+            autorespond=not no_auto,
+            meta={
+                "reply_to": parsed.reply_to,
+                "reply_to_name": parsed.reply_to_name,
+                "headers": parsed.headers,
+            },
+        )
+    except PermissionRefused as exc:
+        return Outcome(S.REJECTED, reason=f"Denied: {exc.message}")
+    except Conflict as exc:
+        if exc.code == "too_many_open_tickets" and not no_auto:
+            outbound.overlimit_notice(requester=requester, subject=parsed.subject)
+        return Outcome(S.REJECTED, reason=f"Refused: {exc.message}")
+    except ValidationFailed as exc:
+        return Outcome(S.PARKED, reason=f"Refused by the ticket service: {exc.message}")
+    entry = ThreadEntry.objects.filter(thread_id=ticket.thread_id).order_by("id").first()
+    return Outcome(S.CREATED, ticket, entry, reason="")
+
+
+def _bounce(parsed: ParsedMessage, channel: str) -> Outcome:
+    """A delivery failure: a system note on the ticket it bounced from, never a ticket."""
+    from .models import OutboundMessage
+
+    info = parsed.bounce or {}
+    ids = info.get("original_ids", [])
+    sent = OutboundMessage.objects.filter(message_id__in=ids).select_related("ticket").first()
+    ticket = sent.ticket if sent is not None else None
+    if ticket is None:
+        from .ids import decode_message_id
+
+        ticket_ids = [t for t in (decode_message_id(i) for i in ids) if t]
+        ticket = Ticket.objects.filter(pk__in=ticket_ids).first()
+    if ticket is None:
+        return Outcome(S.DROPPED, reason="A delivery report about no message of ours.")
+    if sent is not None:
+        OutboundMessage.objects.filter(pk=sent.pk).update(status=OutboundMessage.Status.BOUNCED)
+    try:
+        posted = tickets.ticket_post_note(
+            actor=SYSTEM,
+            ticket=ticket,
+            title="Mail delivery failed" if info.get("permanent") else "Mail delivery report",
+            body=_bounce_text(info, sent, parsed),
+            source=ThreadEntry.Source.EMAIL,
+            channel=channel,
+            is_system_note=True,
+        )
+    except Conflict as exc:
+        return Outcome(S.DROPPED, ticket, reason=f"Delivery report not recorded: {exc.message}")
+    return Outcome(S.APPENDED, posted.ticket, posted.entry, reason="Delivery report recorded.")
+
+
+def _bounce_text(info: dict, sent, parsed: ParsedMessage) -> str:
+    lines = []
+    for r in info.get("recipients", []):
+        detail = " ".join(x for x in (r.get("status"), r.get("diagnostic")) if x)
+        lines.append(f"{r.get('recipient') or '?'}: {r.get('action') or 'failed'} {detail}".strip())
+    if sent is not None:
+        lines.append(f'The mail was "{sent.subject}" to {sent.recipient} ({sent.template}).')
+    lines.append(f"Report from {parsed.sender_email}: {parsed.subject}")
+    return "\n".join(lines)

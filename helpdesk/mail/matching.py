@@ -1,0 +1,81 @@
+"""Which ticket a message belongs to (osTicket's ThreadEntry::lookupByEmailHeaders).
+
+1. In-Reply-To and References (newest first) against the Message-IDs we sent (our
+   signed ids, and the outbound rows) and the ones we received (thread entries);
+2. the subject tag `[#NUMBER]`, only when the sender is the ticket's requester, an
+   active collaborator, or an agent who can see the ticket;
+3. otherwise none: a new ticket.
+"""
+
+import re
+from dataclasses import dataclass
+
+from threads.models import Collaborator, ThreadEntry
+from tickets.models import Ticket
+from tickets.selectors import ticket_is_visible
+
+from .ids import decode_message_id
+from .models import OutboundMessage
+from .parsing import ParsedMessage
+
+SUBJECT_TAG = re.compile(r"\[#\s*([A-Za-z0-9][A-Za-z0-9_-]{0,31})\]")
+
+
+@dataclass(frozen=True)
+class Match:
+    ticket: Ticket | None
+    how: str = ""
+
+
+def _by_ids(ids: list[str]) -> Match:
+    if not ids:
+        return Match(None)
+    found: dict[str, tuple[int, str]] = {}
+    for mid in ids:
+        ticket_id = decode_message_id(mid)
+        if ticket_id:
+            found.setdefault(mid, (ticket_id, "our Message-ID"))
+    rows = OutboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False)
+    for mid, ticket_id in rows.values_list("message_id", "ticket_id"):
+        found.setdefault(mid, (ticket_id, "our Message-ID"))
+    entries = ThreadEntry.objects.filter(message_id__in=ids).values_list(
+        "message_id", "thread__ticket__id"
+    )
+    for mid, ticket_id in entries:
+        if ticket_id:
+            found.setdefault(mid, (ticket_id, "a Message-ID we received"))
+    for mid in ids:  # the newest reference that names a ticket wins
+        if mid in found:
+            ticket_id, how = found[mid]
+            ticket = Ticket.objects.filter(pk=ticket_id).first()
+            if ticket is not None:
+                return Match(ticket, how)
+    return Match(None)
+
+
+def _participant(ticket: Ticket, user) -> bool:
+    if user.pk == ticket.requester_id:
+        return True
+    if user.is_agent and user.is_active:
+        return ticket_is_visible(user=user, ticket=ticket)
+    return Collaborator.objects.filter(
+        thread_id=ticket.thread_id, user_id=user.pk, is_active=True
+    ).exists()
+
+
+def _by_subject(subject: str, sender) -> Match:
+    if sender is None:
+        return Match(None)
+    for number in SUBJECT_TAG.findall(subject or ""):
+        ticket = Ticket.objects.filter(number=number).first()
+        if ticket is not None and _participant(ticket, sender):
+            return Match(ticket, "subject tag")
+    return Match(None)
+
+
+def find_ticket(parsed: ParsedMessage, sender) -> Match:
+    """The ticket this message continues, or Match(None) for a new ticket."""
+    match = _by_ids(parsed.thread_ids)
+    if match.ticket is not None:
+        return match
+    return _by_subject(parsed.subject, sender)

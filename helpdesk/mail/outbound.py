@@ -1,0 +1,256 @@
+"""Mail out: render a template for one recipient, store it (OutboundMessage) with our
+Message-ID and the thread headers, and send it from a Celery task after commit.
+
+Every mail carries our Message-ID, In-Reply-To and References, so the next reply
+threads. Client mail starts with the reply separator, so quoted history is cut off
+when they answer. Internal notes are refused for anyone but agents, here, whatever
+the caller asked.
+"""
+
+import hashlib
+import logging
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.html import escape
+
+from accounts.actors import SYSTEM
+from accounts.errors import DomainError
+from threads.models import ThreadEntry
+from tickets.models import Ticket
+
+from . import templates
+from .ids import make_message_id
+from .models import Mailbox, MailSettings, OutboundMessage
+
+log = logging.getLogger(__name__)
+
+CLIENT_TEMPLATES = {
+    "ticket.autoresp",
+    "message.autoresp",
+    "ticket.notice",
+    "ticket.overlimit",
+    "ticket.reply",
+    "ticket.activity.notice",
+}
+AUTO_TEMPLATES = {"ticket.autoresp", "message.autoresp", "ticket.overlimit"}
+
+
+def base_url() -> str:
+    return settings.HELPDESK_MAIL["BASE_URL"].rstrip("/")
+
+
+def ticket_url(ticket: Ticket, *, for_agent: bool) -> str:
+    if for_agent:
+        return f"{base_url()}/scp/tickets/{ticket.number}/"
+    return f"{base_url()}/tickets/{ticket.number}/"
+
+
+def from_address(department) -> str:
+    address = getattr(department, "email", "") or ""
+    if not address and department is not None:
+        address = (
+            Mailbox.objects.filter(department=department, is_active=True)
+            .values_list("address", flat=True)
+            .first()
+            or ""
+        )
+    address = address or settings.DEFAULT_FROM_EMAIL
+    name = getattr(department, "name", "") or ""
+    return formataddr((name, address)) if name else address
+
+
+def ticket_values(ticket: Ticket) -> dict:
+    due = ticket.effective_due_at
+    return {
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "status": str(ticket.status),
+        "priority": str(ticket.priority),
+        "department": ticket.department.name,
+        "topic": ticket.topic.full_name if ticket.topic_id else "",
+        "requester_name": ticket.requester.display_name,
+        "requester_email": ticket.requester.email,
+        "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M %Z") if due else "",
+        "created": timezone.localtime(ticket.created_at).strftime("%Y-%m-%d %H:%M %Z"),
+    }
+
+
+def entry_values(entry: ThreadEntry | None) -> dict:
+    if entry is None:
+        return {}
+    return {
+        "kind": entry.kind,
+        "title": entry.title,
+        "poster": entry.poster_name,
+        "body_text": entry.body_text,
+        "body_html": entry.body_html,
+    }
+
+
+def thread_headers(ticket: Ticket, recipient: str, entry: ThreadEntry | None) -> dict:
+    """In-Reply-To and References: the first message, our last mail to this recipient,
+    and the message being answered."""
+    received = ThreadEntry.objects.filter(thread_id=ticket.thread_id).exclude(message_id="")
+    first = received.order_by("id").values_list("message_id", flat=True).first()
+    latest = received.order_by("-id").values_list("message_id", flat=True).first()
+    last_out = (
+        OutboundMessage.objects.filter(ticket=ticket, recipient=recipient)
+        .order_by("-id")
+        .values_list("message_id", flat=True)
+        .first()
+    )
+    answering = entry.message_id if entry is not None and entry.message_id else latest
+    refs = [m for m in dict.fromkeys([first, last_out, answering]) if m]
+    if not refs:
+        return {}
+    return {"In-Reply-To": answering or refs[-1], "References": " ".join(refs)}
+
+
+def _separated(text: str, html: str, separator: str) -> tuple[str, str]:
+    if not separator:
+        return text, html
+    text = f"{separator}\n\n{text}"
+    if html:
+        html = f'<div style="color:#999">{escape(separator)}</div>{html}'
+    return text, html
+
+
+def _dedupe_key(*parts) -> str:
+    key = ":".join(str(p) for p in parts)
+    if len(key) <= 128:
+        return key
+    return key[:60] + ":" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def queue(
+    *,
+    template: str,
+    recipient,
+    ticket: Ticket | None,
+    event_key: str,
+    entry: ThreadEntry | None = None,
+    context: dict | None = None,
+    department=None,
+) -> OutboundMessage | None:
+    """Render and store one mail; send it after commit. None when it must not be sent."""
+    email = (recipient.email or "").strip().lower()
+    is_agent = bool(getattr(recipient, "is_agent", False))
+    if not email or not recipient.is_active:
+        return None
+    if entry is not None and entry.kind == ThreadEntry.Kind.NOTE and not is_agent:
+        log.error("refused to mail internal note %s to client %s", entry.pk, email)
+        return None
+    if template in CLIENT_TEMPLATES and entry is not None and not entry.is_public:
+        return None
+    department = department or (ticket.department if ticket is not None else None)
+    ctx = {
+        "recipient": {"name": recipient.display_name, "email": email},
+        "department": {"name": getattr(department, "name", "")},
+        "signature": getattr(department, "signature", "") or "",
+        **(context or {}),
+    }
+    if ticket is not None:
+        ctx.setdefault("ticket", ticket_values(ticket))
+        ctx.setdefault("url", ticket_url(ticket, for_agent=is_agent))
+    ctx.setdefault("entry", entry_values(entry))
+    subject, text, html = templates.render(template, ctx)
+    if template in CLIENT_TEMPLATES:
+        text, html = _separated(text, html, MailSettings.load().reply_separator)
+    headers = thread_headers(ticket, email, entry) if ticket is not None else {}
+    message_id = make_message_id(ticket.pk if ticket else None, entry.pk if entry else None)
+    headers["Message-ID"] = message_id
+    if template in AUTO_TEMPLATES:
+        headers["Auto-Submitted"] = "auto-replied"
+    elif template not in CLIENT_TEMPLATES:
+        headers["Auto-Submitted"] = "auto-generated"
+    if template not in ("ticket.reply",):
+        headers["X-Auto-Response-Suppress"] = "All"
+    try:
+        with transaction.atomic():
+            row = OutboundMessage.objects.create(
+                message_id=message_id,
+                template=template,
+                dedupe_key=_dedupe_key(event_key, template, email),
+                ticket=ticket,
+                entry=entry,
+                recipient=email,
+                recipient_is_agent=is_agent,
+                from_email=from_address(department),
+                subject=subject,
+                body_text=text,
+                body_html=html,
+                headers=headers,
+                is_auto=template in AUTO_TEMPLATES,
+            )
+    except IntegrityError:
+        return None  # this event was already mailed to this recipient
+    from .tasks import send_outbound_task
+
+    transaction.on_commit(lambda: send_outbound_task.delay(row.pk), robust=True)
+    return row
+
+
+def deliver(row: OutboundMessage) -> None:
+    """Send one stored mail through Django's email backend (EMAIL_URL). Slow I/O: never
+    call it inside a transaction."""
+    mail = EmailMultiAlternatives(
+        subject=row.subject,
+        body=row.body_text,
+        from_email=row.from_email,
+        to=[row.recipient],
+        headers=row.headers,
+    )
+    if row.body_html:
+        mail.attach_alternative(row.body_html, "text/html")
+    if row.entry_id is not None and row.template in ("ticket.reply", "ticket.notice"):
+        for att in row.entry.attachments.select_related("file"):
+            with att.file.file.open("rb") as fh:
+                mail.attach(att.filename, fh.read(), att.content_type)
+    mail.send(fail_silently=False)
+
+
+def record_failure(row: OutboundMessage, error: str) -> None:
+    """A mail that could not be sent: failed, and a system note agents see on the ticket."""
+    from tickets import services as tickets
+
+    OutboundMessage.objects.filter(pk=row.pk).update(
+        status=OutboundMessage.Status.FAILED, error=error[:2000]
+    )
+    log.error("mail %s to %s failed: %s", row.message_id, row.recipient, error)
+    if row.ticket_id is None:
+        return
+    try:
+        tickets.ticket_post_note(
+            actor=SYSTEM,
+            ticket=row.ticket,
+            title="Mail not sent",
+            body=(
+                f'The mail "{row.subject}" ({row.template}) to {row.recipient} could not be '
+                f"sent after {row.attempts} attempts: {error}"
+            ),
+            is_system_note=True,
+        )
+    except DomainError as exc:
+        log.error("could not record the failed mail on ticket %s: %s", row.ticket_id, exc)
+
+
+def overlimit_notice(*, requester, subject: str) -> None:
+    """osTicket's over-limit notice: the client has too many open tickets."""
+    if not MailSettings.load().overlimit_notice:
+        return
+    from .notifications import autoresponse_allowed
+
+    if not autoresponse_allowed(requester.email):
+        return
+    queue(
+        template="ticket.overlimit",
+        recipient=requester,
+        ticket=None,
+        event_key=f"overlimit:{hashlib.sha256(subject.encode()).hexdigest()[:16]}"
+        f":{timezone.now():%Y%m%d%H}",
+        context={"ticket": {"subject": subject}, "url": f"{base_url()}/tickets/"},
+    )

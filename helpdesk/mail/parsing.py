@@ -1,0 +1,343 @@
+"""RFC 822 bytes to a ParsedMessage: never a crash on bad input, whatever the charset.
+
+Python's `email` package (policy.default) does the parsing; what it cannot decode is
+decoded here with a fallback (the declared charset, then UTF-8, then Windows-1252 with
+replacement characters). HTML is sanitised later, by threads.html, when the entry is
+written; here it is only picked and decoded.
+"""
+
+import email
+import hashlib
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parseaddr
+
+from django.conf import settings
+
+from threads.services import NewAttachment
+
+from .robots import auto_reason, bounce_info
+
+MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
+MAX_BODY_CHARS = 1_000_000
+
+
+class Unreadable(Exception):
+    """The bytes are not a message we can do anything with (parked, exit 65)."""
+
+
+@dataclass
+class Dropped:
+    filename: str
+    size: int
+    why: str
+
+
+@dataclass
+class ParsedMessage:
+    message_id: str
+    subject: str
+    sender_email: str
+    sender_name: str
+    reply_to: str = ""
+    reply_to_name: str = ""
+    to: list[str] = field(default_factory=list)
+    cc: list[str] = field(default_factory=list)
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    body: str = ""
+    fmt: str = "text"
+    attachments: list[NewAttachment] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    headers_text: str = ""
+    headers: dict = field(default_factory=dict)
+    auto_reason: str = ""
+    bounce: dict | None = None
+
+    @property
+    def thread_ids(self) -> list[str]:
+        """Message-IDs this one answers, newest first (In-Reply-To, then References)."""
+        ids = list(self.in_reply_to) + list(reversed(self.references))
+        return list(dict.fromkeys(ids))
+
+
+def sha256(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Decode with the declared charset, then UTF-8, then Windows-1252 (never raises)."""
+    tried = []
+    for candidate in (charset, "utf-8"):
+        if not candidate or candidate in tried:
+            continue
+        tried.append(candidate)
+        if candidate.lower() in ("us-ascii", "ascii") and any(b > 127 for b in data):
+            continue  # mislabeled: 8-bit bytes under an ASCII label
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("cp1252", errors="replace")
+
+
+def header_text(msg: Message, name: str) -> str:
+    """A header decoded to text (RFC 2047 words, unknown charsets), never raising."""
+    try:
+        value = msg.get(name)
+    except Exception:  # a header the policy cannot parse
+        value = None
+    if value is None:
+        raw = _raw_header(msg, name)
+        if raw is None:
+            return ""
+        value = raw
+    try:
+        text = str(value)
+    except Exception:
+        text = _raw_header(msg, name) or ""
+    if "=?" in text:
+        text = _decode_words(text)
+    text = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+    return " ".join(text.split())
+
+
+def _raw_header(msg: Message, name: str) -> str | None:
+    for key, value in getattr(msg, "_headers", []):
+        if key.lower() == name.lower():
+            return value if isinstance(value, str) else str(value)
+    return None
+
+
+def _decode_words(text: str) -> str:
+    try:
+        return str(make_header(decode_header(text)))
+    except Exception:  # unknown charset in an encoded word
+        parts = []
+        for chunk, charset in decode_header(text):
+            if isinstance(chunk, bytes):
+                parts.append(decode_bytes(chunk, charset))
+            else:
+                parts.append(chunk)
+        return "".join(parts)
+
+
+def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    """[(display name, lower-cased address)] of an address header, never raising."""
+    text = header_text(msg, name)
+    if not text:
+        return []
+    found = []
+    for display, addr in getaddresses([text]):
+        addr = addr.strip().lower()
+        if "@" in addr and " " not in addr:
+            found.append((display.strip(), addr))
+    return found
+
+
+def message_ids(text: str) -> list[str]:
+    return MSGID_RE.findall(text or "")
+
+
+def _text_of(part: Message) -> str:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if data is None:
+        payload = part.get_payload()
+        return payload if isinstance(payload, str) else ""
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    return decode_bytes(data, charset)
+
+
+def _filename(part: Message, fallback: str) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name and "=?" in name:
+        name = _decode_words(name)
+    return (name or fallback).strip() or fallback
+
+
+def _content_id(part: Message) -> str:
+    return header_text(part, "Content-ID").strip().strip("<>")
+
+
+def _is_attachment(part: Message) -> bool:
+    try:
+        disposition = part.get_content_disposition()
+    except Exception:
+        disposition = None
+    return disposition == "attachment"
+
+
+class _Walker:
+    """Collects the body parts and the files of a message."""
+
+    def __init__(self):
+        self.html: list[str] = []
+        self.text: list[str] = []
+        self.files: list[NewAttachment] = []
+
+    def walk(self, part: Message) -> None:
+        ctype = part.get_content_type()
+        if ctype == "multipart/alternative":
+            self._alternative(part)
+        elif ctype == "multipart/related":
+            self._related(part)
+        elif part.is_multipart() and ctype != "message/rfc822":
+            for sub in part.get_payload() or []:
+                if isinstance(sub, Message):
+                    self.walk(sub)
+        elif ctype == "message/rfc822" or ctype.startswith("message/"):
+            self._file(part, nested=True)
+        elif ctype in ("text/plain", "text/html") and not _is_attachment(part):
+            (self.html if ctype == "text/html" else self.text).append(_text_of(part))
+        else:
+            self._file(part)
+
+    def _alternative(self, part: Message) -> None:
+        """The richest alternative only (HTML; its text twin is derived from it)."""
+        subs = [s for s in part.get_payload() or [] if isinstance(s, Message)]
+        for wanted in ("text/html", "multipart/related", "multipart/mixed", "text/plain"):
+            for sub in reversed(subs):
+                if sub.get_content_type() == wanted:
+                    self.walk(sub)
+                    return
+        if subs:
+            self.walk(subs[-1])
+
+    def _related(self, part: Message) -> None:
+        subs = [s for s in part.get_payload() or [] if isinstance(s, Message)]
+        if not subs:
+            return
+        self.walk(subs[0])
+        for sub in subs[1:]:
+            self._file(sub, inline=True)
+
+    def _file(self, part: Message, *, nested: bool = False, inline: bool = False) -> None:
+        ctype = part.get_content_type()
+        if nested:
+            inner = part.get_payload()
+            inner = inner[0] if isinstance(inner, list) and inner else inner
+            content = inner.as_bytes(policy=policy.SMTP) if isinstance(inner, Message) else b""
+            subject = header_text(inner, "Subject") if isinstance(inner, Message) else ""
+            name = _filename(part, (subject or "message")[:80] + ".eml")
+            self.files.append(NewAttachment(name, content, "message/rfc822"))
+            return
+        try:
+            content = part.get_payload(decode=True) or b""
+        except Exception:
+            content = b""
+        cid = _content_id(part)
+        ext = ctype.split("/")[-1].split("+")[0][:10] or "bin"
+        name = _filename(part, f"{cid.split('@')[0] or 'attachment'}.{ext}")
+        self.files.append(
+            NewAttachment(
+                filename=name,
+                content=content,
+                content_type=ctype,
+                inline=bool(cid) and (inline or not _is_attachment(part)),
+                content_id=cid,
+            )
+        )
+
+
+def _limit_files(files: list[NewAttachment], html: str, raw_size: int) -> tuple[list, list]:
+    """Keep what fits the limits; the rest is listed as dropped (noted on the entry)."""
+    conf = settings.HELPDESK_MAIL
+    max_bytes = settings.HELPDESK["MAX_ATTACHMENT_BYTES"]
+    kept, dropped = [], []
+    for f in files:
+        if f.inline and f.content_id and f"cid:{f.content_id}" not in html:
+            f = NewAttachment(f.filename, f.content, f.content_type, False, f.content_id)
+        if raw_size > conf["MAX_MESSAGE_BYTES"]:
+            dropped.append(Dropped(f.filename, len(f.content), "the message is over the limit"))
+        elif len(f.content) > max_bytes:
+            dropped.append(Dropped(f.filename, len(f.content), "over the attachment size limit"))
+        elif len(kept) >= conf["MAX_ATTACHMENTS"]:
+            dropped.append(Dropped(f.filename, len(f.content), "too many attachments"))
+        elif not f.content:
+            dropped.append(Dropped(f.filename, 0, "empty or undecodable"))
+        else:
+            kept.append(f)
+    return kept, dropped
+
+
+def _headers_text(raw: bytes) -> str:
+    end = raw.find(b"\r\n\r\n")
+    end = raw.find(b"\n\n") if end < 0 else end
+    block = raw[: end if end >= 0 else min(len(raw), 64 * 1024)]
+    return decode_bytes(block[: 64 * 1024], "utf-8")
+
+
+def parse(raw: bytes) -> ParsedMessage:
+    """Parse a message; raises Unreadable only when there is nothing to work with."""
+    if not raw or not raw.strip():
+        raise Unreadable("The message is empty.")
+    msg: EmailMessage = email.message_from_bytes(raw, policy=policy.default)
+    senders = addresses(msg, "From") or addresses(msg, "Sender") or addresses(msg, "Return-Path")
+    if not senders:
+        raise Unreadable("The message has no valid sender address (From).")
+    name, sender = senders[0]
+    walker = _Walker()
+    walker.walk(msg)
+    html = "\n".join(h for h in walker.html if h.strip())
+    text = "\n\n".join(t.strip() for t in walker.text if t.strip())
+    kept, dropped = _limit_files(walker.files, html, len(raw))
+    reply = addresses(msg, "Reply-To")
+    mid = message_ids(header_text(msg, "Message-ID"))
+    return ParsedMessage(
+        message_id=mid[0] if mid else "",
+        subject=header_text(msg, "Subject")[:255],
+        sender_email=sender,
+        sender_name=name[:128],
+        reply_to=reply[0][1] if reply else "",
+        reply_to_name=reply[0][0] if reply else "",
+        to=[a for _, a in addresses(msg, "To")],
+        cc=[a for _, a in addresses(msg, "Cc")],
+        in_reply_to=message_ids(header_text(msg, "In-Reply-To")),
+        references=message_ids(header_text(msg, "References")),
+        body=(html or text)[:MAX_BODY_CHARS],
+        fmt="html" if html else "text",
+        attachments=kept,
+        dropped=dropped,
+        headers_text=_headers_text(raw),
+        headers=_header_dict(msg),
+        auto_reason=auto_reason(msg, sender),
+        bounce=bounce_info(msg, sender),
+    )
+
+
+def _header_dict(msg: Message) -> dict:
+    out = {}
+    for key in msg:
+        if key.lower() not in out:
+            out[key.lower()] = header_text(msg, key)[:1000]
+    return out
+
+
+def quick_message_id(raw: bytes) -> str:
+    """The Message-ID from the header block alone (cheap, for duplicate checks)."""
+    try:
+        msg = email.message_from_bytes(raw[: 256 * 1024], policy=policy.compat32, _class=Message)
+        found = message_ids(str(msg.get("Message-ID", "") or ""))
+    except Exception:
+        found = []
+    return found[0] if found else ""
+
+
+def sender_of(raw: bytes) -> str:
+    try:
+        msg = email.message_from_bytes(raw[: 256 * 1024], policy=policy.compat32)
+        return parseaddr(str(msg.get("From", "") or ""))[1].lower()[:254]
+    except Exception:
+        return ""

@@ -1,0 +1,85 @@
+"""Ticket signals to mail: each receiver enqueues one Celery task after commit; the task
+picks recipients and renders (helpdesk.mail.notifications). Connected in
+MailConfig.ready()."""
+
+import uuid
+
+from django.db import transaction
+
+from accounts.actors import actor_user
+from tickets import signals
+
+from .tasks import notify_overdue_task, notify_task
+
+
+def _actor_id(actor) -> int | None:
+    user = actor_user(actor)
+    return user.pk if user is not None else None
+
+
+def _enqueue(event: str, ticket, entry=None, **extra) -> None:
+    args = (event, ticket.pk, entry.pk if entry is not None else None, extra)
+    transaction.on_commit(lambda: notify_task.delay(*args), robust=True)
+
+
+def on_created(sender, ticket, entry, actor, autorespond=True, alert=True, **kwargs):
+    _enqueue(
+        "created",
+        ticket,
+        entry,
+        autorespond=bool(autorespond),
+        alert=bool(alert),
+        actor_id=_actor_id(actor),
+    )
+
+
+def on_message(sender, ticket, entry, actor, **kwargs):
+    _enqueue("message", ticket, entry)
+
+
+def on_reply(sender, ticket, entry, actor, **kwargs):
+    _enqueue("reply", ticket, entry)
+
+
+def on_note(sender, ticket, entry, actor, **kwargs):
+    _enqueue("note", ticket, entry, actor_id=_actor_id(actor))
+
+
+def on_assigned(sender, ticket, actor, agent=None, team=None, **kwargs):
+    _enqueue(
+        "assigned",
+        ticket,
+        nonce=uuid.uuid4().hex,
+        actor_id=_actor_id(actor),
+        agent_id=agent.pk if agent is not None else None,
+        team_id=team.pk if team is not None else None,
+    )
+
+
+def on_transferred(sender, ticket, actor, previous_department=None, **kwargs):
+    _enqueue(
+        "transferred",
+        ticket,
+        nonce=uuid.uuid4().hex,
+        actor_id=_actor_id(actor),
+        previous_department=str(getattr(previous_department, "name", "") or ""),
+    )
+
+
+def on_overdue(sender, ticket_ids, **kwargs):
+    ids, nonce = list(ticket_ids), uuid.uuid4().hex
+    transaction.on_commit(lambda: notify_overdue_task.delay(ids, nonce), robust=True)
+
+
+def connect() -> None:
+    pairs = (
+        (signals.ticket_created, on_created),
+        (signals.ticket_message_posted, on_message),
+        (signals.ticket_reply_posted, on_reply),
+        (signals.ticket_note_posted, on_note),
+        (signals.ticket_assigned, on_assigned),
+        (signals.ticket_transferred, on_transferred),
+        (signals.tickets_overdue, on_overdue),
+    )
+    for signal, receiver in pairs:
+        signal.connect(receiver, dispatch_uid=f"helpdesk.mail.{receiver.__name__}")

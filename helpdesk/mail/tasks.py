@@ -1,0 +1,70 @@
+"""Celery tasks of the email channel: thin, taking ids, safe to run twice."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.db.models import F
+from django.utils import timezone
+
+from .models import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None, time_limit=180, soft_time_limit=150)
+def send_outbound_task(self, outbound_id: int) -> str | None:
+    """Send one stored mail; retried with backoff; the last failure is noted on the ticket."""
+    from . import outbound
+
+    row = OutboundMessage.objects.select_related("ticket", "entry").filter(pk=outbound_id).first()
+    if row is None or row.status != OutboundMessage.Status.QUEUED:
+        return None  # already sent (a task run twice) or gone
+    OutboundMessage.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
+    row.attempts += 1
+    try:
+        outbound.deliver(row)
+    except Exception as exc:  # SMTP, socket, TLS, backend errors alike
+        error = f"{type(exc).__name__}: {exc}"
+        OutboundMessage.objects.filter(pk=row.pk).update(error=error[:2000])
+        if row.attempts < settings.HELPDESK_MAIL["SEND_MAX_RETRIES"]:
+            log.warning("mail %s: attempt %s failed: %s", row.pk, row.attempts, error)
+            raise self.retry(exc=exc, countdown=min(3600, 30 * 2**row.attempts)) from exc
+        outbound.record_failure(row, error)
+        return "failed"
+    OutboundMessage.objects.filter(pk=row.pk).update(
+        status=OutboundMessage.Status.SENT, sent_at=timezone.now(), error=""
+    )
+    return "sent"
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+    time_limit=300,
+)
+def notify_task(event: str, ticket_id: int, entry_id: int | None = None, extra=None) -> None:
+    """Pick the recipients of one ticket event and queue their mail (deduplicated)."""
+    from .notifications import notify
+
+    notify(event, ticket_id, entry_id, **(extra or {}))
+
+
+@shared_task(acks_late=True, time_limit=1800)
+def notify_overdue_task(ticket_ids: list[int], nonce: str) -> None:
+    from .notifications import notify
+
+    for ticket_id in ticket_ids:
+        notify("overdue", ticket_id, None, nonce=nonce)
+
+
+@shared_task(acks_late=True, time_limit=30 * 60, soft_time_limit=25 * 60)
+def fetch_mailbox_task(mailbox_id: int) -> dict:
+    from .fetching import fetch_mailbox
+    from .models import Mailbox
+
+    mailbox = Mailbox.objects.get(pk=mailbox_id)
+    return fetch_mailbox(mailbox).as_dict()

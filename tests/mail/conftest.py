@@ -1,0 +1,69 @@
+"""Fixtures of the mail tests: the message corpus, a mailbox, helpdesk defaults."""
+
+from pathlib import Path
+
+import pytest
+
+from helpdesk.mail.models import Mailbox
+from tickets.models import HelpdeskSettings
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+def corpus(name: str, **subs: str) -> bytes:
+    """A corpus message, with {PLACEHOLDERS} filled in."""
+    raw = (CORPUS / name).read_bytes()
+    for key, value in subs.items():
+        raw = raw.replace(("{" + key + "}").encode(), value.encode())
+    return raw
+
+
+def message(
+    *,
+    sender="alice@acme.test",
+    name="Alice Example",
+    subject="Printer on fire",
+    body="It is on fire.",
+    message_id="<m1@acme.test>",
+    headers: dict | None = None,
+    to="support@helpdesk.test",
+) -> bytes:
+    """A small text message built in the test (for cases the corpus does not need)."""
+    lines = [
+        f"From: {name} <{sender}>",
+        f"To: {to}",
+        f"Subject: {subject}",
+        f"Message-ID: {message_id}" if message_id else "",
+        *(f"{k}: {v}" for k, v in (headers or {}).items()),
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        "",
+        body,
+        "",
+    ]
+    head = [line for line in lines[:-3] if line]
+    return "\r\n".join([*head, *lines[-3:]]).encode()
+
+
+@pytest.fixture
+def helpdesk(cast):
+    """The cast, with dept_a as the default department and an address for it."""
+    config = HelpdeskSettings.load()
+    config.default_department = cast.dept_a
+    config.save()
+    cast.dept_a.email = "support@helpdesk.test"
+    cast.dept_a.save()
+    return cast
+
+
+@pytest.fixture
+def mailbox(helpdesk):
+    return Mailbox.objects.create(
+        name="Support",
+        address="support@helpdesk.test",
+        department=helpdesk.dept_a,
+        host="127.0.0.1",
+        username="support@helpdesk.test",
+        password="secret",
+        security=Mailbox.Security.NONE,
+    )

@@ -1,0 +1,193 @@
+"""The import path: one message in, through the same ticket services as every channel."""
+
+import pytest
+from django.core import mail
+
+from helpdesk.mail.inbound import ingest
+from helpdesk.mail.models import InboundMessage, OutboundMessage
+from routing.models import BannedEmail
+from threads.models import Collaborator, ThreadEntry
+from tickets import services
+from tickets.models import Ticket
+
+from ..factories import open_ticket, status
+from .conftest import corpus, message
+
+
+def test_a_new_message_opens_a_ticket_and_keeps_the_raw_bytes(helpdesk):
+    raw = corpus("plain.eml")
+
+    result = ingest(raw, channel="email")
+
+    assert result.status == "created" and result.reason == ""
+    ticket = result.ticket
+    assert ticket.subject == "Printer on fire"
+    assert ticket.requester == helpdesk.alice
+    assert ticket.source == Ticket.Source.EMAIL
+    assert ticket.department == helpdesk.dept_a
+    entry = ticket.thread.entries.get()
+    assert entry.kind == ThreadEntry.Kind.MESSAGE and entry.source == "email"
+    assert entry.message_id == "<plain-1@acme.test>"
+    assert entry.body_text == (
+        "Hello,\n\nthe printer on the second floor is on fire. Café is closed too.\n\nAlice"
+    )
+    assert "Subject: Printer on fire" in entry.email_headers
+    record = InboundMessage.objects.get()
+    assert bytes(record.raw) == raw
+    assert (record.status, record.ticket, record.entry, record.source) == (
+        "created",
+        ticket,
+        entry,
+        "pipe",
+    )
+    assert ticket.thread.events.get(kind="created").channel == "email"
+
+
+def test_an_unknown_sender_becomes_a_client(helpdesk):
+    result = ingest(message(sender="new@people.test", name="New Person"), channel="email")
+
+    assert result.status == "created"
+    assert result.ticket.requester.email == "new@people.test"
+    assert result.ticket.requester.name == "New Person"
+    assert not result.ticket.requester.is_agent
+
+
+def test_the_same_message_twice_is_imported_once(helpdesk):
+    raw = corpus("plain.eml")
+    first = ingest(raw, channel="email")
+
+    second = ingest(raw, channel="email")
+
+    assert second.status == "duplicate" and second.ticket == first.ticket
+    assert Ticket.objects.count() == 1
+    assert InboundMessage.objects.count() == 1
+
+
+def test_the_same_message_id_with_other_bytes_from_the_same_source_is_a_duplicate(helpdesk):
+    ingest(message(body="first copy"), channel="email")
+
+    again = ingest(message(body="second copy, other bytes"), channel="email")
+
+    assert again.status == "duplicate"
+    assert Ticket.objects.count() == 1
+
+
+def test_a_message_id_already_in_a_thread_is_a_duplicate_from_another_source(helpdesk, mailbox):
+    ingest(message(body="piped"), channel="email")
+
+    again = ingest(message(body="fetched, other bytes"), channel="email", mailbox=mailbox)
+
+    assert again.status == "duplicate"
+    assert Ticket.objects.count() == 1
+    assert InboundMessage.objects.filter(status="duplicate").count() == 1
+
+
+def test_a_banned_sender_is_rejected_and_nothing_is_created(helpdesk):
+    BannedEmail.objects.create(address="@evil.test")
+
+    result = ingest(corpus("html_script.eml"), channel="email")
+
+    assert result.status == "rejected" and result.exit_code == 77
+    assert result.reason == "Denied: mallory@evil.test is banned."
+    assert not Ticket.objects.exists()
+    assert not ThreadEntry.objects.exists()
+    assert InboundMessage.objects.get().status == "rejected"
+
+
+def test_a_message_without_a_sender_is_parked_with_the_reason(helpdesk):
+    result = ingest(corpus("no_from.eml"), channel="email")
+
+    assert (result.status, result.exit_code) == ("parked", 65)
+    assert result.reason == "The message has no valid sender address (From)."
+    record = InboundMessage.objects.get()
+    assert (record.status, record.reason) == ("parked", result.reason)
+    assert not Ticket.objects.exists()
+
+
+def test_garbage_bytes_are_parked_not_a_crash(helpdesk):
+    result = ingest(corpus("garbage.eml"), channel="email")
+
+    assert result.status == "parked"
+    assert not Ticket.objects.exists()
+
+
+def test_an_empty_message_is_parked(helpdesk):
+    result = ingest(b"\r\n", channel="email")
+
+    assert (result.status, result.reason) == ("parked", "The message is empty.")
+
+
+def test_mail_from_our_own_address_is_dropped(helpdesk):
+    result = ingest(message(sender="support@helpdesk.test"), channel="email")
+
+    assert (result.status, result.exit_code) == ("dropped", 0)
+    assert result.reason == "Sent from one of our own addresses (mail loop)."
+    assert not Ticket.objects.exists()
+
+
+def test_cc_addresses_become_collaborators_but_not_our_own(helpdesk):
+    result = ingest(corpus("cc.eml"), channel="email")
+
+    collaborators = Collaborator.objects.filter(thread=result.ticket.thread)
+    assert sorted(c.user.email for c in collaborators) == ["carl@acme.test", "dana@partner.test"]
+
+
+def test_cc_addresses_stay_out_when_the_setting_is_off(helpdesk):
+    from helpdesk.mail.models import MailSettings
+
+    config = MailSettings.load()
+    config.add_cc_collaborators = False
+    config.save()
+
+    result = ingest(corpus("cc.eml"), channel="email")
+
+    assert not Collaborator.objects.filter(thread=result.ticket.thread).exists()
+
+
+def test_the_mailbox_department_routes_new_tickets(helpdesk, mailbox):
+    mailbox.department = helpdesk.dept_b
+    mailbox.save()
+
+    result = ingest(corpus("plain.eml"), channel="email", mailbox=mailbox)
+
+    assert result.ticket.department == helpdesk.dept_b
+    assert InboundMessage.objects.get().source_key == f"mailbox:{mailbox.pk}"
+
+
+def test_a_client_over_the_open_ticket_limit_is_refused_with_a_notice(
+    helpdesk, django_capture_on_commit_callbacks
+):
+    from tickets.models import HelpdeskSettings
+
+    config = HelpdeskSettings.load()
+    config.max_open_tickets = 1
+    config.save()
+    open_ticket(helpdesk.alice, department=helpdesk.dept_a)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = ingest(corpus("plain.eml"), channel="email")
+
+    assert result.status == "rejected"
+    assert result.reason.startswith("Refused: alice@acme.test already has 1 open tickets")
+    assert Ticket.objects.count() == 1
+    assert [m.to for m in mail.outbox] == [["alice@acme.test"]]
+    assert mail.outbox[0].subject == "Open ticket limit reached"
+    assert OutboundMessage.objects.get().template == "ticket.overlimit"
+
+
+@pytest.mark.parametrize("closed_status", ["Closed"])
+def test_a_reply_to_a_closed_ticket_that_cannot_reopen_opens_a_new_ticket(helpdesk, closed_status):
+    first = ingest(corpus("plain.eml"), channel="email").ticket
+    closed = status(closed_status)
+    closed.allow_reopen = False
+    closed.save()
+    services.ticket_set_status(actor=helpdesk.agent_a, ticket=first, status=closed)
+
+    result = ingest(
+        corpus("reply_quoted.eml", IN_REPLY_TO="<plain-1@acme.test>", NUMBER=first.number),
+        channel="email",
+    )
+
+    assert result.status == "created"
+    assert result.ticket != first
+    assert first.thread.entries.count() == 1
