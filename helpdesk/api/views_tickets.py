@@ -167,8 +167,8 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         responses=s.TicketSerializer,
     )
     def partial_update(self, request, number=None):
-        data = validated(s.TicketUpdateSerializer, request.data)
         ticket = self._ticket(number, write=True)
+        data = validated(s.TicketUpdateSerializer, request.data)
         actor = request.user
         edits = {k: data[k] for k in ("subject", "topic", "sla", "requester") if k in data}
         with guarded(request, ticket):
@@ -195,8 +195,8 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     # --- actions -------------------------------------------------------------------
 
     def _act(self, number, serializer_class, call):
+        ticket = self._ticket(number, write=True)  # visibility first: 404 before 422
         data = validated(serializer_class, self.request.data) if serializer_class else {}
-        ticket = self._ticket(number, write=True)
         with guarded(self.request, ticket):
             call(ticket, data)
         return self._answer(ticket)

@@ -162,7 +162,7 @@ def test_create_api_key_command_prints_a_key_with_its_capabilities(cast, capsys)
 
 
 def test_create_api_key_refuses_a_bad_address(cast):
-    with pytest.raises(Exception, match="Not an address or network: 300.1.1.1"):
+    with pytest.raises(Exception, match=r"Not an address or network: 300\.1\.1\.1"):
         call_command("create_api_key", "--ip", "300.1.1.1")
     assert not ApiKey.objects.exists()
 

@@ -1,0 +1,92 @@
+"""Idempotency-Key on POST: replay, refusal of a reused key, 409 while in flight."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from helpdesk.api.idempotency import purge
+from helpdesk.api.models import IdempotencyRecord
+from tickets.models import Ticket
+
+from .conftest import problem
+
+
+def create(client, key, subject="Printer", **extra):
+    body = {"subject": subject, "body": "b", "requester_email": "alice@acme.test", **extra}
+    return client.post("/api/v1/tickets/", body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+def test_the_same_key_and_body_replays_the_first_answer(api, cast):
+    client = api.agent(cast.agent_a)
+
+    first = create(client, "k-1", department=cast.dept_a.pk)
+    second = create(client, "k-1", department=cast.dept_a.pk)
+
+    assert first.status_code == second.status_code == 201
+    assert second.content == first.content
+    assert second["Location"] == first["Location"] and second["ETag"] == first["ETag"]
+    assert second["Idempotent-Replayed"] == "true"
+    assert Ticket.objects.count() == 1
+
+
+def test_the_same_key_with_another_body_is_a_422(api, cast):
+    client = api.agent(cast.agent_a)
+    create(client, "k-2", department=cast.dept_a.pk)
+
+    response = create(client, "k-2", subject="Other", department=cast.dept_a.pk)
+
+    assert response.status_code == 422
+    assert problem(response)["code"] == "idempotency_key_reused"
+    assert Ticket.objects.count() == 1
+
+
+def test_a_duplicate_while_the_first_runs_is_a_409(api, cast):
+    client = api.agent(cast.agent_a)
+    create(client, "k-3", department=cast.dept_a.pk)
+    IdempotencyRecord.objects.update(state=IdempotencyRecord.State.PENDING)
+
+    response = create(client, "k-3", department=cast.dept_a.pk)
+
+    assert response.status_code == 409
+    assert problem(response)["code"] == "in_progress"
+    assert Ticket.objects.count() == 1
+
+
+def test_keys_are_scoped_to_the_caller(api, cast):
+    create(api.agent(cast.agent_a), "shared", department=cast.dept_a.pk)
+    create(api.agent(cast.manager_a), "shared", department=cast.dept_a.pk)
+
+    assert Ticket.objects.count() == 2
+
+
+def test_errors_are_replayed_too_and_server_errors_free_the_key(api, cast):
+    client = api.agent(cast.agent_a)
+    first = create(client, "k-4")  # no department, no default: 422
+    second = create(client, "k-4")
+
+    assert first.status_code == second.status_code == 422
+    assert second["Idempotent-Replayed"] == "true"
+
+
+def test_an_expired_key_is_purged_and_can_be_used_again(api, cast):
+    client = api.agent(cast.agent_a)
+    create(client, "k-5", department=cast.dept_a.pk)
+    IdempotencyRecord.objects.update(created_at=timezone.now() - dt.timedelta(hours=25))
+
+    assert purge() == 1
+    assert create(client, "k-5", department=cast.dept_a.pk).status_code == 201
+    assert Ticket.objects.count() == 2
+
+
+def test_a_record_younger_than_a_day_is_kept(api, cast):
+    create(api.agent(cast.agent_a), "k-6", department=cast.dept_a.pk)
+    IdempotencyRecord.objects.update(created_at=timezone.now() - dt.timedelta(hours=23))
+
+    assert purge() == 0
+
+
+def test_an_invalid_key_is_a_400(api, cast):
+    response = create(api.agent(cast.agent_a), "x" * 256, department=cast.dept_a.pk)
+
+    assert response.status_code == 400
+    assert not Ticket.objects.exists()
