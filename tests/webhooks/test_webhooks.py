@@ -1,0 +1,249 @@
+"""Webhooks: the outbox written with the change, signed deliveries, retries with
+backoff for 24 hours, the address guard, and nothing lost when the broker is down."""
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+
+import pytest
+import time_machine
+from django.db import transaction
+from django.utils import timezone
+
+from helpdesk.cron import run_job
+from helpdesk.webhooks import services
+from helpdesk.webhooks.models import Delivery, Subscription
+from tickets import services as ticket_services
+
+from ..factories import open_ticket
+
+
+def subscribe(url, events=("*",)):
+    return Subscription.objects.create(name="hook", url=url, events=list(events))
+
+
+def test_a_change_writes_deliveries_in_its_transaction_and_sends_them_signed(
+    cast, receiver, django_capture_on_commit_callbacks
+):
+    sub = subscribe(receiver.url, ["ticket.created", "ticket.assigned"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = open_ticket(cast.alice, department=cast.dept_a)
+        ticket_services.ticket_claim(actor=cast.agent_a, ticket=ticket)
+
+    rows = list(Delivery.objects.order_by("pk"))
+    assert [(d.event, d.status) for d in rows] == [
+        ("ticket.created", "succeeded"),
+        ("ticket.assigned", "succeeded"),
+    ]
+    assert len(receiver.requests) == 2
+    headers, body = receiver.requests[0]
+    payload = json.loads(body)
+    assert payload["event"] == "ticket.created"
+    assert payload["ticket"]["number"] == ticket.number
+    assert payload["channel"] == "portal"
+    expected = hmac.new(
+        sub.secret.encode(), headers["X-Helpdesk-Timestamp"].encode() + b"." + body, hashlib.sha256
+    ).hexdigest()
+    assert headers["X-Helpdesk-Signature"] == f"sha256={expected}"
+    assert headers["X-Helpdesk-Event"] == "ticket.created"
+    assert headers["X-Helpdesk-Delivery"] == str(rows[0].pk)
+    attempt = rows[0].log.get()
+    assert (attempt.number, attempt.status_code, attempt.response_excerpt) == (1, 200, "thanks")
+
+
+def test_a_rolled_back_change_leaves_no_delivery(cast, receiver):
+    subscribe(receiver.url)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        open_ticket(cast.alice, department=cast.dept_a)
+        raise RuntimeError("abort")
+
+    assert not Delivery.objects.exists()
+    assert receiver.requests == []
+
+
+def test_only_subscribed_events_are_delivered(cast, receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver.url, ["entry.created"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = open_ticket(cast.alice, department=cast.dept_a)
+        ticket_services.ticket_post_note(actor=cast.agent_a, ticket=ticket, body="hi")
+
+    assert list(Delivery.objects.values_list("event", flat=True)) == ["entry.created"]
+    assert Delivery.objects.get().payload["kind"] == "note"
+
+
+def test_a_failure_is_retried_with_backoff_then_given_up_after_24_hours(
+    cast, receiver, django_capture_on_commit_callbacks
+):
+    subscribe(receiver.url, ["ticket.created"])
+    receiver.status = 500
+    start = timezone.now()
+
+    with time_machine.travel(start, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            open_ticket(cast.alice, department=cast.dept_a)
+        delivery = Delivery.objects.get()
+        assert (delivery.status, delivery.attempts) == ("failed", 1)
+        assert delivery.next_attempt_at == start + dt.timedelta(seconds=30)
+        assert run_job("webhooks_retry") == 0  # not due yet
+
+    with time_machine.travel(start + dt.timedelta(seconds=31), tick=False):
+        assert run_job("webhooks_retry") == 1
+    delivery.refresh_from_db()
+    assert delivery.attempts == 2
+    assert delivery.next_attempt_at == start + dt.timedelta(seconds=31 + 60)
+
+    with time_machine.travel(start + dt.timedelta(hours=24, seconds=1), tick=False):
+        run_job("webhooks_retry")
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("gave_up", 3)
+    assert [a.status_code for a in delivery.log.all()] == [500, 500, 500]
+
+
+def test_a_late_success_is_recorded(cast, receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver.url, ["ticket.created"])
+    receiver.status = 503
+    with django_capture_on_commit_callbacks(execute=True):
+        open_ticket(cast.alice, department=cast.dept_a)
+    receiver.status = 204
+
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=1)):
+        run_job("webhooks_retry")
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("succeeded", 2, 204)
+
+
+def test_sending_twice_is_harmless(cast, receiver, django_capture_on_commit_callbacks):
+    subscribe(receiver.url, ["ticket.created"])
+    with django_capture_on_commit_callbacks(execute=True):
+        open_ticket(cast.alice, department=cast.dept_a)
+
+    assert services.delivery_send(Delivery.objects.get().pk) is None
+    assert len(receiver.requests) == 1
+
+
+def test_nothing_is_lost_when_the_broker_is_down(
+    cast, receiver, django_capture_on_commit_callbacks
+):
+    from config.celery import app
+
+    subscribe(receiver.url, ["ticket.created"])
+    app.conf.task_always_eager = False
+    old = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app.conf.broker_connection_retry = False
+    app.conf.broker_connection_max_retries = 0
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket = open_ticket(cast.alice, department=cast.dept_a)
+    finally:
+        app.conf.broker_url = old
+        app.conf.task_always_eager = True
+    assert ticket.pk is not None
+    assert Delivery.objects.get().status == "pending"
+    assert receiver.requests == []
+
+    assert run_job("webhooks_retry") == 1
+
+    assert Delivery.objects.get().status == "succeeded"
+    assert len(receiver.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x",
+        "http://10.0.0.5/x",
+        "http://192.168.1.1/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/x",
+        "http://localhost/x",
+        "ftp://example.com/x",
+    ],
+)
+def test_private_loopback_and_link_local_targets_are_refused(cast, api_admin, url):
+    response = api_admin.post(
+        "/api/v1/webhooks/", {"name": "x", "url": url, "events": ["*"]}, format="json"
+    )
+
+    assert response.status_code == 422
+    assert response.json()["code"] in ("url_refused", "invalid")
+    assert not Subscription.objects.exists()
+
+
+def test_a_subscription_whose_address_became_private_gives_up(cast, settings):
+    Subscription.objects.create(name="x", url="http://10.1.1.1/hook", events=["*"])
+    open_ticket(cast.alice, department=cast.dept_a)
+    delivery = Delivery.objects.get()
+
+    assert services.delivery_send(delivery.pk) == "gave_up"
+    delivery.refresh_from_db()
+    assert "private, loopback or link-local" in delivery.last_error
+
+
+@pytest.fixture
+def api_admin(cast):
+    from ..api.conftest import Api
+
+    return Api(cast).agent(cast.admin)
+
+
+def test_admins_manage_subscriptions_and_read_the_log(
+    cast, receiver, api_admin, django_capture_on_commit_callbacks
+):
+    created = api_admin.post(
+        "/api/v1/webhooks/",
+        {"name": "Chat", "url": receiver.url, "events": ["ticket.created"]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    sub_id = created.json()["id"]
+    assert len(created.json()["secret"]) == 64
+    with django_capture_on_commit_callbacks(execute=True):
+        open_ticket(cast.alice, department=cast.dept_a)
+
+    log = api_admin.get(f"/api/v1/webhooks/{sub_id}/deliveries/").json()["results"]
+    assert [(d["event"], d["status"]) for d in log] == [("ticket.created", "succeeded")]
+    assert log[0]["log"][0]["status_code"] == 200
+    assert "secret" not in api_admin.get(f"/api/v1/webhooks/{sub_id}/").json()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        again = api_admin.post(f"/api/v1/webhooks/{sub_id}/deliveries/{log[0]['id']}/redeliver/")
+    assert again.status_code == 200
+    assert len(receiver.requests) == 2
+
+    changed = api_admin.patch(f"/api/v1/webhooks/{sub_id}/", {"is_active": False}, format="json")
+    assert changed.json()["is_active"] is False
+    assert api_admin.delete(f"/api/v1/webhooks/{sub_id}/").status_code == 204
+    assert not Subscription.objects.exists()
+
+
+def test_agents_who_are_not_admins_cannot_see_webhooks(cast):
+    from ..api.conftest import Api
+
+    client = Api(cast).agent(cast.agent_a)
+    subscribe("http://example.com/x")
+
+    assert client.get("/api/v1/webhooks/").status_code == 403
+    created = client.post(
+        "/api/v1/webhooks/",
+        {"name": "x", "url": "http://example.com", "events": ["*"]},
+        format="json",
+    )
+    assert created.status_code == 403
+    assert Subscription.objects.count() == 1
+
+
+def test_unknown_events_are_refused(api_admin):
+    response = api_admin.post(
+        "/api/v1/webhooks/",
+        {"name": "x", "url": "http://example.com/", "events": ["ticket.exploded"]},
+        format="json",
+    )
+
+    assert response.status_code == 422
+    assert list(response.json()["errors"]) == ["events.0"]
