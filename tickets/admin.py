@@ -5,7 +5,16 @@ from django.utils.translation import gettext_lazy as _
 from accounts.errors import DomainError
 
 from . import services
-from .models import HelpdeskSettings, Priority, State, Ticket, TicketLock, TicketStatus
+from .models import (
+    CustomField,
+    CustomForm,
+    HelpdeskSettings,
+    Priority,
+    State,
+    Ticket,
+    TicketLock,
+    TicketStatus,
+)
 
 
 @admin.register(TicketStatus)
@@ -124,3 +133,20 @@ class TicketLockAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class CustomFieldInline(admin.TabularInline):
+    model = CustomField
+    extra = 1
+    prepopulated_fields = {"name": ["label"]}
+
+
+@admin.register(CustomForm)
+class CustomFormAdmin(admin.ModelAdmin):
+    """Extra fields per help topic, asked in the portal, the panel and the API."""
+
+    list_display = ["name", "is_active", "sort"]
+    list_filter = ["is_active", "topics"]
+    search_fields = ["name", "fields__label", "fields__name"]
+    filter_horizontal = ["topics"]
+    inlines = [CustomFieldInline]

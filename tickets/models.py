@@ -321,3 +321,75 @@ class HelpdeskSettings(models.Model):
             .first()
         )
         return obj or cls.objects.get_or_create(pk=1)[0]
+
+
+class CustomForm(models.Model):
+    """Extra fields asked when a ticket is opened under some help topics (osTicket's
+    dynamic forms). A topic's fields are those of its forms and its parents' forms."""
+
+    name = models.CharField(max_length=128, unique=True)
+    topics = models.ManyToManyField("routing.HelpTopic", blank=True, related_name="custom_forms")
+    is_active = models.BooleanField(default=True)
+    sort = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class CustomField(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Short text")
+        TEXTAREA = "textarea", _("Long text")
+        CHOICE = "choice", _("Choice")
+        CHECKBOX = "checkbox", _("Checkbox")
+        DATE = "date", _("Date")
+        PHONE = "phone", _("Phone")
+        EMAIL = "email", _("Email")
+
+    form = models.ForeignKey(CustomForm, on_delete=models.CASCADE, related_name="fields")
+    name = models.SlugField(
+        max_length=64, help_text=_("Machine name, used by the API and filters.")
+    )
+    label = models.CharField(max_length=128)
+    kind = models.CharField(max_length=16, choices=Kind, default=Kind.TEXT)
+    required = models.BooleanField(default=False)
+    choices = models.TextField(blank=True, help_text=_("For a choice: one option per line."))
+    help_text = models.CharField(max_length=255, blank=True)
+    client_visible = models.BooleanField(
+        default=True, help_text=_("Clients see and fill this field.")
+    )
+    sort = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["form__sort", "sort", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["form", "name"], name="tickets_field_name_per_form")
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def options(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    def clean(self):
+        if self.kind == self.Kind.CHOICE and not self.options:
+            raise ValidationError({"choices": _("A choice field needs its options, one per line.")})
+
+
+class TicketFieldValue(models.Model):
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="field_values")
+    field = models.ForeignKey(CustomField, on_delete=models.PROTECT, related_name="values")
+    value = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "field"], name="tickets_one_value_per_field")
+        ]
+
+    def __str__(self):
+        return f"{self.field.name}={self.value}"

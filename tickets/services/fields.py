@@ -8,8 +8,8 @@ from accounts.errors import ValidationFailed
 from routing.sla import sla_due_at
 from threads.models import ThreadEvent
 
-from .. import signals
-from ..models import State, Ticket
+from .. import customfields, signals
+from ..models import State, Ticket, TicketFieldValue
 from ..permissions import check
 from ._common import UNSET, channel_of, clock_start, lock, record, ref, require_state, save
 
@@ -144,13 +144,15 @@ def ticket_edit(
     topic=UNSET,
     sla=UNSET,
     requester=UNSET,
+    custom_fields=UNSET,
     channel: str | None = None,
     expected_version: int | None = None,
 ) -> Ticket:
     """Edit the details. Give only what changes; `topic=None` or `sla=None` clears it.
 
     A new SLA counts the due date again from the clock's start. A new requester brings
-    their organization along.
+    their organization along. `custom_fields` ({name: value}) sets the named fields of
+    the ticket's topic (a required one cannot be emptied).
     """
     channel = channel_of(actor, channel)
     with transaction.atomic():
@@ -183,6 +185,8 @@ def ticket_edit(
                 )
             changes["requester"] = [ref(t.requester), ref(requester)]
             t.requester, t.organization_id = requester, requester.organization_id
+        if custom_fields is not UNSET:
+            changes.update(_set_custom_fields(t, custom_fields))
         if not changes:
             return t
         record(t, ThreadEvent.Kind.EDITED, actor, channel, changes=changes)
@@ -196,3 +200,19 @@ def ticket_edit(
         changes=changes,
     )
     return t
+
+
+def _set_custom_fields(ticket: Ticket, submitted: dict) -> dict[str, list]:
+    fields = [f for f in customfields.fields_for_topic(ticket.topic) if f.name in submitted]
+    cleaned = customfields.clean_values(fields, submitted)
+    current = {v.field_id: v for v in ticket.field_values.all()}
+    changes = {}
+    for field, value in cleaned.items():
+        old = current.get(field.pk)
+        if old is not None and old.value == value:
+            continue
+        changes[f"field.{field.name}"] = [old.value if old else "", value]
+        TicketFieldValue.objects.update_or_create(
+            ticket=ticket, field=field, defaults={"value": value}
+        )
+    return changes

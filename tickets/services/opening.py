@@ -19,8 +19,8 @@ from threads import services as threads
 from threads.models import ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
 
-from .. import signals
-from ..models import HelpdeskSettings, State, Ticket
+from .. import customfields, signals
+from ..models import HelpdeskSettings, State, Ticket, TicketFieldValue
 from ..numbers import next_number
 from ._common import channel_of, defaults, record, ref
 
@@ -148,11 +148,14 @@ def ticket_open(
     autorespond: bool = True,
     alert: bool = True,
     meta: Mapping | None = None,
+    custom_fields: Mapping | None = None,
 ) -> Ticket:
     """Open a ticket for `requester` with its first message: filtered, routed, numbered.
 
-    `meta` holds what ticket filters may look at beyond the ticket's own fields:
-    `reply_to`, `reply_to_name`, `headers` (a dict) and `fields` (custom fields by name).
+    `custom_fields` ({name: value}) are checked against the routed topic's fields (see
+    tickets.customfields); give them from a form or the API, where required fields are
+    enforced; None (email) skips them. `meta` holds what ticket filters may look at
+    beyond the ticket's own fields: `reply_to`, `reply_to_name`, `headers` (a dict).
     """
     channel = channel_of(actor, channel)
     config = HelpdeskSettings.load()
@@ -177,9 +180,8 @@ def ticket_open(
     signals.ticket_pre_open.send(sender=Ticket, data=data, actor=actor, channel=channel)
     requester = data["requester"]
     _check_requester(actor, requester)
-    matched = filters.apply(
-        data=data, sample=_sample(data, meta or {}), rejecting=not is_agent(actor)
-    )
+    meta = {**(meta or {}), "fields": {**(meta or {}).get("fields", {}), **(custom_fields or {})}}
+    matched = filters.apply(data=data, sample=_sample(data, meta), rejecting=not is_agent(actor))
     route = routing.route(
         defaults=defaults(config),
         topic=data["topic"],
@@ -192,6 +194,7 @@ def ticket_open(
     )
     _authorize(actor, requester, route, bool(assignee or team), due_at)
     _validate(route, due_at)
+    values = _custom_values(actor, route, custom_fields)
     _check_open_limit(actor, requester, config)
     people = _collaborators(data, requester)
     stored = threads.files_store(list(files))  # slow I/O, before the transaction
@@ -211,6 +214,10 @@ def ticket_open(
             email_headers=email_headers,
             ip_address=ip_address,
             config=config,
+        )
+        TicketFieldValue.objects.bulk_create(
+            TicketFieldValue(ticket=ticket, field=field, value=value)
+            for field, value in values.items()
         )
         _record_open(
             ticket, data, matched, actor=actor, channel=channel, explicit=bool(assignee or team)
@@ -236,6 +243,15 @@ def _check_requester(actor, requester) -> None:
         )
     if not is_agent(actor) and email_is_banned(requester.email):
         raise PermissionRefused(f"Ticket denied: {requester.email} is banned.", code="rejected")
+
+
+def _custom_values(actor, route: routing.Route, submitted: Mapping | None) -> dict:
+    if submitted is None:
+        return {}
+    fields = customfields.fields_for_topic(
+        route.topic, for_client=not is_agent(actor) and not is_system(actor)
+    )
+    return customfields.clean_values(fields, dict(submitted))
 
 
 def _validate(route: routing.Route, due_at) -> None:
