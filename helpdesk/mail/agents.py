@@ -53,4 +53,3 @@ def agent_post(parsed: ParsedMessage, ticket: Ticket, agent, body: str, channel,
         )
         return Outcome(S.APPENDED, posted.ticket, posted.entry, f"Kept as a note: {exc.message}")
     return Outcome(S.APPENDED, posted.ticket, posted.entry, "Response by email.")
-

@@ -219,16 +219,16 @@ def note_posted(ticket, entry, actor_id=None, **_):
     _alert("note.alert", _unique(people, exclude_ids=[actor_id]), ticket, f"note:{entry.pk}", entry)
 
 
-def ticket_assigned(ticket, *, nonce, actor_id=None, agent_id=None, team_id=None, **_):
-    """To the agent now assigned (not one who claimed it) and to the team now assigned."""
+def ticket_assigned(ticket, *, nonce, actor_id=None, agent_id=None, team_id=None, changed=(), **_):
+    """To the agent newly assigned (not one who claimed it) and the team newly assigned."""
     dept = dept_settings(ticket.department)
     if not dept.assigned_alert:
         return
     people = []
-    if dept.assigned_agent and agent_id and ticket.assignee_id == agent_id:
+    if dept.assigned_agent and "agent" in changed and ticket.assignee_id == agent_id:
         people.append(ticket.assignee)
     team = ticket.team
-    if team_id and team is not None and team.pk == team_id and team.alerts_enabled:
+    if "team" in changed and team is not None and team.pk == team_id and team.alerts_enabled:
         if dept.assigned_team_lead and team.lead_id:
             people.append(team.lead)
         if dept.assigned_team_members:

@@ -86,21 +86,16 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
 
 def header_text(msg: Message, name: str) -> str:
     """A header decoded to text (RFC 2047 words, unknown charsets), never raising."""
-    try:
-        value = msg.get(name)
-    except Exception:  # a header the policy cannot parse
-        value = None
-    if value is None:
-        raw = _raw_header(msg, name)
-        if raw is None:
-            return ""
-        value = raw
-    try:
-        text = str(value)
-    except Exception:
-        text = _raw_header(msg, name) or ""
-    if "=?" in text:
-        text = _decode_words(text)
+    raw = _raw_header(msg, name)
+    if raw is None:
+        return ""
+    if "=?" in raw:  # encoded words: decoded here, with the charset fallback
+        text = _decode_words(re.sub(r"\r?\n[ \t]+", " ", raw))
+    else:
+        try:
+            text = str(msg.get(name))
+        except Exception:  # a header the policy cannot parse
+            text = raw
     text = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
     return " ".join(text.split())
 

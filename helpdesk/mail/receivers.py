@@ -45,7 +45,14 @@ def on_note(sender, ticket, entry, actor, **kwargs):
     _enqueue("note", ticket, entry, actor_id=_actor_id(actor))
 
 
-def on_assigned(sender, ticket, actor, agent=None, team=None, **kwargs):
+def on_assigned(
+    sender, ticket, actor, agent=None, team=None, previous_agent=None, previous_team=None, **kw
+):
+    changed = [
+        name
+        for name, now, before in (("agent", agent, previous_agent), ("team", team, previous_team))
+        if now is not None and now != before
+    ]
     _enqueue(
         "assigned",
         ticket,
@@ -53,6 +60,7 @@ def on_assigned(sender, ticket, actor, agent=None, team=None, **kwargs):
         actor_id=_actor_id(actor),
         agent_id=agent.pk if agent is not None else None,
         team_id=team.pk if team is not None else None,
+        changed=changed,
     )
 
 

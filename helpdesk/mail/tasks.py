@@ -15,7 +15,20 @@ log = logging.getLogger(__name__)
 
 @shared_task(bind=True, acks_late=True, max_retries=None, time_limit=180, soft_time_limit=150)
 def send_outbound_task(self, outbound_id: int) -> str | None:
-    """Send one stored mail; retried with backoff; the last failure is noted on the ticket."""
+    """Send one stored mail; retried with backoff; the last failure is noted on the ticket.
+
+    Without a broker (eager tasks) the retries run at once, one after the other."""
+    outcome = _attempt(outbound_id)
+    while outcome is not None and outcome[0] == "retry":
+        attempts, exc = outcome[1], outcome[2]
+        if not self.request.is_eager:
+            raise self.retry(exc=exc, countdown=min(3600, 30 * 2**attempts)) from exc
+        outcome = _attempt(outbound_id)
+    return outcome[0] if outcome else None
+
+
+def _attempt(outbound_id: int):
+    """One try: ("sent",), ("failed",), ("retry", attempts, exc), or None (nothing to do)."""
     from . import outbound
 
     row = OutboundMessage.objects.select_related("ticket", "entry").filter(pk=outbound_id).first()
@@ -30,13 +43,13 @@ def send_outbound_task(self, outbound_id: int) -> str | None:
         OutboundMessage.objects.filter(pk=row.pk).update(error=error[:2000])
         if row.attempts < settings.HELPDESK_MAIL["SEND_MAX_RETRIES"]:
             log.warning("mail %s: attempt %s failed: %s", row.pk, row.attempts, error)
-            raise self.retry(exc=exc, countdown=min(3600, 30 * 2**row.attempts)) from exc
+            return ("retry", row.attempts, exc)
         outbound.record_failure(row, error)
-        return "failed"
+        return ("failed",)
     OutboundMessage.objects.filter(pk=row.pk).update(
         status=OutboundMessage.Status.SENT, sent_at=timezone.now(), error=""
     )
-    return "sent"
+    return ("sent",)
 
 
 @shared_task(
