@@ -1,6 +1,8 @@
 """Query-string filters of the ticket list (django-filter). A bad value is a 400."""
 
 import django_filters as df
+from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connection
 from django.db.models import Q
@@ -9,28 +11,58 @@ from accounts.models import Organization, User
 from routing.models import Department, HelpTopic, Team
 from tickets.models import Priority, State, Ticket, TicketStatus
 
+MAX_ID = 2**63 - 1
 
-class NumberInFilter(df.BaseInFilter, df.NumberFilter):
-    pass
+
+def _is_id(value) -> bool:
+    text = str(value).strip()
+    return text.isdigit() and 0 < int(text) <= MAX_ID
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """An id that fits the column: anything else is invalid before any query."""
+
+    def to_python(self, value):
+        if value not in self.empty_values and not _is_id(value):
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    def clean(self, value):
+        for item in value or ():
+            if not _is_id(item):
+                raise ValidationError(
+                    self.error_messages["invalid_choice"] % {"value": item}, code="invalid_choice"
+                )
+        return super().clean(value)
+
+
+class IdFilter(df.ModelChoiceFilter):
+    field_class = IdChoiceField
+
+
+class IdsFilter(df.ModelMultipleChoiceFilter):
+    field_class = IdMultipleChoiceField
 
 
 class TicketFilter(df.FilterSet):
-    status = df.ModelMultipleChoiceFilter(
+    status = IdsFilter(
         queryset=TicketStatus.objects.all(), help_text="Status id (repeat for several)."
     )
     state = df.MultipleChoiceFilter(choices=State.choices, help_text="open, closed, ...")
-    department = df.ModelChoiceFilter(queryset=Department.objects.all())
+    department = IdFilter(queryset=Department.objects.all())
     assignee = df.CharFilter(
         method="filter_assignee",
         help_text="An agent id, `me`, or `none` for unassigned tickets.",
         max_length=20,
         validators=[RegexValidator(r"^(me|none|[0-9]{1,18})$", "An agent id, me or none.")],
     )
-    team = df.ModelChoiceFilter(queryset=Team.objects.all())
-    topic = df.ModelChoiceFilter(queryset=HelpTopic.objects.all())
-    priority = df.ModelChoiceFilter(queryset=Priority.objects.all())
-    requester = df.ModelChoiceFilter(queryset=User.objects.all())
-    organization = df.ModelChoiceFilter(queryset=Organization.objects.all())
+    team = IdFilter(queryset=Team.objects.all())
+    topic = IdFilter(queryset=HelpTopic.objects.all())
+    priority = IdFilter(queryset=Priority.objects.all())
+    requester = IdFilter(queryset=User.objects.all())
+    organization = IdFilter(queryset=Organization.objects.all())
     overdue = df.BooleanFilter(field_name="is_overdue")
     answered = df.BooleanFilter(field_name="is_answered")
     created_after = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")

@@ -71,6 +71,7 @@ def plain(status: int, text: str) -> HttpResponse:
     return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
 
 
+@csrf_exempt
 def unsupported(request, *args, **kwargs) -> HttpResponse:
     return plain(400, "URL not supported")
 

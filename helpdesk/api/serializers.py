@@ -52,7 +52,7 @@ class TicketSerializer(serializers.ModelSerializer):
     organization = RefSerializer(read_only=True, allow_null=True)
     assignee = PersonRefSerializer(read_only=True, allow_null=True)
     team = RefSerializer(read_only=True, allow_null=True)
-    merged_into = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    merged_into = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
     effective_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
 

@@ -2,6 +2,7 @@
 
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -13,6 +14,7 @@ from .views_files import AttachmentDownloadView
 app_name = "api"
 
 
+@csrf_exempt
 def not_found(request, *args, **kwargs):
     body = {
         "type": "urn:helpdesk:problem:not_found",
@@ -47,7 +49,13 @@ router.register("webhooks", WebhookViewSet, basename="webhook")
 urlpatterns = [
     path("v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("v1/redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path(
+        "v1/redoc/",
+        SpectacularRedocView.as_view(
+            url_name="api:schema", template_name="helpdesk_api/redoc.html"
+        ),
+        name="redoc",
+    ),
     re_path(
         r"^v1/attachments/(?P<pk>[0-9]{1,18})/$",
         AttachmentDownloadView.as_view(),
