@@ -1,7 +1,10 @@
 """Idempotency-Key on POST: replay, refusal of a reused key, 409 while in flight."""
 
 import datetime as dt
+import threading
 
+import pytest
+from django.db import connection
 from django.utils import timezone
 
 from helpdesk.api.idempotency import purge
@@ -90,3 +93,31 @@ def test_an_invalid_key_is_a_400(api, cast):
 
     assert response.status_code == 400
     assert not Ticket.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicates_create_one_ticket(cast):
+    """Eight clients send the same key and body at once: one ticket; the others are
+    replays or 409 (in flight), never a second ticket."""
+    from .conftest import Api
+
+    client = Api(cast).agent(cast.agent_a)
+    barrier = threading.Barrier(8)
+    codes = []
+
+    def send():
+        barrier.wait()
+        try:
+            codes.append(create(client, "race", department=cast.dept_a.pk).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert Ticket.objects.count() == 1
+    assert codes.count(201) >= 1 and set(codes) <= {201, 409}

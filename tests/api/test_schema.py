@@ -6,8 +6,10 @@ import re
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
@@ -50,7 +52,18 @@ def test_the_schema_and_docs_are_served_without_any_cdn(db):
 
 
 @pytest.fixture
-def fuzz_headers(cast):
+def _keep_connection():
+    """As Django's test client does: the WSGI handler must not close the test's
+    connection (and its transaction) after each request."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def fuzz_headers(cast, _keep_connection):
     from .conftest import Api
 
     open_ticket(cast.alice, department=cast.dept_a)
