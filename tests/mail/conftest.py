@@ -67,3 +67,32 @@ def mailbox(helpdesk):
         password="secret",
         security=Mailbox.Security.NONE,
     )
+
+
+@pytest.fixture
+def dovecot():
+    """A real Dovecot IMAP and POP3 server on free ports (tests marked slow)."""
+    import shutil
+    import tempfile
+
+    from .servers import Dovecot
+
+    if shutil.which("dovecot") is None:
+        pytest.fail("Dovecot is not installed (.ci/run installs dovecot-imapd dovecot-pop3d)")
+    server = Dovecot(Path(tempfile.mkdtemp(prefix="hd-dovecot-"))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(settings):
+    """A real SMTP server (aiosmtpd) that Django's SMTP backend sends to."""
+    from .servers import SmtpSink
+
+    sink = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield sink
+    sink.stop()

@@ -1,0 +1,192 @@
+"""The MTA pipe (sysexits), bounces, crashes half-way, and a database outage."""
+
+import io
+import sys
+
+import pytest
+from django.core.management import call_command
+from django.db import OperationalError
+
+from helpdesk.mail import inbound
+from helpdesk.mail.ids import make_message_id
+from helpdesk.mail.inbound import TemporaryFailure, ingest
+from helpdesk.mail.models import InboundMessage, OutboundMessage
+from routing.models import BannedEmail
+from threads.models import ThreadEntry
+from tickets.models import Ticket
+
+from .conftest import corpus, message
+
+
+def pipe(monkeypatch, raw: bytes) -> tuple[int, str, str]:
+    """Run `manage.py ingest_email` with `raw` on standard input."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("ingest_email", stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    return code, out.getvalue().strip(), err.getvalue().strip()
+
+
+def test_pipe_accepts_a_message_with_exit_0(helpdesk, monkeypatch):
+    code, out, err = pipe(monkeypatch, corpus("plain.eml"))
+
+    ticket = Ticket.objects.get()
+    assert (code, out, err) == (0, f"created #{ticket.number}", "")
+    assert InboundMessage.objects.get().source == "pipe"
+
+
+def test_pipe_exits_0_for_a_duplicate(helpdesk, monkeypatch):
+    pipe(monkeypatch, corpus("plain.eml"))
+
+    code, out, _ = pipe(monkeypatch, corpus("plain.eml"))
+
+    assert code == 0 and out.startswith("duplicate #")
+    assert Ticket.objects.count() == 1
+
+
+def test_pipe_exits_77_for_a_banned_sender(helpdesk, monkeypatch):
+    BannedEmail.objects.create(address="alice@acme.test")
+
+    code, out, err = pipe(monkeypatch, corpus("plain.eml"))
+
+    assert (code, out, err) == (77, "", "rejected: Denied: alice@acme.test is banned.")
+
+
+def test_pipe_exits_65_for_an_unreadable_message(helpdesk, monkeypatch):
+    code, _, err = pipe(monkeypatch, corpus("no_from.eml"))
+
+    assert (code, err) == (65, "parked: The message has no valid sender address (From).")
+    assert InboundMessage.objects.get().status == "parked"
+
+
+def test_pipe_exits_75_when_the_database_is_down(helpdesk, monkeypatch):
+    def down(*args, **kwargs):
+        raise OperationalError("could not connect to server: Connection refused")
+
+    monkeypatch.setattr(inbound, "_claim", down)
+
+    code, _, err = pipe(monkeypatch, corpus("plain.eml"))
+
+    assert code == 75
+    assert err == (
+        "temporary failure, try again later: could not connect to server: Connection refused"
+    )
+    assert not Ticket.objects.exists()
+
+
+def test_a_database_outage_while_importing_leaves_the_message_to_retry(helpdesk, monkeypatch):
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(inbound, "_route", flaky)
+    with pytest.raises(TemporaryFailure):
+        ingest(corpus("plain.eml"), channel="email")
+    record = InboundMessage.objects.get()
+    assert record.status == "received" and not Ticket.objects.exists()
+
+    monkeypatch.undo()
+    result = ingest(corpus("plain.eml"), channel="email")
+
+    assert result.status == "created"
+    record.refresh_from_db()
+    assert (record.status, record.ticket) == ("created", result.ticket)
+    assert Ticket.objects.count() == 1
+
+
+def test_a_crash_after_the_claim_is_finished_by_the_next_delivery(helpdesk, monkeypatch):
+    monkeypatch.setattr(inbound, "_process", lambda *a, **k: (_ for _ in ()).throw(SystemExit(1)))
+    with pytest.raises(SystemExit):
+        ingest(corpus("plain.eml"), channel="email")
+    monkeypatch.undo()
+
+    result = ingest(corpus("plain.eml"), channel="email")
+
+    assert result.status == "created"
+    assert InboundMessage.objects.get().status == "created"
+
+
+def test_an_unexpected_error_parks_the_message_and_writes_nothing(helpdesk, monkeypatch):
+    from tickets import services
+
+    def broken(**kwargs):
+        raise RuntimeError("bug in a filter plugin")
+
+    monkeypatch.setattr(services, "ticket_open", broken)
+
+    result = ingest(corpus("plain.eml"), channel="email")
+
+    assert result.status == "parked"
+    assert result.reason == "Import failed: RuntimeError('bug in a filter plugin')"
+    assert not Ticket.objects.exists() and not ThreadEntry.objects.exists()
+
+
+def test_a_parked_message_can_be_processed_again(helpdesk, monkeypatch):
+    from helpdesk.mail.reprocess import reprocess
+    from tickets import services
+
+    real = services.ticket_open
+    monkeypatch.setattr(services, "ticket_open", lambda **kw: 1 / 0)
+    ingest(corpus("plain.eml"), channel="email")
+    monkeypatch.setattr(services, "ticket_open", real)
+
+    result = reprocess(InboundMessage.objects.get())
+
+    assert result.status == "created"
+    assert InboundMessage.objects.get().status == "created"
+
+
+def test_a_bounce_is_a_system_note_on_the_ticket_it_bounced_from(helpdesk):
+    ticket = ingest(corpus("plain.eml"), channel="email").ticket
+    ours = make_message_id(ticket.pk, None)
+    OutboundMessage.objects.create(
+        message_id=ours,
+        template="ticket.reply",
+        dedupe_key="r",
+        ticket=ticket,
+        recipient="gone@acme.test",
+        from_email="support@helpdesk.test",
+        subject="Re: Printer on fire",
+        body_text="x",
+        status="sent",
+    )
+
+    result = ingest(corpus("bounce_dsn.eml", ORIGINAL_ID=ours), channel="email")
+
+    assert (result.status, result.ticket, result.reason) == (
+        "appended",
+        ticket,
+        "Delivery report recorded.",
+    )
+    assert Ticket.objects.count() == 1
+    note = ticket.thread.entries.last()
+    assert (note.kind, note.is_system, note.title) == ("note", True, "Mail delivery failed")
+    assert note.body_text.splitlines() == [
+        "gone@acme.test: failed 5.1.1 smtp; 550 5.1.1 User unknown",
+        'The mail was "Re: Printer on fire" to gone@acme.test (ticket.reply).',
+        "Report from mailer-daemon@mx.acme.test: Undelivered Mail Returned to Sender",
+    ]
+    assert OutboundMessage.objects.get().status == "bounced"
+
+
+def test_a_bounce_about_nothing_of_ours_is_dropped_never_a_ticket(helpdesk):
+    result = ingest(corpus("bounce_dsn.eml", ORIGINAL_ID="<someone-else@x.test>"), channel="email")
+
+    assert (result.status, result.reason) == (
+        "dropped",
+        "A delivery report about no message of ours.",
+    )
+    assert not Ticket.objects.exists()
+
+
+def test_api_channel_records_its_source(helpdesk):
+    result = ingest(message(), channel="api")
+
+    assert result.status == "created"
+    assert InboundMessage.objects.get().source == "api"
+    assert result.ticket.thread.events.get(kind="created").channel == "api"
