@@ -30,7 +30,7 @@ from .filters import TicketFilter
 from .pagination import KeysetPagination
 from .permissions import IsCaller
 from .problems import InvalidInput
-from .selectors import TICKET_RELATED, includes_notes, require_key_write, ticket_for, tickets_for
+from .selectors import includes_notes, require_key_write, ticket_for, tickets_for, with_related
 from .uploads import payload_and_files
 
 API = "api"
@@ -52,7 +52,7 @@ def validated(serializer_class, data, **context):
 
 
 def fresh(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_related(*TICKET_RELATED).get(pk=ticket.pk)
+    return with_related(Ticket.objects.filter(pk=ticket.pk)).get()
 
 
 class EntryPagination(KeysetPagination):
@@ -72,13 +72,14 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     orderings = ("-updated_at", "updated_at", "-created_at", "created_at")
 
     def get_queryset(self):
-        return tickets_for(self.request.user).select_related(*TICKET_RELATED)
+        return with_related(tickets_for(self.request.user))
 
     def _ticket(self, number, *, write=False) -> Ticket:
         return ticket_for(self.request.user, number, write=write)
 
     def _answer(self, ticket: Ticket, code=status.HTTP_200_OK, headers=None) -> Response:
-        ticket = fresh(ticket)
+        """The ticket as it is now: `ticket` must be the row as saved (a service's
+        return value, or a fresh read)."""
         data = s.TicketSerializer(ticket, context={"request": self.request}).data
         response = Response(data, status=code, headers=headers)
         response["ETag"] = etag(ticket)
@@ -133,7 +134,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             )
             require_key_write(caller, ticket.department)  # routed outside the scope: undo
         location = reverse("api:ticket-detail", kwargs={"number": ticket.number})
-        return self._answer(ticket, status.HTTP_201_CREATED, {"Location": location})
+        return self._answer(ticket, status.HTTP_201_CREATED, {"Location": location})  # as saved
 
     @staticmethod
     def _requester(caller, data):
@@ -190,7 +191,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
                 services.ticket_set_status(
                     actor=actor, ticket=ticket, status=data["status"], channel=API
                 )
-        return self._answer(ticket)
+        return self._answer(fresh(ticket))
 
     # --- actions -------------------------------------------------------------------
 
@@ -198,8 +199,9 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         ticket = self._ticket(number, write=True)  # visibility first: 404 before 422
         data = validated(serializer_class, self.request.data) if serializer_class else {}
         with guarded(self.request, ticket):
-            call(ticket, data)
-        return self._answer(ticket)
+            result = call(ticket, data)
+        # a service returns the ticket as saved; otherwise read it again
+        return self._answer(result if isinstance(result, Ticket) else fresh(ticket))
 
     @extend_schema(
         summary="Assign to an agent and/or a team",
@@ -262,7 +264,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     def transfer(self, request, number=None):
         def call(t, d):
             require_key_write(request.user, d["department"])
-            services.ticket_transfer(
+            return services.ticket_transfer(
                 actor=request.user,
                 ticket=t,
                 department=d["department"],
@@ -368,7 +370,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     def merge(self, request, number=None):
         def call(t, d):
             sources = [self._other(n, "sources") for n in d["sources"]]
-            services.ticket_merge(actor=request.user, ticket=t, sources=sources, channel=API)
+            return services.ticket_merge(actor=request.user, ticket=t, sources=sources, channel=API)
 
         return self._act(number, s.MergeSerializer, call)
 
@@ -405,7 +407,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
 
         def call(t, d):
             other = self._other(d["ticket"], "ticket")
-            services.ticket_link(actor=request.user, ticket=t, other=other, channel=API)
+            return services.ticket_link(actor=request.user, ticket=t, other=other, channel=API)
 
         return self._act(number, s.LinkSerializer, call)
 
@@ -419,7 +421,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             queryset = tickets_for(caller).filter(pk__in=ids)
         else:
             queryset = tickets_linked_to(user=caller, ticket=ticket)
-        return queryset.select_related(*TICKET_RELATED).order_by("pk")
+        return with_related(queryset).order_by("pk")
 
     @extend_schema(
         summary="Unlink another ticket",
@@ -436,7 +438,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     )
     def unlink(self, request, number=None, other=None):
         def call(t, d):
-            services.ticket_unlink(
+            return services.ticket_unlink(
                 actor=request.user, ticket=t, other=self._other(other, "ticket"), channel=API
             )
 
@@ -494,7 +496,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             )
             if row is None:
                 raise NotVisible("Not a collaborator of this ticket.", code="not_collaborator")
-            services.ticket_remove_collaborator(
+            return services.ticket_remove_collaborator(
                 actor=request.user, ticket=t, user=row.user, channel=API
             )
 
@@ -547,7 +549,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             s.EntrySerializer(entry, context={"request": request}).data,
             status=status.HTTP_201_CREATED,
         )
-        response["ETag"] = etag(fresh(ticket))
+        response["ETag"] = etag(posted.ticket)
         return response
 
     def _post_entry(self, ticket, data, files):

@@ -1,0 +1,230 @@
+"""Benchmark of the API against gunicorn (2 workers) on PostgreSQL.
+
+    .venv/bin/python bench/api.py [--tickets 1000000] [--creates 400] [--reads 200]
+
+1. Loads `--tickets` tickets into a dedicated database (`hd_api_bench`, set-based, see
+   bench/bulk.py; about a minute for a million), once.
+2. Starts gunicorn with 2 sync workers on 127.0.0.1 (DEBUG off, persistent database
+   connections, Redis as cache and Celery broker as in production, throttling raised
+   out of the way).
+3. Creates tickets through POST /api/v1/tickets/ (agent token) and through the
+   osTicket-compatible POST /api/tickets.json (API key), at 1 and at 8 concurrent
+   clients, and reads list pages: the first page and a page 900,000 tickets deep
+   (keyset cursor), as an agent of the department.
+4. Prints median and p95 latency per scenario and tickets per second for creates.
+
+Budget (issue 3): create p50 under 10 ms at 1 client and at least 200 tickets/s at 8
+clients; a list page under 30 ms p50 with 1,000,000 tickets, deep pages as fast.
+Every request goes to 127.0.0.1 only; loops are bounded.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bulk import load_tickets, setup_django  # noqa: E402
+
+DB_URL = os.environ.get("BENCH_API_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hd_api_bench")
+PORT = int(os.environ.get("BENCH_API_PORT", "8765"))
+# Celery tasks (mail, webhooks) are queued in Redis as in production, not run inside the
+# web workers; nothing consumes them during the run and the database is flushed after.
+REDIS_URL = os.environ.get("BENCH_API_REDIS_URL", "redis://127.0.0.1:6379/3")
+
+
+def prepare(tickets: int) -> dict:
+    setup_django(DB_URL)
+    from accounts.actors import SYSTEM
+    from accounts.apikeys import api_key_create, token_create
+    from accounts.models import User
+    from bench.bulk import baseline
+    from tickets.models import HelpdeskSettings
+
+    print(f"loading up to {tickets:,} tickets...", flush=True)
+    load_tickets(tickets, open_fraction=0.1)
+    base = baseline()
+    config = HelpdeskSettings.load()
+    config.default_department = base["department"]
+    config.save()
+    agent = User.objects.get(username="bench")
+    _, token = token_create(actor=SYSTEM, user=agent, name="bench")
+    _, key = api_key_create(
+        actor=SYSTEM, name="bench", allowed_ips=["127.0.0.1"], can_create_tickets=True
+    )
+    return {"token": token, "key": key, "deep_cursor": _deep_cursor(900_000)}
+
+
+def _deep_cursor(offset: int) -> str:
+    from helpdesk.api.pagination import KeysetPagination
+    from tickets.models import Ticket
+
+    row = Ticket.objects.order_by("-updated_at", "-id")[offset : offset + 1].get()
+    return KeysetPagination._encode("-updated_at", row, "updated_at", back=False)
+
+
+def start_server() -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "DEBUG": "0",
+        "CONN_MAX_AGE": "60",
+        "API_THROTTLE_CALLER": "1000000/min",
+        "API_THROTTLE_ANON": "1000000/min",
+        "LOG_LEVEL": "WARNING",
+    }
+    env["REDIS_URL"] = REDIS_URL
+    server = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.wsgi",
+            "--workers=2",
+            f"--bind=127.0.0.1:{PORT}",
+            "--log-level=warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/api/")
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def _flush_redis() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+def request(method, path, body=None, headers=None) -> tuple[int, float, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    started = time.perf_counter()
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    data = response.read()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return response.status, elapsed, data
+
+
+def run(name, make_request, total: int, clients: int, expect: int) -> dict:
+    """`total` requests split over `clients` threads; latencies in ms."""
+    latencies, errors = [], []
+    lock = threading.Lock()
+    per_client = total // clients
+
+    def worker(n):
+        for i in range(per_client):
+            status, elapsed, data = make_request(n * per_client + i)
+            with lock:
+                latencies.append(elapsed * 1000)
+                if status != expect:
+                    errors.append((status, data[:200]))
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    result = {
+        "scenario": name,
+        "clients": clients,
+        "requests": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 1),
+        "per_second": round(len(latencies) / wall, 1),
+        "errors": len(errors),
+    }
+    if errors:
+        result["first_error"] = str(errors[0])
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--creates", type=int, default=400, help="per create scenario")
+    parser.add_argument("--reads", type=int, default=200, help="per list scenario")
+    args = parser.parse_args()
+    secrets = prepare(args.tickets)
+    server = start_server()
+    token = {"Authorization": f"Bearer {secrets['token']}"}
+    try:
+
+        def v1_create(i):
+            body = json.dumps(
+                {
+                    "subject": f"Bench ticket {i}",
+                    "body": "The printer is on fire again.",
+                    "requester_email": f"client{i % 1000}@bench.test",
+                }
+            )
+            return request(
+                "POST",
+                "/api/v1/tickets/",
+                body,
+                {**token, "Content-Type": "application/json"},
+            )
+
+        def os_create(i):
+            body = json.dumps(
+                {
+                    "name": f"Client {i % 1000}",
+                    "email": f"client{i % 1000}@bench.test",
+                    "subject": f"osTicket bench {i}",
+                    "message": "data:text/plain,The printer is on fire again.",
+                }
+            )
+            return request("POST", "/api/tickets.json", body, {"X-API-Key": secrets["key"]})
+
+        def first_page(i):
+            return request("GET", "/api/v1/tickets/?page_size=25", headers=token)
+
+        def deep_page(i):
+            path = f"/api/v1/tickets/?page_size=25&cursor={secrets['deep_cursor']}"
+            return request("GET", path, headers=token)
+
+        run("warm-up", first_page, 20, 1, 200)
+        results = [
+            run("create /api/v1/tickets/", v1_create, args.creates // 4, 1, 201),
+            run("create /api/v1/tickets/", v1_create, args.creates, 8, 201),
+            run("create /api/tickets.json", os_create, args.creates // 4, 1, 201),
+            run("create /api/tickets.json", os_create, args.creates, 8, 201),
+            run("list first page", first_page, args.reads, 1, 200),
+            run("list page 900,000 deep", deep_page, args.reads, 1, 200),
+            run("list first page", first_page, args.reads, 8, 200),
+            run("list page 900,000 deep", deep_page, args.reads, 8, 200),
+        ]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+        _flush_redis()
+    print("\n| scenario | clients | requests | p50 ms | p95 ms | per second |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for r in results:
+        print(
+            f"| {r['scenario']} | {r['clients']} | {r['requests']} | {r['p50_ms']} | "
+            f"{r['p95_ms']} | {r['per_second']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
