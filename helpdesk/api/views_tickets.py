@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -96,6 +96,23 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Open a ticket",
+        examples=[
+            OpenApiExample(
+                "An agent opens a ticket for a client",
+                request_only=True,
+                value={
+                    "subject": "VPN down",
+                    "body": "Since 9am.",
+                    "requester_email": "jane@example.com",
+                    "requester_name": "Jane Doe",
+                    "department": 1,
+                    "priority": 3,
+                    "attachments": [
+                        {"filename": "log.txt", "content_type": "text/plain", "content": "aGVsbG8="}
+                    ],
+                },
+            )
+        ],
         request={
             "application/json": s.TicketCreateSerializer,
             "multipart/form-data": s.TicketCreateSerializer,
@@ -161,6 +178,13 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Change a ticket's details",
+        examples=[
+            OpenApiExample(
+                "New subject and priority",
+                request_only=True,
+                value={"subject": "VPN down for the whole office", "priority": 3},
+            )
+        ],
         description="Each field given is one service call (edit, priority, due date, "
         "answered, status); all commit together or not at all.",
         parameters=[IF_MATCH],
@@ -512,6 +536,18 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     @extend_schema(
         methods=["post"],
         summary="Post a message, a reply or an internal note",
+        examples=[
+            OpenApiExample(
+                "A reply that resolves the ticket",
+                request_only=True,
+                value={"kind": "reply", "body": "Fixed, please retry.", "status": 2},
+            ),
+            OpenApiExample(
+                "An internal note",
+                request_only=True,
+                value={"kind": "note", "title": "Call", "body": "Called the client."},
+            ),
+        ],
         description="JSON with base64 `attachments`, or multipart/form-data with files "
         "under `attachments`.",
         parameters=[IF_MATCH],
