@@ -1,1 +1,110 @@
-from django.db import models  # noqa: F401
+"""Panel-only state: agents' preferences, TOTP devices, saved queues, panel settings.
+
+Nothing here is domain data: tickets and people live in the core apps and change only
+through their services. These rows only shape what the panel shows an agent.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+PAGE_SIZES = (10, 25, 50, 100)
+
+
+class PanelSettings(models.Model):
+    """Panel-wide switches (one row), edited by admins in Django admin."""
+
+    require_2fa = models.BooleanField(
+        default=False,
+        help_text=_("Every agent must set up two-factor authentication to use the panel."),
+    )
+
+    class Meta:
+        verbose_name = "panel settings"
+        verbose_name_plural = "panel settings"
+
+    def __str__(self):
+        return "Panel settings"
+
+    @classmethod
+    def load(cls) -> "PanelSettings":
+        return cls.objects.filter(pk=1).first() or cls(pk=1)
+
+
+class AgentPreferences(models.Model):
+    """What an agent chose in their profile beyond the identity fields."""
+
+    agent = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="panel_preferences"
+    )
+    language = models.CharField(max_length=16, blank=True, help_text=_("Empty: the site's."))
+    page_size = models.PositiveSmallIntegerField(
+        default=25, validators=[MinValueValidator(10), MaxValueValidator(100)]
+    )
+    notify_new_ticket = models.BooleanField(default=True)
+    notify_new_message = models.BooleanField(default=True)
+    notify_assigned = models.BooleanField(default=True)
+    notify_transferred = models.BooleanField(default=True)
+    notify_overdue = models.BooleanField(default=True)
+    notify_note = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "agent preferences"
+
+    def __str__(self):
+        return f"Preferences of {self.agent}"
+
+
+class TotpDevice(models.Model):
+    """An agent's authenticator (RFC 6238). Confirmed once a first code was accepted."""
+
+    agent = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="panel_totp"
+    )
+    secret = models.CharField(max_length=64)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    last_counter = models.BigIntegerField(
+        default=0, help_text=_("Time step of the last accepted code (no replays).")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Authenticator of {self.agent}"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
+
+
+class SavedQueue(models.Model):
+    """A saved search shown as a queue: personal, or shared with every agent.
+
+    `criteria` holds the advanced-search fields (see panel.queues.CRITERIA); each agent
+    still sees only the tickets the visibility selector gives them.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="panel_queues"
+    )
+    name = models.CharField(max_length=64)
+    is_shared = models.BooleanField(default=False, help_text=_("Shown to every agent."))
+    criteria = models.JSONField(default=dict, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    sort = models.CharField(max_length=32, default="-updated")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="panel_queue_name_per_owner")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def slug(self) -> str:
+        return f"q{self.pk}"

@@ -1,4 +1,73 @@
-from django.urls import path  # noqa: F401
+"""The staff panel at /scp/ (osTicket's path). See docs/panel.md for the page map."""
+
+from importlib.util import find_spec
+
+from django.urls import include, path
+
+from .views import auth, directory, new_ticket, profile, queues, search, tickets
 
 app_name = "panel"
-urlpatterns: list = []
+
+# The knowledge-base staff pages come from helpdesk.kb (another engineer's app); mounted
+# here when they exist.
+KB_ENABLED = find_spec("helpdesk.kb.staff_urls") is not None
+
+T = "tickets/<str:number>/"
+
+urlpatterns = [
+    path("", queues.home, name="home"),
+    path("login/", auth.login_view, name="login"),
+    path("login/verify/", auth.login_verify, name="login_verify"),
+    path("logout/", auth.logout_view, name="logout"),
+    path("password-reset/", auth.password_reset, name="password_reset"),
+    path("password-reset/sent/", auth.password_reset_done, name="password_reset_done"),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth.password_reset_confirm,
+        name="password_reset_confirm",
+    ),
+    path("password-reset/done/", auth.password_reset_complete, name="password_reset_complete"),
+    path("profile/", profile.profile, name="profile"),
+    path("profile/password/", profile.password_change, name="password_change"),
+    path("profile/2fa/", profile.totp_setup, name="totp_setup"),
+    path("profile/2fa/disable/", profile.totp_disable, name="totp_disable"),
+    path("dashboard/", queues.dashboard, name="dashboard"),
+    path("queues/bulk/", queues.bulk, name="bulk"),
+    path("queues/save/", search.save_queue, name="queue_save"),
+    path("queues/<slug:slug>/", queues.queue_view, name="queue"),
+    path("queues/<slug:slug>/delete/", queues.queue_delete, name="queue_delete"),
+    path("search/", search.search, name="search"),
+    path("search/advanced/", search.advanced, name="search_advanced"),
+    path("users/", directory.users, name="users"),
+    path("users/<int:user_id>/", directory.user_detail, name="user"),
+    path("orgs/", directory.organizations, name="orgs"),
+    path("orgs/<int:org_id>/", directory.organization_detail, name="org"),
+    path("tickets/new/", new_ticket.new_ticket, name="ticket_new"),
+    path("tickets/new/fields/", new_ticket.new_ticket_fields, name="ticket_new_fields"),
+    path(T, tickets.ticket_view, name="ticket"),
+    path(T + "print/", tickets.ticket_print, name="ticket_print"),
+    path(T + "reply/", tickets.ticket_reply, name="ticket_reply"),
+    path(T + "note/", tickets.ticket_note, name="ticket_note"),
+    path(T + "claim/", tickets.ticket_claim, name="ticket_claim"),
+    path(T + "release/", tickets.ticket_release, name="ticket_release"),
+    path(T + "delete/", tickets.ticket_delete, name="ticket_delete"),
+    path(T + "lock/", tickets.ticket_lock, name="ticket_lock"),
+    path(T + "unlock/", tickets.ticket_unlock, name="ticket_unlock"),
+    path(T + "draft/<str:kind>/", tickets.ticket_draft, name="ticket_draft"),
+    path(T + "canned/<int:canned_id>/", tickets.canned_insert, name="ticket_canned"),
+    path(T + "links/<str:other>/unlink/", tickets.ticket_unlink, name="ticket_unlink"),
+    path(
+        T + "collaborators/<int:user_id>/remove/",
+        tickets.ticket_remove_collaborator,
+        name="ticket_collaborator_remove",
+    ),
+    path(
+        T + "attachments/<int:attachment_id>/<str:filename>",
+        tickets.attachment_download,
+        name="attachment",
+    ),
+    path(T + "do/<str:action>/", tickets.ticket_action, name="ticket_action"),
+]
+
+if KB_ENABLED:
+    urlpatterns.append(path("kb/", include("helpdesk.kb.staff_urls")))

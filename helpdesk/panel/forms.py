@@ -1,0 +1,408 @@
+"""Forms: turn raw input into typed arguments for the services. They validate; the
+services decide. Every label is translatable."""
+
+import datetime as dt
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import TIMEZONE_CHOICES
+from threads.models import Collaborator
+from threads.services import NewAttachment
+from tickets.models import Priority, Ticket, TicketStatus
+
+from . import selectors
+from .models import PAGE_SIZES
+from .queues import COLUMNS, CRITERIA, SORTS
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        limit = settings.HELPDESK["MAX_ATTACHMENT_BYTES"]
+        out = []
+        for f in files:
+            f = super().clean(f, initial)
+            if f.size > limit:
+                raise forms.ValidationError(
+                    _("%(name)s is larger than %(mb)s MB.")
+                    % {"name": f.name, "mb": limit // (1024 * 1024)}
+                )
+            out.append(f)
+        return out
+
+
+def new_attachments(files) -> list[NewAttachment]:
+    return [
+        NewAttachment(filename=f.name, content=f.read(), content_type=f.content_type or "")
+        for f in files or ()
+    ]
+
+
+class VersionMixin(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+
+class LoginForm(forms.Form):
+    login = forms.CharField(
+        label=_("Username or email"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Six-digit code from your authenticator app"),
+        max_length=10,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+LANGUAGES = [("", _("Site default"))] + [(code, name) for code, name in settings.LANGUAGES]
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=128, required=False)
+    signature = forms.CharField(
+        label=_("Signature"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES)
+    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES, required=False)
+    page_size = forms.TypedChoiceField(
+        label=_("Tickets per page"), choices=[(n, n) for n in PAGE_SIZES], coerce=int
+    )
+    notify_new_ticket = forms.BooleanField(label=_("New ticket in my departments"), required=False)
+    notify_new_message = forms.BooleanField(label=_("New message on my tickets"), required=False)
+    notify_assigned = forms.BooleanField(label=_("Ticket assigned to me"), required=False)
+    notify_transferred = forms.BooleanField(
+        label=_("Ticket transferred to my department"), required=False
+    )
+    notify_overdue = forms.BooleanField(label=_("Ticket overdue"), required=False)
+    notify_note = forms.BooleanField(label=_("Internal note on my tickets"), required=False)
+
+
+class ReplyForm(VersionMixin):
+    body = forms.CharField(
+        label=_("Response"), required=False, widget=forms.Textarea(attrs={"rows": 8})
+    )
+    cc = forms.MultipleChoiceField(
+        label=_("Also send to"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    status = forms.ModelChoiceField(
+        label=_("Status after replying"),
+        queryset=TicketStatus.objects.none(),
+        required=False,
+        empty_label=_("Keep the current status"),
+    )
+    signature = forms.BooleanField(label=_("Append my signature"), required=False)
+    attachments = MultipleFileField(label=_("Attachments"))
+    canned = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, statuses=(), collaborators=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].queryset = TicketStatus.objects.filter(
+            pk__in=[s.pk for s in statuses]
+        )
+        self.fields["status"].choices_list = statuses
+        self.fields["cc"].choices = [
+            (str(c.user_id), f"{c.user.display_name} <{c.user.email}>")
+            for c in collaborators
+            if c.is_active
+        ]
+
+
+class NoteForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=255, required=False)
+    body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 5}))
+    attachments = MultipleFileField(label=_("Attachments"))
+
+
+class AssignForm(VersionMixin):
+    agent = forms.ModelChoiceField(
+        label=_("Agent"), queryset=selectors.assignable_agents(), required=False
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=selectors.active_teams(), required=False
+    )
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=1000)
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("agent") and not data.get("team"):
+            raise forms.ValidationError(_("Choose an agent or a team."))
+        return data
+
+
+class TransferForm(VersionMixin):
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=selectors.active_departments()
+    )
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=1000)
+
+
+class ReferForm(forms.Form):
+    agent = forms.ModelChoiceField(
+        label=_("Agent"), queryset=selectors.assignable_agents(), required=False
+    )
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=selectors.active_teams(), required=False
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=selectors.active_departments(), required=False
+    )
+    comment = forms.CharField(label=_("Comment"), required=False, max_length=1000)
+
+    def clean(self):
+        data = super().clean()
+        if sum(1 for k in ("agent", "team", "department") if data.get(k)) != 1:
+            raise forms.ValidationError(_("Choose exactly one agent, team or department."))
+        return data
+
+
+class StatusForm(VersionMixin):
+    status = forms.ModelChoiceField(label=_("Status"), queryset=TicketStatus.objects.all())
+
+
+class PriorityForm(VersionMixin):
+    priority = forms.ModelChoiceField(label=_("Priority"), queryset=Priority.objects.all())
+
+
+class DueDateForm(VersionMixin):
+    due_at = forms.DateTimeField(
+        label=_("Due date"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+        help_text=_("Empty: clear it (the SLA's due date applies)."),
+    )
+
+
+class AnsweredForm(VersionMixin):
+    answered = forms.TypedChoiceField(
+        choices=[("1", _("Answered")), ("0", _("Unanswered"))], coerce=lambda v: v == "1"
+    )
+
+
+class EditForm(VersionMixin):
+    subject = forms.CharField(label=_("Subject"), max_length=255)
+    topic = forms.ModelChoiceField(
+        label=_("Help topic"), queryset=selectors.active_topics(), required=False
+    )
+    sla = forms.ModelChoiceField(label=_("SLA"), queryset=selectors.active_slas(), required=False)
+    requester = forms.EmailField(label=_("Requester's email"))
+
+    def __init__(self, *args, custom_fields=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom_names = add_custom_fields(self, custom_fields)
+
+
+def add_custom_fields(form, custom_fields) -> list[str]:
+    """Add one form field per custom field (prefixed cf_); returns the custom names."""
+    names = []
+    for cf in custom_fields:
+        kind = cf.kind
+        attrs = {"label": cf.label, "required": False, "help_text": cf.help_text}
+        if kind == "textarea":
+            field = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **attrs)
+        elif kind == "choice":
+            field = forms.ChoiceField(choices=[("", "—")] + [(o, o) for o in cf.options], **attrs)
+        elif kind == "checkbox":
+            field = forms.BooleanField(**attrs)
+        elif kind == "date":
+            field = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **attrs)
+        elif kind == "email":
+            field = forms.EmailField(**attrs)
+        else:
+            field = forms.CharField(**attrs)
+        field.custom_required = cf.required
+        form.fields[f"cf_{cf.name}"] = field
+        names.append(cf.name)
+    return names
+
+
+def custom_values(form) -> dict:
+    """{name: value} as the services take them (tickets.customfields checks them)."""
+    out = {}
+    for name in form.custom_names:
+        value = form.cleaned_data.get(f"cf_{name}")
+        if isinstance(value, bool):
+            value = "yes" if value else ""
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        out[name] = "" if value is None else value
+    return out
+
+
+class NumbersForm(VersionMixin):
+    numbers = forms.CharField(
+        label=_("Ticket numbers"),
+        max_length=500,
+        help_text=_("Separate several numbers with commas or spaces."),
+    )
+
+    def clean_numbers(self):
+        raw = self.cleaned_data["numbers"].replace(",", " ").split()
+        numbers = list(dict.fromkeys(n.lstrip("#") for n in raw if n.lstrip("#")))
+        if not numbers or len(numbers) > 20:
+            raise forms.ValidationError(_("Give between one and 20 ticket numbers."))
+        return numbers
+
+
+class CollaboratorForm(forms.Form):
+    email = forms.EmailField(label=_("Email"))
+    name = forms.CharField(label=_("Name"), required=False, max_length=128)
+    role = forms.ChoiceField(label=_("As"), choices=Collaborator.Role.choices)
+
+
+class NewTicketForm(forms.Form):
+    email = forms.EmailField(label=_("Client's email"))
+    name = forms.CharField(
+        label=_("Client's name"), required=False, max_length=128, help_text=_("For a new client.")
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=255)
+    body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}))
+    topic = forms.ModelChoiceField(
+        label=_("Help topic"), queryset=selectors.active_topics(), required=False
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=selectors.active_departments(), required=False
+    )
+    priority = forms.ModelChoiceField(
+        label=_("Priority"), queryset=Priority.objects.all(), required=False
+    )
+    assignee = forms.ModelChoiceField(
+        label=_("Assign to"), queryset=selectors.assignable_agents(), required=False
+    )
+    due_at = DueDateForm.base_fields["due_at"]
+    attachments = MultipleFileField(label=_("Attachments"))
+
+    def __init__(self, *args, custom_fields=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom_names = add_custom_fields(self, custom_fields)
+
+
+YES_NO = [("", _("Any")), ("yes", _("Yes")), ("no", _("No"))]
+
+
+class AdvancedSearchForm(forms.Form):
+    q = forms.CharField(label=_("Words"), required=False, max_length=200)
+    state = forms.ChoiceField(
+        label=_("State"),
+        required=False,
+        choices=[("", _("Any")), *Ticket._meta.get_field("state").choices],
+    )
+    status = forms.ModelChoiceField(
+        label=_("Status"), queryset=TicketStatus.objects.all(), required=False
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=selectors.active_departments(), required=False
+    )
+    priority = forms.ModelChoiceField(
+        label=_("Priority"), queryset=Priority.objects.all(), required=False
+    )
+    topic = forms.ModelChoiceField(
+        label=_("Help topic"), queryset=selectors.active_topics(), required=False
+    )
+    assignee = forms.ChoiceField(label=_("Assigned to"), required=False)
+    team = forms.ModelChoiceField(
+        label=_("Team"), queryset=selectors.active_teams(), required=False
+    )
+    source = forms.ChoiceField(
+        label=_("Source"), required=False, choices=[("", _("Any")), *Ticket.Source.choices]
+    )
+    overdue = forms.ChoiceField(label=_("Overdue"), required=False, choices=YES_NO)
+    answered = forms.ChoiceField(label=_("Answered"), required=False, choices=YES_NO)
+    created_after = forms.DateField(
+        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_before = forms.DateField(
+        label=_("Created until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    requester = forms.EmailField(label=_("Requester's email"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = [
+            ("", _("Anyone")),
+            ("me", _("Me")),
+            ("none", _("Nobody")),
+        ] + [(str(a.pk), a.display_name) for a in selectors.assignable_agents()]
+
+    def criteria(self) -> dict:
+        out = {}
+        for key in CRITERIA:
+            value = self.cleaned_data.get(key)
+            if value in (None, ""):
+                continue
+            if hasattr(value, "pk"):
+                value = value.pk
+            elif isinstance(value, dt.date):
+                value = value.isoformat()
+            out[key] = value
+        return out
+
+
+class SaveQueueForm(forms.Form):
+    name = forms.CharField(label=_("Queue name"), max_length=64)
+    shared = forms.BooleanField(label=_("Share with every agent"), required=False)
+    columns = forms.MultipleChoiceField(
+        label=_("Columns"),
+        choices=list(COLUMNS.items()),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    sort = forms.ChoiceField(
+        label=_("Sort by"),
+        choices=[(f"-{k}", f"{s.label} ↓") for k, s in SORTS.items()]
+        + [(k, f"{s.label} ↑") for k, s in SORTS.items()],
+    )
+
+
+class BulkForm(forms.Form):
+    ACTIONS = [
+        ("assign", _("Assign")),
+        ("transfer", _("Transfer")),
+        ("status", _("Change status")),
+        ("merge", _("Merge")),
+        ("delete", _("Delete")),
+    ]
+    action = forms.ChoiceField(choices=ACTIONS)
+    tickets = forms.MultipleChoiceField(choices=[], required=True)
+    agent = forms.ModelChoiceField(queryset=selectors.assignable_agents(), required=False)
+    team = forms.ModelChoiceField(queryset=selectors.active_teams(), required=False)
+    department = forms.ModelChoiceField(queryset=selectors.active_departments(), required=False)
+    status = forms.ModelChoiceField(queryset=TicketStatus.objects.all(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        picked = self.data.getlist("tickets") if hasattr(self.data, "getlist") else []
+        self.fields["tickets"].choices = [(n, n) for n in picked[:100]]
+
+    def clean(self):
+        data = super().clean()
+        need = {"transfer": "department", "status": "status"}.get(data.get("action"))
+        if need and not data.get(need):
+            self.add_error(need, _("This field is required."))
+        if data.get("action") == "assign" and not (data.get("agent") or data.get("team")):
+            self.add_error("agent", _("Choose an agent or a team."))
+        if data.get("action") == "merge" and len(data.get("tickets") or ()) < 2:
+            self.add_error("tickets", _("Choose at least two tickets to merge."))
+        return data

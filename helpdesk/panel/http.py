@@ -1,0 +1,66 @@
+"""The one place where refusals of the services become what an agent sees.
+
+Services raise `accounts.errors.DomainError` subclasses. In the panel:
+- `NotVisible` becomes a 404 (nothing leaks about tickets of other departments);
+- any other refusal becomes a form error (on the named fields when the form has them,
+  else on the form as a whole) or a flash message, and its HTTP status (403, 409,
+  412, 422) is the status of the page that shows it.
+"""
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from django.contrib import messages
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from accounts.errors import DomainError, NotVisible
+
+# Codes whose message we say in the agent's language, with what to do next.
+FRIENDLY = {
+    "stale_version": lambda: _(
+        "The ticket changed while you were writing. Read the latest changes below, then "
+        "submit again: your text is kept."
+    ),
+}
+
+
+class Outcome(NamedTuple):
+    ok: bool
+    value: Any = None
+    error: DomainError | None = None
+
+    @property
+    def status(self) -> int:
+        return 200 if self.ok else self.error.status
+
+
+def message_for(exc: DomainError) -> str:
+    friendly = FRIENDLY.get(exc.code)
+    return friendly() if friendly else exc.message
+
+
+def report(request, exc: DomainError, *, form=None) -> None:
+    """Show a refusal on the form (fields it names, else the whole form) or as a message."""
+    if isinstance(exc, NotVisible):
+        raise Http404(exc.message)
+    text = message_for(exc)
+    if form is None:
+        messages.error(request, text)
+        return
+    for field, errors in (exc.fields or {}).items():
+        if field in form.fields:
+            for error in errors:
+                form.add_error(field, error)
+    form.add_error(None, text)
+
+
+def attempt(request, call: Callable[[], Any], *, form=None) -> Outcome:
+    """Run a service call; a refusal is reported (see `report`) and returned, never raised."""
+    try:
+        return Outcome(True, call())
+    except NotVisible as exc:
+        raise Http404(exc.message) from None
+    except DomainError as exc:
+        report(request, exc, form=form)
+        return Outcome(False, None, exc)

@@ -1,0 +1,224 @@
+"""Queues: the system ones (osTicket's), and saved searches shown as queues.
+
+A queue is a filter over `tickets_visible_to(user=...)` plus columns and a sort. Pages
+are keyset-paginated (panel.keyset). Counts in the sidebar are bounded: each counts at
+most COUNT_CAP + 1 rows (shown as "1000+"), all in one statement, so a queue of
+900,000 closed tickets costs the same as a small one.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tickets.models import State
+from tickets.selectors import tickets_visible_to
+
+from .keyset import Sort
+from .search import keyword_q
+
+COUNT_CAP = 999
+RELATED = ("requester", "priority", "status", "department", "assignee", "team", "topic")
+
+SORTS = {
+    s.key: s
+    for s in (
+        Sort("updated", "updated_at", _("Last updated")),
+        Sort("created", "created_at", _("Created")),
+        Sort("number", "number", _("Number")),
+        Sort("subject", "subject", _("Subject")),
+        Sort("priority", "priority__urgency", _("Priority")),
+    )
+}
+
+COLUMNS = {
+    "number": _("Ticket"),
+    "subject": _("Subject"),
+    "requester": _("From"),
+    "priority": _("Priority"),
+    "status": _("Status"),
+    "department": _("Department"),
+    "assignee": _("Assigned to"),
+    "team": _("Team"),
+    "topic": _("Help topic"),
+    "due": _("Due"),
+    "created": _("Created"),
+    "updated": _("Last updated"),
+}
+# which sort a column header toggles
+COLUMN_SORT = {
+    "number": "number",
+    "subject": "subject",
+    "priority": "priority",
+    "created": "created",
+    "updated": "updated",
+}
+DEFAULT_COLUMNS = ["number", "updated", "subject", "requester", "priority", "assignee"]
+
+
+@dataclass
+class Queue:
+    slug: str
+    label: str
+    default_sort: str = "-updated"
+    columns: list = field(default_factory=lambda: list(DEFAULT_COLUMNS))
+    saved: object = None  # the SavedQueue behind a saved search
+    countable: bool = True
+
+    def filter(self, user, teams: list[int]) -> Q:
+        return (
+            SYSTEM_FILTERS[self.slug](user, teams)
+            if self.saved is None
+            else criteria_q(self.saved.criteria, user)
+        )
+
+
+SYSTEM_FILTERS = {
+    "open": lambda u, teams: Q(state=State.OPEN),
+    "mine": lambda u, teams: Q(state=State.OPEN, assignee_id=u.pk),
+    "teams": lambda u, teams: Q(state=State.OPEN, team_id__in=teams),
+    "unassigned": lambda u, teams: Q(state=State.OPEN, assignee__isnull=True, team__isnull=True),
+    "overdue": lambda u, teams: Q(state=State.OPEN, is_overdue=True),
+    "answered": lambda u, teams: Q(state=State.OPEN, is_answered=True),
+    "closed": lambda u, teams: Q(state=State.CLOSED),
+    "deleted": lambda u, teams: Q(state=State.DELETED),
+}
+
+
+def system_queues(user) -> list[Queue]:
+    queues = [
+        Queue("open", _("Open")),
+        Queue("mine", _("My tickets")),
+        Queue("teams", _("My teams")),
+        Queue("unassigned", _("Unassigned")),
+        Queue("overdue", _("Overdue")),
+        Queue("answered", _("Answered")),
+        Queue(
+            "closed",
+            _("Closed"),
+            columns=["number", "updated", "subject", "requester", "status", "assignee"],
+        ),
+    ]
+    if user.is_helpdesk_admin:
+        queues.append(Queue("deleted", _("Trash"), columns=["number", "updated", "subject"]))
+    return queues
+
+
+def saved_queue(saved) -> Queue:
+    return Queue(
+        slug=saved.slug,
+        label=saved.name,
+        default_sort=saved.sort if saved.sort.lstrip("-") in SORTS else "-updated",
+        columns=[c for c in saved.columns if c in COLUMNS] or list(DEFAULT_COLUMNS),
+        saved=saved,
+        countable=not (saved.criteria or {}).get("q"),
+    )
+
+
+def team_ids(user) -> list[int]:
+    return list(user.teams.values_list("pk", flat=True))
+
+
+def queue_tickets(user, queue: Queue, teams: list[int]) -> QuerySet:
+    return tickets_visible_to(user=user).filter(queue.filter(user, teams))
+
+
+def parse_sort(raw: str | None, default: str) -> tuple[Sort, bool]:
+    raw = raw if raw and raw.lstrip("-") in SORTS else default
+    return SORTS[raw.lstrip("-")], raw.startswith("-")
+
+
+# --- advanced search criteria (also what a saved queue stores) -------------------------
+CRITERIA = (
+    "q",
+    "state",
+    "status",
+    "department",
+    "priority",
+    "topic",
+    "assignee",
+    "team",
+    "source",
+    "overdue",
+    "answered",
+    "created_after",
+    "created_before",
+    "requester",
+)
+
+
+def _date(value):
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _day_start(day):
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def criteria_q(criteria: dict, user) -> Q:
+    """The filter for cleaned criteria (see forms.AdvancedSearchForm.criteria())."""
+    c = criteria or {}
+    q = Q()
+    simple = {
+        "state": "state",
+        "status": "status_id",
+        "department": "department_id",
+        "priority": "priority_id",
+        "topic": "topic_id",
+        "team": "team_id",
+        "source": "source",
+    }
+    for key, lookup in simple.items():
+        if c.get(key) not in (None, ""):
+            q &= Q(**{lookup: c[key]})
+    assignee = c.get("assignee")
+    if assignee == "me":
+        q &= Q(assignee_id=user.pk)
+    elif assignee == "none":
+        q &= Q(assignee__isnull=True)
+    elif assignee not in (None, ""):
+        q &= Q(assignee_id=assignee)
+    for key, lookup in (("overdue", "is_overdue"), ("answered", "is_answered")):
+        if c.get(key) in ("yes", "no"):
+            q &= Q(**{lookup: c[key] == "yes"})
+    after, before = _date(c.get("created_after") or ""), _date(c.get("created_before") or "")
+    if after:
+        q &= Q(created_at__gte=_day_start(after))
+    if before:
+        q &= Q(created_at__lt=_day_start(before + dt.timedelta(days=1)))
+    if c.get("requester"):
+        q &= Q(requester__email__iexact=c["requester"])
+    if c.get("q"):
+        q &= keyword_q(c["q"])
+    return q
+
+
+# --- counts -----------------------------------------------------------------------------
+def capped_counts(querysets: dict[str, QuerySet], cap: int = COUNT_CAP) -> dict[str, int]:
+    """{key: min(count, cap + 1)} for each queryset, in one statement."""
+    if not querysets:
+        return {}
+    parts, params, keys, empty = [], [], [], {}
+    for i, (key, qs) in enumerate(querysets.items()):
+        try:
+            sql, p = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
+        except EmptyResultSet:  # e.g. "my teams" for an agent in no team
+            empty[key] = 0
+            continue
+        keys.append(key)
+        # the SQL is the ORM's own, with its parameters kept apart
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS c{i})")  # noqa: S608
+        params.extend(p)
+    if not parts:
+        return empty
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return {**empty, **dict(zip(keys, row, strict=True))}

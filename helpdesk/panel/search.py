@@ -1,0 +1,168 @@
+"""Ticket search: quick search (number, email, name, subject, message text) and the
+keyword part of advanced searches and saved queues.
+
+PostgreSQL: full-text search with `websearch_to_tsquery` over functional GIN indexes
+(migration 0002) on the ticket subject, the entries' text and the requester's name,
+ranked with `ts_rank`. Each source is asked for its most recent matches visible to the
+agent (at most CANDIDATES each, so a word found in half the tickets costs no more than
+a rare one), then the candidates are ranked: subject matches first by rank, then by
+recency. SQLite (no full-text search): the same steps with case-insensitive LIKE.
+The design is in docs/panel.md.
+"""
+
+import re
+from dataclasses import dataclass, field
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
+from django.db import connection
+from django.db.models import Exists, Func, OuterRef, Q, QuerySet
+
+from accounts.models import User
+from threads.models import Collaborator, ThreadEntry
+from tickets.models import Ticket
+from tickets.selectors import tickets_visible_to
+
+CONFIG = "english"
+CANDIDATES = 200
+RESULTS = 50
+RELATED = ("requester", "priority", "status", "department", "assignee", "team")
+
+
+class EnglishVector(Func):
+    """to_tsvector over one text column, exactly as the GIN indexes are built."""
+
+    template = "to_tsvector('english'::regconfig, COALESCE(%(expressions)s, ''))"
+    output_field = SearchVectorField()
+
+
+class SimpleVector(Func):
+    template = "to_tsvector('simple'::regconfig, COALESCE(%(expressions)s, ''))"
+    output_field = SearchVectorField()
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _tsquery(text: str, config: str = CONFIG) -> SearchQuery:
+    return SearchQuery(text, search_type="websearch", config=config)
+
+
+@dataclass
+class Results:
+    text: str
+    exact: Ticket | None = None  # a ticket whose number is the query
+    tickets: list = field(default_factory=list)
+    truncated: bool = False  # a source had more matches than CANDIDATES
+    mode: str = "text"  # "number", "email" or "text"
+
+
+def _clean(text: str) -> str:
+    return " ".join((text or "").split())[:200]
+
+
+def looks_like_email(text: str) -> bool:
+    return bool(re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text))
+
+
+def keyword_q(text: str) -> Q:
+    """A filter for tickets matching the words (subject, messages, requester name)."""
+    text = _clean(text)
+    if not text:
+        return Q()
+    if is_postgres():
+        query = _tsquery(text)
+        entries = ThreadEntry.objects.annotate(v=EnglishVector("body_text")).filter(
+            v=query, thread_id=OuterRef("thread_id")
+        )
+        names = User.objects.annotate(v=SimpleVector("name")).filter(v=_tsquery(text, "simple"))
+        return (
+            Q(
+                pk__in=Ticket.objects.annotate(v=EnglishVector("subject"))
+                .filter(v=query)
+                .values("pk")
+            )
+            | Exists(entries)
+            | Q(requester__in=names.values("pk"))
+        )
+    entries = ThreadEntry.objects.filter(body_text__icontains=text, thread_id=OuterRef("thread_id"))
+    return Q(subject__icontains=text) | Exists(entries) | Q(requester__name__icontains=text)
+
+
+def quick_search(*, user, text: str) -> Results:
+    text = _clean(text)
+    results = Results(text=text)
+    if not text:
+        return results
+    visible = tickets_visible_to(user=user)
+    number = text.lstrip("#")
+    results.exact = visible.select_related(*RELATED).filter(number=number).first()
+    if results.exact is not None:
+        results.mode = "number"
+        results.tickets = [results.exact]
+        return results
+    if looks_like_email(text):
+        results.mode = "email"
+        return _by_email(visible, text, results)
+    return _by_text(visible, text, results)
+
+
+def _recent(qs: QuerySet, limit: int = CANDIDATES) -> list[int]:
+    return list(qs.order_by("-updated_at", "-pk").values_list("pk", flat=True)[: limit + 1])
+
+
+def _by_email(visible: QuerySet, email: str, results: Results) -> Results:
+    people = User.objects.filter(
+        Q(email__iexact=email) | Q(extra_emails__email__iexact=email)
+    ).values("pk")
+    collab = Collaborator.objects.filter(
+        thread_id=OuterRef("thread_id"), user__in=people, is_active=True
+    )
+    ids = _recent(visible.filter(Q(requester__in=people) | Exists(collab)), RESULTS)
+    results.truncated = len(ids) > RESULTS
+    results.tickets = list(
+        Ticket.objects.select_related(*RELATED)
+        .filter(pk__in=ids[:RESULTS])
+        .order_by("-updated_at", "-pk")
+    )
+    return results
+
+
+def _by_text(visible: QuerySet, text: str, results: Results) -> Results:
+    if is_postgres():
+        query = _tsquery(text)
+        by_subject = visible.annotate(v=EnglishVector("subject")).filter(v=query)
+        entries = ThreadEntry.objects.annotate(v=EnglishVector("body_text")).filter(
+            v=query, thread_id=OuterRef("thread_id")
+        )
+        names = User.objects.annotate(v=SimpleVector("name")).filter(v=_tsquery(text, "simple"))
+    else:
+        by_subject = visible.filter(subject__icontains=text)
+        entries = ThreadEntry.objects.filter(
+            body_text__icontains=text, thread_id=OuterRef("thread_id")
+        )
+        names = User.objects.filter(name__icontains=text)
+    sources = {
+        "subject": _recent(by_subject),
+        "message": _recent(visible.filter(Exists(entries))),
+        "name": _recent(visible.filter(requester__in=names.values("pk"))),
+    }
+    results.truncated = any(len(ids) > CANDIDATES for ids in sources.values())
+    found = {pk: [] for ids in sources.values() for pk in ids[:CANDIDATES]}
+    for source, ids in sources.items():
+        for pk in ids[:CANDIDATES]:
+            found[pk].append(source)
+    qs = Ticket.objects.select_related(*RELATED).filter(pk__in=list(found))
+    if is_postgres():
+        qs = qs.annotate(rank=SearchRank(EnglishVector("subject"), _tsquery(text)))
+    tickets = list(qs)
+    for t in tickets:
+        t.matched = found[t.pk]
+        t.rank = getattr(t, "rank", 0.0) or 0.0
+    tickets.sort(
+        key=lambda t: ("subject" in t.matched, t.rank, len(t.matched), t.updated_at, t.pk),
+        reverse=True,
+    )
+    results.truncated = results.truncated or len(tickets) > RESULTS
+    results.tickets = tickets[:RESULTS]
+    return results

@@ -1,0 +1,279 @@
+"""Reads the panel needs beyond the core selectors. Visibility is never decided here:
+every ticket read starts from `tickets.selectors.tickets_visible_to`."""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import permissions as perms
+from accounts.models import Organization, User
+from routing.models import SLA, Department, HelpTopic, Team
+from threads.models import Attachment, Collaborator
+from threads.selectors import draft_for, entries_for, events_for
+from tickets.models import TRANSITIONS, State, TicketLock, TicketStatus
+from tickets.models import transition_permissions as gates
+from tickets.permissions import ticket_permissions
+from tickets.selectors import tickets_linked_to, tickets_visible_to
+from tickets.services import active_lock, may_break_lock
+
+from .models import SavedQueue
+from .queues import capped_counts, queue_tickets, saved_queue, system_queues, team_ids
+
+BULK_PERMISSIONS = (
+    "ticket.assign",
+    "ticket.transfer",
+    "ticket.close",
+    "ticket.merge",
+    "ticket.delete",
+)
+
+
+# --- sidebar, queues, dashboard ----------------------------------------------------------
+def saved_queues_for(user):
+    return SavedQueue.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")
+
+
+def sidebar(user) -> dict:
+    """The queues with their bounded counts (one statement for all counts)."""
+    teams = team_ids(user)
+    queues = system_queues(user) + [saved_queue(s) for s in saved_queues_for(user)]
+    counts = capped_counts({q.slug: queue_tickets(user, q, teams) for q in queues if q.countable})
+    for q in queues:
+        q.count = counts.get(q.slug)
+    return {"queues": queues, "teams": teams}
+
+
+def any_role_allows(user, perm: str) -> bool:
+    """osTicket's mass-action check: does any of the agent's roles grant it?"""
+    if user.is_helpdesk_admin:
+        return True
+    return any(perms.has_role_perm(user, perm, d) for d in perms.department_ids(user))
+
+
+def bulk_permissions(user) -> set[str]:
+    return {p for p in BULK_PERMISSIONS if any_role_allows(user, p)}
+
+
+def locked_ticket_ids(ticket_ids) -> dict[int, str]:
+    """{ticket id: holder} for tickets of a page that another agent is working on."""
+    rows = TicketLock.objects.filter(
+        ticket_id__in=list(ticket_ids), expires_at__gt=timezone.now()
+    ).select_related("agent")
+    return {lk.ticket_id: lk.agent.display_name for lk in rows}
+
+
+def dashboard(user) -> dict:
+    """Counts of the agent's work, per department, and opened/closed per day (30 days).
+
+    The per-day chart is cached for five minutes per agent: it scans a month of tickets.
+    """
+    visible = tickets_visible_to(user=user)
+    teams = team_ids(user)
+    open_ = visible.filter(state=State.OPEN)
+    counts = capped_counts(
+        {
+            "mine": open_.filter(assignee_id=user.pk),
+            "unassigned": open_.filter(assignee__isnull=True, team__isnull=True),
+            "overdue": open_.filter(is_overdue=True),
+            "answered": open_.filter(is_answered=True),
+            "teams": open_.filter(team_id__in=teams),
+        }
+    )
+    departments = perms.department_ids(user)
+    per_dept = list(
+        Department.objects.filter(
+            pk__in=departments if not user.is_helpdesk_admin else Department.objects.values("pk")
+        )
+        .annotate(
+            open_count=Count("tickets", filter=Q(tickets__state=State.OPEN)),
+            overdue_count=Count(
+                "tickets", filter=Q(tickets__state=State.OPEN, tickets__is_overdue=True)
+            ),
+        )
+        .order_by("name")
+    )
+    key = f"panel:chart:{user.pk}"
+    chart = cache.get(key)
+    if chart is None:
+        chart = _chart(visible)
+        cache.set(key, chart, 300)
+    return {"counts": counts, "departments": per_dept, "chart": chart}
+
+
+def _chart(visible) -> dict:
+    today = timezone.localdate()
+    start = today - dt.timedelta(days=29)
+    since = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    opened = dict(
+        visible.filter(created_at__gte=since)
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day")
+        .annotate(n=Count("id"))
+    )
+    closed = dict(
+        visible.filter(closed_at__gte=since)
+        .annotate(day=TruncDate("closed_at"))
+        .values_list("day")
+        .annotate(n=Count("id"))
+    )
+    days = [start + dt.timedelta(days=i) for i in range(30)]
+    return {
+        "days": days,
+        "opened": [opened.get(d, 0) for d in days],
+        "closed": [closed.get(d, 0) for d in days],
+    }
+
+
+# --- ticket view -------------------------------------------------------------------------
+@dataclass
+class TimelineItem:
+    kind: str  # "entry" or "event"
+    obj: object
+    at: dt.datetime
+
+
+CID = re.compile(r"""src=(["'])cid:([^"']+)\1""")
+
+
+def attachment_url(ticket, attachment, *, inline=False) -> str:
+    url = reverse("panel:attachment", args=[ticket.number, attachment.pk, attachment.filename])
+    return url + ("?inline=1" if inline else "")
+
+
+def _inline_images(ticket, entry) -> str:
+    """Point cid: images of an email at our permission-checked download URL."""
+    by_cid = {a.content_id.strip("<>"): a for a in entry.attachments.all() if a.content_id}
+    if not by_cid or "cid:" not in entry.body_html:
+        return entry.body_html
+
+    def swap(match):
+        att = by_cid.get(match.group(2).strip("<>"))
+        if att is None:
+            return match.group(0)
+        return f'src="{attachment_url(ticket, att, inline=True)}"'
+
+    return CID.sub(swap, entry.body_html)
+
+
+def timeline(ticket) -> list[TimelineItem]:
+    """Entries (messages, responses, notes) and events in time order, constant queries."""
+    items = []
+    for entry in entries_for(thread_id=ticket.thread_id, include_notes=True):
+        entry.display_html = _inline_images(ticket, entry)
+        entry.files = [
+            (a, attachment_url(ticket, a), a.content_type.startswith("image/"))
+            for a in entry.attachments.all()
+        ]
+        items.append(TimelineItem("entry", entry, entry.created_at))
+    skip = {"message", "response", "note"}
+    for event in events_for(thread_id=ticket.thread_id):
+        if event.kind not in skip:
+            items.append(TimelineItem("event", event, event.created_at))
+    items.sort(key=lambda i: (i.at, 0 if i.kind == "entry" else 1, i.obj.pk))
+    return items
+
+
+def allowed_statuses(ticket, granted: frozenset[str]) -> list[TicketStatus]:
+    """Statuses this agent may move the ticket to: legal transitions they hold a gate for."""
+    legal = TRANSITIONS[ticket.state]
+    return [
+        s
+        for s in TicketStatus.objects.order_by("sort", "name")
+        if s.pk != ticket.status_id and s.state in legal and gates(ticket.state, s.state) & granted
+    ]
+
+
+def collaborators_of(ticket):
+    return list(
+        Collaborator.objects.filter(thread_id=ticket.thread_id)
+        .select_related("user")
+        .order_by("user__name", "user__email")
+    )
+
+
+def ticket_page(user, ticket) -> dict:
+    """Everything the ticket view shows, in a number of queries independent of the thread."""
+    granted = ticket_permissions(user, ticket)
+    lock = active_lock(ticket)
+    return {
+        "ticket": ticket,
+        "granted": granted,
+        "timeline": timeline(ticket),
+        "collaborators": collaborators_of(ticket),
+        "linked": list(tickets_linked_to(user=user, ticket=ticket).only("pk", "number", "subject")),
+        "lock": lock,
+        "locked_by_other": lock is not None and lock.agent_id != user.pk,
+        "may_break_lock": may_break_lock(user, ticket),
+        "statuses": allowed_statuses(ticket, granted),
+        "draft_reply": draft_for(agent=user, namespace=f"ticket.{ticket.pk}.reply"),
+        "draft_note": draft_for(agent=user, namespace=f"ticket.{ticket.pk}.note"),
+        "custom_values": list(
+            ticket.field_values.select_related("field").order_by("field__sort", "field_id")
+        ),
+    }
+
+
+def next_ticket(user, ticket, queue_slug: str | None):
+    """The ticket after this one in the queue the agent came from (by last update)."""
+    queue = next((q for q in system_queues(user) if q.slug == queue_slug), None)
+    if queue is None:
+        return None
+    qs = queue_tickets(user, queue, team_ids(user)).filter(
+        Q(updated_at__lt=ticket.updated_at) | Q(updated_at=ticket.updated_at, pk__lt=ticket.pk)
+    )
+    return qs.order_by("-updated_at", "-pk").values_list("number", flat=True).first()
+
+
+# --- pickers -------------------------------------------------------------------------------
+def assignable_agents():
+    return User.objects.filter(is_agent=True, is_active=True).order_by("name", "email")
+
+
+def active_teams():
+    return Team.objects.filter(is_active=True).order_by("name")
+
+
+def active_departments():
+    return Department.objects.filter(is_active=True).select_related("parent").order_by("name")
+
+
+def active_topics():
+    return (
+        HelpTopic.objects.filter(is_active=True).select_related("parent").order_by("sort", "name")
+    )
+
+
+def active_slas():
+    return SLA.objects.filter(is_active=True).order_by("name")
+
+
+# --- directory -----------------------------------------------------------------------------
+def clients(text: str = ""):
+    qs = User.objects.filter(is_agent=False).select_related("organization")
+    text = (text or "").strip()
+    if text:
+        qs = qs.filter(Q(name__icontains=text) | Q(email__icontains=text))
+    return qs
+
+
+def organizations(text: str = ""):
+    qs = Organization.objects.annotate(member_count=Count("members"))
+    text = (text or "").strip()
+    if text:
+        qs = qs.filter(name__icontains=text)
+    return qs
+
+
+def attachment_for(ticket, pk: int):
+    """An attachment of this (already visible) ticket's thread, or None."""
+    return (
+        Attachment.objects.select_related("file")
+        .filter(pk=pk, entry__thread_id=ticket.thread_id)
+        .first()
+    )

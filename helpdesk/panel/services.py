@@ -1,0 +1,148 @@
+"""State changes the panel owns: preferences, TOTP devices, saved queues, and (until
+accounts has a service for it) the agent's own profile fields."""
+
+import datetime as dt
+
+import pyotp
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.actors import is_agent
+from accounts.errors import Conflict, PermissionRefused, ValidationFailed
+
+from .models import AgentPreferences, SavedQueue, TotpDevice
+
+PREFERENCE_FIELDS = (
+    "language",
+    "page_size",
+    "notify_new_ticket",
+    "notify_new_message",
+    "notify_assigned",
+    "notify_transferred",
+    "notify_overdue",
+    "notify_note",
+)
+PROFILE_FIELDS = ("name", "signature", "timezone")
+
+
+def _require_agent(actor) -> None:
+    if not is_agent(actor):
+        raise PermissionRefused("Only agents use the staff panel.", code="permission_denied")
+
+
+def profile_update(*, actor, **values) -> None:
+    """The agent's own name, signature and time zone, and their panel preferences.
+
+    The identity fields belong to accounts.User; accounts has no profile service yet,
+    so this writes exactly those three fields of the actor's own row (docs/panel.md).
+    """
+    _require_agent(actor)
+    unknown = set(values) - set(PROFILE_FIELDS) - set(PREFERENCE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown profile fields: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        changed = [f for f in PROFILE_FIELDS if f in values]
+        for f in changed:
+            setattr(actor, f, values[f])
+        if changed:
+            actor.save(update_fields=[*changed, "updated_at"])
+        prefs, _ = AgentPreferences.objects.get_or_create(agent=actor)
+        for f in PREFERENCE_FIELDS:
+            if f in values:
+                setattr(prefs, f, values[f])
+        prefs.save()
+    actor._panel_prefs = prefs
+
+
+# --- two-factor authentication (TOTP, RFC 6238) ----------------------------------------------
+def totp_begin(*, actor) -> TotpDevice:
+    """A new, unconfirmed secret (replacing an unconfirmed one); confirmed devices stay."""
+    _require_agent(actor)
+    with transaction.atomic():
+        device = TotpDevice.objects.select_for_update().filter(agent=actor).first()
+        if device is not None and device.is_confirmed:
+            raise Conflict("Two-factor authentication is already set up.", code="totp_exists")
+        if device is None:
+            device = TotpDevice(agent=actor)
+        device.secret = pyotp.random_base32()
+        device.confirmed_at = None
+        device.last_counter = 0
+        device.save()
+    return device
+
+
+def _accept(device: TotpDevice, code: str) -> bool:
+    """Check a code (one step of clock drift either way), refusing a code used before."""
+    code = "".join((code or "").split())
+    if not (code.isdigit() and len(code) == 6):
+        return False
+    totp = pyotp.TOTP(device.secret)
+    now = timezone.now()
+    for drift in (0, -1, 1):
+        at = now.timestamp() + drift * totp.interval
+        counter = totp.timecode(dt.datetime.fromtimestamp(at, tz=dt.UTC))
+        if counter > device.last_counter and totp.verify(code, for_time=at, valid_window=0):
+            device.last_counter = counter
+            return True
+    return False
+
+
+def totp_verify(*, agent, code: str, confirm: bool = False) -> bool:
+    """True when the code is right (and not replayed); confirms a new device if asked."""
+    with transaction.atomic():
+        device = TotpDevice.objects.select_for_update().filter(agent=agent).first()
+        if device is None or (not confirm and not device.is_confirmed):
+            return False
+        if not _accept(device, code):
+            return False
+        if confirm and not device.is_confirmed:
+            device.confirmed_at = timezone.now()
+        device.save(update_fields=["last_counter", "confirmed_at"])
+    agent._panel_totp = device
+    return True
+
+
+def totp_disable(*, actor) -> bool:
+    _require_agent(actor)
+    deleted = TotpDevice.objects.filter(agent=actor).delete()[0] > 0
+    actor._panel_totp = None
+    return deleted
+
+
+# --- saved queues --------------------------------------------------------------------------
+def queue_save(
+    *, actor, name: str, criteria: dict, columns: list, sort: str, shared: bool, queue=None
+) -> SavedQueue:
+    """Save an advanced search as a queue. Sharing with every agent is for admins."""
+    _require_agent(actor)
+    name = " ".join((name or "").split())[:64]
+    if not name:
+        raise ValidationFailed(
+            "A queue needs a name.", fields={"name": ["This field is required."]}
+        )
+    if shared and not actor.is_helpdesk_admin:
+        raise PermissionRefused(
+            "Only admins share queues with every agent.", code="permission_denied"
+        )
+    if queue is not None and queue.owner_id != actor.pk:
+        raise PermissionRefused("This queue belongs to someone else.", code="permission_denied")
+    queue = queue or SavedQueue(owner=actor)
+    queue.name, queue.criteria, queue.columns = name, criteria, columns
+    queue.sort, queue.is_shared = sort, shared
+    try:
+        with transaction.atomic():
+            queue.save()
+    except IntegrityError:
+        raise Conflict(
+            f"You already have a queue named {name!r}.",
+            code="queue_exists",
+            fields={"name": ["You already have a queue with this name."]},
+        ) from None
+    return queue
+
+
+def queue_delete(*, actor, queue: SavedQueue) -> None:
+    _require_agent(actor)
+    if queue.owner_id != actor.pk and not actor.is_helpdesk_admin:
+        raise PermissionRefused("This queue belongs to someone else.", code="permission_denied")
+    queue.delete()

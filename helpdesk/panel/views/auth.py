@@ -1,0 +1,130 @@
+"""Sign-in (username or email, throttled per account and per address), the second
+factor, logout, and password reset by email (Django's views, limited to agents)."""
+
+from django.contrib import messages
+from django.contrib.auth import authenticate, get_user_model, login, logout
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordResetForm
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from accounts import throttle
+from accounts.actors import is_agent
+
+from .. import services
+from ..access import SESSION_2FA, SESSION_PENDING, device_of
+from ..forms import CodeForm, LoginForm
+
+SCOPE = "panel"
+SCOPE_2FA = "panel-2fa"
+
+
+def _next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ) and target.startswith("/scp/"):
+        return target
+    return reverse("panel:home")
+
+
+def _refused(request, form, text, status):
+    form.add_error(None, text)
+    return render(
+        request, "staff/login.html", {"form": form, "next": _next(request)}, status=status
+    )
+
+
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+def login_view(request):
+    if request.user.is_authenticated and is_agent(request.user):
+        return redirect(_next(request))
+    form = LoginForm(request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return render(request, "staff/login.html", {"form": form, "next": _next(request)})
+    name, ip = form.cleaned_data["login"], throttle.client_ip(request)
+    if not throttle.check(scope=SCOPE, login=name, ip=ip).allowed:
+        text = _("Too many failed sign-ins. Wait 15 minutes and try again.")
+        return _refused(request, form, text, 429)
+    user = authenticate(request, username=name, password=form.cleaned_data["password"])
+    if user is None or not is_agent(user):
+        throttle.record_failure(scope=SCOPE, login=name, ip=ip)
+        return _refused(request, form, _("Wrong username, email or password."), 200)
+    throttle.record_success(scope=SCOPE, login=name, ip=ip)
+    device = device_of(user)
+    if device is not None and device.is_confirmed:
+        request.session.cycle_key()
+        request.session[SESSION_PENDING] = user.pk
+        request.session["panel_next"] = _next(request)
+        return redirect("panel:login_verify")
+    login(request, user)  # rotates the session key
+    return redirect(_next(request))
+
+
+@sensitive_post_parameters("code")
+@csrf_protect
+@never_cache
+def login_verify(request):
+    """The second step: a code from the agent's authenticator."""
+    pending = request.session.get(SESSION_PENDING)
+    user = get_user_model().objects.filter(pk=pending, is_agent=True, is_active=True).first()
+    if user is None:
+        return redirect("panel:login")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        ip = throttle.client_ip(request)
+        login_key = f"2fa:{user.pk}"
+        if not throttle.check(scope=SCOPE_2FA, login=login_key, ip=ip).allowed:
+            form.add_error(None, _("Too many wrong codes. Wait 15 minutes and try again."))
+            return render(request, "staff/login_verify.html", {"form": form}, status=429)
+        if services.totp_verify(agent=user, code=form.cleaned_data["code"]):
+            throttle.record_success(scope=SCOPE_2FA, login=login_key, ip=ip)
+            target = request.session.get("panel_next") or reverse("panel:home")
+            login(request, user, backend="accounts.backends.HelpdeskBackend")
+            request.session.cycle_key()
+            request.session[SESSION_2FA] = True
+            return redirect(target)
+        throttle.record_failure(scope=SCOPE_2FA, login=login_key, ip=ip)
+        form.add_error("code", _("That code is not right, or was used already."))
+    return render(request, "staff/login_verify.html", {"form": form})
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    messages.info(request, _("You are signed out."))
+    return redirect("panel:login")
+
+
+class AgentPasswordResetForm(PasswordResetForm):
+    """Reset mail goes only to active agents (clients reset in the portal)."""
+
+    def get_users(self, email):
+        return (u for u in super().get_users(email) if u.is_agent)
+
+
+password_reset = auth_views.PasswordResetView.as_view(
+    form_class=AgentPasswordResetForm,
+    template_name="staff/password_reset_form.html",
+    email_template_name="staff/email/password_reset.txt",
+    subject_template_name="staff/email/password_reset_subject.txt",
+    success_url=reverse_lazy("panel:password_reset_done"),
+)
+password_reset_done = auth_views.PasswordResetDoneView.as_view(
+    template_name="staff/password_reset_done.html"
+)
+password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    template_name="staff/password_reset_confirm.html",
+    success_url=reverse_lazy("panel:password_reset_complete"),
+)
+password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
+    template_name="staff/password_reset_complete.html"
+)

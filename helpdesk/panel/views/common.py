@@ -1,0 +1,58 @@
+"""Helpers shared by the panel views: the page frame (sidebar), PRG answers, htmx."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.errors import NotVisible
+from tickets.selectors import ticket_get_for
+
+from .. import selectors
+
+
+def frame(request, context: dict) -> dict:
+    """Context every full page needs: the queues and their counts, the menu switches."""
+    user = request.user
+    side = selectors.sidebar(user)
+    return {
+        **context,
+        "sidebar": side,
+        "may_manage_faq": user.is_helpdesk_admin or "faq.manage" in (user.permissions or ()),
+        "may_browse_users": user.is_helpdesk_admin or "user.dir" in (user.permissions or ()),
+        "kb_enabled": kb_enabled(),
+    }
+
+
+def kb_enabled() -> bool:
+    from ..urls import KB_ENABLED
+
+    return KB_ENABLED
+
+
+def page(request, template: str, context: dict, *, partial: str | None = None, status=200):
+    """A full page, or only `partial` when htmx asks (no sidebar queries then)."""
+    if partial and request.htmx and not request.htmx.boosted:
+        return render(request, partial, context, status=status)
+    return render(request, template, frame(request, context), status=status)
+
+
+def go(request, url: str):
+    """Post/Redirect/Get; for htmx, a client-side redirect."""
+    if request.htmx:
+        return HttpResponseClientRedirect(url)
+    return redirect(url)
+
+
+def ticket_or_404(request, number: str):
+    try:
+        return ticket_get_for(user=request.user, number=number)
+    except NotVisible:
+        raise Http404("Ticket not found.") from None
+
+
+def form_errors_as_messages(request, form) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else error)

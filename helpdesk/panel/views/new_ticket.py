@@ -1,0 +1,81 @@
+"""A new ticket on behalf of a client (source: phone), with the topic's custom fields."""
+
+from django.contrib import messages
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.services import user_get_or_create_by_email
+from tickets import services
+from tickets.customfields import fields_for_topic
+from tickets.models import Ticket
+
+from .. import selectors
+from ..access import agent_required
+from ..forms import NewTicketForm, custom_values, new_attachments
+from ..http import attempt
+from .common import go, page
+
+
+def _topic(request, data):
+    raw = (data or {}).get("topic") or ""
+    return selectors.active_topics().filter(pk=raw).first() if str(raw).isdigit() else None
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def new_ticket(request):
+    data = request.POST if request.method == "POST" else None
+    initial = {}
+    client_id = request.GET.get("user", "")
+    if client_id.isdigit():
+        client = selectors.clients().filter(pk=int(client_id)).first()
+        if client is not None:
+            initial = {"email": client.email, "name": client.name}
+    topic = _topic(request, data)
+    form = NewTicketForm(
+        data, request.FILES or None, initial=initial, custom_fields=fields_for_topic(topic)
+    )
+    status = 200
+    if request.method == "POST" and "refresh" not in request.POST:
+        if form.is_valid():
+            outcome = attempt(request, lambda: _open(request, form), form=form)
+            if outcome.ok:
+                messages.success(request, _("Ticket #%s opened.") % outcome.value.number)
+                return go(request, reverse("panel:ticket", args=[outcome.value.number]))
+            status = outcome.status
+        else:
+            status = 422
+    return page(request, "staff/ticket_new.html", {"form": form}, status=status)
+
+
+def _open(request, form):
+    d = form.cleaned_data
+    requester, _created = user_get_or_create_by_email(
+        actor=request.user, email=d["email"], name=d["name"]
+    )
+    return services.ticket_open(
+        actor=request.user,
+        requester=requester,
+        subject=d["subject"],
+        body=d["body"],
+        source=Ticket.Source.PHONE,
+        topic=d["topic"],
+        department=d["department"],
+        priority=d["priority"],
+        assignee=d["assignee"],
+        due_at=d["due_at"],
+        files=new_attachments(d["attachments"]),
+        channel="panel",
+        custom_fields=custom_values(form),
+    )
+
+
+@agent_required
+@require_GET
+def new_ticket_fields(request):
+    """The custom fields of the chosen help topic (htmx swaps them into the form)."""
+    topic = _topic(request, request.GET)
+    form = NewTicketForm(custom_fields=fields_for_topic(topic))
+    return render(request, "staff/ticket_new/_custom_fields.html", {"form": form})

@@ -1,0 +1,113 @@
+"""The agent's profile: identity, preferences, password, two-factor authentication."""
+
+import pyotp
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import services
+from ..access import SESSION_2FA, agent_required, device_of, preferences_of
+from ..forms import CodeForm, ProfileForm
+from ..http import attempt
+from ..models import PanelSettings
+from .common import go, page
+
+NOTIFY = (
+    "notify_new_ticket",
+    "notify_new_message",
+    "notify_assigned",
+    "notify_transferred",
+    "notify_overdue",
+    "notify_note",
+)
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    user, prefs = request.user, preferences_of(request.user)
+    initial = {
+        "name": user.name,
+        "signature": user.signature,
+        "timezone": user.timezone,
+        "language": prefs.language,
+        "page_size": prefs.page_size,
+        **{k: getattr(prefs, k) for k in NOTIFY},
+    }
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        outcome = attempt(
+            request, lambda: services.profile_update(actor=user, **form.cleaned_data), form=form
+        )
+        if outcome.ok:
+            messages.success(request, _("Profile saved."))
+            return go(request, request.path)
+    device = device_of(user)
+    ctx = {
+        "form": form,
+        "device": device,
+        "require_2fa": PanelSettings.load().require_2fa,
+    }
+    return page(
+        request,
+        "staff/profile.html",
+        ctx,
+        status=200 if form.is_bound is False or form.is_valid() else 422,
+    )
+
+
+@agent_required(enrolment=True)
+@require_http_methods(["GET", "POST"])
+def totp_setup(request):
+    """Set up an authenticator: show the secret, confirm with a first code."""
+    user = request.user
+    device = device_of(user)
+    if device is not None and device.is_confirmed:
+        return redirect("panel:profile")
+    if device is None or request.GET.get("new") == "1":
+        device = services.totp_begin(actor=user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.totp_verify(agent=user, code=form.cleaned_data["code"], confirm=True):
+            request.session.cycle_key()
+            request.session[SESSION_2FA] = True
+            messages.success(request, _("Two-factor authentication is on."))
+            return go(request, str(reverse_lazy("panel:profile")))
+        form.add_error("code", _("That code is not right. Check the clock of your device."))
+    uri = pyotp.TOTP(device.secret).provisioning_uri(name=user.email, issuer_name="Helpdesk")
+    ctx = {
+        "form": form,
+        "secret": device.secret,
+        "uri": uri,
+        "required": PanelSettings.load().require_2fa,
+    }
+    return page(request, "staff/totp_setup.html", ctx, status=422 if form.errors else 200)
+
+
+@agent_required
+@require_POST
+def totp_disable(request):
+    if PanelSettings.load().require_2fa:
+        messages.error(request, _("Two-factor authentication is required for every agent."))
+        return go(request, str(reverse_lazy("panel:profile")))
+    services.totp_disable(actor=request.user)
+    request.session.pop(SESSION_2FA, None)
+    messages.success(request, _("Two-factor authentication is off."))
+    return go(request, str(reverse_lazy("panel:profile")))
+
+
+@method_decorator(agent_required, name="dispatch")
+class PasswordChange(auth_views.PasswordChangeView):
+    template_name = "staff/password_change.html"
+    success_url = reverse_lazy("panel:profile")
+
+    def form_valid(self, form):
+        messages.success(self.request, _("Password changed."))
+        return super().form_valid(form)
+
+
+password_change = PasswordChange.as_view()

@@ -1,0 +1,203 @@
+"""The landing queue, the queues, the dashboard and bulk actions."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.errors import DomainError, NotVisible
+from tickets import services
+from tickets.models import State, TicketStatus
+from tickets.selectors import tickets_visible_to
+
+from .. import keyset, selectors
+from ..access import agent_required, preferences_of
+from ..forms import BulkForm
+from ..http import attempt, message_for
+from ..models import SavedQueue
+from ..queues import (
+    COLUMN_SORT,
+    COLUMNS,
+    RELATED,
+    parse_sort,
+    queue_tickets,
+    saved_queue,
+    system_queues,
+    team_ids,
+)
+from .common import form_errors_as_messages, go, page
+
+PANEL = "panel"
+
+
+def find_queue(user, slug: str):
+    for q in system_queues(user):
+        if q.slug == slug:
+            return q
+    if slug.startswith("q") and slug[1:].isdigit():
+        saved = selectors.saved_queues_for(user).filter(pk=int(slug[1:])).first()
+        if saved is not None:
+            return saved_queue(saved)
+    raise Http404("No such queue.")
+
+
+def render_queue(request, queue, *, template="staff/queue.html", extra=None):
+    user = request.user
+    sort, descending = parse_sort(request.GET.get("sort"), queue.default_sort)
+    size = preferences_of(user).page_size
+    tickets = queue_tickets(user, queue, team_ids(user)).select_related(*RELATED)
+    result = keyset.paginate(
+        tickets, sort=sort, descending=descending, cursor=request.GET.get("cursor"), size=size
+    )
+    locks = selectors.locked_ticket_ids(t.pk for t in result.rows)
+    for t in result.rows:
+        t.locked_by = locks.get(t.pk) if locks.get(t.pk) != user.display_name else None
+    request.session["panel_queue"] = queue.slug if queue.saved is None else None
+    ctx = {
+        "queue": queue,
+        "page": result,
+        "columns": [(c, COLUMNS[c], COLUMN_SORT.get(c)) for c in queue.columns],
+        "sort": ("-" if descending else "") + sort.key,
+        "bulk": selectors.bulk_permissions(user),
+        "bulk_statuses": TicketStatus.objects.exclude(state=State.DELETED),
+        "agents": selectors.assignable_agents(),
+        "teams": selectors.active_teams(),
+        "departments": selectors.active_departments(),
+        "path": request.path,
+        **(extra or {}),
+    }
+    return page(request, template, ctx, partial="staff/queue/_table.html")
+
+
+@agent_required
+@require_GET
+def home(request):
+    return render_queue(request, find_queue(request.user, "open"))
+
+
+@agent_required
+@require_GET
+def queue_view(request, slug):
+    return render_queue(request, find_queue(request.user, slug))
+
+
+@agent_required
+@require_GET
+def dashboard(request):
+    stats = selectors.dashboard(request.user)
+    chart = stats["chart"]
+    peak = max([1, *chart["opened"], *chart["closed"]])
+    width, height = 600, 160
+    step = width / len(chart["days"])
+    bars = []
+    for i, (day, opened, closed) in enumerate(
+        zip(chart["days"], chart["opened"], chart["closed"], strict=True)
+    ):
+        x = i * step
+        bars.append(
+            {
+                "day": day,
+                "opened": opened,
+                "closed": closed,
+                "x_open": round(x + 1, 1),
+                "x_closed": round(x + step / 2, 1),
+                "w": round(step / 2 - 1, 1),
+                "h_open": round(opened / peak * height, 1),
+                "h_closed": round(closed / peak * height, 1),
+                "y_open": round(height - opened / peak * height, 1),
+                "y_closed": round(height - closed / peak * height, 1),
+            }
+        )
+    ctx = {**stats, "bars": bars, "chart_w": width, "chart_h": height, "peak": peak}
+    return page(request, "staff/dashboard.html", ctx)
+
+
+# --- bulk actions: each ticket through its service, refusals reported per ticket ---------------
+def _bulk_call(request, action, data, ticket):
+    user = request.user
+    if action == "assign":
+        return services.ticket_assign(
+            actor=user, ticket=ticket, agent=data["agent"], team=data["team"], channel=PANEL
+        )
+    if action == "transfer":
+        return services.ticket_transfer(
+            actor=user, ticket=ticket, department=data["department"], channel=PANEL
+        )
+    if action == "status":
+        return services.ticket_set_status(
+            actor=user, ticket=ticket, status=data["status"], channel=PANEL
+        )
+    trash = TicketStatus.objects.filter(state=State.DELETED).order_by("sort", "pk").first()
+    return services.ticket_set_status(actor=user, ticket=ticket, status=trash, channel=PANEL)
+
+
+@agent_required
+@require_POST
+def bulk(request):
+    back = request.POST.get("next") or reverse("panel:home")
+    if not back.startswith("/scp/"):
+        back = reverse("panel:home")
+    form = BulkForm(request.POST)
+    if not form.is_valid():
+        form_errors_as_messages(request, form)
+        return go(request, back)
+    data, action = form.cleaned_data, form.cleaned_data["action"]
+    numbers = data["tickets"]
+    found = {
+        t.number: t
+        for t in tickets_visible_to(user=request.user)
+        .select_related(*RELATED)
+        .filter(number__in=numbers)
+    }
+    missing = [n for n in numbers if n not in found]
+    for n in missing:
+        messages.warning(request, _("#%(n)s: ticket not found.") % {"n": n})
+    if action == "merge":
+        chosen = sorted(found.values(), key=lambda t: (t.created_at, t.pk))
+        if len(chosen) >= 2:
+            outcome = attempt(
+                request,
+                lambda: services.ticket_merge(
+                    actor=request.user, ticket=chosen[0], sources=chosen[1:], channel=PANEL
+                ),
+            )
+            if outcome.ok:
+                messages.success(
+                    request,
+                    _("Merged %(n)d tickets into #%(target)s.")
+                    % {"n": len(chosen) - 1, "target": chosen[0].number},
+                )
+        return go(request, back)
+    done = 0
+    for number in numbers:
+        ticket = found.get(number)
+        if ticket is None:
+            continue
+        try:
+            _bulk_call(request, action, data, ticket)
+            done += 1
+        except NotVisible:
+            messages.warning(request, _("#%(n)s: ticket not found.") % {"n": number})
+        except DomainError as exc:
+            messages.warning(request, f"#{number}: {message_for(exc)}")
+    if done:
+        messages.success(request, _("%(n)d ticket(s) updated.") % {"n": done})
+    return go(request, back)
+
+
+@agent_required
+@require_POST
+def queue_delete(request, slug):
+    from .. import services as panel_services
+
+    if not (slug.startswith("q") and slug[1:].isdigit()):
+        raise Http404
+    saved = SavedQueue.objects.filter(pk=int(slug[1:])).first()
+    if saved is None or not (saved.owner_id == request.user.pk or saved.is_shared):
+        raise Http404
+    outcome = attempt(request, lambda: panel_services.queue_delete(actor=request.user, queue=saved))
+    if outcome.ok:
+        messages.success(request, _("Queue deleted."))
+        return go(request, reverse("panel:home"))
+    return go(request, reverse("panel:queue", args=[slug]))

@@ -1,0 +1,89 @@
+"""Quick search (with an htmx typeahead), advanced search, saving a search as a queue."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import services
+from ..access import agent_required
+from ..forms import AdvancedSearchForm, SaveQueueForm
+from ..http import attempt
+from ..queues import DEFAULT_COLUMNS, Queue
+from ..search import quick_search
+from .common import go, page
+from .queues import render_queue
+
+
+@agent_required
+@require_GET
+def search(request):
+    text = request.GET.get("q", "")
+    results = quick_search(user=request.user, text=text)
+    if request.htmx and request.GET.get("suggest") == "1":
+        return render(
+            request, "staff/search/_suggest.html", {"results": results, "top": results.tickets[:8]}
+        )
+    if results.exact is not None and not request.htmx:
+        return redirect("panel:ticket", results.exact.number)
+    return page(request, "staff/search.html", {"results": results, "q": results.text})
+
+
+class _SearchQueue(Queue):
+    def __init__(self, criteria):
+        super().__init__(slug="search", label=_("Search results"), columns=list(DEFAULT_COLUMNS))
+        self.criteria = criteria
+        self.countable = False
+
+    def filter(self, user, teams):
+        from ..queues import criteria_q
+
+        return criteria_q(self.criteria, user)
+
+
+@agent_required
+@require_GET
+def advanced(request):
+    form = AdvancedSearchForm(request.GET or None)
+    searched = bool(request.GET) and form.is_valid()
+    criteria = form.criteria() if searched else {}
+    extra = {
+        "form": form,
+        "searched": searched,
+        "criteria": criteria,
+        "save_form": SaveQueueForm(initial={"columns": DEFAULT_COLUMNS, "sort": "-updated"}),
+    }
+    if not searched:
+        return page(request, "staff/search_advanced.html", extra)
+    return render_queue(
+        request, _SearchQueue(criteria), template="staff/search_advanced.html", extra=extra
+    )
+
+
+@agent_required
+@require_POST
+def save_queue(request):
+    search_form = AdvancedSearchForm(request.POST)
+    form = SaveQueueForm(request.POST)
+    if not (search_form.is_valid() and form.is_valid()):
+        for errors in (*search_form.errors.values(), *form.errors.values()):
+            for error in errors:
+                messages.error(request, error)
+        return go(request, reverse("panel:search_advanced"))
+    d = form.cleaned_data
+    outcome = attempt(
+        request,
+        lambda: services.queue_save(
+            actor=request.user,
+            name=d["name"],
+            criteria=search_form.criteria(),
+            columns=d["columns"] or list(DEFAULT_COLUMNS),
+            sort=d["sort"],
+            shared=d["shared"],
+        ),
+    )
+    if not outcome.ok:
+        return go(request, reverse("panel:search_advanced") + "?" + request.POST.urlencode())
+    messages.success(request, _("Queue saved."))
+    return go(request, reverse("panel:queue", args=[outcome.value.slug]))

@@ -1,0 +1,627 @@
+"""The ticket view and everything done from it.
+
+GET renders the page (or, for htmx, the `#ticket` region). Each action is a POST that
+validates a form, calls one service, then answers with a redirect (Post/Redirect/Get)
+or, for htmx, the refreshed region. A refusal is shown with its HTTP status.
+"""
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.errors import Conflict, NotVisible, PermissionRefused
+from accounts.services import user_get_or_create_by_email
+from helpdesk.kb.selectors import canned_visible_to
+from helpdesk.kb.services import canned_render
+from threads.html import html_to_text
+from threads.services import draft_save
+from tickets import services
+from tickets.customfields import fields_for_topic
+from tickets.models import State, TicketStatus
+from tickets.permissions import ticket_permissions
+from tickets.selectors import ticket_get_for
+
+from .. import selectors
+from ..access import agent_required
+from ..forms import (
+    AnsweredForm,
+    AssignForm,
+    CollaboratorForm,
+    DueDateForm,
+    EditForm,
+    NoteForm,
+    NumbersForm,
+    PriorityForm,
+    ReferForm,
+    ReplyForm,
+    StatusForm,
+    TransferForm,
+    custom_values,
+    new_attachments,
+)
+from ..http import attempt, report
+from .common import form_errors_as_messages, go, page, ticket_or_404
+
+PANEL = "panel"
+
+
+def ticket_url(ticket) -> str:
+    return reverse("panel:ticket", args=[ticket.number])
+
+
+def _forms(request, ticket, ctx, bound: dict):
+    version = {"version": ticket.version}
+    collaborators = ctx["collaborators"]
+    statuses = ctx["statuses"] if "ticket.reply" in ctx["granted"] else []
+    forms = {
+        "reply": ReplyForm(
+            initial={
+                **version,
+                "body": ctx["draft_reply"],
+                "signature": bool(request.user.signature),
+                "cc": [str(c.user_id) for c in collaborators if c.is_active],
+            },
+            statuses=statuses,
+            collaborators=collaborators,
+        ),
+        "note": NoteForm(initial={"body": ctx["draft_note"]}),
+        "assign": AssignForm(initial=version),
+        "transfer": TransferForm(initial=version),
+        "refer": ReferForm(),
+        "status": StatusForm(initial=version),
+        "priority": PriorityForm(initial={**version, "priority": ticket.priority_id}),
+        "due": DueDateForm(initial={**version, "due_at": ticket.due_at}),
+        "answered": AnsweredForm(initial=version),
+        "merge": NumbersForm(initial=version),
+        "link": NumbersForm(initial=version),
+        "collaborator": CollaboratorForm(),
+        "edit": EditForm(
+            initial={
+                **version,
+                "subject": ticket.subject,
+                "topic": ticket.topic_id,
+                "sla": ticket.sla_id,
+                "requester": ticket.requester.email,
+                **{f"cf_{v.field.name}": v.value for v in ctx["custom_values"]},
+            },
+            custom_fields=fields_for_topic(ticket.topic),
+        ),
+    }
+    forms.update(bound)
+    forms["status"].fields["status"].queryset = TicketStatus.objects.filter(
+        pk__in=[s.pk for s in ctx["statuses"]]
+    )
+    return forms
+
+
+def render_ticket(request, ticket, *, bound=None, status=200, open_panel=""):
+    ctx = selectors.ticket_page(request.user, ticket)
+    ctx["forms"] = _forms(request, ticket, ctx, bound or {})
+    ctx["open_panel"] = open_panel
+    ctx["canned"] = (
+        list(canned_visible_to(agent=request.user)) if "ticket.reply" in ctx["granted"] else []
+    )
+    ctx["next_number"] = selectors.next_ticket(
+        request.user, ticket, request.session.get("panel_queue")
+    )
+    return page(request, "staff/ticket.html", ctx, partial="staff/ticket/_main.html", status=status)
+
+
+@agent_required
+@require_GET
+def ticket_view(request, number):
+    return render_ticket(request, ticket_or_404(request, number))
+
+
+@agent_required
+@require_GET
+def ticket_print(request, number):
+    ticket = ticket_or_404(request, number)
+    notes = request.GET.get("notes") == "1"
+    items = [
+        i
+        for i in selectors.timeline(ticket)
+        if i.kind == "entry" and (notes or i.obj.kind != "note")
+    ]
+    return render(
+        request,
+        "staff/ticket_print.html",
+        {
+            "ticket": ticket,
+            "items": items,
+            "notes": notes,
+            "collaborators": selectors.collaborators_of(ticket),
+        },
+    )
+
+
+def _after(request, ticket, text: str):
+    """Success: flash, then PRG (or the refreshed region for htmx)."""
+    messages.success(request, text)
+    try:
+        fresh = ticket_get_for(user=request.user, number=ticket.number)
+    except NotVisible:
+        messages.info(request, _("Ticket #%s is no longer in your view.") % ticket.number)
+        return go(request, reverse("panel:home"))
+    if request.htmx:
+        return render_ticket(request, fresh)
+    return go(request, ticket_url(fresh))
+
+
+def _refused(request, ticket, outcome, *, bound=None, panel=""):
+    fresh = ticket_or_404(request, ticket.number)
+    return render_ticket(request, fresh, bound=bound, status=outcome.status, open_panel=panel)
+
+
+def _invalid(request, ticket, form, name):
+    if name not in ("reply", "note", "edit"):
+        form_errors_as_messages(request, form)
+    return render_ticket(request, ticket, bound={name: form}, status=422, open_panel=name)
+
+
+def _version(form):
+    return form.cleaned_data.get("version") or None
+
+
+# --- the actions: (form class, service call, message) ---------------------------------------
+def _assign(request, t, f):
+    return services.ticket_assign(
+        actor=request.user,
+        ticket=t,
+        agent=f.cleaned_data["agent"],
+        team=f.cleaned_data["team"],
+        comment=f.cleaned_data["comment"],
+        channel=PANEL,
+        expected_version=_version(f),
+    )
+
+
+def _transfer(request, t, f):
+    return services.ticket_transfer(
+        actor=request.user,
+        ticket=t,
+        department=f.cleaned_data["department"],
+        comment=f.cleaned_data["comment"],
+        channel=PANEL,
+        expected_version=_version(f),
+    )
+
+
+def _refer(request, t, f):
+    d = f.cleaned_data
+    return services.ticket_refer(
+        actor=request.user,
+        ticket=t,
+        agent=d["agent"],
+        team=d["team"],
+        department=d["department"],
+        comment=d["comment"],
+        channel=PANEL,
+    )
+
+
+def _status(request, t, f):
+    return services.ticket_set_status(
+        actor=request.user,
+        ticket=t,
+        status=f.cleaned_data["status"],
+        channel=PANEL,
+        expected_version=_version(f),
+    )
+
+
+def _priority(request, t, f):
+    return services.ticket_set_priority(
+        actor=request.user,
+        ticket=t,
+        priority=f.cleaned_data["priority"],
+        channel=PANEL,
+        expected_version=_version(f),
+    )
+
+
+def _due(request, t, f):
+    return services.ticket_set_due_date(
+        actor=request.user,
+        ticket=t,
+        due_at=f.cleaned_data["due_at"],
+        channel=PANEL,
+        expected_version=_version(f),
+    )
+
+
+def _answered(request, t, f):
+    return services.ticket_mark_answered(
+        actor=request.user,
+        ticket=t,
+        answered=f.cleaned_data["answered"],
+        channel=PANEL,
+        expected_version=_version(f),
+    )
+
+
+def _others(request, f):
+    found = []
+    for number in f.cleaned_data["numbers"]:
+        try:
+            found.append(ticket_get_for(user=request.user, number=number))
+        except NotVisible:
+            raise Conflict(
+                _("Ticket #%s was not found.") % number,
+                code="ticket_not_found",
+                fields={"numbers": [_("Ticket #%s was not found.") % number]},
+            ) from None
+    return found
+
+
+def _merge(request, t, f):
+    return services.ticket_merge(
+        actor=request.user,
+        ticket=t,
+        sources=_others(request, f),
+        channel=PANEL,
+        expected_version=_version(f),
+    )
+
+
+def _link(request, t, f):
+    for other in _others(request, f):
+        services.ticket_link(actor=request.user, ticket=t, other=other, channel=PANEL)
+
+
+def _edit(request, t, f):
+    d = f.cleaned_data
+    requester = user_get_or_create_by_email(actor=request.user, email=d["requester"])[0]
+    return services.ticket_edit(
+        actor=request.user,
+        ticket=t,
+        subject=d["subject"],
+        topic=d["topic"],
+        sla=d["sla"],
+        requester=requester,
+        custom_fields=custom_values(f),
+        channel=PANEL,
+        expected_version=_version(f),
+    )
+
+
+def _collaborator(request, t, f):
+    d = f.cleaned_data
+    user = user_get_or_create_by_email(actor=request.user, email=d["email"], name=d["name"])[0]
+    return services.ticket_add_collaborator(
+        actor=request.user, ticket=t, user=user, role=d["role"], channel=PANEL
+    )
+
+
+ACTIONS = {
+    "assign": (AssignForm, _assign, lambda: _("Ticket assigned.")),
+    "transfer": (TransferForm, _transfer, lambda: _("Ticket transferred.")),
+    "refer": (ReferForm, _refer, lambda: _("Ticket referred.")),
+    "status": (StatusForm, _status, lambda: _("Status changed.")),
+    "priority": (PriorityForm, _priority, lambda: _("Priority changed.")),
+    "due": (DueDateForm, _due, lambda: _("Due date changed.")),
+    "answered": (AnsweredForm, _answered, lambda: _("Answered flag changed.")),
+    "merge": (NumbersForm, _merge, lambda: _("Tickets merged into this one.")),
+    "link": (NumbersForm, _link, lambda: _("Tickets linked.")),
+    "edit": (EditForm, _edit, lambda: _("Ticket updated.")),
+    "collaborator": (CollaboratorForm, _collaborator, lambda: _("Collaborator added.")),
+}
+
+
+@agent_required
+@require_POST
+def ticket_action(request, number, action):
+    if action not in ACTIONS:
+        raise Http404
+    ticket = ticket_or_404(request, number)
+    form_class, call, done = ACTIONS[action]
+    kwargs = {"custom_fields": fields_for_topic(ticket.topic)} if form_class is EditForm else {}
+    form = form_class(request.POST, **kwargs)
+    if not form.is_valid():
+        return _invalid(request, ticket, form, action)
+    outcome = attempt(request, lambda: call(request, ticket, form), form=form)
+    if not outcome.ok:
+        if action != "edit":
+            form.errors.clear()
+        return _refused(request, ticket, outcome, bound={action: form}, panel=action)
+    return _after(request, ticket, done())
+
+
+@agent_required
+@require_POST
+def ticket_claim(request, number):
+    ticket = ticket_or_404(request, number)
+    outcome = attempt(
+        request, lambda: services.ticket_claim(actor=request.user, ticket=ticket, channel=PANEL)
+    )
+    if not outcome.ok:
+        return _refused(request, ticket, outcome)
+    return _after(request, ticket, _("You claimed this ticket."))
+
+
+@agent_required
+@require_POST
+def ticket_release(request, number):
+    ticket = ticket_or_404(request, number)
+    version = request.POST.get("version")
+    outcome = attempt(
+        request,
+        lambda: services.ticket_release(
+            actor=request.user,
+            ticket=ticket,
+            channel=PANEL,
+            expected_version=int(version) if (version or "").isdigit() else None,
+        ),
+    )
+    if not outcome.ok:
+        return _refused(request, ticket, outcome)
+    return _after(request, ticket, _("Assignment released."))
+
+
+@agent_required
+@require_POST
+def ticket_delete(request, number):
+    """Move to the trash: the first status of the deleted state (restorable by admins)."""
+    ticket = ticket_or_404(request, number)
+    trash = TicketStatus.objects.filter(state=State.DELETED).order_by("sort", "pk").first()
+    if trash is None:
+        messages.error(request, _("No deleted status is configured."))
+        return _refused_plain(request, ticket)
+    outcome = attempt(
+        request,
+        lambda: services.ticket_set_status(
+            actor=request.user, ticket=ticket, status=trash, channel=PANEL
+        ),
+    )
+    if not outcome.ok:
+        return _refused(request, ticket, outcome)
+    return _after(request, ticket, _("Ticket #%s moved to the trash.") % ticket.number)
+
+
+def _refused_plain(request, ticket):
+    return render_ticket(request, ticket, status=409)
+
+
+@agent_required
+@require_POST
+def ticket_unlink(request, number, other):
+    ticket = ticket_or_404(request, number)
+    other_ticket = ticket_or_404(request, other)
+    outcome = attempt(
+        request,
+        lambda: services.ticket_unlink(
+            actor=request.user, ticket=ticket, other=other_ticket, channel=PANEL
+        ),
+    )
+    if not outcome.ok:
+        return _refused(request, ticket, outcome)
+    return _after(request, ticket, _("Link removed."))
+
+
+@agent_required
+@require_POST
+def ticket_remove_collaborator(request, number, user_id):
+    ticket = ticket_or_404(request, number)
+    collab = next((c for c in selectors.collaborators_of(ticket) if c.user_id == user_id), None)
+    if collab is None:
+        raise Http404
+    outcome = attempt(
+        request,
+        lambda: services.ticket_remove_collaborator(
+            actor=request.user, ticket=ticket, user=collab.user, channel=PANEL
+        ),
+    )
+    if not outcome.ok:
+        return _refused(request, ticket, outcome)
+    return _after(request, ticket, _("Collaborator removed."))
+
+
+# --- reply and note ----------------------------------------------------------------------------
+def _reply_form(request, ticket, data=None):
+    ctx_collabs = selectors.collaborators_of(ticket)
+    granted = services_permissions(request.user, ticket)
+    statuses = selectors.allowed_statuses(ticket, granted)
+    return ReplyForm(
+        data if data is not None else request.POST,
+        request.FILES,
+        statuses=statuses,
+        collaborators=ctx_collabs,
+    ), ctx_collabs
+
+
+def services_permissions(user, ticket):
+    return ticket_permissions(user, ticket)
+
+
+@agent_required
+@require_POST
+def ticket_reply(request, number):
+    ticket = ticket_or_404(request, number)
+    form, collabs = _reply_form(request, ticket)
+    if request.POST.get("insert_canned"):
+        return _insert_canned(request, ticket)
+    if not form.is_valid():
+        return _invalid(request, ticket, form, "reply")
+    d = form.cleaned_data
+    body = d["body"].strip()
+    if body and d["signature"] and request.user.signature:
+        body = f"{body}\n\n-- \n{request.user.signature}"
+    chosen = {int(pk) for pk in d["cc"]}
+    recipients = {
+        "to": [ticket.requester.email],
+        "cc": [c.user.email for c in collabs if c.user_id in chosen],
+    }
+    outcome = attempt(
+        request,
+        lambda: services.ticket_post_reply(
+            actor=request.user,
+            ticket=ticket,
+            body=body,
+            files=new_attachments(d["attachments"]),
+            status=d["status"],
+            recipients=recipients,
+            channel=PANEL,
+            expected_version=_version(form),
+        ),
+        form=form,
+    )
+    if not outcome.ok:
+        fresh = ticket_or_404(request, number)
+        data = request.POST.copy()
+        data["version"] = str(fresh.version)  # submitting again (after reading) goes through
+        again, _c = _reply_form(request, fresh, data)
+        again.is_valid()
+        for error in form.non_field_errors():
+            again.add_error(None, error)
+        if d["attachments"]:
+            again.add_error("attachments", _("Attach your files again."))
+        return render_ticket(
+            request, fresh, bound={"reply": again}, status=outcome.status, open_panel="reply"
+        )
+    draft_save(agent=request.user, namespace=f"ticket.{ticket.pk}.reply", body="")
+    return _after(request, ticket, _("Reply posted."))
+
+
+def _insert_canned(request, ticket):
+    """Without JavaScript: add the chosen canned response to the reply and show it again."""
+    data = request.POST.copy()
+    text = _canned_text(request, ticket, data.get("canned"))
+    if text is None:
+        messages.error(request, _("Choose a canned response."))
+    else:
+        data["body"] = (data.get("body", "").rstrip() + "\n\n" + text).strip()
+    form, _c = _reply_form(request, ticket, data)
+    form.is_valid()
+    return render_ticket(request, ticket, bound={"reply": form}, open_panel="reply")
+
+
+def _canned_text(request, ticket, canned_id):
+    if not str(canned_id or "").isdigit():
+        return None
+    canned = canned_visible_to(agent=request.user).filter(pk=int(canned_id)).first()
+    if canned is None:
+        return None
+    return html_to_text(canned_render(canned=canned, ticket=ticket, agent=request.user))
+
+
+@agent_required
+@require_GET
+def canned_insert(request, number, canned_id):
+    """The text of a canned response for this ticket, for the picker's JavaScript."""
+    ticket = ticket_or_404(request, number)
+    text = _canned_text(request, ticket, canned_id)
+    if text is None:
+        raise Http404
+    return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
+@agent_required
+@require_POST
+def ticket_note(request, number):
+    ticket = ticket_or_404(request, number)
+    form = NoteForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _invalid(request, ticket, form, "note")
+    d = form.cleaned_data
+    outcome = attempt(
+        request,
+        lambda: services.ticket_post_note(
+            actor=request.user,
+            ticket=ticket,
+            body=d["body"],
+            title=d["title"],
+            files=new_attachments(d["attachments"]),
+            channel=PANEL,
+        ),
+        form=form,
+    )
+    if not outcome.ok:
+        return _refused(request, ticket, outcome, bound={"note": form}, panel="note")
+    draft_save(agent=request.user, namespace=f"ticket.{ticket.pk}.note", body="")
+    return _after(request, ticket, _("Internal note added."))
+
+
+# --- drafts and the collision lock -------------------------------------------------------------
+@agent_required
+@require_POST
+def ticket_draft(request, number, kind):
+    """Save the draft as the agent types; typing a reply also takes or renews the lock."""
+    if kind not in ("reply", "note"):
+        raise Http404
+    ticket = ticket_or_404(request, number)
+    body = request.POST.get("body", "")[:100_000]
+    draft_save(agent=request.user, namespace=f"ticket.{ticket.pk}.{kind}", body=body)
+    ctx = {"ticket": ticket, "kind": kind, "saved": True}
+    if kind == "reply":
+        ctx.update(_lock_state(request, ticket, break_lock=False))
+    return render(request, "staff/ticket/_draft_status.html", ctx)
+
+
+def _lock_state(request, ticket, *, break_lock: bool) -> dict:
+    try:
+        lock = services.ticket_lock_acquire(
+            actor=request.user, ticket=ticket, break_lock=break_lock
+        )
+        return {"lock": lock, "lock_error": None}
+    except NotVisible:
+        raise Http404 from None
+    except (Conflict, PermissionRefused) as exc:
+        return {
+            "lock": services.active_lock(ticket),
+            "lock_error": exc.message,
+            "may_break_lock": services.may_break_lock(request.user, ticket),
+        }
+
+
+@agent_required
+@require_POST
+def ticket_lock(request, number):
+    ticket = ticket_or_404(request, number)
+    state = _lock_state(request, ticket, break_lock=request.POST.get("break") == "1")
+    if request.htmx:
+        return render(
+            request,
+            "staff/ticket/_draft_status.html",
+            {"ticket": ticket, "kind": "reply", **state},
+            status=409 if state["lock_error"] else 200,
+        )
+    if state["lock_error"]:
+        report(request, Conflict(state["lock_error"], code="ticket_locked"))
+    else:
+        messages.success(request, _("You hold the lock on this ticket."))
+    return go(request, ticket_url(ticket))
+
+
+@agent_required
+@require_POST
+def ticket_unlock(request, number):
+    ticket = ticket_or_404(request, number)
+    services.ticket_lock_release(actor=request.user, ticket=ticket)
+    if request.htmx:
+        return HttpResponse(status=204)
+    return go(request, ticket_url(ticket))
+
+
+# --- attachments ---------------------------------------------------------------------------------
+INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+@agent_required
+@require_GET
+def attachment_download(request, number, attachment_id, filename=None):
+    ticket = ticket_or_404(request, number)
+    att = selectors.attachment_for(ticket, attachment_id)
+    if att is None:
+        raise Http404
+    inline = request.GET.get("inline") == "1" and att.content_type in INLINE_TYPES
+    response = FileResponse(
+        att.file.file.open("rb"),
+        as_attachment=not inline,
+        filename=att.filename,
+        content_type=att.content_type if inline else "application/octet-stream",
+    )
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

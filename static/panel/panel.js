@@ -1,0 +1,158 @@
+/* Staff panel behaviour. Everything here is an enhancement: each page works without it. */
+(function () {
+  "use strict";
+
+  // htmx: swap 4xx answers too (they carry the form with its errors), not 5xx.
+  if (window.htmx) {
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "4..", swap: true, error: false },
+      { code: "...", swap: false, error: true },
+    ];
+    htmx.config.historyCacheSize = 0;
+  }
+
+  function onReady(fn) {
+    if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
+  }
+
+  // --- confirmations ------------------------------------------------------------------
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  }, true);
+
+  // --- bulk actions: select all, show only the fields of the chosen action -------------------
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.matches("[data-check-all]")) {
+      el.closest("form").querySelectorAll("input[name=tickets]").forEach(function (box) { box.checked = el.checked; });
+    }
+    if (el.matches("[data-bulk-action]")) showBulkFields(el);
+    if (el.matches("select[data-canned-url]")) insertCanned(el);
+  });
+  function showBulkFields(select) {
+    select.closest("fieldset").querySelectorAll("[data-for-action]").forEach(function (label) {
+      label.hidden = label.dataset.forAction !== select.value;
+    });
+  }
+
+  // --- canned responses: fetch the text for this ticket and add it to the reply -----------
+  function insertCanned(select) {
+    if (!select.value) return;
+    fetch(select.dataset.cannedUrl + select.value + "/", { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (text) {
+        var area = select.form.querySelector("[data-reply-body]");
+        area.value = (area.value.replace(/\s+$/, "") + (area.value.trim() ? "\n\n" : "") + text);
+        area.dispatchEvent(new Event("input", { bubbles: true }));
+        area.focus();
+        select.value = "";
+      });
+  }
+
+  // --- attachments by drag and drop, over the ordinary file input ---------------------------
+  function listFiles(zone) {
+    var input = zone.querySelector("input[type=file]");
+    var list = zone.querySelector("[data-file-list]");
+    list.innerHTML = "";
+    Array.prototype.forEach.call(input.files, function (f) {
+      var li = document.createElement("li");
+      li.textContent = f.name + " (" + Math.ceil(f.size / 1024) + " KB)";
+      list.appendChild(li);
+    });
+  }
+  document.addEventListener("dragover", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (zone) { event.preventDefault(); zone.classList.add("over"); }
+  });
+  document.addEventListener("dragleave", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (zone) zone.classList.remove("over");
+  });
+  document.addEventListener("drop", function (event) {
+    var zone = event.target.closest && event.target.closest("[data-dropzone]");
+    if (!zone) return;
+    event.preventDefault();
+    zone.classList.remove("over");
+    var input = zone.querySelector("input[type=file]");
+    var all = new DataTransfer();
+    Array.prototype.forEach.call(input.files, function (f) { all.items.add(f); });
+    Array.prototype.forEach.call(event.dataTransfer.files, function (f) { all.items.add(f); });
+    input.files = all.files;
+    listFiles(zone);
+  });
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-dropzone] input[type=file]")) listFiles(event.target.closest("[data-dropzone]"));
+  });
+
+  // --- keyboard shortcuts -------------------------------------------------------------------
+  var pendingG = false;
+  function typing(el) {
+    return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+  function openAndFocus(panelId, selector) {
+    var panel = document.getElementById(panelId);
+    if (!panel) return false;
+    panel.open = true;
+    var field = panel.querySelector(selector);
+    if (field) { field.focus(); field.scrollIntoView({ block: "center" }); }
+    return true;
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "Escape") {
+      var help = document.getElementById("shortcuts");
+      if (help) help.hidden = true;
+      return;
+    }
+    if (typing(event.target)) return;
+    var ticket = document.getElementById("ticket");
+    if (pendingG) {
+      pendingG = false;
+      if (event.key === "q" && ticket && ticket.dataset.queue) { window.location = ticket.dataset.queue; event.preventDefault(); }
+      return;
+    }
+    switch (event.key) {
+      case "/": event.preventDefault(); document.getElementById("quick-q").focus(); break;
+      case "r": if (openAndFocus("reply-panel", "textarea")) event.preventDefault(); break;
+      case "n": if (openAndFocus("note-panel", "textarea")) event.preventDefault(); break;
+      case "j":
+        if (ticket && ticket.dataset.next) { window.location = ticket.dataset.next; event.preventDefault(); }
+        break;
+      case "g": pendingG = true; break;
+      case "?": var box = document.getElementById("shortcuts"); box.hidden = !box.hidden; break;
+    }
+  });
+
+  // --- small things ---------------------------------------------------------------------------
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest("[data-toggle-nav], [data-print]");
+    if (!el) return;
+    if (el.hasAttribute("data-print")) { window.print(); return; }
+    var nav = document.getElementById("sidebar");
+    var open = nav.classList.toggle("open");
+    el.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+  // Leaving a ticket gives its lock back at once (it would expire anyway).
+  window.addEventListener("pagehide", function () {
+    var ticket = document.getElementById("ticket");
+    var status = document.getElementById("reply-status");
+    if (!ticket || !status || !status.textContent.trim()) return;
+    var token = document.querySelector("input[name=csrfmiddlewaretoken]");
+    if (!token) return;
+    var data = new FormData();
+    data.append("csrfmiddlewaretoken", token.value);
+    navigator.sendBeacon("/scp/tickets/" + ticket.dataset.ticket + "/unlock/", data);
+  });
+
+  onReady(function () {
+    document.querySelectorAll("[data-bulk-action]").forEach(showBulkFields);
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("[data-bulk-action]").forEach(showBulkFields);
+  });
+})();
