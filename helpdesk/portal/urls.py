@@ -1,7 +1,49 @@
-from django.urls import path
-from django.views.generic import TemplateView
+"""The customer portal at /: plain URLs (osTicket's pages, in Django's words)."""
+
+from django.urls import include, path
+
+from .views import access, auth, home, open, tickets
 
 app_name = "portal"
-urlpatterns: list = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+urlpatterns = [
+    path("", home.home, name="home"),
+    # opening a ticket
+    path("open/", open.open_ticket, name="open"),
+    path("open/fields/", open.open_fields, name="open_fields"),
+    path("open/thanks/", open.open_thanks, name="open_thanks"),
+    # signing in and out, registration, password reset
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.logout_view, name="logout"),
+    path("register/", auth.register, name="register"),
+    path("register/sent/", auth.register_sent, name="register_sent"),
+    path("register/verify/<str:token>/", auth.register_verify, name="register_verify"),
+    path("register/invite/<str:token>/", auth.register_invite, name="register_invite"),
+    path("password/reset/", auth.PasswordResetView.as_view(), name="password_reset"),
+    path("password/reset/sent/", auth.PasswordResetDoneView.as_view(), name="password_reset_done"),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        auth.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    # guests: a sign-in link for one ticket, by email
+    path("access/", access.access_request, name="access"),
+    path("access/sent/", access.access_sent, name="access_sent"),
+    path("access/<str:token>/", access.access_open, name="access_open"),
+    # tickets
+    path("tickets/", tickets.ticket_list, name="tickets"),
+    path("tickets/<str:number>/", tickets.ticket_detail, name="ticket"),
+    path("tickets/<str:number>/reply/", tickets.ticket_reply, name="ticket_reply"),
+    path("tickets/<str:number>/close/", tickets.ticket_close, name="ticket_close"),
+    path(
+        "tickets/<str:number>/files/<int:pk>/<str:filename>",
+        tickets.ticket_attachment,
+        name="ticket_attachment",
+    ),
+    # knowledge base
+    path("kb/", include("helpdesk.kb.portal_urls")),
 ]

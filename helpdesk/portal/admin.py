@@ -1,0 +1,110 @@
+from django import forms
+from django.contrib import admin
+from django.utils import timezone
+
+from accounts.errors import DomainError
+
+from .models import AccessLink, Invitation, PortalSettings
+from .services import invitation_create, invitation_validate
+
+
+@admin.register(PortalSettings)
+class PortalSettingsAdmin(admin.ModelAdmin):
+    """One row: registration mode, guests, knowledge base, limits."""
+
+    fieldsets = [
+        (None, {"fields": ["registration", "login_required_to_open"]}),
+        ("Knowledge base", {"fields": ["kb_enabled", "kb_requires_login"]}),
+        (
+            "Links and limits",
+            {
+                "fields": [
+                    "access_link_hours",
+                    "verification_hours",
+                    "invitation_days",
+                    "max_attachments",
+                    "tickets_per_ip_per_hour",
+                    "access_links_per_ip_per_hour",
+                    "account_mails_per_ip_per_hour",
+                ]
+            },
+        ),
+    ]
+
+    def has_add_permission(self, request):
+        return not PortalSettings.objects.exists() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class InvitationForm(forms.ModelForm):
+    class Meta:
+        model = Invitation
+        fields = ["email", "name"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("email") and self.instance.pk is None:
+            try:
+                invitation_validate(actor=self.request_user, email=cleaned["email"])
+            except DomainError as exc:
+                raise forms.ValidationError(exc.message) from None
+        return cleaned
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Adding an invitation mails it (through portal.services.invitation_create)."""
+
+    form = InvitationForm
+
+    list_display = ["email", "name", "created_at", "expires_at", "accepted_at", "created_by"]
+    search_fields = ["email", "name"]
+    fields = ["email", "name"]
+    readonly_fields = ["created_by", "created_at", "expires_at", "accepted_at", "user"]
+
+    def get_fields(self, request, obj=None):
+        return ["email", "name"] if obj is None else ["email", "name", *self.readonly_fields]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.request_user = request.user
+        return form
+
+    def save_model(self, request, obj, form, change):
+        created = invitation_create(actor=request.user, email=obj.email, name=obj.name)
+        obj.pk, obj.token_hash, obj.expires_at = created.pk, created.token_hash, created.expires_at
+        obj._state.adding = False
+
+
+@admin.register(AccessLink)
+class AccessLinkAdmin(admin.ModelAdmin):
+    """Guests' sign-in links (read-only; revoke them with the action)."""
+
+    list_display = ["ticket", "email", "created_at", "expires_at", "revoked_at", "last_used_at"]
+    search_fields = ["email", "ticket__number"]
+    list_select_related = ["ticket"]
+    readonly_fields = [
+        "ticket",
+        "user",
+        "email",
+        "requested_ip",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
+    exclude = ["token_hash"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected links")
+    def revoke(self, request, queryset):
+        n = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{n} links revoked.")

@@ -1,0 +1,343 @@
+"""Forms of the portal: they turn raw input into typed arguments for the services, and
+show the services' refusals (domain errors) as field errors."""
+
+import secrets
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core import signing
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts import throttle
+from accounts.errors import DomainError, ValidationFailed
+from threads.services import NewAttachment
+from tickets.customfields import clean_values
+from tickets.models import CustomField
+
+from . import mail
+
+FORM_TOKEN_SALT = "helpdesk.portal.form"  # noqa: S105 (a signing namespace)
+FORM_TOKEN_MAX_AGE = 2 * 24 * 3600
+SESSION_SALT_KEY = "portal_form_salt"
+CUSTOM_PREFIX = "cf_"
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def add_domain_error(form: forms.Form, exc: DomainError, field_map: dict | None = None) -> None:
+    """Show a service's refusal on the form: per field where it names one the form has,
+    otherwise as an error of the whole form."""
+    field_map = field_map or {}
+    placed = False
+    for name, messages in (exc.fields or {}).items():
+        target = field_map.get(name, name)
+        if target in form.fields:
+            for message in messages:
+                form.add_error(target, message)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
+
+
+def issue_form_token(request) -> str:
+    """A one-time token for a form, bound to this browser session."""
+    salt = request.session.get(SESSION_SALT_KEY)
+    if not salt:
+        salt = request.session[SESSION_SALT_KEY] = secrets.token_hex(8)
+    return signing.dumps({"n": secrets.token_hex(16), "s": salt}, salt=FORM_TOKEN_SALT)
+
+
+def read_form_token(request, value: str) -> str | None:
+    """The nonce of a token this session was given (and not too old), else None."""
+    try:
+        data = signing.loads(value or "", salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("s") != request.session.get(SESSION_SALT_KEY):
+        return None
+    return str(data.get("n", "")) or None
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input, each within the size limit, at most `max_files`."""
+
+    def __init__(self, *args, max_files: int = 5, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        self.max_files = max_files
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
+        if len(files) > self.max_files:
+            raise forms.ValidationError(
+                gettext("Attach at most %(n)d files.") % {"n": self.max_files}
+            )
+        limit = settings.HELPDESK["MAX_ATTACHMENT_BYTES"]
+        too_big = [f.name for f in files if f.size > limit]
+        if too_big:
+            raise forms.ValidationError(
+                gettext("Files over %(mb)s MB are refused: %(names)s.")
+                % {"mb": limit // (1024 * 1024), "names": ", ".join(too_big)}
+            )
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+def to_attachments(files) -> list[NewAttachment]:
+    return [
+        NewAttachment(
+            filename=f.name,
+            content=f.read(),
+            content_type=getattr(f, "content_type", "") or "",
+        )
+        for f in files or ()
+    ]
+
+
+class TokenForm(forms.Form):
+    form_token = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+# --- opening a ticket -----------------------------------------------------------------
+
+
+def _custom_form_field(field: CustomField) -> forms.Field:
+    attrs = {"aria-required": "true", "required": True} if field.required else {}
+    common = {"label": field.label, "help_text": field.help_text, "required": False}
+    kind = field.kind
+    if kind == CustomField.Kind.TEXTAREA:
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 4, **attrs}), **common)
+    if kind == CustomField.Kind.CHOICE:
+        choices = [("", gettext("Choose…")), *((o, o) for o in field.options)]
+        return forms.ChoiceField(choices=choices, widget=forms.Select(attrs=attrs), **common)
+    if kind == CustomField.Kind.CHECKBOX:
+        return forms.BooleanField(widget=forms.CheckboxInput(attrs=attrs), **common)
+    input_type = {
+        CustomField.Kind.DATE: "date",
+        CustomField.Kind.PHONE: "tel",
+        CustomField.Kind.EMAIL: "email",
+    }.get(kind, "text")
+    widget = forms.TextInput(attrs={**attrs, "type": input_type})
+    return forms.CharField(widget=widget, **common)
+
+
+class OpenTicketForm(TokenForm):
+    """A new ticket: the guest's name and address, the help topic, its custom fields,
+    subject, message and attachments. The custom fields are checked here with the same
+    rules the service applies, so every bad field is shown at once."""
+
+    name = forms.CharField(label=_("Your name"), max_length=128)
+    email = forms.EmailField(label=_("Your email address"))
+    topic = forms.TypedChoiceField(label=_("Help topic"), coerce=int)
+    subject = forms.CharField(label=_("Subject"), max_length=255)
+    message = forms.CharField(
+        label=_("Message"), widget=forms.Textarea(attrs={"rows": 8}), max_length=50_000
+    )
+    attachments = MultipleFileField(label=_("Attachments"))
+
+    def __init__(self, *args, topics, custom_fields, guest: bool, max_files: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom_fields = list(custom_fields)
+        if not guest:
+            del self.fields["name"], self.fields["email"]
+        else:
+            self.fields["name"].widget.attrs["autocomplete"] = "name"
+            self.fields["email"].widget.attrs["autocomplete"] = "email"
+        if topics:
+            self.fields["topic"].choices = [("", gettext("Choose a topic…"))] + [
+                (t.pk, t.full_name) for t in topics
+            ]
+        else:
+            del self.fields["topic"]
+        self.fields["attachments"].max_files = max_files
+        self.fields["attachments"].help_text = gettext("Up to %(n)d files, %(mb)s MB each.") % {
+            "n": max_files,
+            "mb": settings.HELPDESK["MAX_ATTACHMENT_BYTES"] // (1024 * 1024),
+        }
+        for field in self.custom_fields:
+            self.fields[CUSTOM_PREFIX + field.name] = _custom_form_field(field)
+
+    def custom_field_names(self) -> list[str]:
+        return [CUSTOM_PREFIX + f.name for f in self.custom_fields]
+
+    def base_field_names(self) -> list[str]:
+        return [n for n in self.fields if n != "form_token" and not n.startswith(CUSTOM_PREFIX)]
+
+    def custom_values(self) -> dict[str, str]:
+        values = {}
+        for field in self.custom_fields:
+            value = self.cleaned_data.get(CUSTOM_PREFIX + field.name)
+            if field.kind == CustomField.Kind.CHECKBOX:
+                value = "yes" if value else ""
+            values[field.name] = "" if value is None else str(value)
+        return values
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.custom_fields:
+            try:
+                clean_values(self.custom_fields, self.custom_values())
+            except ValidationFailed as exc:
+                add_domain_error(
+                    self, exc, {f.name: CUSTOM_PREFIX + f.name for f in self.custom_fields}
+                )
+        return cleaned
+
+
+class ReplyForm(TokenForm):
+    message = forms.CharField(
+        label=_("Your reply"),
+        widget=forms.Textarea(attrs={"rows": 6}),
+        max_length=50_000,
+        required=False,
+    )
+    attachments = MultipleFileField(label=_("Attachments"))
+
+    def __init__(self, *args, max_files: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["attachments"].max_files = max_files
+
+    def clean(self):
+        cleaned = super().clean()
+        empty = not (cleaned.get("message") or "").strip() and not cleaned.get("attachments")
+        if empty and "message" not in self.errors:
+            self.add_error("message", gettext("Write a message or attach a file."))
+        return cleaned
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+class AccessRequestForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    number = forms.CharField(label=_("Ticket number"), max_length=32)
+
+    def clean_number(self):
+        return self.cleaned_data["number"].strip().lstrip("#")
+
+
+class PortalLoginForm(AuthenticationForm):
+    """Sign in with an email address; throttled per account and per address (scope
+    "portal", shared with the panel's rules in accounts.throttle). Agents are sent to
+    the staff panel."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _("That email address and password do not match."),
+        "throttled": _("Too many failed sign-ins. Wait %(minutes)d minutes and try again."),
+        "agent": _("Staff members sign in to the staff panel."),
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.fields["username"] = forms.EmailField(
+            label=_("Email address"),
+            widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+        )
+
+    def clean(self):
+        login = (self.data.get("username") or "").strip()
+        ip = throttle.client_ip(self.request) if self.request is not None else ""
+        verdict = throttle.check(scope="portal", login=login, ip=ip)
+        if not verdict.allowed:
+            raise forms.ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"minutes": max(1, verdict.retry_after // 60)},
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            throttle.record_failure(scope="portal", login=login, ip=ip)
+            raise
+        throttle.record_success(scope="portal", login=login, ip=ip)
+        return cleaned
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if user.is_agent:
+            raise forms.ValidationError(self.error_messages["agent"], code="agent")
+
+
+class _PasswordsForm(forms.Form):
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def user_for_validation(self):
+        return None
+
+    def clean(self):
+        cleaned = super().clean()
+        p1, p2 = cleaned.get("password1"), cleaned.get("password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("password2", gettext("The two passwords differ."))
+        elif p1:
+            try:
+                password_validation.validate_password(p1, self.user_for_validation())
+            except forms.ValidationError as exc:
+                self.add_error("password1", exc)
+        return cleaned
+
+
+class RegistrationForm(_PasswordsForm):
+    name = forms.CharField(
+        label=_("Your name"), max_length=128, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        label=_("Email address"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    field_order = ["name", "email", "password1", "password2"]
+
+    def user_for_validation(self):
+        # an unsaved user, so the similarity check compares with the name and address
+        return get_user_model()(
+            email=self.cleaned_data.get("email", ""), name=self.cleaned_data.get("name", "")
+        )
+
+
+class InvitationAcceptForm(_PasswordsForm):
+    name = forms.CharField(
+        label=_("Your name"), max_length=128, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    field_order = ["name", "password1", "password2"]
+
+
+class PortalPasswordResetForm(PasswordResetForm):
+    """Django's reset form, for clients only (staff reset in the panel), mailing through
+    the portal's Celery task after commit."""
+
+    def get_users(self, email):
+        return (u for u in super().get_users(email) if not u.is_agent)
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        context = {
+            **context,
+            "url": mail.absolute("portal:password_reset_confirm", context["uid"], context["token"]),
+        }
+        mail.send(to=to_email, name="password_reset", context=context)

@@ -1,0 +1,108 @@
+"""Reads of the portal. Which tickets a client may see is decided by
+tickets.selectors; these narrow it for guests (one ticket) and shape the lists."""
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.errors import NotVisible
+from routing.models import HelpTopic
+from threads.models import Attachment, Collaborator, ThreadEntry
+from threads.selectors import entries_for
+from tickets.models import State, Ticket
+from tickets.selectors import ticket_get_for, tickets_visible_to
+
+from .models import AccessLink, Invitation
+from .tokens import digest
+
+
+def topics_public() -> list[HelpTopic]:
+    """Help topics offered in the portal: public and active, under active public parents."""
+    topics = list(HelpTopic.objects.select_related("parent").filter(is_active=True, is_public=True))
+    ok_ids = {t.pk for t in topics}
+
+    def offered(topic) -> bool:
+        node, depth = topic.parent, 0
+        while node is not None and depth < 50:
+            if node.pk not in ok_ids:
+                return False
+            node, depth = node.parent, depth + 1
+        return True
+
+    return sorted((t for t in topics if offered(t)), key=lambda t: (t.sort, t.full_name.lower()))
+
+
+def is_participant(*, ticket: Ticket, user) -> bool:
+    """The requester, or an active collaborator: who a guest link may be for."""
+    if ticket.requester_id == user.pk:
+        return True
+    return Collaborator.objects.filter(
+        thread_id=ticket.thread_id, user_id=user.pk, is_active=True
+    ).exists()
+
+
+def access_link_valid(*, pk: int | None = None, token: str | None = None) -> AccessLink | None:
+    """A usable link: not expired nor revoked, its user active and still on the ticket."""
+    qs = AccessLink.objects.select_related("ticket", "user").filter(
+        revoked_at__isnull=True, expires_at__gt=timezone.now(), user__is_active=True
+    )
+    link = qs.filter(token_hash=digest(token)).first() if token else qs.filter(pk=pk).first()
+    if link is None or link.ticket.state == State.DELETED:
+        return None
+    if not is_participant(ticket=link.ticket, user=link.user):
+        return None
+    return link
+
+
+def invitation_usable(*, token: str) -> Invitation | None:
+    inv = Invitation.objects.filter(token_hash=digest(token)).first()
+    return inv if inv is not None and inv.is_usable else None
+
+
+def portal_ticket_get(*, viewer, number: str) -> Ticket:
+    """The ticket a portal visitor may see, or NotVisible (the views answer 404)."""
+    if viewer.user is None:
+        raise NotVisible("Ticket not found.", code="ticket_not_found")
+    if viewer.link is not None and viewer.link.ticket.number != number:
+        raise NotVisible("Ticket not found.", code="ticket_not_found")
+    return ticket_get_for(user=viewer.user, number=number)
+
+
+def portal_tickets(*, user, state: str = "open", text: str = "") -> QuerySet[Ticket]:
+    """A client's list: what tickets.selectors lets them see, open or closed."""
+    qs = tickets_visible_to(user=user).select_related("status", "requester", "topic")
+    if state == "closed":
+        qs = qs.filter(state__in=[State.CLOSED, State.ARCHIVED])
+    elif state == "open":
+        qs = qs.filter(state=State.OPEN)
+    text = (text or "").strip()
+    if text:
+        qs = qs.filter(Q(number__iexact=text.lstrip("#")) | Q(subject__icontains=text))
+    return qs.order_by("-created_at", "-id")
+
+
+def public_entries(*, ticket: Ticket):
+    """The thread as clients see it: messages and responses, never internal notes."""
+    return entries_for(thread_id=ticket.thread_id, include_notes=False)
+
+
+def public_attachment(*, ticket: Ticket, pk: int) -> Attachment | None:
+    """An attachment of a message or response of this ticket (never of a note)."""
+    return (
+        Attachment.objects.select_related("file", "entry")
+        .filter(pk=pk, entry__thread_id=ticket.thread_id)
+        .exclude(entry__kind=ThreadEntry.Kind.NOTE)
+        .first()
+    )
+
+
+def last_public_update(ticket: Ticket):
+    """When something a client can see last happened (notes and internal moves do
+    not count)."""
+    moments = [
+        ticket.created_at,
+        ticket.last_message_at,
+        ticket.last_response_at,
+        ticket.closed_at,
+        ticket.reopened_at,
+    ]
+    return max(m for m in moments if m is not None)

@@ -1,0 +1,195 @@
+"""A client's tickets: the list, one ticket with its public thread, replying, closing,
+and attachment downloads. What is visible comes from the selectors; everything else
+answers 404."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.errors import Conflict, DomainError, NotVisible
+from accounts.throttle import client_ip
+from threads.models import Channel
+from tickets.customfields import ticket_field_values
+from tickets.models import HelpdeskSettings, State, TicketStatus
+from tickets.services import ticket_post_message, ticket_set_status
+
+from ..files import file_response
+from ..forms import ReplyForm, add_domain_error, issue_form_token, read_form_token, to_attachments
+from ..models import PortalSettings
+from ..selectors import (
+    last_public_update,
+    portal_ticket_get,
+    portal_tickets,
+    public_attachment,
+    public_entries,
+)
+from ..services import submit_once
+from ..viewer import client_required, ticket_viewer_required, viewer_for
+
+PAGE_SIZE = 25
+
+
+def _ticket_or_404(viewer, number):
+    try:
+        return portal_ticket_get(viewer=viewer, number=number)
+    except NotVisible:
+        raise Http404(_("Ticket not found.")) from None
+
+
+def ticket_list(request):
+    viewer = viewer_for(request)
+    if viewer.is_guest:
+        return redirect("portal:ticket", number=viewer.link.ticket.number)
+    return _ticket_list(request)
+
+
+@client_required
+def _ticket_list(request):
+    viewer = viewer_for(request)
+    state = request.GET.get("state", "open")
+    if state not in ("open", "closed", "all"):
+        state = "open"
+    text = request.GET.get("q", "")[:100]
+    page = Paginator(portal_tickets(user=viewer.user, state=state, text=text), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    for ticket in page:
+        ticket.last_update = last_public_update(ticket)
+    return render(
+        request,
+        "portal/ticket_list.html",
+        {"page": page, "state": state, "q": text, "viewer": viewer},
+    )
+
+
+def _closed_status():
+    config = HelpdeskSettings.load()
+    return config.closed_status or TicketStatus.objects.filter(state=State.CLOSED).first()
+
+
+def _render_ticket(request, viewer, ticket, form, status=200):
+    config = HelpdeskSettings.load()
+    can_reply = ticket.state == State.OPEN or (
+        ticket.state == State.CLOSED and ticket.status.allow_reopen
+    )
+    can_close = (
+        config.clients_can_close
+        and ticket.state == State.OPEN
+        and ticket.requester_id == viewer.user.pk
+    )
+    context = {
+        "ticket": ticket,
+        "viewer": viewer,
+        "entries": _with_inline_images(ticket, public_entries(ticket=ticket)),
+        "fields": ticket_field_values(ticket, for_client=True),
+        "last_update": last_public_update(ticket),
+        "form": form,
+        "can_reply": can_reply,
+        "can_close": can_close,
+        "registration_open": PortalSettings.load().registration == PortalSettings.Registration.OPEN,
+    }
+    return render(request, "portal/ticket_detail.html", context, status=status)
+
+
+def _with_inline_images(ticket, entries):
+    """Entries with `display_html`: inline images (cid: from mail) point at our URLs."""
+    entries = list(entries)
+    for entry in entries:
+        html = entry.body_html
+        for a in entry.attachments.all():
+            if a.content_id and "cid:" in html:
+                url = reverse("portal:ticket_attachment", args=[ticket.number, a.pk, a.filename])
+                html = html.replace(f"cid:{a.content_id.strip('<>')}", url)
+        entry.display_html = html
+    return entries
+
+
+@ticket_viewer_required
+def ticket_detail(request, number):
+    viewer = viewer_for(request)
+    ticket = _ticket_or_404(viewer, number)
+    form = ReplyForm(
+        initial={"form_token": issue_form_token(request)},
+        max_files=PortalSettings.load().max_attachments,
+    )
+    return _render_ticket(request, viewer, ticket, form)
+
+
+@require_POST
+@ticket_viewer_required
+def ticket_reply(request, number):
+    viewer = viewer_for(request)
+    ticket = _ticket_or_404(viewer, number)
+    form = ReplyForm(request.POST, request.FILES, max_files=PortalSettings.load().max_attachments)
+    if not form.is_valid():
+        return _render_ticket(request, viewer, ticket, form)
+    nonce = read_form_token(request, form.cleaned_data.get("form_token"))
+    if nonce is None:
+        form.add_error(None, _("This form had expired. Check it and send it again."))
+        form.data = form.data.copy()
+        form.data["form_token"] = issue_form_token(request)
+        return _render_ticket(request, viewer, ticket, form)
+
+    def action():
+        posted = ticket_post_message(
+            actor=viewer.user,
+            ticket=ticket,
+            body=form.cleaned_data["message"],
+            files=to_attachments(form.cleaned_data.get("attachments")),
+            channel=Channel.PORTAL,
+            ip_address=client_ip(request) or None,
+        )
+        return posted.ticket, posted.entry.pk
+
+    try:
+        result = submit_once(nonce=nonce, action=action)
+    except Conflict as exc:
+        if exc.code == "ticket_closed":
+            form.add_error(
+                None, _("This ticket is closed and cannot be reopened. Open a new ticket.")
+            )
+        else:
+            add_domain_error(form, exc, {"body": "message"})
+        return _render_ticket(request, viewer, ticket, form)
+    except NotVisible:
+        raise Http404(_("Ticket not found.")) from None
+    except DomainError as exc:
+        add_domain_error(form, exc, {"body": "message"})
+        return _render_ticket(request, viewer, ticket, form)
+    if not result.duplicate:
+        messages.success(request, _("Your reply was posted."))
+    url = reverse("portal:ticket", kwargs={"number": ticket.number})
+    return redirect(f"{url}#entry-{result.entry_id}" if result.entry_id else url)
+
+
+@require_POST
+@ticket_viewer_required
+def ticket_close(request, number):
+    viewer = viewer_for(request)
+    ticket = _ticket_or_404(viewer, number)
+    closed = _closed_status()
+    try:
+        if closed is None:
+            raise Conflict(_("Tickets cannot be closed here."), code="no_closed_status")
+        ticket_set_status(actor=viewer.user, ticket=ticket, status=closed, channel=Channel.PORTAL)
+    except NotVisible:
+        raise Http404(_("Ticket not found.")) from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Ticket #%(number)s is closed.") % {"number": ticket.number})
+    return redirect("portal:ticket", number=ticket.number)
+
+
+@ticket_viewer_required
+def ticket_attachment(request, number, pk, filename=""):
+    viewer = viewer_for(request)
+    ticket = _ticket_or_404(viewer, number)
+    attachment = public_attachment(ticket=ticket, pk=pk)
+    if attachment is None:
+        raise Http404(_("File not found."))
+    return file_response(attachment.file.file, attachment.filename, attachment.content_type)
