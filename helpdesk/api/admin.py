@@ -21,6 +21,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
     ]
     list_filter = ["is_active", "can_create_tickets", "can_exec_cron"]
+    search_fields = ["name", "key_prefix", "notes"]
     readonly_fields = ["key_prefix", "created_at", "last_used_at"]
     filter_horizontal = ["read_departments", "write_departments"]
 
@@ -40,6 +41,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 class AgentTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "user", "token_prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
+    search_fields = ["name", "token_prefix", "user__email", "user__username"]
     readonly_fields = [
         "user",
         "name",

@@ -7,6 +7,7 @@ from .models import Attempt, Delivery, Subscription
 class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "is_active", "created_at"]
     list_filter = ["is_active"]
+    search_fields = ["name", "url"]
     readonly_fields = ["secret", "created_by", "created_at", "updated_at"]
 
     def has_add_permission(self, request):
@@ -24,6 +25,7 @@ class AttemptInline(admin.TabularInline):
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = ["event", "subscription", "status", "attempts", "created_at", "delivered_at"]
     list_filter = ["status", "event"]
+    search_fields = ["event", "subscription__name", "last_error"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
     inlines = [AttemptInline]
 
