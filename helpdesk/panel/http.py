@@ -2,9 +2,10 @@
 
 Services raise `accounts.errors.DomainError` subclasses. In the panel:
 - `NotVisible` becomes a 404 (nothing leaks about tickets of other departments);
+- a permission refusal is about the action, not the input: a flash message;
 - any other refusal becomes a form error (on the named fields when the form has them,
-  else on the form as a whole) or a flash message, and its HTTP status (403, 409,
-  412, 422) is the status of the page that shows it.
+  and on the form as a whole) or, without a form, a flash message;
+- its HTTP status (403, 409, 412, 422) is the status of the page that shows it.
 """
 
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from accounts.errors import DomainError, NotVisible
+from accounts.errors import DomainError, NotVisible, PermissionRefused
 
 # Codes whose message we say in the agent's language, with what to do next.
 FRIENDLY = {
@@ -45,7 +46,7 @@ def report(request, exc: DomainError, *, form=None) -> None:
     if isinstance(exc, NotVisible):
         raise Http404(exc.message)
     text = message_for(exc)
-    if form is None:
+    if form is None or isinstance(exc, PermissionRefused):
         messages.error(request, text)
         return
     for field, errors in (exc.fields or {}).items():

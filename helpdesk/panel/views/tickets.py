@@ -324,8 +324,6 @@ def ticket_action(request, number, action):
         return _invalid(request, ticket, form, action)
     outcome = attempt(request, lambda: call(request, ticket, form), form=form)
     if not outcome.ok:
-        if action != "edit":
-            form.errors.clear()
         return _refused(request, ticket, outcome, bound={action: form}, panel=action)
     return _after(request, ticket, done())
 
