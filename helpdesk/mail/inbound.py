@@ -37,6 +37,7 @@ from .matching import find_ticket
 from .models import InboundMessage, Mailbox, MailSettings
 from .parsing import ParsedMessage, Unreadable, parse, quick_message_id, sender_of, sha256
 from .quoting import strip_quoted
+from .scope import mail_settings, once, unit_of_work
 
 log = logging.getLogger(__name__)
 S = InboundMessage.Status
@@ -105,20 +106,18 @@ def _source(channel: str, mailbox) -> tuple[str, str]:
 
 
 def _claim(raw: bytes, channel: str, mailbox, server_uid: str):
-    """(record to process, None) or (None, finished record it duplicates)."""
+    """(record to process, None) or (None, finished record it duplicates).
+
+    Insert first (the unique constraints on the hash and on source + Message-ID decide
+    races); only a clash looks the existing record up."""
     raw = bytes(raw or b"")
     digest, mid = sha256(raw), quick_message_id(raw)
     source, key = _source(channel, mailbox)
     same = Q(sha256=digest) | (Q(source_key=key, message_id=mid) if mid else Q(pk__in=[]))
-    for _ in range(2):
-        existing = InboundMessage.objects.filter(same).defer("raw").first()
-        if existing is not None:
-            if existing.status in InboundMessage.FINAL:
-                return None, existing
-            return existing, None  # left half-way by a crash: finish it now
+    for _ in range(3):
         try:
             with transaction.atomic():
-                record = InboundMessage.objects.create(
+                return InboundMessage.objects.create(
                     source=source,
                     source_key=key,
                     mailbox=mailbox,
@@ -128,10 +127,13 @@ def _claim(raw: bytes, channel: str, mailbox, server_uid: str):
                     raw=raw,
                     size=len(raw),
                     sender=sender_of(raw),
-                )
-            return record, None
+                ), None
         except IntegrityError:
-            continue  # another process stored it a moment ago: look again
+            existing = InboundMessage.objects.filter(same).defer("raw").first()
+        if existing is not None:
+            if existing.status in InboundMessage.FINAL:
+                return None, existing
+            return existing, None  # left half-way by a crash: finish it now
     raise TemporaryFailure("Could not claim the message.")
 
 
@@ -156,7 +158,8 @@ def _process(record: InboundMessage, raw: bytes, channel: str, mailbox) -> Inges
             rec = InboundMessage.objects.select_for_update().defer("raw").get(pk=record.pk)
             if rec.status in InboundMessage.FINAL:
                 return IngestResult(S.DUPLICATE, rec.ticket, "already imported", rec.pk)
-            outcome = _route(parsed, channel, mailbox)
+            with unit_of_work():
+                outcome = _route(parsed, channel, mailbox)
             _save(rec, outcome, parsed)
     except (OperationalError, InterfaceError):
         raise
@@ -200,6 +203,10 @@ def _park(record: InboundMessage, reason: str) -> IngestResult:
 
 
 def our_addresses() -> set[str]:
+    return once("ours", _our_addresses)
+
+
+def _our_addresses() -> set[str]:
     from django.conf import settings
 
     from routing.models import Department
@@ -228,7 +235,7 @@ def _route(parsed: ParsedMessage, channel: str, mailbox) -> Outcome:
     if email_is_banned(parsed.sender_email):
         return Outcome(S.REJECTED, reason=f"Denied: {parsed.sender_email} is banned.")
     sender = user_find_by_email(parsed.sender_email)
-    config = MailSettings.load()
+    config = mail_settings()
     match = find_ticket(parsed, sender)
     if match.ticket is not None:
         outcome = _append(parsed, match.ticket, sender, channel, config, ours)

@@ -17,7 +17,8 @@ from threads.models import ThreadEntry
 from tickets.models import Ticket
 
 from . import outbound
-from .models import DepartmentMailSettings, InboundMessage, MailSettings, OutboundMessage
+from .models import DepartmentMailSettings, InboundMessage, OutboundMessage
+from .scope import mail_settings, unit_of_work
 
 
 def dept_settings(department) -> DepartmentMailSettings:
@@ -93,7 +94,7 @@ def autoresponse_allowed(email: str) -> bool:
     email = (email or "").lower()
     if not email or email in our_addresses():
         return False
-    limit = MailSettings.load().autoresponses_per_hour
+    limit = mail_settings().autoresponses_per_hour
     since = timezone.now() - dt.timedelta(hours=1)
     sent = OutboundMessage.objects.filter(
         recipient=email, template__in=outbound.AUTO_TEMPLATES, created_at__gte=since
@@ -126,7 +127,7 @@ def _agent_context(actor_id) -> dict:
 
 
 def ticket_created(ticket, entry, *, autorespond, alert, actor_id=None, **_):
-    config, dept = MailSettings.load(), dept_settings(ticket.department)
+    config, dept = mail_settings(), dept_settings(ticket.department)
     key = f"created:{ticket.pk}"
     opened_by_agent = actor_id is not None and _agents().filter(pk=actor_id).exists()
     if opened_by_agent:
@@ -163,7 +164,7 @@ def ticket_created(ticket, entry, *, autorespond, alert, actor_id=None, **_):
 
 
 def message_posted(ticket, entry, **_):
-    config, dept = MailSettings.load(), dept_settings(ticket.department)
+    config, dept = mail_settings(), dept_settings(ticket.department)
     key = f"message:{entry.pk}"
     poster = entry.poster
     robot = _from_robot(entry)
@@ -299,7 +300,8 @@ def notify(event: str, ticket_id: int, entry_id: int | None = None, **extra) -> 
     if entry_id is not None and entry is None:
         return
     handler = HANDLERS[event]
-    if entry is not None:
-        handler(ticket, entry, **extra)
-    else:
-        handler(ticket, **extra)
+    with unit_of_work():
+        if entry is not None:
+            handler(ticket, entry, **extra)
+        else:
+            handler(ticket, **extra)

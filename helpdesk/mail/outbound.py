@@ -24,7 +24,8 @@ from tickets.models import Ticket
 
 from . import templates
 from .ids import make_message_id
-from .models import Mailbox, MailSettings, OutboundMessage
+from .models import Mailbox, OutboundMessage
+from .scope import mail_settings
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,13 @@ def entry_values(entry: ThreadEntry | None) -> dict:
 def thread_headers(ticket: Ticket, recipient: str, entry: ThreadEntry | None) -> dict:
     """In-Reply-To and References: the first message, our last mail to this recipient,
     and the message being answered."""
-    received = ThreadEntry.objects.filter(thread_id=ticket.thread_id).exclude(message_id="")
-    first = received.order_by("id").values_list("message_id", flat=True).first()
-    latest = received.order_by("-id").values_list("message_id", flat=True).first()
+    received = list(
+        ThreadEntry.objects.filter(thread_id=ticket.thread_id)
+        .exclude(message_id="")
+        .order_by("id")
+        .values_list("message_id", flat=True)
+    )
+    first, latest = (received[0], received[-1]) if received else (None, None)
     last_out = (
         OutboundMessage.objects.filter(ticket=ticket, recipient=recipient)
         .order_by("-id")
@@ -159,7 +164,7 @@ def queue(
     ctx.setdefault("entry", entry_values(entry))
     subject, text, html = templates.render(template, ctx)
     if template in CLIENT_TEMPLATES:
-        text, html = _separated(text, html, MailSettings.load().reply_separator)
+        text, html = _separated(text, html, mail_settings().reply_separator)
     headers = thread_headers(ticket, email, entry) if ticket is not None else {}
     message_id = make_message_id(ticket.pk if ticket else None, entry.pk if entry else None)
     headers["Message-ID"] = message_id
@@ -240,7 +245,7 @@ def record_failure(row: OutboundMessage, error: str) -> None:
 
 def overlimit_notice(*, requester, subject: str) -> None:
     """osTicket's over-limit notice: the client has too many open tickets."""
-    if not MailSettings.load().overlimit_notice:
+    if not mail_settings().overlimit_notice:
         return
     from .notifications import autoresponse_allowed
 

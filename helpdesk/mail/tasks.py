@@ -34,20 +34,24 @@ def _attempt(outbound_id: int):
     row = OutboundMessage.objects.select_related("ticket", "entry").filter(pk=outbound_id).first()
     if row is None or row.status != OutboundMessage.Status.QUEUED:
         return None  # already sent (a task run twice) or gone
-    OutboundMessage.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)
     row.attempts += 1
     try:
         outbound.deliver(row)
     except Exception as exc:  # SMTP, socket, TLS, backend errors alike
         error = f"{type(exc).__name__}: {exc}"
-        OutboundMessage.objects.filter(pk=row.pk).update(error=error[:2000])
+        OutboundMessage.objects.filter(pk=row.pk).update(
+            attempts=F("attempts") + 1, error=error[:2000]
+        )
         if row.attempts < settings.HELPDESK_MAIL["SEND_MAX_RETRIES"]:
             log.warning("mail %s: attempt %s failed: %s", row.pk, row.attempts, error)
             return ("retry", row.attempts, exc)
         outbound.record_failure(row, error)
         return ("failed",)
     OutboundMessage.objects.filter(pk=row.pk).update(
-        status=OutboundMessage.Status.SENT, sent_at=timezone.now(), error=""
+        status=OutboundMessage.Status.SENT,
+        sent_at=timezone.now(),
+        error="",
+        attempts=F("attempts") + 1,
     )
     return ("sent",)
 
