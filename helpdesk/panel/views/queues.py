@@ -53,7 +53,9 @@ def render_queue(request, queue, *, template="staff/queue.html", extra=None):
     locks = selectors.locked_ticket_ids(t.pk for t in result.rows)
     for t in result.rows:
         t.locked_by = locks.get(t.pk) if locks.get(t.pk) != user.display_name else None
-    request.session["panel_queue"] = queue.slug if queue.saved is None else None
+    remembered = queue.slug if queue.saved is None else None
+    if request.session.get("panel_queue") != remembered:  # for "next ticket"
+        request.session["panel_queue"] = remembered
     ctx = {
         "queue": queue,
         "page": result,

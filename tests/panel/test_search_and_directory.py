@@ -1,0 +1,155 @@
+"""Quick search (number, email, name, words in the subject and the messages), only over
+visible tickets; the directory with its user.dir gate; a new ticket for a client."""
+
+import pytest
+from django.db import connection
+
+from tickets import services
+from tickets.models import Ticket
+
+from ..factories import AgentFactory, ClientFactory, open_ticket, role
+from .conftest import signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+def _found(html):
+    return [
+        chunk.split("</a>")[0] for chunk in html.split('class="number" href="/scp/tickets/')[1:]
+    ]
+
+
+def _numbers(response):
+    html = response.content.decode()
+    return {c.split('/"')[0] for c in html.split('class="number" href="/scp/tickets/')[1:]}
+
+
+def test_a_ticket_number_goes_straight_to_the_ticket(as_agent_a, ticket_a):
+    response = as_agent_a.get(f"/scp/search/?q=%23{ticket_a.number}")
+    assert response["Location"] == f"/scp/tickets/{ticket_a.number}/"
+
+
+def test_the_number_of_an_invisible_ticket_finds_nothing(as_agent_a, ticket_b):
+    response = as_agent_a.get(f"/scp/search/?q={ticket_b.number}")
+    assert response.status_code == 200
+    assert "No ticket matches." in response.content.decode()
+
+
+def test_search_by_email_finds_requester_and_collaborator_tickets(as_agent_a, cast):
+    own = open_ticket(cast.bob, department=cast.dept_a, subject="Bob's own")
+    cc = open_ticket(cast.alice, department=cast.dept_a, subject="Bob in copy")
+    services.ticket_add_collaborator(actor=cast.admin, ticket=cc, user=cast.bob)
+    open_ticket(cast.alice, department=cast.dept_a, subject="Not Bob")
+    open_ticket(cast.bob, department=cast.dept_b, subject="Bob elsewhere")
+    assert _numbers(as_agent_a.get(f"/scp/search/?q={cast.bob.email}")) == {own.number, cc.number}
+
+
+def test_search_by_words_in_subject_message_and_name(as_agent_a, cast):
+    by_subject = open_ticket(cast.alice, department=cast.dept_a, subject="Printer jammed")
+    by_message = open_ticket(
+        cast.alice, department=cast.dept_a, subject="Help", body="The printer makes noise"
+    )
+    client = ClientFactory(name="Zelda Printer")
+    by_name = open_ticket(client, department=cast.dept_a, subject="Something")
+    open_ticket(cast.alice, department=cast.dept_a, subject="Scanner", body="scans")
+    hidden = open_ticket(cast.bob, department=cast.dept_b, subject="Printer in billing")
+    response = as_agent_a.get("/scp/search/?q=printer")
+    assert _numbers(response) == {by_subject.number, by_message.number, by_name.number}
+    assert hidden.number not in response.content.decode()
+    # the subject match ranks first
+    assert _found(response.content.decode())[0].startswith(by_subject.number)
+
+
+def test_search_suggestions_for_htmx(as_agent_a, ticket_a):
+    response = as_agent_a.get("/scp/search/?q=printer&suggest=1", HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert 'role="listbox"' in html and f"#{ticket_a.number}" in html and "<html" not in html
+
+
+@pytest.mark.postgres
+def test_full_text_search_stems_ranks_and_uses_the_index(as_agent_a, cast):
+    a = open_ticket(cast.alice, department=cast.dept_a, subject="Printers are failing")
+    b = open_ticket(cast.alice, department=cast.dept_a, subject="Help", body="printing fails")
+    assert _numbers(as_agent_a.get("/scp/search/?q=printer")) == {a.number}
+    assert _numbers(as_agent_a.get("/scp/search/?q=print fail")) == {b.number}
+    assert _numbers(as_agent_a.get('/scp/search/?q="printers are"')) == {a.number}
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT indexname FROM pg_indexes WHERE indexname IN "
+            "('panel_ticket_subject_fts', 'panel_entry_body_fts', 'panel_user_name_fts')"
+        )
+        assert len(cur.fetchall()) == 3
+        cur.execute("SET enable_seqscan = off")
+        cur.execute(
+            "EXPLAIN SELECT id FROM tickets_ticket WHERE "
+            "to_tsvector('english'::regconfig, COALESCE(subject, '')) "
+            "@@ websearch_to_tsquery('english'::regconfig, 'printer')"
+        )
+        plan = " ".join(r[0] for r in cur.fetchall())
+        cur.execute("SET enable_seqscan = on")
+    assert "panel_ticket_subject_fts" in plan
+
+
+def test_the_advanced_search_filters_by_fields(as_agent_a, cast):
+    a = open_ticket(cast.alice, department=cast.dept_a, subject="One")
+    open_ticket(cast.bob, department=cast.dept_a, subject="Two")
+    html = as_agent_a.get(f"/scp/search/advanced/?requester={cast.alice.email}").content.decode()
+    assert f">#{a.number}</a>" in html and "Two" not in html
+    bad = as_agent_a.get("/scp/search/advanced/?created_after=yesterday")
+    assert bad.status_code == 200 and "Enter a valid date." in bad.content.decode()
+
+
+# --- directory ----------------------------------------------------------------------------------
+def test_the_directory_needs_user_dir(cast):
+    assert signed_in(cast.agent_a).get("/scp/users/").status_code == 403
+    assert signed_in(cast.agent_a).get(f"/scp/users/{cast.alice.pk}/").status_code == 403
+    assert 'href="/scp/users/"' not in signed_in(cast.agent_a).get("/scp/").content.decode()
+
+
+def test_a_user_page_lists_only_the_tickets_the_agent_may_see(cast):
+    browser = AgentFactory(username="dir", department=cast.dept_a, permissions=["user.dir"])
+    seen = open_ticket(cast.alice, department=cast.dept_a, subject="In Support")
+    unseen = open_ticket(cast.alice, department=cast.dept_b, subject="In Billing")
+    client = signed_in(browser)
+    assert cast.alice.email in client.get("/scp/users/?q=acme").content.decode()
+    html = client.get(f"/scp/users/{cast.alice.pk}/").content.decode()
+    assert seen.number in html and unseen.number not in html
+    org = client.get(f"/scp/orgs/{cast.acme.pk}/").content.decode()
+    assert cast.alice_colleague.email in org and seen.number in org and unseen.number not in org
+    assert cast.acme.name in client.get("/scp/orgs/").content.decode()
+
+
+def test_a_new_ticket_on_behalf_of_a_client_is_a_phone_ticket(as_agent_a, cast):
+    response = as_agent_a.post(
+        "/scp/tickets/new/",
+        {
+            "email": cast.alice.email,
+            "subject": "Called about the printer",
+            "body": "She called.",
+            "department": cast.dept_a.pk,
+        },
+    )
+    ticket = Ticket.objects.get(subject="Called about the printer")
+    assert response["Location"] == f"/scp/tickets/{ticket.number}/"
+    assert (ticket.source, ticket.requester, ticket.department) == (
+        "phone",
+        cast.alice,
+        cast.dept_a,
+    )
+
+
+def test_a_new_ticket_is_refused_without_ticket_create_and_nothing_is_written(cast):
+    viewer = AgentFactory(username="viewer", department=cast.dept_a, role=role("View only"))
+    response = signed_in(viewer).post(
+        "/scp/tickets/new/",
+        {"email": cast.alice.email, "subject": "Nope", "body": "x", "department": cast.dept_a.pk},
+    )
+    assert response.status_code == 403
+    assert "does not allow ticket.create" in response.content.decode()
+    assert not Ticket.objects.filter(subject="Nope").exists()
+
+
+def test_a_new_ticket_form_with_bad_input_says_so(as_agent_a):
+    response = as_agent_a.post("/scp/tickets/new/", {"email": "not-an-email", "subject": ""})
+    assert response.status_code == 422
+    assert "Enter a valid email address." in response.content.decode()
