@@ -14,7 +14,7 @@ from .conftest import signed_in
 pytestmark = pytest.mark.django_db
 
 
-def _login(client, login, password="secret", **extra):
+def _login(client, login, password="secret", **extra):  # noqa: S107
     return client.post("/scp/login/", {"login": login, "password": password, **extra})
 
 
