@@ -182,9 +182,10 @@ class OpenTicketForm(TokenForm):
 
     def clean(self):
         cleaned = super().clean()
-        if self.custom_fields:
+        unchecked = [f for f in self.custom_fields if CUSTOM_PREFIX + f.name not in self.errors]
+        if unchecked:
             try:
-                clean_values(self.custom_fields, self.custom_values())
+                clean_values(unchecked, self.custom_values())
             except ValidationFailed as exc:
                 add_domain_error(
                     self, exc, {f.name: CUSTOM_PREFIX + f.name for f in self.custom_fields}

@@ -1,10 +1,13 @@
 """Fixtures of the portal tests: helpdesk defaults, a public topic with custom fields,
 and a ticket for each client of the cast."""
 
+import re
+
 import pytest
 from django.core import mail
 
 from helpdesk.portal.models import PortalSettings
+from helpdesk.portal.services import access_link_request
 from tickets.models import CustomField, CustomForm, HelpdeskSettings
 
 from ..factories import TopicFactory, attachment, open_ticket
@@ -69,3 +72,24 @@ def tickets(helpdesk):
     }
     mail.outbox.clear()
     return t
+
+
+LINK = re.compile(r"https?://[^/\s]+(/access/[A-Za-z0-9_\-]+/)")
+
+
+@pytest.fixture
+def guest_login(django_capture_on_commit_callbacks):
+    """guest_login(client, ticket, user) -> the client, signed in to that one ticket
+    through the sign-in link the portal mails (as a guest would)."""
+
+    def login(client, ticket, user):
+        with django_capture_on_commit_callbacks(execute=True):
+            link = access_link_request(email=user.email, number=ticket.number)
+        assert link is not None
+        path = LINK.search(mail.outbox[-1].body).group(1)
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response["Location"] == f"/tickets/{ticket.number}/"
+        return client
+
+    return login

@@ -28,7 +28,7 @@ from ..services import (
     registration_start,
     verification_usable,
 )
-from ..viewer import GUEST_SESSION_KEY, viewer_for
+from ..viewer import GUEST_SESSION_KEY, staff_notice, viewer_for
 from .access import number_from_next
 
 BACKEND = "accounts.backends.HelpdeskBackend"
@@ -70,6 +70,8 @@ def _signed_in(request, user):
 
 def register(request):
     viewer = viewer_for(request)
+    if viewer.is_agent:
+        return staff_notice(request)
     if viewer.is_client:
         return redirect("portal:tickets")
     config = PortalSettings.load()

@@ -119,8 +119,8 @@ def ticket_detail(request, number):
     return _render_ticket(request, viewer, ticket, form)
 
 
-@require_POST
 @ticket_viewer_required
+@require_POST
 def ticket_reply(request, number):
     viewer = viewer_for(request)
     ticket = _ticket_or_404(viewer, number)
@@ -166,8 +166,8 @@ def ticket_reply(request, number):
     return redirect(f"{url}#entry-{result.entry_id}" if result.entry_id else url)
 
 
-@require_POST
 @ticket_viewer_required
+@require_POST
 def ticket_close(request, number):
     viewer = viewer_for(request)
     ticket = _ticket_or_404(viewer, number)
