@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.actors import SYSTEM
@@ -84,122 +84,129 @@ def ingest(
 ) -> IngestResult:
     """Import one RFC 822 message. Never raises for bad input; TemporaryFailure when the
     database is down."""
+    arrival = Arrival.of(raw, channel, mailbox, str(server_uid))
     try:
-        record, done = _claim(raw, channel, mailbox, str(server_uid))
-        if done is not None:
-            return IngestResult(S.DUPLICATE, done.ticket, "already imported", done.pk)
-        return _process(record, raw, channel, mailbox)
+        return _process(arrival)
     except (OperationalError, InterfaceError) as exc:
         log.warning("mail ingest: temporary failure: %s", exc)
         raise TemporaryFailure(str(exc)) from exc
 
 
-# --- claiming -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Arrival:
+    """A message as it came in, before anything is decided."""
+
+    raw: bytes
+    channel: str
+    mailbox: Mailbox | None
+    server_uid: str
+    sha256: str
+    message_id: str
+    source: str
+    source_key: str
+
+    @classmethod
+    def of(cls, raw, channel, mailbox, server_uid) -> "Arrival":
+        raw = bytes(raw or b"")
+        if mailbox is not None:
+            source, key = InboundMessage.Source.MAILBOX, f"mailbox:{mailbox.pk}"
+        elif channel == Channel.API:
+            source, key = InboundMessage.Source.API, "api"
+        else:
+            source, key = InboundMessage.Source.PIPE, "pipe"
+        return cls(
+            raw, channel, mailbox, server_uid[:128], sha256(raw), quick_message_id(raw)[:255],
+            source, key,
+        )  # fmt: skip
+
+    def same(self) -> Q:
+        """Records this arrival duplicates: same bytes, or same Message-ID and source."""
+        q = Q(sha256=self.sha256)
+        if self.message_id:
+            q |= Q(source_key=self.source_key, message_id=self.message_id)
+        return q
 
 
-def _source(channel: str, mailbox) -> tuple[str, str]:
-    if mailbox is not None:
-        return InboundMessage.Source.MAILBOX, f"mailbox:{mailbox.pk}"
-    if channel == Channel.API:
-        return InboundMessage.Source.API, "api"
-    return InboundMessage.Source.PIPE, "pipe"
-
-
-def _claim(raw: bytes, channel: str, mailbox, server_uid: str):
-    """(record to process, None) or (None, finished record it duplicates).
-
-    Insert first (the unique constraints on the hash and on source + Message-ID decide
-    races); only a clash looks the existing record up."""
-    raw = bytes(raw or b"")
-    digest, mid = sha256(raw), quick_message_id(raw)
-    source, key = _source(channel, mailbox)
-    same = Q(sha256=digest) | (Q(source_key=key, message_id=mid) if mid else Q(pk__in=[]))
-    for _ in range(3):
-        try:
-            with transaction.atomic():
-                return InboundMessage.objects.create(
-                    source=source,
-                    source_key=key,
-                    mailbox=mailbox,
-                    server_uid=server_uid[:128],
-                    message_id=mid[:255],
-                    sha256=digest,
-                    raw=raw,
-                    size=len(raw),
-                    sender=sender_of(raw),
-                ), None
-        except IntegrityError:
-            existing = InboundMessage.objects.filter(same).defer("raw").first()
-        if existing is not None:
-            if existing.status in InboundMessage.FINAL:
-                return None, existing
-            return existing, None  # left half-way by a crash: finish it now
-    raise TemporaryFailure("Could not claim the message.")
-
-
-# --- processing ---------------------------------------------------------------------
-
-
-def _process(record: InboundMessage, raw: bytes, channel: str, mailbox) -> IngestResult:
-    if record.sha256 != sha256(raw):
-        raw = bytes(InboundMessage.objects.values_list("raw", flat=True).get(pk=record.pk))
+def _process(arrival: Arrival, existing: InboundMessage | None = None) -> IngestResult:
+    """Parse, then route and record in one transaction. The record's unique constraints
+    (content hash; source + Message-ID) make a duplicate roll everything back."""
     try:
-        parsed = parse(raw)
+        parsed = parse(arrival.raw)
         threads.files_store(parsed.attachments)  # slow I/O outside the transaction
     except Unreadable as exc:
-        return _park(record, str(exc))
+        return _park(arrival, str(exc), existing)
     except (OperationalError, InterfaceError):
         raise
     except Exception as exc:
-        log.exception("mail ingest: cannot parse inbound message %s", record.pk)
-        return _park(record, f"Cannot parse the message: {exc!r}"[:2000])
+        log.exception("mail ingest: cannot parse a message (%s)", arrival.sha256)
+        return _park(arrival, f"Cannot parse the message: {exc!r}"[:2000], existing)
     try:
         with transaction.atomic():
-            rec = InboundMessage.objects.select_for_update().defer("raw").get(pk=record.pk)
-            if rec.status in InboundMessage.FINAL:
-                return IngestResult(S.DUPLICATE, rec.ticket, "already imported", rec.pk)
+            if existing is not None:  # reprocessing: hold the row
+                InboundMessage.objects.select_for_update().filter(pk=existing.pk).first()
             with unit_of_work():
-                outcome = _route(parsed, channel, mailbox)
-            _save(rec, outcome, parsed)
+                outcome = _route(parsed, arrival.channel, arrival.mailbox)
+            record = _store(arrival, outcome, parsed, existing)
+    except IntegrityError as exc:
+        return _duplicate(arrival, exc)
     except (OperationalError, InterfaceError):
         raise
     except Exception as exc:
-        log.exception("mail ingest: inbound message %s failed", record.pk)
-        return _park(record, f"Import failed: {exc!r}"[:2000])
+        log.exception("mail ingest: a message failed (%s)", arrival.sha256)
+        return _park(arrival, f"Import failed: {exc!r}"[:2000], existing)
     if outcome.status == S.PARKED:
-        log.error("mail ingest: parked inbound message %s: %s", rec.pk, outcome.reason)
-    return IngestResult(outcome.status, outcome.ticket, outcome.reason, rec.pk)
+        log.error("mail ingest: parked inbound message %s: %s", record.pk, outcome.reason)
+    return IngestResult(outcome.status, outcome.ticket, outcome.reason, record.pk)
 
 
-def _save(rec: InboundMessage, outcome: Outcome, parsed: ParsedMessage) -> None:
-    rec.status, rec.reason = outcome.status, outcome.reason[:2000]
-    rec.ticket, rec.entry = outcome.ticket, outcome.entry
-    rec.is_auto = bool(parsed.auto_reason or parsed.bounce)
-    rec.sender, rec.subject = parsed.sender_email[:254], parsed.subject[:255]
-    rec.attempts += 1
-    rec.processed_at = timezone.now()
-    rec.save(
-        update_fields=[
-            "status",
-            "reason",
-            "ticket",
-            "entry",
-            "is_auto",
-            "sender",
-            "subject",
-            "attempts",
-            "processed_at",
-        ]
+def _store(arrival: Arrival, outcome: Outcome, parsed, existing=None) -> InboundMessage:
+    values = {
+        "status": outcome.status,
+        "reason": outcome.reason[:2000],
+        "ticket": outcome.ticket,
+        "entry": outcome.entry,
+        "is_auto": bool(parsed and (parsed.auto_reason or parsed.bounce)),
+        "sender": (parsed.sender_email if parsed else sender_of(arrival.raw))[:254],
+        "subject": (parsed.subject if parsed else "")[:255],
+        "processed_at": timezone.now(),
+    }
+    if existing is not None:
+        InboundMessage.objects.filter(pk=existing.pk).update(**values, attempts=F("attempts") + 1)
+        return existing
+    return InboundMessage.objects.create(
+        source=arrival.source,
+        source_key=arrival.source_key,
+        mailbox=arrival.mailbox,
+        server_uid=arrival.server_uid,
+        message_id=arrival.message_id,
+        sha256=arrival.sha256,
+        raw=arrival.raw,
+        size=len(arrival.raw),
+        attempts=1,
+        **values,
     )
 
 
-def _park(record: InboundMessage, reason: str) -> IngestResult:
+def _duplicate(arrival: Arrival, exc: Exception) -> IngestResult:
+    done = InboundMessage.objects.filter(arrival.same()).defer("raw").first()
+    if done is None:  # not our constraint: a genuine failure
+        log.error("mail ingest: integrity error (%s): %s", arrival.sha256, exc)
+        return _park(arrival, f"Import failed: {exc!r}"[:2000])
+    return IngestResult(S.DUPLICATE, done.ticket, "already imported", done.pk)
+
+
+def _park(arrival: Arrival, reason: str, existing=None) -> IngestResult:
+    try:
+        with transaction.atomic():
+            record = _store(arrival, Outcome(S.PARKED, reason=reason), None, existing)
+    except IntegrityError as exc:
+        return _duplicate(arrival, exc) if existing is None else _fail(reason, exc)
     log.error("mail ingest: parked inbound message %s: %s", record.pk, reason)
-    with transaction.atomic():
-        InboundMessage.objects.filter(pk=record.pk).exclude(status__in=InboundMessage.FINAL).update(
-            status=S.PARKED, reason=reason, processed_at=timezone.now()
-        )
     return IngestResult(S.PARKED, None, reason, record.pk)
+
+
+def _fail(reason: str, exc: Exception) -> IngestResult:  # pragma: no cover - defensive
+    raise TemporaryFailure(f"{reason}; and could not park it: {exc}")
 
 
 def our_addresses() -> set[str]:

@@ -2,16 +2,14 @@
 
 from threads.models import Channel
 
-from .inbound import IngestResult, _process
+from .inbound import Arrival, IngestResult, _process
 from .models import InboundMessage
 
 
 def reprocess(message: InboundMessage) -> IngestResult:
-    updated = InboundMessage.objects.filter(
-        pk=message.pk, status=InboundMessage.Status.PARKED
-    ).update(status=InboundMessage.Status.RECEIVED, reason="")
-    if not updated:
+    if message.status != InboundMessage.Status.PARKED:
         return IngestResult(message.status, message.ticket, "not parked", message.pk)
-    message.refresh_from_db()
+    raw = bytes(InboundMessage.objects.values_list("raw", flat=True).get(pk=message.pk))
     channel = Channel.API if message.source == InboundMessage.Source.API else Channel.EMAIL
-    return _process(message, bytes(message.raw), channel, message.mailbox)
+    arrival = Arrival.of(raw, channel, message.mailbox, message.server_uid)
+    return _process(arrival, existing=message)

@@ -66,7 +66,7 @@ def test_pipe_exits_75_when_the_database_is_down(helpdesk, monkeypatch):
     def down(*args, **kwargs):
         raise OperationalError("could not connect to server: Connection refused")
 
-    monkeypatch.setattr(inbound, "_claim", down)
+    monkeypatch.setattr(inbound, "_process", down)
 
     code, _, err = pipe(monkeypatch, corpus("plain.eml"))
 
@@ -87,28 +87,37 @@ def test_a_database_outage_while_importing_leaves_the_message_to_retry(helpdesk,
     monkeypatch.setattr(inbound, "_route", flaky)
     with pytest.raises(TemporaryFailure):
         ingest(corpus("plain.eml"), channel="email")
-    record = InboundMessage.objects.get()
-    assert record.status == "received" and not Ticket.objects.exists()
+    assert len(calls) == 1
+    assert not InboundMessage.objects.exists() and not Ticket.objects.exists()
 
     monkeypatch.undo()
     result = ingest(corpus("plain.eml"), channel="email")
 
     assert result.status == "created"
-    record.refresh_from_db()
+    record = InboundMessage.objects.get()
     assert (record.status, record.ticket) == ("created", result.ticket)
     assert Ticket.objects.count() == 1
 
 
-def test_a_crash_after_the_claim_is_finished_by_the_next_delivery(helpdesk, monkeypatch):
-    monkeypatch.setattr(inbound, "_process", lambda *a, **k: (_ for _ in ()).throw(SystemExit(1)))
+def test_a_crash_half_way_leaves_nothing_and_the_next_delivery_imports_it(helpdesk, monkeypatch):
+    from tickets import services
+
+    def dies(**kwargs):
+        services_open(**kwargs)  # the ticket rows are written...
+        raise SystemExit(1)  # ...and the process dies before the commit
+
+    services_open = services.ticket_open
+    monkeypatch.setattr(services, "ticket_open", dies)
     with pytest.raises(SystemExit):
         ingest(corpus("plain.eml"), channel="email")
+    assert not Ticket.objects.exists() and not InboundMessage.objects.exists()
     monkeypatch.undo()
 
     result = ingest(corpus("plain.eml"), channel="email")
 
     assert result.status == "created"
     assert InboundMessage.objects.get().status == "created"
+    assert Ticket.objects.count() == 1
 
 
 def test_an_unexpected_error_parks_the_message_and_writes_nothing(helpdesk, monkeypatch):
