@@ -15,6 +15,7 @@ from urllib.parse import unquote_to_bytes
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
+from django.contrib.auth.models import AnonymousUser
 from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpResponse
@@ -80,10 +81,12 @@ def unsupported(request, *args, **kwargs) -> HttpResponse:
 
 
 def authorize(request, capability: str):
-    """The key's actor, or an osTicket 401 (checked before the body is read)."""
+    """The key's actor, or an osTicket 401 (checked before the body is read). Failed
+    attempts are throttled per address, so keys cannot be guessed at speed."""
     secret = request.META.get("HTTP_X_API_KEY", "").strip()
     key = api_key_find(secret) if secret else None
     if key is None or not address_allowed(key, client_ip(request)):
+        throttle(request, AnonymousUser())
         raise Answer(401, "Valid API key required")
     if not key.is_active:
         raise Answer(401, "API key not found/active or source IP not authorized")

@@ -336,3 +336,16 @@ def test_a_body_over_the_limit_is_a_413(defaults, settings):
     response = post("/api/tickets.json", EXAMPLE, key(can_create_tickets=True))
 
     assert (response.status_code, text(response)) == (413, "Request body too large")
+
+
+def test_guessing_keys_is_throttled_per_address(defaults, settings):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    old = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = {"caller": "100/min", "anon": "2/min"}
+    try:
+        codes = [post("/api/tickets.json", EXAMPLE, f"{i:032X}").status_code for i in range(3)]
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = old
+
+    assert codes == [401, 401, 429]
