@@ -1,17 +1,17 @@
 """One message in: `ingest(raw, channel=..., mailbox=...)`, for the fetcher, the pipe
 command and the API's `POST /api/tickets.email` alike.
 
-1. Claim: the raw bytes are stored (InboundMessage, committed) unless the same content,
-   or the same Message-ID from the same source, was seen: then it is a duplicate. A
-   message left half-way by a crash is claimed again and finished.
-2. Parse (outside any transaction), store the attachments.
-3. In one transaction, holding the InboundMessage row: bounce -> system note on the
-   ticket it bounced from; our own address -> dropped; a reply -> `ticket_post_message`
-   (or, from an agent, `ticket_post_reply` / `ticket_post_note`); otherwise
-   `ticket_open`. The outcome is saved on the row in the same transaction, so a ticket
-   and the record that it was made commit together or not at all.
-Bad input is parked with the reason; a database outage raises TemporaryFailure
-(exit 75: the MTA retries, the fetcher leaves the message on the server).
+1. Parse (outside any transaction; never raises for bad bytes) and store the attachments.
+2. In one transaction: a bounce becomes a system note on the ticket it bounced from;
+   mail from our own addresses is dropped; a reply goes to `ticket_post_message` (from
+   an agent: `ticket_post_reply` or `ticket_post_note`); anything else to `ticket_open`.
+   The InboundMessage row (raw bytes, outcome, ticket, entry) is inserted in the same
+   transaction, so a ticket and the record of its message commit together or not at all.
+   Its unique constraints (content hash; source + Message-ID) make a second delivery of
+   the same message roll back whatever it did: it is reported as a duplicate.
+3. Bad input is parked (stored with the reason, in a fresh transaction); a database
+   outage raises TemporaryFailure (exit 75: the MTA retries, the fetcher leaves the
+   message on the server). A crash at any point leaves nothing half-written.
 """
 
 import logging
