@@ -140,7 +140,7 @@
   // Leaving a ticket gives its lock back at once (it would expire anyway).
   window.addEventListener("pagehide", function () {
     var ticket = document.getElementById("ticket");
-    var status = document.getElementById("reply-status");
+    var status = document.getElementById("reply-draft-status");
     if (!ticket || !status || !status.textContent.trim()) return;
     var token = document.querySelector("input[name=csrfmiddlewaretoken]");
     if (!token) return;

@@ -58,6 +58,7 @@ def _forms(request, ticket, ctx, bound: dict):
     statuses = ctx["statuses"] if "ticket.reply" in ctx["granted"] else []
     forms = {
         "reply": ReplyForm(
+            auto_id="reply-%s",
             initial={
                 **version,
                 "body": ctx["draft_reply"],
@@ -67,18 +68,21 @@ def _forms(request, ticket, ctx, bound: dict):
             statuses=statuses,
             collaborators=collaborators,
         ),
-        "note": NoteForm(initial={"body": ctx["draft_note"]}),
-        "assign": AssignForm(initial=version),
-        "transfer": TransferForm(initial=version),
-        "refer": ReferForm(),
-        "status": StatusForm(initial=version),
-        "priority": PriorityForm(initial={**version, "priority": ticket.priority_id}),
-        "due": DueDateForm(initial={**version, "due_at": ticket.due_at}),
-        "answered": AnsweredForm(initial=version),
-        "merge": NumbersForm(initial=version),
-        "link": NumbersForm(initial=version),
-        "collaborator": CollaboratorForm(),
+        "note": NoteForm(auto_id="note-%s", initial={"body": ctx["draft_note"]}),
+        "assign": AssignForm(auto_id="assign-%s", initial=version),
+        "transfer": TransferForm(auto_id="transfer-%s", initial=version),
+        "refer": ReferForm(auto_id="refer-%s"),
+        "status": StatusForm(auto_id="status-%s", initial=version),
+        "priority": PriorityForm(
+            auto_id="priority-%s", initial={**version, "priority": ticket.priority_id}
+        ),
+        "due": DueDateForm(auto_id="due-%s", initial={**version, "due_at": ticket.due_at}),
+        "answered": AnsweredForm(auto_id="answered-%s", initial=version),
+        "merge": NumbersForm(auto_id="merge-%s", initial=version),
+        "link": NumbersForm(auto_id="link-%s", initial=version),
+        "collaborator": CollaboratorForm(auto_id="collaborator-%s"),
         "edit": EditForm(
+            auto_id="edit-%s",
             initial={
                 **version,
                 "subject": ticket.subject,
@@ -319,7 +323,7 @@ def ticket_action(request, number, action):
     ticket = ticket_or_404(request, number)
     form_class, call, done = ACTIONS[action]
     kwargs = {"custom_fields": fields_for_topic(ticket.topic)} if form_class is EditForm else {}
-    form = form_class(request.POST, **kwargs)
+    form = form_class(request.POST, auto_id=f"{action}-%s", **kwargs)
     if not form.is_valid():
         return _invalid(request, ticket, form, action)
     outcome = attempt(request, lambda: call(request, ticket, form), form=form)
@@ -425,6 +429,7 @@ def _reply_form(request, ticket, data=None):
     return ReplyForm(
         data if data is not None else request.POST,
         request.FILES,
+        auto_id="reply-%s",
         statuses=statuses,
         collaborators=ctx_collabs,
     ), ctx_collabs
@@ -520,7 +525,7 @@ def canned_insert(request, number, canned_id):
 @require_POST
 def ticket_note(request, number):
     ticket = ticket_or_404(request, number)
-    form = NoteForm(request.POST, request.FILES)
+    form = NoteForm(request.POST, request.FILES, auto_id="note-%s")
     if not form.is_valid():
         return _invalid(request, ticket, form, "note")
     d = form.cleaned_data
