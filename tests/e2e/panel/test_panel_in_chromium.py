@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.factories import AgentFactory, open_ticket
-from tickets.models import Ticket
 from threads.models import ThreadEntry
+from tickets.models import Ticket
 
 from ..conftest import screenshot
 
