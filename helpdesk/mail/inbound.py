@@ -33,7 +33,7 @@ from tickets.models import Ticket
 
 from . import outbound
 from .agents import agent_post
-from .matching import find_ticket
+from .matching import find_ticket, received_ids
 from .models import InboundMessage, Mailbox, MailSettings
 from .parsing import ParsedMessage, Unreadable, parse, quick_message_id, sender_of, sha256
 from .quoting import strip_quoted
@@ -218,10 +218,9 @@ def _our_addresses() -> set[str]:
 
     from routing.models import Department
 
-    found = {a.lower() for a in Mailbox.objects.values_list("address", flat=True)}
-    found |= {
-        a.lower() for a in Department.objects.exclude(email="").values_list("email", flat=True)
-    }
+    mailboxes = Mailbox.objects.order_by().values_list("address", flat=True)
+    departments = Department.objects.exclude(email="").order_by().values_list("email", flat=True)
+    found = {a.lower() for a in mailboxes.union(departments)}
     found.add(settings.DEFAULT_FROM_EMAIL.lower())
     return found
 
@@ -232,18 +231,15 @@ def _route(parsed: ParsedMessage, channel: str, mailbox) -> Outcome:
     ours = our_addresses()
     if parsed.sender_email in ours:
         return Outcome(S.DROPPED, reason="Sent from one of our own addresses (mail loop).")
-    if parsed.message_id:
-        seen = ThreadEntry.objects.filter(message_id=parsed.message_id).values("thread_id").first()
-        if seen is not None:
-            ticket = Ticket.objects.filter(thread_id=seen["thread_id"]).first()
-            return Outcome(
-                S.DUPLICATE, ticket, reason="A message with this Message-ID is imported."
-            )
+    known = received_ids([parsed.message_id, *parsed.thread_ids])
+    if parsed.message_id in known:
+        ticket = Ticket.objects.filter(pk=known[parsed.message_id]).first()
+        return Outcome(S.DUPLICATE, ticket, reason="A message with this Message-ID is imported.")
     if email_is_banned(parsed.sender_email):
         return Outcome(S.REJECTED, reason=f"Denied: {parsed.sender_email} is banned.")
     sender = user_find_by_email(parsed.sender_email)
     config = mail_settings()
-    match = find_ticket(parsed, sender)
+    match = find_ticket(parsed, sender, received=known)
     if match.ticket is not None:
         outcome = _append(parsed, match.ticket, sender, channel, config, ours)
         if outcome is not None:

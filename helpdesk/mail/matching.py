@@ -27,22 +27,32 @@ class Match:
     how: str = ""
 
 
-def _by_ids(ids: list[str]) -> Match:
+def received_ids(ids: list[str]) -> dict[str, int]:
+    """{Message-ID: ticket id} of the given ids that are messages we received (one query)."""
+    ids = [i for i in ids if i]
+    if not ids:
+        return {}
+    rows = ThreadEntry.objects.filter(message_id__in=ids, thread__ticket__isnull=False)
+    return dict(rows.values_list("message_id", "thread__ticket__id"))
+
+
+def _by_ids(ids: list[str], received: dict[str, int] | None) -> Match:
     if not ids:
         return Match(None)
     found: dict[str, tuple[int, str]] = {}
+    unverified = []
     for mid in ids:
         ticket_id = decode_message_id(mid)
         if ticket_id:
+            found[mid] = (ticket_id, "our Message-ID")
+        elif mid.startswith("<hd."):
+            unverified.append(mid)  # ours under an older key, perhaps: ask the outbox
+    if unverified:
+        rows = OutboundMessage.objects.filter(message_id__in=unverified, ticket__isnull=False)
+        for mid, ticket_id in rows.values_list("message_id", "ticket_id"):
             found.setdefault(mid, (ticket_id, "our Message-ID"))
-    rows = OutboundMessage.objects.filter(message_id__in=ids, ticket__isnull=False)
-    for mid, ticket_id in rows.values_list("message_id", "ticket_id"):
-        found.setdefault(mid, (ticket_id, "our Message-ID"))
-    entries = ThreadEntry.objects.filter(message_id__in=ids).values_list(
-        "message_id", "thread__ticket__id"
-    )
-    for mid, ticket_id in entries:
-        if ticket_id:
+    for mid, ticket_id in (received_ids(ids) if received is None else received).items():
+        if mid in ids:
             found.setdefault(mid, (ticket_id, "a Message-ID we received"))
     for mid in ids:  # the newest reference that names a ticket wins
         if mid in found:
@@ -73,9 +83,10 @@ def _by_subject(subject: str, sender) -> Match:
     return Match(None)
 
 
-def find_ticket(parsed: ParsedMessage, sender) -> Match:
-    """The ticket this message continues, or Match(None) for a new ticket."""
-    match = _by_ids(parsed.thread_ids)
+def find_ticket(parsed: ParsedMessage, sender, received: dict[str, int] | None = None) -> Match:
+    """The ticket this message continues, or Match(None) for a new ticket. `received`:
+    the lookup of `received_ids` when the caller made it already."""
+    match = _by_ids(parsed.thread_ids, received)
     if match.ticket is not None:
         return match
     return _by_subject(parsed.subject, sender)
