@@ -1,0 +1,151 @@
+"""Time the staff panel at scale, as a signed-in agent.
+
+    .venv/bin/python bench/panel.py [--tickets 1000000] [--open-fraction 0.1] [--runs 30]
+
+Loads the tickets once (set-based, bench/bulk.py: a tenth of them open, a third of
+them assigned to the bench agent) into its own PostgreSQL database,
+`helpdesk_bench_panel` (PANEL_BENCH_DATABASE_URL to change it; not the SLA bench's,
+whose tickets are all open), gives one open ticket a 200-entry thread (messages,
+responses, notes with events), then requests through Django's test client, signed
+in as the bench agent (All Access in the tickets' department):
+
+- the Open queue, first page;
+- a deep page of it (the keyset cursor of the 50,000th open ticket);
+- the ticket view of the 200-entry thread;
+- a keyword search matching a fifth of all tickets, and one matching a few.
+
+Prints the median and the 95th percentile of the server time of each page (rendering
+included, network excluded) and its SQL query count. Budget (issue 6): p50 under
+100 ms for each at a million tickets.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bulk import load_tickets, setup_django
+
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/helpdesk_bench_panel"
+THREAD_LENGTH = 200
+
+
+def long_thread(agent):
+    """One open ticket with THREAD_LENGTH entries (and an event per entry), made once."""
+    from django.db import transaction
+
+    from threads.models import ThreadEntry, ThreadEvent
+    from tickets.models import Ticket
+
+    ticket = Ticket.objects.filter(state="open", subject__contains="printer").order_by("pk").first()
+    have = ThreadEntry.objects.filter(thread_id=ticket.thread_id).count()
+    kinds = ["message", "response", "note"]
+    with transaction.atomic():
+        ThreadEntry.objects.bulk_create(
+            ThreadEntry(
+                thread_id=ticket.thread_id,
+                kind=kinds[i % 3],
+                poster=agent if i % 3 else ticket.requester,
+                poster_name=agent.display_name if i % 3 else "Client",
+                body_html=f"<p>Entry {i}: the printer still jams on page {i}.</p>",
+                body_text=f"Entry {i}: the printer still jams on page {i}.",
+            )
+            for i in range(have, THREAD_LENGTH)
+        )
+        if have < THREAD_LENGTH:
+            ThreadEvent.objects.bulk_create(
+                ThreadEvent(thread_id=ticket.thread_id, kind=kinds[i % 3], actor=agent, data={})
+                for i in range(have, THREAD_LENGTH)
+            )
+    return ticket
+
+
+def deep_cursor(agent, position: int) -> str:
+    from helpdesk.panel import keyset
+    from helpdesk.panel.queues import SORTS
+    from tickets.selectors import tickets_visible_to
+
+    row = (
+        tickets_visible_to(user=agent)
+        .filter(state="open")
+        .order_by("-updated_at", "-pk")[position : position + 1]
+        .get()
+    )
+    return keyset.encode("-updated", row, SORTS["updated"].field, False)
+
+
+def measure(client, url: str, runs: int) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):  # warm caches and the session
+        assert client.get(url).status_code == 200, url
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url)
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, (url, response.status_code)
+    timings.sort()
+    return {
+        "p50": statistics.median(timings),
+        "p95": timings[min(len(timings) - 1, round(0.95 * (len(timings) - 1)))],
+        "queries": len(ctx.captured_queries),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--open-fraction", type=float, default=0.1)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    setup_django(os.environ.get("PANEL_BENCH_DATABASE_URL", DEFAULT_DB))
+
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from tickets.models import Ticket
+
+    setup_test_environment()  # the test client, without touching the database
+    settings.DEBUG = False
+    print(f"loading up to {args.tickets:,} tickets ({args.open_fraction:.0%} open)...")
+    added = load_tickets(args.tickets, open_fraction=args.open_fraction)
+    from bench.bulk import baseline
+
+    agent = baseline()["agent"]
+    ticket = long_thread(agent)
+    if added:
+        with connection.cursor() as cur:
+            cur.execute("VACUUM ANALYZE tickets_ticket")
+            cur.execute("VACUUM ANALYZE threads_threadentry")
+            cur.execute("ANALYZE accounts_user")
+    total, open_ = Ticket.objects.count(), Ticket.objects.filter(state="open").count()
+    print(f"{total:,} tickets, {open_:,} open; long thread: #{ticket.number}")
+
+    client = Client()
+    client.force_login(agent)
+    pages = {
+        "open queue, first page": "/scp/queues/open/",
+        "open queue, deep page (50,000th ticket)": "/scp/queues/open/?cursor="
+        + deep_cursor(agent, min(50_000, open_ - 30)),
+        f"ticket view, {THREAD_LENGTH}-entry thread": f"/scp/tickets/{ticket.number}/",
+        "keyword search 'printer' (a fifth of all tickets)": "/scp/search/?q=printer",
+        "keyword search 'jams' (one ticket's thread)": "/scp/search/?q=jams",
+    }
+    print(f"{'page':<52} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    for label, url in pages.items():
+        r = measure(client, url, args.runs)
+        print(f"{label:<52} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['queries']:>8}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
