@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from helpdesk.portal.forms import MultipleFileField
 from routing.models import HelpTopic
+from threads.html import html_to_text, sanitize_html
 
 from .models import FaqAttachment, FaqCategory
 
@@ -133,3 +134,11 @@ class FaqForm(forms.Form):
             self.fields["remove_attachments"].queryset = instance.attachments.all()
         else:
             del self.fields["remove_attachments"]
+
+    def clean_answer(self):
+        """Empty once sanitised (only tags, or only a script) is empty: said at once, with
+        the other fields' errors, rather than by the service afterwards."""
+        answer = self.cleaned_data["answer"]
+        if not html_to_text(sanitize_html(answer)):
+            raise forms.ValidationError(_("This field is required."))
+        return answer
