@@ -96,7 +96,7 @@ def test_an_invalid_key_is_a_400(api, cast):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_duplicates_create_one_ticket(cast):
     """Eight clients send the same key and body at once: one ticket; the others are
     replays or 409 (in flight), never a second ticket."""
