@@ -5,9 +5,12 @@ so an edited template cannot reach a password hash): `ticket`, `recipient`, `ent
 `agent`, `assignee`, `team`, `department`, `previous_department`, `signature`, `url`.
 """
 
+import logging
+
 from django.template import Context, Engine, TemplateSyntaxError
 from django.utils.safestring import mark_safe
 
+log = logging.getLogger(__name__)
 _TEXT = Engine(autoescape=False, string_if_invalid="")
 _HTML = Engine(autoescape=True, string_if_invalid="")
 
@@ -107,8 +110,18 @@ def source(code: str) -> tuple[str, str, str]:
 
 
 def render(code: str, context: dict) -> tuple[str, str, str]:
-    """(subject, text body, html body or "") for a template and its values."""
-    subject, text, html = source(code)
+    """(subject, text body, html body or "") for a template and its values. An admin's
+    template that fails at render time is logged and the default is used instead."""
+    try:
+        return _render(source(code), context)
+    except Exception:
+        log.exception("email template %s failed; the default text is used", code)
+        subject, text = DEFAULTS[code]
+        return _render((subject, text, default_html(text)), context)
+
+
+def _render(template: tuple[str, str, str], context: dict) -> tuple[str, str, str]:
+    subject, text, html = template
     ctx = dict(context)
     entry = dict(ctx.get("entry") or {})
     if "body_html" in entry:
