@@ -93,22 +93,26 @@ def entry_values(entry: ThreadEntry | None) -> dict:
 
 
 def thread_headers(ticket: Ticket, recipient: str, entry: ThreadEntry | None) -> dict:
-    """In-Reply-To and References: the first message, our last mail to this recipient,
-    and the message being answered."""
+    """In-Reply-To and References: the ticket's first message, our last mail to this
+    recipient, and the client message being answered."""
     received = list(
         ThreadEntry.objects.filter(thread_id=ticket.thread_id)
         .exclude(message_id="")
         .order_by("id")
-        .values_list("message_id", flat=True)
+        .values_list("kind", "message_id")
     )
-    first, latest = (received[0], received[-1]) if received else (None, None)
+    first = received[0][1] if received else None
+    messages = [mid for kind, mid in received if kind == ThreadEntry.Kind.MESSAGE]
+    if entry is not None and entry.kind == ThreadEntry.Kind.MESSAGE and entry.message_id:
+        answering = entry.message_id
+    else:  # a response, a note or an event: it answers the latest client message
+        answering = messages[-1] if messages else None
     last_out = (
         OutboundMessage.objects.filter(ticket=ticket, recipient=recipient)
         .order_by("-id")
         .values_list("message_id", flat=True)
         .first()
     )
-    answering = entry.message_id if entry is not None and entry.message_id else latest
     refs = [m for m in dict.fromkeys([first, last_out, answering]) if m]
     if not refs:
         return {}

@@ -308,3 +308,26 @@ def test_a_send_failure_is_retried_then_recorded_on_the_ticket(helpdesk, run, se
         f'The mail "Re: Printer on fire [#{ticket.number}]" (ticket.reply) to alice@acme.test '
         "could not be sent after 3 attempts: SMTPServerDisconnected: the relay hung up"
     )
+
+
+def test_an_agent_reply_by_email_reaches_the_client_answering_the_client_message(helpdesk, run):
+    ticket = run(ingest, corpus("plain.eml"), channel="email").ticket
+    mail.outbox.clear()
+
+    run(
+        ingest,
+        message(
+            sender="alex@helpdesk.test",
+            body="Fixed it.",
+            message_id="<agent-1@helpdesk.test>",
+            headers={"In-Reply-To": "<plain-1@acme.test>"},
+        ),
+        channel="email",
+    )
+
+    [reply] = by_recipient("alice@acme.test")
+    assert reply.subject == f"Re: Printer on fire [#{ticket.number}]"
+    assert reply.body.startswith("-- reply above this line --\n\nFixed it.")
+    assert reply.extra_headers["In-Reply-To"] == "<plain-1@acme.test>"
+    autoresp = OutboundMessage.objects.get(template="ticket.autoresp").message_id
+    assert reply.extra_headers["References"] == f"<plain-1@acme.test> {autoresp}"
