@@ -85,19 +85,22 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
 
 
 def header_text(msg: Message, name: str) -> str:
-    """A header decoded to text (RFC 2047 words, unknown charsets), never raising."""
+    """A header decoded to text (RFC 2047 words, unknown charsets), never raising.
+
+    Works on the raw value (unfolded): cheaper than the header registry, and nothing
+    in it can raise on a malformed header."""
     raw = _raw_header(msg, name)
     if raw is None:
         return ""
-    if "=?" in raw:  # encoded words: decoded here, with the charset fallback
-        text = _decode_words(re.sub(r"\r?\n[ \t]+", " ", raw))
-    else:
-        try:
-            text = str(msg.get(name))
-        except Exception:  # a header the policy cannot parse
-            text = raw
-    text = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+    text = _UNFOLD.sub(" ", raw)
+    if "=?" in text:
+        text = _decode_words(text)
+    # raw 8-bit bytes in a header (no encoded words): UTF-8, else Windows-1252
+    text = decode_bytes(text.encode("utf-8", errors="surrogateescape"), "utf-8")
     return " ".join(text.split())
+
+
+_UNFOLD = re.compile(r"\r?\n[ \t]+")
 
 
 def _raw_header(msg: Message, name: str) -> str | None:

@@ -180,3 +180,9 @@ def test_a_delivery_status_notification_is_read():
         ],
         "permanent": True,
     }
+
+
+def test_raw_8bit_headers_are_read_as_windows_1252_when_not_utf8():
+    parsed = parse(corpus("raw_8bit_headers.eml"))
+
+    assert (parsed.subject, parsed.sender_name) == ("Grüße raw 8-bit", "Jörg")
