@@ -2,8 +2,8 @@
 
 A queue is a filter over `tickets_visible_to(user=...)` plus columns and a sort. Pages
 are keyset-paginated (panel.keyset). Counts in the sidebar are bounded: each counts at
-most COUNT_CAP + 1 rows (shown as "1000+"), all in one statement, so a queue of
-900,000 closed tickets costs the same as a small one.
+most COUNT_CAP + 1 rows (shown as "999+"), so a queue of 900,000 closed tickets costs
+the same as a small one.
 """
 
 import datetime as dt
@@ -202,23 +202,21 @@ def criteria_q(criteria: dict, user) -> Q:
 
 # --- counts -----------------------------------------------------------------------------
 def capped_counts(querysets: dict[str, QuerySet], cap: int = COUNT_CAP) -> dict[str, int]:
-    """{key: min(count, cap + 1)} for each queryset, in one statement."""
-    if not querysets:
-        return {}
-    parts, params, keys, empty = [], [], [], {}
-    for i, (key, qs) in enumerate(querysets.items()):
+    """{key: min(count, cap + 1)} for each queryset: one short statement each.
+
+    Each reads at most cap + 1 index entries. (One statement for all of them was tried:
+    PostgreSQL's estimate of the sum crosses the JIT threshold and compiling took 100 ms
+    to 2 s at a million tickets, for 10 ms of work.)
+    """
+    out = {}
+    for key, qs in querysets.items():
         try:
-            sql, p = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
+            sql, params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
         except EmptyResultSet:  # e.g. "my teams" for an agent in no team
-            empty[key] = 0
+            out[key] = 0
             continue
-        keys.append(key)
-        # the SQL is the ORM's own, with its parameters kept apart
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS c{i})")  # noqa: S608
-        params.extend(p)
-    if not parts:
-        return empty
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
-        row = cursor.fetchone()
-    return {**empty, **dict(zip(keys, row, strict=True))}
+        with connection.cursor() as cursor:
+            # the SQL is the ORM's own, with its parameters kept apart
+            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS c", params)  # noqa: S608
+            out[key] = cursor.fetchone()[0]
+    return out
