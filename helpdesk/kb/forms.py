@@ -130,6 +130,7 @@ class FaqForm(forms.Form):
                 "notes": instance.notes,
             }
         super().__init__(*args, **kwargs)
+        self.fields["attachments"].set_limit(10)
         if instance is not None and instance.pk:
             self.fields["remove_attachments"].queryset = instance.attachments.all()
         else:

@@ -75,6 +75,13 @@ class MultipleFileField(forms.FileField):
         self.max_files = max_files
         super().__init__(*args, **kwargs)
 
+    def set_limit(self, max_files: int) -> None:
+        self.max_files = max_files
+        self.help_text = gettext("Up to %(n)d files, %(mb)s MB each.") % {
+            "n": max_files,
+            "mb": settings.HELPDESK["MAX_ATTACHMENT_BYTES"] // (1024 * 1024),
+        }
+
     def clean(self, data, initial=None):
         files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
         if len(files) > self.max_files:
@@ -157,19 +164,9 @@ class OpenTicketForm(TokenForm):
             ]
         else:
             del self.fields["topic"]
-        self.fields["attachments"].max_files = max_files
-        self.fields["attachments"].help_text = gettext("Up to %(n)d files, %(mb)s MB each.") % {
-            "n": max_files,
-            "mb": settings.HELPDESK["MAX_ATTACHMENT_BYTES"] // (1024 * 1024),
-        }
+        self.fields["attachments"].set_limit(max_files)
         for field in self.custom_fields:
             self.fields[CUSTOM_PREFIX + field.name] = _custom_form_field(field)
-
-    def custom_field_names(self) -> list[str]:
-        return [CUSTOM_PREFIX + f.name for f in self.custom_fields]
-
-    def base_field_names(self) -> list[str]:
-        return [n for n in self.fields if n != "form_token" and not n.startswith(CUSTOM_PREFIX)]
 
     def custom_values(self) -> dict[str, str]:
         values = {}
@@ -204,7 +201,7 @@ class ReplyForm(TokenForm):
 
     def __init__(self, *args, max_files: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["attachments"].max_files = max_files
+        self.fields["attachments"].set_limit(max_files)
 
     def clean(self):
         cleaned = super().clean()
