@@ -18,6 +18,11 @@
    email backend inside the measured time).
 4. Prints messages per second, the median and p95 per message, and the outcomes.
 
+`--prepared` turns on psycopg's server-side binding with prepared statements for the
+run (not the project's setting): PostgreSQL then plans each repeated query once per
+connection instead of every time, which matters for the wide select_related reads of
+the ticket services (see docs/performance.md).
+
 Budget (issue 4): at least 100 messages per second on this machine with PostgreSQL.
 """
 
@@ -169,7 +174,12 @@ def run(n: int, workers: int) -> None:
     for found, _ in results:
         for key, count in found.items():
             outcomes[key] = outcomes.get(key, 0) + count
-    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}, workers: {workers}")
+    prepared = connection.settings_dict["OPTIONS"].get("server_side_binding", False)
+    print(
+        f"database: {connection.vendor} {connection.settings_dict['NAME']}, "
+        f"workers: {workers}, prepared statements: {prepared}, notifications: "
+        f"{'eager' if os.environ.get('CELERY_TASK_ALWAYS_EAGER') == '1' else 'broker'}"
+    )
     print(f"messages: {n} in {elapsed:.2f} s = {n / elapsed:.0f} messages/s")
     print(
         f"per message: median {statistics.median(timings) * 1000:.1f} ms, "
@@ -184,6 +194,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--notify", choices=["broker", "eager"], default="broker")
     parser.add_argument(
+        "--prepared",
+        action="store_true",
+        help="server-side binding with prepared statements (not the project's default)",
+    )
+    parser.add_argument(
         "--redis-url", default=os.environ.get("BENCH_MAIL_REDIS_URL", "redis://127.0.0.1:6379/4")
     )
     parser.add_argument(
@@ -192,6 +207,11 @@ def main() -> None:
     args = parser.parse_args()
     setup(args.database_url, args.notify, args.redis_url)
     baseline()
+    if args.prepared:  # PostgreSQL plans each repeated query once per connection
+        from django.db import connection
+
+        connection.close()
+        connection.settings_dict["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
     try:
         run(args.messages, args.workers)
     finally:
