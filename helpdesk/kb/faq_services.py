@@ -41,7 +41,8 @@ def _required(value: str, field: str, errors: dict) -> str:
 # --- categories ---------------------------------------------------------------------
 
 
-def _check_parent(category: FaqCategory | None, parent: FaqCategory | None) -> None:
+def faq_category_check_parent(category: FaqCategory | None, parent: FaqCategory | None) -> None:
+    """Refuse a parent that would put the category inside itself."""
     node, seen = parent, {category.pk} if category is not None and category.pk else set()
     while node is not None:
         if node.pk in seen:
@@ -79,7 +80,7 @@ def faq_category_create(
     name = _required(name, "name", errors)[:128]
     if errors:
         raise ValidationFailed("A category needs a name.", fields=errors)
-    _check_parent(None, parent)
+    faq_category_check_parent(None, parent)
     category = FaqCategory(
         name=name,
         parent=parent,
@@ -109,7 +110,7 @@ def faq_category_update(
         if errors:
             raise ValidationFailed("A category needs a name.", fields=errors)
     if parent is not UNSET:
-        _check_parent(category, parent)
+        faq_category_check_parent(category, parent)
         category.parent = parent
     if description is not UNSET:
         category.description = sanitize_html(description)

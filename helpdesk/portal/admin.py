@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import DomainError
 
@@ -14,9 +15,9 @@ class PortalSettingsAdmin(admin.ModelAdmin):
 
     fieldsets = [
         (None, {"fields": ["registration", "login_required_to_open"]}),
-        ("Knowledge base", {"fields": ["kb_enabled", "kb_requires_login"]}),
+        (_("Knowledge base"), {"fields": ["kb_enabled", "kb_requires_login"]}),
         (
-            "Links and limits",
+            _("Links and limits"),
             {
                 "fields": [
                     "access_link_hours",
@@ -104,7 +105,7 @@ class AccessLinkAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Revoke the selected links")
+    @admin.action(description=_("Revoke the selected links"))
     def revoke(self, request, queryset):
         n = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
-        self.message_user(request, f"{n} links revoked.")
+        self.message_user(request, _("%(n)d links revoked.") % {"n": n})

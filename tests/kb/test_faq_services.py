@@ -187,3 +187,55 @@ def test_the_orphan_file_cleanup_keeps_files_of_faqs(cast, editor):
     StoredFile.objects.update(created_at=timezone.now() - dt.timedelta(days=3))
     files_purge_orphans(older_than_hours=24)
     assert FaqAttachment.objects.get().file.file.read() == b"hello"
+
+
+def test_django_admin_edits_go_through_the_services(client, cast):
+    from helpdesk.kb.models import FaqCategory
+
+    client.force_login(cast.admin)
+    response = client.post(
+        "/admin/helpdesk_kb/faqcategory/add/",
+        {"name": "Printing", "is_public": "on", "sort": 0, "description": "<p>x</p><script>"},
+    )
+    assert response.status_code == 302
+    category = FaqCategory.objects.get()
+    assert category.description == "<p>x</p>"
+    child = kb.faq_category_create(actor=cast.admin, name="Laser", parent=category)
+    response = client.post(
+        f"/admin/helpdesk_kb/faqcategory/{category.pk}/change/",
+        {"name": "Printing", "parent": child.pk, "is_public": "on", "sort": 0},
+    )
+    assert response.status_code == 200
+    assert "A category cannot be inside itself." in response.content.decode()
+    response = client.post(
+        "/admin/helpdesk_kb/faq/add/",
+        {
+            "category": category.pk,
+            "question": "Jam?",
+            "answer_html": "<p>Open it.</p><script>x()</script>",
+            "attachments-TOTAL_FORMS": 0,
+            "attachments-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 302
+    faq = Faq.objects.get()
+    assert (faq.answer_html, faq.answer_text, faq.created_by) == (
+        "<p>Open it.</p>",
+        "Open it.",
+        cast.admin,
+    )
+    assert list(selectors.faqs_search_all(text="open")) == [faq]
+    response = client.post(
+        "/admin/helpdesk_kb/faq/add/",
+        {
+            "category": category.pk,
+            "question": "JAM?",
+            "answer_html": "<p></p>",
+            "attachments-TOTAL_FORMS": 0,
+            "attachments-INITIAL_FORMS": 0,
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["answer_html"] == ["This field is required."]
+    assert Faq.objects.count() == 1

@@ -318,3 +318,20 @@ def test_no_reset_mail_for_agents_guests_or_unknown_addresses(
             response = client.post("/password/reset/", {"email": email})
             assert response["Location"] == "/password/reset/sent/"
     assert mail.outbox == []
+
+
+def test_admins_edit_the_portal_settings_row_and_revoke_links(client, helpdesk, tickets):
+    from helpdesk.portal.models import AccessLink
+    from helpdesk.portal.services import access_link_request
+
+    client.force_login(helpdesk.admin)
+    PortalSettings.load()
+    assert client.get("/admin/helpdesk_portal/portalsettings/1/change/").status_code == 200
+    assert client.get("/admin/helpdesk_portal/portalsettings/add/").status_code == 403
+    link = access_link_request(email="bob@globex.test", number=tickets["bob"].number)
+    response = client.post(
+        "/admin/helpdesk_portal/accesslink/",
+        {"action": "revoke", "_selected_action": [link.pk]},
+    )
+    assert response.status_code == 302
+    assert AccessLink.objects.get().revoked_at is not None
