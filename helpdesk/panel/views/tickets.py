@@ -10,7 +10,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.errors import Conflict, NotVisible, PermissionRefused
 from accounts.services import user_get_or_create_by_email
@@ -19,7 +19,7 @@ from helpdesk.kb.services import canned_render
 from threads.html import html_to_text
 from threads.services import draft_save
 from tickets import services
-from tickets.customfields import fields_for_topic
+from tickets.customfields import fields_for_topic, ticket_field_values
 from tickets.models import State, TicketStatus
 from tickets.permissions import ticket_permissions
 from tickets.selectors import ticket_get_for
@@ -53,14 +53,15 @@ def ticket_url(ticket) -> str:
 
 
 def _forms(request, ticket, ctx, bound: dict):
-    version = {"version": ticket.version}
+    """The reply and note forms (always on the page), and any bound action form whose
+    errors must be shown. Other action forms load when their panel opens (action_form)."""
     collaborators = ctx["collaborators"]
     statuses = ctx["statuses"] if "ticket.reply" in ctx["granted"] else []
     forms = {
         "reply": ReplyForm(
             auto_id="reply-%s",
             initial={
-                **version,
+                "version": ticket.version,
                 "body": ctx["draft_reply"],
                 "signature": bool(request.user.signature),
                 "cc": [str(c.user_id) for c in collaborators if c.is_active],
@@ -69,36 +70,45 @@ def _forms(request, ticket, ctx, bound: dict):
             collaborators=collaborators,
         ),
         "note": NoteForm(auto_id="note-%s", initial={"body": ctx["draft_note"]}),
-        "assign": AssignForm(auto_id="assign-%s", initial=version),
-        "transfer": TransferForm(auto_id="transfer-%s", initial=version),
-        "refer": ReferForm(auto_id="refer-%s"),
-        "status": StatusForm(auto_id="status-%s", initial=version),
-        "priority": PriorityForm(
-            auto_id="priority-%s", initial={**version, "priority": ticket.priority_id}
-        ),
-        "due": DueDateForm(auto_id="due-%s", initial={**version, "due_at": ticket.due_at}),
-        "answered": AnsweredForm(auto_id="answered-%s", initial=version),
-        "merge": NumbersForm(auto_id="merge-%s", initial=version),
-        "link": NumbersForm(auto_id="link-%s", initial=version),
-        "collaborator": CollaboratorForm(auto_id="collaborator-%s"),
-        "edit": EditForm(
-            auto_id="edit-%s",
+    }
+    forms.update(bound)
+    if "status" in forms:
+        _limit_statuses(forms["status"], ctx["statuses"])
+    return forms
+
+
+def _limit_statuses(form, statuses) -> None:
+    form.fields["status"].queryset = TicketStatus.objects.filter(pk__in=[s.pk for s in statuses])
+
+
+def action_form(request, ticket, name: str):
+    """An unbound action form with the ticket's current values."""
+    version = {"version": ticket.version}
+    auto_id = f"{name}-%s"
+    if name == "edit":
+        return EditForm(
+            auto_id=auto_id,
             initial={
                 **version,
                 "subject": ticket.subject,
                 "topic": ticket.topic_id,
                 "sla": ticket.sla_id,
                 "requester": ticket.requester.email,
-                **{f"cf_{v.field.name}": v.value for v in ctx["custom_values"]},
+                **{f"cf_{f.name}": v for f, v in ticket_field_values(ticket)},
             },
             custom_fields=fields_for_topic(ticket.topic),
-        ),
-    }
-    forms.update(bound)
-    forms["status"].fields["status"].queryset = TicketStatus.objects.filter(
-        pk__in=[s.pk for s in ctx["statuses"]]
-    )
-    return forms
+        )
+    initial = {
+        "priority": {**version, "priority": ticket.priority_id},
+        "due": {**version, "due_at": ticket.due_at},
+        "refer": {},
+        "collaborator": {},
+    }.get(name, version)
+    form = ACTIONS[name][0](auto_id=auto_id, initial=initial)
+    if name == "status":
+        granted = ticket_permissions(request.user, ticket)
+        _limit_statuses(form, selectors.allowed_statuses(ticket, granted))
+    return form
 
 
 def render_ticket(request, ticket, *, bound=None, status=200, open_panel=""):
@@ -316,11 +326,13 @@ ACTIONS = {
 
 
 @agent_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ticket_action(request, number, action):
     if action not in ACTIONS:
         raise Http404
     ticket = ticket_or_404(request, number)
+    if request.method == "GET":
+        return _action_page(request, ticket, action)
     form_class, call, done = ACTIONS[action]
     kwargs = {"custom_fields": fields_for_topic(ticket.topic)} if form_class is EditForm else {}
     form = form_class(request.POST, auto_id=f"{action}-%s", **kwargs)
@@ -330,6 +342,35 @@ def ticket_action(request, number, action):
     if not outcome.ok:
         return _refused(request, ticket, outcome, bound={action: form}, panel=action)
     return _after(request, ticket, done())
+
+
+ACTION_TITLES = {
+    "assign": lambda: _("Assign"),
+    "transfer": lambda: _("Transfer"),
+    "refer": lambda: _("Refer"),
+    "status": lambda: _("Change status"),
+    "priority": lambda: _("Priority"),
+    "due": lambda: _("Due date"),
+    "answered": lambda: _("Mark answered or unanswered"),
+    "merge": lambda: _("Merge other tickets into this one"),
+    "link": lambda: _("Link tickets"),
+    "edit": lambda: _("Edit details"),
+    "collaborator": lambda: _("Add a collaborator"),
+}
+
+
+def _action_page(request, ticket, name):
+    """One action's form: the fragment an opening panel loads (htmx), or, without
+    JavaScript, a page of its own that posts like the panel would."""
+    ctx = {
+        "ticket": ticket,
+        "name": name,
+        "form": action_form(request, ticket, name),
+        "title": ACTION_TITLES[name](),
+    }
+    if request.htmx:
+        return render(request, "staff/ticket/_action_form.html", ctx)
+    return page(request, "staff/ticket_action.html", ctx)
 
 
 @agent_required
