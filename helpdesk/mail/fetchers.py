@@ -96,7 +96,13 @@ class ImapFetcher(Fetcher):
         return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     def pending(self, limit: int) -> list[Pending]:
-        data = _check(self.conn.uid("SEARCH", None, "UNDELETED", "UNSEEN"), "SEARCH")
+        # moved or deleted after import: everything left in the folder is pending, even
+        # what a person read in a mail client; flagged after import: the unseen ones
+        if self.mailbox.after_import == Mailbox.AfterImport.MARK_SEEN:
+            criteria = ("UNDELETED", "UNSEEN")
+        else:
+            criteria = ("UNDELETED",)
+        data = _check(self.conn.uid("SEARCH", None, *criteria), "SEARCH")
         uids = (data[0] or b"").split()
         # osTicket takes the latest N when more are waiting; we take the oldest N so a
         # backlog drains in order (nothing is skipped: the rest come next run)

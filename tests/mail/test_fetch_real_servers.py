@@ -304,3 +304,16 @@ def test_a_fetcher_killed_with_sigkill_loses_nothing_and_duplicates_nothing(imap
     ]
     assert dovecot.folder("INBOX") == []
     assert len(dovecot.folder("Archive")) == 3
+
+
+def test_a_message_read_by_a_person_is_still_imported_when_mail_is_moved(imap_box, dovecot):
+    dovecot.deliver(corpus("plain.eml"))
+    conn = dovecot.imap()
+    conn.select("INBOX")
+    conn.store("1", "+FLAGS", r"(\Seen)")  # someone opened it in a mail client
+    conn.logout()
+
+    report = fetch_mailbox(imap_box)
+
+    assert report.statuses == {"created": 1}
+    assert dovecot.folder("INBOX") == [] and len(dovecot.folder("Archive")) == 1
