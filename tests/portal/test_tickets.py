@@ -238,3 +238,17 @@ def test_attachments_download_safely(client, helpdesk, content_type, disposition
     assert response["Cache-Control"] == "private, no-store"
     if disposition == "attachment":
         assert response["Content-Type"] == "application/octet-stream"
+
+
+def test_dates_are_shown_in_the_clients_time_zone(client, helpdesk, tickets):
+    import zoneinfo
+
+    from django.utils import timezone
+
+    cast, ticket = helpdesk, tickets["alice"]
+    cast.alice.timezone = "Asia/Tokyo"
+    cast.alice.save()
+    client.force_login(cast.alice)
+    html = client.get(f"/tickets/{ticket.number}/").content.decode()
+    local = timezone.localtime(ticket.created_at, timezone=zoneinfo.ZoneInfo("Asia/Tokyo"))
+    assert local.strftime("%Y-%m-%d %H:%M JST") in html
