@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from helpdesk.portal.models import AccessLink
+from helpdesk.portal.services import access_link_request
 from tickets import services
 
 from ..factories import status
@@ -177,15 +178,23 @@ def test_requests_are_limited_per_address_whatever_the_pair(
     assert AccessLink.objects.count() == 2
 
 
-def test_a_signed_in_client_following_someone_elses_link_is_signed_out(
-    client, helpdesk, tickets, guest_login
+def test_a_signed_in_client_following_someone_elses_link_is_asked_first(
+    client, helpdesk, tickets, django_capture_on_commit_callbacks
 ):
-    cast = helpdesk
+    cast, ticket = helpdesk, tickets["stranger"]
+    with django_capture_on_commit_callbacks(execute=True):
+        access_link_request(email="stranger@nowhere.test", number=ticket.number)
+    path = LINK.search(mail.outbox[-1].body).group(1)
     client.force_login(cast.bob)
-    guest = guest_login(client, tickets["stranger"], cast.stranger)
-    assert guest.get(f"/tickets/{tickets['bob'].number}/").status_code == 404
-    assert guest.get("/tickets/")["Location"] == f"/tickets/{tickets['stranger'].number}/"
-    assert "_auth_user_id" not in guest.session
+    page = client.get(path)  # a page elsewhere loading the link changes nothing
+    assert page.status_code == 200
+    assert "This link is for someone else" in page.content.decode()
+    assert client.session["_auth_user_id"] == str(cast.bob.pk)
+    response = client.post(path)
+    assert response["Location"] == f"/tickets/{ticket.number}/"
+    assert "_auth_user_id" not in client.session
+    assert client.get(f"/tickets/{tickets['bob'].number}/").status_code == 404
+    assert client.get("/tickets/")["Location"] == f"/tickets/{ticket.number}/"
 
 
 def test_the_login_page_offers_the_guest_form_with_the_number_of_the_page_asked(

@@ -68,7 +68,11 @@ def access_open(request, token):
         return render(request, "portal/link_invalid.html", status=404)
     if viewer.is_client and viewer.user.pk == link.user_id:
         return redirect("portal:ticket", number=link.ticket.number)
-    if request.user.is_authenticated:  # another client: the link is not theirs to use
+    if request.user.is_authenticated:
+        # Another client is signed in: the link is not theirs. Ask before signing them
+        # out, so a page elsewhere cannot swap their session for someone else's ticket.
+        if request.method != "POST":
+            return render(request, "portal/access_switch.html", {"link": link})
         logout(request)
     guest_sign_in(request, link)
     access_link_use(link=link)
