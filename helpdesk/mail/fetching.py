@@ -22,6 +22,7 @@ from django.utils import timezone
 from .fetchers import FetchError, fetcher_for
 from .inbound import TemporaryFailure, ingest
 from .models import InboundMessage, Mailbox
+from .scope import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,11 @@ def fetch_mailbox(mailbox: Mailbox) -> FetchReport:
 def _run(fetcher, mailbox: Mailbox, report: FetchReport) -> None:
     items = fetcher.pending(mailbox.max_per_fetch)
     known = _known(mailbox, [i.uid for i in items])
+    with unit_of_work():  # settings and our addresses read once per batch
+        _import(fetcher, mailbox, report, items, known)
+
+
+def _import(fetcher, mailbox: Mailbox, report: FetchReport, items, known) -> None:
     for item in items:
         if item.uid in known:
             fetcher.finish(item)  # imported before a crash, not finished on the server
