@@ -308,18 +308,9 @@ class HelpdeskSettings(models.Model):
 
     @classmethod
     def load(cls) -> "HelpdeskSettings":
-        obj = (
-            cls.objects.select_related(
-                "default_department",
-                "default_sla__schedule",
-                "default_topic",
-                "default_priority",
-                "default_status",
-                "closed_status",
-            )
-            .filter(pk=1)
-            .first()
-        )
+        """The settings row alone: a primary-key read. Related defaults load lazily, only
+        when a service needs them (joining all six cost more to plan than to run)."""
+        obj = cls.objects.filter(pk=1).first()
         return obj or cls.objects.get_or_create(pk=1)[0]
 
 

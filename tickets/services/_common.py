@@ -97,14 +97,22 @@ def record(ticket: Ticket, kind: str, actor, channel: str, **data):
     )
 
 
+class _LazyDefaults:
+    """routing.Defaults read from the settings row on demand: route() touches only the
+    defaults a ticket actually falls back to, so the others cost no query."""
+
+    def __init__(self, config: HelpdeskSettings):
+        self._config = config
+
+    department = property(lambda self: self._config.default_department)
+    sla = property(lambda self: self._config.default_sla)
+    priority = property(lambda self: self._config.default_priority)
+    status = property(lambda self: self._config.default_status)
+    topic = property(lambda self: self._config.default_topic)
+
+
 def defaults(config: HelpdeskSettings) -> Defaults:
-    return Defaults(
-        department=config.default_department,
-        sla=config.default_sla,
-        priority=config.default_priority,
-        status=config.default_status,
-        topic=config.default_topic,
-    )
+    return _LazyDefaults(config)  # duck-typed routing.Defaults
 
 
 def closed_status(config: HelpdeskSettings) -> TicketStatus:
