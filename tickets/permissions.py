@@ -8,13 +8,16 @@ Then the role effective in the ticket's department:
 - one who sees it only by a referral gets no role permissions: they can read it and
   post internal notes;
 - the department's manager also may release, mark answered and edit entries;
-- helpdesk admins hold every permission; the system actor is never refused.
+- helpdesk admins hold every permission; the system actor is never refused;
+- an API key sees the departments of its read scope and holds every permission in
+  those of its write scope, none elsewhere.
 Clients hold no ticket.* permission; the services decide what a client may do
 (post a message, close their own ticket) from visibility and settings.
 """
 
 from accounts import permissions as perms
 from accounts.actors import is_system
+from accounts.apikeys import is_api_key
 from accounts.errors import NotVisible, PermissionRefused
 
 from .models import Ticket
@@ -25,6 +28,12 @@ MANAGER_EXTRAS = frozenset({"ticket.release", "ticket.markanswered", "thread.edi
 
 def ticket_permissions(actor, ticket: Ticket) -> frozenset[str]:
     """Role permissions the actor holds on this ticket (visibility checked apart)."""
+    if is_api_key(actor):  # its write scope holds every ticket permission, the rest none
+        return (
+            perms.ROLE_PERMISSIONS
+            if ticket.department_id in actor.write_departments
+            else frozenset()
+        )
     if is_system(actor):
         return perms.ROLE_PERMISSIONS
     if not (getattr(actor, "is_agent", False) and actor.is_active):
@@ -47,7 +56,9 @@ def _assigned_to(agent, ticket: Ticket) -> bool:
 
 
 def check_visible(actor, ticket: Ticket) -> None:
-    if not is_system(actor) and not ticket_is_visible(user=actor, ticket=ticket):
+    if (is_api_key(actor) or not is_system(actor)) and not ticket_is_visible(
+        user=actor, ticket=ticket
+    ):
         raise NotVisible("Ticket not found.", code="ticket_not_found")
 
 
@@ -57,8 +68,9 @@ def check(actor, perm: str | frozenset[str], ticket: Ticket) -> None:
     wanted = frozenset({perm}) if isinstance(perm, str) else perm
     if not (wanted & ticket_permissions(actor, ticket)):
         names = " or ".join(sorted(wanted))
+        whose = "This API key's scope" if is_api_key(actor) else "Your role"
         raise PermissionRefused(
-            f"Your role in {ticket.department.name} does not allow {names}.",
+            f"{whose} in {ticket.department.name} does not allow {names}.",
             code="permission_denied",
         )
 

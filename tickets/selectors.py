@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts import permissions as perms
 from accounts.actors import is_system
+from accounts.apikeys import is_api_key
 from accounts.errors import NotVisible
 from accounts.models import Organization
 from routing.models import Team
@@ -30,8 +31,13 @@ def tickets_visible_to(*, user) -> QuerySet[Ticket]:
       their departments; never deleted ones;
     - clients: their own, those they collaborate on, and their organization's when it
       shares; never deleted ones;
+    - an API key: tickets of the departments in its read scope, never deleted ones;
     - anyone else: none.
     """
+    if is_api_key(user):
+        return Ticket.objects.filter(department_id__in=user.read_departments).exclude(
+            state=State.DELETED
+        )
     if is_system(user):
         return Ticket.objects.all()
     if not (getattr(user, "is_authenticated", False) and user.is_active):

@@ -166,3 +166,24 @@ def test_the_visibility_query_count_does_not_grow_with_tickets(
     agent = type(agent).objects.get(pk=agent.pk)
     with django_assert_max_num_queries(2):
         assert len(list(tickets_visible_to(user=agent))) == 24
+
+
+def test_an_api_key_sees_its_read_scope_and_changes_only_its_write_scope(cast, tickets):
+    from accounts.apikeys import ApiKeyActor
+    from accounts.errors import PermissionRefused
+
+    reader = ApiKeyActor(key_id=1, label="API key reader", read_departments=frozenset({cast.dept_a.pk}))
+    assert numbers(reader) == _n(tickets, "alice_a", "bob_a")
+    with pytest.raises(PermissionRefused) as exc:
+        services.ticket_post_reply(actor=reader, ticket=tickets["alice_a"], body="x")
+    assert "API key" in str(exc.value)
+    with pytest.raises(NotVisible):
+        services.ticket_post_note(actor=reader, ticket=tickets["alice_b"], body="x")
+    writer = ApiKeyActor(
+        key_id=2,
+        label="API key writer",
+        read_departments=frozenset({cast.dept_a.pk}),
+        write_departments=frozenset({cast.dept_a.pk}),
+    )
+    posted = services.ticket_post_reply(actor=writer, ticket=tickets["alice_a"], body="From the integration.")
+    assert posted.entry.poster_name == "API key writer"
