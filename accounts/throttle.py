@@ -7,6 +7,7 @@ window, further attempts are refused until the window passes. A success clears t
 login's count.
 """
 
+import ipaddress
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -24,13 +25,34 @@ class Verdict:
 
 
 def client_ip(request) -> str:
-    """The caller's address; X-Forwarded-For only behind a trusted proxy (settings)."""
-    remote = request.META.get("REMOTE_ADDR", "")
+    """The caller's address: REMOTE_ADDR, or, when that is a trusted proxy
+    (settings.TRUSTED_PROXIES: addresses or networks), the last X-Forwarded-For hop that
+    is not one of ours. Hops further left are the client's to invent, so never trusted."""
+    meta = getattr(request, "META", {})
+    remote = meta.get("REMOTE_ADDR", "") or ""
     trusted = getattr(settings, "TRUSTED_PROXIES", [])
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and remote in trusted:
-        return forwarded.split(",")[0].strip()
-    return remote
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+    if not (trusted and forwarded and in_networks(remote, trusted)):
+        return remote
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    for hop in reversed(hops):  # walk back through our own proxies
+        if not in_networks(hop, trusted):
+            return hop
+    return hops[0] if hops else remote
+
+
+def in_networks(address: str, networks) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for net in networks:
+        try:
+            if ip in ipaddress.ip_network(net, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def _keys(scope: str, login: str, ip: str) -> tuple[str, str]:

@@ -217,7 +217,6 @@ HELPDESK_API = {
     # largest request body (JSON with base64 files, multipart, osTicket posts): 413 above
     "MAX_BODY_BYTES": env.int("API_MAX_BODY_BYTES", default=40 * 1024 * 1024),
     # proxies whose X-Forwarded-For is believed (addresses or CIDR networks)
-    "TRUSTED_PROXIES": env.list("API_TRUSTED_PROXIES", default=[]),
     "IDEMPOTENCY_TTL_HOURS": env.int("API_IDEMPOTENCY_TTL_HOURS", default=24),
 }
 HELPDESK_WEBHOOKS = {

@@ -5,46 +5,15 @@ the addresses it is bound to; a revoked or expired token is refused.
 """
 
 import datetime as dt
-import ipaddress
 
-from django.conf import settings
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from accounts.apikeys import actor_for_key, address_allowed, api_key_find, token_find
 from accounts.models import AgentToken, ApiKey
+from accounts.throttle import client_ip
 
 TOUCH_EVERY = dt.timedelta(minutes=1)
-
-
-def client_ip(request) -> str:
-    """The caller's address: REMOTE_ADDR, or the last X-Forwarded-For hop added by a
-    trusted proxy (settings.HELPDESK_API["TRUSTED_PROXIES"])."""
-    meta = getattr(request, "META", {})
-    remote = meta.get("REMOTE_ADDR", "") or ""
-    trusted = settings.HELPDESK_API["TRUSTED_PROXIES"]
-    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-    if not (trusted and forwarded and _in_networks(remote, trusted)):
-        return remote
-    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-    for hop in reversed(hops):  # walk back through our own proxies
-        if not _in_networks(hop, trusted):
-            return hop
-    return hops[0] if hops else remote
-
-
-def _in_networks(address: str, networks) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    for net in networks:
-        try:
-            if ip in ipaddress.ip_network(net, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
 
 
 def _touch(model, pk, last_used_at) -> None:

@@ -131,7 +131,7 @@ def test_x_forwarded_for_counts_only_from_a_trusted_proxy(api, cast, settings, t
     url = f"/api/v1/tickets/{ticket_a.number}/"
 
     assert client.get(url, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 401
-    settings.HELPDESK_API = {**settings.HELPDESK_API, "TRUSTED_PROXIES": ["127.0.0.1"]}
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
     assert client.get(url, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 200
 
 
