@@ -72,11 +72,16 @@ def agent_required(view=None, *, enrolment: bool = False):
                 return redirect(reverse("panel:totp_setup"))
             prefs = preferences_of(user)
             if prefs.language:
-                translation.activate(prefs.language)
                 request.LANGUAGE_CODE = prefs.language
-            if user.timezone:
-                timezone.activate(user.timezone)
-            return func(request, *args, **kwargs)
+            # for this request only: the thread serves others after it
+            with (
+                translation.override(prefs.language or translation.get_language()),
+                timezone.override(user.timezone or timezone.get_current_timezone()),
+            ):
+                response = func(request, *args, **kwargs)
+                if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+                    response.render()
+                return response
 
         return wrapper
 

@@ -195,3 +195,14 @@ def test_a_bad_profile_is_refused_with_nothing_saved(cast):
     cast.agent_a.refresh_from_db()
     assert cast.agent_a.name != "X"
     assert not AgentPreferences.objects.filter(agent=cast.agent_a).exists()
+
+
+def test_the_agents_time_zone_applies_to_their_request_only(cast, ticket_a):
+    from django.utils import timezone
+
+    cast.agent_a.timezone = "Asia/Tokyo"
+    cast.agent_a.save()
+    html = signed_in(cast.agent_a).get(f"/scp/tickets/{ticket_a.number}/").content.decode()
+    created = timezone.localtime(ticket_a.created_at, timezone.get_fixed_timezone(9 * 60))
+    assert f"{created:%-I}:{created:%M}" in html
+    assert timezone.get_current_timezone_name() == "UTC"  # nothing leaks to the thread
