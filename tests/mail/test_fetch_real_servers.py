@@ -280,7 +280,8 @@ def test_a_fetcher_killed_with_sigkill_loses_nothing_and_duplicates_nothing(imap
     for n in range(3):
         dovecot.deliver(message(subject=f"Kill {n}", message_id=f"<kill-{n}@acme.test>"))
     db = connection.settings_dict
-    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    auth = f"{db['USER']}:{db['PASSWORD']}" if db.get("PASSWORD") else db["USER"]
+    url = f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "config.settings"}
     env.pop("REDIS_URL", None)
 
