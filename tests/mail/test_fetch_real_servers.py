@@ -318,3 +318,33 @@ def test_a_message_read_by_a_person_is_still_imported_when_mail_is_moved(imap_bo
 
     assert report.statuses == {"created": 1}
     assert dovecot.folder("INBOX") == [] and len(dovecot.folder("Archive")) == 1
+
+
+def test_a_relay_that_is_down_is_retried_then_noted_on_the_ticket(helpdesk, settings):
+    from .servers import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens
+    settings.EMAIL_TIMEOUT = 5
+    settings.HELPDESK_MAIL = {**settings.HELPDESK_MAIL, "SEND_MAX_RETRIES": 2}
+    ticket = services.ticket_open(
+        actor=helpdesk.alice, requester=helpdesk.alice, subject="Hello", body="Anyone?"
+    )
+
+    services.ticket_post_reply(actor=helpdesk.agent_a, ticket=ticket, body="Yes.")
+
+    row = OutboundMessage.objects.get(template="ticket.reply")
+    assert (row.status, row.attempts) == ("failed", 2)
+    assert row.error.startswith("ConnectionRefusedError: ")
+    notes = ticket.thread.entries.filter(kind=ThreadEntry.Kind.NOTE, is_system=True)
+    assert sorted(OutboundMessage.objects.values_list("template", "status")) == [
+        ("ticket.alert", "failed"),
+        ("ticket.alert", "failed"),
+        ("ticket.alert", "failed"),
+        ("ticket.autoresp", "failed"),
+        ("ticket.reply", "failed"),
+    ]
+    assert notes.count() == 5 and {n.title for n in notes} == {"Mail not sent"}
+    assert notes.filter(
+        body_text__contains="(ticket.reply) to alice@acme.test could not be sent after 2 attempts"
+    ).exists()
