@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.actors import actor_label, actor_user
@@ -213,19 +214,26 @@ def drafts_purge(*, older_than_days: int = 14) -> int:
     return Draft.objects.filter(updated_at__lt=cutoff).delete()[0]
 
 
+def _unreferenced(queryset):
+    """Stored files no row points at: every foreign key to StoredFile in any installed app
+    (thread attachments, canned responses, FAQs, ...), found through the model registry,
+    so an app that keeps files never has to register itself here."""
+    for rel in StoredFile._meta.get_fields(include_hidden=True):
+        if rel.is_relation and rel.auto_created and not rel.concrete:
+            users = rel.related_model._default_manager.filter(**{rel.field.name: OuterRef("pk")})
+            queryset = queryset.exclude(Exists(users))
+    return queryset
+
+
 def files_purge_orphans(*, older_than_hours: int = 24) -> int:
-    """Delete stored files that no attachment uses, older than the grace period."""
+    """Delete stored files that nothing uses, older than the grace period."""
     cutoff = timezone.now() - dt.timedelta(hours=older_than_hours)
     count = 0
-    for stored in StoredFile.objects.filter(
-        created_at__lt=cutoff, attachments__isnull=True
-    ).iterator():
+    for pk in _unreferenced(StoredFile.objects.filter(created_at__lt=cutoff)).values_list(
+        "pk", flat=True
+    ):
         with transaction.atomic():
-            locked = (
-                StoredFile.objects.select_for_update(of=("self",))
-                .filter(pk=stored.pk, attachments__isnull=True)
-                .first()
-            )
+            locked = _unreferenced(StoredFile.objects.select_for_update().filter(pk=pk)).first()
             if locked is None:
                 continue
             name = locked.file.name

@@ -38,7 +38,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.e2e)
             if missing:
-                item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} not found (.ci/run installs chromium)"))
+                item.add_marker(
+                    pytest.mark.skip(reason=f"{CHROMIUM} not found (.ci/run installs chromium)")
+                )
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +59,9 @@ def new_page(browser, live_server):
     contexts = []
 
     def make():
-        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1280, "height": 900}
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()

@@ -175,12 +175,6 @@ def test_featured_faqs_for_the_home_page(cast, editor):
     assert list(selectors.faqs_featured()) == [a]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="threads.services.files_purge_orphans only looks at thread attachments: a file "
-    "kept by an FAQ (or a canned response) makes it raise ProtectedError. Reported to the "
-    "lead; remove this mark when threads handles it.",
-)
 def test_the_orphan_file_cleanup_keeps_files_of_faqs(cast, editor):
     c = kb.faq_category_create(actor=editor, name="C")
     kb.faq_create(actor=editor, category=c, question="Q?", answer="A", files=[attachment()])

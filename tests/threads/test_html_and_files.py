@@ -98,3 +98,14 @@ def test_drafts_are_saved_per_agent_and_namespace_and_restored(db):
     assert draft_for(agent=bea, namespace="ticket.7.reply") == "Bea's"
     assert draft_for(agent=bea, namespace="ticket.7.note") == ""
     assert services.drafts_delete(namespace_prefix="ticket.7.") == 3
+
+
+def test_files_kept_by_canned_responses_are_not_orphans(cast):
+    from helpdesk.kb.services import canned_create
+
+    from ..factories import attachment
+
+    canned_create(actor=cast.admin, title="With file", body="x", files=[attachment("guide.txt", b"guide")])
+    StoredFile.objects.update(created_at=timezone.now() - dt.timedelta(days=30))
+    assert services.files_purge_orphans() == 0
+    assert StoredFile.objects.count() == 1
