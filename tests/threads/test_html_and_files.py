@@ -105,7 +105,9 @@ def test_files_kept_by_canned_responses_are_not_orphans(cast):
 
     from ..factories import attachment
 
-    canned_create(actor=cast.admin, title="With file", body="x", files=[attachment("guide.txt", b"guide")])
+    canned_create(
+        actor=cast.admin, title="With file", body="x", files=[attachment("guide.txt", b"guide")]
+    )
     StoredFile.objects.update(created_at=timezone.now() - dt.timedelta(days=30))
     assert services.files_purge_orphans() == 0
     assert StoredFile.objects.count() == 1
