@@ -111,3 +111,27 @@ def organization_create(
         raise ValidationFailed("; ".join(exc.messages), fields={"domains": exc.messages}) from None
     send_on_commit(organization_created, sender=Organization, organization=org, actor=actor)
     return org
+
+
+PROFILE_FIELDS = ("name", "signature", "timezone")
+
+
+def agent_profile_update(*, actor, agent, **values) -> User:
+    """An agent's own name, signature and time zone (or any agent's, for an admin)."""
+    if not (is_agent(actor) and (actor.pk == agent.pk or actor.is_helpdesk_admin)):
+        raise PermissionRefused("You may only edit your own profile.", code="permission_denied")
+    unknown = set(values) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown profile fields: {', '.join(sorted(unknown))}.")
+    for name, value in values.items():
+        setattr(agent, name, value)
+    try:
+        agent.full_clean(
+            validate_unique=False,
+            exclude=[f.name for f in User._meta.fields if f.name not in values],
+        )
+    except DjangoValidationError as exc:
+        raise ValidationFailed("; ".join(exc.messages), fields=exc.message_dict) from None
+    if values:
+        agent.save(update_fields=[*values, "updated_at"])
+    return agent

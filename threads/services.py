@@ -205,6 +205,11 @@ def draft_save(*, agent, namespace: str, body: str) -> Draft:
     return draft
 
 
+def draft_delete(*, agent, namespace: str) -> bool:
+    """Drop one agent's draft (after the reply or note was posted)."""
+    return Draft.objects.filter(agent=agent, namespace=namespace).delete()[0] > 0
+
+
 def drafts_delete(*, namespace_prefix: str) -> int:
     return Draft.objects.filter(namespace__startswith=namespace_prefix).delete()[0]
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.actors import is_agent
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
+from accounts.services import PROFILE_FIELDS, agent_profile_update
 
 from .models import AgentPreferences, SavedQueue, TotpDevice
 
@@ -22,7 +23,6 @@ PREFERENCE_FIELDS = (
     "notify_overdue",
     "notify_note",
 )
-PROFILE_FIELDS = ("name", "signature", "timezone")
 
 
 def _require_agent(actor) -> None:
@@ -31,21 +31,16 @@ def _require_agent(actor) -> None:
 
 
 def profile_update(*, actor, **values) -> None:
-    """The agent's own name, signature and time zone, and their panel preferences.
-
-    The identity fields belong to accounts.User; accounts has no profile service yet,
-    so this writes exactly those three fields of the actor's own row (docs/panel.md).
-    """
+    """The agent's own name, signature and time zone (accounts' service) and their
+    panel preferences."""
     _require_agent(actor)
     unknown = set(values) - set(PROFILE_FIELDS) - set(PREFERENCE_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown profile fields: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
-        changed = [f for f in PROFILE_FIELDS if f in values]
-        for f in changed:
-            setattr(actor, f, values[f])
-        if changed:
-            actor.save(update_fields=[*changed, "updated_at"])
+        agent_profile_update(
+            actor=actor, agent=actor, **{f: values[f] for f in PROFILE_FIELDS if f in values}
+        )
         prefs, _ = AgentPreferences.objects.get_or_create(agent=actor)
         for f in PREFERENCE_FIELDS:
             if f in values:

@@ -17,7 +17,7 @@ from accounts.services import user_get_or_create_by_email
 from helpdesk.kb.selectors import canned_visible_to
 from helpdesk.kb.services import canned_render
 from threads.html import html_to_text
-from threads.services import draft_save
+from threads.services import draft_delete, draft_save
 from tickets import services
 from tickets.customfields import fields_for_topic, ticket_field_values
 from tickets.models import State, TicketStatus
@@ -525,7 +525,7 @@ def ticket_reply(request, number):
         return render_ticket(
             request, fresh, bound={"reply": again}, status=outcome.status, open_panel="reply"
         )
-    draft_save(agent=request.user, namespace=f"ticket.{ticket.pk}.reply", body="")
+    draft_delete(agent=request.user, namespace=f"ticket.{ticket.pk}.reply")
     return _after(request, ticket, _("Reply posted."))
 
 
@@ -584,7 +584,7 @@ def ticket_note(request, number):
     )
     if not outcome.ok:
         return _refused(request, ticket, outcome, bound={"note": form}, panel="note")
-    draft_save(agent=request.user, namespace=f"ticket.{ticket.pk}.note", body="")
+    draft_delete(agent=request.user, namespace=f"ticket.{ticket.pk}.note")
     return _after(request, ticket, _("Internal note added."))
 
 
