@@ -96,3 +96,31 @@ def test_admins_may_keep_the_knowledge_base_for_signed_in_clients(client, cast, 
     assert response["Location"] == f"/login/?next=/kb/faq/{kb_data['jam'].pk}/"
     client.force_login(cast.bob)
     assert client.get(f"/kb/faq/{kb_data['jam'].pk}/").status_code == 200
+
+
+def test_knowledge_base_pages_cost_the_same_queries_for_2_or_20_articles(client, cast, kb_data):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    urls = ["/kb/", f"/kb/category/{kb_data['printing'].pk}/", "/kb/search/?q=printer"]
+
+    def counts():
+        out = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(url).status_code == 200
+            out.append(len(ctx))
+        return out
+
+    counts()  # settings rows are made on the first request
+    few = counts()
+    for i in range(18):
+        kb.faq_create(
+            actor=cast.admin,
+            category=kb_data["printing"],
+            question=f"Printer question {i}",
+            answer="<p>printer</p>",
+            is_published=True,
+            is_featured=True,
+        )
+    assert counts() == few

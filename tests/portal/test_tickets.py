@@ -252,3 +252,24 @@ def test_dates_are_shown_in_the_clients_time_zone(client, helpdesk, tickets):
     html = client.get(f"/tickets/{ticket.number}/").content.decode()
     local = timezone.localtime(ticket.created_at, timezone=zoneinfo.ZoneInfo("Asia/Tokyo"))
     assert local.strftime("%Y-%m-%d %H:%M JST") in html
+
+
+def test_the_ticket_page_costs_the_same_queries_for_2_or_20_entries(client, helpdesk, tickets):
+    from ..factories import attachment
+
+    cast, ticket = helpdesk, tickets["alice"]
+    client.force_login(cast.alice)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(f"/tickets/{ticket.number}/").status_code == 200
+        return len(ctx)
+
+    count()
+    few = count()
+    for i in range(10):
+        services.ticket_post_reply(
+            actor=cast.agent_a, ticket=ticket, body=f"r{i}", files=[attachment(f"r{i}.txt")]
+        )
+        services.ticket_post_message(actor=cast.alice, ticket=ticket, body=f"m{i}")
+    assert count() == few
