@@ -138,3 +138,29 @@ def test_filters_see_custom_fields(cast, topics):
     FilterAction.objects.create(filter=flt, kind="priority", priority=priority("High"))
     ticket = open_ticket(cast.alice, topic=parent, custom_fields={"asset_tag": "VIP-7"})
     assert ticket.priority.name == "High"
+
+
+def test_a_guest_through_the_portal_is_not_asked_for_agent_only_fields(cast, topics):
+    parent, _ = topics
+    CustomField.objects.filter(name="internal").update(required=True)
+    ticket = services.ticket_open(
+        actor=SYSTEM,
+        requester=cast.stranger,
+        subject="x",
+        body="y",
+        topic=parent,
+        channel="portal",
+        custom_fields={"asset_tag": "A-9", "internal": "sneaky"},
+    )
+    assert {f.name: v for f, v in ticket_field_values(ticket)} == {"asset_tag": "A-9"}
+    with pytest.raises(ValidationFailed) as exc:  # through the API the field is required
+        services.ticket_open(
+            actor=SYSTEM,
+            requester=cast.stranger,
+            subject="x",
+            body="y",
+            topic=parent,
+            channel="api",
+            custom_fields={"asset_tag": "A-9"},
+        )
+    assert exc.value.fields == {"internal": ["This field is required."]}

@@ -172,7 +172,9 @@ def test_an_api_key_sees_its_read_scope_and_changes_only_its_write_scope(cast, t
     from accounts.apikeys import ApiKeyActor
     from accounts.errors import PermissionRefused
 
-    reader = ApiKeyActor(key_id=1, label="API key reader", read_departments=frozenset({cast.dept_a.pk}))
+    reader = ApiKeyActor(
+        key_id=1, label="API key reader", read_departments=frozenset({cast.dept_a.pk})
+    )
     assert numbers(reader) == _n(tickets, "alice_a", "bob_a")
     with pytest.raises(PermissionRefused) as exc:
         services.ticket_post_reply(actor=reader, ticket=tickets["alice_a"], body="x")
@@ -185,5 +187,7 @@ def test_an_api_key_sees_its_read_scope_and_changes_only_its_write_scope(cast, t
         read_departments=frozenset({cast.dept_a.pk}),
         write_departments=frozenset({cast.dept_a.pk}),
     )
-    posted = services.ticket_post_reply(actor=writer, ticket=tickets["alice_a"], body="From the integration.")
+    posted = services.ticket_post_reply(
+        actor=writer, ticket=tickets["alice_a"], body="From the integration."
+    )
     assert posted.entry.poster_name == "API key writer"

@@ -16,7 +16,7 @@ from routing import services as routing
 from routing.selectors import email_is_banned
 from routing.sla import sla_due_at
 from threads import services as threads
-from threads.models import ThreadEntry, ThreadEvent
+from threads.models import Channel, ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
 
 from .. import customfields, signals
@@ -194,7 +194,7 @@ def ticket_open(
     )
     _authorize(actor, requester, route, bool(assignee or team), due_at)
     _validate(route, due_at)
-    values = _custom_values(actor, route, custom_fields)
+    values = _custom_values(actor, route, custom_fields, channel)
     _check_open_limit(actor, requester, config)
     people = _collaborators(data, requester)
     stored = threads.files_store(list(files))  # slow I/O, before the transaction
@@ -245,12 +245,13 @@ def _check_requester(actor, requester) -> None:
         raise PermissionRefused(f"Ticket denied: {requester.email} is banned.", code="rejected")
 
 
-def _custom_values(actor, route: routing.Route, submitted: Mapping | None) -> dict:
+def _custom_values(actor, route: routing.Route, submitted: Mapping | None, channel: str) -> dict:
+    """Agents (and the system outside the portal, e.g. an API key) fill every field;
+    clients, and guests through the portal, only the client-visible ones."""
     if submitted is None:
         return {}
-    fields = customfields.fields_for_topic(
-        route.topic, for_client=not is_agent(actor) and not is_system(actor)
-    )
+    staff_side = is_agent(actor) or (is_system(actor) and channel != Channel.PORTAL)
+    fields = customfields.fields_for_topic(route.topic, for_client=not staff_side)
     return customfields.clean_values(fields, dict(submitted))
 
 
