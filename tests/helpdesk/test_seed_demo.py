@@ -4,7 +4,8 @@ from django.core.management import call_command
 from django.db.models import Count
 
 from accounts.models import Organization, Role, User
-from routing.models import SLA, Department, HelpTopic, Team
+from helpdesk.kb.models import CannedResponse, Faq
+from routing.models import SLA, Department, HelpTopic, Team, TicketFilter
 from threads.models import Attachment, ThreadEntry
 from tickets.models import Ticket
 
@@ -22,6 +23,9 @@ def _counts():
         "tickets": Ticket.objects.count(),
         "entries": ThreadEntry.objects.count(),
         "attachments": Attachment.objects.count(),
+        "filters": TicketFilter.objects.count(),
+        "faqs": Faq.objects.count(),
+        "canned": CannedResponse.objects.count(),
     }
 
 
@@ -34,6 +38,8 @@ def test_seed_demo_creates_the_promised_data_once(db, capsys):
     assert first["agents"] == 5 and first["organizations"] == 2 and first["clients"] == 10
     assert first["tickets"] == 60 and first["attachments"] == 1 and first["roles"] == 4
     assert first["entries"] > 60
+    assert (first["filters"], first["faqs"], first["canned"]) == (1, 4, 1)
+    assert SLA.objects.filter(escalate_priority__isnull=False, escalate_team__isnull=False).exists()
     assert HelpTopic.objects.filter(parent__isnull=False).exists()  # nested topics
     assert all(sla.schedule.hours.exists() for sla in SLA.objects.all())  # business hours
     per_status = dict(Ticket.objects.values_list("status__name").annotate(n=Count("id")))

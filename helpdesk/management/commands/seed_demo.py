@@ -18,7 +18,8 @@ from PIL import Image
 from accounts.actors import SYSTEM
 from accounts.models import DepartmentAccess, Organization, OrganizationDomain, Role, User
 from accounts.permissions import department_ids
-from helpdesk.kb.models import CannedResponse
+from helpdesk.kb import faq_services as kb
+from helpdesk.kb.models import CannedResponse, FaqCategory
 from routing.models import (
     SLA,
     Department,
@@ -184,6 +185,9 @@ class Command(BaseCommand):
             defaults={"department": support, "is_public": False, "sort": 9},
         )
 
+        self._automation(p, priority_sla, tier2, support, billing)
+        self._knowledge_base(admin, tech)
+
         config = HelpdeskSettings.load()
         config.default_department = config.default_department or support
         config.default_sla = config.default_sla or default_sla
@@ -260,6 +264,45 @@ class Command(BaseCommand):
                 ),
             },
         )
+
+    def _knowledge_base(self, admin, tech) -> None:
+        """Two public categories with a few published FAQs, one internal category."""
+        if FaqCategory.objects.exists():
+            return
+        accounts = kb.faq_category_create(actor=admin, name="Accounts and sign-in", sort=1)
+        billing = kb.faq_category_create(actor=admin, name="Billing", sort=2)
+        internal = kb.faq_category_create(actor=admin, name="Runbooks", is_public=False, sort=9)
+        faqs = [
+            (
+                accounts,
+                "How do I reset my password?",
+                "<p>Choose <b>Forgot password</b> and follow the link we mail you.</p>",
+            ),
+            (
+                accounts,
+                "Why is my account locked?",
+                "<p>After five wrong passwords, sign-ins pause for 15 minutes.</p>",
+            ),
+            (
+                billing,
+                "Where do I find my invoices?",
+                "<p>Invoices are mailed on the first working day.</p>",
+            ),
+            (
+                internal,
+                "VPN outage checklist",
+                "<ol><li>Check the status page.</li><li>Restart the gateway.</li></ol>",
+            ),
+        ]
+        for category, question, answer in faqs:
+            kb.faq_create(
+                actor=admin,
+                category=category,
+                question=question,
+                answer=answer,
+                is_published=True,
+                topics=[tech] if category is accounts else [],
+            )
 
     def _agent(self, username, name, dept, role, admin=False) -> User:
         user = User.objects.filter(username=username).first()
