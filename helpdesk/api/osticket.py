@@ -6,7 +6,6 @@ with `X-API-Key`, plain-text answers and osTicket's status codes (see
 
 import base64
 import binascii
-import inspect
 import ipaddress
 import json
 import logging
@@ -27,6 +26,7 @@ from accounts import services as account_services
 from accounts.apikeys import actor_for_key, address_allowed, api_key_find
 from accounts.errors import Conflict, DomainError, PermissionRefused, ValidationFailed
 from accounts.selectors import user_find_by_email
+from helpdesk.mail.inbound import TemporaryFailure, ingest
 from routing.models import HelpTopic
 from threads.models import ThreadEntry
 from threads.services import NewAttachment
@@ -315,17 +315,10 @@ def validation_answer(errors: dict) -> Answer:
     return Answer(400, f"Unable to create new ticket: validation errors:\n{lines}")
 
 
-def _open_ticket_kwargs() -> set[str]:
-    return set(inspect.signature(services.ticket_open).parameters)
-
-
 def create_ticket(actor, req: TicketRequest) -> Ticket:
     """Find or create the requester and open the ticket, in one transaction."""
     if req.ignored:
         log.warning("API: unexpected data ignored: %s", ", ".join(req.ignored))
-    extra = {}
-    if "meta" in _open_ticket_kwargs():
-        extra["meta"] = {"fields": {k: str(req.data[k]) for k in req.ignored}}
     with transaction.atomic():
         requester = user_find_by_email(req.email)
         if requester is None:
@@ -346,7 +339,9 @@ def create_ticket(actor, req: TicketRequest) -> Ticket:
             ip_address=req.ip,
             autorespond=req.autorespond,
             alert=req.alert,
-            **extra,
+            # keys that are no standard field may be the topic's custom fields (by name);
+            # the rest is ignored, as osTicket does
+            custom_fields={k: req.data[k] for k in req.ignored},
         )
 
 
@@ -427,10 +422,11 @@ class EmailView(View):
         if not raw.strip():
             return plain(400, "Unable to read request body")
         try:
-            from helpdesk.mail.inbound import ingest
-        except ImportError:
-            return plain(501, "Email piping is not available on this helpdesk")
-        result = ingest(raw, channel="api")
+            result = ingest(raw, channel="api")
+        except TemporaryFailure as exc:  # the database is down: the sender retries
+            response = plain(503, f"Temporary failure, try again later: {exc}")
+            response["Retry-After"] = "60"
+            return response
         if result.status in ("created", "appended", "duplicate") and result.ticket is not None:
             return plain(201, result.ticket.number)
         if result.status == "rejected":

@@ -296,9 +296,11 @@ def test_email_piping_creates_a_ticket(defaults):
 
 
 def test_email_piping_with_a_stub_ingest(defaults, cast, monkeypatch):
-    """The endpoint's mapping of IngestResult statuses (independent of the mail issue)."""
-    import sys
+    """The endpoint's mapping of IngestResult statuses, and of a database outage."""
     import types
+
+    from helpdesk.api import osticket
+    from helpdesk.mail.inbound import TemporaryFailure
 
     from ..factories import open_ticket
 
@@ -308,11 +310,17 @@ def test_email_piping_with_a_stub_ingest(defaults, cast, monkeypatch):
             types.SimpleNamespace(status="appended", ticket=ticket, reason=""),
             types.SimpleNamespace(status="rejected", ticket=None, reason="banned"),
             types.SimpleNamespace(status="parked", ticket=None, reason="no sender"),
+            TemporaryFailure("database unavailable"),
         ]
     )
-    module = types.ModuleType("helpdesk.mail.inbound")
-    module.ingest = lambda raw, *, channel: next(results)
-    monkeypatch.setitem(sys.modules, "helpdesk.mail.inbound", module)
+
+    def fake_ingest(raw, *, channel):
+        result = next(results)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    monkeypatch.setattr(osticket, "ingest", fake_ingest)
     secret = key(can_create_tickets=True)
 
     appended = post(
@@ -328,6 +336,8 @@ def test_email_piping_with_a_stub_ingest(defaults, cast, monkeypatch):
     assert (appended.status_code, text(appended)) == (201, ticket.number)
     assert (rejected.status_code, text(rejected)) == (403, "Ticket denied: banned")
     assert (parked.status_code, text(parked)) == (400, "Unable to create new ticket: no sender")
+    down = post("/api/tickets.email", b"Subject: x\r\n\r\ny", secret, content_type="message/rfc822")
+    assert (down.status_code, down["Retry-After"]) == (503, "60")
 
 
 def test_a_body_over_the_limit_is_a_413(defaults, settings):
