@@ -1,8 +1,8 @@
 """Reads of identities."""
 
-from django.db.models import Q
+from django.db.models.functions import Lower
 
-from .models import Organization, User
+from .models import Organization, User, UserEmail
 
 
 def user_find_by_login(login: str) -> User | None:
@@ -14,12 +14,15 @@ def user_find_by_login(login: str) -> User | None:
 
 
 def user_find_by_email(email: str) -> User | None:
+    """The user with this primary or extra address. Compared as Lower(email) = address,
+    the very expression the unique constraints index, so each lookup is an index probe
+    (iexact would compile to UPPER(...) and scan every user)."""
     email = email.strip().lower()
-    return (
-        User.objects.filter(Q(email__iexact=email) | Q(extra_emails__email__iexact=email))
-        .distinct()
-        .first()
-    )
+    user = User.objects.annotate(email_ci=Lower("email")).filter(email_ci=email).first()
+    if user is not None:
+        return user
+    extra = UserEmail.objects.annotate(email_ci=Lower("email")).filter(email_ci=email)
+    return User.objects.filter(pk__in=extra.values("user_id")).first()
 
 
 def organization_for_email(email: str) -> Organization | None:
