@@ -84,6 +84,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side binding lets psycopg prepare the statements a connection repeats, so
+    # PostgreSQL plans each of them once per connection instead of on every call
+    # (planning is a large share of our short queries; see docs/performance.md).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"server_side_binding": env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)}
+    )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
