@@ -5,17 +5,13 @@ The cursor is an opaque token encoding (ordering, last value, last id, direction
 ordering is chosen from a whitelist with `?ordering=`; ties are broken by id.
 """
 
-import base64
-import binascii
-import datetime as dt
-import json
 from urllib.parse import urlencode
 
-from django.db.models import Q
-from django.utils.dateparse import parse_datetime
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
+
+from helpdesk import keyset
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -52,33 +48,18 @@ class KeysetPagination(BasePagination):
             )
         return int(raw)
 
-    def _decode(self, raw: str, ordering: str) -> tuple:
-        try:
-            data = json.loads(base64.urlsafe_b64decode(raw.encode("ascii") + b"==="))
-            if data["o"] != ordering:
-                raise ValueError("ordering changed")
-            value, pk, back = data["v"], int(data["i"]), bool(data["b"])
-            if not -(2**63) < pk < 2**63:
-                raise ValueError("id")
-            if isinstance(value, str) and ordering.lstrip("-").endswith("_at"):
-                value = parse_datetime(value)
-                if value is None:
-                    raise ValueError("date")
-            elif not isinstance(value, str | int) or isinstance(value, bool):
-                raise ValueError("value")
-        except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error):
+    @staticmethod
+    def _decode(raw: str, ordering: str):
+        position = keyset.decode(raw, ordering, ordering.lstrip("-"))
+        if position is None:
             raise ValidationError(
                 {"cursor": ["Invalid cursor: use the next or previous link as given."]}
-            ) from None
-        return value, pk, back
+            )
+        return position
 
     @staticmethod
     def _encode(ordering: str, obj, field: str, back: bool) -> str:
-        value = getattr(obj, field)
-        if isinstance(value, dt.datetime):
-            value = value.isoformat()
-        raw = json.dumps({"o": ordering, "v": value, "i": obj.pk, "b": back}).encode()
-        return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+        return keyset.encode(ordering, obj, field, back)
 
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
@@ -87,25 +68,12 @@ class KeysetPagination(BasePagination):
         field = ordering.lstrip("-")
         descending = ordering.startswith("-")
         raw = request.query_params.get(self.cursor_query_param)
-        back = False
-        if raw:
-            value, pk, back = self._decode(raw, ordering)
-            # rows after the cursor in walking order, as (field, id) beyond (value, pk):
-            # an index range on the field, minus the cursor's own tie-group up to it
-            if descending != back:
-                near = Q(**{f"{field}__lte": value}) & ~Q(**{field: value, "pk__gte": pk})
-            else:
-                near = Q(**{f"{field}__gte": value}) & ~Q(**{field: value, "pk__lte": pk})
-            queryset = queryset.filter(near)
-        walk_desc = descending != back
-        order = (f"-{field}", "-pk") if walk_desc else (field, "pk")
-        rows = list(queryset.order_by(*order)[: size + 1])
-        more = len(rows) > size
-        rows = rows[:size]
-        if back:
-            rows.reverse()
-        self.has_next = more if not back else bool(raw)
-        self.has_previous = bool(raw) if not back else more
+        position = self._decode(raw, ordering) if raw else None
+        page = keyset.walk(
+            queryset, field=field, descending=descending, position=position, size=size
+        )
+        rows = page.rows
+        self.has_next, self.has_previous = page.has_next, page.has_previous
         self.rows = rows
         self.field = field
         return rows

@@ -6,14 +6,11 @@ sort value are broken by id. A cursor that does not decode, or belongs to anothe
 gives the first page.
 """
 
-import base64
-import binascii
-import datetime as dt
-import json
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
-from django.utils.dateparse import parse_datetime
+from django.db.models import QuerySet
+
+from helpdesk.keyset import decode, encode, walk
 
 
 @dataclass(frozen=True)
@@ -31,63 +28,14 @@ class Page:
     size: int
 
 
-def _value(obj, path: str):
-    for part in path.split("__"):
-        obj = getattr(obj, part)
-    return obj
-
-
-def encode(sort_key: str, obj, field: str, back: bool) -> str:
-    value = _value(obj, field)
-    if isinstance(value, dt.datetime):
-        value = value.isoformat()
-    raw = json.dumps({"s": sort_key, "v": value, "i": obj.pk, "b": back}).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode(raw: str, sort_key: str, field: str):
-    """(value, pk, back) or None when the cursor is not one of ours for this sort."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(raw.encode("ascii") + b"==="))
-        if data["s"] != sort_key:
-            return None
-        value, pk, back = data["v"], int(data["i"]), bool(data["b"])
-        if not 0 < pk < 2**63:
-            return None
-        if field.endswith("_at"):
-            value = parse_datetime(value) if isinstance(value, str) else None
-            if value is None:
-                return None
-        elif not isinstance(value, str | int) or isinstance(value, bool):
-            return None
-    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error, AttributeError):
-        return None
-    return value, pk, back
-
-
 def paginate(
     queryset: QuerySet, *, sort: Sort, descending: bool, cursor: str | None, size: int
 ) -> Page:
     field = sort.field
     sort_key = ("-" if descending else "") + sort.key
     position = decode(cursor, sort_key, field) if cursor else None
-    back = False
-    if position is not None:
-        value, pk, back = position
-        if descending != back:
-            near = Q(**{f"{field}__lte": value}) & ~Q(**{field: value, "pk__gte": pk})
-        else:
-            near = Q(**{f"{field}__gte": value}) & ~Q(**{field: value, "pk__lte": pk})
-        queryset = queryset.filter(near)
-    walk_desc = descending != back
-    order = (f"-{field}", "-pk") if walk_desc else (field, "pk")
-    rows = list(queryset.order_by(*order)[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    if back:
-        rows.reverse()
-    has_next = more if not back else position is not None
-    has_previous = position is not None if not back else more
+    page = walk(queryset, field=field, descending=descending, position=position, size=size)
+    rows, has_next, has_previous = page.rows, page.has_next, page.has_previous
     return Page(
         rows=rows,
         next_cursor=encode(sort_key, rows[-1], field, False) if has_next and rows else None,
