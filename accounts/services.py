@@ -135,3 +135,21 @@ def agent_profile_update(*, actor, agent, **values) -> User:
     if values:
         agent.save(update_fields=[*values, "updated_at"])
     return agent
+
+
+def user_activate_account(*, user: User, password_hash: str, name: str = "") -> User:
+    """Give a client (often a guest so far) the password they chose, hashed already, once
+    their address is proven (a verification or invitation link). Refuses agents and
+    clients who have a password: they sign in or reset it."""
+    if user.is_agent or user.has_usable_password():
+        raise Conflict(
+            "An account with this address exists already: sign in, or reset its password.",
+            code="account_exists",
+        )
+    user.password = password_hash
+    fields = ["password", "updated_at"]
+    if name and not user.name:
+        user.name = name[:128]
+        fields.append("name")
+    user.save(update_fields=fields)
+    return user

@@ -17,7 +17,7 @@ from accounts import permissions as perms
 from accounts.actors import SYSTEM, actor_user, is_agent, is_system
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.selectors import user_find_by_email
-from accounts.services import user_create
+from accounts.services import user_activate_account, user_create
 from tickets.models import State, Ticket
 
 from . import mail
@@ -155,20 +155,7 @@ def _give_account(*, email: str, name: str, password_hash: str):
             user = user_find_by_email(email)
     if user is None or not user.is_active:
         raise ValidationFailed(LINK_EXPIRED, code="link_invalid")
-    if user.is_agent or user.has_usable_password():
-        raise Conflict(
-            "An account with this address exists already: sign in, or reset its password.",
-            code="account_exists",
-        )
-    # Setting the password is what Django's own SetPasswordForm does; accounts has no
-    # service for it yet.
-    user.password = password_hash
-    fields = ["password"]
-    if name and not user.name:
-        user.name = name
-        fields.append("name")
-    user.save(update_fields=fields)
-    return user
+    return user_activate_account(user=user, password_hash=password_hash, name=name)
 
 
 def registration_confirm(*, token: str):
