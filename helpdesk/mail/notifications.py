@@ -197,8 +197,14 @@ def message_posted(ticket, entry, **_):
 
 
 def reply_posted(ticket, entry, **_):
-    """The response goes to the requester and the active collaborators."""
+    """The response goes to the requester and the active collaborators, or, when the
+    agent chose the addressees (the panel stores {"to": [...], "cc": [...]} on the
+    entry), to those of them only."""
+    chosen = entry.recipients if isinstance(entry.recipients, dict) else {}
+    named = {e.lower() for key in ("to", "cc") for e in chosen.get(key) or ()}
     for person in participants(ticket):
+        if ("to" in chosen or "cc" in chosen) and person.email.lower() not in named:
+            continue
         outbound.queue(
             template="ticket.reply",
             recipient=person,

@@ -149,6 +149,24 @@ def test_a_response_goes_to_the_requester_and_collaborators_and_threads(helpdesk
     assert OutboundMessage.objects.get(recipient="alice@acme.test").entry == posted.entry
 
 
+def test_a_response_with_chosen_addressees_goes_to_those_only(helpdesk, run):
+    ticket = run(ingest, corpus("cc.eml"), channel="email").ticket
+    OutboundMessage.objects.all().delete()
+
+    run(
+        services.ticket_post_reply,
+        actor=helpdesk.agent_a,
+        ticket=ticket,
+        body="Only for Alice and Dana.",
+        recipients={"to": ["alice@acme.test"], "cc": ["DANA@partner.test"]},
+    )
+
+    assert sorted(sent()) == [
+        ("ticket.reply", "alice@acme.test"),
+        ("ticket.reply", "dana@partner.test"),
+    ]
+
+
 def test_the_client_answer_to_our_response_threads_back(helpdesk, run):
     ticket = open_ticket(helpdesk.alice, department=helpdesk.dept_a)  # by the portal
     run(services.ticket_post_reply, actor=helpdesk.agent_a, ticket=ticket, body="Try again?")
