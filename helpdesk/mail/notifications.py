@@ -9,6 +9,7 @@ to agents only, and the system's own notes (bounces, failed mail) alert no one.
 
 import datetime as dt
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Q
 from django.utils import timezone
 
@@ -109,8 +110,33 @@ def _from_robot(entry: ThreadEntry | None) -> bool:
     )
 
 
+# The staff panel's profile lets an agent turn each alert off (AgentPreferences, read
+# through the user's reverse relation so the mail channel does not import the panel).
+PREFERENCE = {
+    "ticket.alert": "notify_new_ticket",
+    "message.alert": "notify_new_message",
+    "assigned.alert": "notify_assigned",
+    "transfer.alert": "notify_transferred",
+    "ticket.overdue": "notify_overdue",
+    "note.alert": "notify_note",
+}
+
+
+def _wants(person, template: str) -> bool:
+    field = PREFERENCE.get(template)
+    if field is None or not person.is_agent:
+        return True
+    try:
+        prefs = person.panel_preferences
+    except ObjectDoesNotExist:
+        return True
+    return getattr(prefs, field, True)
+
+
 def _alert(template, people, ticket, key, entry=None, context=None):
     for person in people:
+        if not _wants(person, template):
+            continue
         outbound.queue(
             template=template,
             recipient=person,

@@ -66,6 +66,19 @@ def test_a_new_ticket_alerts_the_department_but_not_clients(helpdesk, run):
     assert "/scp/tickets/" in alert.body
 
 
+def test_an_agent_who_turned_an_alert_off_in_the_panel_does_not_get_it(helpdesk, run):
+    from helpdesk.panel.models import AgentPreferences
+
+    AgentPreferences.objects.create(agent=helpdesk.agent_a, notify_new_ticket=False)
+    AgentPreferences.objects.create(agent=helpdesk.manager_a, notify_new_message=False)
+    run(ingest, corpus("plain.eml"), channel="email")
+
+    assert sorted(sent("ticket.alert")) == [
+        ("ticket.alert", "manager@helpdesk.test"),
+        ("ticket.alert", "root@helpdesk.test"),
+    ]
+
+
 @pytest.mark.parametrize("name", ["autoreply.eml", "list_mail.eml"])
 def test_robots_get_no_autoresponse(helpdesk, run, name):
     result = run(ingest, corpus(name), channel="email")
