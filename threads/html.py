@@ -123,3 +123,23 @@ def bodies(body: str, fmt: str) -> tuple[str, str]:
         return clean, html_to_text(clean)
     text = (body or "").replace("\r\n", "\n").strip()
     return text_to_html(text), text
+
+
+_CID_SRC = re.compile(r"""src=(["'])cid:([^"']+)\1""")
+
+
+def inline_images(body_html: str, urls: dict[str, str]) -> str:
+    """Point `src="cid:..."` images of an email at our (permission-checked) URLs.
+
+    Only whole src attributes of the sanitised HTML are rewritten, never a bare string
+    match: a Content-ID is the sender's text and must not be able to open markup.
+    `urls` maps content ids (without angle brackets) to URLs.
+    """
+    if not urls or "cid:" not in body_html:
+        return body_html
+
+    def swap(match):
+        url = urls.get(html.unescape(match.group(2)).strip("<>"))
+        return f'src="{html.escape(url)}"' if url else match.group(0)
+
+    return _CID_SRC.sub(swap, body_html)

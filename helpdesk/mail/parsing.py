@@ -165,8 +165,14 @@ def _filename(part: Message, fallback: str) -> str:
     return (name or fallback).strip() or fallback
 
 
+_SAFE_CID = re.compile(r"^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.@]{1,200}$")
+
+
 def _content_id(part: Message) -> str:
-    return header_text(part, "Content-ID").strip().strip("<>")
+    """The part's Content-ID (RFC 2392 characters only; anything else is dropped, as a
+    Content-ID is the sender's text that ends up in an HTML attribute)."""
+    cid = header_text(part, "Content-ID").strip().strip("<>")
+    return cid if _SAFE_CID.match(cid) else ""
 
 
 def _is_attachment(part: Message) -> bool:

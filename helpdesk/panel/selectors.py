@@ -2,7 +2,6 @@
 every ticket read starts from `tickets.selectors.tickets_visible_to`."""
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -14,6 +13,7 @@ from django.utils import timezone
 from accounts import permissions as perms
 from accounts.models import Organization, User
 from routing.models import SLA, Department, HelpTopic, Team
+from threads.html import inline_images
 from threads.models import Attachment, Collaborator
 from threads.selectors import draft_for, entries_for, events_for
 from tickets.models import TRANSITIONS, State, TicketLock, TicketStatus
@@ -138,9 +138,6 @@ class TimelineItem:
     at: dt.datetime
 
 
-CID = re.compile(r"""src=(["'])cid:([^"']+)\1""")
-
-
 def attachment_url(ticket, attachment, *, inline=False) -> str:
     url = reverse("panel:attachment", args=[ticket.number, attachment.pk, attachment.filename])
     return url + ("?inline=1" if inline else "")
@@ -148,17 +145,12 @@ def attachment_url(ticket, attachment, *, inline=False) -> str:
 
 def _inline_images(ticket, entry) -> str:
     """Point cid: images of an email at our permission-checked download URL."""
-    by_cid = {a.content_id.strip("<>"): a for a in entry.attachments.all() if a.content_id}
-    if not by_cid or "cid:" not in entry.body_html:
-        return entry.body_html
-
-    def swap(match):
-        att = by_cid.get(match.group(2).strip("<>"))
-        if att is None:
-            return match.group(0)
-        return f'src="{attachment_url(ticket, att, inline=True)}"'
-
-    return CID.sub(swap, entry.body_html)
+    urls = {
+        a.content_id.strip("<>"): attachment_url(ticket, a, inline=True)
+        for a in entry.attachments.all()
+        if a.content_id
+    }
+    return inline_images(entry.body_html, urls)
 
 
 def timeline(ticket) -> list[TimelineItem]:

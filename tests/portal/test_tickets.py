@@ -273,3 +273,23 @@ def test_the_ticket_page_costs_the_same_queries_for_2_or_20_entries(client, help
         )
         services.ticket_post_message(actor=cast.alice, ticket=ticket, body=f"m{i}")
     assert count() == few
+
+
+def test_a_hostile_content_id_in_a_mail_cannot_inject_markup_in_the_portal(helpdesk, client):
+    """The audit's stored-XSS payload, delivered by email to alice's ticket."""
+    from helpdesk.mail.inbound import ingest
+
+    raw = (
+        b"From: Stranger <stranger@nowhere.test>\r\n"
+        b"To: support@helpdesk.test\r\nCc: alice@acme.test\r\n"
+        b"Subject: look\r\nMessage-ID: <xss-1@nowhere.test>\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/related; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b'<img src="cid:a"><p title=" onerror=alert(document.domain) x=">hi</p>\r\n'
+        b'--b\r\nContent-Type: text/plain\r\nContent-ID: <a"><p title=>\r\n'
+        b'Content-Disposition: inline; filename="x.txt"\r\n\r\nx\r\n--b--\r\n'
+    )
+    ticket = ingest(raw, channel="email").ticket
+    client.force_login(helpdesk.alice)
+    html = client.get(f"/tickets/{ticket.number}/").content.decode()
+    assert " onerror=alert" not in html.replace('title=" onerror=alert(document.domain) x="', "")

@@ -111,3 +111,22 @@ def test_files_kept_by_canned_responses_are_not_orphans(cast):
     StoredFile.objects.update(created_at=timezone.now() - dt.timedelta(days=30))
     assert services.files_purge_orphans() == 0
     assert StoredFile.objects.count() == 1
+
+
+def test_inline_images_rewrite_only_whole_src_attributes():
+    from threads.html import inline_images
+
+    html = sanitize_html('<img src="cid:logo@x"><p>cid:logo@x stays text</p><img src="cid:other">')
+    out = inline_images(html, {"logo@x": "/files/1/logo.png"})
+    assert out == '<img src="/files/1/logo.png"><p>cid:logo@x stays text</p><img src="cid:other">'
+
+
+def test_a_hostile_content_id_cannot_open_markup():
+    """The audit's payload: a Content-ID that would close the attribute and the tag."""
+    from threads.html import inline_images
+
+    html = sanitize_html('<img src="cid:a"><p title=" onerror=alert(document.domain) x=">hi</p>')
+    out = inline_images(html, {'a"><p title=': "/files/9/x.txt", "a": "/files/1/a.png"})
+    assert "onerror=alert" not in out.replace('title=" onerror=alert(document.domain) x="', "")
+    assert out.startswith('<img src="/files/1/a.png">')
+    assert out.count("<p") == 1

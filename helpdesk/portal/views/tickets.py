@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict, DomainError, NotVisible
 from accounts.throttle import client_ip
+from threads.html import inline_images
 from threads.models import Channel
 from tickets.customfields import ticket_field_values
 from tickets.models import HelpdeskSettings, State, TicketStatus
@@ -99,12 +100,14 @@ def _with_inline_images(ticket, entries):
     """Entries with `display_html`: inline images (cid: from mail) point at our URLs."""
     entries = list(entries)
     for entry in entries:
-        html = entry.body_html
-        for a in entry.attachments.all():
-            if a.content_id and "cid:" in html:
-                url = reverse("portal:ticket_attachment", args=[ticket.number, a.pk, a.filename])
-                html = html.replace(f"cid:{a.content_id.strip('<>')}", url)
-        entry.display_html = html
+        urls = {
+            a.content_id.strip("<>"): reverse(
+                "portal:ticket_attachment", args=[ticket.number, a.pk, a.filename]
+            )
+            for a in entry.attachments.all()
+            if a.content_id
+        }
+        entry.display_html = inline_images(entry.body_html, urls)
     return entries
 
 
