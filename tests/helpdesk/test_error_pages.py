@@ -4,3 +4,14 @@ def test_unknown_pages_get_our_404_without_any_internal_detail(client, db, setti
     assert response.status_code == 404
     html = response.content.decode()
     assert "<h1>Not found</h1>" in html and "Traceback" not in html
+
+
+def test_pages_allow_scripts_only_from_our_static_files(client, db):
+    page = client.get("/")
+    assert "script-src 'self'" in page["Content-Security-Policy"]
+    assert (
+        "unsafe-inline"
+        not in page["Content-Security-Policy"].split("script-src", 1)[1].split(";")[0]
+    )
+    assert "<script>" not in page.content.decode()  # no inline script to allow
+    assert "Content-Security-Policy" not in client.get("/admin/login/")

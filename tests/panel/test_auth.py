@@ -198,10 +198,15 @@ def test_a_bad_profile_is_refused_with_nothing_saved(cast):
 
 
 def test_the_agents_time_zone_applies_to_their_request_only(cast, ticket_a):
+    import datetime as dt
+
     from django.utils import timezone
 
     cast.agent_a.timezone = "Asia/Tokyo"
     cast.agent_a.save()
+    # not on the hour: Django writes 2 p.m. for 14:00, which the check below would miss
+    ticket_a.created_at = dt.datetime(2026, 3, 2, 5, 37, tzinfo=dt.UTC)
+    type(ticket_a).objects.filter(pk=ticket_a.pk).update(created_at=ticket_a.created_at)
     html = signed_in(cast.agent_a).get(f"/scp/tickets/{ticket_a.number}/").content.decode()
     created = timezone.localtime(ticket_a.created_at, timezone.get_fixed_timezone(9 * 60))
     assert f"{created:%-I}:{created:%M}" in html
