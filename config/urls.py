@@ -2,6 +2,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from helpdesk.panel import admin_guard
+
+admin_guard.install(admin.site)  # staff sign in once, at /scp/login/, with their 2FA
 admin.site.site_header = "Helpdesk administration"
 admin.site.site_title = "Helpdesk admin"
 

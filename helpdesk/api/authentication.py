@@ -9,9 +9,11 @@ import datetime as dt
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from accounts.actors import is_agent
 from accounts.apikeys import actor_for_key, address_allowed, api_key_find, token_find
 from accounts.models import AgentToken, ApiKey
 from accounts.throttle import client_ip
+from helpdesk.panel.access import second_factor_state
 
 TOUCH_EVERY = dt.timedelta(minutes=1)
 
@@ -73,4 +75,16 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
 
 
 class SessionAuthentication(authentication.SessionAuthentication):
-    """The browsable API: a signed-in agent or client, with CSRF protection."""
+    """The browsable API: a signed-in agent or client, with CSRF protection. An agent's
+    session counts only once it passed the panel's second factor (when the agent has one
+    or the panel requires it): a password alone never reaches the API."""
+
+    def authenticate(self, request):
+        result = super().authenticate(request)
+        if (
+            result is not None
+            and is_agent(result[0])
+            and second_factor_state(request._request) != "ok"
+        ):
+            return None  # as if not signed in: 401, and no token can be minted
+        return result

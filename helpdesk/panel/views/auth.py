@@ -29,7 +29,7 @@ def _next(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ) and target.startswith("/scp/"):
+    ) and target.startswith(("/scp/", "/admin/")):
         return target
     return reverse("panel:home")
 
