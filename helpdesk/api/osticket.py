@@ -422,12 +422,15 @@ class EmailView(View):
         if not raw.strip():
             return plain(400, "Unable to read request body")
         try:
-            result = ingest(raw, channel="api")
+            result = ingest(raw, channel="api", departments=actor.write_departments)
         except TemporaryFailure as exc:  # the database is down: the sender retries
             response = plain(503, f"Temporary failure, try again later: {exc}")
             response["Retry-After"] = "60"
             return response
-        if result.status in ("created", "appended", "duplicate") and result.ticket is not None:
+        visible = result.ticket is not None and (
+            result.status == "created" or result.ticket.department_id in actor.read_departments
+        )
+        if result.status in ("created", "appended", "duplicate") and visible:
             return plain(201, result.ticket.number)
         if result.status == "rejected":
             return plain(403, f"Ticket denied: {result.reason}")

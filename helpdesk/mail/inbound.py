@@ -33,7 +33,7 @@ from tickets.models import Ticket
 
 from . import outbound
 from .agents import agent_post
-from .matching import find_ticket, received_ids
+from .matching import Match, find_ticket, received_ids
 from .models import InboundMessage, Mailbox, MailSettings
 from .parsing import ParsedMessage, Unreadable, parse, quick_message_id, sender_of, sha256
 from .quoting import strip_quoted
@@ -80,13 +80,20 @@ class Outcome:
 
 
 def ingest(
-    raw: bytes, *, channel: str = Channel.EMAIL, mailbox: Mailbox | None = None, server_uid=""
+    raw: bytes,
+    *,
+    channel: str = Channel.EMAIL,
+    mailbox: Mailbox | None = None,
+    server_uid="",
+    departments: frozenset | None = None,
 ) -> IngestResult:
     """Import one RFC 822 message. Never raises for bad input; TemporaryFailure when the
-    database is down."""
+    database is down. `departments` (an API key's write scope) limits which existing
+    tickets a message may join: a reply to a ticket outside them opens a new ticket, as
+    a stranger's would."""
     arrival = Arrival.of(raw, channel, mailbox, str(server_uid))
     try:
-        return _process(arrival)
+        return _process(arrival, departments=departments)
     except (OperationalError, InterfaceError) as exc:
         log.warning("mail ingest: temporary failure: %s", exc)
         raise TemporaryFailure(str(exc)) from exc
@@ -127,7 +134,9 @@ class Arrival:
         return q
 
 
-def _process(arrival: Arrival, existing: InboundMessage | None = None) -> IngestResult:
+def _process(
+    arrival: Arrival, existing: InboundMessage | None = None, departments: frozenset | None = None
+) -> IngestResult:
     """Parse, then route and record in one transaction. The record's unique constraints
     (content hash; source + Message-ID) make a duplicate roll everything back."""
     try:
@@ -145,7 +154,7 @@ def _process(arrival: Arrival, existing: InboundMessage | None = None) -> Ingest
             if existing is not None:  # reprocessing: hold the row
                 InboundMessage.objects.select_for_update().filter(pk=existing.pk).first()
             with unit_of_work():
-                outcome = _route(parsed, arrival.channel, arrival.mailbox)
+                outcome = _route(parsed, arrival.channel, arrival.mailbox, departments)
             record = _store(arrival, outcome, parsed, existing)
     except IntegrityError as exc:
         return _duplicate(arrival, exc)
@@ -225,7 +234,7 @@ def _our_addresses() -> set[str]:
     return found
 
 
-def _route(parsed: ParsedMessage, channel: str, mailbox) -> Outcome:
+def _route(parsed: ParsedMessage, channel: str, mailbox, departments=None) -> Outcome:
     if parsed.bounce is not None:
         return _bounce(parsed, channel)
     ours = our_addresses()
@@ -240,6 +249,12 @@ def _route(parsed: ParsedMessage, channel: str, mailbox) -> Outcome:
     sender = user_find_by_email(parsed.sender_email)
     config = mail_settings()
     match = find_ticket(parsed, sender, received=known)
+    if (
+        match.ticket is not None
+        and departments is not None
+        and match.ticket.department_id not in departments
+    ):
+        match = Match(None)  # the caller may not touch that ticket: a new one
     if match.ticket is not None:
         outcome = _append(parsed, match.ticket, sender, channel, config, ours)
         if outcome is not None:

@@ -314,14 +314,14 @@ def test_email_piping_with_a_stub_ingest(defaults, cast, monkeypatch):
         ]
     )
 
-    def fake_ingest(raw, *, channel):
+    def fake_ingest(raw, *, channel, departments=None):
         result = next(results)
         if isinstance(result, Exception):
             raise result
         return result
 
     monkeypatch.setattr(osticket, "ingest", fake_ingest)
-    secret = key(can_create_tickets=True)
+    secret = key(can_create_tickets=True, write_departments=[cast.dept_a])
 
     appended = post(
         "/api/tickets.email", b"Subject: x\r\n\r\ny", secret, content_type="message/rfc822"
@@ -359,3 +359,21 @@ def test_guessing_keys_is_throttled_per_address(defaults, settings):
         SimpleRateThrottle.THROTTLE_RATES = old
 
     assert codes == [401, 401, 429]
+
+
+def test_a_key_scoped_to_billing_cannot_append_to_a_support_ticket_by_mail(defaults, cast):
+    """The audit's finding: a reply-by-subject to a ticket outside the key's scope opens a
+    new ticket instead of joining (and revealing) the other one."""
+    from ..factories import open_ticket
+
+    support = open_ticket(cast.alice, department=cast.dept_a, subject="Printer")
+    secret = key(can_create_tickets=True, write_departments=[cast.dept_b])
+    raw = (
+        f"From: Alice <{cast.alice.email}>\r\nTo: help@example.test\r\n"
+        f"Cc: evil@attacker.test\r\nSubject: Re: Printer [#{support.number}]\r\n"
+        "Message-ID: <scoped-1@acme.test>\r\n\r\nAdd me please.\r\n"
+    ).encode()
+    response = post("/api/tickets.email", raw, secret, content_type="message/rfc822")
+    assert response.status_code == 201 and text(response) != support.number
+    assert support.thread.entries.count() == 1
+    assert not support.thread.collaborators.exists()
