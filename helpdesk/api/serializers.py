@@ -10,6 +10,7 @@ import binascii
 from django.urls import reverse
 from rest_framework import serializers
 
+from accounts.actors import is_client
 from accounts.models import User
 from routing.models import SLA, Department, HelpTopic, Team
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
@@ -26,6 +27,27 @@ class RefSerializer(serializers.Serializer):
 
 class StatusRefSerializer(RefSerializer):
     state = serializers.CharField(read_only=True)
+
+
+def client_caller(context) -> bool:
+    """Is the API caller a client (not an agent, not an API key acting for the helpdesk)?
+    Clients get what the portal shows them, no agent internals."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    return bool(user is not None and is_client(user))
+
+
+# What the portal never shows a client about a ticket.
+CLIENT_HIDDEN_TICKET_FIELDS = (
+    "sla",
+    "assignee",
+    "team",
+    "source",
+    "is_overdue",
+    "due_at",
+    "sla_due_at",
+    "effective_due_at",
+)
 
 
 class PersonRefSerializer(serializers.Serializer):
@@ -89,6 +111,13 @@ class TicketSerializer(serializers.ModelSerializer):
             "version",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if client_caller(self.context):
+            for name in CLIENT_HIDDEN_TICKET_FIELDS:
+                data.pop(name, None)
+        return data
 
     def get_url(self, obj) -> str:
         path = reverse("api:ticket-detail", kwargs={"number": obj.number})
@@ -270,6 +299,12 @@ class CollaboratorSerializer(serializers.ModelSerializer):
         fields = ["user", "role", "is_active", "created_at"]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if client_caller(self.context):  # other people's addresses are not a client's
+            data["user"] = {"name": data["user"]["name"]}
+        return data
+
 
 # --- thread ----------------------------------------------------------------------------
 
@@ -311,6 +346,13 @@ class EntrySerializer(serializers.ModelSerializer):
             "attachments",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        poster = instance.poster if instance.poster_id else None
+        if poster is not None and poster.is_agent and client_caller(self.context):
+            data["poster"] = {"name": data["poster"]["name"]}  # agents: by name only
+        return data
 
 
 class EntryCreateSerializer(serializers.Serializer):

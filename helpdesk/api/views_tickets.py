@@ -489,7 +489,9 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
                 .select_related("user")
                 .order_by("pk")
             )
-            return Response(s.CollaboratorSerializer(rows, many=True).data)
+            return Response(
+                s.CollaboratorSerializer(rows, many=True, context={"request": request}).data
+            )
         return self._act(
             number,
             s.CollaboratorInSerializer,

@@ -378,3 +378,32 @@ def test_html_bodies_are_sanitised_in_entries(api, cast, ticket_a):
 
     entry = ThreadEntry.objects.filter(kind="note").get()
     assert "javascript" not in entry.body_html and "<b>bold</b>" in entry.body_html
+
+
+def test_clients_get_what_the_portal_shows_them_and_no_agent_internals(api, cast, ticket_a):
+    """The audit's finding: a client's API view carried the assignee's and responders'
+    addresses and agent-only fields."""
+    from tickets import services
+
+    services.ticket_assign(actor=cast.admin, ticket=ticket_a, agent=cast.agent_a)
+    services.ticket_add_collaborator(actor=cast.admin, ticket=ticket_a, user=cast.bob)
+    services.ticket_post_reply(actor=cast.agent_a, ticket=ticket_a, body="On it.")
+    alice = api.client_user(cast.alice)
+
+    ticket = alice.get(f"/api/v1/tickets/{ticket_a.number}/").json()
+    assert not {"assignee", "team", "sla", "due_at", "sla_due_at", "is_overdue", "source"} & set(
+        ticket
+    )
+    assert ticket["status"]["name"] == "Open" and ticket["requester"]["email"] == cast.alice.email
+
+    entries = alice.get(f"/api/v1/tickets/{ticket_a.number}/entries/").json()
+    rows = entries["results"] if isinstance(entries, dict) else entries
+    reply = next(e for e in rows if e["kind"] == "response")
+    assert reply["poster"] == {"name": cast.agent_a.display_name}
+    assert cast.agent_a.email not in str(entries)
+
+    people = alice.get(f"/api/v1/tickets/{ticket_a.number}/collaborators/").json()
+    assert people[0]["user"] == {"name": cast.bob.display_name}
+
+    agent_view = api.agent(cast.agent_a).get(f"/api/v1/tickets/{ticket_a.number}/").json()
+    assert agent_view["assignee"]["email"] == cast.agent_a.email
