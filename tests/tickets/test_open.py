@@ -13,6 +13,7 @@ from tickets.models import HelpdeskSettings, State, Ticket
 
 from ..factories import (
     AgentFactory,
+    DepartmentFactory,
     ScheduleFactory,
     SLAFactory,
     TeamFactory,
@@ -143,7 +144,7 @@ def test_sla_due_date_counts_business_hours(cast):
     sla = SLAFactory(grace_hours=10, schedule=schedule)
     friday_3pm = dt.datetime(2026, 3, 6, 15, 0, tzinfo=dt.UTC)
     with time_machine.travel(friday_3pm, tick=False):
-        ticket = open_ticket(cast.alice, department=cast.dept_a, sla=sla)
+        ticket = open_ticket(cast.alice, actor=SYSTEM, department=cast.dept_a, sla=sla)
     # 2 h on Friday, 8 h on Monday
     assert ticket.sla_due_at == dt.datetime(2026, 3, 9, 17, 0, tzinfo=dt.UTC)
 
@@ -222,7 +223,9 @@ def test_the_open_ticket_limit_applies_to_clients_not_agents(cast):
 
 
 def test_collaborators_join_on_open(cast):
-    ticket = open_ticket(cast.alice, department=cast.dept_a, collaborators=[cast.bob, cast.alice])
+    ticket = open_ticket(
+        cast.alice, actor=cast.agent_a, department=cast.dept_a, collaborators=[cast.bob, cast.alice]
+    )
     assert list(ticket.thread.collaborators.values_list("user__email", flat=True)) == [
         cast.bob.email
     ]
@@ -297,3 +300,38 @@ def test_banned_senders_are_rejected_but_agents_may_still_open_for_them(cast):
     assert (
         open_ticket(cast.alice, actor=cast.agent_a, department=cast.dept_a).requester == cast.alice
     )
+
+
+@pytest.mark.parametrize(
+    ("choice", "error"),
+    [
+        ({"priority": "Emergency"}, PermissionRefused),
+        ({"collaborators": "bob"}, PermissionRefused),
+        ({"alert": False}, PermissionRefused),
+        ({"autorespond": False}, PermissionRefused),
+        ({"source": Ticket.Source.PHONE}, ValidationFailed),
+        ({"topic": "internal"}, ValidationFailed),
+        ({"department": "private"}, ValidationFailed),
+    ],
+)
+def test_clients_choose_only_a_public_topic_or_department(cast, choice, error):
+    """The audit's finding: through the API a client could set what only the helpdesk
+    decides (priority, internal topics, collaborators, silencing the staff alert)."""
+    values = {
+        "priority": lambda: priority("Emergency"),
+        "collaborators": lambda: [cast.bob],
+        "topic": lambda: TopicFactory(department=cast.dept_a, is_public=False),
+        "department": lambda: DepartmentFactory(is_public=False),
+    }
+    kwargs = {k: (values[k]() if k in values else v) for k, v in choice.items()}
+    kwargs.setdefault("department", cast.dept_a)
+    with pytest.raises(error):
+        services.ticket_open(
+            actor=cast.alice, requester=cast.alice, subject="x", body="y", **kwargs
+        )
+    assert Ticket.objects.count() == 0
+    # the same choices are the helpdesk's: an agent may make them
+    if "topic" not in kwargs and "department" not in choice:
+        services.ticket_open(
+            actor=cast.agent_a, requester=cast.alice, subject="x", body="y", **kwargs
+        )

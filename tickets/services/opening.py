@@ -62,6 +62,48 @@ def _authorize(actor, requester, route: routing.Route, explicit_assignment: bool
         )
 
 
+def _check_client_choices(
+    actor, *, topic, department, priority, sla, status, collaborators, source, autorespond, alert
+) -> None:
+    """What a client may choose when opening a ticket (portal or API): a public help topic
+    or a public department, and the message. Priority, SLA, status, collaborators and
+    the staff alert are the helpdesk's to decide."""
+    if not is_client(actor):
+        return
+    if department is not None and not (department.is_public and department.is_active):
+        raise ValidationFailed(
+            "Choose a public department or a help topic.",
+            code="invalid_department",
+            fields={"department": ["Not a department clients can choose."]},
+        )
+    internal = {
+        "priority": priority,
+        "sla": sla,
+        "status": status,
+        "collaborators": list(collaborators) or None,
+        "alert": None if alert else "off",
+        "autorespond": None if autorespond else "off",
+    }
+    chosen = sorted(name for name, value in internal.items() if value is not None)
+    if chosen:
+        raise PermissionRefused(
+            f"Clients choose a help topic; the helpdesk sets {', '.join(chosen)}.",
+            code="permission_denied",
+        )
+    if topic is not None and not (topic.is_public and topic.is_active):
+        raise ValidationFailed(
+            "Choose one of the public help topics.",
+            code="invalid_topic",
+            fields={"topic": ["Choose one of the public help topics."]},
+        )
+    if source not in (Ticket.Source.WEB, Ticket.Source.API):
+        raise ValidationFailed(
+            "Clients open tickets from the web or the API.",
+            code="invalid_source",
+            fields={"source": ["Not a source a client can use."]},
+        )
+
+
 def _check_open_limit(actor, requester, config: HelpdeskSettings) -> None:
     if config.max_open_tickets and not is_agent(actor):
         open_count = Ticket.objects.filter(requester=requester, state=State.OPEN).count()
@@ -158,6 +200,18 @@ def ticket_open(
     beyond the ticket's own fields: `reply_to`, `reply_to_name`, `headers` (a dict).
     """
     channel = channel_of(actor, channel)
+    _check_client_choices(
+        actor,
+        topic=topic,
+        department=department,
+        priority=priority,
+        sla=sla,
+        status=status,
+        collaborators=collaborators,
+        source=source,
+        autorespond=autorespond,
+        alert=alert,
+    )
     config = HelpdeskSettings.load()
     data = {
         "subject": subject,

@@ -349,13 +349,15 @@ class Command(BaseCommand):
             topic = cast["topics"][i % len(cast["topics"])]
             files = [_demo_image()] if i == 0 else []
             subject = SUBJECTS[i % len(SUBJECTS)]
+            source = [Ticket.Source.WEB, Ticket.Source.EMAIL, Ticket.Source.API][i % 3]
+            by_client = source == Ticket.Source.WEB and client.has_usable_password()
             ticket = services.ticket_open(
-                actor=client if client.has_usable_password() else SYSTEM,
+                actor=client if by_client else SYSTEM,  # mail and API arrive as the system
                 requester=client,
                 subject=subject,
                 body=f"Hello,\n\n{subject}. It started this week.\n\n{client.name}",
                 topic=topic,
-                source=[Ticket.Source.WEB, Ticket.Source.EMAIL, Ticket.Source.API][i % 3],
+                source=source,
                 files=files,
             )
             if i % 3 == 0:
