@@ -153,3 +153,32 @@ def user_activate_account(*, user: User, password_hash: str, name: str = "") -> 
         fields.append("name")
     user.save(update_fields=fields)
     return user
+
+
+def organization_set_domains(
+    *, actor, organization: Organization, domains: list[str]
+) -> Organization:
+    """Replace the email domains whose new users join the organization (org.edit)."""
+    _require_agent_perm(actor, "org.edit")
+    cleaned = []
+    for domain in domains:
+        row = OrganizationDomain(organization=organization, domain=domain)
+        try:
+            row.clean()
+        except DjangoValidationError as exc:
+            raise ValidationFailed(
+                "; ".join(exc.messages), fields={"domains": exc.messages}
+            ) from None
+        cleaned.append(row.domain)
+    with transaction.atomic():
+        taken = OrganizationDomain.objects.filter(domain__in=cleaned).exclude(
+            organization=organization
+        )
+        if taken.exists():
+            raise Conflict(
+                f"{taken.first().domain} belongs to another organization.", code="domain_taken"
+            )
+        organization.domains.exclude(domain__in=cleaned).delete()
+        for domain in cleaned:
+            OrganizationDomain.objects.get_or_create(organization=organization, domain=domain)
+    return organization

@@ -2,7 +2,6 @@
 teams, help topics, SLAs, statuses, priorities (read for agents and API keys, write
 for helpdesk admins) and canned responses (through the kb services)."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -13,8 +12,8 @@ from accounts import permissions as perms
 from accounts import services as account_services
 from accounts.actors import is_agent
 from accounts.apikeys import is_api_key
-from accounts.errors import Conflict, NotVisible, PermissionRefused, ValidationFailed
-from accounts.models import Organization, OrganizationDomain, User
+from accounts.errors import NotVisible, PermissionRefused
+from accounts.models import Organization, User
 from helpdesk.kb import services as kb_services
 from helpdesk.kb.models import CannedResponse
 from helpdesk.kb.selectors import canned_visible_to
@@ -381,6 +380,12 @@ class OrganizationViewSet(ConfigViewSet):
     http_method_names = ["get", "post", "patch", "head", "options"]
     agent_perm = "org.edit"
 
+    def get_queryset(self):
+        user = self.request.user
+        if is_agent(user) and not perms.has_agent_perm(user, "user.dir"):
+            raise PermissionRefused("You need the user.dir permission to browse organizations.")
+        return super().get_queryset()
+
     def create(self, request):
         data = _validated(self.get_serializer(data=request.data))
         org = account_services.organization_create(
@@ -398,27 +403,10 @@ class OrganizationViewSet(ConfigViewSet):
         with transaction.atomic():  # the details and the domains change together or not
             config_save(actor=request.user, instance=instance, data=data, agent_perm="org.edit")
             if domains is not None:
-                self._set_domains(instance, domains)
+                account_services.organization_set_domains(
+                    actor=request.user, organization=instance, domains=domains
+                )
         return Response(self.get_serializer(Organization.objects.get(pk=instance.pk)).data)
-
-    @staticmethod
-    def _set_domains(org, domains):
-        cleaned = []
-        for domain in domains:
-            row = OrganizationDomain(organization=org, domain=domain)
-            try:
-                row.clean()
-            except DjangoValidationError as exc:
-                raise ValidationFailed(
-                    "; ".join(exc.messages), fields={"domains": exc.messages}
-                ) from None
-            cleaned.append(row.domain)
-        org.domains.exclude(domain__in=cleaned).delete()
-        for domain in cleaned:
-            taken = OrganizationDomain.objects.filter(domain=domain).exclude(organization=org)
-            if taken.exists():
-                raise Conflict(f"{domain} belongs to another organization.", code="domain_taken")
-            OrganizationDomain.objects.get_or_create(organization=org, domain=domain)
 
 
 @extend_schema_view(

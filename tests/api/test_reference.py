@@ -19,8 +19,17 @@ READABLE = [
     "statuses",
     "priorities",
     "agents",
-    "organizations",
 ]
+
+
+def test_the_organization_directory_needs_user_dir(api, cast):
+    """The audit's finding: every agent could list organizations and their notes."""
+    assert api.agent(cast.agent_a).get("/api/v1/organizations/").status_code == 403
+    cast.agent_a.permissions = ["user.dir"]
+    cast.agent_a.save()
+    assert api.agent(cast.agent_a).get("/api/v1/organizations/").status_code == 200
+    assert api.key(read=[cast.dept_a]).get("/api/v1/organizations/").status_code == 200
+    assert api.client_user(cast.alice).get("/api/v1/organizations/").status_code == 403
 
 
 @pytest.mark.parametrize("resource", READABLE)

@@ -153,3 +153,13 @@ def test_a_new_ticket_form_with_bad_input_says_so(as_agent_a):
     response = as_agent_a.post("/scp/tickets/new/", {"email": "not-an-email", "subject": ""})
     assert response.status_code == 422
     assert "Enter a valid email address." in response.content.decode()
+
+
+def test_the_new_ticket_form_prefills_a_client_only_for_agents_with_user_dir(cast):
+    from .conftest import signed_in
+
+    url = f"/scp/tickets/new/?user={cast.bob.pk}"
+    assert cast.bob.email not in signed_in(cast.agent_a).get(url).content.decode()
+    cast.agent_a.permissions = ["user.dir"]
+    cast.agent_a.save()
+    assert cast.bob.email in signed_in(cast.agent_a).get(url).content.decode()

@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from accounts.permissions import has_agent_perm
 from accounts.services import user_get_or_create_by_email
 from tickets import services
 from tickets.customfields import fields_for_topic
@@ -29,7 +30,7 @@ def new_ticket(request):
     data = request.POST if request.method == "POST" else None
     initial = {}
     client_id = request.GET.get("user", "")
-    if client_id.isdigit():
+    if client_id.isdigit() and has_agent_perm(request.user, "user.dir"):
         client = selectors.clients().filter(pk=int(client_id)).first()
         if client is not None:
             initial = {"email": client.email, "name": client.name}
