@@ -13,16 +13,20 @@ def user_find_by_login(login: str) -> User | None:
     return User.objects.filter(username=login, is_agent=True).first()
 
 
-def user_find_by_email(email: str) -> User | None:
-    """The user with this primary or extra address. Compared as Lower(email) = address,
-    the very expression the unique constraints index, so each lookup is an index probe
-    (iexact would compile to UPPER(...) and scan every user)."""
+def users_with_email(email: str):
+    """Users with this primary or extra address, as a queryset (for subqueries).
+    Compared as Lower(email) = address, the very expression the unique constraints
+    index, so each probe uses the index (iexact would compile to UPPER(...) and scan)."""
     email = email.strip().lower()
-    user = User.objects.annotate(email_ci=Lower("email")).filter(email_ci=email).first()
-    if user is not None:
-        return user
+    primary = User.objects.annotate(email_ci=Lower("email")).filter(email_ci=email)
     extra = UserEmail.objects.annotate(email_ci=Lower("email")).filter(email_ci=email)
-    return User.objects.filter(pk__in=extra.values("user_id")).first()
+    ids = primary.order_by().values("pk").union(extra.order_by().values("user_id"))
+    return User.objects.filter(pk__in=ids)
+
+
+def user_find_by_email(email: str) -> User | None:
+    """The user with this primary or extra address."""
+    return users_with_email(email).first()
 
 
 def organization_for_email(email: str) -> Organization | None:

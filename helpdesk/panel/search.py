@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Exists, Func, OuterRef, Q, QuerySet
 
 from accounts.models import User
+from accounts.selectors import users_with_email
 from threads.models import Collaborator, ThreadEntry
 from tickets.models import Ticket
 from tickets.selectors import tickets_visible_to
@@ -112,9 +113,7 @@ def _recent(qs: QuerySet, limit: int = CANDIDATES) -> list[int]:
 
 
 def _by_email(visible: QuerySet, email: str, results: Results) -> Results:
-    people = User.objects.filter(
-        Q(email__iexact=email) | Q(extra_emails__email__iexact=email)
-    ).values("pk")
+    people = users_with_email(email).values("pk")
     collab = Collaborator.objects.filter(
         thread_id=OuterRef("thread_id"), user__in=people, is_active=True
     )
