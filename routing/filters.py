@@ -8,11 +8,11 @@ regular expressions, which run on the `regex` engine with a time limit so that a
 pathological pattern cannot hang an import: a pattern that times out counts as no match.
 """
 
+import copy
 import logging
 from dataclasses import dataclass, field
 
 import regex
-from django.db.models import Prefetch
 
 from accounts.errors import PermissionRefused
 
@@ -93,26 +93,13 @@ def filter_matches(flt: TicketFilter, sample: Sample) -> bool:
 
 
 def active_filters(source: str):
+    """The active filters for a source's channel, in order, with their rules and actions
+    (an action's target loads when the action applies: tickets.config caches this list,
+    and must not hold users)."""
     channel = SOURCE_CHANNEL.get(source, "web")
     return (
         TicketFilter.objects.filter(is_active=True, channel__in=[TicketFilter.Channel.ANY, channel])
-        .prefetch_related(
-            "rules",
-            Prefetch(
-                "actions",
-                queryset=FilterAction.objects.select_related(
-                    "department",
-                    "priority",
-                    "sla",
-                    "status",
-                    "topic",
-                    "agent",
-                    "team",
-                    "canned",
-                    "organization",
-                ),
-            ),
-        )
+        .prefetch_related("rules", "actions")
         .order_by("sort", "id")
     )
 
@@ -139,24 +126,27 @@ def _apply_action(action: FilterAction, data: dict, *, rejecting: bool) -> str:
         data["autorespond"] = False
         return kind
     if kind == FilterAction.Kind.CANNED:
-        data["canned_response"] = action.canned
+        canned = copy.copy(action).canned  # loaded fresh, never onto a cached action
+        data["canned_response"] = canned
         data["autorespond"] = False  # the canned reply replaces it, as in osTicket
-        return f"{kind}: {action.canned}"
+        return f"{kind}: {canned}"
     if kind == FilterAction.Kind.COLLABORATORS:
         emails = [e.strip() for e in action.value.replace(";", ",").split(",") if "@" in e]
         data.setdefault("collaborator_emails", []).extend(emails)
         return f"{kind}: {', '.join(emails)}"
     target_key = {"agent": "assignee"}.get(kind, kind)
-    target = getattr(action, FilterAction.REQUIRED[kind])
+    # a copy: the target loads fresh onto it, never onto a cached action
+    target = getattr(copy.copy(action), FilterAction.REQUIRED[kind])
     data[target_key] = target
     return f"{kind}: {target}"
 
 
-def apply(*, data: dict, sample: Sample, rejecting: bool = True) -> list[dict]:
+def apply(*, data: dict, sample: Sample, rejecting: bool = True, filters=None) -> list[dict]:
     """Run the filters on `data`; returns [{"id", "name", "actions": [...]}] of those that matched.
-    With `rejecting` off (an agent opens the ticket), a reject action is noted, not applied."""
+    With `rejecting` off (an agent opens the ticket), a reject action is noted, not applied.
+    `filters`: active_filters() for the sample's source, when the caller has them."""
     matched = []
-    for flt in matching(sample):
+    for flt in matching(sample, filters):
         done = [_apply_action(action, data, rejecting=rejecting) for action in flt.actions.all()]
         matched.append({"id": flt.pk, "name": flt.name, "actions": done})
     return matched

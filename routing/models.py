@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.watched import WatchedQuerySet
+
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
 
 
@@ -113,6 +115,8 @@ class SLA(models.Model):
     is_active = models.BooleanField(default=True)
     notes = models.TextField(blank=True)
 
+    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+
     class Meta:
         ordering = ["name"]
         verbose_name = "SLA"
@@ -175,6 +179,8 @@ class Department(Nested, models.Model):
     signature = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
         ordering = ["name"]
@@ -249,6 +255,8 @@ class HelpTopic(Nested, models.Model):
     sort = models.PositiveIntegerField(default=0)
     notes = models.TextField(blank=True)
 
+    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+
     class Meta:
         ordering = ["sort", "name"]
         constraints = [
@@ -266,6 +274,8 @@ class BannedEmail(models.Model):
     )
     notes = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
         ordering = ["address"]
@@ -329,6 +339,8 @@ class TicketFilter(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+
     class Meta:
         ordering = ["sort", "id"]
 
@@ -364,6 +376,8 @@ class FilterRule(models.Model):
     name = models.CharField(max_length=128, blank=True, help_text=_("Header or custom field name."))
     operator = models.CharField(max_length=16, choices=Operator)
     value = models.CharField(max_length=255)
+
+    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
         ordering = ["id"]
@@ -447,6 +461,8 @@ class FilterAction(models.Model):
         "accounts.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     value = models.CharField(max_length=255, blank=True)
+
+    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
         ordering = ["sort", "id"]

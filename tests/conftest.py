@@ -18,6 +18,7 @@ from django.db import connection
 from accounts.models import Organization, User
 from config.celery import app as celery_app
 from routing.models import Department
+from tickets.config import CACHE as config_cache
 
 from .factories import AgentFactory, ClientFactory, DepartmentFactory, OrganizationFactory, role
 
@@ -29,6 +30,7 @@ def _test_settings(settings):
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     cache.clear()
+    config_cache.clear()
 
 
 @pytest.fixture(autouse=True)

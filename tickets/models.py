@@ -8,6 +8,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.watched import WatchedQuerySet
+
+from .config import new_version as new_config_version
+
 
 class State(models.TextChoices):
     OPEN = "open", _("Open")
@@ -56,6 +60,8 @@ class TicketStatus(models.Model):
     )
     sort = models.PositiveIntegerField(default=0)
 
+    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+
     class Meta:
         ordering = ["sort", "name"]
         verbose_name_plural = "ticket statuses"
@@ -77,6 +83,8 @@ class Priority(models.Model):
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour like #ff0000."))],
     )
     is_public = models.BooleanField(default=True, help_text=_("Clients may choose it."))
+
+    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
         ordering = ["urgency"]
@@ -292,6 +300,8 @@ class HelpdeskSettings(models.Model):
         default=3,
         help_text=_("Minutes an agent composing a reply holds the ticket; 0: no locks."),
     )
+    # Replaced by a new random number whenever configuration changes (tickets.config).
+    config_version = models.BigIntegerField(default=new_config_version, editable=False)
 
     class Meta:
         verbose_name = "helpdesk settings"

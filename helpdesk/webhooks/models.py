@@ -6,6 +6,8 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from accounts.watched import WatchedQuerySet
+
 
 def new_secret() -> str:
     return secrets.token_hex(32)
@@ -26,6 +28,8 @@ class Subscription(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
         ordering = ["name", "id"]

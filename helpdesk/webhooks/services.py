@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts.actors import actor_user, is_agent
 from accounts.errors import NotVisible, PermissionRefused, ValidationFailed
 from threads.models import ThreadEvent
+from tickets import config as tickets_config
 from tickets.models import Ticket
 
 from .models import Attempt, Delivery, Subscription
@@ -175,9 +176,9 @@ def outbox_write(sender, event: ThreadEvent, **kwargs) -> None:
     """Receiver of event_recorded, inside the change's transaction: one Delivery per
     matching active subscription, and the send enqueued after commit."""
     name = event_name(event.kind)
-    subs = [
-        s for s in Subscription.objects.filter(is_active=True).only("id", "events") if s.wants(name)
-    ]
+    snapshot = tickets_config.current()
+    active = snapshot.cached("webhooks.active", _active) if snapshot else _active()
+    subs = [s for s in active if s.wants(name)]
     if not subs:
         return
     now = timezone.now()
@@ -207,6 +208,11 @@ def outbox_write(sender, event: ThreadEvent, **kwargs) -> None:
     if not ids:  # backends that do not return ids from bulk inserts
         ids = list(Delivery.objects.filter(event_id=event.pk).values_list("pk", flat=True))
     transaction.on_commit(lambda: enqueue(ids), robust=True)
+
+
+def _active() -> list[Subscription]:
+    """Active subscriptions (id and events): cached in the configuration snapshot."""
+    return list(Subscription.objects.filter(is_active=True).only("id", "events"))
 
 
 def _ticket_snapshot(thread_id: int) -> dict | None:

@@ -9,6 +9,7 @@ from routing.services import Defaults
 from threads import services as threads
 from threads.models import Channel
 
+from ..config import Snapshot
 from ..models import HelpdeskSettings, State, Ticket, TicketStatus
 
 # Read with the locked row: what every change looks at. Other relations load on demand
@@ -92,16 +93,23 @@ def record(ticket: Ticket, kind: str, actor, channel: str, **data):
 
 class _LazyDefaults:
     """routing.Defaults read from the settings row on demand: route() touches only the
-    defaults a ticket actually falls back to, so the others cost no query."""
+    defaults a ticket actually falls back to, each from the configuration snapshot
+    (tickets.config: no query while the configuration is unchanged)."""
 
     def __init__(self, config: HelpdeskSettings):
+        self._snapshot = Snapshot(config)
         self._config = config
 
-    department = property(lambda self: self._config.default_department)
-    sla = property(lambda self: self._config.default_sla)
-    priority = property(lambda self: self._config.default_priority)
-    status = property(lambda self: self._config.default_status)
-    topic = property(lambda self: self._config.default_topic)
+    def _get(name):
+        return property(
+            lambda self: getattr(self._snapshot, name)(getattr(self._config, f"default_{name}_id"))
+        )
+
+    department = _get("department")
+    sla = _get("sla")
+    priority = _get("priority")
+    status = _get("status")
+    topic = _get("topic")
 
 
 def defaults(config: HelpdeskSettings) -> Defaults:
@@ -109,7 +117,10 @@ def defaults(config: HelpdeskSettings) -> Defaults:
 
 
 def closed_status(config: HelpdeskSettings) -> TicketStatus:
-    status = config.closed_status or TicketStatus.objects.filter(state=State.CLOSED).first()
+    status = (
+        Snapshot(config).status(config.closed_status_id)
+        or TicketStatus.objects.filter(state=State.CLOSED).first()
+    )
     if status is None:
         raise ValidationFailed("No closed status is configured.", code="no_closed_status")
     return status

@@ -13,13 +13,13 @@ from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.services import user_get_or_create_by_email
 from routing import assignment, filters
 from routing import services as routing
-from routing.selectors import email_is_banned
 from routing.sla import sla_due_at
 from threads import services as threads
 from threads.models import Channel, ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
 
 from .. import customfields, signals
+from ..config import Snapshot, in_force
 from ..models import HelpdeskSettings, State, Ticket, TicketFieldValue
 from ..numbers import next_number
 from ._common import channel_of, defaults, record, ref
@@ -213,6 +213,9 @@ def ticket_open(
         alert=alert,
     )
     config = HelpdeskSettings.load()
+    snapshot = Snapshot(config)
+    if topic is not None:
+        topic = snapshot.hydrate_topic(topic)
     data = {
         "subject": subject,
         "body": body,
@@ -233,9 +236,14 @@ def ticket_open(
     }
     signals.ticket_pre_open.send(sender=Ticket, data=data, actor=actor, channel=channel)
     requester = data["requester"]
-    _check_requester(actor, requester)
+    _check_requester(actor, requester, snapshot)
     meta = {**(meta or {}), "fields": {**(meta or {}).get("fields", {}), **(custom_fields or {})}}
-    matched = filters.apply(data=data, sample=_sample(data, meta), rejecting=not is_agent(actor))
+    matched = filters.apply(
+        data=data,
+        sample=_sample(data, meta),
+        rejecting=not is_agent(actor),
+        filters=snapshot.filters(data["source"]),
+    )
     route = routing.route(
         defaults=defaults(config),
         topic=data["topic"],
@@ -253,7 +261,7 @@ def ticket_open(
     people = _collaborators(data, requester)
     stored = threads.files_store(list(files))  # slow I/O, before the transaction
 
-    with transaction.atomic():
+    with transaction.atomic(), in_force(snapshot):
         ticket, entry = _create(
             data,
             route,
@@ -290,12 +298,12 @@ def ticket_open(
     return ticket
 
 
-def _check_requester(actor, requester) -> None:
+def _check_requester(actor, requester, snapshot: Snapshot) -> None:
     if not requester.is_active:
         raise PermissionRefused(
             f"{requester.email} may not open tickets.", code="requester_inactive"
         )
-    if not is_agent(actor) and email_is_banned(requester.email):
+    if not is_agent(actor) and snapshot.banned(requester.email):
         raise PermissionRefused(f"Ticket denied: {requester.email} is banned.", code="rejected")
 
 
