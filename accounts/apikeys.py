@@ -48,9 +48,15 @@ class ApiKeyActor:
 
 
 def actor_for_key(key: ApiKey) -> ApiKeyActor:
-    """The key's actor, with its department scope (writing implies reading)."""
-    write = frozenset(key.write_departments.values_list("pk", flat=True))
-    read = frozenset(key.read_departments.values_list("pk", flat=True)) | write
+    """The key's actor, with its department scope (writing implies reading): as
+    api_key_find() loaded it with the key, else read now."""
+    scope = getattr(key, "department_scope", None)
+    if scope is None:
+        scope = (
+            frozenset(key.read_departments.values_list("pk", flat=True)),
+            frozenset(key.write_departments.values_list("pk", flat=True)),
+        )
+    read, write = scope[0] | scope[1], scope[1]
     return ApiKeyActor(
         key_id=key.pk,
         label=f"API key {key.name}"[:128],
@@ -148,10 +154,28 @@ def api_key_create(
     return key, secret
 
 
+KEY_FIELDS = tuple(f.attname for f in ApiKey._meta.concrete_fields)
+
+
 def api_key_find(secret: str) -> ApiKey | None:
+    """The key with this secret and its department scope, in one query (a row per pair
+    of read and write departments; keys have a few of each)."""
     if not secret or len(secret) > 128:
         return None
-    return ApiKey.objects.filter(key_hash=secret_hash(secret)).first()
+    rows = list(
+        ApiKey.objects.filter(key_hash=secret_hash(secret))
+        .order_by()
+        .values_list(*KEY_FIELDS, "read_departments", "write_departments")
+    )
+    if not rows:
+        return None
+    n = len(KEY_FIELDS)
+    key = ApiKey.from_db(ApiKey.objects.db, KEY_FIELDS, rows[0][:n])
+    key.department_scope = (
+        frozenset(r[n] for r in rows if r[n] is not None),
+        frozenset(r[n + 1] for r in rows if r[n + 1] is not None),
+    )
+    return key
 
 
 # --- agent tokens ----------------------------------------------------------------------

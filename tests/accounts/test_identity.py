@@ -1,12 +1,14 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts import permissions as perms
 from accounts.actors import SYSTEM
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.models import Role, User, UserEmail
+from accounts.selectors import user_find_by_email
 from accounts.services import organization_create, user_create, user_get_or_create_by_email
 
 from ..factories import AgentFactory, ClientFactory, DepartmentFactory, OrganizationFactory, role
@@ -100,6 +102,18 @@ def test_agents_need_user_create_to_add_users(db):
     agent.permissions = ["user.create"]
     agent.save()
     assert user_create(actor=agent, email="new@example.org").email == "new@example.org"
+
+
+def test_find_by_email_probes_the_primary_address_first(db):
+    carla = ClientFactory(email="Carla@Example.org")
+    UserEmail.objects.create(user=carla, email="carla.alt@example.org")
+    with CaptureQueriesContext(connection) as primary:
+        assert user_find_by_email(" carla@example.ORG ") == carla
+    assert len(primary) == 1
+    with CaptureQueriesContext(connection) as extra:
+        assert user_find_by_email("CARLA.ALT@example.org") == carla
+    assert len(extra) == 2
+    assert user_find_by_email("nobody@example.org") is None
 
 
 def test_get_or_create_by_email_finds_extra_addresses(db):

@@ -2,9 +2,12 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.apikeys import secret_hash
+from accounts.actors import SYSTEM
+from accounts.apikeys import actor_for_key, api_key_create, api_key_find, secret_hash
 from accounts.models import AgentToken, ApiKey
 
 from ..factories import AgentFactory
@@ -117,6 +120,27 @@ def test_an_api_key_works_only_from_its_addresses(api, cast, ticket_a):
     response = outside.get(f"/api/v1/tickets/{ticket_a.number}/")
     assert response.status_code == 401
     assert problem(response)["detail"] == "Valid API key required."
+
+
+def test_an_api_key_and_its_department_scope_are_read_in_one_query(cast):
+    key, secret = api_key_create(
+        actor=SYSTEM,
+        name="scoped",
+        allowed_ips=["127.0.0.1"],
+        read_departments=[cast.dept_a],
+        write_departments=[cast.dept_b],
+    )
+    api_key_create(actor=SYSTEM, name="other", allowed_ips=["127.0.0.1"])  # unrelated
+    with CaptureQueriesContext(connection) as queries:
+        found = api_key_find(secret)
+        actor = actor_for_key(found)
+    assert len(queries) == 1
+    assert found.pk == key.pk and found.name == "scoped" and found.allowed_ips == ["127.0.0.1/32"]
+    assert actor.read_departments == {cast.dept_a.pk, cast.dept_b.pk}  # writing implies reading
+    assert actor.write_departments == {cast.dept_b.pk}
+    bare = api_key_find(api_key_create(actor=SYSTEM, name="bare", allowed_ips=["::1"])[1])
+    assert actor_for_key(bare).read_departments == frozenset()
+    assert api_key_find("0" * 32) is None
 
 
 def test_an_inactive_api_key_is_refused(api, cast):
