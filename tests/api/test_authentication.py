@@ -7,7 +7,14 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.actors import SYSTEM
-from accounts.apikeys import actor_for_key, api_key_create, api_key_find, secret_hash
+from accounts.apikeys import (
+    actor_for_key,
+    api_key_create,
+    api_key_find,
+    secret_hash,
+    token_create,
+    token_find,
+)
 from accounts.models import AgentToken, ApiKey
 
 from ..factories import AgentFactory
@@ -39,6 +46,35 @@ def test_a_token_acts_as_its_agent_and_records_its_use(api, cast, ticket_a):
 
     assert response.status_code == 200
     assert AgentToken.objects.get(user=cast.agent_a).last_used_at is not None
+
+
+def test_a_token_its_agent_and_the_role_are_read_in_one_query(cast):
+    agent = cast.agent_a
+    agent.permissions = ["user.create"]
+    agent.save()
+    token, secret = token_create(actor=SYSTEM, user=agent, name="ci")
+    token_create(actor=SYSTEM, user=cast.agent_b, name="other")
+    with CaptureQueriesContext(connection) as queries:
+        found = token_find(secret)
+        values = (
+            found.pk,
+            found.name,
+            found.created_at,
+            found.user.username,
+            found.user.permissions,
+            found.user.date_joined,
+            found.user.role.name,
+            sorted(found.user.role.permissions)[:1],
+        )
+    assert len(queries) == 1
+    assert values[:2] == (token.pk, "ci")
+    assert isinstance(values[2], dt.datetime) and values[2].tzinfo is not None
+    assert values[3:5] == ("alex", ["user.create"])
+    assert isinstance(values[5], dt.datetime)
+    assert values[6] == agent.role.name and values[7]
+    assert found.user == agent and found.user.role == agent.role
+    assert found.is_usable and not found._state.adding
+    assert token_find(secret + "x") is None and token_find("") is None
 
 
 def test_a_revoked_token_is_refused(api, cast):
