@@ -6,6 +6,7 @@ import datetime as dt
 from django.utils import timezone
 
 from accounts.models import User
+from helpdesk.api.serializers import TicketSerializer
 from threads.models import ThreadEntry, ThreadEvent
 from tickets.models import State, Ticket
 
@@ -85,6 +86,16 @@ def test_retrieve_carries_the_version_as_etag(api, cast, ticket_a):
 
 
 # --- create -----------------------------------------------------------------------------
+
+
+def test_ticket_fields_are_built_once_and_never_shared(cast, ticket_a, ticket_b):
+    first, second = TicketSerializer(ticket_a), TicketSerializer(ticket_b)
+    assert first.fields["status"] is not second.fields["status"]
+    assert first.fields["status"].parent is first and second.fields["status"].parent is second
+    assert "_fields_built" in TicketSerializer.__dict__
+    assert first.data["number"] == ticket_a.number and second.data["number"] == ticket_b.number
+    assert first.data["department"] == {"id": cast.dept_a.pk, "name": "Support"}
+    assert set(first.data) == set(TicketSerializer.Meta.fields)
 
 
 def test_an_agent_opens_a_ticket_for_a_new_requester(api, cast):
