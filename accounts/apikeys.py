@@ -10,12 +10,13 @@ import ipaddress
 import secrets
 from dataclasses import dataclass
 
-from django.db import connections, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .actors import is_agent, is_system
 from .errors import NotVisible, PermissionRefused, ValidationFailed
 from .models import AgentToken, ApiKey, Role, User
+from .rows import RowQuery
 
 TOKEN_PREFIX = "hdt_"  # noqa: S105 (a label, not a secret)
 
@@ -224,84 +225,29 @@ def token_revoke(*, actor, token: AgentToken) -> AgentToken:
     return token
 
 
-def token_find(secret: str) -> AgentToken | None:
-    """The token with this secret, its agent and the agent's role loaded, in one query.
+_TOKEN = RowQuery(
+    [(AgentToken, "t"), (User, "u"), (Role, "r")],
+    lambda q: (
+        f"FROM {q.table(AgentToken)} t"
+        f" INNER JOIN {q.table(User)} u ON u.{q.pk(User)} = t.{q.column(AgentToken, 'user')}"
+        f" LEFT OUTER JOIN {q.table(Role)} r ON r.{q.pk(Role)} = u.{q.column(User, 'role')}"
+        f" WHERE t.{q.column(AgentToken, 'token_hash')} = %s"
+    ),
+)
 
-    Every token-authenticated API call starts here, so the statement is written once per
-    process from the models' metadata and the rows are built with Model.from_db() and the
-    fields' own database converters, as the ORM does; compiling the equivalent
-    select_related() queryset on every request cost more than running it."""
+
+def token_find(secret: str) -> AgentToken | None:
+    """The token with this secret, its agent and the agent's role loaded, in one query
+    (every token-authenticated API call starts here: see accounts.rows)."""
     if not secret or len(secret) > 256:
         return None
-    connection = connections[AgentToken.objects.db]
-    plan = _TOKEN_PLANS.get(connection.alias) or _token_plan(connection)
-    with connection.cursor() as cursor:
-        cursor.execute(plan.sql, [secret_hash(secret)])
-        row = cursor.fetchone()
-    if row is None:
+    found = _TOKEN.one([secret_hash(secret)])
+    if found is None:
         return None
-    token, user, role = (part.build(connection, row) for part in plan.parts)
+    token, user, role = found
     user.role = role
     token.user = user
     return token
-
-
-@dataclass(frozen=True)
-class _Part:
-    """One model's columns in a joined row: where they are and how to convert them."""
-
-    model: type
-    start: int
-    attnames: tuple
-    converters: tuple  # per column: (column expression, [converter, ...])
-
-    def build(self, connection, row):
-        values = row[self.start : self.start + len(self.attnames)]
-        if values[0] is None:  # the primary key: no row on this side of a left join
-            return None
-        out = []
-        for value, (column, converters) in zip(values, self.converters, strict=True):
-            for convert in converters:
-                value = convert(value, column, connection)
-            out.append(value)
-        return self.model.from_db(connection.alias, self.attnames, out)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    sql: str
-    parts: tuple
-
-
-_TOKEN_PLANS: dict[str, _Plan] = {}
-
-
-def _token_plan(connection) -> _Plan:
-    qn = connection.ops.quote_name
-    parts, columns, start = [], [], 0
-    for model, alias in ((AgentToken, "t"), (User, "u"), (Role, "r")):
-        fields = list(model._meta.concrete_fields)
-        converters = []
-        for f in fields:
-            column = f.get_col(alias)
-            found = [*connection.ops.get_db_converters(column), *f.get_db_converters(connection)]
-            converters.append((column, found))
-        parts.append(_Part(model, start, tuple(f.attname for f in fields), tuple(converters)))
-        columns += [f"{alias}.{qn(f.column)}" for f in fields]
-        start += len(fields)
-    token_user = qn(AgentToken._meta.get_field("user").column)
-    user_role = qn(User._meta.get_field("role").column)
-    token_hash = qn(AgentToken._meta.get_field("token_hash").column)
-    # identifiers from the models' metadata, quoted; the hash is a parameter
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {qn(AgentToken._meta.db_table)} t"  # noqa: S608
-        f" INNER JOIN {qn(User._meta.db_table)} u ON u.{qn(User._meta.pk.column)} = t.{token_user}"
-        f" LEFT OUTER JOIN {qn(Role._meta.db_table)} r"
-        f" ON r.{qn(Role._meta.pk.column)} = u.{user_role}"
-        f" WHERE t.{token_hash} = %s"
-    )
-    plan = _TOKEN_PLANS[connection.alias] = _Plan(sql, tuple(parts))
-    return plan
 
 
 def tokens_visible_to(*, user):

@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.rows import RowQuery
 from accounts.watched import WatchedQuerySet
 
 from .config import new_version as new_config_version
@@ -318,10 +319,17 @@ class HelpdeskSettings(models.Model):
 
     @classmethod
     def load(cls) -> "HelpdeskSettings":
-        """The settings row alone: a primary-key read. Related defaults load lazily, only
-        when a service needs them (joining all six cost more to plan than to run)."""
-        obj = cls.objects.filter(pk=1).first()
-        return obj or cls.objects.get_or_create(pk=1)[0]
+        """The settings row alone: a primary-key read, written once per process (every
+        operation reads it: see accounts.rows). Related defaults load lazily, only when
+        a service needs them, mostly from the configuration snapshot (tickets.config)."""
+        found = _SETTINGS_ROW.one([1])
+        return found[0] if found else cls.objects.get_or_create(pk=1)[0]
+
+
+_SETTINGS_ROW = RowQuery(
+    [(HelpdeskSettings, "s")],
+    lambda q: f"FROM {q.table(HelpdeskSettings)} s WHERE s.{q.pk(HelpdeskSettings)} = %s",
+)
 
 
 class CustomForm(models.Model):

@@ -1,0 +1,109 @@
+"""Hot lookups written once per process instead of compiled by the ORM per call.
+
+A handful of reads run on every API request (the caller's token, the settings row, the
+requester by email). Compiling their querysets cost more than running them, so these
+few are written once per process and database connection from the models' metadata;
+rows become model instances through Model.from_db() and each field's own database
+converters, exactly as the ORM builds them. Everything else uses the ORM.
+
+    FIND = RowQuery(
+        [(User, "u"), (Role, "r")],
+        lambda q: f"FROM {q.table(User)} u LEFT OUTER JOIN {q.table(Role)} r"
+        f" ON r.{q.pk(Role)} = u.{q.column(User, 'role')} WHERE u.{q.pk(User)} = %s",
+    )
+    user, role = FIND.one([42]) or (None, None)
+
+The tail is SQL with %s parameters; identifiers come from the models, quoted.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.db import connections, models
+
+
+class Quoter:
+    """Quoted identifiers of a model for one connection, for the SQL tail."""
+
+    def __init__(self, connection):
+        self._qn = connection.ops.quote_name
+
+    def table(self, model) -> str:
+        return self._qn(model._meta.db_table)
+
+    def pk(self, model) -> str:
+        return self._qn(model._meta.pk.column)
+
+    def column(self, model, field: str) -> str:
+        return self._qn(model._meta.get_field(field).column)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One model's columns in a row: where they start and how to convert them."""
+
+    model: type
+    start: int
+    attnames: tuple
+    converters: tuple  # per column: (column expression, (converter, ...))
+
+    def build(self, connection, row):
+        values = row[self.start : self.start + len(self.attnames)]
+        if values[0] is None:  # the primary key: no row on this side of a left join
+            return None
+        out = []
+        for value, (column, converters) in zip(values, self.converters, strict=True):
+            for convert in converters:
+                value = convert(value, column, connection)
+            out.append(value)
+        return self.model.from_db(connection.alias, self.attnames, out)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    parts: tuple
+
+
+class RowQuery:
+    """SELECT every concrete column of `models` ([(model, alias), ...], in order)
+    followed by `tail(quoter)`: FROM, joins, WHERE with %s parameters, LIMIT."""
+
+    def __init__(self, models: Sequence[tuple[type[models.Model], str]], tail: Callable):
+        self._models = tuple(models)
+        self._tail = tail
+        self._plans: dict[str, _Plan] = {}
+
+    def _plan(self, connection) -> _Plan:
+        plan = self._plans.get(connection.alias)
+        if plan is not None:
+            return plan
+        quote = connection.ops.quote_name
+        parts, columns, start = [], [], 0
+        for model, alias in self._models:
+            fields = list(model._meta.concrete_fields)
+            converters = []
+            for field in fields:
+                column = field.get_col(alias)
+                found = (
+                    *connection.ops.get_db_converters(column),
+                    *field.get_db_converters(connection),
+                )
+                converters.append((column, found))
+            parts.append(_Part(model, start, tuple(f.attname for f in fields), tuple(converters)))
+            columns += [f"{alias}.{quote(f.column)}" for f in fields]
+            start += len(fields)
+        sql = f"SELECT {', '.join(columns)} {self._tail(Quoter(connection))}"
+        plan = self._plans[connection.alias] = _Plan(sql, tuple(parts))
+        return plan
+
+    def one(self, params: Sequence, using: str | None = None) -> tuple | None:
+        """The first row as a tuple of instances (None for an empty left join), or None."""
+        connection = connections[using or self._models[0][0].objects.db]
+        plan = self._plan(connection)
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, list(params))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        return tuple(part.build(connection, row) for part in plan.parts)
