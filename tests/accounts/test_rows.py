@@ -12,8 +12,10 @@ from ..factories import AgentFactory, ClientFactory
 
 USER_AND_ROLE = RowQuery(
     [(User, "u"), (Role, "r")],
-    lambda q: f"FROM {q.table(User)} u LEFT OUTER JOIN {q.table(Role)} r"
-    f" ON r.{q.pk(Role)} = u.{q.column(User, 'role')} WHERE u.{q.pk(User)} = %s",
+    lambda q: (
+        f"FROM {q.table(User)} u LEFT OUTER JOIN {q.table(Role)} r"
+        f" ON r.{q.pk(Role)} = u.{q.column(User, 'role')} WHERE u.{q.pk(User)} = %s"
+    ),
 )
 
 
