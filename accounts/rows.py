@@ -46,10 +46,11 @@ class _Part:
     start: int
     attnames: tuple
     converters: tuple  # per column: (column expression, (converter, ...))
+    pk_index: int
 
     def build(self, connection, row):
         values = row[self.start : self.start + len(self.attnames)]
-        if values[0] is None:  # the primary key: no row on this side of a left join
+        if values[self.pk_index] is None:  # no row on this side of a left join
             return None
         out = []
         for value, (column, converters) in zip(values, self.converters, strict=True):
@@ -90,7 +91,9 @@ class RowQuery:
                     *field.get_db_converters(connection),
                 )
                 converters.append((column, found))
-            parts.append(_Part(model, start, tuple(f.attname for f in fields), tuple(converters)))
+            attnames = tuple(f.attname for f in fields)
+            pk_index = attnames.index(model._meta.pk.attname)
+            parts.append(_Part(model, start, attnames, tuple(converters), pk_index))
             columns += [f"{alias}.{quote(f.column)}" for f in fields]
             start += len(fields)
         sql = f"SELECT {', '.join(columns)} {self._tail(Quoter(connection))}"

@@ -118,6 +118,8 @@ class SLA(models.Model):
     objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
+        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
+        base_manager_name = "objects"
         ordering = ["name"]
         verbose_name = "SLA"
         verbose_name_plural = "SLAs"
@@ -183,6 +185,8 @@ class Department(Nested, models.Model):
     objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
+        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
+        base_manager_name = "objects"
         ordering = ["name"]
 
 
@@ -258,6 +262,8 @@ class HelpTopic(Nested, models.Model):
     objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
+        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
+        base_manager_name = "objects"
         ordering = ["sort", "name"]
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="routing_topic_unique_name"),
@@ -278,6 +284,8 @@ class BannedEmail(models.Model):
     objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
+        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
+        base_manager_name = "objects"
         ordering = ["address"]
         verbose_name = "banned address"
         verbose_name_plural = "ban list"
@@ -342,6 +350,8 @@ class TicketFilter(models.Model):
     objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
+        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
+        base_manager_name = "objects"
         ordering = ["sort", "id"]
 
     def __str__(self):
@@ -380,6 +390,8 @@ class FilterRule(models.Model):
     objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
+        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
+        base_manager_name = "objects"
         ordering = ["id"]
 
     def __str__(self):
@@ -465,6 +477,8 @@ class FilterAction(models.Model):
     objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
+        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
+        base_manager_name = "objects"
         ordering = ["sort", "id"]
 
     def __str__(self):

@@ -6,6 +6,8 @@ class TicketsConfig(AppConfig):
     verbose_name = "Tickets"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from routing.models import (
             SLA,
             BannedEmail,
@@ -17,7 +19,7 @@ class TicketsConfig(AppConfig):
         )
 
         from . import config
-        from .models import HelpdeskSettings, Priority, TicketStatus
+        from .models import Priority, TicketStatus
 
         # What tickets.config caches: a change to any of these gives a new version.
         config.watch(
@@ -30,5 +32,7 @@ class TicketsConfig(AppConfig):
             FilterRule,
             FilterAction,
             BannedEmail,
-            HelpdeskSettings,
         )
+        # Data migrations write through historical models, which send no signal to
+        # these receivers: after a migration, processes drop what they cached.
+        post_migrate.connect(config.after_migrate, sender=self, dispatch_uid="tickets.config")

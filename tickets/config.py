@@ -174,6 +174,21 @@ def config_changed(sender=None, **kwargs) -> None:
     CACHE.clear()
 
 
+def after_migrate(sender=None, using="default", **kwargs) -> None:
+    """post_migrate: a new version (the settings table may be gone after `migrate
+    tickets zero`)."""
+    from django.db import connections
+
+    from .models import HelpdeskSettings
+
+    connection = connections[using]
+    if HelpdeskSettings._meta.db_table in connection.introspection.table_names():
+        HelpdeskSettings._base_manager.using(using).filter(pk=1).update(
+            config_version=new_version()
+        )
+    CACHE.clear()
+
+
 def watch(*models) -> None:
     """Any save or delete of these models changes the configuration version, and so
     does a bulk write through their accounts.watched.WatchedQuerySet."""

@@ -64,6 +64,8 @@ class TicketStatus(models.Model):
     objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
+        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
+        base_manager_name = "objects"
         ordering = ["sort", "name"]
         verbose_name_plural = "ticket statuses"
 
@@ -88,6 +90,8 @@ class Priority(models.Model):
     objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
+        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
+        base_manager_name = "objects"
         ordering = ["urgency"]
         verbose_name_plural = "priorities"
 
@@ -310,6 +314,14 @@ class HelpdeskSettings(models.Model):
 
     def __str__(self):
         return "Helpdesk settings"
+
+    def save(self, *args, **kwargs):
+        # Never write back the version this instance was read with: a change made since
+        # would come undone, and an old version must never return (tickets.config).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "config_version" in update_fields:
+            self.config_version = new_config_version()
+        super().save(*args, **kwargs)
 
     def clean(self):
         if self.default_status_id and self.default_status.state != State.OPEN:

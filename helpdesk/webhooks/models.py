@@ -32,6 +32,8 @@ class Subscription(models.Model):
     objects = WatchedQuerySet.as_manager()  # cached by tickets.config
 
     class Meta:
+        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
+        base_manager_name = "objects"
         ordering = ["name", "id"]
 
     def __str__(self):

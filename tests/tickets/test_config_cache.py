@@ -7,18 +7,20 @@ by writing the rows and the version without signals) is seen by the next ticket.
 """
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 
 from accounts.actors import SYSTEM
 from accounts.errors import PermissionRefused, ValidationFailed
 from helpdesk.webhooks.models import Delivery, Subscription
-from routing.models import BannedEmail, FilterAction, FilterRule, TicketFilter
+from routing.models import BannedEmail, FilterAction, FilterRule, HelpTopic, TicketFilter
 from tickets import services
 from tickets.config import CACHE, new_version
 from tickets.models import HelpdeskSettings, Priority
 
-from ..factories import AgentFactory, priority
+from ..factories import AgentFactory, SLAFactory, TeamFactory, TopicFactory, priority
 
 CACHED_TABLES = (
     "routing_department",
@@ -112,9 +114,9 @@ def test_a_change_committed_by_another_process_is_seen(defaults):
     """Another process writes the ban and then the new version; this process's signals
     never fire, yet its next ticket sees the ban because the version differs."""
     open_ticket(defaults)
-    BannedEmail._base_manager.bulk_create([BannedEmail(address="alice@acme.test")])
+    QuerySet(BannedEmail).bulk_create([BannedEmail(address="alice@acme.test")])  # no signal
     assert open_ticket(defaults).pk  # same version: this process still uses its copy
-    HelpdeskSettings._base_manager.filter(pk=1).update(config_version=new_version())
+    QuerySet(HelpdeskSettings).filter(pk=1).update(config_version=new_version())
     with pytest.raises(PermissionRefused):
         open_ticket(defaults)
 
@@ -188,3 +190,47 @@ def test_the_cache_holds_one_version_at_a_time(defaults):
     assert CACHE._version == version()
     BannedEmail.objects.create(address="x@example.com")
     assert CACHE._values == {}  # this process dropped its copy at once
+
+
+def test_deleting_a_team_or_agent_a_topic_assigns_to_is_seen(defaults):
+    """on_delete=SET_NULL clears the topic's column through the base manager: a watched
+    queryset, so the cached default topic does not keep pointing at a deleted row."""
+    team = TeamFactory(name="Network")
+    agent = AgentFactory(username="solo", department=defaults.dept_a)
+    topic = TopicFactory(name="General", department=defaults.dept_a, assign_team=team)
+    HelpdeskSettings.objects.filter(pk=1).update(default_topic=topic)
+    assert open_ticket(defaults).team == team
+    team.delete()
+    assert open_ticket(defaults).team is None
+    HelpTopic.objects.filter(pk=topic.pk).update(assign_agent=agent)
+    assert open_ticket(defaults).assignee == agent
+    agent.delete()
+    assert open_ticket(defaults).assignee is None
+
+
+def test_adding_through_a_reverse_relation_is_seen(defaults):
+    sla = SLAFactory(name="Fast", grace_hours=1)
+    assert open_ticket(defaults).sla is None
+    sla.departments.add(defaults.dept_a)  # a bulk UPDATE through the base manager
+    assert open_ticket(defaults).sla == sla
+
+
+def test_saving_an_old_settings_instance_never_brings_an_old_version_back(defaults):
+    stale = HelpdeskSettings.objects.get(pk=1)
+    seen = {stale.config_version}
+    BannedEmail.objects.create(address="x@example.com")
+    seen.add(version())
+    stale.lock_minutes = 5
+    stale.save()
+    assert version() not in seen
+    saved = version()
+    stale.save(update_fields=["lock_minutes"])  # the version is not among the fields
+    assert version() == saved
+
+
+def test_a_migration_gives_a_new_version(defaults):
+    before = version()
+    open_ticket(defaults)
+    call_command("migrate", "tickets", verbosity=0)  # nothing to apply; post_migrate runs
+    assert version() != before
+    assert CACHE._values == {}
