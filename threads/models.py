@@ -41,7 +41,10 @@ class ThreadEntry(models.Model):
         OTHER = "other", _("Other")
         SYSTEM = "system", _("System")
 
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="entries")
+    # indexed by threads_entry_thread_time (thread, created_at)
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="entries", db_index=False
+    )
     kind = models.CharField(max_length=16, choices=Kind)
     poster = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -107,7 +110,10 @@ class ThreadEvent(models.Model):
         COLLABORATOR_REMOVED = "collaborator_removed", _("Collaborator removed")
         FILTER_MATCHED = "filter_matched", _("Ticket filters matched")
 
-    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="events")
+    # indexed by threads_event_thread_time (thread, created_at)
+    thread = models.ForeignKey(
+        Thread, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=32, choices=Kind)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

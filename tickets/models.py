@@ -109,8 +109,11 @@ class Ticket(models.Model):
 
     number = models.CharField(max_length=32, unique=True)
     subject = models.CharField(max_length=255)
+    # No single-column index on requester, organization, department, assignee, team:
+    # the composite indexes in Meta lead with each of them, and every index costs every
+    # insert and update of a ticket.
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets", db_index=False
     )
     organization = models.ForeignKey(
         "accounts.Organization",
@@ -118,9 +121,10 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="tickets",
+        db_index=False,
     )
     department = models.ForeignKey(
-        "routing.Department", on_delete=models.PROTECT, related_name="tickets"
+        "routing.Department", on_delete=models.PROTECT, related_name="tickets", db_index=False
     )
     topic = models.ForeignKey(
         "routing.HelpTopic", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
@@ -142,9 +146,15 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_tickets",
+        db_index=False,
     )
     team = models.ForeignKey(
-        "routing.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+        "routing.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+        db_index=False,
     )
     source = models.CharField(max_length=8, choices=Source, default=Source.WEB)
     thread = models.OneToOneField("threads.Thread", on_delete=models.PROTECT, related_name="ticket")
