@@ -6,11 +6,17 @@ import datetime as dt
 from django.utils import timezone
 
 from accounts.models import User
-from helpdesk.api.serializers import TicketSerializer
+from helpdesk.api.serializers import (
+    PersonRefSerializer,
+    RefSerializer,
+    StatusRefSerializer,
+    TicketSerializer,
+    TopicRefSerializer,
+)
 from threads.models import ThreadEntry, ThreadEvent
 from tickets.models import State, Ticket
 
-from ..factories import AgentFactory, open_ticket, priority, role, status
+from ..factories import AgentFactory, TopicFactory, open_ticket, priority, role, status
 from .conftest import problem
 
 
@@ -96,6 +102,24 @@ def test_ticket_fields_are_built_once_and_never_shared(cast, ticket_a, ticket_b)
     assert first.data["number"] == ticket_a.number and second.data["number"] == ticket_b.number
     assert first.data["department"] == {"id": cast.dept_a.pk, "name": "Support"}
     assert set(first.data) == set(TicketSerializer.Meta.fields)
+
+
+def test_flat_references_answer_what_drf_would(cast, ticket_a):
+    from rest_framework import serializers as drf
+
+    ticket_a.topic = TopicFactory(name="VPN", parent=TopicFactory(name="Network"))
+    cases = [
+        (RefSerializer, ticket_a.department),
+        (StatusRefSerializer, ticket_a.status),
+        (PersonRefSerializer, ticket_a.requester),
+        (PersonRefSerializer, cast.agent_a),
+        (TopicRefSerializer, ticket_a.topic),
+    ]
+    for serializer_class, obj in cases:
+        ours = serializer_class(obj).data
+        generic = drf.Serializer.to_representation(serializer_class(obj), obj)
+        assert dict(ours) == dict(generic), serializer_class
+    assert TopicRefSerializer(ticket_a.topic).data["name"] == "Network / VPN"
 
 
 def test_an_agent_opens_a_ticket_for_a_new_requester(api, cast):
