@@ -13,12 +13,13 @@ from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 
 from accounts.actors import SYSTEM
-from accounts.errors import PermissionRefused, ValidationFailed
+from accounts.errors import NotVisible, PermissionRefused, ValidationFailed
 from helpdesk.webhooks.models import Delivery, Subscription
 from routing.models import BannedEmail, FilterAction, FilterRule, HelpTopic, TicketFilter
 from tickets import services
 from tickets.config import CACHE, new_version
 from tickets.models import HelpdeskSettings, Priority
+from tickets.selectors import ticket_get_for
 
 from ..factories import AgentFactory, SLAFactory, TeamFactory, TopicFactory, priority
 
@@ -234,3 +235,17 @@ def test_a_migration_gives_a_new_version(defaults):
     call_command("migrate", "tickets", verbosity=0)  # nothing to apply; post_migrate runs
     assert version() != before
     assert CACHE._values == {}
+
+
+def test_a_visible_ticket_comes_with_its_configuration_from_the_snapshot(defaults):
+    opened = open_ticket(defaults)
+    ticket_get_for(user=defaults.agent_a, number=opened.number)  # the snapshot is warm
+    with CaptureQueriesContext(connection) as queries:
+        ticket = ticket_get_for(user=defaults.agent_a, number=opened.number)
+        seen = (ticket.department.name, ticket.status.state, ticket.priority.name, ticket.sla)
+    assert seen == ("Support", "open", "Normal", None)
+    assert tables_read(queries.captured_queries) == set()
+    assert all("routing_department" not in q["sql"] for q in queries.captured_queries)
+    assert ticket.requester == defaults.alice  # people are joined, never cached
+    with pytest.raises(NotVisible):
+        ticket_get_for(user=defaults.agent_b, number=opened.number)  # still the selector
