@@ -78,9 +78,12 @@ def _client_q(user) -> Q:
     return q
 
 
-def ticket_get_for(*, user, number: str | None = None, pk: int | None = None) -> Ticket:
+def ticket_get_for(
+    *, user, number: str | None = None, pk: int | None = None, snapshot: Snapshot | None = None
+) -> Ticket:
     """One visible ticket by number or id, or NotVisible (surfaces answer 404). People
-    are joined; the configuration rows come from the snapshot (with_configuration)."""
+    are joined; the configuration rows come from the snapshot (with_configuration; give
+    one when reading several tickets)."""
     lookup = {"number": number} if number is not None else {"pk": pk}
     ticket = (
         tickets_visible_to(user=user)
@@ -90,7 +93,7 @@ def ticket_get_for(*, user, number: str | None = None, pk: int | None = None) ->
     )
     if ticket is None:
         raise NotVisible("Ticket not found.", code="ticket_not_found")
-    return with_configuration([ticket])[0]
+    return with_configuration([ticket], snapshot)[0]
 
 
 CONFIGURATION_RELATIONS = ("department", "topic", "sla", "priority", "status")

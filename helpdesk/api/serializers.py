@@ -21,25 +21,38 @@ from tickets.models import Priority, Ticket, TicketStatus
 # --- small references ------------------------------------------------------------------
 
 
-class FlatRef:
-    """A read-only reference of a few plain attributes (integers and text), answered
-    straight from its declared fields' sources: DRF would build and bind field objects
-    for every reference, and a page of 25 tickets holds 250 of them. The declared
-    fields stay the schema; tests compare the output with DRF's own."""
+# A read-only reference of a few plain attributes (integers and text), answered straight
+# from its declared fields' sources: DRF would build and bind field objects for every
+# reference, and a page of 25 tickets holds 250 of them. The declared fields stay the
+# schema; tests compare the output with DRF's own. A field this cannot answer exactly
+# (another type, a dotted source) sends the class back to DRF's own path.
+# (Comments, not a docstring: drf-spectacular would publish a docstring in the schema.)
+FLAT_TYPES = (serializers.IntegerField, serializers.CharField, serializers.EmailField)
 
+
+class FlatRef:
     def to_representation(self, instance):
         cls = type(self)
         plan = cls.__dict__.get("_flat_plan")
         if plan is None:
-            plan = cls._flat_plan = tuple(
-                (name, field.source or name, isinstance(field, serializers.IntegerField))
-                for name, field in cls._declared_fields.items()
-            )
+            plan = cls._flat_plan = _flat_plan(cls._declared_fields)
+        if not plan:
+            return super().to_representation(instance)
         out = {}
         for name, source, integer in plan:
             value = getattr(instance, source)
             out[name] = None if value is None else int(value) if integer else str(value)
         return out
+
+
+def _flat_plan(fields) -> tuple:
+    plan = []
+    for name, field in fields.items():
+        source = field.source or name
+        if type(field) not in FLAT_TYPES or "." in source or source == "*":
+            return ()  # not flat: DRF's own path
+        plan.append((name, source, isinstance(field, serializers.IntegerField)))
+    return tuple(plan)
 
 
 class RefSerializer(FlatRef, serializers.Serializer):
@@ -83,12 +96,12 @@ class TopicRefSerializer(FlatRef, serializers.Serializer):
     name = serializers.CharField(source="full_name", read_only=True)
 
 
+# DRF builds a ModelSerializer's fields from the model for every instance, which was
+# most of the cost of answering with one ticket. Output serializers whose fields do not
+# depend on the request build them once per class and hand each instance a copy (DRF
+# copies its declared fields the same way). A comment, not a docstring: drf-spectacular
+# would publish a docstring as the description of every serializer using it.
 class FieldsBuiltOnce:
-    """DRF builds a ModelSerializer's fields from the model for every instance, which
-    was most of the cost of answering with one ticket. Output serializers whose fields
-    do not depend on the request build them once per class and hand each instance a
-    copy (DRF copies its declared fields the same way)."""
-
     def get_fields(self):
         cls = type(self)
         built = cls.__dict__.get("_fields_built")

@@ -37,6 +37,17 @@ def test_the_schema_generates_without_warnings(tmp_path, db):
     assert "Idempotency-Key" in text
 
 
+def test_performance_mixins_leave_the_published_schema_alone(db):
+    """Serializer mixins (FieldsBuiltOnce, FlatRef) carry no docstring: drf-spectacular
+    would publish it as the description of every serializer using them."""
+    raw = SchemaGenerator().get_schema(request=None, public=True)
+    components = raw["components"]["schemas"]
+    for name in ("Ticket", "Entry", "Event", "Ref", "StatusRef", "PersonRef", "TopicRef"):
+        assert "description" not in components[name], name
+    assert set(components["Ref"]["properties"]) == {"id", "name"}
+    assert set(components["StatusRef"]["properties"]) == {"id", "name", "state"}
+
+
 def test_the_schema_and_docs_are_served_without_any_cdn(db):
     client = Client()
     schema = client.get("/api/v1/schema/")

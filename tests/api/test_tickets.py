@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from helpdesk.api.serializers import (
+    FlatRef,
     PersonRefSerializer,
     RefSerializer,
     StatusRefSerializer,
@@ -120,6 +121,12 @@ def test_flat_references_answer_what_drf_would(cast, ticket_a):
         generic = drf.Serializer.to_representation(serializer_class(obj), obj)
         assert dict(ours) == dict(generic), serializer_class
     assert TopicRefSerializer(ticket_a.topic).data["name"] == "Network / VPN"
+
+    class Unusual(FlatRef, drf.Serializer):  # a field it cannot answer: DRF's own path
+        id = drf.IntegerField(source="pk", read_only=True)
+        open = drf.BooleanField(source="status.state", read_only=True)
+
+    assert dict(Unusual(ticket_a).data) == {"id": ticket_a.pk, "open": True}
 
 
 def test_an_agent_opens_a_ticket_for_a_new_requester(api, cast):

@@ -19,8 +19,9 @@ from helpdesk.kb.services import canned_render
 from threads.html import html_to_text
 from threads.services import draft_delete, draft_save
 from tickets import services
+from tickets.config import Snapshot
 from tickets.customfields import fields_for_topic, ticket_field_values
-from tickets.models import State, TicketStatus
+from tickets.models import HelpdeskSettings, State, TicketStatus
 from tickets.permissions import ticket_permissions
 from tickets.selectors import ticket_get_for
 
@@ -259,9 +260,10 @@ def _answered(request, t, f):
 
 def _others(request, f):
     found = []
+    snapshot = Snapshot(HelpdeskSettings.load())
     for number in f.cleaned_data["numbers"]:
         try:
-            found.append(ticket_get_for(user=request.user, number=number))
+            found.append(ticket_get_for(user=request.user, number=number, snapshot=snapshot))
         except NotVisible:
             raise Conflict(
                 _("Ticket #%s was not found.") % number,
