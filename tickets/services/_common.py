@@ -91,6 +91,13 @@ def record(ticket: Ticket, kind: str, actor, channel: str, **data):
     )
 
 
+def _default(name: str) -> property:
+    """The setting `default_<name>` as a row of the configuration snapshot."""
+    return property(
+        lambda self: getattr(self._snapshot, name)(getattr(self._config, f"default_{name}_id"))
+    )
+
+
 class _LazyDefaults:
     """routing.Defaults read from the settings row on demand: route() touches only the
     defaults a ticket actually falls back to, each from the configuration snapshot
@@ -100,16 +107,11 @@ class _LazyDefaults:
         self._snapshot = Snapshot(config)
         self._config = config
 
-    def _get(name):
-        return property(
-            lambda self: getattr(self._snapshot, name)(getattr(self._config, f"default_{name}_id"))
-        )
-
-    department = _get("department")
-    sla = _get("sla")
-    priority = _get("priority")
-    status = _get("status")
-    topic = _get("topic")
+    department = _default("department")
+    sla = _default("sla")
+    priority = _default("priority")
+    status = _default("status")
+    topic = _default("topic")
 
 
 def defaults(config: HelpdeskSettings) -> Defaults:
