@@ -94,9 +94,7 @@ class Snapshot:
         from routing.models import Department
 
         department = self._row(Department, pk)
-        if department is not None and department.sla_id:
-            department.sla = self.sla(department.sla_id)
-        return department
+        return self.fill(department, ("sla",)) if department is not None else None
 
     def priority(self, pk):
         from .models import Priority
@@ -118,17 +116,20 @@ class Snapshot:
         the snapshot, where they are not loaded yet; the rest stays lazy."""
         if topic is None:
             return None
-        state = topic._state.fields_cache
-        for name, lookup in (
-            ("department", self.department),
-            ("sla", self.sla),
-            ("priority", self.priority),
-            ("status", self.status),
-        ):
-            pk = getattr(topic, f"{name}_id")
-            if pk is not None and name not in state:
-                setattr(topic, name, lookup(pk))
-        return topic
+        return self.fill(topic, ("department", "sla", "priority", "status"))
+
+    def fill(self, obj, names):
+        """Set `obj`'s relations `names` (each one this snapshot looks up by key) to
+        copies of the snapshot's rows, where they are not loaded yet. A relation the
+        snapshot does not find stays lazy (never set to None: that would clear it)."""
+        loaded = obj._state.fields_cache
+        for name in names:
+            pk = getattr(obj, f"{name}_id")
+            if pk is not None and name not in loaded:
+                row = getattr(self, name)(pk)
+                if row is not None:
+                    setattr(obj, name, row)
+        return obj
 
     def banned(self, email: str) -> bool:
         from routing.selectors import banned_addresses, email_is_banned

@@ -102,16 +102,10 @@ CONFIGURATION_RELATIONS = ("department", "topic", "sla", "priority", "status")
 def with_configuration(tickets: list[Ticket], snapshot: Snapshot | None = None) -> list[Ticket]:
     """Give tickets their department, help topic, SLA, priority and status from the
     configuration snapshot (tickets.config): joining those five tables cost PostgreSQL
-    more to plan than the whole read of the ticket. A relation the snapshot does not
-    know stays lazy."""
+    more to plan than the whole read of the ticket."""
     snapshot = snapshot or Snapshot(HelpdeskSettings.load())
     for ticket in tickets:
-        for name in CONFIGURATION_RELATIONS:
-            pk = getattr(ticket, f"{name}_id")
-            if pk is not None:
-                row = getattr(snapshot, name)(pk)
-                if row is not None:
-                    setattr(ticket, name, row)
+        snapshot.fill(ticket, CONFIGURATION_RELATIONS)
     return tickets
 
 
