@@ -8,19 +8,40 @@
 """
 
 import importlib
+import os
+import re
 from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.db import connection
 
 from accounts.models import Organization, User
 from config.celery import app as celery_app
 from routing.models import Department
 from tickets.config import CACHE as config_cache
 
+from . import realservers
 from .factories import AgentFactory, ClientFactory, DepartmentFactory, OrganizationFactory, role
+
+
+def _one_redis_database_per_worker() -> None:
+    """Under pytest-xdist, worker gwN uses Redis database base+N: every test clears the
+    cache (FLUSHDB), which must not empty another worker's throttles mid-test. Runs before
+    any cache connection is made (connections are opened on first use)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = django_settings.REDIS_URL
+    if not worker.startswith("gw") or not url:
+        return
+    match = re.fullmatch(r"(.*?)(?:/(\d+))?/?", url)
+    base = int(match.group(2) or 0)
+    db = (base + int(worker[2:])) % 16
+    django_settings.REDIS_URL = f"{match.group(1)}/{db}"
+    django_settings.CACHES["default"]["LOCATION"] = django_settings.REDIS_URL
+
+
+_one_redis_database_per_worker()
 
 
 @pytest.fixture(autouse=True)
@@ -65,14 +86,12 @@ def _seeded_after_flushes(request):
             importlib.import_module(module).seed(apps, None)
 
 
-def pytest_collection_modifyitems(config, items):
-    """`postgres` tests are skipped, with the reason shown, when the database is not PostgreSQL."""
-    if connection.vendor == "postgresql":
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL; .ci/run does)")
-    for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """A test that needs a real server is skipped when it is missing, with the server's
+    name and how to get it, or fails when REQUIRE_REAL_SERVERS is set (tests/realservers.py)."""
+    for marker in realservers.markers_of(item):
+        realservers.require(marker)
 
 
 @dataclass

@@ -7,16 +7,17 @@ PNG under test-artifacts/screenshots/ for review.
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+
+from tests import realservers
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # around it are ordinary synchronous ones.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = realservers.CHROMIUM
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -31,21 +32,21 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 
 
 def pytest_collection_modifyitems(config, items):
+    """Every test here is a slow browser test; without Chromium the rule in
+    tests/realservers.py skips it (or fails it under REQUIRE_REAL_SERVERS)."""
     here = Path(__file__).parent
-    missing = not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists()
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.slow)
             item.add_marker(pytest.mark.e2e)
-            if missing:
-                item.add_marker(
-                    pytest.mark.skip(reason=f"{CHROMIUM} not found (.ci/run installs chromium)")
-                )
+            item.add_marker(pytest.mark.chromium)
 
 
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
+
+    realservers.require("chromium")
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)

@@ -72,13 +72,13 @@ def mailbox(helpdesk):
 @pytest.fixture
 def dovecot():
     """A real Dovecot IMAP and POP3 server on free ports (tests marked slow)."""
-    import shutil
     import tempfile
+
+    from tests import realservers
 
     from .servers import Dovecot
 
-    if shutil.which("dovecot") is None:
-        pytest.fail("Dovecot is not installed (.ci/run installs dovecot-imapd dovecot-pop3d)")
+    realservers.require("dovecot")
     server = Dovecot(Path(tempfile.mkdtemp(prefix="hd-dovecot-"))).start()
     yield server
     server.stop()

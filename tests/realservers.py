@@ -1,0 +1,161 @@
+"""The one rule for the real servers the tests use.
+
+A test that needs a real server says so with the server's marker
+(`@pytest.mark.postgres`, `redis`, `redis_server`, `dovecot`, `chromium`), or by using a
+fixture that implies it (`dovecot`, `browser`, `page`, ...). When the server is missing,
+the test is skipped with a reason naming the server and how to get it, and pytest's
+summary lists the skip (`-ra` in pyproject.toml). With `REQUIRE_REAL_SERVERS=1` (set by
+`.ci/run`) the same test fails instead, naming the missing server, so CI proves every
+real-server test on every submission.
+
+`tests/conftest.py` applies the rule before a test's fixtures are set up; fixtures that
+start a server also call `require()`, so no test reaches a missing server either way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+REQUIRE_VARIABLE = "REQUIRE_REAL_SERVERS"
+# Markers of servers to report missing even when present: to see what a fresh machine
+# sees (`REAL_SERVERS_PRETEND_MISSING=dovecot,chromium make test`), and to test the rule.
+PRETEND_VARIABLE = "REAL_SERVERS_PRETEND_MISSING"
+
+
+@dataclass(frozen=True)
+class RealServer:
+    marker: str  # the pytest marker that asks for it
+    name: str  # what a person calls it
+    enables: str  # which tests it turns on
+    how: str  # how to get it (the Debian package, or the variable to set)
+    check: Callable[[], str | None]  # None when available, else why not
+    fixtures: tuple[str, ...] = ()  # fixtures that imply it
+
+
+def _database_vendor() -> str | None:
+    from django.db import connection
+
+    return None if connection.vendor == "postgresql" else f"the database is {connection.vendor}"
+
+
+def _answers(url: str, timeout: float = 0.5) -> str | None:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout):
+            return None
+    except OSError as exc:
+        return f"{parts.hostname}:{parts.port or 6379} does not answer ({exc.strerror or exc})"
+
+
+def _redis() -> str | None:
+    from django.conf import settings
+
+    url = getattr(settings, "REDIS_URL", "")
+    return _answers(url) if url else "REDIS_URL is not set"
+
+
+def _program(name: str) -> Callable[[], str | None]:
+    def check() -> str | None:
+        return None if shutil.which(name) else f"`{name}` is not on PATH"
+
+    return check
+
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def _chromium() -> str | None:
+    found = shutil.which(CHROMIUM) or Path(CHROMIUM).exists()
+    return None if found else f"{CHROMIUM} not found"
+
+
+SERVERS: dict[str, RealServer] = {
+    server.marker: server
+    for server in (
+        RealServer(
+            marker="postgres",
+            name="PostgreSQL",
+            enables="row locks, parallel claims and opens, full-text search",
+            how="Debian package postgresql; set DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk",
+            check=_database_vendor,
+        ),
+        RealServer(
+            marker="redis",
+            name="Redis",
+            enables="the Redis cache backend",
+            how="Debian package redis-server; set REDIS_URL=redis://127.0.0.1:6379/0",
+            check=_redis,
+        ),
+        RealServer(
+            marker="redis_server",
+            name="redis-server (a private instance the test starts and stops)",
+            enables="the outage tests",
+            how="Debian package redis-server",
+            check=_program("redis-server"),
+        ),
+        RealServer(
+            marker="dovecot",
+            name="Dovecot (IMAP and POP3)",
+            enables="fetching mail from a real IMAP and POP3 server",
+            how="Debian packages dovecot-imapd dovecot-pop3d",
+            check=_program("dovecot"),
+            fixtures=("dovecot",),
+        ),
+        RealServer(
+            marker="chromium",
+            name="Chromium",
+            enables="the browser tests (tests/e2e)",
+            how="Debian package chromium, or set CHROMIUM=/path/to/chromium",
+            check=_chromium,
+            fixtures=("browser", "page", "new_page"),
+        ),
+    )
+}
+
+
+def required() -> bool:
+    return os.environ.get(REQUIRE_VARIABLE, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@cache
+def missing(marker: str) -> str | None:
+    """Why the server behind `marker` is not available, or None when it is."""
+    if marker in os.environ.get(PRETEND_VARIABLE, "").replace(" ", "").split(","):
+        return f"{PRETEND_VARIABLE} names it"
+    return SERVERS[marker].check()
+
+
+def message(server: RealServer, why: str) -> str:
+    return f"needs {server.name}: {why} (get it: {server.how})"
+
+
+def require(marker: str, *, why: str | None = None) -> None:
+    """Skip the current test when the server is missing, or fail it when
+    REQUIRE_REAL_SERVERS is set."""
+    server = SERVERS[marker]
+    why = why if why is not None else missing(marker)
+    if why is None:
+        return
+    text = message(server, why)
+    if required():
+        pytest.fail(f"{text}; {REQUIRE_VARIABLE} is set, so this is a failure", pytrace=False)
+    pytest.skip(text)
+
+
+def markers_of(item: pytest.Item) -> list[str]:
+    """The servers a test needs: its markers and the fixtures that imply a server."""
+    names = set(getattr(item, "fixturenames", ()))
+    return [
+        marker
+        for marker, server in SERVERS.items()
+        if item.get_closest_marker(marker) is not None or names & set(server.fixtures)
+    ]
