@@ -26,8 +26,7 @@ class Command(BaseCommand):
                 f"Unknown jobs: {', '.join(unknown)}. Known: {', '.join(cron.JOBS)}."
             )
         if not loop:
-            for name in names:
-                self.stdout.write(f"{name}: {cron.run_job(name)}")
+            self._once(names)
             return
         due = dict.fromkeys(names, 0.0)
         self.stdout.write(f"Running {', '.join(names)} on their intervals (Ctrl-C stops).")
@@ -41,3 +40,16 @@ class Command(BaseCommand):
                         self.stderr.write(f"{name} failed: {exc!r}")
                     due[name] = now + settings.HELPDESK_CRON.get(name, 300)
             time.sleep(max(1.0, min(due.values()) - time.monotonic()))
+
+    def _once(self, names: list[str]) -> None:
+        """Every job runs, whatever the ones before it did; each failure is reported and
+        the command fails at the end, naming them."""
+        failed = []
+        for name in names:
+            try:
+                self.stdout.write(f"{name}: {cron.run_job(name)}")
+            except Exception as exc:  # a failing job must not stop the others
+                failed.append(name)
+                self.stderr.write(f"{name} failed: {exc!r}")
+        if failed:
+            raise CommandError(f"{len(failed)} of {len(names)} jobs failed: {', '.join(failed)}.")
