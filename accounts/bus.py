@@ -44,9 +44,16 @@ def send_on_commit(signal: Signal, sender, **kwargs) -> None:
         if not transaction.get_connection().in_atomic_block:
             log.error("%r announced outside a transaction: its outbox rows are not atomic", signal)
         companion.send(sender=sender, **kwargs)
-    # robust: a failing receiver is logged and cannot stop the ones after it.
-    transaction.on_commit(partial(signal.send, sender=sender, **kwargs), robust=True)
+    on_commit(partial(signal.send, sender=sender, **kwargs))
 
 
 def on_commit(func: Callable[[], object]) -> None:
-    transaction.on_commit(func, robust=True)
+    """Run `func` after commit; robust: a failure is logged and cannot stop the callbacks
+    after it. (Django names the callback in that log line, which a bare functools.partial
+    cannot give, so it is wrapped in a named function.)"""
+
+    def after_commit():
+        return func()
+
+    after_commit.__qualname__ = f"after_commit({getattr(func, 'func', func)!r})"
+    transaction.on_commit(after_commit, robust=True)

@@ -26,11 +26,11 @@ from functools import partial
 
 from celery import Task, current_app
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from accounts import bus
 from accounts.actors import is_agent
 from accounts.errors import PermissionRefused
 
@@ -143,7 +143,7 @@ def enqueue_many(task: Task, calls: list[tuple[tuple, dict]]) -> list[OutboxTask
     )
     if mode != "none" and rows:
         ids = [row.pk for row in rows]
-        transaction.on_commit(partial(_offer_on_commit, ids), robust=True)
+        bus.on_commit(partial(_offer_on_commit, ids))
     return rows
 
 

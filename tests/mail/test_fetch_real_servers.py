@@ -1,6 +1,7 @@
 """Against a real Dovecot (IMAP and POP3) and a real SMTP server (aiosmtpd): fetch,
 thread a reply, archive only after commit, kill and rerun without duplicates."""
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -12,10 +13,12 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from helpdesk.mail import fetchers
 from helpdesk.mail.fetching import fetch_mailbox
 from helpdesk.mail.models import InboundMessage, Mailbox, OutboundMessage
+from helpdesk.outbox.services import outbox_drain
 from threads.models import ThreadEntry
 from tickets import services
 from tickets.models import Ticket
@@ -332,6 +335,7 @@ def test_a_relay_that_is_down_is_retried_then_noted_on_the_ticket(helpdesk, sett
     )
 
     services.ticket_post_reply(actor=helpdesk.agent_a, ticket=ticket, body="Yes.")
+    outbox_drain(now=timezone.now() + dt.timedelta(hours=2))  # the retries, later on
 
     row = OutboundMessage.objects.get(template="ticket.reply")
     assert (row.status, row.attempts) == ("failed", 2)
