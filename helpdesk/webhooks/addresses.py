@@ -69,11 +69,11 @@ def _kind(ip) -> str | None:
 
 def refused_because(address: str) -> str | None:
     ip = ipaddress.ip_address(address.split("%")[0])
-    for candidate in (ip, *_carried(ip)):
+    for candidate in (*_carried(ip), ip):
         kind = _kind(candidate)
         if kind is not None:
-            via = "" if candidate == ip else f" (it carries {candidate})"
-            return f"{address} is a {kind} address{via}"
+            inside = "" if candidate == ip else f" ({candidate} inside)"
+            return f"{address} is not a public address: {kind}{inside}"
     return None
 
 

@@ -226,7 +226,7 @@ def test_a_subscription_whose_address_became_private_gives_up(cast, settings):
 
     assert services.delivery_send(delivery.pk) == "gave_up"
     delivery.refresh_from_db()
-    assert delivery.last_error == "10.1.1.1 is refused: 10.1.1.1 is a private address."
+    assert delivery.last_error == "10.1.1.1 is refused: 10.1.1.1 is not a public address: private."
 
 
 @pytest.fixture
