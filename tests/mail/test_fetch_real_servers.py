@@ -10,13 +10,14 @@ import textwrap
 import threading
 
 import pytest
+import time_machine
 from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
 from helpdesk.mail import fetchers
-from helpdesk.mail.fetching import fetch_mailbox
+from helpdesk.mail.fetching import fetch_due, fetch_mailbox
 from helpdesk.mail.models import InboundMessage, Mailbox, OutboundMessage
 from helpdesk.outbox.services import outbox_drain
 from threads.models import ThreadEntry
@@ -298,8 +299,14 @@ def test_a_fetcher_killed_with_sigkill_loses_nothing_and_duplicates_nothing(imap
 
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     assert Ticket.objects.count() == 2
-    Mailbox.objects.filter(pk=imap_box.pk).update(locked_until=None)  # the lease expired
-    rerun = fetch_mailbox(imap_box)
+    # The dead fetcher's lease ends within one fetch interval, not after 15 minutes:
+    # by the time the mailbox is due again, the next pass takes it.
+    imap_box.refresh_from_db()
+    interval = dt.timedelta(minutes=imap_box.fetch_interval_minutes)
+    assert timezone.now() < imap_box.locked_until <= timezone.now() + interval
+    assert fetch_mailbox(imap_box).skipped == "locked: another fetcher is running"
+    with time_machine.travel(imap_box.locked_until + dt.timedelta(seconds=1)):
+        [rerun] = fetch_due()
     assert rerun.statuses == {"created": 1}
     assert sorted(Ticket.objects.values_list("subject", flat=True)) == [
         "Kill 0",
