@@ -165,7 +165,7 @@ def _changes_during_the_outage(cast) -> list[int]:
     return [by_portal.pk, created.json()["id"]]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_after_an_outage_every_notification_is_sent_exactly_once(
     cast, redis_process, settings, smtp
 ):
@@ -222,7 +222,7 @@ def test_after_an_outage_every_notification_is_sent_exactly_once(
     assert ("ticket.alert", cast.agent_a.email) in sent
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_no_broker_at_all_the_periodic_job_sends_what_the_request_left(cast, settings, smtp):
     """`make run` without Redis: the request only writes the outbox; the outbox job,
     not the request, sends the mail."""
