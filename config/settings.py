@@ -216,6 +216,9 @@ EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# A relay that accepts the connection and then says nothing must not hold a worker (or
+# the outbox job) for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@example.com")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
