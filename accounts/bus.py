@@ -1,22 +1,59 @@
-"""The one helper for side effects after commit.
+"""The one helper for side effects after commit, and the hook that makes them durable.
 
 Signals of the domain (our published bus, see docs/signals.md) are sent only once the
-surrounding transaction commits: a rolled-back change sends nothing, a committed one
-always sends. It lives in `accounts` because that is the innermost app, importable by
-every other one.
+surrounding transaction commits: a rolled-back change sends nothing. Services announce
+them with `send_on_commit` *inside* their transaction; at that moment the receivers
+connected with `connect_in_transaction` run, in the transaction, so the work they
+record (outbox rows: notifications, mail, webhooks) commits or rolls back with the
+change and a crash or a broker outage after the commit loses nothing. They must be fast
+and do no input/output. Ordinary receivers still run after commit.
+
+It lives in `accounts` because that is the innermost app, importable by every other one.
 """
 
+import logging
 from collections.abc import Callable
 from functools import partial
 
 from django.db import transaction
 from django.dispatch import Signal
 
+log = logging.getLogger(__name__)
+
+# signal -> its in-transaction companion (a plain Signal with the durable receivers)
+_in_transaction: dict[Signal, Signal] = {}
+
+
+def connect_in_transaction(signal: Signal, receiver: Callable, *, dispatch_uid: str) -> None:
+    """Run `receiver` inside the announcing transaction (same arguments as `signal`).
+    An exception there rolls the change back: the receiver only writes rows."""
+    companion = _in_transaction.setdefault(signal, Signal())
+    companion.connect(receiver, weak=False, dispatch_uid=dispatch_uid)
+
+
+def disconnect_in_transaction(signal: Signal, *, dispatch_uid: str) -> bool:
+    companion = _in_transaction.get(signal)
+    return bool(companion and companion.disconnect(dispatch_uid=dispatch_uid))
+
 
 def send_on_commit(signal: Signal, sender, **kwargs) -> None:
-    # robust: a failing receiver is logged and cannot stop the ones after it.
-    transaction.on_commit(partial(signal.send, sender=sender, **kwargs), robust=True)
+    """Announce a change from inside its transaction: in-transaction receivers now,
+    the signal itself after commit."""
+    companion = _in_transaction.get(signal)
+    if companion is not None and companion.has_listeners(sender):
+        if not transaction.get_connection().in_atomic_block:
+            log.error("%r announced outside a transaction: its outbox rows are not atomic", signal)
+        companion.send(sender=sender, **kwargs)
+    on_commit(partial(signal.send, sender=sender, **kwargs))
 
 
 def on_commit(func: Callable[[], object]) -> None:
-    transaction.on_commit(func, robust=True)
+    """Run `func` after commit; robust: a failure is logged and cannot stop the callbacks
+    after it. (Django names the callback in that log line, which a bare functools.partial
+    cannot give, so it is wrapped in a named function.)"""
+
+    def after_commit():
+        return func()
+
+    after_commit.__qualname__ = f"after_commit({getattr(func, 'func', func)!r})"
+    transaction.on_commit(after_commit, robust=True)

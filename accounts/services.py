@@ -59,11 +59,11 @@ def user_create(
             else:
                 user.set_unusable_password()
             user.save()
+            send_on_commit(user_created, sender=User, user=user, actor=actor)
     except IntegrityError:
         raise Conflict(
             f"A user with the address {email} already exists.", code="user_exists"
         ) from None
-    send_on_commit(user_created, sender=User, user=user, actor=actor)
     return user
 
 
@@ -103,13 +103,13 @@ def organization_create(
                 d = OrganizationDomain(organization=org, domain=domain)
                 d.clean()
                 d.save()
+            send_on_commit(organization_created, sender=Organization, organization=org, actor=actor)
     except IntegrityError:
         raise Conflict(
             "That organization name or domain is already taken.", code="organization_exists"
         ) from None
     except DjangoValidationError as exc:
         raise ValidationFailed("; ".join(exc.messages), fields={"domains": exc.messages}) from None
-    send_on_commit(organization_created, sender=Organization, organization=org, actor=actor)
     return org
 
 

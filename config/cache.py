@@ -1,20 +1,102 @@
-"""Django's Redis cache, reusing one client object per connection pool.
+"""Django's Redis cache, reusing one client object per connection pool, and serving
+from process memory while Redis is down.
 
-Django's RedisCacheClient builds a new redis.Redis for every cache call, and redis-py
-fills about 170 response callbacks in each one: a few hundredths of a millisecond per
-call, twice per throttled API request. redis.Redis objects are thread-safe (they take
-connections from the pool), so one per pool serves every call."""
+One client per pool: Django's RedisCacheClient builds a new redis.Redis for every cache
+call, and redis-py fills about 170 response callbacks in each one: a few hundredths of a
+millisecond per call, twice per throttled API request. redis.Redis objects are
+thread-safe (they take connections from the pool), so one per pool serves every call.
 
+Outages: when Redis refuses or times out (short socket timeouts, settings.py), the call
+is answered by a process-local LocMemCache instead, a warning is logged once, and Redis
+is left alone for `retry_seconds` (OPTIONS) before it is tried again. Nothing that uses
+the cache fails: throttles and login limits keep counting, per process, and the cron
+lock still works within a process. What was written to memory is forgotten when Redis
+answers again.
+"""
+
+import logging
 import threading
+import time
 
 from django.core.cache.backends import redis as django_redis
+from django.core.cache.backends.locmem import LocMemCache
+from redis import exceptions as redis_errors
+
+log = logging.getLogger(__name__)
+
+ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError)
+RETRY_SECONDS = 5.0
+
+
+class _Health:
+    """Whether a Redis server is to be tried, shared by the threads of a process."""
+
+    def __init__(self, name: str, retry_seconds: float):
+        self.name = name
+        self.retry_seconds = retry_seconds
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+
+    def up(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def trip(self, exc: Exception) -> None:
+        with self._lock:
+            was_up = self._down_until == 0.0
+            self._down_until = time.monotonic() + self.retry_seconds
+        if was_up:
+            log.warning(
+                "cache: Redis %s unreachable (%s); serving from process memory, "
+                "retrying every %s s",
+                self.name,
+                exc,
+                self.retry_seconds,
+            )
+
+    def ok(self) -> None:
+        if self._down_until:
+            with self._lock:
+                self._down_until = 0.0
+            log.warning("cache: Redis %s answers again", self.name)
+
+
+_HEALTH: dict[tuple, _Health] = {}
+_HEALTH_LOCK = threading.Lock()
+
+
+def _health(servers, retry_seconds: float) -> _Health:
+    key = (tuple(servers), retry_seconds)
+    with _HEALTH_LOCK:
+        return _HEALTH.setdefault(key, _Health(",".join(servers), retry_seconds))
+
+
+def _guarded(name: str):
+    """A client method that falls back to process memory while Redis is unreachable."""
+    redis_method = getattr(django_redis.RedisCacheClient, name)
+
+    def method(self, *args):
+        if self._health.up():
+            try:
+                result = redis_method(self, *args)
+            except ERRORS as exc:
+                self._health.trip(exc)
+            else:
+                self._health.ok()
+                return result
+        return getattr(self._local, name)(*args)
+
+    method.__name__ = name
+    return method
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, servers, *args, retry_seconds: float = RETRY_SECONDS, **kwargs):
+        super().__init__(servers, *args, **kwargs)
         self._clients: dict[int, object] = {}
         self._lock = threading.Lock()
+        self._health = _health(servers, retry_seconds)
+        # LocMemCache keeps its data per name, so every thread's client shares it
+        self._local = LocMemCache(f"redis-fallback:{self._health.name}", {})
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -23,6 +105,18 @@ class RedisCacheClient(django_redis.RedisCacheClient):
             with self._lock:
                 client = self._clients.setdefault(id(pool), self._client(connection_pool=pool))
         return client
+
+    add = _guarded("add")
+    get = _guarded("get")
+    set = _guarded("set")
+    touch = _guarded("touch")
+    delete = _guarded("delete")
+    get_many = _guarded("get_many")
+    has_key = _guarded("has_key")
+    incr = _guarded("incr")
+    set_many = _guarded("set_many")
+    delete_many = _guarded("delete_many")
+    clear = _guarded("clear")
 
 
 class RedisCache(django_redis.RedisCache):

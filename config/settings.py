@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "tickets",
     "helpdesk",
     "helpdesk.api",
+    "helpdesk.outbox",
     "helpdesk.webhooks",
     "helpdesk.mail",
     "helpdesk.kb",
@@ -131,24 +132,63 @@ STORAGES = {
 
 # --- Cache and Celery -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Redis answers in under a millisecond; a dead or unreachable one must cost a request
+# milliseconds, not seconds. The cache serves from process memory while Redis is down
+# (config/cache.py) and tries Redis again after CACHE_RETRY_SECONDS.
+REDIS_TIMEOUT_SECONDS = env.float("REDIS_TIMEOUT_SECONDS", default=0.5)
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "config.cache.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+                "retry_seconds": env.float("CACHE_RETRY_SECONDS", default=5),
+            },
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Sessions live in the database (Django's default), so sign-ins survive a Redis outage.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None
-# Without a broker, tasks run in-process (eagerly) and `manage.py run_cron --loop`
-# plays the part of Celery beat (see `make run`).
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
+# Work after a change goes to the outbox (helpdesk/outbox) in the change's transaction;
+# with a broker it is offered to Celery on commit, without one (`make run` without
+# Redis) the `outbox_drain` job of `run_cron --loop` runs it. Nothing runs inside a
+# request either way. CELERY_TASK_ALWAYS_EAGER runs tasks in the request: tests only.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    "socket_timeout": max(REDIS_TIMEOUT_SECONDS, 5.0),
+    "max_retries": 0,
+}
+# A worker keeps trying to reach a broker that went away (it comes back by itself).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+HELPDESK_OUTBOX = {
+    # a failing task is retried with backoff (30 s doubling to 1 h), then kept as "dead"
+    "MAX_ATTEMPTS": env.int("OUTBOX_MAX_ATTEMPTS", default=15),
+    # a row offered to the broker and still pending after this is offered again (a
+    # restarted Redis without persistence lost it)
+    "REOFFER_SECONDS": env.int("OUTBOX_REOFFER_SECONDS", default=60),
+    # after a refused offer, no offers to the broker from this process for this long
+    "BROKER_RETRY_SECONDS": env.float("OUTBOX_BROKER_RETRY_SECONDS", default=5),
+    # rows per run of the outbox_drain job
+    "BATCH": env.int("OUTBOX_BATCH", default=200),
+}
 # The periodic jobs (helpdesk.cron.JOBS) and how often each runs, in seconds. Celery beat
 # runs them with a broker; `manage.py run_cron --loop` runs them without one.
 HELPDESK_CRON = {
+    "outbox_drain": env.int("CRON_OUTBOX_DRAIN_SECONDS", default=5),
     "overdue_sweep": env.int("CRON_OVERDUE_SWEEP_SECONDS", default=300),
     "purge_locks": env.int("CRON_PURGE_LOCKS_SECONDS", default=600),
     "purge_drafts": env.int("CRON_PURGE_DRAFTS_SECONDS", default=6 * 3600),
@@ -176,6 +216,9 @@ EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# A relay that accepts the connection and then says nothing must not hold a worker (or
+# the outbox job) for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@example.com")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -47,6 +47,13 @@ def fetch_mail() -> int:
     return sum(r.fetched for r in fetch_due())
 
 
+def outbox_drain() -> int:
+    """Run (or hand to the broker) the after-commit work that is due (helpdesk.outbox)."""
+    from helpdesk.outbox.services import outbox_drain as drain
+
+    return drain()
+
+
 def webhooks_retry() -> int:
     from helpdesk.webhooks.services import deliveries_retry
 
@@ -60,6 +67,7 @@ def purge_idempotency_keys() -> int:
 
 
 JOBS: dict[str, Callable[[], int]] = {
+    "outbox_drain": outbox_drain,
     "overdue_sweep": overdue_sweep,
     "purge_locks": purge_locks,
     "purge_drafts": purge_drafts,

@@ -24,6 +24,7 @@ from tickets.config import CACHE as config_cache
 
 from . import realservers
 from .factories import AgentFactory, ClientFactory, DepartmentFactory, OrganizationFactory, role
+from .redis_process import redis_process  # noqa: F401  (the outage tests' fixture)
 
 
 def _one_redis_database_per_worker() -> None:

@@ -101,6 +101,7 @@ SERVERS: dict[str, RealServer] = {
             enables="the outage tests",
             how="Debian package redis-server",
             check=_program("redis-server"),
+            fixtures=("redis_process",),
         ),
         RealServer(
             marker="dovecot",

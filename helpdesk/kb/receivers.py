@@ -1,15 +1,17 @@
 """A ticket filter may answer a new ticket with a canned response (osTicket's "canned"
-action): the reply is posted by a Celery task once the ticket is committed."""
+action): the reply is posted by a Celery task once the ticket is committed, through the
+outbox row written here, in the ticket's own transaction (helpdesk.outbox)."""
 
-from django.db import transaction
-from django.dispatch import receiver
-
+from accounts import bus
+from helpdesk.outbox.services import enqueue
 from tickets.signals import ticket_created
 
 from .tasks import post_canned_reply_task
 
 
-@receiver(ticket_created, dispatch_uid="kb.canned_auto_reply")
 def canned_auto_reply(sender, ticket, canned_response=None, **kwargs):
     if canned_response is not None:
-        transaction.on_commit(lambda: post_canned_reply_task.delay(ticket.pk, canned_response.pk))
+        enqueue(post_canned_reply_task, ticket.pk, canned_response.pk)
+
+
+bus.connect_in_transaction(ticket_created, canned_auto_reply, dispatch_uid="kb.canned_auto_reply")

@@ -10,7 +10,7 @@ from .models import CannedResponse
 from .services import canned_render
 
 
-@shared_task(acks_late=True, autoretry_for=(ConnectionError,), retry_backoff=True, max_retries=5)
+@shared_task(acks_late=True, time_limit=120)
 def post_canned_reply_task(ticket_id: int, canned_id: int) -> int | None:
     """Post a canned response on a new ticket. Idempotent: once per ticket and response."""
     ticket = Ticket.objects.select_related(

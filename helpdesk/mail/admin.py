@@ -154,15 +154,11 @@ class OutboundMessageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send failed mail again")
     def send_again(self, request, queryset):
-        from .tasks import send_outbound_task
+        from .outbound import outbound_resend
 
-        rows = list(queryset.filter(status=OutboundMessage.Status.FAILED))
-        OutboundMessage.objects.filter(pk__in=[r.pk for r in rows]).update(
-            status=OutboundMessage.Status.QUEUED, attempts=0
-        )
-        for row in rows:
-            send_outbound_task.delay(row.pk)
-        self.message_user(request, f"{len(rows)} queued again.")
+        ids = list(queryset.values_list("pk", flat=True))
+        count = outbound_resend(actor=request.user, ids=ids)
+        self.message_user(request, f"{count} queued again.")
 
 
 @admin.register(EmailTemplate)

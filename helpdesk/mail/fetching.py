@@ -2,7 +2,10 @@
 
 No loss, no double import:
 - a mailbox is leased (a conditional UPDATE on its row, no transaction held while the
-  server talks), so two fetchers on one mailbox at once do not both run;
+  server talks), so two fetchers on one mailbox at once do not both run. The lease is
+  one fetch interval (at least a minute) and is renewed before each message, so a
+  fetcher that crashed (SIGKILL, OOM, a lost host) frees its mailbox by the time the
+  mailbox is due again; a fetcher that finds its lease taken stops its batch;
 - each message is read without changing it on the server, imported (committed), and
   only then moved, deleted or flagged; a crash in between leaves it on the server to
   be fetched again, and the stored record (same server id, Message-ID or content hash)
@@ -26,7 +29,7 @@ from .scope import unit_of_work
 
 log = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(minutes=15)
+MIN_LEASE = dt.timedelta(minutes=1)
 BACKOFF_AFTER_ERRORS = 5
 BACKOFF = dt.timedelta(minutes=10)
 
@@ -47,14 +50,29 @@ class FetchReport:
         self.statuses[status] = self.statuses.get(status, 0) + 1
 
 
+class LeaseLost(Exception):
+    """Another fetcher took the mailbox over (this one was too slow to renew)."""
+
+
+def lease_length(mailbox: Mailbox) -> dt.timedelta:
+    return max(dt.timedelta(minutes=mailbox.fetch_interval_minutes), MIN_LEASE)
+
+
 def _lease(mailbox: Mailbox) -> str | None:
     token, now = secrets.token_hex(8), timezone.now()
     taken = (
         Mailbox.objects.filter(pk=mailbox.pk)
         .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
-        .update(lock_token=token, locked_until=now + LEASE)
+        .update(lock_token=token, locked_until=now + lease_length(mailbox))
     )
     return token if taken else None
+
+
+def _renew(mailbox: Mailbox, token: str) -> None:
+    """The heartbeat: one more interval from now, if the lease is still ours."""
+    until = timezone.now() + lease_length(mailbox)
+    if not Mailbox.objects.filter(pk=mailbox.pk, lock_token=token).update(locked_until=until):
+        raise LeaseLost(f"{mailbox.name}: another fetcher took the mailbox over")
 
 
 def _release(mailbox: Mailbox, token: str, error: str = "") -> None:
@@ -90,7 +108,10 @@ def fetch_mailbox(mailbox: Mailbox) -> FetchReport:
     error = ""
     try:
         with fetcher_for(mailbox) as fetcher:
-            _run(fetcher, mailbox, report)
+            _run(fetcher, mailbox, report, token)
+    except LeaseLost as exc:
+        report.skipped = str(exc)
+        log.warning("mail fetch %s", exc)
     except (FetchError, OSError) as exc:
         error = report.error = str(exc)
         log.error("mail fetch %s: %s", mailbox.name, exc)
@@ -101,15 +122,16 @@ def fetch_mailbox(mailbox: Mailbox) -> FetchReport:
     return report
 
 
-def _run(fetcher, mailbox: Mailbox, report: FetchReport) -> None:
+def _run(fetcher, mailbox: Mailbox, report: FetchReport, token: str) -> None:
     items = fetcher.pending(mailbox.max_per_fetch)
     known = _known(mailbox, [i.uid for i in items])
     with unit_of_work():  # settings and our addresses read once per batch
-        _import(fetcher, mailbox, report, items, known)
+        _import(fetcher, mailbox, report, items, known, token)
 
 
-def _import(fetcher, mailbox: Mailbox, report: FetchReport, items, known) -> None:
+def _import(fetcher, mailbox: Mailbox, report: FetchReport, items, known, token) -> None:
     for item in items:
+        _renew(mailbox, token)
         if item.uid in known:
             fetcher.finish(item)  # imported before a crash, not finished on the server
             report.finished += 1

@@ -1,5 +1,6 @@
 """Mail out: render a template for one recipient, store it (OutboundMessage) with our
-Message-ID and the thread headers, and send it from a Celery task after commit.
+Message-ID and the thread headers, and send it after commit through the outbox
+(helpdesk.outbox: a worker or the periodic job, never the request).
 
 Every mail carries our Message-ID, In-Reply-To and References, so the next reply
 threads. Client mail starts with the reply separator, so quoted history is cut off
@@ -18,7 +19,8 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.actors import SYSTEM
-from accounts.errors import DomainError
+from accounts.errors import DomainError, PermissionRefused
+from helpdesk.outbox.services import enqueue, enqueue_many
 from threads.models import ThreadEntry
 from tickets.models import Ticket
 
@@ -178,6 +180,8 @@ def queue(
         headers["Auto-Submitted"] = "auto-generated"
     if template not in ("ticket.reply",):
         headers["X-Auto-Response-Suppress"] = "All"
+    from .tasks import send_outbound_task
+
     try:
         with transaction.atomic():
             row = OutboundMessage.objects.create(
@@ -195,12 +199,29 @@ def queue(
                 headers=headers,
                 is_auto=template in AUTO_TEMPLATES,
             )
+            enqueue(send_outbound_task, row.pk)  # sent after commit, never in a request
     except IntegrityError:
         return None  # this event was already mailed to this recipient
+    return row
+
+
+def outbound_resend(*, actor, ids: list[int]) -> int:
+    """Queue failed mail again (the admin's action): sent after commit by the outbox."""
     from .tasks import send_outbound_task
 
-    transaction.on_commit(lambda: send_outbound_task.delay(row.pk), robust=True)
-    return row
+    if not getattr(actor, "is_staff", False):  # superusers and helpdesk admins
+        raise PermissionRefused("Only admins send mail again.", code="permission_denied")
+    with transaction.atomic():
+        failed = list(
+            OutboundMessage.objects.select_for_update()
+            .filter(pk__in=ids, status=OutboundMessage.Status.FAILED)
+            .values_list("pk", flat=True)
+        )
+        OutboundMessage.objects.filter(pk__in=failed).update(
+            status=OutboundMessage.Status.QUEUED, attempts=0
+        )
+        enqueue_many(send_outbound_task, [((pk,), {}) for pk in failed])
+    return len(failed)
 
 
 def deliver(row: OutboundMessage) -> None:

@@ -1,15 +1,17 @@
-"""Ticket signals to mail: each receiver enqueues one Celery task after commit; the task
-picks recipients and renders (helpdesk.mail.notifications). Connected in
+"""Ticket signals to mail: each receiver writes one outbox row in the change's own
+transaction (accounts.bus.connect_in_transaction), so a notification commits with its
+change and no outage loses it; the task, run by a worker or the outbox job after
+commit, picks recipients and renders (helpdesk.mail.notifications). Connected in
 MailConfig.ready()."""
 
 import uuid
 
-from django.db import transaction
-
+from accounts import bus
 from accounts.actors import actor_user
+from helpdesk.outbox.services import enqueue, enqueue_many
 from tickets import signals
 
-from .tasks import notify_overdue_task, notify_task
+from .tasks import notify_task
 
 
 def _actor_id(actor) -> int | None:
@@ -18,8 +20,7 @@ def _actor_id(actor) -> int | None:
 
 
 def _enqueue(event: str, ticket, entry=None, **extra) -> None:
-    args = (event, ticket.pk, entry.pk if entry is not None else None, extra)
-    transaction.on_commit(lambda: notify_task.delay(*args), robust=True)
+    enqueue(notify_task, event, ticket.pk, entry.pk if entry is not None else None, extra)
 
 
 def on_created(sender, ticket, entry, actor, autorespond=True, alert=True, **kwargs):
@@ -75,8 +76,9 @@ def on_transferred(sender, ticket, actor, previous_department=None, **kwargs):
 
 
 def on_overdue(sender, ticket_ids, **kwargs):
-    ids, nonce = list(ticket_ids), uuid.uuid4().hex
-    transaction.on_commit(lambda: notify_overdue_task.delay(ids, nonce), robust=True)
+    """One row per ticket (bulk-inserted with the sweep's batch): each runs on its own."""
+    nonce = uuid.uuid4().hex
+    enqueue_many(notify_task, [(("overdue", pk, None, {"nonce": nonce}), {}) for pk in ticket_ids])
 
 
 def connect() -> None:
@@ -90,4 +92,6 @@ def connect() -> None:
         (signals.tickets_overdue, on_overdue),
     )
     for signal, receiver in pairs:
-        signal.connect(receiver, dispatch_uid=f"helpdesk.mail.{receiver.__name__}")
+        bus.connect_in_transaction(
+            signal, receiver, dispatch_uid=f"helpdesk.mail.{receiver.__name__}"
+        )

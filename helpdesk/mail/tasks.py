@@ -4,26 +4,25 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.db.models import F
 from django.utils import timezone
+
+from helpdesk.outbox.services import RetryLater
 
 from .models import OutboundMessage
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None, time_limit=180, soft_time_limit=150)
-def send_outbound_task(self, outbound_id: int) -> str | None:
-    """Send one stored mail; retried with backoff; the last failure is noted on the ticket.
-
-    Without a broker (eager tasks) the retries run at once, one after the other."""
+@shared_task(acks_late=True, time_limit=180, soft_time_limit=150)
+def send_outbound_task(outbound_id: int) -> str | None:
+    """Send one stored mail (run through the outbox, helpdesk.outbox). A failure asks the
+    outbox to try again later with backoff; after SEND_MAX_RETRIES attempts the mail is
+    failed and noted on the ticket."""
     outcome = _attempt(outbound_id)
-    while outcome is not None and outcome[0] == "retry":
+    if outcome is not None and outcome[0] == "retry":
         attempts, exc = outcome[1], outcome[2]
-        if not self.request.is_eager:
-            raise self.retry(exc=exc, countdown=min(3600, 30 * 2**attempts)) from exc
-        outcome = _attempt(outbound_id)
+        raise RetryLater(f"mail {outbound_id}: {exc}", seconds=min(3600, 30 * 2**attempts))
     return outcome[0] if outcome else None
 
 
@@ -56,15 +55,10 @@ def _attempt(outbound_id: int):
     return ("sent",)
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    max_retries=5,
-    time_limit=300,
-)
+@shared_task(acks_late=True, time_limit=300)
 def notify_task(event: str, ticket_id: int, entry_id: int | None = None, extra=None) -> None:
-    """Pick the recipients of one ticket event and queue their mail (deduplicated)."""
+    """Pick the recipients of one ticket event and queue their mail (deduplicated, so a
+    second run sends nothing twice). Run through the outbox, which retries failures."""
     from .notifications import notify
 
     notify(event, ticket_id, entry_id, **(extra or {}))
@@ -72,6 +66,7 @@ def notify_task(event: str, ticket_id: int, entry_id: int | None = None, extra=N
 
 @shared_task(acks_late=True, time_limit=1800)
 def notify_overdue_task(ticket_ids: list[int], nonce: str) -> None:
+    """Kept for messages queued before the outbox (now one notify_task row per ticket)."""
     from .notifications import notify
 
     for ticket_id in ticket_ids:

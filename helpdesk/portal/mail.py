@@ -1,11 +1,12 @@
 """Mail the portal sends itself: rendered from templates/portal/email/<name>_subject.txt,
-<name>.txt and <name>.html, sent by a Celery task once the transaction commits."""
+<name>.txt and <name>.html, written to the outbox in the caller's transaction and sent
+by a Celery task (or the outbox job) once it commits, never inside the request."""
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from accounts.bus import on_commit
+from helpdesk.outbox.services import enqueue
 
 from .tasks import send_portal_mail_task
 
@@ -30,4 +31,4 @@ def render(name: str, context: dict) -> tuple[str, str, str]:
 
 def send(*, to: str, name: str, context: dict) -> None:
     subject, text, html = render(name, context)
-    on_commit(lambda: send_portal_mail_task.delay(to, subject, text, html))
+    enqueue(send_portal_mail_task, to, subject, text, html)

@@ -3,16 +3,11 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=5,
-    time_limit=120,
-)
+@shared_task(acks_late=True, time_limit=120)
 def send_portal_mail_task(to: str, subject: str, text: str, html: str = "") -> None:
     """Send one portal mail (sign-in link, verification, invitation, password reset)
-    through Django's email backend. Enqueued after commit by portal.mail.send."""
+    through Django's email backend. Written to the outbox by portal.mail.send,
+    which retries it with backoff."""
     message = EmailMultiAlternatives(
         subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to]
     )

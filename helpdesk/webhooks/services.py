@@ -2,36 +2,38 @@
 
 Flow: every service records a ThreadEvent; `threads.signals.event_recorded` is sent
 inside that transaction and `outbox_write` inserts one Delivery per matching
-subscription there, so the outbox commits or rolls back with the change. On commit the
-send task is enqueued; if the broker is down nothing is lost: the `webhooks_retry` cron
-job sends every due delivery. Each try is signed (HMAC-SHA256 over
-`<timestamp>.<body>`), logged (status, body excerpt, duration) and, on failure,
-retried with exponential backoff for settings.HELPDESK_WEBHOOKS["RETRY_HOURS"].
+subscription there, with one outbox row each (helpdesk.outbox), so both commit or roll
+back with the change. Nothing is sent in the request: after commit a worker (or, with
+no broker or the broker down, the `outbox_drain` job) sends each delivery. Each try is
+signed (HMAC-SHA256 over `<timestamp>.<body>`), goes to the address the host resolved
+to once (addresses.py: no private targets, no DNS rebinding), is logged (status, body
+excerpt, duration) and, on failure, retried by the `webhooks_retry` job with
+exponential backoff for settings.HELPDESK_WEBHOOKS["RETRY_HOURS"].
 """
 
 import datetime as dt
 import hashlib
 import hmac
 import http.client
-import ipaddress
 import json
 import logging
-import socket
 import time
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from accounts.actors import actor_user, is_agent
 from accounts.errors import NotVisible, PermissionRefused, ValidationFailed
+from helpdesk.outbox.services import enqueue, enqueue_many
 from threads.models import ThreadEvent
 from tickets import config as tickets_config
 from tickets.models import Ticket
 
+from . import addresses
+from .addresses import UrlRefused
 from .models import Attempt, Delivery, Subscription
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,6 @@ EVENTS = sorted(
     {"entry.created"} | {f"ticket.{k}" for k in ThreadEvent.Kind.values if k not in ENTRY_KINDS}
 )
 LOCK = dt.timedelta(minutes=2)
-EXCERPT_BYTES = 1024
 BATCH = 200
 
 
@@ -53,50 +54,13 @@ def conf(name: str):
     return settings.HELPDESK_WEBHOOKS[name]
 
 
-# --- addresses -------------------------------------------------------------------------
+# --- addresses ---------------------------------------------------------------------------
 
 
-class UrlRefused(Exception):
-    pass
-
-
-def _refused_ip(ip) -> bool:
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_reserved
-        or ip.is_multicast
-        or ip.is_unspecified
-    )
-
-
-def check_url(url: str, *, resolve: bool) -> None:
-    """Refuse non-HTTP URLs and, unless settings allow them, private, loopback and
-    link-local targets. With `resolve`, every address the host resolves to is checked."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UrlRefused("Only http and https URLs with a host are accepted.")
-    if conf("ALLOW_PRIVATE"):
-        return
-    host = parts.hostname.strip("[]").lower()
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        if host == "localhost" or host.endswith(".localhost"):
-            raise UrlRefused(f"{host} is a loopback address.") from None
-        if not resolve:
-            return
-        try:
-            infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError) as exc:
-            raise UrlRefused(f"{host} does not resolve: {exc}") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    for ip in addresses:
-        if _refused_ip(ip):
-            raise UrlRefused(f"{host} is a private, loopback or link-local address ({ip}).")
+def check_url(url: str) -> None:
+    """At save: refuse non-HTTP URLs and (unless settings allow them) private, loopback,
+    link-local, shared, multicast and reserved targets (addresses.py)."""
+    addresses.check_at_save(url)
 
 
 # --- subscriptions (admins) --------------------------------------------------------------
@@ -110,7 +74,7 @@ def _require_admin(actor) -> None:
 def _clean(url: str | None, events: list | None) -> None:
     if url is not None:
         try:
-            check_url(url, resolve=False)
+            check_url(url)
         except UrlRefused as exc:
             raise ValidationFailed(
                 str(exc), code="url_refused", fields={"url": [str(exc)]}
@@ -161,10 +125,11 @@ def delivery_redeliver(*, actor, delivery: Delivery) -> Delivery:
     if delivery.status == Delivery.Status.SENDING:
         raise NotVisible("Delivery is being sent.", code="in_progress")
     now = timezone.now()
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.PENDING, next_attempt_at=now, created_at=now, locked_until=None
-    )
-    transaction.on_commit(lambda: enqueue([delivery.pk]), robust=True)
+    with transaction.atomic():
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=Delivery.Status.PENDING, next_attempt_at=now, created_at=now, locked_until=None
+        )
+        enqueue(_task(), delivery.pk)
     delivery.refresh_from_db()
     return delivery
 
@@ -174,7 +139,7 @@ def delivery_redeliver(*, actor, delivery: Delivery) -> Delivery:
 
 def outbox_write(sender, event: ThreadEvent, **kwargs) -> None:
     """Receiver of event_recorded, inside the change's transaction: one Delivery per
-    matching active subscription, and the send enqueued after commit."""
+    matching active subscription, each with its outbox row (sent after commit)."""
     name = event_name(event.kind)
     snapshot = tickets_config.current()
     active = snapshot.cached("webhooks.active", _active) if snapshot else _active()
@@ -207,7 +172,7 @@ def outbox_write(sender, event: ThreadEvent, **kwargs) -> None:
     ids = [r.pk for r in rows if r.pk is not None]
     if not ids:  # backends that do not return ids from bulk inserts
         ids = list(Delivery.objects.filter(event_id=event.pk).values_list("pk", flat=True))
-    transaction.on_commit(lambda: enqueue(ids), robust=True)
+    enqueue_many(_task(), [((pk,), {}) for pk in ids])
 
 
 def _active() -> list[Subscription]:
@@ -252,15 +217,10 @@ def _ticket_snapshot(thread_id: int) -> dict | None:
     }
 
 
-def enqueue(ids) -> None:
-    """Hand deliveries to Celery; with the broker down they wait for the retry job."""
+def _task():
     from .tasks import deliver_webhook_task
 
-    for pk in ids:
-        try:
-            deliver_webhook_task.apply_async((pk,), retry=False)
-        except Exception as exc:  # broker unreachable: the row is committed, cron sends it
-            log.warning("webhook delivery %s not queued (%s); the retry job will send it", pk, exc)
+    return deliver_webhook_task
 
 
 # --- sending -----------------------------------------------------------------------------
@@ -287,21 +247,6 @@ def _claim(pk: int) -> bool:
     )
 
 
-def _post(url: str, body: bytes, headers: dict) -> tuple[int, bytes]:
-    parts = urlsplit(url)
-    conn_class = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
-    conn = conn_class(parts.hostname, parts.port, timeout=conf("TIMEOUT_SECONDS"))
-    try:
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.read(EXCERPT_BYTES)
-    finally:
-        conn.close()
-
-
 def delivery_send(pk: int) -> str | None:
     """Try one delivery (idempotent: a delivery not due, or taken by another worker, is
     left alone). Returns the new status, or None when there was nothing to do."""
@@ -325,8 +270,10 @@ def delivery_send(pk: int) -> str | None:
         error, final = "The subscription is inactive.", True
     else:
         try:
-            check_url(sub.url, resolve=True)
-            code, excerpt = _post(sub.url, body, headers)
+            target = addresses.resolve(sub.url)  # once; the connection goes there
+            code, excerpt = addresses.post(target, body, headers, timeout=conf("TIMEOUT_SECONDS"))
+        except addresses.Unresolvable as exc:  # DNS may come back: retried
+            error = str(exc)
         except UrlRefused as exc:
             error, final = str(exc), True
         except (OSError, http.client.HTTPException, ValueError) as exc:
@@ -362,20 +309,19 @@ def _record(delivery, code, excerpt, error, final, started) -> str:
 
 
 def deliveries_retry() -> int:
-    """The cron job: send (or queue) every due delivery, including ones whose worker died."""
+    """The `webhooks_retry` job: every failed delivery now due, and every one whose
+    sender died mid-send, goes back to the outbox (pending, one outbox row each)."""
     now = timezone.now()
-    due = Q(status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED], next_attempt_at__lte=now)
-    stuck = Q(status=Delivery.Status.SENDING, locked_until__lt=now)
-    ids = list(
-        Delivery.objects.filter(due | stuck)
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:BATCH]
+    due = Q(status=Delivery.Status.FAILED, next_attempt_at__lte=now) | Q(
+        status=Delivery.Status.SENDING, locked_until__lt=now
     )
-    from .tasks import deliver_webhook_task
-
-    for pk in ids:
-        try:
-            deliver_webhook_task.apply_async((pk,), retry=False)
-        except Exception:  # no broker: send from here
-            delivery_send(pk)
+    with transaction.atomic():
+        rows = Delivery.objects.filter(due).order_by("next_attempt_at")
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True)
+        ids = list(rows.values_list("pk", flat=True)[:BATCH])
+        Delivery.objects.filter(due, pk__in=ids).update(
+            status=Delivery.Status.PENDING, locked_until=None
+        )
+        enqueue_many(_task(), [((pk,), {}) for pk in ids])
     return len(ids)

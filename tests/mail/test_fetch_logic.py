@@ -4,6 +4,7 @@ real ones are) records what happens on the server and when."""
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from helpdesk import cron
@@ -30,6 +31,8 @@ class FakeFetcher(Fetcher):
         return [Pending(uid, uid) for uid in list(SERVER["inbox"])[:limit]]
 
     def read(self, item):
+        if "on_read" in SERVER:
+            SERVER["on_read"](item)
         return SERVER["inbox"][item.ref]
 
     def finish(self, item):
@@ -103,6 +106,45 @@ def test_a_held_lease_skips_the_mailbox(fake):
 
     assert report.skipped == "locked: another fetcher is running"
     assert SERVER["log"] == [] and not Ticket.objects.exists()
+
+
+def test_the_lease_is_one_fetch_interval_renewed_before_each_message(fake):
+    """A crashed fetcher frees its mailbox by the time the mailbox is due again; a long
+    batch keeps it by renewing the lease as it goes."""
+    SERVER["inbox"].update(u1=corpus("plain.eml"), u2=message(message_id="<x2@acme.test>"))
+    start = timezone.now()
+    leases = []
+
+    with time_machine.travel(start, tick=False) as clock:
+
+        def on_read(item):
+            leases.append(Mailbox.objects.get(pk=fake.pk).locked_until)
+            clock.shift(dt.timedelta(minutes=3))  # each message takes three minutes
+
+        SERVER["on_read"] = on_read
+        report = fetching.fetch_mailbox(fake)
+
+    assert fake.fetch_interval_minutes == 5
+    assert report.statuses == {"created": 2}
+    assert leases == [start + dt.timedelta(minutes=5), start + dt.timedelta(minutes=8)]
+    fake.refresh_from_db()
+    assert (fake.locked_until, fake.lock_token) == (None, "")
+
+
+def test_a_fetcher_whose_lease_was_taken_over_stops_its_batch(fake):
+    SERVER["inbox"].update(u1=corpus("plain.eml"), u2=message(message_id="<x2@acme.test>"))
+
+    def taken_over(item):  # this fetcher stalled; another one took the expired lease
+        Mailbox.objects.filter(pk=fake.pk).update(lock_token="other")
+
+    SERVER["on_read"] = taken_over
+    report = fetching.fetch_mailbox(fake)
+
+    assert report.skipped == "Support: another fetcher took the mailbox over"
+    assert (report.fetched, report.finished, report.statuses) == (1, 1, {"created": 1})
+    assert list(SERVER["inbox"]) == ["u2"]  # left for the fetcher that holds the lease
+    fake.refresh_from_db()
+    assert fake.lock_token == "other"  # not released by the one that lost it
 
 
 def test_errors_are_counted_and_back_off(fake):

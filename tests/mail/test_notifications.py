@@ -1,10 +1,14 @@
 """Mail out: who hears about what, with which headers; notes never reach clients."""
 
+import datetime as dt
+
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from helpdesk.mail.inbound import ingest
 from helpdesk.mail.models import EmailTemplate, MailSettings, OutboundMessage
+from helpdesk.outbox.services import outbox_drain
 from threads.models import ThreadEntry
 from tickets import services
 
@@ -324,13 +328,17 @@ def test_an_edited_template_is_used(helpdesk, run):
 
 
 def test_a_send_failure_is_retried_then_recorded_on_the_ticket(helpdesk, run, settings):
+    ticket = run(open_ticket, helpdesk.alice, department=helpdesk.dept_a)  # its mail is sent
     settings.EMAIL_BACKEND = "tests.mail.failing_backend.EmailBackend"
     settings.HELPDESK_MAIL = {**settings.HELPDESK_MAIL, "SEND_MAX_RETRIES": 3}
-    ticket = open_ticket(helpdesk.alice, department=helpdesk.dept_a)
 
     run(services.ticket_post_reply, actor=helpdesk.agent_a, ticket=ticket, body="Hello?")
-
     row = OutboundMessage.objects.get(template="ticket.reply")
+    assert (row.status, row.attempts) == ("queued", 1)  # the next try waits (backoff)
+
+    outbox_drain(now=timezone.now() + dt.timedelta(hours=2))  # the outbox job, later on
+
+    row.refresh_from_db()
     assert (row.status, row.attempts) == ("failed", 3)
     assert row.error == "SMTPServerDisconnected: the relay hung up"
     note = ticket.thread.entries.filter(kind=ThreadEntry.Kind.NOTE).get()

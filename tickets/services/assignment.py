@@ -83,18 +83,18 @@ def ticket_assign(
             comment=comment,
         )
         save(t, "assignee", "team")
-    send_on_commit(
-        signals.ticket_assigned,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        agent=t.assignee,
-        team=t.team,
-        claimed=False,
-        previous_agent=previous_agent,
-        previous_team=previous_team,
-    )
+        send_on_commit(
+            signals.ticket_assigned,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            agent=t.assignee,
+            team=t.team,
+            claimed=False,
+            previous_agent=previous_agent,
+            previous_team=previous_team,
+        )
     return t
 
 
@@ -126,18 +126,18 @@ def ticket_claim(*, actor, ticket: Ticket, channel: str | None = None) -> Ticket
             claimed=True,
         )
         save(t, "assignee")
-    send_on_commit(
-        signals.ticket_assigned,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        agent=actor,
-        team=t.team,
-        claimed=True,
-        previous_agent=None,
-        previous_team=t.team,
-    )
+        send_on_commit(
+            signals.ticket_assigned,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            agent=actor,
+            team=t.team,
+            claimed=True,
+            previous_agent=None,
+            previous_team=t.team,
+        )
     return t
 
 
@@ -171,15 +171,15 @@ def ticket_release(
             previous_team=ref(previous_team),
         )
         save(t, "assignee", "team")
-    send_on_commit(
-        signals.ticket_released,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        previous_agent=previous_agent,
-        previous_team=previous_team,
-    )
+        send_on_commit(
+            signals.ticket_released,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            previous_agent=previous_agent,
+            previous_team=previous_team,
+        )
     return t
 
 
@@ -231,15 +231,15 @@ def ticket_transfer(
             comment=comment,
         )
         save(t, "department", "sla", "sla_due_at")
-    send_on_commit(
-        signals.ticket_transferred,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        previous_department=previous,
-        department=department,
-    )
+        send_on_commit(
+            signals.ticket_transferred,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            previous_department=previous,
+            department=department,
+        )
     return t
 
 
@@ -286,12 +286,12 @@ def ticket_refer(
             comment=comment,
         )
         save(t)
-    send_on_commit(
-        signals.ticket_referred,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        referral=referral,
-    )
+        send_on_commit(
+            signals.ticket_referred,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            referral=referral,
+        )
     return t

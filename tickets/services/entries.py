@@ -99,17 +99,17 @@ def ticket_post_message(
         t.last_message_at, t.is_answered = now, False
         record(t, ThreadEvent.Kind.MESSAGE, actor, channel, entry=entry.pk)
         save(t, *fields)
-    send_on_commit(
-        signals.ticket_message_posted,
-        sender=Ticket,
-        ticket=t,
-        entry=entry,
-        actor=actor,
-        channel=channel,
-        reopened=reopened,
-    )
-    if reopened:
-        announce_status(t, actor=actor, channel=channel, previous=previous)
+        send_on_commit(
+            signals.ticket_message_posted,
+            sender=Ticket,
+            ticket=t,
+            entry=entry,
+            actor=actor,
+            channel=channel,
+            reopened=reopened,
+        )
+        if reopened:
+            announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)
 
 
@@ -171,29 +171,29 @@ def ticket_post_reply(
             fields += apply_status(t, status, actor=actor, channel=channel)
         save(t, *fields)
         release_own_lock(t, actor)
-    send_on_commit(
-        signals.ticket_reply_posted,
-        sender=Ticket,
-        ticket=t,
-        entry=entry,
-        actor=actor,
-        channel=channel,
-    )
-    if claimed:
         send_on_commit(
-            signals.ticket_assigned,
+            signals.ticket_reply_posted,
             sender=Ticket,
             ticket=t,
+            entry=entry,
             actor=actor,
             channel=channel,
-            agent=actor,
-            team=t.team,
-            claimed=True,
-            previous_agent=None,
-            previous_team=t.team,
         )
-    if change:
-        announce_status(t, actor=actor, channel=channel, previous=previous)
+        if claimed:
+            send_on_commit(
+                signals.ticket_assigned,
+                sender=Ticket,
+                ticket=t,
+                actor=actor,
+                channel=channel,
+                agent=actor,
+                team=t.team,
+                claimed=True,
+                previous_agent=None,
+                previous_team=t.team,
+            )
+        if change:
+            announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)
 
 
@@ -255,12 +255,12 @@ def ticket_post_note(
         )
         record(t, ThreadEvent.Kind.NOTE, actor, channel, entry=entry.pk)
         save(t)
-    send_on_commit(
-        signals.ticket_note_posted,
-        sender=Ticket,
-        ticket=t,
-        entry=entry,
-        actor=actor,
-        channel=channel,
-    )
+        send_on_commit(
+            signals.ticket_note_posted,
+            sender=Ticket,
+            ticket=t,
+            entry=entry,
+            actor=actor,
+            channel=channel,
+        )
     return Posted(t, entry)

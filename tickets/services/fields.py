@@ -42,15 +42,15 @@ def ticket_set_priority(
             after=ref(priority),
         )
         save(t, "priority")
-    send_on_commit(
-        signals.ticket_priority_changed,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        previous_priority=previous,
-        priority=priority,
-    )
+        send_on_commit(
+            signals.ticket_priority_changed,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            previous_priority=previous,
+            priority=priority,
+        )
     return t
 
 
@@ -88,15 +88,15 @@ def ticket_set_due_date(
             after=due_at.isoformat() if due_at else None,
         )
         save(t, "due_at", "is_overdue")
-    send_on_commit(
-        signals.ticket_due_date_changed,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        previous_due_at=previous,
-        due_at=due_at,
-    )
+        send_on_commit(
+            signals.ticket_due_date_changed,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            previous_due_at=previous,
+            due_at=due_at,
+        )
     return t
 
 
@@ -125,14 +125,14 @@ def ticket_mark_answered(
             after=answered,
         )
         save(t, "is_answered")
-    send_on_commit(
-        signals.ticket_answered_changed,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        answered=answered,
-    )
+        send_on_commit(
+            signals.ticket_answered_changed,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            answered=answered,
+        )
     return t
 
 
@@ -191,14 +191,14 @@ def ticket_edit(
             return t
         record(t, ThreadEvent.Kind.EDITED, actor, channel, changes=changes)
         save(t, "subject", "topic", "sla", "sla_due_at", "requester", "organization")
-    send_on_commit(
-        signals.ticket_edited,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        changes=changes,
-    )
+        send_on_commit(
+            signals.ticket_edited,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            changes=changes,
+        )
     return t
 
 

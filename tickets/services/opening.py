@@ -284,17 +284,17 @@ def ticket_open(
         _record_open(
             ticket, data, matched, actor=actor, channel=channel, explicit=bool(assignee or team)
         )
-    send_on_commit(
-        signals.ticket_created,
-        sender=Ticket,
-        ticket=ticket,
-        entry=entry,
-        actor=actor,
-        channel=channel,
-        autorespond=data["autorespond"],
-        alert=data["alert"],
-        canned_response=data["canned_response"],
-    )
+        send_on_commit(
+            signals.ticket_created,
+            sender=Ticket,
+            ticket=ticket,
+            entry=entry,
+            actor=actor,
+            channel=channel,
+            autorespond=data["autorespond"],
+            alert=data["alert"],
+            canned_response=data["canned_response"],
+        )
     return ticket
 
 

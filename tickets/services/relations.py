@@ -65,14 +65,14 @@ def ticket_merge(
             _merge_one(src, target, closing, actor=actor, channel=channel)
         record(target, ThreadEvent.Kind.MERGED, actor, channel, sources=[s.number for s in merged])
         save(target)
-    send_on_commit(
-        signals.ticket_merged,
-        sender=Ticket,
-        ticket=target,
-        actor=actor,
-        channel=channel,
-        sources=merged,
-    )
+        send_on_commit(
+            signals.ticket_merged,
+            sender=Ticket,
+            ticket=target,
+            actor=actor,
+            channel=channel,
+            sources=merged,
+        )
     return target
 
 
@@ -142,8 +142,10 @@ def _set_link(*, actor, ticket: Ticket, other: Ticket, channel: str | None, link
         record(ticket, kind, actor, channel, other=ref_ticket(other))
         record(other, kind, actor, channel, other=ref_ticket(ticket))
         bump(ticket.pk, other.pk)
-    signal = signals.ticket_linked if linked else signals.ticket_unlinked
-    send_on_commit(signal, sender=Ticket, ticket=ticket, actor=actor, channel=channel, other=other)
+        signal = signals.ticket_linked if linked else signals.ticket_unlinked
+        send_on_commit(
+            signal, sender=Ticket, ticket=ticket, actor=actor, channel=channel, other=other
+        )
     return Ticket.objects.select_related(*RELATED).get(pk=ticket.pk)
 
 
@@ -176,14 +178,14 @@ def ticket_add_collaborator(
             return t
         record(t, ThreadEvent.Kind.COLLABORATOR_ADDED, actor, channel, user=ref(user), role=role)
         save(t)
-    send_on_commit(
-        signals.ticket_collaborator_added,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        user=user,
-    )
+        send_on_commit(
+            signals.ticket_collaborator_added,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            user=user,
+        )
     return t
 
 
@@ -200,14 +202,14 @@ def ticket_remove_collaborator(
             )
         record(t, ThreadEvent.Kind.COLLABORATOR_REMOVED, actor, channel, user=ref(user))
         save(t)
-    send_on_commit(
-        signals.ticket_collaborator_removed,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
-        user=user,
-    )
+        send_on_commit(
+            signals.ticket_collaborator_removed,
+            sender=Ticket,
+            ticket=t,
+            actor=actor,
+            channel=channel,
+            user=user,
+        )
     return t
 
 

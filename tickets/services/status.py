@@ -117,7 +117,7 @@ def ticket_set_status(
         previous = t.status
         fields = apply_status(t, status, actor=actor, channel=channel)
         save(t, *fields)
-    announce_status(t, actor=actor, channel=channel, previous=previous)
+        announce_status(t, actor=actor, channel=channel, previous=previous)
     return t
 
 

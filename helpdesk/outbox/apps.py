@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OutboxConfig(AppConfig):
+    name = "helpdesk.outbox"
+    label = "helpdesk_outbox"
+    verbose_name = "Outbox"

@@ -1,0 +1,259 @@
+"""The outbox: after-commit work that an outage cannot lose and no request waits for.
+
+- `enqueue(task, *args)` inserts one `OutboxTask` row in the current transaction: the
+  work commits or rolls back with the change that caused it.
+- On commit the row is offered to the Celery broker (`run_outbox_task`), only when
+  there is one. A broker that does not answer costs one failed connection, then it is
+  left alone for a few seconds; the row stays pending.
+- Without a broker (`make run` without Redis), nothing runs in the request: the
+  `outbox_drain` periodic job (`run_cron --loop`, or Celery beat) runs the rows every few
+  seconds, and with a broker it offers again what the broker did not take.
+- Whoever runs a row claims it first with one conditional UPDATE (pending -> running,
+  with a lease), so a row offered twice (on commit and by the periodic job) runs once.
+  A task that fails is retried with backoff; one whose worker died is taken again when
+  its lease ends. A done row is deleted; a row that failed too often is kept as `dead`
+  for the admin (retry from the Django admin).
+
+Tasks run through the outbox are Celery tasks (thin, idempotent, taking ids), called
+in-process by whoever claimed the row; their own retry policy is `RetryLater`.
+"""
+
+import datetime as dt
+import logging
+import threading
+import time
+from functools import partial
+
+from celery import Task, current_app
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from accounts import bus
+from accounts.actors import is_agent
+from accounts.errors import PermissionRefused
+
+from .models import OutboxTask
+
+log = logging.getLogger(__name__)
+
+# How long a claimed row belongs to its runner; run_outbox_task's time limit is shorter,
+# so a lease ends only when the runner died.
+LEASE = dt.timedelta(minutes=10)
+PENDING, RUNNING, DEAD = OutboxTask.State.values
+
+
+class RetryLater(Exception):
+    """Raised by a task to be run again in `seconds` (the task's own retry policy)."""
+
+    def __init__(self, reason: str, *, seconds: int):
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+def conf(name: str):
+    return settings.HELPDESK_OUTBOX[name]
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, ... doubling up to one hour between tries."""
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+# --- how work leaves the request --------------------------------------------------------
+
+
+def dispatch_mode() -> str:
+    """ "broker": a Celery broker takes rows on commit; "eager": Celery is told to run
+    tasks in-process (the tests); "none": no broker, the periodic job runs them."""
+    conf_ = current_app.conf
+    if conf_.task_always_eager:
+        return "eager"
+    url = conf_.broker_url or ""
+    return "none" if not url or url.startswith("memory://") else "broker"
+
+
+class _Breaker:
+    """After a failed offer, the broker is left alone for a few seconds (per process and
+    broker URL): a dead Redis costs a request one refused connection, not one per row."""
+
+    def __init__(self):
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def closed(self, url: str) -> bool:
+        return time.monotonic() >= self._until.get(url, 0.0)
+
+    def trip(self, url: str, exc: Exception) -> None:
+        with self._lock:
+            first = self.closed(url)
+            self._until[url] = time.monotonic() + conf("BROKER_RETRY_SECONDS")
+        if first:
+            log.warning("broker unreachable (%s); the outbox job will run the work", exc)
+
+    def reset(self) -> None:
+        self._until.clear()
+
+
+breaker = _Breaker()
+
+
+def offer(pk: int) -> bool:
+    """Hand one row to Celery. False when the broker did not take it."""
+    from .tasks import run_outbox_task
+
+    url = current_app.conf.broker_url or ""
+    if dispatch_mode() == "broker" and not breaker.closed(url):
+        return False
+    try:
+        run_outbox_task.apply_async((pk,), retry=False)
+    except Exception as exc:  # broker down, refused, timed out: the row stays pending
+        if dispatch_mode() != "broker":
+            raise
+        breaker.trip(url, exc)
+        return False
+    return True
+
+
+def _offer_on_commit(ids: list[int]) -> None:
+    refused = [pk for pk in ids if not offer(pk)]
+    if refused:  # offer again at the next run of the periodic job, not a minute later
+        OutboxTask.objects.filter(pk__in=refused, state=PENDING).update(offered_at=None)
+
+
+def enqueue(task: Task, *args, **kwargs) -> OutboxTask:
+    """Write `task(*args, **kwargs)` to the outbox in the current transaction. Arguments
+    are JSON (ids, strings, small dicts). Cheap: one INSERT, no input/output."""
+    return enqueue_many(task, [(args, kwargs)])[0]
+
+
+def enqueue_many(task: Task, calls: list[tuple[tuple, dict]]) -> list[OutboxTask]:
+    now, mode = timezone.now(), dispatch_mode()
+    rows = OutboxTask.objects.bulk_create(
+        OutboxTask(
+            task=task.name,
+            args=list(args),
+            kwargs=dict(kwargs),
+            created_at=now,
+            next_attempt_at=now,
+            offered_at=now if mode == "broker" else None,
+        )
+        for args, kwargs in calls
+    )
+    if mode != "none" and rows:
+        ids = [row.pk for row in rows]
+        bus.on_commit(partial(_offer_on_commit, ids))
+    return rows
+
+
+# --- running one row ----------------------------------------------------------------------
+
+
+def _task(name: str) -> Task:
+    found = import_string(name)
+    if not isinstance(found, Task):
+        raise TypeError(f"{name} is not a Celery task")
+    return found
+
+
+def outbox_run(pk: int, *, now: dt.datetime | None = None) -> str | None:
+    """Claim one due row and run its task. Returns "done", "retry" or "dead", or None
+    when the row was not there to claim (done already, taken by another, not due)."""
+    now = now or timezone.now()
+    claimed = OutboxTask.objects.filter(pk=pk, state=PENDING, next_attempt_at__lte=now).update(
+        state=RUNNING, taken_until=timezone.now() + LEASE, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return None
+    row = OutboxTask.objects.get(pk=pk)
+    try:
+        _task(row.task)(*row.args, **row.kwargs)
+    except RetryLater as exc:
+        return _reschedule(row, str(exc), dt.timedelta(seconds=exc.seconds))
+    except Exception as exc:
+        log.warning("outbox task %s %s failed (attempt %s)", row.task, row.args, row.attempts)
+        log.debug("outbox task %s failed", row.pk, exc_info=True)
+        return _reschedule(row, f"{type(exc).__name__}: {exc}", backoff(row.attempts))
+    OutboxTask.objects.filter(pk=pk).delete()
+    return "done"
+
+
+def _reschedule(row: OutboxTask, error: str, delay: dt.timedelta) -> str:
+    dead = row.attempts >= conf("MAX_ATTEMPTS")
+    if dead:
+        log.error("outbox task %s %s given up: %s", row.task, row.args, error)
+    OutboxTask.objects.filter(pk=row.pk, state=RUNNING).update(
+        state=DEAD if dead else PENDING,
+        next_attempt_at=timezone.now() + delay,
+        taken_until=None,
+        offered_at=None,
+        last_error=error[:4000],
+    )
+    return "dead" if dead else "retry"
+
+
+# --- the periodic job ---------------------------------------------------------------------
+
+
+def _recover(now: dt.datetime) -> None:
+    """Rows whose runner died (lease over) are pending again, or dead after too many."""
+    expired = OutboxTask.objects.filter(state=RUNNING, taken_until__lt=now)
+    expired.filter(attempts__gte=conf("MAX_ATTEMPTS")).update(
+        state=DEAD, taken_until=None, last_error="The worker running it stopped."
+    )
+    expired.update(state=PENDING, taken_until=None, offered_at=None, next_attempt_at=now)
+
+
+def _due(now: dt.datetime):
+    return OutboxTask.objects.filter(state=PENDING, next_attempt_at__lte=now).order_by(
+        "next_attempt_at", "id"
+    )
+
+
+def outbox_drain(*, now: dt.datetime | None = None) -> int:
+    """The `outbox_drain` job: with a broker, offer what it has not taken (never offered,
+    refused, or offered long ago and lost with a restarted broker) and run here what it
+    refuses; without one, run every due row here. Returns how many rows it handled."""
+    now = now or timezone.now()
+    _recover(now)
+    if dispatch_mode() == "broker":
+        return _offer_due(now)
+    handled, budget = 0, conf("BATCH")
+    while handled < budget:
+        ids = list(_due(now).values_list("pk", flat=True)[: budget - handled])
+        if not ids:
+            break
+        for pk in ids:
+            outbox_run(pk, now=now)
+        handled += len(ids)
+    return handled
+
+
+def _offer_due(now: dt.datetime) -> int:
+    stale = now - dt.timedelta(seconds=conf("REOFFER_SECONDS"))
+    ids = list(
+        _due(now)
+        .filter(Q(offered_at__isnull=True) | Q(offered_at__lt=stale))
+        .values_list("pk", flat=True)[: conf("BATCH")]
+    )
+    OutboxTask.objects.filter(pk__in=ids).update(offered_at=now)
+    refused = [pk for pk in ids if not offer(pk)]
+    OutboxTask.objects.filter(pk__in=refused, state=PENDING).update(offered_at=None)
+    for pk in refused:  # the broker is down: this job delivers
+        outbox_run(pk, now=now)
+    return len(ids)
+
+
+# --- the admin ----------------------------------------------------------------------------
+
+
+def outbox_retry(*, actor, ids: list[int]) -> int:
+    """Give rows that were given up another round of attempts (helpdesk admins)."""
+    if not (is_agent(actor) and actor.is_helpdesk_admin):
+        raise PermissionRefused(
+            "Only helpdesk admins retry outbox tasks.", code="permission_denied"
+        )
+    return OutboxTask.objects.filter(pk__in=ids, state=DEAD).update(
+        state=PENDING, attempts=0, next_attempt_at=timezone.now(), offered_at=None
+    )

@@ -1,0 +1,190 @@
+"""Where a webhook may go, and a connection that goes exactly there.
+
+A target's host is resolved once (`resolve`); every address it gives must be public,
+or the target is refused; the connection is then made to that address, with the
+original Host header and, over TLS, the server name (SNI) and the certificate checked
+against the host name. There is no second lookup that a DNS answer changed in between
+(DNS rebinding) could send to an internal service.
+
+Refused (unless settings.HELPDESK_WEBHOOKS["ALLOW_PRIVATE"], for tests and development):
+loopback, private, link-local, shared (100.64.0.0/10), multicast, reserved,
+unspecified and other non-global addresses, and the same addresses carried in IPv6
+(IPv4-mapped, 6to4, NAT64, Teredo).
+"""
+
+import http.client
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+SHARED = ipaddress.ip_network("100.64.0.0/10")
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+LOCAL_NAMES = ("localhost", "localhost.localdomain")
+
+
+class UrlRefused(Exception):
+    pass
+
+
+class Unresolvable(UrlRefused):
+    pass
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str  # the name (or literal address) as written in the URL
+    port: int
+    path: str
+    addresses: tuple[str, ...]  # what the host resolved to, in the resolver's order
+
+
+def _carried(ip) -> list:
+    """IPv4 addresses an IPv6 address carries (mapped, 6to4, NAT64, Teredo client)."""
+    if ip.version != 6:
+        return []
+    found = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None]
+    if any(ip in net for net in NAT64):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [a for a in found if a is not None]
+
+
+def _kind(ip) -> str | None:
+    """Why an address is refused, or None when it is a public unicast address."""
+    checks = (
+        ("unspecified", ip.is_unspecified),
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("shared (100.64.0.0/10)", ip.version == 4 and ip in SHARED),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private or getattr(ip, "is_site_local", False)),
+        ("reserved", ip.is_reserved),
+        ("non-public", not ip.is_global),
+    )
+    return next((name for name, hit in checks if hit), None)
+
+
+def refused_because(address: str) -> str | None:
+    ip = ipaddress.ip_address(address.split("%")[0])
+    for candidate in (*_carried(ip), ip):
+        kind = _kind(candidate)
+        if kind is not None:
+            inside = "" if candidate == ip else f" ({candidate} inside)"
+            return f"{address} is not a public address: {kind}{inside}"
+    return None
+
+
+def _allow_private() -> bool:
+    return settings.HELPDESK_WEBHOOKS["ALLOW_PRIVATE"]
+
+
+def parse(url: str) -> Target:
+    """The URL's parts, without resolving; refuses what is not an http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise UrlRefused(f"Not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UrlRefused("Only http and https URLs with a host are accepted.")
+    host = parts.hostname.strip("[]").lower()
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    default = 443 if parts.scheme == "https" else 80
+    return Target(parts.scheme, host, port or default, path, ())
+
+
+def _literal(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+def _check(target: Target, addresses) -> None:
+    if _allow_private():
+        return
+    for address in addresses:
+        reason = refused_because(address)
+        if reason is not None:
+            raise UrlRefused(f"{target.host} is refused: {reason}.")
+
+
+def resolve(url: str) -> Target:
+    """Resolve the host once and check every address: the target to connect to."""
+    target = parse(url)
+    literal = _literal(target.host)
+    local = target.host in LOCAL_NAMES or target.host.endswith(".localhost")
+    if local and not _allow_private():
+        raise UrlRefused(f"{target.host} is refused: it names this machine (loopback).")
+    if literal is not None:
+        addresses = [literal]
+    else:
+        try:
+            infos = socket.getaddrinfo(target.host, target.port, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError) as exc:
+            raise Unresolvable(f"{target.host} does not resolve: {exc}") from None
+        addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    _check(target, addresses)
+    return Target(target.scheme, target.host, target.port, target.path, tuple(addresses))
+
+
+def check_at_save(url: str) -> None:
+    """A subscription's URL: literal addresses and names that resolve are checked now; a
+    name that does not resolve yet is accepted (it is checked again at every delivery)."""
+    try:
+        resolve(url)
+    except Unresolvable:
+        return
+
+
+# --- the pinned connection ------------------------------------------------------------------
+
+
+class PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to a given address; the Host header stays the URL's host."""
+
+    def __init__(self, host, port, *, address: str, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self.address = address
+
+    def connect(self):
+        self.sock = socket.create_connection(
+            (self.address, self.port), self.timeout, self.source_address
+        )
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS to a given address; SNI and the certificate check use the URL's host."""
+
+    def __init__(self, host, port, *, address: str, **kwargs):
+        super().__init__(host, port, **kwargs)
+        self.address = address
+
+    def connect(self):
+        sock = socket.create_connection(
+            (self.address, self.port), self.timeout, self.source_address
+        )
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(target: Target, body: bytes, headers: dict, *, timeout: float) -> tuple[int, bytes]:
+    """POST to the first resolved address that accepts a connection. Returns the status
+    and the first KiB of the answer (nothing more is read). Redirects are not followed."""
+    kind = PinnedHTTPSConnection if target.scheme == "https" else PinnedHTTPConnection
+    last_error: OSError | None = None
+    for address in target.addresses:
+        conn = kind(target.host, target.port, address=address, timeout=timeout)
+        try:
+            conn.request("POST", target.path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.read(1024)
+        except ConnectionRefusedError as exc:  # try the host's next address
+            last_error = exc
+        finally:
+            conn.close()
+    raise last_error or OSError("no address to connect to")

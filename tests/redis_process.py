@@ -1,0 +1,140 @@
+"""A private redis-server for the outage tests: started on a free port in a temporary
+folder, killed with SIGKILL mid-test and started again on the same port.
+
+Use the `redis_process` fixture (it implies the `redis_server` marker of
+tests/realservers.py), and `pointed_at(redis)` to send the cache and the Celery broker
+there (not eager) for the duration of a test.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from . import realservers
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisProcess:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> RedisProcess:
+        command = [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.folder),
+        ]
+        self.proc = subprocess.Popen(  # noqa: S603 - a program found on PATH, fixed arguments
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self._wait(answering=True)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no save; what it held is gone."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        self._wait(answering=False)
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def _wait(self, *, answering: bool, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._answers() is answering:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server on {self.port} still {'down' if answering else 'up'}")
+
+
+@pytest.fixture
+def redis_process():
+    realservers.require("redis_server")
+    folder = Path(tempfile.mkdtemp(prefix="hd-redis-"))
+    server = RedisProcess(folder).start()
+    yield server
+    server.kill()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _reset_broker_pools(app) -> None:
+    from kombu import pools
+
+    pools.reset()  # closes and forgets every connection and producer pool
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextlib.contextmanager
+def celery_broker(url: str):
+    """Celery publishes to `url` (not eager) inside the block."""
+    from config.celery import app
+    from helpdesk.outbox.services import breaker
+
+    saved = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url, app.conf.task_always_eager = url, False
+    _reset_broker_pools(app)
+    breaker.reset()
+    try:
+        yield app
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = saved
+        _reset_broker_pools(app)
+        breaker.reset()
+
+
+@contextlib.contextmanager
+def pointed_at(redis: RedisProcess, settings, *, cache_retry_seconds: float = 0.2):
+    """The cache (db 1) and the Celery broker (db 0) of this test use `redis`."""
+    settings.REDIS_URL = redis.url(1)
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.RedisCache",
+            "LOCATION": redis.url(1),
+            "OPTIONS": {
+                "socket_connect_timeout": 0.5,
+                "socket_timeout": 0.5,
+                "retry_seconds": cache_retry_seconds,
+            },
+        }
+    }
+    with celery_broker(redis.url(0)) as app:
+        yield app
