@@ -10,6 +10,7 @@
 import importlib
 import os
 import re
+import secrets
 from dataclasses import dataclass
 
 import pytest
@@ -23,6 +24,12 @@ from routing.models import Department
 from tickets.config import CACHE as config_cache
 
 from . import realservers
+
+# Tests run with DEBUG off, where the built-in development SECRET_KEY is refused at start
+# (accounts.checks). pytest-django runs no system checks in this process (which keeps the
+# environment's key, by default the built-in one); the management commands tests start
+# in subprocesses do, so they get a random key of this run unless one is set.
+os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(40))
 from .factories import AgentFactory, ClientFactory, DepartmentFactory, OrganizationFactory, role
 
 
@@ -47,6 +54,13 @@ _one_redis_database_per_worker()
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests run with DEBUG off, which turns HTTPS on (README, "Production"); the test
+    # client and the live server speak plain HTTP. tests/helpdesk/test_deploy.py checks
+    # the production settings themselves.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.SECURE_HSTS_SECONDS = 0
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True

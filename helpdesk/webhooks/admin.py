@@ -8,7 +8,8 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "url"]
-    readonly_fields = ["secret", "created_by", "created_at", "updated_at"]
+    # the secret is write-only here (accounts.crypto): never shown, empty keeps it
+    readonly_fields = ["created_by", "created_at", "updated_at"]
 
     def has_add_permission(self, request):
         return False  # POST /api/v1/webhooks/ checks the address and shows the secret once
