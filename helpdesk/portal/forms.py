@@ -1,6 +1,7 @@
 """Forms of the portal: they turn raw input into typed arguments for the services, and
 show the services' refusals (domain errors) as field errors."""
 
+import math
 import secrets
 
 from django import forms
@@ -233,6 +234,7 @@ class PortalLoginForm(AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": _("That email address and password do not match."),
         "throttled": _("Too many failed sign-ins. Wait %(minutes)d minutes and try again."),
+        "throttled_one": _("Too many failed sign-ins. Wait 1 minute and try again."),
         "agent": _("Staff members sign in to the staff panel."),
     }
 
@@ -243,22 +245,26 @@ class PortalLoginForm(AuthenticationForm):
             widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
         )
 
+    retry_after = 0  # seconds, when the sign-in was refused by the throttle
+
     def clean(self):
         login = (self.data.get("username") or "").strip()
         ip = throttle.client_ip(self.request) if self.request is not None else ""
-        verdict = throttle.check(scope="portal", login=login, ip=ip)
+        verdict = throttle.check(login=login, ip=ip)
         if not verdict.allowed:
+            self.retry_after = verdict.retry_after
+            minutes = math.ceil(verdict.retry_after / 60)
             raise forms.ValidationError(
-                self.error_messages["throttled"],
+                self.error_messages["throttled" if minutes > 1 else "throttled_one"],
                 code="throttled",
-                params={"minutes": max(1, verdict.retry_after // 60)},
+                params={"minutes": minutes},
             )
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            throttle.record_failure(scope="portal", login=login, ip=ip)
+            throttle.record_failure(login=login, ip=ip, channel="portal sign-in")
             raise
-        throttle.record_success(scope="portal", login=login, ip=ip)
+        throttle.record_success(login=login, ip=ip)
         return cleaned
 
     def confirm_login_allowed(self, user):

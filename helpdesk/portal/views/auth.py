@@ -53,6 +53,13 @@ class LoginView(auth_views.LoginView):
         self.request.session.pop(GUEST_SESSION_KEY, None)
         return super().form_valid(form)
 
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.retry_after:  # refused by the throttle: 429 with the wait
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
+
 
 def logout_view(request):
     """GET asks, POST signs out (clients and guests alike)."""
