@@ -138,7 +138,8 @@ def hit(*, scope: str, key: str, limit: int, window: int = 3600) -> Verdict:
     `limit` (0: no limit), with the seconds until the window ends."""
     now = time.time()
     slot = int(now // window)
-    count = _count(f"throttle:{scope}:{key}:{slot}", window)
+    digest = hashlib.sha256(key.strip().lower().encode()).hexdigest()[:32]  # a safe cache key
+    count = _count(f"throttle:{scope}:{digest}:{slot}", window)
     if limit and count > limit:
         return Verdict(False, max(1, math.ceil((slot + 1) * window - now)))
     return Verdict(True)

@@ -18,8 +18,6 @@ from threads.services import NewAttachment
 from tickets.customfields import clean_values
 from tickets.models import CustomField
 
-from . import mail
-
 FORM_TOKEN_SALT = "helpdesk.portal.form"  # noqa: S105 (a signing namespace)
 FORM_TOKEN_MAX_AGE = 2 * 24 * 3600
 SESSION_SALT_KEY = "portal_form_salt"
@@ -325,23 +323,5 @@ class InvitationAcceptForm(_PasswordsForm):
 
 
 class PortalPasswordResetForm(PasswordResetForm):
-    """Django's reset form, for clients only (staff reset in the panel), mailing through
-    the portal's Celery task after commit."""
-
-    def get_users(self, email):
-        return (u for u in super().get_users(email) if not u.is_agent)
-
-    def send_mail(
-        self,
-        subject_template_name,
-        email_template_name,
-        context,
-        from_email,
-        to_email,
-        html_email_template_name=None,
-    ):
-        context = {
-            **context,
-            "url": mail.absolute("portal:password_reset_confirm", context["uid"], context["token"]),
-        }
-        mail.send(to=to_email, name="password_reset", context=context)
+    """Django's reset form, used for its address field only: accounts.passwords decides
+    (clients only; staff reset in the panel) and mails from a worker."""

@@ -6,7 +6,6 @@ import math
 from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import PasswordResetForm
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import throttle
 from accounts.actors import is_agent
+from accounts.passwords import password_reset_request, reset_tokens
 
 from .. import services
 from ..access import SESSION_2FA, SESSION_PENDING, device_of
@@ -124,24 +124,38 @@ def logout_view(request):
     return redirect("panel:login")
 
 
-class AgentPasswordResetForm(PasswordResetForm):
-    """Reset mail goes only to active agents (clients reset in the portal)."""
-
-    def get_users(self, email):
-        return (u for u in super().get_users(email) if u.is_agent)
+RESET_PER_ADDRESS_PER_HOUR = 10
 
 
-password_reset = auth_views.PasswordResetView.as_view(
-    form_class=AgentPasswordResetForm,
-    template_name="staff/password_reset_form.html",
-    email_template_name="staff/email/password_reset.txt",
-    subject_template_name="staff/email/password_reset_subject.txt",
-    success_url=reverse_lazy("panel:password_reset_done"),
-)
+class PasswordResetView(auth_views.PasswordResetView):
+    """Agents ask for a link by address: the same answer and the same work whether the
+    address belongs to an agent or not (accounts.passwords); limited per account and,
+    here, per client address (429 with Retry-After)."""
+
+    template_name = "staff/password_reset_form.html"
+    success_url = reverse_lazy("panel:password_reset_done")
+
+    def form_valid(self, form):
+        ip = throttle.client_ip(self.request)
+        verdict = throttle.hit(
+            scope="reset:address", key=f"panel:{ip}", limit=RESET_PER_ADDRESS_PER_HOUR
+        )
+        if not verdict.allowed:
+            form.add_error(None, _("Too many requests from your network. Try again later."))
+            response = self.form_invalid(form)
+            response.status_code = 429
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
+        password_reset_request(email=form.cleaned_data["email"], audience="agent")
+        return redirect(self.get_success_url())
+
+
+password_reset = PasswordResetView.as_view()
 password_reset_done = auth_views.PasswordResetDoneView.as_view(
     template_name="staff/password_reset_done.html"
 )
 password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    token_generator=reset_tokens,
     template_name="staff/password_reset_confirm.html",
     success_url=reverse_lazy("panel:password_reset_complete"),
 )
