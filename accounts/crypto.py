@@ -130,8 +130,13 @@ class EncryptedTextField(models.TextField):
         return encrypt(super().get_prep_value(value))
 
     def formfield(self, **kwargs):
-        # forced: the admin passes its textarea for every TextField, which would show it
-        return super().formfield(**{**kwargs, "form_class": SecretFormField, "widget": SecretInput})
+        # forced: the admin passes its textarea for every TextField, which would show it,
+        # and a callable default would be rendered as a hidden "initial" input
+        field = super().formfield(
+            **{**kwargs, "form_class": SecretFormField, "widget": SecretInput}
+        )
+        field.show_hidden_initial, field.initial = False, None
+        return field
 
     def save_form_data(self, instance, data):
         if data in (None, "") and instance.pk is not None:
