@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core import signing
+from django.utils.html import escape
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -117,7 +118,8 @@ class TokenForm(forms.Form):
 
 def _custom_form_field(field: CustomField) -> forms.Field:
     attrs = {"aria-required": "true", "required": True} if field.required else {}
-    common = {"label": field.label, "help_text": field.help_text, "required": False}
+    # admins write help texts; escaped here, whatever template prints the field
+    common = {"label": field.label, "help_text": escape(field.help_text), "required": False}
     kind = field.kind
     if kind == CustomField.Kind.TEXTAREA:
         return forms.CharField(widget=forms.Textarea(attrs={"rows": 4, **attrs}), **common)
