@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import passwords
+from . import services_passwords as passwords
 
 
 @shared_task(
@@ -12,6 +12,6 @@ from . import passwords
 )
 def password_reset_mail_task(email: str, audience: str) -> int:
     """Mail a reset link to the account with this address, if there is one (queued
-    after commit by accounts.passwords.password_reset_request). Safe to run twice: a
+    after commit by accounts.services_passwords.password_reset_request). Safe to run twice: a
     second run mails a newer link, which voids the first."""
     return passwords.password_reset_send(email=email, audience=audience)

@@ -325,5 +325,5 @@ class InvitationAcceptForm(_PasswordsForm):
 
 
 class PortalPasswordResetForm(PasswordResetForm):
-    """Django's reset form, used for its address field only: accounts.passwords decides
+    """Django's reset form, used for its address field only: accounts.services_passwords decides
     (clients only; staff reset in the panel) and mails from a worker."""

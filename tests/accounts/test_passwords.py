@@ -2,7 +2,7 @@
 
 from django.core import mail
 
-from accounts import passwords
+from accounts import services_passwords as passwords
 from accounts.models import User
 
 

@@ -41,6 +41,7 @@ def manage(tmp_path, *args, **variables) -> subprocess.CompletedProcess:
         for k, v in os.environ.items()
         if not k.startswith(("SECURE_", "SESSION_", "CSRF_"))
         and k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"}
+        and k != "DJANGO_ALLOW_ASYNC_UNSAFE"  # set by the browser tests' conftest
     }
     env.update(
         {

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import throttle
 from accounts.actors import is_agent
-from accounts.passwords import password_reset_request, reset_tokens
+from accounts.services_passwords import password_reset_request, reset_tokens
 
 from .. import services
 from ..access import SESSION_2FA, SESSION_PENDING, device_of
@@ -129,7 +129,7 @@ RESET_PER_ADDRESS_PER_HOUR = 10
 
 class PasswordResetView(auth_views.PasswordResetView):
     """Agents ask for a link by address: the same answer and the same work whether the
-    address belongs to an agent or not (accounts.passwords); limited per account and,
+    address belongs to an agent or not (accounts.services_passwords); limited per account and,
     here, per client address (429 with Retry-After)."""
 
     template_name = "staff/password_reset_form.html"

@@ -9,7 +9,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
 from accounts.errors import Conflict, DomainError, ValidationFailed
-from accounts.passwords import password_reset_request, reset_tokens
+from accounts.services_passwords import password_reset_request, reset_tokens
 from accounts.throttle import client_ip
 
 from .. import ratelimit
@@ -169,7 +169,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         """The same answer and the same work whether the address has an account or not
-        (accounts.passwords): limited per account there, per client address here."""
+        (accounts.services_passwords): limited per account there, per client address here."""
         limit = PortalSettings.load().account_mails_per_ip_per_hour
         if not ratelimit.hit(RATE_SCOPE, client_ip(self.request), limit):
             form.add_error(None, _("Too many requests from your network. Try again in an hour."))

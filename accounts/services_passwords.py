@@ -40,7 +40,7 @@ RESET_PER_ACCOUNT_PER_HOUR = 3
 class ResetTokenGenerator(PasswordResetTokenGenerator):
     """Django's reset token, also bound to the account's current reset nonce."""
 
-    key_salt = "helpdesk.accounts.passwords.ResetTokenGenerator"
+    key_salt = "helpdesk.accounts.services_passwords.ResetTokenGenerator"
 
     def _make_hash_value(self, user, timestamp):
         return super()._make_hash_value(user, timestamp) + (user.reset_nonce or "")
