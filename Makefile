@@ -5,14 +5,28 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint format lock migrate seed clean
+# Settings come from the environment and this file (git-ignored); see README.
+ENV_FILE ?= .env
+export ENV_FILE
+
+.PHONY: run test lint format lock migrate seed clean secret-key
 
 $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $(STAMP)
 
-migrate: $(STAMP)
+# Every copy of the project gets its own random SECRET_KEY, written once into $(ENV_FILE)
+# unless the environment or the file has one (with DEBUG off the built-in key is refused).
+secret-key:
+	@if [ -z "$$SECRET_KEY" ] && ! grep -qs '^SECRET_KEY=' "$(ENV_FILE)"; then \
+		key=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') || exit 1; \
+		if [ -s "$(ENV_FILE)" ] && [ -n "$$(tail -c1 "$(ENV_FILE)")" ]; then echo >> "$(ENV_FILE)"; fi; \
+		(umask 077; printf 'SECRET_KEY=%s\n' "$$key" >> "$(ENV_FILE)"); \
+		echo "Wrote a new random SECRET_KEY into $(ENV_FILE)."; \
+	fi
+
+migrate: $(STAMP) secret-key
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
 

@@ -145,6 +145,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     phone = models.CharField(max_length=32, blank=True)
     notes = models.TextField(blank=True)
 
+    # --- security ------------------------------------------------------------------
+    reset_nonce = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text=_("Replaced by every new password reset link, which voids the older ones."),
+    )
+
     objects = UserManager()
 
     USERNAME_FIELD = "email"

@@ -182,3 +182,22 @@ def organization_set_domains(
         for domain in cleaned:
             OrganizationDomain.objects.get_or_create(organization=organization, domain=domain)
     return organization
+
+
+def secrets_reencrypt() -> dict[str, int]:
+    """Encrypt every stored secret (accounts.crypto.EncryptedTextField columns) again
+    with the first key, in one transaction: {model.field: rows rewritten}."""
+    from django.apps import apps
+    from django.db import connection
+
+    from .crypto import EncryptedTextField, rewrite_column, rotate
+
+    done = {}
+    with transaction.atomic():
+        for model in apps.get_models():
+            for field in model._meta.concrete_fields:
+                if isinstance(field, EncryptedTextField):
+                    table = model._meta.db_table
+                    count = rewrite_column(connection, table, field.column, rotate)
+                    done[f"{model._meta.label}.{field.name}"] = count
+    return done

@@ -1,13 +1,27 @@
-"""Login throttling per account and per IP (the panel and the portal share it).
+"""Throttling of sign-ins and of mails people can ask for, in the shared cache (Redis in
+production; every read and write goes through Django's cache API, so the cache's own
+fail-open rules apply when Redis is down).
 
-osTicket counts strikes per session, which a client resets by dropping the cookie; we
-count per login name and per client address in the shared cache (Redis in production):
-after `ACCOUNT_LIMIT` failures for one login, or `IP_LIMIT` from one address, within the
-window, further attempts are refused until the window passes. A success clears the
-login's count.
+Sign-in (panel and portal share the counts): osTicket counts strikes per session, which
+a client resets by dropping the cookie; we count failures per **account** and per client
+**address**. The account is the user the typed name or address resolves to (a username,
+the primary or an extra email: `alex`, `ALEX@example.com` and an extra address all count
+for one account), else the typed text itself, so unknown names are throttled exactly
+like known ones and the answer tells nothing. After `ACCOUNT_LIMIT` failures for one
+account, or `IP_LIMIT` from one address, within `WINDOW_SECONDS`, further attempts are
+refused, without checking the password, until the lock ends (`Verdict.retry_after`, sent
+as `Retry-After` with HTTP 429). A success clears the account's count, never the
+address's. Every failure is logged (logger `helpdesk.security`) with the address.
+
+`hit()` is a plain fixed-window counter for requests that send mail (password reset,
+registration), per account or per address.
 """
 
+import hashlib
 import ipaddress
+import logging
+import math
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,6 +30,9 @@ from django.core.cache import cache
 ACCOUNT_LIMIT = 5
 IP_LIMIT = 20
 WINDOW_SECONDS = 15 * 60
+SIGN_IN = "signin"
+
+log = logging.getLogger("helpdesk.security")
 
 
 @dataclass(frozen=True)
@@ -55,26 +72,74 @@ def in_networks(address: str, networks) -> bool:
     return False
 
 
-def _keys(scope: str, login: str, ip: str) -> tuple[str, str]:
-    return f"login:{scope}:acct:{login.strip().lower()}", f"login:{scope}:ip:{ip}"
+def account_of(login: str) -> str:
+    """The key of the account a typed name or address names (see the module's text)."""
+    from .selectors import user_find_by_login
+
+    typed = (login or "").strip().lower()[:254]
+    user = user_find_by_login(typed) if typed else None
+    if user is not None:
+        return f"user:{user.pk}"
+    return "name:" + hashlib.sha256(typed.encode()).hexdigest()[:32]  # a safe cache key
 
 
-def check(*, scope: str, login: str, ip: str) -> Verdict:
-    account_key, ip_key = _keys(scope, login, ip)
-    counts = cache.get_many([account_key, ip_key])
-    if counts.get(account_key, 0) >= ACCOUNT_LIMIT or counts.get(ip_key, 0) >= IP_LIMIT:
-        return Verdict(False, WINDOW_SECONDS)
+def _count(key: str, window: int) -> int:
+    """One more in a counter that lives `window` seconds from its first count."""
+    if cache.add(key, 1, window):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, window)
+        return 1
+
+
+def _keys(scope: str, account: str, ip: str) -> list[tuple[str, str, int]]:
+    """(counter key, lock key, limit) of the account and of the address."""
+    return [
+        (
+            f"throttle:{scope}:n:acct:{account}",
+            f"throttle:{scope}:lock:acct:{account}",
+            ACCOUNT_LIMIT,
+        ),
+        (f"throttle:{scope}:n:ip:{ip}", f"throttle:{scope}:lock:ip:{ip}", IP_LIMIT),
+    ]
+
+
+def check(*, login: str, ip: str, scope: str = SIGN_IN) -> Verdict:
+    """May this sign-in be tried now? (Nothing is counted.)"""
+    locks = [lock for _, lock, _ in _keys(scope, account_of(login), ip)]
+    until = max(cache.get_many(locks).values(), default=0)
+    wait = math.ceil(until - time.time())
+    return Verdict(False, wait) if wait > 0 else Verdict(True)
+
+
+def record_failure(*, login: str, ip: str, scope: str = SIGN_IN, channel: str = "") -> None:
+    account = account_of(login)
+    now = time.time()
+    for counter, lock, limit in _keys(scope, account, ip):
+        if _count(counter, WINDOW_SECONDS) >= limit:
+            cache.set(lock, now + WINDOW_SECONDS, WINDOW_SECONDS)
+    log.warning(
+        "failed %s for %s (typed %r) from %s",
+        channel or scope,
+        account if account.startswith("user:") else "an unknown account",
+        (login or "")[:254],
+        ip or "an unknown address",
+    )
+
+
+def record_success(*, login: str, ip: str, scope: str = SIGN_IN) -> None:
+    cache.delete(_keys(scope, account_of(login), ip)[0][0])
+
+
+def hit(*, scope: str, key: str, limit: int, window: int = 3600) -> Verdict:
+    """Count one request of `key` in fixed windows of `window` seconds; refused over
+    `limit` (0: no limit), with the seconds until the window ends."""
+    now = time.time()
+    slot = int(now // window)
+    digest = hashlib.sha256(key.strip().lower().encode()).hexdigest()[:32]  # a safe cache key
+    count = _count(f"throttle:{scope}:{digest}:{slot}", window)
+    if limit and count > limit:
+        return Verdict(False, max(1, math.ceil((slot + 1) * window - now)))
     return Verdict(True)
-
-
-def record_failure(*, scope: str, login: str, ip: str) -> None:
-    for key in _keys(scope, login, ip):
-        if not cache.add(key, 1, WINDOW_SECONDS):
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.add(key, 1, WINDOW_SECONDS)
-
-
-def record_success(*, scope: str, login: str, ip: str) -> None:
-    cache.delete(_keys(scope, login, ip)[0])

@@ -12,10 +12,21 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
-env.read_env(BASE_DIR / ".env", overwrite=False) if (BASE_DIR / ".env").exists() else None
+# `make run` writes a random SECRET_KEY into .env on its first run; ENV_FILE names another
+# file (the tests point it at a temporary one). The environment wins over the file.
+ENV_FILE = Path(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
+env.read_env(ENV_FILE, overwrite=False) if ENV_FILE.exists() else None
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me-in-production-0123456789")
+# The built-in key is public: with DEBUG off it is refused at start (accounts.checks, an
+# Error every management command and the server show), because it signs sessions,
+# password reset links, our Message-IDs and, without FIELD_ENCRYPTION_KEYS, derives the
+# key of the secrets stored in the database.
+DEVELOPMENT_SECRET_KEY = "insecure-dev-key-change-me-in-production-0123456789"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
+# Old keys, still accepted for signatures (sessions, links) and for decrypting secrets
+# stored under a key derived from them, while they are rotated out.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -55,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "helpdesk.panel.sessions.StaffSessionMiddleware",
     "helpdesk.security.ContentSecurityPolicyMiddleware",
 ]
 
@@ -225,11 +237,30 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Security ---------------------------------------------------------------------------
 # Proxies whose X-Forwarded-For is believed (login throttling, API key address checks).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# HTTPS everywhere once DEBUG is off (README, "Production"); each can be turned off for a
+# plain-HTTP test install. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER=1 so
+# Django believes its X-Forwarded-Proto (only if the proxy always sets or strips it).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("SECURE_PROXY_SSL_HEADER", False) else None
+)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Staff sessions (the panel, the admin, the API's session authentication) end after this
+# long without a request, and this long after sign-in whatever happens (panel.sessions).
+# Clients' sessions keep Django's SESSION_COOKIE_AGE.
+STAFF_SESSION_IDLE_SECONDS = env.int("STAFF_SESSION_IDLE_SECONDS", default=8 * 3600)
+STAFF_SESSION_MAX_SECONDS = env.int("STAFF_SESSION_MAX_SECONDS", default=24 * 3600)
+# Keys of the secrets stored in the database (mailbox passwords, webhook secrets, TOTP
+# keys; accounts.crypto): Fernet keys, the first encrypts, all decrypt (rotation). Empty:
+# a key derived from SECRET_KEY (and SECRET_KEY_FALLBACKS), see README.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
 # --- API v1, osTicket endpoints and webhooks (issue 3; docs/api.md) -----------------------
 REST_FRAMEWORK = {

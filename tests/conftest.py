@@ -10,6 +10,7 @@
 import importlib
 import os
 import re
+import secrets
 from dataclasses import dataclass
 
 import pytest
@@ -25,6 +26,20 @@ from tickets.config import CACHE as config_cache
 from . import realservers
 from .factories import AgentFactory, ClientFactory, DepartmentFactory, OrganizationFactory, role
 from .redis_process import redis_process  # noqa: F401  (the outage tests' fixture)
+
+# Tests run with DEBUG off, where the built-in development SECRET_KEY is refused at start
+# (accounts.checks). pytest-django runs no system checks in this process (which keeps the
+# environment's key, by default the built-in one); the management commands tests start
+# in subprocesses do, so they get a random key of this run unless one is set.
+os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(40))
+# DEBUG off also turns HTTPS on (README, "Production"), but the test client and the live
+# server speak plain HTTP: off for this process, before any WSGI handler (some test
+# modules build one when imported) reads them. tests/helpdesk/test_deploy.py checks the
+# production settings themselves in a subprocess.
+django_settings.SECURE_SSL_REDIRECT = False
+django_settings.SESSION_COOKIE_SECURE = False
+django_settings.CSRF_COOKIE_SECURE = False
+django_settings.SECURE_HSTS_SECONDS = 0
 
 
 def _one_redis_database_per_worker() -> None:

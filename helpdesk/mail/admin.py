@@ -16,13 +16,8 @@ from .templates import DEFAULTS, default_html
 
 
 class MailboxForm(forms.ModelForm):
-    """The password is write-only: never rendered back; empty keeps the current one."""
-
-    password = forms.CharField(
-        required=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Leave empty to keep the current password.",
-    )
+    """The password is write-only (accounts.crypto.EncryptedTextField): never rendered
+    back, an empty input keeps the current one, and it is stored encrypted."""
 
     class Meta:
         model = Mailbox
@@ -46,12 +41,6 @@ class MailboxForm(forms.ModelForm):
             "no_autoresponse",
             "is_active",
         )
-
-    def clean_password(self):
-        value = self.cleaned_data.get("password") or ""
-        if not value and self.instance.pk:
-            return Mailbox.objects.values_list("password", flat=True).get(pk=self.instance.pk)
-        return value
 
 
 @admin.register(Mailbox)

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.crypto import EncryptedTextField
+
 
 class Mailbox(models.Model):
     """A department address fetched over IMAP or POP3 (osTicket's email account)."""
@@ -47,7 +49,7 @@ class Mailbox(models.Model):
     port = models.PositiveIntegerField(null=True, blank=True, help_text=_("Empty: the default."))
     security = models.CharField(max_length=10, choices=Security, default=Security.SSL)
     username = models.CharField(max_length=255)
-    password = models.CharField(max_length=255, blank=True)
+    password = EncryptedTextField(max_length=255, blank=True)  # encrypted at rest
     folder = models.CharField(max_length=255, default="INBOX", help_text=_("IMAP only."))
     archive_folder = models.CharField(max_length=255, blank=True, default="Archive")
     after_import = models.CharField(

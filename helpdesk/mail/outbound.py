@@ -9,18 +9,23 @@ the caller asked.
 """
 
 import hashlib
+import html
 import logging
+import re
 from email.utils import formataddr
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.translation import gettext
 
 from accounts.actors import SYSTEM
 from accounts.errors import DomainError, PermissionRefused
 from helpdesk.outbox.services import enqueue, enqueue_many
+from threads.html import sanitize_html
 from threads.models import ThreadEntry
 from tickets.models import Ticket
 
@@ -82,7 +87,7 @@ def ticket_values(ticket: Ticket) -> dict:
     }
 
 
-def entry_values(entry: ThreadEntry | None) -> dict:
+def entry_values(entry: ThreadEntry | None, *, for_agent: bool = False) -> dict:
     if entry is None:
         return {}
     return {
@@ -90,8 +95,31 @@ def entry_values(entry: ThreadEntry | None) -> dict:
         "title": entry.title,
         "poster": entry.poster_name,
         "body_text": entry.body_text,
-        "body_html": entry.body_html,
+        "body_html": remote_images_as_links(entry.body_html) if for_agent else entry.body_html,
     }
+
+
+# An <img> of nh3's output: attributes always double-quoted, `"` escaped inside them.
+_IMG = re.compile(r'<img((?:\s+[a-zA-Z_:][-\w:.]*(?:="[^"]*")?)*)\s*/?>')
+_ATTR = re.compile(r'([a-zA-Z_:][-\w:.]*)(?:="([^"]*)")?')
+
+
+def remote_images_as_links(body_html: str) -> str:
+    """Client HTML for agents' mail: each remote image (http, https) becomes a link to
+    it, so opening an alert loads nothing from the client's servers (no tracking pixel,
+    no leak of the agent's address). Works on the sanitised HTML, and sanitises again."""
+    if "<img" not in (body_html or ""):
+        return body_html
+
+    def swap(match):
+        attrs = {k.lower(): html.unescape(v or "") for k, v in _ATTR.findall(match.group(1))}
+        src = attrs.get("src", "")
+        if urlsplit(src).scheme.lower() not in ("http", "https"):
+            return match.group(0)
+        label = attrs.get("alt") or attrs.get("title") or urlsplit(src).hostname or "image"
+        return f'<a href="{escape(src)}">[{escape(gettext("image"))}: {escape(label)}]</a>'
+
+    return sanitize_html(_IMG.sub(swap, body_html))
 
 
 def thread_headers(ticket: Ticket, recipient: str, entry: ThreadEntry | None) -> dict:
@@ -167,7 +195,7 @@ def queue(
     if ticket is not None:
         ctx.setdefault("ticket", ticket_values(ticket))
         ctx.setdefault("url", ticket_url(ticket, for_agent=is_agent))
-    ctx.setdefault("entry", entry_values(entry))
+    ctx.setdefault("entry", entry_values(entry, for_agent=is_agent))
     subject, text, html = templates.render(template, ctx)
     if template in CLIENT_TEMPLATES:
         text, html = _separated(text, html, mail_settings().reply_separator)

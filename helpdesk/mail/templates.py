@@ -1,18 +1,30 @@
 """osTicket's email templates: defaults here, admins' edits in EmailTemplate rows.
 
-Templates use the Django template language over plain values (never model instances,
-so an edited template cannot reach a password hash): `ticket`, `recipient`, `entry`,
-`agent`, `assignee`, `team`, `department`, `previous_department`, `signature`, `url`.
+Templates use a restricted Django template language (`helpdesk.mail.sandbox`: a few
+tags and filters, no `load`, `include`, `extends` or `debug`) over plain values, never
+model instances, so an edited template cannot reach a password hash: `ticket`,
+`recipient`, `entry`, `agent`, `assignee`, `team`, `department`, `previous_department`,
+`signature`, `url` (the keys are in `sandbox.VARIABLES`). A template is checked when it
+is saved (`EmailTemplate.clean`) and again before each use: one that is refused or fails
+to render is replaced by the default, and the helpdesk admins are told (an error in the
+log and, at most once an hour per template, a mail), so the client never sees template
+syntax. Subjects and plain-text parts are never HTML-escaped (O'Brien stays O'Brien);
+HTML parts escape every value except the entry's sanitised HTML.
 """
 
 import logging
 
-from django.template import Context, Engine, TemplateSyntaxError
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template import Context
 from django.utils.safestring import mark_safe
 
+from . import sandbox
+
 log = logging.getLogger(__name__)
-_TEXT = Engine(autoescape=False, string_if_invalid="")
-_HTML = Engine(autoescape=True, string_if_invalid="")
+ALERT_EVERY_SECONDS = 3600
 
 TAG = "[#{{ ticket.number }}]"
 
@@ -98,26 +110,31 @@ def default_html(text: str) -> str:
     return "".join(f"<p>{p}</p>" for p in paragraphs)
 
 
-def source(code: str) -> tuple[str, str, str]:
-    """(subject, text, html) of a template: the admin's edit, else the default."""
+def source(code: str) -> tuple[str, str, str, int | None]:
+    """(subject, text, html, row id) of a template: the admin's edit, else the default."""
     from .models import EmailTemplate
 
     row = EmailTemplate.objects.filter(code=code).first()
     if row is not None:
-        return row.subject, row.body_text, row.body_html
+        return row.subject, row.body_text, row.body_html, row.pk
     subject, text = DEFAULTS[code]
-    return subject, text, default_html(text)
+    return subject, text, default_html(text), None
 
 
 def render(code: str, context: dict) -> tuple[str, str, str]:
     """(subject, text body, html body or "") for a template and its values. An admin's
-    template that fails at render time is logged and the default is used instead."""
-    try:
-        return _render(source(code), context)
-    except Exception:
-        log.exception("email template %s failed; the default text is used", code)
-        subject, text = DEFAULTS[code]
-        return _render((subject, text, default_html(text)), context)
+    template that is refused or fails at render time is replaced by the default, and the
+    admins are alerted."""
+    subject, text, html, row_id = source(code)
+    problems = template_errors(subject, text, html)
+    if not problems:
+        try:
+            return _render((subject, text, html), context)
+        except Exception as exc:  # any failure at all: the default is sent instead
+            problems = {"render": f"{type(exc).__name__}: {exc}"}
+    _alert_admins(code, row_id, problems)
+    subject, text = DEFAULTS[code]
+    return _render((subject, text, default_html(text)), context)
 
 
 def _render(template: tuple[str, str, str], context: dict) -> tuple[str, str, str]:
@@ -127,17 +144,54 @@ def _render(template: tuple[str, str, str], context: dict) -> tuple[str, str, st
     if "body_html" in entry:
         entry["body_html"] = mark_safe(entry["body_html"])  # noqa: S308 - sanitised by nh3
     ctx["entry"] = entry
-    out_subject = _TEXT.from_string(subject).render(Context(ctx))
-    out_text = _TEXT.from_string(text).render(Context(ctx))
-    out_html = _HTML.from_string(html).render(Context(ctx)) if html.strip() else ""
+    # A Context escapes unless told otherwise, whatever its engine says: say it.
+    out_subject = sandbox.TEXT.from_string(subject).render(Context(ctx, autoescape=False))
+    out_text = sandbox.TEXT.from_string(text).render(Context(ctx, autoescape=False))
+    out_html = ""
+    if html.strip():
+        out_html = sandbox.HTML.from_string(html).render(Context(ctx, autoescape=True))
     return " ".join(out_subject.split())[:255], out_text.strip() + "\n", out_html
 
 
 def template_errors(subject: str, text: str, html: str) -> dict:
+    """{field: message} of what the sandbox refuses in a template (empty: fine)."""
     errors = {}
     for name, value in (("subject", subject), ("body_text", text), ("body_html", html)):
-        try:
-            _TEXT.from_string(value or "")
-        except TemplateSyntaxError as exc:
-            errors[name] = f"Template error: {exc}"
+        problems = sandbox.validate(value or "")
+        if problems:
+            errors[name] = " ".join(problems)
     return errors
+
+
+def _alert_admins(code: str, row_id: int | None, problems: dict) -> None:
+    """The edited template `code` could not be used: log it, and mail the helpdesk
+    admins (after commit, at most once an hour per template)."""
+    detail = "; ".join(f"{field}: {message}" for field, message in problems.items())
+    log.error("email template %s cannot be used, the default was sent instead: %s", code, detail)
+    if not cache.add(f"mail:template-alert:{code}", 1, ALERT_EVERY_SECONDS):
+        return
+    from accounts.models import User
+
+    admins = list(
+        User.objects.filter(is_agent=True, is_active=True, is_helpdesk_admin=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not admins:
+        return
+    base = settings.HELPDESK_MAIL["BASE_URL"].rstrip("/")
+    where = f"{base}/admin/helpdesk_mail/emailtemplate/{row_id}/change/" if row_id else ""
+    body = (
+        f'The email template "{code}" could not be used, so the default text was sent '
+        f"instead (clients never see template syntax).\n\n{detail}\n\nFix it here: {where}\n"
+    )
+    transaction.on_commit(
+        lambda: send_mail(
+            f"Email template {code} is broken",
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            admins,
+            fail_silently=True,
+        ),
+        robust=True,
+    )

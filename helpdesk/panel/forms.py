@@ -5,6 +5,7 @@ import datetime as dt
 
 from django import forms
 from django.conf import settings
+from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TIMEZONE_CHOICES
@@ -219,7 +220,8 @@ def add_custom_fields(form, custom_fields) -> list[str]:
     names = []
     for cf in custom_fields:
         kind = cf.kind
-        attrs = {"label": cf.label, "required": False, "help_text": cf.help_text}
+        # admins write help texts; Django's form templates print help_text unescaped
+        attrs = {"label": cf.label, "required": False, "help_text": escape(cf.help_text)}
         if kind == "textarea":
             field = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **attrs)
         elif kind == "choice":

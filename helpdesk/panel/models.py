@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.crypto import EncryptedTextField
+
 PAGE_SIZES = (10, 25, 50, 100)
 
 
@@ -63,7 +65,7 @@ class TotpDevice(models.Model):
     agent = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="panel_totp"
     )
-    secret = models.CharField(max_length=64)
+    secret = EncryptedTextField(max_length=64)  # encrypted at rest
     confirmed_at = models.DateTimeField(null=True, blank=True)
     last_counter = models.BigIntegerField(
         default=0, help_text=_("Time step of the last accepted code (no replays).")

@@ -1,6 +1,7 @@
 """Forms of the portal: they turn raw input into typed arguments for the services, and
 show the services' refusals (domain errors) as field errors."""
 
+import math
 import secrets
 
 from django import forms
@@ -8,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core import signing
+from django.utils.html import escape
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -16,8 +18,6 @@ from accounts.errors import DomainError, ValidationFailed
 from threads.services import NewAttachment
 from tickets.customfields import clean_values
 from tickets.models import CustomField
-
-from . import mail
 
 FORM_TOKEN_SALT = "helpdesk.portal.form"  # noqa: S105 (a signing namespace)
 FORM_TOKEN_MAX_AGE = 2 * 24 * 3600
@@ -118,7 +118,8 @@ class TokenForm(forms.Form):
 
 def _custom_form_field(field: CustomField) -> forms.Field:
     attrs = {"aria-required": "true", "required": True} if field.required else {}
-    common = {"label": field.label, "help_text": field.help_text, "required": False}
+    # admins write help texts; escaped here, whatever template prints the field
+    common = {"label": field.label, "help_text": escape(field.help_text), "required": False}
     kind = field.kind
     if kind == CustomField.Kind.TEXTAREA:
         return forms.CharField(widget=forms.Textarea(attrs={"rows": 4, **attrs}), **common)
@@ -233,6 +234,7 @@ class PortalLoginForm(AuthenticationForm):
         **AuthenticationForm.error_messages,
         "invalid_login": _("That email address and password do not match."),
         "throttled": _("Too many failed sign-ins. Wait %(minutes)d minutes and try again."),
+        "throttled_one": _("Too many failed sign-ins. Wait 1 minute and try again."),
         "agent": _("Staff members sign in to the staff panel."),
     }
 
@@ -243,22 +245,26 @@ class PortalLoginForm(AuthenticationForm):
             widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
         )
 
+    retry_after = 0  # seconds, when the sign-in was refused by the throttle
+
     def clean(self):
         login = (self.data.get("username") or "").strip()
         ip = throttle.client_ip(self.request) if self.request is not None else ""
-        verdict = throttle.check(scope="portal", login=login, ip=ip)
+        verdict = throttle.check(login=login, ip=ip)
         if not verdict.allowed:
+            self.retry_after = verdict.retry_after
+            minutes = math.ceil(verdict.retry_after / 60)
             raise forms.ValidationError(
-                self.error_messages["throttled"],
+                self.error_messages["throttled" if minutes > 1 else "throttled_one"],
                 code="throttled",
-                params={"minutes": max(1, verdict.retry_after // 60)},
+                params={"minutes": minutes},
             )
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            throttle.record_failure(scope="portal", login=login, ip=ip)
+            throttle.record_failure(login=login, ip=ip, channel="portal sign-in")
             raise
-        throttle.record_success(scope="portal", login=login, ip=ip)
+        throttle.record_success(login=login, ip=ip)
         return cleaned
 
     def confirm_login_allowed(self, user):
@@ -319,23 +325,5 @@ class InvitationAcceptForm(_PasswordsForm):
 
 
 class PortalPasswordResetForm(PasswordResetForm):
-    """Django's reset form, for clients only (staff reset in the panel), mailing through
-    the portal's Celery task after commit."""
-
-    def get_users(self, email):
-        return (u for u in super().get_users(email) if not u.is_agent)
-
-    def send_mail(
-        self,
-        subject_template_name,
-        email_template_name,
-        context,
-        from_email,
-        to_email,
-        html_email_template_name=None,
-    ):
-        context = {
-            **context,
-            "url": mail.absolute("portal:password_reset_confirm", context["uid"], context["token"]),
-        }
-        mail.send(to=to_email, name="password_reset", context=context)
+    """Django's reset form, used for its address field only: accounts.services_passwords decides
+    (clients only; staff reset in the panel) and mails from a worker."""

@@ -33,3 +33,8 @@ def hit(scope: str, who: str, limit: int) -> bool:
             cache.add(key, 1, WINDOW_SECONDS)
             count = 1
     return not limit or count <= limit
+
+
+def seconds_left() -> int:
+    """Seconds until the current window ends (Retry-After of a refusal)."""
+    return max(1, WINDOW_SECONDS - int(time.time() % WINDOW_SECONDS))

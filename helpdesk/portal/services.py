@@ -6,6 +6,7 @@ return nothing to show, and mail goes only to the address that owns the account.
 """
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,7 +15,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import permissions as perms
+from accounts import throttle
 from accounts.actors import SYSTEM, actor_user, is_agent, is_system
+from accounts.bus import on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.selectors import user_find_by_email
 from accounts.services import user_activate_account, user_create
@@ -26,6 +29,7 @@ from .selectors import invitation_usable, is_participant
 from .tokens import digest, new_token
 
 LINK_EXPIRED = "This link is not valid any more. Ask for a new one."
+log = logging.getLogger("helpdesk.security")
 
 
 # --- guests' sign-in links ---------------------------------------------------------------
@@ -92,13 +96,39 @@ def _require_mode(*modes: str) -> PortalSettings:
     return config
 
 
-def registration_start(*, email: str, name: str, password: str) -> EmailVerification | None:
-    """Someone registers. Nothing is made until they confirm from their inbox:
+REGISTRATIONS_PER_ACCOUNT_PER_HOUR = 3
+
+
+def registration_request(*, email: str, name: str, password: str) -> bool:
+    """Someone fills in the registration form. The request does the same work whatever
+    the address (the password is hashed, the request counted for the address, a task
+    queued after commit), so neither the answer nor its time tells whether the address
+    has an account; `registration_start` decides in the worker. False when the
+    address's hourly limit is reached: nothing is queued, the caller answers the same."""
+    _require_mode(PortalSettings.Registration.OPEN)
+    email = (email or "").strip().lower()
+    password_hash = make_password(password)
+    if not throttle.hit(
+        scope="register:account", key=email, limit=REGISTRATIONS_PER_ACCOUNT_PER_HOUR
+    ).allowed:
+        log.warning("registration mail for %s not sent: over the hourly limit", email)
+        return False
+    from .tasks import registration_start_task
+
+    on_commit(lambda: registration_start_task.delay(email, name, password_hash))
+    return True
+
+
+def registration_start(*, email: str, name: str, password_hash: str) -> EmailVerification | None:
+    """(In the worker.) Someone registered. Nothing is made until they confirm from
+    their inbox:
     - a new address (or a guest's, who has no password yet) gets a verification link;
     - an address with an account already gets a note saying so, with a sign-in link;
-    - an inactive account gets nothing.
-    The caller answers the same in every case; the return value is for tests."""
-    config = _require_mode(PortalSettings.Registration.OPEN)
+    - an inactive account gets nothing, and nothing happens once registration closed.
+    The return value is for tests."""
+    config = PortalSettings.load()
+    if config.registration != PortalSettings.Registration.OPEN:
+        return None
     email = (email or "").strip().lower()
     existing = user_find_by_email(email)
     if existing is not None and not existing.is_active:
@@ -121,7 +151,7 @@ def registration_start(*, email: str, name: str, password: str) -> EmailVerifica
             token_hash=hashed,
             email=email,
             name=" ".join((name or "").split())[:128],
-            password=make_password(password),
+            password=password_hash,
             created_at=now,
             expires_at=now + dt.timedelta(hours=config.verification_hours),
         )

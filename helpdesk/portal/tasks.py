@@ -14,3 +14,13 @@ def send_portal_mail_task(to: str, subject: str, text: str, html: str = "") -> N
     if html:
         message.attach_alternative(html, "text/html")
     message.send()
+
+
+@shared_task(acks_late=True, time_limit=120)
+def registration_start_task(email: str, name: str, password_hash: str) -> None:
+    """Decide what a registration mails (portal.services.registration_start), queued
+    after commit by portal.services.registration_request. Its mail is queued after this
+    task's own commit by portal.mail.send."""
+    from .services import registration_start
+
+    registration_start(email=email, name=name, password_hash=password_hash)

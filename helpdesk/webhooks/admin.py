@@ -13,7 +13,7 @@ class SubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = Subscription
-        fields = ["name", "url", "events", "is_active"]
+        fields = ["name", "url", "events", "is_active", "secret"]
 
     def clean_url(self):
         url = self.cleaned_data["url"]
@@ -30,13 +30,16 @@ class SubscriptionAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "is_active", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "url"]
-    readonly_fields = ["secret", "created_by", "created_at", "updated_at"]
+    # the secret is write-only here (accounts.crypto): never shown, empty keeps it
+    readonly_fields = ["created_by", "created_at", "updated_at"]
 
     def has_add_permission(self, request):
         return False  # POST /api/v1/webhooks/ checks the address and shows the secret once
 
     def save_model(self, request, obj, form, change):
         values = {name: form.cleaned_data[name] for name in SubscriptionForm.Meta.fields}
+        if not values["secret"]:  # write-only: empty keeps the stored secret
+            del values["secret"]
         try:
             services.subscription_update(actor=request.user, subscription=obj, **values)
         except DomainError as exc:  # the form checked it; the DNS answer changed since

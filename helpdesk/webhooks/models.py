@@ -6,6 +6,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 
+from accounts.crypto import EncryptedTextField
 from accounts.watched import WatchedQuerySet
 
 
@@ -16,7 +17,7 @@ def new_secret() -> str:
 class Subscription(models.Model):
     name = models.CharField(max_length=128)
     url = models.URLField(max_length=500)
-    secret = models.CharField(
+    secret = EncryptedTextField(  # encrypted at rest
         max_length=128, default=new_secret, help_text="Key of the HMAC-SHA256 signature."
     )
     events = models.JSONField(

@@ -1,24 +1,96 @@
+"""Sign-in throttling per account (whatever name or address is typed) and per address,
+with the wait to send as Retry-After; the fixed-window counter for mail requests."""
+
+import datetime as dt
+import logging
+
+import time_machine
 from django.test import RequestFactory
+from django.utils import timezone
 
 from accounts import throttle
+from accounts.models import UserEmail
 
 
-def test_five_failures_lock_the_account_and_a_success_clears_it(db):
-    for _ in range(throttle.ACCOUNT_LIMIT):
-        assert throttle.check(scope="panel", login="Alex", ip="10.0.0.1").allowed
-        throttle.record_failure(scope="panel", login="alex", ip="10.0.0.1")
-    verdict = throttle.check(scope="panel", login="ALEX", ip="10.0.0.2")
+def _fail(times, *, login, ip="10.0.0.1"):
+    for _ in range(times):
+        throttle.record_failure(login=login, ip=ip)
+
+
+def test_failures_count_for_the_account_whatever_name_or_address_is_typed(cast):
+    UserEmail.objects.create(user=cast.agent_a, email="alex.other@example.org")
+    typed = ["alex", cast.agent_a.email.upper(), "alex.other@example.org", " Alex "]
+    for login in typed:  # 4 failures, each through another spelling and address
+        assert throttle.check(login=login, ip="10.0.0.1").allowed
+        throttle.record_failure(login=login, ip=f"10.0.1.{len(login)}")
+    assert throttle.check(login="alex", ip="10.0.0.9").allowed
+    throttle.record_failure(login=cast.agent_a.email, ip="10.0.0.8")  # the fifth
+    verdict = throttle.check(login="ALEX.OTHER@example.org", ip="192.0.2.1")
     assert verdict == throttle.Verdict(False, throttle.WINDOW_SECONDS)
-    assert throttle.check(scope="portal", login="alex", ip="10.0.0.1").allowed  # other scope
-    throttle.record_success(scope="panel", login="alex", ip="10.0.0.1")
-    assert throttle.check(scope="panel", login="alex", ip="10.0.0.1").allowed
+    assert throttle.check(login="bea", ip="10.0.0.1").allowed  # another account
+
+
+def test_a_success_clears_the_accounts_count_not_the_addresses(cast):
+    _fail(4, login="alex", ip="10.0.0.1")
+    throttle.record_success(login=cast.agent_a.email, ip="10.0.0.1")
+    _fail(4, login="alex", ip="10.0.0.2")
+    assert throttle.check(login="alex", ip="10.0.0.3").allowed
+    ip_key = "throttle:signin:n:ip:10.0.0.1"
+    from django.core.cache import cache
+
+    assert cache.get(ip_key) == 4
+
+
+def test_unknown_names_are_throttled_like_accounts(db):
+    _fail(throttle.ACCOUNT_LIMIT, login="Nobody@Example.org")
+    verdict = throttle.check(login="nobody@example.org", ip="198.51.100.1")
+    assert (verdict.allowed, verdict.retry_after) == (False, throttle.WINDOW_SECONDS)
+
+
+def test_the_lock_ends_with_its_window_and_says_how_long_is_left(cast):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _fail(throttle.ACCOUNT_LIMIT, login="alex")
+    with time_machine.travel(start + dt.timedelta(minutes=10), tick=False):
+        assert throttle.check(login="alex", ip="10.0.0.5") == throttle.Verdict(False, 300)
+    with time_machine.travel(start + dt.timedelta(minutes=15, seconds=1), tick=False):
+        assert throttle.check(login="alex", ip="10.0.0.5").allowed
 
 
 def test_one_address_trying_many_accounts_is_stopped(db):
     for i in range(throttle.IP_LIMIT):
-        throttle.record_failure(scope="portal", login=f"user{i}@example.org", ip="203.0.113.9")
-    assert not throttle.check(scope="portal", login="fresh@example.org", ip="203.0.113.9").allowed
-    assert throttle.check(scope="portal", login="fresh@example.org", ip="203.0.113.10").allowed
+        throttle.record_failure(login=f"user{i}@example.org", ip="203.0.113.9")
+    assert not throttle.check(login="fresh@example.org", ip="203.0.113.9").allowed
+    assert throttle.check(login="fresh@example.org", ip="203.0.113.10").allowed
+
+
+def test_scopes_keep_their_own_counts(cast):
+    _fail(throttle.ACCOUNT_LIMIT, login="alex")
+    assert throttle.check(scope="panel-2fa", login="2fa:1", ip="10.0.0.1").allowed
+
+
+def test_every_failure_is_logged_with_the_address(cast, caplog):
+    with caplog.at_level(logging.WARNING, logger="helpdesk.security"):
+        throttle.record_failure(login="ALEX", ip="203.0.113.7", channel="staff panel sign-in")
+        throttle.record_failure(login="ghost", ip="203.0.113.8")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"failed staff panel sign-in for user:{cast.agent_a.pk} (typed 'ALEX') from 203.0.113.7",
+        "failed signin for an unknown account (typed 'ghost') from 203.0.113.8",
+    ]
+
+
+def test_hit_counts_in_fixed_windows_and_tells_the_wait(db):
+    start = timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    with time_machine.travel(start + dt.timedelta(minutes=20), tick=False):
+        for _ in range(3):
+            assert throttle.hit(scope="reset", key="a@example.org", limit=3).allowed
+        assert throttle.hit(scope="reset", key="a@example.org", limit=3) == throttle.Verdict(
+            False, 40 * 60
+        )
+        assert throttle.hit(scope="reset", key="b@example.org", limit=3).allowed
+        assert throttle.hit(scope="reset", key="a@example.org", limit=0).allowed  # no limit
+    with time_machine.travel(start + dt.timedelta(hours=1, minutes=1), tick=False):
+        assert throttle.hit(scope="reset", key="a@example.org", limit=3).allowed
 
 
 def test_forwarded_addresses_count_only_behind_a_trusted_proxy(settings):

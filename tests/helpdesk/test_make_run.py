@@ -49,9 +49,11 @@ def test_make_run_serves_the_demo_and_runs_the_periodic_jobs_without_redis_or_po
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"REDIS_URL", "DATABASE_URL", "PYTEST_XDIST_WORKER", "DEBUG"}
+        if key not in {"REDIS_URL", "DATABASE_URL", "PYTEST_XDIST_WORKER", "DEBUG", "SECRET_KEY"}
     }
+    env_file = tmp_path / ".env"  # never the developer's own .env
     env.update(
+        ENV_FILE=str(env_file),
         PORT=str(port),
         DATABASE_URL=f"sqlite:///{db}",
         MEDIA_ROOT=str(tmp_path / "media"),
@@ -70,6 +72,9 @@ def test_make_run_serves_the_demo_and_runs_the_periodic_jobs_without_redis_or_po
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until(lambda: _get(base + "/") == 200, 240, "portal page", proc, log)
+        # its first run wrote a random SECRET_KEY (migrate runs with DEBUG off)
+        [line] = env_file.read_text().splitlines()
+        assert line.startswith("SECRET_KEY=") and len(line) > 60
         for path in ("/", "/open/", "/kb/", "/scp/login/", "/api/v1/schema/", "/api/v1/docs/"):
             assert _get(base + path) == 200, path
 

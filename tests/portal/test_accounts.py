@@ -60,11 +60,23 @@ def test_wrong_passwords_are_refused_then_throttled(client, helpdesk):
         assert response.context["form"].non_field_errors() == [
             "That email address and password do not match."
         ]
-    response = client.post("/login/", {"username": "alice@acme.test", "password": "secret"})
-    assert response.status_code == 200
+    response = client.post("/login/", {"username": "ALICE@acme.test", "password": "secret"})
+    assert (response.status_code, response["Retry-After"]) == (429, "900")
     assert response.context["form"].non_field_errors() == [
         "Too many failed sign-ins. Wait 15 minutes and try again."
     ]
+    assert signed_in_as(client) is None
+
+
+def test_the_panel_and_the_portal_count_failures_for_one_account(client, helpdesk):
+    from django.test import Client
+
+    for _ in range(3):
+        Client().post("/scp/login/", {"login": "alice@acme.test", "password": "nope"})
+    for _ in range(2):
+        client.post("/login/", {"username": "alice@acme.test", "password": "nope"})
+    response = client.post("/login/", {"username": "alice@acme.test", "password": "secret"})
+    assert response.status_code == 429
     assert signed_in_as(client) is None
 
 

@@ -1,14 +1,16 @@
 """Sign-in (username or email, throttled per account and per address), the second
 factor, logout, and password reset by email (Django's views, limited to agents)."""
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import PasswordResetForm
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -16,12 +18,12 @@ from django.views.decorators.http import require_POST
 
 from accounts import throttle
 from accounts.actors import is_agent
+from accounts.services_passwords import password_reset_request, reset_tokens
 
 from .. import services
 from ..access import SESSION_2FA, SESSION_PENDING, device_of
 from ..forms import CodeForm, LoginForm
 
-SCOPE = "panel"
 SCOPE_2FA = "panel-2fa"
 
 
@@ -34,11 +36,23 @@ def _next(request) -> str:
     return reverse("panel:home")
 
 
-def _refused(request, form, text, status):
+def _refused(request, form, text, status, retry_after=0):
     form.add_error(None, text)
-    return render(
+    response = render(
         request, "staff/login.html", {"form": form, "next": _next(request)}, status=status
     )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _wait_text(retry_after: int) -> str:
+    minutes = max(1, math.ceil(retry_after / 60))
+    return ngettext(
+        "Too many failed sign-ins. Wait %(n)d minute and try again.",
+        "Too many failed sign-ins. Wait %(n)d minutes and try again.",
+        minutes,
+    ) % {"n": minutes}
 
 
 @sensitive_post_parameters("password")
@@ -51,14 +65,15 @@ def login_view(request):
     if request.method != "POST" or not form.is_valid():
         return render(request, "staff/login.html", {"form": form, "next": _next(request)})
     name, ip = form.cleaned_data["login"], throttle.client_ip(request)
-    if not throttle.check(scope=SCOPE, login=name, ip=ip).allowed:
-        text = _("Too many failed sign-ins. Wait 15 minutes and try again.")
-        return _refused(request, form, text, 429)
+    verdict = throttle.check(login=name, ip=ip)
+    if not verdict.allowed:
+        text = _wait_text(verdict.retry_after)
+        return _refused(request, form, text, 429, verdict.retry_after)
     user = authenticate(request, username=name, password=form.cleaned_data["password"])
     if user is None or not is_agent(user):
-        throttle.record_failure(scope=SCOPE, login=name, ip=ip)
+        throttle.record_failure(login=name, ip=ip, channel="staff panel sign-in")
         return _refused(request, form, _("Wrong username, email or password."), 200)
-    throttle.record_success(scope=SCOPE, login=name, ip=ip)
+    throttle.record_success(login=name, ip=ip)
     device = device_of(user)
     if device is not None and device.is_confirmed:
         request.session.cycle_key()
@@ -82,9 +97,12 @@ def login_verify(request):
     if request.method == "POST" and form.is_valid():
         ip = throttle.client_ip(request)
         login_key = f"2fa:{user.pk}"
-        if not throttle.check(scope=SCOPE_2FA, login=login_key, ip=ip).allowed:
+        verdict = throttle.check(scope=SCOPE_2FA, login=login_key, ip=ip)
+        if not verdict.allowed:
             form.add_error(None, _("Too many wrong codes. Wait 15 minutes and try again."))
-            return render(request, "staff/login_verify.html", {"form": form}, status=429)
+            response = render(request, "staff/login_verify.html", {"form": form}, status=429)
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
         if services.totp_verify(agent=user, code=form.cleaned_data["code"]):
             throttle.record_success(scope=SCOPE_2FA, login=login_key, ip=ip)
             target = request.session.get("panel_next") or reverse("panel:home")
@@ -92,7 +110,9 @@ def login_verify(request):
             request.session.cycle_key()
             request.session[SESSION_2FA] = True
             return redirect(target)
-        throttle.record_failure(scope=SCOPE_2FA, login=login_key, ip=ip)
+        throttle.record_failure(
+            scope=SCOPE_2FA, login=login_key, ip=ip, channel="second factor of " + user.email
+        )
         form.add_error("code", _("That code is not right, or was used already."))
     return render(request, "staff/login_verify.html", {"form": form})
 
@@ -104,24 +124,38 @@ def logout_view(request):
     return redirect("panel:login")
 
 
-class AgentPasswordResetForm(PasswordResetForm):
-    """Reset mail goes only to active agents (clients reset in the portal)."""
-
-    def get_users(self, email):
-        return (u for u in super().get_users(email) if u.is_agent)
+RESET_PER_ADDRESS_PER_HOUR = 10
 
 
-password_reset = auth_views.PasswordResetView.as_view(
-    form_class=AgentPasswordResetForm,
-    template_name="staff/password_reset_form.html",
-    email_template_name="staff/email/password_reset.txt",
-    subject_template_name="staff/email/password_reset_subject.txt",
-    success_url=reverse_lazy("panel:password_reset_done"),
-)
+class PasswordResetView(auth_views.PasswordResetView):
+    """Agents ask for a link by address: the same answer and the same work whether the
+    address belongs to an agent or not (accounts.services_passwords); limited per account and,
+    here, per client address (429 with Retry-After)."""
+
+    template_name = "staff/password_reset_form.html"
+    success_url = reverse_lazy("panel:password_reset_done")
+
+    def form_valid(self, form):
+        ip = throttle.client_ip(self.request)
+        verdict = throttle.hit(
+            scope="reset:address", key=f"panel:{ip}", limit=RESET_PER_ADDRESS_PER_HOUR
+        )
+        if not verdict.allowed:
+            form.add_error(None, _("Too many requests from your network. Try again later."))
+            response = self.form_invalid(form)
+            response.status_code = 429
+            response["Retry-After"] = str(verdict.retry_after)
+            return response
+        password_reset_request(email=form.cleaned_data["email"], audience="agent")
+        return redirect(self.get_success_url())
+
+
+password_reset = PasswordResetView.as_view()
 password_reset_done = auth_views.PasswordResetDoneView.as_view(
     template_name="staff/password_reset_done.html"
 )
 password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    token_generator=reset_tokens,
     template_name="staff/password_reset_confirm.html",
     success_url=reverse_lazy("panel:password_reset_complete"),
 )

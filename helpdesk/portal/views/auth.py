@@ -9,6 +9,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
 from accounts.errors import Conflict, DomainError, ValidationFailed
+from accounts.services_passwords import password_reset_request, reset_tokens
 from accounts.throttle import client_ip
 
 from .. import ratelimit
@@ -25,7 +26,7 @@ from ..selectors import invitation_usable
 from ..services import (
     invitation_accept,
     registration_confirm,
-    registration_start,
+    registration_request,
     verification_usable,
 )
 from ..viewer import GUEST_SESSION_KEY, staff_notice, viewer_for
@@ -53,6 +54,13 @@ class LoginView(auth_views.LoginView):
         self.request.session.pop(GUEST_SESSION_KEY, None)
         return super().form_valid(form)
 
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.retry_after:  # refused by the throttle: 429 with the wait
+            response.status_code = 429
+            response["Retry-After"] = str(form.retry_after)
+        return response
+
 
 def logout_view(request):
     """GET asks, POST signs out (clients and guests alike)."""
@@ -78,23 +86,28 @@ def register(request):
     if config.registration != PortalSettings.Registration.OPEN:
         return render(request, "portal/register_closed.html", {"config": config})
     form = RegistrationForm(request.POST or None)
-    status = 200
     if request.method == "POST" and form.is_valid():
-        if ratelimit.hit(RATE_SCOPE, client_ip(request), config.account_mails_per_ip_per_hour):
-            try:
-                registration_start(
-                    email=form.cleaned_data["email"],
-                    name=form.cleaned_data["name"],
-                    password=form.cleaned_data["password1"],
-                )
-            except DomainError as exc:
-                add_domain_error(form, exc)
-            else:
-                return redirect("portal:register_sent")
-        else:
+        limit = config.account_mails_per_ip_per_hour
+        if not ratelimit.hit(RATE_SCOPE, client_ip(request), limit):
             form.add_error(None, _("Too many requests from your network. Try again in an hour."))
-            status = 429
-    return render(request, "portal/register.html", {"form": form}, status=status)
+            return _too_many(render(request, "portal/register.html", {"form": form}))
+        try:
+            registration_request(
+                email=form.cleaned_data["email"],
+                name=form.cleaned_data["name"],
+                password=form.cleaned_data["password1"],
+            )
+        except DomainError as exc:
+            add_domain_error(form, exc)
+        else:
+            return redirect("portal:register_sent")
+    return render(request, "portal/register.html", {"form": form})
+
+
+def _too_many(response):
+    response.status_code = 429
+    response["Retry-After"] = str(ratelimit.seconds_left())
+    return response
 
 
 def register_sent(request):
@@ -155,13 +168,14 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("portal:password_reset_done")
 
     def form_valid(self, form):
+        """The same answer and the same work whether the address has an account or not
+        (accounts.services_passwords): limited per account there, per client address here."""
         limit = PortalSettings.load().account_mails_per_ip_per_hour
         if not ratelimit.hit(RATE_SCOPE, client_ip(self.request), limit):
             form.add_error(None, _("Too many requests from your network. Try again in an hour."))
-            response = self.form_invalid(form)
-            response.status_code = 429
-            return response
-        return super().form_valid(form)
+            return _too_many(self.form_invalid(form))
+        password_reset_request(email=form.cleaned_data["email"], audience="client")
+        return redirect(self.get_success_url())
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
@@ -169,6 +183,7 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    token_generator = reset_tokens
     template_name = "portal/password_reset_confirm.html"
     success_url = reverse_lazy("portal:password_reset_complete")
 

@@ -1,0 +1,220 @@
+"""The restricted template language of admin-editable email templates.
+
+A separate Django template `Engine` whose only built-ins are this module's library: the
+tags `if`, `for`, `with`, `firstof` and `comment`, and a small set of text filters. No
+`load` (no libraries at all), no `include`/`extends` (no loaders), no `debug` (which
+prints the whole context), no `autoescape` or `safe` (which would switch escaping off in
+HTML mail), no `url`, `csrf_token`, `templatetag`, `now`... `validate()` refuses such a
+template when it is saved, naming what is wrong, and also any variable that is not one
+of the documented ones (VARIABLES): templates see plain values, never model instances.
+"""
+
+from django.template import Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
+from django.template.base import FilterExpression, Lexer, Node, TokenType, Variable, VariableNode
+
+register = Library()
+
+TAGS = {
+    "if": defaulttags.do_if,
+    "for": defaulttags.do_for,
+    "with": defaulttags.do_with,
+    "firstof": defaulttags.firstof,
+    "comment": defaulttags.comment,
+}
+# the closing and middle parts of the tags above
+_PARTS = {"elif", "else", "endif", "empty", "endfor", "endwith", "endcomment"}
+FILTERS = (
+    "capfirst",
+    "cut",
+    "date",
+    "default",
+    "default_if_none",
+    "first",
+    "join",
+    "last",
+    "length",
+    "linebreaks",
+    "linebreaksbr",
+    "lower",
+    "pluralize",
+    "time",
+    "title",
+    "truncatechars",
+    "truncatewords",
+    "upper",
+    "wordwrap",
+    "yesno",
+)
+for _name, _tag in TAGS.items():
+    register.tag(_name, _tag)
+for _name in FILTERS:
+    register.filter(_name, getattr(defaultfilters, _name))
+
+# The documented variables (docs/email.md): a name with its keys, or None for a string.
+VARIABLES: dict[str, frozenset[str] | None] = {
+    "ticket": frozenset(
+        {
+            "number",
+            "subject",
+            "status",
+            "priority",
+            "department",
+            "topic",
+            "requester_name",
+            "requester_email",
+            "due",
+            "created",
+        }
+    ),
+    "recipient": frozenset({"name", "email"}),
+    "entry": frozenset({"kind", "title", "poster", "body_text", "body_html"}),
+    "agent": frozenset({"name"}),
+    "department": frozenset({"name"}),
+    "assignee": None,
+    "team": None,
+    "previous_department": None,
+    "signature": None,
+    "url": None,
+}
+_LOOP_KEYS = frozenset({"counter", "counter0", "revcounter", "revcounter0", "first", "last"})
+REFUSED_WHY = {
+    "debug": "it would print every value the template can see",
+    "load": "email templates load no libraries",
+    "include": "email templates cannot read other templates",
+    "extends": "email templates cannot read other templates",
+    "ssi": "email templates cannot read files",
+    "autoescape": "it would turn off the escaping of HTML mail",
+}
+
+
+class _SandboxEngine(Engine):
+    default_builtins: list[str] = []
+
+
+def engine(*, autoescape: bool) -> Engine:
+    return _SandboxEngine(
+        dirs=[],
+        app_dirs=False,
+        loaders=[],
+        libraries={},
+        builtins=["helpdesk.mail.sandbox"],
+        autoescape=autoescape,
+        string_if_invalid="",
+    )
+
+
+TEXT = engine(autoescape=False)  # subjects and plain-text parts: never HTML-escaped
+HTML = engine(autoescape=True)  # HTML parts: every value escaped
+
+
+def _tag_errors(source: str) -> list[str]:
+    errors = []
+    for token in Lexer(source).tokenize():
+        if token.token_type != TokenType.BLOCK or not token.contents.split():
+            continue
+        name = token.contents.split()[0]
+        if name in TAGS or name in _PARTS or errors:
+            continue  # one refusal says it: the tags after it may depend on it
+        why = REFUSED_WHY.get(name, "only " + ", ".join(TAGS) + " are allowed")
+        errors.append(f"The tag {{% {name} %}} is not allowed in email templates: {why}.")
+    return errors
+
+
+def _lookup_error(var: Variable, local: frozenset[str]) -> str | None:
+    if var.lookups is None:  # a literal
+        return None
+    root, *rest = var.lookups
+    text = ".".join(var.lookups)
+    if root == "forloop" and "forloop" in local:
+        return None if len(rest) == 1 and rest[0] in _LOOP_KEYS else f"{{{{ {text} }}}}"
+    if root in local:
+        return None if not rest else f"{{{{ {text} }}}}"
+    if root not in VARIABLES:
+        return f"{{{{ {text} }}}}"
+    keys = VARIABLES[root]
+    if not rest:
+        return None
+    if keys is None or len(rest) > 1 or rest[0] not in keys:
+        return f"{{{{ {text} }}}}"
+    return None
+
+
+def _expression_errors(expr, local) -> list[str]:
+    if not isinstance(expr, FilterExpression):
+        return []
+    found = []
+    variables = [expr.var] + [arg for _, args in expr.filters for lookup, arg in args if lookup]
+    for var in variables:
+        if isinstance(var, Variable):
+            bad = _lookup_error(var, local)
+            if bad:
+                found.append(bad)
+    return found
+
+
+def _condition_errors(condition, local) -> list[str]:
+    if condition is None:
+        return []
+    if isinstance(condition, defaulttags.TemplateLiteral):  # an operand
+        return _expression_errors(condition.value, local)
+    return _condition_errors(getattr(condition, "first", None), local) + _condition_errors(
+        getattr(condition, "second", None), local
+    )
+
+
+def _node_errors(nodes, local: frozenset[str]) -> list[str]:
+    found: list[str] = []
+    for node in nodes:
+        if isinstance(node, VariableNode):
+            found += _expression_errors(node.filter_expression, local)
+        elif isinstance(node, defaulttags.IfNode):
+            for condition, branch in node.conditions_nodelists:
+                found += _condition_errors(condition, local) + _node_errors(branch, local)
+        elif isinstance(node, defaulttags.ForNode):
+            found += _expression_errors(node.sequence, local)
+            inner = local | set(node.loopvars) | {"forloop"}
+            found += _node_errors(node.nodelist_loop, inner)
+            found += _node_errors(node.nodelist_empty, local)
+        elif isinstance(node, defaulttags.WithNode):
+            for expr in node.extra_context.values():
+                found += _expression_errors(expr, local)
+            found += _node_errors(node.nodelist, local | set(node.extra_context))
+        elif isinstance(node, defaulttags.FirstOfNode):
+            for expr in node.vars:
+                found += _expression_errors(expr, local)
+        elif isinstance(node, Node):
+            for attr in node.child_nodelists:
+                found += _node_errors(getattr(node, attr, None) or [], local)
+    return found
+
+
+def validate(source: str) -> list[str]:
+    """What is wrong with a template's source, for people; [] when it may be saved."""
+    source = source or ""
+    errors = _tag_errors(source)
+    if errors:
+        return errors
+    try:
+        template = TEXT.from_string(source)
+    except TemplateSyntaxError as exc:
+        text = str(exc).rstrip(".")
+        if text.startswith("Invalid filter"):
+            text += ". Allowed filters: " + ", ".join(FILTERS)
+        return [f"Template error: {text}."]
+    unknown = list(dict.fromkeys(_node_errors(template.nodelist, frozenset())))
+    if unknown:
+        return [
+            "Unknown variables: "
+            + ", ".join(unknown)
+            + ". Use the documented ones: "
+            + ", ".join(_documented())
+            + "."
+        ]
+    return []
+
+
+def _documented() -> list[str]:
+    out = []
+    for name, keys in VARIABLES.items():
+        out += [f"{name}.{k}" for k in sorted(keys)] if keys else [name]
+    return out
