@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 
 from django.conf import settings
 
 from threads.services import NewAttachment
 
+from .addresses import addresses, check_from, mailboxes
+from .charsets import decode_bytes
 from .robots import auto_reason, bounce_info
 
 MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
@@ -56,6 +58,12 @@ class ParsedMessage:
     headers: dict = field(default_factory=dict)
     auto_reason: str = ""
     bounce: dict | None = None
+    from_problem: str = ""  # a From that is not one plain mailbox: never verified
+    auth_results: list[str] = field(default_factory=list)  # Authentication-Results, top first
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender_email.rpartition("@")[2]
 
     @property
     def thread_ids(self) -> list[str]:
@@ -66,22 +74,6 @@ class ParsedMessage:
 
 def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
-
-
-def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Decode with the declared charset, then UTF-8, then Windows-1252 (never raises)."""
-    tried = []
-    for candidate in (charset, "utf-8"):
-        if not candidate or candidate in tried:
-            continue
-        tried.append(candidate)
-        if candidate.lower() in ("us-ascii", "ascii") and any(b > 127 for b in data):
-            continue  # mislabeled: 8-bit bytes under an ASCII label
-        try:
-            return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return data.decode("cp1252", errors="replace")
 
 
 def header_text(msg: Message, name: str) -> str:
@@ -121,19 +113,6 @@ def _decode_words(text: str) -> str:
             else:
                 parts.append(chunk)
         return "".join(parts)
-
-
-def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    """[(display name, lower-cased address)] of an address header, never raising."""
-    text = header_text(msg, name)
-    if not text:
-        return []
-    found = []
-    for display, addr in getaddresses([text]):
-        addr = addr.strip().lower()
-        if "@" in addr and " " not in addr:
-            found.append((display.strip(), addr))
-    return found
 
 
 def message_ids(text: str) -> list[str]:
@@ -288,26 +267,23 @@ def parse(raw: bytes) -> ParsedMessage:
     if not raw or not raw.strip():
         raise Unreadable("The message is empty.")
     msg: EmailMessage = email.message_from_bytes(raw, policy=policy.default)
-    senders = addresses(msg, "From") or addresses(msg, "Sender") or addresses(msg, "Return-Path")
-    if not senders:
-        raise Unreadable("The message has no valid sender address (From).")
-    name, sender = senders[0]
+    name, sender, from_problem = _sender(msg)
     walker = _Walker()
     walker.walk(msg)
     html = "\n".join(h for h in walker.html if h.strip())
     text = "\n\n".join(t.strip() for t in walker.text if t.strip())
     kept, dropped = _limit_files(walker.files, html, len(raw))
-    reply = addresses(msg, "Reply-To")
+    reply = mailboxes(msg, "Reply-To")[0]
     mid = message_ids(header_text(msg, "Message-ID"))
     return ParsedMessage(
         message_id=mid[0] if mid else "",
         subject=header_text(msg, "Subject")[:255],
         sender_email=sender,
         sender_name=name[:128],
-        reply_to=reply[0][1] if reply else "",
-        reply_to_name=reply[0][0] if reply else "",
-        to=[a for _, a in addresses(msg, "To")],
-        cc=[a for _, a in addresses(msg, "Cc")],
+        reply_to=reply[0].address if reply else "",
+        reply_to_name=reply[0].name if reply else "",
+        to=addresses(msg, "To"),
+        cc=addresses(msg, "Cc"),
         in_reply_to=message_ids(header_text(msg, "In-Reply-To")),
         references=message_ids(header_text(msg, "References")),
         body=(html or text)[:MAX_BODY_CHARS],
@@ -318,7 +294,36 @@ def parse(raw: bytes) -> ParsedMessage:
         headers=_header_dict(msg),
         auto_reason=auto_reason(msg, sender),
         bounce=bounce_info(msg, sender),
+        from_problem=from_problem,
+        auth_results=all_header_texts(msg, "Authentication-Results"),
     )
+
+
+def _sender(msg: Message) -> tuple[str, str, str]:
+    """(display name, address, problem) of the sender: the From mailbox, read strictly.
+    Without a From address, Sender or Return-Path (flagged: never verified)."""
+    checked = check_from(msg, header_text(msg, "From"))
+    if checked.mailboxes:
+        first = checked.mailboxes[0]
+        count = len(all_header_texts(msg, "From"))
+        problem = checked.problem or (f"the message has {count} From headers" if count > 1 else "")
+        return first.name, first.address, problem
+    for name in ("Sender", "Return-Path"):
+        found = mailboxes(msg, name)[0]
+        if found:
+            return found[0].name, found[0].address, f"no From address; {name} used"
+    raise Unreadable("The message has no valid sender address (From).")
+
+
+def all_header_texts(msg: Message, name: str, limit: int = 20) -> list[str]:
+    """Every occurrence of a header, unfolded, top first (at most `limit`)."""
+    found = []
+    for key, value in getattr(msg, "_headers", []):
+        if key.lower() == name.lower():
+            found.append(" ".join(_UNFOLD.sub(" ", str(value)).split())[:4000])
+            if len(found) >= limit:
+                break
+    return found
 
 
 def _header_dict(msg: Message) -> dict:
