@@ -14,6 +14,7 @@ from email.message import Message
 
 from .charsets import decode_bytes
 
+ANGLE_ADDR = re.compile(r"<([^<>@\s]+@[^<>@\s]+)>")
 # an address-looking token anywhere in a decoded header
 ADDRESS_LIKE = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
@@ -82,6 +83,9 @@ def check_from(msg: Message, header_text: str) -> FromCheck:
     if len(found) > 1:
         return FromCheck(tuple(found), f"From has {len(found)} addresses")
     if "InvalidHeaderDefect" in defects or "unparsable" in defects:
+        angle = ANGLE_ADDR.findall(header_text)
+        if len(angle) == 1:  # what a mail client shows and the MTA checks
+            found = [Mailbox("", angle[0].lower())]
         return FromCheck(tuple(found), "From is malformed")
     address = found[0].address
     hidden = [a for a in ADDRESS_LIKE.findall(header_text) if a.lower() != address]

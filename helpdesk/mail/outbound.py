@@ -4,7 +4,8 @@ Message-ID and the thread headers, and send it from a Celery task after commit.
 Every mail carries our Message-ID, In-Reply-To and References, so the next reply
 threads. Client mail starts with the reply separator, so quoted history is cut off
 when they answer. Internal notes are refused for anyone but agents, here, whatever
-the caller asked.
+the caller asked; nothing is queued for an address marked undeliverable (a hard
+bounce) until it is cleared.
 """
 
 import hashlib
@@ -26,6 +27,7 @@ from . import templates
 from .ids import make_message_id
 from .models import Mailbox, OutboundMessage
 from .scope import mail_settings
+from .services import undeliverable
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,9 @@ def queue(
         log.error("refused to mail internal note %s to client %s", entry.pk, email)
         return None
     if template in CLIENT_TEMPLATES and entry is not None and not entry.is_public:
+        return None
+    if undeliverable([email]):
+        log.info("not mailing %s to %s: the address is marked undeliverable", template, email)
         return None
     department = department or (ticket.department if ticket is not None else None)
     ctx = {
