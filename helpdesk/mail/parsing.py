@@ -20,6 +20,7 @@ from django.conf import settings
 from threads.services import NewAttachment
 
 from .addresses import addresses, check_from, mailboxes
+from .bodies import REF_HEADER, BodyRef, slim
 from .charsets import decode_bytes
 from .robots import auto_reason, bounce_info
 
@@ -119,9 +120,18 @@ def message_ids(text: str) -> list[str]:
     return MSGID_RE.findall(text or "")
 
 
-def _text_of(part: Message) -> str:
+def body_ref(part: Message, refs: dict) -> BodyRef | None:
+    """The raw-bytes reference of a body left out of the parse (bodies.slim)."""
+    if not refs:
+        return None
+    key = _raw_header(part, REF_HEADER)
+    return refs.get(key.strip()) if key else None
+
+
+def _text_of(part: Message, refs: dict) -> str:
+    ref = body_ref(part, refs)
     try:
-        data = part.get_payload(decode=True)
+        data = ref.decode() if ref is not None else part.get_payload(decode=True)
     except Exception:
         data = None
     if data is None:
@@ -165,10 +175,13 @@ def _is_attachment(part: Message) -> bool:
 class _Walker:
     """Collects the body parts and the files of a message."""
 
-    def __init__(self):
+    def __init__(self, refs: dict, raw_size: int):
         self.html: list[str] = []
         self.text: list[str] = []
         self.files: list[NewAttachment] = []
+        self.dropped: list[Dropped] = []
+        self.refs = refs
+        self.raw_size = raw_size
 
     def walk(self, part: Message) -> None:
         ctype = part.get_content_type()
@@ -183,7 +196,7 @@ class _Walker:
         elif ctype == "message/rfc822" or ctype.startswith("message/"):
             self._file(part, nested=True)
         elif ctype in ("text/plain", "text/html") and not _is_attachment(part):
-            (self.html if ctype == "text/html" else self.text).append(_text_of(part))
+            (self.html if ctype == "text/html" else self.text).append(_text_of(part, self.refs))
         else:
             self._file(part)
 
@@ -208,21 +221,19 @@ class _Walker:
 
     def _file(self, part: Message, *, nested: bool = False, inline: bool = False) -> None:
         ctype = part.get_content_type()
+        ref = body_ref(part, self.refs)
         if nested:
-            inner = part.get_payload()
-            inner = inner[0] if isinstance(inner, list) and inner else inner
-            content = inner.as_bytes(policy=policy.SMTP) if isinstance(inner, Message) else b""
-            subject = header_text(inner, "Subject") if isinstance(inner, Message) else ""
-            name = _filename(part, (subject or "message")[:80] + ".eml")
-            self.files.append(NewAttachment(name, content, "message/rfc822"))
+            self._nested(part, ref)
             return
-        try:
-            content = part.get_payload(decode=True) or b""
-        except Exception:
-            content = b""
         cid = _content_id(part)
         ext = ctype.split("/")[-1].split("+")[0][:10] or "bin"
         name = _filename(part, f"{cid.split('@')[0] or 'attachment'}.{ext}")
+        if ref is not None and self._too_big(name, ref.estimated_size()):
+            return  # never decoded: its size rules it out
+        try:
+            content = (ref.decode() if ref is not None else part.get_payload(decode=True)) or b""
+        except Exception:
+            content = b""
         self.files.append(
             NewAttachment(
                 filename=name,
@@ -232,6 +243,31 @@ class _Walker:
                 content_id=cid,
             )
         )
+
+    def _nested(self, part: Message, ref: BodyRef | None) -> None:
+        """A message/rfc822 part: kept whole as an .eml attachment."""
+        if ref is not None:
+            subject = header_text(ref.head(), "Subject")
+            name = _filename(part, (subject or "message")[:80] + ".eml")
+            if not self._too_big(name, ref.estimated_size()):
+                self.files.append(NewAttachment(name, ref.decode(), "message/rfc822"))
+            return
+        inner = part.get_payload()
+        inner = inner[0] if isinstance(inner, list) and inner else inner
+        content = inner.as_bytes(policy=policy.SMTP) if isinstance(inner, Message) else b""
+        subject = header_text(inner, "Subject") if isinstance(inner, Message) else ""
+        name = _filename(part, (subject or "message")[:80] + ".eml")
+        self.files.append(NewAttachment(name, content, "message/rfc822"))
+
+    def _too_big(self, name: str, size: int) -> bool:
+        """Drop (noted) a referenced body the limits rule out, before decoding it."""
+        if self.raw_size > settings.HELPDESK_MAIL["MAX_MESSAGE_BYTES"]:
+            self.dropped.append(Dropped(name, size, "the message is over the limit"))
+        elif size > settings.HELPDESK["MAX_ATTACHMENT_BYTES"]:
+            self.dropped.append(Dropped(name, size, "over the attachment size limit"))
+        else:
+            return False
+        return True
 
 
 def _limit_files(files: list[NewAttachment], html: str, raw_size: int) -> tuple[list, list]:
@@ -264,15 +300,20 @@ def _headers_text(raw: bytes) -> str:
 
 def parse(raw: bytes) -> ParsedMessage:
     """Parse a message; raises Unreadable only when there is nothing to work with."""
-    if not raw or not raw.strip():
+    if not raw or raw.isspace():  # (no copy of a large message)
         raise Unreadable("The message is empty.")
-    msg: EmailMessage = email.message_from_bytes(raw, policy=policy.default)
+    slimmed = slim(raw)
+    source, refs = slimmed if slimmed is not None else (raw, {})
+    msg: EmailMessage = email.message_from_bytes(source, policy=policy.default)
+    del source, slimmed
+    msg.helpdesk_refs = refs  # for robots.bounce_info
     name, sender, from_problem = _sender(msg)
-    walker = _Walker()
+    walker = _Walker(refs, len(raw))
     walker.walk(msg)
     html = "\n".join(h for h in walker.html if h.strip())
     text = "\n\n".join(t.strip() for t in walker.text if t.strip())
     kept, dropped = _limit_files(walker.files, html, len(raw))
+    dropped = walker.dropped + dropped
     reply = mailboxes(msg, "Reply-To")[0]
     mid = message_ids(header_text(msg, "Message-ID"))
     return ParsedMessage(
@@ -329,7 +370,7 @@ def all_header_texts(msg: Message, name: str, limit: int = 20) -> list[str]:
 def _header_dict(msg: Message) -> dict:
     out = {}
     for key in msg:
-        if key.lower() not in out:
+        if key.lower() not in out and key.lower() != REF_HEADER.lower():
             out[key.lower()] = header_text(msg, key)[:1000]
     return out
 

@@ -21,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         raw = sys.stdin.buffer.read()
-        if not raw.strip():
+        if not raw or raw.isspace():
             self.stderr.write("empty input: no message to import")
             sys.exit(EX_DATAERR)
         try:
