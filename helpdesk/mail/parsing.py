@@ -19,6 +19,7 @@ from django.conf import settings
 
 from threads.services import NewAttachment
 
+from . import tnef
 from .addresses import addresses, check_from, mailboxes
 from .bodies import REF_HEADER, BodyRef, slim
 from .charsets import decode_bytes
@@ -55,6 +56,7 @@ class ParsedMessage:
     fmt: str = "text"
     attachments: list[NewAttachment] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown on the entry (e.g. TNEF)
     headers_text: str = ""
     headers: dict = field(default_factory=dict)
     auto_reason: str = ""
@@ -104,9 +106,16 @@ def _raw_header(msg: Message, name: str) -> str | None:
 
 
 def _decode_words(text: str) -> str:
+    """RFC 2047 words, each charset read as mail clients do (charsets.decode_bytes)."""
     try:
-        return str(make_header(decode_header(text)))
-    except Exception:  # unknown charset in an encoded word
+        pairs = [
+            (decode_bytes(chunk, charset).encode("utf-8"), "utf-8")
+            if isinstance(chunk, bytes) and charset
+            else (chunk, charset)
+            for chunk, charset in decode_header(text)
+        ]
+        return str(make_header(pairs))
+    except Exception:  # a malformed word
         parts = []
         for chunk, charset in decode_header(text):
             if isinstance(chunk, bytes):
@@ -312,7 +321,8 @@ def parse(raw: bytes) -> ParsedMessage:
     walker.walk(msg)
     html = "\n".join(h for h in walker.html if h.strip())
     text = "\n\n".join(t.strip() for t in walker.text if t.strip())
-    kept, dropped = _limit_files(walker.files, html, len(raw))
+    files, notes = tnef.unpack(walker.files)
+    kept, dropped = _limit_files(files, html, len(raw))
     dropped = walker.dropped + dropped
     reply = mailboxes(msg, "Reply-To")[0]
     mid = message_ids(header_text(msg, "Message-ID"))
@@ -331,6 +341,7 @@ def parse(raw: bytes) -> ParsedMessage:
         fmt="html" if html else "text",
         attachments=kept,
         dropped=dropped,
+        notes=notes,
         headers_text=_headers_text(raw),
         headers=_header_dict(msg),
         auto_reason=auto_reason(msg, sender),

@@ -200,15 +200,21 @@ def _robot_note(ctx: Context, ticket: Ticket) -> Outcome | None:
 
 
 def _with_dropped_note(parsed: ParsedMessage, body: str) -> str:
-    if not parsed.dropped:
-        return body
-    lines = [f"{d.filename} ({d.size:,} bytes): {d.why}" for d in parsed.dropped]
-    if parsed.fmt == "html":
-        from html import escape
+    sections = []
+    if parsed.dropped:
+        lines = [f"{d.filename} ({d.size:,} bytes): {d.why}" for d in parsed.dropped]
+        sections.append(("Attachments not imported", lines))
+    if parsed.notes:
+        sections.append(("Attachments", parsed.notes))
+    for title, lines in sections:
+        if parsed.fmt == "html":
+            from html import escape
 
-        items = "".join(f"<li>{escape(line)}</li>" for line in lines)
-        return f"{body}<p><em>Attachments not imported:</em></p><ul>{items}</ul>"
-    return body + "\n\n[Attachments not imported: " + "; ".join(lines) + "]"
+            items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+            body = f"{body}<p><em>{title}:</em></p><ul>{items}</ul>"
+        else:
+            body = body + f"\n\n[{title}: " + "; ".join(lines) + "]"
+    return body
 
 
 def _body(parsed: ParsedMessage, *, strip: bool, config: MailSettings) -> str:
