@@ -219,3 +219,24 @@ def test_a_reply_to_a_closed_ticket_that_cannot_reopen_opens_a_new_ticket(helpde
     assert result.status == "created"
     assert result.ticket != first
     assert first.thread.entries.count() == 1
+
+
+def test_the_migration_gives_existing_records_their_content_hash(helpdesk, mailbox):
+    import importlib
+
+    from django.apps import apps
+
+    from helpdesk.mail.fingerprint import content_hash
+
+    migration = importlib.import_module(
+        "helpdesk.mail.migrations.0003_sender_verdict_content_hash_undeliverable"
+    )
+    ingest(message(body="same"), channel="email")
+    ingest(b"Received: by mx\r\n" + message(body="same"), channel="email", mailbox=mailbox)
+    InboundMessage.objects.update(content_hash="")
+
+    migration.fill_content_hashes(apps, None)
+
+    first, second = InboundMessage.objects.order_by("pk")
+    assert first.content_hash == content_hash(bytes(first.raw)) == content_hash(bytes(second.raw))
+    assert second.status == "duplicate"  # the unique constraint leaves duplicates out
