@@ -108,13 +108,14 @@ def _earlier(ctx: Context, known: dict) -> "Outcome | str":
     if not message_id:
         return ""
     rows = InboundMessage.objects.filter(message_id=message_id).exclude(status=S.DUPLICATE)
-    rows = rows.exclude(pk=ctx.reprocessing)
-    same = rows.filter(content_hash=ctx.content_hash).select_related("ticket").first()
+    rows = rows.exclude(pk=ctx.reprocessing).order_by("id")
+    found = list(rows.values_list("pk", "content_hash", "ticket_id")[:50])  # one query
+    same = next((row for row in found if row[1] == ctx.content_hash), None)
     if same is not None:
-        return Outcome(S.DUPLICATE, same.ticket, reason="A message with this content is imported.")
-    other = rows.order_by("id").values_list("pk", flat=True).first()
-    if other is not None:
-        return f"inbound message {other}"
+        ticket = Ticket.objects.filter(pk=same[2]).first() if same[2] else None
+        return Outcome(S.DUPLICATE, ticket, reason="A message with this content is imported.")
+    if found:
+        return f"inbound message {found[0][0]}"
     if message_id in known:
         return f"an entry of ticket id {known[message_id]}"
     return ""
