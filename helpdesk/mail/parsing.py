@@ -115,14 +115,19 @@ def _decode_words(text: str) -> str:
             for chunk, charset in decode_header(text)
         ]
         return str(make_header(pairs))
-    except Exception:  # a malformed word
-        parts = []
-        for chunk, charset in decode_header(text):
-            if isinstance(chunk, bytes):
-                parts.append(decode_bytes(chunk, charset))
-            else:
-                parts.append(chunk)
-        return "".join(parts)
+    except Exception:  # a malformed word (bad base64): each word alone, else as written
+        return _ENCODED_WORD.sub(_decode_one_word, text)
+
+
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=")
+
+
+def _decode_one_word(match: re.Match) -> str:
+    try:
+        chunk, charset = decode_header(match.group(0))[0]
+    except Exception:
+        return match.group(0)
+    return decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
 
 
 def message_ids(text: str) -> list[str]:
@@ -194,7 +199,9 @@ class _Walker:
 
     def walk(self, part: Message) -> None:
         ctype = part.get_content_type()
-        if ctype == "multipart/alternative":
+        if ctype.startswith("message/") and body_ref(part, self.refs) is not None:
+            self._file(part, nested=True)  # a large nested message: kept whole, as .eml
+        elif ctype == "multipart/alternative":
             self._alternative(part)
         elif ctype == "multipart/related":
             self._related(part)

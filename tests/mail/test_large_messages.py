@@ -3,6 +3,7 @@ parsing takes a fraction of the message's size in memory, and gives the same res
 parsing the message whole."""
 
 import base64
+import contextlib
 import os
 import tracemalloc
 
@@ -66,7 +67,7 @@ def outcome(raw: bytes):
         return str(exc)
     for i, a in enumerate(parsed.attachments):
         if a.content_type == "message/rfc822":
-            content = a.content.replace(b"\r\n", b"\n").strip()
+            content = a.content.replace(b"\r\n", b"\n").replace(b"\r", b"\n").strip()
             parsed.attachments[i] = type(a)(a.filename, content, a.content_type)
     return parsed
 
@@ -151,3 +152,40 @@ def test_a_message_over_the_size_limit_is_parsed_in_almost_no_memory(settings):
     peak = peak_of_parse(raw)
 
     assert peak < len(raw) // 10
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r"])
+def test_other_line_ends_are_read_as_the_email_package_reads_them(eol, always_slim):
+    raw = nested_message().replace(b"\r\n", eol)
+    bodies.SLIM_ABOVE = 10**9  # the whole parse first
+    whole = outcome(raw)
+    bodies.SLIM_ABOVE = 0
+
+    assert outcome(raw) == whole
+    assert [a.filename for a in whole.attachments] == ["Invoice 7.eml", "a.pdf"]
+
+
+def test_a_part_without_headers_is_plain_text(always_slim):
+    raw = (
+        b"From: a@acme.test\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\n\r\nno headers here\r\n--b--\r\n"
+    )
+    bodies.SLIM_ABOVE = 10**9
+    whole = outcome(raw)
+    bodies.SLIM_ABOVE = 0
+
+    assert outcome(raw) == whole and whole.body == "no headers here"
+
+
+def test_damaged_messages_never_crash_the_slimmed_parse(always_slim):
+    import random
+
+    rng = random.Random(7)
+    for raw in [corpus(n, ORIGINAL_ID="<hd.1@x.test>") for n in CASES] + [nested_message()]:
+        for _ in range(25):
+            cut = bytearray(raw)
+            i = rng.randrange(len(cut))
+            cut[i : i + rng.randint(1, 20)] = rng.choice([b"", b"\r", b"\n\n", b"--", b"=?"])
+            with contextlib.suppress(Unreadable):
+                parse(bytes(cut))
