@@ -7,6 +7,7 @@ Production differs only by environment variables (see README and docs/architectu
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -347,7 +348,19 @@ HELPDESK_MAIL = {
         "imap": "helpdesk.mail.fetchers.ImapFetcher",
         "pop3": "helpdesk.mail.fetchers.Pop3Fetcher",
     },
+    # Sender authentication (docs/email.md): the authserv-ids of our receiving MTA whose
+    # Authentication-Results headers we believe; empty: none, so no sender is verified.
+    "AUTHSERV_IDS": env.list("MAIL_AUTHSERV_IDS", default=[]),
+    # what an unverified message may do to an existing ticket: new_ticket (a new ticket
+    # linked to the one it names), internal_note (an agents-only note marked "unverified
+    # sender"), or trust (no check: installs whose MTA stamps no Authentication-Results)
+    "UNVERIFIED_POLICY": env.str("MAIL_UNVERIFIED_POLICY", default="new_ticket"),
 }
+if HELPDESK_MAIL["UNVERIFIED_POLICY"] not in ("new_ticket", "internal_note", "trust"):
+    raise ImproperlyConfigured(
+        "MAIL_UNVERIFIED_POLICY must be new_ticket, internal_note or trust, not "
+        f"{HELPDESK_MAIL['UNVERIFIED_POLICY']!r}"
+    )
 
 LOGGING = {
     "version": 1,

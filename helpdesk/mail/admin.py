@@ -11,6 +11,7 @@ from .models import (
     Mailbox,
     MailSettings,
     OutboundMessage,
+    UndeliverableAddress,
 )
 from .templates import DEFAULTS, default_html
 
@@ -87,8 +88,17 @@ class MailboxAdmin(admin.ModelAdmin):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin):
-    list_display = ("received_at", "status", "source", "sender", "subject", "ticket", "reason")
-    list_filter = ("status", "source", "mailbox", "is_auto")
+    list_display = (
+        "received_at",
+        "status",
+        "source",
+        "sender",
+        "sender_verified",
+        "subject",
+        "ticket",
+        "reason",
+    )
+    list_filter = ("status", "source", "mailbox", "is_auto", "sender_verified")
     search_fields = ("message_id", "sender", "subject", "sha256")
     exclude = ("raw",)
     readonly_fields = [f.name for f in InboundMessage._meta.fields if f.name != "raw"] + [
@@ -120,6 +130,33 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
         done = [reprocess(m) for m in queryset.filter(status=InboundMessage.Status.PARKED)]
         self.message_user(request, f"Processed again: {', '.join(r.status for r in done) or '-'}")
+
+
+@admin.register(UndeliverableAddress)
+class UndeliverableAddressAdmin(admin.ModelAdmin):
+    """Addresses that bounced for good: nothing is mailed to them until cleared."""
+
+    list_display = ("address", "reason", "marked_at")
+    search_fields = ("address",)
+    readonly_fields = ("address", "reason", "marked_at")
+    actions = ["clear"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # through the action, which goes through the service
+
+    @admin.action(description="Mail these addresses again")
+    def clear(self, request, queryset):
+        from .services import address_clear_undeliverable
+
+        done = [
+            a
+            for a in queryset
+            if address_clear_undeliverable(actor=request.user, address=a.address)
+        ]
+        self.message_user(request, f"Mail goes to {len(done)} address(es) again.")
 
 
 @admin.register(OutboundMessage)

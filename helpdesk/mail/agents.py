@@ -27,7 +27,7 @@ def _split_marker(body: str, fmt: str, marker: str) -> tuple[bool, str]:
 
 
 def agent_post(parsed: ParsedMessage, ticket: Ticket, agent, body: str, channel, config):
-    from .inbound import Outcome
+    from .route import Outcome
 
     S = InboundMessage.Status
     if not ticket_is_visible(user=agent, ticket=ticket):

@@ -5,6 +5,9 @@
 2. the subject tag `[#NUMBER]`, only when the sender is the ticket's requester, an
    active collaborator, or an agent who can see the ticket;
 3. otherwise none: a new ticket.
+
+Finding the ticket is not joining it: `route` lets only an accepted sender who is a
+participant (`is_participant`) add to it.
 """
 
 import re
@@ -63,7 +66,11 @@ def _by_ids(ids: list[str], received: dict[str, int] | None) -> Match:
     return Match(None)
 
 
-def _participant(ticket: Ticket, user) -> bool:
+def is_participant(ticket: Ticket, user) -> bool:
+    """The requester, an active collaborator, or an agent who may see the ticket (the
+    tickets selector decides). An organization's other members are not participants."""
+    if user is None or not user.is_active:
+        return False
     if user.pk == ticket.requester_id:
         return True
     if user.is_agent and user.is_active:
@@ -78,7 +85,7 @@ def _by_subject(subject: str, sender) -> Match:
         return Match(None)
     for number in SUBJECT_TAG.findall(subject or ""):
         ticket = Ticket.objects.filter(number=number).first()
-        if ticket is not None and _participant(ticket, sender):
+        if ticket is not None and is_participant(ticket, sender):
             return Match(ticket, "subject tag")
     return Match(None)
 

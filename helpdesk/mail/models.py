@@ -128,6 +128,14 @@ class InboundMessage(models.Model):
     server_uid = models.CharField(max_length=128, blank=True)
     message_id = models.CharField(max_length=255, blank=True)
     sha256 = models.CharField(max_length=64, unique=True)
+    content_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "SHA-256 of the content (body and author headers, not the trace headers): "
+            "the same Message-ID with the same content is a duplicate."
+        ),
+    )
     raw = models.BinaryField()
     size = models.PositiveIntegerField()
     sender = models.CharField(max_length=254, blank=True)
@@ -135,6 +143,14 @@ class InboundMessage(models.Model):
     status = models.CharField(max_length=10, choices=Status, default=Status.RECEIVED)
     reason = models.TextField(blank=True)
     is_auto = models.BooleanField(default=False, help_text=_("Sent by a robot: no autoresponse."))
+    sender_verified = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text=_("The From domain passed DMARC, or aligned SPF or DKIM (empty: not parsed)."),
+    )
+    sender_check = models.CharField(
+        max_length=255, blank=True, help_text=_("Why the sender is (not) verified.")
+    )
     ticket = models.ForeignKey(
         "tickets.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -153,9 +169,9 @@ class InboundMessage(models.Model):
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["source_key", "message_id"],
-                condition=~models.Q(message_id=""),
-                name="mail_inbound_once_per_source",
+                fields=["message_id", "content_hash"],
+                condition=~models.Q(message_id="") & ~models.Q(status="duplicate"),
+                name="mail_inbound_once_per_content",
             )
         ]
         indexes = [
@@ -165,6 +181,22 @@ class InboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.message_id or self.sha256[:12]} ({self.status})"
+
+
+class UndeliverableAddress(models.Model):
+    """An address that bounced for good: nothing is mailed to it until an agent clears
+    it or verified mail from it arrives (helpdesk.mail.services)."""
+
+    address = models.EmailField(unique=True)
+    reason = models.CharField(max_length=500, blank=True)
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name_plural = "undeliverable addresses"
+
+    def __str__(self):
+        return self.address
 
 
 class OutboundMessage(models.Model):

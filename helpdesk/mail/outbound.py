@@ -5,7 +5,8 @@ Message-ID and the thread headers, and send it after commit through the outbox
 Every mail carries our Message-ID, In-Reply-To and References, so the next reply
 threads. Client mail starts with the reply separator, so quoted history is cut off
 when they answer. Internal notes are refused for anyone but agents, here, whatever
-the caller asked.
+the caller asked; nothing is queued for an address marked undeliverable (a hard
+bounce) until it is cleared.
 """
 
 import hashlib
@@ -33,6 +34,7 @@ from . import templates
 from .ids import make_message_id
 from .models import Mailbox, OutboundMessage
 from .scope import mail_settings
+from .services import undeliverable
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +167,22 @@ def _dedupe_key(*parts) -> str:
     return key[:60] + ":" + hashlib.sha256(key.encode()).hexdigest()
 
 
+def _may_mail(template: str, recipient, email: str, is_agent: bool, entry) -> bool:
+    """Never to an inactive or empty address, never a note to a client, never a
+    non-public entry in a client template, never to an address that bounced for good."""
+    if not email or not recipient.is_active:
+        return False
+    if entry is not None and entry.kind == ThreadEntry.Kind.NOTE and not is_agent:
+        log.error("refused to mail internal note %s to client %s", entry.pk, email)
+        return False
+    if template in CLIENT_TEMPLATES and entry is not None and not entry.is_public:
+        return False
+    if undeliverable([email]):
+        log.info("not mailing %s to %s: the address is marked undeliverable", template, email)
+        return False
+    return True
+
+
 def queue(
     *,
     template: str,
@@ -178,12 +196,7 @@ def queue(
     """Render and store one mail; send it after commit. None when it must not be sent."""
     email = (recipient.email or "").strip().lower()
     is_agent = bool(getattr(recipient, "is_agent", False))
-    if not email or not recipient.is_active:
-        return None
-    if entry is not None and entry.kind == ThreadEntry.Kind.NOTE and not is_agent:
-        log.error("refused to mail internal note %s to client %s", entry.pk, email)
-        return None
-    if template in CLIENT_TEMPLATES and entry is not None and not entry.is_public:
+    if not _may_mail(template, recipient, email, is_agent, entry):
         return None
     department = department or (ticket.department if ticket is not None else None)
     ctx = {

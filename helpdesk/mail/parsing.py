@@ -13,12 +13,16 @@ from dataclasses import dataclass, field
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 
 from django.conf import settings
 
 from threads.services import NewAttachment
 
+from . import tnef
+from .addresses import addresses, check_from, mailboxes
+from .bodies import REF_HEADER, BodyRef, slim
+from .charsets import decode_bytes
 from .robots import auto_reason, bounce_info
 
 MSGID_RE = re.compile(r"<[^<>\s]{1,250}>")
@@ -52,10 +56,17 @@ class ParsedMessage:
     fmt: str = "text"
     attachments: list[NewAttachment] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown on the entry (e.g. TNEF)
     headers_text: str = ""
     headers: dict = field(default_factory=dict)
     auto_reason: str = ""
     bounce: dict | None = None
+    from_problem: str = ""  # a From that is not one plain mailbox: never verified
+    auth_results: list[str] = field(default_factory=list)  # Authentication-Results, top first
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender_email.rpartition("@")[2]
 
     @property
     def thread_ids(self) -> list[str]:
@@ -66,22 +77,6 @@ class ParsedMessage:
 
 def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
-
-
-def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Decode with the declared charset, then UTF-8, then Windows-1252 (never raises)."""
-    tried = []
-    for candidate in (charset, "utf-8"):
-        if not candidate or candidate in tried:
-            continue
-        tried.append(candidate)
-        if candidate.lower() in ("us-ascii", "ascii") and any(b > 127 for b in data):
-            continue  # mislabeled: 8-bit bytes under an ASCII label
-        try:
-            return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
-            continue
-    return data.decode("cp1252", errors="replace")
 
 
 def header_text(msg: Message, name: str) -> str:
@@ -111,38 +106,46 @@ def _raw_header(msg: Message, name: str) -> str | None:
 
 
 def _decode_words(text: str) -> str:
+    """RFC 2047 words, each charset read as mail clients do (charsets.decode_bytes)."""
     try:
-        return str(make_header(decode_header(text)))
-    except Exception:  # unknown charset in an encoded word
-        parts = []
-        for chunk, charset in decode_header(text):
-            if isinstance(chunk, bytes):
-                parts.append(decode_bytes(chunk, charset))
-            else:
-                parts.append(chunk)
-        return "".join(parts)
+        pairs = [
+            (decode_bytes(chunk, charset).encode("utf-8"), "utf-8")
+            if isinstance(chunk, bytes) and charset
+            else (chunk, charset)
+            for chunk, charset in decode_header(text)
+        ]
+        return str(make_header(pairs))
+    except Exception:  # a malformed word (bad base64): each word alone, else as written
+        return _ENCODED_WORD.sub(_decode_one_word, text)
 
 
-def addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    """[(display name, lower-cased address)] of an address header, never raising."""
-    text = header_text(msg, name)
-    if not text:
-        return []
-    found = []
-    for display, addr in getaddresses([text]):
-        addr = addr.strip().lower()
-        if "@" in addr and " " not in addr:
-            found.append((display.strip(), addr))
-    return found
+_ENCODED_WORD = re.compile(r"=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=")
+
+
+def _decode_one_word(match: re.Match) -> str:
+    try:
+        chunk, charset = decode_header(match.group(0))[0]
+    except Exception:
+        return match.group(0)
+    return decode_bytes(chunk, charset) if isinstance(chunk, bytes) else chunk
 
 
 def message_ids(text: str) -> list[str]:
     return MSGID_RE.findall(text or "")
 
 
-def _text_of(part: Message) -> str:
+def body_ref(part: Message, refs: dict) -> BodyRef | None:
+    """The raw-bytes reference of a body left out of the parse (bodies.slim)."""
+    if not refs:
+        return None
+    key = _raw_header(part, REF_HEADER)
+    return refs.get(key.strip()) if key else None
+
+
+def _text_of(part: Message, refs: dict) -> str:
+    ref = body_ref(part, refs)
     try:
-        data = part.get_payload(decode=True)
+        data = ref.decode() if ref is not None else part.get_payload(decode=True)
     except Exception:
         data = None
     if data is None:
@@ -186,14 +189,19 @@ def _is_attachment(part: Message) -> bool:
 class _Walker:
     """Collects the body parts and the files of a message."""
 
-    def __init__(self):
+    def __init__(self, refs: dict, raw_size: int):
         self.html: list[str] = []
         self.text: list[str] = []
         self.files: list[NewAttachment] = []
+        self.dropped: list[Dropped] = []
+        self.refs = refs
+        self.raw_size = raw_size
 
     def walk(self, part: Message) -> None:
         ctype = part.get_content_type()
-        if ctype == "multipart/alternative":
+        if ctype.startswith("message/") and body_ref(part, self.refs) is not None:
+            self._file(part, nested=True)  # a large nested message: kept whole, as .eml
+        elif ctype == "multipart/alternative":
             self._alternative(part)
         elif ctype == "multipart/related":
             self._related(part)
@@ -204,7 +212,7 @@ class _Walker:
         elif ctype == "message/rfc822" or ctype.startswith("message/"):
             self._file(part, nested=True)
         elif ctype in ("text/plain", "text/html") and not _is_attachment(part):
-            (self.html if ctype == "text/html" else self.text).append(_text_of(part))
+            (self.html if ctype == "text/html" else self.text).append(_text_of(part, self.refs))
         else:
             self._file(part)
 
@@ -229,21 +237,19 @@ class _Walker:
 
     def _file(self, part: Message, *, nested: bool = False, inline: bool = False) -> None:
         ctype = part.get_content_type()
+        ref = body_ref(part, self.refs)
         if nested:
-            inner = part.get_payload()
-            inner = inner[0] if isinstance(inner, list) and inner else inner
-            content = inner.as_bytes(policy=policy.SMTP) if isinstance(inner, Message) else b""
-            subject = header_text(inner, "Subject") if isinstance(inner, Message) else ""
-            name = _filename(part, (subject or "message")[:80] + ".eml")
-            self.files.append(NewAttachment(name, content, "message/rfc822"))
+            self._nested(part, ref)
             return
-        try:
-            content = part.get_payload(decode=True) or b""
-        except Exception:
-            content = b""
         cid = _content_id(part)
         ext = ctype.split("/")[-1].split("+")[0][:10] or "bin"
         name = _filename(part, f"{cid.split('@')[0] or 'attachment'}.{ext}")
+        if ref is not None and self._too_big(name, ref.estimated_size()):
+            return  # never decoded: its size rules it out
+        try:
+            content = (ref.decode() if ref is not None else part.get_payload(decode=True)) or b""
+        except Exception:
+            content = b""
         self.files.append(
             NewAttachment(
                 filename=name,
@@ -253,6 +259,31 @@ class _Walker:
                 content_id=cid,
             )
         )
+
+    def _nested(self, part: Message, ref: BodyRef | None) -> None:
+        """A message/rfc822 part: kept whole as an .eml attachment."""
+        if ref is not None:
+            subject = header_text(ref.head(), "Subject")
+            name = _filename(part, (subject or "message")[:80] + ".eml")
+            if not self._too_big(name, ref.estimated_size()):
+                self.files.append(NewAttachment(name, ref.decode(), "message/rfc822"))
+            return
+        inner = part.get_payload()
+        inner = inner[0] if isinstance(inner, list) and inner else inner
+        content = inner.as_bytes(policy=policy.SMTP) if isinstance(inner, Message) else b""
+        subject = header_text(inner, "Subject") if isinstance(inner, Message) else ""
+        name = _filename(part, (subject or "message")[:80] + ".eml")
+        self.files.append(NewAttachment(name, content, "message/rfc822"))
+
+    def _too_big(self, name: str, size: int) -> bool:
+        """Drop (noted) a referenced body the limits rule out, before decoding it."""
+        if self.raw_size > settings.HELPDESK_MAIL["MAX_MESSAGE_BYTES"]:
+            self.dropped.append(Dropped(name, size, "the message is over the limit"))
+        elif size > settings.HELPDESK["MAX_ATTACHMENT_BYTES"]:
+            self.dropped.append(Dropped(name, size, "over the attachment size limit"))
+        else:
+            return False
+        return True
 
 
 def _limit_files(files: list[NewAttachment], html: str, raw_size: int) -> tuple[list, list]:
@@ -285,46 +316,79 @@ def _headers_text(raw: bytes) -> str:
 
 def parse(raw: bytes) -> ParsedMessage:
     """Parse a message; raises Unreadable only when there is nothing to work with."""
-    if not raw or not raw.strip():
+    if not raw or raw.isspace():  # (no copy of a large message)
         raise Unreadable("The message is empty.")
-    msg: EmailMessage = email.message_from_bytes(raw, policy=policy.default)
-    senders = addresses(msg, "From") or addresses(msg, "Sender") or addresses(msg, "Return-Path")
-    if not senders:
-        raise Unreadable("The message has no valid sender address (From).")
-    name, sender = senders[0]
-    walker = _Walker()
+    slimmed = slim(raw)
+    source, refs = slimmed if slimmed is not None else (raw, {})
+    msg: EmailMessage = email.message_from_bytes(source, policy=policy.default)
+    del source, slimmed
+    msg.helpdesk_refs = refs  # for robots.bounce_info
+    name, sender, from_problem = _sender(msg)
+    walker = _Walker(refs, len(raw))
     walker.walk(msg)
     html = "\n".join(h for h in walker.html if h.strip())
     text = "\n\n".join(t.strip() for t in walker.text if t.strip())
-    kept, dropped = _limit_files(walker.files, html, len(raw))
-    reply = addresses(msg, "Reply-To")
+    files, notes = tnef.unpack(walker.files)
+    kept, dropped = _limit_files(files, html, len(raw))
+    dropped = walker.dropped + dropped
+    reply = mailboxes(msg, "Reply-To")[0]
     mid = message_ids(header_text(msg, "Message-ID"))
     return ParsedMessage(
         message_id=mid[0] if mid else "",
         subject=header_text(msg, "Subject")[:255],
         sender_email=sender,
         sender_name=name[:128],
-        reply_to=reply[0][1] if reply else "",
-        reply_to_name=reply[0][0] if reply else "",
-        to=[a for _, a in addresses(msg, "To")],
-        cc=[a for _, a in addresses(msg, "Cc")],
+        reply_to=reply[0].address if reply else "",
+        reply_to_name=reply[0].name if reply else "",
+        to=addresses(msg, "To"),
+        cc=addresses(msg, "Cc"),
         in_reply_to=message_ids(header_text(msg, "In-Reply-To")),
         references=message_ids(header_text(msg, "References")),
         body=(html or text)[:MAX_BODY_CHARS],
         fmt="html" if html else "text",
         attachments=kept,
         dropped=dropped,
+        notes=notes,
         headers_text=_headers_text(raw),
         headers=_header_dict(msg),
         auto_reason=auto_reason(msg, sender),
         bounce=bounce_info(msg, sender),
+        from_problem=from_problem,
+        auth_results=all_header_texts(msg, "Authentication-Results"),
     )
+
+
+def _sender(msg: Message) -> tuple[str, str, str]:
+    """(display name, address, problem) of the sender: the From mailbox, read strictly.
+    Without a From address, Sender or Return-Path (flagged: never verified)."""
+    checked = check_from(msg, header_text(msg, "From"))
+    if checked.mailboxes:
+        first = checked.mailboxes[0]
+        count = len(all_header_texts(msg, "From"))
+        problem = checked.problem or (f"the message has {count} From headers" if count > 1 else "")
+        return first.name, first.address, problem
+    for name in ("Sender", "Return-Path"):
+        found = mailboxes(msg, name)[0]
+        if found:
+            return found[0].name, found[0].address, f"no From address; {name} used"
+    raise Unreadable("The message has no valid sender address (From).")
+
+
+def all_header_texts(msg: Message, name: str, limit: int = 20) -> list[str]:
+    """Every occurrence of a header, unfolded, top first (at most `limit`)."""
+    found = []
+    for key, value in getattr(msg, "_headers", []):
+        if key.lower() == name.lower():
+            found.append(" ".join(_UNFOLD.sub(" ", str(value)).split())[:4000])
+            if len(found) >= limit:
+                break
+    return found
 
 
 def _header_dict(msg: Message) -> dict:
     out = {}
     for key in msg:
-        if key.lower() not in out:
+        if key.lower() not in out and key.lower() != REF_HEADER.lower():
             out[key.lower()] = header_text(msg, key)[:1000]
     return out
 

@@ -8,6 +8,8 @@ for old-style bounces, by the sender (MAILER-DAEMON, postmaster) with a failure 
 import re
 from email.message import Message
 
+from .bodies import REF_HEADER
+
 AUTO_HEADERS = ("x-autoreply", "x-autorespond", "x-auto-response-suppress", "list-id")
 BULK_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
 ROBOT_SENDERS = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply)@", re.I)
@@ -64,9 +66,13 @@ def _report_fields(part: Message) -> list[dict]:
 def _original_ids(msg: Message) -> list[str]:
     """Message-IDs of the message that bounced (from the returned headers or body)."""
     ids: list[str] = []
+    refs = getattr(msg, "helpdesk_refs", None) or {}
     for part in msg.walk():
         ctype = part.get_content_type()
-        if ctype == "message/rfc822":
+        ref = refs.get((_get(part, REF_HEADER.lower()) or "").strip())
+        if ref is not None and ctype in ("message/rfc822", "text/rfc822-headers"):
+            ids += MSGID_RE.findall(str(ref.head().get("Message-ID", "") or ""))  # left out
+        elif ctype == "message/rfc822":
             inner = part.get_payload()
             inner = inner[0] if isinstance(inner, list) and inner else inner
             if isinstance(inner, Message):

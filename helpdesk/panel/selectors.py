@@ -148,8 +148,13 @@ def _inline_images(ticket, entry) -> str:
 
 def timeline(ticket) -> list[TimelineItem]:
     """Entries (messages, responses, notes) and events in time order, constant queries."""
+    from helpdesk.mail.selectors import sender_checks
+
     items = []
-    for entry in entries_for(thread_id=ticket.thread_id, include_notes=True):
+    entries = list(entries_for(thread_id=ticket.thread_id, include_notes=True))
+    checks = sender_checks([e.pk for e in entries if e.source == "email"])
+    for entry in entries:
+        entry.sender_verified, entry.sender_check = checks.get(entry.pk, (None, ""))
         entry.display_html = _inline_images(ticket, entry)
         entry.files = [
             (a, attachment_url(ticket, a), a.content_type.startswith("image/"))
@@ -182,6 +187,21 @@ def collaborators_of(ticket):
     )
 
 
+def undeliverable_people(ticket, collaborators) -> str:
+    """Marks the collaborators whose address bounced for good (`undeliverable`, the
+    reason) and returns the requester's reason ("" when deliverable): the mail channel
+    sends them nothing until an agent clears it."""
+    from helpdesk.mail.selectors import undeliverable
+
+    people = [ticket.requester, *(c.user for c in collaborators)]
+    marked = undeliverable(p.email for p in people)
+    for c in collaborators:
+        found = marked.get(c.user.email.lower())
+        c.undeliverable = found.reason if found else ""
+    found = marked.get(ticket.requester.email.lower())
+    return found.reason if found else ""
+
+
 def ticket_page(user, ticket) -> dict:
     """Everything the ticket view shows, in a number of queries independent of the thread."""
     granted = ticket_permissions(user, ticket)
@@ -190,7 +210,8 @@ def ticket_page(user, ticket) -> dict:
         "ticket": ticket,
         "granted": granted,
         "timeline": timeline(ticket),
-        "collaborators": collaborators_of(ticket),
+        "collaborators": (collaborators := collaborators_of(ticket)),
+        "requester_undeliverable": undeliverable_people(ticket, collaborators),
         "linked": list(tickets_linked_to(user=user, ticket=ticket).only("pk", "number", "subject")),
         "lock": lock,
         "locked_by_other": lock is not None and lock.agent_id != user.pk,

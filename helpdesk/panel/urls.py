@@ -57,6 +57,11 @@ urlpatterns = [
     path(T + "canned/<int:canned_id>/", tickets.canned_insert, name="ticket_canned"),
     path(T + "links/<str:other>/unlink/", tickets.ticket_unlink, name="ticket_unlink"),
     path(
+        T + "undeliverable/<int:user_id>/clear/",
+        tickets.ticket_undeliverable_clear,
+        name="ticket_undeliverable_clear",
+    ),
+    path(
         T + "collaborators/<int:user_id>/remove/",
         tickets.ticket_remove_collaborator,
         name="ticket_collaborator_remove",

@@ -45,6 +45,35 @@ def message(
     return "\r\n".join([*head, *lines[-3:]]).encode()
 
 
+AUTHSERV_ID = "mx.helpdesk.test"
+
+
+def authenticated(raw: bytes, *, result: str = "dmarc=pass", domain: str = "acme.test") -> bytes:
+    """The message as our receiving MTA stamps it: an Authentication-Results header of
+    the trusted authserv-id on top (e.g. result="dkim=pass header.d=acme.test")."""
+    if result.startswith("dmarc=") and "header.from" not in result:
+        result = f"{result} header.from={domain}"
+    return f"Authentication-Results: {AUTHSERV_ID}; {result}\r\n".encode() + raw
+
+
+@pytest.fixture
+def trust_mail(settings):
+    """MAIL_UNVERIFIED_POLICY=trust: every sender is taken at its word (an install
+    without an authenticating MTA). The tests written before sender authentication,
+    about threading, parsing and notifications, state it explicitly with this."""
+    settings.HELPDESK_MAIL = {**settings.HELPDESK_MAIL, "UNVERIFIED_POLICY": "trust"}
+
+
+@pytest.fixture
+def authserv(settings):
+    """Our MTA stamps Authentication-Results as mx.helpdesk.test; the default policy."""
+    settings.HELPDESK_MAIL = {
+        **settings.HELPDESK_MAIL,
+        "AUTHSERV_IDS": [AUTHSERV_ID],
+        "UNVERIFIED_POLICY": "new_ticket",
+    }
+
+
 @pytest.fixture
 def helpdesk(cast):
     """The cast, with dept_a as the default department and an address for it."""

@@ -11,6 +11,9 @@ from .conftest import corpus
 
 SEP = "-- reply above this line --"
 
+# written before sender authentication: every sender is taken at its word
+pytestmark = pytest.mark.usefixtures("trust_mail")
+
 
 def test_the_mailbox_page_never_shows_the_password(client, mailbox, helpdesk):
     mailbox.password = "s3cr3t-Pa55"

@@ -17,6 +17,9 @@ from .conftest import corpus, message
 
 SERVER: dict = {}
 
+# written before sender authentication: every sender is taken at its word
+pytestmark = pytest.mark.usefixtures("trust_mail")
+
 
 class FakeFetcher(Fetcher):
     """Messages in SERVER["inbox"] ({uid: raw}); finishing removes them; every call is

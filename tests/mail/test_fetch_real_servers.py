@@ -26,7 +26,12 @@ from tickets.models import Ticket
 
 from .conftest import corpus, message
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# written before sender authentication: every sender is taken at its word
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.usefixtures("trust_mail"),
+]
 
 
 @pytest.fixture

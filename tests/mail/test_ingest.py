@@ -13,6 +13,9 @@ from tickets.models import Ticket
 from ..factories import open_ticket, status
 from .conftest import corpus, message
 
+# written before sender authentication: every sender is taken at its word
+pytestmark = pytest.mark.usefixtures("trust_mail")
+
 
 def test_a_new_message_opens_a_ticket_and_keeps_the_raw_bytes(helpdesk):
     raw = corpus("plain.eml")
@@ -63,23 +66,48 @@ def test_the_same_message_twice_is_imported_once(helpdesk):
     assert InboundMessage.objects.count() == 1
 
 
-def test_the_same_message_id_with_other_bytes_from_the_same_source_is_a_duplicate(helpdesk):
-    ingest(message(body="first copy"), channel="email")
+def test_the_same_content_with_other_trace_headers_is_a_duplicate_from_any_source(
+    helpdesk, mailbox
+):
+    first = ingest(message(body="one message"), channel="email")
+    fetched = b"Received: from mx2.helpdesk.test\r\nDelivered-To: support@helpdesk.test\r\n"
+    fetched += message(body="one message").replace(b"\r\n", b"\n")  # LF line ends
 
-    again = ingest(message(body="second copy, other bytes"), channel="email")
+    again = ingest(fetched, channel="email", mailbox=mailbox)
 
-    assert again.status == "duplicate"
+    assert (again.status, again.ticket) == ("duplicate", first.ticket)
     assert Ticket.objects.count() == 1
+    assert ThreadEntry.objects.count() == 1
+    assert InboundMessage.objects.filter(status="duplicate").count() == 1
 
 
-def test_a_message_id_already_in_a_thread_is_a_duplicate_from_another_source(helpdesk, mailbox):
+def test_a_reused_message_id_with_other_content_is_imported_with_a_note(helpdesk):
+    first = ingest(message(body="first message"), channel="email")
+
+    again = ingest(message(body="another message, same Message-ID"), channel="email")
+
+    assert again.status == "created" and again.ticket != first.ticket
+    assert again.reason == "Message-ID seen before with other content."
+    assert Ticket.objects.count() == 2
+    message_entry, note = again.ticket.thread.entries.all()
+    assert message_entry.body_text == "another message, same Message-ID"
+    assert (note.kind, note.is_system, note.title) == ("note", True, "Message-ID seen before")
+    earlier = InboundMessage.objects.get(ticket=first.ticket)
+    assert note.body_text == (
+        "This message reuses the Message-ID <m1@acme.test> of an earlier message "
+        f"(inbound message {earlier.pk}) with other content: it was imported, not dropped "
+        "as a duplicate."
+    )
+    assert InboundMessage.objects.filter(status="created").count() == 2
+
+
+def test_a_reused_message_id_from_another_source_is_imported_too(helpdesk, mailbox):
     ingest(message(body="piped"), channel="email")
 
-    again = ingest(message(body="fetched, other bytes"), channel="email", mailbox=mailbox)
+    again = ingest(message(body="fetched, other content"), channel="email", mailbox=mailbox)
 
-    assert again.status == "duplicate"
-    assert Ticket.objects.count() == 1
-    assert InboundMessage.objects.filter(status="duplicate").count() == 1
+    assert again.status == "created"
+    assert Ticket.objects.count() == 2
 
 
 def test_a_banned_sender_is_rejected_and_nothing_is_created(helpdesk):
@@ -97,7 +125,7 @@ def test_a_banned_sender_is_rejected_and_nothing_is_created(helpdesk):
 def test_a_message_without_a_sender_is_parked_with_the_reason(helpdesk):
     result = ingest(corpus("no_from.eml"), channel="email")
 
-    assert (result.status, result.exit_code) == ("parked", 65)
+    assert (result.status, result.exit_code) == ("parked", 0)
     assert result.reason == "The message has no valid sender address (From)."
     record = InboundMessage.objects.get()
     assert (record.status, record.reason) == ("parked", result.reason)
@@ -191,3 +219,24 @@ def test_a_reply_to_a_closed_ticket_that_cannot_reopen_opens_a_new_ticket(helpde
     assert result.status == "created"
     assert result.ticket != first
     assert first.thread.entries.count() == 1
+
+
+def test_the_migration_gives_existing_records_their_content_hash(helpdesk, mailbox):
+    import importlib
+
+    from django.apps import apps
+
+    from helpdesk.mail.fingerprint import content_hash
+
+    migration = importlib.import_module(
+        "helpdesk.mail.migrations.0004_sender_verdict_content_hash_undeliverable"
+    )
+    ingest(message(body="same"), channel="email")
+    ingest(b"Received: by mx\r\n" + message(body="same"), channel="email", mailbox=mailbox)
+    InboundMessage.objects.update(content_hash="")
+
+    migration.fill_content_hashes(apps, None)
+
+    first, second = InboundMessage.objects.order_by("pk")
+    assert first.content_hash == content_hash(bytes(first.raw)) == content_hash(bytes(second.raw))
+    assert second.status == "duplicate"  # the unique constraint leaves duplicates out

@@ -15,6 +15,9 @@ from tickets import services
 from ..factories import AgentFactory, TeamFactory, open_ticket
 from .conftest import corpus, message
 
+# written before sender authentication: every sender is taken at its word
+pytestmark = pytest.mark.usefixtures("trust_mail")
+
 
 @pytest.fixture
 def run(django_capture_on_commit_callbacks):

@@ -17,6 +17,9 @@ from tickets.models import Ticket
 
 from .conftest import corpus, message
 
+# written before sender authentication: every sender is taken at its word
+pytestmark = pytest.mark.usefixtures("trust_mail")
+
 
 def pipe(monkeypatch, raw: bytes) -> tuple[int, str, str]:
     """Run `manage.py ingest_email` with `raw` on standard input."""
@@ -55,11 +58,30 @@ def test_pipe_exits_77_for_a_banned_sender(helpdesk, monkeypatch):
     assert (code, out, err) == (77, "", "rejected: Denied: alice@acme.test is banned.")
 
 
-def test_pipe_exits_65_for_an_unreadable_message(helpdesk, monkeypatch):
-    code, _, err = pipe(monkeypatch, corpus("no_from.eml"))
+def test_pipe_parks_an_unreadable_message_and_exits_0_so_the_mta_sends_no_backscatter(
+    helpdesk, monkeypatch
+):
+    code, out, err = pipe(monkeypatch, corpus("no_from.eml"))
 
-    assert (code, err) == (65, "parked: The message has no valid sender address (From).")
+    assert (code, out, err) == (0, "parked: The message has no valid sender address (From).", "")
+    record = InboundMessage.objects.get()
+    assert (record.status, bytes(record.raw)) == ("parked", corpus("no_from.eml"))
+    assert not Ticket.objects.exists()
+
+
+def test_pipe_parks_garbage_and_exits_0(helpdesk, monkeypatch):
+    code, out, _ = pipe(monkeypatch, corpus("garbage.eml"))
+
+    assert code == 0 and out.startswith("parked: ")
     assert InboundMessage.objects.get().status == "parked"
+
+
+@pytest.mark.parametrize("raw", [b"", b"\r\n  \n"])
+def test_pipe_exits_65_for_an_empty_input_and_records_nothing(helpdesk, monkeypatch, raw):
+    code, out, err = pipe(monkeypatch, raw)
+
+    assert (code, out, err) == (65, "", "empty input: no message to import")
+    assert not InboundMessage.objects.exists()
 
 
 def test_pipe_exits_75_when_the_database_is_down(helpdesk, monkeypatch):
@@ -84,7 +106,7 @@ def test_a_database_outage_while_importing_leaves_the_message_to_retry(helpdesk,
         calls.append(1)
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(inbound, "_route", flaky)
+    monkeypatch.setattr(inbound, "route", flaky)
     with pytest.raises(TemporaryFailure):
         ingest(corpus("plain.eml"), channel="email")
     assert len(calls) == 1
@@ -170,7 +192,7 @@ def test_a_bounce_is_a_system_note_on_the_ticket_it_bounced_from(helpdesk):
     assert (result.status, result.ticket, result.reason) == (
         "appended",
         ticket,
-        "Delivery report recorded.",
+        "Delivery report recorded. gone@acme.test marked undeliverable.",
     )
     assert Ticket.objects.count() == 1
     note = ticket.thread.entries.last()
@@ -178,6 +200,8 @@ def test_a_bounce_is_a_system_note_on_the_ticket_it_bounced_from(helpdesk):
     assert note.body_text.splitlines() == [
         "gone@acme.test: failed 5.1.1 smtp; 550 5.1.1 User unknown",
         'The mail was "Re: Printer on fire" to gone@acme.test (ticket.reply).',
+        "Nothing more is mailed to gone@acme.test until an agent clears it or verified "
+        "mail from it arrives.",
         "Report from mailer-daemon@mx.acme.test: Undelivered Mail Returned to Sender",
     ]
     assert OutboundMessage.objects.get().status == "bounced"

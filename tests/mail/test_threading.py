@@ -1,5 +1,7 @@
 """Replies join their ticket: by Message-ID first, the subject tag only for participants."""
 
+import pytest
+
 from helpdesk.mail.ids import make_message_id
 from helpdesk.mail.inbound import ingest
 from helpdesk.mail.models import OutboundMessage
@@ -9,6 +11,9 @@ from tickets.models import Ticket
 
 from ..factories import AgentFactory, role, status
 from .conftest import corpus, message
+
+# written before sender authentication: every sender is taken at its word
+pytestmark = pytest.mark.usefixtures("trust_mail")
 
 
 def _first(helpdesk) -> Ticket:

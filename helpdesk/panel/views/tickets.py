@@ -464,6 +464,26 @@ def ticket_remove_collaborator(request, number, user_id):
     return _after(request, ticket, _("Collaborator removed."))
 
 
+@agent_required
+@require_POST
+def ticket_undeliverable_clear(request, number, user_id):
+    """Mail a requester or collaborator again after a hard bounce (helpdesk.mail)."""
+    from helpdesk.mail.services import address_clear_undeliverable
+
+    ticket = ticket_or_404(request, number)
+    people = [ticket.requester, *(c.user for c in selectors.collaborators_of(ticket))]
+    person = next((p for p in people if p.pk == user_id), None)
+    if person is None:
+        raise Http404
+    outcome = attempt(
+        request,
+        lambda: address_clear_undeliverable(actor=request.user, address=person.email),
+    )
+    if not outcome.ok:
+        return _refused(request, ticket, outcome)
+    return _after(request, ticket, _("Mail goes to %(email)s again.") % {"email": person.email})
+
+
 # --- reply and note ----------------------------------------------------------------------------
 def _reply_form(request, ticket, data=None):
     ctx_collabs = selectors.collaborators_of(ticket)

@@ -1,16 +1,18 @@
 """`python manage.py ingest_email < message.eml`: one RFC 822 message from an MTA pipe.
 
-Exit status (osTicket's sysexits): 0 accepted or deliberately dropped (also a
-duplicate), 65 unreadable (parked), 77 denied by a filter or the ban list, 75 temporary
-failure (the database is down: the MTA keeps the message and retries). The reason is
-written to standard error.
+Exit status (sysexits): 0 accepted, deliberately dropped, a duplicate, or unreadable
+and parked for review (a non-zero status would make the MTA bounce the message to its
+sender, who may be forged: backscatter); 65 empty input (nothing to park); 77 denied
+by a filter or the ban list; 75 temporary failure (the database is down: the MTA keeps
+the message and retries). The outcome is written to standard output, or to standard
+error with a non-zero status.
 """
 
 import sys
 
 from django.core.management.base import BaseCommand
 
-from helpdesk.mail.inbound import EX_TEMPFAIL, TemporaryFailure, ingest
+from helpdesk.mail.inbound import EX_DATAERR, EX_TEMPFAIL, TemporaryFailure, ingest
 from threads.models import Channel
 
 
@@ -19,6 +21,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         raw = sys.stdin.buffer.read()
+        if not raw or raw.isspace():
+            self.stderr.write("empty input: no message to import")
+            sys.exit(EX_DATAERR)
         try:
             result = ingest(raw, channel=Channel.EMAIL)
         except TemporaryFailure as exc:

@@ -1,0 +1,57 @@
+"""Changes of the mail channel's own state that are not a ticket's: undeliverable
+addresses. Keyword-only, with an explicit actor, like every service."""
+
+import logging
+
+from django.db import transaction
+
+from accounts.actors import actor_label, is_agent, is_system
+from accounts.errors import PermissionRefused, ValidationFailed
+
+from .models import UndeliverableAddress
+
+log = logging.getLogger(__name__)
+
+
+def _normal(address: str) -> str:
+    address = (address or "").strip().lower()
+    if "@" not in address or " " in address or len(address) > 254:
+        raise ValidationFailed(f"{address!r} is not an email address.", code="invalid_address")
+    return address
+
+
+def address_mark_undeliverable(*, actor, address: str, reason: str) -> UndeliverableAddress:
+    """A hard bounce: stop mailing the address (only the system decides this, from a
+    bounce of a mail we sent to it)."""
+    if not is_system(actor):
+        raise PermissionRefused("Only the mail channel marks addresses undeliverable.")
+    address = _normal(address)
+    with transaction.atomic():
+        row, created = UndeliverableAddress.objects.get_or_create(
+            address=address, defaults={"reason": reason[:500]}
+        )
+        if not created:
+            UndeliverableAddress.objects.filter(pk=row.pk).update(reason=reason[:500])
+    log.info("mail: %s marked undeliverable: %s", address, reason)
+    return row
+
+
+def address_clear_undeliverable(*, actor, address: str, why: str = "") -> bool:
+    """Mail to the address again: an agent cleared it, or (the system) verified mail
+    from it arrived. True when it was marked."""
+    if not (is_agent(actor) or is_system(actor)):
+        raise PermissionRefused("Only agents clear an undeliverable address.")
+    address = _normal(address)
+    deleted, _ = UndeliverableAddress.objects.filter(address=address).delete()
+    if deleted:
+        log.info("mail: %s deliverable again (%s, %s)", address, actor_label(actor), why)
+    return bool(deleted)
+
+
+def undeliverable(addresses) -> dict[str, UndeliverableAddress]:
+    """{address: row} of the given addresses that are marked undeliverable (one query)."""
+    wanted = {(a or "").strip().lower() for a in addresses if a}
+    if not wanted:
+        return {}
+    rows = UndeliverableAddress.objects.filter(address__in=wanted)
+    return {row.address: row for row in rows}
