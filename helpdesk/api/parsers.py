@@ -2,21 +2,25 @@
 
 import json
 
-from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
+
+from helpdesk import limits
 
 from .problems import RequestTooLarge
 
 
 def check_size(meta) -> None:
+    """413 before the body is read when it is over the limit, which follows the
+    attachment limits (helpdesk.limits.max_body_bytes)."""
     try:
         length = int(meta.get("CONTENT_LENGTH") or 0)
     except (TypeError, ValueError):
         raise ParseError("Invalid Content-Length.") from None
-    if length > settings.HELPDESK_API["MAX_BODY_BYTES"]:
+    limit = limits.max_body_bytes()
+    if length > limit:
         raise RequestTooLarge(
-            f"The request body is over {settings.HELPDESK_API['MAX_BODY_BYTES']} bytes."
+            f"The request body is over {limit} bytes ({limits.megabytes(limit)} MB)."
         )
 
 
