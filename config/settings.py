@@ -82,8 +82,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Our subclass creates the database file readable by the owner only (0600).
+    # Our subclass creates the database file readable by the owner only (0600). Tests
+    # use an in-memory database, as with Django's own engine (said outright, because
+    # pytest-django recognises SQLite by the engine's name).
     DATABASES["default"]["ENGINE"] = "config.sqlite3"
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", ":memory:")
     # IMMEDIATE transactions take the write lock at BEGIN, so two writers queue up
     # instead of failing half-way with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
