@@ -1,6 +1,7 @@
 """Body parsers with a size limit (413) and strict JSON (400 on anything malformed)."""
 
 import json
+import re
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
@@ -24,6 +25,9 @@ def check_size(meta) -> None:
         )
 
 
+ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def _reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
 
@@ -36,8 +40,10 @@ class JSONParser(parsers.JSONParser):
         try:
             raw = stream.read() if stream is not None else b""
             data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-            # lone surrogates decode but cannot be stored: refuse them here
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
+            if ESCAPED_SURROGATE.search(raw):
+                # lone surrogates decode but cannot be stored: refuse them here (only
+                # an escape can make one, so a body without any is not walked again)
+                json.dumps(data, ensure_ascii=False).encode("utf-8")
         except (ValueError, UnicodeError, RecursionError) as exc:
             raise ParseError(f"Malformed JSON: {exc}") from None
         return data

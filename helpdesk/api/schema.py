@@ -95,6 +95,14 @@ class AutoSchema(BaseAutoSchema):
                 responses[str(code)]["headers"] = RETRY_AFTER
         return responses
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """Nested lists (`many=True`) publish their maximum too, like ListFields do."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        limit = getattr(field, "max_length", None)
+        if isinstance(field, serializers.ListSerializer) and limit is not None:
+            schema = {**schema, "maxItems": limit}
+        return schema
+
     def get_override_parameters(self):
         params = list(super().get_override_parameters())
         if self.method == "POST":
