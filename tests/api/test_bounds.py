@@ -108,7 +108,7 @@ def test_reference_lists_are_bounded_too(api, cast, url, field, value):
     client = api.agent(cast.admin)
     teams, orgs = Team.objects.count(), Organization.objects.count()
 
-    response, seconds, sqls = _post_json(client, url, {"name": "N", field: value})
+    response, seconds, _sqls = _post_json(client, url, {"name": "N", field: value})
 
     assert response.status_code == 400
     assert problem(response)["code"] == "too_many_items"
