@@ -179,7 +179,9 @@ class TicketSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
 class AttachmentInSerializer(serializers.Serializer):
     filename = serializers.CharField(max_length=255)
-    content_type = serializers.CharField(max_length=128, required=False, default="")
+    content_type = serializers.CharField(
+        max_length=128, required=False, default="", allow_blank=True
+    )
     content = serializers.CharField(
         help_text="The file's bytes, base64-encoded.", trim_whitespace=True
     )

@@ -359,6 +359,17 @@ class SaveQueueForm(forms.Form):
     )
 
 
+class BoundedMultipleChoiceField(forms.MultipleChoiceField):
+    """Counted before anything else (helpdesk.limits.MAX_BULK_IDS)."""
+
+    def clean(self, value):
+        if value and len(value) > limits.MAX_BULK_IDS:
+            raise forms.ValidationError(
+                _("Choose at most %(n)d tickets at once.") % {"n": limits.MAX_BULK_IDS}
+            )
+        return super().clean(value)
+
+
 class BulkForm(forms.Form):
     ACTIONS = [
         ("assign", _("Assign")),
@@ -368,7 +379,7 @@ class BulkForm(forms.Form):
         ("delete", _("Delete")),
     ]
     action = forms.ChoiceField(choices=ACTIONS)
-    tickets = forms.MultipleChoiceField(choices=[], required=True)
+    tickets = BoundedMultipleChoiceField(choices=[], required=True)
     agent = forms.ModelChoiceField(queryset=selectors.assignable_agents(), required=False)
     team = forms.ModelChoiceField(queryset=selectors.active_teams(), required=False)
     department = forms.ModelChoiceField(queryset=selectors.active_departments(), required=False)
@@ -377,16 +388,8 @@ class BulkForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         picked = self.data.getlist("tickets") if hasattr(self.data, "getlist") else []
-        self.too_many = len(picked) > limits.MAX_BULK_IDS
         # choices are what was picked (checked against visibility by the view)
         self.fields["tickets"].choices = [(n, n) for n in picked[: limits.MAX_BULK_IDS]]
-
-    def clean_tickets(self):
-        if self.too_many:  # counted before anything else: never one query per number
-            raise forms.ValidationError(
-                _("Choose at most %(n)d tickets at once.") % {"n": limits.MAX_BULK_IDS}
-            )
-        return self.cleaned_data["tickets"]
 
     def clean(self):
         data = super().clean()

@@ -45,7 +45,7 @@ from ..forms import (
     new_attachments,
 )
 from ..http import attempt, report
-from .common import form_errors_as_messages, go, page, ticket_or_404
+from .common import form_errors_as_messages, go, invalid_status, page, ticket_or_404
 
 PANEL = "panel"
 
@@ -175,7 +175,8 @@ def _refused(request, ticket, outcome, *, bound=None, panel=""):
 def _invalid(request, ticket, form, name):
     if name not in ("reply", "note", "edit"):
         form_errors_as_messages(request, form)
-    return render_ticket(request, ticket, bound={name: form}, status=422, open_panel=name)
+    status = invalid_status(form)
+    return render_ticket(request, ticket, bound={name: form}, status=status, open_panel=name)
 
 
 def _version(form):
