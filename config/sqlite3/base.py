@@ -19,7 +19,10 @@ def secure_database_file(name) -> None:
     path = os.fspath(name)
     if not path or path == ":memory:" or path.startswith("file:"):
         return  # in memory (tests) or a URI: nothing on disk for us to protect
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, FILE_MODE)
+    except OSError:
+        return  # no such folder, no permission: SQLite reports it as it always did
     try:
         mode = stat.S_IMODE(os.fstat(fd).st_mode)
         if mode & 0o077:

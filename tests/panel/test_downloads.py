@@ -131,6 +131,7 @@ def test_an_existing_database_file_is_tightened_and_memory_is_left_alone(tmp_pat
     path.chmod(0o644)
 
     secure_database_file(path)
+    secure_database_file(tmp_path / "missing" / "db.sqlite3")  # SQLite reports it itself
     secure_database_file(":memory:")
     secure_database_file("file:memorydb_default?mode=memory&cache=shared")
 
