@@ -16,6 +16,7 @@ from accounts.models import Organization
 from helpdesk import limits
 from helpdesk.api import bounds
 from helpdesk.api import serializers as s
+from helpdesk.webhooks.models import Subscription
 from routing.models import Team
 from threads.models import Attachment, StoredFile, ThreadEntry, ThreadEvent
 from tickets.models import Ticket
@@ -102,11 +103,13 @@ def test_a_million_merge_sources_are_refused_before_any_ticket_is_read(api, cast
     [
         ("/api/v1/teams/", "members", list(range(1, MILLION + 1))),
         ("/api/v1/organizations/", "domains", ["example.com"] * MILLION),
+        ("/api/v1/webhooks/", "events", ["*"] * MILLION),
     ],
 )
 def test_reference_lists_are_bounded_too(api, cast, url, field, value):
     client = api.agent(cast.admin)
     teams, orgs = Team.objects.count(), Organization.objects.count()
+    hooks = Subscription.objects.count()
 
     response, seconds, _sqls = _post_json(client, url, {"name": "N", field: value})
 
@@ -115,6 +118,7 @@ def test_reference_lists_are_bounded_too(api, cast, url, field, value):
     assert list(problem(response)["errors"]) == [field]
     assert seconds < 1.0, seconds
     assert (Team.objects.count(), Organization.objects.count()) == (teams, orgs)
+    assert Subscription.objects.count() == hooks
 
 
 def test_custom_field_values_are_bounded(api, cast):
