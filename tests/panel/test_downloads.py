@@ -7,7 +7,6 @@ import os
 import stat
 
 import pytest
-from django.db import connection
 from django.test import Client, override_settings
 
 from config.sqlite3.base import DatabaseWrapper, secure_database_file
@@ -108,12 +107,24 @@ def test_config_urls_has_no_media_route_whatever_debug_says():
     assert patterns == ["admin/", "api/", "scp/", ""]
 
 
+SQLITE = {
+    "ENGINE": "config.sqlite3",
+    "OPTIONS": {},
+    "TIME_ZONE": None,
+    "CONN_MAX_AGE": 0,
+    "CONN_HEALTH_CHECKS": False,
+    "AUTOCOMMIT": True,
+    "ATOMIC_REQUESTS": False,
+    "TEST": {},
+}
+
+
 def test_a_new_sqlite_database_file_is_for_the_owner_only(tmp_path, django_db_blocker):
     path = tmp_path / "db.sqlite3"
     old = os.umask(0o022)
     try:
         with django_db_blocker.unblock():
-            db = DatabaseWrapper({**connection.settings_dict, "NAME": str(path)}, alias="perm")
+            db = DatabaseWrapper({**SQLITE, "NAME": str(path)}, alias="perm")
             db.ensure_connection()
             with db.cursor() as cursor:
                 cursor.execute("CREATE TABLE t (x integer)")
