@@ -333,3 +333,87 @@ def test_more_multipart_files_than_allowed_are_refused_before_reading(
         "attachments": ["At most 2 files per message (3 given)."]
     }
     assert StoredFile.objects.count() == 0
+
+
+# --- osTicket's endpoint -------------------------------------------------------------------
+
+
+def _osticket_key():
+    from accounts.actors import SYSTEM
+    from accounts.apikeys import api_key_create
+
+    return api_key_create(
+        actor=SYSTEM, name="osticket", allowed_ips=["127.0.0.1"], can_create_tickets=True
+    )[1]
+
+
+@pytest.mark.parametrize(
+    "extra,answer",
+    [
+        (
+            {"attachments": [{"a.txt": "data:text/plain,a"}] * MILLION},
+            "attachments: At most 5 files",
+        ),
+        (
+            {f"field{i}": "x" for i in range(limits.MAX_CUSTOM_FIELDS + 1)},
+            f"fields: At most {limits.MAX_CUSTOM_FIELDS} custom fields "
+            f"({limits.MAX_CUSTOM_FIELDS + 1} given)",
+        ),
+    ],
+    ids=["attachments", "custom-fields"],
+)
+def test_osticket_bodies_are_bounded_too(cast, extra, answer):
+    from django.test import Client
+
+    body = {"email": "a@example.com", "name": "A", "subject": "s", "message": "m", **extra}
+    raw = json.dumps(body)
+
+    started = time.perf_counter()
+    response = Client().post(
+        "/api/tickets.json",
+        data=raw,
+        content_type="application/json",
+        HTTP_X_API_KEY=_osticket_key(),
+    )
+
+    assert time.perf_counter() - started < 3.0
+    assert response.status_code == 400
+    assert response.content.decode() == (
+        f"Unable to create new ticket: validation errors:\n{answer}"
+    )
+    _nothing_written()
+
+
+def test_osticket_attachments_meet_the_type_policy(cast):
+    from django.test import Client
+
+    from tickets.models import HelpdeskSettings
+
+    from ..samples import PE
+
+    config = HelpdeskSettings.load()
+    config.default_department = cast.dept_a
+    config.save()
+
+    exe = "data:application/octet-stream;base64," + base64.b64encode(PE).decode()
+    body = {
+        "email": "a@example.com",
+        "name": "A",
+        "subject": "s",
+        "message": "m",
+        "attachments": [{"setup.exe": exe}],
+    }
+
+    response = Client().post(
+        "/api/tickets.json",
+        data=json.dumps(body),
+        content_type="application/json",
+        HTTP_X_API_KEY=_osticket_key(),
+    )
+
+    assert response.status_code == 400
+    assert response.content.decode() == (
+        "Unable to create new ticket: validation errors:\n"
+        "attachments: setup.exe: files of type .exe are not accepted."
+    )
+    _nothing_written()
