@@ -47,3 +47,16 @@ def test_replying_with_a_script_is_a_400_form_error(client, helpdesk, tickets):
     assert ticket.thread.entries.count() == 1
     assert not ThreadEvent.objects.filter(kind="message").exists()
     assert StoredFile.objects.count() == stored
+
+
+def test_a_body_over_the_site_limit_is_refused_before_it_is_read(client, helpdesk, topic, settings):
+    settings.HELPDESK_API = {**settings.HELPDESK_API, "MAX_BODY_BYTES": 4000}
+    client.force_login(helpdesk.alice)
+    data = valid(topic, form_token(client))
+    data["attachments"] = [SimpleUploadedFile("scan.pdf", b"%PDF-1.4\n" + b"x" * 5000)]
+
+    response = client.post("/open/", data)
+
+    assert response.status_code == 413
+    assert response.content.decode() == ("The request is too large: files may be 10 MB at most.")
+    assert (Ticket.objects.count(), StoredFile.objects.count()) == (0, 0)
