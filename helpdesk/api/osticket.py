@@ -36,6 +36,7 @@ from tickets.models import Priority, Ticket
 
 from .authentication import client_ip
 from .idempotency import raw_body
+from .parsers import ESCAPED_SURROGATE
 from .problems import RequestTooLarge
 from .throttling import AnonRateThrottle, CallerRateThrottle
 
@@ -111,7 +112,8 @@ def throttle(request, actor) -> None:
 def parse_json(raw: bytes) -> dict:
     try:
         data = json.loads(raw.decode("utf-8"))
-        json.dumps(data, ensure_ascii=False).encode("utf-8")  # lone surrogates
+        if ESCAPED_SURROGATE.search(raw):  # lone surrogates come only from an escape
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
     except (ValueError, UnicodeError, RecursionError):
         raise Answer(400, "Syntax error, malformed JSON") from None
     if not isinstance(data, dict):

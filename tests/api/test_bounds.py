@@ -51,12 +51,13 @@ def _nothing_written():
 
 # The budget is the time json.loads takes for the body (measured on a 2-core machine:
 # 0.25 s for a million ids, 7.9 MB; 0.7 s for a million small objects, 42 MB), with room
-# for a busy machine; the refusal itself adds no per-item work.
+# for a machine busy with other tests; the refusal itself adds no per-item work (a query
+# per item would take minutes).
 @pytest.mark.parametrize(
     "field,items,limit,budget",
     [
         ("collaborators", list(range(1, MILLION + 1)), limits.MAX_COLLABORATORS, 1.0),
-        ("attachments", [{"filename": "a.txt", "content": "YQ=="}] * MILLION, 5, 3.0),
+        ("attachments", [{"filename": "a.txt", "content": "YQ=="}] * MILLION, 5, 6.0),
     ],
 )
 def test_a_million_items_answer_400_at_once_with_no_query_beyond_auth(
@@ -376,7 +377,7 @@ def test_osticket_bodies_are_bounded_too(cast, extra, answer):
         HTTP_X_API_KEY=_osticket_key(),
     )
 
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < 6.0  # json.loads of 32 MB, on a busy machine
     assert response.status_code == 400
     assert response.content.decode() == (
         f"Unable to create new ticket: validation errors:\n{answer}"
