@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from threads.attachment_types import DENIED_EXTENSIONS, DENIED_TYPES
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "helpdesk.bodylimit.RequestBodyLimitMiddleware",  # 413 before a large body is read
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,6 +97,11 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Our subclass creates the database file readable by the owner only (0600). Tests
+    # use an in-memory database, as with Django's own engine (said outright, because
+    # pytest-django recognises SQLite by the engine's name).
+    DATABASES["default"]["ENGINE"] = "config.sqlite3"
+    DATABASES["default"].setdefault("TEST", {}).setdefault("NAME", ":memory:")
     # IMMEDIATE transactions take the write lock at BEGIN, so two writers queue up
     # instead of failing half-way with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {}).update(
@@ -134,8 +142,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=VAR_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Never served as such (config/urls.py): files go out through the permission-checked
+# download views only. Files and folders are created readable by the owner only.
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 STORAGES = {
     "default": {
         "BACKEND": env.str("FILE_STORAGE", default="django.core.files.storage.FileSystemStorage")
@@ -295,8 +307,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 HELPDESK_API = {
-    # largest request body (JSON with base64 files, multipart, osTicket posts): 413 above
-    "MAX_BODY_BYTES": env.int("API_MAX_BODY_BYTES", default=40 * 1024 * 1024),
+    # largest request body (JSON with base64 files, multipart, osTicket posts): 413 above.
+    # 0 (the default): follows the attachment limits, base64 included (helpdesk.limits).
+    "MAX_BODY_BYTES": env.int("API_MAX_BODY_BYTES", default=0),
     # proxies whose X-Forwarded-For is believed (addresses or CIDR networks)
     "IDEMPOTENCY_TTL_HOURS": env.int("API_IDEMPOTENCY_TTL_HOURS", default=24),
 }
@@ -327,8 +340,20 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Helpdesk ---------------------------------------------------------------------------
+# Attachments, in every channel (portal, panel, API, mail): threads.attachments applies the
+# types; forms and serializers the counts and sizes (helpdesk.limits). Extensions without
+# the dot; types are MIME types, `image/*` matches a family. Empty allowed lists allow
+# everything not denied; denied wins. The defaults deny executables and scripts.
 HELPDESK = {
     "MAX_ATTACHMENT_BYTES": env.int("HELPDESK_MAX_ATTACHMENT_BYTES", default=10 * 1024 * 1024),
+    # files per message for agents and API keys; clients: the portal's setting, at most this
+    "MAX_ATTACHMENTS": env.int("HELPDESK_MAX_ATTACHMENTS", default=5),
+    "ATTACHMENT_ALLOWED_EXTENSIONS": env.list("ATTACHMENT_ALLOWED_EXTENSIONS", default=[]),
+    "ATTACHMENT_DENIED_EXTENSIONS": env.list(
+        "ATTACHMENT_DENIED_EXTENSIONS", default=list(DENIED_EXTENSIONS)
+    ),
+    "ATTACHMENT_ALLOWED_TYPES": env.list("ATTACHMENT_ALLOWED_TYPES", default=[]),
+    "ATTACHMENT_DENIED_TYPES": env.list("ATTACHMENT_DENIED_TYPES", default=list(DENIED_TYPES)),
 }
 
 # The email channel (helpdesk.mail, docs/email.md). Switches admins change at run time

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -8,14 +7,11 @@ admin_guard.install(admin.site)  # staff sign in once, at /scp/login/, with thei
 admin.site.site_header = "Helpdesk administration"
 admin.site.site_title = "Helpdesk admin"
 
+# MEDIA_URL is never served, not even with DEBUG (`make run`): stored files leave only
+# through the permission-checked download views (helpdesk.downloads).
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("helpdesk.api.urls")),
     path("scp/", include("helpdesk.panel.urls")),
     path("", include("helpdesk.portal.urls")),
 ]
-
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

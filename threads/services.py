@@ -7,7 +7,6 @@ import hashlib
 import mimetypes
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
@@ -17,6 +16,7 @@ from django.utils import timezone
 from accounts.actors import actor_label, actor_user
 from accounts.errors import ValidationFailed
 
+from .attachments import attachments_validate, safe_filename
 from .html import bodies
 from .models import (
     Attachment,
@@ -48,21 +48,6 @@ def thread_create() -> Thread:
     return Thread.objects.create()
 
 
-def _safe_filename(name: str) -> str:
-    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip().strip(".")
-    name = "".join(ch for ch in name if ch.isprintable() and ch not in '<>:"|?*')
-    return name[:200] or "attachment"
-
-
-def attachments_validate(files: list[NewAttachment]) -> None:
-    """Refuse oversize files before anything is written."""
-    limit = settings.HELPDESK["MAX_ATTACHMENT_BYTES"]
-    too_big = [f.filename for f in files if len(f.content) > limit]
-    if too_big:
-        msg = f"Attachments over {limit // (1024 * 1024)} MB are refused: {', '.join(too_big)}."
-        raise ValidationFailed(msg, code="attachment_too_large", fields={"attachments": [msg]})
-
-
 def file_store(*, content: bytes, content_type: str = "") -> StoredFile:
     """Store content once per SHA-256 (race-safe). Call it outside long transactions:
     a file whose entry is rolled back is removed by the orphaned-file cleanup."""
@@ -88,6 +73,8 @@ def file_store(*, content: bytes, content_type: str = "") -> StoredFile:
 
 
 def files_store(files: list[NewAttachment]) -> list[tuple[NewAttachment, StoredFile]]:
+    """Check the whole set against the attachment policy (threads.attachments), then
+    store each file."""
     attachments_validate(files)
     return [(f, file_store(content=f.content, content_type=f.content_type)) for f in files]
 
@@ -136,7 +123,7 @@ def entry_create(
         Attachment(
             entry=entry,
             file=stored,
-            filename=_safe_filename(spec.filename),
+            filename=safe_filename(spec.filename),
             content_type=spec.content_type
             or mimetypes.guess_type(spec.filename)[0]
             or "application/octet-stream",

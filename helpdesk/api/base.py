@@ -1,9 +1,11 @@
 """What every API view shares: throttling before anything else (so bad credentials are
-rate-limited too), then authentication, permissions and Idempotency-Key on POST."""
+rate-limited too), then authentication, permissions, the body within our size limit,
+and Idempotency-Key on POST."""
 
 from rest_framework import exceptions
 
 from . import idempotency
+from .idempotency import raw_body
 
 
 class ApiMixin:
@@ -22,6 +24,11 @@ class ApiMixin:
             raise
         self.check_throttles(request)
         self.check_permissions(request)
+        if not (request.content_type or "").startswith("multipart/"):
+            # DRF reads JSON and form bodies through Django's request.body, capped at
+            # DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB); ours follows the attachment limits
+            # (413 above it). Multipart bodies stream their files to disk instead.
+            raw_body(request._request)
         self._idempotency = None
         if request.method == "POST":
             self._idempotency = idempotency.begin(request)

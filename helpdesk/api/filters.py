@@ -1,4 +1,7 @@
-"""Query-string filters of the ticket list (django-filter). A bad value is a 400."""
+"""Query-string filters of the ticket list (django-filter). A bad value is a 400 naming
+the parameter: an unknown choice, a malformed id, date or boolean (`answered=maybe`),
+an empty value (`updated_since=`) or a repeated single-valued parameter; never a filter
+silently dropped, which would answer "all tickets"."""
 
 import django_filters as df
 from django import forms
@@ -8,10 +11,12 @@ from django.db import connection
 from django.db.models import Q
 
 from accounts.models import Organization, User
+from helpdesk.limits import MAX_BULK_IDS, MAX_ID
 from routing.models import Department, HelpTopic, Team
 from tickets.models import Priority, State, Ticket, TicketStatus
 
-MAX_ID = 2**63 - 1
+TRUE = frozenset({"true", "1", "yes", "on"})
+FALSE = frozenset({"false", "0", "no", "off"})
 
 
 def _is_id(value) -> bool:
@@ -38,6 +43,40 @@ class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
         return super().clean(value)
 
 
+class StrictBooleanField(forms.Field):
+    """true/false (also 1/0, yes/no, on/off); anything else is an error, not "any"."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip().lower()
+        if text in TRUE:
+            return True
+        if text in FALSE:
+            return False
+        raise ValidationError("Give true or false.", code="invalid")
+
+
+class StrictBooleanFilter(df.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class StrictFilterSet(df.FilterSet):
+    """A parameter given empty, or given twice when it takes one value, is an error."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name, flt in self.filters.items():
+            values = self.data.getlist(name) if hasattr(self.data, "getlist") else []
+            multiple = isinstance(flt, df.MultipleChoiceFilter | df.ModelMultipleChoiceFilter)
+            if any(not str(v).strip() for v in values):
+                self.form.add_error(name, "Give a value, or leave the parameter out.")
+            elif len(values) > (MAX_BULK_IDS if multiple else 1):
+                limit = MAX_BULK_IDS if multiple else 1
+                self.form.add_error(name, f"Give this parameter at most {limit} time(s).")
+        return valid and not self.form.errors
+
+
 class IdFilter(df.ModelChoiceFilter):
     field_class = IdChoiceField
 
@@ -46,7 +85,7 @@ class IdsFilter(df.ModelMultipleChoiceFilter):
     field_class = IdMultipleChoiceField
 
 
-class TicketFilter(df.FilterSet):
+class TicketFilter(StrictFilterSet):
     status = IdsFilter(
         queryset=TicketStatus.objects.all(), help_text="Status id (repeat for several)."
     )
@@ -63,8 +102,8 @@ class TicketFilter(df.FilterSet):
     priority = IdFilter(queryset=Priority.objects.all())
     requester = IdFilter(queryset=User.objects.all())
     organization = IdFilter(queryset=Organization.objects.all())
-    overdue = df.BooleanFilter(field_name="is_overdue")
-    answered = df.BooleanFilter(field_name="is_answered")
+    overdue = StrictBooleanFilter(field_name="is_overdue", help_text="true or false.")
+    answered = StrictBooleanFilter(field_name="is_answered", help_text="true or false.")
     created_after = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
@@ -112,3 +151,16 @@ class TicketFilter(df.FilterSet):
                 text &= Q(subject__icontains=word)
         person = Q(requester__email__iexact=value.strip()) if "@" in value else Q(pk__in=[])
         return queryset.filter(by_number | text | person)
+
+
+class UserFilter(StrictFilterSet):
+    email = df.CharFilter(
+        method="filter_email", max_length=254, help_text="The exact address (any case)."
+    )
+
+    class Meta:
+        model = User
+        fields = []
+
+    def filter_email(self, queryset, name, value):
+        return queryset.filter(email__iexact=value.strip())

@@ -26,6 +26,7 @@ from accounts import services as account_services
 from accounts.apikeys import actor_for_key, address_allowed, api_key_find
 from accounts.errors import Conflict, DomainError, PermissionRefused, ValidationFailed
 from accounts.selectors import user_find_by_email
+from helpdesk import limits
 from helpdesk.mail.inbound import TemporaryFailure, ingest
 from routing.models import HelpTopic
 from threads.models import ThreadEntry
@@ -35,6 +36,7 @@ from tickets.models import Priority, Ticket
 
 from .authentication import client_ip
 from .idempotency import raw_body
+from .parsers import ESCAPED_SURROGATE
 from .problems import RequestTooLarge
 from .throttling import AnonRateThrottle, CallerRateThrottle
 
@@ -110,7 +112,8 @@ def throttle(request, actor) -> None:
 def parse_json(raw: bytes) -> dict:
     try:
         data = json.loads(raw.decode("utf-8"))
-        json.dumps(data, ensure_ascii=False).encode("utf-8")  # lone surrogates
+        if ESCAPED_SURROGATE.search(raw):  # lone surrogates come only from an escape
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
     except (ValueError, UnicodeError, RecursionError):
         raise Answer(400, "Syntax error, malformed JSON") from None
     if not isinstance(data, dict):
@@ -190,6 +193,7 @@ class TicketRequest:
     def __init__(self, data: dict, caller_ip: str):
         self.data = data
         self.errors: dict[str, str] = {}
+        check_bounds(data)  # before any field is read or any row looked up
         self.ignored = sorted(k for k in data if k not in KNOWN_FIELDS)
         self.email = self._email()
         self.name = self._text("name", 128)
@@ -308,6 +312,21 @@ class TicketRequest:
                     NewAttachment(filename=str(filename), content=content, content_type=media)
                 )
         return files
+
+
+def check_bounds(data: dict) -> None:
+    """The lists of an osTicket body within helpdesk.limits, as in /api/v1/ (an API key
+    has an agent's limits): 400 before any work."""
+    files = data.get("attachments")
+    hard = limits.max_attachments_hard()
+    errors = {}
+    if isinstance(files, list) and sum(len(f) if isinstance(f, dict) else 1 for f in files) > hard:
+        errors["attachments"] = f"At most {hard} files"
+    extra = sum(1 for k in data if k not in KNOWN_FIELDS)
+    if extra > limits.MAX_CUSTOM_FIELDS:
+        errors["fields"] = f"At most {limits.MAX_CUSTOM_FIELDS} custom fields ({extra} given)"
+    if errors:
+        raise validation_answer(errors)
 
 
 def validation_answer(errors: dict) -> Answer:

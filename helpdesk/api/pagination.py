@@ -31,10 +31,11 @@ class KeysetPagination(BasePagination):
 
     def _ordering(self, request, view) -> str:
         allowed = self._orderings(view)
-        value = request.query_params.get(self.ordering_query_param)
-        if value is None:
+        values = request.query_params.getlist(self.ordering_query_param)
+        if not values:
             return allowed[0]
-        if value not in allowed:
+        value = values[-1]
+        if len(values) > 1 or value not in allowed:
             raise ValidationError({"ordering": [f"Choose one of: {', '.join(allowed)}."]})
         return value
 
@@ -61,14 +62,32 @@ class KeysetPagination(BasePagination):
     def _encode(ordering: str, obj, field: str, back: bool) -> str:
         return keyset.encode(ordering, obj, field, back)
 
+    def _known_parameters(self, view) -> set[str]:
+        known = {self.cursor_query_param, self.page_size_query_param, self.ordering_query_param}
+        filterset = getattr(view, "filterset_class", None)
+        if filterset is not None and getattr(view, "filter_backends", None):
+            known |= set(filterset.base_filters)
+        return known | {"format"}
+
+    def _check_parameters(self, request, view) -> None:
+        """A parameter the list does not know is an error: a typo in a filter's name
+        would otherwise answer every row."""
+        unknown = sorted(set(request.query_params) - self._known_parameters(view))
+        if unknown:
+            raise ValidationError({name: ["Unknown parameter."] for name in unknown})
+        for name in (self.cursor_query_param, self.page_size_query_param):
+            if len(request.query_params.getlist(name)) > 1:
+                raise ValidationError({name: ["Give this parameter once."]})
+
     def paginate_queryset(self, queryset, request, view=None):
+        self._check_parameters(request, view)
         self.request = request
         self.ordering = ordering = self._ordering(request, view)
         self.size = size = self._page_size(request)
         field = ordering.lstrip("-")
         descending = ordering.startswith("-")
         raw = request.query_params.get(self.cursor_query_param)
-        position = self._decode(raw, ordering) if raw else None
+        position = self._decode(raw, ordering) if raw is not None else None
         page = keyset.walk(
             queryset, field=field, descending=descending, position=position, size=size
         )
@@ -118,7 +137,7 @@ class KeysetPagination(BasePagination):
                 "required": False,
                 "in": "query",
                 "description": "Opaque position from a `next` or `previous` link.",
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "minLength": 1},
             },
             {
                 "name": self.page_size_query_param,

@@ -1,23 +1,31 @@
 """Body parsers with a size limit (413) and strict JSON (400 on anything malformed)."""
 
 import json
+import re
 
-from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
+
+from helpdesk import limits
 
 from .problems import RequestTooLarge
 
 
 def check_size(meta) -> None:
+    """413 before the body is read when it is over the limit, which follows the
+    attachment limits (helpdesk.limits.max_body_bytes)."""
     try:
         length = int(meta.get("CONTENT_LENGTH") or 0)
     except (TypeError, ValueError):
         raise ParseError("Invalid Content-Length.") from None
-    if length > settings.HELPDESK_API["MAX_BODY_BYTES"]:
+    limit = limits.max_body_bytes()
+    if length > limit:
         raise RequestTooLarge(
-            f"The request body is over {settings.HELPDESK_API['MAX_BODY_BYTES']} bytes."
+            f"The request body is over {limit} bytes ({limits.megabytes(limit)} MB)."
         )
+
+
+ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _reject_constant(name):
@@ -32,8 +40,10 @@ class JSONParser(parsers.JSONParser):
         try:
             raw = stream.read() if stream is not None else b""
             data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-            # lone surrogates decode but cannot be stored: refuse them here
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
+            if ESCAPED_SURROGATE.search(raw):
+                # lone surrogates decode but cannot be stored: refuse them here (only
+                # an escape can make one, so a body without any is not walked again)
+                json.dumps(data, ensure_ascii=False).encode("utf-8")
         except (ValueError, UnicodeError, RecursionError) as exc:
             raise ParseError(f"Malformed JSON: {exc}") from None
         return data

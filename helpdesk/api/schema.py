@@ -1,10 +1,13 @@
 """OpenAPI: every operation documents its errors (RFC 9457 problem details, with an
 example each) and, on POST, the Idempotency-Key header."""
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as BaseAutoSchema
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+
+from helpdesk.limits import MAX_BULK_IDS, MAX_ID
 
 from .problems import MEDIA_TYPE, PROBLEM_TYPE, TITLES
 
@@ -60,7 +63,35 @@ def only_v1(endpoints, **kwargs):
     return [e for e in endpoints if e[0].startswith("/api/v1/") and "/schema/" not in e[0]]
 
 
+def _tighten(parameter: dict, flt) -> dict:
+    """A filter's parameter as strict as the filter: ids from 1, no empty strings, the
+    form field's length and pattern (helpdesk.api.filters refuses everything else)."""
+    schema = dict(parameter.get("schema") or {})
+    field = flt.field if flt is not None else None
+    if schema.get("type") == "integer":
+        schema.update(minimum=1, maximum=MAX_ID)
+    elif schema.get("type") == "array":
+        items = dict(schema.get("items") or {})
+        if items.get("type") == "integer":
+            items.update(minimum=1, maximum=MAX_ID)
+        schema.update(items=items, maxItems=MAX_BULK_IDS)
+    elif schema.get("type") == "string" and "enum" not in schema:
+        schema["minLength"] = 1
+        if getattr(field, "max_length", None):
+            schema["maxLength"] = field.max_length
+        for validator in getattr(field, "validators", ()):
+            if isinstance(validator, RegexValidator):
+                schema["pattern"] = validator.regex.pattern
+    return {**parameter, "schema": schema}
+
+
 class AutoSchema(BaseAutoSchema):
+    def _get_filter_parameters(self):
+        parameters = super()._get_filter_parameters()
+        filterset = getattr(self.view, "filterset_class", None)
+        filters = filterset.base_filters if filterset is not None else {}
+        return [_tighten(p, filters.get(p.get("name"))) for p in parameters]
+
     def _error_codes(self) -> list[int]:
         codes = [400, 401, 403, 404, 429]
         if self.method in ("POST", "PATCH", "PUT"):
@@ -94,6 +125,14 @@ class AutoSchema(BaseAutoSchema):
             if code == 429:
                 responses[str(code)]["headers"] = RETRY_AFTER
         return responses
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        """Nested lists (`many=True`) publish their maximum too, like ListFields do."""
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        limit = getattr(field, "max_length", None)
+        if isinstance(field, serializers.ListSerializer) and limit is not None:
+            schema = {**schema, "maxItems": limit}
+        return schema
 
     def get_override_parameters(self):
         params = list(super().get_override_parameters())

@@ -13,10 +13,12 @@ from rest_framework import serializers
 
 from accounts.actors import is_client
 from accounts.models import User
+from helpdesk import limits
 from routing.models import SLA, Department, HelpTopic, Team
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
-from threads.services import NewAttachment
 from tickets.models import Priority, Ticket, TicketStatus
+
+from .fields import BoundedDictField, IdListField
 
 # --- small references ------------------------------------------------------------------
 
@@ -177,7 +179,9 @@ class TicketSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
 class AttachmentInSerializer(serializers.Serializer):
     filename = serializers.CharField(max_length=255)
-    content_type = serializers.CharField(max_length=128, required=False, default="")
+    content_type = serializers.CharField(
+        max_length=128, required=False, default="", allow_blank=True
+    )
     content = serializers.CharField(
         help_text="The file's bytes, base64-encoded.", trim_whitespace=True
     )
@@ -189,18 +193,24 @@ class AttachmentInSerializer(serializers.Serializer):
             raise serializers.ValidationError("Not valid base64.") from None
 
 
-def new_attachments(validated: list[dict]) -> list[NewAttachment]:
-    return [
-        NewAttachment(filename=a["filename"], content=a["content"], content_type=a["content_type"])
-        for a in validated
-    ]
+class WithAttachments(serializers.Serializer):
+    """Files as base64 in JSON (multipart bodies send them as files instead); at most
+    the per-message maximum of helpdesk.limits, as the forms allow (clients: the
+    portal's setting, checked by the view)."""
+
+    attachments = AttachmentInSerializer(many=True, required=False, max_length=1)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["attachments"].max_length = limits.max_attachments_hard()
+        return fields
 
 
 FORMAT_CHOICES = ThreadEntry.Format.choices
 SOURCE_CHOICES = [s.value for s in Ticket.Source]
 
 
-class TicketCreateSerializer(serializers.Serializer):
+class TicketCreateSerializer(WithAttachments):
     subject = serializers.CharField(max_length=255)
     body = serializers.CharField(help_text="The first message.")
     format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=ThreadEntry.Format.TEXT)
@@ -230,12 +240,20 @@ class TicketCreateSerializer(serializers.Serializer):
     )
     due_at = serializers.DateTimeField(required=False, allow_null=True)
     source = serializers.ChoiceField(choices=SOURCE_CHOICES, default=Ticket.Source.API)
-    collaborators = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), many=True, required=False
+    collaborators = IdListField(
+        queryset=User.objects.filter(is_active=True),
+        max_length=limits.MAX_COLLABORATORS,
+        required=False,
+        help_text="Ids of users copied on the ticket.",
+    )
+    custom_fields = BoundedDictField(
+        child=serializers.CharField(allow_blank=True, max_length=10_000),
+        max_length=limits.MAX_CUSTOM_FIELDS,
+        required=False,
+        help_text="Values of the topic's custom fields, by field name.",
     )
     autorespond = serializers.BooleanField(default=True)
     alert = serializers.BooleanField(default=True)
-    attachments = AttachmentInSerializer(many=True, required=False)
 
     def validate(self, attrs):
         if attrs.get("requester") and attrs.get("requester_email"):
@@ -325,7 +343,7 @@ class MergeSerializer(serializers.Serializer):
     sources = serializers.ListField(
         child=serializers.RegexField(r"^[A-Za-z0-9_-]{1,32}$", max_length=32),
         min_length=1,
-        max_length=50,
+        max_length=limits.MAX_BULK_IDS,
         help_text="Numbers of the tickets merged into this one.",
     )
 
@@ -405,7 +423,7 @@ class EntrySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         return data
 
 
-class EntryCreateSerializer(serializers.Serializer):
+class EntryCreateSerializer(WithAttachments):
     KINDS = ["message", "reply", "note"]
 
     kind = serializers.ChoiceField(
@@ -422,7 +440,6 @@ class EntryCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text="reply only: change the status in the same step.",
     )
-    attachments = AttachmentInSerializer(many=True, required=False)
 
 
 class EventSerializer(FieldsBuiltOnce, serializers.ModelSerializer):

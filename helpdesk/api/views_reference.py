@@ -14,17 +14,20 @@ from accounts.actors import is_agent
 from accounts.apikeys import is_api_key
 from accounts.errors import NotVisible, PermissionRefused
 from accounts.models import Organization, User
+from helpdesk import limits
 from helpdesk.kb import services as kb_services
 from helpdesk.kb.models import CannedResponse
 from helpdesk.kb.selectors import canned_visible_to
 from routing.models import SLA, Department, HelpTopic, Team
 from tickets.models import Priority, TicketStatus
 
+from . import bounds
 from .base import ApiMixin
 from .config_services import config_delete, config_save
+from .fields import IdListField
+from .filters import UserFilter
 from .pagination import KeysetPagination
 from .permissions import IsAgent, IsStaffCaller, ReadStaffWriteAdmin
-from .problems import InvalidInput
 
 ID_REGEX = r"[0-9]{1,18}"
 
@@ -34,9 +37,7 @@ class IdPagination(KeysetPagination):
 
 
 def _validated(serializer, partial=False):
-    if not serializer.is_valid():
-        raise InvalidInput(serializer.errors)
-    return dict(serializer.validated_data)
+    return dict(bounds.validate(serializer))
 
 
 class ConfigViewSet(
@@ -109,8 +110,11 @@ class DepartmentSerializer(serializers.ModelSerializer):
 
 
 class TeamSerializer(serializers.ModelSerializer):
-    members = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_agent=True), many=True, required=False
+    members = IdListField(
+        queryset=User.objects.filter(is_agent=True),
+        max_length=limits.MAX_TEAM_MEMBERS,
+        required=False,
+        help_text="Agent ids.",
     )
 
     class Meta:
@@ -208,7 +212,10 @@ class UserSerializer(serializers.ModelSerializer):
 
 class OrganizationSerializer(serializers.ModelSerializer):
     domains = serializers.ListField(
-        child=serializers.CharField(max_length=253), required=False, write_only=True
+        child=serializers.CharField(max_length=253),
+        max_length=limits.MAX_ORGANIZATION_DOMAINS,
+        required=False,
+        write_only=True,
     )
     email_domains = serializers.SerializerMethodField()
 
@@ -343,6 +350,7 @@ class UserViewSet(ConfigViewSet):
 
     queryset = User.objects.filter(is_agent=False)
     serializer_class = UserSerializer
+    filterset_class = UserFilter
     permission_classes = [IsStaffCaller]
     http_method_names = ["get", "post", "patch", "head", "options"]
     agent_perm = "user.edit"
@@ -351,9 +359,7 @@ class UserViewSet(ConfigViewSet):
         user = self.request.user
         if is_agent(user) and not perms.has_agent_perm(user, "user.dir"):
             raise PermissionRefused("You need the user.dir permission to browse users.")
-        qs = self.queryset.all()
-        email = self.request.query_params.get("email")
-        return qs.filter(email__iexact=email.strip()) if email else qs
+        return self.queryset.all()
 
     def create(self, request):
         data = _validated(self.get_serializer(data=request.data))

@@ -23,15 +23,15 @@ from tickets import services
 from tickets.models import Ticket, TicketLink
 from tickets.selectors import tickets_linked_to
 
+from . import bounds
 from . import serializers as s
 from .base import ApiMixin
 from .concurrency import etag, guarded
 from .filters import TicketFilter
 from .pagination import KeysetPagination
 from .permissions import IsCaller
-from .problems import InvalidInput
 from .selectors import includes_notes, require_key_write, ticket_for, tickets_for, with_related
-from .uploads import payload_and_files
+from .uploads import incoming
 
 API = "api"
 NUMBER_REGEX = r"[A-Za-z0-9_-]{1,32}"
@@ -45,10 +45,8 @@ IF_MATCH = OpenApiParameter(
 
 
 def validated(serializer_class, data, **context):
-    serializer = serializer_class(data=data, context=context)
-    if not serializer.is_valid():
-        raise InvalidInput(serializer.errors)
-    return serializer.validated_data
+    """Lists bounded before anything else (400), then the values (422)."""
+    return bounds.validate(serializer_class(data=data, context=context))
 
 
 def fresh(ticket: Ticket) -> Ticket:
@@ -120,9 +118,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         responses={201: s.TicketSerializer},
     )
     def create(self, request):
-        payload, files = payload_and_files(request)
-        data = validated(s.TicketCreateSerializer, payload)
-        files += s.new_attachments(data.get("attachments", []))
+        data, files = incoming(request, s.TicketCreateSerializer)
         caller = request.user
         if is_api_key(caller) and not caller.can_create_tickets:
             raise PermissionRefused("This API key may not create tickets.")
@@ -145,6 +141,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
                 due_at=data.get("due_at"),
                 files=files,
                 collaborators=data.get("collaborators", []),
+                custom_fields=data.get("custom_fields"),
                 channel=API,
                 autorespond=data["autorespond"],
                 alert=data["alert"],
@@ -575,9 +572,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             page = self.paginate_queryset(rows)
             data = s.EntrySerializer(page, many=True, context={"request": request}).data
             return self.get_paginated_response(data)
-        payload, files = payload_and_files(request)
-        data = validated(s.EntryCreateSerializer, payload)
-        files += s.new_attachments(data.get("attachments", []))
+        data, files = incoming(request, s.EntryCreateSerializer)
         with guarded(request, ticket):
             posted = self._post_entry(ticket, data, files)
         entry = thread_selectors.entries_for(

@@ -9,10 +9,10 @@ from accounts.apikeys import token_create, token_revoke, tokens_visible_to
 from accounts.errors import NotVisible
 from accounts.models import AgentToken, User
 
+from . import bounds
 from .base import ApiMixin
 from .pagination import KeysetPagination
 from .permissions import IsAgent
-from .problems import InvalidInput
 
 
 class TokenSerializer(serializers.ModelSerializer):
@@ -74,10 +74,7 @@ class TokenViewSet(
         responses={201: NewTokenSerializer},
     )
     def create(self, request):
-        serializer = TokenCreateSerializer(data=request.data)
-        if not serializer.is_valid():
-            raise InvalidInput(serializer.errors)
-        data = serializer.validated_data
+        data = bounds.validate(TokenCreateSerializer(data=request.data))
         token, secret = token_create(
             actor=request.user,
             user=data.get("user") or request.user,

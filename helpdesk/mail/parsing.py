@@ -17,6 +17,7 @@ from email.utils import parseaddr
 
 from django.conf import settings
 
+from threads.attachments import attachment_refusal
 from threads.services import NewAttachment
 
 from . import tnef
@@ -298,6 +299,10 @@ def _limit_files(files: list[NewAttachment], html: str, raw_size: int) -> tuple[
             dropped.append(Dropped(f.filename, len(f.content), "the message is over the limit"))
         elif len(f.content) > max_bytes:
             dropped.append(Dropped(f.filename, len(f.content), "over the attachment size limit"))
+        elif why := attachment_refusal(
+            filename=f.filename, content=f.content, content_type=f.content_type
+        ):
+            dropped.append(Dropped(f.filename, len(f.content), why))
         elif len(kept) >= conf["MAX_ATTACHMENTS"]:
             dropped.append(Dropped(f.filename, len(f.content), "too many attachments"))
         elif not f.content:

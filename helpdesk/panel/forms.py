@@ -9,45 +9,18 @@ from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import TIMEZONE_CHOICES
+from helpdesk import limits
+from helpdesk.attachments import AttachmentsField, to_attachments
 from threads.models import Collaborator
-from threads.services import NewAttachment
 from tickets.models import Priority, Ticket, TicketStatus
 
 from . import selectors
 from .models import PAGE_SIZES
 from .queues import COLUMNS, CRITERIA, SORTS
 
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else ([data] if data else [])
-        limit = settings.HELPDESK["MAX_ATTACHMENT_BYTES"]
-        out = []
-        for f in files:
-            f = super().clean(f, initial)
-            if f.size > limit:
-                raise forms.ValidationError(
-                    _("%(name)s is larger than %(mb)s MB.")
-                    % {"name": f.name, "mb": limit // (1024 * 1024)}
-                )
-            out.append(f)
-        return out
-
-
-def new_attachments(files) -> list[NewAttachment]:
-    return [
-        NewAttachment(filename=f.name, content=f.read(), content_type=f.content_type or "")
-        for f in files or ()
-    ]
+# the attachments input, shared with the portal (limits and type policy)
+MultipleFileField = AttachmentsField
+new_attachments = to_attachments
 
 
 class VersionMixin(forms.Form):
@@ -128,6 +101,14 @@ class ReplyForm(VersionMixin):
             for c in collaborators
             if c.is_active
         ]
+
+    def clean_cc(self):
+        chosen = self.cleaned_data["cc"]
+        if len(chosen) > limits.MAX_RECIPIENTS:
+            raise forms.ValidationError(
+                _("Send to at most %(n)d collaborators.") % {"n": limits.MAX_RECIPIENTS}
+            )
+        return chosen
 
 
 class NoteForm(forms.Form):
@@ -256,15 +237,17 @@ def custom_values(form) -> dict:
 class NumbersForm(VersionMixin):
     numbers = forms.CharField(
         label=_("Ticket numbers"),
-        max_length=500,
+        max_length=34 * limits.MAX_BULK_IDS,
         help_text=_("Separate several numbers with commas or spaces."),
     )
 
     def clean_numbers(self):
         raw = self.cleaned_data["numbers"].replace(",", " ").split()
         numbers = list(dict.fromkeys(n.lstrip("#") for n in raw if n.lstrip("#")))
-        if not numbers or len(numbers) > 20:
-            raise forms.ValidationError(_("Give between one and 20 ticket numbers."))
+        if not numbers or len(numbers) > limits.MAX_BULK_IDS:
+            raise forms.ValidationError(
+                _("Give between one and %(n)d ticket numbers.") % {"n": limits.MAX_BULK_IDS}
+            )
         return numbers
 
 
@@ -378,6 +361,17 @@ class SaveQueueForm(forms.Form):
     )
 
 
+class BoundedMultipleChoiceField(forms.MultipleChoiceField):
+    """Counted before anything else (helpdesk.limits.MAX_BULK_IDS)."""
+
+    def clean(self, value):
+        if value and len(value) > limits.MAX_BULK_IDS:
+            raise forms.ValidationError(
+                _("Choose at most %(n)d tickets at once.") % {"n": limits.MAX_BULK_IDS}
+            )
+        return super().clean(value)
+
+
 class BulkForm(forms.Form):
     ACTIONS = [
         ("assign", _("Assign")),
@@ -387,7 +381,7 @@ class BulkForm(forms.Form):
         ("delete", _("Delete")),
     ]
     action = forms.ChoiceField(choices=ACTIONS)
-    tickets = forms.MultipleChoiceField(choices=[], required=True)
+    tickets = BoundedMultipleChoiceField(choices=[], required=True)
     agent = forms.ModelChoiceField(queryset=selectors.assignable_agents(), required=False)
     team = forms.ModelChoiceField(queryset=selectors.active_teams(), required=False)
     department = forms.ModelChoiceField(queryset=selectors.active_departments(), required=False)
@@ -396,7 +390,8 @@ class BulkForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         picked = self.data.getlist("tickets") if hasattr(self.data, "getlist") else []
-        self.fields["tickets"].choices = [(n, n) for n in picked[:100]]
+        # choices are what was picked (checked against visibility by the view)
+        self.fields["tickets"].choices = [(n, n) for n in picked[: limits.MAX_BULK_IDS]]
 
     def clean(self):
         data = super().clean()

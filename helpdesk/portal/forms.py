@@ -5,7 +5,6 @@ import math
 import secrets
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core import signing
@@ -15,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import throttle
 from accounts.errors import DomainError, ValidationFailed
-from threads.services import NewAttachment
+from helpdesk.attachments import AttachmentsField
+from helpdesk.attachments import to_attachments as to_attachments  # re-exported (kb)
 from tickets.customfields import clean_values
 from tickets.models import CustomField
 
@@ -62,51 +62,8 @@ def read_form_token(request, value: str) -> str | None:
     return str(data.get("n", "")) or None
 
 
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several files in one input, each within the size limit, at most `max_files`."""
-
-    def __init__(self, *args, max_files: int = 5, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
-        kwargs.setdefault("required", False)
-        self.max_files = max_files
-        super().__init__(*args, **kwargs)
-
-    def set_limit(self, max_files: int) -> None:
-        self.max_files = max_files
-        self.help_text = gettext("Up to %(n)d files, %(mb)s MB each.") % {
-            "n": max_files,
-            "mb": settings.HELPDESK["MAX_ATTACHMENT_BYTES"] // (1024 * 1024),
-        }
-
-    def clean(self, data, initial=None):
-        files = [f for f in (data if isinstance(data, list | tuple) else [data]) if f]
-        if len(files) > self.max_files:
-            raise forms.ValidationError(
-                gettext("Attach at most %(n)d files.") % {"n": self.max_files}
-            )
-        limit = settings.HELPDESK["MAX_ATTACHMENT_BYTES"]
-        too_big = [f.name for f in files if f.size > limit]
-        if too_big:
-            raise forms.ValidationError(
-                gettext("Files over %(mb)s MB are refused: %(names)s.")
-                % {"mb": limit // (1024 * 1024), "names": ", ".join(too_big)}
-            )
-        return [super(MultipleFileField, self).clean(f, initial) for f in files]
-
-
-def to_attachments(files) -> list[NewAttachment]:
-    return [
-        NewAttachment(
-            filename=f.name,
-            content=f.read(),
-            content_type=getattr(f, "content_type", "") or "",
-        )
-        for f in files or ()
-    ]
+# the attachments input, shared with the panel (limits and type policy)
+MultipleFileField = AttachmentsField
 
 
 class TokenForm(forms.Form):

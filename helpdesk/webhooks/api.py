@@ -6,10 +6,11 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.errors import NotVisible
+from helpdesk.api import bounds
 from helpdesk.api.base import ApiMixin
 from helpdesk.api.pagination import KeysetPagination
 from helpdesk.api.permissions import IsAdmin
-from helpdesk.api.problems import InvalidInput
+from helpdesk.limits import MAX_WEBHOOK_EVENTS
 
 from . import services
 from .models import Attempt, Delivery, Subscription
@@ -19,7 +20,9 @@ EVENT_CHOICES = ["*", *services.EVENTS]
 
 class SubscriptionSerializer(serializers.ModelSerializer):
     events = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_CHOICES), min_length=1, max_length=64
+        child=serializers.ChoiceField(choices=EVENT_CHOICES),
+        min_length=1,
+        max_length=MAX_WEBHOOK_EVENTS,
     )
 
     class Meta:
@@ -75,9 +78,7 @@ class DeliveryPagination(KeysetPagination):
 
 
 def _valid(serializer):
-    if not serializer.is_valid():
-        raise InvalidInput(serializer.errors)
-    return serializer.validated_data
+    return bounds.validate(serializer)  # lists counted first (400), then values (422)
 
 
 @extend_schema_view(

@@ -16,8 +16,10 @@ from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -111,3 +113,36 @@ def test_the_api_honours_its_schema(case, fuzz_headers):
             response_schema_conformance,
         ],
     )
+
+
+# The list filters, fuzzed harder: valid and invalid values of every query parameter of
+# the lists (they are in the schema with their types). Invalid ones must be refused
+# (negative_data_rejection: a 4xx, never a filter dropped and "everything" answered).
+lists = _load_schema().include(method="GET", path_regex=r"^/api/v1/(tickets|users)/$")
+lists.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+
+
+@lists.parametrize()
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+def test_the_list_filters_refuse_what_the_schema_refuses(case, fuzz_headers):
+    response = case.call(app=APP, headers=fuzz_headers)
+    case.validate_response(
+        response,
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+            negative_data_rejection,
+        ],
+    )
+    if response.status_code == 400:
+        body = response.json()
+        assert body["code"] == "invalid" and body["errors"], body  # names the parameter

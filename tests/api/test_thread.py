@@ -8,6 +8,7 @@ from threads.models import Attachment, ThreadEntry
 from tickets.models import Ticket
 
 from ..factories import attachment, open_ticket
+from ..samples import PNG
 from .conftest import problem
 
 
@@ -109,7 +110,7 @@ def _ticket_with_file(cast, name="report.html", content=b"<script>x</script>", c
 
 def test_attachments_download_as_files_unless_safe_images(api, cast):
     _, html = _ticket_with_file(cast)
-    _, png = _ticket_with_file(cast, "a.png", b"\x89PNG", "image/png")
+    _, png = _ticket_with_file(cast, "a.png", PNG, "image/png")
     client = api.client_user(cast.alice)
 
     risky = client.get(f"/api/v1/attachments/{html.pk}/")

@@ -272,7 +272,7 @@ def test_a_body_over_the_limit_is_a_413(api, cast, settings):
     assert problem(response)["code"] == "request_too_large"
 
 
-def test_an_oversize_attachment_is_a_422(api, cast, settings):
+def test_an_oversize_attachment_is_a_400_naming_the_file(api, cast, settings):
     settings.HELPDESK = {**settings.HELPDESK, "MAX_ATTACHMENT_BYTES": 4}
 
     response = api.client_user(cast.bob).post(
@@ -286,8 +286,10 @@ def test_an_oversize_attachment_is_a_422(api, cast, settings):
         format="json",
     )
 
-    assert response.status_code == 422
-    assert problem(response)["code"] == "attachment_too_large"
+    assert response.status_code == 400
+    body = problem(response)
+    assert body["code"] == "attachment_too_large"
+    assert body["errors"] == {"attachments": ["Attachments over 4 bytes are refused: a.bin."]}
     assert not Ticket.objects.exists()
 
 

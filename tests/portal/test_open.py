@@ -128,7 +128,7 @@ def test_every_bad_field_gets_its_error_the_input_is_kept_and_nothing_is_written
         cf_details="Keep this text",
     )
     response = client.post("/open/", data)
-    assert response.status_code == 200
+    assert response.status_code == 400
     form = response.context["form"]
     assert form.errors == {
         "name": ["This field is required."],
@@ -222,13 +222,15 @@ def test_attachments_over_the_limits_are_refused_with_nothing_written(
     data = valid(topic, token)
     data["attachments"] = [SimpleUploadedFile("big.bin", b"x" * 11)]
     response = client.post("/open/", data)
+    assert response.status_code == 400
     assert response.context["form"].errors == {
-        "attachments": ["Files over 0 MB are refused: big.bin."]
+        "attachments": ["Files over 10 bytes are refused: big.bin."]
     }
     portal_config.max_attachments = 1
     portal_config.save()
     data["attachments"] = [SimpleUploadedFile("a.txt", b"a"), SimpleUploadedFile("b.txt", b"b")]
     response = client.post("/open/", data)
+    assert response.status_code == 400
     assert response.context["form"].errors == {"attachments": ["Attach at most 1 files."]}
     assert (Ticket.objects.count(), Attachment.objects.count()) == (0, 0)
 

@@ -51,6 +51,12 @@ def ticket_or_404(request, number: str):
         raise Http404("Ticket not found.") from None
 
 
+def invalid_status(form) -> int:
+    """A refused form: 400 when its files were refused (bad input, as the portal and the
+    API answer), otherwise the panel's 422 for values that break a rule."""
+    return 400 if "attachments" in form.errors else 422
+
+
 def form_errors_as_messages(request, form) -> None:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""

@@ -16,7 +16,7 @@ from .. import selectors
 from ..access import agent_required
 from ..forms import NewTicketForm, custom_values, new_attachments
 from ..http import attempt
-from .common import go, page
+from .common import go, invalid_status, page
 
 
 def _topic(request, data):
@@ -47,7 +47,7 @@ def new_ticket(request):
                 return go(request, reverse("panel:ticket", args=[outcome.value.number]))
             status = outcome.status
         else:
-            status = 422
+            status = invalid_status(form)
     return page(request, "staff/ticket_new.html", {"form": form}, status=status)
 
 

@@ -6,7 +6,7 @@ or, for htmx, the refreshed region. A refusal is shown with its HTTP status.
 """
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.errors import Conflict, NotVisible, PermissionRefused
 from accounts.services import user_get_or_create_by_email
+from helpdesk.downloads import file_response
 from helpdesk.kb.selectors import canned_visible_to
 from helpdesk.kb.services import canned_render
 from threads.html import html_to_text
@@ -44,7 +45,7 @@ from ..forms import (
     new_attachments,
 )
 from ..http import attempt, report
-from .common import form_errors_as_messages, go, page, ticket_or_404
+from .common import form_errors_as_messages, go, invalid_status, page, ticket_or_404
 
 PANEL = "panel"
 
@@ -174,7 +175,8 @@ def _refused(request, ticket, outcome, *, bound=None, panel=""):
 def _invalid(request, ticket, form, name):
     if name not in ("reply", "note", "edit"):
         form_errors_as_messages(request, form)
-    return render_ticket(request, ticket, bound={name: form}, status=422, open_panel=name)
+    status = invalid_status(form)
+    return render_ticket(request, ticket, bound={name: form}, status=status, open_panel=name)
 
 
 def _version(form):
@@ -672,7 +674,6 @@ def ticket_unlock(request, number):
 
 
 # --- attachments ---------------------------------------------------------------------------------
-INLINE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
 @agent_required
@@ -682,12 +683,5 @@ def attachment_download(request, number, attachment_id, filename=None):
     att = selectors.attachment_for(ticket, attachment_id)
     if att is None:
         raise Http404
-    inline = request.GET.get("inline") == "1" and att.content_type in INLINE_TYPES
-    response = FileResponse(
-        att.file.file.open("rb"),
-        as_attachment=not inline,
-        filename=att.filename,
-        content_type=att.content_type if inline else "application/octet-stream",
-    )
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
+    inline = request.GET.get("inline") == "1"
+    return file_response(att.file.file, att.filename, att.content_type, inline=inline)

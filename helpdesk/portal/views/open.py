@@ -11,6 +11,7 @@ from accounts.actors import SYSTEM
 from accounts.errors import DomainError, PermissionRefused
 from accounts.services import user_get_or_create_by_email
 from accounts.throttle import client_ip
+from helpdesk.attachments import to_attachments
 from threads.models import Channel
 from tickets.customfields import fields_for_topic
 from tickets.services import ticket_open
@@ -22,7 +23,6 @@ from ..forms import (
     add_domain_error,
     issue_form_token,
     read_form_token,
-    to_attachments,
 )
 from ..models import PortalSettings
 from ..selectors import topics_public
@@ -81,10 +81,13 @@ def open_ticket(request):
         request, viewer, config, topics, bound=request.method == "POST" and not refresh
     )
     status = 200
-    if request.method == "POST" and not refresh and form.is_valid():
-        response, status = _submit(request, viewer, config, form, topic)
-        if response is not None:
-            return response
+    if request.method == "POST" and not refresh:
+        if not form.is_valid():
+            status = 400  # bad input (an oversized or refused file too): a form error
+        else:
+            response, status = _submit(request, viewer, config, form, topic)
+            if response is not None:
+                return response
     return render(
         request,
         "portal/open.html",
@@ -139,10 +142,10 @@ def _submit(request, viewer, config, form, topic):
             form.add_error(None, _("Sorry, we cannot accept a ticket from this address."))
         else:
             add_domain_error(form, exc, field_map)
-        return None, 200
+        return None, 403
     except DomainError as exc:
         add_domain_error(form, exc, field_map)
-        return None, 200
+        return None, 400
     if not result.duplicate:
         ratelimit.hit(RATE_SCOPE, ip, config.tickets_per_ip_per_hour)
     if result.ticket is None:

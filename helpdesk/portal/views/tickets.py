@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict, DomainError, NotVisible
 from accounts.throttle import client_ip
+from helpdesk.attachments import to_attachments
 from threads.html import inline_images
 from threads.models import Channel
 from tickets.customfields import ticket_field_values
@@ -19,7 +20,7 @@ from tickets.models import HelpdeskSettings, State, TicketStatus
 from tickets.services import ticket_post_message, ticket_set_status
 
 from ..files import file_response
-from ..forms import ReplyForm, add_domain_error, issue_form_token, read_form_token, to_attachments
+from ..forms import ReplyForm, add_domain_error, issue_form_token, read_form_token
 from ..models import PortalSettings
 from ..selectors import (
     last_public_update,
@@ -128,8 +129,8 @@ def ticket_reply(request, number):
     viewer = viewer_for(request)
     ticket = _ticket_or_404(viewer, number)
     form = ReplyForm(request.POST, request.FILES, max_files=PortalSettings.load().max_attachments)
-    if not form.is_valid():
-        return _render_ticket(request, viewer, ticket, form)
+    if not form.is_valid():  # bad input (an oversized or refused file too)
+        return _render_ticket(request, viewer, ticket, form, status=400)
     nonce = read_form_token(request, form.cleaned_data.get("form_token"))
     if nonce is None:
         form.add_error(None, _("This form had expired. Check it and send it again."))
@@ -157,12 +158,12 @@ def ticket_reply(request, number):
             )
         else:
             add_domain_error(form, exc, {"body": "message"})
-        return _render_ticket(request, viewer, ticket, form)
+        return _render_ticket(request, viewer, ticket, form, status=exc.status)
     except NotVisible:
         raise Http404(_("Ticket not found.")) from None
     except DomainError as exc:
         add_domain_error(form, exc, {"body": "message"})
-        return _render_ticket(request, viewer, ticket, form)
+        return _render_ticket(request, viewer, ticket, form, status=400)
     if not result.duplicate:
         messages.success(request, _("Your reply was posted."))
     url = reverse("portal:ticket", kwargs={"number": ticket.number})

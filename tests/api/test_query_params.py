@@ -1,0 +1,87 @@
+"""Query parameters of every list: a malformed, empty, repeated or unknown one is a 400
+problem naming it, never a 500 and never a filter silently dropped."""
+
+import pytest
+
+from .conftest import problem
+
+
+@pytest.mark.parametrize(
+    "query,param,message",
+    [
+        ("answered=maybe", "answered", "Give true or false."),
+        ("overdue=", "overdue", "Give a value, or leave the parameter out."),
+        ("updated_since=", "updated_since", "Give a value, or leave the parameter out."),
+        ("updated_since=yesterday", "updated_since", "Enter a valid date/time."),
+        ("created_after=2026-13-45T00:00:00Z", "created_after", "Enter a valid date/time."),
+        ("department=abc", "department", None),
+        ("department=0", "department", None),
+        ("department=99999999999999999999999", "department", None),
+        ("status=1&status=x", "status", None),
+        ("state=bogus", "state", None),
+        ("assignee=someone", "assignee", "An agent id, me or none."),
+        ("answered=true&answered=false", "answered", "Give this parameter at most 1 time(s)."),
+        ("q=" + "x" * 201, "q", None),
+        ("answerd=true", "answerd", "Unknown parameter."),
+        ("page_size=0", "page_size", "A whole number from 1 to 100."),
+        ("page_size=", "page_size", "A whole number from 1 to 100."),
+        ("cursor=", "cursor", "Invalid cursor: use the next or previous link as given."),
+        ("cursor=garbage", "cursor", "Invalid cursor: use the next or previous link as given."),
+        (
+            "ordering=subject",
+            "ordering",
+            "Choose one of: -updated_at, updated_at, -created_at, created_at.",
+        ),
+    ],
+)
+def test_a_bad_ticket_list_parameter_is_a_400_naming_it(api, cast, ticket_a, query, param, message):
+    response = api.agent(cast.admin).get(f"/api/v1/tickets/?{query}")
+
+    assert response.status_code == 400, response.content
+    body = problem(response)
+    assert list(body["errors"]) == [param]
+    if message is not None:
+        assert body["errors"][param] == [message]
+
+
+def test_good_values_still_filter(api, cast, ticket_a, ticket_b):
+    client = api.agent(cast.admin)
+
+    unanswered = client.get("/api/v1/tickets/?answered=false").json()["results"]
+    answered = client.get("/api/v1/tickets/?answered=1").json()["results"]
+    in_a = client.get(f"/api/v1/tickets/?department={cast.dept_a.pk}&format=json").json()
+
+    assert {t["number"] for t in unanswered} == {ticket_a.number, ticket_b.number}
+    assert answered == []
+    assert [t["number"] for t in in_a["results"]] == [ticket_a.number]
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["entries/", "events/"],
+)
+def test_thread_lists_refuse_unknown_parameters_too(api, cast, ticket_a, path):
+    response = api.agent(cast.agent_a).get(f"/api/v1/tickets/{ticket_a.number}/{path}?kind=note")
+
+    assert response.status_code == 400
+    assert problem(response)["errors"] == {"kind": ["Unknown parameter."]}
+
+
+def test_the_user_directory_filters_by_email_and_refuses_the_rest(api, cast):
+    client = api.agent(cast.admin)
+
+    found = client.get(f"/api/v1/users/?email={cast.alice.email.upper()}").json()["results"]
+    empty = client.get("/api/v1/users/?email=")
+    unknown = client.get("/api/v1/users/?name=alice")
+
+    assert [u["id"] for u in found] == [cast.alice.pk]
+    assert (empty.status_code, unknown.status_code) == (400, 400)
+    assert problem(empty)["errors"] == {"email": ["Give a value, or leave the parameter out."]}
+    assert problem(unknown)["errors"] == {"name": ["Unknown parameter."]}
+
+
+def test_reference_lists_refuse_unknown_parameters(api, cast):
+    response = api.agent(cast.agent_a).get("/api/v1/departments/?name=Support")
+
+    assert response.status_code == 400
+    assert problem(response)["errors"] == {"name": ["Unknown parameter."]}
