@@ -20,6 +20,25 @@ from django.dispatch import Signal
 
 log = logging.getLogger(__name__)
 
+# The outbox (helpdesk.outbox) registers how durable work is written; accounts cannot
+# import it (innermost app), so the dependency is turned around here.
+_enqueue: Callable[..., object] | None = None
+
+
+def set_enqueue(func: Callable[..., object]) -> None:
+    global _enqueue
+    _enqueue = func
+
+
+def enqueue(task, *args, **kwargs) -> object:
+    """Durable after-commit work for any app: `task(*args, **kwargs)` written to the
+    outbox in the current transaction, run by a worker or the periodic job, never in the
+    request (helpdesk.outbox.services.enqueue)."""
+    if _enqueue is None:
+        raise RuntimeError("No outbox is installed (helpdesk.outbox in INSTALLED_APPS).")
+    return _enqueue(task, *args, **kwargs)
+
+
 # signal -> its in-transaction companion (a plain Signal with the durable receivers)
 _in_transaction: dict[Signal, Signal] = {}
 

@@ -28,8 +28,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from . import throttle
-from .bus import on_commit
+from . import bus, throttle
 from .models import User
 
 log = logging.getLogger("helpdesk.security")
@@ -78,7 +77,7 @@ def password_reset_request(*, email: str, audience: str) -> bool:
         return False
     from .tasks import password_reset_mail_task
 
-    on_commit(lambda: password_reset_mail_task.delay(email, audience))
+    bus.enqueue(password_reset_mail_task, email, audience)  # never run in the request
     return True
 
 

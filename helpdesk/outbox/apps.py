@@ -5,3 +5,10 @@ class OutboxConfig(AppConfig):
     name = "helpdesk.outbox"
     label = "helpdesk_outbox"
     verbose_name = "Outbox"
+
+    def ready(self):
+        from accounts import bus
+
+        from .services import enqueue
+
+        bus.set_enqueue(enqueue)

@@ -14,10 +14,9 @@ from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import bus, throttle
 from accounts import permissions as perms
-from accounts import throttle
 from accounts.actors import SYSTEM, actor_user, is_agent, is_system
-from accounts.bus import on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.selectors import user_find_by_email
 from accounts.services import user_activate_account, user_create
@@ -115,7 +114,7 @@ def registration_request(*, email: str, name: str, password: str) -> bool:
         return False
     from .tasks import registration_start_task
 
-    on_commit(lambda: registration_start_task.delay(email, name, password_hash))
+    bus.enqueue(registration_start_task, email, name, password_hash)
     return True
 
 
