@@ -81,6 +81,10 @@ def start_server() -> subprocess.Popen:
         "API_THROTTLE_CALLER": "1000000/min",
         "API_THROTTLE_ANON": "1000000/min",
         "LOG_LEVEL": "WARNING",
+        # plain HTTP on loopback, as behind a TLS-terminating proxy; DEBUG off refuses the
+        # built-in development key, so the run gets its own
+        "SECURE_SSL_REDIRECT": "0",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or os.urandom(32).hex(),
     }
     env["REDIS_URL"] = REDIS_URL
     server = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
@@ -202,7 +206,9 @@ def main():
             path = f"/api/v1/tickets/?page_size=25&cursor={secrets['deep_cursor']}"
             return request("GET", path, headers=token)
 
-        run("warm-up", first_page, 20, 1, 200)
+        warm = run("warm-up", first_page, 20, 1, 200)
+        if warm["errors"]:
+            raise SystemExit(f"the server refuses the bench's requests: {warm['first_error']}")
         results = [
             run("create /api/v1/tickets/", v1_create, args.creates // 4, 1, 201),
             run("create /api/v1/tickets/", v1_create, args.creates, 8, 201),
@@ -224,6 +230,8 @@ def main():
             f"| {r['scenario']} | {r['clients']} | {r['requests']} | {r['p50_ms']} | "
             f"{r['p95_ms']} | {r['per_second']} |"
         )
+    if any(r["errors"] for r in results):
+        raise SystemExit("some requests failed (see first_error above): the figures are void")
 
 
 if __name__ == "__main__":
