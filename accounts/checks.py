@@ -11,16 +11,19 @@
 
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 
 @checks.register(checks.Tags.security)
 def check_secret_key(app_configs=None, **kwargs):
     builtin = getattr(settings, "DEVELOPMENT_SECRET_KEY", None)
-    if settings.DEBUG or not builtin or builtin != settings.SECRET_KEY:
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    if settings.DEBUG or not builtin or builtin not in keys:
         return []
+    which = "SECRET_KEY is" if keys[0] == builtin else "SECRET_KEY_FALLBACKS holds"
     return [
         checks.Error(
-            "SECRET_KEY is the built-in development key while DEBUG is off.",
+            f"{which} the built-in development key while DEBUG is off.",
             hint="Set SECRET_KEY in the environment (or .env) to a long random value, e.g. "
             '`python -c "import secrets; print(secrets.token_urlsafe(50))"`; '
             "`make run` writes one into .env on its first run.",
@@ -59,3 +62,11 @@ def check_field_encryption_configured(app_configs=None, **kwargs):
             id="accounts.W001",
         )
     ]
+
+
+def refuse_insecure_start() -> None:
+    """For the processes that run no system checks (WSGI and ASGI servers, Celery
+    workers and beat): the same refusal as accounts.E001, as an exception at start."""
+    errors = check_secret_key()
+    if errors:
+        raise ImproperlyConfigured(f"{errors[0].msg} {errors[0].hint}")

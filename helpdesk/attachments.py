@@ -29,10 +29,11 @@ class AttachmentsField(forms.FileField):
 
     @property
     def max_files(self) -> int:
-        return self._max_files if self._max_files is not None else limits.max_attachments_hard()
+        hard = limits.max_attachments_hard()
+        return hard if self._max_files is None else min(self._max_files, hard)
 
     def set_limit(self, max_files: int) -> None:
-        self._max_files = min(max_files, limits.max_attachments_hard())
+        self._max_files = max_files
         self.help_text = gettext("Up to %(n)d files, %(size)s each.") % {
             "n": self.max_files,
             "size": human_size(limits.max_attachment_bytes()),

@@ -107,16 +107,18 @@ _ATTR = re.compile(r'([a-zA-Z_:][-\w:.]*)(?:="([^"]*)")?')
 
 
 def remote_images_as_links(body_html: str) -> str:
-    """Client HTML for agents' mail: each remote image (http, https) becomes a link to
-    it, so opening an alert loads nothing from the client's servers (no tracking pixel,
-    no leak of the agent's address). Works on the sanitised HTML, and sanitises again."""
+    """Client HTML for agents' mail: each image that is not one of the message's own
+    parts (`cid:`, `data:`) becomes a link to it: http, https and protocol-relative
+    (`//host/x.gif`, which a mail client resolves to https) alike, so opening an alert
+    loads nothing from the client's servers (no tracking pixel, no leak of the agent's
+    address). Works on the sanitised HTML, and sanitises again."""
     if "<img" not in (body_html or ""):
         return body_html
 
     def swap(match):
         attrs = {k.lower(): html.unescape(v or "") for k, v in _ATTR.findall(match.group(1))}
         src = attrs.get("src", "")
-        if urlsplit(src).scheme.lower() not in ("http", "https"):
+        if urlsplit(src.strip()).scheme.lower() in ("cid", "data"):
             return match.group(0)
         label = attrs.get("alt") or attrs.get("title") or urlsplit(src).hostname or "image"
         return f'<a href="{escape(src)}">[{escape(gettext("image"))}: {escape(label)}]</a>'

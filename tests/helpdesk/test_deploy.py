@@ -36,6 +36,10 @@ def readme_production_settings() -> dict[str, str]:
 
 
 def manage(tmp_path, *args, **variables) -> subprocess.CompletedProcess:
+    return python(tmp_path, "manage.py", *args, **variables)
+
+
+def python(tmp_path, *args, **variables) -> subprocess.CompletedProcess:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -51,7 +55,7 @@ def manage(tmp_path, *args, **variables) -> subprocess.CompletedProcess:
         }
     )
     return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -91,6 +95,36 @@ def test_the_builtin_key_is_refused_when_debug_is_off(tmp_path):
         assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
     # development (DEBUG on) keeps the built-in key working
     assert manage(tmp_path, "check", DEBUG="1").returncode == 0
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "import config.wsgi",  # gunicorn, uwsgi, mod_wsgi
+        "import config.asgi",  # uvicorn, daphne
+        # a Celery worker and beat send these at start (celery -A config worker|beat)
+        "from config.celery import app; from celery.signals import worker_init;"
+        " worker_init.send(sender=None)",
+        "from config.celery import app; from celery.signals import beat_init;"
+        " beat_init.send(sender=None)",
+    ],
+    ids=["wsgi", "asgi", "celery-worker", "celery-beat"],
+)
+def test_servers_and_workers_refuse_the_builtin_key_too(tmp_path, start):
+    """They run no system checks, so the refusal is made at their start."""
+    refused = python(tmp_path, "-c", start, DEBUG="0")
+    assert refused.returncode == 1
+    assert (
+        "ImproperlyConfigured: SECRET_KEY is the built-in development key while DEBUG is off."
+        in refused.stderr
+    ), refused.stderr[-2000:]
+    key = "a-long-random-production-key-" * 3
+    assert python(tmp_path, "-c", start, DEBUG="0", SECRET_KEY=key).returncode == 0
+    fallback = python(
+        tmp_path, "-c", start, DEBUG="0", SECRET_KEY=key, SECRET_KEY_FALLBACKS=BUILTIN
+    )
+    assert fallback.returncode == 1
+    assert "SECRET_KEY_FALLBACKS holds the built-in development key" in fallback.stderr
 
 
 def test_the_check_errors_exactly_for_the_builtin_key_with_debug_off():

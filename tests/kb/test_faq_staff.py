@@ -153,3 +153,14 @@ def test_categories_are_added_edited_and_deleted_only_when_empty(client, editor,
     client.post(f"/scp/kb/faqs/{kb_data['faq'].pk}/delete/")
     client.post(f"/scp/kb/categories/{kb_data['category'].pk}/delete/")
     assert (Faq.objects.count(), FaqCategory.objects.count()) == (0, 0)
+
+
+def test_the_faq_form_never_takes_more_files_than_the_hard_maximum(settings):
+    from helpdesk import limits
+    from helpdesk.kb.forms import FaqForm
+
+    field = FaqForm().fields["attachments"]
+
+    assert field.max_files == limits.max_attachments_hard() == 5
+    settings.HELPDESK = {**settings.HELPDESK, "MAX_ATTACHMENTS": 20}
+    assert FaqForm().fields["attachments"].max_files == 10  # the form's own, now under the cap

@@ -192,3 +192,18 @@ def test_agents_alerts_link_to_remote_images_instead_of_loading_them(helpdesk, r
     assert 'src="https://tracker.example/pixel.gif?who=alice"' in (
         ticket.thread.entries.get().body_html
     )
+
+
+def test_protocol_relative_and_relative_images_become_links_too():
+    from helpdesk.mail.outbound import remote_images_as_links
+    from threads.html import sanitize_html
+
+    body = sanitize_html(
+        '<p><img src="//evil.example/t.gif" alt="pixel"><img src=" HTTPS://x.example/a.png">'
+        '<img src="cid:part1"></p>'
+    )
+
+    html = remote_images_as_links(body)
+
+    assert html.count("<img") == 1 and '<img src="cid:part1">' in html
+    assert '<a href="//evil.example/t.gif" rel="noopener noreferrer nofollow">' in html
