@@ -6,12 +6,16 @@ call, and redis-py fills about 170 response callbacks in each one: a few hundred
 millisecond per call, twice per throttled API request. redis.Redis objects are
 thread-safe (they take connections from the pool), so one per pool serves every call.
 
-Outages: when Redis refuses or times out (short socket timeouts, settings.py), the call
-is answered by a process-local LocMemCache instead, a warning is logged once, and Redis
-is left alone for `retry_seconds` (OPTIONS) before it is tried again. Nothing that uses
-the cache fails: throttles and login limits keep counting, per process, and the cron
-lock still works within a process. What was written to memory is forgotten when Redis
-answers again.
+Outages: when Redis refuses the connection, times out (short socket timeouts,
+settings.py) or answers with an error (out of memory under `noeviction`, a read-only
+replica after a failover, MISCONF when it cannot save: any redis-py `RedisError` but
+`DataError`, which is our own bad input), the call is answered by a process-local
+LocMemCache instead and Redis is left alone for `retry_seconds` (OPTIONS). Then one
+small write decides whether it is used again: a Redis that refuses writes still answers
+reads, and reading there while counts and locks go to memory would lose them. A warning
+names the error, at most once a minute per server. Nothing that uses the cache fails:
+throttles and login limits keep counting, per process, and the cron lock still works
+within a process. What was written to memory is forgotten when Redis takes writes again.
 """
 
 import logging
@@ -24,8 +28,9 @@ from redis import exceptions as redis_errors
 
 log = logging.getLogger(__name__)
 
-ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError)
 RETRY_SECONDS = 5.0
+WARN_EVERY_SECONDS = 60.0
+PROBE_KEY = "helpdesk:cache:probe"  # written to see whether Redis takes writes again
 
 
 class _Health:
@@ -35,20 +40,32 @@ class _Health:
         self.name = name
         self.retry_seconds = retry_seconds
         self._down_until = 0.0
+        self._warned_at: float | None = None  # last outage warning
+        self._announced = False  # an outage was logged and its end not yet
         self._lock = threading.Lock()
 
-    def up(self) -> bool:
-        return time.monotonic() >= self._down_until
+    def state(self) -> str:
+        """ "up", "down" (serve from memory), or "retry" (the retry interval is over)."""
+        if not self._down_until:
+            return "up"
+        return "retry" if time.monotonic() >= self._down_until else "down"
 
     def trip(self, exc: Exception) -> None:
+        now = time.monotonic()
         with self._lock:
             was_up = self._down_until == 0.0
-            self._down_until = time.monotonic() + self.retry_seconds
-        if was_up:
+            self._down_until = now + self.retry_seconds
+            warn = was_up and (
+                self._warned_at is None or now - self._warned_at >= WARN_EVERY_SECONDS
+            )
+            if warn:
+                self._warned_at, self._announced = now, True
+        if warn:
             log.warning(
-                "cache: Redis %s unreachable (%s); serving from process memory, "
-                "retrying every %s s",
+                "cache: Redis %s unreachable or refusing (%s: %s); serving from process "
+                "memory, retrying every %s s",
                 self.name,
+                type(exc).__name__,
                 exc,
                 self.retry_seconds,
             )
@@ -57,7 +74,9 @@ class _Health:
         if self._down_until:
             with self._lock:
                 self._down_until = 0.0
-            log.warning("cache: Redis %s answers again", self.name)
+                announced, self._announced = self._announced, False
+            if announced:
+                log.warning("cache: Redis %s answers again", self.name)
 
 
 _HEALTH: dict[tuple, _Health] = {}
@@ -71,14 +90,17 @@ def _health(servers, retry_seconds: float) -> _Health:
 
 
 def _guarded(name: str):
-    """A client method that falls back to process memory while Redis is unreachable."""
+    """A client method that falls back to process memory while Redis is unreachable or
+    refuses."""
     redis_method = getattr(django_redis.RedisCacheClient, name)
 
     def method(self, *args):
-        if self._health.up():
+        if self._usable():
             try:
                 result = redis_method(self, *args)
-            except ERRORS as exc:
+            except redis_errors.DataError:
+                raise  # raised by redis-py before sending: our input, not the server
+            except redis_errors.RedisError as exc:
                 self._health.trip(exc)
             else:
                 self._health.ok()
@@ -97,6 +119,20 @@ class RedisCacheClient(django_redis.RedisCacheClient):
         self._health = _health(servers, retry_seconds)
         # LocMemCache keeps its data per name, so every thread's client shares it
         self._local = LocMemCache(f"redis-fallback:{self._health.name}", {})
+
+    def _usable(self) -> bool:
+        """Whether to call Redis. After an outage, Redis is used again only once it takes a
+        write: a Redis refusing writes still answers reads, and reading there while the
+        counts and locks are written to memory would lose them."""
+        state = self._health.state()
+        if state != "retry":
+            return state == "up"
+        try:
+            self.get_client(write=True).set(PROBE_KEY, b"1", ex=60)
+        except redis_errors.RedisError as exc:
+            self._health.trip(exc)
+            return False
+        return True
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)

@@ -61,12 +61,60 @@ class RedisProcess:
         """SIGKILL: no shutdown, no save; what it held is gone."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
+            self.proc.send_signal(signal.SIGCONT)  # a paused one too
             self.proc.wait(10)
         self._wait(answering=False)
 
     def restart(self) -> None:
         self.kill()
         self.start()
+
+    def client(self, db: int = 0):
+        import redis
+
+        return redis.Redis.from_url(self.url(db), socket_timeout=5)
+
+    def fill_up(self) -> None:
+        """Out of memory with `noeviction`: every write is refused (OOM), reads answer."""
+        import redis
+
+        admin = self.client()
+        admin.config_set("maxmemory-policy", "noeviction")
+        admin.config_set("maxmemory", "1mb")
+        for n in range(100_000):  # small writes: a big one is refused for its own size
+            try:
+                admin.set(f"ballast:{n}", b"x" * 1024)
+            except redis.exceptions.OutOfMemoryError:
+                return
+        raise RuntimeError("redis-server took 100 MB with maxmemory 1mb")
+
+    def make_read_only(self) -> None:
+        """A replica (of a master that is not there), as after a failover: writes are
+        refused with READONLY, reads answer."""
+        self.client().execute_command("REPLICAOF", "127.0.0.1", str(free_port()))
+
+    def break_disk(self) -> None:
+        """A failed background save with `stop-writes-on-bgsave-error`: writes are refused
+        with MISCONF, reads answer."""
+        admin = self.client()
+        admin.config_set("save", "3600 1")
+        self.folder.rmdir()  # its working folder: the save cannot create its file
+        self.folder.mkdir()  # a new folder of that name, not the server's
+        admin.bgsave()
+        deadline = time.monotonic() + 10
+        while admin.info("persistence")["rdb_last_bgsave_status"] != "err":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the background save did not fail")
+            time.sleep(0.05)
+
+    def pause(self) -> None:
+        """SIGSTOP: the port still accepts connections (the kernel does), nobody answers."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
 
     def _answers(self) -> bool:
         try:
