@@ -2,10 +2,13 @@
 
 Celery beat runs them through `helpdesk.tasks.run_cron_job_task` on the intervals in
 settings.HELPDESK_CRON; `manage.py run_cron` runs them once by hand, or in a loop
-where there is no broker (`make run`).
+where there is no broker (`make run`). A job runs alone (JobLock, in the shared cache);
+the lock of a run that was killed ends within the job's interval.
 """
 
 import logging
+import secrets
+import threading
 from collections.abc import Callable
 from importlib import import_module
 
@@ -79,19 +82,50 @@ JOBS: dict[str, Callable[[], int]] = {
 }
 
 
-LOCK_SECONDS = 30 * 60
+class JobLock:
+    """The shared-cache lock of one running job. It lasts one interval of the job and is
+    renewed every third of that while the job runs, so a run that is killed (SIGKILL,
+    OOM, a hard time limit: no `finally`) holds the job up for one interval at most,
+    and a live run that takes longer than its interval still runs alone."""
+
+    def __init__(self, name: str):
+        self.key = f"helpdesk:cron:{name}"
+        self.seconds = max(float(settings.HELPDESK_CRON.get(name, 300)), 1.0)
+        self.token = secrets.token_hex(8)
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def take(self) -> bool:
+        if not cache.add(self.key, self.token, timeout=self.seconds):
+            return False
+        self._renewer = threading.Thread(target=self._renew, name=f"{self.key} lock", daemon=True)
+        self._renewer.start()
+        return True
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.seconds / 3):
+            if cache.get(self.key) != self.token:
+                return  # lost (the cache restarted): the next run may start
+            cache.touch(self.key, self.seconds)
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+        if cache.get(self.key) == self.token:  # never another run's lock
+            cache.delete(self.key)
 
 
 def run_job(name: str) -> int | None:
-    """Run a job unless the same job is running right now (a shared-cache lock; the jobs
-    are idempotent anyway). Returns the job's count, or None when skipped."""
-    key = f"helpdesk:cron:{name}"
-    if not cache.add(key, "running", timeout=LOCK_SECONDS):
+    """Run a job unless the same job is running right now (JobLock; the jobs are
+    idempotent anyway). Returns the job's count, or None when skipped."""
+    lock = JobLock(name)
+    if not lock.take():
         log.info("cron job %s skipped: already running", name)
         return None
     try:
         result = JOBS[name]()
     finally:
-        cache.delete(key)
+        lock.release()
     log.info("cron job %s done (%s)", name, result)
     return result

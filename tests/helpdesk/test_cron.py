@@ -1,4 +1,11 @@
+import concurrent.futures
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
 from io import StringIO
 
 import pytest
@@ -11,6 +18,7 @@ from threads.models import Draft, StoredFile
 from threads.services import file_store
 
 from ..factories import AgentFactory
+from ..redis_process import pointed_at
 
 
 def test_run_cron_runs_every_job_once(db):
@@ -68,3 +76,82 @@ def test_the_overdue_sweep_and_lock_purge_are_cron_jobs(db):
     } <= set(cron.JOBS)
     assert cron.run_job("overdue_sweep") == 0
     assert cron.run_job("purge_locks") == 0
+
+
+def test_a_run_longer_than_its_interval_keeps_its_lock_and_releases_it_at_the_end(
+    db, settings, monkeypatch
+):
+    settings.HELPDESK_CRON = {**settings.HELPDESK_CRON, "purge_drafts": 1}
+    started, finish, runs = threading.Event(), threading.Event(), []
+
+    def slow():
+        runs.append("slow")
+        started.set()
+        finish.wait(10)
+        return 7
+
+    monkeypatch.setitem(cron.JOBS, "purge_drafts", slow)
+    first = concurrent.futures.ThreadPoolExecutor(1).submit(cron.run_job, "purge_drafts")
+    assert started.wait(5)
+    time.sleep(1.5)  # longer than the interval: the lock was renewed
+
+    assert cron.run_job("purge_drafts") is None
+    finish.set()
+    assert first.result(5) == 7
+    monkeypatch.setitem(cron.JOBS, "purge_drafts", lambda: 0)
+    assert cron.run_job("purge_drafts") == 0
+    assert runs == ["slow"]
+
+
+KILLED_RUN = """
+import sys, time
+import django
+django.setup()
+from helpdesk import cron
+
+def hang():
+    print("running", flush=True)
+    time.sleep(60)
+
+cron.JOBS["fetch_mail"] = hang
+cron.run_job("fetch_mail")
+"""
+
+
+def test_a_killed_run_blocks_the_job_for_one_interval_at_most(
+    db, redis_process, settings, monkeypatch
+):
+    """The worker running fetch_mail is killed (SIGKILL: no `finally`): its lock is left
+    in Redis. The redelivered task and the next beat ticks run the job again within
+    one interval of the job, not half an hour later."""
+    settings.HELPDESK_CRON = {**settings.HELPDESK_CRON, "fetch_mail": 1}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "REDIS_URL": redis_process.url(1),
+        "CRON_FETCH_MAIL_SECONDS": "1",
+    }
+    env.pop("DATABASE_URL", None)  # the job touches no database
+    child = subprocess.Popen(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", KILLED_RUN],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout.readline() == "running\n"
+    time.sleep(1.2)  # the live run renews its lock past its interval
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    killed = time.monotonic()
+    runs = []
+    monkeypatch.setitem(cron.JOBS, "fetch_mail", lambda: runs.append(1) or 3)
+
+    with pointed_at(redis_process, settings):
+        assert redis_process.client(1).exists(":1:helpdesk:cron:fetch_mail") == 1
+        assert cron.run_job("fetch_mail") is None  # the lock is still there
+        while cron.run_job("fetch_mail") is None:
+            assert time.monotonic() - killed < 1.5, "the dead run's lock outlived its interval"
+            time.sleep(0.05)
+
+    assert runs == [1]
