@@ -191,6 +191,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_TIMEOUT = REDIS_TIMEOUT_SECONDS
+# The worker's connections: its blocking reads need a socket timeout above kombu's BRPOP
+# timeout (1 s). The outbox hands work over with its own connections, whose timeouts are
+# REDIS_TIMEOUT_SECONDS (helpdesk.outbox.services.producers), so no request waits 5 s.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
     "socket_timeout": max(REDIS_TIMEOUT_SECONDS, 5.0),

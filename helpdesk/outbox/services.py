@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from kombu import pools
 
 from accounts import bus
 from accounts.actors import is_agent
@@ -99,18 +100,34 @@ class _Breaker:
 breaker = _Breaker()
 
 
+def producers() -> pools.ProducerPool:
+    """The outbox's publishing connections: connect and socket timeouts of
+    REDIS_TIMEOUT_SECONDS, so a broker that hangs (up but silent) costs a request that
+    long once, then the breaker leaves it alone. The worker's own connections keep the
+    broker settings' longer socket timeout, which its blocking reads need. One pool per
+    broker URL and timeout (kombu keys its pools by the connection's parameters)."""
+    timeout = settings.REDIS_TIMEOUT_SECONDS
+    connection = current_app.connection_for_write(
+        connect_timeout=timeout,
+        transport_options={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+    )
+    return pools.producers[connection]
+
+
 def offer(pk: int) -> bool:
     """Hand one row to Celery. False when the broker did not take it."""
     from .tasks import run_outbox_task
 
+    if dispatch_mode() != "broker":  # eager (tests): run it now, failures propagate
+        run_outbox_task.apply_async((pk,), retry=False)
+        return True
     url = current_app.conf.broker_url or ""
-    if dispatch_mode() == "broker" and not breaker.closed(url):
+    if not breaker.closed(url):
         return False
     try:
-        run_outbox_task.apply_async((pk,), retry=False)
+        with producers().acquire(block=True) as producer:
+            run_outbox_task.apply_async((pk,), retry=False, producer=producer)
     except Exception as exc:  # broker down, refused, timed out: the row stays pending
-        if dispatch_mode() != "broker":
-            raise
         breaker.trip(url, exc)
         return False
     return True
