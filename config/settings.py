@@ -319,6 +319,7 @@ HELPDESK_API = {
 HELPDESK_WEBHOOKS = {
     # private, loopback and link-local targets are refused unless this is on
     "ALLOW_PRIVATE": env.bool("WEBHOOKS_ALLOW_PRIVATE", default=False),
+    # one deadline for a whole attempt (connect, send, answer), not per socket read
     "TIMEOUT_SECONDS": env.int("WEBHOOKS_TIMEOUT_SECONDS", default=10),
     "RETRY_HOURS": env.int("WEBHOOKS_RETRY_HOURS", default=24),
 }

@@ -18,8 +18,10 @@ Tasks run through the outbox are Celery tasks (thin, idempotent, taking ids), ca
 in-process by whoever claimed the row; their own retry policy is `RetryLater`.
 """
 
+import contextlib
 import datetime as dt
 import logging
+import signal
 import threading
 import time
 from functools import partial
@@ -42,6 +44,8 @@ log = logging.getLogger(__name__)
 # How long a claimed row belongs to its runner; run_outbox_task's time limit is shorter,
 # so a lease ends only when the runner died.
 LEASE = dt.timedelta(minutes=10)
+# The time limit of a row the periodic job runs itself, when its task has none.
+DEFAULT_TIME_LIMIT = 300
 PENDING, RUNNING, DEAD = OutboxTask.State.values
 
 
@@ -174,9 +178,51 @@ def _task(name: str) -> Task:
     return found
 
 
-def outbox_run(pk: int, *, now: dt.datetime | None = None) -> str | None:
+class TimeLimitExceeded(Exception):
+    """A row run by the periodic job itself took longer than its task's time limit."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Ends the block with TimeLimitExceeded after `seconds`, as Celery's soft time limit
+    does in a worker: with SIGALRM, so only in a main thread where nothing else uses it
+    (`run_cron --loop`, a prefork worker's process); elsewhere the block runs unbounded."""
+    usable = (
+        seconds > 0
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, signal.SIG_IGN)
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
+    if not usable:
+        yield
+        return
+
+    def expired(signum, frame):
+        raise TimeLimitExceeded(f"ran longer than its time limit ({seconds:g} s)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _limit_of(task: Task) -> float:
+    """The task's own (soft) time limit, at most the outbox task's: a row runs no longer
+    in the periodic job than in a worker, and never past its lease."""
+    from .tasks import run_outbox_task
+
+    own = task.soft_time_limit or task.time_limit or DEFAULT_TIME_LIMIT
+    return float(min(own, run_outbox_task.soft_time_limit))
+
+
+def outbox_run(pk: int, *, now: dt.datetime | None = None, bounded=False) -> str | None:
     """Claim one due row and run its task. Returns "done", "retry" or "dead", or None
-    when the row was not there to claim (done already, taken by another, not due)."""
+    when the row was not there to claim (done already, taken by another, not due).
+    `bounded`: end the task at its own (soft) time limit, as a worker would (the
+    periodic job running rows in its own process; time_limit above)."""
     now = now or timezone.now()
     claimed = OutboxTask.objects.filter(pk=pk, state=PENDING, next_attempt_at__lte=now).update(
         state=RUNNING, taken_until=timezone.now() + LEASE, attempts=F("attempts") + 1
@@ -185,7 +231,9 @@ def outbox_run(pk: int, *, now: dt.datetime | None = None) -> str | None:
         return None
     row = OutboxTask.objects.get(pk=pk)
     try:
-        _task(row.task)(*row.args, **row.kwargs)
+        task = _task(row.task)
+        with time_limit(_limit_of(task) if bounded else 0):
+            task(*row.args, **row.kwargs)
     except RetryLater as exc:
         return _reschedule(row, str(exc), dt.timedelta(seconds=exc.seconds))
     except Exception as exc:
@@ -242,7 +290,7 @@ def outbox_drain(*, now: dt.datetime | None = None) -> int:
         if not ids:
             break
         for pk in ids:
-            outbox_run(pk, now=now)
+            outbox_run(pk, now=now, bounded=True)
         handled += len(ids)
     return handled
 
@@ -258,7 +306,7 @@ def _offer_due(now: dt.datetime) -> int:
     refused = [pk for pk in ids if not offer(pk)]
     OutboxTask.objects.filter(pk__in=refused, state=PENDING).update(offered_at=None)
     for pk in refused:  # the broker is down: this job delivers
-        outbox_run(pk, now=now)
+        outbox_run(pk, now=now, bounded=True)
     return len(ids)
 
 

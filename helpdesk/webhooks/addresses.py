@@ -12,9 +12,12 @@ unspecified and other non-global addresses, and the same addresses carried in IP
 (IPv4-mapped, 6to4, NAT64, Teredo).
 """
 
+import contextlib
 import http.client
 import ipaddress
 import socket
+import threading
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -143,48 +146,109 @@ def check_at_save(url: str) -> None:
 # --- the pinned connection ------------------------------------------------------------------
 
 
+class Deadline:
+    """The end of a whole exchange. Socket timeouts bound each read, not the exchange:
+    a target sending one byte every half second would hold a delivery for minutes. A
+    timer shuts the watched sockets down when the deadline passes, so a read blocked
+    there returns at once (`passed` says why)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.passed = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def left(self) -> float:
+        return max(self.ends - time.monotonic(), 0.0)
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.passed.is_set():
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.passed.set()
+            for sock in self._sockets:
+                _shut(sock)
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    """Shut the descriptor down (for TLS too: the socket's own method, not SSLSocket's,
+    which would drop the TLS state under a reader in another thread)."""
+    with contextlib.suppress(OSError):  # not connected yet, or closed already
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def _connect(address: str, port: int, deadline: Deadline, timeout, source_address):
+    sock = socket.create_connection((address, port), min(timeout, deadline.left()), source_address)
+    deadline.watch(sock)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 class PinnedHTTPConnection(http.client.HTTPConnection):
     """HTTP to a given address; the Host header stays the URL's host."""
 
-    def __init__(self, host, port, *, address: str, **kwargs):
+    def __init__(self, host, port, *, address: str, deadline: Deadline, **kwargs):
         super().__init__(host, port, **kwargs)
-        self.address = address
+        self.address, self.deadline = address, deadline
 
     def connect(self):
-        self.sock = socket.create_connection(
-            (self.address, self.port), self.timeout, self.source_address
+        self.sock = _connect(
+            self.address, self.port, self.deadline, self.timeout, self.source_address
         )
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to a given address; SNI and the certificate check use the URL's host."""
 
-    def __init__(self, host, port, *, address: str, **kwargs):
+    def __init__(self, host, port, *, address: str, deadline: Deadline, **kwargs):
         super().__init__(host, port, **kwargs)
-        self.address = address
+        self.address, self.deadline = address, deadline
 
     def connect(self):
-        sock = socket.create_connection(
-            (self.address, self.port), self.timeout, self.source_address
+        sock = _connect(self.address, self.port, self.deadline, self.timeout, self.source_address)
+        self.sock = self._context.wrap_socket(
+            sock, server_hostname=self.host, do_handshake_on_connect=False
         )
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.deadline.watch(self.sock)  # the TLS socket took the descriptor over
+        self.sock.do_handshake()
 
 
 def post(target: Target, body: bytes, headers: dict, *, timeout: float) -> tuple[int, bytes]:
     """POST to the first resolved address that accepts a connection. Returns the status
-    and the first KiB of the answer (nothing more is read). Redirects are not followed."""
+    and the first KiB of the answer (nothing more is read). Redirects are not followed.
+    `timeout` bounds the whole exchange (connecting, sending, the answer), over every
+    address tried: past it, TimeoutError."""
     kind = PinnedHTTPSConnection if target.scheme == "https" else PinnedHTTPConnection
     last_error: OSError | None = None
-    for address in target.addresses:
-        conn = kind(target.host, target.port, address=address, timeout=timeout)
-        try:
-            conn.request("POST", target.path, body=body, headers=headers)
-            response = conn.getresponse()
-            return response.status, response.read(1024)
-        except ConnectionRefusedError as exc:  # try the host's next address
-            last_error = exc
-        finally:
-            conn.close()
+    with Deadline(timeout) as deadline:
+        for address in target.addresses:
+            conn = kind(
+                target.host, target.port, address=address, deadline=deadline, timeout=timeout
+            )
+            try:
+                conn.request("POST", target.path, body=body, headers=headers)
+                response = conn.getresponse()
+                return response.status, response.read(1024)
+            except ConnectionRefusedError as exc:  # try the host's next address
+                last_error = exc
+            except (OSError, http.client.HTTPException):
+                if not deadline.passed.is_set():
+                    raise
+                raise TimeoutError(f"no complete answer within {timeout:g} s") from None
+            finally:
+                conn.close()
     raise last_error or OSError("no address to connect to")

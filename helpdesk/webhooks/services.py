@@ -6,7 +6,8 @@ subscription there, with one outbox row each (helpdesk.outbox), so both commit o
 back with the change. Nothing is sent in the request: after commit a worker (or, with
 no broker or the broker down, the `outbox_drain` job) sends each delivery. Each try is
 signed (HMAC-SHA256 over `<timestamp>.<body>`), goes to the address the host resolved
-to once (addresses.py: no private targets, no DNS rebinding), is logged (status, body
+to once (addresses.py: no private targets, no DNS rebinding), has
+settings.HELPDESK_WEBHOOKS["TIMEOUT_SECONDS"] for the whole exchange, is logged (status, body
 excerpt, duration) and, on failure, retried by the `webhooks_retry` job with
 exponential backoff for settings.HELPDESK_WEBHOOKS["RETRY_HOURS"].
 """
@@ -42,7 +43,10 @@ ENTRY_KINDS = {ThreadEvent.Kind.MESSAGE, ThreadEvent.Kind.RESPONSE, ThreadEvent.
 EVENTS = sorted(
     {"entry.created"} | {f"ticket.{k}" for k in ThreadEvent.Kind.values if k not in ENTRY_KINDS}
 )
-LOCK = dt.timedelta(minutes=2)
+# A delivery being sent is locked for its deadline (WEBHOOKS_TIMEOUT_SECONDS, the whole
+# exchange) and this margin (the DNS lookup, which the resolver bounds, and the writes):
+# the webhooks_retry job takes it back only from a sender that died.
+LOCK_MARGIN = dt.timedelta(minutes=2)
 BATCH = 200
 
 
@@ -236,13 +240,17 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 2 * 3600))
 
 
+def lock_length() -> dt.timedelta:
+    return dt.timedelta(seconds=conf("TIMEOUT_SECONDS")) + LOCK_MARGIN
+
+
 def _claim(pk: int) -> bool:
     now = timezone.now()
     due = Q(status__in=[Delivery.Status.PENDING, Delivery.Status.FAILED], next_attempt_at__lte=now)
     stuck = Q(status=Delivery.Status.SENDING, locked_until__lt=now)
     return bool(
         Delivery.objects.filter(due | stuck, pk=pk).update(
-            status=Delivery.Status.SENDING, locked_until=now + LOCK
+            status=Delivery.Status.SENDING, locked_until=now + lock_length()
         )
     )
 
