@@ -74,16 +74,20 @@ class MailboxAdmin(admin.ModelAdmin):
 
     @admin.action(description="Fetch now")
     def fetch_now(self, request, queryset):
-        from .fetching import fetch_mailbox
+        """Queued through the outbox: the mail server is not talked to in this request.
+        The result shows on the mailbox (last fetch, last error) once it ran."""
+        from accounts.errors import DomainError
 
-        for mailbox in queryset:
-            report = fetch_mailbox(mailbox)
-            level = messages.ERROR if report.error else messages.INFO
-            self.message_user(
-                request,
-                f"{mailbox.name}: {report.error or report.skipped or report.statuses}",
-                level,
+        from .services import mailboxes_queue_fetch
+
+        try:
+            count = mailboxes_queue_fetch(
+                actor=request.user, mailbox_ids=list(queryset.values_list("pk", flat=True))
             )
+        except DomainError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(request, f"Fetch queued for {count} mailbox(es).")
 
 
 @admin.register(InboundMessage)

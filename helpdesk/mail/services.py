@@ -1,5 +1,6 @@
 """Changes of the mail channel's own state that are not a ticket's: undeliverable
-addresses. Keyword-only, with an explicit actor, like every service."""
+addresses, fetches asked for by an admin. Keyword-only, with an explicit actor, like
+every service."""
 
 import logging
 
@@ -8,7 +9,7 @@ from django.db import transaction
 from accounts.actors import actor_label, is_agent, is_system
 from accounts.errors import PermissionRefused, ValidationFailed
 
-from .models import UndeliverableAddress
+from .models import Mailbox, UndeliverableAddress
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +56,19 @@ def undeliverable(addresses) -> dict[str, UndeliverableAddress]:
         return {}
     rows = UndeliverableAddress.objects.filter(address__in=wanted)
     return {row.address: row for row in rows}
+
+
+def mailboxes_queue_fetch(*, actor, mailbox_ids: list[int]) -> int:
+    """An admin's "Fetch now": one fetch per mailbox, written to the outbox; a worker or
+    the periodic job talks to the mail server, never the admin's request. Returns how
+    many fetches were queued."""
+    from helpdesk.outbox.services import enqueue_many
+
+    from .tasks import fetch_mailbox_task
+
+    if not (is_agent(actor) and actor.is_helpdesk_admin):
+        raise PermissionRefused("Only helpdesk admins fetch mail by hand.")
+    with transaction.atomic():
+        ids = list(Mailbox.objects.filter(pk__in=mailbox_ids).values_list("pk", flat=True))
+        enqueue_many(fetch_mailbox_task, [((pk,), {}) for pk in ids])
+    return len(ids)

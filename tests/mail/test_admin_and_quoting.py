@@ -3,10 +3,16 @@
 import pytest
 from django.urls import reverse
 
+from accounts.errors import PermissionRefused
+from helpdesk.cron import run_job
+from helpdesk.mail.fetchers import Fetcher
 from helpdesk.mail.inbound import ingest
 from helpdesk.mail.models import EmailTemplate, Mailbox
 from helpdesk.mail.quoting import strip_quoted
+from helpdesk.mail.services import mailboxes_queue_fetch
+from helpdesk.outbox.models import OutboxTask
 
+from ..redis_process import celery_broker
 from .conftest import corpus
 
 SEP = "-- reply above this line --"
@@ -113,3 +119,57 @@ def test_quoted_history_is_cut_from_text(body, expected):
 )
 def test_quoted_history_is_cut_from_html(body, expected):
     assert strip_quoted(body, "html", SEP) == expected
+
+
+class RecordingFetcher(Fetcher):
+    """A mailbox with nothing new; records that a server was talked to."""
+
+    connections: list[str] = []
+
+    def connect(self):
+        RecordingFetcher.connections.append(self.mailbox.name)
+
+    def pending(self, limit):
+        return []
+
+    def close(self):
+        pass
+
+
+def test_fetch_now_queues_a_fetch_and_talks_to_no_server_in_the_request(
+    client, mailbox, helpdesk, settings
+):
+    settings.HELPDESK_MAIL = {
+        **settings.HELPDESK_MAIL,
+        "FETCHERS": {"imap": f"{__name__}.RecordingFetcher"},
+    }
+    RecordingFetcher.connections = []
+    client.force_login(helpdesk.admin)
+
+    response = client.post(
+        reverse("admin:helpdesk_mail_mailbox_changelist"),
+        {"action": "fetch_now", "_selected_action": [mailbox.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == ["Fetch queued for 1 mailbox(es)."]
+    assert RecordingFetcher.connections == []  # nobody talked to the server
+    [row] = OutboxTask.objects.all()
+    assert (row.task, row.args, row.state) == (
+        "helpdesk.mail.tasks.fetch_mailbox_task",
+        [mailbox.pk],
+        "pending",
+    )
+    with celery_broker("memory://"):  # the periodic job (or a worker) fetches
+        assert run_job("outbox_drain") == 1
+    assert RecordingFetcher.connections == ["Support"]
+    mailbox.refresh_from_db()
+    assert mailbox.last_fetch_at is not None and mailbox.last_error == ""
+    assert not OutboxTask.objects.exists()
+
+
+def test_only_helpdesk_admins_queue_fetches(mailbox, helpdesk):
+    with pytest.raises(PermissionRefused):
+        mailboxes_queue_fetch(actor=helpdesk.agent_a, mailbox_ids=[mailbox.pk])
+    assert not OutboxTask.objects.exists()
