@@ -204,6 +204,7 @@ class OutboundMessage(models.Model):
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         BOUNCED = "bounced", _("Bounced")
@@ -230,6 +231,9 @@ class OutboundMessage(models.Model):
     status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    claimed_until = models.DateTimeField(
+        null=True, blank=True, help_text=_("Lease of the sender sending it now.")
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -1,10 +1,11 @@
 """Celery tasks of the email channel: thin, taking ids, safe to run twice."""
 
+import datetime as dt
 import logging
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from helpdesk.outbox.services import RetryLater
@@ -26,22 +27,47 @@ def send_outbound_task(outbound_id: int) -> str | None:
     return outcome[0] if outcome else None
 
 
+# A sender's claim on a mail: longer than send_outbound_task's time limit, so it ends
+# only when the sender died (then the mail is sent again: at least once, never twice at
+# the same time).
+SEND_LEASE = dt.timedelta(minutes=5)
+
+
+def _claim(outbound_id: int) -> OutboundMessage | None:
+    """Take a queued mail (or one whose sender died) for this run: one conditional
+    UPDATE, so of two runs for the same mail only one sends."""
+    now = timezone.now()
+    free = Q(status=OutboundMessage.Status.QUEUED) | Q(
+        status=OutboundMessage.Status.SENDING, claimed_until__lt=now
+    )
+    taken = OutboundMessage.objects.filter(free, pk=outbound_id).update(
+        status=OutboundMessage.Status.SENDING, claimed_until=now + SEND_LEASE
+    )
+    if not taken:
+        return None  # already sent, being sent by another run, failed for good, or gone
+    return OutboundMessage.objects.select_related("ticket", "entry").get(pk=outbound_id)
+
+
 def _attempt(outbound_id: int):
     """One try: ("sent",), ("failed",), ("retry", attempts, exc), or None (nothing to do)."""
     from . import outbound
 
-    row = OutboundMessage.objects.select_related("ticket", "entry").filter(pk=outbound_id).first()
-    if row is None or row.status != OutboundMessage.Status.QUEUED:
-        return None  # already sent (a task run twice) or gone
+    row = _claim(outbound_id)
+    if row is None:
+        return None
     row.attempts += 1
     try:
         outbound.deliver(row)
     except Exception as exc:  # SMTP, socket, TLS, backend errors alike
         error = f"{type(exc).__name__}: {exc}"
+        again = row.attempts < settings.HELPDESK_MAIL["SEND_MAX_RETRIES"]
         OutboundMessage.objects.filter(pk=row.pk).update(
-            attempts=F("attempts") + 1, error=error[:2000]
+            attempts=F("attempts") + 1,
+            error=error[:2000],
+            claimed_until=None,
+            **({"status": OutboundMessage.Status.QUEUED} if again else {}),
         )
-        if row.attempts < settings.HELPDESK_MAIL["SEND_MAX_RETRIES"]:
+        if again:
             log.warning("mail %s: attempt %s failed: %s", row.pk, row.attempts, error)
             return ("retry", row.attempts, exc)
         outbound.record_failure(row, error)
@@ -51,6 +77,7 @@ def _attempt(outbound_id: int):
         sent_at=timezone.now(),
         error="",
         attempts=F("attempts") + 1,
+        claimed_until=None,
     )
     return ("sent",)
 
