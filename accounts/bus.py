@@ -30,13 +30,14 @@ def set_enqueue(func: Callable[..., object]) -> None:
     _enqueue = func
 
 
-def enqueue(task, *args, **kwargs) -> object:
+def enqueue(task, *args, sealed: bool = False, **kwargs) -> object:
     """Durable after-commit work for any app: `task(*args, **kwargs)` written to the
     outbox in the current transaction, run by a worker or the periodic job, never in the
-    request (helpdesk.outbox.services.enqueue)."""
+    request (helpdesk.outbox.services.enqueue). `sealed=True` stores the arguments
+    encrypted (secrets: password hashes, live links)."""
     if _enqueue is None:
         raise RuntimeError("No outbox is installed (helpdesk.outbox in INSTALLED_APPS).")
-    return _enqueue(task, *args, **kwargs)
+    return _enqueue(task, *args, sealed=sealed, **kwargs)
 
 
 # signal -> its in-transaction companion (a plain Signal with the durable receivers)

@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db.models import Q
 
 from accounts.errors import DomainError
 
@@ -10,11 +11,20 @@ from .models import OutboxTask
 class OutboxTaskAdmin(admin.ModelAdmin):
     """Read-only: what is waiting, running or given up; given-up rows can be retried."""
 
-    list_display = ["task", "args", "state", "attempts", "next_attempt_at", "created_at"]
+    list_display = ["task", "arguments", "state", "attempts", "next_attempt_at", "created_at"]
     list_filter = ["state", "task"]
     search_fields = ["task", "last_error"]
-    readonly_fields = [f.name for f in OutboxTask._meta.fields]
+    # sealed arguments (sign-in links, password hashes) are never loaded nor shown here
+    exclude = ["sealed"]
+    readonly_fields = [f.name for f in OutboxTask._meta.fields if f.name != "sealed"]
     actions = ["retry"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("sealed").annotate(is_sealed=~Q(sealed=""))
+
+    @admin.display(description="arguments")
+    def arguments(self, obj):
+        return "(sealed)" if obj.is_sealed else f"{obj.args} {obj.kwargs or ''}".strip()
 
     def has_add_permission(self, request):
         return False

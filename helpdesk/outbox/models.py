@@ -4,6 +4,8 @@ deliver), written in the same transaction as the change that caused it."""
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from accounts.crypto import EncryptedTextField
+
 
 class OutboxTask(models.Model):
     class State(models.TextChoices):
@@ -14,6 +16,14 @@ class OutboxTask(models.Model):
     task = models.CharField(max_length=200, help_text=_("Dotted name of the Celery task."))
     args = models.JSONField(default=list, blank=True)
     kwargs = models.JSONField(default=dict, blank=True)
+    sealed = EncryptedTextField(
+        blank=True,
+        default="",
+        help_text=_(
+            "Arguments that must not be stored readable (sign-in links, password hashes): "
+            "JSON encrypted at rest; args and kwargs are then empty."
+        ),
+    )
     state = models.CharField(max_length=8, choices=State, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField()
@@ -39,5 +49,5 @@ class OutboxTask(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self):  # never the sealed arguments
         return f"{self.task}{tuple(self.args)} ({self.state})"

@@ -20,6 +20,7 @@ in-process by whoever claimed the row; their own retry policy is `RetryLater`.
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import signal
 import threading
@@ -35,6 +36,7 @@ from kombu import pools
 
 from accounts import bus
 from accounts.actors import is_agent
+from accounts.crypto import SecretUnreadable
 from accounts.errors import PermissionRefused
 
 from .models import OutboxTask
@@ -143,24 +145,36 @@ def _offer_on_commit(ids: list[int]) -> None:
         OutboxTask.objects.filter(pk__in=refused, state=PENDING).update(offered_at=None)
 
 
-def enqueue(task: Task, *args, **kwargs) -> OutboxTask:
+def enqueue(task: Task, *args, sealed: bool = False, **kwargs) -> OutboxTask:
     """Write `task(*args, **kwargs)` to the outbox in the current transaction. Arguments
-    are JSON (ids, strings, small dicts). Cheap: one INSERT, no input/output."""
-    return enqueue_many(task, [(args, kwargs)])[0]
+    are JSON (ids, strings, small dicts). Cheap: one INSERT, no input/output.
+
+    `sealed=True` for arguments that must not be stored readable (a rendered mail with
+    a live sign-in link, a password hash): they are kept encrypted (accounts.crypto,
+    like the other stored secrets), shown nowhere (the admin lists an empty `args`) and
+    decrypted only to run the task. A task cannot take a keyword argument `sealed`."""
+    return enqueue_many(task, [(args, kwargs)], sealed=sealed)[0]
 
 
-def enqueue_many(task: Task, calls: list[tuple[tuple, dict]]) -> list[OutboxTask]:
+def _row(task: Task, args, kwargs, *, sealed: bool, now, mode: str) -> OutboxTask:
+    call = {"args": list(args), "kwargs": dict(kwargs)}
+    return OutboxTask(
+        task=task.name,
+        args=[] if sealed else call["args"],
+        kwargs={} if sealed else call["kwargs"],
+        sealed=json.dumps(call) if sealed else "",
+        created_at=now,
+        next_attempt_at=now,
+        offered_at=now if mode == "broker" else None,
+    )
+
+
+def enqueue_many(
+    task: Task, calls: list[tuple[tuple, dict]], *, sealed: bool = False
+) -> list[OutboxTask]:
     now, mode = timezone.now(), dispatch_mode()
     rows = OutboxTask.objects.bulk_create(
-        OutboxTask(
-            task=task.name,
-            args=list(args),
-            kwargs=dict(kwargs),
-            created_at=now,
-            next_attempt_at=now,
-            offered_at=now if mode == "broker" else None,
-        )
-        for args, kwargs in calls
+        _row(task, args, kwargs, sealed=sealed, now=now, mode=mode) for args, kwargs in calls
     )
     if mode != "none" and rows:
         ids = [row.pk for row in rows]
@@ -229,11 +243,16 @@ def outbox_run(pk: int, *, now: dt.datetime | None = None, bounded=False) -> str
     )
     if not claimed:
         return None
-    row = OutboxTask.objects.get(pk=pk)
+    try:
+        row = OutboxTask.objects.get(pk=pk)
+    except SecretUnreadable as exc:  # sealed under a key that is gone: retried, then dead
+        row = OutboxTask.objects.defer("sealed").get(pk=pk)
+        return _reschedule(row, f"SecretUnreadable: {exc}", backoff(row.attempts))
     try:
         task = _task(row.task)
+        args, kwargs = _arguments(row)
         with time_limit(_limit_of(task) if bounded else 0):
-            task(*row.args, **row.kwargs)
+            task(*args, **kwargs)
     except RetryLater as exc:
         return _reschedule(row, str(exc), dt.timedelta(seconds=exc.seconds))
     except Exception as exc:
@@ -242,6 +261,13 @@ def outbox_run(pk: int, *, now: dt.datetime | None = None, bounded=False) -> str
         return _reschedule(row, f"{type(exc).__name__}: {exc}", backoff(row.attempts))
     OutboxTask.objects.filter(pk=pk).delete()
     return "done"
+
+
+def _arguments(row: OutboxTask) -> tuple[list, dict]:
+    if not row.sealed:
+        return row.args, row.kwargs
+    call = json.loads(row.sealed)
+    return call["args"], call["kwargs"]
 
 
 def _reschedule(row: OutboxTask, error: str, delay: dt.timedelta) -> str:

@@ -30,5 +30,7 @@ def render(name: str, context: dict) -> tuple[str, str, str]:
 
 
 def send(*, to: str, name: str, context: dict) -> None:
+    """The rendered mail carries live links (sign-in, verification, invitation): sealed,
+    so the outbox row does not hold them readable."""
     subject, text, html = render(name, context)
-    enqueue(send_portal_mail_task, to, subject, text, html)
+    enqueue(send_portal_mail_task, to, subject, text, html, sealed=True)

@@ -114,7 +114,7 @@ def registration_request(*, email: str, name: str, password: str) -> bool:
         return False
     from .tasks import registration_start_task
 
-    bus.enqueue(registration_start_task, email, name, password_hash)
+    bus.enqueue(registration_start_task, email, name, password_hash, sealed=True)
     return True
 
 
