@@ -8,8 +8,9 @@ against the host name. There is no second lookup that a DNS answer changed in be
 
 Refused (unless settings.HELPDESK_WEBHOOKS["ALLOW_PRIVATE"], for tests and development):
 loopback, private, link-local, shared (100.64.0.0/10), multicast, reserved,
-unspecified and other non-global addresses, and the same addresses carried in IPv6
-(IPv4-mapped, 6to4, NAT64, Teredo).
+unspecified, the special-purpose blocks of the IANA registries (SPECIAL_PURPOSE) and
+other non-global addresses, and the same addresses carried in IPv6 (IPv4-mapped, 6to4,
+NAT64, Teredo).
 """
 
 import contextlib
@@ -25,6 +26,31 @@ from django.conf import settings
 
 SHARED = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+# The IANA special-purpose registries (RFC 6890 and later) name blocks that are not
+# globally reachable; Python's tables change between versions and 3.11 misses some
+# (192.0.0.8, 192.88.99.1 and 3fff::1 pass as global). Listed here, they are refused
+# whatever the interpreter says. (Blocks the registries mark globally reachable, such
+# as AS112 and AMT, are left to ordinary checks.)
+SPECIAL_PURPOSE = tuple(
+    (ipaddress.ip_network(net), name)
+    for net, name in (
+        ("0.0.0.0/8", "this network"),
+        ("192.0.0.0/24", "IETF protocol assignments"),
+        ("192.0.2.0/24", "documentation"),
+        ("192.88.99.0/24", "6to4 relay anycast, deprecated"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("240.0.0.0/4", "reserved"),
+        ("64:ff9b:1::/48", "local-use IPv4/IPv6 translation"),
+        ("100::/64", "discard-only"),
+        ("100:0:0:1::/64", "dummy prefix"),
+        ("2001::/23", "IETF protocol assignments"),
+        ("2001:db8::/32", "documentation"),
+        ("3fff::/20", "documentation"),
+        ("5f00::/16", "segment routing (SRv6) SIDs"),
+    )
+)
 LOCAL_NAMES = ("localhost", "localhost.localdomain")
 
 
@@ -65,6 +91,10 @@ def _kind(ip) -> str | None:
         ("multicast", ip.is_multicast),
         ("private", ip.is_private or getattr(ip, "is_site_local", False)),
         ("reserved", ip.is_reserved),
+        *(
+            (f"{name} ({net})", ip.version == net.version and ip in net)
+            for net, name in SPECIAL_PURPOSE
+        ),
         ("non-public", not ip.is_global),
     )
     return next((name for name, hit in checks if hit), None)

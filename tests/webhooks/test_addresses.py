@@ -2,6 +2,7 @@
 resolved once and the connection goes to that address (Host header, TLS server name and
 certificate check still the URL's host)."""
 
+import ipaddress
 import shutil
 import socket
 import ssl
@@ -89,13 +90,77 @@ class FakeDns:
             "2001:0:4136:e378:8000:63bf:f5ff:fffe is not a public address: private "
             "(10.0.0.1 inside)",
         ),
+        # special-purpose blocks that Python 3.11's tables let through
+        (
+            "192.0.0.8",
+            "192.0.0.8 is not a public address: IETF protocol assignments (192.0.0.0/24)",
+        ),
+        (
+            "192.88.99.1",
+            "192.88.99.1 is not a public address: 6to4 relay anycast, deprecated (192.88.99.0/24)",
+        ),
+        ("3fff::1", "3fff::1 is not a public address: documentation (3fff::/20)"),
+        (
+            "2002:c058:6301::1",
+            "2002:c058:6301::1 is not a public address: 6to4 relay anycast, deprecated "
+            "(192.88.99.0/24) (192.88.99.1 inside)",
+        ),
+        (
+            "64:ff9b::c000:8",
+            "64:ff9b::c000:8 is not a public address: IETF protocol assignments "
+            "(192.0.0.0/24) (192.0.0.8 inside)",
+        ),
         ("93.184.216.34", None),
         ("2606:4700:4700::1111", None),
         ("2002:808:808::1", None),  # 6to4 of a public address
+        ("192.31.196.1", None),  # AS112: globally reachable by the registry
+        ("2620:4f:8000::1", None),  # AS112 for IPv6, the same
     ],
 )
 def test_what_counts_as_a_public_address(address, reason):
     assert addresses.refused_because(address) == reason
+
+
+# The IANA special-purpose registries' blocks that are not globally reachable
+# (iana-ipv4-special-registry, iana-ipv6-special-registry, as of 2025).
+NOT_GLOBAL = [
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.88.99.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "240.0.0.0/4",
+    "255.255.255.255/32",
+    "::1/128",
+    "::/128",
+    "::ffff:0:0/96",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "100:0:0:1::/64",
+    "2001::/23",
+    "2001:2::/48",
+    "2001:10::/28",
+    "2001:db8::/32",
+    "3fff::/20",
+    "5f00::/16",
+    "fc00::/7",
+    "fe80::/10",
+]
+
+
+@pytest.mark.parametrize("network", NOT_GLOBAL)
+def test_every_special_purpose_block_is_refused_from_its_first_to_its_last_address(network):
+    block = ipaddress.ip_network(network)
+    for address in (block[0], block[1] if block.num_addresses > 1 else block[0], block[-1]):
+        assert addresses.refused_because(str(address)) is not None, address
 
 
 @pytest.mark.parametrize(
@@ -106,6 +171,9 @@ def test_what_counts_as_a_public_address(address, reason):
         "http://[fd00::1]/x",
         "http://[2002:7f00:1::1]/x",
         "http://224.0.0.251/x",
+        "http://192.0.0.8/x",
+        "http://192.88.99.1/x",
+        "http://[3fff::1]/x",
         "http://internal.example/x",  # resolves to 10.0.0.7 here
         "http://twofaced.example/x",  # one public and one private address
         "http://app.localhost/x",
