@@ -206,8 +206,11 @@ HELPDESK_OUTBOX = {
     # a failing task is retried with backoff (30 s doubling to 1 h), then kept as "dead"
     "MAX_ATTEMPTS": env.int("OUTBOX_MAX_ATTEMPTS", default=15),
     # a row offered to the broker and still pending after this is offered again (a
-    # restarted Redis without persistence lost it)
+    # restarted Redis without persistence lost it); then after as long as it has waited
+    # (the delay doubles), at most REOFFER_MAX_SECONDS, so a queue no worker consumes
+    # does not fill with copies
     "REOFFER_SECONDS": env.int("OUTBOX_REOFFER_SECONDS", default=60),
+    "REOFFER_MAX_SECONDS": env.int("OUTBOX_REOFFER_MAX_SECONDS", default=3600),
     # after a refused offer, no offers to the broker from this process for this long
     "BROKER_RETRY_SECONDS": env.float("OUTBOX_BROKER_RETRY_SECONDS", default=5),
     # rows per run of the outbox_drain job

@@ -31,6 +31,11 @@ class OutboxTask(models.Model):
     offered_at = models.DateTimeField(
         null=True, blank=True, help_text=_("Last handed to the broker; empty: not handed.")
     )
+    reoffer_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When to hand it to the broker again if it is still waiting then."),
+    )
     taken_until = models.DateTimeField(
         null=True, blank=True, help_text=_("Lease of the worker running it.")
     )

@@ -166,6 +166,7 @@ def _row(task: Task, args, kwargs, *, sealed: bool, now, mode: str) -> OutboxTas
         created_at=now,
         next_attempt_at=now,
         offered_at=now if mode == "broker" else None,
+        reoffer_at=now + reoffer_delay(dt.timedelta(0)) if mode == "broker" else None,
     )
 
 
@@ -304,8 +305,9 @@ def _due(now: dt.datetime):
 
 def outbox_drain(*, now: dt.datetime | None = None) -> int:
     """The `outbox_drain` job: with a broker, offer what it has not taken (never offered,
-    refused, or offered long ago and lost with a restarted broker) and run here what it
-    refuses; without one, run every due row here. Returns how many rows it handled."""
+    refused, or offered a while ago and perhaps lost with a restarted broker: again after
+    a delay that doubles, reoffer_delay) and run here what it refuses; without one, run
+    every due row here. Returns how many rows it handled."""
     now = now or timezone.now()
     _recover(now)
     if dispatch_mode() == "broker":
@@ -321,19 +323,29 @@ def outbox_drain(*, now: dt.datetime | None = None) -> int:
     return handled
 
 
+def reoffer_delay(waited: dt.timedelta) -> dt.timedelta:
+    """How long a row handed to the broker waits before it is handed again: as long as
+    it has waited already (so a queue nobody consumes gets each row about log2(wait)
+    times, not once a minute), at least OUTBOX_REOFFER_SECONDS, at most
+    OUTBOX_REOFFER_MAX_SECONDS."""
+    low, high = conf("REOFFER_SECONDS"), conf("REOFFER_MAX_SECONDS")
+    return dt.timedelta(seconds=min(max(waited.total_seconds(), low), high))
+
+
 def _offer_due(now: dt.datetime) -> int:
-    stale = now - dt.timedelta(seconds=conf("REOFFER_SECONDS"))
-    ids = list(
+    rows = list(
         _due(now)
-        .filter(Q(offered_at__isnull=True) | Q(offered_at__lt=stale))
-        .values_list("pk", flat=True)[: conf("BATCH")]
+        .filter(Q(offered_at__isnull=True) | Q(reoffer_at__lte=now))
+        .only("pk", "next_attempt_at")[: conf("BATCH")]
     )
-    OutboxTask.objects.filter(pk__in=ids).update(offered_at=now)
-    refused = [pk for pk in ids if not offer(pk)]
+    for row in rows:
+        row.offered_at, row.reoffer_at = now, now + reoffer_delay(now - row.next_attempt_at)
+    OutboxTask.objects.bulk_update(rows, ["offered_at", "reoffer_at"])
+    refused = [row.pk for row in rows if not offer(row.pk)]
     OutboxTask.objects.filter(pk__in=refused, state=PENDING).update(offered_at=None)
     for pk in refused:  # the broker is down: this job delivers
         outbox_run(pk, now=now, bounded=True)
-    return len(ids)
+    return len(rows)
 
 
 # --- the admin ----------------------------------------------------------------------------

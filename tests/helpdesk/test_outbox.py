@@ -5,6 +5,7 @@ died, and announced by every service from inside its transaction."""
 import datetime as dt
 
 import pytest
+import time_machine
 from celery import shared_task
 from django.db import connection, transaction
 from django.utils import timezone
@@ -181,3 +182,24 @@ def _every_kind_of_change(cast):
         department=cast.dept_b,
     )
     user_create(actor=cast.admin, email="new@example.test")
+
+
+@pytest.mark.redis_server
+def test_a_queue_no_worker_consumes_gets_each_row_a_few_times_not_once_a_minute(db, redis_process):
+    """Redis is up, no worker runs: the job hands a waiting row again after as long as
+    it has waited (60 s, 2, 4, 8 ... minutes, at most an hour), not every minute."""
+    start = timezone.now()
+    with celery_broker(redis_process.url(0)):
+        with time_machine.travel(start, tick=False):
+            row = services.enqueue(record_task, "waiting")  # handed on commit
+        assert row.offered_at == start
+        for seconds in range(0, 3600, 15):  # the job, every 15 s for an hour
+            services.outbox_drain(now=start + dt.timedelta(seconds=seconds))
+
+    queued = redis_process.client(0).llen("celery")
+    assert queued == 6  # again at 1, 2, 4, 8, 16 and 32 minutes; was 59 copies
+    row.refresh_from_db()
+    assert row.offered_at == start + dt.timedelta(seconds=1920)
+    assert row.reoffer_at == start + dt.timedelta(seconds=3840)
+    assert RUNS == []
+    assert services.reoffer_delay(dt.timedelta(hours=5)) == dt.timedelta(hours=1)
