@@ -32,6 +32,7 @@ TRUST = "trust"
 NEW_TICKET = "new_ticket"
 INTERNAL_NOTE = "internal_note"
 POLICIES = (NEW_TICKET, INTERNAL_NOTE, TRUST)
+HEADERS_NOT_READ = "Authentication-Results not read: the API key is not a mail relay"
 
 
 @dataclass(frozen=True)
@@ -143,11 +144,18 @@ def authenticate(parsed: ParsedMessage, ids: tuple[str, ...]) -> tuple[bool, str
     return _from_results(results, parsed.sender_domain)
 
 
-def verdict(parsed: ParsedMessage) -> Verdict:
+def verdict(parsed: ParsedMessage, *, read_headers: bool = True) -> Verdict:
     """The verdict and what the settings make of it. Under MAIL_UNVERIFIED_POLICY=trust
     an unverified message is accepted, except one whose From header is flagged: that
-    one is handled as new_ticket."""
-    verified, reason = authenticate(parsed, trusted_ids())
+    one is handled as new_ticket.
+
+    `read_headers=False`: whoever handed us the message wrote all of it, trace headers
+    included (raw mail posted to the API by a key that is not a mail relay), so its
+    Authentication-Results prove nothing and the message is unverified."""
+    if read_headers or parsed.from_problem:
+        verified, reason = authenticate(parsed, trusted_ids())
+    else:
+        verified, reason = False, HEADERS_NOT_READ
     policy = unverified_policy()
     accepted = verified or (policy == TRUST and not parsed.from_problem)
     if policy == TRUST:

@@ -22,6 +22,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.apikeys import ApiKeyActor
 from threads import services as threads
 from threads.models import Channel
 from tickets.models import Ticket
@@ -72,15 +73,20 @@ def ingest(
     channel: str = Channel.EMAIL,
     mailbox: Mailbox | None = None,
     server_uid="",
-    departments: frozenset | None = None,
+    api_key: ApiKeyActor | None = None,
 ) -> IngestResult:
     """Import one RFC 822 message. Never raises for bad input; TemporaryFailure when the
-    database is down. `departments` (an API key's write scope) limits which existing
-    tickets a message may join: a reply to a ticket outside them opens a new ticket, as
-    a stranger's would."""
-    arrival = Arrival.of(raw, channel, mailbox, str(server_uid))
+    database is down.
+
+    `api_key`: the key that posted the message to the API. Its write departments limit
+    what the message may touch (a reply to a ticket outside them opens a new ticket, as
+    a stranger's would; a delivery report about mail of another department is dropped),
+    and its Authentication-Results are read only when the key is a mail relay: the
+    poster wrote the whole message. Raw mail on the API channel without a key is
+    unverified too."""
+    arrival = Arrival.of(raw, channel, mailbox, str(server_uid), api_key)
     try:
-        return _process(arrival, departments=departments)
+        return _process(arrival)
     except (OperationalError, InterfaceError) as exc:
         log.warning("mail ingest: temporary failure: %s", exc)
         raise TemporaryFailure(str(exc)) from exc
@@ -99,9 +105,22 @@ class Arrival:
     message_id: str
     source: str
     source_key: str
+    api_key: ApiKeyActor | None = None
+
+    @property
+    def departments(self) -> frozenset | None:
+        """The departments the message may touch (None: any)."""
+        return self.api_key.write_departments if self.api_key is not None else None
+
+    @property
+    def reads_headers(self) -> bool:
+        """Are its Authentication-Results evidence? Not when the poster wrote them."""
+        if self.channel != Channel.API:
+            return True
+        return self.api_key is not None and self.api_key.is_mail_relay
 
     @classmethod
-    def of(cls, raw, channel, mailbox, server_uid) -> "Arrival":
+    def of(cls, raw, channel, mailbox, server_uid, api_key=None) -> "Arrival":
         raw = bytes(raw or b"")
         if mailbox is not None:
             source, key = InboundMessage.Source.MAILBOX, f"mailbox:{mailbox.pk}"
@@ -111,7 +130,7 @@ class Arrival:
             source, key = InboundMessage.Source.PIPE, "pipe"
         return cls(
             raw, channel, mailbox, server_uid[:128], sha256(raw), content_hash(raw),
-            quick_message_id(raw)[:255], source, key,
+            quick_message_id(raw)[:255], source, key, api_key,
         )  # fmt: skip
 
     def same(self) -> Q:
@@ -122,9 +141,7 @@ class Arrival:
         return q
 
 
-def _process(
-    arrival: Arrival, existing: InboundMessage | None = None, departments: frozenset | None = None
-) -> IngestResult:
+def _process(arrival: Arrival, existing: InboundMessage | None = None) -> IngestResult:
     """Parse, then route and record in one transaction. The record's unique constraints
     (content hash; source + Message-ID) make a duplicate roll everything back."""
     try:
@@ -137,13 +154,13 @@ def _process(
     except Exception as exc:
         log.exception("mail ingest: cannot parse a message (%s)", arrival.sha256)
         return _park(arrival, f"Cannot parse the message: {exc!r}"[:2000], existing)
-    judged = verdict(parsed)
+    judged = verdict(parsed, read_headers=arrival.reads_headers)
     try:
         with transaction.atomic():
             if existing is not None:  # reprocessing: hold the row
                 InboundMessage.objects.select_for_update().filter(pk=existing.pk).first()
             with unit_of_work():
-                outcome = route(_context(arrival, parsed, judged, departments, existing))
+                outcome = route(_context(arrival, parsed, judged, existing))
             record = _store(arrival, outcome, parsed, existing, judged)
     except IntegrityError as exc:
         return _duplicate(arrival, exc)
@@ -157,7 +174,7 @@ def _process(
     return IngestResult(outcome.status, outcome.ticket, outcome.reason, record.pk)
 
 
-def _context(arrival: Arrival, parsed, judged: Verdict, departments, existing) -> Context:
+def _context(arrival: Arrival, parsed, judged: Verdict, existing) -> Context:
     return Context(
         parsed=parsed,
         channel=arrival.channel,
@@ -165,7 +182,7 @@ def _context(arrival: Arrival, parsed, judged: Verdict, departments, existing) -
         verdict=judged,
         content_hash=arrival.content_hash,
         ours=our_addresses(),
-        departments=departments,
+        departments=arrival.departments,
         reprocessing=existing.pk if existing is not None else None,
     )
 
@@ -194,6 +211,7 @@ def _store(
         source_key=arrival.source_key,
         mailbox=arrival.mailbox,
         server_uid=arrival.server_uid,
+        api_key_id=arrival.api_key.key_id if arrival.api_key is not None else None,
         message_id=arrival.message_id,
         sha256=arrival.sha256,
         raw=arrival.raw,

@@ -126,6 +126,18 @@ class InboundMessage(models.Model):
         max_length=32, help_text=_("mailbox:<id>, pipe or api: duplicates are judged per source.")
     )
     server_uid = models.CharField(max_length=128, blank=True)
+    api_key = models.ForeignKey(
+        "accounts.ApiKey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "The key that posted it (API only): processed again, the message keeps to the "
+            "key's departments and mail-relay mark as they are then; a deleted key leaves "
+            "it no department and no trust."
+        ),
+    )
     message_id = models.CharField(max_length=255, blank=True)
     sha256 = models.CharField(max_length=64, unique=True)
     content_hash = models.CharField(

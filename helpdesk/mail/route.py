@@ -68,7 +68,7 @@ class Context:
 def route(ctx: Context) -> Outcome:
     parsed = ctx.parsed
     if parsed.bounce is not None:
-        return Outcome(*record_bounce(parsed, ctx.channel))
+        return Outcome(*record_bounce(parsed, ctx.channel, departments=ctx.departments))
     if parsed.sender_email in ctx.ours:
         return Outcome(S.DROPPED, reason="Sent from one of our own addresses (mail loop).")
     known = received_ids([parsed.message_id, *parsed.thread_ids])
