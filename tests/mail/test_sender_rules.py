@@ -90,6 +90,24 @@ def test_a_header_from_another_authserv_id_does_not_verify(first):
     assert first.thread.entries.count() == 1
 
 
+def test_a_forged_trusted_header_below_ours_cannot_join_the_ticket(first, run):
+    raw = authenticated(
+        message(message_id="<r7@acme.test>", body="Forged.", headers=REPLY),
+        result="dmarc=pass header.from=acme.test",
+    )  # the sender's own header, with our id
+    raw = authenticated(raw, result="spf=pass smtp.mailfrom=bounce@evil.test")  # ours, on top
+    entries = list(first.thread.entries.values_list("pk", flat=True))
+
+    result = run(ingest, raw, channel="email")
+
+    assert result.status == "created" and result.ticket != first
+    assert list(first.thread.entries.values_list("pk", flat=True)) == entries
+    assert linked(first) == [result.ticket.pk]
+    assert InboundMessage.objects.get(message_id="<r7@acme.test>").sender_check == (
+        "unverified sender: no aligned pass (spf=pass)"
+    )
+
+
 def test_dmarc_fail_for_the_from_domain_is_unverified(first):
     raw = authenticated(message(message_id="<r5@acme.test>", headers=REPLY), result="dmarc=fail")
 
