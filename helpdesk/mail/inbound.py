@@ -37,14 +37,18 @@ from .scope import once, unit_of_work
 log = logging.getLogger(__name__)
 S = InboundMessage.Status
 
-EXIT_CODES = {  # the pipe's sysexits
+# The pipe's exit status. Every decision is 0: the message is recorded with its outcome.
+# A non-zero status makes the MTA bounce the message to its From, which may be forged
+# (backscatter), so a rejection (ban list, filter, open-ticket limit) and a message parked
+# for review are 0 as well. Only the command itself exits otherwise: 65 (EX_DATAERR) for
+# an empty input, nothing to record; 75 (EX_TEMPFAIL) when the database is down, so the
+# MTA keeps the message and tries again.
+EXIT_CODES = {
     S.CREATED: 0,
     S.APPENDED: 0,
     S.DUPLICATE: 0,
     S.DROPPED: 0,
-    S.REJECTED: 77,  # EX_NOPERM: denied by a filter or the ban list
-    # parked for review: accepted, so the MTA does not bounce it to a sender that may
-    # be forged (backscatter); an empty input is refused by the command itself (65)
+    S.REJECTED: 0,
     S.PARKED: 0,
 }
 EX_DATAERR = 65

@@ -115,7 +115,7 @@ def test_a_banned_sender_is_rejected_and_nothing_is_created(helpdesk):
 
     result = ingest(corpus("html_script.eml"), channel="email")
 
-    assert result.status == "rejected" and result.exit_code == 77
+    assert result.status == "rejected" and result.exit_code == 0
     assert result.reason == "Denied: mallory@evil.test is banned."
     assert not Ticket.objects.exists()
     assert not ThreadEntry.objects.exists()
