@@ -123,33 +123,51 @@ def source(code: str) -> tuple[str, str, str, int | None]:
 
 def render(code: str, context: dict) -> tuple[str, str, str]:
     """(subject, text body, html body or "") for a template and its values. An admin's
-    template that is refused or fails at render time is replaced by the default, and the
-    admins are alerted."""
+    template that is refused, fails at render time or writes more than its limit is
+    replaced by the default, and the admins are alerted."""
     subject, text, html, row_id = source(code)
     problems = template_errors(subject, text, html)
     if not problems:
         try:
-            return _render((subject, text, html), context)
+            return _render((subject, text, html), context, limit=render_limit(context))
         except Exception as exc:  # any failure at all: the default is sent instead
             problems = {"render": f"{type(exc).__name__}: {exc}"}
     _alert_admins(code, row_id, problems)
     subject, text = DEFAULTS[code]
-    return _render((subject, text, default_html(text)), context)
+    return _render((subject, text, default_html(text)), context, limit=None)
 
 
-def _render(template: tuple[str, str, str], context: dict) -> tuple[str, str, str]:
+def render_limit(context: dict) -> int:
+    """How much one part of an admin's template may write: MAIL_TEMPLATE_MAX_CHARS plus
+    four times the size of the values (room to print each, escaped, more than once)."""
+    return settings.HELPDESK_MAIL["TEMPLATE_MAX_CHARS"] + 4 * _size(context)
+
+
+def _size(value) -> int:
+    if isinstance(value, dict):
+        return sum(_size(v) for v in value.values())
+    return len(value) if isinstance(value, str) else 0
+
+
+def _render(
+    template: tuple[str, str, str], context: dict, *, limit: int | None
+) -> tuple[str, str, str]:
     subject, text, html = template
     ctx = dict(context)
     entry = dict(ctx.get("entry") or {})
     if "body_html" in entry:
         entry["body_html"] = mark_safe(entry["body_html"])  # noqa: S308 - sanitised by nh3
     ctx["entry"] = entry
+
     # A Context escapes unless told otherwise, whatever its engine says: say it.
-    out_subject = sandbox.TEXT.from_string(subject).render(Context(ctx, autoescape=False))
-    out_text = sandbox.TEXT.from_string(text).render(Context(ctx, autoescape=False))
-    out_html = ""
-    if html.strip():
-        out_html = sandbox.HTML.from_string(html).render(Context(ctx, autoescape=True))
+    def part(engine, source: str) -> str:
+        return sandbox.render(
+            engine, source, Context(ctx, autoescape=engine.autoescape), limit=limit
+        )
+
+    out_subject = part(sandbox.TEXT, subject)
+    out_text = part(sandbox.TEXT, text)
+    out_html = part(sandbox.HTML, html) if html.strip() else ""
     return " ".join(out_subject.split())[:255], out_text.strip() + "\n", out_html
 
 

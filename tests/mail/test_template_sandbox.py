@@ -62,7 +62,7 @@ def test_every_default_template_passes_the_sandbox():
         (
             "{% csrf_token %}",
             "The tag {% csrf_token %} is not allowed in email templates: only "
-            "if, for, with, firstof, comment are allowed.",
+            "if, with, firstof, comment are allowed.",
         ),
     ],
 )
@@ -80,10 +80,79 @@ def test_unknown_variables_and_filters_are_refused():
     assert safe.startswith("Template error: Invalid filter: 'safe'. Allowed filters: capfirst,")
     assert (
         sandbox.validate(
-            "{% for c in ticket.subject %}{{ c|upper }}{{ forloop.counter }}{% endfor %}"
-            "{% with n=ticket.number %}{{ n }}{% endwith %}{{ recipient.name|default:'you' }}"
+            "{% with n=ticket.number %}{{ n|upper }}{% endwith %}{{ recipient.name|default:'you' }}"
+            "{% firstof agent.name 'us' %}{# a note #}{% if url %}{{ url }}{% endif %}"
         )
         == []
+    )
+
+
+NO_LOOPS = (
+    "The tag {% for %} is not allowed in email templates: no value of an email template "
+    "is a list, and a loop over text repeats its body once per character."
+)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # the reviewer's case: three nested loops over the subject gave 110 KB
+        "{% for a in ticket.subject %}{% for b in ticket.subject %}"
+        "{% for c in ticket.subject %}{{ entry.body_text }}{% endfor %}{% endfor %}{% endfor %}",
+        "{% for c in entry.body_text %}{{ entry.body_text }}{% endfor %}",  # one is enough
+        "{% for k in ticket %}{{ k }}{% empty %}none{% endfor %}",
+    ],
+)
+def test_loops_are_refused_on_save_since_every_value_is_text(source):
+    assert sandbox.validate(source) == [NO_LOOPS]
+
+
+def test_join_is_refused_since_on_text_it_repeats_its_argument_per_character():
+    [refused] = sandbox.validate("{{ entry.body_text|join:entry.body_text }}")
+
+    assert refused.startswith("Template error: Invalid filter: 'join'. Allowed filters: ")
+    assert "join" not in refused.partition("Allowed filters: ")[2]
+
+
+@pytest.mark.parametrize(
+    ("source", "snippet"),
+    [
+        ("Dear {{ recipient.name }, hello", "{{ recipient.name }, hello"),
+        ("Dear {{ recipient.name }}}} hello", "}} hello"),
+        ("Ticket {% if url %}{{ url }}{% endif %} %} done", "%} done"),
+        ("Hello {% if url }}", "{% if url }}"),
+        ("Hello {# unfinished", "{# unfinished"),
+        ("Hello #} there", "#} there"),
+    ],
+)
+def test_text_that_holds_a_broken_tag_is_refused_on_save(source, snippet):
+    assert sandbox.validate(source) == [
+        f'Text that looks like a broken tag: "{snippet}". Tags are written {{{{ value }}}}, '
+        "{% tag %} and {# comment #}; a stray {{, }}, {%, %}, {# or #} would reach the "
+        "reader as it is."
+    ]
+
+
+def test_a_template_that_passes_the_checks_can_be_saved_with_braces_of_its_own():
+    assert sandbox.validate("Ticket {ref}: {{ ticket.number }} {}") == []
+
+
+def test_rendering_stops_as_soon_as_the_output_passes_its_limit():
+    from django.template import Context
+
+    rendered = []
+
+    class Value:
+        def __str__(self):
+            rendered.append(1)
+            return "y" * 100
+
+    with pytest.raises(sandbox.TooLarge, match="over 250 characters"):
+        sandbox.render(sandbox.TEXT, "{{ x }}" * 1000, Context({"x": Value()}), limit=250)
+
+    assert len(rendered) == 3  # 100, 200, 300: the third went over, the rest never ran
+    assert sandbox.render(sandbox.TEXT, "{{ x }}" * 2, Context({"x": Value()}), limit=250) == (
+        "y" * 200
     )
 
 
@@ -118,13 +187,19 @@ def test_the_admin_refuses_a_template_with_a_clear_message_and_saves_nothing(cli
     "broken",
     [
         "Hello {% debug %}",  # written around the admin (a bulk update, SQL): refused at send
-        # passes the checks, fails while rendering (a for loop over a number)
-        "{% with n=ticket.number|length %}{% for x in n %}{% endfor %}{% endwith %}",
+        "{% for c in ticket.subject %}{{ c }}{% endfor %}",  # loops were allowed before
+        "Dear {{ recipient.name }, hello",  # a broken tag
+        # passes the checks, fails while rendering (a width that is not a number)
+        '{{ entry.body_text|wordwrap:"wide" }}',
+        # passes the checks, renders past the size limit (here 2,000 characters plus four
+        # times the values): rendering stops there
+        "{{ entry.body_text }}{{ ticket.subject }}{{ url }}" * 400,
     ],
 )
 def test_a_template_that_cannot_be_used_sends_the_default_and_alerts_admins(
-    helpdesk, run, broken, caplog
+    helpdesk, run, broken, caplog, settings
 ):
+    settings.HELPDESK_MAIL = {**settings.HELPDESK_MAIL, "TEMPLATE_MAX_CHARS": 2000}
     EmailTemplate.objects.filter(code="ticket.reply").update(body_text=broken)
     ticket = open_ticket(helpdesk.alice, department=helpdesk.dept_a, subject="Printer")
     mail.outbox.clear()
