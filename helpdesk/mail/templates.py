@@ -5,19 +5,17 @@ tags and filters, no `load`, `include`, `extends` or `debug`) over plain values,
 model instances, so an edited template cannot reach a password hash: `ticket`,
 `recipient`, `entry`, `agent`, `assignee`, `team`, `department`, `previous_department`,
 `signature`, `url` (the keys are in `sandbox.VARIABLES`). A template is checked when it
-is saved (`EmailTemplate.clean`) and again before each use: one that is refused or fails
-to render is replaced by the default, and the helpdesk admins are told (an error in the
-log and, at most once an hour per template, a mail), so the client never sees template
-syntax. Subjects and plain-text parts are never HTML-escaped (O'Brien stays O'Brien);
-HTML parts escape every value except the entry's sanitised HTML.
+is saved (`EmailTemplate.clean`) and again before each use: one that is refused, fails
+to render or writes past its limit is replaced by the default, and the helpdesk admins
+are told (an error in the log and, at most once an hour per template, a mail through the
+outbox), so the client never sees template syntax. Subjects and plain-text parts are
+never HTML-escaped (O'Brien stays O'Brien); HTML parts escape every value except the
+entry's sanitised HTML.
 """
 
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.mail import send_mail
-from django.db import transaction
 from django.template import Context
 from django.utils.safestring import mark_safe
 
@@ -183,33 +181,20 @@ def template_errors(subject: str, text: str, html: str) -> dict:
 
 def _alert_admins(code: str, row_id: int | None, problems: dict) -> None:
     """The edited template `code` could not be used: log it, and mail the helpdesk
-    admins (after commit, at most once an hour per template)."""
+    admins through the outbox, in the current transaction (at most once an hour per
+    template: the alert's own rows are the gate, so one rolled back uses up nothing)."""
+    from .outbound import queue_admin_alert
+
     detail = "; ".join(f"{field}: {message}" for field, message in problems.items())
     log.error("email template %s cannot be used, the default was sent instead: %s", code, detail)
-    if not cache.add(f"mail:template-alert:{code}", 1, ALERT_EVERY_SECONDS):
-        return
-    from accounts.models import User
-
-    admins = list(
-        User.objects.filter(is_agent=True, is_active=True, is_helpdesk_admin=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
-    if not admins:
-        return
     base = settings.HELPDESK_MAIL["BASE_URL"].rstrip("/")
     where = f"{base}/admin/helpdesk_mail/emailtemplate/{row_id}/change/" if row_id else ""
-    body = (
-        f'The email template "{code}" could not be used, so the default text was sent '
-        f"instead (clients never see template syntax).\n\n{detail}\n\nFix it here: {where}\n"
-    )
-    transaction.on_commit(
-        lambda: send_mail(
-            f"Email template {code} is broken",
-            body,
-            settings.DEFAULT_FROM_EMAIL,
-            admins,
-            fail_silently=True,
+    queue_admin_alert(
+        key=f"template-alert:{code}",
+        subject=f"Email template {code} is broken",
+        body=(
+            f'The email template "{code}" could not be used, so the default text was sent '
+            f"instead (clients never see template syntax).\n\n{detail}\n\nFix it here: {where}\n"
         ),
-        robust=True,
+        every=ALERT_EVERY_SECONDS,
     )

@@ -3,12 +3,16 @@ with a clear message, replaced by the default (and admins told) when they cannot
 at send time; plain text and subjects are not HTML-escaped, HTML is; agents' alerts load
 no remote image from client content."""
 
+import datetime as dt
 import logging
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from helpdesk.mail import sandbox, templates
 from helpdesk.mail.models import EmailTemplate, OutboundMessage
@@ -282,3 +286,58 @@ def test_protocol_relative_and_relative_images_become_links_too():
 
     assert html.count("<img") == 1 and '<img src="cid:part1">' in html
     assert '<a href="//evil.example/t.gif" rel="noopener noreferrer nofollow">' in html
+
+
+# --- the "template is broken" alert goes through the outbox ------------------------------
+
+ALERT = "Email template ticket.reply is broken"
+
+
+def _alerts() -> list[tuple[str, str, str]]:
+    rows = OutboundMessage.objects.filter(template="template.alert").order_by("id")
+    return list(rows.values_list("recipient", "subject", "status"))
+
+
+def test_the_broken_template_alert_is_outbox_mail_and_survives_a_failed_send(
+    helpdesk, run, settings
+):
+    from helpdesk.outbox.models import OutboxTask
+    from helpdesk.outbox.services import outbox_drain
+
+    ticket = run(open_ticket, helpdesk.alice, department=helpdesk.dept_a, subject="Printer")
+    EmailTemplate.objects.filter(code="ticket.reply").update(body_text="Hello {% debug %}")
+    settings.EMAIL_BACKEND = "tests.mail.failing_backend.EmailBackend"
+    mail.outbox.clear()
+
+    run(services.ticket_post_reply, actor=helpdesk.agent_a, ticket=ticket, body="Fixed.")
+
+    assert _alerts() == [("root@helpdesk.test", ALERT, "queued")]  # the send failed: kept
+    alert = OutboundMessage.objects.get(template="template.alert")
+    assert (alert.attempts, alert.recipient_is_agent, alert.ticket) == (1, True, None)
+    assert "the default text was sent instead" in alert.body_text
+    waiting = OutboxTask.objects.filter(task="helpdesk.mail.tasks.send_outbound_task")
+    assert [row.args for row in waiting if row.args == [alert.pk]] == [[alert.pk]]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    outbox_drain(now=timezone.now() + dt.timedelta(hours=2))  # the outbox job, later on
+
+    assert _alerts() == [("root@helpdesk.test", ALERT, "sent")]
+    assert [m.to for m in mail.outbox if m.subject == ALERT] == [["root@helpdesk.test"]]
+
+
+def test_an_alert_rolled_back_with_its_change_does_not_use_up_the_hour(helpdesk, run):
+    EmailTemplate.objects.filter(code="ticket.reply").update(body_text="Hello {% debug %}")
+    values = {"recipient": {"name": "Alice", "email": "alice@acme.test"}}
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        templates.render("ticket.reply", values)
+        raise RuntimeError("the change that was mailing failed")
+
+    assert _alerts() == []
+    run(templates.render, "ticket.reply", values)
+    run(templates.render, "ticket.reply", values)  # within the hour: no second alert
+    assert _alerts() == [("root@helpdesk.test", ALERT, "sent")]
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=61)):
+        run(templates.render, "ticket.reply", values)
+    assert _alerts() == [("root@helpdesk.test", ALERT, "sent")] * 2
+    assert [m.subject for m in mail.outbox] == [ALERT, ALERT]
