@@ -7,9 +7,11 @@ command and the API's `POST /api/tickets.email` alike.
    that may or may not join its ticket, a new ticket) and calls the ticket services.
    The InboundMessage row (raw bytes, outcome, sender verdict, ticket, entry) is
    inserted in the same transaction, so a ticket and the record of its message commit
-   together or not at all. Its unique constraints (the bytes' hash; Message-ID + content
-   hash) make a second delivery of the same message roll back whatever it did: it is
-   reported as a duplicate. The same Message-ID with other content is imported.
+   together or not at all. Its unique constraints (the bytes' hash; Message-ID, or none,
+   + content hash) make a second delivery of the same message roll back whatever it
+   did: it is reported as a duplicate. The same Message-ID with other content is
+   imported. Without a Message-ID the content counts when the message has a Date, else
+   only the bytes (fingerprint.dedupe_hash).
 3. Bad input is parked (stored with the reason, in a fresh transaction); a database
    outage raises TemporaryFailure (exit 75: the MTA retries, the fetcher leaves the
    message on the server). A crash at any point leaves nothing half-written.
@@ -28,7 +30,7 @@ from threads.models import Channel
 from tickets.models import Ticket
 
 from .authentication import Verdict, verdict
-from .fingerprint import content_hash
+from .fingerprint import dedupe_hash
 from .models import InboundMessage, Mailbox
 from .parsing import Unreadable, parse, quick_message_id, sender_of, sha256
 from .route import Context, Outcome, route
@@ -126,6 +128,7 @@ class Arrival:
     @classmethod
     def of(cls, raw, channel, mailbox, server_uid, api_key=None) -> "Arrival":
         raw = bytes(raw or b"")
+        digest, message_id = sha256(raw), quick_message_id(raw)[:255]
         if mailbox is not None:
             source, key = InboundMessage.Source.MAILBOX, f"mailbox:{mailbox.pk}"
         elif channel == Channel.API:
@@ -133,16 +136,14 @@ class Arrival:
         else:
             source, key = InboundMessage.Source.PIPE, "pipe"
         return cls(
-            raw, channel, mailbox, server_uid[:128], sha256(raw), content_hash(raw),
-            quick_message_id(raw)[:255], source, key, api_key,
+            raw, channel, mailbox, server_uid[:128], digest,
+            dedupe_hash(raw, message_id, digest), message_id, source, key, api_key,
         )  # fmt: skip
 
     def same(self) -> Q:
-        """Records this arrival duplicates: same bytes, or same Message-ID and content."""
-        q = Q(sha256=self.sha256)
-        if self.message_id:
-            q |= Q(message_id=self.message_id, content_hash=self.content_hash)
-        return q
+        """Records this arrival duplicates: same bytes, or same Message-ID (or none) and
+        content."""
+        return Q(sha256=self.sha256) | Q(message_id=self.message_id, content_hash=self.content_hash)
 
 
 def _process(arrival: Arrival, existing: InboundMessage | None = None) -> IngestResult:

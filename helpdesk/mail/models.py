@@ -145,7 +145,8 @@ class InboundMessage(models.Model):
         blank=True,
         help_text=_(
             "SHA-256 of the content (body and author headers, not the trace headers): "
-            "the same Message-ID with the same content is a duplicate."
+            "the same Message-ID (or none) with the same content is a duplicate. For a "
+            "message with neither a Message-ID nor a Date: the SHA-256 of its bytes."
         ),
     )
     raw = models.BinaryField()
@@ -180,9 +181,11 @@ class InboundMessage(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
+            # the same content is imported once (a message without a Message-ID: its
+            # content when it has a Date, else its bytes; fingerprint.dedupe_hash)
             models.UniqueConstraint(
                 fields=["message_id", "content_hash"],
-                condition=~models.Q(message_id="") & ~models.Q(status="duplicate"),
+                condition=~models.Q(status="duplicate"),
                 name="mail_inbound_once_per_content",
             )
         ]

@@ -105,10 +105,10 @@ def _earlier(ctx: Context, known: dict) -> "Outcome | str":
     """A duplicate (same Message-ID, same content), or a description of the earlier
     message whose Message-ID this one reuses with other content ("" when none)."""
     message_id = ctx.parsed.message_id
-    if not message_id:
-        return ""
     rows = InboundMessage.objects.filter(message_id=message_id).exclude(status=S.DUPLICATE)
     rows = rows.exclude(pk=ctx.reprocessing).order_by("id")
+    if not message_id:  # no id: the same content (fingerprint.dedupe_hash) or nothing
+        rows = rows.filter(content_hash=ctx.content_hash)
     found = list(rows.values_list("pk", "content_hash", "ticket_id")[:50])  # one query
     same = next((row for row in found if row[1] == ctx.content_hash), None)
     if same is not None:
