@@ -34,6 +34,7 @@ class ApiKeyActor:
     label: str
     can_create_tickets: bool = False
     can_exec_cron: bool = False
+    is_mail_relay: bool = False  # its raw mail's Authentication-Results are believed
     read_departments: frozenset = frozenset()
     write_departments: frozenset = frozenset()
     is_system: bool = True
@@ -63,6 +64,7 @@ def actor_for_key(key: ApiKey) -> ApiKeyActor:
         label=f"API key {key.name}"[:128],
         can_create_tickets=key.can_create_tickets,
         can_exec_cron=key.can_exec_cron,
+        is_mail_relay=key.is_mail_relay,
         read_departments=read,
         write_departments=write,
     )
@@ -125,12 +127,14 @@ def api_key_create(
     allowed_ips,
     can_create_tickets: bool = False,
     can_exec_cron: bool = False,
+    is_mail_relay: bool = False,
     read_departments=(),
     write_departments=(),
     notes: str = "",
 ) -> tuple[ApiKey, str]:
     """A new key; returns (key row, the key itself: 32 uppercase hex digits, osTicket's
-    format). The key is not stored and cannot be shown again."""
+    format). The key is not stored and cannot be shown again. `is_mail_relay`: the
+    Authentication-Results of the raw mail it posts are believed (our own MTA only)."""
     _require_admin(actor)
     networks = parse_networks(allowed_ips)
     if not networks:
@@ -148,6 +152,7 @@ def api_key_create(
             allowed_ips=networks,
             can_create_tickets=can_create_tickets,
             can_exec_cron=can_exec_cron,
+            is_mail_relay=is_mail_relay,
             notes=notes,
         )
         key.read_departments.set(read_departments)

@@ -256,6 +256,16 @@ class ApiKey(models.Model):
     )
     can_create_tickets = models.BooleanField(default=False)
     can_exec_cron = models.BooleanField(default=False)
+    is_mail_relay = models.BooleanField(
+        _("trusts the key's Authentication-Results"),
+        default=False,
+        help_text=_(
+            "A mail server of ours posting raw mail to /api/tickets.email, which removes "
+            "forged Authentication-Results headers: the headers it posts decide whether a "
+            "sender is verified. Off: every message this key posts is unverified, whatever "
+            "its headers say (the poster writes the whole message)."
+        ),
+    )
     read_departments = models.ManyToManyField(
         "routing.Department",
         blank=True,

@@ -375,6 +375,9 @@ HELPDESK_MAIL = {
     "BASE_URL": env.str("HELPDESK_BASE_URL", default="http://127.0.0.1:8000"),
     "SEND_MAX_RETRIES": env.int("MAIL_SEND_MAX_RETRIES", default=5),
     "FETCH_TIMEOUT_SECONDS": env.int("MAIL_FETCH_TIMEOUT_SECONDS", default=60),
+    # an admin's email template may write this many characters per part, plus four times
+    # the size of its values; past it, rendering stops and the default is sent
+    "TEMPLATE_MAX_CHARS": env.int("MAIL_TEMPLATE_MAX_CHARS", default=100_000),
     # one strategy class per protocol (Mailbox.protocol)
     "FETCHERS": {
         "imap": "helpdesk.mail.fetchers.ImapFetcher",

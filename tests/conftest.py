@@ -28,10 +28,11 @@ from .factories import AgentFactory, ClientFactory, DepartmentFactory, Organizat
 from .redis_process import redis_process  # noqa: F401  (the outage tests' fixture)
 
 # Tests run with DEBUG off, where the built-in development SECRET_KEY is refused at start
-# (accounts.checks). pytest-django runs no system checks in this process (which keeps the
-# environment's key, by default the built-in one); the management commands tests start
-# in subprocesses do, so they get a random key of this run unless one is set.
+# (accounts.checks); the processes tests start (management commands, fetchers, workers)
+# get a random key of this run unless one is set, and this process uses the same one, so
+# what one encrypts or signs (mailbox passwords, Message-IDs) the other reads.
 os.environ.setdefault("SECRET_KEY", "tests-" + secrets.token_urlsafe(40))
+django_settings.SECRET_KEY = os.environ["SECRET_KEY"]
 # DEBUG off also turns HTTPS on (README, "Production"), but the test client and the live
 # server speak plain HTTP: off for this process, before any WSGI handler (some test
 # modules build one when imported) reads them. tests/helpdesk/test_deploy.py checks the

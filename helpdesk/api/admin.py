@@ -18,9 +18,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "is_active",
         "can_create_tickets",
         "can_exec_cron",
+        "is_mail_relay",
         "last_used_at",
     ]
-    list_filter = ["is_active", "can_create_tickets", "can_exec_cron"]
+    list_filter = ["is_active", "can_create_tickets", "can_exec_cron", "is_mail_relay"]
     search_fields = ["name", "key_prefix", "notes"]
     readonly_fields = ["key_prefix", "created_at", "last_used_at"]
     filter_horizontal = ["read_departments", "write_departments"]

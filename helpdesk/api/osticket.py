@@ -441,7 +441,7 @@ class EmailView(View):
         if not raw.strip():
             return plain(400, "Unable to read request body")
         try:
-            result = ingest(raw, channel="api", departments=actor.write_departments)
+            result = ingest(raw, channel="api", api_key=actor)
         except TemporaryFailure as exc:  # the database is down: the sender retries
             response = plain(503, f"Temporary failure, try again later: {exc}")
             response["Retry-After"] = "60"

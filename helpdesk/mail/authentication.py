@@ -2,11 +2,15 @@
 `Authentication-Results` header (RFC 8601), parsed by `authres` (the reference
 implementation used by dkimpy and the OpenDMARC tooling).
 
-Only headers stamped by a trusted `authserv-id` (settings MAIL_AUTHSERV_IDS) count,
-and only the topmost run of them: the receiving server adds its own on top of whatever
-the message arrived with, so a header with another id, or one lower down below a
-foreign one, may be the sender's own forgery. Within that run the topmost result of
-each method wins.
+Only one header counts: the topmost `Authentication-Results`, and only when it is
+stamped by a trusted `authserv-id` (settings MAIL_AUTHSERV_IDS). The receiving server
+adds its own on top of whatever the message arrived with (RFC 8601 section 5: believe
+only what your own border adds), so every header below the topmost, whatever id it
+names, may be the sender's own forgery: a DKIM pass under our DKIM fail, a DMARC pass
+where our header has no DMARC result. Within that header the results count as given
+(DMARC's rule for DKIM: one aligned signature that passed is enough). An MTA that adds
+several headers (one per milter) must put the one with the verdict on top: see
+docs/email.md.
 
 The From domain is verified when
 - DMARC passed for it (`dmarc=pass header.from=<the From domain>`), or, without a
@@ -32,6 +36,7 @@ TRUST = "trust"
 NEW_TICKET = "new_ticket"
 INTERNAL_NOTE = "internal_note"
 POLICIES = (NEW_TICKET, INTERNAL_NOTE, TRUST)
+HEADERS_NOT_READ = "Authentication-Results not read: the API key is not a mail relay"
 
 
 @dataclass(frozen=True)
@@ -83,20 +88,21 @@ def _domain_of(value: str) -> str:
 
 
 def trusted_results(headers: list[str], ids: tuple[str, ...]) -> dict[str, list]:
-    """{method: [results, topmost first]} from the topmost run of trusted headers."""
-    context = authres.all_features()
+    """{method: [results, in the header's order]} of the topmost header, when a trusted
+    id stamped it; {} otherwise (no header, not RFC 8601, or another id on top)."""
+    if not headers:
+        return {}
+    try:
+        parsed = authres.all_features().parse_value(headers[0])
+    except Exception:  # not RFC 8601: it cannot be ours
+        return {}
+    if str(parsed.authserv_id or "").lower() not in ids:
+        return {}
     found: dict[str, list] = {}
-    for value in headers:
-        try:
-            parsed = context.parse_value(value)
-        except Exception:  # not RFC 8601: it cannot be ours, so the run ends here
-            break
-        if str(parsed.authserv_id or "").lower() not in ids:
-            break
-        for result in parsed.results:
-            method = str(getattr(result, "method", "") or "").lower()
-            if method:
-                found.setdefault(method, []).append(result)
+    for result in parsed.results:
+        method = str(getattr(result, "method", "") or "").lower()
+        if method:
+            found.setdefault(method, []).append(result)
     return found
 
 
@@ -143,11 +149,18 @@ def authenticate(parsed: ParsedMessage, ids: tuple[str, ...]) -> tuple[bool, str
     return _from_results(results, parsed.sender_domain)
 
 
-def verdict(parsed: ParsedMessage) -> Verdict:
+def verdict(parsed: ParsedMessage, *, read_headers: bool = True) -> Verdict:
     """The verdict and what the settings make of it. Under MAIL_UNVERIFIED_POLICY=trust
     an unverified message is accepted, except one whose From header is flagged: that
-    one is handled as new_ticket."""
-    verified, reason = authenticate(parsed, trusted_ids())
+    one is handled as new_ticket.
+
+    `read_headers=False`: whoever handed us the message wrote all of it, trace headers
+    included (raw mail posted to the API by a key that is not a mail relay), so its
+    Authentication-Results prove nothing and the message is unverified."""
+    if read_headers or parsed.from_problem:
+        verified, reason = authenticate(parsed, trusted_ids())
+    else:
+        verified, reason = False, HEADERS_NOT_READ
     policy = unverified_policy()
     accepted = verified or (policy == TRUST and not parsed.from_problem)
     if policy == TRUST:

@@ -32,8 +32,10 @@ def hard_failures(info: dict) -> dict[str, str]:
     return out
 
 
-def record_bounce(parsed: ParsedMessage, channel: str) -> tuple:
-    """(status, ticket, entry, reason) of a delivery report."""
+def record_bounce(parsed: ParsedMessage, channel: str, *, departments=None) -> tuple:
+    """(status, ticket, entry, reason) of a delivery report. `departments` (an API key's
+    write scope; None: any): a report about mail of a ticket outside them, or of no
+    ticket, is dropped and changes nothing."""
     info = parsed.bounce or {}
     ids = info.get("original_ids", [])
     sent = OutboundMessage.objects.filter(message_id__in=ids).select_related("ticket").first()
@@ -43,6 +45,8 @@ def record_bounce(parsed: ParsedMessage, channel: str) -> tuple:
         ticket = Ticket.objects.filter(pk__in=ticket_ids).first()
     if ticket is None and sent is None:
         return S.DROPPED, None, None, "A delivery report about no message of ours."
+    if departments is not None and (ticket is None or ticket.department_id not in departments):
+        return S.DROPPED, None, None, "A delivery report about mail outside the key's departments."
     marked = ""
     if sent is not None:
         OutboundMessage.objects.filter(pk=sent.pk).update(status=OutboundMessage.Status.BOUNCED)

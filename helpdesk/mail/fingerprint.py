@@ -7,7 +7,10 @@ author headers below (unfolded, whitespace collapsed) and the body (line ends
 normalised), streamed in chunks so a large message is not copied.
 
 Same Message-ID and same content: a duplicate (a no-op). Same Message-ID, other content:
-a different message that reuses the id, imported with a note.
+a different message that reuses the id, imported with a note. No Message-ID: the same
+content is a duplicate when the message has a Date (the author's clock makes two sends
+of the same words differ); without a Date either, nothing tells a redelivery from a new
+message with the same words, so only the same bytes are one (`dedupe_hash`).
 """
 
 import hashlib
@@ -61,3 +64,19 @@ def content_hash(raw: bytes) -> str:
         digest.update(chunk.replace(b"\r\n", b"\n"))
     digest.update(carry)
     return digest.hexdigest()
+
+
+_DATE = re.compile(rb"(?im)^date[ \t]*:")
+
+
+def has_date(raw: bytes) -> bool:
+    return _DATE.search(raw[: split_head(raw)]) is not None
+
+
+def dedupe_hash(raw: bytes, message_id: str, raw_sha256: str) -> str:
+    """What makes another delivery of this message a duplicate (with its Message-ID):
+    its content hash, or for a message with neither a Message-ID nor a Date its bytes'
+    hash (then only the same bytes are the same message)."""
+    if message_id or has_date(raw):
+        return content_hash(raw)
+    return raw_sha256

@@ -7,9 +7,11 @@ command and the API's `POST /api/tickets.email` alike.
    that may or may not join its ticket, a new ticket) and calls the ticket services.
    The InboundMessage row (raw bytes, outcome, sender verdict, ticket, entry) is
    inserted in the same transaction, so a ticket and the record of its message commit
-   together or not at all. Its unique constraints (the bytes' hash; Message-ID + content
-   hash) make a second delivery of the same message roll back whatever it did: it is
-   reported as a duplicate. The same Message-ID with other content is imported.
+   together or not at all. Its unique constraints (the bytes' hash; Message-ID, or none,
+   + content hash) make a second delivery of the same message roll back whatever it
+   did: it is reported as a duplicate. The same Message-ID with other content is
+   imported. Without a Message-ID the content counts when the message has a Date, else
+   only the bytes (fingerprint.dedupe_hash).
 3. Bad input is parked (stored with the reason, in a fresh transaction); a database
    outage raises TemporaryFailure (exit 75: the MTA retries, the fetcher leaves the
    message on the server). A crash at any point leaves nothing half-written.
@@ -22,12 +24,13 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import F, Q
 from django.utils import timezone
 
+from accounts.apikeys import ApiKeyActor
 from threads import services as threads
 from threads.models import Channel
 from tickets.models import Ticket
 
 from .authentication import Verdict, verdict
-from .fingerprint import content_hash
+from .fingerprint import dedupe_hash
 from .models import InboundMessage, Mailbox
 from .parsing import Unreadable, parse, quick_message_id, sender_of, sha256
 from .route import Context, Outcome, route
@@ -36,14 +39,18 @@ from .scope import once, unit_of_work
 log = logging.getLogger(__name__)
 S = InboundMessage.Status
 
-EXIT_CODES = {  # the pipe's sysexits
+# The pipe's exit status. Every decision is 0: the message is recorded with its outcome.
+# A non-zero status makes the MTA bounce the message to its From, which may be forged
+# (backscatter), so a rejection (ban list, filter, open-ticket limit) and a message parked
+# for review are 0 as well. Only the command itself exits otherwise: 65 (EX_DATAERR) for
+# an empty input, nothing to record; 75 (EX_TEMPFAIL) when the database is down, so the
+# MTA keeps the message and tries again.
+EXIT_CODES = {
     S.CREATED: 0,
     S.APPENDED: 0,
     S.DUPLICATE: 0,
     S.DROPPED: 0,
-    S.REJECTED: 77,  # EX_NOPERM: denied by a filter or the ban list
-    # parked for review: accepted, so the MTA does not bounce it to a sender that may
-    # be forged (backscatter); an empty input is refused by the command itself (65)
+    S.REJECTED: 0,
     S.PARKED: 0,
 }
 EX_DATAERR = 65
@@ -72,15 +79,20 @@ def ingest(
     channel: str = Channel.EMAIL,
     mailbox: Mailbox | None = None,
     server_uid="",
-    departments: frozenset | None = None,
+    api_key: ApiKeyActor | None = None,
 ) -> IngestResult:
     """Import one RFC 822 message. Never raises for bad input; TemporaryFailure when the
-    database is down. `departments` (an API key's write scope) limits which existing
-    tickets a message may join: a reply to a ticket outside them opens a new ticket, as
-    a stranger's would."""
-    arrival = Arrival.of(raw, channel, mailbox, str(server_uid))
+    database is down.
+
+    `api_key`: the key that posted the message to the API. Its write departments limit
+    what the message may touch (a reply to a ticket outside them opens a new ticket, as
+    a stranger's would; a delivery report about mail of another department is dropped),
+    and its Authentication-Results are read only when the key is a mail relay: the
+    poster wrote the whole message. Raw mail on the API channel without a key is
+    unverified too."""
+    arrival = Arrival.of(raw, channel, mailbox, str(server_uid), api_key)
     try:
-        return _process(arrival, departments=departments)
+        return _process(arrival)
     except (OperationalError, InterfaceError) as exc:
         log.warning("mail ingest: temporary failure: %s", exc)
         raise TemporaryFailure(str(exc)) from exc
@@ -99,10 +111,24 @@ class Arrival:
     message_id: str
     source: str
     source_key: str
+    api_key: ApiKeyActor | None = None
+
+    @property
+    def departments(self) -> frozenset | None:
+        """The departments the message may touch (None: any)."""
+        return self.api_key.write_departments if self.api_key is not None else None
+
+    @property
+    def reads_headers(self) -> bool:
+        """Are its Authentication-Results evidence? Not when the poster wrote them."""
+        if self.channel != Channel.API:
+            return True
+        return self.api_key is not None and self.api_key.is_mail_relay
 
     @classmethod
-    def of(cls, raw, channel, mailbox, server_uid) -> "Arrival":
+    def of(cls, raw, channel, mailbox, server_uid, api_key=None) -> "Arrival":
         raw = bytes(raw or b"")
+        digest, message_id = sha256(raw), quick_message_id(raw)[:255]
         if mailbox is not None:
             source, key = InboundMessage.Source.MAILBOX, f"mailbox:{mailbox.pk}"
         elif channel == Channel.API:
@@ -110,21 +136,17 @@ class Arrival:
         else:
             source, key = InboundMessage.Source.PIPE, "pipe"
         return cls(
-            raw, channel, mailbox, server_uid[:128], sha256(raw), content_hash(raw),
-            quick_message_id(raw)[:255], source, key,
+            raw, channel, mailbox, server_uid[:128], digest,
+            dedupe_hash(raw, message_id, digest), message_id, source, key, api_key,
         )  # fmt: skip
 
     def same(self) -> Q:
-        """Records this arrival duplicates: same bytes, or same Message-ID and content."""
-        q = Q(sha256=self.sha256)
-        if self.message_id:
-            q |= Q(message_id=self.message_id, content_hash=self.content_hash)
-        return q
+        """Records this arrival duplicates: same bytes, or same Message-ID (or none) and
+        content."""
+        return Q(sha256=self.sha256) | Q(message_id=self.message_id, content_hash=self.content_hash)
 
 
-def _process(
-    arrival: Arrival, existing: InboundMessage | None = None, departments: frozenset | None = None
-) -> IngestResult:
+def _process(arrival: Arrival, existing: InboundMessage | None = None) -> IngestResult:
     """Parse, then route and record in one transaction. The record's unique constraints
     (content hash; source + Message-ID) make a duplicate roll everything back."""
     try:
@@ -137,13 +159,13 @@ def _process(
     except Exception as exc:
         log.exception("mail ingest: cannot parse a message (%s)", arrival.sha256)
         return _park(arrival, f"Cannot parse the message: {exc!r}"[:2000], existing)
-    judged = verdict(parsed)
+    judged = verdict(parsed, read_headers=arrival.reads_headers)
     try:
         with transaction.atomic():
             if existing is not None:  # reprocessing: hold the row
                 InboundMessage.objects.select_for_update().filter(pk=existing.pk).first()
             with unit_of_work():
-                outcome = route(_context(arrival, parsed, judged, departments, existing))
+                outcome = route(_context(arrival, parsed, judged, existing))
             record = _store(arrival, outcome, parsed, existing, judged)
     except IntegrityError as exc:
         return _duplicate(arrival, exc)
@@ -157,7 +179,7 @@ def _process(
     return IngestResult(outcome.status, outcome.ticket, outcome.reason, record.pk)
 
 
-def _context(arrival: Arrival, parsed, judged: Verdict, departments, existing) -> Context:
+def _context(arrival: Arrival, parsed, judged: Verdict, existing) -> Context:
     return Context(
         parsed=parsed,
         channel=arrival.channel,
@@ -165,7 +187,7 @@ def _context(arrival: Arrival, parsed, judged: Verdict, departments, existing) -
         verdict=judged,
         content_hash=arrival.content_hash,
         ours=our_addresses(),
-        departments=departments,
+        departments=arrival.departments,
         reprocessing=existing.pk if existing is not None else None,
     )
 
@@ -194,6 +216,7 @@ def _store(
         source_key=arrival.source_key,
         mailbox=arrival.mailbox,
         server_uid=arrival.server_uid,
+        api_key_id=arrival.api_key.key_id if arrival.api_key is not None else None,
         message_id=arrival.message_id,
         sha256=arrival.sha256,
         raw=arrival.raw,

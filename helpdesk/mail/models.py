@@ -126,6 +126,18 @@ class InboundMessage(models.Model):
         max_length=32, help_text=_("mailbox:<id>, pipe or api: duplicates are judged per source.")
     )
     server_uid = models.CharField(max_length=128, blank=True)
+    api_key = models.ForeignKey(
+        "accounts.ApiKey",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_(
+            "The key that posted it (API only): processed again, the message keeps to the "
+            "key's departments and mail-relay mark as they are then; a deleted key leaves "
+            "it no department and no trust."
+        ),
+    )
     message_id = models.CharField(max_length=255, blank=True)
     sha256 = models.CharField(max_length=64, unique=True)
     content_hash = models.CharField(
@@ -133,7 +145,8 @@ class InboundMessage(models.Model):
         blank=True,
         help_text=_(
             "SHA-256 of the content (body and author headers, not the trace headers): "
-            "the same Message-ID with the same content is a duplicate."
+            "the same Message-ID (or none) with the same content is a duplicate. For a "
+            "message with neither a Message-ID nor a Date: the SHA-256 of its bytes."
         ),
     )
     raw = models.BinaryField()
@@ -168,9 +181,11 @@ class InboundMessage(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
+            # the same content is imported once (a message without a Message-ID: its
+            # content when it has a Date, else its bytes; fingerprint.dedupe_hash)
             models.UniqueConstraint(
                 fields=["message_id", "content_hash"],
-                condition=~models.Q(message_id="") & ~models.Q(status="duplicate"),
+                condition=~models.Q(status="duplicate"),
                 name="mail_inbound_once_per_content",
             )
         ]

@@ -13,6 +13,7 @@ import hashlib
 import html
 import logging
 import re
+from datetime import timedelta
 from email.utils import formataddr
 from urllib.parse import urlsplit
 
@@ -246,6 +247,64 @@ def queue(
     except IntegrityError:
         return None  # this event was already mailed to this recipient
     return row
+
+
+ADMIN_ALERT = "template.alert"  # our own words to the helpdesk admins, not a template
+
+
+def queue_admin_alert(*, key: str, subject: str, body: str, every: int) -> int:
+    """Mail the helpdesk admins (`subject`, plain `body`) through the outbox, like any
+    mail: one OutboundMessage per admin and its outbox row, in the current transaction,
+    sent after commit by a worker or the periodic job, retried when sending fails.
+    Nothing is queued when an alert with this `key` went to them in the last `every`
+    seconds: the gate is the alerts' own rows, so it is taken only when an alert is
+    queued and commits. Returns how many were queued."""
+    from accounts.models import User
+
+    from .tasks import send_outbound_task
+
+    admins = User.objects.filter(is_agent=True, is_active=True, is_helpdesk_admin=True)
+    emails = sorted({e.strip().lower() for e in admins.values_list("email", flat=True) if e})
+    bounced = undeliverable(emails)
+    emails = [e for e in emails if e not in bounced]
+    now = timezone.now()
+    recent = OutboundMessage.objects.filter(
+        recipient__in=emails,
+        template=ADMIN_ALERT,
+        created_at__gte=now - timedelta(seconds=every),
+        dedupe_key__startswith=f"{key}:",
+    )
+    if not emails or recent.exists():
+        return 0
+    period = int(now.timestamp()) // every  # two processes at once: one wins
+    rows = [_admin_alert(e, subject, body, _dedupe_key(key, period, e)) for e in emails]
+    try:
+        with transaction.atomic():
+            rows = OutboundMessage.objects.bulk_create(rows)
+            enqueue_many(send_outbound_task, [((row.pk,), {}) for row in rows])
+    except IntegrityError:
+        return 0  # queued by another process in this period
+    return len(rows)
+
+
+def _admin_alert(email: str, subject: str, body: str, dedupe_key: str) -> OutboundMessage:
+    message_id = make_message_id(None)
+    return OutboundMessage(
+        message_id=message_id,
+        template=ADMIN_ALERT,
+        dedupe_key=dedupe_key,
+        recipient=email,
+        recipient_is_agent=True,
+        from_email=from_address(None),
+        subject=subject[:255],
+        body_text=body,
+        headers={
+            "Message-ID": message_id,
+            "Auto-Submitted": "auto-generated",
+            "X-Auto-Response-Suppress": "All",
+        },
+        is_auto=True,
+    )
 
 
 def outbound_resend(*, actor, ids: list[int]) -> int:

@@ -68,7 +68,7 @@ class Context:
 def route(ctx: Context) -> Outcome:
     parsed = ctx.parsed
     if parsed.bounce is not None:
-        return Outcome(*record_bounce(parsed, ctx.channel))
+        return Outcome(*record_bounce(parsed, ctx.channel, departments=ctx.departments))
     if parsed.sender_email in ctx.ours:
         return Outcome(S.DROPPED, reason="Sent from one of our own addresses (mail loop).")
     known = received_ids([parsed.message_id, *parsed.thread_ids])
@@ -105,10 +105,10 @@ def _earlier(ctx: Context, known: dict) -> "Outcome | str":
     """A duplicate (same Message-ID, same content), or a description of the earlier
     message whose Message-ID this one reuses with other content ("" when none)."""
     message_id = ctx.parsed.message_id
-    if not message_id:
-        return ""
     rows = InboundMessage.objects.filter(message_id=message_id).exclude(status=S.DUPLICATE)
     rows = rows.exclude(pk=ctx.reprocessing).order_by("id")
+    if not message_id:  # no id: the same content (fingerprint.dedupe_hash) or nothing
+        rows = rows.filter(content_hash=ctx.content_hash)
     found = list(rows.values_list("pk", "content_hash", "ticket_id")[:50])  # one query
     same = next((row for row in found if row[1] == ctx.content_hash), None)
     if same is not None:
@@ -316,7 +316,7 @@ def open_ticket(ctx: Context, sender, *, linked_to: Ticket | None = None, why=""
             },
         )
     except (PermissionRefused, Conflict, ValidationFailed) as exc:
-        return _refused(exc, requester, parsed, no_auto)
+        return _refused(exc, requester, ctx, no_auto)
     entry = ThreadEntry.objects.filter(thread_id=ticket.thread_id).order_by("id").first()
     if linked_to is None:
         return Outcome(S.CREATED, ticket, entry, reason="")
@@ -329,11 +329,13 @@ def _may_add_cc(ctx: Context, linked_to: Ticket | None) -> bool:
     return ctx.verdict.accepted and linked_to is None and not ctx.parsed.auto_reason
 
 
-def _refused(exc: DomainError, requester, parsed: ParsedMessage, no_auto: bool) -> Outcome:
+def _refused(exc: DomainError, requester, ctx: Context, no_auto: bool) -> Outcome:
     if isinstance(exc, PermissionRefused):
         return Outcome(S.REJECTED, reason=f"Denied: {exc.message}")
     if isinstance(exc, Conflict):
-        if exc.code == "too_many_open_tickets" and not no_auto:
-            outbound.overlimit_notice(requester=requester, subject=parsed.subject)
+        # the over-limit notice goes only to a sender who is who they say (verified, or
+        # MAIL_UNVERIFIED_POLICY=trust): else we would mail whoever the From names
+        if exc.code == "too_many_open_tickets" and not no_auto and ctx.verdict.accepted:
+            outbound.overlimit_notice(requester=requester, subject=ctx.parsed.subject)
         return Outcome(S.REJECTED, reason=f"Refused: {exc.message}")
     return Outcome(S.PARKED, reason=f"Refused by the ticket service: {exc.message}")

@@ -1,28 +1,45 @@
 """The restricted template language of admin-editable email templates.
 
 A separate Django template `Engine` whose only built-ins are this module's library: the
-tags `if`, `for`, `with`, `firstof` and `comment`, and a small set of text filters. No
-`load` (no libraries at all), no `include`/`extends` (no loaders), no `debug` (which
-prints the whole context), no `autoescape` or `safe` (which would switch escaping off in
-HTML mail), no `url`, `csrf_token`, `templatetag`, `now`... `validate()` refuses such a
+tags `if`, `with`, `firstof` and `comment`, and a small set of text filters. No `load`
+(no libraries at all), no `include`/`extends` (no loaders), no `debug` (which prints the
+whole context), no `autoescape` or `safe` (which would switch escaping off in HTML
+mail), no `url`, `csrf_token`, `templatetag`, `now`... `validate()` refuses such a
 template when it is saved, naming what is wrong, and also any variable that is not one
 of the documented ones (VARIABLES): templates see plain values, never model instances.
+
+Names are not enough, so the work is bounded too:
+- no `for` and no `join`: every value is text (or a handful of keys), and over text a
+  loop repeats its body once per character (three nested loops over a subject gave
+  110 KB) and `join` repeats its argument once per character;
+- text between the tags may hold no `{{`, `}}`, `{%`, `%}`, `{#` or `#}`: that is a
+  broken tag (`Dear {{ recipient.name }, hello`), which would reach the reader as it is;
+- `render()` counts what every piece of the template writes and stops as soon as the
+  total passes its limit (`TooLarge`), so a template of a thousand copies of the
+  message body costs no more than the limit.
 """
 
 from django.template import Engine, Library, TemplateSyntaxError, defaultfilters, defaulttags
-from django.template.base import FilterExpression, Lexer, Node, TokenType, Variable, VariableNode
+from django.template.base import (
+    FilterExpression,
+    Lexer,
+    Node,
+    TextNode,
+    TokenType,
+    Variable,
+    VariableNode,
+)
 
 register = Library()
 
 TAGS = {
     "if": defaulttags.do_if,
-    "for": defaulttags.do_for,
     "with": defaulttags.do_with,
     "firstof": defaulttags.firstof,
     "comment": defaulttags.comment,
 }
 # the closing and middle parts of the tags above
-_PARTS = {"elif", "else", "endif", "empty", "endfor", "endwith", "endcomment"}
+_PARTS = {"elif", "else", "endif", "endwith", "endcomment"}
 FILTERS = (
     "capfirst",
     "cut",
@@ -30,7 +47,6 @@ FILTERS = (
     "default",
     "default_if_none",
     "first",
-    "join",
     "last",
     "length",
     "linebreaks",
@@ -76,8 +92,9 @@ VARIABLES: dict[str, frozenset[str] | None] = {
     "signature": None,
     "url": None,
 }
-_LOOP_KEYS = frozenset({"counter", "counter0", "revcounter", "revcounter0", "first", "last"})
 REFUSED_WHY = {
+    "for": "no value of an email template is a list, and a loop over text repeats its "
+    "body once per character",
     "debug": "it would print every value the template can see",
     "load": "email templates load no libraries",
     "include": "email templates cannot read other templates",
@@ -107,17 +124,37 @@ TEXT = engine(autoescape=False)  # subjects and plain-text parts: never HTML-esc
 HTML = engine(autoescape=True)  # HTML parts: every value escaped
 
 
+_MARKERS = ("{{", "}}", "{%", "%}", "{#", "#}")
+
+
+def _broken_tag(text: str) -> str | None:
+    """The text from the first tag marker on (a few words), or None when there is none."""
+    found = [at for at in (text.find(m) for m in _MARKERS) if at >= 0]
+    if not found:
+        return None
+    return text[min(found) :][:40].splitlines()[0]
+
+
 def _tag_errors(source: str) -> list[str]:
-    errors = []
+    """The first refused tag, or the first text holding a broken tag (one refusal says
+    it: what follows may depend on it)."""
     for token in Lexer(source).tokenize():
+        if token.token_type == TokenType.TEXT:
+            snippet = _broken_tag(token.contents)
+            if snippet is not None:
+                return [
+                    f'Text that looks like a broken tag: "{snippet}". Tags are written '
+                    "{{ value }}, {% tag %} and {# comment #}; a stray {{, }}, {%, %}, {# "
+                    "or #} would reach the reader as it is."
+                ]
         if token.token_type != TokenType.BLOCK or not token.contents.split():
             continue
         name = token.contents.split()[0]
-        if name in TAGS or name in _PARTS or errors:
-            continue  # one refusal says it: the tags after it may depend on it
+        if name in TAGS or name in _PARTS:
+            continue
         why = REFUSED_WHY.get(name, "only " + ", ".join(TAGS) + " are allowed")
-        errors.append(f"The tag {{% {name} %}} is not allowed in email templates: {why}.")
-    return errors
+        return [f"The tag {{% {name} %}} is not allowed in email templates: {why}."]
+    return []
 
 
 def _lookup_error(var: Variable, local: frozenset[str]) -> str | None:
@@ -125,8 +162,6 @@ def _lookup_error(var: Variable, local: frozenset[str]) -> str | None:
         return None
     root, *rest = var.lookups
     text = ".".join(var.lookups)
-    if root == "forloop" and "forloop" in local:
-        return None if len(rest) == 1 and rest[0] in _LOOP_KEYS else f"{{{{ {text} }}}}"
     if root in local:
         return None if not rest else f"{{{{ {text} }}}}"
     if root not in VARIABLES:
@@ -170,11 +205,6 @@ def _node_errors(nodes, local: frozenset[str]) -> list[str]:
         elif isinstance(node, defaulttags.IfNode):
             for condition, branch in node.conditions_nodelists:
                 found += _condition_errors(condition, local) + _node_errors(branch, local)
-        elif isinstance(node, defaulttags.ForNode):
-            found += _expression_errors(node.sequence, local)
-            inner = local | set(node.loopvars) | {"forloop"}
-            found += _node_errors(node.nodelist_loop, inner)
-            found += _node_errors(node.nodelist_empty, local)
         elif isinstance(node, defaulttags.WithNode):
             for expr in node.extra_context.values():
                 found += _expression_errors(expr, local)
@@ -218,3 +248,38 @@ def _documented() -> list[str]:
     for name, keys in VARIABLES.items():
         out += [f"{name}.{k}" for k in sorted(keys)] if keys else [name]
     return out
+
+
+# --- rendering within a limit -----------------------------------------------------------
+
+
+class TooLarge(Exception):
+    """The rendered text passed its limit; rendering stopped there."""
+
+
+_WRITERS = (TextNode, VariableNode, defaulttags.FirstOfNode)  # the nodes that write text
+
+
+def render(engine: Engine, source: str, context, *, limit: int | None) -> str:
+    """Render `source` with `context` (a Context), raising TooLarge as soon as what the
+    template wrote passes `limit` characters (None: no limit, for our own defaults).
+    Every node that writes is counted as it writes, so the work stops there too."""
+    template = engine.from_string(source)
+    if limit is None:
+        return template.render(context)
+    left = [limit]
+    for kind in _WRITERS:
+        for node in template.nodelist.get_nodes_by_type(kind):
+            node.render_annotated = _counted(node.render_annotated, left, limit)
+    return template.render(context)
+
+
+def _counted(render_node, left: list[int], limit: int):
+    def counted(context):
+        out = render_node(context)
+        left[0] -= len(out)
+        if left[0] < 0:
+            raise TooLarge(f"the rendered text is over {limit:,} characters")
+        return out
+
+    return counted

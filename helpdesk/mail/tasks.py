@@ -91,6 +91,12 @@ def notify_task(event: str, ticket_id: int, entry_id: int | None = None, extra=N
     notify(event, ticket_id, entry_id, **(extra or {}))
 
 
+# Not called any more (the overdue sweep writes one notify_task outbox row per ticket),
+# but kept registered on purpose: no beat entry or outbox row names it (the outbox's
+# migration 0002 gave rows only to queued mail and webhook deliveries), yet the sweep
+# before the outbox sent it with .delay(), so such a message may still wait in a broker
+# queue across the upgrade, and Celery discards a message naming an unregistered task
+# (its overdue alerts lost). Remove it one release after the outbox.
 @shared_task(acks_late=True, time_limit=1800)
 def notify_overdue_task(ticket_ids: list[int], nonce: str) -> None:
     """Kept for messages queued before the outbox (now one notify_task row per ticket)."""

@@ -5,19 +5,17 @@ tags and filters, no `load`, `include`, `extends` or `debug`) over plain values,
 model instances, so an edited template cannot reach a password hash: `ticket`,
 `recipient`, `entry`, `agent`, `assignee`, `team`, `department`, `previous_department`,
 `signature`, `url` (the keys are in `sandbox.VARIABLES`). A template is checked when it
-is saved (`EmailTemplate.clean`) and again before each use: one that is refused or fails
-to render is replaced by the default, and the helpdesk admins are told (an error in the
-log and, at most once an hour per template, a mail), so the client never sees template
-syntax. Subjects and plain-text parts are never HTML-escaped (O'Brien stays O'Brien);
-HTML parts escape every value except the entry's sanitised HTML.
+is saved (`EmailTemplate.clean`) and again before each use: one that is refused, fails
+to render or writes past its limit is replaced by the default, and the helpdesk admins
+are told (an error in the log and, at most once an hour per template, a mail through the
+outbox), so the client never sees template syntax. Subjects and plain-text parts are
+never HTML-escaped (O'Brien stays O'Brien); HTML parts escape every value except the
+entry's sanitised HTML.
 """
 
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
-from django.core.mail import send_mail
-from django.db import transaction
 from django.template import Context
 from django.utils.safestring import mark_safe
 
@@ -123,33 +121,51 @@ def source(code: str) -> tuple[str, str, str, int | None]:
 
 def render(code: str, context: dict) -> tuple[str, str, str]:
     """(subject, text body, html body or "") for a template and its values. An admin's
-    template that is refused or fails at render time is replaced by the default, and the
-    admins are alerted."""
+    template that is refused, fails at render time or writes more than its limit is
+    replaced by the default, and the admins are alerted."""
     subject, text, html, row_id = source(code)
     problems = template_errors(subject, text, html)
     if not problems:
         try:
-            return _render((subject, text, html), context)
+            return _render((subject, text, html), context, limit=render_limit(context))
         except Exception as exc:  # any failure at all: the default is sent instead
             problems = {"render": f"{type(exc).__name__}: {exc}"}
     _alert_admins(code, row_id, problems)
     subject, text = DEFAULTS[code]
-    return _render((subject, text, default_html(text)), context)
+    return _render((subject, text, default_html(text)), context, limit=None)
 
 
-def _render(template: tuple[str, str, str], context: dict) -> tuple[str, str, str]:
+def render_limit(context: dict) -> int:
+    """How much one part of an admin's template may write: MAIL_TEMPLATE_MAX_CHARS plus
+    four times the size of the values (room to print each, escaped, more than once)."""
+    return settings.HELPDESK_MAIL["TEMPLATE_MAX_CHARS"] + 4 * _size(context)
+
+
+def _size(value) -> int:
+    if isinstance(value, dict):
+        return sum(_size(v) for v in value.values())
+    return len(value) if isinstance(value, str) else 0
+
+
+def _render(
+    template: tuple[str, str, str], context: dict, *, limit: int | None
+) -> tuple[str, str, str]:
     subject, text, html = template
     ctx = dict(context)
     entry = dict(ctx.get("entry") or {})
     if "body_html" in entry:
         entry["body_html"] = mark_safe(entry["body_html"])  # noqa: S308 - sanitised by nh3
     ctx["entry"] = entry
+
     # A Context escapes unless told otherwise, whatever its engine says: say it.
-    out_subject = sandbox.TEXT.from_string(subject).render(Context(ctx, autoescape=False))
-    out_text = sandbox.TEXT.from_string(text).render(Context(ctx, autoescape=False))
-    out_html = ""
-    if html.strip():
-        out_html = sandbox.HTML.from_string(html).render(Context(ctx, autoescape=True))
+    def part(engine, source: str) -> str:
+        return sandbox.render(
+            engine, source, Context(ctx, autoescape=engine.autoescape), limit=limit
+        )
+
+    out_subject = part(sandbox.TEXT, subject)
+    out_text = part(sandbox.TEXT, text)
+    out_html = part(sandbox.HTML, html) if html.strip() else ""
     return " ".join(out_subject.split())[:255], out_text.strip() + "\n", out_html
 
 
@@ -165,33 +181,20 @@ def template_errors(subject: str, text: str, html: str) -> dict:
 
 def _alert_admins(code: str, row_id: int | None, problems: dict) -> None:
     """The edited template `code` could not be used: log it, and mail the helpdesk
-    admins (after commit, at most once an hour per template)."""
+    admins through the outbox, in the current transaction (at most once an hour per
+    template: the alert's own rows are the gate, so one rolled back uses up nothing)."""
+    from .outbound import queue_admin_alert
+
     detail = "; ".join(f"{field}: {message}" for field, message in problems.items())
     log.error("email template %s cannot be used, the default was sent instead: %s", code, detail)
-    if not cache.add(f"mail:template-alert:{code}", 1, ALERT_EVERY_SECONDS):
-        return
-    from accounts.models import User
-
-    admins = list(
-        User.objects.filter(is_agent=True, is_active=True, is_helpdesk_admin=True)
-        .exclude(email="")
-        .values_list("email", flat=True)
-    )
-    if not admins:
-        return
     base = settings.HELPDESK_MAIL["BASE_URL"].rstrip("/")
     where = f"{base}/admin/helpdesk_mail/emailtemplate/{row_id}/change/" if row_id else ""
-    body = (
-        f'The email template "{code}" could not be used, so the default text was sent '
-        f"instead (clients never see template syntax).\n\n{detail}\n\nFix it here: {where}\n"
-    )
-    transaction.on_commit(
-        lambda: send_mail(
-            f"Email template {code} is broken",
-            body,
-            settings.DEFAULT_FROM_EMAIL,
-            admins,
-            fail_silently=True,
+    queue_admin_alert(
+        key=f"template-alert:{code}",
+        subject=f"Email template {code} is broken",
+        body=(
+            f'The email template "{code}" could not be used, so the default text was sent '
+            f"instead (clients never see template syntax).\n\n{detail}\n\nFix it here: {where}\n"
         ),
-        robust=True,
+        every=ALERT_EVERY_SECONDS,
     )

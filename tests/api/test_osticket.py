@@ -314,7 +314,7 @@ def test_email_piping_with_a_stub_ingest(defaults, cast, monkeypatch):
         ]
     )
 
-    def fake_ingest(raw, *, channel, departments=None):
+    def fake_ingest(raw, *, channel, api_key=None):
         result = next(results)
         if isinstance(result, Exception):
             raise result

@@ -5,7 +5,6 @@ exactly once. A private redis-server is started, killed with SIGKILL and restart
 
 import datetime as dt
 import logging
-import os
 import re
 import time
 
@@ -170,9 +169,6 @@ def _changes_during_the_outage(cast) -> list[int]:
 def test_after_an_outage_every_notification_is_sent_exactly_once(
     cast, redis_process, settings, smtp
 ):
-    # The worker started below refuses the built-in key (config/celery.py), which this
-    # process keeps (tests/conftest.py): the run's random key, before any sign-in.
-    settings.SECRET_KEY = os.environ["SECRET_KEY"]
     settings.HELPDESK_OUTBOX = {**settings.HELPDESK_OUTBOX, "BROKER_RETRY_SECONDS": 0.2}
     HelpdeskSettings.objects.filter(pk=1).update(default_department=cast.dept_a)
     with pointed_at(redis_process, settings) as app:

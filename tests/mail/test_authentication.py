@@ -87,13 +87,43 @@ def test_a_forged_trusted_header_below_a_foreign_one_is_ignored():
     assert judge(raw) == (False, "no trusted Authentication-Results")
 
 
-def test_the_topmost_trusted_result_of_a_method_wins():
+def test_only_the_topmost_trusted_header_counts():
     raw = with_results(
         f"{AUTHSERV_ID}; spf=fail smtp.mailfrom=alice@acme.test",
         f"{AUTHSERV_ID}; spf=pass smtp.mailfrom=alice@acme.test",
     )
 
     assert judge(raw) == (False, "no aligned pass (spf=fail)")
+
+
+def test_a_forged_dkim_pass_below_our_dkim_fail_is_ignored():
+    """The reviewer's first case: our MTA says the signature failed; the sender's own
+    header with our id, lower down, says it passed."""
+    raw = with_results(
+        f"{AUTHSERV_ID}; dkim=fail header.d=acme.test",
+        f"{AUTHSERV_ID}; dkim=pass header.d=acme.test",
+    )
+
+    assert judge(raw) == (False, "no aligned pass (dkim=fail)")
+
+
+def test_a_forged_dmarc_pass_below_our_header_without_dmarc_is_ignored():
+    """The reviewer's second case: our MTA's header has no DMARC result (an SPF pass for
+    another domain); a forged one below supplies a DMARC pass for the From domain."""
+    raw = with_results(
+        f"{AUTHSERV_ID}; spf=pass smtp.mailfrom=bounce@evil.test",
+        f"{AUTHSERV_ID}; dmarc=pass header.from=acme.test",
+    )
+
+    assert judge(raw) == (False, "no aligned pass (spf=pass)")
+
+
+def test_within_our_header_any_aligned_dkim_signature_that_passed_counts():
+    """A message may carry several signatures, one broken in transit: DMARC asks for
+    one aligned pass, as given in our one header."""
+    raw = with_results(f"{AUTHSERV_ID}; dkim=fail header.d=acme.test; dkim=pass header.d=acme.test")
+
+    assert judge(raw) == (True, "dkim=pass aligned (header.d=acme.test)")
 
 
 def test_an_unparsable_header_ends_the_trusted_run():

@@ -81,6 +81,49 @@ def test_the_same_content_with_other_trace_headers_is_a_duplicate_from_any_sourc
     assert InboundMessage.objects.filter(status="duplicate").count() == 1
 
 
+DATE = {"Date": "Tue, 01 Dec 2026 10:00:00 +0000"}
+
+
+def _other_path(raw: bytes) -> bytes:
+    """The same message as another source hands it over: its own trace headers, LF."""
+    fetched = b"Received: from mx2.helpdesk.test\r\nDelivered-To: support@helpdesk.test\r\n"
+    return fetched + raw.replace(b"\r\n", b"\n")
+
+
+def test_a_message_without_message_id_redelivered_from_another_source_is_a_duplicate(
+    helpdesk, mailbox
+):
+    raw = message(message_id="", body="no id here", headers=DATE)
+    first = ingest(raw, channel="email")
+
+    again = ingest(_other_path(raw), channel="email", mailbox=mailbox)
+
+    assert (first.status, again.status, again.ticket) == ("created", "duplicate", first.ticket)
+    assert Ticket.objects.count() == 1
+    assert ThreadEntry.objects.count() == 1
+    assert list(InboundMessage.objects.order_by("id").values_list("status", flat=True)) == [
+        "created",
+        "duplicate",
+    ]
+
+
+def test_a_message_without_message_id_or_date_is_a_duplicate_only_byte_for_byte(helpdesk, mailbox):
+    """Nothing tells another delivery from a new message with the same words (a nightly
+    "backup failed"), so only the same bytes are the same message: twice beats lost."""
+    raw = message(message_id="", body="backup failed")
+    first = ingest(raw, channel="email")
+
+    same_bytes = ingest(raw, channel="email")
+    other_path = ingest(_other_path(raw), channel="email", mailbox=mailbox)
+
+    assert (first.status, same_bytes.status, other_path.status) == (
+        "created",
+        "duplicate",
+        "created",
+    )
+    assert Ticket.objects.count() == 2
+
+
 def test_a_reused_message_id_with_other_content_is_imported_with_a_note(helpdesk):
     first = ingest(message(body="first message"), channel="email")
 
@@ -115,7 +158,7 @@ def test_a_banned_sender_is_rejected_and_nothing_is_created(helpdesk):
 
     result = ingest(corpus("html_script.eml"), channel="email")
 
-    assert result.status == "rejected" and result.exit_code == 77
+    assert result.status == "rejected" and result.exit_code == 0
     assert result.reason == "Denied: mallory@evil.test is banned."
     assert not Ticket.objects.exists()
     assert not ThreadEntry.objects.exists()
@@ -240,3 +283,36 @@ def test_the_migration_gives_existing_records_their_content_hash(helpdesk, mailb
     first, second = InboundMessage.objects.order_by("pk")
     assert first.content_hash == content_hash(bytes(first.raw)) == content_hash(bytes(second.raw))
     assert second.status == "duplicate"  # the unique constraint leaves duplicates out
+
+
+def test_the_migration_gives_old_rows_without_message_id_their_hash_and_keeps_them_apart(
+    helpdesk,
+):
+    """Rows recorded before: a message without a Message-ID imported twice (two paths)
+    and one without a Date. The first keeps the content hash, the second its byte hash
+    (the constraint would refuse two), the one without a Date its byte hash."""
+    import importlib
+
+    from django.apps import apps
+
+    from helpdesk.mail.fingerprint import content_hash
+    from helpdesk.mail.parsing import sha256
+
+    migration = importlib.import_module(
+        "helpdesk.mail.migrations.0006_dedupe_mail_without_message_id"
+    )
+    dated = message(message_id="", body="no id", headers=DATE)
+    raws = [dated, _other_path(dated), message(message_id="", body="no date")]
+    for n, raw in enumerate(raws):
+        InboundMessage.objects.create(
+            source="pipe", source_key="pipe", sha256=sha256(raw), content_hash=f"old-{n}",
+            raw=raw, size=len(raw), status="created",
+        )  # fmt: skip
+
+    migration.rehash_mail_without_message_id(apps, None)
+
+    assert list(InboundMessage.objects.order_by("id").values_list("content_hash", flat=True)) == [
+        content_hash(dated),
+        sha256(raws[1]),
+        sha256(raws[2]),
+    ]

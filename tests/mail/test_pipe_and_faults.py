@@ -11,10 +11,11 @@ from helpdesk.mail import inbound
 from helpdesk.mail.ids import make_message_id
 from helpdesk.mail.inbound import TemporaryFailure, ingest
 from helpdesk.mail.models import InboundMessage, OutboundMessage
-from routing.models import BannedEmail
+from routing.models import BannedEmail, FilterAction, FilterRule, TicketFilter
 from threads.models import ThreadEntry
-from tickets.models import Ticket
+from tickets.models import HelpdeskSettings, Ticket
 
+from ..factories import open_ticket
 from .conftest import corpus, message
 
 # written before sender authentication: every sender is taken at its word
@@ -50,12 +51,43 @@ def test_pipe_exits_0_for_a_duplicate(helpdesk, monkeypatch):
     assert Ticket.objects.count() == 1
 
 
-def test_pipe_exits_77_for_a_banned_sender(helpdesk, monkeypatch):
+def _ban(helpdesk):
     BannedEmail.objects.create(address="alice@acme.test")
+    return "rejected: Denied: alice@acme.test is banned."
+
+
+def _filter_reject(helpdesk):
+    flt = TicketFilter.objects.create(name="No fire")
+    FilterRule.objects.create(filter=flt, field="subject", operator="contains", value="fire")
+    FilterAction.objects.create(filter=flt, kind="reject", value="Fire is not our business.")
+    return "rejected: Denied: Fire is not our business."
+
+
+def _open_ticket_limit(helpdesk):
+    config = HelpdeskSettings.load()
+    config.max_open_tickets = 1
+    config.save()
+    open_ticket(helpdesk.alice, department=helpdesk.dept_a)
+    return "rejected: Refused: alice@acme.test already has 1 open tickets"
+
+
+@pytest.mark.parametrize("refusal", [_ban, _filter_reject, _open_ticket_limit])
+def test_pipe_exits_0_for_a_rejected_message_so_the_mta_sends_no_backscatter(
+    helpdesk, monkeypatch, settings, refusal
+):
+    """A rejection (ban list, filter, open-ticket limit) is recorded, not bounced: the
+    MTA would bounce it to a From that may be forged. Nothing else is written."""
+    settings.HELPDESK_MAIL = {**settings.HELPDESK_MAIL, "UNVERIFIED_POLICY": "new_ticket"}
+    said = refusal(helpdesk)
+    tickets = list(Ticket.objects.values_list("pk", flat=True))
 
     code, out, err = pipe(monkeypatch, corpus("plain.eml"))
 
-    assert (code, out, err) == (77, "", "rejected: Denied: alice@acme.test is banned.")
+    assert (code, err) == (0, "") and out.startswith(said)
+    record = InboundMessage.objects.get()
+    assert (record.status, record.ticket) == ("rejected", None)
+    assert list(Ticket.objects.values_list("pk", flat=True)) == tickets
+    assert not OutboundMessage.objects.filter(recipient="alice@acme.test").exists()
 
 
 def test_pipe_parks_an_unreadable_message_and_exits_0_so_the_mta_sends_no_backscatter(

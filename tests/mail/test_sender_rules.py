@@ -90,6 +90,24 @@ def test_a_header_from_another_authserv_id_does_not_verify(first):
     assert first.thread.entries.count() == 1
 
 
+def test_a_forged_trusted_header_below_ours_cannot_join_the_ticket(first, run):
+    raw = authenticated(
+        message(message_id="<r7@acme.test>", body="Forged.", headers=REPLY),
+        result="dmarc=pass header.from=acme.test",
+    )  # the sender's own header, with our id
+    raw = authenticated(raw, result="spf=pass smtp.mailfrom=bounce@evil.test")  # ours, on top
+    entries = list(first.thread.entries.values_list("pk", flat=True))
+
+    result = run(ingest, raw, channel="email")
+
+    assert result.status == "created" and result.ticket != first
+    assert list(first.thread.entries.values_list("pk", flat=True)) == entries
+    assert linked(first) == [result.ticket.pk]
+    assert InboundMessage.objects.get(message_id="<r7@acme.test>").sender_check == (
+        "unverified sender: no aligned pass (spf=pass)"
+    )
+
+
 def test_dmarc_fail_for_the_from_domain_is_unverified(first):
     raw = authenticated(message(message_id="<r5@acme.test>", headers=REPLY), result="dmarc=fail")
 
@@ -247,3 +265,35 @@ def test_a_from_hiding_an_address_is_unverified_even_with_dmarc_pass(first):
     assert InboundMessage.objects.get(message_id="<m1@evil.test>").sender_check == (
         "unverified sender: From hides another address in its display name"
     )
+
+
+@pytest.fixture
+def one_open_ticket_each(helpdesk):
+    from tickets.models import HelpdeskSettings
+
+    from ..factories import open_ticket
+
+    config = HelpdeskSettings.load()
+    config.max_open_tickets = 1
+    config.save()
+    return open_ticket(helpdesk.alice, department=helpdesk.dept_a)
+
+
+def test_the_over_limit_notice_never_goes_to_an_unverified_sender(one_open_ticket_each, run):
+    outbound = list(OutboundMessage.objects.values_list("pk", flat=True))
+
+    result = run(ingest, message(message_id="<o1@acme.test>"), channel="email")
+
+    assert result.status == "rejected"
+    assert result.reason.startswith("Refused: alice@acme.test already has 1 open tickets")
+    assert list(OutboundMessage.objects.values_list("pk", flat=True)) == outbound
+    assert mail.outbox == []
+
+
+def test_the_over_limit_notice_goes_to_a_verified_sender(one_open_ticket_each, run):
+    result = run(ingest, authenticated(message(message_id="<o2@acme.test>")), channel="email")
+
+    assert result.status == "rejected"
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        (["alice@acme.test"], "Open ticket limit reached")
+    ]

@@ -3,12 +3,16 @@ with a clear message, replaced by the default (and admins told) when they cannot
 at send time; plain text and subjects are not HTML-escaped, HTML is; agents' alerts load
 no remote image from client content."""
 
+import datetime as dt
 import logging
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from helpdesk.mail import sandbox, templates
 from helpdesk.mail.models import EmailTemplate, OutboundMessage
@@ -62,7 +66,7 @@ def test_every_default_template_passes_the_sandbox():
         (
             "{% csrf_token %}",
             "The tag {% csrf_token %} is not allowed in email templates: only "
-            "if, for, with, firstof, comment are allowed.",
+            "if, with, firstof, comment are allowed.",
         ),
     ],
 )
@@ -80,10 +84,79 @@ def test_unknown_variables_and_filters_are_refused():
     assert safe.startswith("Template error: Invalid filter: 'safe'. Allowed filters: capfirst,")
     assert (
         sandbox.validate(
-            "{% for c in ticket.subject %}{{ c|upper }}{{ forloop.counter }}{% endfor %}"
-            "{% with n=ticket.number %}{{ n }}{% endwith %}{{ recipient.name|default:'you' }}"
+            "{% with n=ticket.number %}{{ n|upper }}{% endwith %}{{ recipient.name|default:'you' }}"
+            "{% firstof agent.name 'us' %}{# a note #}{% if url %}{{ url }}{% endif %}"
         )
         == []
+    )
+
+
+NO_LOOPS = (
+    "The tag {% for %} is not allowed in email templates: no value of an email template "
+    "is a list, and a loop over text repeats its body once per character."
+)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        # the reviewer's case: three nested loops over the subject gave 110 KB
+        "{% for a in ticket.subject %}{% for b in ticket.subject %}"
+        "{% for c in ticket.subject %}{{ entry.body_text }}{% endfor %}{% endfor %}{% endfor %}",
+        "{% for c in entry.body_text %}{{ entry.body_text }}{% endfor %}",  # one is enough
+        "{% for k in ticket %}{{ k }}{% empty %}none{% endfor %}",
+    ],
+)
+def test_loops_are_refused_on_save_since_every_value_is_text(source):
+    assert sandbox.validate(source) == [NO_LOOPS]
+
+
+def test_join_is_refused_since_on_text_it_repeats_its_argument_per_character():
+    [refused] = sandbox.validate("{{ entry.body_text|join:entry.body_text }}")
+
+    assert refused.startswith("Template error: Invalid filter: 'join'. Allowed filters: ")
+    assert "join" not in refused.partition("Allowed filters: ")[2]
+
+
+@pytest.mark.parametrize(
+    ("source", "snippet"),
+    [
+        ("Dear {{ recipient.name }, hello", "{{ recipient.name }, hello"),
+        ("Dear {{ recipient.name }}}} hello", "}} hello"),
+        ("Ticket {% if url %}{{ url }}{% endif %} %} done", "%} done"),
+        ("Hello {% if url }}", "{% if url }}"),
+        ("Hello {# unfinished", "{# unfinished"),
+        ("Hello #} there", "#} there"),
+    ],
+)
+def test_text_that_holds_a_broken_tag_is_refused_on_save(source, snippet):
+    assert sandbox.validate(source) == [
+        f'Text that looks like a broken tag: "{snippet}". Tags are written {{{{ value }}}}, '
+        "{% tag %} and {# comment #}; a stray {{, }}, {%, %}, {# or #} would reach the "
+        "reader as it is."
+    ]
+
+
+def test_a_template_that_passes_the_checks_can_be_saved_with_braces_of_its_own():
+    assert sandbox.validate("Ticket {ref}: {{ ticket.number }} {}") == []
+
+
+def test_rendering_stops_as_soon_as_the_output_passes_its_limit():
+    from django.template import Context
+
+    rendered = []
+
+    class Value:
+        def __str__(self):
+            rendered.append(1)
+            return "y" * 100
+
+    with pytest.raises(sandbox.TooLarge, match="over 250 characters"):
+        sandbox.render(sandbox.TEXT, "{{ x }}" * 1000, Context({"x": Value()}), limit=250)
+
+    assert len(rendered) == 3  # 100, 200, 300: the third went over, the rest never ran
+    assert sandbox.render(sandbox.TEXT, "{{ x }}" * 2, Context({"x": Value()}), limit=250) == (
+        "y" * 200
     )
 
 
@@ -118,13 +191,19 @@ def test_the_admin_refuses_a_template_with_a_clear_message_and_saves_nothing(cli
     "broken",
     [
         "Hello {% debug %}",  # written around the admin (a bulk update, SQL): refused at send
-        # passes the checks, fails while rendering (a for loop over a number)
-        "{% with n=ticket.number|length %}{% for x in n %}{% endfor %}{% endwith %}",
+        "{% for c in ticket.subject %}{{ c }}{% endfor %}",  # loops were allowed before
+        "Dear {{ recipient.name }, hello",  # a broken tag
+        # passes the checks, fails while rendering (a width that is not a number)
+        '{{ entry.body_text|wordwrap:"wide" }}',
+        # passes the checks, renders past the size limit (here 2,000 characters plus four
+        # times the values): rendering stops there
+        "{{ entry.body_text }}{{ ticket.subject }}{{ url }}" * 400,
     ],
 )
 def test_a_template_that_cannot_be_used_sends_the_default_and_alerts_admins(
-    helpdesk, run, broken, caplog
+    helpdesk, run, broken, caplog, settings
 ):
+    settings.HELPDESK_MAIL = {**settings.HELPDESK_MAIL, "TEMPLATE_MAX_CHARS": 2000}
     EmailTemplate.objects.filter(code="ticket.reply").update(body_text=broken)
     ticket = open_ticket(helpdesk.alice, department=helpdesk.dept_a, subject="Printer")
     mail.outbox.clear()
@@ -207,3 +286,58 @@ def test_protocol_relative_and_relative_images_become_links_too():
 
     assert html.count("<img") == 1 and '<img src="cid:part1">' in html
     assert '<a href="//evil.example/t.gif" rel="noopener noreferrer nofollow">' in html
+
+
+# --- the "template is broken" alert goes through the outbox ------------------------------
+
+ALERT = "Email template ticket.reply is broken"
+
+
+def _alerts() -> list[tuple[str, str, str]]:
+    rows = OutboundMessage.objects.filter(template="template.alert").order_by("id")
+    return list(rows.values_list("recipient", "subject", "status"))
+
+
+def test_the_broken_template_alert_is_outbox_mail_and_survives_a_failed_send(
+    helpdesk, run, settings
+):
+    from helpdesk.outbox.models import OutboxTask
+    from helpdesk.outbox.services import outbox_drain
+
+    ticket = run(open_ticket, helpdesk.alice, department=helpdesk.dept_a, subject="Printer")
+    EmailTemplate.objects.filter(code="ticket.reply").update(body_text="Hello {% debug %}")
+    settings.EMAIL_BACKEND = "tests.mail.failing_backend.EmailBackend"
+    mail.outbox.clear()
+
+    run(services.ticket_post_reply, actor=helpdesk.agent_a, ticket=ticket, body="Fixed.")
+
+    assert _alerts() == [("root@helpdesk.test", ALERT, "queued")]  # the send failed: kept
+    alert = OutboundMessage.objects.get(template="template.alert")
+    assert (alert.attempts, alert.recipient_is_agent, alert.ticket) == (1, True, None)
+    assert "the default text was sent instead" in alert.body_text
+    waiting = OutboxTask.objects.filter(task="helpdesk.mail.tasks.send_outbound_task")
+    assert [row.args for row in waiting if row.args == [alert.pk]] == [[alert.pk]]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+    outbox_drain(now=timezone.now() + dt.timedelta(hours=2))  # the outbox job, later on
+
+    assert _alerts() == [("root@helpdesk.test", ALERT, "sent")]
+    assert [m.to for m in mail.outbox if m.subject == ALERT] == [["root@helpdesk.test"]]
+
+
+def test_an_alert_rolled_back_with_its_change_does_not_use_up_the_hour(helpdesk, run):
+    EmailTemplate.objects.filter(code="ticket.reply").update(body_text="Hello {% debug %}")
+    values = {"recipient": {"name": "Alice", "email": "alice@acme.test"}}
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        templates.render("ticket.reply", values)
+        raise RuntimeError("the change that was mailing failed")
+
+    assert _alerts() == []
+    run(templates.render, "ticket.reply", values)
+    run(templates.render, "ticket.reply", values)  # within the hour: no second alert
+    assert _alerts() == [("root@helpdesk.test", ALERT, "sent")]
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=61)):
+        run(templates.render, "ticket.reply", values)
+    assert _alerts() == [("root@helpdesk.test", ALERT, "sent")] * 2
+    assert [m.subject for m in mail.outbox] == [ALERT, ALERT]

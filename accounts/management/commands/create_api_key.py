@@ -23,6 +23,15 @@ class Command(BaseCommand):
         parser.add_argument("--can-create-tickets", action="store_true")
         parser.add_argument("--can-exec-cron", action="store_true")
         parser.add_argument(
+            "--mail-relay",
+            action="store_true",
+            help=(
+                "Believe the Authentication-Results of the raw mail the key posts to "
+                "/api/tickets.email (only for a mail server of ours that removes forged "
+                "ones); without it every message the key posts is unverified."
+            ),
+        )
+        parser.add_argument(
             "--read-department",
             action="append",
             default=[],
@@ -52,6 +61,7 @@ class Command(BaseCommand):
                 allowed_ips=opts["ip"],
                 can_create_tickets=opts["can_create_tickets"],
                 can_exec_cron=opts["can_exec_cron"],
+                is_mail_relay=opts["mail_relay"],
                 read_departments=self._departments(opts["read_department"]),
                 write_departments=self._departments(opts["write_department"]),
             )

@@ -1,11 +1,12 @@
 """`python manage.py ingest_email < message.eml`: one RFC 822 message from an MTA pipe.
 
-Exit status (sysexits): 0 accepted, deliberately dropped, a duplicate, or unreadable
-and parked for review (a non-zero status would make the MTA bounce the message to its
-sender, who may be forged: backscatter); 65 empty input (nothing to park); 77 denied
-by a filter or the ban list; 75 temporary failure (the database is down: the MTA keeps
-the message and retries). The outcome is written to standard output, or to standard
-error with a non-zero status.
+Exit status (sysexits): 0 whenever the message is recorded, whatever became of it:
+accepted, dropped on purpose, a duplicate, rejected (ban list, filter, open-ticket
+limit) or unreadable and parked for review; a non-zero status would make the MTA bounce
+the message to its sender, who may be forged (backscatter). 65 empty input (nothing to
+record); 75 temporary failure (the database is down: the MTA keeps the message and
+retries). The outcome is written to standard output, or to standard error with a
+non-zero status.
 """
 
 import sys

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk_mail', '0004_sender_verdict_content_hash_undeliverable'),
+        ('helpdesk_mail', '0006_dedupe_mail_without_message_id'),
     ]
 
     operations = [
