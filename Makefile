@@ -18,11 +18,13 @@ $(STAMP): requirements.lock
 
 # Every copy of the project gets its own random SECRET_KEY, written once into $(ENV_FILE)
 # unless the environment or the file has one (with DEBUG off the built-in key is refused).
+# The file is made the owner's alone (0600) before the key goes in, also when it existed.
 secret-key:
 	@if [ -z "$$SECRET_KEY" ] && ! grep -qs '^SECRET_KEY=' "$(ENV_FILE)"; then \
 		key=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))') || exit 1; \
+		(umask 077; touch "$(ENV_FILE)") && chmod 600 "$(ENV_FILE)" || exit 1; \
 		if [ -s "$(ENV_FILE)" ] && [ -n "$$(tail -c1 "$(ENV_FILE)")" ]; then echo >> "$(ENV_FILE)"; fi; \
-		(umask 077; printf 'SECRET_KEY=%s\n' "$$key" >> "$(ENV_FILE)"); \
+		printf 'SECRET_KEY=%s\n' "$$key" >> "$(ENV_FILE)"; \
 		echo "Wrote a new random SECRET_KEY into $(ENV_FILE)."; \
 	fi
 

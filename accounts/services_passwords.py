@@ -11,12 +11,19 @@
 - **Limited per account and per address.** At most `RESET_PER_ACCOUNT_PER_HOUR` mails are
   queued for one address per hour (beyond, the answer is the same and nothing is sent,
   so nobody can flood someone's inbox from many places); the callers limit requests per
-  client address (HTTP 429).
+  client address (HTTP 429). The count is keyed on the address's canonical form
+  (`reset_key`: NFKC, case folded), and the worker mails only accounts whose address
+  has that same form. A database comparing "in any case" folds more than Python's
+  lower(): PostgreSQL's UPPER() turns the dotless i (U+0131), the long s (U+017F) and
+  the Kelvin sign (U+212A), all accepted by Django's EmailValidator, into I, S and K;
+  keyed on the typed text, each such spelling had a limit of its own and still reached
+  the one inbox.
 """
 
 import contextlib
 import logging
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -61,13 +68,20 @@ AUDIENCES = {
 }
 
 
+def reset_key(email: str) -> str:
+    """The canonical form of an address: what the reset limit counts and what an
+    account's address must equal to get the link (compatibility-normalised, NFKC, so
+    the long s U+017F is `s` and the Kelvin sign U+212A `K`, then case folded)."""
+    return unicodedata.normalize("NFKC", (email or "").strip()).casefold()
+
+
 def password_reset_request(*, email: str, audience: str) -> bool:
     """Someone asks for a reset link for `email` (already checked to be an address).
     Queues the mail task after commit, unless the account's limit is reached (False:
     nothing queued; the caller answers the same either way)."""
     if audience not in AUDIENCES:
         raise ValueError(f"unknown audience {audience!r}")
-    email = (email or "").strip().lower()
+    email = reset_key(email)
     if not throttle.hit(
         scope="reset:account", key=email, limit=RESET_PER_ACCOUNT_PER_HOUR, window=3600
     ).allowed:
@@ -89,13 +103,14 @@ def password_reset_issue(*, user: User) -> str:
 
 
 def password_reset_candidates(*, email: str, audience: str) -> list[User]:
-    """Active accounts of the audience with this primary address and a password."""
+    """Active accounts of the audience with this primary address and a password. The
+    address must have the request's canonical form (`reset_key`), the one its limit
+    counted: the database's own case-insensitive match may fold more."""
+    key = reset_key(email)
     found = User.objects.filter(
-        email__iexact=(email or "").strip(),
-        is_active=True,
-        is_agent=AUDIENCES[audience].is_agent,
+        email__iexact=key, is_active=True, is_agent=AUDIENCES[audience].is_agent
     )
-    return [user for user in found if user.has_usable_password()]
+    return [u for u in found if reset_key(u.email) == key and u.has_usable_password()]
 
 
 def password_reset_send(*, email: str, audience: str) -> int:

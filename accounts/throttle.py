@@ -4,14 +4,23 @@ fail-open rules apply when Redis is down).
 
 Sign-in (panel and portal share the counts): osTicket counts strikes per session, which
 a client resets by dropping the cookie; we count failures per **account** and per client
-**address**. The account is the user the typed name or address resolves to (a username,
-the primary or an extra email: `alex`, `ALEX@example.com` and an extra address all count
-for one account), else the typed text itself, so unknown names are throttled exactly
-like known ones and the answer tells nothing. After `ACCOUNT_LIMIT` failures for one
-account, or `IP_LIMIT` from one address, within `WINDOW_SECONDS`, further attempts are
-refused, without checking the password, until the lock ends (`Verdict.retry_after`, sent
-as `Retry-After` with HTTP 429). A success clears the account's count, never the
-address's. Every failure is logged (logger `helpdesk.security`) with the address.
+**address**. The account is the user the typed name or address resolves to, by the very
+lookup the sign-in backend makes (a username exactly as stored, the primary or an extra
+email in any case: `alex`, `ALEX@example.com` and an extra address all count for one
+account), else the typed text itself, so unknown names are throttled exactly like known
+ones and the answer tells nothing.
+
+An attempt is counted (`attempt_start`, one atomic cache `add`/`incr`) before the
+password is checked, so a burst of concurrent attempts cannot all pass before the first
+failure is recorded: at most `ACCOUNT_LIMIT` attempts on one account, and `IP_LIMIT`
+from one address, are ever being checked or failed within `WINDOW_SECONDS`. A failure
+(`attempt_failed`) stays counted and, at the limit, locks the account or the address
+until `WINDOW_SECONDS` after it; further attempts are refused without checking the
+password (`Verdict.retry_after`, sent as `Retry-After` with HTTP 429). Only a right
+password (`attempt_succeeded`) clears the account's count and lock; the address keeps
+its failures (the success takes back only its own count). A form that checks no
+password (an empty one, a name the form refuses) starts no attempt and changes nothing.
+Every failure is logged (logger `helpdesk.security`) with the address.
 
 `hit()` is a plain fixed-window counter for requests that send mail (password reset,
 registration), per account or per address.
@@ -31,6 +40,7 @@ ACCOUNT_LIMIT = 5
 IP_LIMIT = 20
 WINDOW_SECONDS = 15 * 60
 SIGN_IN = "signin"
+MAX_LOGIN = 254  # no username or address is longer
 
 log = logging.getLogger("helpdesk.security")
 
@@ -73,25 +83,38 @@ def in_networks(address: str, networks) -> bool:
 
 
 def account_of(login: str) -> str:
-    """The key of the account a typed name or address names (see the module's text)."""
+    """The key of the account a typed name or address names (see the module's text):
+    the very lookup the sign-in backend makes (`user_find_by_login`: usernames exactly,
+    addresses in any case), so every spelling that can sign in as an account counts for
+    it, and nothing else does."""
     from .selectors import user_find_by_login
 
-    typed = (login or "").strip().lower()[:254]
-    user = user_find_by_login(typed) if typed else None
+    typed = (login or "").strip()
+    user = user_find_by_login(typed) if typed and len(typed) <= MAX_LOGIN else None
     if user is not None:
         return f"user:{user.pk}"
-    return "name:" + hashlib.sha256(typed.encode()).hexdigest()[:32]  # a safe cache key
+    # an unknown name: its spellings in any case count together (a safe cache key)
+    return "name:" + hashlib.sha256(typed.lower().encode()).hexdigest()[:32]
 
 
-def _count(key: str, window: int) -> int:
-    """One more in a counter that lives `window` seconds from its first count."""
-    if cache.add(key, 1, window):
-        return 1
+def _count(key: str, window: int, delta: int = 1) -> int:
+    """Add `delta` to a counter that lives `window` seconds from its first count, in one
+    atomic step of the cache (add, else incr): concurrent callers each see their own
+    total."""
+    if delta > 0 and cache.add(key, delta, window):
+        return delta
     try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, window)
-        return 1
+        total = cache.incr(key, delta)
+    except ValueError:  # absent, or expired between add and incr
+        if delta < 0:
+            return 0
+        cache.add(key, delta, window)
+        return delta
+    if total <= delta:
+        # Django's Redis incr checks the key then INCRBYs: a key that expired in between
+        # is made again without an expiry. Give it one, so no count lives forever.
+        cache.touch(key, window)
+    return total
 
 
 def _keys(scope: str, account: str, ip: str) -> list[tuple[str, str, int]]:
@@ -106,31 +129,76 @@ def _keys(scope: str, account: str, ip: str) -> list[tuple[str, str, int]]:
     ]
 
 
-def check(*, login: str, ip: str, scope: str = SIGN_IN) -> Verdict:
-    """May this sign-in be tried now? (Nothing is counted.)"""
-    locks = [lock for _, lock, _ in _keys(scope, account_of(login), ip)]
-    until = max(cache.get_many(locks).values(), default=0)
-    wait = math.ceil(until - time.time())
-    return Verdict(False, wait) if wait > 0 else Verdict(True)
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in attempt counted by `attempt_start`; end it with `attempt_failed` or
+    `attempt_succeeded` (or neither, if it was refused)."""
+
+    scope: str
+    account: str
+    ip: str
+    typed: str
+    verdict: Verdict
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict.allowed
+
+    @property
+    def retry_after(self) -> int:
+        return self.verdict.retry_after
 
 
-def record_failure(*, login: str, ip: str, scope: str = SIGN_IN, channel: str = "") -> None:
+def attempt_start(*, login: str, ip: str, scope: str = SIGN_IN) -> Attempt:
+    """Count a sign-in attempt before the password is checked, and say whether it may
+    go ahead. Counting first, atomically, is what holds the limit against a burst of
+    concurrent attempts: each sees the count including the attempts still being checked,
+    so at most `ACCOUNT_LIMIT` of an account's (and `IP_LIMIT` of an address's) are ever
+    checked per lock. A refused attempt is not counted and checks nothing."""
     account = account_of(login)
+    keys = _keys(scope, account, ip)
+
+    def refused(retry_after: int) -> Attempt:
+        return Attempt(scope, account, ip, login or "", Verdict(False, max(1, retry_after)))
+
+    until = max(cache.get_many([lock for _, lock, _ in keys]).values(), default=0)
+    if math.ceil(until - time.time()) > 0:
+        return refused(math.ceil(until - time.time()))
+    counted = []
+    for counter, _, limit in keys:
+        counted.append(counter)
+        if _count(counter, WINDOW_SECONDS) > limit:  # the others are being checked now
+            for key in counted:
+                _count(key, WINDOW_SECONDS, -1)
+            return refused(WINDOW_SECONDS)
+    return Attempt(scope, account, ip, login or "", Verdict(True))
+
+
+def attempt_failed(attempt: Attempt, *, channel: str = "") -> None:
+    """The password (or code) was wrong: the attempt stays counted; a count at its
+    limit locks the account or the address for `WINDOW_SECONDS`."""
     now = time.time()
-    for counter, lock, limit in _keys(scope, account, ip):
-        if _count(counter, WINDOW_SECONDS) >= limit:
+    for counter, lock, limit in _keys(attempt.scope, attempt.account, attempt.ip):
+        if (cache.get(counter) or 0) >= limit:
             cache.set(lock, now + WINDOW_SECONDS, WINDOW_SECONDS)
     log.warning(
         "failed %s for %s (typed %r) from %s",
-        channel or scope,
-        account if account.startswith("user:") else "an unknown account",
-        (login or "")[:254],
-        ip or "an unknown address",
+        channel or attempt.scope,
+        attempt.account if attempt.account.startswith("user:") else "an unknown account",
+        attempt.typed[:254],
+        attempt.ip or "an unknown address",
     )
 
 
-def record_success(*, login: str, ip: str, scope: str = SIGN_IN) -> None:
-    cache.delete(_keys(scope, account_of(login), ip)[0][0])
+def attempt_succeeded(attempt: Attempt) -> None:
+    """The right password: the account's count and lock are cleared (only its owner can
+    do this); the address keeps its failures, and this attempt, which was not one, is
+    taken back from its count."""
+    (account_counter, account_lock, _), (ip_counter, _, _) = _keys(
+        attempt.scope, attempt.account, attempt.ip
+    )
+    cache.delete_many([account_counter, account_lock])
+    _count(ip_counter, WINDOW_SECONDS, -1)
 
 
 def hit(*, scope: str, key: str, limit: int, window: int = 3600) -> Verdict:

@@ -43,11 +43,24 @@ def decode(raw: str, sort_key: str, field: str) -> Position | None:
             return None
         if field.endswith("_at"):
             value = parse_datetime(value) if isinstance(value, str) else None
-            if value is None:
+            # ours carry their offset and exist in UTC (the database compares in UTC:
+            # 9999-12-31T23:59-01:00 would overflow there)
+            if value is None or value.tzinfo is None:
                 return None
+            value.astimezone(dt.UTC)
         elif not isinstance(value, str | int) or isinstance(value, bool):
             return None
-    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error, AttributeError):
+        if isinstance(value, int) and not -(2**63) < value < 2**63:
+            return None  # no integer column holds it
+    except (
+        ValueError,
+        KeyError,
+        TypeError,
+        UnicodeError,
+        binascii.Error,
+        AttributeError,
+        OverflowError,
+    ):
         return None
     return value, pk, back
 

@@ -3,6 +3,8 @@ the parameter: an unknown choice, a malformed id, date or boolean (`answered=may
 an empty value (`updated_since=`) or a repeated single-valued parameter; never a filter
 silently dropped, which would answer "all tickets"."""
 
+import datetime as dt
+
 import django_filters as df
 from django import forms
 from django.core.exceptions import ValidationError
@@ -61,6 +63,28 @@ class StrictBooleanFilter(df.BooleanFilter):
     field_class = StrictBooleanField
 
 
+class UtcDateTimeField(df.fields.IsoDateTimeField):
+    """An ISO 8601 time that exists in UTC, where the database compares it: year 9999
+    late in the day with a negative offset, or year 1 early with a positive one, would
+    overflow there (a 500); they are a 400 here."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is not None:
+            try:
+                value.astimezone(dt.UTC)
+            except OverflowError:
+                raise ValidationError(
+                    "Give a time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.",
+                    code="out_of_range",
+                ) from None
+        return value
+
+
+class UtcDateTimeFilter(df.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class StrictFilterSet(df.FilterSet):
     """A parameter given empty, or given twice when it takes one value, is an error."""
 
@@ -104,11 +128,11 @@ class TicketFilter(StrictFilterSet):
     organization = IdFilter(queryset=Organization.objects.all())
     overdue = StrictBooleanFilter(field_name="is_overdue", help_text="true or false.")
     answered = StrictBooleanFilter(field_name="is_answered", help_text="true or false.")
-    created_after = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = df.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_before = df.IsoDateTimeFilter(field_name="updated_at", lookup_expr="lt")
-    updated_since = df.IsoDateTimeFilter(
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = UtcDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    updated_since = UtcDateTimeFilter(
         field_name="updated_at",
         lookup_expr="gte",
         help_text="For sync: tickets changed at or after this time (ISO 8601).",

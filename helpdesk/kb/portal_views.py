@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
+from helpdesk.params import page_of
 from helpdesk.portal.files import file_response
 from helpdesk.portal.kb_access import kb_readable
 from helpdesk.portal.models import PortalSettings
@@ -23,9 +24,10 @@ from .faq_selectors import (
     faqs_search_public,
     faqs_suggest,
 )
+from .params import SearchParams, SuggestParams
 
 PAGE_SIZE = 20
-MAX_QUERY = 200
+MAX_QUERY = 200  # words of a subject searched for suggestions
 
 
 def kb_view(view):
@@ -80,20 +82,27 @@ def kb_faq(request, pk):
 
 @kb_view
 def kb_search(request):
-    text = request.GET.get("q", "").strip()[:MAX_QUERY]
-    page = Paginator(faqs_search_public(text=text), PAGE_SIZE).get_page(request.GET.get("page"))
+    """Bad `q` or `page` answer 400 with the errors and no results."""
+    params = SearchParams(request.GET)
+    text = params.cleaned_data["q"].strip() if params.is_valid() else ""
+    page = page_of(Paginator(faqs_search_public(text=text), PAGE_SIZE), params)
+    errors = params.problems()
+    if errors:
+        text, page = "", None
     template = "portal/kb/_results.html" if request.htmx else "portal/kb/search.html"
-    return render(request, template, {"q": text, "page": page})
+    ctx = {"q": text, "page": page, "query_errors": errors}
+    return render(request, template, ctx, status=400 if errors else 200)
 
 
 @kb_view
 def kb_suggest(request):
     """FAQs that may answer the ticket being written (htmx, from the open form)."""
-    text = (request.GET.get("subject") or request.GET.get("q") or "").strip()[:MAX_QUERY]
-    topic = None
-    topic_id = request.GET.get("topic", "")
-    if topic_id.isdigit():
-        topic = next((t for t in topics_public() if t.pk == int(topic_id)), None)
+    params = SuggestParams(request.GET, topics=topics_public())
+    if not params.is_valid():
+        ctx = {"query_errors": params.problems()}
+        return render(request, "portal/_query_errors.html", ctx, status=400)
+    data, topic = params.cleaned_data, params.cleaned_data["topic"]
+    text = (data["subject"] or data["q"] or "").strip()[:MAX_QUERY]
     faqs = faqs_suggest(text=text, topic=topic) if len(text) >= 3 else []
     return render(request, "portal/kb/_suggestions.html", {"faqs": faqs, "q": text})
 

@@ -14,6 +14,7 @@ from accounts import permissions as perms
 from accounts.errors import DomainError
 from helpdesk.panel.access import agent_required
 from helpdesk.panel.views.common import page
+from helpdesk.params import query_refused
 from helpdesk.portal.files import file_response
 from helpdesk.portal.forms import add_domain_error, to_attachments
 
@@ -21,6 +22,7 @@ from . import faq_selectors as selectors
 from . import faq_services as services
 from .forms import FaqCategoryForm, FaqForm
 from .models import Faq, FaqCategory
+from .params import StaffListParams
 
 LIST_LIMIT = 200
 
@@ -35,8 +37,8 @@ def _go(request, name: str, *args):
     return redirect(reverse(f"{_ns(request)}:{name}", args=args))
 
 
-def _page(request, template: str, context: dict):
-    return page(request, template, {**context, "kb": _ns(request) + ":"})
+def _page(request, template: str, context: dict, status: int = 200):
+    return page(request, template, {**context, "kb": _ns(request) + ":"}, status=status)
 
 
 def faq_manager_required(view):
@@ -56,24 +58,23 @@ def faq_manager_required(view):
 
 @faq_manager_required
 def kb_index(request):
-    q = request.GET.get("q", "").strip()[:200]
-    category = None
-    if request.GET.get("category", "").isdigit():
-        category = FaqCategory.objects.filter(pk=int(request.GET["category"])).first()
+    """Bad `q` or `category` answer 400: the errors, above every FAQ."""
+    params = StaffListParams(request.GET, categories=FaqCategory.objects.all())
+    valid = params.is_valid()
+    q = params.cleaned_data["q"].strip() if valid else ""
+    category = params.cleaned_data["category"] if valid else None
     faqs = selectors.faqs_search_all(text=q) if q else selectors.faqs_all().order_by("question")
     if category is not None:
         faqs = faqs.filter(category=category)
-    return _page(
-        request,
-        "staff/kb/index.html",
-        {
-            "categories": selectors.categories_all(),
-            "faqs": list(faqs[:LIST_LIMIT]),
-            "limit": LIST_LIMIT,
-            "q": q,
-            "category": category,
-        },
-    )
+    context = {
+        "categories": selectors.categories_all(),
+        "faqs": list(faqs[:LIST_LIMIT]),
+        "limit": LIST_LIMIT,
+        "q": q,
+        "category": category,
+        "query_errors": params.problems(),
+    }
+    return _page(request, "staff/kb/index.html", context, status=200 if valid else 400)
 
 
 # --- categories ------------------------------------------------------------------------
@@ -159,8 +160,12 @@ FAQ_FIELDS = {"answer": "answer", "question": "question", "attachments": "attach
 @faq_manager_required
 def faq_new(request):
     initial = {}
-    if request.GET.get("category", "").isdigit():
-        initial["category"] = int(request.GET["category"])
+    params = StaffListParams(request.GET, categories=FaqCategory.objects.all())
+    del params.fields["q"]
+    if request.method == "GET" and not params.is_valid():
+        return query_refused(params)
+    if request.method == "GET" and params.cleaned_data["category"] is not None:
+        initial["category"] = params.cleaned_data["category"].pk
     form = FaqForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import TIMEZONE_CHOICES
 from helpdesk import limits
 from helpdesk.attachments import AttachmentsField, to_attachments
+from helpdesk.params import DayField, QueryForm, UtcDateTimeField
 from threads.models import Collaborator
 from tickets.models import Priority, Ticket, TicketStatus
 
@@ -168,7 +169,7 @@ class PriorityForm(VersionMixin):
 
 
 class DueDateForm(VersionMixin):
-    due_at = forms.DateTimeField(
+    due_at = UtcDateTimeField(
         label=_("Due date"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
@@ -287,7 +288,13 @@ class NewTicketForm(forms.Form):
 YES_NO = [("", _("Any")), ("yes", _("Yes")), ("no", _("No"))]
 
 
-class AdvancedSearchForm(forms.Form):
+class AdvancedSearchForm(QueryForm):
+    """The advanced search, as a query string (and the criteria a saved queue keeps).
+    Browsers send every field, so an empty one means "any"; a value that is not one of
+    the choices, a malformed or out-of-range date, or a field given twice is an error."""
+
+    blank_ok = frozenset(CRITERIA)
+
     q = forms.CharField(label=_("Words"), required=False, max_length=200)
     state = forms.ChoiceField(
         label=_("State"),
@@ -315,12 +322,8 @@ class AdvancedSearchForm(forms.Form):
     )
     overdue = forms.ChoiceField(label=_("Overdue"), required=False, choices=YES_NO)
     answered = forms.ChoiceField(label=_("Answered"), required=False, choices=YES_NO)
-    created_after = forms.DateField(
-        label=_("Created from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    created_before = forms.DateField(
-        label=_("Created until"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    created_after = DayField(label=_("Created from"))
+    created_before = DayField(label=_("Created until"))
     requester = forms.EmailField(label=_("Requester's email"), required=False)
 
     def __init__(self, *args, **kwargs):
@@ -330,6 +333,15 @@ class AdvancedSearchForm(forms.Form):
             ("me", _("Me")),
             ("none", _("Nobody")),
         ] + [(str(a.pk), a.display_name) for a in selectors.assignable_agents()]
+
+    def searched(self) -> bool:
+        """Was a search asked for (any criterion in the query string, even empty)?"""
+        return any(key in self.data for key in CRITERIA)
+
+    def require_some(self) -> None:
+        """A search with every criterion empty would list every ticket: refused."""
+        if self.is_valid() and not self.criteria():
+            self.add_error(None, _("Choose at least one criterion."))
 
     def criteria(self) -> dict:
         out = {}

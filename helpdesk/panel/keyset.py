@@ -2,8 +2,9 @@
 index range scan of `size + 1` rows after the last row seen, never an OFFSET.
 
 A cursor is an opaque token: (sort key, last value, last id, direction). Ties on the
-sort value are broken by id. A cursor that does not decode, or belongs to another sort,
-gives the first page.
+sort value are broken by id. The views check a cursor before they page (one that does
+not decode, or belongs to another sort, answers 400: helpdesk.panel.params); `paginate`
+itself starts at the first page when given one anyway.
 """
 
 from dataclasses import dataclass

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from helpdesk.params import day_in_range
 from tickets.models import State
 from tickets.selectors import tickets_visible_to
 
@@ -68,8 +69,11 @@ class Queue:
     columns: list = field(default_factory=lambda: list(DEFAULT_COLUMNS))
     saved: object = None  # the SavedQueue behind a saved search
     countable: bool = True
+    problem: str = ""  # why a saved queue's stored criteria cannot be searched
 
     def filter(self, user, teams: list[int]) -> Q:
+        if self.problem:
+            return Q(pk__in=[])
         return (
             SYSTEM_FILTERS[self.slug](user, teams)
             if self.saved is None
@@ -109,13 +113,15 @@ def system_queues(user) -> list[Queue]:
 
 
 def saved_queue(saved) -> Queue:
+    problem = criteria_problem(saved.criteria)
     return Queue(
         slug=saved.slug,
         label=saved.name,
         default_sort=saved.sort if saved.sort.lstrip("-") in SORTS else "-updated",
         columns=[c for c in saved.columns if c in COLUMNS] or list(DEFAULT_COLUMNS),
         saved=saved,
-        countable=not (saved.criteria or {}).get("q"),
+        countable=not ((saved.criteria or {}).get("q") or problem),
+        problem=problem,
     )
 
 
@@ -149,6 +155,22 @@ CRITERIA = (
     "created_before",
     "requester",
 )
+
+
+def criteria_problem(criteria: dict) -> str:
+    """Why stored criteria cannot be searched ("" when they can): a day outside what
+    every time zone can turn into UTC (helpdesk.params.DayField), saved before it was
+    refused. The queue then shows the reason and no rows, instead of failing."""
+    bad = [
+        key
+        for key in ("created_after", "created_before")
+        if (criteria or {}).get(key) and not day_in_range(criteria[key])
+    ]
+    if not bad:
+        return ""
+    return _("This queue's dates cannot be searched (%(fields)s): edit or delete it.") % {
+        "fields": ", ".join(bad)
+    }
 
 
 def _date(value):

@@ -12,6 +12,7 @@ from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.services import PROFILE_FIELDS, agent_profile_update
 
 from .models import AgentPreferences, SavedQueue, TotpDevice
+from .queues import criteria_problem
 
 PREFERENCE_FIELDS = (
     "language",
@@ -115,6 +116,9 @@ def queue_save(
         raise ValidationFailed(
             "A queue needs a name.", fields={"name": ["This field is required."]}
         )
+    problem = criteria_problem(criteria)
+    if problem:  # it would fail every time it opens
+        raise ValidationFailed(problem, code="invalid_criteria")
     if shared and not actor.is_helpdesk_admin:
         raise PermissionRefused(
             "Only admins share queues with every agent.", code="permission_denied"

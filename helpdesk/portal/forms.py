@@ -183,9 +183,8 @@ class AccessRequestForm(forms.Form):
 
 
 class PortalLoginForm(AuthenticationForm):
-    """Sign in with an email address; throttled per account and per address (scope
-    "portal", shared with the panel's rules in accounts.throttle). Agents are sent to
-    the staff panel."""
+    """Sign in with an email address; throttled per account and per address, the counts
+    shared with the panel (accounts.throttle). Agents are sent to the staff panel."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -205,24 +204,32 @@ class PortalLoginForm(AuthenticationForm):
     retry_after = 0  # seconds, when the sign-in was refused by the throttle
 
     def clean(self):
-        login = (self.data.get("username") or "").strip()
-        ip = throttle.client_ip(self.request) if self.request is not None else ""
-        verdict = throttle.check(login=login, ip=ip)
-        if not verdict.allowed:
-            self.retry_after = verdict.retry_after
-            minutes = math.ceil(verdict.retry_after / 60)
+        """Only a form that will check a password starts a throttled attempt; only a
+        right password (a user authenticated) ends it as a success."""
+        login, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if login is None or not password:
+            return self.cleaned_data  # the field errors say what is missing; no count
+        attempt = throttle.attempt_start(
+            login=login, ip=throttle.client_ip(self.request) if self.request is not None else ""
+        )
+        if not attempt.allowed:
+            self.retry_after = attempt.retry_after
+            minutes = math.ceil(attempt.retry_after / 60)
             raise forms.ValidationError(
                 self.error_messages["throttled" if minutes > 1 else "throttled_one"],
                 code="throttled",
                 params={"minutes": minutes},
             )
         try:
-            cleaned = super().clean()
+            super().clean()
         except forms.ValidationError:
-            throttle.record_failure(login=login, ip=ip, channel="portal sign-in")
+            if self.get_user() is None:
+                throttle.attempt_failed(attempt, channel="portal sign-in")
+            else:  # the right password, of an agent (sent to the staff panel)
+                throttle.attempt_succeeded(attempt)
             raise
-        throttle.record_success(login=login, ip=ip)
-        return cleaned
+        throttle.attempt_succeeded(attempt)  # no error: the user was authenticated
+        return self.cleaned_data
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)

@@ -1,9 +1,18 @@
 """Query parameters of every list: a malformed, empty, repeated or unknown one is a 400
 problem naming it, never a 500 and never a filter silently dropped."""
 
+import base64
+import json
+
 import pytest
 
 from .conftest import problem
+
+
+def _cursor(value: str) -> str:
+    """A cursor as ours are made (helpdesk.keyset.encode), holding `value`."""
+    raw = json.dumps({"k": "-updated_at", "v": value, "i": 1, "b": False}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 @pytest.mark.parametrize(
@@ -27,6 +36,24 @@ from .conftest import problem
         ("page_size=", "page_size", "A whole number from 1 to 100."),
         ("cursor=", "cursor", "Invalid cursor: use the next or previous link as given."),
         ("cursor=garbage", "cursor", "Invalid cursor: use the next or previous link as given."),
+        (
+            "updated_since=9999-12-31T23:59:59-01:00",  # 10000-01-01 in UTC
+            "updated_since",
+            "Give a time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.",
+        ),
+        (
+            "created_before=9999-12-31T23:30:00-00:45",
+            "created_before",
+            "Give a time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.",
+        ),
+        (
+            "created_after=0001-01-01T00:00:00%2B01:00",  # year 0 in UTC
+            "created_after",
+            "Give a time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.",
+        ),
+        ("cursor=" + _cursor("9999-12-31T23:59:59-01:00"), "cursor", None),
+        ("cursor=" + _cursor("0001-01-01T00:30:00+01:00"), "cursor", None),
+        ("cursor=" + _cursor("2026-01-01T00:00:00"), "cursor", None),  # no offset: not ours
         (
             "ordering=subject",
             "ordering",
@@ -54,6 +81,21 @@ def test_good_values_still_filter(api, cast, ticket_a, ticket_b):
     assert {t["number"] for t in unanswered} == {ticket_a.number, ticket_b.number}
     assert answered == []
     assert [t["number"] for t in in_a["results"]] == [ticket_a.number]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "updated_since=9999-12-31T23:59:59Z",
+        "created_after=0001-01-01T00:00:00Z",
+        "created_before=9999-12-31T23:00:00-00:59",
+        "updated_after=0001-01-01T00:59:00%2B00:59",
+        "cursor=" + _cursor("9999-12-31T23:59:59+00:00"),
+    ],
+)
+def test_the_first_and_last_times_the_database_holds_are_valid(api, cast, ticket_a, query):
+    response = api.agent(cast.admin).get(f"/api/v1/tickets/?{query}")
+    assert response.status_code == 200, response.content
 
 
 @pytest.mark.parametrize(

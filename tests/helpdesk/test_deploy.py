@@ -161,12 +161,14 @@ def test_make_writes_a_random_key_once_and_never_over_one(tmp_path):
         )
 
     first, second = tmp_path / "one.env", tmp_path / "two.env"
-    second.write_text("DEBUG=0")  # an existing file without a final newline
+    second.write_text("DEBUG=0")  # an existing file without a final newline...
+    second.chmod(0o644)  # ...readable by everyone: it is made the owner's before the key
     secret_key(first)
     secret_key(second)
     key_one = first.read_text()
     assert re.fullmatch(r"SECRET_KEY=[A-Za-z0-9_-]{60,}\n", key_one)
     assert oct(first.stat().st_mode & 0o777) == "0o600"
+    assert oct(second.stat().st_mode & 0o777) == "0o600"
     lines = second.read_text().splitlines()
     assert lines[0] == "DEBUG=0" and lines[1].startswith("SECRET_KEY=")
     assert lines[1] != key_one.strip()  # every copy its own key

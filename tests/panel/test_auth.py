@@ -9,6 +9,7 @@ from django.test import Client
 from helpdesk.panel import services as panel_services
 from helpdesk.panel.models import AgentPreferences, PanelSettings, TotpDevice
 
+from ..factories import AgentFactory
 from .conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +56,8 @@ def test_the_next_parameter_stays_inside_the_panel(cast):
 
 def test_sign_in_is_throttled_per_account_whatever_name_is_typed(cast, caplog):
     client = Client(REMOTE_ADDR="10.0.0.1")
-    for login in ("alex", "ALEX", cast.agent_a.email, cast.agent_a.email.upper(), "alex"):
+    email = cast.agent_a.email
+    for login in ("alex", email.title(), email, email.upper(), "alex"):
         assert _login(client, login, "wrong").status_code == 200
     other = Client(REMOTE_ADDR="10.0.0.2")
     response = _login(other, cast.agent_a.email, "secret")
@@ -67,6 +69,39 @@ def test_sign_in_is_throttled_per_account_whatever_name_is_typed(cast, caplog):
     assert failures[0] == (
         f"failed staff panel sign-in for user:{cast.agent_a.pk} (typed 'alex') from 10.0.0.1"
     )
+
+
+@pytest.mark.parametrize(
+    "reset_attempt",
+    [
+        {"login": "alex", "password": ""},  # no password: nothing is checked
+        {"login": "", "password": "secret"},
+        {"login": "alice@acme.test", "password": "secret"},  # a client's right password
+    ],
+)
+def test_only_a_right_password_clears_the_failures(cast, reset_attempt):
+    client = Client(REMOTE_ADDR="10.0.0.1")
+    for _ in range(4):
+        assert _login(client, "alex", "wrong").status_code == 200
+    assert _login(client, **reset_attempt).status_code == 200
+    assert "_auth_user_id" not in client.session
+    assert _login(client, "alex", "wrong").status_code == 200
+    response = _login(Client(REMOTE_ADDR="10.0.0.2"), "alex", "secret")
+    assert (response.status_code, response["Retry-After"]) == (429, "900")
+
+
+def test_a_username_with_capitals_has_one_count_with_its_address(cast):
+    """`Maria` signs in as typed (usernames match exactly) and by address: both spellings
+    count for her one account, so the limit is not doubled."""
+    maria = AgentFactory(username="Maria", email="maria@example.test", department=cast.dept_a)
+    client = Client(REMOTE_ADDR="10.0.0.1")
+    for login in ("Maria", "Maria", "maria@example.test", "MARIA@example.test", "Maria"):
+        assert _login(client, login, "wrong").status_code == 200
+    for login in ("Maria", "maria@example.test"):
+        response = _login(Client(REMOTE_ADDR="10.0.0.2"), login, "secret")
+        assert (response.status_code, response["Retry-After"]) == (429, "900")
+    assert _login(Client(REMOTE_ADDR="10.0.0.3"), "maria", "secret").status_code == 200
+    assert maria.check_password("secret")
 
 
 def test_sign_in_is_throttled_per_address(cast):

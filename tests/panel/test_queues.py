@@ -77,11 +77,16 @@ def test_keyset_pages_walk_every_ticket_once_in_order(cast, as_agent_a):
     assert _numbers(as_agent_a.get("/scp/queues/open/" + prev).content.decode()) == seen[10:20]
 
 
-def test_a_bad_cursor_gives_the_first_page(cast, as_agent_a):
+def test_a_bad_cursor_is_a_400_showing_the_error_above_the_first_page(cast, as_agent_a):
     _open(cast, 2)
     response = as_agent_a.get("/scp/queues/open/?cursor=garbage!!")
-    assert response.status_code == 200
+    assert response.status_code == 400
+    assert response.context["query_errors"] == [
+        "Page (cursor): This page link is not valid any more: use the Next and Previous links."
+    ]
     assert len(_numbers(response.content.decode())) == 2
+    other_sort = as_agent_a.get("/scp/queues/open/?sort=number")
+    assert other_sort.status_code == 200
 
 
 def test_sorting_by_a_column_and_htmx_gets_only_the_table(cast, as_agent_a):

@@ -96,7 +96,8 @@ def test_the_advanced_search_filters_by_fields(as_agent_a, cast):
     html = as_agent_a.get(f"/scp/search/advanced/?requester={cast.alice.email}").content.decode()
     assert f">#{a.number}</a>" in html and "Two" not in html
     bad = as_agent_a.get("/scp/search/advanced/?created_after=yesterday")
-    assert bad.status_code == 200 and "Enter a valid date." in bad.content.decode()
+    assert bad.status_code == 400 and "Enter a valid date." in bad.content.decode()
+    assert bad.context["searched"] is False  # no results beside the error
 
 
 # --- directory ----------------------------------------------------------------------------------

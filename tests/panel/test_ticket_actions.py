@@ -267,3 +267,19 @@ def test_user_content_is_escaped_and_email_html_is_shown_sanitised(as_agent_a, c
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<b>there</b>" in html
     assert "onerror" not in html and "alert(3)" not in html
+
+
+def test_a_due_date_the_database_cannot_hold_is_a_form_error_with_nothing_written(cast, ticket_a):
+    """9999-12-31 23:59 twelve hours west of Greenwich is year 10000 in UTC: a 422 with
+    the field's error, not a 500."""
+    from accounts.models import User
+
+    User.objects.filter(pk=cast.agent_a.pk).update(timezone="Etc/GMT+12")
+    events = ThreadEvent.objects.count()
+    response = signed_in(cast.agent_a).post(
+        f"/scp/tickets/{ticket_a.number}/do/due/", {"due_at": "9999-12-31T23:59"}
+    )
+    assert response.status_code == 422
+    assert "Give a date and time from 0001-01-02 to 9999-12-30." in response.content.decode()
+    assert fresh(ticket_a).due_at == ticket_a.due_at
+    assert ThreadEvent.objects.count() == events

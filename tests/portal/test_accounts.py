@@ -6,6 +6,7 @@ import re
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
+from django.test import Client
 
 from accounts.errors import PermissionRefused
 from accounts.models import User
@@ -78,6 +79,33 @@ def test_the_panel_and_the_portal_count_failures_for_one_account(client, helpdes
     response = client.post("/login/", {"username": "alice@acme.test", "password": "secret"})
     assert response.status_code == 429
     assert signed_in_as(client) is None
+
+
+@pytest.mark.parametrize(
+    ("who", "reset_attempt"),
+    [
+        ("alice", {"username": "alice@acme.test", "password": ""}),  # no password
+        ("alex", {"username": "alex", "password": "anything"}),  # not an address
+        ("alex", {"username": "alex", "password": ""}),
+    ],
+)
+def test_a_sign_in_that_checks_no_password_never_clears_the_failures(
+    client, helpdesk, who, reset_attempt
+):
+    """Only a right password clears an account's failures: a form that authenticates
+    nobody (empty password, an agent's username on the portal) changes no count."""
+    login_as = {"alice": "alice@acme.test", "alex": helpdesk.agent_a.email}[who]
+    for _ in range(4):
+        assert client.post("/login/", {"username": login_as, "password": "nope"}).status_code == 200
+    attempt = client.post("/login/", reset_attempt)
+    assert attempt.status_code == 200 and signed_in_as(client) is None
+    assert client.post("/login/", {"username": login_as, "password": "nope"}).status_code == 200
+    response = client.post("/login/", {"username": login_as, "password": "secret"})
+    assert (response.status_code, response["Retry-After"]) == (429, "900")
+    assert signed_in_as(client) is None
+    panel = Client(REMOTE_ADDR="192.0.2.50")
+    refused = panel.post("/scp/login/", {"login": login_as, "password": "secret"})
+    assert refused.status_code == 429 and "_auth_user_id" not in panel.session
 
 
 def test_agents_sign_in_to_the_staff_panel_not_here(client, helpdesk):

@@ -200,7 +200,10 @@ def test_the_fields_of_another_topic_come_by_htmx_or_by_a_plain_post(client, hel
     assert partial.status_code == 200
     html = partial.content.decode()
     assert 'name="cf_asset"' in html and "<html" not in html
-    assert client.get("/open/fields/?topic=999999").content.decode().strip() == ""
+    assert client.get("/open/fields/?topic=").content.decode().strip() == ""  # "choose one"
+    unknown = client.get("/open/fields/?topic=999999", HTTP_HX_REQUEST="true")
+    assert unknown.status_code == 400
+    assert "Help topic (topic): No such help topic." in unknown.content.decode()
     # without JavaScript: the "show" button re-renders with the fields and keeps the text
     token = form_token(client)
     response = client.post(

@@ -81,6 +81,64 @@ def test_ordinary_files_are_accepted(name, content, ctype):
     assert attachment_refusal(filename=name, content=content, content_type=ctype) is None
 
 
+# What mail gateways block (Outlook's Level 1 list, Gmail, Defender's common attachment
+# filter) for carrying or starting programs: containers that escape Mark-of-the-Web,
+# shortcuts, help files, web archives, packages, Office add-ins, PowerShell and Monad.
+CONTAINERS = (
+    *("chm", "iso", "img", "vhd", "vhdx", "one", "onepkg", "jnlp", "msix", "msixbundle", "appx"),
+    *("appxbundle", "appinstaller", "mht", "mhtml", "hta", "wsf", "wsh", "wsc", "lnk", "scf"),
+    *("url", "website", "library-ms", "search-ms", "searchconnector-ms", "settingcontent-ms"),
+    *("appcontent-ms", "xll", "xla", "ppa", "vsto", "reg", "ps1xml", "ps2xml", "psc1", "psc2"),
+    *("pssc", "msh", "msh1", "msh2", "mshxml", "msh1xml", "msh2xml", "gadget", "cpl", "inf"),
+    *("cab", "msu", "hlp", "cnt", "theme", "iqy", "slk", "mdb", "mde", "ade", "adp", "bas", "fxp"),
+    *("pif", "udl", "wsb", "xbap", "terminal", "fileloc", "desktop", "kext"),
+)
+
+
+@pytest.mark.parametrize("ext", CONTAINERS)
+def test_program_containers_and_shortcuts_are_denied_by_default(ext):
+    for name in (f"invoice.{ext}", f"Invoice.PDF.{ext.upper()}"):
+        why = attachment_refusal(filename=name, content=TEXT, content_type="")
+        assert why == f"files of type .{ext} are not accepted"
+
+
+@pytest.mark.parametrize(
+    "ctype",
+    [
+        "application/x-iso9660-image",
+        "application/x-cd-image",
+        "application/x-vhd",
+        "application/onenote",
+        "application/vnd.ms-htmlhelp",
+        "application/x-java-jnlp-file",
+        "application/msix",
+        "application/x-mimearchive",
+        "application/vnd.ms-cab-compressed",
+    ],
+)
+def test_containers_declared_by_type_are_denied_under_any_name(ctype):
+    assert attachment_refusal(filename="data.bin", content=TEXT, content_type=ctype) == (
+        f"files of type {ctype} are not accepted"
+    )
+
+
+@pytest.mark.parametrize(
+    "name,content,ctype",
+    [
+        ("page.html", b"<html><script>alert(1)</script></html>", "text/html"),
+        ("saved.htm", b"<body onload=alert(1)>", "text/html"),
+        ("logo.svg", b"<svg onload=alert(1)/>", "image/svg+xml"),
+        ("server.crt", b"-----BEGIN CERTIFICATE-----\n", "application/x-x509-ca-cert"),
+    ],
+)
+def test_html_svg_and_certificates_are_accepted_and_only_ever_downloaded(name, content, ctype):
+    """The decision in docs/security.md: a helpdesk receives saved pages, reports, logos
+    and certificates; none of them runs in our origin (every download is an attachment
+    with a sandbox policy and nosniff: panel/test_downloads.py)."""
+    assert attachment_refusal(filename=name, content=content, content_type=ctype) is None
+    assert inline_type(ctype, content) is None
+
+
 def test_the_sniffer_sees_through_names_and_declared_types():
     assert sniff(PE).program == "application/vnd.microsoft.portable-executable"
     assert sniff(ELF).program == "application/x-executable"

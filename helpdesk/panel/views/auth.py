@@ -64,16 +64,16 @@ def login_view(request):
     form = LoginForm(request.POST or None)
     if request.method != "POST" or not form.is_valid():
         return render(request, "staff/login.html", {"form": form, "next": _next(request)})
-    name, ip = form.cleaned_data["login"], throttle.client_ip(request)
-    verdict = throttle.check(login=name, ip=ip)
-    if not verdict.allowed:
-        text = _wait_text(verdict.retry_after)
-        return _refused(request, form, text, 429, verdict.retry_after)
+    name = form.cleaned_data["login"]
+    attempt = throttle.attempt_start(login=name, ip=throttle.client_ip(request))
+    if not attempt.allowed:
+        text = _wait_text(attempt.retry_after)
+        return _refused(request, form, text, 429, attempt.retry_after)
     user = authenticate(request, username=name, password=form.cleaned_data["password"])
-    if user is None or not is_agent(user):
-        throttle.record_failure(login=name, ip=ip, channel="staff panel sign-in")
+    if user is None or not is_agent(user):  # a client's right password is refused alike
+        throttle.attempt_failed(attempt, channel="staff panel sign-in")
         return _refused(request, form, _("Wrong username, email or password."), 200)
-    throttle.record_success(login=name, ip=ip)
+    throttle.attempt_succeeded(attempt)
     device = device_of(user)
     if device is not None and device.is_confirmed:
         request.session.cycle_key()
@@ -95,24 +95,22 @@ def login_verify(request):
         return redirect("panel:login")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        ip = throttle.client_ip(request)
-        login_key = f"2fa:{user.pk}"
-        verdict = throttle.check(scope=SCOPE_2FA, login=login_key, ip=ip)
-        if not verdict.allowed:
+        attempt = throttle.attempt_start(
+            scope=SCOPE_2FA, login=f"2fa:{user.pk}", ip=throttle.client_ip(request)
+        )
+        if not attempt.allowed:
             form.add_error(None, _("Too many wrong codes. Wait 15 minutes and try again."))
             response = render(request, "staff/login_verify.html", {"form": form}, status=429)
-            response["Retry-After"] = str(verdict.retry_after)
+            response["Retry-After"] = str(attempt.retry_after)
             return response
         if services.totp_verify(agent=user, code=form.cleaned_data["code"]):
-            throttle.record_success(scope=SCOPE_2FA, login=login_key, ip=ip)
+            throttle.attempt_succeeded(attempt)
             target = request.session.get("panel_next") or reverse("panel:home")
             login(request, user, backend="accounts.backends.HelpdeskBackend")
             request.session.cycle_key()
             request.session[SESSION_2FA] = True
             return redirect(target)
-        throttle.record_failure(
-            scope=SCOPE_2FA, login=login_key, ip=ip, channel="second factor of " + user.email
-        )
+        throttle.attempt_failed(attempt, channel="second factor of " + user.email)
         form.add_error("code", _("That code is not right, or was used already."))
     return render(request, "staff/login_verify.html", {"form": form})
 

@@ -33,7 +33,7 @@ def kb_enabled() -> bool:
 def page(request, template: str, context: dict, *, partial: str | None = None, status=200):
     """A full page, or only `partial` when htmx asks (no sidebar queries then)."""
     if partial and request.htmx and not request.htmx.boosted:
-        return render(request, partial, context, status=status)
+        return render(request, partial, {**context, "as_partial": True}, status=status)
     return render(request, template, frame(request, context), status=status)
 
 

@@ -11,6 +11,7 @@ from tickets.selectors import tickets_visible_to
 
 from .. import keyset, selectors
 from ..access import agent_required
+from ..params import DirectoryParams
 from ..queues import RELATED
 from .common import page
 
@@ -27,22 +28,26 @@ def _forbidden():
     return HttpResponseForbidden(_("You need the user.dir permission to browse the directory."))
 
 
+def _listing(request, rows, sort):
+    """(context, status) of a directory page: `q` and `cursor` checked, 400 with the
+    errors and the first page of the whole list when they are bad."""
+    params = DirectoryParams(request.GET, sort_key=sort.key, sort_field=sort.field)
+    if params.is_valid():
+        q, cursor, problems = params.cleaned_data["q"], params.cleaned_data["cursor"], []
+    else:
+        q, cursor, problems = "", None, params.problems()
+    result = keyset.paginate(rows(q), sort=sort, descending=False, cursor=cursor, size=LIMIT)
+    ctx = {"page": result, "q": request.GET.get("q", "")[:200], "query_errors": problems}
+    return ctx, 400 if problems else 200
+
+
 @agent_required
 @require_GET
 def users(request):
     if not _may_browse(request.user):
         return _forbidden()
-    q = request.GET.get("q", "")
-    result = keyset.paginate(
-        selectors.clients(q),
-        sort=BY_EMAIL,
-        descending=False,
-        cursor=request.GET.get("cursor"),
-        size=LIMIT,
-    )
-    return page(
-        request, "staff/users.html", {"page": result, "q": q}, partial="staff/users/_list.html"
-    )
+    ctx, status = _listing(request, selectors.clients, BY_EMAIL)
+    return page(request, "staff/users.html", ctx, partial="staff/users/_list.html", status=status)
 
 
 def _tickets_of(request, **lookup):
@@ -75,15 +80,8 @@ def user_detail(request, user_id):
 def organizations(request):
     if not _may_browse(request.user):
         return _forbidden()
-    q = request.GET.get("q", "")
-    result = keyset.paginate(
-        selectors.organizations(q),
-        sort=BY_NAME,
-        descending=False,
-        cursor=request.GET.get("cursor"),
-        size=LIMIT,
-    )
-    return page(request, "staff/orgs.html", {"page": result, "q": q})
+    ctx, status = _listing(request, selectors.organizations, BY_NAME)
+    return page(request, "staff/orgs.html", ctx, status=status)
 
 
 @agent_required

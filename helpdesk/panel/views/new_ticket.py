@@ -16,6 +16,7 @@ from .. import selectors
 from ..access import agent_required
 from ..forms import NewTicketForm, custom_values, new_attachments
 from ..http import attempt
+from ..params import NewTicketParams
 from .common import go, invalid_status, page
 
 
@@ -24,21 +25,31 @@ def _topic(request, data):
     return selectors.active_topics().filter(pk=raw).first() if str(raw).isdigit() else None
 
 
+def _params(request, *fields):
+    """The page's query string (`user`: a client to open the ticket for; `topic`)."""
+    clients = selectors.clients() if has_agent_perm(request.user, "user.dir") else None
+    params = NewTicketParams(request.GET, topics=selectors.active_topics(), clients=clients)
+    for name in set(params.fields) - set(fields):
+        del params.fields[name]
+    return params
+
+
 @agent_required
 @require_http_methods(["GET", "POST"])
 def new_ticket(request):
     data = request.POST if request.method == "POST" else None
-    initial = {}
-    client_id = request.GET.get("user", "")
-    if client_id.isdigit() and has_agent_perm(request.user, "user.dir"):
-        client = selectors.clients().filter(pk=int(client_id)).first()
-        if client is not None:
+    initial, status, errors = {}, 200, []
+    if request.method == "GET":  # the query string only fills the empty form in
+        params = _params(request, "user")
+        if not params.is_valid():
+            status, errors = 400, params.problems()
+        elif params.cleaned_data["user"] is not None:
+            client = params.cleaned_data["user"]
             initial = {"email": client.email, "name": client.name}
     topic = _topic(request, data)
     form = NewTicketForm(
         data, request.FILES or None, initial=initial, custom_fields=fields_for_topic(topic)
     )
-    status = 200
     if request.method == "POST" and "refresh" not in request.POST:
         if form.is_valid():
             outcome = attempt(request, lambda: _open(request, form), form=form)
@@ -48,7 +59,8 @@ def new_ticket(request):
             status = outcome.status
         else:
             status = invalid_status(form)
-    return page(request, "staff/ticket_new.html", {"form": form}, status=status)
+    ctx = {"form": form, "query_errors": errors}
+    return page(request, "staff/ticket_new.html", ctx, status=status)
 
 
 def _open(request, form):
@@ -76,7 +88,12 @@ def _open(request, form):
 @agent_required
 @require_GET
 def new_ticket_fields(request):
-    """The custom fields of the chosen help topic (htmx swaps them into the form)."""
-    topic = _topic(request, request.GET)
-    form = NewTicketForm(custom_fields=fields_for_topic(topic))
+    """The custom fields of the chosen help topic (htmx swaps them into the form; the
+    topic menu sends `topic=` for none)."""
+    params = _params(request, "topic")
+    params.blank_ok = frozenset({"topic"})
+    if not params.is_valid():
+        ctx = {"query_errors": params.problems()}
+        return render(request, "staff/_query_errors.html", ctx, status=400)
+    form = NewTicketForm(custom_fields=fields_for_topic(params.cleaned_data["topic"]))
     return render(request, "staff/ticket_new/_custom_fields.html", {"form": form})

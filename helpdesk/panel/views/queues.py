@@ -16,11 +16,11 @@ from ..access import agent_required, preferences_of
 from ..forms import BulkForm
 from ..http import attempt, message_for
 from ..models import SavedQueue
+from ..params import QueueParams
 from ..queues import (
     COLUMN_SORT,
     COLUMNS,
     RELATED,
-    parse_sort,
     queue_tickets,
     saved_queue,
     system_queues,
@@ -42,14 +42,22 @@ def find_queue(user, slug: str):
     raise Http404("No such queue.")
 
 
-def render_queue(request, queue, *, template="staff/queue.html", extra=None):
+def render_queue(request, queue, *, template="staff/queue.html", extra=None, problems=()):
+    """A queue page. Bad `sort` or `cursor` (or `problems` of the caller's own parameters)
+    answer 400: the first page in the queue's own order, with the errors above it."""
     user = request.user
-    sort, descending = parse_sort(request.GET.get("sort"), queue.default_sort)
+    params = QueueParams(request.GET, default_sort=queue.default_sort)
+    problems = [*problems, *([] if params.is_valid() else params.problems())]
+    status = 400 if problems else 422 if queue.problem else 200
+    if queue.problem:  # a saved queue whose stored criteria no longer hold: no rows
+        problems.append(queue.problem)
+    sort, descending = params.sorting()
     size = preferences_of(user).page_size
     tickets = queue_tickets(user, queue, team_ids(user)).select_related(*RELATED)
-    result = keyset.paginate(
-        tickets, sort=sort, descending=descending, cursor=request.GET.get("cursor"), size=size
-    )
+    if queue.problem:
+        tickets = tickets.none()
+    cursor = None if problems else params.cleaned_data.get("cursor")
+    result = keyset.paginate(tickets, sort=sort, descending=descending, cursor=cursor, size=size)
     locks = selectors.locked_ticket_ids(t.pk for t in result.rows)
     for t in result.rows:
         t.locked_by = locks.get(t.pk) if locks.get(t.pk) != user.display_name else None
@@ -67,9 +75,10 @@ def render_queue(request, queue, *, template="staff/queue.html", extra=None):
         "teams": selectors.active_teams(),
         "departments": selectors.active_departments(),
         "path": request.path,
+        "query_errors": problems,
         **(extra or {}),
     }
-    return page(request, template, ctx, partial="staff/queue/_table.html")
+    return page(request, template, ctx, partial="staff/queue/_table.html", status=status)
 
 
 @agent_required

@@ -10,6 +10,7 @@ from .. import services
 from ..access import agent_required
 from ..forms import AdvancedSearchForm, SaveQueueForm
 from ..http import attempt
+from ..params import QuickSearchParams
 from ..queues import DEFAULT_COLUMNS, Queue
 from ..search import quick_search
 from .common import go, page
@@ -19,9 +20,15 @@ from .queues import render_queue
 @agent_required
 @require_GET
 def search(request):
-    text = request.GET.get("q", "")
-    results = quick_search(user=request.user, text=text)
-    if request.htmx and request.GET.get("suggest") == "1":
+    params = QuickSearchParams(request.GET)
+    if not params.is_valid():
+        ctx = {"results": None, "q": request.GET.get("q", "")[:200]}
+        ctx["query_errors"] = params.problems()
+        if request.htmx:  # the typeahead: the errors in place of suggestions
+            return render(request, "staff/_query_errors.html", ctx, status=400)
+        return page(request, "staff/search.html", ctx, status=400)
+    results = quick_search(user=request.user, text=params.cleaned_data["q"])
+    if request.htmx and params.cleaned_data["suggest"]:
         return render(
             request, "staff/search/_suggest.html", {"results": results, "top": results.tickets[:8]}
         )
@@ -45,8 +52,13 @@ class _SearchQueue(Queue):
 @agent_required
 @require_GET
 def advanced(request):
-    form = AdvancedSearchForm(request.GET or None)
-    searched = bool(request.GET) and form.is_valid()
+    """The form; with criteria in the query string, their results as a queue. Bad
+    criteria (or none at all) answer 400 with the form and its errors, no results."""
+    form = AdvancedSearchForm(request.GET)
+    asked = form.searched()
+    if asked:
+        form.require_some()
+    searched = asked and form.is_valid()
     criteria = form.criteria() if searched else {}
     extra = {
         "form": form,
@@ -55,7 +67,8 @@ def advanced(request):
         "save_form": SaveQueueForm(initial={"columns": DEFAULT_COLUMNS, "sort": "-updated"}),
     }
     if not searched:
-        return page(request, "staff/search_advanced.html", extra)
+        status = 400 if asked else 200
+        return page(request, "staff/search_advanced.html", extra, status=status)
     return render_queue(
         request, _SearchQueue(criteria), template="staff/search_advanced.html", extra=extra
     )

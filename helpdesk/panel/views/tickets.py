@@ -17,6 +17,7 @@ from accounts.services import user_get_or_create_by_email
 from helpdesk.downloads import file_response
 from helpdesk.kb.selectors import canned_visible_to
 from helpdesk.kb.services import canned_render
+from helpdesk.params import query_refused
 from threads.html import html_to_text
 from threads.services import draft_delete, draft_save
 from tickets import services
@@ -45,6 +46,7 @@ from ..forms import (
     new_attachments,
 )
 from ..http import attempt, report
+from ..params import DownloadParams, PrintParams
 from .common import form_errors_as_messages, go, invalid_status, page, ticket_or_404
 
 PANEL = "panel"
@@ -136,7 +138,10 @@ def ticket_view(request, number):
 @require_GET
 def ticket_print(request, number):
     ticket = ticket_or_404(request, number)
-    notes = request.GET.get("notes") == "1"
+    params = PrintParams(request.GET)
+    if not params.is_valid():
+        return query_refused(params)
+    notes = params.cleaned_data["notes"]
     items = [
         i
         for i in selectors.timeline(ticket)
@@ -683,5 +688,8 @@ def attachment_download(request, number, attachment_id, filename=None):
     att = selectors.attachment_for(ticket, attachment_id)
     if att is None:
         raise Http404
-    inline = request.GET.get("inline") == "1"
+    params = DownloadParams(request.GET)
+    if not params.is_valid():
+        return query_refused(params)
+    inline = params.cleaned_data["inline"]
     return file_response(att.file.file, att.filename, att.content_type, inline=inline)

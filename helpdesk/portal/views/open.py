@@ -25,6 +25,7 @@ from ..forms import (
     read_form_token,
 )
 from ..models import PortalSettings
+from ..params import TopicParams
 from ..selectors import topics_public
 from ..services import submit_once
 from ..viewer import login_redirect, staff_notice, viewer_for
@@ -80,7 +81,11 @@ def open_ticket(request):
     form, topic = _build_form(
         request, viewer, config, topics, bound=request.method == "POST" and not refresh
     )
-    status = 200
+    status, errors = 200, []
+    if request.method == "GET":  # `topic` preselects one: a topic that is not offered is a 400
+        params = TopicParams(request.GET, topics=topics)
+        if not params.is_valid():
+            status, errors = 400, params.problems()
     if request.method == "POST" and not refresh:
         if not form.is_valid():
             status = 400  # bad input (an oversized or refused file too): a form error
@@ -91,7 +96,7 @@ def open_ticket(request):
     return render(
         request,
         "portal/open.html",
-        {"form": form, "topic": topic, "viewer": viewer, "config": config},
+        {"form": form, "topic": topic, "viewer": viewer, "config": config, "query_errors": errors},
         status=status,
     )
 
@@ -166,7 +171,12 @@ def open_fields(request):
     """The custom fields of the chosen topic (htmx swaps them into the form)."""
     viewer = viewer_for(request)
     config = PortalSettings.load()
-    form, topic = _build_form(request, viewer, config, topics_public(), bound=False)
+    topics = topics_public()
+    params = TopicParams(request.GET, topics=topics)
+    if not params.is_valid():
+        ctx = {"query_errors": params.problems()}
+        return render(request, "portal/_query_errors.html", ctx, status=400)
+    form, topic = _build_form(request, viewer, config, topics, bound=False)
     return render(request, "portal/_custom_fields.html", {"form": form, "topic": topic})
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.errors import Conflict, DomainError, NotVisible
 from accounts.throttle import client_ip
 from helpdesk.attachments import to_attachments
+from helpdesk.params import page_of
 from threads.html import inline_images
 from threads.models import Channel
 from tickets.customfields import ticket_field_values
@@ -22,6 +23,7 @@ from tickets.services import ticket_post_message, ticket_set_status
 from ..files import file_response
 from ..forms import ReplyForm, add_domain_error, issue_form_token, read_form_token
 from ..models import PortalSettings
+from ..params import TicketListParams
 from ..selectors import (
     last_public_update,
     portal_ticket_get,
@@ -51,21 +53,20 @@ def ticket_list(request):
 
 @client_required
 def _ticket_list(request):
+    """Bad `state`, `q` or `page` answer 400: the errors, above the open tickets."""
     viewer = viewer_for(request)
-    state = request.GET.get("state", "open")
-    if state not in ("open", "closed", "all"):
-        state = "open"
-    text = request.GET.get("q", "")[:100]
-    page = Paginator(portal_tickets(user=viewer.user, state=state, text=text), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    params = TicketListParams(request.GET)
+    valid = params.is_valid()
+    state = (params.cleaned_data.get("state") if valid else None) or "open"
+    text = params.cleaned_data.get("q", "") if valid else ""
+    tickets = portal_tickets(user=viewer.user, state=state, text=text)
+    page = page_of(Paginator(tickets, PAGE_SIZE), params)
     for ticket in page:
         ticket.last_update = last_public_update(ticket)
-    return render(
-        request,
-        "portal/ticket_list.html",
-        {"page": page, "state": state, "q": text, "viewer": viewer},
-    )
+    errors = params.problems()
+    ctx = {"page": page, "state": state, "q": request.GET.get("q", "")[:100], "viewer": viewer}
+    ctx["query_errors"] = errors
+    return render(request, "portal/ticket_list.html", ctx, status=400 if errors else 200)
 
 
 def _closed_status():
