@@ -103,6 +103,23 @@ def _seeded_after_flushes(request):
             importlib.import_module(module).seed(apps, None)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every transactional test restores the database as it found it: one that merely
+    flushes lets Django's post_migrate put the content types back, and the next
+    serialized_rollback test in the same worker then fails inserting them again."""
+    careless = [
+        item.nodeid
+        for item in items
+        if (marker := item.get_closest_marker("django_db")) is not None
+        and marker.kwargs.get("transaction")
+        and not marker.kwargs.get("serialized_rollback")
+    ]
+    if careless:
+        raise pytest.UsageError(
+            "transactional tests need serialized_rollback=True: " + ", ".join(careless)
+        )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item):
     """A test that needs a real server is skipped when it is missing, with the server's

@@ -12,7 +12,7 @@ from django.test import Client
 from accounts import throttle
 from accounts.backends import HelpdeskBackend
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 BURST = 12
 
