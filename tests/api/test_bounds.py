@@ -3,7 +3,6 @@ body limit follows the attachment limits; multipart uploads of any allowed size 
 
 import base64
 import json
-import time
 
 import pytest
 from django.core import mail
@@ -11,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
+from rest_framework import fields as drf_fields
 
 from accounts.models import Organization
 from helpdesk import limits
@@ -28,12 +28,27 @@ MILLION = 1_000_000
 MIB = 1024 * 1024
 
 
+@pytest.fixture
+def field_validations(monkeypatch):
+    """How many values DRF validated during the request: every field's and every list
+    item's run_validation passes through Field.validate_empty_values, so per-item work
+    on a million items would count a million."""
+    calls = []
+    original = drf_fields.Field.validate_empty_values
+
+    def counted(self, data):
+        calls.append(type(self).__name__)
+        return original(self, data)
+
+    monkeypatch.setattr(drf_fields.Field, "validate_empty_values", counted)
+    return calls
+
+
 def _post_json(client, url, body: dict):
-    raw = json.dumps(body)  # encoded outside the timed part
-    started = time.perf_counter()
+    raw = json.dumps(body)
     with CaptureQueriesContext(connection) as queries:
         response = client.post(url, data=raw, content_type="application/json")
-    return response, time.perf_counter() - started, [q["sql"] for q in queries]
+    return response, [q["sql"] for q in queries]
 
 
 def _auth_only(sqls: list[str]) -> bool:
@@ -49,24 +64,22 @@ def _nothing_written():
     assert mail.outbox == []
 
 
-# The budget is the time json.loads takes for the body (measured on a 2-core machine:
-# 0.25 s for a million ids, 7.9 MB; 0.7 s for a million small objects, 42 MB), with room
-# for a machine busy with other tests; the refusal itself adds no per-item work (a query
-# per item would take minutes).
+# The refusal does no per-item work: no query and no field validation per item (a query
+# per item would take minutes). Counted, not timed: the time is json.loads's.
 @pytest.mark.parametrize(
-    "field,items,limit,budget",
+    "field,items,limit",
     [
-        ("collaborators", list(range(1, MILLION + 1)), limits.MAX_COLLABORATORS, 1.0),
-        ("attachments", [{"filename": "a.txt", "content": "YQ=="}] * MILLION, 5, 6.0),
+        ("collaborators", list(range(1, MILLION + 1)), limits.MAX_COLLABORATORS),
+        ("attachments", [{"filename": "a.txt", "content": "YQ=="}] * MILLION, 5),
     ],
 )
 def test_a_million_items_answer_400_at_once_with_no_query_beyond_auth(
-    api, cast, field, items, limit, budget
+    api, cast, field_validations, field, items, limit
 ):
     client = api.agent(cast.agent_a)
     body = {"subject": "s", "body": "b", "requester_email": "x@example.com", field: items}
 
-    response, seconds, sqls = _post_json(client, "/api/v1/tickets/", body)
+    response, sqls = _post_json(client, "/api/v1/tickets/", body)
 
     assert response.status_code == 400
     assert problem(response) == {
@@ -77,24 +90,27 @@ def test_a_million_items_answer_400_at_once_with_no_query_beyond_auth(
         "code": "too_many_items",
         "errors": {field: [f"At most {limit} items ({MILLION} given)."]},
     }
-    assert seconds < budget, seconds
+    assert field_validations == []  # refused before DRF validated anything
     assert len(sqls) <= 2 and _auth_only(sqls), sqls
     _nothing_written()
 
 
-def test_a_million_merge_sources_are_refused_before_any_ticket_is_read(api, cast, ticket_a):
+def test_a_million_merge_sources_are_refused_before_any_ticket_is_read(
+    api, cast, ticket_a, field_validations
+):
     client = api.agent(cast.agent_a)
     url = f"/api/v1/tickets/{ticket_a.number}/merge/"
     events = ThreadEvent.objects.count()
-    _r, _s, baseline = _post_json(client, url, {"sources": []})  # refused, reads no source
+    _r, baseline = _post_json(client, url, {"sources": []})  # refused, reads no source
 
-    response, seconds, sqls = _post_json(client, url, {"sources": ["123456"] * MILLION})
+    field_validations.clear()
+    response, sqls = _post_json(client, url, {"sources": ["123456"] * MILLION})
 
     assert response.status_code == 400
     assert problem(response)["errors"] == {
         "sources": [f"At most {limits.MAX_BULK_IDS} items ({MILLION} given)."]
     }
-    assert seconds < 1.0, seconds
+    assert field_validations == []
     assert len(sqls) <= len(baseline)  # the auth and the ticket itself, as for no source
     assert ThreadEvent.objects.count() == events
 
@@ -107,17 +123,17 @@ def test_a_million_merge_sources_are_refused_before_any_ticket_is_read(api, cast
         ("/api/v1/webhooks/", "events", ["*"] * MILLION),
     ],
 )
-def test_reference_lists_are_bounded_too(api, cast, url, field, value):
+def test_reference_lists_are_bounded_too(api, cast, field_validations, url, field, value):
     client = api.agent(cast.admin)
     teams, orgs = Team.objects.count(), Organization.objects.count()
     hooks = Subscription.objects.count()
 
-    response, seconds, _sqls = _post_json(client, url, {"name": "N", field: value})
+    response, _sqls = _post_json(client, url, {"name": "N", field: value})
 
     assert response.status_code == 400
     assert problem(response)["code"] == "too_many_items"
     assert list(problem(response)["errors"]) == [field]
-    assert seconds < 1.0, seconds
+    assert field_validations == []
     assert (Team.objects.count(), Organization.objects.count()) == (teams, orgs)
     assert Subscription.objects.count() == hooks
 
@@ -126,7 +142,7 @@ def test_custom_field_values_are_bounded(api, cast):
     values = {f"f{i}": "x" for i in range(limits.MAX_CUSTOM_FIELDS + 1)}
     body = {"subject": "s", "body": "b", "requester_email": "x@example.com"}
 
-    response, _seconds, _sqls = _post_json(
+    response, _sqls = _post_json(
         api.agent(cast.agent_a), "/api/v1/tickets/", {**body, "custom_fields": values}
     )
 
@@ -368,16 +384,20 @@ def test_osticket_bodies_are_bounded_too(cast, extra, answer):
 
     body = {"email": "a@example.com", "name": "A", "subject": "s", "message": "m", **extra}
     raw = json.dumps(body)
+    key = _osticket_key()
 
-    started = time.perf_counter()
-    response = Client().post(
-        "/api/tickets.json",
-        data=raw,
-        content_type="application/json",
-        HTTP_X_API_KEY=_osticket_key(),
-    )
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().post(
+            "/api/tickets.json",
+            data=raw,
+            content_type="application/json",
+            HTTP_X_API_KEY=key,
+        )
 
-    assert time.perf_counter() - started < 6.0  # json.loads of 32 MB, on a busy machine
+    # Counted, not timed: only the key's lookup (and its last-used stamp) ran, no
+    # query per item; the time is json.loads's.
+    sqls = [q["sql"] for q in queries]
+    assert len(sqls) <= 2 and all("apikey" in q.lower() for q in sqls), sqls
     assert response.status_code == 400
     assert response.content.decode() == (
         f"Unable to create new ticket: validation errors:\n{answer}"
