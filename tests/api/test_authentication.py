@@ -1,7 +1,7 @@
 import datetime as dt
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -222,7 +222,7 @@ def test_create_api_key_command_prints_a_key_with_its_capabilities(cast, capsys)
 
 
 def test_create_api_key_refuses_a_bad_address(cast):
-    with pytest.raises(Exception, match=r"Not an address or network: 300\.1\.1\.1"):
+    with pytest.raises(CommandError, match=r"Not an address or network: 300\.1\.1\.1"):
         call_command("create_api_key", "--ip", "300.1.1.1")
     assert not ApiKey.objects.exists()
 

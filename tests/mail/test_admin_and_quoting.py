@@ -1,6 +1,7 @@
 """The mail admin (credentials write-only, parked messages) and quote stripping."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.errors import PermissionRefused
@@ -62,7 +63,7 @@ def test_saving_a_mailbox_with_an_empty_password_keeps_the_old_one(client, mailb
 
 def test_pop3_cannot_move_to_a_folder(client, mailbox, helpdesk):
     mailbox.protocol, mailbox.after_import = Mailbox.Protocol.POP3, Mailbox.AfterImport.MOVE
-    with pytest.raises(Exception, match="POP3 has no folders"):
+    with pytest.raises(ValidationError, match="POP3 has no folders"):
         mailbox.full_clean()
 
 
@@ -85,7 +86,7 @@ def test_the_template_set_is_seeded_and_a_broken_template_is_refused(db):
     template = EmailTemplate.objects.get(code="ticket.reply")
     template.body_text = "{% if %}"
 
-    with pytest.raises(Exception, match="Template error"):
+    with pytest.raises(ValidationError, match="Template error"):
         template.full_clean()
 
 
