@@ -2,18 +2,21 @@
 
 Celery beat runs them through `helpdesk.tasks.run_cron_job_task` on the intervals in
 settings.HELPDESK_CRON; `manage.py run_cron` runs them once by hand, or in a loop
-where there is no broker (`make run`). A job runs alone (JobLock, in the shared cache);
-the lock of a run that was killed ends within the job's interval.
+where there is no broker (`make run`: `run_loop`, each job in its own thread, so a long
+outbox drain does not hold up the overdue sweep). A job runs alone (JobLock, in the
+shared cache); the lock of a run that was killed ends within the job's interval.
 """
 
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from importlib import import_module
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import close_old_connections, connection
 
 from threads import services as threads
 from tickets import services as tickets
@@ -129,3 +132,53 @@ def run_job(name: str) -> int | None:
         lock.release()
     log.info("cron job %s done (%s)", name, result)
     return result
+
+
+# The job that runs rows of other work runs in the loop's main thread: there the outbox
+# can bound each row by its task's time limit (SIGALRM, helpdesk.outbox.services).
+MAIN_THREAD_JOB = "outbox_drain"
+
+
+def run_loop(
+    names: list[str],
+    stop: threading.Event,
+    report: Callable[[str, Exception], None] | None = None,
+) -> None:
+    """Run each job on its interval until `stop` is set, as Celery beat and its workers
+    would: `outbox_drain` in the calling (main) thread, every other job in a thread of its
+    own, so one slow job (a drain of many rows, a mailbox that answers slowly) never
+    delays the others. A failure is reported (and logged) and the job runs again at its
+    next interval."""
+
+    def every(name: str) -> None:
+        seconds = max(float(settings.HELPDESK_CRON.get(name, 300)), 1.0)
+        while not stop.is_set():
+            started = time.monotonic()
+            close_old_connections()
+            try:
+                run_job(name)
+            except Exception as exc:  # a failing run must not end the job's loop
+                log.exception("cron job %s failed", name)
+                if report is not None:
+                    report(name, exc)
+            finally:
+                connection.close()  # this thread's own connection
+            stop.wait(max(0.0, seconds - (time.monotonic() - started)))
+
+    others = [
+        threading.Thread(target=every, args=(name,), name=f"cron {name}", daemon=True)
+        for name in names
+        if name != MAIN_THREAD_JOB
+    ]
+    for thread in others:
+        thread.start()
+    try:
+        if MAIN_THREAD_JOB in names:
+            every(MAIN_THREAD_JOB)
+        else:
+            while not stop.wait(1.0):
+                pass
+    finally:
+        stop.set()
+        for thread in others:
+            thread.join()

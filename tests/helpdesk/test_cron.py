@@ -155,3 +155,67 @@ def test_a_killed_run_blocks_the_job_for_one_interval_at_most(
             time.sleep(0.05)
 
     assert runs == [1]
+
+
+def _loop_in_background(names, stop, report=None) -> threading.Thread:
+    thread = threading.Thread(target=cron.run_loop, args=(names, stop, report), daemon=True)
+    thread.start()
+    return thread
+
+
+def _wait(predicate, seconds=10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_loop_runs_each_job_beside_the_others_so_a_long_drain_delays_nothing(
+    monkeypatch, settings
+):
+    release, stop = threading.Event(), threading.Event()
+    fast_runs, drain_runs = [], []
+
+    def slow_drain():
+        drain_runs.append(threading.current_thread().name)
+        release.wait(20)  # a drain of many rows, or a slow SMTP peer
+        return 0
+
+    monkeypatch.setitem(cron.JOBS, "outbox_drain", slow_drain)
+    monkeypatch.setitem(cron.JOBS, "fast", lambda: fast_runs.append(time.monotonic()) or 0)
+    settings.HELPDESK_CRON = {**settings.HELPDESK_CRON, "fast": 1, "outbox_drain": 60}
+
+    loop = _loop_in_background(["outbox_drain", "fast"], stop)
+    try:
+        # the sweep-like job keeps its interval while the drain is stuck
+        assert _wait(lambda: len(fast_runs) >= 3), fast_runs
+        assert drain_runs == [loop.name] and not release.is_set()
+    finally:
+        stop.set()
+        release.set()
+        loop.join(10)
+    assert not loop.is_alive()
+
+
+def test_a_failing_job_is_reported_and_runs_again_at_its_next_interval(monkeypatch, settings):
+    stop, reports, ran = threading.Event(), [], []
+
+    def broken():
+        ran.append(1)
+        raise RuntimeError("the mailbox answered nonsense")
+
+    monkeypatch.setitem(cron.JOBS, "broken", broken)
+    monkeypatch.setitem(cron.JOBS, "fine", lambda: ran.append(2) or 0)
+    settings.HELPDESK_CRON = {**settings.HELPDESK_CRON, "broken": 1, "fine": 1}
+
+    loop = _loop_in_background(["broken", "fine"], stop, lambda n, e: reports.append((n, e)))
+    try:
+        assert _wait(lambda: len(reports) >= 2), reports
+        assert _wait(lambda: ran.count(2) >= 2), ran
+    finally:
+        stop.set()
+        loop.join(10)
+    assert {name for name, _ in reports} == {"broken"}
+    assert all(isinstance(exc, RuntimeError) for _, exc in reports)

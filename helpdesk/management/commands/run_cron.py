@@ -1,6 +1,6 @@
-import time
+import signal
+import threading
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from helpdesk import cron
@@ -28,18 +28,13 @@ class Command(BaseCommand):
         if not loop:
             self._once(names)
             return
-        due = dict.fromkeys(names, 0.0)
         self.stdout.write(f"Running {', '.join(names)} on their intervals (Ctrl-C stops).")
-        while True:
-            now = time.monotonic()
-            for name in names:
-                if now >= due[name]:
-                    try:
-                        cron.run_job(name)
-                    except Exception as exc:  # a failing job must not stop the others
-                        self.stderr.write(f"{name} failed: {exc!r}")
-                    due[name] = now + settings.HELPDESK_CRON.get(name, 300)
-            time.sleep(max(1.0, min(due.values()) - time.monotonic()))
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        cron.run_loop(
+            names, stop, report=lambda name, exc: self.stderr.write(f"{name} failed: {exc!r}")
+        )
 
     def _once(self, names: list[str]) -> None:
         """Every job runs, whatever the ones before it did; each failure is reported and
