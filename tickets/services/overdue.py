@@ -41,7 +41,7 @@ COLUMNS = (
 )
 
 
-def tickets_mark_overdue(*, now=None, batch_size: int = BATCH_SIZE) -> int:
+def tickets_mark_overdue(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
     """Mark every open ticket past its due date overdue; returns how many."""
     sweep = _sweep_batch_sql if connection.vendor == "postgresql" else _sweep_batch
     total = 0
