@@ -20,11 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, TypeAlias, TypeGuard
 
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
-    from typing_extensions import TypeIs
+from django.contrib.auth.models import AnonymousUser
 
-    from .models import User
+from .models import User
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,10 @@ class ApiKeyActor:
 
 SYSTEM = SystemActor()
 
-Actor: TypeAlias = "User | ApiKeyActor | SystemActor"
+Actor: TypeAlias = User | ApiKeyActor | SystemActor
 """Whoever a service acts for: an agent or a client (`User`), an API key, the system."""
 
-Viewer: TypeAlias = "Actor | AnonymousUser"
+Viewer: TypeAlias = Actor | AnonymousUser
 """Whoever a selector answers: an actor, or nobody signed in (who sees nothing)."""
 
 
@@ -97,8 +98,6 @@ def is_api_key(actor: object) -> TypeIs[ApiKeyActor]:
 
 
 def _user(actor: object) -> User | None:
-    from .models import User  # here, so importing this module needs no app registry
-
     return actor if isinstance(actor, User) else None
 
 

@@ -11,6 +11,7 @@ import hashlib
 import ipaddress
 import secrets
 from collections.abc import Iterable
+from typing import cast
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -31,7 +32,7 @@ def secret_hash(secret: str) -> str:
 def actor_for_key(key: ApiKey) -> ApiKeyActor:
     """The key's actor, with its department scope (writing implies reading): as
     api_key_find() loaded it with the key, else read now."""
-    scope: tuple[frozenset[int], frozenset[int]] | None = getattr(key, "department_scope", None)
+    scope = key.department_scope
     if scope is None:
         scope = (
             frozenset(key.read_departments.values_list("pk", flat=True)),
@@ -131,9 +132,13 @@ def api_key_create(
             is_mail_relay=is_mail_relay,
             notes=notes,
         )
-        key.read_departments.set(read_departments)
-        key.write_departments.set(write_departments)
+        key.read_departments.set(_pks(read_departments))
+        key.write_departments.set(_pks(write_departments))
     return key, secret
+
+
+def _pks(rows: Iterable[Model | int]) -> list[int]:
+    return [row.pk if isinstance(row, Model) else row for row in rows]
 
 
 KEY_FIELDS = tuple(f.attname for f in ApiKey._meta.concrete_fields)
@@ -227,7 +232,7 @@ def token_find(secret: str) -> AgentToken | None:
     found = _TOKEN.one([secret_hash(secret)])
     if found is None:
         return None
-    token, user, role = found
+    token, user, role = cast(tuple[AgentToken, User, Role | None], found)
     user.role = role
     token.user = user
     return token

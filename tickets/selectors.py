@@ -18,10 +18,6 @@ from .config import Snapshot
 from .models import HelpdeskSettings, State, Ticket, TicketLink
 
 
-def _team_ids_subquery(user: User) -> QuerySet[Team.members.through, dict[str, int]]:
-    return Team.members.through.objects.filter(user_id=user.pk).values("team_id")
-
-
 def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
     """Tickets `user` may see.
 
@@ -50,20 +46,22 @@ def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
 
 
 def _agent_q(user: User) -> Q:
-    teams = _team_ids_subquery(user)
+    teams = Team.members.through.objects.filter(user_id=user.pk).values("team_id")
     depts = perms.department_ids(user)
     referral = Q(agent_id=user.pk) | Q(team_id__in=teams)
     q = Q(assignee_id=user.pk) | Q(team_id__in=teams)
     if not user.assigned_only:
         q |= Q(department_id__in=depts)
         referral |= Q(department_id__in=depts)
-    return q | Exists(Referral.objects.filter(referral, thread_id=OuterRef("thread_id")))
+    return q | Q(Exists(Referral.objects.filter(referral, thread_id=OuterRef("thread_id"))))
 
 
 def _client_q(user: User) -> Q:
-    q = Q(requester_id=user.pk) | Exists(
-        Collaborator.objects.filter(
-            thread_id=OuterRef("thread_id"), user_id=user.pk, is_active=True
+    q = Q(requester_id=user.pk) | Q(
+        Exists(
+            Collaborator.objects.filter(
+                thread_id=OuterRef("thread_id"), user_id=user.pk, is_active=True
+            )
         )
     )
     if user.organization_id:

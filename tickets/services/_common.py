@@ -2,7 +2,7 @@
 
 import datetime as dt
 import enum
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from django.db.models import F, Model
 from django.utils import timezone
@@ -127,7 +127,7 @@ class _LazyDefaults:
 
 
 def defaults(config: HelpdeskSettings) -> Defaults:
-    return _LazyDefaults(config)  # duck-typed routing.Defaults
+    return cast(Defaults, _LazyDefaults(config))  # duck-typed routing.Defaults
 
 
 def closed_status(config: HelpdeskSettings) -> TicketStatus:

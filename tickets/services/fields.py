@@ -211,7 +211,7 @@ def ticket_edit(
 
 def _set_custom_fields(ticket: Ticket, submitted: Mapping[str, Any]) -> dict[str, list[Any]]:
     fields = [f for f in customfields.fields_for_topic(ticket.topic) if f.name in submitted]
-    cleaned = customfields.clean_values(fields, submitted)
+    cleaned = customfields.clean_values(fields, dict(submitted))
     current = {v.field_id: v for v in ticket.field_values.all()}
     changes = {}
     for field, value in cleaned.items():

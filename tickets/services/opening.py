@@ -39,7 +39,15 @@ from threads.services import NewAttachment
 
 from .. import customfields, signals
 from ..config import Snapshot, in_force
-from ..models import HelpdeskSettings, Priority, State, Ticket, TicketFieldValue, TicketStatus
+from ..models import (
+    CustomField,
+    HelpdeskSettings,
+    Priority,
+    State,
+    Ticket,
+    TicketFieldValue,
+    TicketStatus,
+)
 from ..numbers import next_number
 from ..permissions import check_open
 from ._common import channel_of, defaults, record, ref
@@ -289,7 +297,7 @@ def ticket_open(*, actor: Actor, new: NewTicket) -> Ticket:
         team=data["team"],
     )
     _authorize(actor, requester, route, new)
-    status = _validate(route, new.due_at)
+    priority, status = _validate(route, new.due_at)
     values = _custom_values(actor, route, new.custom_fields, channel)
     _check_open_limit(actor, requester, config)
     people = _collaborators(data, requester)
@@ -300,6 +308,7 @@ def ticket_open(*, actor: Actor, new: NewTicket) -> Ticket:
             data,
             route,
             new,
+            priority=priority,
             status=status,
             actor=actor,
             subject=_clean_subject(data["subject"]),
@@ -339,7 +348,7 @@ def _check_requester(actor: Actor, requester: User, snapshot: Snapshot) -> None:
 
 def _custom_values(
     actor: Actor, route: routing.Route, submitted: Mapping[str, Any] | None, channel: str
-) -> dict[customfields.CustomField, str]:
+) -> dict[CustomField, str]:
     """Agents, API keys (and the system outside the portal) fill every field; clients,
     and guests through the portal, only the client-visible ones."""
     if submitted is None:
@@ -351,10 +360,10 @@ def _custom_values(
     return customfields.clean_values(fields, dict(submitted))
 
 
-def _validate(route: routing.Route, due_at: dt.datetime | None) -> TicketStatus:
-    """The routed status, once the route and the due date are checked."""
-    status = route.status
-    if route.priority is None or not isinstance(status, TicketStatus):
+def _validate(route: routing.Route, due_at: dt.datetime | None) -> tuple[Priority, TicketStatus]:
+    """The routed priority and status, once the route and the due date are checked."""
+    priority, status = route.priority, route.status
+    if not (isinstance(priority, Priority) and isinstance(status, TicketStatus)):
         raise ValidationFailed("No default priority or status is configured.", code="no_defaults")
     if status.state not in (State.OPEN, State.CLOSED):
         raise ValidationFailed("A new ticket must be open or closed.", code="invalid_status")
@@ -362,7 +371,7 @@ def _validate(route: routing.Route, due_at: dt.datetime | None) -> TicketStatus:
         raise ValidationFailed(
             "The due date must be in the future.", fields={"due_at": ["Must be in the future."]}
         )
-    return status
+    return priority, status
 
 
 def _create(
@@ -371,6 +380,7 @@ def _create(
     new: NewTicket,
     *,
     actor: Actor,
+    priority: Priority,
     status: TicketStatus,
     subject: str,
     stored: list[tuple[NewAttachment, StoredFile]],
@@ -390,7 +400,7 @@ def _create(
         department=route.department,
         topic=route.topic,
         sla=route.sla,
-        priority=route.priority,
+        priority=priority,
         status=status,
         state=status.state,
         assignee=agent,
