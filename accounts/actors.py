@@ -34,9 +34,7 @@ class SystemActor:
 
     label: str = "system"
     is_authenticated: ClassVar[bool] = False
-    is_active: ClassVar[bool] = True
     is_agent: ClassVar[bool] = False
-    is_helpdesk_admin: ClassVar[bool] = False
     pk: ClassVar[None] = None
     id: ClassVar[None] = None
 

@@ -273,13 +273,16 @@ class ApiKey(models.Model):
         "routing.Department",
         blank=True,
         related_name="+",
-        help_text=_("Departments whose tickets the key may read through /api/v1/."),
+        help_text=_("Departments whose tickets the key may read (writing implies reading)."),
     )
     write_departments = models.ManyToManyField(
         "routing.Department",
         blank=True,
         related_name="+",
-        help_text=_("Departments whose tickets the key may change through /api/v1/."),
+        help_text=_(
+            "Departments whose tickets the key may change, and where the tickets it opens "
+            "may be routed (through /api/v1/ and /api/tickets.json)."
+        ),
     )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -6,6 +6,8 @@ state rules from the services (409), If-Match from `concurrency.guarded` (412). 
 change runs in one transaction.
 """
 
+from typing import Any
+
 from django.db import transaction
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
@@ -15,7 +17,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts import services as account_services
-from accounts.actors import Actor, is_agent, is_api_key
+from accounts.actors import Actor, is_client
 from accounts.errors import NotVisible, PermissionRefused, ValidationFailed
 from accounts.models import User
 from threads import selectors as thread_selectors
@@ -146,21 +148,23 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         return self._answer(ticket, status.HTTP_201_CREATED, {"Location": location})  # as saved
 
     @staticmethod
-    def _requester(caller: Actor, data: dict) -> User:
-        if data.get("requester") is not None:
-            return data["requester"]
+    def _requester(caller: Actor, data: dict[str, Any]) -> User:
+        """The requester named, else the client calling (agents and keys must name one)."""
+        named: User | None = data.get("requester")
+        if named is not None:
+            return named
         if data.get("requester_email"):
             user, _ = account_services.user_get_or_create_by_email(
                 actor=caller, email=data["requester_email"], name=data["requester_name"]
             )
             return user
-        if is_agent(caller) or is_api_key(caller):
-            raise ValidationFailed(
-                "Name the requester.",
-                code="requester_required",
-                fields={"requester": ["Give requester or requester_email."]},
-            )
-        return caller
+        if is_client(caller):
+            return caller
+        raise ValidationFailed(
+            "Name the requester.",
+            code="requester_required",
+            fields={"requester": ["Give requester or requester_email."]},
+        )
 
     # --- one ticket ----------------------------------------------------------------
 
