@@ -1,55 +1,125 @@
-"""Who acts: a User (agent or client), an API key, or the system itself.
+"""Who acts: the one `Actor` type every service takes (`actor: Actor`).
 
-Every service takes `actor=` explicitly. The system actor is used by cron jobs,
-filters and the mail channel when no person is behind a change.
+An actor is one of four kinds, told apart only by the predicates below:
+
+- an **agent**: an active `User` with `is_agent` (roles per department, `can()`);
+- a **client**: an active, signed-in `User` without `is_agent` (visibility and settings);
+- an **API key**: `ApiKeyActor`, an integration with a read and a write scope over
+  departments and its capabilities (open tickets, run the cron jobs, relay mail). The
+  services treat its scope as they treat an agent's departments: it sees the tickets of
+  its read departments, changes those of its write departments, and opens tickets only
+  where routing sends them inside its write scope (`tickets.permissions`);
+- the **system**: `SYSTEM`, for cron jobs, filters and the mail channel when no person
+  is behind a change; never refused.
+
+An API key is not the system: `is_system()` is true for `SystemActor` only.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, TypeAlias, TypeGuard
+
+from django.contrib.auth.models import AnonymousUser
+
+from .models import User
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 
 @dataclass(frozen=True)
 class SystemActor:
-    label: str = "system"
-    is_system: bool = True
-    is_agent: bool = False
-    is_authenticated: bool = False
-    pk = None
-    id = None
+    """The helpdesk itself (cron, filters, mail): sees everything, never refused."""
 
-    def __str__(self):
+    label: str = "system"
+    is_authenticated: ClassVar[bool] = False
+    is_agent: ClassVar[bool] = False
+    pk: ClassVar[None] = None
+    id: ClassVar[None] = None
+
+    def __str__(self) -> str:
         return self.label
+
+
+@dataclass(frozen=True)
+class ApiKeyActor:
+    """An API key calling (channel `api`), loaded by `accounts.apikeys.actor_for_key`.
+
+    `read_departments` and `write_departments` hold department ids (writing implies
+    reading: `actor_for_key` puts the write departments in the read scope too). The
+    capabilities are the key's flags. `key_id` is None for a key deleted since (the mail
+    channel's reprocessing): such an actor has no scope and no capability.
+    """
+
+    key_id: int | None
+    label: str
+    can_create_tickets: bool = False
+    can_exec_cron: bool = False
+    is_mail_relay: bool = False  # its raw mail's Authentication-Results are believed
+    read_departments: frozenset[int] = frozenset()
+    write_departments: frozenset[int] = frozenset()
+    # what Django and DRF read on request.user
+    is_authenticated: ClassVar[bool] = True
+    is_anonymous: ClassVar[bool] = False
+    is_active: ClassVar[bool] = True
+    is_agent: ClassVar[bool] = False
+    is_helpdesk_admin: ClassVar[bool] = False
+    pk: ClassVar[None] = None
+    id: ClassVar[None] = None
+
+    def __str__(self) -> str:
+        return self.label
+
+    def may_read(self, department_id: int | None) -> bool:
+        return department_id in self.read_departments
+
+    def may_write(self, department_id: int | None) -> bool:
+        return department_id in self.write_departments
 
 
 SYSTEM = SystemActor()
 
+Actor: TypeAlias = User | ApiKeyActor | SystemActor
+"""Whoever a service acts for: an agent or a client (`User`), an API key, the system."""
 
-def is_system(actor) -> bool:
-    return getattr(actor, "is_system", False) is True
-
-
-def is_agent(actor) -> bool:
-    return not is_system(actor) and getattr(actor, "is_agent", False) and actor.is_active
+Viewer: TypeAlias = Actor | AnonymousUser
+"""Whoever a selector answers: an actor, or nobody signed in (who sees nothing)."""
 
 
-def is_client(actor) -> bool:
-    return (
-        not is_system(actor)
-        and getattr(actor, "is_authenticated", False)
-        and not getattr(actor, "is_agent", False)
-        and getattr(actor, "is_active", False)
-    )
+def is_system(actor: object) -> TypeIs[SystemActor]:
+    return isinstance(actor, SystemActor)
 
 
-def actor_label(actor) -> str:
+def is_api_key(actor: object) -> TypeIs[ApiKeyActor]:
+    return isinstance(actor, ApiKeyActor)
+
+
+def _user(actor: object) -> User | None:
+    return actor if isinstance(actor, User) else None
+
+
+def is_agent(actor: object) -> TypeGuard[User]:
+    """An active agent."""
+    user = _user(actor)
+    return user is not None and user.is_agent and user.is_active
+
+
+def is_client(actor: object) -> TypeGuard[User]:
+    """An active, signed-in user who is not an agent."""
+    user = _user(actor)
+    return user is not None and not user.is_agent and user.is_active
+
+
+def actor_label(actor: Viewer | None) -> str:
+    """How the audit trail names the actor."""
     if actor is None:
         return ""
-    if is_system(actor):
+    if isinstance(actor, SystemActor | ApiKeyActor):
         return actor.label
     return str(getattr(actor, "display_name", actor))
 
 
-def actor_user(actor):
-    """The User behind an actor, or None for the system."""
-    if actor is None or is_system(actor):
-        return None
-    return actor if getattr(actor, "_meta", None) and actor._meta.label == "accounts.User" else None
+def actor_user(actor: Viewer | None) -> User | None:
+    """The User behind an actor, or None for the system, an API key or nobody."""
+    return _user(actor)

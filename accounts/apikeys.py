@@ -1,19 +1,23 @@
 """API keys and agent tokens: creation, revocation, lookup and the key's actor.
 
 Secrets are random, shown once, and stored as their SHA-256 (a lookup is one indexed
-query on the hash). An API key acts as `ApiKeyActor`, a system-like actor limited by
-the API layer to the key's departments; an agent token acts as its agent.
+query on the hash). An API key acts as `accounts.actors.ApiKeyActor`, its own kind of
+actor: the services and selectors hold it to its departments as they hold an agent to
+theirs (`tickets.permissions`); an agent token acts as its agent.
 """
 
+import datetime as dt
 import hashlib
 import ipaddress
 import secrets
-from dataclasses import dataclass
+from collections.abc import Iterable
+from typing import cast
 
 from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 
-from .actors import is_agent, is_system
+from .actors import Actor, ApiKeyActor, Viewer, is_agent, is_system
 from .errors import NotVisible, PermissionRefused, ValidationFailed
 from .models import AgentToken, ApiKey, Role, User
 from .rows import RowQuery
@@ -25,34 +29,10 @@ def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-@dataclass(frozen=True)
-class ApiKeyActor:
-    """Who acts when an API key calls: the services treat it as the system (channel
-    `api`); what it may see and change is limited by the API to its departments."""
-
-    key_id: int
-    label: str
-    can_create_tickets: bool = False
-    can_exec_cron: bool = False
-    is_mail_relay: bool = False  # its raw mail's Authentication-Results are believed
-    read_departments: frozenset = frozenset()
-    write_departments: frozenset = frozenset()
-    is_system: bool = True
-    is_agent: bool = False
-    is_authenticated: bool = True
-    is_active: bool = True
-    is_helpdesk_admin: bool = False
-    pk = None
-    id = None
-
-    def __str__(self):
-        return self.label
-
-
 def actor_for_key(key: ApiKey) -> ApiKeyActor:
     """The key's actor, with its department scope (writing implies reading): as
     api_key_find() loaded it with the key, else read now."""
-    scope = getattr(key, "department_scope", None)
+    scope = key.department_scope
     if scope is None:
         scope = (
             frozenset(key.read_departments.values_list("pk", flat=True)),
@@ -70,18 +50,15 @@ def actor_for_key(key: ApiKey) -> ApiKeyActor:
     )
 
 
-def is_api_key(actor) -> bool:
-    return isinstance(actor, ApiKeyActor)
-
-
 # --- addresses -------------------------------------------------------------------------
 
 
-def parse_networks(values) -> list[str]:
+def parse_networks(values: str | Iterable[object] | None) -> list[str]:
     """Normalise a list of addresses or CIDR networks; ValidationFailed on a bad one."""
     if isinstance(values, str):
         values = [values]
-    out, bad = [], []
+    out: list[str] = []
+    bad: list[str] = []
     for value in values or ():
         try:
             out.append(str(ipaddress.ip_network(str(value).strip(), strict=False)))
@@ -99,7 +76,7 @@ def address_allowed(key: ApiKey, address: str) -> bool:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    if ip.version == 6 and ip.ipv4_mapped:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
     for net in key.allowed_ips or ():
         try:
@@ -113,8 +90,8 @@ def address_allowed(key: ApiKey, address: str) -> bool:
 # --- API keys --------------------------------------------------------------------------
 
 
-def _require_admin(actor) -> None:
-    if is_system(actor) and not is_api_key(actor):
+def _require_admin(actor: Actor) -> None:
+    if is_system(actor):
         return
     if not (is_agent(actor) and actor.is_helpdesk_admin):
         raise PermissionRefused("Only helpdesk admins manage API keys.", code="permission_denied")
@@ -122,14 +99,14 @@ def _require_admin(actor) -> None:
 
 def api_key_create(
     *,
-    actor,
+    actor: Actor,
     name: str,
-    allowed_ips,
+    allowed_ips: str | Iterable[object],
     can_create_tickets: bool = False,
     can_exec_cron: bool = False,
     is_mail_relay: bool = False,
-    read_departments=(),
-    write_departments=(),
+    read_departments: Iterable[Model | int] = (),
+    write_departments: Iterable[Model | int] = (),
     notes: str = "",
 ) -> tuple[ApiKey, str]:
     """A new key; returns (key row, the key itself: 32 uppercase hex digits, osTicket's
@@ -155,9 +132,13 @@ def api_key_create(
             is_mail_relay=is_mail_relay,
             notes=notes,
         )
-        key.read_departments.set(read_departments)
-        key.write_departments.set(write_departments)
+        key.read_departments.set(_pks(read_departments))
+        key.write_departments.set(_pks(write_departments))
     return key, secret
+
+
+def _pks(rows: Iterable[Model | int]) -> list[int]:
+    return [row.pk if isinstance(row, Model) else row for row in rows]
 
 
 KEY_FIELDS = tuple(f.attname for f in ApiKey._meta.concrete_fields)
@@ -187,10 +168,12 @@ def api_key_find(secret: str) -> ApiKey | None:
 # --- agent tokens ----------------------------------------------------------------------
 
 
-def token_create(*, actor, user: User, name: str, expires_at=None) -> tuple[AgentToken, str]:
+def token_create(
+    *, actor: Actor, user: User, name: str, expires_at: dt.datetime | None = None
+) -> tuple[AgentToken, str]:
     """A personal token for an agent, created by the agent or a helpdesk admin.
     Returns (row, the token itself), shown once."""
-    if not (is_system(actor) and not is_api_key(actor)):
+    if not is_system(actor):
         if not is_agent(actor):
             raise PermissionRefused("Only agents have API tokens.", code="permission_denied")
         if actor.pk != user.pk and not actor.is_helpdesk_admin:
@@ -218,7 +201,7 @@ def token_create(*, actor, user: User, name: str, expires_at=None) -> tuple[Agen
     return token, secret
 
 
-def token_revoke(*, actor, token: AgentToken) -> AgentToken:
+def token_revoke(*, actor: Actor, token: AgentToken) -> AgentToken:
     """Revoke a token (its owner or a helpdesk admin). Revoking twice changes nothing."""
     if not is_agent(actor) or not (actor.pk == token.user_id or actor.is_helpdesk_admin):
         raise NotVisible("Token not found.", code="token_not_found")
@@ -249,13 +232,13 @@ def token_find(secret: str) -> AgentToken | None:
     found = _TOKEN.one([secret_hash(secret)])
     if found is None:
         return None
-    token, user, role = found
+    token, user, role = cast(tuple[AgentToken, User, Role | None], found)
     user.role = role
     token.user = user
     return token
 
 
-def tokens_visible_to(*, user):
+def tokens_visible_to(*, user: Viewer) -> QuerySet[AgentToken]:
     """Tokens an agent may list: their own; every agent's for helpdesk admins."""
     if not is_agent(user):
         return AgentToken.objects.none()

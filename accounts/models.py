@@ -30,7 +30,7 @@ class Role(models.Model):
     def __str__(self):
         return self.name
 
-    def clean(self):
+    def clean(self) -> None:
         bad = perms.unknown_keys(self.permissions or [], agent_wide=False)
         if bad:
             raise ValidationError({"permissions": _("Unknown permissions: %s") % ", ".join(bad)})
@@ -66,7 +66,7 @@ class OrganizationDomain(models.Model):
     def __str__(self):
         return self.domain
 
-    def clean(self):
+    def clean(self) -> None:
         self.domain = (self.domain or "").strip().lower().lstrip("@")
         if "." not in self.domain or " " in self.domain:
             raise ValidationError({"domain": _("Enter a domain such as example.com.")})
@@ -191,7 +191,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             return True
         return super().has_module_perms(app_label)
 
-    def clean(self):
+    def clean(self) -> None:
         super().clean()
         self.email = (self.email or "").strip().lower()
         if self.username == "":
@@ -245,6 +245,9 @@ class ApiKey(models.Model):
     Only the SHA-256 of the key is stored; the key itself is shown once at creation.
     """
 
+    # (read, write) department ids, when accounts.apikeys.api_key_find loaded them
+    department_scope: tuple[frozenset[int], frozenset[int]] | None = None
+
     name = models.CharField(max_length=128)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     key_prefix = models.CharField(max_length=8, editable=False, help_text=_("To recognise it."))
@@ -270,13 +273,16 @@ class ApiKey(models.Model):
         "routing.Department",
         blank=True,
         related_name="+",
-        help_text=_("Departments whose tickets the key may read through /api/v1/."),
+        help_text=_("Departments whose tickets the key may read (writing implies reading)."),
     )
     write_departments = models.ManyToManyField(
         "routing.Department",
         blank=True,
         related_name="+",
-        help_text=_("Departments whose tickets the key may change through /api/v1/."),
+        help_text=_(
+            "Departments whose tickets the key may change, and where the tickets it opens "
+            "may be routed (through /api/v1/ and /api/tickets.json)."
+        ),
     )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

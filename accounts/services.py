@@ -1,11 +1,13 @@
 """State changes of identities. Every channel calls these, none writes the models."""
 
+from collections.abc import Sequence
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from . import permissions as perms
-from .actors import is_agent, is_system
+from .actors import Actor, is_agent, is_system
 from .bus import send_on_commit
 from .errors import Conflict, PermissionRefused, ValidationFailed
 from .models import Organization, OrganizationDomain, User
@@ -26,7 +28,7 @@ def _clean_email(email: str) -> str:
     return email
 
 
-def _require_agent_perm(actor, perm: str) -> None:
+def _require_agent_perm(actor: Actor, perm: str) -> None:
     if is_system(actor):
         return
     if not (is_agent(actor) and perms.has_agent_perm(actor, perm)):
@@ -37,7 +39,7 @@ def _require_agent_perm(actor, perm: str) -> None:
 
 def user_create(
     *,
-    actor,
+    actor: Actor,
     email: str,
     name: str = "",
     password: str | None = None,
@@ -45,7 +47,7 @@ def user_create(
     organization: Organization | None = None,
 ) -> User:
     """Create a client. The organization defaults to the one owning the email's domain."""
-    if not is_system(actor) and is_agent(actor):
+    if is_agent(actor):  # clients, keys and the system create requesters
         _require_agent_perm(actor, "user.create")
     email = _clean_email(email)
     if user_find_by_email(email) is not None:
@@ -67,7 +69,7 @@ def user_create(
     return user
 
 
-def user_get_or_create_by_email(*, actor, email: str, name: str = "") -> tuple[User, bool]:
+def user_get_or_create_by_email(*, actor: Actor, email: str, name: str = "") -> tuple[User, bool]:
     """The requester for a ticket arriving by email, API or a guest form.
 
     Safe under concurrency: two messages from a new address at once give one user.
@@ -86,7 +88,7 @@ def user_get_or_create_by_email(*, actor, email: str, name: str = "") -> tuple[U
 
 
 def organization_create(
-    *, actor, name: str, domains: list[str] = (), sharing: str | None = None
+    *, actor: Actor, name: str, domains: Sequence[str] = (), sharing: str | None = None
 ) -> Organization:
     _require_agent_perm(actor, "org.create")
     name = (name or "").strip()
@@ -116,7 +118,7 @@ def organization_create(
 PROFILE_FIELDS = ("name", "signature", "timezone")
 
 
-def agent_profile_update(*, actor, agent, **values) -> User:
+def agent_profile_update(*, actor: Actor, agent: User, **values: str) -> User:
     """An agent's own name, signature and time zone (or any agent's, for an admin)."""
     if not (is_agent(actor) and (actor.pk == agent.pk or actor.is_helpdesk_admin)):
         raise PermissionRefused("You may only edit your own profile.", code="permission_denied")
@@ -156,7 +158,7 @@ def user_activate_account(*, user: User, password_hash: str, name: str = "") -> 
 
 
 def organization_set_domains(
-    *, actor, organization: Organization, domains: list[str]
+    *, actor: Actor, organization: Organization, domains: Sequence[str]
 ) -> Organization:
     """Replace the email domains whose new users join the organization (org.edit)."""
     _require_agent_perm(actor, "org.edit")
@@ -174,10 +176,9 @@ def organization_set_domains(
         taken = OrganizationDomain.objects.filter(domain__in=cleaned).exclude(
             organization=organization
         )
-        if taken.exists():
-            raise Conflict(
-                f"{taken.first().domain} belongs to another organization.", code="domain_taken"
-            )
+        clash = taken.first()  # one query, where exists() then first() took two
+        if clash is not None:
+            raise Conflict(f"{clash.domain} belongs to another organization.", code="domain_taken")
         organization.domains.exclude(domain__in=cleaned).delete()
         for domain in cleaned:
             OrganizationDomain.objects.get_or_create(organization=organization, domain=domain)

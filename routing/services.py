@@ -8,6 +8,7 @@ filter) -> the help topic -> the department -> the system defaults.
 from dataclasses import dataclass
 
 from accounts.errors import ValidationFailed
+from accounts.models import User
 
 from .models import SLA, Department, HelpTopic, Team
 
@@ -30,7 +31,7 @@ class Route:
     sla: SLA | None
     priority: object | None
     status: object | None
-    agent: object | None
+    agent: User | None
     team: Team | None
 
 
@@ -40,9 +41,9 @@ def route(
     topic: HelpTopic | None = None,
     department: Department | None = None,
     sla: SLA | None = None,
-    priority=None,
-    status=None,
-    agent=None,
+    priority: object | None = None,
+    status: object | None = None,
+    agent: User | None = None,
     team: Team | None = None,
 ) -> Route:
     if topic is not None and not topic.is_active:
@@ -75,7 +76,9 @@ def route(
     return Route(department, topic, sla, priority, status, agent, team)
 
 
-def reselect_sla_on_transfer(*, current: SLA | None, department: Department, defaults: Defaults):
+def reselect_sla_on_transfer(
+    *, current: SLA | None, department: Department, defaults: Defaults
+) -> SLA | None:
     """A transient SLA (or none) yields to the new department's SLA; others stay."""
     if current is None or current.is_transient:
         return department.sla or defaults.sla or current

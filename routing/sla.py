@@ -103,8 +103,8 @@ def business_time_between(
 
 
 def resume_due_at(
-    *, due_at: dt.datetime, paused_at: dt.datetime, now: dt.datetime, sla: SLA | None
-):
+    *, due_at: dt.datetime | None, paused_at: dt.datetime, now: dt.datetime, sla: SLA | None
+) -> dt.datetime | None:
     """The due date after a pause: the open time that was left when the clock stopped
     now runs from `now` (a pause after the due date leaves nothing to add)."""
     if due_at is None or sla is None:

@@ -119,11 +119,9 @@ def open_ticket(
     """Open a ticket through the service, as the requester themselves by default."""
     return services.ticket_open(
         actor=actor or requester,
-        requester=requester,
-        subject=subject,
-        body=body,
-        department=department,
-        **kw,
+        new=services.NewTicket(
+            requester=requester, subject=subject, body=body, department=department, **kw
+        ),
     )
 
 

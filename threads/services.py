@@ -5,16 +5,19 @@ call these inside their own transaction; nothing here sends signals.
 import datetime as dt
 import hashlib
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, Model, OuterRef
 from django.utils import timezone
 
-from accounts.actors import actor_label, actor_user
+from accounts.actors import Actor, actor_label, actor_user
 from accounts.errors import ValidationFailed
+from accounts.models import User
 
 from .attachments import attachments_validate, safe_filename
 from .html import bodies
@@ -85,14 +88,14 @@ def entry_create(
     kind: str,
     body: str,
     fmt: str = ThreadEntry.Format.TEXT,
-    poster=None,
+    poster: Actor | None = None,
     poster_name: str = "",
     source: str = ThreadEntry.Source.WEB,
-    files: list[tuple[NewAttachment, StoredFile]] = (),
+    files: Sequence[tuple[NewAttachment, StoredFile]] = (),
     title: str = "",
     message_id: str = "",
     email_headers: str = "",
-    recipients: dict | None = None,
+    recipients: dict[str, Any] | None = None,
     ip_address: str | None = None,
     is_system: bool = False,
 ) -> ThreadEntry:
@@ -136,7 +139,12 @@ def entry_create(
 
 
 def event_record(
-    *, thread_id: int, kind: str, actor, channel: str = Channel.SYSTEM, data: dict | None = None
+    *,
+    thread_id: int,
+    kind: str,
+    actor: Actor | None,
+    channel: str = Channel.SYSTEM,
+    data: dict[str, Any] | None = None,
 ) -> ThreadEvent:
     """Write an audit event; receivers of `event_recorded` run in the same transaction."""
     event = ThreadEvent.objects.create(
@@ -152,7 +160,7 @@ def event_record(
 
 
 def collaborator_add(
-    *, thread_id: int, user, role: str = Collaborator.Role.CC
+    *, thread_id: int, user: User, role: str = Collaborator.Role.CC
 ) -> tuple[Collaborator, bool]:
     """Add or re-activate a collaborator. Returns (collaborator, changed)."""
     collab, created = Collaborator.objects.get_or_create(
@@ -167,12 +175,16 @@ def collaborator_add(
     return collab, False
 
 
-def collaborator_remove(*, thread_id: int, user) -> bool:
+def collaborator_remove(*, thread_id: int, user: User) -> bool:
     return Collaborator.objects.filter(thread_id=thread_id, user=user).delete()[0] > 0
 
 
 def referral_add(
-    *, thread_id: int, agent=None, team=None, department=None
+    *,
+    thread_id: int,
+    agent: User | None = None,
+    team: Model | None = None,  # routing.Team (threads does not import routing)
+    department: Model | None = None,  # routing.Department
 ) -> tuple[Referral, bool]:
     lookup = {"agent": agent} if agent else {"team": team} if team else {"department": department}
     return Referral.objects.get_or_create(thread_id=thread_id, **lookup)
@@ -185,14 +197,14 @@ def entries_move(*, source_id: int, target_id: int) -> int:
     )
 
 
-def draft_save(*, agent, namespace: str, body: str) -> Draft:
+def draft_save(*, agent: User, namespace: str, body: str) -> Draft:
     draft, _ = Draft.objects.update_or_create(
         agent=agent, namespace=namespace, defaults={"body": body}
     )
     return draft
 
 
-def draft_delete(*, agent, namespace: str) -> bool:
+def draft_delete(*, agent: User, namespace: str) -> bool:
     """Drop one agent's draft (after the reply or note was posted)."""
     return Draft.objects.filter(agent=agent, namespace=namespace).delete()[0] > 0
 

@@ -21,12 +21,22 @@ import contextvars
 import copy
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 
 from django.db.models.signals import post_delete, post_save
 
 from accounts.watched import rows_changed
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+    from routing.models import SLA, Department, HelpTopic
+
+    from .models import HelpdeskSettings, Priority, TicketStatus
+
+    M = TypeVar("M", bound=Model)
 
 _MISSING = object()
 
@@ -68,7 +78,7 @@ class Snapshot:
     """The configuration in force for the settings row `config` (as read by
     HelpdeskSettings.load()). Lookups by primary key answer a fresh copy, or None."""
 
-    def __init__(self, config):
+    def __init__(self, config: "HelpdeskSettings") -> None:
         self.config = config
         self.version = config.config_version
 
@@ -77,48 +87,48 @@ class Snapshot:
         changed by the caller, and must hold no users (they are not watched)."""
         return CACHE.get(self.version, key, load)
 
-    def _row(self, model, pk):
+    def _row(self, model: "type[M]", pk: int | None) -> "M | None":
         if pk is None:
             return None
-        row = self.cached(
+        row: M | None = self.cached(
             (model._meta.label, pk), lambda: model._default_manager.filter(pk=pk).first()
         )
         return copy.copy(row) if row is not None else None
 
-    def sla(self, pk):
+    def sla(self, pk: int | None) -> "SLA | None":
         from routing.models import SLA
 
         return self._row(SLA, pk)
 
-    def department(self, pk):
+    def department(self, pk: int | None) -> "Department | None":
         from routing.models import Department
 
         department = self._row(Department, pk)
         return self.fill(department, ("sla",)) if department is not None else None
 
-    def priority(self, pk):
+    def priority(self, pk: int | None) -> "Priority | None":
         from .models import Priority
 
         return self._row(Priority, pk)
 
-    def status(self, pk):
+    def status(self, pk: int | None) -> "TicketStatus | None":
         from .models import TicketStatus
 
         return self._row(TicketStatus, pk)
 
-    def topic(self, pk):
+    def topic(self, pk: int | None) -> "HelpTopic | None":
         from routing.models import HelpTopic
 
         return self.hydrate_topic(self._row(HelpTopic, pk))
 
-    def hydrate_topic(self, topic):
+    def hydrate_topic(self, topic: "HelpTopic | None") -> "HelpTopic | None":
         """Fill a help topic's routing targets (department, SLA, priority, status) from
         the snapshot, where they are not loaded yet; the rest stays lazy."""
         if topic is None:
             return None
         return self.fill(topic, ("department", "sla", "priority", "status"))
 
-    def fill(self, obj, names):
+    def fill(self, obj: "M", names: Iterable[str]) -> "M":
         """Set `obj`'s relations `names` (each one this snapshot looks up by key) to
         copies of the snapshot's rows, where they are not loaded yet. A relation the
         snapshot does not find stays lazy (never set to None: that would clear it)."""

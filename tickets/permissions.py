@@ -10,15 +10,18 @@ Then the role effective in the ticket's department:
 - the department's manager also may release, mark answered and edit entries;
 - helpdesk admins hold every permission; the system actor is never refused;
 - an API key sees the departments of its read scope and holds every permission in
-  those of its write scope, none elsewhere.
+  those of its write scope, none elsewhere: its scope is its role. It opens tickets
+  only where routing sends them inside its write scope, and only with the
+  `can_create_tickets` capability (`check_open`).
 Clients hold no ticket.* permission; the services decide what a client may do
 (post a message, close their own ticket) from visibility and settings.
 """
 
 from accounts import permissions as perms
-from accounts.actors import is_system
-from accounts.apikeys import is_api_key
+from accounts.actors import Actor, ApiKeyActor, is_agent, is_api_key, is_system
 from accounts.errors import NotVisible, PermissionRefused
+from accounts.models import User
+from routing.models import Department
 
 from .models import Ticket
 from .selectors import ticket_is_visible
@@ -26,17 +29,13 @@ from .selectors import ticket_is_visible
 MANAGER_EXTRAS = frozenset({"ticket.release", "ticket.markanswered", "thread.edit"})
 
 
-def ticket_permissions(actor, ticket: Ticket) -> frozenset[str]:
+def ticket_permissions(actor: Actor, ticket: Ticket) -> frozenset[str]:
     """Role permissions the actor holds on this ticket (visibility checked apart)."""
     if is_api_key(actor):  # its write scope holds every ticket permission, the rest none
-        return (
-            perms.ROLE_PERMISSIONS
-            if ticket.department_id in actor.write_departments
-            else frozenset()
-        )
+        return perms.ROLE_PERMISSIONS if actor.may_write(ticket.department_id) else frozenset()
     if is_system(actor):
         return perms.ROLE_PERMISSIONS
-    if not (getattr(actor, "is_agent", False) and actor.is_active):
+    if not is_agent(actor):
         return frozenset()
     if actor.is_helpdesk_admin:
         return perms.ROLE_PERMISSIONS
@@ -49,20 +48,19 @@ def ticket_permissions(actor, ticket: Ticket) -> frozenset[str]:
     return granted
 
 
-def _assigned_to(agent, ticket: Ticket) -> bool:
+def _assigned_to(agent: User, ticket: Ticket) -> bool:
     if ticket.assignee_id == agent.pk:
         return True
     return ticket.team_id is not None and agent.teams.filter(pk=ticket.team_id).exists()
 
 
-def check_visible(actor, ticket: Ticket) -> None:
-    if (is_api_key(actor) or not is_system(actor)) and not ticket_is_visible(
-        user=actor, ticket=ticket
-    ):
+def check_visible(actor: Actor, ticket: Ticket) -> None:
+    """NotVisible unless the actor may see the ticket (the system sees every one)."""
+    if not is_system(actor) and not ticket_is_visible(user=actor, ticket=ticket):
         raise NotVisible("Ticket not found.", code="ticket_not_found")
 
 
-def check(actor, perm: str | frozenset[str], ticket: Ticket) -> None:
+def check(actor: Actor, perm: str | frozenset[str], ticket: Ticket) -> None:
     """Raise NotVisible or PermissionRefused unless the actor may do `perm` (or any of a set)."""
     check_visible(actor, ticket)
     wanted = frozenset({perm}) if isinstance(perm, str) else perm
@@ -75,7 +73,36 @@ def check(actor, perm: str | frozenset[str], ticket: Ticket) -> None:
         )
 
 
-def can(actor, perm: str | frozenset[str], ticket: Ticket) -> bool:
+def check_key_writes(actor: Actor, ticket: Ticket) -> None:
+    """For what needs no role permission from an agent (a client message, an internal
+    note): an API key must still hold the ticket's department in its write scope. The
+    caller has checked visibility."""
+    if is_api_key(actor) and not actor.may_write(ticket.department_id):
+        raise PermissionRefused(
+            f"This API key's scope in {ticket.department.name} does not allow changes.",
+            code="permission_denied",
+        )
+
+
+def check_key_department(actor: Actor, department: Department, perm: str) -> None:
+    """An API key acting towards a department (opening a ticket routed there,
+    transferring one there) must hold it in its write scope, as it must hold the
+    department of any ticket it changes."""
+    if is_api_key(actor) and not actor.may_write(department.pk):
+        raise PermissionRefused(
+            f"This API key's scope in {department.name} does not allow {perm}.",
+            code="permission_denied",
+        )
+
+
+def check_open(actor: ApiKeyActor, department: Department) -> None:
+    """May this key open a ticket that routing sends to `department`?"""
+    if not actor.can_create_tickets:
+        raise PermissionRefused("This API key may not create tickets.", code="permission_denied")
+    check_key_department(actor, department, "ticket.create")
+
+
+def can(actor: Actor, perm: str | frozenset[str], ticket: Ticket) -> bool:
     try:
         check(actor, perm, ticket)
     except (NotVisible, PermissionRefused):

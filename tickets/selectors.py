@@ -8,10 +8,9 @@ question before any change, so a ticket that is not visible is not found anywher
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts import permissions as perms
-from accounts.actors import is_system
-from accounts.apikeys import is_api_key
+from accounts.actors import Viewer, is_agent, is_api_key, is_client, is_system
 from accounts.errors import NotVisible
-from accounts.models import Organization
+from accounts.models import Organization, User
 from routing.models import Team
 from threads.models import Collaborator, Referral
 
@@ -19,11 +18,7 @@ from .config import Snapshot
 from .models import HelpdeskSettings, State, Ticket, TicketLink
 
 
-def _team_ids_subquery(user):
-    return Team.members.through.objects.filter(user_id=user.pk).values("team_id")
-
-
-def tickets_visible_to(*, user) -> QuerySet[Ticket]:
+def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
     """Tickets `user` may see.
 
     - helpdesk admins and the system: all, including deleted ones (the trash);
@@ -41,30 +36,32 @@ def tickets_visible_to(*, user) -> QuerySet[Ticket]:
         )
     if is_system(user):
         return Ticket.objects.all()
-    if not (getattr(user, "is_authenticated", False) and user.is_active):
-        return Ticket.objects.none()
-    if user.is_agent:
+    if is_agent(user):
         if user.is_helpdesk_admin:
             return Ticket.objects.all()
         return Ticket.objects.filter(_agent_q(user)).exclude(state=State.DELETED)
-    return Ticket.objects.filter(_client_q(user)).exclude(state=State.DELETED)
+    if is_client(user):
+        return Ticket.objects.filter(_client_q(user)).exclude(state=State.DELETED)
+    return Ticket.objects.none()
 
 
-def _agent_q(user) -> Q:
-    teams = _team_ids_subquery(user)
+def _agent_q(user: User) -> Q:
+    teams = Team.members.through.objects.filter(user_id=user.pk).values("team_id")
     depts = perms.department_ids(user)
     referral = Q(agent_id=user.pk) | Q(team_id__in=teams)
     q = Q(assignee_id=user.pk) | Q(team_id__in=teams)
     if not user.assigned_only:
         q |= Q(department_id__in=depts)
         referral |= Q(department_id__in=depts)
-    return q | Exists(Referral.objects.filter(referral, thread_id=OuterRef("thread_id")))
+    return q | Q(Exists(Referral.objects.filter(referral, thread_id=OuterRef("thread_id"))))
 
 
-def _client_q(user) -> Q:
-    q = Q(requester_id=user.pk) | Exists(
-        Collaborator.objects.filter(
-            thread_id=OuterRef("thread_id"), user_id=user.pk, is_active=True
+def _client_q(user: User) -> Q:
+    q = Q(requester_id=user.pk) | Q(
+        Exists(
+            Collaborator.objects.filter(
+                thread_id=OuterRef("thread_id"), user_id=user.pk, is_active=True
+            )
         )
     )
     if user.organization_id:
@@ -79,7 +76,11 @@ def _client_q(user) -> Q:
 
 
 def ticket_get_for(
-    *, user, number: str | None = None, pk: int | None = None, snapshot: Snapshot | None = None
+    *,
+    user: Viewer,
+    number: str | None = None,
+    pk: int | None = None,
+    snapshot: Snapshot | None = None,
 ) -> Ticket:
     """One visible ticket by number or id, or NotVisible (surfaces answer 404). People
     are joined; the configuration rows come from the snapshot (with_configuration; give
@@ -109,11 +110,11 @@ def with_configuration(tickets: list[Ticket], snapshot: Snapshot | None = None) 
     return tickets
 
 
-def ticket_is_visible(*, user, ticket: Ticket) -> bool:
+def ticket_is_visible(*, user: Viewer, ticket: Ticket) -> bool:
     return tickets_visible_to(user=user).filter(pk=ticket.pk).exists()
 
 
-def tickets_linked_to(*, user, ticket: Ticket) -> QuerySet[Ticket]:
+def tickets_linked_to(*, user: Viewer, ticket: Ticket) -> QuerySet[Ticket]:
     """Tickets linked to `ticket` that `user` may see."""
     pairs = TicketLink.objects.filter(Q(low=ticket) | Q(high=ticket)).values_list(
         "low_id", "high_id"

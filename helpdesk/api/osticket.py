@@ -23,6 +23,7 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts import services as account_services
+from accounts.actors import ApiKeyActor
 from accounts.apikeys import actor_for_key, address_allowed, api_key_find
 from accounts.errors import Conflict, DomainError, PermissionRefused, ValidationFailed
 from accounts.selectors import user_find_by_email
@@ -82,7 +83,7 @@ def unsupported(request, *args, **kwargs) -> HttpResponse:
 # --- keys ------------------------------------------------------------------------------
 
 
-def authorize(request, capability: str):
+def authorize(request, capability: str) -> ApiKeyActor:
     """The key's actor, or an osTicket 401 (checked before the body is read). Failed
     attempts are throttled per address, so keys cannot be guessed at speed."""
     secret = request.META.get("HTTP_X_API_KEY", "").strip()
@@ -334,8 +335,9 @@ def validation_answer(errors: dict) -> Answer:
     return Answer(400, f"Unable to create new ticket: validation errors:\n{lines}")
 
 
-def create_ticket(actor, req: TicketRequest) -> Ticket:
-    """Find or create the requester and open the ticket, in one transaction."""
+def create_ticket(actor: ApiKeyActor, req: TicketRequest) -> Ticket:
+    """Find or create the requester and open the ticket, in one transaction (a refused
+    opening leaves no new requester behind)."""
     if req.ignored:
         log.warning("API: unexpected data ignored: %s", ", ".join(req.ignored))
     with transaction.atomic():
@@ -344,8 +346,7 @@ def create_ticket(actor, req: TicketRequest) -> Ticket:
             if not req.name:
                 raise validation_answer({"name": "Name is required for a new user"})
             requester = _new_user(actor, req)
-        return services.ticket_open(
-            actor=actor,
+        new = services.NewTicket(
             requester=requester,
             subject=req.subject,
             body=req.body,
@@ -362,6 +363,8 @@ def create_ticket(actor, req: TicketRequest) -> Ticket:
             # the rest is ignored, as osTicket does
             custom_fields={k: req.data[k] for k in req.ignored},
         )
+        # the key's write scope is checked by the service, where routing sent the ticket
+        return services.ticket_open(actor=actor, new=new)
 
 
 def _new_user(actor, req):

@@ -3,8 +3,7 @@ selectors; these only sort callers by kind (default: deny)."""
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from accounts.actors import is_agent
-from accounts.apikeys import is_api_key
+from accounts.actors import is_agent, is_api_key
 
 
 def _authenticated(user) -> bool:

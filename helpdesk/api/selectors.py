@@ -1,11 +1,13 @@
 """Reads for the API caller. Agents, clients and API keys alike go through the one
-visibility selector, tickets.selectors (a key sees the departments of its read scope).
+visibility selector, tickets.selectors (a key sees the departments of its read scope);
+what a caller may change is decided by the services (tickets.permissions), for a key
+as for an agent.
 """
 
 from django.db.models import QuerySet
 
-from accounts.apikeys import is_api_key
-from accounts.errors import NotVisible, PermissionRefused
+from accounts.actors import Viewer, is_agent, is_api_key
+from accounts.errors import NotVisible
 from tickets.models import Ticket
 from tickets.selectors import tickets_visible_to
 
@@ -28,29 +30,18 @@ def with_related(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
     return queryset.select_related(*TICKET_JOINED).prefetch_related(*TICKET_PREFETCHED)
 
 
-def tickets_for(caller) -> QuerySet[Ticket]:
+def tickets_for(caller: Viewer) -> QuerySet[Ticket]:
     return tickets_visible_to(user=caller)
 
 
-def ticket_for(caller, number: str, *, write: bool = False) -> Ticket:
-    """A ticket the caller may see (else NotVisible: 404). With `write`, an API key
-    must also hold the ticket's department in its write scope (else 403)."""
+def ticket_for(caller: Viewer, number: str) -> Ticket:
+    """A ticket the caller may see, else NotVisible (404)."""
     ticket = with_related(tickets_for(caller)).filter(number=number).first()
     if ticket is None:
         raise NotVisible("Ticket not found.", code="ticket_not_found")
-    if write:
-        require_key_write(caller, ticket.department)
     return ticket
 
 
-def require_key_write(caller, department) -> None:
-    if is_api_key(caller) and department.pk not in caller.write_departments:
-        raise PermissionRefused(
-            f"This API key may not change tickets of {department.name}.",
-            code="permission_denied",
-        )
-
-
-def includes_notes(caller) -> bool:
+def includes_notes(caller: Viewer) -> bool:
     """Internal notes are for agents (and keys acting for the helpdesk), never clients."""
-    return is_api_key(caller) or bool(getattr(caller, "is_agent", False))
+    return is_api_key(caller) or is_agent(caller)

@@ -6,7 +6,7 @@ environment); over the limit the API answers 429 with Retry-After.
 
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.apikeys import is_api_key
+from accounts.actors import is_api_key
 
 from .authentication import client_ip
 

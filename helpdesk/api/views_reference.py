@@ -10,8 +10,7 @@ from rest_framework.response import Response
 
 from accounts import permissions as perms
 from accounts import services as account_services
-from accounts.actors import is_agent
-from accounts.apikeys import is_api_key
+from accounts.actors import is_agent, is_api_key
 from accounts.errors import NotVisible, PermissionRefused
 from accounts.models import Organization, User
 from helpdesk import limits

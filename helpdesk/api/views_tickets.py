@@ -1,12 +1,14 @@
 """/api/v1/tickets/: thin adapters, each action one service call (channel `api`).
 
 Visibility comes from the selectors (404 for what the caller may not see), permissions
-from the services (403), state rules from the services (409), If-Match from
-`concurrency.guarded` (412). Every change runs in one transaction.
+from the services (403; an API key's department scope and capabilities included),
+state rules from the services (409), If-Match from `concurrency.guarded` (412). Every
+change runs in one transaction.
 """
 
+from typing import Any
+
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -15,12 +17,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts import services as account_services
-from accounts.apikeys import is_api_key
+from accounts.actors import Actor, is_client
 from accounts.errors import NotVisible, PermissionRefused, ValidationFailed
+from accounts.models import User
 from threads import selectors as thread_selectors
 from threads.models import Collaborator
 from tickets import services
-from tickets.models import Ticket, TicketLink
+from tickets.models import Ticket
 from tickets.selectors import tickets_linked_to
 
 from . import bounds
@@ -30,7 +33,7 @@ from .concurrency import etag, guarded
 from .filters import TicketFilter
 from .pagination import KeysetPagination
 from .permissions import IsCaller
-from .selectors import includes_notes, require_key_write, ticket_for, tickets_for, with_related
+from .selectors import includes_notes, ticket_for, tickets_for, with_related
 from .uploads import incoming
 
 API = "api"
@@ -72,8 +75,8 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         return with_related(tickets_for(self.request.user))
 
-    def _ticket(self, number, *, write=False) -> Ticket:
-        return ticket_for(self.request.user, number, write=write)
+    def _ticket(self, number) -> Ticket:
+        return ticket_for(self.request.user, number)
 
     def _answer(self, ticket: Ticket, code=status.HTTP_200_OK, headers=None) -> Response:
         """The ticket as it is now: `ticket` must be the row as saved (a service's
@@ -120,15 +123,9 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     def create(self, request):
         data, files = incoming(request, s.TicketCreateSerializer)
         caller = request.user
-        if is_api_key(caller) and not caller.can_create_tickets:
-            raise PermissionRefused("This API key may not create tickets.")
-        if data.get("department") is not None:
-            require_key_write(caller, data["department"])
-        with transaction.atomic():
-            requester = self._requester(caller, data)
-            ticket = services.ticket_open(
-                actor=caller,
-                requester=requester,
+        with transaction.atomic():  # a requester created here goes if the opening is refused
+            new = services.NewTicket(
+                requester=self._requester(caller, data),
                 subject=data["subject"],
                 body=data["body"],
                 fmt=data["format"],
@@ -146,26 +143,28 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
                 autorespond=data["autorespond"],
                 alert=data["alert"],
             )
-            require_key_write(caller, ticket.department)  # routed outside the scope: undo
+            ticket = services.ticket_open(actor=caller, new=new)
         location = reverse("api:ticket-detail", kwargs={"number": ticket.number})
         return self._answer(ticket, status.HTTP_201_CREATED, {"Location": location})  # as saved
 
     @staticmethod
-    def _requester(caller, data):
-        if data.get("requester") is not None:
-            return data["requester"]
+    def _requester(caller: Actor, data: dict[str, Any]) -> User:
+        """The requester named, else the client calling (agents and keys must name one)."""
+        named: User | None = data.get("requester")
+        if named is not None:
+            return named
         if data.get("requester_email"):
             user, _ = account_services.user_get_or_create_by_email(
                 actor=caller, email=data["requester_email"], name=data["requester_name"]
             )
             return user
-        if getattr(caller, "is_agent", False) or is_api_key(caller):
-            raise ValidationFailed(
-                "Name the requester.",
-                code="requester_required",
-                fields={"requester": ["Give requester or requester_email."]},
-            )
-        return caller
+        if is_client(caller):
+            return caller
+        raise ValidationFailed(
+            "Name the requester.",
+            code="requester_required",
+            fields={"requester": ["Give requester or requester_email."]},
+        )
 
     # --- one ticket ----------------------------------------------------------------
 
@@ -189,7 +188,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         responses=s.TicketSerializer,
     )
     def partial_update(self, request, number=None):
-        ticket = self._ticket(number, write=True)
+        ticket = self._ticket(number)
         data = validated(s.TicketUpdateSerializer, request.data)
         actor = request.user
         edits = {k: data[k] for k in ("subject", "topic", "sla", "requester") if k in data}
@@ -217,7 +216,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     # --- actions -------------------------------------------------------------------
 
     def _act(self, number, serializer_class, call):
-        ticket = self._ticket(number, write=True)  # visibility first: 404 before 422
+        ticket = self._ticket(number)  # visibility first: 404 before 422
         data = validated(serializer_class, self.request.data) if serializer_class else {}
         with guarded(self.request, ticket):
             result = call(ticket, data)
@@ -284,7 +283,6 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def transfer(self, request, number=None):
         def call(t, d):
-            require_key_write(request.user, d["department"])
             return services.ticket_transfer(
                 actor=request.user,
                 ticket=t,
@@ -398,7 +396,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     def _other(self, number: str, field: str) -> Ticket:
         """Another ticket named in a body: unknown and invisible read the same (422)."""
         try:
-            return self._ticket(number, write=True)
+            return self._ticket(number)
         except NotVisible:
             raise ValidationFailed(
                 f"Ticket {number} not found.",
@@ -433,16 +431,8 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         return self._act(number, s.LinkSerializer, call)
 
     def _linked(self, ticket):
-        caller = self.request.user
-        if is_api_key(caller):
-            pairs = TicketLink.objects.filter(Q(low=ticket) | Q(high=ticket)).values_list(
-                "low_id", "high_id"
-            )
-            ids = {i for pair in pairs for i in pair} - {ticket.pk}
-            queryset = tickets_for(caller).filter(pk__in=ids)
-        else:
-            queryset = tickets_linked_to(user=caller, ticket=ticket)
-        return with_related(queryset).order_by("pk")
+        linked = tickets_linked_to(user=self.request.user, ticket=ticket)
+        return with_related(linked).order_by("pk")
 
     @extend_schema(
         summary="Unlink another ticket",
@@ -564,7 +554,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         orderings=("created_at", "-created_at"),
     )
     def entries(self, request, number=None):
-        ticket = self._ticket(number, write=request.method == "POST")
+        ticket = self._ticket(number)
         if request.method == "GET":
             rows = thread_selectors.entries_for(
                 thread_id=ticket.thread_id, include_notes=includes_notes(request.user)

@@ -24,7 +24,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.apikeys import ApiKeyActor
+from accounts.actors import ApiKeyActor
 from threads import services as threads
 from threads.models import Channel
 from tickets.models import Ticket

@@ -5,7 +5,8 @@ its write departments and its mail-relay mark as they are today. A key deleted o
 deactivated since (or a message parked before keys were recorded) leaves it no
 department and no trust: it may open a new ticket, never touch an existing one."""
 
-from accounts.apikeys import ApiKeyActor, actor_for_key
+from accounts.actors import ApiKeyActor
+from accounts.apikeys import actor_for_key
 from threads.models import Channel
 
 from .inbound import Arrival, IngestResult, _process

@@ -293,8 +293,7 @@ def open_ticket(ctx: Context, sender, *, linked_to: Ticket | None = None, why=""
         collaborators = _cc_users(parsed, ctx.ours, {requester.email.lower()})
     no_auto = bool(parsed.auto_reason) or bool(mailbox and mailbox.no_autoresponse)
     try:
-        ticket = tickets.ticket_open(
-            actor=SYSTEM,
+        new = tickets.NewTicket(
             requester=requester,
             subject=parsed.subject or "(no subject)",
             body=_body(parsed, strip=False, config=ctx.config),
@@ -315,6 +314,9 @@ def open_ticket(ctx: Context, sender, *, linked_to: Ticket | None = None, why=""
                 "headers": parsed.headers,
             },
         )
+        # mail opens as the system, also when an API key posted it: the key carries the
+        # mail (as a mailbox does), it does not write it (see docs/email.md)
+        ticket = tickets.ticket_open(actor=SYSTEM, new=new)
     except (PermissionRefused, Conflict, ValidationFailed) as exc:
         return _refused(exc, requester, ctx, no_auto)
     entry = ThreadEntry.objects.filter(thread_id=ticket.thread_id).order_by("id").first()

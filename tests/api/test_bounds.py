@@ -355,12 +355,16 @@ def test_more_multipart_files_than_allowed_are_refused_before_reading(
 # --- osTicket's endpoint -------------------------------------------------------------------
 
 
-def _osticket_key():
+def _osticket_key(*write_departments):
     from accounts.actors import SYSTEM
     from accounts.apikeys import api_key_create
 
     return api_key_create(
-        actor=SYSTEM, name="osticket", allowed_ips=["127.0.0.1"], can_create_tickets=True
+        actor=SYSTEM,
+        name="osticket",
+        allowed_ips=["127.0.0.1"],
+        can_create_tickets=True,
+        write_departments=write_departments,
     )[1]
 
 
@@ -429,7 +433,7 @@ def test_osticket_attachments_meet_the_type_policy(cast):
         "/api/tickets.json",
         data=json.dumps(body),
         content_type="application/json",
-        HTTP_X_API_KEY=_osticket_key(),
+        HTTP_X_API_KEY=_osticket_key(cast.dept_a),
     )
 
     assert response.status_code == 400

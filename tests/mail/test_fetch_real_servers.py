@@ -343,7 +343,8 @@ def test_a_relay_that_is_down_is_retried_then_noted_on_the_ticket(helpdesk, sett
     settings.EMAIL_TIMEOUT = 5
     settings.HELPDESK_MAIL = {**settings.HELPDESK_MAIL, "SEND_MAX_RETRIES": 2}
     ticket = services.ticket_open(
-        actor=helpdesk.alice, requester=helpdesk.alice, subject="Hello", body="Anyone?"
+        actor=helpdesk.alice,
+        new=services.NewTicket(requester=helpdesk.alice, subject="Hello", body="Anyone?"),
     )
 
     services.ticket_post_reply(actor=helpdesk.agent_a, ticket=ticket, body="Yes.")

@@ -302,10 +302,12 @@ def test_an_agent_opening_a_ticket_for_a_client_sends_the_notice(helpdesk, run):
     run(
         services.ticket_open,
         actor=helpdesk.agent_a,
-        requester=helpdesk.bob,
-        subject="Phone call",
-        body="Bob called about the invoice.",
-        department=helpdesk.dept_a,
+        new=services.NewTicket(
+            requester=helpdesk.bob,
+            subject="Phone call",
+            body="Bob called about the invoice.",
+            department=helpdesk.dept_a,
+        ),
     )
 
     assert sent("ticket.notice") == [("ticket.notice", "bob@globex.test")]

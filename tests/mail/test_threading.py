@@ -77,7 +77,8 @@ def test_a_forged_message_id_of_ours_is_ignored(helpdesk):
     ticket = _first(helpdesk)
     forged = make_message_id(ticket.pk, 7).replace(f"<hd.{ticket.pk}.", f"<hd.{ticket.pk + 1}.")
     victim = services.ticket_open(
-        actor=helpdesk.bob, requester=helpdesk.bob, subject="Private", body="Mine."
+        actor=helpdesk.bob,
+        new=services.NewTicket(requester=helpdesk.bob, subject="Private", body="Mine."),
     )
     assert victim.pk == ticket.pk + 1
 

@@ -203,7 +203,10 @@ def test_assign_edit_priority_due_link_merge_and_collaborators(as_agent_a, cast,
     as_agent_a.post(f"/scp/tickets/{n}/do/due/", {"due_at": "2099-05-01T09:30"})
     assert fresh(ticket_a).due_at.year == 2099
     other = services.ticket_open(
-        actor=cast.alice, requester=cast.alice, subject="Same jam", body="b", department=cast.dept_a
+        actor=cast.alice,
+        new=services.NewTicket(
+            requester=cast.alice, subject="Same jam", body="b", department=cast.dept_a
+        ),
     )
     as_agent_a.post(f"/scp/tickets/{n}/do/link/", {"numbers": other.number})
     page = as_agent_a.get(f"/scp/tickets/{n}/").content.decode()
@@ -256,11 +259,13 @@ def test_canned_responses_are_filled_for_the_ticket(as_agent_a, cast, ticket_a):
 def test_user_content_is_escaped_and_email_html_is_shown_sanitised(as_agent_a, cast):
     ticket = services.ticket_open(
         actor=cast.alice,
-        requester=cast.alice,
-        subject="<script>alert(1)</script>",
-        body='<p>Hi <b>there</b><img src=x onerror="alert(2)"><script>alert(3)</script></p>',
-        fmt="html",
-        department=cast.dept_a,
+        new=services.NewTicket(
+            requester=cast.alice,
+            subject="<script>alert(1)</script>",
+            body='<p>Hi <b>there</b><img src=x onerror="alert(2)"><script>alert(3)</script></p>',
+            fmt="html",
+            department=cast.dept_a,
+        ),
     )
     html = as_agent_a.get(f"/scp/tickets/{ticket.number}/").content.decode()
     assert "<script>alert(1)</script>" not in html

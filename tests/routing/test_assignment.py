@@ -21,11 +21,9 @@ from ..factories import (
 def open_in(dept, requester=None, **kw):
     return services.ticket_open(
         actor=SYSTEM,
-        requester=requester or ClientFactory(),
-        subject="Help",
-        body="x",
-        department=dept,
-        **kw,
+        new=services.NewTicket(
+            requester=requester or ClientFactory(), subject="Help", body="x", department=dept, **kw
+        ),
     )
 
 

@@ -131,13 +131,15 @@ def make_filter(name="F", *, rules=(), actions=(), **kw):
 def open_by_mail(cast, requester, subject="server down", **kw):
     return services.ticket_open(
         actor=SYSTEM,
-        requester=requester,
-        subject=subject,
-        body="help",
-        source="email",
-        department=cast.dept_a,
-        channel="email",
-        **kw,
+        new=services.NewTicket(
+            requester=requester,
+            subject=subject,
+            body="help",
+            source="email",
+            department=cast.dept_a,
+            channel="email",
+            **kw,
+        ),
     )
 
 
@@ -204,10 +206,9 @@ def test_reject_refuses_the_ticket_with_its_reason(cast):
     # an agent opening the same ticket is not rejected; the event says so
     ticket = services.ticket_open(
         actor=cast.agent_a,
-        requester=cast.alice,
-        subject="cheap viagra",
-        body="x",
-        department=cast.dept_a,
+        new=services.NewTicket(
+            requester=cast.alice, subject="cheap viagra", body="x", department=cast.dept_a
+        ),
     )
     assert (
         "not applied"
@@ -261,10 +262,9 @@ def test_a_filter_runs_only_for_its_channel(cast):
     assert open_by_mail(cast, cast.alice).priority.name == "High"
     web = services.ticket_open(
         actor=cast.alice,
-        requester=cast.alice,
-        subject="server down",
-        body="x",
-        department=cast.dept_a,
+        new=services.NewTicket(
+            requester=cast.alice, subject="server down", body="x", department=cast.dept_a
+        ),
     )
     assert web.priority.name == "Normal"
     assert not web.thread.events.filter(kind="filter_matched").exists()

@@ -64,10 +64,9 @@ def test_two_hundred_parallel_opens_get_two_hundred_distinct_numbers(mode, mask)
     def open_one(i):
         return services.ticket_open(
             actor=SYSTEM,
-            requester=clients[i % 8],
-            subject=f"Parallel {i}",
-            body="x",
-            department=dept,
+            new=services.NewTicket(
+                requester=clients[i % 8], subject=f"Parallel {i}", body="x", department=dept
+            ),
         )
 
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -129,11 +128,9 @@ def test_two_overdue_sweeps_at_once_mark_each_ticket_once():
         tickets = [
             services.ticket_open(
                 actor=SYSTEM,
-                requester=ClientFactory(),
-                subject="x",
-                body="y",
-                department=dept,
-                sla=sla,
+                new=services.NewTicket(
+                    requester=ClientFactory(), subject="x", body="y", department=dept, sla=sla
+                ),
             )
             for _ in range(60)
         ]
@@ -157,7 +154,10 @@ def test_round_robin_under_concurrency_stays_fair():
     results = _run_together(
         16,
         lambda i: services.ticket_open(
-            actor=SYSTEM, requester=ClientFactory(), subject=f"rr {i}", body="x", department=dept
+            actor=SYSTEM,
+            new=services.NewTicket(
+                requester=ClientFactory(), subject=f"rr {i}", body="x", department=dept
+            ),
         ),
     )
     assert all(isinstance(r, Ticket) for r in results), results

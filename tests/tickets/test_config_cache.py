@@ -40,12 +40,14 @@ def version() -> int:
 def open_ticket(cast, requester=None, subject="Printer on fire", **kw):
     return services.ticket_open(
         actor=SYSTEM,
-        requester=requester or cast.alice,
-        subject=subject,
-        body="Since 9am.",
-        source="api",
-        channel="api",
-        **kw,
+        new=services.NewTicket(
+            requester=requester or cast.alice,
+            subject=subject,
+            body="Since 9am.",
+            source="api",
+            channel="api",
+            **kw,
+        ),
     )
 
 

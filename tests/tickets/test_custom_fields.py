@@ -108,7 +108,8 @@ def test_clients_cannot_fill_agent_only_fields_and_email_skips_the_form(cast, to
     )
     assert {f.name for f, _ in ticket_field_values(ticket)} == {"asset_tag"}
     by_mail = services.ticket_open(
-        actor=SYSTEM, requester=cast.alice, subject="x", body="y", topic=parent
+        actor=SYSTEM,
+        new=services.NewTicket(requester=cast.alice, subject="x", body="y", topic=parent),
     )
     assert ticket_field_values(by_mail) == []
 
@@ -145,22 +146,26 @@ def test_a_guest_through_the_portal_is_not_asked_for_agent_only_fields(cast, top
     CustomField.objects.filter(name="internal").update(required=True)
     ticket = services.ticket_open(
         actor=SYSTEM,
-        requester=cast.stranger,
-        subject="x",
-        body="y",
-        topic=parent,
-        channel="portal",
-        custom_fields={"asset_tag": "A-9", "internal": "sneaky"},
+        new=services.NewTicket(
+            requester=cast.stranger,
+            subject="x",
+            body="y",
+            topic=parent,
+            channel="portal",
+            custom_fields={"asset_tag": "A-9", "internal": "sneaky"},
+        ),
     )
     assert {f.name: v for f, v in ticket_field_values(ticket)} == {"asset_tag": "A-9"}
     with pytest.raises(ValidationFailed) as exc:  # through the API the field is required
         services.ticket_open(
             actor=SYSTEM,
-            requester=cast.stranger,
-            subject="x",
-            body="y",
-            topic=parent,
-            channel="api",
-            custom_fields={"asset_tag": "A-9"},
+            new=services.NewTicket(
+                requester=cast.stranger,
+                subject="x",
+                body="y",
+                topic=parent,
+                channel="api",
+                custom_fields={"asset_tag": "A-9"},
+            ),
         )
     assert exc.value.fields == {"internal": ["This field is required."]}

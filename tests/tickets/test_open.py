@@ -283,7 +283,10 @@ def test_an_inactive_requester_is_refused(cast):
     cast.alice.save()
     with pytest.raises(PermissionRefused):
         services.ticket_open(
-            actor=SYSTEM, requester=cast.alice, subject="x", body="y", department=cast.dept_a
+            actor=SYSTEM,
+            new=services.NewTicket(
+                requester=cast.alice, subject="x", body="y", department=cast.dept_a
+            ),
         )
 
 
@@ -293,7 +296,10 @@ def test_banned_senders_are_rejected_but_agents_may_still_open_for_them(cast):
     BannedEmail.objects.create(address="@acme.test")
     with pytest.raises(PermissionRefused) as exc:
         services.ticket_open(
-            actor=SYSTEM, requester=cast.alice, subject="x", body="y", department=cast.dept_a
+            actor=SYSTEM,
+            new=services.NewTicket(
+                requester=cast.alice, subject="x", body="y", department=cast.dept_a
+            ),
         )
     assert exc.value.code == "rejected" and "banned" in str(exc.value)
     with pytest.raises(PermissionRefused):
@@ -329,11 +335,13 @@ def test_clients_choose_only_a_public_topic_or_department(cast, choice, error):
     kwargs.setdefault("department", cast.dept_a)
     with pytest.raises(error):
         services.ticket_open(
-            actor=cast.alice, requester=cast.alice, subject="x", body="y", **kwargs
+            actor=cast.alice,
+            new=services.NewTicket(requester=cast.alice, subject="x", body="y", **kwargs),
         )
     assert Ticket.objects.count() == 0
     # the same choices are the helpdesk's: an agent may make them
     if "topic" not in kwargs and "department" not in choice:
         services.ticket_open(
-            actor=cast.agent_a, requester=cast.alice, subject="x", body="y", **kwargs
+            actor=cast.agent_a,
+            new=services.NewTicket(requester=cast.alice, subject="x", body="y", **kwargs),
         )

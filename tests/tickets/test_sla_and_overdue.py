@@ -42,11 +42,9 @@ def test_a_pausing_status_stops_the_clock_and_the_pause_extends_the_due_date(cas
     with at(0):
         ticket = services.ticket_open(
             actor=SYSTEM,
-            requester=cast.alice,
-            subject="x",
-            body="y",
-            department=cast.dept_a,
-            sla=office_sla,
+            new=services.NewTicket(
+                requester=cast.alice, subject="x", body="y", department=cast.dept_a, sla=office_sla
+            ),
         )
     assert ticket.sla_due_at == MON_9 + dt.timedelta(hours=8)  # Monday 17:00
     with at(2):  # Monday 11:00, 6 business hours left
@@ -68,12 +66,14 @@ def test_a_paused_ticket_is_never_marked_overdue(cast, office_sla):
     with at(0):
         ticket = services.ticket_open(
             actor=SYSTEM,
-            requester=cast.alice,
-            subject="x",
-            body="y",
-            department=cast.dept_a,
-            sla=office_sla,
-            status=status("Awaiting customer"),
+            new=services.NewTicket(
+                requester=cast.alice,
+                subject="x",
+                body="y",
+                department=cast.dept_a,
+                sla=office_sla,
+                status=status("Awaiting customer"),
+            ),
         )
     with at(24 * 7):
         assert services.tickets_mark_overdue() == 0
@@ -84,7 +84,10 @@ def test_closing_a_paused_ticket_drops_the_pause(cast):
     ticket = services.ticket_set_status(
         actor=cast.admin,
         ticket=services.ticket_open(
-            actor=SYSTEM, requester=cast.alice, subject="x", body="y", department=cast.dept_a
+            actor=SYSTEM,
+            new=services.NewTicket(
+                requester=cast.alice, subject="x", body="y", department=cast.dept_a
+            ),
         ),
         status=status("Awaiting customer"),
     )
@@ -95,12 +98,9 @@ def test_closing_a_paused_ticket_drops_the_pause(cast):
 def _open(dept, sla, **kw):
     return services.ticket_open(
         actor=SYSTEM,
-        requester=ClientFactory(),
-        subject="x",
-        body="y",
-        department=dept,
-        sla=sla,
-        **kw,
+        new=services.NewTicket(
+            requester=ClientFactory(), subject="x", body="y", department=dept, sla=sla, **kw
+        ),
     )
 
 

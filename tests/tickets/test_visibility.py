@@ -169,7 +169,7 @@ def test_the_visibility_query_count_does_not_grow_with_tickets(
 
 
 def test_an_api_key_sees_its_read_scope_and_changes_only_its_write_scope(cast, tickets):
-    from accounts.apikeys import ApiKeyActor
+    from accounts.actors import ApiKeyActor
     from accounts.errors import PermissionRefused
 
     reader = ApiKeyActor(

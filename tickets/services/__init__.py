@@ -1,12 +1,13 @@
 """The ticket lifecycle: the only way ticket state changes.
 
-Each function takes keyword arguments and the acting user (`actor`: an agent, a
-client, or accounts.actors.SYSTEM), checks the permission inside, runs in one
-transaction holding the ticket's row lock, writes its ThreadEvent, and sends its
-signal after commit. Panel, portal, API, email, filters and cron call these.
+Each function takes keyword arguments and the acting `actor` (accounts.actors.Actor:
+an agent, a client, an API key or accounts.actors.SYSTEM), checks the permission
+inside (an API key's department scope included), runs in one transaction holding the
+ticket's row lock, writes its ThreadEvent, and sends its signal after commit. Panel,
+portal, API, email, filters and cron call these.
 """
 
-from ._common import UNSET
+from ._common import UNSET, Unset
 from .assignment import ticket_assign, ticket_claim, ticket_refer, ticket_release, ticket_transfer
 from .entries import Posted, ticket_post_message, ticket_post_note, ticket_post_reply
 from .fields import ticket_edit, ticket_mark_answered, ticket_set_due_date, ticket_set_priority
@@ -17,7 +18,7 @@ from .locks import (
     ticket_lock_acquire,
     ticket_lock_release,
 )
-from .opening import ticket_open
+from .opening import NewTicket, ticket_open
 from .overdue import tickets_mark_overdue
 from .relations import (
     ticket_add_collaborator,
@@ -31,7 +32,9 @@ from .status import ticket_set_status
 
 __all__ = [
     "UNSET",
+    "NewTicket",
     "Posted",
+    "Unset",
     "active_lock",
     "locks_purge",
     "may_break_lock",

@@ -1,13 +1,17 @@
 """Shared steps of the ticket services: lock, check, save with a new version, record."""
 
+import datetime as dt
+import enum
+from typing import Any, Final, Literal, cast
+
 from django.db.models import F, Model
 from django.utils import timezone
 
-from accounts.actors import is_system
+from accounts.actors import Actor, is_agent, is_api_key, is_system
 from accounts.errors import Conflict, StaleVersion, ValidationFailed
 from routing.services import Defaults
 from threads import services as threads
-from threads.models import Channel
+from threads.models import Channel, ThreadEvent
 
 from ..config import Snapshot
 from ..models import HelpdeskSettings, State, Ticket, TicketStatus
@@ -17,23 +21,31 @@ from ..models import HelpdeskSettings, State, Ticket, TicketStatus
 RELATED = ("department", "status")
 
 
-class _Unset:
-    def __repr__(self):
+class Unset(enum.Enum):
+    """ "Not given", where None means "clear it" (`ticket_edit(topic=None)`)."""
+
+    UNSET = "UNSET"
+
+    def __repr__(self) -> str:
         return "UNSET"
 
-    def __bool__(self):
+    def __bool__(self) -> Literal[False]:
         return False
 
 
-UNSET = _Unset()  # "not given", where None means "clear it"
+UNSET: Final = Unset.UNSET
 
 
-def channel_of(actor, channel: str | None) -> str:
+def channel_of(actor: Actor, channel: str | None) -> str:
+    """The channel given, else the actor's own: the system's, the API for a key, the
+    panel for an agent, the portal for a client."""
     if channel:
         return channel
     if is_system(actor):
         return Channel.SYSTEM
-    return Channel.PANEL if getattr(actor, "is_agent", False) else Channel.PORTAL
+    if is_api_key(actor):
+        return Channel.API
+    return Channel.PANEL if is_agent(actor) else Channel.PORTAL
 
 
 def lock(ticket: Ticket | int, expected_version: int | None = None) -> Ticket:
@@ -75,7 +87,7 @@ def require_state(ticket: Ticket, *states: str, action: str) -> None:
         )
 
 
-def ref(obj: Model | None) -> dict | None:
+def ref(obj: Model | None) -> dict[str, Any] | None:
     """A small, stable snapshot of a related object for event data."""
     if obj is None:
         return None
@@ -85,7 +97,7 @@ def ref(obj: Model | None) -> dict | None:
     }
 
 
-def record(ticket: Ticket, kind: str, actor, channel: str, **data):
+def record(ticket: Ticket, kind: str, actor: Actor, channel: str, **data: Any) -> ThreadEvent:
     return threads.event_record(
         thread_id=ticket.thread_id, kind=kind, actor=actor, channel=channel, data=data
     )
@@ -103,7 +115,7 @@ class _LazyDefaults:
     defaults a ticket actually falls back to, each from the configuration snapshot
     (tickets.config: no query while the configuration is unchanged)."""
 
-    def __init__(self, config: HelpdeskSettings):
+    def __init__(self, config: HelpdeskSettings) -> None:
         self._snapshot = Snapshot(config)
         self._config = config
 
@@ -115,7 +127,7 @@ class _LazyDefaults:
 
 
 def defaults(config: HelpdeskSettings) -> Defaults:
-    return _LazyDefaults(config)  # duck-typed routing.Defaults
+    return cast(Defaults, _LazyDefaults(config))  # duck-typed routing.Defaults
 
 
 def closed_status(config: HelpdeskSettings) -> TicketStatus:
@@ -128,6 +140,6 @@ def closed_status(config: HelpdeskSettings) -> TicketStatus:
     return status
 
 
-def clock_start(ticket: Ticket):
+def clock_start(ticket: Ticket) -> dt.datetime:
     """When the SLA clock started: the last reopen, else the creation."""
     return ticket.reopened_at or ticket.created_at

@@ -3,21 +3,23 @@
 from django.db import transaction
 
 from accounts import permissions as perms
-from accounts.actors import is_agent
+from accounts.actors import Actor, is_agent
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
+from accounts.models import User
 from routing import services as routing
+from routing.models import Department, Team
 from routing.sla import sla_due_at
 from threads import services as threads
 from threads.models import ThreadEvent
 
 from .. import signals
 from ..models import HelpdeskSettings, State, Ticket
-from ..permissions import check
+from ..permissions import check, check_key_department
 from ._common import channel_of, clock_start, defaults, lock, record, ref, require_state, save
 
 
-def _validate_assignee(agent, ticket: Ticket) -> None:
+def _validate_assignee(agent: User, ticket: Ticket) -> None:
     if not (agent.is_agent and agent.is_active):
         raise ValidationFailed(
             f"{agent} is not an active agent.",
@@ -35,10 +37,10 @@ def _validate_assignee(agent, ticket: Ticket) -> None:
 
 def ticket_assign(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
-    agent=None,
-    team=None,
+    agent: User | None = None,
+    team: Team | None = None,
     comment: str = "",
     channel: str | None = None,
     expected_version: int | None = None,
@@ -98,7 +100,7 @@ def ticket_assign(
     return t
 
 
-def ticket_claim(*, actor, ticket: Ticket, channel: str | None = None) -> Ticket:
+def ticket_claim(*, actor: Actor, ticket: Ticket, channel: str | None = None) -> Ticket:
     """Self-assign an open ticket that no agent holds. Of two agents claiming at once,
     the row lock lets exactly one win; the other gets a conflict naming the winner."""
     channel = channel_of(actor, channel)
@@ -143,7 +145,7 @@ def ticket_claim(*, actor, ticket: Ticket, channel: str | None = None) -> Ticket
 
 def ticket_release(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
     agent: bool = True,
     team: bool = True,
@@ -185,20 +187,22 @@ def ticket_release(
 
 def ticket_transfer(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
-    department,
+    department: Department,
     comment: str = "",
     channel: str | None = None,
     expected_version: int | None = None,
 ) -> Ticket:
     """Move an open ticket to another department; a transient SLA yields to the new
-    department's, and the due date is counted again from the clock's start."""
+    department's, and the due date is counted again from the clock's start. An API key
+    transfers only into its write scope."""
     channel = channel_of(actor, channel)
     config = HelpdeskSettings.load()
     with transaction.atomic():
         t = lock(ticket, expected_version)
         check(actor, "ticket.transfer", t)
+        check_key_department(actor, department, "ticket.transfer")
         require_state(t, State.OPEN, action="transfer")
         if department.pk == t.department_id:
             raise ValidationFailed(
@@ -245,11 +249,11 @@ def ticket_transfer(
 
 def ticket_refer(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
-    agent=None,
-    team=None,
-    department=None,
+    agent: User | None = None,
+    team: Team | None = None,
+    department: Department | None = None,
     comment: str = "",
     channel: str | None = None,
 ) -> Ticket:

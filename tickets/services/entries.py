@@ -1,22 +1,23 @@
 """Posting to a ticket's thread: client messages, agent responses, internal notes."""
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import permissions as perms
-from accounts.actors import actor_user, is_agent, is_system
+from accounts.actors import Actor, actor_user, is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused
+from accounts.models import User
 from threads import services as threads
 from threads.models import ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
 
 from .. import signals
 from ..models import HelpdeskSettings, State, Ticket, TicketStatus
-from ..permissions import check, check_visible
+from ..permissions import check, check_key_writes, check_visible
 from ._common import channel_of, lock, record, ref, require_state, save
 from .locks import release_own_lock, require_unlocked
 from .status import announce_status, apply_status, authorize_status
@@ -25,6 +26,8 @@ MAX_MERGE_HOPS = 10
 
 
 class Posted(NamedTuple):
+    """What a post returns: the ticket as saved and the new entry."""
+
     ticket: Ticket
     entry: ThreadEntry
 
@@ -44,20 +47,21 @@ def _reopen_status(ticket: Ticket, config: HelpdeskSettings) -> TicketStatus | N
 
 def ticket_post_message(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
     body: str,
     fmt: str = ThreadEntry.Format.TEXT,
     files: Sequence[NewAttachment] = (),
-    poster=None,
+    poster: User | None = None,
     source: str = ThreadEntry.Source.WEB,
     channel: str | None = None,
     message_id: str = "",
     email_headers: str = "",
-    recipients: dict | None = None,
+    recipients: dict[str, Any] | None = None,
     ip_address: str | None = None,
 ) -> Posted:
-    """A message from the client (or, through the system actor, from whoever mailed in).
+    """A message from the client (or, through the system actor, from whoever mailed in;
+    through an API key, from the requester, on a ticket of its write scope).
 
     Clears the answered flag; reopens a closed ticket when its status allows (osTicket),
     otherwise refuses with code ticket_closed so the channel can decide what to do.
@@ -67,6 +71,7 @@ def ticket_post_message(
         raise PermissionRefused("Agents post responses or internal notes, not client messages.")
     check_visible(actor, ticket)
     ticket = _surviving(ticket)
+    check_key_writes(actor, ticket)
     config = HelpdeskSettings.load()
     stored = threads.files_store(list(files))
     with transaction.atomic():
@@ -115,13 +120,13 @@ def ticket_post_message(
 
 def ticket_post_reply(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
     body: str,
     fmt: str = ThreadEntry.Format.TEXT,
     files: Sequence[NewAttachment] = (),
     status: TicketStatus | None = None,
-    recipients: dict | None = None,
+    recipients: dict[str, Any] | None = None,
     source: str = ThreadEntry.Source.WEB,
     channel: str | None = None,
     message_id: str = "",
@@ -139,18 +144,18 @@ def ticket_post_reply(
         check(actor, "ticket.reply", t)
         require_unlocked(t, actor)
         previous = t.status
-        change = status is not None and status.pk != t.status_id
-        if change:
-            authorize_status(actor, t, status, config)
-        reopens = change and status.state == State.OPEN
+        change = status if status is not None and status.pk != t.status_id else None
+        if change is not None:
+            authorize_status(actor, t, change, config)
+        reopens = change is not None and change.state == State.OPEN
         if t.state != State.OPEN and not reopens:
             raise Conflict(
                 f"Ticket #{t.number} is {t.get_state_display().lower()}: reopen it to reply.",
                 code=f"ticket_{t.state}",
             )
         fields = ["last_response_at", "is_answered"]
-        if reopens:
-            fields += apply_status(t, status, actor=actor, channel=channel)
+        if change is not None and reopens:
+            fields += apply_status(t, change, actor=actor, channel=channel)
         entry = threads.entry_create(
             thread_id=t.thread_id,
             kind=ThreadEntry.Kind.RESPONSE,
@@ -167,8 +172,8 @@ def ticket_post_reply(
         claimed = _claim_on_reply(t, actor, channel)
         if claimed:
             fields.append("assignee")
-        if change and not reopens:
-            fields += apply_status(t, status, actor=actor, channel=channel)
+        if change is not None and not reopens:
+            fields += apply_status(t, change, actor=actor, channel=channel)
         save(t, *fields)
         release_own_lock(t, actor)
         send_on_commit(
@@ -192,12 +197,12 @@ def ticket_post_reply(
                 previous_agent=None,
                 previous_team=t.team,
             )
-        if change:
+        if change is not None:
             announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)
 
 
-def _claim_on_reply(t: Ticket, actor, channel: str) -> bool:
+def _claim_on_reply(t: Ticket, actor: Actor, channel: str) -> bool:
     """osTicket's "claim on response": an agent answering an unassigned open ticket of a
     department that wants it becomes the assignee (if they may be assigned there)."""
     dept = t.department
@@ -223,7 +228,7 @@ def _claim_on_reply(t: Ticket, actor, channel: str) -> bool:
 
 def ticket_post_note(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
     body: str,
     title: str = "",
@@ -233,11 +238,13 @@ def ticket_post_note(
     channel: str | None = None,
     is_system_note: bool = False,
 ) -> Posted:
-    """An internal note: agents who can see the ticket (osTicket needs no more), or the system."""
+    """An internal note: agents who can see the ticket (osTicket needs no more), API
+    keys on tickets of their write scope, or the system."""
     channel = channel_of(actor, channel)
-    if not (is_agent(actor) or is_system(actor)):
+    if not (is_agent(actor) or is_api_key(actor) or is_system(actor)):
         raise PermissionRefused("Only agents post internal notes.", code="permission_denied")
     check_visible(actor, ticket)
+    check_key_writes(actor, ticket)
     stored = threads.files_store(list(files))
     with transaction.atomic():
         t = lock(ticket)

@@ -1,26 +1,33 @@
 """Ticket fields: priority, due date, answered flag, and the editable details."""
 
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import Actor
 from accounts.bus import send_on_commit
 from accounts.errors import ValidationFailed
+from accounts.models import User
+from routing.models import SLA, HelpTopic
 from routing.sla import sla_due_at
 from threads.models import ThreadEvent
 
 from .. import customfields, signals
-from ..models import State, Ticket, TicketFieldValue
+from ..models import Priority, State, Ticket, TicketFieldValue
 from ..permissions import check
-from ._common import UNSET, channel_of, clock_start, lock, record, ref, require_state, save
+from ._common import UNSET, Unset, channel_of, clock_start, lock, record, ref, require_state, save
 
 LIVE = (State.OPEN, State.CLOSED)
 
 
 def ticket_set_priority(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
-    priority,
+    priority: Priority,
     channel: str | None = None,
     expected_version: int | None = None,
 ) -> Ticket:
@@ -56,9 +63,9 @@ def ticket_set_priority(
 
 def ticket_set_due_date(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
-    due_at,
+    due_at: dt.datetime | None,
     channel: str | None = None,
     expected_version: int | None = None,
 ) -> Ticket:
@@ -102,7 +109,7 @@ def ticket_set_due_date(
 
 def ticket_mark_answered(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
     answered: bool,
     channel: str | None = None,
@@ -138,13 +145,13 @@ def ticket_mark_answered(
 
 def ticket_edit(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
-    subject=UNSET,
-    topic=UNSET,
-    sla=UNSET,
-    requester=UNSET,
-    custom_fields=UNSET,
+    subject: str | Unset = UNSET,
+    topic: HelpTopic | Unset | None = UNSET,
+    sla: SLA | Unset | None = UNSET,
+    requester: User | Unset = UNSET,
+    custom_fields: Mapping[str, Any] | Unset = UNSET,
     channel: str | None = None,
     expected_version: int | None = None,
 ) -> Ticket:
@@ -159,7 +166,7 @@ def ticket_edit(
         t = lock(ticket, expected_version)
         check(actor, "ticket.edit", t)
         require_state(t, *LIVE, action="edit it")
-        changes: dict[str, list] = {}
+        changes: dict[str, list[Any]] = {}
         if subject is not UNSET:
             subject = " ".join((subject or "").split())[:255]
             if not subject:
@@ -202,9 +209,9 @@ def ticket_edit(
     return t
 
 
-def _set_custom_fields(ticket: Ticket, submitted: dict) -> dict[str, list]:
+def _set_custom_fields(ticket: Ticket, submitted: Mapping[str, Any]) -> dict[str, list[Any]]:
     fields = [f for f in customfields.fields_for_topic(ticket.topic) if f.name in submitted]
-    cleaned = customfields.clean_values(fields, submitted)
+    cleaned = customfields.clean_values(fields, dict(submitted))
     current = {v.field_id: v for v in ticket.field_values.all()}
     changes = {}
     for field, value in cleaned.items():

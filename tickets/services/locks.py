@@ -11,15 +11,16 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.actors import is_agent
+from accounts.actors import Actor, is_agent
 from accounts.errors import Conflict, PermissionRefused
+from accounts.models import User
 
 from ..models import HelpdeskSettings, Ticket, TicketLock
 from ..permissions import check_visible
 from ._common import lock
 
 
-def may_break_lock(agent, ticket: Ticket) -> bool:
+def may_break_lock(agent: User, ticket: Ticket) -> bool:
     return agent.is_helpdesk_admin or ticket.department.manager_id == agent.pk
 
 
@@ -31,7 +32,9 @@ def lock_conflict(ticket: Ticket, held: TicketLock) -> Conflict:
     )
 
 
-def ticket_lock_acquire(*, actor, ticket: Ticket, break_lock: bool = False) -> TicketLock | None:
+def ticket_lock_acquire(
+    *, actor: Actor, ticket: Ticket, break_lock: bool = False
+) -> TicketLock | None:
     """Take or renew the lock for `actor`; None when locks are turned off."""
     minutes = HelpdeskSettings.load().lock_minutes
     if not is_agent(actor):
@@ -58,17 +61,17 @@ def ticket_lock_acquire(*, actor, ticket: Ticket, break_lock: bool = False) -> T
     return lk
 
 
-def ticket_lock_release(*, actor, ticket: Ticket) -> bool:
+def ticket_lock_release(*, actor: Actor, ticket: Ticket) -> bool:
     """Drop the actor's own lock (done after a reply, or when they leave the ticket)."""
     return release_own_lock(ticket, actor)
 
 
-def release_own_lock(ticket: Ticket, actor) -> bool:
+def release_own_lock(ticket: Ticket, actor: Actor) -> bool:
     mine = TicketLock.objects.filter(ticket_id=ticket.pk, agent_id=getattr(actor, "pk", None))
     return mine.delete()[0] > 0
 
 
-def require_unlocked(ticket: Ticket, actor) -> None:
+def require_unlocked(ticket: Ticket, actor: Actor) -> None:
     """Refuse when another agent's lock is active (the reply path calls this)."""
     held = active_lock(ticket)
     if held is not None and held.agent_id != getattr(actor, "pk", None):

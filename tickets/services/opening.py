@@ -1,28 +1,103 @@
-"""Opening a ticket: the same path for every channel (portal, panel, API, email)."""
+"""Opening a ticket: the same path for every channel (portal, panel, API, email).
 
+Every channel describes the ticket as a `NewTicket` and calls
+`ticket_open(actor=..., new=...)`; the actor decides what may be chosen and where the
+ticket may go (a client: public topics only; an agent: ticket.create in the routed
+department; an API key: its write scope; the system: anything).
+"""
+
+import dataclasses
+import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from accounts import permissions as perms
-from accounts.actors import SYSTEM, actor_user, is_agent, is_client, is_system
+from accounts.actors import (
+    SYSTEM,
+    Actor,
+    actor_user,
+    is_agent,
+    is_api_key,
+    is_client,
+    is_system,
+)
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
+from accounts.models import User
 from accounts.services import user_get_or_create_by_email
 from routing import assignment, filters
 from routing import services as routing
+from routing.models import SLA, Department, HelpTopic, Team
 from routing.sla import sla_due_at
 from threads import services as threads
-from threads.models import Channel, ThreadEntry, ThreadEvent
+from threads.models import Channel, StoredFile, ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
 
 from .. import customfields, signals
 from ..config import Snapshot, in_force
-from ..models import HelpdeskSettings, State, Ticket, TicketFieldValue
+from ..models import (
+    CustomField,
+    HelpdeskSettings,
+    Priority,
+    State,
+    Ticket,
+    TicketFieldValue,
+    TicketStatus,
+)
 from ..numbers import next_number
+from ..permissions import check_open
 from ._common import channel_of, defaults, record, ref
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class NewTicket:
+    """What a channel asks for when it opens a ticket (`ticket_open(new=...)`).
+
+    Only `requester`, `subject` and `body` are needed; the rest is chosen by the caller
+    where the actor may choose it, else by filters and routing. `custom_fields`
+    ({name: value}) are checked against the routed topic's fields (see
+    tickets.customfields): give them from a form or the API, where required fields are
+    enforced; None (email) skips them. `meta` holds what ticket filters may look at
+    beyond the ticket's own fields: `reply_to`, `reply_to_name`, `headers` (a dict).
+    `files` and `collaborators` are kept as tuples.
+    """
+
+    requester: User
+    subject: str
+    body: str
+    fmt: str = ThreadEntry.Format.TEXT
+    source: str = Ticket.Source.WEB
+    topic: HelpTopic | None = None
+    department: Department | None = None
+    priority: Priority | None = None
+    sla: SLA | None = None
+    status: TicketStatus | None = None
+    assignee: User | None = None
+    team: Team | None = None
+    due_at: dt.datetime | None = None
+    files: Sequence[NewAttachment] = ()
+    collaborators: Sequence[User] = ()
+    channel: str | None = None
+    message_id: str = ""
+    email_headers: str = ""
+    ip_address: str | None = None
+    autorespond: bool = True
+    alert: bool = True
+    meta: Mapping[str, Any] | None = None
+    custom_fields: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "files", tuple(self.files))
+        object.__setattr__(self, "collaborators", tuple(self.collaborators))
+
+    @property
+    def explicit_assignment(self) -> bool:
+        return self.assignee is not None or self.team is not None
+
 
 NUMBER_ATTEMPTS = 20
 
@@ -38,8 +113,13 @@ def _clean_subject(subject: str) -> str:
     return subject[:255]
 
 
-def _authorize(actor, requester, route: routing.Route, explicit_assignment: bool, due_at) -> None:
+def _authorize(actor: Actor, requester: User, route: routing.Route, new: NewTicket) -> None:
+    """May this actor open this ticket where routing sends it? Called after filters and
+    routing, before anything is written."""
     if is_system(actor):
+        return
+    if is_api_key(actor):  # its write scope, as an agent's departments (no role inside)
+        check_open(actor, route.department)
         return
     if is_agent(actor):
         dept = route.department
@@ -47,7 +127,7 @@ def _authorize(actor, requester, route: routing.Route, explicit_assignment: bool
             raise PermissionRefused(
                 f"Your role in {dept.name} does not allow ticket.create.", code="permission_denied"
             )
-        if explicit_assignment and not perms.has_role_perm(actor, "ticket.assign", dept.pk):
+        if new.explicit_assignment and not perms.has_role_perm(actor, "ticket.assign", dept.pk):
             raise PermissionRefused(
                 f"Your role in {dept.name} does not allow ticket.assign.", code="permission_denied"
             )
@@ -56,20 +136,19 @@ def _authorize(actor, requester, route: routing.Route, explicit_assignment: bool
         raise PermissionRefused(
             "Clients open tickets for themselves only.", code="permission_denied"
         )
-    if explicit_assignment or due_at is not None:
+    if new.explicit_assignment or new.due_at is not None:
         raise PermissionRefused(
             "Clients cannot assign tickets or set due dates.", code="permission_denied"
         )
 
 
-def _check_client_choices(
-    actor, *, topic, department, priority, sla, status, collaborators, source, autorespond, alert
-) -> None:
+def _check_client_choices(actor: Actor, new: NewTicket) -> None:
     """What a client may choose when opening a ticket (portal or API): a public help topic
     or a public department, and the message. Priority, SLA, status, collaborators and
     the staff alert are the helpdesk's to decide."""
     if not is_client(actor):
         return
+    department, topic = new.department, new.topic
     if department is not None and not (department.is_public and department.is_active):
         raise ValidationFailed(
             "Choose a public department or a help topic.",
@@ -77,12 +156,12 @@ def _check_client_choices(
             fields={"department": ["Not a department clients can choose."]},
         )
     internal = {
-        "priority": priority,
-        "sla": sla,
-        "status": status,
-        "collaborators": list(collaborators) or None,
-        "alert": None if alert else "off",
-        "autorespond": None if autorespond else "off",
+        "priority": new.priority,
+        "sla": new.sla,
+        "status": new.status,
+        "collaborators": list(new.collaborators) or None,
+        "alert": None if new.alert else "off",
+        "autorespond": None if new.autorespond else "off",
     }
     chosen = sorted(name for name, value in internal.items() if value is not None)
     if chosen:
@@ -96,7 +175,7 @@ def _check_client_choices(
             code="invalid_topic",
             fields={"topic": ["Choose one of the public help topics."]},
         )
-    if source not in (Ticket.Source.WEB, Ticket.Source.API):
+    if new.source not in (Ticket.Source.WEB, Ticket.Source.API):
         raise ValidationFailed(
             "Clients open tickets from the web or the API.",
             code="invalid_source",
@@ -104,7 +183,7 @@ def _check_client_choices(
         )
 
 
-def _check_open_limit(actor, requester, config: HelpdeskSettings) -> None:
+def _check_open_limit(actor: Actor, requester: User, config: HelpdeskSettings) -> None:
     if config.max_open_tickets and not is_agent(actor):
         open_count = Ticket.objects.filter(requester=requester, state=State.OPEN).count()
         if open_count >= config.max_open_tickets:
@@ -140,7 +219,7 @@ def _load(agent_ids: list[int]) -> dict[int, int]:
     return dict(rows)
 
 
-def _sample(data: dict, meta: Mapping) -> filters.Sample:
+def _sample(data: dict[str, Any], meta: Mapping[str, Any]) -> filters.Sample:
     requester, topic, org = data["requester"], data["topic"], data["organization"]
     return filters.Sample(
         source=data["source"],
@@ -157,87 +236,50 @@ def _sample(data: dict, meta: Mapping) -> filters.Sample:
     )
 
 
-def _collaborators(data: dict, requester) -> list:
-    people = list(data["collaborators"])
+def _collaborators(data: dict[str, Any], requester: User) -> list[User]:
+    people: list[User] = list(data["collaborators"])
     for email in data.get("collaborator_emails", ()):
         user, _ = user_get_or_create_by_email(actor=SYSTEM, email=email)
         people.append(user)
     return [u for u in dict.fromkeys(people) if u.pk != requester.pk and u.is_active]
 
 
-def ticket_open(
-    *,
-    actor,
-    requester,
-    subject: str,
-    body: str,
-    fmt: str = ThreadEntry.Format.TEXT,
-    source: str = Ticket.Source.WEB,
-    topic=None,
-    department=None,
-    priority=None,
-    sla=None,
-    status=None,
-    assignee=None,
-    team=None,
-    due_at=None,
-    files: Sequence[NewAttachment] = (),
-    collaborators: Sequence = (),
-    channel: str | None = None,
-    message_id: str = "",
-    email_headers: str = "",
-    ip_address: str | None = None,
-    autorespond: bool = True,
-    alert: bool = True,
-    meta: Mapping | None = None,
-    custom_fields: Mapping | None = None,
-) -> Ticket:
-    """Open a ticket for `requester` with its first message: filtered, routed, numbered.
-
-    `custom_fields` ({name: value}) are checked against the routed topic's fields (see
-    tickets.customfields); give them from a form or the API, where required fields are
-    enforced; None (email) skips them. `meta` holds what ticket filters may look at
-    beyond the ticket's own fields: `reply_to`, `reply_to_name`, `headers` (a dict).
-    """
-    channel = channel_of(actor, channel)
-    _check_client_choices(
-        actor,
-        topic=topic,
-        department=department,
-        priority=priority,
-        sla=sla,
-        status=status,
-        collaborators=collaborators,
-        source=source,
-        autorespond=autorespond,
-        alert=alert,
-    )
-    config = HelpdeskSettings.load()
-    snapshot = Snapshot(config)
-    if topic is not None:
-        topic = snapshot.hydrate_topic(topic)
-    data = {
-        "subject": subject,
-        "body": body,
-        "requester": requester,
-        "organization": requester.organization,
+def _mutable_data(new: NewTicket, topic: HelpTopic | None) -> dict[str, Any]:
+    """What `ticket_pre_open` receivers and filter actions may change."""
+    return {
+        "subject": new.subject,
+        "body": new.body,
+        "requester": new.requester,
+        "organization": new.requester.organization,
         "topic": topic,
-        "department": department,
-        "priority": priority,
-        "sla": sla,
-        "status": status,
-        "assignee": assignee,
-        "team": team,
-        "source": source,
-        "autorespond": autorespond,
-        "alert": alert,
-        "collaborators": list(collaborators),
+        "department": new.department,
+        "priority": new.priority,
+        "sla": new.sla,
+        "status": new.status,
+        "assignee": new.assignee,
+        "team": new.team,
+        "source": new.source,
+        "autorespond": new.autorespond,
+        "alert": new.alert,
+        "collaborators": list(new.collaborators),
         "canned_response": None,
     }
+
+
+def ticket_open(*, actor: Actor, new: NewTicket) -> Ticket:
+    """Open a ticket for `new.requester` with its first message: filtered, routed,
+    checked against the actor, numbered. Refusals come before anything is written.
+    """
+    channel = channel_of(actor, new.channel)
+    _check_client_choices(actor, new)
+    config = HelpdeskSettings.load()
+    snapshot = Snapshot(config)
+    data = _mutable_data(new, snapshot.hydrate_topic(new.topic))
     signals.ticket_pre_open.send(sender=Ticket, data=data, actor=actor, channel=channel)
-    requester = data["requester"]
+    requester: User = data["requester"]
     _check_requester(actor, requester, snapshot)
-    meta = {**(meta or {}), "fields": {**(meta or {}).get("fields", {}), **(custom_fields or {})}}
+    given = new.meta or {}
+    meta = {**given, "fields": {**given.get("fields", {}), **(new.custom_fields or {})}}
     matched = filters.apply(
         data=data,
         sample=_sample(data, meta),
@@ -254,27 +296,24 @@ def ticket_open(
         agent=data["assignee"],
         team=data["team"],
     )
-    _authorize(actor, requester, route, bool(assignee or team), due_at)
-    _validate(route, due_at)
-    values = _custom_values(actor, route, custom_fields, channel)
+    _authorize(actor, requester, route, new)
+    priority, status = _validate(route, new.due_at)
+    values = _custom_values(actor, route, new.custom_fields, channel)
     _check_open_limit(actor, requester, config)
     people = _collaborators(data, requester)
-    stored = threads.files_store(list(files))  # slow I/O, before the transaction
+    stored = threads.files_store(list(new.files))  # slow I/O, before the transaction
 
     with transaction.atomic(), in_force(snapshot):
         ticket, entry = _create(
             data,
             route,
+            new,
+            priority=priority,
+            status=status,
             actor=actor,
-            channel=channel,
             subject=_clean_subject(data["subject"]),
-            fmt=fmt,
-            due_at=due_at,
             stored=stored,
             people=people,
-            message_id=message_id,
-            email_headers=email_headers,
-            ip_address=ip_address,
             config=config,
         )
         TicketFieldValue.objects.bulk_create(
@@ -282,7 +321,7 @@ def ticket_open(
             for field, value in values.items()
         )
         _record_open(
-            ticket, data, matched, actor=actor, channel=channel, explicit=bool(assignee or team)
+            ticket, matched, actor=actor, channel=channel, explicit=new.explicit_assignment
         )
         send_on_commit(
             signals.ticket_created,
@@ -298,7 +337,7 @@ def ticket_open(
     return ticket
 
 
-def _check_requester(actor, requester, snapshot: Snapshot) -> None:
+def _check_requester(actor: Actor, requester: User, snapshot: Snapshot) -> None:
     if not requester.is_active:
         raise PermissionRefused(
             f"{requester.email} may not open tickets.", code="requester_inactive"
@@ -307,46 +346,50 @@ def _check_requester(actor, requester, snapshot: Snapshot) -> None:
         raise PermissionRefused(f"Ticket denied: {requester.email} is banned.", code="rejected")
 
 
-def _custom_values(actor, route: routing.Route, submitted: Mapping | None, channel: str) -> dict:
-    """Agents (and the system outside the portal, e.g. an API key) fill every field;
-    clients, and guests through the portal, only the client-visible ones."""
+def _custom_values(
+    actor: Actor, route: routing.Route, submitted: Mapping[str, Any] | None, channel: str
+) -> dict[CustomField, str]:
+    """Agents, API keys (and the system outside the portal) fill every field; clients,
+    and guests through the portal, only the client-visible ones."""
     if submitted is None:
         return {}
-    staff_side = is_agent(actor) or (is_system(actor) and channel != Channel.PORTAL)
+    staff_side = (
+        is_agent(actor) or is_api_key(actor) or (is_system(actor) and channel != Channel.PORTAL)
+    )
     fields = customfields.fields_for_topic(route.topic, for_client=not staff_side)
     return customfields.clean_values(fields, dict(submitted))
 
 
-def _validate(route: routing.Route, due_at) -> None:
-    if route.priority is None or route.status is None:
+def _validate(route: routing.Route, due_at: dt.datetime | None) -> tuple[Priority, TicketStatus]:
+    """The routed priority and status, once the route and the due date are checked."""
+    priority, status = route.priority, route.status
+    if not (isinstance(priority, Priority) and isinstance(status, TicketStatus)):
         raise ValidationFailed("No default priority or status is configured.", code="no_defaults")
-    if route.status.state not in (State.OPEN, State.CLOSED):
+    if status.state not in (State.OPEN, State.CLOSED):
         raise ValidationFailed("A new ticket must be open or closed.", code="invalid_status")
     if due_at is not None and due_at <= timezone.now():
         raise ValidationFailed(
             "The due date must be in the future.", fields={"due_at": ["Must be in the future."]}
         )
+    return priority, status
 
 
 def _create(
-    data,
-    route,
+    data: dict[str, Any],
+    route: routing.Route,
+    new: NewTicket,
     *,
-    actor,
-    channel,
-    subject,
-    fmt,
-    due_at,
-    stored,
-    people,
-    message_id,
-    email_headers,
-    ip_address,
-    config,
-):
+    actor: Actor,
+    priority: Priority,
+    status: TicketStatus,
+    subject: str,
+    stored: list[tuple[NewAttachment, StoredFile]],
+    people: list[User],
+    config: HelpdeskSettings,
+) -> tuple[Ticket, ThreadEntry]:
     now = timezone.now()
     agent = route.agent
-    if agent is None and route.status.state == State.OPEN:
+    if agent is None and status.state == State.OPEN:
         agent = assignment.auto_assign(department=route.department, team=route.team, load=_load)
     thread = threads.thread_create()
     requester = data["requester"]
@@ -357,19 +400,19 @@ def _create(
         department=route.department,
         topic=route.topic,
         sla=route.sla,
-        priority=route.priority,
-        status=route.status,
-        state=route.status.state,
+        priority=priority,
+        status=status,
+        state=status.state,
         assignee=agent,
         team=route.team,
         source=data["source"],
         thread=thread,
         sla_due_at=sla_due_at(now, route.sla),
-        sla_paused_at=now if route.status.pauses_sla else None,
-        due_at=due_at,
+        sla_paused_at=now if status.pauses_sla else None,
+        due_at=new.due_at,
         last_message_at=now,
-        closed_at=now if route.status.state == State.CLOSED else None,
-        ip_address=ip_address,
+        closed_at=now if status.state == State.CLOSED else None,
+        ip_address=new.ip_address,
         created_at=now,
         updated_at=now,
     )
@@ -378,13 +421,13 @@ def _create(
         thread_id=thread.pk,
         kind=ThreadEntry.Kind.MESSAGE,
         body=data["body"],
-        fmt=fmt,
+        fmt=new.fmt,
         poster=actor_user(actor) or requester,
         source=data["source"],
         files=stored,
-        message_id=message_id,
-        email_headers=email_headers,
-        ip_address=ip_address,
+        message_id=new.message_id,
+        email_headers=new.email_headers,
+        ip_address=new.ip_address,
     )
     for user in people:
         threads.collaborator_add(thread_id=thread.pk, user=user)
@@ -392,7 +435,7 @@ def _create(
 
 
 def _record_open(
-    ticket: Ticket, data: dict, matched: list, *, actor, channel: str, explicit: bool
+    ticket: Ticket, matched: list[dict[str, Any]], *, actor: Actor, channel: str, explicit: bool
 ) -> None:
     record(
         ticket,

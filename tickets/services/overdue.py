@@ -14,6 +14,7 @@ run the same tests; `bench/sla_sweep.py` measures the PostgreSQL one.
 
 import datetime as dt
 from collections import defaultdict
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -41,7 +42,7 @@ COLUMNS = (
 )
 
 
-def tickets_mark_overdue(*, now=None, batch_size: int = BATCH_SIZE) -> int:
+def tickets_mark_overdue(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
     """Mark every open ticket past its due date overdue; returns how many."""
     sweep = _sweep_batch_sql if connection.vendor == "postgresql" else _sweep_batch
     total = 0
@@ -103,13 +104,13 @@ SELECT id FROM marked
 """
 
 
-def _sweep_batch_sql(now, batch_size: int) -> list[int]:
+def _sweep_batch_sql(now: dt.datetime, batch_size: int) -> list[int]:
     with connection.cursor() as cur:
         cur.execute(_SQL, {"now": now, "limit": batch_size})
         return [row[0] for row in cur.fetchall()]
 
 
-def _due_rows(now, batch_size: int) -> list[tuple]:
+def _due_rows(now: dt.datetime, batch_size: int) -> list[tuple[Any, ...]]:
     return list(
         Ticket.objects.select_for_update(skip_locked=True, of=("self",))
         .annotate(effective_due=Coalesce("due_at", "sla_due_at"))
@@ -120,7 +121,7 @@ def _due_rows(now, batch_size: int) -> list[tuple]:
     )
 
 
-def _sweep_batch(now, batch_size: int) -> list[int]:
+def _sweep_batch(now: dt.datetime, batch_size: int) -> list[int]:
     """The portable path: the same steps as `_SQL` in a few ORM statements."""
     rows = _due_rows(now, batch_size)
     if not rows:

@@ -1,17 +1,19 @@
 """Tickets and other tickets or people: merge, link, collaborators; and the purge."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import transaction
 
-from accounts.actors import is_agent, is_system
+from accounts.actors import Actor, is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
+from accounts.models import User
 from threads import services as threads
 from threads.models import Collaborator, Thread, ThreadEvent
 
 from .. import signals
-from ..models import HelpdeskSettings, State, Ticket, TicketLink
+from ..models import HelpdeskSettings, State, Ticket, TicketLink, TicketStatus
 from ..permissions import check
 from ._common import (
     RELATED,
@@ -29,7 +31,7 @@ from .status import announce_status, apply_status
 
 def ticket_merge(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
     sources: Sequence[Ticket],
     channel: str | None = None,
@@ -76,7 +78,9 @@ def ticket_merge(
     return target
 
 
-def _merge_one(src: Ticket, target: Ticket, closing, *, actor, channel: str) -> None:
+def _merge_one(
+    src: Ticket, target: Ticket, closing: TicketStatus, *, actor: Actor, channel: str
+) -> None:
     moved = threads.entries_move(source_id=src.thread_id, target_id=target.thread_id)
     people = [
         src.requester,
@@ -111,15 +115,21 @@ def _merge_one(src: Ticket, target: Ticket, closing, *, actor, channel: str) -> 
         announce_status(src, actor=actor, channel=channel, previous=previous)
 
 
-def ticket_link(*, actor, ticket: Ticket, other: Ticket, channel: str | None = None) -> Ticket:
+def ticket_link(
+    *, actor: Actor, ticket: Ticket, other: Ticket, channel: str | None = None
+) -> Ticket:
     return _set_link(actor=actor, ticket=ticket, other=other, channel=channel, linked=True)
 
 
-def ticket_unlink(*, actor, ticket: Ticket, other: Ticket, channel: str | None = None) -> Ticket:
+def ticket_unlink(
+    *, actor: Actor, ticket: Ticket, other: Ticket, channel: str | None = None
+) -> Ticket:
     return _set_link(actor=actor, ticket=ticket, other=other, channel=channel, linked=False)
 
 
-def _set_link(*, actor, ticket: Ticket, other: Ticket, channel: str | None, linked: bool) -> Ticket:
+def _set_link(
+    *, actor: Actor, ticket: Ticket, other: Ticket, channel: str | None, linked: bool
+) -> Ticket:
     channel = channel_of(actor, channel)
     if ticket.pk == other.pk:
         raise ValidationFailed("A ticket cannot be linked to itself.", code="self_link")
@@ -149,20 +159,25 @@ def _set_link(*, actor, ticket: Ticket, other: Ticket, channel: str | None, link
     return Ticket.objects.select_related(*RELATED).get(pk=ticket.pk)
 
 
-def ref_ticket(ticket: Ticket) -> dict:
+def ref_ticket(ticket: Ticket) -> dict[str, Any]:
     return {"id": ticket.pk, "number": ticket.number}
 
 
-def _authorize_collaborators(actor, ticket: Ticket) -> None:
+def _authorize_collaborators(actor: Actor, ticket: Ticket) -> None:
     if is_system(actor):
         return
-    if not is_agent(actor):
+    if not (is_agent(actor) or is_api_key(actor)):
         raise PermissionRefused("Only agents manage collaborators.", code="permission_denied")
     check(actor, "ticket.edit", ticket)
 
 
 def ticket_add_collaborator(
-    *, actor, ticket: Ticket, user, role: str = Collaborator.Role.CC, channel: str | None = None
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    user: User,
+    role: str = Collaborator.Role.CC,
+    channel: str | None = None,
 ) -> Ticket:
     channel = channel_of(actor, channel)
     _authorize_collaborators(actor, ticket)
@@ -190,7 +205,7 @@ def ticket_add_collaborator(
 
 
 def ticket_remove_collaborator(
-    *, actor, ticket: Ticket, user, channel: str | None = None
+    *, actor: Actor, ticket: Ticket, user: User, channel: str | None = None
 ) -> Ticket:
     channel = channel_of(actor, channel)
     _authorize_collaborators(actor, ticket)
@@ -213,7 +228,7 @@ def ticket_remove_collaborator(
     return t
 
 
-def tickets_purge(*, actor, tickets: Sequence[Ticket]) -> int:
+def tickets_purge(*, actor: Actor, tickets: Sequence[Ticket]) -> int:
     """Erase tickets in the trash for good (helpdesk admins only). Returns how many."""
     if not (is_system(actor) or (is_agent(actor) and actor.is_helpdesk_admin)):
         raise PermissionRefused(

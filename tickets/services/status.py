@@ -1,9 +1,11 @@
 """Status changes: the state machine applied (close, reopen, archive, delete, restore)."""
 
+import datetime as dt
+
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.actors import is_agent, is_client, is_system
+from accounts.actors import Actor, is_agent, is_api_key, is_client, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused
 from routing.sla import resume_due_at, sla_due_at
@@ -23,8 +25,11 @@ from ..permissions import check, check_visible
 from ._common import channel_of, lock, record, save
 
 
-def authorize_status(actor, ticket: Ticket, status: TicketStatus, config: HelpdeskSettings) -> None:
-    """Refuse an illegal move, or one the actor may not make."""
+def authorize_status(
+    actor: Actor, ticket: Ticket, status: TicketStatus, config: HelpdeskSettings
+) -> None:
+    """Refuse an illegal move, or one the actor may not make (an API key: its write
+    scope holds every move the state machine allows)."""
     if status.state not in TRANSITIONS[ticket.state]:
         raise Conflict(
             f"A {ticket.get_state_display().lower()} ticket cannot become "
@@ -33,7 +38,7 @@ def authorize_status(actor, ticket: Ticket, status: TicketStatus, config: Helpde
         )
     if is_system(actor):
         return
-    if is_agent(actor):
+    if is_agent(actor) or is_api_key(actor):
         check(actor, transition_permissions(ticket.state, status.state), ticket)
         return
     check_visible(actor, ticket)
@@ -49,7 +54,7 @@ def authorize_status(actor, ticket: Ticket, status: TicketStatus, config: Helpde
         )
 
 
-def apply_status(ticket: Ticket, status: TicketStatus, *, actor, channel: str) -> list[str]:
+def apply_status(ticket: Ticket, status: TicketStatus, *, actor: Actor, channel: str) -> list[str]:
     """Move a locked ticket to `status` and record it; returns the fields to save."""
     now = timezone.now()
     before = {"id": ticket.status_id, "name": ticket.status.name, "state": ticket.state}
@@ -81,7 +86,7 @@ def apply_status(ticket: Ticket, status: TicketStatus, *, actor, channel: str) -
     return fields
 
 
-def _pause_or_resume(ticket: Ticket, now) -> None:
+def _pause_or_resume(ticket: Ticket, now: dt.datetime) -> None:
     """A status that pauses the SLA stops the clock; leaving it pushes the due date back by
     the business time that was left when it stopped. Closing simply drops the pause."""
     pausing = ticket.state == State.OPEN and ticket.status.pauses_sla
@@ -97,7 +102,7 @@ def _pause_or_resume(ticket: Ticket, now) -> None:
 
 def ticket_set_status(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
     status: TicketStatus,
     channel: str | None = None,
@@ -121,7 +126,7 @@ def ticket_set_status(
     return t
 
 
-def announce_status(ticket: Ticket, *, actor, channel: str, previous: TicketStatus) -> None:
+def announce_status(ticket: Ticket, *, actor: Actor, channel: str, previous: TicketStatus) -> None:
     """Send ticket_status_changed after commit (every path that changes a status)."""
     send_on_commit(
         signals.ticket_status_changed,

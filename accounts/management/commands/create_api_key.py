@@ -36,14 +36,17 @@ class Command(BaseCommand):
             action="append",
             default=[],
             metavar="NAME",
-            help="A department whose tickets the key may read through /api/v1/ (repeatable).",
+            help="A department whose tickets the key may read (repeatable).",
         )
         parser.add_argument(
             "--write-department",
             action="append",
             default=[],
             metavar="NAME",
-            help="A department whose tickets the key may change through /api/v1/ (repeatable).",
+            help=(
+                "A department whose tickets the key may change, and where tickets it opens "
+                "may be routed (repeatable; writing implies reading)."
+            ),
         )
 
     def _departments(self, names):

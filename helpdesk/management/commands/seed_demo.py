@@ -353,12 +353,14 @@ class Command(BaseCommand):
             by_client = source == Ticket.Source.WEB and client.has_usable_password()
             ticket = services.ticket_open(
                 actor=client if by_client else SYSTEM,  # mail and API arrive as the system
-                requester=client,
-                subject=subject,
-                body=f"Hello,\n\n{subject}. It started this week.\n\n{client.name}",
-                topic=topic,
-                source=source,
-                files=files,
+                new=services.NewTicket(
+                    requester=client,
+                    subject=subject,
+                    body=f"Hello,\n\n{subject}. It started this week.\n\n{client.name}",
+                    topic=topic,
+                    source=source,
+                    files=files,
+                ),
             )
             if i % 3 == 0:
                 services.ticket_post_note(

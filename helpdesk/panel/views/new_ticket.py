@@ -68,8 +68,7 @@ def _open(request, form):
     requester, _created = user_get_or_create_by_email(
         actor=request.user, email=d["email"], name=d["name"]
     )
-    return services.ticket_open(
-        actor=request.user,
+    new = services.NewTicket(
         requester=requester,
         subject=d["subject"],
         body=d["body"],
@@ -83,6 +82,7 @@ def _open(request, form):
         channel="panel",
         custom_fields=custom_values(form),
     )
+    return services.ticket_open(actor=request.user, new=new)
 
 
 @agent_required

@@ -14,7 +14,7 @@ from accounts.throttle import client_ip
 from helpdesk.attachments import to_attachments
 from threads.models import Channel
 from tickets.customfields import fields_for_topic
-from tickets.services import ticket_open
+from tickets.services import NewTicket, ticket_open
 
 from .. import ratelimit
 from ..forms import (
@@ -127,8 +127,7 @@ def _submit(request, viewer, config, form, topic):
                 actor=SYSTEM, email=data["email"], name=data["name"]
             )
             actor = SYSTEM
-        ticket = ticket_open(
-            actor=actor,
+        new = NewTicket(
             requester=requester,
             subject=data["subject"],
             body=data["message"],
@@ -138,6 +137,7 @@ def _submit(request, viewer, config, form, topic):
             channel=Channel.PORTAL,
             ip_address=ip or None,
         )
+        ticket = ticket_open(actor=actor, new=new)
         return ticket, None
 
     try:
