@@ -22,20 +22,9 @@ from .. import customfields, signals
 from ..config import Snapshot, in_force
 from ..models import HelpdeskSettings, State, Ticket, TicketFieldValue
 from ..numbers import next_number
-from ._common import channel_of, defaults, record, ref
+from ._common import channel_of, clean_subject, defaults, record, ref
 
 NUMBER_ATTEMPTS = 20
-
-
-def _clean_subject(subject: str) -> str:
-    subject = " ".join((subject or "").split())
-    if not subject:
-        raise ValidationFailed(
-            "A ticket needs a subject.",
-            code="subject_required",
-            fields={"subject": ["This field is required."]},
-        )
-    return subject[:255]
 
 
 def _authorize(actor, requester, route: routing.Route, explicit_assignment: bool, due_at) -> None:
@@ -267,7 +256,7 @@ def ticket_open(
             route,
             actor=actor,
             channel=channel,
-            subject=_clean_subject(data["subject"]),
+            subject=clean_subject(data["subject"]),
             fmt=fmt,
             due_at=due_at,
             stored=stored,
