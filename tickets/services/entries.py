@@ -6,7 +6,6 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import permissions as perms
 from accounts.actors import actor_user, is_agent, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused
@@ -17,7 +16,8 @@ from threads.services import NewAttachment
 from .. import signals
 from ..models import HelpdeskSettings, State, Ticket, TicketStatus
 from ..permissions import check, check_visible
-from ._common import channel_of, lock, record, ref, require_state, save
+from ._common import channel_of, lock, record, require_state, save
+from .assignment import announce_claim, claim_on_reply
 from .locks import release_own_lock, require_unlocked
 from .status import announce_status, apply_status, authorize_status
 
@@ -164,7 +164,7 @@ def ticket_post_reply(
         )
         t.last_response_at, t.is_answered = timezone.now(), True
         record(t, ThreadEvent.Kind.RESPONSE, actor, channel, entry=entry.pk)
-        claimed = _claim_on_reply(t, actor, channel)
+        claimed = claim_on_reply(t, actor, channel)
         if claimed:
             fields.append("assignee")
         if change and not reopens:
@@ -180,45 +180,10 @@ def ticket_post_reply(
             channel=channel,
         )
         if claimed:
-            send_on_commit(
-                signals.ticket_assigned,
-                sender=Ticket,
-                ticket=t,
-                actor=actor,
-                channel=channel,
-                agent=actor,
-                team=t.team,
-                claimed=True,
-                previous_agent=None,
-                previous_team=t.team,
-            )
+            announce_claim(t, actor=actor, channel=channel)
         if change:
             announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)
-
-
-def _claim_on_reply(t: Ticket, actor, channel: str) -> bool:
-    """osTicket's "claim on response": an agent answering an unassigned open ticket of a
-    department that wants it becomes the assignee (if they may be assigned there)."""
-    dept = t.department
-    if not (
-        is_agent(actor) and t.state == State.OPEN and t.assignee_id is None and dept.claim_on_reply
-    ):
-        return False
-    if dept.assign_members_only and dept.pk not in perms.department_ids(actor):
-        return False
-    t.assignee = actor
-    record(
-        t,
-        ThreadEvent.Kind.ASSIGNED,
-        actor,
-        channel,
-        agent=ref(actor),
-        team=ref(t.team),
-        claimed=True,
-        auto=True,
-    )
-    return True
 
 
 def ticket_post_note(
