@@ -28,6 +28,7 @@ from .relations import (
     tickets_purge,
 )
 from .status import ticket_set_status
+from .trash import ticket_delete, trash_status
 
 __all__ = [
     "UNSET",
@@ -38,6 +39,7 @@ __all__ = [
     "ticket_add_collaborator",
     "ticket_assign",
     "ticket_claim",
+    "ticket_delete",
     "ticket_edit",
     "ticket_link",
     "ticket_lock_acquire",
@@ -58,4 +60,5 @@ __all__ = [
     "ticket_unlink",
     "tickets_mark_overdue",
     "tickets_purge",
+    "trash_status",
 ]

@@ -23,7 +23,7 @@ from threads.services import draft_delete, draft_save
 from tickets import services
 from tickets.config import Snapshot
 from tickets.customfields import fields_for_topic, ticket_field_values
-from tickets.models import HelpdeskSettings, State, TicketStatus
+from tickets.models import HelpdeskSettings, TicketStatus
 from tickets.permissions import ticket_permissions
 from tickets.selectors import ticket_get_for
 
@@ -416,25 +416,14 @@ def ticket_release(request, number):
 @agent_required
 @require_POST
 def ticket_delete(request, number):
-    """Move to the trash: the first status of the deleted state (restorable by admins)."""
+    """Move to the trash (tickets.services.ticket_delete)."""
     ticket = ticket_or_404(request, number)
-    trash = TicketStatus.objects.filter(state=State.DELETED).order_by("sort", "pk").first()
-    if trash is None:
-        messages.error(request, _("No deleted status is configured."))
-        return _refused_plain(request, ticket)
     outcome = attempt(
-        request,
-        lambda: services.ticket_set_status(
-            actor=request.user, ticket=ticket, status=trash, channel=PANEL
-        ),
+        request, lambda: services.ticket_delete(actor=request.user, ticket=ticket, channel=PANEL)
     )
     if not outcome.ok:
         return _refused(request, ticket, outcome)
     return _after(request, ticket, _("Ticket #%s moved to the trash.") % ticket.number)
-
-
-def _refused_plain(request, ticket):
-    return render_ticket(request, ticket, status=409)
 
 
 @agent_required
