@@ -8,6 +8,7 @@ signal after commit. Panel, portal, API, email, filters and cron call these.
 
 from ._common import UNSET
 from .assignment import ticket_assign, ticket_claim, ticket_refer, ticket_release, ticket_transfer
+from .clients import ticket_client_close
 from .entries import Posted, ticket_post_message, ticket_post_note, ticket_post_reply
 from .fields import ticket_edit, ticket_mark_answered, ticket_set_due_date, ticket_set_priority
 from .locks import (
@@ -39,6 +40,7 @@ __all__ = [
     "ticket_add_collaborator",
     "ticket_assign",
     "ticket_claim",
+    "ticket_client_close",
     "ticket_delete",
     "ticket_edit",
     "ticket_link",

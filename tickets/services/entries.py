@@ -15,7 +15,7 @@ from threads.services import NewAttachment
 
 from .. import signals
 from ..models import HelpdeskSettings, State, Ticket, TicketStatus
-from ..permissions import check, check_visible
+from ..permissions import CLIENT_REPLY, check, check_visible, client_refusal, reopen_target
 from ._common import channel_of, lock, record, require_state, save
 from .assignment import announce_claim, claim_on_reply
 from .locks import release_own_lock, require_unlocked
@@ -36,10 +36,6 @@ def _surviving(ticket: Ticket) -> Ticket:
             return ticket
         ticket = Ticket.objects.get(pk=ticket.merged_into_id)
     return ticket
-
-
-def _reopen_status(ticket: Ticket, config: HelpdeskSettings) -> TicketStatus | None:
-    return ticket.status.reopen_status or config.default_status
 
 
 def ticket_post_message(
@@ -71,17 +67,15 @@ def ticket_post_message(
     stored = threads.files_store(list(files))
     with transaction.atomic():
         t = lock(ticket)
-        require_state(t, State.OPEN, State.CLOSED, action="receive messages")
+        refusal = client_refusal(actor, CLIENT_REPLY, t, config)
+        if refusal is not None:
+            raise refusal
         now = timezone.now()
         fields = ["last_message_at", "is_answered"]
         previous = t.status
         reopened = t.state == State.CLOSED
         if reopened:
-            target = _reopen_status(t, config)
-            if not (t.status.allow_reopen and target is not None):
-                raise Conflict(
-                    f"Ticket #{t.number} is closed and cannot be reopened.", code="ticket_closed"
-                )
+            target = reopen_target(t, config)
             fields += apply_status(t, target, actor=actor, channel=channel)
         entry = threads.entry_create(
             thread_id=t.thread_id,

@@ -3,7 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.actors import is_agent, is_client, is_system
+from accounts.actors import is_agent, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused
 from routing.sla import resume_due_at, sla_due_at
@@ -19,7 +19,7 @@ from ..models import (
     TicketStatus,
     transition_permissions,
 )
-from ..permissions import check, check_visible
+from ..permissions import CLIENT_CLOSE, check, check_visible, client_refusal
 from ._common import channel_of, lock, record, save
 
 
@@ -37,16 +37,13 @@ def authorize_status(actor, ticket: Ticket, status: TicketStatus, config: Helpde
         check(actor, transition_permissions(ticket.state, status.state), ticket)
         return
     check_visible(actor, ticket)
-    if not (
-        is_client(actor)
-        and config.clients_can_close
-        and ticket.requester_id == actor.pk
-        and ticket.state == State.OPEN
-        and status.state == State.CLOSED
-    ):
-        raise PermissionRefused(
+    refusal = client_refusal(actor, CLIENT_CLOSE, ticket, config)
+    if refusal is None and status.state != State.CLOSED:  # closing is all a client may do
+        refusal = PermissionRefused(
             "You may not change the status of this ticket.", code="permission_denied"
         )
+    if refusal is not None:
+        raise refusal
 
 
 def apply_status(ticket: Ticket, status: TicketStatus, *, actor, channel: str) -> list[str]:
