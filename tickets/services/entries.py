@@ -1,16 +1,17 @@
 """Posting to a ticket's thread: client messages, agent responses, internal notes."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.html import escape
 
 from accounts.actors import actor_user, is_agent, is_system
 from accounts.bus import send_on_commit
-from accounts.errors import Conflict, PermissionRefused
+from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from threads import services as threads
-from threads.models import ThreadEntry, ThreadEvent
+from threads.models import Collaborator, ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
 
 from .. import signals
@@ -115,7 +116,9 @@ def ticket_post_reply(
     fmt: str = ThreadEntry.Format.TEXT,
     files: Sequence[NewAttachment] = (),
     status: TicketStatus | None = None,
-    recipients: dict | None = None,
+    cc: Collection[int] | None = None,
+    signature: bool = False,
+    marker: Mapping | None = None,
     source: str = ThreadEntry.Source.WEB,
     channel: str | None = None,
     message_id: str = "",
@@ -123,7 +126,11 @@ def ticket_post_reply(
 ) -> Posted:
     """An agent's response to the client; may change the status in the same step.
 
-    A closed ticket takes a reply only together with a status that reopens it.
+    A closed ticket takes a reply only together with a status that reopens it. It is
+    mailed to the requester and to the active collaborators in `cc` (user ids; None: all
+    of them); a collaborator the ticket does not have is refused (`invalid_cc`). With
+    `signature` the agent's signature is appended. `marker`: keys stored beside the
+    recipients on the entry (the canned auto-reply marks itself so it is posted once).
     """
     channel = channel_of(actor, channel)
     config = HelpdeskSettings.load()
@@ -142,13 +149,14 @@ def ticket_post_reply(
                 f"Ticket #{t.number} is {t.get_state_display().lower()}: reopen it to reply.",
                 code=f"ticket_{t.state}",
             )
+        recipients = {**(marker or {}), **reply_recipients(t, cc)}
         fields = ["last_response_at", "is_answered"]
         if reopens:
             fields += apply_status(t, status, actor=actor, channel=channel)
         entry = threads.entry_create(
             thread_id=t.thread_id,
             kind=ThreadEntry.Kind.RESPONSE,
-            body=body,
+            body=signed(body, fmt, actor) if signature else body,
             fmt=fmt,
             poster=actor,
             source=source,
@@ -178,6 +186,41 @@ def ticket_post_reply(
         if change:
             announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)
+
+
+def reply_recipients(ticket: Ticket, cc: Collection[int] | None) -> dict[str, list[str]]:
+    """Who a response is mailed to, as stored on the entry ({"to": [...], "cc": [...]}; the
+    mail channel sends to those addresses only): the requester, and the ticket's active
+    collaborators whose user ids are in `cc` (every one of them when `cc` is None)."""
+    active = list(
+        Collaborator.objects.filter(thread_id=ticket.thread_id, is_active=True)
+        .select_related("user")
+        .order_by("user__name", "user__email")
+    )
+    if cc is not None:
+        chosen = set(cc)
+        unknown = chosen - {c.user_id for c in active}
+        if unknown:
+            raise ValidationFailed(
+                f"Not active collaborators of ticket #{ticket.number}: "
+                f"{', '.join(str(pk) for pk in sorted(unknown))}.",
+                code="invalid_cc",
+                fields={"cc": ["Choose among the ticket's active collaborators."]},
+            )
+        active = [c for c in active if c.user_id in chosen]
+    return {"to": [ticket.requester.email], "cc": [c.user.email for c in active]}
+
+
+def signed(body: str, fmt: str, agent) -> str:
+    """The body with the agent's signature appended (osTicket's "-- " separator); an empty
+    body or an agent without a signature leaves it as it is."""
+    signature = (getattr(agent, "signature", "") or "").strip()
+    if not (signature and body.strip()):
+        return body
+    if fmt == ThreadEntry.Format.HTML:
+        lines = "<br>".join(escape(line) for line in signature.splitlines())
+        return f"{body}<p>-- <br>{lines}</p>"
+    return f"{body}\n\n-- \n{signature}"
 
 
 def ticket_post_note(

@@ -502,29 +502,22 @@ def services_permissions(user, ticket):
 @require_POST
 def ticket_reply(request, number):
     ticket = ticket_or_404(request, number)
-    form, collabs = _reply_form(request, ticket)
+    form, _collabs = _reply_form(request, ticket)
     if request.POST.get("insert_canned"):
         return _insert_canned(request, ticket)
     if not form.is_valid():
         return _invalid(request, ticket, form, "reply")
     d = form.cleaned_data
-    body = d["body"].strip()
-    if body and d["signature"] and request.user.signature:
-        body = f"{body}\n\n-- \n{request.user.signature}"
-    chosen = {int(pk) for pk in d["cc"]}
-    recipients = {
-        "to": [ticket.requester.email],
-        "cc": [c.user.email for c in collabs if c.user_id in chosen],
-    }
     outcome = attempt(
         request,
         lambda: services.ticket_post_reply(
             actor=request.user,
             ticket=ticket,
-            body=body,
+            body=d["body"].strip(),
             files=new_attachments(d["attachments"]),
             status=d["status"],
-            recipients=recipients,
+            cc=[int(pk) for pk in d["cc"]],
+            signature=d["signature"],
             channel=PANEL,
             expected_version=_version(form),
         ),
