@@ -9,6 +9,12 @@ signal after commit. Panel, portal, API, email, filters and cron call these.
 from ._common import UNSET
 from .assignment import ticket_assign, ticket_claim, ticket_refer, ticket_release, ticket_transfer
 from .clients import ticket_client_close
+from .configuration import (
+    priority_delete,
+    priority_save,
+    ticket_status_delete,
+    ticket_status_save,
+)
 from .entries import Posted, ticket_post_message, ticket_post_note, ticket_post_reply
 from .fields import ticket_edit, ticket_mark_answered, ticket_set_due_date, ticket_set_priority
 from .locks import (
@@ -37,6 +43,8 @@ __all__ = [
     "active_lock",
     "locks_purge",
     "may_break_lock",
+    "priority_delete",
+    "priority_save",
     "ticket_add_collaborator",
     "ticket_assign",
     "ticket_claim",
@@ -58,6 +66,8 @@ __all__ = [
     "ticket_set_due_date",
     "ticket_set_priority",
     "ticket_set_status",
+    "ticket_status_delete",
+    "ticket_status_save",
     "ticket_transfer",
     "ticket_unlink",
     "tickets_mark_overdue",
