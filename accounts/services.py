@@ -97,7 +97,12 @@ def user_get_or_create_by_email(*, actor, email: str, name: str = "") -> tuple[U
 
 
 def organization_create(
-    *, actor, name: str, domains: list[str] = (), sharing: str | None = None
+    *,
+    actor,
+    name: str,
+    domains: list[str] = (),
+    sharing: str | None = None,
+    notes: str = "",
 ) -> Organization:
     _require_agent_perm(actor, "org.create")
     name = (name or "").strip()
@@ -108,7 +113,7 @@ def organization_create(
     try:
         with transaction.atomic():
             org = Organization.objects.create(
-                name=name[:128], sharing=sharing or Organization.Sharing.REQUESTER
+                name=name[:128], sharing=sharing or Organization.Sharing.REQUESTER, notes=notes
             )
             for domain in domains:
                 d = OrganizationDomain(organization=org, domain=domain)
