@@ -73,6 +73,7 @@ class OrganizationAdmin(ThroughServices, admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         if formset.model is not OrganizationDomain:
             return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # writes nothing: lists the changes for the admin's log
         kept = [
             f.cleaned_data["domain"]
             for f in formset.forms
