@@ -5,6 +5,9 @@ from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.utils.translation import gettext_lazy as _
 
 from . import permissions as perms
+from . import services
+from .admin_services import ThroughServices, admin_actor, form_changes, refused
+from .errors import DomainError
 from .models import DepartmentAccess, Organization, OrganizationDomain, Role, User, UserEmail
 
 
@@ -41,11 +44,48 @@ class OrganizationDomainInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ThroughServices, admin.ModelAdmin):
+    """Through accounts.services, as the API: organization_create / organization_update,
+    and the domains inline as one organization_set_domains."""
+
     list_display = ["name", "sharing", "created_at"]
     list_filter = ["sharing"]
     search_fields = ["name", "domains__domain"]
     inlines = [OrganizationDomainInline]
+
+    def save_model(self, request, obj, form, change):
+        actor = admin_actor(request)
+        try:
+            if change:
+                services.organization_update(
+                    actor=actor, organization=obj, data=form_changes(form)[0]
+                )
+                return
+            created = services.organization_create(
+                actor=actor, name=obj.name, sharing=obj.sharing, notes=obj.notes
+            )
+        except DomainError as exc:
+            refused(request, self, exc)
+            return
+        obj.pk, obj.name, obj.created_at = created.pk, created.name, created.created_at
+        obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not OrganizationDomain:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)  # writes nothing: lists the changes for the admin's log
+        kept = [
+            f.cleaned_data["domain"]
+            for f in formset.forms
+            if f.cleaned_data.get("domain") and not f.cleaned_data.get("DELETE")
+        ]
+        try:
+            services.organization_set_domains(
+                actor=admin_actor(request), organization=form.instance, domains=kept
+            )
+        except DomainError as exc:
+            refused(request, self, exc)
+        return None
 
 
 class UserEmailInline(admin.TabularInline):
@@ -77,7 +117,7 @@ class HelpdeskUserCreationForm(UserCreationForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ThroughServices, BaseUserAdmin):
     form = HelpdeskUserChangeForm
     add_form = HelpdeskUserCreationForm
     ordering = ["email"]
@@ -134,6 +174,27 @@ class UserAdmin(BaseUserAdmin):
         )
     ]
     filter_horizontal: list[str] = []
+
+    def save_model(self, request, obj, form, change):
+        """Through accounts.services, as the API: user_create for a new person (made an
+        agent afterwards), user_update for changes (the agent fields: admins only)."""
+        actor = admin_actor(request)
+        try:
+            if change:
+                services.user_update(actor=actor, user=obj, data=form_changes(form)[0])
+                return
+            created = services.user_create(
+                actor=actor,
+                email=obj.email,
+                name=obj.name,
+                username=obj.username,
+                password=form.cleaned_data.get("password1") or None,
+            )
+        except DomainError as exc:
+            refused(request, self, exc)
+            return
+        obj.pk, obj.password, obj.email = created.pk, created.password, created.email
+        obj._state.adding = False
 
     def get_inlines(self, request, obj):
         if obj is not None and obj.is_agent:

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import cast
 
 from django.db import transaction
@@ -70,6 +70,18 @@ def parse_networks(values: str | Iterable[object] | None) -> list[str]:
     return out
 
 
+def key_networks(values) -> list[str]:
+    """A key's addresses, normalised: at least one, each an address or a network."""
+    networks = parse_networks(values)
+    if not networks:
+        raise ValidationFailed(
+            "Bind the key to at least one address or network.",
+            code="no_address",
+            fields={"allowed_ips": ["At least one address or network is required."]},
+        )
+    return networks
+
+
 def address_allowed(key: ApiKey, address: str) -> bool:
     """Is `address` inside one of the key's networks? An empty list allows nothing."""
     try:
@@ -113,13 +125,7 @@ def api_key_create(
     format). The key is not stored and cannot be shown again. `is_mail_relay`: the
     Authentication-Results of the raw mail it posts are believed (our own MTA only)."""
     _require_admin(actor)
-    networks = parse_networks(allowed_ips)
-    if not networks:
-        raise ValidationFailed(
-            "Bind the key to at least one address or network.",
-            code="no_address",
-            fields={"allowed_ips": ["At least one address or network is required."]},
-        )
+    networks = key_networks(allowed_ips)
     secret = secrets.token_hex(16).upper()
     with transaction.atomic():
         key = ApiKey.objects.create(
@@ -139,6 +145,49 @@ def api_key_create(
 
 def _pks(rows: Iterable[Model | int]) -> list[int]:
     return [row.pk if isinstance(row, Model) else row for row in rows]
+
+
+KEY_SETTINGS = frozenset(
+    {
+        "name",
+        "is_active",
+        "allowed_ips",
+        "can_create_tickets",
+        "can_exec_cron",
+        "is_mail_relay",
+        "notes",
+    }
+)
+KEY_SCOPES = frozenset({"read_departments", "write_departments"})
+
+
+def api_key_update(
+    *,
+    actor: Actor,
+    key: ApiKey,
+    data: Mapping[str, object],
+    scopes: Mapping[str, object] | None = None,
+) -> ApiKey:
+    """Change a key (helpdesk admins): its name, addresses (normalised; none leaves the
+    key usable from nowhere), capabilities, active flag and notes (`data`), and its
+    department scopes (`scopes`: read_departments, write_departments), in one
+    transaction. The secret never changes."""
+    _require_admin(actor)
+    unknown = (set(data) - KEY_SETTINGS) | (set(scopes or {}) - KEY_SCOPES)
+    if unknown:
+        raise ValidationFailed(f"Not a setting of an API key: {', '.join(sorted(unknown))}.")
+    data = dict(data)
+    if "allowed_ips" in data:
+        data["allowed_ips"] = parse_networks(data["allowed_ips"])
+    if "name" in data:
+        data["name"] = (data["name"] or "").strip()[:128] or "API key"
+    with transaction.atomic():
+        for name, value in data.items():
+            setattr(key, name, value)
+        key.save()
+        for name, values in (scopes or {}).items():
+            getattr(key, name).set(values)
+    return key
 
 
 KEY_FIELDS = tuple(f.attname for f in ApiKey._meta.concrete_fields)
@@ -202,8 +251,11 @@ def token_create(
 
 
 def token_revoke(*, actor: Actor, token: AgentToken) -> AgentToken:
-    """Revoke a token (its owner or a helpdesk admin). Revoking twice changes nothing."""
-    if not is_agent(actor) or not (actor.pk == token.user_id or actor.is_helpdesk_admin):
+    """Revoke a token (its owner, a helpdesk admin or the system), for every channel
+    (the API's DELETE, the Django admin's action). Revoking twice changes nothing."""
+    if not is_system(actor) and not (
+        is_agent(actor) and (actor.pk == token.user_id or actor.is_helpdesk_admin)
+    ):
         raise NotVisible("Token not found.", code="token_not_found")
     if token.revoked_at is None:
         AgentToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(

@@ -1,6 +1,6 @@
 """State changes of identities. Every channel calls these, none writes the models."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from . import permissions as perms
 from .actors import Actor, is_agent, is_system
 from .bus import send_on_commit
+from .configuration import config_save
 from .errors import Conflict, PermissionRefused, ValidationFailed
 from .models import Organization, OrganizationDomain, User
 from .selectors import organization_for_email, user_find_by_email
@@ -45,8 +46,10 @@ def user_create(
     password: str | None = None,
     phone: str = "",
     organization: Organization | None = None,
+    username: str | None = None,
 ) -> User:
-    """Create a client. The organization defaults to the one owning the email's domain."""
+    """Create a client (made an agent afterwards by a helpdesk admin, if need be). The
+    organization defaults to the one owning the email's domain."""
     if is_agent(actor):  # clients, keys and the system create requesters
         _require_agent_perm(actor, "user.create")
     email = _clean_email(email)
@@ -55,7 +58,13 @@ def user_create(
     org = organization or organization_for_email(email)
     try:
         with transaction.atomic():
-            user = User(email=email, name=name.strip()[:128], phone=phone[:32], organization=org)
+            user = User(
+                email=email,
+                name=name.strip()[:128],
+                phone=phone[:32],
+                organization=org,
+                username=username or None,
+            )
             if password:
                 user.set_password(password)
             else:
@@ -88,7 +97,12 @@ def user_get_or_create_by_email(*, actor: Actor, email: str, name: str = "") -> 
 
 
 def organization_create(
-    *, actor: Actor, name: str, domains: Sequence[str] = (), sharing: str | None = None
+    *,
+    actor: Actor,
+    name: str,
+    domains: Sequence[str] = (),
+    sharing: str | None = None,
+    notes: str = "",
 ) -> Organization:
     _require_agent_perm(actor, "org.create")
     name = (name or "").strip()
@@ -99,7 +113,7 @@ def organization_create(
     try:
         with transaction.atomic():
             org = Organization.objects.create(
-                name=name[:128], sharing=sharing or Organization.Sharing.REQUESTER
+                name=name[:128], sharing=sharing or Organization.Sharing.REQUESTER, notes=notes
             )
             for domain in domains:
                 d = OrganizationDomain(organization=org, domain=domain)
@@ -113,6 +127,31 @@ def organization_create(
     except DjangoValidationError as exc:
         raise ValidationFailed("; ".join(exc.messages), fields={"domains": exc.messages}) from None
     return org
+
+
+# A client's contact details: what an agent with user.edit may change (the API's
+# /users/); anything else, or an agent's record, is a helpdesk admin's (the Django admin).
+CLIENT_DETAILS = frozenset({"email", "name", "phone", "organization", "is_active", "notes"})
+
+
+def user_update(*, actor, user: User, data: Mapping) -> User:
+    """Change a person's record: a client's contact details with user.edit, an agent's
+    record or any other field as a helpdesk admin; the model's rules, one transaction."""
+    admin_only = user.is_agent or bool(set(data) - CLIENT_DETAILS)
+    agent_perm = None if admin_only else "user.edit"
+    return config_save(actor=actor, instance=user, data=data, agent_perm=agent_perm)
+
+
+def organization_update(
+    *, actor, organization: Organization, data: Mapping, domains: list[str] | None = None
+) -> Organization:
+    """Change an organization's details (org.edit) and, given `domains`, replace its
+    email domains: together or not at all."""
+    with transaction.atomic():
+        config_save(actor=actor, instance=organization, data=data, agent_perm="org.edit")
+        if domains is not None:
+            organization_set_domains(actor=actor, organization=organization, domains=domains)
+    return organization
 
 
 PROFILE_FIELDS = ("name", "signature", "timezone")

@@ -6,6 +6,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from accounts.admin_services import ThroughServices
+
+from . import services
 from .filters import Sample, explain
 from .models import (
     SLA,
@@ -41,7 +44,9 @@ class ScheduleAdmin(admin.ModelAdmin):
 
 
 @admin.register(SLA)
-class SLAAdmin(admin.ModelAdmin):
+class SLAAdmin(ThroughServices, admin.ModelAdmin):
+    save_service = staticmethod(services.sla_save)
+    delete_service = staticmethod(services.sla_delete)
     list_display = [
         "name",
         "grace_hours",
@@ -55,7 +60,9 @@ class SLAAdmin(admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(ThroughServices, admin.ModelAdmin):
+    save_service = staticmethod(services.department_save)
+    delete_service = staticmethod(services.department_delete)
     list_display = ["name", "parent", "manager", "sla", "assign_policy", "is_public", "is_active"]
     list_filter = [
         "is_active",
@@ -70,7 +77,9 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(ThroughServices, admin.ModelAdmin):
+    save_service = staticmethod(services.team_save)
+    delete_service = staticmethod(services.team_delete)
     list_display = ["name", "lead", "is_active", "alerts_enabled", "assign_policy"]
     list_filter = ["is_active", "alerts_enabled", "assign_policy"]
     search_fields = ["name", "members__email", "members__name"]
@@ -79,7 +88,9 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(HelpTopic)
-class HelpTopicAdmin(admin.ModelAdmin):
+class HelpTopicAdmin(ThroughServices, admin.ModelAdmin):
+    save_service = staticmethod(services.topic_save)
+    delete_service = staticmethod(services.topic_delete)
     list_display = [
         "full_name",
         "department",

@@ -1,12 +1,19 @@
-"""Routing decisions. Pure functions over the data handed in: routing never imports tickets.
+"""Routing decisions, and the writes of routing's configuration.
 
 `route()` answers, for a new ticket, which department, SLA, priority, initial status
 and assignee it gets. Precedence (osTicket's): an explicit choice (the caller or a
-filter) -> the help topic -> the department -> the system defaults.
+filter) -> the help topic -> the department -> the system defaults. Pure functions over
+the data handed in: routing never imports tickets.
+
+Departments, teams, help topics and SLAs are written by helpdesk admins through the
+`*_save` / `*_delete` operations below, whichever channel they use (the API's
+configuration endpoints, the Django admin): accounts.configuration holds their steps.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from accounts.configuration import config_delete, config_save
 from accounts.errors import ValidationFailed
 from accounts.models import User
 
@@ -83,3 +90,51 @@ def reselect_sla_on_transfer(
     if current is None or current.is_transient:
         return department.sla or defaults.sla or current
     return current
+
+
+# --- configuration: one operation each, for every channel --------------------------------
+
+
+def department_save(
+    *, actor, instance: Department, data: Mapping | None = None, m2m: Mapping | None = None
+) -> Department:
+    """Add (an unsaved `instance`) or change a department (helpdesk admins)."""
+    return config_save(actor=actor, instance=instance, data=data, m2m=m2m)
+
+
+def department_delete(*, actor, instance: Department) -> None:
+    """Delete a department nothing uses (`in_use` otherwise: deactivate it)."""
+    config_delete(actor=actor, instance=instance)
+
+
+def team_save(
+    *, actor, instance: Team, data: Mapping | None = None, m2m: Mapping | None = None
+) -> Team:
+    """Add or change a team; `m2m={"members": [...]}` replaces its members."""
+    return config_save(actor=actor, instance=instance, data=data, m2m=m2m)
+
+
+def team_delete(*, actor, instance: Team) -> None:
+    config_delete(actor=actor, instance=instance)
+
+
+def topic_save(
+    *, actor, instance: HelpTopic, data: Mapping | None = None, m2m: Mapping | None = None
+) -> HelpTopic:
+    """Add or change a help topic."""
+    return config_save(actor=actor, instance=instance, data=data, m2m=m2m)
+
+
+def topic_delete(*, actor, instance: HelpTopic) -> None:
+    config_delete(actor=actor, instance=instance)
+
+
+def sla_save(
+    *, actor, instance: SLA, data: Mapping | None = None, m2m: Mapping | None = None
+) -> SLA:
+    """Add or change an SLA plan."""
+    return config_save(actor=actor, instance=instance, data=data, m2m=m2m)
+
+
+def sla_delete(*, actor, instance: SLA) -> None:
+    config_delete(actor=actor, instance=instance)

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_services import ThroughServices
 from accounts.errors import DomainError
 
 from . import services
@@ -18,7 +19,9 @@ from .models import (
 
 
 @admin.register(TicketStatus)
-class TicketStatusAdmin(admin.ModelAdmin):
+class TicketStatusAdmin(ThroughServices, admin.ModelAdmin):
+    save_service = staticmethod(services.ticket_status_save)
+    delete_service = staticmethod(services.ticket_status_delete)
     list_display = ["name", "state", "allow_reopen", "reopen_status", "pauses_sla", "sort"]
     list_filter = ["state", "allow_reopen", "pauses_sla"]
     search_fields = ["name", "description"]
@@ -26,7 +29,9 @@ class TicketStatusAdmin(admin.ModelAdmin):
 
 
 @admin.register(Priority)
-class PriorityAdmin(admin.ModelAdmin):
+class PriorityAdmin(ThroughServices, admin.ModelAdmin):
+    save_service = staticmethod(services.priority_save)
+    delete_service = staticmethod(services.priority_delete)
     list_display = ["name", "urgency", "colour", "is_public"]
     list_filter = ["is_public"]
     search_fields = ["name"]

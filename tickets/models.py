@@ -8,7 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.rows import RowQuery
+from accounts.singleton import SingletonSettings
 from accounts.watched import WatchedQuerySet
 
 from .config import new_version as new_config_version
@@ -262,8 +262,10 @@ class TicketSequence(models.Model):
         return f"next {self.next_value}"
 
 
-class HelpdeskSettings(models.Model):
-    """System-wide settings (one row), edited by admins."""
+class HelpdeskSettings(SingletonSettings):
+    """System-wide settings (one row), edited by admins. `load()` (accounts.singleton)
+    reads the row alone; related defaults load lazily, only when a service needs them,
+    mostly from the configuration snapshot (tickets.config)."""
 
     class NumberMode(models.TextChoices):
         RANDOM = "random", _("Random digits (osTicket's default)")
@@ -338,20 +340,6 @@ class HelpdeskSettings(models.Model):
             raise ValidationError({"default_status": _("The default status must be an open one.")})
         if self.closed_status_id and self.closed_status.state != State.CLOSED:
             raise ValidationError({"closed_status": _("This status must be a closed one.")})
-
-    @classmethod
-    def load(cls) -> "HelpdeskSettings":
-        """The settings row alone: a primary-key read, written once per process (every
-        operation reads it: see accounts.rows). Related defaults load lazily, only when
-        a service needs them, mostly from the configuration snapshot (tickets.config)."""
-        found = _SETTINGS_ROW.one([1])
-        return found[0] if found else cls.objects.get_or_create(pk=1)[0]
-
-
-_SETTINGS_ROW = RowQuery(
-    [(HelpdeskSettings, "s")],
-    lambda q: f"FROM {q.table(HelpdeskSettings)} s WHERE s.{q.pk(HelpdeskSettings)} = %s",
-)
 
 
 class CustomForm(models.Model):

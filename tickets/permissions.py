@@ -13,17 +13,19 @@ Then the role effective in the ticket's department:
   those of its write scope, none elsewhere: its scope is its role. It opens tickets
   only where routing sends them inside its write scope, and only with the
   `can_create_tickets` capability (`check_open`).
-Clients hold no ticket.* permission; the services decide what a client may do
-(post a message, close their own ticket) from visibility and settings.
+Clients hold no ticket.* permission: what a client may do with a ticket they see
+(post a message, close their own ticket) is decided from the ticket's state and the
+settings by `client_refusal`, which the services enforce and the portal asks
+(`client_actions`) to offer exactly that.
 """
 
 from accounts import permissions as perms
-from accounts.actors import Actor, ApiKeyActor, is_agent, is_api_key, is_system
-from accounts.errors import NotVisible, PermissionRefused
+from accounts.actors import Actor, ApiKeyActor, is_agent, is_api_key, is_client, is_system
+from accounts.errors import Conflict, DomainError, NotVisible, PermissionRefused
 from accounts.models import User
 from routing.models import Department
 
-from .models import Ticket
+from .models import HelpdeskSettings, State, Ticket, TicketStatus
 from .selectors import ticket_is_visible
 
 MANAGER_EXTRAS = frozenset({"ticket.release", "ticket.markanswered", "thread.edit"})
@@ -108,3 +110,60 @@ def can(actor: Actor, perm: str | frozenset[str], ticket: Ticket) -> bool:
     except (NotVisible, PermissionRefused):
         return False
     return True
+
+
+# --- what a client may do with a ticket they see --------------------------------------
+
+CLIENT_REPLY = "reply"  # post a message; a closed ticket reopens when its status allows
+CLIENT_CLOSE = "close"  # close their own open ticket, when clients may close
+CLIENT_ACTIONS = (CLIENT_REPLY, CLIENT_CLOSE)
+
+
+def reopen_target(ticket: Ticket, config: HelpdeskSettings) -> TicketStatus | None:
+    """The status a message reopens this closed ticket to (the status's own reopen
+    status, else the default status), or None when its status does not allow it."""
+    if not ticket.status.allow_reopen:
+        return None
+    return ticket.status.reopen_status or config.default_status
+
+
+def client_refusal(
+    actor, action: str, ticket: Ticket, config: HelpdeskSettings
+) -> DomainError | None:
+    """Why `actor` may not do `action` (CLIENT_REPLY, CLIENT_CLOSE) to a ticket they see,
+    or None when they may. A message (CLIENT_REPLY) follows the same rule whoever posts it
+    for the client side: the portal, the API, or the mail channel as the system."""
+    if action == CLIENT_REPLY:
+        if ticket.state == State.OPEN:
+            return None
+        if ticket.state == State.CLOSED:
+            if reopen_target(ticket, config) is not None:
+                return None
+            return Conflict(
+                f"Ticket #{ticket.number} is closed and cannot be reopened.",
+                code="ticket_closed",
+            )
+        return Conflict(
+            f"Ticket #{ticket.number} is {ticket.get_state_display().lower()}: "
+            "cannot receive messages.",
+            code=f"ticket_{ticket.state}",
+        )
+    if action == CLIENT_CLOSE:
+        if (
+            is_client(actor)
+            and config.clients_can_close
+            and ticket.requester_id == actor.pk
+            and ticket.state == State.OPEN
+        ):
+            return None
+        return PermissionRefused(
+            "You may not change the status of this ticket.", code="permission_denied"
+        )
+    raise ValueError(f"Unknown client action {action!r}.")
+
+
+def client_actions(actor, ticket: Ticket, config: HelpdeskSettings | None = None) -> frozenset:
+    """What a client may do with a ticket read for them through the selectors (so
+    visible): the portal offers exactly these; the services refuse the rest."""
+    config = config or HelpdeskSettings.load()
+    return frozenset(a for a in CLIENT_ACTIONS if client_refusal(actor, a, ticket, config) is None)

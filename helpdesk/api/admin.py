@@ -2,16 +2,42 @@
 beside the API that uses them). New keys are made with `manage.py create_api_key`
 (the key is shown once); here admins change, scope and deactivate them."""
 
-from django.contrib import admin
-from django.utils import timezone
+from django import forms
+from django.contrib import admin, messages
 
-from accounts.apikeys import parse_networks
-from accounts.errors import ValidationFailed
+from accounts.admin_services import ThroughServices, admin_actor, form_changes, refused
+from accounts.apikeys import api_key_update, parse_networks, token_revoke
+from accounts.errors import DomainError, NotVisible, ValidationFailed
 from accounts.models import AgentToken, ApiKey
 
 
+class ApiKeyForm(forms.ModelForm):
+    class Meta:
+        model = ApiKey
+        fields = [
+            "name",
+            "is_active",
+            "allowed_ips",
+            "can_create_tickets",
+            "can_exec_cron",
+            "is_mail_relay",
+            "read_departments",
+            "write_departments",
+            "notes",
+        ]
+
+    def clean_allowed_ips(self):
+        try:  # the service's rule, shown on the field
+            return parse_networks(self.cleaned_data["allowed_ips"])
+        except ValidationFailed as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ThroughServices, admin.ModelAdmin):
+    """Changes go through accounts.apikeys.api_key_update (as any other channel would)."""
+
+    form = ApiKeyForm
     list_display = [
         "name",
         "key_prefix",
@@ -30,12 +56,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return False  # create_api_key shows the key once; the admin never could
 
     def save_model(self, request, obj, form, change):
+        data, scopes = form_changes(form)
         try:
-            obj.allowed_ips = parse_networks(obj.allowed_ips)
-        except ValidationFailed as exc:
-            self.message_user(request, str(exc), level="error")
-            return
-        super().save_model(request, obj, form, change)
+            api_key_update(actor=admin_actor(request), key=obj, data=data, scopes=scopes)
+        except DomainError as exc:
+            refused(request, self, exc)
 
 
 @admin.register(AgentToken)
@@ -59,5 +84,13 @@ class AgentTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        """Each through accounts.apikeys.token_revoke, as the API's DELETE."""
+        actor, count = admin_actor(request), 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            try:
+                token_revoke(actor=actor, token=token)
+            except NotVisible as exc:
+                self.message_user(request, f"{token}: {exc.message}", messages.ERROR)
+                continue
+            count += 1
         self.message_user(request, f"{count} token(s) revoked.")

@@ -440,6 +440,20 @@ class EntryCreateSerializer(WithAttachments):
         allow_null=True,
         help_text="reply only: change the status in the same step.",
     )
+    cc = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        max_length=limits.MAX_RECIPIENTS,
+        required=False,
+        allow_null=True,
+        help_text="reply only: user ids of the ticket's active collaborators who get the "
+        "reply besides the requester (as the panel's 'Also send to'); left out: all of them.",
+    )
+    signature = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="reply only: append the agent's signature (as the panel's 'Append my "
+        "signature').",
+    )
 
 
 class EventSerializer(FieldsBuiltOnce, serializers.ModelSerializer):

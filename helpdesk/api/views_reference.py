@@ -2,8 +2,9 @@
 teams, help topics, SLAs, statuses, priorities (read for agents and API keys, write
 for helpdesk admins) and canned responses (through the kb services)."""
 
-from django.db import transaction
-from django.db.models import Q
+from collections.abc import Callable
+
+from django.db.models import Model, Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
@@ -17,12 +18,13 @@ from helpdesk import limits
 from helpdesk.kb import services as kb_services
 from helpdesk.kb.models import CannedResponse
 from helpdesk.kb.selectors import canned_visible_to
+from routing import services as routing_services
 from routing.models import SLA, Department, HelpTopic, Team
+from tickets import services as ticket_services
 from tickets.models import Priority, TicketStatus
 
 from . import bounds
 from .base import ApiMixin
-from .config_services import config_delete, config_save
 from .fields import IdListField
 from .filters import UserFilter
 from .pagination import KeysetPagination
@@ -52,7 +54,10 @@ class ConfigViewSet(
     lookup_value_regex = ID_REGEX
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     m2m_fields: tuple[str, ...] = ()
-    agent_perm: str | None = None  # an agent-wide permission that also allows writing
+    # The owning app's operations (the Django admin calls the same ones):
+    # save_service(actor=, instance=, data=, m2m=) and delete_service(actor=, instance=).
+    save_service: Callable[..., Model]
+    delete_service: Callable[..., None]
 
     def get_queryset(self):
         return self.queryset.all()
@@ -61,29 +66,24 @@ class ConfigViewSet(
         m2m = {k: data.pop(k) for k in self.m2m_fields if k in data}
         return data, m2m
 
+    def _save(self, instance, data, m2m):
+        return self.save_service(actor=self.request.user, instance=instance, data=data, m2m=m2m)
+
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
         data, m2m = self._split(_validated(serializer))
-        instance = config_save(
-            actor=request.user,
-            instance=self.queryset.model(),
-            data=data,
-            m2m=m2m,
-            agent_perm=self.agent_perm,
-        )
+        instance = self._save(self.queryset.model(), data, m2m)
         return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):
         instance = self.get_object()
         serializer = self.get_serializer(instance, data=request.data, partial=True)
         data, m2m = self._split(_validated(serializer))
-        instance = config_save(
-            actor=request.user, instance=instance, data=data, m2m=m2m, agent_perm=self.agent_perm
-        )
+        instance = self._save(instance, data, m2m)
         return Response(self.get_serializer(instance).data)
 
     def destroy(self, request, pk=None):
-        config_delete(actor=request.user, instance=self.get_object())
+        self.delete_service(actor=request.user, instance=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -248,6 +248,8 @@ class CannedSerializer(serializers.ModelSerializer):
 class DepartmentViewSet(ConfigViewSet):
     queryset = Department.objects.all()
     serializer_class = DepartmentSerializer
+    save_service = staticmethod(routing_services.department_save)
+    delete_service = staticmethod(routing_services.department_delete)
 
 
 @extend_schema_view(
@@ -261,6 +263,8 @@ class TeamViewSet(ConfigViewSet):
     queryset = Team.objects.prefetch_related("members")
     serializer_class = TeamSerializer
     m2m_fields = ("members",)
+    save_service = staticmethod(routing_services.team_save)
+    delete_service = staticmethod(routing_services.team_delete)
 
 
 @extend_schema_view(
@@ -273,6 +277,8 @@ class TeamViewSet(ConfigViewSet):
 class TopicViewSet(ConfigViewSet):
     queryset = HelpTopic.objects.select_related("parent__parent__parent")
     serializer_class = TopicSerializer
+    save_service = staticmethod(routing_services.topic_save)
+    delete_service = staticmethod(routing_services.topic_delete)
 
 
 @extend_schema_view(
@@ -285,6 +291,8 @@ class TopicViewSet(ConfigViewSet):
 class SLAViewSet(ConfigViewSet):
     queryset = SLA.objects.all()
     serializer_class = SLASerializer
+    save_service = staticmethod(routing_services.sla_save)
+    delete_service = staticmethod(routing_services.sla_delete)
 
 
 @extend_schema_view(
@@ -297,6 +305,8 @@ class SLAViewSet(ConfigViewSet):
 class StatusViewSet(ConfigViewSet):
     queryset = TicketStatus.objects.all()
     serializer_class = StatusSerializer
+    save_service = staticmethod(ticket_services.ticket_status_save)
+    delete_service = staticmethod(ticket_services.ticket_status_delete)
 
 
 @extend_schema_view(
@@ -309,6 +319,8 @@ class StatusViewSet(ConfigViewSet):
 class PriorityViewSet(ConfigViewSet):
     queryset = Priority.objects.all()
     serializer_class = PrioritySerializer
+    save_service = staticmethod(ticket_services.priority_save)
+    delete_service = staticmethod(ticket_services.priority_delete)
 
 
 @extend_schema_view(
@@ -352,13 +364,15 @@ class UserViewSet(ConfigViewSet):
     filterset_class = UserFilter
     permission_classes = [IsStaffCaller]
     http_method_names = ["get", "post", "patch", "head", "options"]
-    agent_perm = "user.edit"
 
     def get_queryset(self):
         user = self.request.user
         if is_agent(user) and not perms.has_agent_perm(user, "user.dir"):
             raise PermissionRefused("You need the user.dir permission to browse users.")
         return self.queryset.all()
+
+    def _save(self, instance, data, m2m):
+        return account_services.user_update(actor=self.request.user, user=instance, data=data)
 
     def create(self, request):
         data = _validated(self.get_serializer(data=request.data))
@@ -383,7 +397,6 @@ class OrganizationViewSet(ConfigViewSet):
     serializer_class = OrganizationSerializer
     permission_classes = [IsStaffCaller]
     http_method_names = ["get", "post", "patch", "head", "options"]
-    agent_perm = "org.edit"
 
     def get_queryset(self):
         user = self.request.user
@@ -405,12 +418,9 @@ class OrganizationViewSet(ConfigViewSet):
         instance = self.get_object()
         data = _validated(self.get_serializer(instance, data=request.data, partial=True))
         domains = data.pop("domains", None)
-        with transaction.atomic():  # the details and the domains change together or not
-            config_save(actor=request.user, instance=instance, data=data, agent_perm="org.edit")
-            if domains is not None:
-                account_services.organization_set_domains(
-                    actor=request.user, organization=instance, domains=domains
-                )
+        account_services.organization_update(
+            actor=request.user, organization=instance, data=data, domains=domains
+        )
         return Response(self.get_serializer(Organization.objects.get(pk=instance.pk)).data)
 
 

@@ -578,15 +578,25 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     def _post_entry(self, ticket, data, files):
         actor, kind = self.request.user, data["kind"]
         common = {"actor": actor, "ticket": ticket, "body": data["body"], "fmt": data["format"]}
-        if kind != "reply" and data.get("status") is not None:
-            raise ValidationFailed(
-                "Only a reply changes the status.", fields={"status": ["Only with a reply."]}
-            )
+        if kind != "reply":
+            given = [n for n in ("status", "cc") if data.get(n) is not None]
+            given += ["signature"] if data.get("signature") else []
+            if given:
+                raise ValidationFailed(
+                    f"Only a reply takes {', '.join(given)}.",
+                    fields={name: ["Only with a reply."] for name in given},
+                )
         if kind == "message":
             return services.ticket_post_message(**common, files=files, source="api", channel=API)
         if kind == "reply":
             return services.ticket_post_reply(
-                **common, files=files, status=data.get("status"), source="api", channel=API
+                **common,
+                files=files,
+                status=data.get("status"),
+                cc=data.get("cc"),
+                signature=data["signature"],
+                source="api",
+                channel=API,
             )
         return services.ticket_post_note(
             **common, title=data["title"], files=files, source="api", channel=API

@@ -34,6 +34,6 @@ def post_canned_reply_task(ticket_id: int, canned_id: int) -> int | None:
         body=canned_render(canned=canned, ticket=ticket),
         fmt=ThreadEntry.Format.HTML,
         files=files,
-        recipients=marker,
+        marker=marker,
     )
     return posted.entry.pk

@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.crypto import EncryptedTextField
+from accounts.singleton import SingletonSettings
 
 
 class Mailbox(models.Model):
@@ -346,7 +347,7 @@ class DepartmentMailSettings(models.Model):
         return f"Mail settings of {self.department}"
 
 
-class MailSettings(models.Model):
+class MailSettings(SingletonSettings):
     """System-wide switches of the email channel (one row), edited by admins."""
 
     ticket_autoresponder = models.BooleanField(
@@ -384,7 +385,3 @@ class MailSettings(models.Model):
 
     def __str__(self):
         return "Mail settings"
-
-    @classmethod
-    def load(cls) -> "MailSettings":
-        return cls.objects.filter(pk=1).first() or cls.objects.get_or_create(pk=1)[0]

@@ -223,9 +223,10 @@ def message_posted(ticket, entry, **_):
 
 
 def reply_posted(ticket, entry, **_):
-    """The response goes to the requester and the active collaborators, or, when the
-    agent chose the addressees (the panel stores {"to": [...], "cc": [...]} on the
-    entry), to those of them only."""
+    """The response goes to the addressees the reply service stored on the entry
+    ({"to": [...], "cc": [...]}: the requester and the collaborators the agent chose,
+    tickets.services.entries.reply_recipients); an entry without them (written before
+    the service stored them) goes to the requester and every active collaborator."""
     chosen = entry.recipients if isinstance(entry.recipients, dict) else {}
     named = {e.lower() for key in ("to", "cc") for e in chosen.get(key) or ()}
     for person in participants(ticket):

@@ -23,6 +23,10 @@ FRIENDLY = {
         "The ticket changed while you were writing. Read the latest changes below, then "
         "submit again: your text is kept."
     ),
+    "no_trash_status": lambda: _(
+        "No deleted status is configured, so tickets cannot be moved to the trash. A "
+        "helpdesk admin can add a status in the deleted state."
+    ),
 }
 
 

@@ -10,12 +10,16 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.crypto import EncryptedTextField
+from accounts.singleton import SingletonSettings
 
 PAGE_SIZES = (10, 25, 50, 100)
 
 
-class PanelSettings(models.Model):
-    """Panel-wide switches (one row), edited by admins in Django admin."""
+class PanelSettings(SingletonSettings):
+    """Panel-wide switches (one row), edited by admins in Django admin. Read on every
+    panel and admin request: a missing row is not created by reading it."""
+
+    create_on_load = False
 
     require_2fa = models.BooleanField(
         default=False,
@@ -28,10 +32,6 @@ class PanelSettings(models.Model):
 
     def __str__(self):
         return "Panel settings"
-
-    @classmethod
-    def load(cls) -> "PanelSettings":
-        return cls.objects.filter(pk=1).first() or cls(pk=1)
 
 
 class AgentPreferences(models.Model):

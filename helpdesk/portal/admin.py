@@ -1,12 +1,12 @@
 from django import forms
-from django.contrib import admin
-from django.utils import timezone
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_services import admin_actor
 from accounts.errors import DomainError
 
 from .models import AccessLink, Invitation, PortalSettings
-from .services import invitation_create, invitation_validate
+from .services import access_links_revoke, invitation_create, invitation_validate
 
 
 @admin.register(PortalSettings)
@@ -107,5 +107,11 @@ class AccessLinkAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Revoke the selected links"))
     def revoke(self, request, queryset):
-        n = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        """Through portal.services.access_links_revoke, as when a client leaves a ticket."""
+        ids = list(queryset.values_list("pk", flat=True))
+        try:
+            n = access_links_revoke(actor=admin_actor(request), ids=ids)
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
         self.message_user(request, _("%(n)d links revoked.") % {"n": n})

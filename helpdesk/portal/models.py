@@ -10,8 +10,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.singleton import SingletonSettings
 
-class PortalSettings(models.Model):
+
+class PortalSettings(SingletonSettings):
     """How the portal behaves (one row, edited by admins in Django admin)."""
 
     class Registration(models.TextChoices):
@@ -56,10 +58,6 @@ class PortalSettings(models.Model):
 
     def __str__(self):
         return "Portal settings"
-
-    @classmethod
-    def load(cls) -> "PortalSettings":
-        return cls.objects.filter(pk=1).first() or cls.objects.get_or_create(pk=1)[0]
 
 
 class AccessLink(models.Model):

@@ -1,19 +1,20 @@
 """Guests' sign-in links follow the ticket's people: removing a client from a ticket, or
 giving the ticket another requester, revokes their links to it at once."""
 
+from accounts.actors import SYSTEM
 from tickets import signals
 
 from .services import access_links_revoke
 
 
 def on_collaborator_removed(sender, ticket, user, **kwargs):
-    access_links_revoke(ticket_id=ticket.pk, user_id=user.pk)
+    access_links_revoke(actor=SYSTEM, ticket_id=ticket.pk, user_id=user.pk)
 
 
 def on_edited(sender, ticket, changes=None, **kwargs):
     before = (changes or {}).get("requester", [None])[0]
     if isinstance(before, dict) and before.get("id"):
-        access_links_revoke(ticket_id=ticket.pk, user_id=before["id"])
+        access_links_revoke(actor=SYSTEM, ticket_id=ticket.pk, user_id=before["id"])
 
 
 def connect() -> None:

@@ -7,7 +7,7 @@ return nothing to show, and mail goes only to the address that owns the account.
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.hashers import make_password
@@ -17,6 +17,7 @@ from django.utils import timezone
 from accounts import bus, throttle
 from accounts import permissions as perms
 from accounts.actors import SYSTEM, actor_user, is_agent, is_system
+from accounts.apikeys import is_api_key
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.selectors import user_find_by_email
 from accounts.services import user_activate_account, user_create
@@ -78,11 +79,29 @@ def access_link_use(*, link: AccessLink) -> None:
     AccessLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
 
 
-def access_links_revoke(*, ticket_id: int, user_id: int) -> int:
-    """Revoke a client's links to a ticket (they were removed from it)."""
-    return AccessLink.objects.filter(
-        ticket_id=ticket_id, user_id=user_id, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+def access_links_revoke(
+    *,
+    actor,
+    ids: Iterable[int] | None = None,
+    ticket_id: int | None = None,
+    user_id: int | None = None,
+) -> int:
+    """Revoke guests' sign-in links at once, for every channel: those a helpdesk admin
+    chose (`ids`, the Django admin's action), or a client's links to a ticket they were
+    taken off (`ticket_id` and `user_id`, by the system). Links revoked already keep
+    their time; returns how many were revoked now."""
+    if not (is_system(actor) and not is_api_key(actor)) and not (
+        is_agent(actor) and actor.is_helpdesk_admin
+    ):
+        raise PermissionRefused("Only helpdesk admins revoke links.", code="permission_denied")
+    links = AccessLink.objects.filter(revoked_at__isnull=True)
+    if ids is not None:
+        links = links.filter(pk__in=list(ids))
+    elif ticket_id is not None and user_id is not None:
+        links = links.filter(ticket_id=ticket_id, user_id=user_id)
+    else:
+        raise ValueError("Name the links: ids, or a ticket_id and a user_id.")
+    return links.update(revoked_at=timezone.now())
 
 
 # --- registration (open mode) --------------------------------------------------------------

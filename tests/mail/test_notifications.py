@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from accounts.models import User
 from helpdesk.mail.inbound import ingest
 from helpdesk.mail.models import EmailTemplate, MailSettings, OutboundMessage
 from helpdesk.outbox.services import outbox_drain
@@ -178,7 +179,7 @@ def test_a_response_with_chosen_addressees_goes_to_those_only(helpdesk, run):
         actor=helpdesk.agent_a,
         ticket=ticket,
         body="Only for Alice and Dana.",
-        recipients={"to": ["alice@acme.test"], "cc": ["DANA@partner.test"]},
+        cc=[User.objects.get(email__iexact="dana@partner.test").pk],
     )
 
     assert sorted(sent()) == [

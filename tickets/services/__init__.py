@@ -9,6 +9,13 @@ portal, API, email, filters and cron call these.
 
 from ._common import UNSET, Unset
 from .assignment import ticket_assign, ticket_claim, ticket_refer, ticket_release, ticket_transfer
+from .clients import ticket_client_close
+from .configuration import (
+    priority_delete,
+    priority_save,
+    ticket_status_delete,
+    ticket_status_save,
+)
 from .entries import Posted, ticket_post_message, ticket_post_note, ticket_post_reply
 from .fields import ticket_edit, ticket_mark_answered, ticket_set_due_date, ticket_set_priority
 from .locks import (
@@ -29,6 +36,7 @@ from .relations import (
     tickets_purge,
 )
 from .status import ticket_set_status
+from .trash import ticket_delete, trash_status
 
 __all__ = [
     "UNSET",
@@ -38,9 +46,13 @@ __all__ = [
     "active_lock",
     "locks_purge",
     "may_break_lock",
+    "priority_delete",
+    "priority_save",
     "ticket_add_collaborator",
     "ticket_assign",
     "ticket_claim",
+    "ticket_client_close",
+    "ticket_delete",
     "ticket_edit",
     "ticket_link",
     "ticket_lock_acquire",
@@ -57,8 +69,11 @@ __all__ = [
     "ticket_set_due_date",
     "ticket_set_priority",
     "ticket_set_status",
+    "ticket_status_delete",
+    "ticket_status_save",
     "ticket_transfer",
     "ticket_unlink",
     "tickets_mark_overdue",
     "tickets_purge",
+    "trash_status",
 ]

@@ -87,6 +87,22 @@ def require_state(ticket: Ticket, *states: str, action: str) -> None:
         )
 
 
+SUBJECT_MAX = 255  # Ticket.subject's length
+
+
+def clean_subject(subject: str | None) -> str:
+    """A ticket's subject as stored, whoever gives it (opening, editing): runs of white
+    space made one space, cut to the column's length; an empty one is refused."""
+    subject = " ".join((subject or "").split())[:SUBJECT_MAX].rstrip()
+    if not subject:
+        raise ValidationFailed(
+            "A ticket needs a subject.",
+            code="subject_required",
+            fields={"subject": ["This field is required."]},
+        )
+    return subject
+
+
 def ref(obj: Model | None) -> dict[str, Any] | None:
     """A small, stable snapshot of a related object for event data."""
     if obj is None:

@@ -117,30 +117,57 @@ def ticket_claim(*, actor: Actor, ticket: Ticket, channel: str | None = None) ->
                 f"Ticket #{t.number} is already assigned to {t.assignee}.", code="already_assigned"
             )
         _validate_assignee(actor, t)
-        t.assignee = actor
-        record(
-            t,
-            ThreadEvent.Kind.ASSIGNED,
-            actor,
-            channel,
-            agent=ref(actor),
-            team=ref(t.team),
-            claimed=True,
-        )
+        claim(t, actor, channel)
         save(t, "assignee")
-        send_on_commit(
-            signals.ticket_assigned,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
-            agent=actor,
-            team=t.team,
-            claimed=True,
-            previous_agent=None,
-            previous_team=t.team,
-        )
+        announce_claim(t, actor=actor, channel=channel)
     return t
+
+
+def claim(t: Ticket, actor, channel: str, *, auto: bool = False) -> None:
+    """Make the agent the assignee of the locked, unassigned ticket `t` and record it;
+    the caller saves the row, then announces the claim (announce_claim)."""
+    t.assignee = actor
+    extra = {"auto": True} if auto else {}
+    record(
+        t,
+        ThreadEvent.Kind.ASSIGNED,
+        actor,
+        channel,
+        agent=ref(actor),
+        team=ref(t.team),
+        claimed=True,
+        **extra,
+    )
+
+
+def claim_on_reply(t: Ticket, actor, channel: str) -> bool:
+    """osTicket's "claim on response": an agent answering an unassigned open ticket of a
+    department that wants it becomes the assignee (if they may be assigned there)."""
+    dept = t.department
+    if not (
+        is_agent(actor) and t.state == State.OPEN and t.assignee_id is None and dept.claim_on_reply
+    ):
+        return False
+    if dept.assign_members_only and dept.pk not in perms.department_ids(actor):
+        return False
+    claim(t, actor, channel, auto=True)
+    return True
+
+
+def announce_claim(t: Ticket, *, actor, channel: str) -> None:
+    """The one sender of ticket_assigned for a claim (ticket_claim, a reply that claims)."""
+    send_on_commit(
+        signals.ticket_assigned,
+        sender=Ticket,
+        ticket=t,
+        actor=actor,
+        channel=channel,
+        agent=actor,
+        team=t.team,
+        claimed=True,
+        previous_agent=None,
+        previous_team=t.team,
+    )
 
 
 def ticket_release(

@@ -1,24 +1,32 @@
 """Posting to a ticket's thread: client messages, agent responses, internal notes."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.html import escape
 
-from accounts import permissions as perms
 from accounts.actors import Actor, actor_user, is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
-from accounts.errors import Conflict, PermissionRefused
+from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.models import User
 from threads import services as threads
-from threads.models import ThreadEntry, ThreadEvent
+from threads.models import Collaborator, ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
 
 from .. import signals
 from ..models import HelpdeskSettings, State, Ticket, TicketStatus
-from ..permissions import check, check_key_writes, check_visible
-from ._common import channel_of, lock, record, ref, require_state, save
+from ..permissions import (
+    CLIENT_REPLY,
+    check,
+    check_key_writes,
+    check_visible,
+    client_refusal,
+    reopen_target,
+)
+from ._common import channel_of, lock, record, require_state, save
+from .assignment import announce_claim, claim_on_reply
 from .locks import release_own_lock, require_unlocked
 from .status import announce_status, apply_status, authorize_status
 
@@ -39,10 +47,6 @@ def _surviving(ticket: Ticket) -> Ticket:
             return ticket
         ticket = Ticket.objects.get(pk=ticket.merged_into_id)
     return ticket
-
-
-def _reopen_status(ticket: Ticket, config: HelpdeskSettings) -> TicketStatus | None:
-    return ticket.status.reopen_status or config.default_status
 
 
 def ticket_post_message(
@@ -76,17 +80,15 @@ def ticket_post_message(
     stored = threads.files_store(list(files))
     with transaction.atomic():
         t = lock(ticket)
-        require_state(t, State.OPEN, State.CLOSED, action="receive messages")
+        refusal = client_refusal(actor, CLIENT_REPLY, t, config)
+        if refusal is not None:
+            raise refusal
         now = timezone.now()
         fields = ["last_message_at", "is_answered"]
         previous = t.status
         reopened = t.state == State.CLOSED
         if reopened:
-            target = _reopen_status(t, config)
-            if not (t.status.allow_reopen and target is not None):
-                raise Conflict(
-                    f"Ticket #{t.number} is closed and cannot be reopened.", code="ticket_closed"
-                )
+            target = reopen_target(t, config)
             fields += apply_status(t, target, actor=actor, channel=channel)
         entry = threads.entry_create(
             thread_id=t.thread_id,
@@ -126,7 +128,9 @@ def ticket_post_reply(
     fmt: str = ThreadEntry.Format.TEXT,
     files: Sequence[NewAttachment] = (),
     status: TicketStatus | None = None,
-    recipients: dict[str, Any] | None = None,
+    cc: Collection[int] | None = None,
+    signature: bool = False,
+    marker: Mapping[str, Any] | None = None,
     source: str = ThreadEntry.Source.WEB,
     channel: str | None = None,
     message_id: str = "",
@@ -134,7 +138,11 @@ def ticket_post_reply(
 ) -> Posted:
     """An agent's response to the client; may change the status in the same step.
 
-    A closed ticket takes a reply only together with a status that reopens it.
+    A closed ticket takes a reply only together with a status that reopens it. It is
+    mailed to the requester and to the active collaborators in `cc` (user ids; None: all
+    of them); a collaborator the ticket does not have is refused (`invalid_cc`). With
+    `signature` the agent's signature is appended. `marker`: keys stored beside the
+    recipients on the entry (the canned auto-reply marks itself so it is posted once).
     """
     channel = channel_of(actor, channel)
     config = HelpdeskSettings.load()
@@ -153,13 +161,14 @@ def ticket_post_reply(
                 f"Ticket #{t.number} is {t.get_state_display().lower()}: reopen it to reply.",
                 code=f"ticket_{t.state}",
             )
+        recipients = {**(marker or {}), **reply_recipients(t, cc)}
         fields = ["last_response_at", "is_answered"]
         if change is not None and reopens:
             fields += apply_status(t, change, actor=actor, channel=channel)
         entry = threads.entry_create(
             thread_id=t.thread_id,
             kind=ThreadEntry.Kind.RESPONSE,
-            body=body,
+            body=signed(body, fmt, actor) if signature else body,
             fmt=fmt,
             poster=actor,
             source=source,
@@ -169,7 +178,7 @@ def ticket_post_reply(
         )
         t.last_response_at, t.is_answered = timezone.now(), True
         record(t, ThreadEvent.Kind.RESPONSE, actor, channel, entry=entry.pk)
-        claimed = _claim_on_reply(t, actor, channel)
+        claimed = claim_on_reply(t, actor, channel)
         if claimed:
             fields.append("assignee")
         if change is not None and not reopens:
@@ -185,45 +194,45 @@ def ticket_post_reply(
             channel=channel,
         )
         if claimed:
-            send_on_commit(
-                signals.ticket_assigned,
-                sender=Ticket,
-                ticket=t,
-                actor=actor,
-                channel=channel,
-                agent=actor,
-                team=t.team,
-                claimed=True,
-                previous_agent=None,
-                previous_team=t.team,
-            )
+            announce_claim(t, actor=actor, channel=channel)
         if change is not None:
             announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)
 
 
-def _claim_on_reply(t: Ticket, actor: Actor, channel: str) -> bool:
-    """osTicket's "claim on response": an agent answering an unassigned open ticket of a
-    department that wants it becomes the assignee (if they may be assigned there)."""
-    dept = t.department
-    if not (
-        is_agent(actor) and t.state == State.OPEN and t.assignee_id is None and dept.claim_on_reply
-    ):
-        return False
-    if dept.assign_members_only and dept.pk not in perms.department_ids(actor):
-        return False
-    t.assignee = actor
-    record(
-        t,
-        ThreadEvent.Kind.ASSIGNED,
-        actor,
-        channel,
-        agent=ref(actor),
-        team=ref(t.team),
-        claimed=True,
-        auto=True,
+def reply_recipients(ticket: Ticket, cc: Collection[int] | None) -> dict[str, list[str]]:
+    """Who a response is mailed to, as stored on the entry ({"to": [...], "cc": [...]}; the
+    mail channel sends to those addresses only): the requester, and the ticket's active
+    collaborators whose user ids are in `cc` (every one of them when `cc` is None)."""
+    active = list(
+        Collaborator.objects.filter(thread_id=ticket.thread_id, is_active=True)
+        .select_related("user")
+        .order_by("user__name", "user__email")
     )
-    return True
+    if cc is not None:
+        chosen = set(cc)
+        unknown = chosen - {c.user_id for c in active}
+        if unknown:
+            raise ValidationFailed(
+                f"Not active collaborators of ticket #{ticket.number}: "
+                f"{', '.join(str(pk) for pk in sorted(unknown))}.",
+                code="invalid_cc",
+                fields={"cc": ["Choose among the ticket's active collaborators."]},
+            )
+        active = [c for c in active if c.user_id in chosen]
+    return {"to": [ticket.requester.email], "cc": [c.user.email for c in active]}
+
+
+def signed(body: str, fmt: str, agent) -> str:
+    """The body with the agent's signature appended (osTicket's "-- " separator); an empty
+    body or an agent without a signature leaves it as it is."""
+    signature = (getattr(agent, "signature", "") or "").strip()
+    if not (signature and body.strip()):
+        return body
+    if fmt == ThreadEntry.Format.HTML:
+        lines = "<br>".join(escape(line) for line in signature.splitlines())
+        return f"{body}<p>-- <br>{lines}</p>"
+    return f"{body}\n\n-- \n{signature}"
 
 
 def ticket_post_note(

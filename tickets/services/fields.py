@@ -18,7 +18,18 @@ from threads.models import ThreadEvent
 from .. import customfields, signals
 from ..models import Priority, State, Ticket, TicketFieldValue
 from ..permissions import check
-from ._common import UNSET, Unset, channel_of, clock_start, lock, record, ref, require_state, save
+from ._common import (
+    UNSET,
+    Unset,
+    channel_of,
+    clean_subject,
+    clock_start,
+    lock,
+    record,
+    ref,
+    require_state,
+    save,
+)
 
 LIVE = (State.OPEN, State.CLOSED)
 
@@ -168,11 +179,7 @@ def ticket_edit(
         require_state(t, *LIVE, action="edit it")
         changes: dict[str, list[Any]] = {}
         if subject is not UNSET:
-            subject = " ".join((subject or "").split())[:255]
-            if not subject:
-                raise ValidationFailed(
-                    "A ticket needs a subject.", fields={"subject": ["This field is required."]}
-                )
+            subject = clean_subject(subject)
             if subject != t.subject:
                 changes["subject"] = [t.subject, subject]
                 t.subject = subject

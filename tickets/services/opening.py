@@ -50,7 +50,7 @@ from ..models import (
 )
 from ..numbers import next_number
 from ..permissions import check_open
-from ._common import channel_of, defaults, record, ref
+from ._common import channel_of, clean_subject, defaults, record, ref
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -100,17 +100,6 @@ class NewTicket:
 
 
 NUMBER_ATTEMPTS = 20
-
-
-def _clean_subject(subject: str) -> str:
-    subject = " ".join((subject or "").split())
-    if not subject:
-        raise ValidationFailed(
-            "A ticket needs a subject.",
-            code="subject_required",
-            fields={"subject": ["This field is required."]},
-        )
-    return subject[:255]
 
 
 def _authorize(actor: Actor, requester: User, route: routing.Route, new: NewTicket) -> None:
@@ -311,7 +300,7 @@ def ticket_open(*, actor: Actor, new: NewTicket) -> Ticket:
             priority=priority,
             status=status,
             actor=actor,
-            subject=_clean_subject(data["subject"]),
+            subject=clean_subject(data["subject"]),
             stored=stored,
             people=people,
             config=config,

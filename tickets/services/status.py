@@ -5,7 +5,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.actors import Actor, is_agent, is_api_key, is_client, is_system
+from accounts.actors import Actor, is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused
 from routing.sla import resume_due_at, sla_due_at
@@ -21,7 +21,7 @@ from ..models import (
     TicketStatus,
     transition_permissions,
 )
-from ..permissions import check, check_visible
+from ..permissions import CLIENT_CLOSE, check, check_visible, client_refusal
 from ._common import channel_of, lock, record, save
 
 
@@ -42,16 +42,13 @@ def authorize_status(
         check(actor, transition_permissions(ticket.state, status.state), ticket)
         return
     check_visible(actor, ticket)
-    if not (
-        is_client(actor)
-        and config.clients_can_close
-        and ticket.requester_id == actor.pk
-        and ticket.state == State.OPEN
-        and status.state == State.CLOSED
-    ):
-        raise PermissionRefused(
+    refusal = client_refusal(actor, CLIENT_CLOSE, ticket, config)
+    if refusal is None and status.state != State.CLOSED:  # closing is all a client may do
+        refusal = PermissionRefused(
             "You may not change the status of this ticket.", code="permission_denied"
         )
+    if refusal is not None:
+        raise refusal
 
 
 def apply_status(ticket: Ticket, status: TicketStatus, *, actor: Actor, channel: str) -> list[str]:

@@ -29,6 +29,8 @@ from ..queues import (
 from .common import form_errors_as_messages, go, page
 
 PANEL = "panel"
+# Refusals about the installation, not the ticket: the bulk action stops at the first.
+BULK_STOPPERS = frozenset({"no_trash_status"})
 
 
 def find_queue(user, slug: str):
@@ -139,8 +141,7 @@ def _bulk_call(request, action, data, ticket):
         return services.ticket_set_status(
             actor=user, ticket=ticket, status=data["status"], channel=PANEL
         )
-    trash = TicketStatus.objects.filter(state=State.DELETED).order_by("sort", "pk").first()
-    return services.ticket_set_status(actor=user, ticket=ticket, status=trash, channel=PANEL)
+    return services.ticket_delete(actor=user, ticket=ticket, channel=PANEL)
 
 
 @agent_required
@@ -191,6 +192,9 @@ def bulk(request):
         except NotVisible:
             messages.warning(request, _("#%(n)s: ticket not found.") % {"n": number})
         except DomainError as exc:
+            if exc.code in BULK_STOPPERS:  # the same answer for every ticket: say it once
+                messages.error(request, message_for(exc))
+                break
             messages.warning(request, f"#{number}: {message_for(exc)}")
     if done:
         messages.success(request, _("%(n)d ticket(s) updated.") % {"n": done})

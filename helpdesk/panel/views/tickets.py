@@ -23,7 +23,7 @@ from threads.services import draft_delete, draft_save
 from tickets import services
 from tickets.config import Snapshot
 from tickets.customfields import fields_for_topic, ticket_field_values
-from tickets.models import HelpdeskSettings, State, TicketStatus
+from tickets.models import HelpdeskSettings, TicketStatus
 from tickets.permissions import ticket_permissions
 from tickets.selectors import ticket_get_for
 
@@ -416,25 +416,14 @@ def ticket_release(request, number):
 @agent_required
 @require_POST
 def ticket_delete(request, number):
-    """Move to the trash: the first status of the deleted state (restorable by admins)."""
+    """Move to the trash (tickets.services.ticket_delete)."""
     ticket = ticket_or_404(request, number)
-    trash = TicketStatus.objects.filter(state=State.DELETED).order_by("sort", "pk").first()
-    if trash is None:
-        messages.error(request, _("No deleted status is configured."))
-        return _refused_plain(request, ticket)
     outcome = attempt(
-        request,
-        lambda: services.ticket_set_status(
-            actor=request.user, ticket=ticket, status=trash, channel=PANEL
-        ),
+        request, lambda: services.ticket_delete(actor=request.user, ticket=ticket, channel=PANEL)
     )
     if not outcome.ok:
         return _refused(request, ticket, outcome)
     return _after(request, ticket, _("Ticket #%s moved to the trash.") % ticket.number)
-
-
-def _refused_plain(request, ticket):
-    return render_ticket(request, ticket, status=409)
 
 
 @agent_required
@@ -513,29 +502,22 @@ def services_permissions(user, ticket):
 @require_POST
 def ticket_reply(request, number):
     ticket = ticket_or_404(request, number)
-    form, collabs = _reply_form(request, ticket)
+    form, _collabs = _reply_form(request, ticket)
     if request.POST.get("insert_canned"):
         return _insert_canned(request, ticket)
     if not form.is_valid():
         return _invalid(request, ticket, form, "reply")
     d = form.cleaned_data
-    body = d["body"].strip()
-    if body and d["signature"] and request.user.signature:
-        body = f"{body}\n\n-- \n{request.user.signature}"
-    chosen = {int(pk) for pk in d["cc"]}
-    recipients = {
-        "to": [ticket.requester.email],
-        "cc": [c.user.email for c in collabs if c.user_id in chosen],
-    }
     outcome = attempt(
         request,
         lambda: services.ticket_post_reply(
             actor=request.user,
             ticket=ticket,
-            body=body,
+            body=d["body"].strip(),
             files=new_attachments(d["attachments"]),
             status=d["status"],
-            recipients=recipients,
+            cc=[int(pk) for pk in d["cc"]],
+            signature=d["signature"],
             channel=PANEL,
             expected_version=_version(form),
         ),

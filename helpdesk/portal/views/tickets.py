@@ -17,8 +17,8 @@ from helpdesk.params import page_of
 from threads.html import inline_images
 from threads.models import Channel
 from tickets.customfields import ticket_field_values
-from tickets.models import HelpdeskSettings, State, TicketStatus
-from tickets.services import ticket_post_message, ticket_set_status
+from tickets.permissions import CLIENT_CLOSE, CLIENT_REPLY, client_actions
+from tickets.services import ticket_client_close, ticket_post_message
 
 from ..files import file_response
 from ..forms import ReplyForm, add_domain_error, issue_form_token, read_form_token
@@ -69,21 +69,8 @@ def _ticket_list(request):
     return render(request, "portal/ticket_list.html", ctx, status=400 if errors else 200)
 
 
-def _closed_status():
-    config = HelpdeskSettings.load()
-    return config.closed_status or TicketStatus.objects.filter(state=State.CLOSED).first()
-
-
 def _render_ticket(request, viewer, ticket, form, status=200):
-    config = HelpdeskSettings.load()
-    can_reply = ticket.state == State.OPEN or (
-        ticket.state == State.CLOSED and ticket.status.allow_reopen
-    )
-    can_close = (
-        config.clients_can_close
-        and ticket.state == State.OPEN
-        and ticket.requester_id == viewer.user.pk
-    )
+    actions = client_actions(viewer.user, ticket)  # what the services would let them do
     context = {
         "ticket": ticket,
         "viewer": viewer,
@@ -91,8 +78,8 @@ def _render_ticket(request, viewer, ticket, form, status=200):
         "fields": ticket_field_values(ticket, for_client=True),
         "last_update": last_public_update(ticket),
         "form": form,
-        "can_reply": can_reply,
-        "can_close": can_close,
+        "can_reply": CLIENT_REPLY in actions,
+        "can_close": CLIENT_CLOSE in actions,
         "registration_open": PortalSettings.load().registration == PortalSettings.Registration.OPEN,
     }
     return render(request, "portal/ticket_detail.html", context, status=status)
@@ -176,11 +163,8 @@ def ticket_reply(request, number):
 def ticket_close(request, number):
     viewer = viewer_for(request)
     ticket = _ticket_or_404(viewer, number)
-    closed = _closed_status()
     try:
-        if closed is None:
-            raise Conflict(_("Tickets cannot be closed here."), code="no_closed_status")
-        ticket_set_status(actor=viewer.user, ticket=ticket, status=closed, channel=Channel.PORTAL)
+        ticket_client_close(actor=viewer.user, ticket=ticket, channel=Channel.PORTAL)
     except NotVisible:
         raise Http404(_("Ticket not found.")) from None
     except DomainError as exc:

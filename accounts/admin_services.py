@@ -1,0 +1,109 @@
+"""The Django admin writes through the services, as every other channel does.
+
+A ModelAdmin with `ThroughServices` saves and deletes with the owning app's operations
+(the ones the API calls: `routing.services.department_save`, ...), never with
+`obj.save()`: the admin's form validates the input, the service decides and writes
+(the same permission check, the model's rules, one transaction, and the audit entry
+when it lands). Inline rows are still saved by their formsets unless the admin routes
+them too (OrganizationAdmin's domains).
+
+It lives in `accounts` because that is the innermost app, importable by every other one.
+"""
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+
+from .actors import SYSTEM, is_agent
+from .errors import DomainError
+
+_REFUSED = "_helpdesk_admin_refused"
+
+
+def admin_actor(request):
+    """Django admin users are helpdesk admins: they act as themselves when they are
+    agents, else (a bare superuser) as the system."""
+    user = request.user
+    return user if is_agent(user) else SYSTEM
+
+
+def form_changes(form) -> tuple[dict, dict]:
+    """(fields, many-to-many) of an admin form: the model fields it changed, and every
+    many-to-many field it carries (the service sets them as the form would)."""
+    opts = form._meta.model._meta
+    concrete = {f.name for f in opts.concrete_fields}
+    data = {n: form.cleaned_data[n] for n in form.changed_data if n in concrete}
+    m2m = {
+        f.name: form.cleaned_data[f.name] for f in opts.many_to_many if f.name in form.cleaned_data
+    }
+    return data, m2m
+
+
+def refused(request, admin, exc: DomainError) -> None:
+    """Show the service's refusal; the admin then neither logs nor saves related rows,
+    and answers with the form's page again (ThroughServices.response_*)."""
+    setattr(request, _REFUSED, True)
+    admin.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
+
+
+def was_refused(request) -> bool:
+    return getattr(request, _REFUSED, False)
+
+
+class ThroughServices:
+    """ModelAdmin mixin. `save_service(actor=, instance=, data=, m2m=)` and
+    `delete_service(actor=, instance=)` are the owning app's operations (staticmethods);
+    an admin may instead override `save_model` and call `refused()` on a DomainError.
+    Without a `delete_service`, deleting is Django's own (no channel but the admin
+    deletes those rows)."""
+
+    save_service = None
+    delete_service = None
+
+    def save_model(self, request, obj, form, change):
+        data, m2m = form_changes(form)
+        try:
+            self.save_service(actor=admin_actor(request), instance=obj, data=data, m2m=m2m)
+        except DomainError as exc:
+            refused(request, self, exc)
+
+    def save_related(self, request, form, formsets, change):
+        """The service set the many-to-many fields with the row: only inlines remain."""
+        if was_refused(request):
+            return
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        if self.delete_service is None:  # no such operation: Django's own delete
+            return super().delete_model(request, obj)
+        try:
+            self.delete_service(actor=admin_actor(request), instance=obj)
+        except DomainError as exc:
+            refused(request, self, exc)
+
+    def delete_queryset(self, request, queryset):
+        if self.delete_service is None:
+            return super().delete_queryset(request, queryset)
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+    def log_addition(self, request, obj, message):
+        return None if was_refused(request) else super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        return None if was_refused(request) else super().log_change(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if was_refused(request):
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        if was_refused(request):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def response_delete(self, request, obj_display, obj_id):
+        if was_refused(request):
+            return HttpResponseRedirect(request.path)
+        return super().response_delete(request, obj_display, obj_id)

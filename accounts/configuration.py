@@ -1,0 +1,89 @@
+"""The common steps of writing a configuration row (a department, a team, a status, a
+client's details, ...), for the owning apps' services.
+
+Each app names its own operations (`routing.services.department_save`,
+`tickets.services.ticket_status_save`, `accounts.services.user_update`, ...) and every
+channel calls those: the API's configuration endpoints and the Django admin's
+`save_model`/`delete_model` (accounts.admin_services.ThroughServices). This module
+holds what they share: who may write (a helpdesk admin, or an agent holding the
+operation's agent-wide permission; the system), the model's own `full_clean()` rules,
+one transaction, and a clash or a row still in use turned into a domain error. The
+audit entry, when it lands, is written here, once for every channel.
+
+It lives in `accounts` because that is the innermost app, importable by every other one.
+"""
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import ProtectedError, RestrictedError
+
+from . import permissions as perms
+from .actors import is_agent, is_system
+from .apikeys import is_api_key
+from .errors import Conflict, PermissionRefused, ValidationFailed
+
+M = TypeVar("M", bound=models.Model)
+
+
+def require_admin(actor, agent_perm: str | None = None) -> None:
+    """Helpdesk admins (and the system) write configuration; `agent_perm` names an
+    agent-wide permission that also allows it (user.edit, org.edit)."""
+    if is_system(actor) and not is_api_key(actor):
+        return
+    if not is_agent(actor):
+        raise PermissionRefused("Only agents change this.", code="permission_denied")
+    if actor.is_helpdesk_admin:
+        return
+    if agent_perm and perms.has_agent_perm(actor, agent_perm):
+        return
+    needed = f"the {agent_perm} permission" if agent_perm else "a helpdesk admin"
+    raise PermissionRefused(f"Only {needed} may change this.", code="permission_denied")
+
+
+def validation_failed(exc: DjangoValidationError) -> ValidationFailed:
+    """A model's ValidationError as the domain's (field errors kept)."""
+    fields = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+    fields = {("non_field_errors" if k == "__all__" else k): v for k, v in fields.items()}
+    return ValidationFailed("; ".join(exc.messages), fields=fields)
+
+
+def config_save(
+    *,
+    actor,
+    instance: M,
+    data: Mapping | None = None,
+    m2m: Mapping | None = None,
+    agent_perm: str | None = None,
+) -> M:
+    """Set `data` on the row (new or existing), validate it with the model's rules, save
+    it and set its many-to-many relations `m2m`, in one transaction."""
+    require_admin(actor, agent_perm)
+    for name, value in (data or {}).items():
+        setattr(instance, name, value)
+    try:
+        instance.full_clean()
+    except DjangoValidationError as exc:
+        raise validation_failed(exc) from None
+    try:
+        with transaction.atomic():
+            instance.save()
+            for name, values in (m2m or {}).items():
+                getattr(instance, name).set(values)
+    except IntegrityError:
+        raise Conflict("This clashes with an existing row.", code="conflict") from None
+    return instance
+
+
+def config_delete(*, actor, instance: models.Model, agent_perm: str | None = None) -> None:
+    """Delete a row nothing uses any more; one still in use is a Conflict (`in_use`)."""
+    require_admin(actor, agent_perm)
+    try:
+        with transaction.atomic():
+            instance.delete()
+    except (ProtectedError, RestrictedError, IntegrityError):
+        raise Conflict(
+            f"{instance} is still in use; deactivate it instead.", code="in_use"
+        ) from None
