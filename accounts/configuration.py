@@ -21,8 +21,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from . import permissions as perms
-from .actors import is_agent, is_system
-from .apikeys import is_api_key
+from .actors import is_agent, is_api_key, is_system
 from .errors import Conflict, PermissionRefused, ValidationFailed
 
 M = TypeVar("M", bound=models.Model)

@@ -16,8 +16,7 @@ from django.utils import timezone
 
 from accounts import bus, throttle
 from accounts import permissions as perms
-from accounts.actors import SYSTEM, actor_user, is_agent, is_system
-from accounts.apikeys import is_api_key
+from accounts.actors import SYSTEM, actor_user, is_agent, is_api_key, is_system
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.selectors import user_find_by_email
 from accounts.services import user_activate_account, user_create
