@@ -175,3 +175,21 @@ def test_a_readable_ticket_outside_the_write_scope_is_a_403_and_unchanged(
     ticket_a.refresh_from_db()
     assert ticket_a.version == version and ticket_a.state == "open"
     assert ticket_a.assignee is None
+
+
+# --- beyond tickets -----------------------------------------------------------------------
+
+
+def test_a_key_is_not_the_system_for_the_directory_either(api, cast):
+    """It passed as the system in accounts.services, so it could create organizations
+    (org.create), which the API documents for agents only."""
+    from accounts.models import Organization
+
+    before = Organization.objects.count()
+
+    response = api.key(write=[cast.dept_a]).post(
+        "/api/v1/organizations/", {"name": "Initech"}, format="json"
+    )
+
+    assert response.status_code == 403 and problem(response)["code"] == "permission_denied"
+    assert Organization.objects.count() == before
