@@ -10,10 +10,8 @@ class WebhooksConfig(AppConfig):
 
     def ready(self):
         from threads.signals import event_recorded
-        from tickets import config
 
         from . import services
-        from .models import Subscription
 
+        # Subscriptions are read from tickets.config: declared @cached_rows on the model.
         event_recorded.connect(services.outbox_write, dispatch_uid="helpdesk.webhooks.outbox")
-        config.watch(Subscription)  # outbox_write reads them from tickets.config
