@@ -32,11 +32,13 @@ def test_a_receiver_that_raises_after_commit_is_logged_and_the_next_one_still_ru
     pinged.connect(first, weak=False, dispatch_uid="t.first")
     pinged.connect(second, weak=False, dispatch_uid="t.second")
     try:
-        with caplog.at_level(logging.ERROR, logger="accounts.bus"):
-            with django_capture_on_commit_callbacks(execute=True):
-                with transaction.atomic():
-                    bus.send_on_commit(pinged, sender=Organization, n=7)
-                    assert calls == []  # nothing before commit
+        with (
+            caplog.at_level(logging.ERROR, logger="accounts.bus"),
+            django_capture_on_commit_callbacks(execute=True),
+            transaction.atomic(),
+        ):
+            bus.send_on_commit(pinged, sender=Organization, n=7)
+            assert calls == []  # nothing before commit
     finally:
         pinged.disconnect(dispatch_uid="t.first")
         pinged.disconnect(dispatch_uid="t.second")
@@ -83,11 +85,13 @@ def test_an_in_transaction_receiver_that_raises_rolls_the_change_back(
     bus.connect_in_transaction(pinged, refuse, dispatch_uid="t.refuse")
     pinged.connect(lambda sender, **kw: after.append(1), weak=False, dispatch_uid="t.after")
     try:
-        with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            with pytest.raises(Boom):
-                with transaction.atomic():
-                    Organization.objects.create(name="Written then undone")
-                    bus.send_on_commit(pinged, sender=Organization)
+        with (
+            django_capture_on_commit_callbacks(execute=True) as callbacks,
+            pytest.raises(Boom),
+            transaction.atomic(),
+        ):
+            Organization.objects.create(name="Written then undone")
+            bus.send_on_commit(pinged, sender=Organization)
     finally:
         bus.disconnect_in_transaction(pinged, dispatch_uid="t.refuse")
         pinged.disconnect(dispatch_uid="t.after")
