@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
@@ -15,14 +16,67 @@ from .models import (
     TicketLock,
     TicketStatus,
 )
+from .services.statuses import status_state_fixed_by
+
+
+class TicketStatusForm(forms.ModelForm):
+    class Meta:
+        model = TicketStatus
+        fields = [
+            "name",
+            "state",
+            "description",
+            "allow_reopen",
+            "reopen_status",
+            "pauses_sla",
+            "sort",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        state = cleaned.get("state")
+        if self.instance.pk and state and state != self.instance.state:
+            stored = TicketStatus.objects.get(pk=self.instance.pk)
+            reasons = status_state_fixed_by(stored, state)
+            if reasons:  # the service refuses it too; said here as a field error
+                self.add_error(
+                    "state",
+                    _("The state of %(name)s cannot change: %(why)s.")
+                    % {"name": stored.name, "why": "; ".join(reasons)},
+                )
+        return cleaned
 
 
 @admin.register(TicketStatus)
 class TicketStatusAdmin(admin.ModelAdmin):
+    """Changes go through tickets.services.status_update (the state of a status in use
+    is fixed: Ticket.state mirrors it)."""
+
+    form = TicketStatusForm
     list_display = ["name", "state", "allow_reopen", "reopen_status", "pauses_sla", "sort"]
     list_filter = ["state", "allow_reopen", "pauses_sla"]
     search_fields = ["name", "description"]
     list_editable = ["sort"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        changes = {name: getattr(obj, name) for name in form.changed_data}
+        services.status_update(actor=request.user, status=obj, changes=changes)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:  # checked by the form; changed meanwhile: nothing saved
+            self.message_user(request, _("Not saved: %s") % exc, messages.ERROR)
+            return redirect(request.get_full_path())
+
+    def changelist_view(self, request, extra_context=None):
+        try:
+            return super().changelist_view(request, extra_context)
+        except DomainError as exc:
+            self.message_user(request, _("Not saved: %s") % exc, messages.ERROR)
+            return redirect(request.get_full_path())
 
 
 @admin.register(Priority)

@@ -19,6 +19,7 @@ from helpdesk.kb import services as kb_services
 from helpdesk.kb.models import CannedResponse
 from helpdesk.kb.selectors import canned_visible_to
 from routing.models import SLA, Department, HelpTopic, Team
+from tickets import services as ticket_services
 from tickets.models import Priority, TicketStatus
 
 from . import bounds
@@ -298,6 +299,16 @@ class SLAViewSet(ConfigViewSet):
 class StatusViewSet(ConfigViewSet):
     queryset = TicketStatus.objects.all()
     serializer_class = StatusSerializer
+
+    def partial_update(self, request, pk=None):
+        """Through tickets.services.status_update: the state of a status in use is fixed
+        (Ticket.state mirrors it), 409 `status_in_use`."""
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=request.data, partial=True)
+        instance = ticket_services.status_update(
+            actor=request.user, status=instance, changes=_validated(serializer)
+        )
+        return Response(self.get_serializer(instance).data)
 
 
 @extend_schema_view(

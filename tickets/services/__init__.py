@@ -28,6 +28,7 @@ from .relations import (
     tickets_purge,
 )
 from .status import ticket_set_status
+from .statuses import status_update
 
 __all__ = [
     "UNSET",
@@ -35,6 +36,7 @@ __all__ = [
     "active_lock",
     "locks_purge",
     "may_break_lock",
+    "status_update",
     "ticket_add_collaborator",
     "ticket_assign",
     "ticket_claim",
