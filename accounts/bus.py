@@ -6,12 +6,16 @@ them with `send_on_commit` *inside* their transaction; at that moment the receiv
 connected with `connect_in_transaction` run, in the transaction, so the work they
 record (outbox rows: notifications, mail, webhooks) commits or rolls back with the
 change and a crash or a broker outage after the commit loses nothing. They must be fast
-and do no input/output. Ordinary receivers still run after commit.
+and do no input/output; one that raises rolls the change back (on purpose: its rows
+would otherwise be missing). Ordinary receivers still run after commit, each on its
+own: one that raises is logged (logger `accounts.bus`, the signal, the receiver and the
+traceback) and the others still run (`send_robust`).
 
 It lives in `accounts` because that is the innermost app, importable by every other one.
 """
 
 import logging
+import sys
 from collections.abc import Callable
 from functools import partial
 
@@ -46,7 +50,10 @@ _in_transaction: dict[Signal, Signal] = {}
 
 def connect_in_transaction(signal: Signal, receiver: Callable, *, dispatch_uid: str) -> None:
     """Run `receiver` inside the announcing transaction (same arguments as `signal`).
-    An exception there rolls the change back: the receiver only writes rows."""
+    An exception there propagates and rolls the change back, on purpose: the receiver
+    writes rows the change must not commit without (its outbox rows). So these are
+    called with `Signal.send`, not robustly: a failure stops the receivers after it
+    too, since the whole transaction is undone anyway."""
     companion = _in_transaction.setdefault(signal, Signal())
     companion.connect(receiver, weak=False, dispatch_uid=dispatch_uid)
 
@@ -64,7 +71,37 @@ def send_on_commit(signal: Signal, sender, **kwargs) -> None:
         if not transaction.get_connection().in_atomic_block:
             log.error("%r announced outside a transaction: its outbox rows are not atomic", signal)
         companion.send(sender=sender, **kwargs)
-    on_commit(partial(signal.send, sender=sender, **kwargs))
+    on_commit(partial(send_robust, signal, sender=sender, **kwargs))
+
+
+def send_robust(signal: Signal, sender, **kwargs) -> list[tuple[Callable, object]]:
+    """Send `signal` to every receiver, each on its own: a receiver that raises is
+    logged at ERROR (the signal, the receiver, the traceback) and the others still run.
+    Returns Django's [(receiver, result or exception), ...]."""
+    responses = signal.send_robust(sender=sender, **kwargs)
+    for receiver, result in responses:
+        if isinstance(result, Exception):
+            log.error(
+                "Receiver %s of signal %s failed; the other receivers still ran",
+                _name(receiver),
+                signal_name(signal),
+                exc_info=(type(result), result, result.__traceback__),
+            )
+    return responses
+
+
+def _name(func) -> str:
+    return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
+
+
+def signal_name(signal: Signal) -> str:
+    """`module.name` of a signal declared at module level (looked up only when one of
+    its receivers failed, so the cost of the search does not matter), else its repr."""
+    for module_name, module in list(sys.modules.items()):
+        for attr, value in list(getattr(module, "__dict__", {}).items()):
+            if value is signal:
+                return f"{module_name}.{attr}"
+    return repr(signal)
 
 
 def on_commit(func: Callable[[], object]) -> None:

@@ -117,6 +117,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Rows kept by the configuration cache refuse to query (tickets.config.FrozenRow).
+DATABASE_ROUTERS = ["tickets.config.FrozenRowRouter"]
 
 # --- Identity -------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.watched import WatchedQuerySet
+from accounts.watched import WatchedQuerySet, cached_rows
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
 
@@ -75,6 +75,7 @@ class Holiday(models.Model):
             raise ValidationError(_("A holiday cannot end before it starts."))
 
 
+@cached_rows
 class SLA(models.Model):
     name = models.CharField(max_length=64, unique=True)
     grace_hours = models.PositiveIntegerField(
@@ -115,7 +116,7 @@ class SLA(models.Model):
     is_active = models.BooleanField(default=True)
     notes = models.TextField(blank=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
 
     class Meta:
         # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
@@ -147,6 +148,7 @@ class Nested:
             node = node.parent
 
 
+@cached_rows
 class Department(Nested, models.Model):
     class AssignPolicy(models.TextChoices):
         NONE = "none", _("No automatic assignment")
@@ -182,7 +184,7 @@ class Department(Nested, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
 
     class Meta:
         # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
@@ -220,6 +222,7 @@ class Team(models.Model):
         return self.name
 
 
+@cached_rows
 class HelpTopic(Nested, models.Model):
     name = models.CharField(max_length=128)
     parent = models.ForeignKey(
@@ -259,7 +262,7 @@ class HelpTopic(Nested, models.Model):
     sort = models.PositiveIntegerField(default=0)
     notes = models.TextField(blank=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
 
     class Meta:
         # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
@@ -270,6 +273,7 @@ class HelpTopic(Nested, models.Model):
         ]
 
 
+@cached_rows
 class BannedEmail(models.Model):
     """osTicket's ban list: mail and tickets from these senders are rejected."""
 
@@ -281,7 +285,7 @@ class BannedEmail(models.Model):
     notes = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
 
     class Meta:
         # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
@@ -324,6 +328,7 @@ class AssignmentCursor(models.Model):
         return f"cursor of {self.department or self.team}"
 
 
+@cached_rows
 class TicketFilter(models.Model):
     """osTicket's ticket filters: ordered rules and actions run on every new ticket."""
 
@@ -347,7 +352,7 @@ class TicketFilter(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
 
     class Meta:
         # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
@@ -358,6 +363,7 @@ class TicketFilter(models.Model):
         return self.name
 
 
+@cached_rows
 class FilterRule(models.Model):
     class Field(models.TextChoices):
         EMAIL = "email", _("Sender email")
@@ -387,7 +393,7 @@ class FilterRule(models.Model):
     operator = models.CharField(max_length=16, choices=Operator)
     value = models.CharField(max_length=255)
 
-    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
 
     class Meta:
         # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
@@ -408,6 +414,7 @@ class FilterRule(models.Model):
                 raise ValidationError({"value": _("Invalid regular expression: %s") % error})
 
 
+@cached_rows
 class FilterAction(models.Model):
     class Kind(models.TextChoices):
         REJECT = "reject", _("Reject the ticket (reason in Value)")
@@ -474,7 +481,7 @@ class FilterAction(models.Model):
     )
     value = models.CharField(max_length=255, blank=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
 
     class Meta:
         # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too

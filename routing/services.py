@@ -12,6 +12,7 @@ configuration endpoints, the Django admin): accounts.configuration holds their s
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from accounts.configuration import config_delete, config_save
 from accounts.errors import ValidationFailed
@@ -20,9 +21,27 @@ from accounts.models import User
 from .models import SLA, Department, HelpTopic, Team
 
 
+@runtime_checkable
+class SystemDefaults(Protocol):
+    """What routing reads of the system defaults (set by admins in the helpdesk
+    settings): `Defaults` below, or the tickets app's `SnapshotDefaults`, which reads
+    each one from the configuration snapshot only when it is asked for."""
+
+    @property
+    def department(self) -> Department | None: ...
+    @property
+    def sla(self) -> SLA | None: ...
+    @property
+    def priority(self) -> object | None: ...  # tickets.Priority
+    @property
+    def status(self) -> object | None: ...  # tickets.TicketStatus (open state)
+    @property
+    def topic(self) -> HelpTopic | None: ...
+
+
 @dataclass(frozen=True)
 class Defaults:
-    """System defaults (set by admins in the helpdesk settings)."""
+    """System defaults given outright (a SystemDefaults)."""
 
     department: Department | None = None
     sla: SLA | None = None
@@ -44,7 +63,7 @@ class Route:
 
 def route(
     *,
-    defaults: Defaults,
+    defaults: SystemDefaults,
     topic: HelpTopic | None = None,
     department: Department | None = None,
     sla: SLA | None = None,
@@ -84,7 +103,7 @@ def route(
 
 
 def reselect_sla_on_transfer(
-    *, current: SLA | None, department: Department, defaults: Defaults
+    *, current: SLA | None, department: Department, defaults: SystemDefaults
 ) -> SLA | None:
     """A transient SLA (or none) yields to the new department's SLA; others stay."""
     if current is None or current.is_transient:

@@ -33,7 +33,7 @@ from .models import (
     ThreadEvent,
     stored_file_path,
 )
-from .signals import event_recorded
+from .signals import event_recorded, events_recorded
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,13 @@ def event_record(
     )
     event_recorded.send(sender=ThreadEvent, event=event)
     return event
+
+
+def events_announce(*, event_ids: list[int]) -> None:
+    """Announce events written in bulk (not through event_record), inside their
+    transaction: receivers of `events_recorded` treat each as a recorded event."""
+    if event_ids:
+        events_recorded.send(sender=ThreadEvent, event_ids=list(event_ids))
 
 
 def collaborator_add(

@@ -8,3 +8,9 @@ from django.dispatch import Signal
 # not do I/O; anything slow is written as an outbox row in this same transaction
 # (helpdesk.outbox.services.enqueue), run by a worker or the periodic job after commit.
 event_recorded = Signal()
+
+# The same for events written in bulk (the overdue sweep inserts a batch in one
+# statement): sent INSIDE that transaction, once per batch. Args: event_ids (list of
+# ThreadEvent ids). The webhook outbox treats each event as if event_recorded had been
+# sent for it.
+events_recorded = Signal()

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
@@ -16,10 +17,43 @@ from .models import (
     TicketLock,
     TicketStatus,
 )
+from .services.statuses import status_state_fixed_by
+
+
+class TicketStatusForm(forms.ModelForm):
+    class Meta:
+        model = TicketStatus
+        fields = [
+            "name",
+            "state",
+            "description",
+            "allow_reopen",
+            "reopen_status",
+            "pauses_sla",
+            "sort",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        state = cleaned.get("state")
+        if self.instance.pk and state and state != self.instance.state:
+            stored = TicketStatus.objects.get(pk=self.instance.pk)
+            reasons = status_state_fixed_by(stored, state)
+            if reasons:  # the service refuses it too; said here as a field error
+                self.add_error(
+                    "state",
+                    _("The state of %(name)s cannot change: %(why)s.")
+                    % {"name": stored.name, "why": "; ".join(reasons)},
+                )
+        return cleaned
 
 
 @admin.register(TicketStatus)
 class TicketStatusAdmin(ThroughServices, admin.ModelAdmin):
+    """Adds and changes go through tickets.services.ticket_status_save (the state of a
+    status in use is fixed: Ticket.state mirrors it); the form says so first."""
+
+    form = TicketStatusForm
     save_service = staticmethod(services.ticket_status_save)
     delete_service = staticmethod(services.ticket_status_delete)
     list_display = ["name", "state", "allow_reopen", "reopen_status", "pauses_sla", "sort"]

@@ -8,31 +8,11 @@ class TicketsConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from routing.models import (
-            SLA,
-            BannedEmail,
-            Department,
-            FilterAction,
-            FilterRule,
-            HelpTopic,
-            TicketFilter,
-        )
-
         from . import config
-        from .models import Priority, TicketStatus
 
-        # What tickets.config caches: a change to any of these gives a new version.
-        config.watch(
-            Department,
-            SLA,
-            HelpTopic,
-            TicketStatus,
-            Priority,
-            TicketFilter,
-            FilterRule,
-            FilterAction,
-            BannedEmail,
-        )
+        # What tickets.config caches is declared on each model (@cached_rows): a change
+        # to any of them gives a new version.
+        config.watch_cached_models()
         # Data migrations write through historical models, which send no signal to
         # these receivers: after a migration, processes drop what they cached.
         post_migrate.connect(config.after_migrate, sender=self, dispatch_uid="tickets.config")

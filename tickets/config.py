@@ -15,23 +15,37 @@ never older than that version; versions are random, so a rolled-back change cann
 an old version come back with other data under it. Cached model instances are handed
 out as copies, so nothing one request loads onto them (a lazy foreign key, such as a
 department's manager) is seen by the next request. Users are never cached.
+
+What may be cached is declared, not remembered: a model whose rows the cache keeps
+carries `@accounts.watched.cached_rows`; invalidation is connected for every model so
+declared (`watch_cached_models`), and the cache refuses to keep a row of any other model
+(`CacheRefused`). What the cache keeps is frozen (`freeze`): the kept instances are
+shared by every request and thread of the process, so they may not load anything (a
+relation not loaded, a deferred field, a reverse relation not prefetched) nor be saved:
+`FrozenRowRouter` raises `FrozenRow` instead of running the query. Copies are ordinary
+instances (`Snapshot` lookups hand out copies; `copy.copy` of a kept row is one).
 """
 
 import contextvars
 import copy
+import dataclasses
+import datetime as dt
+import decimal
+import enum
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+import uuid
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
+from django.db.models import Model, QuerySet
 from django.db.models.signals import post_delete, post_save
 
-from accounts.watched import rows_changed
+from accounts.watched import cached_models, check_cached_models, is_cached_model, rows_changed
 
 if TYPE_CHECKING:
-    from django.db.models import Model
-
     from routing.models import SLA, Department, HelpTopic
 
     from .models import HelpdeskSettings, Priority, TicketStatus
@@ -60,6 +74,7 @@ class ConfigCache:
                 if value is not _MISSING:
                     return value
         value = load()  # outside the lock: a query
+        freeze(value)
         with self._lock:
             if version != self._version:
                 self._version, self._values = version, {}
@@ -72,6 +87,104 @@ class ConfigCache:
 
 
 CACHE = ConfigCache()
+
+
+# --- what the cache keeps: rows of declared models, frozen ------------------------------
+
+
+class CacheRefused(TypeError):
+    """A value the configuration cache may not keep (a row of a model not declared with
+    @cached_rows, such as a user, or an object it cannot look into)."""
+
+
+class FrozenRow(RuntimeError):
+    """A row kept by the configuration cache was asked to query (load a relation or a
+    deferred field) or to be saved."""
+
+
+# Kept instances by identity (a copy is equal to its original, but not frozen).
+_frozen: "weakref.WeakValueDictionary[int, Model]" = weakref.WeakValueDictionary()
+_PLAIN = (str, bytes, int, float, bool, type(None), dt.date, dt.time, dt.timedelta)
+_PLAIN += (decimal.Decimal, uuid.UUID, enum.Enum)
+
+
+def rows_in(value) -> Iterator[Model]:
+    """Every model instance `value` holds: itself, in containers, in dataclasses, and
+    the relations loaded onto each instance (select_related and prefetch_related caches).
+    Raises CacheRefused for an object it cannot look into."""
+    seen: set[int] = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _PLAIN) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, Model):
+            yield item
+            stack.extend(item._state.fields_cache.values())
+            stack.extend(getattr(item, "_prefetched_objects_cache", {}).values())
+        elif isinstance(item, QuerySet):
+            if item._result_cache is None:
+                raise CacheRefused(f"An unevaluated queryset cannot be cached: {item.query}")
+            stack.extend(item._result_cache)
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+        elif dataclasses.is_dataclass(item) and not isinstance(item, type):
+            stack.extend(getattr(item, f.name) for f in dataclasses.fields(item))
+        else:
+            raise CacheRefused(
+                f"tickets.config keeps model rows, containers, dataclasses and plain "
+                f"values; not {type(item).__qualname__}."
+            )
+
+
+def freeze(value) -> None:
+    """Mark every row `value` holds as kept by the cache; refuse rows of models that are
+    not declared @cached_rows (their changes would not give a new version)."""
+    rows = list(rows_in(value))
+    for row in rows:
+        if not is_cached_model(type(row)):
+            raise CacheRefused(
+                f"tickets.config may not keep a {row._meta.label} row: the model is not "
+                "declared with @accounts.watched.cached_rows, so a change to it would not "
+                "be seen (users are never cached)."
+            )
+    for row in rows:
+        _frozen[id(row)] = row
+
+
+def is_frozen(row) -> bool:
+    return _frozen.get(id(row)) is row
+
+
+def _refuse(instance, doing: str):
+    raise FrozenRow(
+        f"{instance._meta.label} #{instance.pk} is kept by the configuration cache "
+        f"(tickets.config) and shared by every request: it may not {doing}. Use the copy "
+        "a Snapshot lookup hands out (or copy.copy() it), or load what it lacks through "
+        "the snapshot."
+    )
+
+
+class FrozenRowRouter:
+    """Database router (settings.DATABASE_ROUTERS): a query on behalf of a frozen row
+    (a relation or deferred field not loaded, a reverse relation not prefetched) and a
+    save or delete of one raise FrozenRow; everything else is left to the next router."""
+
+    def db_for_read(self, model, **hints):
+        instance = hints.get("instance")
+        if instance is not None and is_frozen(instance):
+            _refuse(instance, "load anything (a relation or field that was not loaded)")
+        return None
+
+    def db_for_write(self, model, **hints):
+        instance = hints.get("instance")
+        if instance is not None and isinstance(instance, model) and is_frozen(instance):
+            _refuse(instance, "be saved or deleted")
+        return None
 
 
 class Snapshot:
@@ -200,10 +313,12 @@ def after_migrate(sender=None, using="default", **kwargs) -> None:
     CACHE.clear()
 
 
-def watch(*models) -> None:
-    """Any save or delete of these models changes the configuration version, and so
-    does a bulk write through their accounts.watched.WatchedQuerySet."""
-    for model in models:
+def watch_cached_models() -> None:
+    """Any save or delete of a model declared @cached_rows changes the configuration
+    version, and so does a bulk write through its accounts.watched.WatchedQuerySet
+    (checked here: a declared model without one stops the start)."""
+    check_cached_models()
+    for model in cached_models():
         uid = f"tickets.config.{model._meta.label}"
         post_save.connect(config_changed, sender=model, dispatch_uid=f"{uid}.save")
         post_delete.connect(config_changed, sender=model, dispatch_uid=f"{uid}.delete")

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.singleton import SingletonSettings
-from accounts.watched import WatchedQuerySet
+from accounts.watched import WatchedQuerySet, cached_rows
 
 from .config import new_version as new_config_version
 
@@ -40,6 +40,7 @@ def transition_permissions(from_state: str, to_state: str) -> frozenset[str]:
     return frozenset({"ticket.close"})  # close, another closed status, archive, unarchive
 
 
+@cached_rows
 class TicketStatus(models.Model):
     name = models.CharField(max_length=64, unique=True)
     state = models.CharField(max_length=16, choices=State, default=State.OPEN)
@@ -61,7 +62,7 @@ class TicketStatus(models.Model):
     )
     sort = models.PositiveIntegerField(default=0)
 
-    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
 
     class Meta:
         # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
@@ -77,6 +78,7 @@ class TicketStatus(models.Model):
             raise ValidationError({"reopen_status": _("The reopen status must be an open one.")})
 
 
+@cached_rows
 class Priority(models.Model):
     name = models.CharField(max_length=32, unique=True)
     urgency = models.PositiveSmallIntegerField(help_text=_("1 is the most urgent."))
@@ -87,7 +89,7 @@ class Priority(models.Model):
     )
     is_public = models.BooleanField(default=True, help_text=_("Clients may choose it."))
 
-    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
 
     class Meta:
         # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too

@@ -307,6 +307,7 @@ class StatusViewSet(ConfigViewSet):
     serializer_class = StatusSerializer
     save_service = staticmethod(ticket_services.ticket_status_save)
     delete_service = staticmethod(ticket_services.ticket_status_delete)
+    # ticket_status_save refuses a state change of a status in use: 409 `status_in_use`.
 
 
 @extend_schema_view(

@@ -9,11 +9,12 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self):
-        from threads.signals import event_recorded
-        from tickets import config
+        from threads.signals import event_recorded, events_recorded
 
         from . import services
-        from .models import Subscription
 
+        # Subscriptions are read from tickets.config: declared @cached_rows on the model.
         event_recorded.connect(services.outbox_write, dispatch_uid="helpdesk.webhooks.outbox")
-        config.watch(Subscription)  # outbox_write reads them from tickets.config
+        events_recorded.connect(
+            services.outbox_write_many, dispatch_uid="helpdesk.webhooks.outbox_many"
+        )

@@ -7,13 +7,14 @@ from django.conf import settings
 from django.db import models
 
 from accounts.crypto import EncryptedTextField
-from accounts.watched import WatchedQuerySet
+from accounts.watched import WatchedQuerySet, cached_rows
 
 
 def new_secret() -> str:
     return secrets.token_hex(32)
 
 
+@cached_rows
 class Subscription(models.Model):
     name = models.CharField(max_length=128)
     url = models.URLField(max_length=500)
@@ -30,7 +31,7 @@ class Subscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached by tickets.config
+    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
 
     class Meta:
         # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too

@@ -3,7 +3,9 @@
 Flow: every service records a ThreadEvent; `threads.signals.event_recorded` is sent
 inside that transaction and `outbox_write` inserts one Delivery per matching
 subscription there, with one outbox row each (helpdesk.outbox), so both commit or roll
-back with the change. Nothing is sent in the request: after commit a worker (or, with
+back with the change. Events written in bulk (the overdue sweep's batch) are announced
+with `threads.signals.events_recorded` and written the same way by `outbox_write_many`.
+Nothing is sent in the request: after commit a worker (or, with
 no broker or the broker down, the `outbox_drain` job) sends each delivery. Each try is
 signed (HMAC-SHA256 over `<timestamp>.<body>`), goes to the address the host resolved
 to once (addresses.py: no private targets, no DNS rebinding), has
@@ -144,39 +146,67 @@ def delivery_redeliver(*, actor, delivery: Delivery) -> Delivery:
 def outbox_write(sender, event: ThreadEvent, **kwargs) -> None:
     """Receiver of event_recorded, inside the change's transaction: one Delivery per
     matching active subscription, each with its outbox row (sent after commit)."""
-    name = event_name(event.kind)
+    _write([event], _subscriptions())
+
+
+def outbox_write_many(sender, event_ids: list[int], **kwargs) -> None:
+    """Receiver of events_recorded (events written in bulk, such as the overdue sweep's
+    batch), inside that transaction: each event as outbox_write would take it, with a
+    constant number of queries for the batch (nothing at all without subscriptions)."""
+    active = _subscriptions()
+    if active:
+        _write(list(ThreadEvent.objects.filter(pk__in=event_ids).order_by("pk")), active)
+
+
+def _subscriptions() -> list[Subscription]:
     snapshot = tickets_config.current()
-    active = snapshot.cached("webhooks.active", _active) if snapshot else _active()
-    subs = [s for s in active if s.wants(name)]
-    if not subs:
+    return snapshot.cached("webhooks.active", _active) if snapshot else _active()
+
+
+def _write(events: list[ThreadEvent], active: list[Subscription]) -> None:
+    wanted = [(e, [s for s in active if s.wants(event_name(e.kind))]) for e in events]
+    wanted = [(e, subs) for e, subs in wanted if subs]
+    if not wanted:
         return
     now = timezone.now()
+    tickets = _ticket_snapshots({e.thread_id for e, _ in wanted})
+    deliveries = []
+    for event, subs in wanted:
+        payload = _payload(event, tickets.get(event.thread_id), now)
+        deliveries += [
+            Delivery(
+                subscription_id=s.pk,
+                event=payload["event"],
+                event_id=event.pk,
+                payload=payload,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for s in subs
+        ]
+    rows = Delivery.objects.bulk_create(deliveries)
+    ids = [r.pk for r in rows if r.pk is not None]
+    if len(ids) < len(rows):  # backends that do not return ids from bulk inserts
+        ids = list(
+            Delivery.objects.filter(event_id__in=[e.pk for e, _ in wanted]).values_list(
+                "pk", flat=True
+            )
+        )
+    enqueue_many(_task(), [((pk,), {}) for pk in ids])
+
+
+def _payload(event: ThreadEvent, ticket: dict | None, now) -> dict:
     payload = {
-        "event": name,
+        "event": event_name(event.kind),
         "occurred_at": event.created_at or now,
         "actor": event.actor_label,
         "actor_id": event.actor_id,
         "channel": event.channel,
         "kind": event.kind,
         "data": event.data,
-        "ticket": _ticket_snapshot(event.thread_id),
+        "ticket": ticket,
     }
-    payload = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
-    rows = Delivery.objects.bulk_create(
-        Delivery(
-            subscription_id=s.pk,
-            event=name,
-            event_id=event.pk,
-            payload=payload,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for s in subs
-    )
-    ids = [r.pk for r in rows if r.pk is not None]
-    if not ids:  # backends that do not return ids from bulk inserts
-        ids = list(Delivery.objects.filter(event_id=event.pk).values_list("pk", flat=True))
-    enqueue_many(_task(), [((pk,), {}) for pk in ids])
+    return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
 
 
 def _active() -> list[Subscription]:
@@ -184,40 +214,38 @@ def _active() -> list[Subscription]:
     return list(Subscription.objects.filter(is_active=True).only("id", "events"))
 
 
-def _ticket_snapshot(thread_id: int) -> dict | None:
-    row = (
-        Ticket.objects.filter(thread_id=thread_id)
-        .values(
-            "id",
-            "number",
-            "subject",
-            "state",
-            "status__name",
-            "priority__name",
-            "department_id",
-            "department__name",
-            "assignee_id",
-            "team_id",
-            "requester__email",
-            "version",
-            "updated_at",
-        )
-        .first()
+def _ticket_snapshots(thread_ids: set[int]) -> dict[int, dict]:
+    """The tickets owning these threads, as deliveries describe them (one query)."""
+    rows = Ticket.objects.filter(thread_id__in=thread_ids).values(
+        "id",
+        "thread_id",
+        "number",
+        "subject",
+        "state",
+        "status__name",
+        "priority__name",
+        "department_id",
+        "department__name",
+        "assignee_id",
+        "team_id",
+        "requester__email",
+        "version",
     )
-    if row is None:
-        return None
     return {
-        "id": row["id"],
-        "number": row["number"],
-        "subject": row["subject"],
-        "state": row["state"],
-        "status": row["status__name"],
-        "priority": row["priority__name"],
-        "department": {"id": row["department_id"], "name": row["department__name"]},
-        "assignee_id": row["assignee_id"],
-        "team_id": row["team_id"],
-        "requester_email": row["requester__email"],
-        "version": row["version"],
+        row["thread_id"]: {
+            "id": row["id"],
+            "number": row["number"],
+            "subject": row["subject"],
+            "state": row["state"],
+            "status": row["status__name"],
+            "priority": row["priority__name"],
+            "department": {"id": row["department_id"], "name": row["department__name"]},
+            "assignee_id": row["assignee_id"],
+            "team_id": row["team_id"],
+            "requester_email": row["requester__email"],
+            "version": row["version"],
+        }
+        for row in rows
     }
 
 

@@ -13,8 +13,6 @@ from .clients import ticket_client_close
 from .configuration import (
     priority_delete,
     priority_save,
-    ticket_status_delete,
-    ticket_status_save,
 )
 from .entries import Posted, ticket_post_message, ticket_post_note, ticket_post_reply
 from .fields import ticket_edit, ticket_mark_answered, ticket_set_due_date, ticket_set_priority
@@ -36,6 +34,7 @@ from .relations import (
     tickets_purge,
 )
 from .status import ticket_set_status
+from .statuses import ticket_status_delete, ticket_status_save
 from .trash import ticket_delete, trash_status
 
 __all__ = [

@@ -2,19 +2,20 @@
 
 import datetime as dt
 import enum
-from typing import Any, Final, Literal, cast
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
 from django.db.models import F, Model
 from django.utils import timezone
 
 from accounts.actors import Actor, is_agent, is_api_key, is_system
 from accounts.errors import Conflict, StaleVersion, ValidationFailed
-from routing.services import Defaults
+from routing.models import SLA, Department, HelpTopic
 from threads import services as threads
 from threads.models import Channel, ThreadEvent
 
 from ..config import Snapshot
-from ..models import HelpdeskSettings, State, Ticket, TicketStatus
+from ..models import HelpdeskSettings, Priority, State, Ticket, TicketStatus
 
 # Read with the locked row: what every change looks at. Other relations load on demand
 # (a primary-key read each); joining all eight cost more to plan than the change itself.
@@ -119,31 +120,39 @@ def record(ticket: Ticket, kind: str, actor: Actor, channel: str, **data: Any) -
     )
 
 
-def _default(name: str) -> property:
-    """The setting `default_<name>` as a row of the configuration snapshot."""
-    return property(
-        lambda self: getattr(self._snapshot, name)(getattr(self._config, f"default_{name}_id"))
-    )
+@dataclass(frozen=True)
+class SnapshotDefaults:
+    """The system defaults (a routing.services.SystemDefaults) read from the settings
+    row on demand: route() touches only the defaults a ticket actually falls back to,
+    each from the configuration snapshot (tickets.config: no query while the
+    configuration is unchanged)."""
+
+    config: HelpdeskSettings
+    snapshot: Snapshot
+
+    @property
+    def department(self) -> Department | None:
+        return self.snapshot.department(self.config.default_department_id)
+
+    @property
+    def sla(self) -> SLA | None:
+        return self.snapshot.sla(self.config.default_sla_id)
+
+    @property
+    def priority(self) -> Priority | None:
+        return self.snapshot.priority(self.config.default_priority_id)
+
+    @property
+    def status(self) -> TicketStatus | None:
+        return self.snapshot.status(self.config.default_status_id)
+
+    @property
+    def topic(self) -> HelpTopic | None:
+        return self.snapshot.topic(self.config.default_topic_id)
 
 
-class _LazyDefaults:
-    """routing.Defaults read from the settings row on demand: route() touches only the
-    defaults a ticket actually falls back to, each from the configuration snapshot
-    (tickets.config: no query while the configuration is unchanged)."""
-
-    def __init__(self, config: HelpdeskSettings) -> None:
-        self._snapshot = Snapshot(config)
-        self._config = config
-
-    department = _default("department")
-    sla = _default("sla")
-    priority = _default("priority")
-    status = _default("status")
-    topic = _default("topic")
-
-
-def defaults(config: HelpdeskSettings) -> Defaults:
-    return cast(Defaults, _LazyDefaults(config))  # duck-typed routing.Defaults
+def defaults(config: HelpdeskSettings) -> SnapshotDefaults:
+    return SnapshotDefaults(config=config, snapshot=Snapshot(config))
 
 
 def closed_status(config: HelpdeskSettings) -> TicketStatus:

@@ -1,4 +1,5 @@
-"""Writes of the tickets app's configuration: statuses and priorities (helpdesk admins),
+"""Writes of the tickets app's configuration: priorities (helpdesk admins; statuses are
+tickets.services.statuses, their state being mirrored by the tickets),
 one operation each for every channel (the API's configuration endpoints, the Django
 admin). The common steps are accounts.configuration's."""
 
@@ -6,19 +7,7 @@ from collections.abc import Mapping
 
 from accounts.configuration import config_delete, config_save
 
-from ..models import Priority, TicketStatus
-
-
-def ticket_status_save(
-    *, actor, instance: TicketStatus, data: Mapping | None = None, m2m: Mapping | None = None
-) -> TicketStatus:
-    """Add (an unsaved `instance`) or change a ticket status."""
-    return config_save(actor=actor, instance=instance, data=data, m2m=m2m)
-
-
-def ticket_status_delete(*, actor, instance: TicketStatus) -> None:
-    """Delete a status no ticket, topic or setting uses (`in_use` otherwise)."""
-    config_delete(actor=actor, instance=instance)
+from ..models import Priority
 
 
 def priority_save(

@@ -4,42 +4,108 @@ A batch takes up to `batch_size` open tickets whose effective due date (the agen
 else the SLA's) has passed, whose clock runs and that are not yet overdue, locking them
 with SKIP LOCKED so two sweeps never take the same rows; marks them overdue; applies
 their SLA's escalation (raise the priority, never lower it; reassign to a team); and
-writes one `overdue` event each. After commit, `tickets_overdue` carries the batch's ids
-to the receivers that send the overdue alerts, once per ticket since the flag is set.
+writes one `overdue` event each. Inside the batch's transaction the events are announced
+in bulk (`threads.signals.events_recorded`: the webhook deliveries) and the batch's ids
+with `tickets_overdue` (the overdue alerts), once per ticket since the flag is set.
 
-On PostgreSQL a batch is ONE statement (a data-modifying CTE, see `_SQL`); elsewhere
-(SQLite, the first-run default) the same steps run as a few ORM statements. Both paths
-run the same tests; `bench/sla_sweep.py` measures the PostgreSQL one.
+What happens to an overdue ticket is defined once, below: `due()` (which tickets),
+`marks()` (the columns every marked ticket gets) and `ESCALATION` (the columns its SLA
+may change, each an ORM expression, recorded in the event as [before, after] when it
+changes). Both paths read them:
+
+- on PostgreSQL a batch is ONE statement (a data-modifying CTE): its `plan` is the SQL
+  Django compiles for `_plan()`, its UPDATE is compiled from `marks()` and `ESCALATION`,
+  and its INSERT of events names tables and columns from the models' `_meta`;
+- elsewhere (SQLite, the first-run default) `_plan()` is evaluated and the same steps
+  run as a few ORM statements.
+
+`tests/tickets/test_overdue_paths.py` runs both on a table of cases and compares them;
+`bench/sla_sweep.py` measures the PostgreSQL one.
 """
 
 import datetime as dt
 from collections import defaultdict
-from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from accounts.actors import SYSTEM
 from accounts.bus import send_on_commit
+from threads import services as threads
 from threads.models import Channel, ThreadEvent
 
 from .. import signals
 from ..models import State, Ticket
 
 BATCH_SIZE = 5000
-COLUMNS = (
-    "pk",
-    "thread_id",
-    "priority_id",
-    "priority__urgency",
-    "team_id",
-    "sla__escalate_priority_id",
-    "sla__escalate_priority__urgency",
-    "sla__escalate_team_id",
-    "effective_due",
-)
+
+# --- the rule: one definition for both paths -------------------------------------------
+
+EFFECTIVE_DUE = Coalesce("due_at", "sla_due_at")  # the agent's due date wins
+
+
+def due(now) -> Q:
+    """Tickets the sweep marks (the partial index tickets_overdue_sweep covers the first
+    three conditions): open, not yet overdue, clock running, due date passed."""
+    return Q(state=State.OPEN, is_overdue=False, sla_paused_at__isnull=True) & Q(
+        overdue_due__lt=now
+    )
+
+
+def marks(now) -> dict:
+    """What every ticket marked overdue gets."""
+    return {"is_overdue": True, "version": F("version") + 1, "updated_at": now}
+
+
+# event key -> (ticket field, its value after escalation). The priority is raised to the
+# SLA's escalation priority when that one is more urgent (a lower number), never
+# lowered; the team becomes the SLA's escalation team when it has one.
+ESCALATION: dict[str, tuple[str, object]] = {
+    "priority": (
+        "priority",
+        Case(
+            When(
+                sla__escalate_priority__urgency__lt=F("priority__urgency"),
+                then=F("sla__escalate_priority"),
+            ),
+            default=F("priority"),
+        ),
+    ),
+    "team": ("team", Coalesce(F("sla__escalate_team"), F("team"))),
+}
+
+
+def _after(key: str) -> str:
+    return f"escalated_{key}"
+
+
+def _attname(field: str) -> str:
+    return Ticket._meta.get_field(field).attname
+
+
+def _plan(now, batch_size: int) -> QuerySet:
+    """The batch: due tickets, locked (SKIP LOCKED), with their due date and the values
+    ESCALATION gives them."""
+    return (
+        Ticket.objects.alias(overdue_due=EFFECTIVE_DUE)
+        .filter(due(now))
+        .annotate(overdue_due=F("overdue_due"))
+        .annotate(**{_after(key): expr for key, (_, expr) in ESCALATION.items()})
+        .only("thread", *(field for field, _ in ESCALATION.values()))
+        .order_by()
+        .select_for_update(skip_locked=True, of=("self",))[:batch_size]
+    )
+
+
+def event_data(due, escalated: dict) -> dict:
+    return {"due_at": due.astimezone(dt.UTC).isoformat(timespec="seconds"), "escalated": escalated}
+
+
+# --- the sweep -------------------------------------------------------------------------
 
 
 def tickets_mark_overdue(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
@@ -48,8 +114,9 @@ def tickets_mark_overdue(*, now: dt.datetime | None = None, batch_size: int = BA
     total = 0
     while True:
         with transaction.atomic():
-            ids = sweep(now or timezone.now(), batch_size)
+            ids, event_ids = sweep(now or timezone.now(), batch_size)
             if ids:
+                threads.events_announce(event_ids=event_ids)
                 send_on_commit(
                     signals.tickets_overdue,
                     sender=Ticket,
@@ -62,99 +129,102 @@ def tickets_mark_overdue(*, now: dt.datetime | None = None, batch_size: int = BA
             return total
 
 
-_SQL = """
-WITH due AS (
-    SELECT id FROM tickets_ticket
-    WHERE state = 'open' AND NOT is_overdue AND sla_paused_at IS NULL
-      AND COALESCE(due_at, sla_due_at) < %(now)s
-    LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
-), plan AS (
-    SELECT t.id, t.thread_id, t.priority_id AS old_priority, t.team_id AS old_team,
-           COALESCE(t.due_at, t.sla_due_at) AS due_at,
-           CASE WHEN ep.id IS NOT NULL AND ep.urgency < p.urgency THEN ep.id ELSE t.priority_id END
-               AS new_priority,
-           COALESCE(s.escalate_team_id, t.team_id) AS new_team
-    FROM due
-    JOIN tickets_ticket t ON t.id = due.id
-    JOIN tickets_priority p ON p.id = t.priority_id
-    LEFT JOIN routing_sla s ON s.id = t.sla_id
-    LEFT JOIN tickets_priority ep ON ep.id = s.escalate_priority_id
-), marked AS (
-    UPDATE tickets_ticket t
-    SET is_overdue = true, version = t.version + 1, updated_at = %(now)s,
-        priority_id = plan.new_priority, team_id = plan.new_team
-    FROM plan WHERE t.id = plan.id
-    RETURNING t.id
-), events AS (
-    INSERT INTO threads_threadevent
-        (thread_id, kind, actor_id, actor_label, channel, data, created_at)
-    SELECT thread_id, 'overdue', NULL, 'system', 'system',
-           jsonb_build_object(
-               'due_at', to_char(due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
-               'escalated', jsonb_strip_nulls(jsonb_build_object(
-                   'priority', CASE WHEN new_priority <> old_priority
-                                    THEN jsonb_build_array(old_priority, new_priority) END,
-                   'team', CASE WHEN new_team IS DISTINCT FROM old_team
-                                THEN jsonb_build_array(old_team, new_team) END))),
-           %(now)s
-    FROM plan
-)
-SELECT id FROM marked
-"""
-
-
-def _sweep_batch_sql(now: dt.datetime, batch_size: int) -> list[int]:
-    with connection.cursor() as cur:
-        cur.execute(_SQL, {"now": now, "limit": batch_size})
-        return [row[0] for row in cur.fetchall()]
-
-
-def _due_rows(now: dt.datetime, batch_size: int) -> list[tuple[Any, ...]]:
-    return list(
-        Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-        .annotate(effective_due=Coalesce("due_at", "sla_due_at"))
-        .filter(
-            state=State.OPEN, is_overdue=False, sla_paused_at__isnull=True, effective_due__lt=now
-        )
-        .values_list(*COLUMNS)[:batch_size]
-    )
-
-
-def _sweep_batch(now: dt.datetime, batch_size: int) -> list[int]:
-    """The portable path: the same steps as `_SQL` in a few ORM statements."""
-    rows = _due_rows(now, batch_size)
-    if not rows:
-        return []
-    ids = [r[0] for r in rows]
-    Ticket.objects.filter(pk__in=ids).update(
-        is_overdue=True, version=F("version") + 1, updated_at=now
-    )
-    raise_to, reassign, events = defaultdict(list), defaultdict(list), []
-    for pk, thread_id, prio, urgency, team, esc_prio, esc_urgency, esc_team, due in rows:
+def _sweep_batch(now, batch_size: int) -> tuple[list[int], list[int]]:
+    """The portable path: `_plan()` evaluated, then the same steps as `_sql()` in a few
+    ORM statements (mark, one UPDATE per escalated value, insert the events)."""
+    tickets = list(_plan(now, batch_size))
+    if not tickets:
+        return [], []
+    ids = [t.pk for t in tickets]
+    Ticket.objects.filter(pk__in=ids).update(**marks(now))
+    changes: dict[tuple[str, object], list[int]] = defaultdict(list)
+    events = []
+    for t in tickets:
         escalated = {}
-        if esc_prio and esc_urgency < urgency:
-            raise_to[esc_prio].append(pk)
-            escalated["priority"] = [prio, esc_prio]
-        if esc_team and esc_team != team:
-            reassign[esc_team].append(pk)
-            escalated["team"] = [team, esc_team]
+        for key, (field, _) in ESCALATION.items():
+            before, after = getattr(t, _attname(field)), getattr(t, _after(key))
+            if after != before:
+                changes[(_attname(field), after)].append(t.pk)
+                escalated[key] = [before, after]
         events.append(
             ThreadEvent(
-                thread_id=thread_id,
+                thread_id=t.thread_id,
                 kind=ThreadEvent.Kind.OVERDUE,
                 actor_label=SYSTEM.label,
                 channel=Channel.SYSTEM,
-                data={
-                    "due_at": due.astimezone(dt.UTC).isoformat(timespec="seconds"),
-                    "escalated": escalated,
-                },
+                data=event_data(t.overdue_due, escalated),
                 created_at=now,
             )
         )
-    for priority_id, pks in raise_to.items():
-        Ticket.objects.filter(pk__in=pks).update(priority_id=priority_id)
-    for team_id, pks in reassign.items():
-        Ticket.objects.filter(pk__in=pks).update(team_id=team_id)
-    ThreadEvent.objects.bulk_create(events, batch_size=len(events))
-    return ids
+    for (attname, value), pks in changes.items():
+        Ticket.objects.filter(pk__in=pks).update(**{attname: value})
+    created = ThreadEvent.objects.bulk_create(events, batch_size=len(events))
+    return ids, [e.pk for e in created]
+
+
+def _sweep_batch_sql(now, batch_size: int) -> tuple[list[int], list[int]]:
+    sql, params = _sql(now, batch_size)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def _sql(now, batch_size: int) -> tuple[str, list]:
+    """One PostgreSQL statement for a batch, written from the models: the plan as Django
+    compiles `_plan()`, the UPDATE as it compiles `marks()` and ESCALATION, the events'
+    table and columns from ThreadEvent's `_meta`."""
+    qn = connection.ops.quote_name
+    ticket, event = Ticket._meta, ThreadEvent._meta
+    pk, thread = qn(ticket.pk.column), qn(ticket.get_field("thread").column)
+
+    plan_sql, plan_params = _plan(now, batch_size).query.sql_with_params()
+
+    update = UpdateQuery(Ticket)
+    escalate = {}
+    for key, (field, _) in ESCALATION.items():
+        escalate[field] = RawSQL(f"plan.{qn(_after(key))}", ())  # noqa: S611 - our quoted alias
+    update.add_update_values({**marks(now), **escalate})
+    update_sql, update_params = update.get_compiler(connection=connection).as_sql()
+    table = qn(ticket.db_table)
+
+    changed = []  # the event's "escalated": [before, after] of each column that changed
+    for key, (field, _) in ESCALATION.items():
+        before, after = f"plan.{qn(ticket.get_field(field).column)}", f"plan.{qn(_after(key))}"
+        changed.append(
+            f"%s::text, CASE WHEN {after} IS DISTINCT FROM {before} "
+            f"THEN jsonb_build_array({before}, {after}) END"
+        )
+    columns = ("thread", "kind", "actor", "actor_label", "channel", "data", "created_at")
+    event_columns = ", ".join(qn(event.get_field(name).column) for name in columns)
+    # identifiers from the models' _meta (quoted), compiled SQL, placeholders: no input
+    sql = f"""
+WITH plan AS ({plan_sql}),
+marked AS (
+    {update_sql} FROM plan WHERE {table}.{pk} = plan.{pk}
+    RETURNING {table}.{pk}
+),
+events AS (
+    INSERT INTO {qn(event.db_table)} ({event_columns})
+    SELECT plan.{thread}, %s, NULL, %s, %s,
+           jsonb_build_object(
+               'due_at', to_char(plan.{qn("overdue_due")} AT TIME ZONE 'UTC',
+                                 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
+               'escalated', jsonb_strip_nulls(jsonb_build_object({", ".join(changed)}))),
+           %s
+    FROM plan
+    RETURNING {qn(event.pk.column)}, {qn(event.get_field("thread").column)}
+)
+SELECT plan.{pk}, events.{qn(event.pk.column)}
+FROM plan JOIN events ON events.{qn(event.get_field("thread").column)} = plan.{thread}
+"""  # noqa: S608
+    params = [
+        *plan_params,
+        *update_params,
+        ThreadEvent.Kind.OVERDUE.value,
+        SYSTEM.label,
+        Channel.SYSTEM.value,
+        *ESCALATION.keys(),
+        now,
+    ]
+    return sql, params
