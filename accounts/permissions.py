@@ -9,15 +9,24 @@ Ticket-level decisions (is this agent allowed to do X to this ticket?) combine t
 with visibility in `tickets.permissions`.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+    from .models import Role, User
 
 
 @dataclass(frozen=True)
 class Perm:
     key: str
-    label: str
+    label: StrOrPromise
     group: str
     agent_wide: bool = False
 
@@ -82,12 +91,12 @@ SEED_ROLES: dict[str, frozenset[str]] = {
 }
 
 
-def unknown_keys(keys, *, agent_wide: bool) -> list[str]:
+def unknown_keys(keys: Iterable[str], *, agent_wide: bool) -> list[str]:
     allowed = AGENT_PERMISSIONS if agent_wide else ROLE_PERMISSIONS
     return sorted(set(keys) - allowed)
 
 
-def role_for(agent, department_id: int | None):
+def role_for(agent: User, department_id: int | None) -> Role | None:
     """The Role effective for `agent` in a department, or None without access there.
 
     Primary department -> primary role; an extra department -> the role of that
@@ -100,16 +109,16 @@ def role_for(agent, department_id: int | None):
     return agent_accesses(agent).get(department_id)
 
 
-def agent_accesses(agent) -> dict[int, object]:
+def agent_accesses(agent: User) -> dict[int, Role]:
     """{department id: role} of the agent's extra departments, cached on the instance."""
-    cached = getattr(agent, "_dept_access_cache", None)
+    cached: dict[int, Role] | None = getattr(agent, "_dept_access_cache", None)
     if cached is None:
         cached = {a.department_id: a.role for a in agent.department_accesses.select_related("role")}
-        agent._dept_access_cache = cached
+        agent._dept_access_cache = cached  # type: ignore[attr-defined]  # a per-instance cache
     return cached
 
 
-def department_ids(agent) -> set[int]:
+def department_ids(agent: User) -> set[int]:
     """Every department the agent has access to (primary and extra)."""
     ids = set(agent_accesses(agent))
     if agent.department_id:
@@ -117,7 +126,7 @@ def department_ids(agent) -> set[int]:
     return ids
 
 
-def has_role_perm(agent, perm: str, department_id: int | None) -> bool:
+def has_role_perm(agent: User, perm: str, department_id: int | None) -> bool:
     """Does the agent's role in that department grant `perm`? Admins: always."""
     if not (agent.is_active and agent.is_agent):
         return False
@@ -127,7 +136,7 @@ def has_role_perm(agent, perm: str, department_id: int | None) -> bool:
     return role is not None and perm in role.permissions
 
 
-def has_agent_perm(agent, perm: str) -> bool:
+def has_agent_perm(agent: User, perm: str) -> bool:
     """An agent-wide permission (user.*, org.*, faq.manage, ...). Admins: always."""
     if not (agent.is_active and agent.is_agent):
         return False
