@@ -6,15 +6,35 @@ filter) -> the help topic -> the department -> the system defaults.
 """
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from accounts.errors import ValidationFailed
+from accounts.models import User
 
 from .models import SLA, Department, HelpTopic, Team
 
 
+@runtime_checkable
+class SystemDefaults(Protocol):
+    """What routing reads of the system defaults (set by admins in the helpdesk
+    settings): `Defaults` below, or the tickets app's defaults, which read each one
+    from the configuration snapshot only when it is asked for."""
+
+    @property
+    def department(self) -> Department | None: ...
+    @property
+    def sla(self) -> SLA | None: ...
+    @property
+    def priority(self) -> object | None: ...  # tickets.Priority
+    @property
+    def status(self) -> object | None: ...  # tickets.TicketStatus (open state)
+    @property
+    def topic(self) -> HelpTopic | None: ...
+
+
 @dataclass(frozen=True)
 class Defaults:
-    """System defaults (set by admins in the helpdesk settings)."""
+    """System defaults given outright (a SystemDefaults)."""
 
     department: Department | None = None
     sla: SLA | None = None
@@ -30,19 +50,19 @@ class Route:
     sla: SLA | None
     priority: object | None
     status: object | None
-    agent: object | None
+    agent: User | None
     team: Team | None
 
 
 def route(
     *,
-    defaults: Defaults,
+    defaults: SystemDefaults,
     topic: HelpTopic | None = None,
     department: Department | None = None,
     sla: SLA | None = None,
-    priority=None,
-    status=None,
-    agent=None,
+    priority: object | None = None,
+    status: object | None = None,
+    agent: User | None = None,
     team: Team | None = None,
 ) -> Route:
     if topic is not None and not topic.is_active:
@@ -75,7 +95,9 @@ def route(
     return Route(department, topic, sla, priority, status, agent, team)
 
 
-def reselect_sla_on_transfer(*, current: SLA | None, department: Department, defaults: Defaults):
+def reselect_sla_on_transfer(
+    *, current: SLA | None, department: Department, defaults: SystemDefaults
+) -> SLA | None:
     """A transient SLA (or none) yields to the new department's SLA; others stay."""
     if current is None or current.is_transient:
         return department.sla or defaults.sla or current

@@ -10,6 +10,7 @@ clock. All inputs and outputs are aware datetimes; outputs are in UTC.
 import datetime as dt
 import logging
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .models import SLA, Schedule
@@ -40,7 +41,7 @@ class Calendar:
     def is_holiday(self, day: dt.date) -> bool:
         return any(start <= day <= end for start, end in self.holidays)
 
-    def open_intervals(self, day: dt.date):
+    def open_intervals(self, day: dt.date) -> Iterator[tuple[dt.datetime, dt.datetime]]:
         """Open intervals of a local day as (start, end) UTC datetimes."""
         if self.is_holiday(day):
             return
@@ -103,8 +104,8 @@ def business_time_between(
 
 
 def resume_due_at(
-    *, due_at: dt.datetime, paused_at: dt.datetime, now: dt.datetime, sla: SLA | None
-):
+    *, due_at: dt.datetime | None, paused_at: dt.datetime, now: dt.datetime, sla: SLA | None
+) -> dt.datetime | None:
     """The due date after a pause: the open time that was left when the clock stopped
     now runs from `now` (a pause after the due date leaves nothing to add)."""
     if due_at is None or sla is None:
