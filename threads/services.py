@@ -5,16 +5,19 @@ call these inside their own transaction; nothing here sends signals.
 import datetime as dt
 import hashlib
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, ForeignObjectRel, Model, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.actors import actor_label, actor_user
 from accounts.errors import ValidationFailed
+from accounts.models import User
 
 from .attachments import attachments_validate, safe_filename
 from .html import bodies
@@ -31,6 +34,13 @@ from .models import (
     stored_file_path,
 )
 from .signals import event_recorded
+
+if TYPE_CHECKING:
+    from accounts.actors import SystemActor
+    from accounts.apikeys import ApiKeyActor
+
+    # whoever acts: an agent or a client, an API key, the system
+    Actor: TypeAlias = User | ApiKeyActor | SystemActor
 
 
 @dataclass(frozen=True)
@@ -85,14 +95,14 @@ def entry_create(
     kind: str,
     body: str,
     fmt: str = ThreadEntry.Format.TEXT,
-    poster=None,
+    poster: "Actor | None" = None,
     poster_name: str = "",
     source: str = ThreadEntry.Source.WEB,
-    files: list[tuple[NewAttachment, StoredFile]] = (),
+    files: Sequence[tuple[NewAttachment, StoredFile]] = (),
     title: str = "",
     message_id: str = "",
     email_headers: str = "",
-    recipients: dict | None = None,
+    recipients: dict[str, Any] | None = None,
     ip_address: str | None = None,
     is_system: bool = False,
 ) -> ThreadEntry:
@@ -102,7 +112,7 @@ def entry_create(
         raise ValidationFailed(
             "The message is empty.", code="empty_body", fields={"body": ["This field is required."]}
         )
-    user = actor_user(poster)
+    user = actor_user(poster)  # type: ignore[no-untyped-call]  # accounts.actors: untyped yet
     entry = ThreadEntry.objects.create(
         thread_id=thread_id,
         kind=kind,
@@ -136,13 +146,18 @@ def entry_create(
 
 
 def event_record(
-    *, thread_id: int, kind: str, actor, channel: str = Channel.SYSTEM, data: dict | None = None
+    *,
+    thread_id: int,
+    kind: str,
+    actor: "Actor | None",
+    channel: str = Channel.SYSTEM,
+    data: dict[str, Any] | None = None,
 ) -> ThreadEvent:
     """Write an audit event; receivers of `event_recorded` run in the same transaction."""
     event = ThreadEvent.objects.create(
         thread_id=thread_id,
         kind=kind,
-        actor=actor_user(actor),
+        actor=actor_user(actor),  # type: ignore[no-untyped-call]  # accounts.actors: untyped yet
         actor_label=actor_label(actor)[:128],
         channel=channel,
         data=data or {},
@@ -152,7 +167,7 @@ def event_record(
 
 
 def collaborator_add(
-    *, thread_id: int, user, role: str = Collaborator.Role.CC
+    *, thread_id: int, user: User, role: str = Collaborator.Role.CC
 ) -> tuple[Collaborator, bool]:
     """Add or re-activate a collaborator. Returns (collaborator, changed)."""
     collab, created = Collaborator.objects.get_or_create(
@@ -167,12 +182,16 @@ def collaborator_add(
     return collab, False
 
 
-def collaborator_remove(*, thread_id: int, user) -> bool:
+def collaborator_remove(*, thread_id: int, user: User) -> bool:
     return Collaborator.objects.filter(thread_id=thread_id, user=user).delete()[0] > 0
 
 
 def referral_add(
-    *, thread_id: int, agent=None, team=None, department=None
+    *,
+    thread_id: int,
+    agent: User | None = None,
+    team: Model | None = None,  # routing.Team (threads does not import routing)
+    department: Model | None = None,  # routing.Department
 ) -> tuple[Referral, bool]:
     lookup = {"agent": agent} if agent else {"team": team} if team else {"department": department}
     return Referral.objects.get_or_create(thread_id=thread_id, **lookup)
@@ -185,14 +204,14 @@ def entries_move(*, source_id: int, target_id: int) -> int:
     )
 
 
-def draft_save(*, agent, namespace: str, body: str) -> Draft:
+def draft_save(*, agent: User, namespace: str, body: str) -> Draft:
     draft, _ = Draft.objects.update_or_create(
         agent=agent, namespace=namespace, defaults={"body": body}
     )
     return draft
 
 
-def draft_delete(*, agent, namespace: str) -> bool:
+def draft_delete(*, agent: User, namespace: str) -> bool:
     """Drop one agent's draft (after the reply or note was posted)."""
     return Draft.objects.filter(agent=agent, namespace=namespace).delete()[0] > 0
 
@@ -206,12 +225,12 @@ def drafts_purge(*, older_than_days: int = 14) -> int:
     return Draft.objects.filter(updated_at__lt=cutoff).delete()[0]
 
 
-def _unreferenced(queryset):
+def _unreferenced(queryset: QuerySet[StoredFile]) -> QuerySet[StoredFile]:
     """Stored files no row points at: every foreign key to StoredFile in any installed app
     (thread attachments, canned responses, FAQs, ...), found through the model registry,
     so an app that keeps files never has to register itself here."""
     for rel in StoredFile._meta.get_fields(include_hidden=True):
-        if rel.is_relation and rel.auto_created and not rel.concrete:
+        if isinstance(rel, ForeignObjectRel):  # a relation to StoredFile, from its other end
             users = rel.related_model._default_manager.filter(**{rel.field.name: OuterRef("pk")})
             queryset = queryset.exclude(Exists(users))
     return queryset
@@ -230,6 +249,7 @@ def files_purge_orphans(*, older_than_hours: int = 24) -> int:
                 continue
             name = locked.file.name
             locked.delete()
-        default_storage.delete(name)
+        if name:  # a row without its file (not written by file_store): nothing to remove
+            default_storage.delete(name)
         count += 1
     return count
