@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
 
 from .models import User
 from .selectors import user_find_by_login
@@ -7,7 +10,13 @@ from .selectors import user_find_by_login
 class HelpdeskBackend(ModelBackend):
     """Sign in with an email address (anyone) or a username (agents only)."""
 
-    def authenticate(self, request, username=None, password=None, **kwargs):
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> User | None:
         login = username or kwargs.get("email")
         if not login or password is None:
             return None

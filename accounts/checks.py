@@ -9,13 +9,19 @@
   derived from SECRET_KEY (see accounts.crypto for the trade-off).
 """
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 
 @checks.register(checks.Tags.security)
-def check_secret_key(app_configs=None, **kwargs):
+def check_secret_key(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     builtin = getattr(settings, "DEVELOPMENT_SECRET_KEY", None)
     keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
     if settings.DEBUG or not builtin or builtin not in keys:
@@ -33,7 +39,9 @@ def check_secret_key(app_configs=None, **kwargs):
 
 
 @checks.register(checks.Tags.security)
-def check_field_encryption_keys(app_configs=None, **kwargs):
+def check_field_encryption_keys(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     from .crypto import bad_keys
 
     bad = bad_keys()
@@ -50,7 +58,9 @@ def check_field_encryption_keys(app_configs=None, **kwargs):
 
 
 @checks.register(checks.Tags.security, deploy=True)
-def check_field_encryption_configured(app_configs=None, **kwargs):
+def check_field_encryption_configured(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     if getattr(settings, "FIELD_ENCRYPTION_KEYS", None):
         return []
     return [

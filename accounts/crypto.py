@@ -20,17 +20,29 @@ keeps the stored value (`save_form_data`). Encrypted values cannot be filtered o
 
 import base64
 import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django import forms
+from django.apps.registry import Apps
 from django.conf import settings
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.utils.translation import gettext_lazy as _
 
 _HKDF_SALT = b"helpdesk.accounts.crypto"
 _HKDF_INFO = b"field-encryption-v1"
+
+# the set and get types of a model field (django-stubs fills them in, null or not)
+_ST = TypeVar("_ST", contravariant=True)
+_GT = TypeVar("_GT", covariant=True)
+
+Change = Callable[[str | None], str | None]
+RunPythonCode = Callable[[Apps, BaseDatabaseSchemaEditor], None]
 
 
 class SecretUnreadable(Exception):
@@ -104,47 +116,50 @@ def rotate(token: str | None) -> str | None:
 class SecretInput(forms.PasswordInput):
     """Never renders the value back."""
 
-    def __init__(self, attrs=None):
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__({"autocomplete": "new-password", **(attrs or {})}, render_value=False)
 
 
 class SecretFormField(forms.CharField):
     widget = SecretInput
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         kwargs["required"] = False
         kwargs.setdefault("strip", False)
         kwargs["help_text"] = _("Write-only: it is never shown. Leave empty to keep it.")
         super().__init__(**kwargs)
 
 
-class EncryptedTextField(models.TextField):
+class EncryptedTextField(models.TextField[_ST, _GT]):
     """Text encrypted at rest with the keys above; write-only in model forms."""
 
     description = _("Text encrypted at rest")
 
-    def from_db_value(self, value, expression, connection):
+    def from_db_value(
+        self, value: str | None, expression: object, connection: BaseDatabaseWrapper
+    ) -> str | None:
         return decrypt(value)
 
-    def get_prep_value(self, value):
+    def get_prep_value(self, value: Any) -> str | None:
         return encrypt(super().get_prep_value(value))
 
-    def formfield(self, **kwargs):
+    def formfield(self, **kwargs: Any) -> forms.Field | None:
         # forced: the admin passes its textarea for every TextField, which would show it,
         # and a callable default would be rendered as a hidden "initial" input
         field = super().formfield(
             **{**kwargs, "form_class": SecretFormField, "widget": SecretInput}
         )
-        field.show_hidden_initial, field.initial = False, None
+        if field is not None:  # a TextField always has one
+            field.show_hidden_initial, field.initial = False, None
         return field
 
-    def save_form_data(self, instance, data):
+    def save_form_data(self, instance: models.Model, data: Any) -> None:
         if data in (None, "") and instance.pk is not None:
             return  # write-only: an empty input keeps the stored secret
         super().save_form_data(instance, data)
 
 
-def rewrite_column(connection, table: str, column: str, change) -> int:
+def rewrite_column(connection: BaseDatabaseWrapper, table: str, column: str, change: Change) -> int:
     """Rewrite every non-empty value of a column with `change` (raw SQL: historical
     models would decrypt on read, and the values are not encrypted yet)."""
     qt, qc = connection.ops.quote_name(table), connection.ops.quote_name(column)
@@ -159,13 +174,13 @@ def rewrite_column(connection, table: str, column: str, change) -> int:
     return len(rows)
 
 
-def encrypt_existing(table: str, column: str):
+def encrypt_existing(table: str, column: str) -> tuple[RunPythonCode, RunPythonCode]:
     """A migration's RunPython pair encrypting a column's plaintext values (and back)."""
 
-    def forwards(apps, schema_editor):
+    def forwards(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         rewrite_column(schema_editor.connection, table, column, encrypt)
 
-    def backwards(apps, schema_editor):
+    def backwards(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
         rewrite_column(schema_editor.connection, table, column, decrypt)
 
     return forwards, backwards

@@ -12,11 +12,13 @@ class DomainError(Exception):
     status = 400
     default_code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None, fields: dict | None = None):
+    def __init__(
+        self, message: str, *, code: str | None = None, fields: dict[str, list[str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
-        self.fields = fields or {}
+        self.fields: dict[str, list[str]] = fields or {}
 
     def __str__(self) -> str:
         return self.message

@@ -1,6 +1,7 @@
 """Identity: one User for agents and clients, Roles, department access, Organizations."""
 
 import zoneinfo
+from typing import Any, ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
@@ -27,7 +28,7 @@ class Role(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
     def clean(self) -> None:
@@ -50,7 +51,7 @@ class Organization(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -63,7 +64,7 @@ class OrganizationDomain(models.Model):
     class Meta:
         ordering = ["domain"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.domain
 
     def clean(self) -> None:
@@ -72,10 +73,10 @@ class OrganizationDomain(models.Model):
             raise ValidationError({"domain": _("Enter a domain such as example.com.")})
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
-    def _create(self, email, password, **extra):
+    def _create(self, email: str, password: str | None, **extra: Any) -> "User":
         if not email:
             raise ValueError("An email address is required.")
         user = self.model(email=self.normalize_email(email).lower(), **extra)
@@ -83,15 +84,15 @@ class UserManager(BaseUserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email, password=None, **extra):
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.setdefault("is_superuser", False)
         return self._create(email, password, **extra)
 
-    def create_superuser(self, email, password=None, **extra):
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
         extra.update(is_superuser=True, is_agent=True, is_helpdesk_admin=True)
         return self._create(email, password, **extra)
 
-    def get_by_natural_key(self, username):
+    def get_by_natural_key(self, username: str | None) -> "User":
         return self.get(email__iexact=username)
 
 
@@ -157,7 +158,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["name", "email"]
@@ -169,7 +170,7 @@ class User(AbstractBaseUser, PermissionsMixin):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.display_name
 
     @property
@@ -181,12 +182,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Django admin access: superusers and helpdesk admins."""
         return self.is_active and (self.is_superuser or self.is_helpdesk_admin)
 
-    def has_perm(self, perm, obj=None):
+    def has_perm(self, perm: str, obj: models.Model | None = None) -> bool:
         if self.is_active and self.is_helpdesk_admin:
             return True
         return super().has_perm(perm, obj)
 
-    def has_module_perms(self, app_label):
+    def has_module_perms(self, app_label: str) -> bool:
         if self.is_active and self.is_helpdesk_admin:
             return True
         return super().has_module_perms(app_label)
@@ -212,7 +213,7 @@ class UserEmail(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="accounts_useremail_ci_unique")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.email
 
 
@@ -234,7 +235,7 @@ class DepartmentAccess(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.agent} @ {self.department} ({self.role})"
 
 
@@ -292,7 +293,7 @@ class ApiKey(models.Model):
         ordering = ["name", "id"]
         verbose_name = "API key"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.key_prefix}…)"
 
 
@@ -315,7 +316,7 @@ class AgentToken(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.token_prefix}…)"
 
     @property

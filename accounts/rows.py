@@ -18,37 +18,59 @@ The tail is SQL with %s parameters; identifiers come from the models, quoted.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import Col
+
+# a database converter: (value, expression, connection) -> value
+Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 
 
 class Quoter:
     """Quoted identifiers of a model for one connection, for the SQL tail."""
 
-    def __init__(self, connection):
-        self._qn = connection.ops.quote_name
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        self._qn: Callable[[str], str] = connection.ops.quote_name
 
-    def table(self, model) -> str:
+    def table(self, model: type[models.Model]) -> str:
         return self._qn(model._meta.db_table)
 
-    def pk(self, model) -> str:
-        return self._qn(model._meta.pk.column)
+    def pk(self, model: type[models.Model]) -> str:
+        return self._qn(_column(_pk(model)))
 
-    def column(self, model, field: str) -> str:
-        return self._qn(model._meta.get_field(field).column)
+    def column(self, model: type[models.Model], field: str) -> str:
+        found = model._meta.get_field(field)
+        if not isinstance(found, models.Field):
+            raise TypeError(f"{model._meta.label}.{field} is a relation, not a column")
+        return self._qn(_column(found))
+
+
+def _pk(model: type[models.Model]) -> models.Field[Any, Any]:
+    pk = model._meta.pk
+    if pk is None:  # only abstract models have none
+        raise TypeError(f"{model._meta.label} has no primary key")
+    return pk
+
+
+def _column(field: models.Field[Any, Any]) -> str:
+    if field.column is None:  # only fields without a column of their own have none
+        raise TypeError(f"{field} has no column")
+    return field.column
 
 
 @dataclass(frozen=True)
 class _Part:
     """One model's columns in a row: where they start and how to convert them."""
 
-    model: type
+    model: type[models.Model]
     start: int
-    attnames: tuple
-    converters: tuple  # per column: (column expression, (converter, ...))
+    attnames: tuple[str, ...]
+    converters: tuple[tuple[Col, tuple[Converter, ...]], ...]  # per column
     pk_index: int
 
-    def build(self, connection, row):
+    def build(self, connection: BaseDatabaseWrapper, row: Sequence[Any]) -> models.Model | None:
         values = row[self.start : self.start + len(self.attnames)]
         if values[self.pk_index] is None:  # no row on this side of a left join
             return None
@@ -63,24 +85,30 @@ class _Part:
 @dataclass(frozen=True)
 class _Plan:
     sql: str
-    parts: tuple
+    parts: tuple[_Part, ...]
 
 
 class RowQuery:
     """SELECT every concrete column of `models` ([(model, alias), ...], in order)
     followed by `tail(quoter)`: FROM, joins, WHERE with %s parameters, LIMIT."""
 
-    def __init__(self, models: Sequence[tuple[type[models.Model], str]], tail: Callable):
+    def __init__(
+        self,
+        models: Sequence[tuple[type[models.Model], str]],
+        tail: Callable[[Quoter], str],
+    ) -> None:
         self._models = tuple(models)
         self._tail = tail
         self._plans: dict[str, _Plan] = {}
 
-    def _plan(self, connection) -> _Plan:
+    def _plan(self, connection: BaseDatabaseWrapper) -> _Plan:
         plan = self._plans.get(connection.alias)
         if plan is not None:
             return plan
         quote = connection.ops.quote_name
-        parts, columns, start = [], [], 0
+        parts: list[_Part] = []
+        columns: list[str] = []
+        start = 0
         for model, alias in self._models:
             fields = list(model._meta.concrete_fields)
             converters = []
@@ -92,17 +120,19 @@ class RowQuery:
                 )
                 converters.append((column, found))
             attnames = tuple(f.attname for f in fields)
-            pk_index = attnames.index(model._meta.pk.attname)
+            pk_index = attnames.index(_pk(model).attname)
             parts.append(_Part(model, start, attnames, tuple(converters), pk_index))
-            columns += [f"{alias}.{quote(f.column)}" for f in fields]
+            columns += [f"{alias}.{quote(_column(f))}" for f in fields]
             start += len(fields)
         sql = f"SELECT {', '.join(columns)} {self._tail(Quoter(connection))}"
         plan = self._plans[connection.alias] = _Plan(sql, tuple(parts))
         return plan
 
-    def one(self, params: Sequence, using: str | None = None) -> tuple | None:
+    def one(
+        self, params: Sequence[Any], using: str | None = None
+    ) -> tuple[models.Model | None, ...] | None:
         """The first row as a tuple of instances (None for an empty left join), or None."""
-        connection = connections[using or self._models[0][0].objects.db]
+        connection = connections[using or self._models[0][0]._default_manager.db]
         plan = self._plan(connection)
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, list(params))

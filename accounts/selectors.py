@@ -1,5 +1,8 @@
 """Reads of identities."""
 
+from typing import cast
+
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 
@@ -15,7 +18,7 @@ def user_find_by_login(login: str) -> User | None:
     return User.objects.filter(username=login, is_agent=True).first()
 
 
-def users_with_email(email: str):
+def users_with_email(email: str) -> QuerySet[User]:
     """Users with this primary or extra address, as a queryset (for subqueries).
     Compared as Lower(email) = address, the very expression the unique constraints
     index, so each probe uses the index (iexact would compile to UPPER(...) and scan)."""
@@ -38,10 +41,11 @@ def user_find_by_email(email: str) -> User | None:
     (each probe one index lookup; the primary one, by far the common case, is written
     once per process: see accounts.rows)."""
     email = email.strip().lower()
-    found = _BY_PRIMARY_EMAIL.one([email])
-    if not found:
-        extra = UserEmail.objects.filter(Exact(Lower("email"), email)).values("user_id")
-        found = list(User.objects.filter(pk__in=extra).order_by()[:1])
+    row = _BY_PRIMARY_EMAIL.one([email])
+    if row is not None:
+        return cast(User, row[0])  # the query's one model, always present
+    extra = UserEmail.objects.filter(Exact(Lower("email"), email)).values("user_id")
+    found = list(User.objects.filter(pk__in=extra).order_by()[:1])
     return found[0] if found else None
 
 
@@ -53,5 +57,5 @@ def organization_for_email(email: str) -> Organization | None:
     return Organization.objects.filter(domains__domain=domain).first()
 
 
-def agents_active():
+def agents_active() -> QuerySet[User]:
     return User.objects.filter(is_agent=True, is_active=True)

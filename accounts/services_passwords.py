@@ -25,6 +25,7 @@ import logging
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
@@ -48,7 +49,7 @@ class ResetTokenGenerator(PasswordResetTokenGenerator):
 
     key_salt = "helpdesk.accounts.services_passwords.ResetTokenGenerator"
 
-    def _make_hash_value(self, user, timestamp):
+    def _make_hash_value(self, user: User, timestamp: int) -> str:
         return super()._make_hash_value(user, timestamp) + (user.reset_nonce or "")
 
 
@@ -129,7 +130,7 @@ def password_reset_send(*, email: str, audience: str) -> int:
     return len(users)
 
 
-def _send(to: str, templates: str, context: dict) -> None:
+def _send(to: str, templates: str, context: dict[str, Any]) -> None:
     subject = " ".join(render_to_string(f"{templates}_subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=subject,

@@ -3,7 +3,7 @@ from celery import shared_task
 from . import services_passwords as passwords
 
 
-@shared_task(
+@shared_task(  # type: ignore[untyped-decorator]  # celery ships no type information
     acks_late=True,
     autoretry_for=(OSError,),
     retry_backoff=True,

@@ -31,10 +31,13 @@ import ipaddress
 import logging
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 
 ACCOUNT_LIMIT = 5
 IP_LIMIT = 20
@@ -51,14 +54,14 @@ class Verdict:
     retry_after: int = 0
 
 
-def client_ip(request) -> str:
+def client_ip(request: HttpRequest) -> str:
     """The caller's address: REMOTE_ADDR, or, when that is a trusted proxy
     (settings.TRUSTED_PROXIES: addresses or networks), the last X-Forwarded-For hop that
     is not one of ours. Hops further left are the client's to invent, so never trusted."""
-    meta = getattr(request, "META", {})
-    remote = meta.get("REMOTE_ADDR", "") or ""
-    trusted = getattr(settings, "TRUSTED_PROXIES", [])
-    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+    meta: dict[str, Any] = getattr(request, "META", {})
+    remote: str = meta.get("REMOTE_ADDR", "") or ""
+    trusted: list[str] = getattr(settings, "TRUSTED_PROXIES", [])
+    forwarded: str = meta.get("HTTP_X_FORWARDED_FOR", "")
     if not (trusted and forwarded and in_networks(remote, trusted)):
         return remote
     hops = [h.strip() for h in forwarded.split(",") if h.strip()]
@@ -68,7 +71,7 @@ def client_ip(request) -> str:
     return hops[0] if hops else remote
 
 
-def in_networks(address: str, networks) -> bool:
+def in_networks(address: str, networks: Iterable[str]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:

@@ -13,7 +13,8 @@ matters too: Django's own bulk writes (`on_delete=SET_NULL`, a reverse relation'
 `add()`) go through it.
 """
 
-from typing import TypeVar
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -23,6 +24,7 @@ rows_changed = Signal()  # sender: the model class
 
 _cached: list[type[models.Model]] = []
 M = TypeVar("M", bound=type[models.Model])
+_M = TypeVar("_M", bound=models.Model)
 
 
 def cached_rows(model: M) -> M:
@@ -55,27 +57,26 @@ def check_cached_models() -> None:
                 )
 
 
-class WatchedQuerySet(models.QuerySet):
-    def update(self, **kwargs):
+class WatchedQuerySet(models.QuerySet[_M]):
+    """The overrides keep `alters_data` (templates never call them): Django's QuerySet
+    copies it onto overriding methods (django.db.models.utils.AltersData)."""
+
+    def update(self, **kwargs: Any) -> int:
         count = super().update(**kwargs)
         if count:
             rows_changed.send(sender=self.model)
         return count
 
-    update.alters_data = True
-
-    def bulk_create(self, objs, *args, **kwargs):
+    def bulk_create(self, objs: Iterable[_M], *args: Any, **kwargs: Any) -> list[_M]:
         created = super().bulk_create(objs, *args, **kwargs)
         if created:
             rows_changed.send(sender=self.model)
         return created
 
-    bulk_create.alters_data = True
-
-    def bulk_update(self, objs, fields, *args, **kwargs):
+    def bulk_update(
+        self, objs: Iterable[_M], fields: Iterable[str], *args: Any, **kwargs: Any
+    ) -> int:
         count = super().bulk_update(objs, fields, *args, **kwargs)
         if count:
             rows_changed.send(sender=self.model)
         return count
-
-    bulk_update.alters_data = True

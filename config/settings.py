@@ -6,10 +6,15 @@ Production differs only by environment variables (see README and docs/architectu
 
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from threads.attachment_types import DENIED_EXTENSIONS, DENIED_TYPES
+
+# Django's generic classes (ModelAdmin[Model], ...) take type arguments at run time as
+# they do in the annotations mypy checks with django-stubs (docs/architecture.md).
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"

@@ -1,10 +1,12 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from accounts.admin_services import ThroughServices
 
@@ -25,18 +27,18 @@ from .models import (
 )
 
 
-class ScheduleHoursInline(admin.TabularInline):
+class ScheduleHoursInline(admin.TabularInline[ScheduleHours, Schedule]):
     model = ScheduleHours
     extra = 0
 
 
-class HolidayInline(admin.TabularInline):
+class HolidayInline(admin.TabularInline[Holiday, Schedule]):
     model = Holiday
     extra = 0
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(admin.ModelAdmin[Schedule]):
     list_display = ["name", "timezone"]
     list_filter = ["timezone"]
     search_fields = ["name"]
@@ -44,7 +46,7 @@ class ScheduleAdmin(admin.ModelAdmin):
 
 
 @admin.register(SLA)
-class SLAAdmin(ThroughServices, admin.ModelAdmin):
+class SLAAdmin(ThroughServices, admin.ModelAdmin[SLA]):
     save_service = staticmethod(services.sla_save)
     delete_service = staticmethod(services.sla_delete)
     list_display = [
@@ -60,7 +62,7 @@ class SLAAdmin(ThroughServices, admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(ThroughServices, admin.ModelAdmin):
+class DepartmentAdmin(ThroughServices, admin.ModelAdmin[Department]):
     save_service = staticmethod(services.department_save)
     delete_service = staticmethod(services.department_delete)
     list_display = ["name", "parent", "manager", "sla", "assign_policy", "is_public", "is_active"]
@@ -77,7 +79,7 @@ class DepartmentAdmin(ThroughServices, admin.ModelAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(ThroughServices, admin.ModelAdmin):
+class TeamAdmin(ThroughServices, admin.ModelAdmin[Team]):
     save_service = staticmethod(services.team_save)
     delete_service = staticmethod(services.team_delete)
     list_display = ["name", "lead", "is_active", "alerts_enabled", "assign_policy"]
@@ -88,7 +90,7 @@ class TeamAdmin(ThroughServices, admin.ModelAdmin):
 
 
 @admin.register(HelpTopic)
-class HelpTopicAdmin(ThroughServices, admin.ModelAdmin):
+class HelpTopicAdmin(ThroughServices, admin.ModelAdmin[HelpTopic]):
     save_service = staticmethod(services.topic_save)
     delete_service = staticmethod(services.topic_delete)
     list_display = [
@@ -108,17 +110,17 @@ class HelpTopicAdmin(ThroughServices, admin.ModelAdmin):
 
 
 @admin.register(BannedEmail)
-class BannedEmailAdmin(admin.ModelAdmin):
+class BannedEmailAdmin(admin.ModelAdmin[BannedEmail]):
     list_display = ["address", "notes", "created_at"]
     search_fields = ["address", "notes"]
 
 
-class FilterRuleInline(admin.TabularInline):
+class FilterRuleInline(admin.TabularInline[FilterRule, TicketFilter]):
     model = FilterRule
     extra = 1
 
 
-class FilterActionInline(admin.StackedInline):
+class FilterActionInline(admin.StackedInline[FilterAction, TicketFilter]):
     model = FilterAction
     extra = 1
     fields = [
@@ -149,7 +151,8 @@ class FilterTestForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="One 'Name: value' per line.",
     )
-    fields = forms.CharField(
+    # not `fields`: that name is the form's own dict of fields
+    custom_fields = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Custom fields, one 'name: value' per line.",
@@ -172,12 +175,12 @@ class FilterTestForm(forms.Form):
             topic=d["topic"],
             organization=d["organization"],
             headers={k.lower(): v for k, v in self._pairs(d["headers"]).items()},
-            fields=self._pairs(d["fields"]),
+            fields=self._pairs(d["custom_fields"]),
         )
 
 
 @admin.register(TicketFilter)
-class TicketFilterAdmin(admin.ModelAdmin):
+class TicketFilterAdmin(admin.ModelAdmin[TicketFilter]):
     """Save a new filter inactive, try it on the Test page, then activate it."""
 
     list_display = [
@@ -195,12 +198,12 @@ class TicketFilterAdmin(admin.ModelAdmin):
     inlines = [FilterRuleInline, FilterActionInline]
 
     @admin.display(description="test")
-    def test_link(self, obj):
+    def test_link(self, obj: TicketFilter) -> SafeString:
         return format_html(
             '<a href="{}">{}</a>', reverse("admin:routing_ticketfilter_test", args=[obj.pk]), "Test"
         )
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         custom = [
             path(
                 "<int:pk>/test/",
@@ -210,7 +213,7 @@ class TicketFilterAdmin(admin.ModelAdmin):
         ]
         return custom + super().get_urls()
 
-    def test_view(self, request, pk):
+    def test_view(self, request: HttpRequest, pk: int) -> TemplateResponse:
         flt = get_object_or_404(TicketFilter, pk=pk)
         if not self.has_view_permission(request, flt):
             raise PermissionDenied

@@ -34,8 +34,11 @@ def team_members(team: Team, *, within: Department | None = None) -> QuerySet[Us
     return qs
 
 
+Owner = Department | Team  # whose members are picked from (and whose cursor moves)
+
+
 class Policy:
-    def pick(self, candidates: list[User], *, owner: dict, load: Load) -> User | None:
+    def pick(self, candidates: list[User], *, owner: Owner, load: Load) -> User | None:
         raise NotImplementedError
 
 
@@ -43,8 +46,11 @@ class RoundRobin(Policy):
     """The next member after the last one picked, by id, wrapping around. The cursor row
     is locked for the rest of the caller's transaction, so concurrent picks queue."""
 
-    def pick(self, candidates, *, owner, load):
-        cursor, _ = AssignmentCursor.objects.get_or_create(**owner)
+    def pick(self, candidates: list[User], *, owner: Owner, load: Load) -> User:
+        if isinstance(owner, Team):
+            cursor, _ = AssignmentCursor.objects.get_or_create(team=owner)
+        else:
+            cursor, _ = AssignmentCursor.objects.get_or_create(department=owner)
         cursor = AssignmentCursor.objects.select_for_update().get(pk=cursor.pk)
         ordered = sorted(candidates, key=lambda u: u.pk)
         after = [
@@ -59,7 +65,7 @@ class RoundRobin(Policy):
 class LeastBusy(Policy):
     """The member with the fewest open tickets (ties: the lowest id)."""
 
-    def pick(self, candidates, *, owner, load):
+    def pick(self, candidates: list[User], *, owner: Owner, load: Load) -> User:
         counts = load([u.pk for u in candidates])
         return min(candidates, key=lambda u: (counts.get(u.pk, 0), u.pk))
 
@@ -74,13 +80,14 @@ def auto_assign(*, department: Department, team: Team | None, load: Load) -> Use
     """Pick an agent for a new ticket: by the team's policy when a team is set and has one,
     else by the department's. Respects "assign only to members". None when no policy or
     nobody is available. Call it inside the ticket's transaction."""
+    owner: Owner
     if team is not None and team.assign_policy in POLICIES:
         within = department if department.assign_members_only else None
         candidates = list(team_members(team, within=within))
-        policy, owner = POLICIES[team.assign_policy], {"team": team}
+        policy, owner = POLICIES[team.assign_policy], team
     elif department.assign_policy in POLICIES:
         candidates = list(department_members(department))
-        policy, owner = POLICIES[department.assign_policy], {"department": department}
+        policy, owner = POLICIES[department.assign_policy], department
     else:
         return None
     if not candidates:

@@ -10,9 +10,12 @@ pathological pattern cannot hang an import: a pattern that times out counts as n
 
 import copy
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import regex
+from django.db.models import QuerySet
 
 from accounts.errors import PermissionRefused
 
@@ -74,14 +77,15 @@ def rule_matches(rule: FilterRule, sample: Sample) -> bool:
     if op == FilterRule.Operator.NOT_MATCH:
         return not _search(wanted, value)
     value, wanted = value.strip().casefold(), wanted.strip().casefold()
-    return {
+    tests: dict[str, Callable[[], bool]] = {
         FilterRule.Operator.EQUAL: lambda: value == wanted,
         FilterRule.Operator.NOT_EQUAL: lambda: value != wanted,
         FilterRule.Operator.CONTAINS: lambda: wanted in value,
         FilterRule.Operator.NOT_CONTAINS: lambda: wanted not in value,
         FilterRule.Operator.STARTS: lambda: value.startswith(wanted),
         FilterRule.Operator.ENDS: lambda: value.endswith(wanted),
-    }[op]()
+    }
+    return tests[op]()
 
 
 def filter_matches(flt: TicketFilter, sample: Sample) -> bool:
@@ -92,7 +96,7 @@ def filter_matches(flt: TicketFilter, sample: Sample) -> bool:
     return all(results) if flt.match_all else any(results)
 
 
-def active_filters(source: str):
+def active_filters(source: str) -> QuerySet[TicketFilter]:
     """The active filters for a source's channel, in order, with their rules and actions
     (an action's target loads when the action applies: tickets.config caches this list,
     and must not hold users)."""
@@ -104,7 +108,7 @@ def active_filters(source: str):
     )
 
 
-def matching(sample: Sample, filters=None) -> list[TicketFilter]:
+def matching(sample: Sample, filters: Iterable[TicketFilter] | None = None) -> list[TicketFilter]:
     """The filters that match, in order, up to the first one that stops processing."""
     found = []
     for flt in active_filters(sample.source) if filters is None else filters:
@@ -115,7 +119,7 @@ def matching(sample: Sample, filters=None) -> list[TicketFilter]:
     return found
 
 
-def _apply_action(action: FilterAction, data: dict, *, rejecting: bool) -> str:
+def _apply_action(action: FilterAction, data: dict[str, Any], *, rejecting: bool) -> str:
     """Apply one action to ticket_open's data; returns a short description for the event."""
     kind = action.kind
     if kind == FilterAction.Kind.REJECT:
@@ -141,7 +145,13 @@ def _apply_action(action: FilterAction, data: dict, *, rejecting: bool) -> str:
     return f"{kind}: {target}"
 
 
-def apply(*, data: dict, sample: Sample, rejecting: bool = True, filters=None) -> list[dict]:
+def apply(
+    *,
+    data: dict[str, Any],
+    sample: Sample,
+    rejecting: bool = True,
+    filters: Iterable[TicketFilter] | None = None,
+) -> list[dict[str, Any]]:
     """Run the filters on `data`; returns [{"id", "name", "actions": [...]}] of those that matched.
     With `rejecting` off (an agent opens the ticket), a reject action is noted, not applied.
     `filters`: active_filters() for the sample's source, when the caller has them."""
@@ -152,7 +162,7 @@ def apply(*, data: dict, sample: Sample, rejecting: bool = True, filters=None) -
     return matched
 
 
-def explain(flt: TicketFilter, sample: Sample) -> dict:
+def explain(flt: TicketFilter, sample: Sample) -> dict[str, Any]:
     """For the admin's test page: each rule's outcome, the overall match, the actions."""
     rules = [(rule, rule_matches(rule, sample)) for rule in flt.rules.all()]
     return {

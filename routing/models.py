@@ -2,6 +2,7 @@
 
 import datetime as dt
 import zoneinfo
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -23,7 +24,7 @@ class Schedule(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -48,10 +49,10 @@ class ScheduleHours(models.Model):
         ordering = ["weekday", "start_time"]
         verbose_name_plural = "schedule hours"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
 
-    def clean(self):
+    def clean(self) -> None:
         if self.end_time != dt.time(0, 0) and self.end_time <= self.start_time:
             raise ValidationError(_("The end must come after the start (00:00 means midnight)."))
 
@@ -67,10 +68,10 @@ class Holiday(models.Model):
     class Meta:
         ordering = ["start_date"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.start_date})"
 
-    def clean(self):
+    def clean(self) -> None:
         if self.start_date and self.end_date and self.end_date < self.start_date:
             raise ValidationError(_("A holiday cannot end before it starts."))
 
@@ -125,21 +126,28 @@ class SLA(models.Model):
         verbose_name = "SLA"
         verbose_name_plural = "SLAs"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.name} ({self.grace_hours} h)"
 
 
 class Nested:
     """Shared by the trees (departments, help topics): "Parent / Child" names, no cycles."""
 
-    def __str__(self):
+    if TYPE_CHECKING:  # the fields of the models that use it
+        pk: Any
+        name: str
+        parent: Self | None
+        parent_id: int | None
+
+    def __str__(self) -> str:
         return self.full_name
 
     @property
     def full_name(self) -> str:
-        return f"{self.parent.full_name} / {self.name}" if self.parent_id else self.name
+        parent = self.parent if self.parent_id else None
+        return f"{parent.full_name} / {self.name}" if parent is not None else self.name
 
-    def clean(self):
+    def clean(self) -> None:
         node, seen = self.parent, {self.pk}
         while node is not None:
             if node.pk in seen:
@@ -218,7 +226,7 @@ class Team(models.Model):
     class Meta:
         ordering = ["name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -294,10 +302,10 @@ class BannedEmail(models.Model):
         verbose_name = "banned address"
         verbose_name_plural = "ban list"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.address
 
-    def clean(self):
+    def clean(self) -> None:
         self.address = (self.address or "").strip().lower()
         if "@" not in self.address:
             raise ValidationError({"address": _("Enter an address or @domain.")})
@@ -324,7 +332,7 @@ class AssignmentCursor(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"cursor of {self.department or self.team}"
 
 
@@ -359,7 +367,7 @@ class TicketFilter(models.Model):
         base_manager_name = "objects"
         ordering = ["sort", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -400,10 +408,10 @@ class FilterRule(models.Model):
         base_manager_name = "objects"
         ordering = ["id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_field_display()} {self.get_operator_display()} {self.value!r}"
 
-    def clean(self):
+    def clean(self) -> None:
         from .filters import regex_error
 
         if self.field in (self.Field.HEADER, self.Field.CUSTOM) and not self.name.strip():
@@ -430,7 +438,8 @@ class FilterAction(models.Model):
         COLLABORATORS = "collaborators", _("Add collaborators (addresses in Value)")
         ORGANIZATION = "organization", _("Set organization")
 
-    REQUIRED = {
+    # the kinds that need a target, and the field holding it
+    REQUIRED: ClassVar[dict[str, str]] = {
         Kind.DEPARTMENT: "department",
         Kind.PRIORITY: "priority",
         Kind.SLA: "sla",
@@ -488,13 +497,13 @@ class FilterAction(models.Model):
         base_manager_name = "objects"
         ordering = ["sort", "id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         target = (
             getattr(self, self.REQUIRED[self.kind]) if self.kind in self.REQUIRED else self.value
         )
         return f"{self.get_kind_display()}: {target}" if target else self.get_kind_display()
 
-    def clean(self):
+    def clean(self) -> None:
         field = self.REQUIRED.get(self.kind)
         if field and getattr(self, f"{field}_id") is None:
             raise ValidationError({field: _("This action needs a %s.") % field})

@@ -10,6 +10,7 @@ clock. All inputs and outputs are aware datetimes; outputs are in UTC.
 import datetime as dt
 import logging
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .models import SLA, Schedule
@@ -40,7 +41,7 @@ class Calendar:
     def is_holiday(self, day: dt.date) -> bool:
         return any(start <= day <= end for start, end in self.holidays)
 
-    def open_intervals(self, day: dt.date):
+    def open_intervals(self, day: dt.date) -> Iterator[tuple[dt.datetime, dt.datetime]]:
         """Open intervals of a local day as (start, end) UTC datetimes."""
         if self.is_holiday(day):
             return

@@ -1,34 +1,39 @@
 """Threads are written by the services only; the admin shows them read-only."""
 
+from typing import TypeVar
+
 from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
 
 from .models import Attachment, Collaborator, Draft, Referral, StoredFile, ThreadEntry, ThreadEvent
 
+_M = TypeVar("_M", bound=models.Model)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
+
+class ReadOnlyAdmin(admin.ModelAdmin[_M]):
+    def has_add_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
         return False
 
 
-class AttachmentInline(admin.TabularInline):
+class AttachmentInline(admin.TabularInline[Attachment, ThreadEntry]):
     model = Attachment
     extra = 0
-    fields = ["filename", "content_type", "inline", "file"]
-    readonly_fields = fields
+    fields = readonly_fields = ("filename", "content_type", "inline", "file")
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: ThreadEntry | None = None) -> bool:
         return False
 
 
 @admin.register(ThreadEntry)
-class ThreadEntryAdmin(ReadOnlyAdmin):
+class ThreadEntryAdmin(ReadOnlyAdmin[ThreadEntry]):
     list_display = ["id", "thread", "kind", "poster_name", "source", "created_at"]
     list_filter = ["kind", "source", "format", "is_system"]
     search_fields = ["body_text", "poster_name", "message_id", "title"]
@@ -38,14 +43,14 @@ class ThreadEntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ThreadEvent)
-class ThreadEventAdmin(ReadOnlyAdmin):
+class ThreadEventAdmin(ReadOnlyAdmin[ThreadEvent]):
     list_display = ["id", "thread", "kind", "actor_label", "channel", "created_at"]
     list_filter = ["kind", "channel"]
     search_fields = ["actor_label"]
 
 
 @admin.register(Collaborator)
-class CollaboratorAdmin(ReadOnlyAdmin):
+class CollaboratorAdmin(ReadOnlyAdmin[Collaborator]):
     list_display = ["thread", "user", "role", "is_active", "created_at"]
     list_filter = ["role", "is_active"]
     search_fields = ["user__email", "user__name"]
@@ -53,23 +58,23 @@ class CollaboratorAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Referral)
-class ReferralAdmin(ReadOnlyAdmin):
+class ReferralAdmin(ReadOnlyAdmin[Referral]):
     list_display = ["thread", "agent", "team", "department", "created_at"]
     list_filter = ["department", "team"]
     search_fields = ["agent__email", "agent__name"]
 
 
 @admin.register(StoredFile)
-class StoredFileAdmin(ReadOnlyAdmin):
+class StoredFileAdmin(ReadOnlyAdmin[StoredFile]):
     list_display = ["sha256", "size", "content_type", "created_at"]
     list_filter = ["content_type"]
     search_fields = ["sha256", "attachments__filename"]
 
 
 @admin.register(Draft)
-class DraftAdmin(ReadOnlyAdmin):
+class DraftAdmin(ReadOnlyAdmin[Draft]):
     list_display = ["agent", "namespace", "updated_at"]
     search_fields = ["namespace", "agent__email"]
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Draft | None = None) -> bool:
         return True

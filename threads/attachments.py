@@ -12,12 +12,17 @@ part and notes it on the entry; the services call `attachments_validate` before 
 """
 
 import mimetypes
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import puremagic
 from django.conf import settings
 
 from accounts.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from .services import NewAttachment
 
 HEAD_BYTES = 8192  # enough for every signature we act on
 SAFE_INLINE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -54,7 +59,7 @@ def extension(filename: str) -> str:
     return name.rsplit(".", 1)[1].strip() if "." in name else ""
 
 
-def _program_type(match) -> str:
+def _program_type(match: Any) -> str:  # a puremagic match (puremagic ships no types)
     if match.byte_match[:2] == b"MZ" or match.mime_type == PE:
         return PE
     for marker, mime in _PROGRAMS:
@@ -98,7 +103,7 @@ def _base_type(value: str) -> str:
     return (value or "").split(";", 1)[0].strip().lower()
 
 
-def _matches(mime: str, patterns) -> bool:
+def _matches(mime: str, patterns: Iterable[str]) -> bool:
     if not mime:
         return False
     for pattern in patterns:
@@ -108,7 +113,7 @@ def _matches(mime: str, patterns) -> bool:
     return False
 
 
-def _lower(values) -> set[str]:
+def _lower(values: Iterable[str]) -> set[str]:
     return {v.strip().lower().lstrip(".") for v in values if v.strip()}
 
 
@@ -144,9 +149,9 @@ def human_size(size: int) -> str:
     return f"{size:,} bytes"
 
 
-def attachments_validate(files) -> None:
+def attachments_validate(files: Sequence["NewAttachment"]) -> None:
     """Refuse the whole set, naming every file that breaks the policy or the size
-    limit, before anything is stored. `files`: NewAttachment-like objects."""
+    limit, before anything is stored."""
     limit = settings.HELPDESK["MAX_ATTACHMENT_BYTES"]
     too_big = [f.filename for f in files if len(f.content) > limit]
     if too_big:

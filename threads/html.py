@@ -79,12 +79,12 @@ _BLOCK = {
 
 
 class _TextExtractor(HTMLParser):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style", "head", "title"):
             self._skip += 1
         elif tag in _BLOCK:
@@ -92,13 +92,13 @@ class _TextExtractor(HTMLParser):
         if tag == "li":
             self.parts.append("- ")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style", "head", "title"):
             self._skip = max(0, self._skip - 1)
         elif tag in _BLOCK:
             self.parts.append("\n")
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if not self._skip:
             self.parts.append(data)
 
@@ -138,7 +138,7 @@ def inline_images(body_html: str, urls: dict[str, str]) -> str:
     if not urls or "cid:" not in body_html:
         return body_html
 
-    def swap(match):
+    def swap(match: re.Match[str]) -> str:
         url = urls.get(html.unescape(match.group(2)).strip("<>"))
         return f'src="{html.escape(url)}"' if url else match.group(0)
 

@@ -19,7 +19,7 @@ class Channel(models.TextChoices):
 class Thread(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Thread {self.pk}"
 
 
@@ -79,7 +79,7 @@ class ThreadEntry(models.Model):
         verbose_name_plural = "thread entries"
         indexes = [models.Index(fields=["thread", "created_at"], name="threads_entry_thread_time")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.poster_name or '-'}"
 
     @property
@@ -127,7 +127,7 @@ class ThreadEvent(models.Model):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["thread", "created_at"], name="threads_event_thread_time")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.actor_label or '-'}"
 
 
@@ -149,7 +149,7 @@ class Collaborator(models.Model):
             models.UniqueConstraint(fields=["thread", "user"], name="threads_one_collaboration")
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.user} ({self.role})"
 
 
@@ -195,15 +195,16 @@ class Referral(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Referral to {self.agent or self.team or self.department}"
 
     @property
-    def target(self):
+    def target(self) -> models.Model | None:
+        """The agent, team or department (threads does not import routing)."""
         return self.agent or self.team or self.department
 
 
-def stored_file_path(instance, filename):
+def stored_file_path(instance: "StoredFile", filename: str) -> str:
     sha = instance.sha256
     return f"files/{sha[:2]}/{sha[2:4]}/{sha}"
 
@@ -217,7 +218,7 @@ class StoredFile(models.Model):
     file = models.FileField(upload_to=stored_file_path, max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.sha256[:12]} ({self.size} bytes)"
 
 
@@ -233,7 +234,7 @@ class Attachment(models.Model):
     class Meta:
         ordering = ["id"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.filename
 
     @property
@@ -258,5 +259,5 @@ class Draft(models.Model):
             )
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.agent} / {self.namespace}"

@@ -1,12 +1,14 @@
 """Reads of threads. Who may see a thread is decided by its owner's selectors
 (tickets.selectors); these only shape the data for a reader who may."""
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import User
 
 from .models import Attachment, Draft, ThreadEntry, ThreadEvent
 
 
-def entries_for(*, thread_id: int, include_notes: bool):
+def entries_for(*, thread_id: int, include_notes: bool) -> QuerySet[ThreadEntry]:
     """The entries of a thread, with posters and attachments, in a constant number of queries."""
     qs = ThreadEntry.objects.filter(thread_id=thread_id).select_related("poster", "editor")
     if not include_notes:
@@ -16,11 +18,11 @@ def entries_for(*, thread_id: int, include_notes: bool):
     )
 
 
-def events_for(*, thread_id: int):
+def events_for(*, thread_id: int) -> QuerySet[ThreadEvent]:
     return ThreadEvent.objects.filter(thread_id=thread_id).select_related("actor")
 
 
-def draft_for(*, agent, namespace: str) -> str:
+def draft_for(*, agent: User, namespace: str) -> str:
     """The agent's saved draft body for a namespace (e.g. ticket.42.reply), or ""."""
     return (
         Draft.objects.filter(agent=agent, namespace=namespace)

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, Model, OuterRef
+from django.db.models import Exists, ForeignObjectRel, Model, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.actors import Actor, actor_label, actor_user
@@ -105,7 +105,7 @@ def entry_create(
         raise ValidationFailed(
             "The message is empty.", code="empty_body", fields={"body": ["This field is required."]}
         )
-    user = actor_user(poster)
+    user = actor_user(poster)  # type: ignore[no-untyped-call]  # accounts.actors: untyped yet
     entry = ThreadEntry.objects.create(
         thread_id=thread_id,
         kind=kind,
@@ -150,7 +150,7 @@ def event_record(
     event = ThreadEvent.objects.create(
         thread_id=thread_id,
         kind=kind,
-        actor=actor_user(actor),
+        actor=actor_user(actor),  # type: ignore[no-untyped-call]  # accounts.actors: untyped yet
         actor_label=actor_label(actor)[:128],
         channel=channel,
         data=data or {},
@@ -225,12 +225,12 @@ def drafts_purge(*, older_than_days: int = 14) -> int:
     return Draft.objects.filter(updated_at__lt=cutoff).delete()[0]
 
 
-def _unreferenced(queryset):
+def _unreferenced(queryset: QuerySet[StoredFile]) -> QuerySet[StoredFile]:
     """Stored files no row points at: every foreign key to StoredFile in any installed app
     (thread attachments, canned responses, FAQs, ...), found through the model registry,
     so an app that keeps files never has to register itself here."""
     for rel in StoredFile._meta.get_fields(include_hidden=True):
-        if rel.is_relation and rel.auto_created and not rel.concrete:
+        if isinstance(rel, ForeignObjectRel):  # a relation to StoredFile, from its other end
             users = rel.related_model._default_manager.filter(**{rel.field.name: OuterRef("pk")})
             queryset = queryset.exclude(Exists(users))
     return queryset
@@ -249,6 +249,7 @@ def files_purge_orphans(*, older_than_hours: int = 24) -> int:
                 continue
             name = locked.file.name
             locked.delete()
-        default_storage.delete(name)
+        if name:  # a row without its file (not written by file_store): nothing to remove
+            default_storage.delete(name)
         count += 1
     return count

@@ -332,6 +332,21 @@ def test_the_admin_test_page_explains_a_filter_without_saving(admin_client, cast
     assert explain(flt, Sample(source="web", subject="server", email="x@y.org"))["matches"] is True
 
 
+def test_the_admin_test_page_reads_custom_fields_and_headers(admin_client, cast):
+    flt = make_filter(
+        "Custom",
+        is_active=False,
+        rules=[("custom", "equal", "gold", "Plan"), ("header", "contains", "list", "X-Mailer")],
+        actions=[("priority", {"priority": priority("High")})],
+    )
+    url = f"/admin/routing/ticketfilter/{flt.pk}/test/"
+    sample = {"source": "email", "headers": "X-Mailer: Mailing list 2.0"}
+    page = admin_client.post(url, {**sample, "custom_fields": "Plan: Gold"})
+    assert page.status_code == 200 and "The filter matches." in page.content.decode()
+    page = admin_client.post(url, {**sample, "custom_fields": "Plan: Silver"})
+    assert "The filter does not match." in page.content.decode()
+
+
 def test_new_clients_named_by_a_filter_are_created_once(cast):
     make_filter(
         "CC boss",

@@ -66,6 +66,18 @@ def test_orphan_files_are_purged_after_the_grace_period(db):
     assert not default_storage.exists(orphan.file.name)
 
 
+def test_a_stored_file_row_without_a_file_is_purged_with_the_others(db):
+    """Storage.delete("") raises ValueError: the purge stopped there, its row already
+    deleted, and left the other orphans (mypy: FieldFile.name is str | None)."""
+    old = timezone.now() - dt.timedelta(days=2)
+    orphan = services.file_store(content=b"orphan")
+    StoredFile.objects.create(sha256="0" * 64, size=0, file="")
+    StoredFile.objects.update(created_at=old)
+    assert services.files_purge_orphans(older_than_hours=24) == 2
+    assert not StoredFile.objects.exists()
+    assert not default_storage.exists(orphan.file.name)
+
+
 def test_attached_files_are_never_purged(cast):
     from ..factories import attachment, open_ticket
 

@@ -1,4 +1,7 @@
-from django.core.management.base import BaseCommand, CommandError
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.actors import SYSTEM
 from accounts.apikeys import api_key_create
@@ -12,7 +15,7 @@ class Command(BaseCommand):
         "(it is stored hashed and cannot be shown again)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--ip",
             action="append",
@@ -49,14 +52,14 @@ class Command(BaseCommand):
             ),
         )
 
-    def _departments(self, names):
+    def _departments(self, names: Iterable[str]) -> list[Department]:
         found = list(Department.objects.filter(name__in=names))
         missing = sorted(set(names) - {d.name for d in found})
         if missing:
             raise CommandError(f"Unknown departments: {', '.join(missing)}.")
         return found
 
-    def handle(self, *args, **opts):
+    def handle(self, *args: Any, **opts: Any) -> None:
         try:
             _, secret = api_key_create(
                 actor=SYSTEM,

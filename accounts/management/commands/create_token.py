@@ -1,4 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.actors import SYSTEM
 from accounts.apikeys import token_create
@@ -12,11 +14,11 @@ class Command(BaseCommand):
         "output (it is stored hashed and cannot be shown again)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--name", default="API token")
 
-    def handle(self, *args, username, name, **opts):
+    def handle(self, *args: Any, username: str, name: str, **opts: Any) -> None:
         user = user_find_by_login(username)
         if user is None:
             raise CommandError(f"No user {username!r}.")
