@@ -17,20 +17,22 @@ from .locks import (
     ticket_lock_acquire,
     ticket_lock_release,
 )
+from .merging import Participants, ticket_merge, ticket_unmerge
 from .opening import ticket_open
 from .overdue import tickets_mark_overdue
 from .relations import (
     ticket_add_collaborator,
     ticket_link,
-    ticket_merge,
     ticket_remove_collaborator,
     ticket_unlink,
     tickets_purge,
 )
+from .split import ticket_split
 from .status import ticket_set_status
 
 __all__ = [
     "UNSET",
+    "Participants",
     "Posted",
     "active_lock",
     "locks_purge",
@@ -54,8 +56,10 @@ __all__ = [
     "ticket_set_due_date",
     "ticket_set_priority",
     "ticket_set_status",
+    "ticket_split",
     "ticket_transfer",
     "ticket_unlink",
+    "ticket_unmerge",
     "tickets_mark_overdue",
     "tickets_purge",
 ]

@@ -30,9 +30,10 @@ class Posted(NamedTuple):
 
 
 def _surviving(ticket: Ticket) -> Ticket:
-    """A message to a merged ticket goes to the ticket it was merged into."""
+    """A message to a merged ticket (combined or separate) goes to the ticket it was
+    merged into; a linked child takes its own messages."""
     for _ in range(MAX_MERGE_HOPS):
-        if ticket.merged_into_id is None:
+        if not ticket.is_merged:
             return ticket
         ticket = Ticket.objects.get(pk=ticket.merged_into_id)
     return ticket
@@ -82,7 +83,7 @@ def ticket_post_message(
                 raise Conflict(
                     f"Ticket #{t.number} is closed and cannot be reopened.", code="ticket_closed"
                 )
-            fields += apply_status(t, target, actor=actor, channel=channel)
+            fields += apply_status(t, target, actor=actor, channel=channel, config=config)
         entry = threads.entry_create(
             thread_id=t.thread_id,
             kind=ThreadEntry.Kind.MESSAGE,
@@ -150,7 +151,7 @@ def ticket_post_reply(
             )
         fields = ["last_response_at", "is_answered"]
         if reopens:
-            fields += apply_status(t, status, actor=actor, channel=channel)
+            fields += apply_status(t, status, actor=actor, channel=channel, config=config)
         entry = threads.entry_create(
             thread_id=t.thread_id,
             kind=ThreadEntry.Kind.RESPONSE,
@@ -168,7 +169,7 @@ def ticket_post_reply(
         if claimed:
             fields.append("assignee")
         if change and not reopens:
-            fields += apply_status(t, status, actor=actor, channel=channel)
+            fields += apply_status(t, status, actor=actor, channel=channel, config=config)
         save(t, *fields)
         release_own_lock(t, actor)
         send_on_commit(
