@@ -15,7 +15,7 @@ from threads.models import ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
 
 from .. import signals
-from ..models import HelpdeskSettings, State, Ticket, TicketStatus
+from ..models import HelpdeskSettings, MergeMode, State, Ticket, TicketStatus
 from ..permissions import check, check_visible
 from ._common import channel_of, lock, record, ref, require_state, save
 from .locks import release_own_lock, require_unlocked
@@ -31,12 +31,17 @@ class Posted(NamedTuple):
 
 def _surviving(ticket: Ticket) -> Ticket:
     """A message to a merged ticket (combined or separate) goes to the ticket it was
-    merged into; a linked child takes its own messages."""
+    merged into; a linked child takes its own messages. Read from the database: the
+    caller's copy may predate the merge."""
+    pk = ticket.pk
     for _ in range(MAX_MERGE_HOPS):
-        if not ticket.is_merged:
-            return ticket
-        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
-    return ticket
+        parent_id, mode = (
+            Ticket.objects.filter(pk=pk).values_list("merged_into_id", "merge_mode").get()
+        )
+        if parent_id is None or mode == MergeMode.LINK:
+            break
+        pk = parent_id
+    return ticket if pk == ticket.pk else Ticket.objects.get(pk=pk)
 
 
 def _reopen_status(ticket: Ticket, config: HelpdeskSettings) -> TicketStatus | None:
