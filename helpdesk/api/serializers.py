@@ -128,6 +128,12 @@ class TicketSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     assignee = PersonRefSerializer(read_only=True, allow_null=True)
     team = RefSerializer(read_only=True, allow_null=True)
     merged_into = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    merge_mode = serializers.ChoiceField(
+        choices=MergeMode.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="How this ticket joined `merged_into`; empty without a parent.",
+    )
     effective_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
 

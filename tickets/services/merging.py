@@ -24,7 +24,7 @@ had before the merge; collaborators copied to the parent, referrals and the link
 
 from collections.abc import Sequence
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from accounts.bus import send_on_commit
@@ -50,13 +50,11 @@ from .status import announce_status, apply_status, authorize_status
 MERGE_OR_LINK = frozenset({"ticket.merge", "ticket.link"})
 
 
-class Participants:
+class Participants(models.TextChoices):
     """Who of a merged child joins the parent as a collaborator (osTicket's choice)."""
 
-    ALL = "all"  # the requester and the collaborators (osTicket's default)
-    REQUESTERS = "requesters"  # the requester only
-    choices = ((ALL, _("Requesters and collaborators")), (REQUESTERS, _("Requesters only")))
-    values = (ALL, REQUESTERS)
+    ALL = "all", _("Requesters and collaborators")  # osTicket's default
+    REQUESTERS = "requesters", _("Requesters only")
 
 
 def _check_options(mode, participants, child_status, parent_status) -> None:
@@ -66,8 +64,11 @@ def _check_options(mode, participants, child_status, parent_status) -> None:
             code="invalid_merge_mode",
             fields={"mode": ["Choose combine, separate or link."]},
         )
-    given = {"participants": participants, "child_status": child_status}
-    given["parent_status"] = parent_status
+    given = {
+        "participants": participants,
+        "child_status": child_status,
+        "parent_status": parent_status,
+    }
     if mode == MergeMode.LINK:
         named = sorted(name for name, value in given.items() if value is not None)
         if named:

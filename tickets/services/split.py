@@ -16,7 +16,7 @@ from .opening import ticket_open
 from .relations import ref_ticket
 
 
-def _default_requester(entry: ThreadEntry, ticket: Ticket):
+def default_requester(entry: ThreadEntry, ticket: Ticket):
     """osTicket seeds the new ticket with the entry's author when a client wrote it (a
     collaborator's message becomes their own ticket); otherwise the ticket's requester."""
     poster = entry.poster
@@ -89,7 +89,7 @@ def ticket_split(
         require_state(source, State.OPEN, State.CLOSED, action="be split")
         new = ticket_open(
             actor=actor,
-            requester=requester or _default_requester(entry, source),
+            requester=requester or default_requester(entry, source),
             subject=subject,
             body=body,
             fmt=fmt,
