@@ -185,3 +185,22 @@ def test_an_api_key_splits_only_into_its_write_scope(api, cast, ticket_a):
     assert outside.status_code == 403
     assert inside.status_code == 201
     assert Ticket.objects.count() == before[0] + 1
+
+
+def test_reopening_through_the_api_gives_the_ticket_back_to_its_last_respondent(
+    api, cast, ticket_a
+):
+    cast.dept_a.claim_on_reply = False
+    cast.dept_a.save()
+    services.ticket_post_reply(actor=cast.manager_a, ticket=ticket_a, body="Fixed?")
+    services.ticket_set_status(actor=cast.alice, ticket=ticket_a, status=status("Resolved"))
+    assert Ticket.objects.get(pk=ticket_a.pk).assignee_id is None
+
+    response = api.agent(cast.agent_a).post(
+        url(ticket_a, "status/"), {"status": status("Open").pk}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["assignee"]["id"] == cast.manager_a.pk
+    assigned = ThreadEvent.objects.filter(thread_id=ticket_a.thread_id, kind="assigned").get()
+    assert (assigned.channel, assigned.data["reason"]) == ("api", "reopened")

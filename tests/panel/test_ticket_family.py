@@ -191,3 +191,18 @@ def test_agents_who_may_not_create_tickets_are_not_offered_the_split(cast, ticke
     page = signed_in(viewer).get(f"/scp/tickets/{ticket_a.number}/").content.decode()
 
     assert 'data-action="split"' not in page
+
+
+# --- close and reopen ---------------------------------------------------------------------------
+
+
+def test_closing_from_the_panel_gives_the_ticket_to_the_closer(as_agent_a, cast, ticket_a):
+    response = as_agent_a.post(
+        f"/scp/tickets/{ticket_a.number}/do/status/", {"status": status("Resolved").pk}
+    )
+
+    assert response.status_code == 302
+    closed = fresh(ticket_a)
+    assert (closed.state, closed.assignee) == ("closed", cast.agent_a)
+    page = as_agent_a.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
+    assert 'class="event event-assigned"' in page and 'class="event event-referred"' in page
