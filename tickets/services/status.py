@@ -109,13 +109,12 @@ def apply_status(
 
 def _may_hold(agent, ticket: Ticket) -> bool:
     """May this agent be (or stay) the ticket's assignee? osTicket's "available agent with
-    access to the department": active, not on vacation, the department among theirs."""
-    return bool(
-        agent.is_agent
-        and agent.is_active
-        and not agent.on_vacation
-        and (agent.is_helpdesk_admin or ticket.department_id in perms.department_ids(agent))
-    )
+    access to the department": active, not on vacation, the department among theirs (a
+    helpdesk admin's too, unless the department assigns only to its members)."""
+    if not (agent.is_agent and agent.is_active and not agent.on_vacation):
+        return False
+    member = ticket.department_id in perms.department_ids(agent)
+    return member or (agent.is_helpdesk_admin and not ticket.department.assign_members_only)
 
 
 def _on_close(ticket: Ticket, *, actor, channel: str, config) -> list[str]:
