@@ -350,6 +350,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketStateEnum": "tickets.models.State",
         "EntryFormatEnum": "threads.models.ThreadEntry.Format",
+        "MergeModeEnum": "tickets.models.MergeMode",
     },
 }
 

@@ -104,6 +104,8 @@ class ThreadEvent(models.Model):
         OVERDUE = "overdue", _("Marked overdue")
         EDITED = "edited", _("Edited")
         MERGED = "merged", _("Merged")
+        UNMERGED = "unmerged", _("Unmerged")
+        SPLIT = "split", _("Ticket created from an entry")
         LINKED = "linked", _("Linked")
         UNLINKED = "unlinked", _("Unlinked")
         COLLABORATOR_ADDED = "collaborator_added", _("Collaborator added")

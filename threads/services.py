@@ -204,6 +204,13 @@ def entries_move(*, source_id: int, target_id: int) -> int:
     )
 
 
+def entries_move_back(*, thread_id: int, original_thread_id: int) -> int:
+    """Undo `entries_move` for one source: its entries go back to their own thread."""
+    return ThreadEntry.objects.filter(
+        thread_id=thread_id, original_thread_id=original_thread_id
+    ).update(thread_id=original_thread_id, original_thread_id=None)
+
+
 def draft_save(*, agent: User, namespace: str, body: str) -> Draft:
     draft, _ = Draft.objects.update_or_create(
         agent=agent, namespace=namespace, defaults={"body": body}

@@ -91,6 +91,7 @@ class HelpdeskSettingsAdmin(admin.ModelAdmin):
         ),
         (_("Clients"), {"fields": ["max_open_tickets", "clients_can_close", "closed_status"]}),
         (_("Agents"), {"fields": ["lock_minutes"]}),
+        (_("Closing and reopening"), {"fields": ["auto_refer_closed", "reopen_assign_last"]}),
     ]
 
     def has_add_permission(self, request):

@@ -78,6 +78,14 @@ class TicketStatus(models.Model):
             raise ValidationError({"reopen_status": _("The reopen status must be an open one.")})
 
 
+class MergeMode(models.TextChoices):
+    """How a child ticket joined its parent (osTicket's merge types)."""
+
+    COMBINE = "combine", _("Combined: its entries moved into the parent's thread")
+    SEPARATE = "separate", _("Separate: its thread kept, shown under the parent")
+    LINK = "link", _("Linked: related only, nothing moved")
+
+
 @cached_rows
 class Priority(models.Model):
     name = models.CharField(max_length=32, unique=True)
@@ -175,7 +183,19 @@ class Ticket(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True)
     last_response_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_children"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_children",
+        help_text=_("The parent this ticket was merged into or linked under."),
+    )
+    merge_mode = models.CharField(
+        max_length=8,
+        choices=MergeMode,
+        blank=True,
+        default="",
+        help_text=_("How this ticket joined its parent; empty when it has none."),
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -203,6 +223,16 @@ class Ticket(models.Model):
                 condition=models.Q(state="open", is_overdue=False, sla_paused_at__isnull=True),
             ),
         ]
+        constraints = [
+            # a merge mode exactly when there is a parent (tickets.services.relations)
+            models.CheckConstraint(
+                condition=(
+                    models.Q(merged_into__isnull=True, merge_mode="")
+                    | (models.Q(merged_into__isnull=False) & ~models.Q(merge_mode=""))
+                ),
+                name="tickets_merge_mode_with_parent",
+            ),
+        ]
 
     def __str__(self):
         return f"#{self.number} {self.subject}"
@@ -214,6 +244,12 @@ class Ticket(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state == State.OPEN
+
+    @property
+    def is_merged(self) -> bool:
+        """Merged into another ticket (combined or separate): closed, and its mail goes
+        to the parent. A linked child is not merged."""
+        return self.merged_into_id is not None and self.merge_mode != MergeMode.LINK
 
     @property
     def draft_namespace(self) -> str:
@@ -318,6 +354,22 @@ class HelpdeskSettings(SingletonSettings):
     lock_minutes = models.PositiveIntegerField(
         default=3,
         help_text=_("Minutes an agent composing a reply holds the ticket; 0: no locks."),
+    )
+    auto_refer_closed = models.BooleanField(
+        default=True,
+        help_text=_(
+            "Closing a ticket refers it to its assignee (agent and team; the closing agent "
+            "when it had none), so they keep seeing it after a reassignment (osTicket's "
+            "auto_refer_closed)."
+        ),
+    )
+    reopen_assign_last = models.BooleanField(
+        default=True,
+        help_text=_(
+            "A reopened ticket goes back to its assignee, or else its last respondent, while "
+            "they are an active agent, not on vacation, with access to its department; "
+            "otherwise, and when this is off, the agent assignment is dropped."
+        ),
     )
     # Replaced by a new random number whenever configuration changes (tickets.config).
     config_version = models.BigIntegerField(default=new_config_version, editable=False)

@@ -27,7 +27,11 @@ ticket_priority_changed = Signal()  # + previous_priority, priority
 ticket_due_date_changed = Signal()  # + previous_due_at, due_at
 ticket_answered_changed = Signal()  # + answered (bool)
 ticket_edited = Signal()  # + changes ({field: [before, after]})
-ticket_merged = Signal()  # + sources (the tickets merged into `ticket`)
+ticket_merged = Signal()  # + sources (the tickets merged into `ticket`), mode
+# + parent (the ticket `ticket` was merged into), mode, entries (how many moved back)
+ticket_unmerged = Signal()
+# Sent for the source ticket of "create ticket from this entry": + entry, new_ticket
+ticket_split = Signal()
 ticket_linked = Signal()  # + other
 ticket_unlinked = Signal()  # + other
 ticket_collaborator_added = Signal()  # + user

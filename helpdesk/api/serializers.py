@@ -16,7 +16,8 @@ from accounts.models import User
 from helpdesk import limits
 from routing.models import SLA, Department, HelpTopic, Team
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
-from tickets.models import Priority, Ticket, TicketStatus
+from tickets.models import MergeMode, Priority, Ticket, TicketStatus
+from tickets.services import Participants
 
 from .fields import BoundedDictField, IdListField
 
@@ -127,6 +128,12 @@ class TicketSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     assignee = PersonRefSerializer(read_only=True, allow_null=True)
     team = RefSerializer(read_only=True, allow_null=True)
     merged_into = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    merge_mode = serializers.ChoiceField(
+        choices=MergeMode.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="How this ticket joined `merged_into`; empty without a parent.",
+    )
     effective_due_at = serializers.DateTimeField(read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
 
@@ -155,6 +162,7 @@ class TicketSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "effective_due_at",
             "reopen_count",
             "merged_into",
+            "merge_mode",
             "created_at",
             "updated_at",
             "closed_at",
@@ -346,6 +354,68 @@ class MergeSerializer(serializers.Serializer):
         max_length=limits.MAX_BULK_IDS,
         help_text="Numbers of the tickets merged into this one.",
     )
+    mode = serializers.ChoiceField(
+        choices=MergeMode.choices,
+        default=MergeMode.COMBINE,
+        help_text="combine: their entries move into this thread; separate: their threads "
+        "stay, shown under this one; link: related only, nothing moves (needs ticket.link).",
+    )
+    participants = serializers.ChoiceField(
+        choices=Participants.choices,
+        required=False,
+        allow_null=True,
+        help_text="Who joins this ticket as a collaborator: the sources' requesters and "
+        "collaborators (all, the default) or their requesters only. Not for link.",
+    )
+    child_status = serializers.PrimaryKeyRelatedField(
+        queryset=TicketStatus.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="A closed status for the merged tickets (default: the configured closed "
+        "status). Not for link.",
+    )
+    parent_status = serializers.PrimaryKeyRelatedField(
+        queryset=TicketStatus.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="An open or closed status for this ticket (default: unchanged). Not for link.",
+    )
+
+
+class UnmergeSerializer(serializers.Serializer):
+    status = serializers.PrimaryKeyRelatedField(
+        queryset=TicketStatus.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="An open or closed status for the detached ticket (default: the one it had "
+        "before the merge). Not for a linked ticket.",
+    )
+
+
+class SplitSerializer(serializers.Serializer):
+    entry = serializers.IntegerField(min_value=1, help_text="Id of an entry of this ticket.")
+    subject = serializers.CharField(max_length=255)
+    requester = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Default: the entry's author when a client wrote it, else this ticket's "
+        "requester.",
+    )
+    department = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Default: the help topic's, else this ticket's department.",
+    )
+    topic = serializers.PrimaryKeyRelatedField(
+        queryset=HelpTopic.objects.filter(is_active=True), required=False, allow_null=True
+    )
+    priority = serializers.PrimaryKeyRelatedField(
+        queryset=Priority.objects.all(), required=False, allow_null=True
+    )
+    autorespond = serializers.BooleanField(default=True)
+    alert = serializers.BooleanField(default=True)
 
 
 class LinkSerializer(serializers.Serializer):

@@ -21,7 +21,7 @@ from accounts.actors import Actor, is_client
 from accounts.errors import NotVisible, PermissionRefused, ValidationFailed
 from accounts.models import User
 from threads import selectors as thread_selectors
-from threads.models import Collaborator
+from threads.models import Collaborator, ThreadEntry
 from tickets import services
 from tickets.models import Ticket
 from tickets.selectors import tickets_linked_to
@@ -389,9 +389,74 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     def merge(self, request, number=None):
         def call(t, d):
             sources = [self._other(n, "sources") for n in d["sources"]]
-            return services.ticket_merge(actor=request.user, ticket=t, sources=sources, channel=API)
+            return services.ticket_merge(
+                actor=request.user,
+                ticket=t,
+                sources=sources,
+                mode=d["mode"],
+                participants=d.get("participants"),
+                child_status=d.get("child_status"),
+                parent_status=d.get("parent_status"),
+                channel=API,
+            )
 
         return self._act(number, s.MergeSerializer, call)
+
+    @extend_schema(
+        summary="Detach this ticket from the ticket it was merged into (or linked under)",
+        description="A combined ticket takes back the entries that came from its thread and, "
+        "unless `status` says otherwise, the status it had before the merge. A ticket that "
+        "is not merged is a 409 (`not_merged`).",
+        parameters=[IF_MATCH],
+        request=s.UnmergeSerializer,
+        responses=s.TicketSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def unmerge(self, request, number=None):
+        return self._act(
+            number,
+            s.UnmergeSerializer,
+            lambda t, d: services.ticket_unmerge(
+                actor=request.user, ticket=t, status=d.get("status"), channel=API
+            ),
+        )
+
+    @extend_schema(
+        summary="Create a ticket from one entry of this one (split)",
+        description="The new ticket's first message is the entry's body and files (shared, "
+        "not copied); both tickets are linked and get a `split` event naming the other. "
+        "Needs ticket.create in the new ticket's department.",
+        request=s.SplitSerializer,
+        responses={201: s.TicketSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def split(self, request, number=None):
+        caller = request.user
+        ticket = self._ticket(number, write=True)
+        data = validated(s.SplitSerializer, request.data)
+        entry = ThreadEntry.objects.filter(pk=data["entry"], thread_id=ticket.thread_id).first()
+        if entry is None or (entry.kind == ThreadEntry.Kind.NOTE and not includes_notes(caller)):
+            raise ValidationFailed(
+                "No such entry in this ticket.",
+                code="entry_not_found",
+                fields={"entry": ["Not an entry of this ticket."]},
+            )
+        with transaction.atomic():
+            new = services.ticket_split(
+                actor=caller,
+                ticket=ticket,
+                entry=entry,
+                subject=data["subject"],
+                requester=data.get("requester"),
+                department=data.get("department"),
+                topic=data.get("topic"),
+                priority=data.get("priority"),
+                autorespond=data["autorespond"],
+                alert=data["alert"],
+                channel=API,
+            )
+        location = reverse("api:ticket-detail", kwargs={"number": new.number})
+        return self._answer(fresh(new), status.HTTP_201_CREATED, {"Location": location})
 
     def _other(self, number: str, field: str) -> Ticket:
         """Another ticket named in a body: unknown and invisible read the same (422)."""

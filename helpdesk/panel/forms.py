@@ -13,7 +13,8 @@ from helpdesk import limits
 from helpdesk.attachments import AttachmentsField, to_attachments
 from helpdesk.params import DayField, QueryForm, UtcDateTimeField
 from threads.models import Collaborator
-from tickets.models import Priority, Ticket, TicketStatus
+from tickets.models import MergeMode, Priority, State, Ticket, TicketStatus
+from tickets.services import Participants
 
 from . import selectors
 from .models import PAGE_SIZES
@@ -250,6 +251,80 @@ class NumbersForm(VersionMixin):
                 _("Give between one and %(n)d ticket numbers.") % {"n": limits.MAX_BULK_IDS}
             )
         return numbers
+
+
+class MergeForm(NumbersForm):
+    """osTicket's merge dialog: the mode, who joins as collaborator, the statuses."""
+
+    mode = forms.ChoiceField(
+        label=_("Mode"),
+        choices=MergeMode.choices,
+        initial=MergeMode.COMBINE,
+        required=False,
+        widget=forms.RadioSelect,
+        help_text=_("Combine when none is chosen (osTicket's default)."),
+    )
+    participants = forms.ChoiceField(
+        label=_("Collaborators of this ticket from the others"),
+        choices=Participants.choices,
+        initial=Participants.ALL,
+        required=False,
+        help_text=_("Not for a link."),
+    )
+    child_status = forms.ModelChoiceField(
+        label=_("Status of the merged tickets"),
+        queryset=TicketStatus.objects.filter(state=State.CLOSED),
+        required=False,
+        empty_label=_("The configured closed status"),
+        help_text=_("Not for a link."),
+    )
+    parent_status = forms.ModelChoiceField(
+        label=_("Status of this ticket"),
+        queryset=TicketStatus.objects.filter(state__in=[State.OPEN, State.CLOSED]),
+        required=False,
+        empty_label=_("Unchanged"),
+        help_text=_("Not for a link."),
+    )
+
+    def clean(self):
+        data = super().clean()
+        data["mode"] = data.get("mode") or MergeMode.COMBINE
+        if data["mode"] == MergeMode.LINK:
+            data["participants"] = None  # the menu always sends one; a link copies nobody
+        else:
+            data["participants"] = data.get("participants") or Participants.ALL
+        return data
+
+
+class UnmergeForm(VersionMixin):
+    status = forms.ModelChoiceField(
+        label=_("Status"),
+        queryset=TicketStatus.objects.filter(state__in=[State.OPEN, State.CLOSED]),
+        required=False,
+        empty_label=_("The one it had before the merge"),
+    )
+
+
+class SplitForm(forms.Form):
+    """A new ticket from one entry (osTicket's "create ticket from this entry")."""
+
+    subject = forms.CharField(label=_("Subject"), max_length=255)
+    email = forms.EmailField(
+        label=_("Requester's email"),
+        help_text=_("The entry's author when a client wrote it, else this ticket's requester."),
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=selectors.active_departments(), required=False
+    )
+    topic = forms.ModelChoiceField(
+        label=_("Help topic"), queryset=selectors.active_topics(), required=False
+    )
+    priority = forms.ModelChoiceField(
+        label=_("Priority"), queryset=Priority.objects.all(), required=False
+    )
+    autorespond = forms.BooleanField(
+        label=_("Send the requester the new-ticket notice"), required=False, initial=True
+    )
 
 
 class CollaboratorForm(forms.Form):

@@ -4,7 +4,7 @@ from importlib.util import find_spec
 
 from django.urls import include, path
 
-from .views import auth, directory, new_ticket, profile, queues, search, tickets
+from .views import auth, directory, family, new_ticket, profile, queues, search, tickets
 
 app_name = "panel"
 
@@ -56,6 +56,8 @@ urlpatterns = [
     path(T + "draft/<str:kind>/", tickets.ticket_draft, name="ticket_draft"),
     path(T + "canned/<int:canned_id>/", tickets.canned_insert, name="ticket_canned"),
     path(T + "links/<str:other>/unlink/", tickets.ticket_unlink, name="ticket_unlink"),
+    path(T + "unmerge/", family.ticket_unmerge, name="ticket_unmerge"),
+    path(T + "entries/<int:entry_id>/split/", family.ticket_split, name="ticket_split"),
     path(
         T + "undeliverable/<int:user_id>/clear/",
         tickets.ticket_undeliverable_clear,

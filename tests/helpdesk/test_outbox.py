@@ -173,6 +173,10 @@ def _every_kind_of_change(cast):
     tickets.ticket_unlink(actor=agent, ticket=ticket, other=other)
     tickets.ticket_refer(actor=agent, ticket=ticket, department=cast.dept_b)
     tickets.ticket_merge(actor=cast.admin, ticket=ticket, sources=[other])
+    tickets.ticket_unmerge(actor=cast.admin, ticket=other)
+    tickets.ticket_split(
+        actor=agent, ticket=ticket, entry=ticket.thread.entries.first(), subject="Split"
+    )
     tickets.ticket_set_status(
         actor=agent, ticket=ticket, status=TicketStatus.objects.get(name="Closed")
     )

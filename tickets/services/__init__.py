@@ -23,16 +23,17 @@ from .locks import (
     ticket_lock_acquire,
     ticket_lock_release,
 )
+from .merging import Participants, ticket_merge, ticket_unmerge
 from .opening import NewTicket, ticket_open
 from .overdue import tickets_mark_overdue
 from .relations import (
     ticket_add_collaborator,
     ticket_link,
-    ticket_merge,
     ticket_remove_collaborator,
     ticket_unlink,
     tickets_purge,
 )
+from .split import ticket_split
 from .status import ticket_set_status
 from .statuses import ticket_status_delete, ticket_status_save
 from .trash import ticket_delete, trash_status
@@ -40,6 +41,7 @@ from .trash import ticket_delete, trash_status
 __all__ = [
     "UNSET",
     "NewTicket",
+    "Participants",
     "Posted",
     "Unset",
     "active_lock",
@@ -68,10 +70,12 @@ __all__ = [
     "ticket_set_due_date",
     "ticket_set_priority",
     "ticket_set_status",
+    "ticket_split",
     "ticket_status_delete",
     "ticket_status_save",
     "ticket_transfer",
     "ticket_unlink",
+    "ticket_unmerge",
     "tickets_mark_overdue",
     "tickets_purge",
     "trash_status",

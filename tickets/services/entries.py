@@ -16,7 +16,7 @@ from threads.models import Collaborator, ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
 
 from .. import signals
-from ..models import HelpdeskSettings, State, Ticket, TicketStatus
+from ..models import HelpdeskSettings, MergeMode, State, Ticket, TicketStatus
 from ..permissions import (
     CLIENT_REPLY,
     check,
@@ -41,12 +41,18 @@ class Posted(NamedTuple):
 
 
 def _surviving(ticket: Ticket) -> Ticket:
-    """A message to a merged ticket goes to the ticket it was merged into."""
+    """A message to a merged ticket (combined or separate) goes to the ticket it was
+    merged into; a linked child takes its own messages. Read from the database: the
+    caller's copy may predate the merge."""
+    pk = ticket.pk
     for _ in range(MAX_MERGE_HOPS):
-        if ticket.merged_into_id is None:
-            return ticket
-        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
-    return ticket
+        parent_id, mode = (
+            Ticket.objects.filter(pk=pk).values_list("merged_into_id", "merge_mode").get()
+        )
+        if parent_id is None or mode == MergeMode.LINK:
+            break
+        pk = parent_id
+    return ticket if pk == ticket.pk else Ticket.objects.get(pk=pk)
 
 
 def ticket_post_message(
@@ -89,7 +95,7 @@ def ticket_post_message(
         reopened = t.state == State.CLOSED
         if reopened:
             target = reopen_target(t, config)
-            fields += apply_status(t, target, actor=actor, channel=channel)
+            fields += apply_status(t, target, actor=actor, channel=channel, config=config)
         entry = threads.entry_create(
             thread_id=t.thread_id,
             kind=ThreadEntry.Kind.MESSAGE,
@@ -164,7 +170,7 @@ def ticket_post_reply(
         recipients = {**(marker or {}), **reply_recipients(t, cc)}
         fields = ["last_response_at", "is_answered"]
         if change is not None and reopens:
-            fields += apply_status(t, change, actor=actor, channel=channel)
+            fields += apply_status(t, change, actor=actor, channel=channel, config=config)
         entry = threads.entry_create(
             thread_id=t.thread_id,
             kind=ThreadEntry.Kind.RESPONSE,
@@ -182,7 +188,7 @@ def ticket_post_reply(
         if claimed:
             fields.append("assignee")
         if change is not None and not reopens:
-            fields += apply_status(t, change, actor=actor, channel=channel)
+            fields += apply_status(t, change, actor=actor, channel=channel, config=config)
         save(t, *fields)
         release_own_lock(t, actor)
         send_on_commit(

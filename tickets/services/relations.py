@@ -1,9 +1,11 @@
-"""Tickets and other tickets or people: merge, link, collaborators; and the purge."""
+"""Tickets and other tickets or people: links, collaborators; and the purge. Merging
+is in merging.py."""
 
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from accounts.actors import Actor, is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
@@ -13,106 +15,9 @@ from threads import services as threads
 from threads.models import Collaborator, Thread, ThreadEvent
 
 from .. import signals
-from ..models import HelpdeskSettings, State, Ticket, TicketLink, TicketStatus
+from ..models import MergeMode, State, Ticket, TicketLink
 from ..permissions import check
-from ._common import (
-    RELATED,
-    bump,
-    channel_of,
-    closed_status,
-    lock,
-    record,
-    ref,
-    require_state,
-    save,
-)
-from .status import announce_status, apply_status
-
-
-def ticket_merge(
-    *,
-    actor: Actor,
-    ticket: Ticket,
-    sources: Sequence[Ticket],
-    channel: str | None = None,
-    expected_version: int | None = None,
-) -> Ticket:
-    """Merge `sources` into `ticket`: their entries move under it, their requesters and
-    collaborators join it as collaborators, and each source is closed and linked."""
-    channel = channel_of(actor, channel)
-    config = HelpdeskSettings.load()
-    ids = [ticket.pk, *(s.pk for s in sources)]
-    if not sources or len(set(ids)) != len(ids):
-        raise ValidationFailed("Choose other, distinct tickets to merge.", code="invalid_merge")
-    closing = closed_status(config)
-    with transaction.atomic():
-        locked = {
-            t.pk: t
-            for t in Ticket.objects.select_for_update(of=("self",))
-            .select_related(*RELATED)
-            .filter(pk__in=ids)
-            .order_by("pk")
-        }
-        target = locked[ticket.pk]
-        if expected_version is not None:
-            lock(target, expected_version)  # raises StaleVersion when the target moved on
-        for t in locked.values():
-            check(actor, "ticket.merge", t)
-            if t.merged_into_id:
-                raise Conflict(f"Ticket #{t.number} is already merged.", code="already_merged")
-        require_state(target, State.OPEN, State.CLOSED, action="take a merge")
-        merged = [locked[s.pk] for s in sources]
-        for src in merged:
-            require_state(src, State.OPEN, State.CLOSED, action="be merged")
-            _merge_one(src, target, closing, actor=actor, channel=channel)
-        record(target, ThreadEvent.Kind.MERGED, actor, channel, sources=[s.number for s in merged])
-        save(target)
-        send_on_commit(
-            signals.ticket_merged,
-            sender=Ticket,
-            ticket=target,
-            actor=actor,
-            channel=channel,
-            sources=merged,
-        )
-    return target
-
-
-def _merge_one(
-    src: Ticket, target: Ticket, closing: TicketStatus, *, actor: Actor, channel: str
-) -> None:
-    moved = threads.entries_move(source_id=src.thread_id, target_id=target.thread_id)
-    people = [
-        src.requester,
-        *(
-            c.user
-            for c in Collaborator.objects.filter(
-                thread_id=src.thread_id, is_active=True
-            ).select_related("user")
-        ),
-    ]
-    for user in people:
-        if user.pk != target.requester_id:
-            threads.collaborator_add(thread_id=target.thread_id, user=user)
-    low, high = sorted((src.pk, target.pk))
-    TicketLink.objects.get_or_create(low_id=low, high_id=high)
-    src.merged_into = target
-    fields = ["merged_into"]
-    previous = src.status
-    if src.state != closing.state or src.status_id != closing.pk:
-        fields += apply_status(src, closing, actor=actor, channel=channel)
-    record(
-        src,
-        ThreadEvent.Kind.MERGED,
-        actor,
-        channel,
-        into=ref(target),
-        into_number=target.number,
-        entries=moved,
-    )
-    save(src, *fields)
-    if previous.pk != closing.pk:
-        announce_status(src, actor=actor, channel=channel, previous=previous)
+from ._common import RELATED, bump, channel_of, lock, record, ref, require_state, save
 
 
 def ticket_link(
@@ -148,6 +53,11 @@ def _set_link(
             raise Conflict(
                 f"#{ticket.number} and #{other.number} are not linked.", code="not_linked"
             )
+        else:  # a child linked under the other one (a merge in link mode) is free again
+            Ticket.objects.filter(
+                Q(pk=ticket.pk, merged_into_id=other.pk) | Q(pk=other.pk, merged_into_id=ticket.pk),
+                merge_mode=MergeMode.LINK,
+            ).update(merged_into=None, merge_mode="")
         kind = ThreadEvent.Kind.LINKED if linked else ThreadEvent.Kind.UNLINKED
         record(ticket, kind, actor, channel, other=ref_ticket(other))
         record(other, kind, actor, channel, other=ref_ticket(ticket))
@@ -240,7 +150,7 @@ def tickets_purge(*, actor: Actor, tickets: Sequence[Ticket]) -> int:
         if len(doomed) != len(ids):
             raise Conflict("Only deleted tickets can be purged.", code="not_deleted")
         thread_ids = [t.thread_id for t in doomed]
-        Ticket.objects.filter(merged_into__in=doomed).update(merged_into=None)
+        Ticket.objects.filter(merged_into__in=doomed).update(merged_into=None, merge_mode="")
         Ticket.objects.filter(pk__in=ids).delete()
         Thread.objects.filter(pk__in=thread_ids).delete()
     return len(doomed)

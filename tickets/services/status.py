@@ -1,16 +1,30 @@
-"""Status changes: the state machine applied (close, reopen, archive, delete, restore)."""
+"""Status changes: the state machine applied (close, reopen, archive, delete, restore).
+
+Closing and reopening also move the assignment as osTicket does (`apply_status`, so
+every path that closes or reopens follows it: the status menu, a reply with a status,
+a client's message, a merge, an unmerge):
+- an agent closing a ticket nobody holds (no agent, no team) becomes its assignee;
+- with `HelpdeskSettings.auto_refer_closed` the assignee of the moment of closing (its
+  agent and its team; the closing agent when it had neither) is referred to the ticket,
+  so they keep seeing it whoever holds it later;
+- on reopening, with `reopen_assign_last` the ticket stays with (or goes back to) its
+  agent, or else its last respondent, while that agent is available (active, not on
+  vacation, with access to the department); otherwise, or with the setting off, the
+  agent assignment is dropped (the team stays).
+"""
 
 import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.actors import Actor, is_agent, is_api_key, is_system
+from accounts import permissions as perms
+from accounts.actors import Actor, actor_user, is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused
 from routing.sla import resume_due_at, sla_due_at
 from threads import services as threads
-from threads.models import ThreadEvent
+from threads.models import ThreadEntry, ThreadEvent
 
 from .. import signals
 from ..models import (
@@ -22,7 +36,7 @@ from ..models import (
     transition_permissions,
 )
 from ..permissions import CLIENT_CLOSE, check, check_visible, client_refusal
-from ._common import channel_of, lock, record, save
+from ._common import channel_of, lock, record, ref, save
 
 
 def authorize_status(
@@ -51,8 +65,16 @@ def authorize_status(
         raise refusal
 
 
-def apply_status(ticket: Ticket, status: TicketStatus, *, actor: Actor, channel: str) -> list[str]:
-    """Move a locked ticket to `status` and record it; returns the fields to save."""
+def apply_status(
+    ticket: Ticket,
+    status: TicketStatus,
+    *,
+    actor: Actor,
+    channel: str,
+    config: HelpdeskSettings | None = None,
+) -> list[str]:
+    """Move a locked ticket to `status` and record it, with the assignment rules of
+    closing and reopening (module docstring); returns the fields to save."""
     now = timezone.now()
     before = {"id": ticket.status_id, "name": ticket.status.name, "state": ticket.state}
     old_state = ticket.state
@@ -80,7 +102,143 @@ def apply_status(ticket: Ticket, status: TicketStatus, *, actor: Actor, channel:
         before=before,
         after={"id": status.pk, "name": status.name, "state": status.state},
     )
+    if old_state == State.OPEN and status.state == State.CLOSED:
+        fields += _on_close(ticket, actor=actor, channel=channel, config=config)
+    elif old_state == State.CLOSED and status.state == State.OPEN:
+        fields += _on_reopen(ticket, actor=actor, channel=channel, config=config)
     return fields
+
+
+def _may_hold(agent, ticket: Ticket) -> bool:
+    """May this agent be (or stay) the ticket's assignee? osTicket's "available agent with
+    access to the department": active, not on vacation, the department among theirs (a
+    helpdesk admin's too, unless the department assigns only to its members)."""
+    if not (agent.is_agent and agent.is_active and not agent.on_vacation):
+        return False
+    member = ticket.department_id in perms.department_ids(agent)
+    return member or (agent.is_helpdesk_admin and not ticket.department.assign_members_only)
+
+
+def _on_close(ticket: Ticket, *, actor, channel: str, config) -> list[str]:
+    config = config or HelpdeskSettings.load()
+    fields = []
+    agent = actor_user(actor) if is_agent(actor) else None
+    previous_agent, previous_team = ticket.assignee, ticket.team
+    nobody = previous_agent is None and previous_team is None
+    dept = ticket.department
+    if (
+        agent is not None
+        and nobody
+        and not (dept.assign_members_only and dept.pk not in perms.department_ids(agent))
+    ):
+        _set_agent(ticket, agent, actor=actor, channel=channel, reason="closed")
+        fields.append("assignee")
+    if config.auto_refer_closed:
+        targets = [("agent", previous_agent), ("team", previous_team)]
+        if nobody:
+            targets = [("agent", agent)]
+        for kind, target in targets:
+            if target is not None:
+                _refer(ticket, kind, target, actor=actor, channel=channel)
+    return fields
+
+
+def _on_reopen(ticket: Ticket, *, actor, channel: str, config) -> list[str]:
+    config = config or HelpdeskSettings.load()
+    current = ticket.assignee
+    candidate = (current or _last_respondent(ticket)) if config.reopen_assign_last else None
+    if candidate is not None and _may_hold(candidate, ticket):
+        if candidate.pk == ticket.assignee_id:
+            return []
+        _set_agent(ticket, candidate, actor=actor, channel=channel, reason="reopened")
+        return ["assignee"]
+    if current is None:
+        return []
+    ticket.assignee = None
+    record(
+        ticket,
+        ThreadEvent.Kind.RELEASED,
+        actor,
+        channel,
+        previous_agent=ref(current),
+        previous_team=None,
+        auto=True,
+        reason="reopened",
+    )
+    send_on_commit(
+        signals.ticket_released,
+        sender=Ticket,
+        ticket=ticket,
+        actor=actor,
+        channel=channel,
+        previous_agent=current,
+        previous_team=None,
+    )
+    return ["assignee"]
+
+
+def _last_respondent(ticket: Ticket):
+    entry = (
+        ThreadEntry.objects.filter(
+            thread_id=ticket.thread_id, kind=ThreadEntry.Kind.RESPONSE, poster__isnull=False
+        )
+        .select_related("poster")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return entry.poster if entry is not None else None
+
+
+def _set_agent(ticket: Ticket, agent, *, actor, channel: str, reason: str) -> None:
+    previous = ticket.assignee
+    ticket.assignee = agent
+    record(
+        ticket,
+        ThreadEvent.Kind.ASSIGNED,
+        actor,
+        channel,
+        agent=ref(agent),
+        team=ref(ticket.team),
+        previous_agent=ref(previous),
+        auto=True,
+        reason=reason,
+    )
+    send_on_commit(
+        signals.ticket_assigned,
+        sender=Ticket,
+        ticket=ticket,
+        actor=actor,
+        channel=channel,
+        agent=agent,
+        team=ticket.team,
+        claimed=False,
+        previous_agent=previous,
+        previous_team=ticket.team,
+    )
+
+
+def _refer(ticket: Ticket, kind: str, target, *, actor, channel: str) -> None:
+    referral, created = threads.referral_add(thread_id=ticket.thread_id, **{kind: target})
+    if not created:
+        return
+    record(
+        ticket,
+        ThreadEvent.Kind.REFERRED,
+        actor,
+        channel,
+        target_kind=kind,
+        target=ref(target),
+        auto=True,
+        reason="closed",
+    )
+    send_on_commit(
+        signals.ticket_referred,
+        sender=Ticket,
+        ticket=ticket,
+        actor=actor,
+        channel=channel,
+        referral=referral,
+    )
 
 
 def _pause_or_resume(ticket: Ticket, now: dt.datetime) -> None:
@@ -117,7 +275,7 @@ def ticket_set_status(
             return t
         authorize_status(actor, t, status, config)
         previous = t.status
-        fields = apply_status(t, status, actor=actor, channel=channel)
+        fields = apply_status(t, status, actor=actor, channel=channel, config=config)
         save(t, *fields)
         announce_status(t, actor=actor, channel=channel, previous=previous)
     return t

@@ -35,6 +35,7 @@ from ..forms import (
     CollaboratorForm,
     DueDateForm,
     EditForm,
+    MergeForm,
     NoteForm,
     NumbersForm,
     PriorityForm,
@@ -281,10 +282,15 @@ def _others(request, f):
 
 
 def _merge(request, t, f):
+    d = f.cleaned_data
     return services.ticket_merge(
         actor=request.user,
         ticket=t,
         sources=_others(request, f),
+        mode=d["mode"],
+        participants=d["participants"],
+        child_status=d["child_status"],
+        parent_status=d["parent_status"],
         channel=PANEL,
         expected_version=_version(f),
     )
@@ -327,7 +333,7 @@ ACTIONS = {
     "priority": (PriorityForm, _priority, lambda: _("Priority changed.")),
     "due": (DueDateForm, _due, lambda: _("Due date changed.")),
     "answered": (AnsweredForm, _answered, lambda: _("Answered flag changed.")),
-    "merge": (NumbersForm, _merge, lambda: _("Tickets merged into this one.")),
+    "merge": (MergeForm, _merge, lambda: _("Tickets merged into this one.")),
     "link": (NumbersForm, _link, lambda: _("Tickets linked.")),
     "edit": (EditForm, _edit, lambda: _("Ticket updated.")),
     "collaborator": (CollaboratorForm, _collaborator, lambda: _("Collaborator added.")),
@@ -361,7 +367,7 @@ ACTION_TITLES = {
     "priority": lambda: _("Priority"),
     "due": lambda: _("Due date"),
     "answered": lambda: _("Mark answered or unanswered"),
-    "merge": lambda: _("Merge other tickets into this one"),
+    "merge": lambda: _("Merge or link other tickets under this one"),
     "link": lambda: _("Link tickets"),
     "edit": lambda: _("Edit details"),
     "collaborator": lambda: _("Add a collaborator"),
