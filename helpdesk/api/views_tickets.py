@@ -432,7 +432,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def split(self, request, number=None):
         caller = request.user
-        ticket = self._ticket(number, write=True)
+        ticket = self._ticket(number)
         data = validated(s.SplitSerializer, request.data)
         entry = ThreadEntry.objects.filter(pk=data["entry"], thread_id=ticket.thread_id).first()
         if entry is None or (entry.kind == ThreadEntry.Kind.NOTE and not includes_notes(caller)):

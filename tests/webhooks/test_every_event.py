@@ -17,7 +17,7 @@ from helpdesk.outbox.models import OutboxTask
 from helpdesk.webhooks import services
 from helpdesk.webhooks.models import Delivery
 from routing.models import FilterAction, FilterRule, TicketFilter
-from threads.models import ThreadEvent
+from threads.models import ThreadEntry, ThreadEvent
 from tickets import services as ticket_services
 
 from ..factories import SLAFactory, open_ticket, priority, status
@@ -43,6 +43,12 @@ def _two(cast):
 
 def _assigned(cast):
     return ticket_services.ticket_assign(actor=cast.admin, ticket=_ticket(cast), agent=cast.agent_a)
+
+
+def _merged(cast):
+    one, other = _two(cast)
+    ticket_services.ticket_merge(actor=cast.admin, ticket=one, sources=[other])
+    return one, other
 
 
 def _linked(cast):
@@ -131,6 +137,19 @@ ACTIONS = {
         _two,
         lambda c, pair: ticket_services.ticket_merge(
             actor=c.admin, ticket=pair[0], sources=[pair[1]]
+        ),
+    ),
+    "ticket.unmerged": (
+        _merged,
+        lambda c, pair: ticket_services.ticket_unmerge(actor=c.admin, ticket=pair[1]),
+    ),
+    "ticket.split": (
+        _ticket,
+        lambda c, t: ticket_services.ticket_split(
+            actor=c.admin,
+            ticket=t,
+            entry=ThreadEntry.objects.filter(thread_id=t.thread_id).first(),
+            subject="Split off",
         ),
     ),
     "ticket.linked": (

@@ -3,7 +3,7 @@ entry"), cross-linked with the ticket it came from."""
 
 from django.db import transaction
 
-from accounts.actors import is_agent, is_system
+from accounts.actors import is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import NotVisible, PermissionRefused
 from threads.models import Attachment, ThreadEntry, ThreadEvent
@@ -76,9 +76,10 @@ def ticket_split(
     a `split` event naming the other (and the entry).
     """
     channel = channel_of(actor, channel)
-    if not (is_agent(actor) or is_system(actor)):
+    if not (is_agent(actor) or is_system(actor) or is_api_key(actor)):
         raise PermissionRefused(
-            "Only agents create tickets from a thread entry.", code="permission_denied"
+            "Only agents and API keys create tickets from a thread entry.",
+            code="permission_denied",
         )
     check_visible(actor, ticket)
     if entry.thread_id != ticket.thread_id:
