@@ -14,7 +14,6 @@ from .models import (
     Priority,
     State,
     Ticket,
-    TicketLock,
     TicketStatus,
 )
 from .services.statuses import status_state_fixed_by
@@ -158,21 +157,6 @@ class TicketAdmin(admin.ModelAdmin):
             self.message_user(request, str(exc), messages.ERROR)
             return
         self.message_user(request, _("%d tickets purged.") % count, messages.SUCCESS)
-
-
-@admin.register(TicketLock)
-class TicketLockAdmin(admin.ModelAdmin):
-    """Locks come and go through the panel; an admin may remove a stuck one."""
-
-    list_display = ["ticket", "agent", "expires_at"]
-    search_fields = ["ticket__number", "agent__email", "agent__username"]
-    list_select_related = ["ticket", "agent"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class CustomFieldInline(admin.TabularInline):

@@ -2,9 +2,11 @@
 
 import datetime as dt
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from django.db import IntegrityError, transaction
 from django.db.models import F, Model
 from django.utils import timezone
 
@@ -15,7 +17,7 @@ from threads import services as threads
 from threads.models import Channel, ThreadEvent
 
 from ..config import Snapshot
-from ..models import HelpdeskSettings, Priority, State, Ticket, TicketStatus
+from ..models import HelpdeskSettings, Priority, State, Task, Ticket, TicketStatus
 
 # Read with the locked row: what every change looks at. Other relations load on demand
 # (a primary-key read each); joining all eight cost more to plan than the change itself.
@@ -80,6 +82,28 @@ def bump(*ticket_ids: int) -> None:
     )
 
 
+NUMBER_ATTEMPTS = 20  # random draws of a number before giving up
+
+
+def insert_numbered(obj: Ticket | Task, draw: Callable[[], str]) -> None:
+    """Insert a ticket or task with a fresh number from `draw`; a random draw that
+    collides is drawn again (a sequence never collides)."""
+    model = type(obj)
+    for _ in range(NUMBER_ATTEMPTS):
+        obj.number = draw()
+        try:
+            with transaction.atomic():
+                obj.save(force_insert=True)
+            return
+        except IntegrityError:
+            if not model.objects.filter(number=obj.number).exists():
+                raise
+    raise Conflict(
+        f"No free {model._meta.verbose_name} number could be drawn: widen the number format.",
+        code="numbers_exhausted",
+    )
+
+
 def require_state(ticket: Ticket, *states: str, action: str) -> None:
     if ticket.state not in states:
         raise Conflict(
@@ -88,20 +112,27 @@ def require_state(ticket: Ticket, *states: str, action: str) -> None:
         )
 
 
-SUBJECT_MAX = 255  # Ticket.subject's length
+SUBJECT_MAX = 255  # Ticket.subject's and Task.title's length
 
 
 def clean_subject(subject: str | None) -> str:
     """A ticket's subject as stored, whoever gives it (opening, editing): runs of white
     space made one space, cut to the column's length; an empty one is refused."""
-    subject = " ".join((subject or "").split())[:SUBJECT_MAX].rstrip()
-    if not subject:
+    return _one_line(subject, field="subject", message="A ticket needs a subject.")
+
+
+def clean_title(title: str | None) -> str:
+    """A task's title as stored, by the same rule as a ticket's subject."""
+    return _one_line(title, field="title", message="A task needs a title.")
+
+
+def _one_line(value: str | None, *, field: str, message: str) -> str:
+    value = " ".join((value or "").split())[:SUBJECT_MAX].rstrip()
+    if not value:
         raise ValidationFailed(
-            "A ticket needs a subject.",
-            code="subject_required",
-            fields={"subject": ["This field is required."]},
+            message, code=f"{field}_required", fields={field: ["This field is required."]}
         )
-    return subject
+    return value
 
 
 def ref(obj: Model | None) -> dict[str, Any] | None:
