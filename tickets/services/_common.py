@@ -2,12 +2,12 @@
 
 import datetime as dt
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Model
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 
 from accounts.actors import Actor, is_agent, is_api_key, is_system
@@ -51,6 +51,22 @@ def channel_of(actor: Actor, channel: str | None) -> str:
     return Channel.PANEL if is_agent(actor) else Channel.PORTAL
 
 
+_T = TypeVar("_T", Ticket, Task)
+
+
+def lock_row(rows: QuerySet[_T], pk: int, related: Sequence[str]) -> _T:
+    """Read a row locked until the transaction ends, `related` joined in the same
+    statement. PostgreSQL re-checks a row it had to wait for against the joined rows it
+    read before waiting: when the holder changed one of those keys (a ticket's status
+    or department), the row drops out of the join. It is then locked alone, its
+    relations loaded when used."""
+    locking = rows.select_for_update(of=("self",))
+    try:
+        return locking.select_related(*related).get(pk=pk)
+    except rows.model.DoesNotExist:
+        return locking.get(pk=pk)
+
+
 def lock(ticket: Ticket | int, expected_version: int | None = None) -> Ticket:
     """Re-read the ticket with its row locked until the transaction ends.
 
@@ -58,7 +74,7 @@ def lock(ticket: Ticket | int, expected_version: int | None = None) -> Ticket:
     A caller that read version N and passes it gets StaleVersion if it moved on.
     """
     pk = ticket.pk if isinstance(ticket, Ticket) else ticket
-    locked = Ticket.objects.select_for_update(of=("self",)).select_related(*RELATED).get(pk=pk)
+    locked = lock_row(Ticket.objects.all(), pk, RELATED)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersion(
             f"Ticket #{locked.number} changed since you loaded it "

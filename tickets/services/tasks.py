@@ -51,6 +51,7 @@ from ._common import (
     clean_title,
     insert_numbered,
     lock,
+    lock_row,
     record,
     ref,
     require_state,
@@ -65,11 +66,7 @@ def lock_task(task: Task | int, expected_version: int | None = None) -> Task:
     """Re-read the task with its row locked until the transaction ends (as
     tickets.services._common.lock does for a ticket)."""
     pk = task.pk if isinstance(task, Task) else task
-    locked = (
-        Task.objects.select_for_update(of=("self",))
-        .select_related("department", "assignee", "team")
-        .get(pk=pk)
-    )
+    locked = lock_row(Task.objects.all(), pk, ("department", "assignee", "team"))
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersion(
             f"Task #{locked.number} changed since you loaded it "
@@ -152,7 +149,7 @@ class NewTask:
     due_at: dt.datetime | None = None
     ticket: Ticket | None = None
     entry: ThreadEntry | None = None
-    fields: Mapping[str, Any] = field(default_factory=dict)
+    custom_fields: Mapping[str, Any] = field(default_factory=dict)
     files: Sequence[NewAttachment] = ()
     source: str = ThreadEntry.Source.WEB
 
@@ -190,7 +187,7 @@ def task_create(*, actor: Actor, new: NewTask, channel: str | None = None) -> Ta
         validate_assignee(new.assignee, department)
     if new.team is not None:
         validate_team(new.team)
-    values = customfields.clean_values(task_fields(), dict(new.fields))
+    values = customfields.clean_values(task_fields(), dict(new.custom_fields))
     body, fmt, files = _description(new)
     stored = threads.files_store(list(new.files)) + files
     with transaction.atomic():
@@ -282,7 +279,7 @@ def task_edit(
     task: Task,
     title: str | Unset = UNSET,
     due_at: dt.datetime | Unset | None = UNSET,
-    fields: Mapping[str, Any] | None = None,
+    custom_fields: Mapping[str, Any] | None = None,
     channel: str | None = None,
     expected_version: int | None = None,
 ) -> Task:
@@ -300,8 +297,8 @@ def task_edit(
         if not isinstance(due_at, Unset) and due_at != t.due_at:
             changes["due_at"] = [_iso(t.due_at), _iso(due_at)]
             t.due_at, t.is_overdue = due_at, False
-        if fields:
-            changes |= _set_fields(t, fields)
+        if custom_fields:
+            changes |= _set_fields(t, custom_fields)
         if not changes:
             return t
         _record(t, ThreadEvent.Kind.EDITED, actor, channel, changes=changes)
