@@ -25,7 +25,7 @@ from .locks import (
 )
 from .merging import Participants, ticket_merge, ticket_unmerge
 from .opening import NewTicket, ticket_open
-from .overdue import tickets_mark_overdue
+from .overdue import tasks_mark_overdue, tickets_mark_overdue
 from .relations import (
     ticket_add_collaborator,
     ticket_link,
@@ -78,6 +78,7 @@ __all__ = [
     "task_release",
     "task_reopen",
     "task_transfer",
+    "tasks_mark_overdue",
     "ticket_add_collaborator",
     "ticket_assign",
     "ticket_claim",
