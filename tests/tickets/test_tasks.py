@@ -481,3 +481,13 @@ def test_the_system_and_merges_follow_the_guard_as_osTicket(cast, ticket):
     child = Ticket.objects.get(pk=ticket.pk)
     assert child.state == State.CLOSED  # a merge's children close regardless
     assert child.tasks.get().state == TaskState.OPEN
+
+
+def test_purging_a_ticket_takes_its_tasks_and_their_threads(cast, ticket):
+    from threads.models import Thread
+
+    task = new_task(cast.admin, ticket=ticket)
+    services.ticket_delete(actor=cast.admin, ticket=ticket)
+    assert services.tickets_purge(actor=cast.admin, tickets=[ticket]) == 1
+    assert not Task.objects.filter(pk=task.pk).exists()
+    assert not Thread.objects.filter(pk__in=[ticket.thread_id, task.thread_id]).exists()
