@@ -10,8 +10,8 @@ them too (OrganizationAdmin's domains).
 It lives in `accounts` because that is the innermost app, importable by every other one.
 """
 
-from collections.abc import Iterable, Mapping
-from typing import Any, Protocol, TypeVar
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,31 +22,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from .actors import SYSTEM, Actor, is_agent
+from .configuration import DeleteService, SaveService
 from .errors import DomainError
 
 _REFUSED = "_helpdesk_admin_refused"
 
 _M = TypeVar("_M", bound=models.Model)
-_M_contra = TypeVar("_M_contra", bound=models.Model, contravariant=True)
-
-
-class SaveService(Protocol[_M]):
-    """`<entity>_save(actor=, instance=, data=, m2m=)`: the owning app's operation."""
-
-    def __call__(
-        self,
-        *,
-        actor: Actor,
-        instance: _M,
-        data: Mapping[str, object] | None = ...,
-        m2m: Mapping[str, Iterable[object]] | None = ...,
-    ) -> _M: ...
-
-
-class DeleteService(Protocol[_M_contra]):
-    """`<entity>_delete(actor=, instance=)`: the owning app's operation."""
-
-    def __call__(self, *, actor: Actor, instance: _M_contra) -> None: ...
 
 
 def admin_actor(request: HttpRequest) -> Actor:

@@ -14,7 +14,7 @@ It lives in `accounts` because that is the innermost app, importable by every ot
 """
 
 from collections.abc import Iterable, Mapping
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
@@ -25,6 +25,27 @@ from .actors import Actor, is_agent, is_api_key, is_system
 from .errors import Conflict, PermissionRefused, ValidationFailed
 
 M = TypeVar("M", bound=models.Model)
+_M_contra = TypeVar("_M_contra", bound=models.Model, contravariant=True)
+
+
+class SaveService(Protocol[M]):
+    """`<entity>_save(actor=, instance=, data=, m2m=)`: an owning app's configuration
+    write, as every channel calls it (the API's configuration endpoints, the admin)."""
+
+    def __call__(
+        self,
+        *,
+        actor: Actor,
+        instance: M,
+        data: Mapping[str, object] | None = ...,
+        m2m: Mapping[str, Iterable[object]] | None = ...,
+    ) -> M: ...
+
+
+class DeleteService(Protocol[_M_contra]):
+    """`<entity>_delete(actor=, instance=)`: an owning app's configuration delete."""
+
+    def __call__(self, *, actor: Actor, instance: _M_contra) -> None: ...
 
 
 def require_admin(actor: Actor, agent_perm: str | None = None) -> None:
