@@ -46,7 +46,7 @@ def _ticket_or_404(viewer, number):
 
 def ticket_list(request):
     viewer = viewer_for(request)
-    if viewer.is_guest:
+    if viewer.link is not None:  # a guest
         return redirect("portal:ticket", number=viewer.link.ticket.number)
     return _ticket_list(request)
 
@@ -122,13 +122,14 @@ def ticket_reply(request, number):
     nonce = read_form_token(request, form.cleaned_data.get("form_token"))
     if nonce is None:
         form.add_error(None, _("This form had expired. Check it and send it again."))
-        form.data = form.data.copy()
-        form.data["form_token"] = issue_form_token(request)
+        data = request.POST.copy()  # the form's data
+        data["form_token"] = issue_form_token(request)
+        form.data = data
         return _render_ticket(request, viewer, ticket, form)
 
     def action():
         posted = ticket_post_message(
-            actor=viewer.user,
+            actor=viewer.actor,
             ticket=ticket,
             body=form.cleaned_data["message"],
             files=to_attachments(form.cleaned_data.get("attachments")),
@@ -164,7 +165,7 @@ def ticket_close(request, number):
     viewer = viewer_for(request)
     ticket = _ticket_or_404(viewer, number)
     try:
-        ticket_client_close(actor=viewer.user, ticket=ticket, channel=Channel.PORTAL)
+        ticket_client_close(actor=viewer.actor, ticket=ticket, channel=Channel.PORTAL)
     except NotVisible:
         raise Http404(_("Ticket not found.")) from None
     except DomainError as exc:
