@@ -17,6 +17,7 @@ from helpdesk.params import page_of
 from threads.html import inline_images
 from threads.models import Channel
 from tickets.customfields import ticket_field_values
+from tickets.models import Ticket
 from tickets.permissions import CLIENT_CLOSE, CLIENT_REPLY, client_actions
 from tickets.services import ticket_client_close, ticket_post_message
 
@@ -32,12 +33,12 @@ from ..selectors import (
     public_entries,
 )
 from ..services import submit_once
-from ..viewer import client_required, ticket_viewer_required, viewer_for
+from ..viewer import Viewer, client_required, ticket_viewer_required, viewer_for
 
 PAGE_SIZE = 25
 
 
-def _ticket_or_404(viewer, number):
+def _ticket_or_404(viewer: Viewer, number: str) -> Ticket:
     try:
         return portal_ticket_get(viewer=viewer, number=number)
     except NotVisible:
