@@ -48,7 +48,8 @@ def check_cached_models() -> None:
     manager), or its bulk writes would not be seen: raised at start-up, not found later."""
     for model in _cached:
         for role, manager in (("default", model._default_manager), ("base", model._base_manager)):
-            if not issubclass(manager._queryset_class, WatchedQuerySet):
+            # the queryset the manager's bulk writes run on (get_queryset() runs no query)
+            if not isinstance(manager.get_queryset(), WatchedQuerySet):
                 raise ImproperlyConfigured(
                     f"{model._meta.label} is cached (@cached_rows) but its {role} manager does "
                     "not use accounts.watched.WatchedQuerySet: its bulk writes would go "

@@ -10,6 +10,8 @@ class IdListField(serializers.ListField):
     """Primary keys of rows of `queryset`, at most `max_length`, resolved with one
     query (DRF's `many=True` related field runs one per id). Unknown ids are named."""
 
+    max_length: int  # always given
+
     def __init__(self, *, queryset, max_length: int, **kwargs):
         self.queryset = queryset
         kwargs["child"] = serializers.IntegerField(min_value=1, max_value=MAX_ID)

@@ -7,6 +7,7 @@ body into typed arguments for one service call.
 import base64
 import binascii
 import copy
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.urls import reverse
 from rest_framework import serializers
@@ -21,6 +22,11 @@ from tickets.services import Participants
 
 from .fields import BoundedDictField, IdListField
 
+if TYPE_CHECKING:
+    _Serializer = serializers.Serializer[Any]  # what the mixins below are mixed into
+else:
+    _Serializer = object
+
 # --- small references ------------------------------------------------------------------
 
 
@@ -33,7 +39,9 @@ from .fields import BoundedDictField, IdListField
 FLAT_TYPES = (serializers.IntegerField, serializers.CharField, serializers.EmailField)
 
 
-class FlatRef:
+class FlatRef(_Serializer):
+    _flat_plan: ClassVar[tuple[tuple[str, str, bool], ...]]
+
     def to_representation(self, instance):
         cls = type(self)
         plan = cls.__dict__.get("_flat_plan")
@@ -104,7 +112,9 @@ class TopicRefSerializer(FlatRef, serializers.Serializer):
 # depend on the request build them once per class and hand each instance a copy (DRF
 # copies its declared fields the same way). A comment, not a docstring: drf-spectacular
 # would publish a docstring as the description of every serializer using it.
-class FieldsBuiltOnce:
+class FieldsBuiltOnce(_Serializer):
+    _fields_built: ClassVar[dict[str, serializers.Field]]
+
     def get_fields(self):
         cls = type(self)
         built = cls.__dict__.get("_fields_built")
@@ -127,7 +137,9 @@ class TicketSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     organization = RefSerializer(read_only=True, allow_null=True)
     assignee = PersonRefSerializer(read_only=True, allow_null=True)
     team = RefSerializer(read_only=True, allow_null=True)
-    merged_into = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    merged_into: "serializers.SlugRelatedField[Ticket]" = serializers.SlugRelatedField(
+        slug_field="number", read_only=True, allow_null=True
+    )
     merge_mode = serializers.ChoiceField(
         choices=MergeMode.choices,
         allow_blank=True,
@@ -206,11 +218,13 @@ class WithAttachments(serializers.Serializer):
     the per-message maximum of helpdesk.limits, as the forms allow (clients: the
     portal's setting, checked by the view)."""
 
-    attachments = AttachmentInSerializer(many=True, required=False, max_length=1)
+    # many=True makes a ListSerializer, which takes max_length (the stubs type __init__)
+    attachments = AttachmentInSerializer(many=True, required=False, max_length=1)  # type: ignore[call-arg]
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["attachments"].max_length = limits.max_attachments_hard()
+        # many=True made it a ListSerializer, whose max_length the stubs omit
+        fields["attachments"].max_length = limits.max_attachments_hard()  # type: ignore[attr-defined]
         return fields
 
 
@@ -247,7 +261,8 @@ class TicketCreateSerializer(WithAttachments):
         queryset=Team.objects.all(), required=False, allow_null=True
     )
     due_at = serializers.DateTimeField(required=False, allow_null=True)
-    source = serializers.ChoiceField(choices=SOURCE_CHOICES, default=Ticket.Source.API)
+    # a declared field, which DRF's metaclass takes out of the class: Field.source stays
+    source = serializers.ChoiceField(choices=SOURCE_CHOICES, default=Ticket.Source.API)  # type: ignore[assignment]
     collaborators = IdListField(
         queryset=User.objects.filter(is_active=True),
         max_length=limits.MAX_COLLABORATORS,

@@ -2,9 +2,9 @@
 teams, help topics, SLAs, statuses, priorities (read for agents and API keys, write
 for helpdesk admins) and canned responses (through the kb services)."""
 
-from collections.abc import Callable
+from typing import Any
 
-from django.db.models import Model, Q
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
@@ -12,8 +12,9 @@ from rest_framework.response import Response
 from accounts import permissions as perms
 from accounts import services as account_services
 from accounts.actors import is_agent, is_api_key
+from accounts.configuration import DeleteService, SaveService
 from accounts.errors import NotVisible, PermissionRefused
-from accounts.models import Organization, User
+from accounts.models import Organization, Role, User
 from helpdesk import limits
 from helpdesk.kb import services as kb_services
 from helpdesk.kb.models import CannedResponse
@@ -28,7 +29,7 @@ from .base import ApiMixin
 from .fields import IdListField
 from .filters import UserFilter
 from .pagination import KeysetPagination
-from .permissions import IsAgent, IsStaffCaller, ReadStaffWriteAdmin
+from .permissions import IsAgent, IsStaffCaller, ReadStaffWriteAdmin, actor_of
 
 ID_REGEX = r"[0-9]{1,18}"
 
@@ -56,8 +57,9 @@ class ConfigViewSet(
     m2m_fields: tuple[str, ...] = ()
     # The owning app's operations (the Django admin calls the same ones):
     # save_service(actor=, instance=, data=, m2m=) and delete_service(actor=, instance=).
-    save_service: Callable[..., Model]
-    delete_service: Callable[..., None]
+    queryset: QuerySet[Any]
+    save_service: SaveService[Any]
+    delete_service: DeleteService[Any]
 
     def get_queryset(self):
         return self.queryset.all()
@@ -67,7 +69,9 @@ class ConfigViewSet(
         return data, m2m
 
     def _save(self, instance, data, m2m):
-        return self.save_service(actor=self.request.user, instance=instance, data=data, m2m=m2m)
+        return self.save_service(
+            actor=actor_of(self.request), instance=instance, data=data, m2m=m2m
+        )
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
@@ -83,7 +87,7 @@ class ConfigViewSet(
         return Response(self.get_serializer(instance).data)
 
     def destroy(self, request, pk=None):
-        self.delete_service(actor=request.user, instance=self.get_object())
+        self.delete_service(actor=actor_of(request), instance=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -184,7 +188,7 @@ class PrioritySerializer(serializers.ModelSerializer):
 
 
 class AgentSerializer(serializers.ModelSerializer):
-    role = serializers.StringRelatedField()
+    role: "serializers.StringRelatedField[Role]" = serializers.StringRelatedField()
 
     class Meta:
         model = User
@@ -373,12 +377,12 @@ class UserViewSet(ConfigViewSet):
         return self.queryset.all()
 
     def _save(self, instance, data, m2m):
-        return account_services.user_update(actor=self.request.user, user=instance, data=data)
+        return account_services.user_update(actor=actor_of(self.request), user=instance, data=data)
 
     def create(self, request):
         data = _validated(self.get_serializer(data=request.data))
         user = account_services.user_create(
-            actor=request.user,
+            actor=actor_of(request),
             email=data["email"],
             name=data.get("name", ""),
             phone=data.get("phone", ""),
@@ -408,7 +412,7 @@ class OrganizationViewSet(ConfigViewSet):
     def create(self, request):
         data = _validated(self.get_serializer(data=request.data))
         org = account_services.organization_create(
-            actor=request.user,
+            actor=actor_of(request),
             name=data["name"],
             domains=data.get("domains", []),
             sharing=data.get("sharing"),
@@ -420,7 +424,7 @@ class OrganizationViewSet(ConfigViewSet):
         data = _validated(self.get_serializer(instance, data=request.data, partial=True))
         domains = data.pop("domains", None)
         account_services.organization_update(
-            actor=request.user, organization=instance, data=data, domains=domains
+            actor=actor_of(request), organization=instance, data=data, domains=domains
         )
         return Response(self.get_serializer(Organization.objects.get(pk=instance.pk)).data)
 
@@ -456,7 +460,7 @@ class CannedViewSet(
     def create(self, request):
         data = _validated(self.get_serializer(data=request.data))
         canned = kb_services.canned_create(
-            actor=request.user,
+            actor=actor_of(request),
             title=data.get("title", ""),
             body=data.get("body", ""),
             department=data.get("department"),
@@ -468,7 +472,7 @@ class CannedViewSet(
         canned = self._get(pk)
         data = _validated(self.get_serializer(canned, data=request.data, partial=True))
         canned = kb_services.canned_update(
-            actor=request.user,
+            actor=actor_of(request),
             canned=canned,
             title=data.get("title"),
             body=data.get("body"),
@@ -478,5 +482,5 @@ class CannedViewSet(
         return Response(self.get_serializer(canned).data)
 
     def destroy(self, request, pk=None):
-        kb_services.canned_delete(actor=request.user, canned=self._get(pk))
+        kb_services.canned_delete(actor=actor_of(request), canned=self._get(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

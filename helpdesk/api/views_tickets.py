@@ -32,7 +32,7 @@ from .base import ApiMixin
 from .concurrency import etag, guarded
 from .filters import TicketFilter
 from .pagination import KeysetPagination
-from .permissions import IsCaller
+from .permissions import IsCaller, actor_of
 from .selectors import includes_notes, ticket_for, tickets_for, with_related
 from .uploads import incoming
 
@@ -122,7 +122,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     )
     def create(self, request):
         data, files = incoming(request, s.TicketCreateSerializer)
-        caller = request.user
+        caller = actor_of(request)
         with transaction.atomic():  # a requester created here goes if the opening is refused
             new = services.NewTicket(
                 requester=self._requester(caller, data),
@@ -190,7 +190,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     def partial_update(self, request, number=None):
         ticket = self._ticket(number)
         data = validated(s.TicketUpdateSerializer, request.data)
-        actor = request.user
+        actor = actor_of(request)
         edits = {k: data[k] for k in ("subject", "topic", "sla", "requester") if k in data}
         with guarded(request, ticket):
             if edits:
@@ -235,7 +235,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             number,
             s.AssignSerializer,
             lambda t, d: services.ticket_assign(
-                actor=request.user,
+                actor=actor_of(request),
                 ticket=t,
                 agent=d.get("agent"),
                 team=d.get("team"),
@@ -255,7 +255,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         return self._act(
             number,
             None,
-            lambda t, d: services.ticket_claim(actor=request.user, ticket=t, channel=API),
+            lambda t, d: services.ticket_claim(actor=actor_of(request), ticket=t, channel=API),
         )
 
     @extend_schema(
@@ -270,7 +270,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             number,
             s.ReleaseSerializer,
             lambda t, d: services.ticket_release(
-                actor=request.user, ticket=t, agent=d["agent"], team=d["team"], channel=API
+                actor=actor_of(request), ticket=t, agent=d["agent"], team=d["team"], channel=API
             ),
         )
 
@@ -284,7 +284,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     def transfer(self, request, number=None):
         def call(t, d):
             return services.ticket_transfer(
-                actor=request.user,
+                actor=actor_of(request),
                 ticket=t,
                 department=d["department"],
                 comment=d["comment"],
@@ -305,7 +305,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             number,
             s.ReferSerializer,
             lambda t, d: services.ticket_refer(
-                actor=request.user,
+                actor=actor_of(request),
                 ticket=t,
                 agent=d.get("agent"),
                 team=d.get("team"),
@@ -327,7 +327,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             number,
             s.StatusChangeSerializer,
             lambda t, d: services.ticket_set_status(
-                actor=request.user, ticket=t, status=d["status"], channel=API
+                actor=actor_of(request), ticket=t, status=d["status"], channel=API
             ),
         )
 
@@ -343,7 +343,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             number,
             s.PriorityChangeSerializer,
             lambda t, d: services.ticket_set_priority(
-                actor=request.user, ticket=t, priority=d["priority"], channel=API
+                actor=actor_of(request), ticket=t, priority=d["priority"], channel=API
             ),
         )
 
@@ -359,7 +359,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             number,
             s.DueDateSerializer,
             lambda t, d: services.ticket_set_due_date(
-                actor=request.user, ticket=t, due_at=d["due_at"], channel=API
+                actor=actor_of(request), ticket=t, due_at=d["due_at"], channel=API
             ),
         )
 
@@ -375,7 +375,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             number,
             s.AnsweredSerializer,
             lambda t, d: services.ticket_mark_answered(
-                actor=request.user, ticket=t, answered=d["answered"], channel=API
+                actor=actor_of(request), ticket=t, answered=d["answered"], channel=API
             ),
         )
 
@@ -390,7 +390,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         def call(t, d):
             sources = [self._other(n, "sources") for n in d["sources"]]
             return services.ticket_merge(
-                actor=request.user,
+                actor=actor_of(request),
                 ticket=t,
                 sources=sources,
                 mode=d["mode"],
@@ -417,7 +417,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             number,
             s.UnmergeSerializer,
             lambda t, d: services.ticket_unmerge(
-                actor=request.user, ticket=t, status=d.get("status"), channel=API
+                actor=actor_of(request), ticket=t, status=d.get("status"), channel=API
             ),
         )
 
@@ -431,7 +431,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def split(self, request, number=None):
-        caller = request.user
+        caller = actor_of(request)
         ticket = self._ticket(number)
         data = validated(s.SplitSerializer, request.data)
         entry = ThreadEntry.objects.filter(pk=data["entry"], thread_id=ticket.thread_id).first()
@@ -491,7 +491,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
 
         def call(t, d):
             other = self._other(d["ticket"], "ticket")
-            return services.ticket_link(actor=request.user, ticket=t, other=other, channel=API)
+            return services.ticket_link(actor=actor_of(request), ticket=t, other=other, channel=API)
 
         return self._act(number, s.LinkSerializer, call)
 
@@ -515,7 +515,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     def unlink(self, request, number=None, other=None):
         def call(t, d):
             return services.ticket_unlink(
-                actor=request.user, ticket=t, other=self._other(other, "ticket"), channel=API
+                actor=actor_of(request), ticket=t, other=self._other(other, "ticket"), channel=API
             )
 
         return self._act(number, None, call)
@@ -548,7 +548,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             number,
             s.CollaboratorInSerializer,
             lambda t, d: services.ticket_add_collaborator(
-                actor=request.user, ticket=t, user=d["user"], role=d["role"], channel=API
+                actor=actor_of(request), ticket=t, user=d["user"], role=d["role"], channel=API
             ),
         )
 
@@ -575,7 +575,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             if row is None:
                 raise NotVisible("Not a collaborator of this ticket.", code="not_collaborator")
             return services.ticket_remove_collaborator(
-                actor=request.user, ticket=t, user=row.user, channel=API
+                actor=actor_of(request), ticket=t, user=row.user, channel=API
             )
 
         return self._act(number, None, call)
@@ -625,8 +625,8 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
                 thread_id=ticket.thread_id, include_notes=includes_notes(request.user)
             )
             page = self.paginate_queryset(rows)
-            data = s.EntrySerializer(page, many=True, context={"request": request}).data
-            return self.get_paginated_response(data)
+            shown = s.EntrySerializer(page, many=True, context={"request": request}).data
+            return self.get_paginated_response(shown)
         data, files = incoming(request, s.EntryCreateSerializer)
         with guarded(request, ticket):
             posted = self._post_entry(ticket, data, files)
@@ -641,7 +641,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         return response
 
     def _post_entry(self, ticket, data, files):
-        actor, kind = self.request.user, data["kind"]
+        actor, kind = actor_of(self.request), data["kind"]
         common = {"actor": actor, "ticket": ticket, "body": data["body"], "fmt": data["format"]}
         if kind != "reply":
             given = [n for n in ("status", "cc") if data.get(n) is not None]

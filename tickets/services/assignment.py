@@ -123,7 +123,7 @@ def ticket_claim(*, actor: Actor, ticket: Ticket, channel: str | None = None) ->
     return t
 
 
-def claim(t: Ticket, actor, channel: str, *, auto: bool = False) -> None:
+def claim(t: Ticket, actor: User, channel: str, *, auto: bool = False) -> None:
     """Make the agent the assignee of the locked, unassigned ticket `t` and record it;
     the caller saves the row, then announces the claim (announce_claim)."""
     t.assignee = actor
@@ -140,7 +140,7 @@ def claim(t: Ticket, actor, channel: str, *, auto: bool = False) -> None:
     )
 
 
-def claim_on_reply(t: Ticket, actor, channel: str) -> bool:
+def claim_on_reply(t: Ticket, actor: Actor, channel: str) -> bool:
     """osTicket's "claim on response": an agent answering an unassigned open ticket of a
     department that wants it becomes the assignee (if they may be assigned there)."""
     dept = t.department
@@ -154,7 +154,7 @@ def claim_on_reply(t: Ticket, actor, channel: str) -> bool:
     return True
 
 
-def announce_claim(t: Ticket, *, actor, channel: str) -> None:
+def announce_claim(t: Ticket, *, actor: Actor, channel: str) -> None:
     """The one sender of ticket_assigned for a claim (ticket_claim, a reply that claims)."""
     send_on_commit(
         signals.ticket_assigned,

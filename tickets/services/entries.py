@@ -95,6 +95,10 @@ def ticket_post_message(
         reopened = t.state == State.CLOSED
         if reopened:
             target = reopen_target(t, config)
+            if target is None:  # refused above (client_refusal), as here
+                raise Conflict(
+                    f"Ticket #{t.number} is closed and cannot be reopened.", code="ticket_closed"
+                )
             fields += apply_status(t, target, actor=actor, channel=channel, config=config)
         entry = threads.entry_create(
             thread_id=t.thread_id,
@@ -229,7 +233,7 @@ def reply_recipients(ticket: Ticket, cc: Collection[int] | None) -> dict[str, li
     return {"to": [ticket.requester.email], "cc": [c.user.email for c in active]}
 
 
-def signed(body: str, fmt: str, agent) -> str:
+def signed(body: str, fmt: str, agent: Actor) -> str:
     """The body with the agent's signature appended (osTicket's "-- " separator); an empty
     body or an agent without a signature leaves it as it is."""
     signature = (getattr(agent, "signature", "") or "").strip()

@@ -25,9 +25,10 @@ changes). Both paths read them:
 
 import datetime as dt
 from collections import defaultdict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import Case, F, Field, Q, QuerySet, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.db.models.sql import UpdateQuery
@@ -35,11 +36,15 @@ from django.utils import timezone
 
 from accounts.actors import SYSTEM
 from accounts.bus import send_on_commit
+from accounts.rows import Quoter
 from threads import services as threads
 from threads.models import Channel, ThreadEvent
 
 from .. import signals
 from ..models import State, Ticket
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 BATCH_SIZE = 5000
 
@@ -48,7 +53,7 @@ BATCH_SIZE = 5000
 EFFECTIVE_DUE = Coalesce("due_at", "sla_due_at")  # the agent's due date wins
 
 
-def due(now) -> Q:
+def due(now: dt.datetime) -> Q:
     """Tickets the sweep marks (the partial index tickets_overdue_sweep covers the first
     three conditions): open, not yet overdue, clock running, due date passed."""
     return Q(state=State.OPEN, is_overdue=False, sla_paused_at__isnull=True) & Q(
@@ -56,7 +61,7 @@ def due(now) -> Q:
     )
 
 
-def marks(now) -> dict:
+def marks(now: dt.datetime) -> dict[str, object]:
     """What every ticket marked overdue gets."""
     return {"is_overdue": True, "version": F("version") + 1, "updated_at": now}
 
@@ -84,16 +89,24 @@ def _after(key: str) -> str:
 
 
 def _attname(field: str) -> str:
-    return Ticket._meta.get_field(field).attname
+    found = Ticket._meta.get_field(field)
+    if not isinstance(found, Field):  # ESCALATION names the ticket's own columns
+        raise TypeError(f"Ticket.{field} is a relation, not a column")
+    return found.attname
 
 
-def _plan(now, batch_size: int) -> QuerySet:
+class _Due(TypedDict):
+    overdue_due: dt.datetime  # EFFECTIVE_DUE
+
+
+def _plan(now: dt.datetime, batch_size: int) -> "QuerySet[WithAnnotations[Ticket, _Due]]":
     """The batch: due tickets, locked (SKIP LOCKED), with their due date and the values
     ESCALATION gives them."""
     return (
         Ticket.objects.alias(overdue_due=EFFECTIVE_DUE)
         .filter(due(now))
-        .annotate(overdue_due=F("overdue_due"))
+        # Django's documented promotion of an alias; django-stubs' plugin sees a clash
+        .annotate(overdue_due=F("overdue_due"))  # type: ignore[no-redef]
         .annotate(**{_after(key): expr for key, (_, expr) in ESCALATION.items()})
         .only("thread", *(field for field, _ in ESCALATION.values()))
         .order_by()
@@ -101,7 +114,7 @@ def _plan(now, batch_size: int) -> QuerySet:
     )
 
 
-def event_data(due, escalated: dict) -> dict:
+def event_data(due: dt.datetime, escalated: dict[str, list[Any]]) -> dict[str, object]:
     return {"due_at": due.astimezone(dt.UTC).isoformat(timespec="seconds"), "escalated": escalated}
 
 
@@ -129,7 +142,7 @@ def tickets_mark_overdue(*, now: dt.datetime | None = None, batch_size: int = BA
             return total
 
 
-def _sweep_batch(now, batch_size: int) -> tuple[list[int], list[int]]:
+def _sweep_batch(now: dt.datetime, batch_size: int) -> tuple[list[int], list[int]]:
     """The portable path: `_plan()` evaluated, then the same steps as `_sql()` in a few
     ORM statements (mark, one UPDATE per escalated value, insert the events)."""
     tickets = list(_plan(now, batch_size))
@@ -140,7 +153,7 @@ def _sweep_batch(now, batch_size: int) -> tuple[list[int], list[int]]:
     changes: dict[tuple[str, object], list[int]] = defaultdict(list)
     events = []
     for t in tickets:
-        escalated = {}
+        escalated: dict[str, list[Any]] = {}
         for key, (field, _) in ESCALATION.items():
             before, after = getattr(t, _attname(field)), getattr(t, _after(key))
             if after != before:
@@ -162,7 +175,7 @@ def _sweep_batch(now, batch_size: int) -> tuple[list[int], list[int]]:
     return ids, [e.pk for e in created]
 
 
-def _sweep_batch_sql(now, batch_size: int) -> tuple[list[int], list[int]]:
+def _sweep_batch_sql(now: dt.datetime, batch_size: int) -> tuple[list[int], list[int]]:
     sql, params = _sql(now, batch_size)
     with connection.cursor() as cur:
         cur.execute(sql, params)
@@ -170,33 +183,32 @@ def _sweep_batch_sql(now, batch_size: int) -> tuple[list[int], list[int]]:
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
-def _sql(now, batch_size: int) -> tuple[str, list]:
+def _sql(now: dt.datetime, batch_size: int) -> tuple[str, list[Any]]:
     """One PostgreSQL statement for a batch, written from the models: the plan as Django
     compiles `_plan()`, the UPDATE as it compiles `marks()` and ESCALATION, the events'
     table and columns from ThreadEvent's `_meta`."""
-    qn = connection.ops.quote_name
-    ticket, event = Ticket._meta, ThreadEvent._meta
-    pk, thread = qn(ticket.pk.column), qn(ticket.get_field("thread").column)
+    qn, q = connection.ops.quote_name, Quoter(connection)
+    pk, thread = q.pk(Ticket), q.column(Ticket, "thread")
 
     plan_sql, plan_params = _plan(now, batch_size).query.sql_with_params()
 
     update = UpdateQuery(Ticket)
-    escalate = {}
+    escalate: dict[str, object] = {}
     for key, (field, _) in ESCALATION.items():
         escalate[field] = RawSQL(f"plan.{qn(_after(key))}", ())  # noqa: S611 - our quoted alias
     update.add_update_values({**marks(now), **escalate})
     update_sql, update_params = update.get_compiler(connection=connection).as_sql()
-    table = qn(ticket.db_table)
+    table = q.table(Ticket)
 
     changed = []  # the event's "escalated": [before, after] of each column that changed
     for key, (field, _) in ESCALATION.items():
-        before, after = f"plan.{qn(ticket.get_field(field).column)}", f"plan.{qn(_after(key))}"
+        before, after = f"plan.{q.column(Ticket, field)}", f"plan.{qn(_after(key))}"
         changed.append(
             f"%s::text, CASE WHEN {after} IS DISTINCT FROM {before} "
             f"THEN jsonb_build_array({before}, {after}) END"
         )
     columns = ("thread", "kind", "actor", "actor_label", "channel", "data", "created_at")
-    event_columns = ", ".join(qn(event.get_field(name).column) for name in columns)
+    event_columns = ", ".join(q.column(ThreadEvent, name) for name in columns)
     # identifiers from the models' _meta (quoted), compiled SQL, placeholders: no input
     sql = f"""
 WITH plan AS ({plan_sql}),
@@ -205,7 +217,7 @@ marked AS (
     RETURNING {table}.{pk}
 ),
 events AS (
-    INSERT INTO {qn(event.db_table)} ({event_columns})
+    INSERT INTO {q.table(ThreadEvent)} ({event_columns})
     SELECT plan.{thread}, %s, NULL, %s, %s,
            jsonb_build_object(
                'due_at', to_char(plan.{qn("overdue_due")} AT TIME ZONE 'UTC',
@@ -213,10 +225,10 @@ events AS (
                'escalated', jsonb_strip_nulls(jsonb_build_object({", ".join(changed)}))),
            %s
     FROM plan
-    RETURNING {qn(event.pk.column)}, {qn(event.get_field("thread").column)}
+    RETURNING {q.pk(ThreadEvent)}, {q.column(ThreadEvent, "thread")}
 )
-SELECT plan.{pk}, events.{qn(event.pk.column)}
-FROM plan JOIN events ON events.{qn(event.get_field("thread").column)} = plan.{thread}
+SELECT plan.{pk}, events.{q.pk(ThreadEvent)}
+FROM plan JOIN events ON events.{q.column(ThreadEvent, "thread")} = plan.{thread}
 """  # noqa: S608
     params = [
         *plan_params,

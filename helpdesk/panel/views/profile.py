@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import services
-from ..access import SESSION_2FA, agent_required, device_of, preferences_of
+from ..access import SESSION_2FA, agent_of, agent_required, device_of, preferences_of
 from ..forms import CodeForm, ProfileForm
 from ..http import attempt
 from ..models import PanelSettings
@@ -94,7 +94,7 @@ def totp_disable(request):
     if PanelSettings.load().require_2fa:
         messages.error(request, _("Two-factor authentication is required for every agent."))
         return go(request, str(reverse_lazy("panel:profile")))
-    services.totp_disable(actor=request.user)
+    services.totp_disable(actor=agent_of(request))
     request.session.pop(SESSION_2FA, None)
     messages.success(request, _("Two-factor authentication is off."))
     return go(request, str(reverse_lazy("panel:profile")))

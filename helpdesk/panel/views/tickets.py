@@ -5,6 +5,8 @@ validates a form, calls one service, then answers with a redirect (Post/Redirect
 or, for htmx, the refreshed region. A refusal is shown with its HTTP status.
 """
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
@@ -28,7 +30,7 @@ from tickets.permissions import ticket_permissions
 from tickets.selectors import ticket_get_for
 
 from .. import selectors
-from ..access import agent_required
+from ..access import agent_of, agent_required
 from ..forms import (
     AnsweredForm,
     AssignForm,
@@ -192,7 +194,7 @@ def _version(form):
 # --- the actions: (form class, service call, message) ---------------------------------------
 def _assign(request, t, f):
     return services.ticket_assign(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=t,
         agent=f.cleaned_data["agent"],
         team=f.cleaned_data["team"],
@@ -204,7 +206,7 @@ def _assign(request, t, f):
 
 def _transfer(request, t, f):
     return services.ticket_transfer(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=t,
         department=f.cleaned_data["department"],
         comment=f.cleaned_data["comment"],
@@ -216,7 +218,7 @@ def _transfer(request, t, f):
 def _refer(request, t, f):
     d = f.cleaned_data
     return services.ticket_refer(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=t,
         agent=d["agent"],
         team=d["team"],
@@ -228,7 +230,7 @@ def _refer(request, t, f):
 
 def _status(request, t, f):
     return services.ticket_set_status(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=t,
         status=f.cleaned_data["status"],
         channel=PANEL,
@@ -238,7 +240,7 @@ def _status(request, t, f):
 
 def _priority(request, t, f):
     return services.ticket_set_priority(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=t,
         priority=f.cleaned_data["priority"],
         channel=PANEL,
@@ -248,7 +250,7 @@ def _priority(request, t, f):
 
 def _due(request, t, f):
     return services.ticket_set_due_date(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=t,
         due_at=f.cleaned_data["due_at"],
         channel=PANEL,
@@ -258,7 +260,7 @@ def _due(request, t, f):
 
 def _answered(request, t, f):
     return services.ticket_mark_answered(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=t,
         answered=f.cleaned_data["answered"],
         channel=PANEL,
@@ -284,7 +286,7 @@ def _others(request, f):
 def _merge(request, t, f):
     d = f.cleaned_data
     return services.ticket_merge(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=t,
         sources=_others(request, f),
         mode=d["mode"],
@@ -298,14 +300,14 @@ def _merge(request, t, f):
 
 def _link(request, t, f):
     for other in _others(request, f):
-        services.ticket_link(actor=request.user, ticket=t, other=other, channel=PANEL)
+        services.ticket_link(actor=agent_of(request), ticket=t, other=other, channel=PANEL)
 
 
 def _edit(request, t, f):
     d = f.cleaned_data
-    requester = user_get_or_create_by_email(actor=request.user, email=d["requester"])[0]
+    requester = user_get_or_create_by_email(actor=agent_of(request), email=d["requester"])[0]
     return services.ticket_edit(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=t,
         subject=d["subject"],
         topic=d["topic"],
@@ -319,9 +321,9 @@ def _edit(request, t, f):
 
 def _collaborator(request, t, f):
     d = f.cleaned_data
-    user = user_get_or_create_by_email(actor=request.user, email=d["email"], name=d["name"])[0]
+    user = user_get_or_create_by_email(actor=agent_of(request), email=d["email"], name=d["name"])[0]
     return services.ticket_add_collaborator(
-        actor=request.user, ticket=t, user=user, role=d["role"], channel=PANEL
+        actor=agent_of(request), ticket=t, user=user, role=d["role"], channel=PANEL
     )
 
 
@@ -349,7 +351,9 @@ def ticket_action(request, number, action):
     if request.method == "GET":
         return _action_page(request, ticket, action)
     form_class, call, done = ACTIONS[action]
-    kwargs = {"custom_fields": fields_for_topic(ticket.topic)} if form_class is EditForm else {}
+    kwargs: dict[str, Any] = (
+        {"custom_fields": fields_for_topic(ticket.topic)} if form_class is EditForm else {}
+    )
     form = form_class(request.POST, auto_id=f"{action}-%s", **kwargs)
     if not form.is_valid():
         return _invalid(request, ticket, form, action)
@@ -393,7 +397,8 @@ def _action_page(request, ticket, name):
 def ticket_claim(request, number):
     ticket = ticket_or_404(request, number)
     outcome = attempt(
-        request, lambda: services.ticket_claim(actor=request.user, ticket=ticket, channel=PANEL)
+        request,
+        lambda: services.ticket_claim(actor=agent_of(request), ticket=ticket, channel=PANEL),
     )
     if not outcome.ok:
         return _refused(request, ticket, outcome)
@@ -408,7 +413,7 @@ def ticket_release(request, number):
     outcome = attempt(
         request,
         lambda: services.ticket_release(
-            actor=request.user,
+            actor=agent_of(request),
             ticket=ticket,
             channel=PANEL,
             expected_version=int(version) if (version or "").isdigit() else None,
@@ -425,7 +430,8 @@ def ticket_delete(request, number):
     """Move to the trash (tickets.services.ticket_delete)."""
     ticket = ticket_or_404(request, number)
     outcome = attempt(
-        request, lambda: services.ticket_delete(actor=request.user, ticket=ticket, channel=PANEL)
+        request,
+        lambda: services.ticket_delete(actor=agent_of(request), ticket=ticket, channel=PANEL),
     )
     if not outcome.ok:
         return _refused(request, ticket, outcome)
@@ -440,7 +446,7 @@ def ticket_unlink(request, number, other):
     outcome = attempt(
         request,
         lambda: services.ticket_unlink(
-            actor=request.user, ticket=ticket, other=other_ticket, channel=PANEL
+            actor=agent_of(request), ticket=ticket, other=other_ticket, channel=PANEL
         ),
     )
     if not outcome.ok:
@@ -458,7 +464,7 @@ def ticket_remove_collaborator(request, number, user_id):
     outcome = attempt(
         request,
         lambda: services.ticket_remove_collaborator(
-            actor=request.user, ticket=ticket, user=collab.user, channel=PANEL
+            actor=agent_of(request), ticket=ticket, user=collab.user, channel=PANEL
         ),
     )
     if not outcome.ok:
@@ -479,7 +485,7 @@ def ticket_undeliverable_clear(request, number, user_id):
         raise Http404
     outcome = attempt(
         request,
-        lambda: address_clear_undeliverable(actor=request.user, address=person.email),
+        lambda: address_clear_undeliverable(actor=agent_of(request), address=person.email),
     )
     if not outcome.ok:
         return _refused(request, ticket, outcome)
@@ -517,7 +523,7 @@ def ticket_reply(request, number):
     outcome = attempt(
         request,
         lambda: services.ticket_post_reply(
-            actor=request.user,
+            actor=agent_of(request),
             ticket=ticket,
             body=d["body"].strip(),
             files=new_attachments(d["attachments"]),
@@ -590,7 +596,7 @@ def ticket_note(request, number):
     outcome = attempt(
         request,
         lambda: services.ticket_post_note(
-            actor=request.user,
+            actor=agent_of(request),
             ticket=ticket,
             body=d["body"],
             title=d["title"],
@@ -624,7 +630,7 @@ def ticket_draft(request, number, kind):
 def _lock_state(request, ticket, *, break_lock: bool) -> dict:
     try:
         lock = services.ticket_lock_acquire(
-            actor=request.user, ticket=ticket, break_lock=break_lock
+            actor=agent_of(request), ticket=ticket, break_lock=break_lock
         )
         return {"lock": lock, "lock_error": None}
     except NotVisible:
@@ -660,7 +666,7 @@ def ticket_lock(request, number):
 @require_POST
 def ticket_unlock(request, number):
     ticket = ticket_or_404(request, number)
-    services.ticket_lock_release(actor=request.user, ticket=ticket)
+    services.ticket_lock_release(actor=agent_of(request), ticket=ticket)
     if request.htmx:
         return HttpResponse(status=204)
     return go(request, ticket_url(ticket))

@@ -40,7 +40,7 @@ class LoginView(auth_views.LoginView):
     template_name = "portal/login.html"
     authentication_form = PortalLoginForm
     redirect_authenticated_user = True
-    next_page = reverse_lazy("portal:tickets")
+    next_page = reverse_lazy("portal:tickets")  # type: ignore[assignment]  # Django resolves it
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
