@@ -85,15 +85,11 @@ def ticket_assign(
             comment=comment,
         )
         save(t, "assignee", "team")
-        send_on_commit(
-            signals.ticket_assigned,
-            sender=Ticket,
-            ticket=t,
+        announce_assignment(
+            t,
             actor=actor,
             channel=channel,
             agent=t.assignee,
-            team=t.team,
-            claimed=False,
             previous_agent=previous_agent,
             previous_team=previous_team,
         )
@@ -156,17 +152,40 @@ def claim_on_reply(t: Ticket, actor, channel: str) -> bool:
 
 def announce_claim(t: Ticket, *, actor, channel: str) -> None:
     """The one sender of ticket_assigned for a claim (ticket_claim, a reply that claims)."""
+    announce_assignment(
+        t,
+        actor=actor,
+        channel=channel,
+        agent=actor,
+        previous_agent=None,
+        previous_team=t.team,
+        claimed=True,
+    )
+
+
+def announce_assignment(
+    t: Ticket,
+    *,
+    actor: Actor,
+    channel: str,
+    agent: User | None,
+    previous_agent: User | None,
+    previous_team: Team | None,
+    claimed: bool = False,
+) -> None:
+    """Send ticket_assigned after commit, with the ticket's team as it is now: the one
+    sender for an assignment, a claim, and a close or reopen that hands the ticket over."""
     send_on_commit(
         signals.ticket_assigned,
         sender=Ticket,
         ticket=t,
         actor=actor,
         channel=channel,
-        agent=actor,
+        agent=agent,
         team=t.team,
-        claimed=True,
-        previous_agent=None,
-        previous_team=t.team,
+        claimed=claimed,
+        previous_agent=previous_agent,
+        previous_team=previous_team,
     )
 
 

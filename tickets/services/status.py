@@ -37,6 +37,7 @@ from ..models import (
 )
 from ..permissions import CLIENT_CLOSE, check, check_visible, client_refusal
 from ._common import channel_of, lock, record, ref, save
+from .assignment import announce_assignment
 
 
 def authorize_status(
@@ -203,15 +204,11 @@ def _set_agent(ticket: Ticket, agent, *, actor, channel: str, reason: str) -> No
         auto=True,
         reason=reason,
     )
-    send_on_commit(
-        signals.ticket_assigned,
-        sender=Ticket,
-        ticket=ticket,
+    announce_assignment(
+        ticket,
         actor=actor,
         channel=channel,
         agent=agent,
-        team=ticket.team,
-        claimed=False,
         previous_agent=previous,
         previous_team=ticket.team,
     )
