@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from django.db.models import F, Model
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.actors import Actor, is_agent, is_api_key, is_system
+from accounts.bus import send_on_commit
 from accounts.errors import Conflict, StaleVersion, ValidationFailed
 from routing.models import SLA, Department, HelpTopic
 from threads import services as threads
@@ -118,6 +120,12 @@ def record(ticket: Ticket, kind: str, actor: Actor, channel: str, **data: Any) -
     return threads.event_record(
         thread_id=ticket.thread_id, kind=kind, actor=actor, channel=channel, data=data
     )
+
+
+def announce(signal: Signal, ticket: Ticket, actor: Actor, channel: str, **data: Any) -> None:
+    """Send a ticket signal after commit (`accounts.bus.send_on_commit`) with what every
+    one carries: sender Ticket, the ticket, the actor and the channel; `data` the rest."""
+    send_on_commit(signal, sender=Ticket, ticket=ticket, actor=actor, channel=channel, **data)
 
 
 @dataclass(frozen=True)

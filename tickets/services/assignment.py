@@ -4,7 +4,6 @@ from django.db import transaction
 
 from accounts import permissions as perms
 from accounts.actors import Actor, is_agent
-from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.models import User
 from routing import services as routing
@@ -16,7 +15,17 @@ from threads.models import ThreadEvent
 from .. import signals
 from ..models import HelpdeskSettings, State, Ticket
 from ..permissions import check, check_key_department
-from ._common import channel_of, clock_start, defaults, lock, record, ref, require_state, save
+from ._common import (
+    announce,
+    channel_of,
+    clock_start,
+    defaults,
+    lock,
+    record,
+    ref,
+    require_state,
+    save,
+)
 
 
 def _validate_assignee(agent: User, ticket: Ticket) -> None:
@@ -175,12 +184,11 @@ def announce_assignment(
 ) -> None:
     """Send ticket_assigned after commit, with the ticket's team as it is now: the one
     sender for an assignment, a claim, and a close or reopen that hands the ticket over."""
-    send_on_commit(
+    announce(
         signals.ticket_assigned,
-        sender=Ticket,
-        ticket=t,
-        actor=actor,
-        channel=channel,
+        t,
+        actor,
+        channel,
         agent=agent,
         team=t.team,
         claimed=claimed,
@@ -219,12 +227,11 @@ def ticket_release(
             previous_team=ref(previous_team),
         )
         save(t, "assignee", "team")
-        send_on_commit(
+        announce(
             signals.ticket_released,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
+            t,
+            actor,
+            channel,
             previous_agent=previous_agent,
             previous_team=previous_team,
         )
@@ -281,12 +288,11 @@ def ticket_transfer(
             comment=comment,
         )
         save(t, "department", "sla", "sla_due_at")
-        send_on_commit(
+        announce(
             signals.ticket_transferred,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
+            t,
+            actor,
+            channel,
             previous_department=previous,
             department=department,
         )
@@ -336,12 +342,5 @@ def ticket_refer(
             comment=comment,
         )
         save(t)
-        send_on_commit(
-            signals.ticket_referred,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
-            referral=referral,
-        )
+        announce(signals.ticket_referred, t, actor, channel, referral=referral)
     return t
