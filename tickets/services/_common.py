@@ -2,6 +2,7 @@
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -66,6 +67,18 @@ def lock(ticket: Ticket | int, expected_version: int | None = None) -> Ticket:
             code="stale_version",
         )
     return locked
+
+
+def lock_all(ids: Iterable[int]) -> dict[int, Ticket]:
+    """Several tickets row-locked in primary-key order (so two changes that lock the same
+    tickets queue instead of deadlocking), by primary key."""
+    return {
+        t.pk: t
+        for t in Ticket.objects.select_for_update(of=("self",))
+        .select_related(*RELATED)
+        .filter(pk__in=ids)
+        .order_by("pk")
+    }
 
 
 def save(ticket: Ticket, *fields: str) -> None:
