@@ -56,3 +56,15 @@ class BoundedDictFieldSchema(OpenApiSerializerFieldExtension):
             "additionalProperties": {"type": "string"},
             "maxProperties": self.target.max_length,
         }
+
+
+def optional_ref(queryset, **kwargs) -> serializers.PrimaryKeyRelatedField:
+    """An optional reference by primary key: left out or null, it is None."""
+    return serializers.PrimaryKeyRelatedField(
+        queryset=queryset, required=False, allow_null=True, **kwargs
+    )
+
+
+def comment_field() -> serializers.CharField:
+    """An action's optional comment, kept in its event."""
+    return serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
