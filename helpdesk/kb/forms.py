@@ -21,6 +21,21 @@ class _TopicsField(forms.ModelMultipleChoiceField):
         return obj.full_name
 
 
+def faq_values(data, *, answer: str = "answer") -> dict:
+    """The FAQ's own values for faq_create/faq_update from a FAQ form's cleaned data, the
+    staff page's or the Django admin's (`answer`: the field holding the answer)."""
+    return {
+        "category": data["category"],
+        "question": data["question"],
+        "answer": data[answer],
+        "keywords": data["keywords"],
+        "notes": data["notes"],
+        "is_published": data["is_published"],
+        "is_featured": data["is_featured"],
+        "topics": list(data["topics"]),
+    }
+
+
 def _descendant_ids(category: FaqCategory) -> set[int]:
     ids, frontier = {category.pk}, [category.pk]
     while frontier:
