@@ -1,5 +1,8 @@
 """Input fields that keep the API's bounds (helpdesk.limits)."""
 
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
@@ -58,7 +61,7 @@ class BoundedDictFieldSchema(OpenApiSerializerFieldExtension):
         }
 
 
-def optional_ref(queryset, **kwargs) -> serializers.PrimaryKeyRelatedField:
+def optional_ref(queryset: QuerySet[Any], **kwargs: Any) -> serializers.PrimaryKeyRelatedField[Any]:
     """An optional reference by primary key: left out or null, it is None."""
     return serializers.PrimaryKeyRelatedField(
         queryset=queryset, required=False, allow_null=True, **kwargs

@@ -3,6 +3,7 @@ teams, help topics, SLAs, statuses, priorities (read for agents and API keys, wr
 for helpdesk admins) and canned responses (through the kb services)."""
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.db.models import Model, Q
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -30,6 +31,7 @@ from .filters import UserFilter
 from .pagination import KeysetPagination
 from .permissions import IsAgent, IsStaffCaller, ReadStaffWriteAdmin
 
+V = TypeVar("V", bound=type)
 ID_REGEX = r"[0-9]{1,18}"
 
 
@@ -41,7 +43,16 @@ def _validated(serializer, partial=False):
     return dict(bounds.validate(serializer))
 
 
-def summaries(many, one, *, a="a", create="admins", change="admins", delete="admins", unused=True):
+def summaries(
+    many: str,
+    one: str,
+    *,
+    a: str = "a",
+    create: str = "admins",
+    change: str = "admins",
+    delete: str | None = "admins",
+    unused: bool = True,
+) -> Callable[[V], V]:
     """The OpenAPI summaries of a reference resource: list, retrieve, create and change,
     each write naming who may do it, and destroy unless `delete` is None."""
     views = {

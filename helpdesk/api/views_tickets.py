@@ -8,7 +8,7 @@ change runs in one transaction.
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from django.db import transaction
 from django.urls import reverse
@@ -16,6 +16,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
@@ -63,20 +64,20 @@ class Listing(NamedTuple):
     """The GET beside a change: `rows(viewset, ticket)` answered by `serializer`."""
 
     summary: str
-    serializer: type[BaseSerializer]
+    serializer: type[BaseSerializer[Any]]
     rows: Callable[..., Any]
 
 
 def ticket_action(
-    summary,
-    body,
+    summary: str,
+    body: type[BaseSerializer[Any]] | None,
     *,
-    method="post",
+    method: Literal["post", "delete"] = "post",
     listing: Listing | None = None,
-    url_path=None,
-    description=None,
-    **options,
-):
+    url_path: str | None = None,
+    description: str | None = None,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], Any]:
     """Declare a change to one ticket as a view action.
 
     The decorated `change(self, actor, ticket, data, **url_kwargs)` makes one service call;
@@ -87,33 +88,37 @@ def ticket_action(
     what `@action` would make of it.
     """
 
-    def decorate(change):
+    def decorate(change: Callable[..., Any]) -> Any:
         @functools.wraps(change)
-        def view(self, request, number=None, **url_kwargs):
+        def view(
+            self: "TicketViewSet", request: Request, number: str | None = None, **url_kwargs: Any
+        ) -> Response:
             if listing is not None and request.method == "GET":
                 rows = listing.rows(self, self._ticket(number))
                 context = {"request": request}
                 return Response(listing.serializer(rows, many=True, context=context).data)
 
-            def call(ticket, data):
+            def call(ticket: Ticket, data: Any) -> Any:
                 return change(self, request.user, ticket, data, **url_kwargs)
 
             return self._act(number, body, call)
 
-        methods = ["get", method] if listing else [method]
-        view = action(detail=True, methods=methods, url_path=url_path, **options)(view)
-        view = extend_schema(
+        methods: list[Literal["get", "post", "delete"]] = [method]
+        if listing is not None:
+            methods.insert(0, "get")
+        routed = action(detail=True, methods=methods, url_path=url_path, **options)(view)
+        documented = extend_schema(
             methods=[method] if listing else None,
             summary=summary,
             description=description,
             parameters=[IF_MATCH],
             request=body,
             responses=s.TicketSerializer,
-        )(view)
-        if listing:
-            many = listing.serializer(many=True)
-            view = extend_schema(methods=["get"], summary=listing.summary, responses=many)(view)
-        return view
+        )(routed)
+        if listing is None:
+            return documented
+        many = listing.serializer(many=True)
+        return extend_schema(methods=["get"], summary=listing.summary, responses=many)(documented)
 
     return decorate
 
@@ -277,7 +282,12 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
 
     # --- actions -------------------------------------------------------------------
 
-    def _act(self, number, serializer_class, call):
+    def _act(
+        self,
+        number: str | None,
+        serializer_class: type[BaseSerializer[Any]] | None,
+        call: Callable[[Ticket, Any], Any],
+    ) -> Response:
         ticket = self._ticket(number)  # visibility first: 404 before 422
         data = validated(serializer_class, self.request.data) if serializer_class else {}
         with guarded(self.request, ticket):

@@ -1,6 +1,9 @@
 """Forms of the knowledge-base staff pages: raw input to typed arguments for
 kb.faq_services (which sanitise the HTML and check the permission)."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +24,7 @@ class _TopicsField(forms.ModelMultipleChoiceField):
         return obj.full_name
 
 
-def faq_values(data, *, answer: str = "answer") -> dict:
+def faq_values(data: Mapping[str, Any], *, answer: str = "answer") -> dict[str, Any]:
     """The FAQ's own values for faq_create/faq_update from a FAQ form's cleaned data, the
     staff page's or the Django admin's (`answer`: the field holding the answer)."""
     return {

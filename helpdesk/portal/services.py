@@ -9,9 +9,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts import bus, throttle
@@ -27,22 +29,32 @@ from .models import AccessLink, EmailVerification, FormSubmission, Invitation, P
 from .selectors import invitation_usable, is_participant
 from .tokens import digest, new_token
 
+M = TypeVar("M", bound=Model)
 LINK_EXPIRED = "This link is not valid any more. Ask for a new one."
 log = logging.getLogger("helpdesk.security")
 
 
-def _mail_link(model, *, template: str, url: str, lifetime: dt.timedelta, context, **fields):
-    """A single-use link by mail: a row of `model` (its `fields`, the token's digest and
-    its expiry) and the mail to the row's `email` with the link to `url`, in one
+def _mail_link(
+    model: type[M],
+    *,
+    email: str,
+    template: str,
+    url: str,
+    lifetime: dt.timedelta,
+    context: dict[str, object],
+    **fields: object,
+) -> M:
+    """A single-use link by mail: a row of `model` (its `email` and `fields`, the token's
+    digest and its expiry) and the mail to `email` with the link to `url`, in one
     transaction; the token itself is only in the mail. Returns the row."""
     raw, hashed = new_token()
     now = timezone.now()
     with transaction.atomic():
-        row = model.objects.create(
-            token_hash=hashed, created_at=now, expires_at=now + lifetime, **fields
+        row = model._default_manager.create(
+            token_hash=hashed, email=email, created_at=now, expires_at=now + lifetime, **fields
         )
         link = mail.absolute(url, raw)
-        mail.send(to=fields["email"], name=template, context={**context, "url": link})
+        mail.send(to=email, name=template, context={**context, "url": link})
     return row
 
 

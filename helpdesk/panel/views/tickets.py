@@ -5,8 +5,11 @@ validates a form, calls one service, then answers with a redirect (Post/Redirect
 or, for htmx, the refreshed region. A refusal is shown with its HTTP status.
 """
 
+from collections.abc import Callable
+
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,7 +26,7 @@ from threads.services import draft_delete, draft_save
 from tickets import services
 from tickets.config import Snapshot
 from tickets.customfields import fields_for_topic, ticket_field_values
-from tickets.models import HelpdeskSettings, TicketStatus
+from tickets.models import HelpdeskSettings, Ticket, TicketStatus
 from tickets.permissions import ticket_permissions
 from tickets.selectors import ticket_get_for
 
@@ -178,7 +181,15 @@ def _refused(request, ticket, outcome, *, bound=None, panel=""):
     return render_ticket(request, fresh, bound=bound, status=outcome.status, open_panel=panel)
 
 
-def carry_out(request, ticket, call, success: str, *, form=None, panel=""):
+def carry_out(
+    request: HttpRequest,
+    ticket: Ticket,
+    call: Callable[[], object],
+    success: str,
+    *,
+    form: Form | None = None,
+    panel: str = "",
+) -> HttpResponse:
     """Run one service call: done, flash `success` and show the ticket (`_after`);
     refused, show the ticket with the refusal (and the form, in its open panel)."""
     outcome = attempt(request, call, form=form)
@@ -200,12 +211,14 @@ def _version(form):
 
 
 # --- the actions: (form class, service call, message) ---------------------------------------
-def _passes(service, *fields, versioned=True):
+def _passes(
+    service: Callable[..., Ticket], *fields: str, versioned: bool = True
+) -> Callable[[HttpRequest, Ticket, Form], Ticket]:
     """An action that hands the form's `fields` to `service` under the same names (and,
     when `versioned`, the version the form was rendered at)."""
 
-    def call(request, t, f):
-        given = {name: f.cleaned_data[name] for name in fields}
+    def call(request: HttpRequest, t: Ticket, f: Form) -> Ticket:
+        given: dict[str, object] = {name: f.cleaned_data[name] for name in fields}
         if versioned:
             given["expected_version"] = _version(f)
         return service(actor=request.user, ticket=t, channel=PANEL, **given)

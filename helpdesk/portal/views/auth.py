@@ -4,6 +4,7 @@ and password reset (Django's views with the portal's templates and mail)."""
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
@@ -114,7 +115,7 @@ def register_sent(request):
     return render(request, "portal/register_sent.html")
 
 
-def _link_refused(request, exc: DomainError):
+def _link_refused(request: HttpRequest, exc: DomainError) -> HttpResponse | None:
     """The answer to a verification or invitation link the service refused: used
     already (a conflict), sign in; no longer valid, the 404 page; else None."""
     if isinstance(exc, Conflict):
