@@ -1,5 +1,8 @@
 """Input fields that keep the API's bounds (helpdesk.limits)."""
 
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
@@ -58,3 +61,15 @@ class BoundedDictFieldSchema(OpenApiSerializerFieldExtension):
             "additionalProperties": {"type": "string"},
             "maxProperties": self.target.max_length,
         }
+
+
+def optional_ref(queryset: QuerySet[Any], **kwargs: Any) -> serializers.PrimaryKeyRelatedField[Any]:
+    """An optional reference by primary key: left out or null, it is None."""
+    return serializers.PrimaryKeyRelatedField(
+        queryset=queryset, required=False, allow_null=True, **kwargs
+    )
+
+
+def comment_field() -> serializers.CharField:
+    """An action's optional comment, kept in its event."""
+    return serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)

@@ -20,7 +20,7 @@ from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
 from tickets.models import MergeMode, Priority, Ticket, TicketStatus
 from tickets.services import Participants
 
-from .fields import BoundedDictField, IdListField
+from .fields import BoundedDictField, IdListField, comment_field, optional_ref
 
 if TYPE_CHECKING:
     _Serializer = serializers.Serializer[Any]  # what the mixins below are mixed into
@@ -245,21 +245,11 @@ class TicketCreateSerializer(WithAttachments):
         required=False, help_text="Or the requester's address: found, or created as a client."
     )
     requester_name = serializers.CharField(max_length=128, required=False, default="")
-    topic = serializers.PrimaryKeyRelatedField(
-        queryset=HelpTopic.objects.filter(is_active=True), required=False, allow_null=True
-    )
-    department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.filter(is_active=True), required=False, allow_null=True
-    )
-    priority = serializers.PrimaryKeyRelatedField(
-        queryset=Priority.objects.all(), required=False, allow_null=True
-    )
-    assignee = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_agent=True), required=False, allow_null=True
-    )
-    team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.all(), required=False, allow_null=True
-    )
+    topic = optional_ref(HelpTopic.objects.filter(is_active=True))
+    department = optional_ref(Department.objects.filter(is_active=True))
+    priority = optional_ref(Priority.objects.all())
+    assignee = optional_ref(User.objects.filter(is_agent=True))
+    team = optional_ref(Team.objects.all())
     due_at = serializers.DateTimeField(required=False, allow_null=True)
     # a declared field, which DRF's metaclass takes out of the class: Field.source stays
     source = serializers.ChoiceField(choices=SOURCE_CHOICES, default=Ticket.Source.API)  # type: ignore[assignment]
@@ -290,12 +280,8 @@ class TicketUpdateSerializer(serializers.Serializer):
     """PATCH: each given field is one service call, all in one transaction."""
 
     subject = serializers.CharField(max_length=255, required=False)
-    topic = serializers.PrimaryKeyRelatedField(
-        queryset=HelpTopic.objects.all(), required=False, allow_null=True
-    )
-    sla = serializers.PrimaryKeyRelatedField(
-        queryset=SLA.objects.all(), required=False, allow_null=True
-    )
+    topic = optional_ref(HelpTopic.objects.all())
+    sla = optional_ref(SLA.objects.all())
     requester = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False
     )
@@ -314,13 +300,9 @@ class TicketUpdateSerializer(serializers.Serializer):
 
 
 class AssignSerializer(serializers.Serializer):
-    agent = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_agent=True), required=False, allow_null=True
-    )
-    team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.all(), required=False, allow_null=True
-    )
-    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+    agent = optional_ref(User.objects.filter(is_agent=True))
+    team = optional_ref(Team.objects.all())
+    comment = comment_field()
 
 
 class ReleaseSerializer(serializers.Serializer):
@@ -330,20 +312,14 @@ class ReleaseSerializer(serializers.Serializer):
 
 class TransferSerializer(serializers.Serializer):
     department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
-    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+    comment = comment_field()
 
 
 class ReferSerializer(serializers.Serializer):
-    agent = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_agent=True), required=False, allow_null=True
-    )
-    team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.all(), required=False, allow_null=True
-    )
-    department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.all(), required=False, allow_null=True
-    )
-    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+    agent = optional_ref(User.objects.filter(is_agent=True))
+    team = optional_ref(Team.objects.all())
+    department = optional_ref(Department.objects.all())
+    comment = comment_field()
 
 
 class StatusChangeSerializer(serializers.Serializer):
@@ -382,26 +358,20 @@ class MergeSerializer(serializers.Serializer):
         help_text="Who joins this ticket as a collaborator: the sources' requesters and "
         "collaborators (all, the default) or their requesters only. Not for link.",
     )
-    child_status = serializers.PrimaryKeyRelatedField(
-        queryset=TicketStatus.objects.all(),
-        required=False,
-        allow_null=True,
+    child_status = optional_ref(
+        TicketStatus.objects.all(),
         help_text="A closed status for the merged tickets (default: the configured closed "
         "status). Not for link.",
     )
-    parent_status = serializers.PrimaryKeyRelatedField(
-        queryset=TicketStatus.objects.all(),
-        required=False,
-        allow_null=True,
+    parent_status = optional_ref(
+        TicketStatus.objects.all(),
         help_text="An open or closed status for this ticket (default: unchanged). Not for link.",
     )
 
 
 class UnmergeSerializer(serializers.Serializer):
-    status = serializers.PrimaryKeyRelatedField(
-        queryset=TicketStatus.objects.all(),
-        required=False,
-        allow_null=True,
+    status = optional_ref(
+        TicketStatus.objects.all(),
         help_text="An open or closed status for the detached ticket (default: the one it had "
         "before the merge). Not for a linked ticket.",
     )
@@ -410,25 +380,17 @@ class UnmergeSerializer(serializers.Serializer):
 class SplitSerializer(serializers.Serializer):
     entry = serializers.IntegerField(min_value=1, help_text="Id of an entry of this ticket.")
     subject = serializers.CharField(max_length=255)
-    requester = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True),
-        required=False,
-        allow_null=True,
+    requester = optional_ref(
+        User.objects.filter(is_active=True),
         help_text="Default: the entry's author when a client wrote it, else this ticket's "
         "requester.",
     )
-    department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.filter(is_active=True),
-        required=False,
-        allow_null=True,
+    department = optional_ref(
+        Department.objects.filter(is_active=True),
         help_text="Default: the help topic's, else this ticket's department.",
     )
-    topic = serializers.PrimaryKeyRelatedField(
-        queryset=HelpTopic.objects.filter(is_active=True), required=False, allow_null=True
-    )
-    priority = serializers.PrimaryKeyRelatedField(
-        queryset=Priority.objects.all(), required=False, allow_null=True
-    )
+    topic = optional_ref(HelpTopic.objects.filter(is_active=True))
+    priority = optional_ref(Priority.objects.all())
     autorespond = serializers.BooleanField(default=True)
     alert = serializers.BooleanField(default=True)
 
@@ -519,11 +481,8 @@ class EntryCreateSerializer(WithAttachments):
     body = serializers.CharField()
     format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=ThreadEntry.Format.TEXT)
     title = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
-    status = serializers.PrimaryKeyRelatedField(
-        queryset=TicketStatus.objects.all(),
-        required=False,
-        allow_null=True,
-        help_text="reply only: change the status in the same step.",
+    status = optional_ref(
+        TicketStatus.objects.all(), help_text="reply only: change the status in the same step."
     )
     cc = serializers.ListField(
         child=serializers.IntegerField(min_value=1),

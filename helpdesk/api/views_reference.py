@@ -2,7 +2,8 @@
 teams, help topics, SLAs, statuses, priorities (read for agents and API keys, write
 for helpdesk admins) and canned responses (through the kb services)."""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -31,6 +32,7 @@ from .filters import UserFilter
 from .pagination import KeysetPagination
 from .permissions import IsAgent, IsStaffCaller, ReadStaffWriteAdmin, actor_of
 
+V = TypeVar("V", bound=type)
 ID_REGEX = r"[0-9]{1,18}"
 
 
@@ -40,6 +42,30 @@ class IdPagination(KeysetPagination):
 
 def _validated(serializer, partial=False):
     return dict(bounds.validate(serializer))
+
+
+def summaries(
+    many: str,
+    one: str,
+    *,
+    a: str = "a",
+    create: str = "admins",
+    change: str = "admins",
+    delete: str | None = "admins",
+    unused: bool = True,
+) -> Callable[[V], V]:
+    """The OpenAPI summaries of a reference resource: list, retrieve, create and change,
+    each write naming who may do it, and destroy unless `delete` is None."""
+    views = {
+        "list": many,
+        "retrieve": f"One {one}",
+        "create": f"Add {a} {one} ({create})",
+        "partial_update": f"Change {a} {one} ({change})",
+    }
+    if delete is not None:
+        which = "an unused" if unused else a
+        views["destroy"] = f"Delete {which} {one} ({delete})"
+    return extend_schema_view(**{view: extend_schema(summary=text) for view, text in views.items()})
 
 
 class ConfigViewSet(
@@ -242,13 +268,7 @@ class CannedSerializer(serializers.ModelSerializer):
 # --- views -----------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Departments"),
-    retrieve=extend_schema(summary="One department"),
-    create=extend_schema(summary="Add a department (admins)"),
-    partial_update=extend_schema(summary="Change a department (admins)"),
-    destroy=extend_schema(summary="Delete an unused department (admins)"),
-)
+@summaries("Departments", "department")
 class DepartmentViewSet(ConfigViewSet):
     queryset = Department.objects.all()
     serializer_class = DepartmentSerializer
@@ -256,13 +276,7 @@ class DepartmentViewSet(ConfigViewSet):
     delete_service = staticmethod(routing_services.department_delete)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Teams"),
-    retrieve=extend_schema(summary="One team"),
-    create=extend_schema(summary="Add a team (admins)"),
-    partial_update=extend_schema(summary="Change a team (admins)"),
-    destroy=extend_schema(summary="Delete a team (admins)"),
-)
+@summaries("Teams", "team", unused=False)
 class TeamViewSet(ConfigViewSet):
     queryset = Team.objects.prefetch_related("members")
     serializer_class = TeamSerializer
@@ -271,13 +285,7 @@ class TeamViewSet(ConfigViewSet):
     delete_service = staticmethod(routing_services.team_delete)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Help topics"),
-    retrieve=extend_schema(summary="One help topic"),
-    create=extend_schema(summary="Add a help topic (admins)"),
-    partial_update=extend_schema(summary="Change a help topic (admins)"),
-    destroy=extend_schema(summary="Delete an unused help topic (admins)"),
-)
+@summaries("Help topics", "help topic")
 class TopicViewSet(ConfigViewSet):
     queryset = HelpTopic.objects.select_related("parent__parent__parent")
     serializer_class = TopicSerializer
@@ -285,13 +293,7 @@ class TopicViewSet(ConfigViewSet):
     delete_service = staticmethod(routing_services.topic_delete)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="SLA plans"),
-    retrieve=extend_schema(summary="One SLA plan"),
-    create=extend_schema(summary="Add an SLA plan (admins)"),
-    partial_update=extend_schema(summary="Change an SLA plan (admins)"),
-    destroy=extend_schema(summary="Delete an unused SLA plan (admins)"),
-)
+@summaries("SLA plans", "SLA plan", a="an")
 class SLAViewSet(ConfigViewSet):
     queryset = SLA.objects.all()
     serializer_class = SLASerializer
@@ -299,13 +301,7 @@ class SLAViewSet(ConfigViewSet):
     delete_service = staticmethod(routing_services.sla_delete)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Ticket statuses"),
-    retrieve=extend_schema(summary="One status"),
-    create=extend_schema(summary="Add a status (admins)"),
-    partial_update=extend_schema(summary="Change a status (admins)"),
-    destroy=extend_schema(summary="Delete an unused status (admins)"),
-)
+@summaries("Ticket statuses", "status")
 class StatusViewSet(ConfigViewSet):
     queryset = TicketStatus.objects.all()
     serializer_class = StatusSerializer
@@ -314,13 +310,7 @@ class StatusViewSet(ConfigViewSet):
     # ticket_status_save refuses a state change of a status in use: 409 `status_in_use`.
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Priorities"),
-    retrieve=extend_schema(summary="One priority"),
-    create=extend_schema(summary="Add a priority (admins)"),
-    partial_update=extend_schema(summary="Change a priority (admins)"),
-    destroy=extend_schema(summary="Delete an unused priority (admins)"),
-)
+@summaries("Priorities", "priority")
 class PriorityViewSet(ConfigViewSet):
     queryset = Priority.objects.all()
     serializer_class = PrioritySerializer
@@ -355,12 +345,7 @@ class AgentViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
         ).distinct()
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Users (clients)"),
-    retrieve=extend_schema(summary="One user"),
-    create=extend_schema(summary="Add a user (user.create)"),
-    partial_update=extend_schema(summary="Change a user (user.edit)"),
-)
+@summaries("Users (clients)", "user", create="user.create", change="user.edit", delete=None)
 class UserViewSet(ConfigViewSet):
     """The client directory: agents with `user.dir` (admins always) and API keys."""
 
@@ -391,11 +376,8 @@ class UserViewSet(ConfigViewSet):
         return Response(self.get_serializer(user).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Organizations"),
-    retrieve=extend_schema(summary="One organization"),
-    create=extend_schema(summary="Add an organization (org.create)"),
-    partial_update=extend_schema(summary="Change an organization (org.edit)"),
+@summaries(
+    "Organizations", "organization", a="an", create="org.create", change="org.edit", delete=None
 )
 class OrganizationViewSet(ConfigViewSet):
     queryset = Organization.objects.prefetch_related("domains")
@@ -429,12 +411,13 @@ class OrganizationViewSet(ConfigViewSet):
         return Response(self.get_serializer(Organization.objects.get(pk=instance.pk)).data)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Canned responses the agent may insert"),
-    retrieve=extend_schema(summary="One canned response"),
-    create=extend_schema(summary="Add a canned response (canned.manage)"),
-    partial_update=extend_schema(summary="Change a canned response (canned.manage)"),
-    destroy=extend_schema(summary="Delete a canned response (canned.manage)"),
+@summaries(
+    "Canned responses the agent may insert",
+    "canned response",
+    create="canned.manage",
+    change="canned.manage",
+    delete="canned.manage",
+    unused=False,
 )
 class CannedViewSet(
     ApiMixin,

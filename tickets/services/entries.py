@@ -189,7 +189,7 @@ def ticket_post_reply(
         t.last_response_at, t.is_answered = timezone.now(), True
         record(t, ThreadEvent.Kind.RESPONSE, actor, channel, entry=entry.pk)
         claimed = claim_on_reply(t, actor, channel)
-        if claimed:
+        if claimed is not None:
             fields.append("assignee")
         if change is not None and not reopens:
             fields += apply_status(t, change, actor=actor, channel=channel, config=config)
@@ -203,8 +203,8 @@ def ticket_post_reply(
             actor=actor,
             channel=channel,
         )
-        if claimed:
-            announce_claim(t, actor=actor, channel=channel)
+        if claimed is not None:
+            announce_claim(t, actor=claimed, channel=channel)
         if change is not None:
             announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)

@@ -46,7 +46,16 @@ from ..models import (
     TicketStatus,
 )
 from ..permissions import check
-from ._common import RELATED, channel_of, closed_status, lock, record, ref, require_state, save
+from ._common import (
+    channel_of,
+    closed_status,
+    lock,
+    lock_all,
+    record,
+    ref,
+    require_state,
+    save,
+)
 from .relations import ref_ticket
 from .status import announce_status, apply_status, authorize_status
 
@@ -160,13 +169,7 @@ def ticket_merge(
     if not sources or len(set(ids)) != len(ids):
         raise ValidationFailed("Choose other, distinct tickets to merge.", code="invalid_merge")
     with transaction.atomic():
-        locked = {
-            t.pk: t
-            for t in Ticket.objects.select_for_update(of=("self",))
-            .select_related(*RELATED)
-            .filter(pk__in=ids)
-            .order_by("pk")
-        }
+        locked = lock_all(ids)
         target = locked[ticket.pk]
         if expected_version is not None:
             lock(target, expected_version)  # raises StaleVersion when the parent moved on
@@ -334,13 +337,7 @@ def _lock_pair(ticket: Ticket) -> tuple[Ticket, Ticket | None]:
     """The child and its parent, row-locked in primary-key order (as a merge locks)."""
     parent_id = Ticket.objects.filter(pk=ticket.pk).values_list("merged_into_id", flat=True).first()
     ids = [ticket.pk] + ([parent_id] if parent_id else [])
-    locked = {
-        t.pk: t
-        for t in Ticket.objects.select_for_update(of=("self",))
-        .select_related(*RELATED)
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    locked = lock_all(ids)
     child = locked[ticket.pk]
     if child.merged_into_id != parent_id:  # changed between the two reads
         raise Conflict(

@@ -39,6 +39,7 @@ from ..models import (
 )
 from ..permissions import CLIENT_CLOSE, check, check_visible, client_refusal
 from ._common import channel_of, lock, record, ref, save
+from .assignment import announce_assignment
 
 
 def authorize_status(
@@ -210,15 +211,11 @@ def _set_agent(ticket: Ticket, agent: User, *, actor: Actor, channel: str, reaso
         auto=True,
         reason=reason,
     )
-    send_on_commit(
-        signals.ticket_assigned,
-        sender=Ticket,
-        ticket=ticket,
+    announce_assignment(
+        ticket,
         actor=actor,
         channel=channel,
         agent=agent,
-        team=ticket.team,
-        claimed=False,
         previous_agent=previous,
         previous_team=ticket.team,
     )

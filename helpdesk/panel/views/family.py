@@ -16,7 +16,7 @@ from ..access import agent_of, agent_required
 from ..forms import SplitForm, UnmergeForm
 from ..http import attempt
 from .common import go, invalid_status, page, ticket_or_404
-from .tickets import PANEL, _after, _refused, render_ticket, ticket_url
+from .tickets import PANEL, carry_out, render_ticket, ticket_url
 
 
 @agent_required
@@ -32,8 +32,9 @@ def ticket_unmerge(request, number):
                 messages.error(request, error)  # type: ignore[arg-type]  # (not the stubs)
         return render_ticket(request, ticket, status=invalid_status(form))
     d = form.cleaned_data
-    outcome = attempt(
+    return carry_out(
         request,
+        ticket,
         lambda: services.ticket_unmerge(
             actor=agent_of(request),
             ticket=ticket,
@@ -41,10 +42,8 @@ def ticket_unmerge(request, number):
             channel=PANEL,
             expected_version=d.get("version") or None,
         ),
+        _("Ticket #%s is on its own again.") % ticket.number,
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Ticket #%s is on its own again.") % ticket.number)
 
 
 def _entry_or_404(ticket, entry_id) -> ThreadEntry:

@@ -16,15 +16,6 @@ from ..http import attempt
 from ..models import PanelSettings
 from .common import go, page
 
-NOTIFY = (
-    "notify_new_ticket",
-    "notify_new_message",
-    "notify_assigned",
-    "notify_transferred",
-    "notify_overdue",
-    "notify_note",
-)
-
 
 @agent_required
 @require_http_methods(["GET", "POST"])
@@ -34,9 +25,7 @@ def profile(request):
         "name": user.name,
         "signature": user.signature,
         "timezone": user.timezone,
-        "language": prefs.language,
-        "page_size": prefs.page_size,
-        **{k: getattr(prefs, k) for k in NOTIFY},
+        **{k: getattr(prefs, k) for k in services.PREFERENCE_FIELDS},
     }
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

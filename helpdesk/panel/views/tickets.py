@@ -5,10 +5,12 @@ validates a form, calls one service, then answers with a redirect (Post/Redirect
 or, for htmx, the refreshed region. A refusal is shown with its HTTP status.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,7 +27,7 @@ from threads.services import draft_delete, draft_save
 from tickets import services
 from tickets.config import Snapshot
 from tickets.customfields import fields_for_topic, ticket_field_values
-from tickets.models import HelpdeskSettings, TicketStatus
+from tickets.models import HelpdeskSettings, Ticket, TicketStatus
 from tickets.permissions import ticket_permissions
 from tickets.selectors import ticket_get_for
 
@@ -180,6 +182,24 @@ def _refused(request, ticket, outcome, *, bound=None, panel=""):
     return render_ticket(request, fresh, bound=bound, status=outcome.status, open_panel=panel)
 
 
+def carry_out(
+    request: HttpRequest,
+    ticket: Ticket,
+    call: Callable[[], object],
+    success: str,
+    *,
+    form: Form | None = None,
+    panel: str = "",
+) -> HttpResponse:
+    """Run one service call: done, flash `success` and show the ticket (`_after`);
+    refused, show the ticket with the refusal (and the form, in its open panel)."""
+    outcome = attempt(request, call, form=form)
+    if not outcome.ok:
+        bound = {panel: form} if form is not None else None
+        return _refused(request, ticket, outcome, bound=bound, panel=panel)
+    return _after(request, ticket, success)
+
+
 def _invalid(request, ticket, form, name):
     if name not in ("reply", "note", "edit"):
         form_errors_as_messages(request, form)
@@ -192,80 +212,28 @@ def _version(form):
 
 
 # --- the actions: (form class, service call, message) ---------------------------------------
-def _assign(request, t, f):
-    return services.ticket_assign(
-        actor=agent_of(request),
-        ticket=t,
-        agent=f.cleaned_data["agent"],
-        team=f.cleaned_data["team"],
-        comment=f.cleaned_data["comment"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
+def _passes(
+    service: Callable[..., Ticket], *fields: str, versioned: bool = True
+) -> Callable[[HttpRequest, Ticket, Form], Ticket]:
+    """An action that hands the form's `fields` to `service` under the same names (and,
+    when `versioned`, the version the form was rendered at)."""
+
+    def call(request: HttpRequest, t: Ticket, f: Form) -> Ticket:
+        given: dict[str, object] = {name: f.cleaned_data[name] for name in fields}
+        if versioned:
+            given["expected_version"] = _version(f)
+        return service(actor=agent_of(request), ticket=t, channel=PANEL, **given)
+
+    return call
 
 
-def _transfer(request, t, f):
-    return services.ticket_transfer(
-        actor=agent_of(request),
-        ticket=t,
-        department=f.cleaned_data["department"],
-        comment=f.cleaned_data["comment"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
-
-
-def _refer(request, t, f):
-    d = f.cleaned_data
-    return services.ticket_refer(
-        actor=agent_of(request),
-        ticket=t,
-        agent=d["agent"],
-        team=d["team"],
-        department=d["department"],
-        comment=d["comment"],
-        channel=PANEL,
-    )
-
-
-def _status(request, t, f):
-    return services.ticket_set_status(
-        actor=agent_of(request),
-        ticket=t,
-        status=f.cleaned_data["status"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
-
-
-def _priority(request, t, f):
-    return services.ticket_set_priority(
-        actor=agent_of(request),
-        ticket=t,
-        priority=f.cleaned_data["priority"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
-
-
-def _due(request, t, f):
-    return services.ticket_set_due_date(
-        actor=agent_of(request),
-        ticket=t,
-        due_at=f.cleaned_data["due_at"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
-
-
-def _answered(request, t, f):
-    return services.ticket_mark_answered(
-        actor=agent_of(request),
-        ticket=t,
-        answered=f.cleaned_data["answered"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
+_assign = _passes(services.ticket_assign, "agent", "team", "comment")
+_transfer = _passes(services.ticket_transfer, "department", "comment")
+_refer = _passes(services.ticket_refer, "agent", "team", "department", "comment", versioned=False)
+_status = _passes(services.ticket_set_status, "status")
+_priority = _passes(services.ticket_set_priority, "priority")
+_due = _passes(services.ticket_set_due_date, "due_at")
+_answered = _passes(services.ticket_mark_answered, "answered")
 
 
 def _others(request, f):
@@ -357,10 +325,9 @@ def ticket_action(request, number, action):
     form = form_class(request.POST, auto_id=f"{action}-%s", **kwargs)
     if not form.is_valid():
         return _invalid(request, ticket, form, action)
-    outcome = attempt(request, lambda: call(request, ticket, form), form=form)
-    if not outcome.ok:
-        return _refused(request, ticket, outcome, bound={action: form}, panel=action)
-    return _after(request, ticket, done())
+    return carry_out(
+        request, ticket, lambda: call(request, ticket, form), done(), form=form, panel=action
+    )
 
 
 ACTION_TITLES = {
@@ -396,13 +363,12 @@ def _action_page(request, ticket, name):
 @require_POST
 def ticket_claim(request, number):
     ticket = ticket_or_404(request, number)
-    outcome = attempt(
+    return carry_out(
         request,
+        ticket,
         lambda: services.ticket_claim(actor=agent_of(request), ticket=ticket, channel=PANEL),
+        _("You claimed this ticket."),
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("You claimed this ticket."))
 
 
 @agent_required
@@ -410,18 +376,17 @@ def ticket_claim(request, number):
 def ticket_release(request, number):
     ticket = ticket_or_404(request, number)
     version = request.POST.get("version")
-    outcome = attempt(
+    return carry_out(
         request,
+        ticket,
         lambda: services.ticket_release(
             actor=agent_of(request),
             ticket=ticket,
             channel=PANEL,
             expected_version=int(version) if (version or "").isdigit() else None,
         ),
+        _("Assignment released."),
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Assignment released."))
 
 
 @agent_required
@@ -429,13 +394,12 @@ def ticket_release(request, number):
 def ticket_delete(request, number):
     """Move to the trash (tickets.services.ticket_delete)."""
     ticket = ticket_or_404(request, number)
-    outcome = attempt(
+    return carry_out(
         request,
+        ticket,
         lambda: services.ticket_delete(actor=agent_of(request), ticket=ticket, channel=PANEL),
+        _("Ticket #%s moved to the trash.") % ticket.number,
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Ticket #%s moved to the trash.") % ticket.number)
 
 
 @agent_required
@@ -443,15 +407,14 @@ def ticket_delete(request, number):
 def ticket_unlink(request, number, other):
     ticket = ticket_or_404(request, number)
     other_ticket = ticket_or_404(request, other)
-    outcome = attempt(
+    return carry_out(
         request,
+        ticket,
         lambda: services.ticket_unlink(
             actor=agent_of(request), ticket=ticket, other=other_ticket, channel=PANEL
         ),
+        _("Link removed."),
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Link removed."))
 
 
 @agent_required
@@ -461,15 +424,14 @@ def ticket_remove_collaborator(request, number, user_id):
     collab = next((c for c in selectors.collaborators_of(ticket) if c.user_id == user_id), None)
     if collab is None:
         raise Http404
-    outcome = attempt(
+    return carry_out(
         request,
+        ticket,
         lambda: services.ticket_remove_collaborator(
             actor=agent_of(request), ticket=ticket, user=collab.user, channel=PANEL
         ),
+        _("Collaborator removed."),
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Collaborator removed."))
 
 
 @agent_required
@@ -483,13 +445,12 @@ def ticket_undeliverable_clear(request, number, user_id):
     person = next((p for p in people if p.pk == user_id), None)
     if person is None:
         raise Http404
-    outcome = attempt(
+    return carry_out(
         request,
+        ticket,
         lambda: address_clear_undeliverable(actor=agent_of(request), address=person.email),
+        _("Mail goes to %(email)s again.") % {"email": person.email},
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Mail goes to %(email)s again.") % {"email": person.email})
 
 
 # --- reply and note ----------------------------------------------------------------------------
