@@ -1,7 +1,11 @@
+from typing import Any, ClassVar
+
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from . import permissions as perms
@@ -11,13 +15,13 @@ from .errors import DomainError
 from .models import DepartmentAccess, Organization, OrganizationDomain, Role, User, UserEmail
 
 
-def _choices(agent_wide: bool):
+def _choices(agent_wide: bool) -> list[tuple[str, str]]:
     return [
         (p.key, f"{p.key} — {p.label}") for p in perms.PERMISSIONS if p.agent_wide == agent_wide
     ]
 
 
-class RoleForm(forms.ModelForm):
+class RoleForm(forms.ModelForm[Role]):
     permissions = forms.MultipleChoiceField(
         choices=_choices(False), widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -28,23 +32,23 @@ class RoleForm(forms.ModelForm):
 
 
 @admin.register(Role)
-class RoleAdmin(admin.ModelAdmin):
+class RoleAdmin(admin.ModelAdmin[Role]):
     form = RoleForm
     list_display = ["name", "permission_count", "updated_at"]
     search_fields = ["name", "notes"]
 
     @admin.display(description=_("permissions"))
-    def permission_count(self, obj):
+    def permission_count(self, obj: Role) -> int:
         return len(obj.permissions or [])
 
 
-class OrganizationDomainInline(admin.TabularInline):
+class OrganizationDomainInline(admin.TabularInline[OrganizationDomain, Organization]):
     model = OrganizationDomain
     extra = 1
 
 
 @admin.register(Organization)
-class OrganizationAdmin(ThroughServices, admin.ModelAdmin):
+class OrganizationAdmin(ThroughServices[Organization], admin.ModelAdmin[Organization]):
     """Through accounts.services, as the API: organization_create / organization_update,
     and the domains inline as one organization_set_domains."""
 
@@ -53,7 +57,7 @@ class OrganizationAdmin(ThroughServices, admin.ModelAdmin):
     search_fields = ["name", "domains__domain"]
     inlines = [OrganizationDomainInline]
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: Any) -> None:
         actor = admin_actor(request)
         try:
             if change:
@@ -70,7 +74,7 @@ class OrganizationAdmin(ThroughServices, admin.ModelAdmin):
         obj.pk, obj.name, obj.created_at = created.pk, created.name, created.created_at
         obj._state.adding = False
 
-    def save_formset(self, request, form, formset, change):
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: Any) -> None:
         if formset.model is not OrganizationDomain:
             return super().save_formset(request, form, formset, change)
         formset.save(commit=False)  # writes nothing: lists the changes for the admin's log
@@ -88,19 +92,19 @@ class OrganizationAdmin(ThroughServices, admin.ModelAdmin):
         return None
 
 
-class UserEmailInline(admin.TabularInline):
+class UserEmailInline(admin.TabularInline[UserEmail, User]):
     model = UserEmail
     extra = 0
 
 
-class DepartmentAccessInline(admin.TabularInline):
+class DepartmentAccessInline(admin.TabularInline[DepartmentAccess, User]):
     model = DepartmentAccess
     fk_name = "agent"
     extra = 0
     autocomplete_fields = ["department"]
 
 
-class HelpdeskUserChangeForm(UserChangeForm):
+class HelpdeskUserChangeForm(UserChangeForm[User]):
     permissions = forms.MultipleChoiceField(
         choices=_choices(True), widget=forms.CheckboxSelectMultiple, required=False
     )
@@ -110,14 +114,14 @@ class HelpdeskUserChangeForm(UserChangeForm):
         fields = "__all__"
 
 
-class HelpdeskUserCreationForm(UserCreationForm):
+class HelpdeskUserCreationForm(UserCreationForm[User]):
     class Meta:
         model = User
         fields = ["email", "username", "name"]
 
 
 @admin.register(User)
-class UserAdmin(ThroughServices, BaseUserAdmin):
+class UserAdmin(ThroughServices[User], BaseUserAdmin[User]):
     form = HelpdeskUserChangeForm
     add_form = HelpdeskUserCreationForm
     ordering = ["email"]
@@ -173,9 +177,9 @@ class UserAdmin(ThroughServices, BaseUserAdmin):
             },
         )
     ]
-    filter_horizontal: list[str] = []
+    filter_horizontal: ClassVar[list[str]] = []
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: Any) -> None:
         """Through accounts.services, as the API: user_create for a new person (made an
         agent afterwards), user_update for changes (the agent fields: admins only)."""
         actor = admin_actor(request)
@@ -196,7 +200,9 @@ class UserAdmin(ThroughServices, BaseUserAdmin):
         obj.pk, obj.password, obj.email = created.pk, created.password, created.email
         obj._state.adding = False
 
-    def get_inlines(self, request, obj):
+    def get_inlines(
+        self, request: HttpRequest, obj: User | None
+    ) -> list[type[InlineModelAdmin[Any, Any]]]:
         if obj is not None and obj.is_agent:
             return [DepartmentAccessInline, UserEmailInline]
         return [UserEmailInline]

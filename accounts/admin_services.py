@@ -10,23 +10,36 @@ them too (OrganizationAdmin's domains).
 It lives in `accounts` because that is the innermost app, importable by every other one.
 """
 
-from django.contrib import messages
-from django.http import HttpResponseRedirect
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
-from .actors import SYSTEM, is_agent
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.models import LogEntry
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+
+from .actors import SYSTEM, Actor, is_agent
+from .configuration import DeleteService, SaveService
 from .errors import DomainError
 
 _REFUSED = "_helpdesk_admin_refused"
 
+_M = TypeVar("_M", bound=models.Model)
 
-def admin_actor(request):
+
+def admin_actor(request: HttpRequest) -> Actor:
     """Django admin users are helpdesk admins: they act as themselves when they are
     agents, else (a bare superuser) as the system."""
     user = request.user
     return user if is_agent(user) else SYSTEM
 
 
-def form_changes(form) -> tuple[dict, dict]:
+def form_changes(
+    form: forms.ModelForm[Any],
+) -> tuple[dict[str, object], dict[str, Iterable[object]]]:
     """(fields, many-to-many) of an admin form: the model fields it changed, and every
     many-to-many field it carries (the service sets them as the form would)."""
     opts = form._meta.model._meta
@@ -38,42 +51,47 @@ def form_changes(form) -> tuple[dict, dict]:
     return data, m2m
 
 
-def refused(request, admin, exc: DomainError) -> None:
+def refused(request: HttpRequest, model_admin: admin.ModelAdmin[Any], exc: DomainError) -> None:
     """Show the service's refusal; the admin then neither logs nor saves related rows,
     and answers with the form's page again (ThroughServices.response_*)."""
     setattr(request, _REFUSED, True)
-    admin.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
+    model_admin.message_user(request, f"Not saved: {exc.message}", messages.ERROR)
 
 
-def was_refused(request) -> bool:
-    return getattr(request, _REFUSED, False)
+def was_refused(request: HttpRequest) -> bool:
+    return bool(getattr(request, _REFUSED, False))
 
 
-class ThroughServices:
-    """ModelAdmin mixin. `save_service(actor=, instance=, data=, m2m=)` and
-    `delete_service(actor=, instance=)` are the owning app's operations (staticmethods);
-    an admin may instead override `save_model` and call `refused()` on a DomainError.
-    Without a `delete_service`, deleting is Django's own (no channel but the admin
-    deletes those rows)."""
+class ThroughServices(admin.ModelAdmin[_M]):
+    """ModelAdmin base, listed first (`class XAdmin(ThroughServices[X], admin.ModelAdmin[X])`
+    or before another ModelAdmin such as auth's UserAdmin). `save_service(actor=,
+    instance=, data=, m2m=)` and `delete_service(actor=, instance=)` are the owning app's
+    operations (staticmethods); an admin may instead override `save_model` and call
+    `refused()` on a DomainError. Without a `delete_service`, deleting is Django's own
+    (no channel but the admin deletes those rows)."""
 
-    save_service = None
-    delete_service = None
+    save_service: SaveService[_M] | None = None
+    delete_service: DeleteService[_M] | None = None
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: _M, form: Any, change: Any) -> None:
+        if self.save_service is None:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__}: set save_service, or override save_model."
+            )
         data, m2m = form_changes(form)
         try:
             self.save_service(actor=admin_actor(request), instance=obj, data=data, m2m=m2m)
         except DomainError as exc:
             refused(request, self, exc)
 
-    def save_related(self, request, form, formsets, change):
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: Any) -> None:
         """The service set the many-to-many fields with the row: only inlines remain."""
         if was_refused(request):
             return
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: _M) -> None:
         if self.delete_service is None:  # no such operation: Django's own delete
             return super().delete_model(request, obj)
         try:
@@ -81,29 +99,36 @@ class ThroughServices:
         except DomainError as exc:
             refused(request, self, exc)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         if self.delete_service is None:
             return super().delete_queryset(request, queryset)
         for obj in queryset:
             self.delete_model(request, obj)
 
-    def log_addition(self, request, obj, message):
+    # Django ignores what log_addition and log_change return (the stubs say LogEntry)
+    def log_addition(  # type: ignore[override]
+        self, request: HttpRequest, obj: _M, message: Any
+    ) -> LogEntry | None:
         return None if was_refused(request) else super().log_addition(request, obj, message)
 
-    def log_change(self, request, obj, message):
+    def log_change(  # type: ignore[override]
+        self, request: HttpRequest, obj: _M, message: Any
+    ) -> LogEntry | None:
         return None if was_refused(request) else super().log_change(request, obj, message)
 
-    def response_add(self, request, obj, post_url_continue=None):
+    def response_add(
+        self, request: HttpRequest, obj: _M, post_url_continue: str | None = None
+    ) -> HttpResponse:
         if was_refused(request):
             return HttpResponseRedirect(request.path)
         return super().response_add(request, obj, post_url_continue)
 
-    def response_change(self, request, obj):
+    def response_change(self, request: HttpRequest, obj: _M) -> HttpResponse:
         if was_refused(request):
             return HttpResponseRedirect(request.path)
         return super().response_change(request, obj)
 
-    def response_delete(self, request, obj_display, obj_id):
+    def response_delete(self, request: HttpRequest, obj_display: str, obj_id: int) -> HttpResponse:
         if was_refused(request):
             return HttpResponseRedirect(request.path)
         return super().response_delete(request, obj_display, obj_id)

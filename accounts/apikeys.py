@@ -70,7 +70,7 @@ def parse_networks(values: str | Iterable[object] | None) -> list[str]:
     return out
 
 
-def key_networks(values) -> list[str]:
+def key_networks(values: str | Iterable[object] | None) -> list[str]:
     """A key's addresses, normalised: at least one, each an address or a network."""
     networks = parse_networks(values)
     if not networks:
@@ -177,10 +177,13 @@ def api_key_update(
     if unknown:
         raise ValidationFailed(f"Not a setting of an API key: {', '.join(sorted(unknown))}.")
     data = dict(data)
+    # the values are the fields' (a form's or a serializer's cleaned data)
     if "allowed_ips" in data:
-        data["allowed_ips"] = parse_networks(data["allowed_ips"])
+        data["allowed_ips"] = parse_networks(
+            cast("str | Iterable[object] | None", data["allowed_ips"])
+        )
     if "name" in data:
-        data["name"] = (data["name"] or "").strip()[:128] or "API key"
+        data["name"] = (cast("str | None", data["name"]) or "").strip()[:128] or "API key"
     with transaction.atomic():
         for name, value in data.items():
             setattr(key, name, value)

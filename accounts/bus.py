@@ -18,6 +18,7 @@ import logging
 import sys
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
@@ -34,7 +35,7 @@ def set_enqueue(func: Callable[..., object]) -> None:
     _enqueue = func
 
 
-def enqueue(task, *args, sealed: bool = False, **kwargs) -> object:
+def enqueue(task: Callable[..., object], *args: Any, sealed: bool = False, **kwargs: Any) -> object:
     """Durable after-commit work for any app: `task(*args, **kwargs)` written to the
     outbox in the current transaction, run by a worker or the periodic job, never in the
     request (helpdesk.outbox.services.enqueue). `sealed=True` stores the arguments
@@ -48,7 +49,9 @@ def enqueue(task, *args, sealed: bool = False, **kwargs) -> object:
 _in_transaction: dict[Signal, Signal] = {}
 
 
-def connect_in_transaction(signal: Signal, receiver: Callable, *, dispatch_uid: str) -> None:
+def connect_in_transaction(
+    signal: Signal, receiver: Callable[..., object], *, dispatch_uid: str
+) -> None:
     """Run `receiver` inside the announcing transaction (same arguments as `signal`).
     An exception there propagates and rolls the change back, on purpose: the receiver
     writes rows the change must not commit without (its outbox rows). So these are
@@ -63,7 +66,7 @@ def disconnect_in_transaction(signal: Signal, *, dispatch_uid: str) -> bool:
     return bool(companion and companion.disconnect(dispatch_uid=dispatch_uid))
 
 
-def send_on_commit(signal: Signal, sender, **kwargs) -> None:
+def send_on_commit(signal: Signal, sender: object, **kwargs: Any) -> None:
     """Announce a change from inside its transaction: in-transaction receivers now,
     the signal itself after commit."""
     companion = _in_transaction.get(signal)
@@ -74,7 +77,9 @@ def send_on_commit(signal: Signal, sender, **kwargs) -> None:
     on_commit(partial(send_robust, signal, sender=sender, **kwargs))
 
 
-def send_robust(signal: Signal, sender, **kwargs) -> list[tuple[Callable, object]]:
+def send_robust(
+    signal: Signal, sender: object, **kwargs: Any
+) -> list[tuple[Callable[..., object], object]]:
     """Send `signal` to every receiver, each on its own: a receiver that raises is
     logged at ERROR (the signal, the receiver, the traceback) and the others still run.
     Returns Django's [(receiver, result or exception), ...]."""
@@ -90,7 +95,7 @@ def send_robust(signal: Signal, sender, **kwargs) -> list[tuple[Callable, object
     return responses
 
 
-def _name(func) -> str:
+def _name(func: object) -> str:
     return f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
 
 
@@ -109,7 +114,7 @@ def on_commit(func: Callable[[], object]) -> None:
     after it. (Django names the callback in that log line, which a bare functools.partial
     cannot give, so it is wrapped in a named function.)"""
 
-    def after_commit():
+    def after_commit() -> object:
         return func()
 
     after_commit.__qualname__ = f"after_commit({getattr(func, 'func', func)!r})"

@@ -13,21 +13,42 @@ audit entry, when it lands, is written here, once for every channel.
 It lives in `accounts` because that is the innermost app, importable by every other one.
 """
 
-from collections.abc import Mapping
-from typing import TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Protocol, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from . import permissions as perms
-from .actors import is_agent, is_api_key, is_system
+from .actors import Actor, is_agent, is_api_key, is_system
 from .errors import Conflict, PermissionRefused, ValidationFailed
 
 M = TypeVar("M", bound=models.Model)
+_M_contra = TypeVar("_M_contra", bound=models.Model, contravariant=True)
 
 
-def require_admin(actor, agent_perm: str | None = None) -> None:
+class SaveService(Protocol[M]):
+    """`<entity>_save(actor=, instance=, data=, m2m=)`: an owning app's configuration
+    write, as every channel calls it (the API's configuration endpoints, the admin)."""
+
+    def __call__(
+        self,
+        *,
+        actor: Actor,
+        instance: M,
+        data: Mapping[str, object] | None = ...,
+        m2m: Mapping[str, Iterable[object]] | None = ...,
+    ) -> M: ...
+
+
+class DeleteService(Protocol[_M_contra]):
+    """`<entity>_delete(actor=, instance=)`: an owning app's configuration delete."""
+
+    def __call__(self, *, actor: Actor, instance: _M_contra) -> None: ...
+
+
+def require_admin(actor: Actor, agent_perm: str | None = None) -> None:
     """Helpdesk admins (and the system) write configuration; `agent_perm` names an
     agent-wide permission that also allows it (user.edit, org.edit)."""
     if is_system(actor) and not is_api_key(actor):
@@ -51,10 +72,10 @@ def validation_failed(exc: DjangoValidationError) -> ValidationFailed:
 
 def config_save(
     *,
-    actor,
+    actor: Actor,
     instance: M,
-    data: Mapping | None = None,
-    m2m: Mapping | None = None,
+    data: Mapping[str, object] | None = None,
+    m2m: Mapping[str, Iterable[object]] | None = None,
     agent_perm: str | None = None,
 ) -> M:
     """Set `data` on the row (new or existing), validate it with the model's rules, save
@@ -76,7 +97,7 @@ def config_save(
     return instance
 
 
-def config_delete(*, actor, instance: models.Model, agent_perm: str | None = None) -> None:
+def config_delete(*, actor: Actor, instance: models.Model, agent_perm: str | None = None) -> None:
     """Delete a row nothing uses any more; one still in use is a Conflict (`in_use`)."""
     require_admin(actor, agent_perm)
     try:

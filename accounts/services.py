@@ -134,7 +134,7 @@ def organization_create(
 CLIENT_DETAILS = frozenset({"email", "name", "phone", "organization", "is_active", "notes"})
 
 
-def user_update(*, actor, user: User, data: Mapping) -> User:
+def user_update(*, actor: Actor, user: User, data: Mapping[str, object]) -> User:
     """Change a person's record: a client's contact details with user.edit, an agent's
     record or any other field as a helpdesk admin; the model's rules, one transaction."""
     admin_only = user.is_agent or bool(set(data) - CLIENT_DETAILS)
@@ -143,7 +143,11 @@ def user_update(*, actor, user: User, data: Mapping) -> User:
 
 
 def organization_update(
-    *, actor, organization: Organization, data: Mapping, domains: list[str] | None = None
+    *,
+    actor: Actor,
+    organization: Organization,
+    data: Mapping[str, object],
+    domains: list[str] | None = None,
 ) -> Organization:
     """Change an organization's details (org.edit) and, given `domains`, replace its
     email domains: together or not at all."""
@@ -236,8 +240,8 @@ def secrets_reencrypt() -> dict[str, int]:
     with transaction.atomic():
         for model in apps.get_models():
             for field in model._meta.concrete_fields:
-                if isinstance(field, EncryptedTextField):
-                    table = model._meta.db_table
+                if isinstance(field, EncryptedTextField) and field.column is not None:
+                    table = model._meta.db_table  # (a concrete field always has a column)
                     count = rewrite_column(connection, table, field.column, rotate)
                     done[f"{model._meta.label}.{field.name}"] = count
     return done

@@ -10,7 +10,7 @@ Nothing is cached: callers that cache what depends on the row key it on the row 
 It lives in `accounts` because that is the innermost app, importable by every other one.
 """
 
-from typing import Self
+from typing import Self, cast
 
 from django.db import models
 
@@ -46,7 +46,7 @@ class SingletonSettings(models.Model):
         without `create_on_load`, an unsaved row with the defaults)."""
         found = _row_query(cls).one([SINGLETON_PK])
         if found:
-            return found[0]
+            return cast(Self, found[0])  # a row of `cls`, by its primary key: never None
         if not cls.create_on_load:
             return cls(pk=SINGLETON_PK)
         return cls._default_manager.get_or_create(pk=SINGLETON_PK)[0]

@@ -7,10 +7,10 @@ and it refuses to keep a row of a model that is not registered.
 
 Model signals (post_save, post_delete) miss `QuerySet.update()`, `bulk_create()` and
 `bulk_update()`. A registered model therefore uses WatchedQuerySet as its default and
-base manager (checked by `check_cached_models()`), which sends `rows_changed` after each
-such write, so a cache that watches saves and deletes also sees them. The base manager
-matters too: Django's own bulk writes (`on_delete=SET_NULL`, a reverse relation's
-`add()`) go through it.
+base manager (checked by `check_cached_models()`; derive it from the abstract
+`WatchedModel`, below), which sends `rows_changed` after each such write, so a cache that
+watches saves and deletes also sees them. The base manager matters too: Django's own bulk
+writes (`on_delete=SET_NULL`, a reverse relation's `add()`) go through it.
 """
 
 from collections.abc import Iterable
@@ -48,7 +48,8 @@ def check_cached_models() -> None:
     manager), or its bulk writes would not be seen: raised at start-up, not found later."""
     for model in _cached:
         for role, manager in (("default", model._default_manager), ("base", model._base_manager)):
-            if not issubclass(manager._queryset_class, WatchedQuerySet):
+            # the queryset the manager's bulk writes run on (get_queryset() runs no query)
+            if not isinstance(manager.get_queryset(), WatchedQuerySet):
                 raise ImproperlyConfigured(
                     f"{model._meta.label} is cached (@cached_rows) but its {role} manager does "
                     "not use accounts.watched.WatchedQuerySet: its bulk writes would go "
@@ -80,3 +81,15 @@ class WatchedQuerySet(models.QuerySet[_M]):
         if count:
             rows_changed.send(sender=self.model)
         return count
+
+
+class WatchedModel(models.Model):
+    """The base of a model declared @cached_rows: WatchedQuerySet as its default and base
+    manager. A subclass with a Meta of its own derives it from `WatchedModel.Meta`."""
+
+    objects = WatchedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
+        base_manager_name = "objects"

@@ -22,6 +22,7 @@ from django.http import HttpResponseBadRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from .limits import MAX_ID
 
@@ -54,7 +55,7 @@ class QueryForm(forms.Form):
                 self._refuse(name, _("Give a value, or leave the parameter out."))
         return cleaned
 
-    def _refuse(self, name: str, message: str) -> None:
+    def _refuse(self, name: str, message: StrOrPromise) -> None:
         if name not in self.errors:
             self.add_error(name, message)
 

@@ -46,7 +46,7 @@ class ScheduleAdmin(admin.ModelAdmin[Schedule]):
 
 
 @admin.register(SLA)
-class SLAAdmin(ThroughServices, admin.ModelAdmin[SLA]):
+class SLAAdmin(ThroughServices[SLA], admin.ModelAdmin[SLA]):
     save_service = staticmethod(services.sla_save)
     delete_service = staticmethod(services.sla_delete)
     list_display = [
@@ -62,7 +62,7 @@ class SLAAdmin(ThroughServices, admin.ModelAdmin[SLA]):
 
 
 @admin.register(Department)
-class DepartmentAdmin(ThroughServices, admin.ModelAdmin[Department]):
+class DepartmentAdmin(ThroughServices[Department], admin.ModelAdmin[Department]):
     save_service = staticmethod(services.department_save)
     delete_service = staticmethod(services.department_delete)
     list_display = ["name", "parent", "manager", "sla", "assign_policy", "is_public", "is_active"]
@@ -79,7 +79,7 @@ class DepartmentAdmin(ThroughServices, admin.ModelAdmin[Department]):
 
 
 @admin.register(Team)
-class TeamAdmin(ThroughServices, admin.ModelAdmin[Team]):
+class TeamAdmin(ThroughServices[Team], admin.ModelAdmin[Team]):
     save_service = staticmethod(services.team_save)
     delete_service = staticmethod(services.team_delete)
     list_display = ["name", "lead", "is_active", "alerts_enabled", "assign_policy"]
@@ -90,7 +90,7 @@ class TeamAdmin(ThroughServices, admin.ModelAdmin[Team]):
 
 
 @admin.register(HelpTopic)
-class HelpTopicAdmin(ThroughServices, admin.ModelAdmin[HelpTopic]):
+class HelpTopicAdmin(ThroughServices[HelpTopic], admin.ModelAdmin[HelpTopic]):
     save_service = staticmethod(services.topic_save)
     delete_service = staticmethod(services.topic_delete)
     list_display = [

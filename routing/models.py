@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from accounts.watched import WatchedQuerySet, cached_rows
+from accounts.watched import WatchedModel, cached_rows
 
 TIMEZONE_CHOICES = [(tz, tz) for tz in sorted(zoneinfo.available_timezones())]
 
@@ -77,7 +77,7 @@ class Holiday(models.Model):
 
 
 @cached_rows
-class SLA(models.Model):
+class SLA(WatchedModel):
     name = models.CharField(max_length=64, unique=True)
     grace_hours = models.PositiveIntegerField(
         help_text=_("Hours to answer, counted inside the schedule's business hours.")
@@ -117,11 +117,7 @@ class SLA(models.Model):
     is_active = models.BooleanField(default=True)
     notes = models.TextField(blank=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
-
-    class Meta:
-        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
-        base_manager_name = "objects"
+    class Meta(WatchedModel.Meta):
         ordering = ["name"]
         verbose_name = "SLA"
         verbose_name_plural = "SLAs"
@@ -157,7 +153,7 @@ class Nested:
 
 
 @cached_rows
-class Department(Nested, models.Model):
+class Department(Nested, WatchedModel):
     class AssignPolicy(models.TextChoices):
         NONE = "none", _("No automatic assignment")
         ROUND_ROBIN = "round_robin", _("Round-robin among available members")
@@ -192,11 +188,7 @@ class Department(Nested, models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
-
-    class Meta:
-        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
-        base_manager_name = "objects"
+    class Meta(WatchedModel.Meta):
         ordering = ["name"]
 
 
@@ -231,7 +223,7 @@ class Team(models.Model):
 
 
 @cached_rows
-class HelpTopic(Nested, models.Model):
+class HelpTopic(Nested, WatchedModel):
     name = models.CharField(max_length=128)
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
@@ -270,11 +262,7 @@ class HelpTopic(Nested, models.Model):
     sort = models.PositiveIntegerField(default=0)
     notes = models.TextField(blank=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
-
-    class Meta:
-        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
-        base_manager_name = "objects"
+    class Meta(WatchedModel.Meta):
         ordering = ["sort", "name"]
         constraints = [
             models.UniqueConstraint(fields=["parent", "name"], name="routing_topic_unique_name"),
@@ -282,7 +270,7 @@ class HelpTopic(Nested, models.Model):
 
 
 @cached_rows
-class BannedEmail(models.Model):
+class BannedEmail(WatchedModel):
     """osTicket's ban list: mail and tickets from these senders are rejected."""
 
     address = models.CharField(
@@ -293,11 +281,7 @@ class BannedEmail(models.Model):
     notes = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
-
-    class Meta:
-        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
-        base_manager_name = "objects"
+    class Meta(WatchedModel.Meta):
         ordering = ["address"]
         verbose_name = "banned address"
         verbose_name_plural = "ban list"
@@ -337,7 +321,7 @@ class AssignmentCursor(models.Model):
 
 
 @cached_rows
-class TicketFilter(models.Model):
+class TicketFilter(WatchedModel):
     """osTicket's ticket filters: ordered rules and actions run on every new ticket."""
 
     class Channel(models.TextChoices):
@@ -360,11 +344,7 @@ class TicketFilter(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
-
-    class Meta:
-        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
-        base_manager_name = "objects"
+    class Meta(WatchedModel.Meta):
         ordering = ["sort", "id"]
 
     def __str__(self) -> str:
@@ -372,7 +352,7 @@ class TicketFilter(models.Model):
 
 
 @cached_rows
-class FilterRule(models.Model):
+class FilterRule(WatchedModel):
     class Field(models.TextChoices):
         EMAIL = "email", _("Sender email")
         NAME = "name", _("Sender name")
@@ -401,11 +381,7 @@ class FilterRule(models.Model):
     operator = models.CharField(max_length=16, choices=Operator)
     value = models.CharField(max_length=255)
 
-    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
-
-    class Meta:
-        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
-        base_manager_name = "objects"
+    class Meta(WatchedModel.Meta):
         ordering = ["id"]
 
     def __str__(self) -> str:
@@ -423,7 +399,7 @@ class FilterRule(models.Model):
 
 
 @cached_rows
-class FilterAction(models.Model):
+class FilterAction(WatchedModel):
     class Kind(models.TextChoices):
         REJECT = "reject", _("Reject the ticket (reason in Value)")
         DEPARTMENT = "department", _("Set department")
@@ -490,11 +466,7 @@ class FilterAction(models.Model):
     )
     value = models.CharField(max_length=255, blank=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
-
-    class Meta:
-        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
-        base_manager_name = "objects"
+    class Meta(WatchedModel.Meta):
         ordering = ["sort", "id"]
 
     def __str__(self) -> str:

@@ -10,10 +10,11 @@ Departments, teams, help topics and SLAs are written by helpdesk admins through 
 configuration endpoints, the Django admin): accounts.configuration holds their steps.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from accounts.actors import Actor
 from accounts.configuration import config_delete, config_save
 from accounts.errors import ValidationFailed
 from accounts.models import User
@@ -115,45 +116,61 @@ def reselect_sla_on_transfer(
 
 
 def department_save(
-    *, actor, instance: Department, data: Mapping | None = None, m2m: Mapping | None = None
+    *,
+    actor: Actor,
+    instance: Department,
+    data: Mapping[str, object] | None = None,
+    m2m: Mapping[str, Iterable[object]] | None = None,
 ) -> Department:
     """Add (an unsaved `instance`) or change a department (helpdesk admins)."""
     return config_save(actor=actor, instance=instance, data=data, m2m=m2m)
 
 
-def department_delete(*, actor, instance: Department) -> None:
+def department_delete(*, actor: Actor, instance: Department) -> None:
     """Delete a department nothing uses (`in_use` otherwise: deactivate it)."""
     config_delete(actor=actor, instance=instance)
 
 
 def team_save(
-    *, actor, instance: Team, data: Mapping | None = None, m2m: Mapping | None = None
+    *,
+    actor: Actor,
+    instance: Team,
+    data: Mapping[str, object] | None = None,
+    m2m: Mapping[str, Iterable[object]] | None = None,
 ) -> Team:
     """Add or change a team; `m2m={"members": [...]}` replaces its members."""
     return config_save(actor=actor, instance=instance, data=data, m2m=m2m)
 
 
-def team_delete(*, actor, instance: Team) -> None:
+def team_delete(*, actor: Actor, instance: Team) -> None:
     config_delete(actor=actor, instance=instance)
 
 
 def topic_save(
-    *, actor, instance: HelpTopic, data: Mapping | None = None, m2m: Mapping | None = None
+    *,
+    actor: Actor,
+    instance: HelpTopic,
+    data: Mapping[str, object] | None = None,
+    m2m: Mapping[str, Iterable[object]] | None = None,
 ) -> HelpTopic:
     """Add or change a help topic."""
     return config_save(actor=actor, instance=instance, data=data, m2m=m2m)
 
 
-def topic_delete(*, actor, instance: HelpTopic) -> None:
+def topic_delete(*, actor: Actor, instance: HelpTopic) -> None:
     config_delete(actor=actor, instance=instance)
 
 
 def sla_save(
-    *, actor, instance: SLA, data: Mapping | None = None, m2m: Mapping | None = None
+    *,
+    actor: Actor,
+    instance: SLA,
+    data: Mapping[str, object] | None = None,
+    m2m: Mapping[str, Iterable[object]] | None = None,
 ) -> SLA:
     """Add or change an SLA plan."""
     return config_save(actor=actor, instance=instance, data=data, m2m=m2m)
 
 
-def sla_delete(*, actor, instance: SLA) -> None:
+def sla_delete(*, actor: Actor, instance: SLA) -> None:
     config_delete(actor=actor, instance=instance)

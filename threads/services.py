@@ -106,7 +106,7 @@ def entry_create(
         raise ValidationFailed(
             "The message is empty.", code="empty_body", fields={"body": ["This field is required."]}
         )
-    user = actor_user(poster)  # type: ignore[no-untyped-call]  # accounts.actors: untyped yet
+    user = actor_user(poster)
     entry = ThreadEntry.objects.create(
         thread_id=thread_id,
         kind=kind,
@@ -151,7 +151,7 @@ def event_record(
     event = ThreadEvent.objects.create(
         thread_id=thread_id,
         kind=kind,
-        actor=actor_user(actor),  # type: ignore[no-untyped-call]  # accounts.actors: untyped yet
+        actor=actor_user(actor),
         actor_label=actor_label(actor)[:128],
         channel=channel,
         data=data or {},

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.singleton import SingletonSettings
-from accounts.watched import WatchedQuerySet, cached_rows
+from accounts.watched import WatchedModel, cached_rows
 
 from .config import new_version as new_config_version
 
@@ -41,7 +41,7 @@ def transition_permissions(from_state: str, to_state: str) -> frozenset[str]:
 
 
 @cached_rows
-class TicketStatus(models.Model):
+class TicketStatus(WatchedModel):
     name = models.CharField(max_length=64, unique=True)
     state = models.CharField(max_length=16, choices=State, default=State.OPEN)
     description = models.CharField(max_length=255, blank=True)
@@ -62,11 +62,7 @@ class TicketStatus(models.Model):
     )
     sort = models.PositiveIntegerField(default=0)
 
-    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
-
-    class Meta:
-        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
-        base_manager_name = "objects"
+    class Meta(WatchedModel.Meta):
         ordering = ["sort", "name"]
         verbose_name_plural = "ticket statuses"
 
@@ -87,7 +83,7 @@ class MergeMode(models.TextChoices):
 
 
 @cached_rows
-class Priority(models.Model):
+class Priority(WatchedModel):
     name = models.CharField(max_length=32, unique=True)
     urgency = models.PositiveSmallIntegerField(help_text=_("1 is the most urgent."))
     colour = models.CharField(
@@ -97,11 +93,7 @@ class Priority(models.Model):
     )
     is_public = models.BooleanField(default=True, help_text=_("Clients may choose it."))
 
-    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
-
-    class Meta:
-        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
-        base_manager_name = "objects"
+    class Meta(WatchedModel.Meta):
         ordering = ["urgency"]
         verbose_name_plural = "priorities"
 

@@ -2,14 +2,26 @@
 rate-limited too), then authentication, permissions, the body within our size limit,
 and Idempotency-Key on POST."""
 
+from typing import TYPE_CHECKING
+
 from rest_framework import exceptions
 
 from . import idempotency
 from .idempotency import raw_body
 
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
 
-class ApiMixin:
+    from .models import IdempotencyRecord
+
+    _View = APIView  # what the mixin is mixed into (listed before it)
+else:
+    _View = object
+
+
+class ApiMixin(_View):
     orderings: tuple[str, ...] = ()  # the whitelist of ?ordering= (first: the default)
+    _idempotency: "IdempotencyRecord | None"
 
     def initial(self, request, *args, **kwargs):
         self.format_kwarg = self.get_format_suffix(**kwargs)

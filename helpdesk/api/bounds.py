@@ -28,7 +28,7 @@ def plain_data(fields, data):
     rules (a missing boolean is False, not its default); JSON rules apply to both."""
     if not isinstance(data, QueryDict):
         return data
-    out = {}
+    out: dict[str, object] = {}
     for name in data:
         field = fields.get(name)
         if isinstance(field, LIST_FIELDS):

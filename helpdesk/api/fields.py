@@ -1,5 +1,8 @@
 """Input fields that keep the API's bounds (helpdesk.limits)."""
 
+from typing import Any
+
+from django.db.models import QuerySet
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
@@ -9,6 +12,8 @@ from helpdesk.limits import MAX_ID
 class IdListField(serializers.ListField):
     """Primary keys of rows of `queryset`, at most `max_length`, resolved with one
     query (DRF's `many=True` related field runs one per id). Unknown ids are named."""
+
+    max_length: int  # always given
 
     def __init__(self, *, queryset, max_length: int, **kwargs):
         self.queryset = queryset
@@ -56,3 +61,15 @@ class BoundedDictFieldSchema(OpenApiSerializerFieldExtension):
             "additionalProperties": {"type": "string"},
             "maxProperties": self.target.max_length,
         }
+
+
+def optional_ref(queryset: QuerySet[Any], **kwargs: Any) -> serializers.PrimaryKeyRelatedField[Any]:
+    """An optional reference by primary key: left out or null, it is None."""
+    return serializers.PrimaryKeyRelatedField(
+        queryset=queryset, required=False, allow_null=True, **kwargs
+    )
+
+
+def comment_field() -> serializers.CharField:
+    """An action's optional comment, kept in its event."""
+    return serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)

@@ -145,7 +145,7 @@ class TicketFilter(StrictFilterSet):
 
     class Meta:
         model = Ticket
-        fields = []
+        fields: list[str] = []
 
     def filter_assignee(self, queryset, name, value):
         if value == "none":
@@ -184,7 +184,7 @@ class UserFilter(StrictFilterSet):
 
     class Meta:
         model = User
-        fields = []
+        fields: list[str] = []
 
     def filter_email(self, queryset, name, value):
         return queryset.filter(email__iexact=value.strip())

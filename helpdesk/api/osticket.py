@@ -102,7 +102,7 @@ def throttle(request, actor) -> None:
     throttles = [CallerRateThrottle(), AnonRateThrottle()]
     request.user, request.auth = actor, None
     for t in throttles:
-        if not t.allow_request(request, None):
+        if not t.allow_request(request, None):  # type: ignore[arg-type]  # no DRF view here; unread
             wait = t.wait() or 1
             raise Answer(429, f"Too many requests: retry in {int(wait + 0.999)} seconds")
 
@@ -452,7 +452,11 @@ class EmailView(View):
         visible = result.ticket is not None and (
             result.status == "created" or result.ticket.department_id in actor.read_departments
         )
-        if result.status in ("created", "appended", "duplicate") and visible:
+        if (
+            result.status in ("created", "appended", "duplicate")
+            and visible
+            and result.ticket is not None
+        ):
             return plain(201, result.ticket.number)
         if result.status == "rejected":
             return plain(403, f"Ticket denied: {result.reason}")

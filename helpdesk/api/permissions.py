@@ -1,9 +1,23 @@
 """Who may call which endpoint. Object-level decisions stay in the services and the
 selectors; these only sort callers by kind (default: deny)."""
 
+from django.http import HttpRequest
+from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.request import Request
 
-from accounts.actors import is_agent, is_api_key
+from accounts.actors import Actor, ApiKeyActor, is_agent, is_api_key
+from accounts.models import User
+
+
+def actor_of(request: Request | HttpRequest) -> Actor:
+    """The caller as the services take it (`actor=`): an agent, a client or an API key.
+    Every view lets only those in (authentication, then its permission classes; the
+    default is IsAuthenticated), so nobody else reaches a service: refused as 401."""
+    user: object = request.user
+    if isinstance(user, User | ApiKeyActor):
+        return user
+    raise exceptions.NotAuthenticated()
 
 
 def _authenticated(user) -> bool:

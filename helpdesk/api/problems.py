@@ -142,8 +142,10 @@ def exception_handler(exc, context):
         return None  # a real server error: let Django log it and answer 500
 
     headers = {}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    # Throttled sets .wait (seconds or None); the stubs omit the attribute
+    wait = exc.wait if isinstance(exc, exceptions.Throttled) else None  # type: ignore[attr-defined]
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, int(wait + 0.999)))
     if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         request = context.get("request")
         view = context.get("view")

@@ -20,7 +20,8 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField(help_text="What went wrong, for people.")
     code = serializers.CharField(help_text="Stable, machine-readable code.")
-    errors = serializers.DictField(
+    # a declared field, which DRF's metaclass takes out of the class: .errors stays
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Messages per field (dotted paths for nested fields).",
@@ -77,11 +78,13 @@ def _tighten(parameter: dict, flt) -> dict:
         schema.update(items=items, maxItems=MAX_BULK_IDS)
     elif schema.get("type") == "string" and "enum" not in schema:
         schema["minLength"] = 1
-        if getattr(field, "max_length", None):
-            schema["maxLength"] = field.max_length
+        max_length = getattr(field, "max_length", None)
+        if max_length:
+            schema["maxLength"] = max_length
         for validator in getattr(field, "validators", ()):
             if isinstance(validator, RegexValidator):
-                schema["pattern"] = validator.regex.pattern
+                regex = validator.regex  # compiled by RegexValidator.__init__
+                schema["pattern"] = regex if isinstance(regex, str) else regex.pattern
     return {**parameter, "schema": schema}
 
 

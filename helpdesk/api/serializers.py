@@ -7,6 +7,7 @@ body into typed arguments for one service call.
 import base64
 import binascii
 import copy
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.urls import reverse
 from rest_framework import serializers
@@ -19,7 +20,12 @@ from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
 from tickets.models import MergeMode, Priority, Ticket, TicketStatus
 from tickets.services import Participants
 
-from .fields import BoundedDictField, IdListField
+from .fields import BoundedDictField, IdListField, comment_field, optional_ref
+
+if TYPE_CHECKING:
+    _Serializer = serializers.Serializer[Any]  # what the mixins below are mixed into
+else:
+    _Serializer = object
 
 # --- small references ------------------------------------------------------------------
 
@@ -33,7 +39,9 @@ from .fields import BoundedDictField, IdListField
 FLAT_TYPES = (serializers.IntegerField, serializers.CharField, serializers.EmailField)
 
 
-class FlatRef:
+class FlatRef(_Serializer):
+    _flat_plan: ClassVar[tuple[tuple[str, str, bool], ...]]
+
     def to_representation(self, instance):
         cls = type(self)
         plan = cls.__dict__.get("_flat_plan")
@@ -104,7 +112,9 @@ class TopicRefSerializer(FlatRef, serializers.Serializer):
 # depend on the request build them once per class and hand each instance a copy (DRF
 # copies its declared fields the same way). A comment, not a docstring: drf-spectacular
 # would publish a docstring as the description of every serializer using it.
-class FieldsBuiltOnce:
+class FieldsBuiltOnce(_Serializer):
+    _fields_built: ClassVar[dict[str, serializers.Field]]
+
     def get_fields(self):
         cls = type(self)
         built = cls.__dict__.get("_fields_built")
@@ -127,7 +137,9 @@ class TicketSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     organization = RefSerializer(read_only=True, allow_null=True)
     assignee = PersonRefSerializer(read_only=True, allow_null=True)
     team = RefSerializer(read_only=True, allow_null=True)
-    merged_into = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    merged_into: "serializers.SlugRelatedField[Ticket]" = serializers.SlugRelatedField(
+        slug_field="number", read_only=True, allow_null=True
+    )
     merge_mode = serializers.ChoiceField(
         choices=MergeMode.choices,
         allow_blank=True,
@@ -206,11 +218,13 @@ class WithAttachments(serializers.Serializer):
     the per-message maximum of helpdesk.limits, as the forms allow (clients: the
     portal's setting, checked by the view)."""
 
-    attachments = AttachmentInSerializer(many=True, required=False, max_length=1)
+    # many=True makes a ListSerializer, which takes max_length (the stubs type __init__)
+    attachments = AttachmentInSerializer(many=True, required=False, max_length=1)  # type: ignore[call-arg]
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["attachments"].max_length = limits.max_attachments_hard()
+        # many=True made it a ListSerializer, whose max_length the stubs omit
+        fields["attachments"].max_length = limits.max_attachments_hard()  # type: ignore[attr-defined]
         return fields
 
 
@@ -231,23 +245,14 @@ class TicketCreateSerializer(WithAttachments):
         required=False, help_text="Or the requester's address: found, or created as a client."
     )
     requester_name = serializers.CharField(max_length=128, required=False, default="")
-    topic = serializers.PrimaryKeyRelatedField(
-        queryset=HelpTopic.objects.filter(is_active=True), required=False, allow_null=True
-    )
-    department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.filter(is_active=True), required=False, allow_null=True
-    )
-    priority = serializers.PrimaryKeyRelatedField(
-        queryset=Priority.objects.all(), required=False, allow_null=True
-    )
-    assignee = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_agent=True), required=False, allow_null=True
-    )
-    team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.all(), required=False, allow_null=True
-    )
+    topic = optional_ref(HelpTopic.objects.filter(is_active=True))
+    department = optional_ref(Department.objects.filter(is_active=True))
+    priority = optional_ref(Priority.objects.all())
+    assignee = optional_ref(User.objects.filter(is_agent=True))
+    team = optional_ref(Team.objects.all())
     due_at = serializers.DateTimeField(required=False, allow_null=True)
-    source = serializers.ChoiceField(choices=SOURCE_CHOICES, default=Ticket.Source.API)
+    # a declared field, which DRF's metaclass takes out of the class: Field.source stays
+    source = serializers.ChoiceField(choices=SOURCE_CHOICES, default=Ticket.Source.API)  # type: ignore[assignment]
     collaborators = IdListField(
         queryset=User.objects.filter(is_active=True),
         max_length=limits.MAX_COLLABORATORS,
@@ -275,12 +280,8 @@ class TicketUpdateSerializer(serializers.Serializer):
     """PATCH: each given field is one service call, all in one transaction."""
 
     subject = serializers.CharField(max_length=255, required=False)
-    topic = serializers.PrimaryKeyRelatedField(
-        queryset=HelpTopic.objects.all(), required=False, allow_null=True
-    )
-    sla = serializers.PrimaryKeyRelatedField(
-        queryset=SLA.objects.all(), required=False, allow_null=True
-    )
+    topic = optional_ref(HelpTopic.objects.all())
+    sla = optional_ref(SLA.objects.all())
     requester = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.filter(is_active=True), required=False
     )
@@ -299,13 +300,9 @@ class TicketUpdateSerializer(serializers.Serializer):
 
 
 class AssignSerializer(serializers.Serializer):
-    agent = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_agent=True), required=False, allow_null=True
-    )
-    team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.all(), required=False, allow_null=True
-    )
-    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+    agent = optional_ref(User.objects.filter(is_agent=True))
+    team = optional_ref(Team.objects.all())
+    comment = comment_field()
 
 
 class ReleaseSerializer(serializers.Serializer):
@@ -315,20 +312,14 @@ class ReleaseSerializer(serializers.Serializer):
 
 class TransferSerializer(serializers.Serializer):
     department = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
-    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+    comment = comment_field()
 
 
 class ReferSerializer(serializers.Serializer):
-    agent = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_agent=True), required=False, allow_null=True
-    )
-    team = serializers.PrimaryKeyRelatedField(
-        queryset=Team.objects.all(), required=False, allow_null=True
-    )
-    department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.all(), required=False, allow_null=True
-    )
-    comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
+    agent = optional_ref(User.objects.filter(is_agent=True))
+    team = optional_ref(Team.objects.all())
+    department = optional_ref(Department.objects.all())
+    comment = comment_field()
 
 
 class StatusChangeSerializer(serializers.Serializer):
@@ -367,26 +358,20 @@ class MergeSerializer(serializers.Serializer):
         help_text="Who joins this ticket as a collaborator: the sources' requesters and "
         "collaborators (all, the default) or their requesters only. Not for link.",
     )
-    child_status = serializers.PrimaryKeyRelatedField(
-        queryset=TicketStatus.objects.all(),
-        required=False,
-        allow_null=True,
+    child_status = optional_ref(
+        TicketStatus.objects.all(),
         help_text="A closed status for the merged tickets (default: the configured closed "
         "status). Not for link.",
     )
-    parent_status = serializers.PrimaryKeyRelatedField(
-        queryset=TicketStatus.objects.all(),
-        required=False,
-        allow_null=True,
+    parent_status = optional_ref(
+        TicketStatus.objects.all(),
         help_text="An open or closed status for this ticket (default: unchanged). Not for link.",
     )
 
 
 class UnmergeSerializer(serializers.Serializer):
-    status = serializers.PrimaryKeyRelatedField(
-        queryset=TicketStatus.objects.all(),
-        required=False,
-        allow_null=True,
+    status = optional_ref(
+        TicketStatus.objects.all(),
         help_text="An open or closed status for the detached ticket (default: the one it had "
         "before the merge). Not for a linked ticket.",
     )
@@ -395,25 +380,17 @@ class UnmergeSerializer(serializers.Serializer):
 class SplitSerializer(serializers.Serializer):
     entry = serializers.IntegerField(min_value=1, help_text="Id of an entry of this ticket.")
     subject = serializers.CharField(max_length=255)
-    requester = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True),
-        required=False,
-        allow_null=True,
+    requester = optional_ref(
+        User.objects.filter(is_active=True),
         help_text="Default: the entry's author when a client wrote it, else this ticket's "
         "requester.",
     )
-    department = serializers.PrimaryKeyRelatedField(
-        queryset=Department.objects.filter(is_active=True),
-        required=False,
-        allow_null=True,
+    department = optional_ref(
+        Department.objects.filter(is_active=True),
         help_text="Default: the help topic's, else this ticket's department.",
     )
-    topic = serializers.PrimaryKeyRelatedField(
-        queryset=HelpTopic.objects.filter(is_active=True), required=False, allow_null=True
-    )
-    priority = serializers.PrimaryKeyRelatedField(
-        queryset=Priority.objects.all(), required=False, allow_null=True
-    )
+    topic = optional_ref(HelpTopic.objects.filter(is_active=True))
+    priority = optional_ref(Priority.objects.all())
     autorespond = serializers.BooleanField(default=True)
     alert = serializers.BooleanField(default=True)
 
@@ -504,11 +481,8 @@ class EntryCreateSerializer(WithAttachments):
     body = serializers.CharField()
     format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=ThreadEntry.Format.TEXT)
     title = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
-    status = serializers.PrimaryKeyRelatedField(
-        queryset=TicketStatus.objects.all(),
-        required=False,
-        allow_null=True,
-        help_text="reply only: change the status in the same step.",
+    status = optional_ref(
+        TicketStatus.objects.all(), help_text="reply only: change the status in the same step."
     )
     cc = serializers.ListField(
         child=serializers.IntegerField(min_value=1),

@@ -35,7 +35,7 @@ class Router(DefaultRouter):
     include_format_suffixes = False
 
 
-router = Router(trailing_slash="/")
+router = Router(trailing_slash=True)  # "/"
 router.register("tickets", views_tickets.TicketViewSet, basename="ticket")
 router.register("users", views_reference.UserViewSet, basename="user")
 router.register("organizations", views_reference.OrganizationViewSet, basename="organization")

@@ -3,8 +3,9 @@ teams, help topics, SLAs, statuses, priorities (read for agents and API keys, wr
 for helpdesk admins) and canned responses (through the kb services)."""
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
-from django.db.models import Model, Q
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
@@ -12,8 +13,9 @@ from rest_framework.response import Response
 from accounts import permissions as perms
 from accounts import services as account_services
 from accounts.actors import is_agent, is_api_key
+from accounts.configuration import DeleteService, SaveService
 from accounts.errors import NotVisible, PermissionRefused
-from accounts.models import Organization, User
+from accounts.models import Organization, Role, User
 from helpdesk import limits
 from helpdesk.kb import services as kb_services
 from helpdesk.kb.models import CannedResponse
@@ -28,8 +30,9 @@ from .base import ApiMixin
 from .fields import IdListField
 from .filters import UserFilter
 from .pagination import KeysetPagination
-from .permissions import IsAgent, IsStaffCaller, ReadStaffWriteAdmin
+from .permissions import IsAgent, IsStaffCaller, ReadStaffWriteAdmin, actor_of
 
+V = TypeVar("V", bound=type)
 ID_REGEX = r"[0-9]{1,18}"
 
 
@@ -39,6 +42,30 @@ class IdPagination(KeysetPagination):
 
 def _validated(serializer, partial=False):
     return dict(bounds.validate(serializer))
+
+
+def summaries(
+    many: str,
+    one: str,
+    *,
+    a: str = "a",
+    create: str = "admins",
+    change: str = "admins",
+    delete: str | None = "admins",
+    unused: bool = True,
+) -> Callable[[V], V]:
+    """The OpenAPI summaries of a reference resource: list, retrieve, create and change,
+    each write naming who may do it, and destroy unless `delete` is None."""
+    views = {
+        "list": many,
+        "retrieve": f"One {one}",
+        "create": f"Add {a} {one} ({create})",
+        "partial_update": f"Change {a} {one} ({change})",
+    }
+    if delete is not None:
+        which = "an unused" if unused else a
+        views["destroy"] = f"Delete {which} {one} ({delete})"
+    return extend_schema_view(**{view: extend_schema(summary=text) for view, text in views.items()})
 
 
 class ConfigViewSet(
@@ -56,8 +83,9 @@ class ConfigViewSet(
     m2m_fields: tuple[str, ...] = ()
     # The owning app's operations (the Django admin calls the same ones):
     # save_service(actor=, instance=, data=, m2m=) and delete_service(actor=, instance=).
-    save_service: Callable[..., Model]
-    delete_service: Callable[..., None]
+    queryset: QuerySet[Any]
+    save_service: SaveService[Any]
+    delete_service: DeleteService[Any]
 
     def get_queryset(self):
         return self.queryset.all()
@@ -67,7 +95,9 @@ class ConfigViewSet(
         return data, m2m
 
     def _save(self, instance, data, m2m):
-        return self.save_service(actor=self.request.user, instance=instance, data=data, m2m=m2m)
+        return self.save_service(
+            actor=actor_of(self.request), instance=instance, data=data, m2m=m2m
+        )
 
     def create(self, request):
         serializer = self.get_serializer(data=request.data)
@@ -83,7 +113,7 @@ class ConfigViewSet(
         return Response(self.get_serializer(instance).data)
 
     def destroy(self, request, pk=None):
-        self.delete_service(actor=request.user, instance=self.get_object())
+        self.delete_service(actor=actor_of(request), instance=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -184,7 +214,7 @@ class PrioritySerializer(serializers.ModelSerializer):
 
 
 class AgentSerializer(serializers.ModelSerializer):
-    role = serializers.StringRelatedField()
+    role: "serializers.StringRelatedField[Role]" = serializers.StringRelatedField()
 
     class Meta:
         model = User
@@ -238,13 +268,7 @@ class CannedSerializer(serializers.ModelSerializer):
 # --- views -----------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Departments"),
-    retrieve=extend_schema(summary="One department"),
-    create=extend_schema(summary="Add a department (admins)"),
-    partial_update=extend_schema(summary="Change a department (admins)"),
-    destroy=extend_schema(summary="Delete an unused department (admins)"),
-)
+@summaries("Departments", "department")
 class DepartmentViewSet(ConfigViewSet):
     queryset = Department.objects.all()
     serializer_class = DepartmentSerializer
@@ -252,13 +276,7 @@ class DepartmentViewSet(ConfigViewSet):
     delete_service = staticmethod(routing_services.department_delete)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Teams"),
-    retrieve=extend_schema(summary="One team"),
-    create=extend_schema(summary="Add a team (admins)"),
-    partial_update=extend_schema(summary="Change a team (admins)"),
-    destroy=extend_schema(summary="Delete a team (admins)"),
-)
+@summaries("Teams", "team", unused=False)
 class TeamViewSet(ConfigViewSet):
     queryset = Team.objects.prefetch_related("members")
     serializer_class = TeamSerializer
@@ -267,13 +285,7 @@ class TeamViewSet(ConfigViewSet):
     delete_service = staticmethod(routing_services.team_delete)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Help topics"),
-    retrieve=extend_schema(summary="One help topic"),
-    create=extend_schema(summary="Add a help topic (admins)"),
-    partial_update=extend_schema(summary="Change a help topic (admins)"),
-    destroy=extend_schema(summary="Delete an unused help topic (admins)"),
-)
+@summaries("Help topics", "help topic")
 class TopicViewSet(ConfigViewSet):
     queryset = HelpTopic.objects.select_related("parent__parent__parent")
     serializer_class = TopicSerializer
@@ -281,13 +293,7 @@ class TopicViewSet(ConfigViewSet):
     delete_service = staticmethod(routing_services.topic_delete)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="SLA plans"),
-    retrieve=extend_schema(summary="One SLA plan"),
-    create=extend_schema(summary="Add an SLA plan (admins)"),
-    partial_update=extend_schema(summary="Change an SLA plan (admins)"),
-    destroy=extend_schema(summary="Delete an unused SLA plan (admins)"),
-)
+@summaries("SLA plans", "SLA plan", a="an")
 class SLAViewSet(ConfigViewSet):
     queryset = SLA.objects.all()
     serializer_class = SLASerializer
@@ -295,13 +301,7 @@ class SLAViewSet(ConfigViewSet):
     delete_service = staticmethod(routing_services.sla_delete)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Ticket statuses"),
-    retrieve=extend_schema(summary="One status"),
-    create=extend_schema(summary="Add a status (admins)"),
-    partial_update=extend_schema(summary="Change a status (admins)"),
-    destroy=extend_schema(summary="Delete an unused status (admins)"),
-)
+@summaries("Ticket statuses", "status")
 class StatusViewSet(ConfigViewSet):
     queryset = TicketStatus.objects.all()
     serializer_class = StatusSerializer
@@ -310,13 +310,7 @@ class StatusViewSet(ConfigViewSet):
     # ticket_status_save refuses a state change of a status in use: 409 `status_in_use`.
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Priorities"),
-    retrieve=extend_schema(summary="One priority"),
-    create=extend_schema(summary="Add a priority (admins)"),
-    partial_update=extend_schema(summary="Change a priority (admins)"),
-    destroy=extend_schema(summary="Delete an unused priority (admins)"),
-)
+@summaries("Priorities", "priority")
 class PriorityViewSet(ConfigViewSet):
     queryset = Priority.objects.all()
     serializer_class = PrioritySerializer
@@ -351,12 +345,7 @@ class AgentViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
         ).distinct()
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Users (clients)"),
-    retrieve=extend_schema(summary="One user"),
-    create=extend_schema(summary="Add a user (user.create)"),
-    partial_update=extend_schema(summary="Change a user (user.edit)"),
-)
+@summaries("Users (clients)", "user", create="user.create", change="user.edit", delete=None)
 class UserViewSet(ConfigViewSet):
     """The client directory: agents with `user.dir` (admins always) and API keys."""
 
@@ -373,12 +362,12 @@ class UserViewSet(ConfigViewSet):
         return self.queryset.all()
 
     def _save(self, instance, data, m2m):
-        return account_services.user_update(actor=self.request.user, user=instance, data=data)
+        return account_services.user_update(actor=actor_of(self.request), user=instance, data=data)
 
     def create(self, request):
         data = _validated(self.get_serializer(data=request.data))
         user = account_services.user_create(
-            actor=request.user,
+            actor=actor_of(request),
             email=data["email"],
             name=data.get("name", ""),
             phone=data.get("phone", ""),
@@ -387,11 +376,8 @@ class UserViewSet(ConfigViewSet):
         return Response(self.get_serializer(user).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Organizations"),
-    retrieve=extend_schema(summary="One organization"),
-    create=extend_schema(summary="Add an organization (org.create)"),
-    partial_update=extend_schema(summary="Change an organization (org.edit)"),
+@summaries(
+    "Organizations", "organization", a="an", create="org.create", change="org.edit", delete=None
 )
 class OrganizationViewSet(ConfigViewSet):
     queryset = Organization.objects.prefetch_related("domains")
@@ -408,7 +394,7 @@ class OrganizationViewSet(ConfigViewSet):
     def create(self, request):
         data = _validated(self.get_serializer(data=request.data))
         org = account_services.organization_create(
-            actor=request.user,
+            actor=actor_of(request),
             name=data["name"],
             domains=data.get("domains", []),
             sharing=data.get("sharing"),
@@ -420,17 +406,18 @@ class OrganizationViewSet(ConfigViewSet):
         data = _validated(self.get_serializer(instance, data=request.data, partial=True))
         domains = data.pop("domains", None)
         account_services.organization_update(
-            actor=request.user, organization=instance, data=data, domains=domains
+            actor=actor_of(request), organization=instance, data=data, domains=domains
         )
         return Response(self.get_serializer(Organization.objects.get(pk=instance.pk)).data)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="Canned responses the agent may insert"),
-    retrieve=extend_schema(summary="One canned response"),
-    create=extend_schema(summary="Add a canned response (canned.manage)"),
-    partial_update=extend_schema(summary="Change a canned response (canned.manage)"),
-    destroy=extend_schema(summary="Delete a canned response (canned.manage)"),
+@summaries(
+    "Canned responses the agent may insert",
+    "canned response",
+    create="canned.manage",
+    change="canned.manage",
+    delete="canned.manage",
+    unused=False,
 )
 class CannedViewSet(
     ApiMixin,
@@ -456,7 +443,7 @@ class CannedViewSet(
     def create(self, request):
         data = _validated(self.get_serializer(data=request.data))
         canned = kb_services.canned_create(
-            actor=request.user,
+            actor=actor_of(request),
             title=data.get("title", ""),
             body=data.get("body", ""),
             department=data.get("department"),
@@ -468,7 +455,7 @@ class CannedViewSet(
         canned = self._get(pk)
         data = _validated(self.get_serializer(canned, data=request.data, partial=True))
         canned = kb_services.canned_update(
-            actor=request.user,
+            actor=actor_of(request),
             canned=canned,
             title=data.get("title"),
             body=data.get("body"),
@@ -478,5 +465,5 @@ class CannedViewSet(
         return Response(self.get_serializer(canned).data)
 
     def destroy(self, request, pk=None):
-        kb_services.canned_delete(actor=request.user, canned=self._get(pk))
+        kb_services.canned_delete(actor=actor_of(request), canned=self._get(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,7 +6,9 @@ state rules from the services (409), If-Match from `concurrency.guarded` (412). 
 change runs in one transaction.
 """
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
 
 from django.db import transaction
 from django.urls import reverse
@@ -14,7 +16,9 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from accounts import services as account_services
 from accounts.actors import Actor, is_client
@@ -32,7 +36,7 @@ from .base import ApiMixin
 from .concurrency import etag, guarded
 from .filters import TicketFilter
 from .pagination import KeysetPagination
-from .permissions import IsCaller
+from .permissions import IsCaller, actor_of
 from .selectors import includes_notes, ticket_for, tickets_for, with_related
 from .uploads import incoming
 
@@ -54,6 +58,69 @@ def validated(serializer_class, data, **context):
 
 def fresh(ticket: Ticket) -> Ticket:
     return with_related(Ticket.objects.filter(pk=ticket.pk)).get()
+
+
+class Listing(NamedTuple):
+    """The GET beside a change: `rows(viewset, ticket)` answered by `serializer`."""
+
+    summary: str
+    serializer: type[BaseSerializer[Any]]
+    rows: Callable[..., Any]
+
+
+def ticket_action(
+    summary: str,
+    body: type[BaseSerializer[Any]] | None,
+    *,
+    method: Literal["post", "delete"] = "post",
+    listing: Listing | None = None,
+    url_path: str | None = None,
+    description: str | None = None,
+    **options: Any,
+) -> Callable[[Callable[..., Any]], Any]:
+    """Declare a change to one ticket as a view action.
+
+    The decorated `change(self, actor, ticket, data, **url_kwargs)` makes one service call;
+    the action around it reads the ticket (404 first), validates the body with the
+    serializer `body` (None: no body), runs the change under If-Match (412) and answers
+    the ticket as saved. With a `listing`, a GET on the same URL lists its rows. The
+    method keeps its name, so the URL (`url_path` aside) and the OpenAPI operation stay
+    what `@action` would make of it.
+    """
+
+    def decorate(change: Callable[..., Any]) -> Any:
+        @functools.wraps(change)
+        def view(
+            self: "TicketViewSet", request: Request, number: str | None = None, **url_kwargs: Any
+        ) -> Response:
+            if listing is not None and request.method == "GET":
+                rows = listing.rows(self, self._ticket(number))
+                context = {"request": request}
+                return Response(listing.serializer(rows, many=True, context=context).data)
+
+            def call(ticket: Ticket, data: Any) -> Any:
+                return change(self, actor_of(request), ticket, data, **url_kwargs)
+
+            return self._act(number, body, call)
+
+        methods: list[Literal["get", "post", "delete"]] = [method]
+        if listing is not None:
+            methods.insert(0, "get")
+        routed = action(detail=True, methods=methods, url_path=url_path, **options)(view)
+        documented = extend_schema(
+            methods=[method] if listing else None,
+            summary=summary,
+            description=description,
+            parameters=[IF_MATCH],
+            request=body,
+            responses=s.TicketSerializer,
+        )(routed)
+        if listing is None:
+            return documented
+        many = listing.serializer(many=True)
+        return extend_schema(methods=["get"], summary=listing.summary, responses=many)(documented)
+
+    return decorate
 
 
 class EntryPagination(KeysetPagination):
@@ -122,7 +189,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     )
     def create(self, request):
         data, files = incoming(request, s.TicketCreateSerializer)
-        caller = request.user
+        caller = actor_of(request)
         with transaction.atomic():  # a requester created here goes if the opening is refused
             new = services.NewTicket(
                 requester=self._requester(caller, data),
@@ -190,7 +257,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     def partial_update(self, request, number=None):
         ticket = self._ticket(number)
         data = validated(s.TicketUpdateSerializer, request.data)
-        actor = request.user
+        actor = actor_of(request)
         edits = {k: data[k] for k in ("subject", "topic", "sla", "requester") if k in data}
         with guarded(request, ticket):
             if edits:
@@ -215,7 +282,12 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
 
     # --- actions -------------------------------------------------------------------
 
-    def _act(self, number, serializer_class, call):
+    def _act(
+        self,
+        number: str | None,
+        serializer_class: type[BaseSerializer[Any]] | None,
+        call: Callable[[Ticket, Any], Any],
+    ) -> Response:
         ticket = self._ticket(number)  # visibility first: 404 before 422
         data = validated(serializer_class, self.request.data) if serializer_class else {}
         with guarded(self.request, ticket):
@@ -223,202 +295,98 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         # a service returns the ticket as saved; otherwise read it again
         return self._answer(result if isinstance(result, Ticket) else fresh(ticket))
 
-    @extend_schema(
-        summary="Assign to an agent and/or a team",
-        parameters=[IF_MATCH],
-        request=s.AssignSerializer,
-        responses=s.TicketSerializer,
-    )
-    @action(detail=True, methods=["post"])
-    def assign(self, request, number=None):
-        return self._act(
-            number,
-            s.AssignSerializer,
-            lambda t, d: services.ticket_assign(
-                actor=request.user,
-                ticket=t,
-                agent=d.get("agent"),
-                team=d.get("team"),
-                comment=d["comment"],
-                channel=API,
-            ),
+    @ticket_action("Assign to an agent and/or a team", s.AssignSerializer)
+    def assign(self, actor, ticket, data):
+        return services.ticket_assign(
+            actor=actor,
+            ticket=ticket,
+            agent=data.get("agent"),
+            team=data.get("team"),
+            comment=data["comment"],
+            channel=API,
         )
 
-    @extend_schema(
-        summary="Claim (self-assign)",
-        parameters=[IF_MATCH],
-        request=None,
-        responses=s.TicketSerializer,
-    )
-    @action(detail=True, methods=["post"])
-    def claim(self, request, number=None):
-        return self._act(
-            number,
-            None,
-            lambda t, d: services.ticket_claim(actor=request.user, ticket=t, channel=API),
+    @ticket_action("Claim (self-assign)", None)
+    def claim(self, actor, ticket, data):
+        return services.ticket_claim(actor=actor, ticket=ticket, channel=API)
+
+    @ticket_action("Release the assignment", s.ReleaseSerializer)
+    def release(self, actor, ticket, data):
+        return services.ticket_release(
+            actor=actor, ticket=ticket, agent=data["agent"], team=data["team"], channel=API
         )
 
-    @extend_schema(
-        summary="Release the assignment",
-        parameters=[IF_MATCH],
-        request=s.ReleaseSerializer,
-        responses=s.TicketSerializer,
-    )
-    @action(detail=True, methods=["post"])
-    def release(self, request, number=None):
-        return self._act(
-            number,
-            s.ReleaseSerializer,
-            lambda t, d: services.ticket_release(
-                actor=request.user, ticket=t, agent=d["agent"], team=d["team"], channel=API
-            ),
+    @ticket_action("Transfer to another department", s.TransferSerializer)
+    def transfer(self, actor, ticket, data):
+        return services.ticket_transfer(
+            actor=actor,
+            ticket=ticket,
+            department=data["department"],
+            comment=data["comment"],
+            channel=API,
         )
 
-    @extend_schema(
-        summary="Transfer to another department",
-        parameters=[IF_MATCH],
-        request=s.TransferSerializer,
-        responses=s.TicketSerializer,
-    )
-    @action(detail=True, methods=["post"])
-    def transfer(self, request, number=None):
-        def call(t, d):
-            return services.ticket_transfer(
-                actor=request.user,
-                ticket=t,
-                department=d["department"],
-                comment=d["comment"],
-                channel=API,
-            )
-
-        return self._act(number, s.TransferSerializer, call)
-
-    @extend_schema(
-        summary="Refer to an agent, a team or a department",
-        parameters=[IF_MATCH],
-        request=s.ReferSerializer,
-        responses=s.TicketSerializer,
-    )
-    @action(detail=True, methods=["post"])
-    def refer(self, request, number=None):
-        return self._act(
-            number,
-            s.ReferSerializer,
-            lambda t, d: services.ticket_refer(
-                actor=request.user,
-                ticket=t,
-                agent=d.get("agent"),
-                team=d.get("team"),
-                department=d.get("department"),
-                comment=d["comment"],
-                channel=API,
-            ),
+    @ticket_action("Refer to an agent, a team or a department", s.ReferSerializer)
+    def refer(self, actor, ticket, data):
+        return services.ticket_refer(
+            actor=actor,
+            ticket=ticket,
+            agent=data.get("agent"),
+            team=data.get("team"),
+            department=data.get("department"),
+            comment=data["comment"],
+            channel=API,
         )
 
-    @extend_schema(
-        summary="Change the status (close, reopen, archive, delete, restore)",
-        parameters=[IF_MATCH],
-        request=s.StatusChangeSerializer,
-        responses=s.TicketSerializer,
+    @ticket_action(
+        "Change the status (close, reopen, archive, delete, restore)", s.StatusChangeSerializer
     )
-    @action(detail=True, methods=["post"])
-    def status(self, request, number=None):
-        return self._act(
-            number,
-            s.StatusChangeSerializer,
-            lambda t, d: services.ticket_set_status(
-                actor=request.user, ticket=t, status=d["status"], channel=API
-            ),
+    def status(self, actor, ticket, data):
+        return services.ticket_set_status(
+            actor=actor, ticket=ticket, status=data["status"], channel=API
         )
 
-    @extend_schema(
-        summary="Change the priority",
-        parameters=[IF_MATCH],
-        request=s.PriorityChangeSerializer,
-        responses=s.TicketSerializer,
-    )
-    @action(detail=True, methods=["post"])
-    def priority(self, request, number=None):
-        return self._act(
-            number,
-            s.PriorityChangeSerializer,
-            lambda t, d: services.ticket_set_priority(
-                actor=request.user, ticket=t, priority=d["priority"], channel=API
-            ),
+    @ticket_action("Change the priority", s.PriorityChangeSerializer)
+    def priority(self, actor, ticket, data):
+        return services.ticket_set_priority(
+            actor=actor, ticket=ticket, priority=data["priority"], channel=API
         )
 
-    @extend_schema(
-        summary="Set or clear the due date",
-        parameters=[IF_MATCH],
-        request=s.DueDateSerializer,
-        responses=s.TicketSerializer,
-    )
-    @action(detail=True, methods=["post"], url_path="due-date")
-    def due_date(self, request, number=None):
-        return self._act(
-            number,
-            s.DueDateSerializer,
-            lambda t, d: services.ticket_set_due_date(
-                actor=request.user, ticket=t, due_at=d["due_at"], channel=API
-            ),
+    @ticket_action("Set or clear the due date", s.DueDateSerializer, url_path="due-date")
+    def due_date(self, actor, ticket, data):
+        return services.ticket_set_due_date(
+            actor=actor, ticket=ticket, due_at=data["due_at"], channel=API
         )
 
-    @extend_schema(
-        summary="Mark answered or unanswered",
-        parameters=[IF_MATCH],
-        request=s.AnsweredSerializer,
-        responses=s.TicketSerializer,
-    )
-    @action(detail=True, methods=["post"])
-    def answered(self, request, number=None):
-        return self._act(
-            number,
-            s.AnsweredSerializer,
-            lambda t, d: services.ticket_mark_answered(
-                actor=request.user, ticket=t, answered=d["answered"], channel=API
-            ),
+    @ticket_action("Mark answered or unanswered", s.AnsweredSerializer)
+    def answered(self, actor, ticket, data):
+        return services.ticket_mark_answered(
+            actor=actor, ticket=ticket, answered=data["answered"], channel=API
         )
 
-    @extend_schema(
-        summary="Merge other tickets into this one",
-        parameters=[IF_MATCH],
-        request=s.MergeSerializer,
-        responses=s.TicketSerializer,
-    )
-    @action(detail=True, methods=["post"])
-    def merge(self, request, number=None):
-        def call(t, d):
-            sources = [self._other(n, "sources") for n in d["sources"]]
-            return services.ticket_merge(
-                actor=request.user,
-                ticket=t,
-                sources=sources,
-                mode=d["mode"],
-                participants=d.get("participants"),
-                child_status=d.get("child_status"),
-                parent_status=d.get("parent_status"),
-                channel=API,
-            )
+    @ticket_action("Merge other tickets into this one", s.MergeSerializer)
+    def merge(self, actor, ticket, data):
+        return services.ticket_merge(
+            actor=actor,
+            ticket=ticket,
+            sources=[self._other(n, "sources") for n in data["sources"]],
+            mode=data["mode"],
+            participants=data.get("participants"),
+            child_status=data.get("child_status"),
+            parent_status=data.get("parent_status"),
+            channel=API,
+        )
 
-        return self._act(number, s.MergeSerializer, call)
-
-    @extend_schema(
-        summary="Detach this ticket from the ticket it was merged into (or linked under)",
+    @ticket_action(
+        "Detach this ticket from the ticket it was merged into (or linked under)",
+        s.UnmergeSerializer,
         description="A combined ticket takes back the entries that came from its thread and, "
         "unless `status` says otherwise, the status it had before the merge. A ticket that "
         "is not merged is a 409 (`not_merged`).",
-        parameters=[IF_MATCH],
-        request=s.UnmergeSerializer,
-        responses=s.TicketSerializer,
     )
-    @action(detail=True, methods=["post"])
-    def unmerge(self, request, number=None):
-        return self._act(
-            number,
-            s.UnmergeSerializer,
-            lambda t, d: services.ticket_unmerge(
-                actor=request.user, ticket=t, status=d.get("status"), channel=API
-            ),
+    def unmerge(self, actor, ticket, data):
+        return services.ticket_unmerge(
+            actor=actor, ticket=ticket, status=data.get("status"), channel=API
         )
 
     @extend_schema(
@@ -431,7 +399,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def split(self, request, number=None):
-        caller = request.user
+        caller = actor_of(request)
         ticket = self._ticket(number)
         data = validated(s.SplitSerializer, request.data)
         entry = ThreadEntry.objects.filter(pk=data["entry"], thread_id=ticket.thread_id).first()
@@ -471,114 +439,74 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
 
     # --- links ---------------------------------------------------------------------
 
-    @extend_schema(
-        methods=["get"], summary="Linked tickets", responses=s.TicketSerializer(many=True)
-    )
-    @extend_schema(
-        methods=["post"],
-        summary="Link another ticket",
-        parameters=[IF_MATCH],
-        request=s.LinkSerializer,
-        responses=s.TicketSerializer,
-    )
-    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
-    def links(self, request, number=None):
-        if request.method == "GET":
-            ticket = self._ticket(number)
-            linked = self._linked(ticket)
-            data = s.TicketSerializer(linked, many=True, context={"request": request}).data
-            return Response(data)
-
-        def call(t, d):
-            other = self._other(d["ticket"], "ticket")
-            return services.ticket_link(actor=request.user, ticket=t, other=other, channel=API)
-
-        return self._act(number, s.LinkSerializer, call)
-
     def _linked(self, ticket):
         linked = tickets_linked_to(user=self.request.user, ticket=ticket)
         return with_related(linked).order_by("pk")
 
-    @extend_schema(
-        summary="Unlink another ticket",
-        parameters=[IF_MATCH],
-        request=None,
-        responses=s.TicketSerializer,
+    @ticket_action(
+        "Link another ticket",
+        s.LinkSerializer,
+        listing=Listing("Linked tickets", s.TicketSerializer, _linked),
+        pagination_class=None,
+        filter_backends=[],
     )
-    @action(
-        detail=True,
-        methods=["delete"],
+    def links(self, actor, ticket, data):
+        other = self._other(data["ticket"], "ticket")
+        return services.ticket_link(actor=actor, ticket=ticket, other=other, channel=API)
+
+    @ticket_action(
+        "Unlink another ticket",
+        None,
+        method="delete",
         url_path=rf"links/(?P<other>{NUMBER_REGEX})",
         pagination_class=None,
         filter_backends=[],
     )
-    def unlink(self, request, number=None, other=None):
-        def call(t, d):
-            return services.ticket_unlink(
-                actor=request.user, ticket=t, other=self._other(other, "ticket"), channel=API
-            )
-
-        return self._act(number, None, call)
+    def unlink(self, actor, ticket, data, other=None):
+        return services.ticket_unlink(
+            actor=actor, ticket=ticket, other=self._other(other, "ticket"), channel=API
+        )
 
     # --- collaborators ---------------------------------------------------------------
 
-    @extend_schema(
-        methods=["get"], summary="Collaborators", responses=s.CollaboratorSerializer(many=True)
-    )
-    @extend_schema(
-        methods=["post"],
-        summary="Add a collaborator",
-        parameters=[IF_MATCH],
-        request=s.CollaboratorInSerializer,
-        responses=s.TicketSerializer,
-    )
-    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
-    def collaborators(self, request, number=None):
-        if request.method == "GET":
-            ticket = self._ticket(number)
-            rows = (
-                Collaborator.objects.filter(thread_id=ticket.thread_id, is_active=True)
-                .select_related("user")
-                .order_by("pk")
-            )
-            return Response(
-                s.CollaboratorSerializer(rows, many=True, context={"request": request}).data
-            )
-        return self._act(
-            number,
-            s.CollaboratorInSerializer,
-            lambda t, d: services.ticket_add_collaborator(
-                actor=request.user, ticket=t, user=d["user"], role=d["role"], channel=API
-            ),
+    def _collaborators(self, ticket):
+        return (
+            Collaborator.objects.filter(thread_id=ticket.thread_id, is_active=True)
+            .select_related("user")
+            .order_by("pk")
         )
 
-    @extend_schema(
-        summary="Remove a collaborator",
-        parameters=[IF_MATCH],
-        request=None,
-        responses=s.TicketSerializer,
+    @ticket_action(
+        "Add a collaborator",
+        s.CollaboratorInSerializer,
+        listing=Listing("Collaborators", s.CollaboratorSerializer, _collaborators),
+        pagination_class=None,
+        filter_backends=[],
     )
-    @action(
-        detail=True,
-        methods=["delete"],
+    def collaborators(self, actor, ticket, data):
+        return services.ticket_add_collaborator(
+            actor=actor, ticket=ticket, user=data["user"], role=data["role"], channel=API
+        )
+
+    @ticket_action(
+        "Remove a collaborator",
+        None,
+        method="delete",
         url_path=r"collaborators/(?P<user_id>[0-9]{1,18})",
         pagination_class=None,
         filter_backends=[],
     )
-    def remove_collaborator(self, request, number=None, user_id=None):
-        def call(t, d):
-            row = (
-                Collaborator.objects.filter(thread_id=t.thread_id, user_id=int(user_id))
-                .select_related("user")
-                .first()
-            )
-            if row is None:
-                raise NotVisible("Not a collaborator of this ticket.", code="not_collaborator")
-            return services.ticket_remove_collaborator(
-                actor=request.user, ticket=t, user=row.user, channel=API
-            )
-
-        return self._act(number, None, call)
+    def remove_collaborator(self, actor, ticket, data, user_id=None):
+        row = (
+            Collaborator.objects.filter(thread_id=ticket.thread_id, user_id=int(user_id))
+            .select_related("user")
+            .first()
+        )
+        if row is None:
+            raise NotVisible("Not a collaborator of this ticket.", code="not_collaborator")
+        return services.ticket_remove_collaborator(
+            actor=actor, ticket=ticket, user=row.user, channel=API
+        )
 
     # --- thread ----------------------------------------------------------------------
 
@@ -625,8 +553,8 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
                 thread_id=ticket.thread_id, include_notes=includes_notes(request.user)
             )
             page = self.paginate_queryset(rows)
-            data = s.EntrySerializer(page, many=True, context={"request": request}).data
-            return self.get_paginated_response(data)
+            shown = s.EntrySerializer(page, many=True, context={"request": request}).data
+            return self.get_paginated_response(shown)
         data, files = incoming(request, s.EntryCreateSerializer)
         with guarded(request, ticket):
             posted = self._post_entry(ticket, data, files)
@@ -641,7 +569,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         return response
 
     def _post_entry(self, ticket, data, files):
-        actor, kind = self.request.user, data["kind"]
+        actor, kind = actor_of(self.request), data["kind"]
         common = {"actor": actor, "ticket": ticket, "body": data["body"], "fmt": data["format"]}
         if kind != "reply":
             given = [n for n in ("status", "cc") if data.get(n) is not None]

@@ -12,7 +12,7 @@ from accounts.models import AgentToken, User
 from . import bounds
 from .base import ApiMixin
 from .pagination import KeysetPagination
-from .permissions import IsAgent
+from .permissions import IsAgent, actor_of
 
 
 class TokenSerializer(serializers.ModelSerializer):
@@ -76,18 +76,18 @@ class TokenViewSet(
     def create(self, request):
         data = bounds.validate(TokenCreateSerializer(data=request.data))
         token, secret = token_create(
-            actor=request.user,
+            actor=actor_of(request),
             user=data.get("user") or request.user,
             name=data["name"],
             expires_at=data.get("expires_at"),
         )
-        token.token = secret
-        return Response(NewTokenSerializer(token).data, status=status.HTTP_201_CREATED)
+        answer = {**TokenSerializer(token).data, "token": secret}  # as NewTokenSerializer
+        return Response(answer, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Revoke a token", request=None, responses={204: None})
     def destroy(self, request, pk=None):
         token = self.get_queryset().filter(pk=int(pk)).first()
         if token is None:
             raise NotVisible("Token not found.", code="token_not_found")
-        token_revoke(actor=request.user, token=token)
+        token_revoke(actor=actor_of(request), token=token)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,6 +7,7 @@ from accounts.errors import ValidationFailed
 from threads.html import html_to_text, sanitize_html
 
 from . import faq_services
+from .forms import faq_values
 from .models import CannedAttachment, CannedResponse, Faq, FaqAttachment, FaqCategory
 
 
@@ -59,17 +60,7 @@ class FaqAttachmentInline(admin.TabularInline):
 
 
 def _args(form) -> dict:
-    data = form.cleaned_data
-    return {
-        "category": data["category"],
-        "question": data["question"],
-        "answer": data["answer_html"],
-        "keywords": data["keywords"],
-        "notes": data["notes"],
-        "is_published": data["is_published"],
-        "is_featured": data["is_featured"],
-        "topics": list(data["topics"]),
-    }
+    return faq_values(form.cleaned_data, answer="answer_html")
 
 
 @admin.register(Faq)

@@ -1,6 +1,9 @@
 """Forms of the knowledge-base staff pages: raw input to typed arguments for
 kb.faq_services (which sanitise the HTML and check the permission)."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +22,21 @@ class _TreeChoiceField(forms.ModelChoiceField):
 class _TopicsField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return obj.full_name
+
+
+def faq_values(data: Mapping[str, Any], *, answer: str = "answer") -> dict[str, Any]:
+    """The FAQ's own values for faq_create/faq_update from a FAQ form's cleaned data, the
+    staff page's or the Django admin's (`answer`: the field holding the answer)."""
+    return {
+        "category": data["category"],
+        "question": data["question"],
+        "answer": data[answer],
+        "keywords": data["keywords"],
+        "notes": data["notes"],
+        "is_published": data["is_published"],
+        "is_featured": data["is_featured"],
+        "topics": list(data["topics"]),
+    }
 
 
 def _descendant_ids(category: FaqCategory) -> set[int]:

@@ -20,7 +20,7 @@ from helpdesk.portal.forms import add_domain_error, to_attachments
 
 from . import faq_selectors as selectors
 from . import faq_services as services
-from .forms import FaqCategoryForm, FaqForm
+from .forms import FaqCategoryForm, FaqForm, faq_values
 from .models import Faq, FaqCategory
 from .params import StaffListParams
 
@@ -141,17 +141,7 @@ def category_delete(request, pk):
 
 def _faq_args(form) -> dict:
     data = form.cleaned_data
-    return {
-        "category": data["category"],
-        "question": data["question"],
-        "answer": data["answer"],
-        "keywords": data["keywords"],
-        "notes": data["notes"],
-        "is_published": data["is_published"],
-        "is_featured": data["is_featured"],
-        "topics": list(data["topics"]),
-        "files": to_attachments(data.get("attachments")),
-    }
+    return {**faq_values(data), "files": to_attachments(data.get("attachments"))}
 
 
 FAQ_FIELDS = {"answer": "answer", "question": "question", "attachments": "attachments"}

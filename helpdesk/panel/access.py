@@ -8,13 +8,15 @@ time zone are activated for the request.
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.http import HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponseForbidden
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.actors import is_agent
+from accounts.models import User
 
 from .models import AgentPreferences, PanelSettings, TotpDevice
 
@@ -36,6 +38,15 @@ def device_of(agent) -> TotpDevice | None:
     if not hasattr(agent, "_panel_totp"):
         agent._panel_totp = TotpDevice.objects.filter(agent=agent).first()
     return agent._panel_totp
+
+
+def agent_of(request: HttpRequest) -> User:
+    """The agent of a panel request, as the services take it (`actor=`): agent_required
+    lets nobody else into a panel view."""
+    user = request.user
+    if not is_agent(user):
+        raise PermissionDenied
+    return user
 
 
 def login_url(request) -> str:

@@ -23,7 +23,7 @@ class TotpDeviceAdmin(admin.ModelAdmin):
 
     list_display = ["agent", "confirmed_at", "created_at"]
     fields = ["agent", "confirmed_at", "created_at"]
-    readonly_fields = fields
+    readonly_fields = ["agent", "confirmed_at", "created_at"]  # every one of them
 
     def has_add_permission(self, request):
         return False

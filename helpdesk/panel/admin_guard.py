@@ -25,5 +25,6 @@ def install(site: admin.AdminSite = admin.site) -> None:
     def has_permission(request):
         return plain_permission(request) and second_factor_state(request) == "ok"
 
-    site.has_permission = has_permission
-    site.login = _login
+    # this site object's own methods (its class stays Django's AdminSite)
+    site.has_permission = has_permission  # type: ignore[method-assign]
+    site.login = _login  # type: ignore[method-assign]

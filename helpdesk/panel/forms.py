@@ -2,6 +2,7 @@
 services decide. Every label is translatable."""
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -11,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import TIMEZONE_CHOICES
 from helpdesk import limits
 from helpdesk.attachments import AttachmentsField, to_attachments
+from helpdesk.display import shown
+from helpdesk.formfields import field_of
 from helpdesk.params import DayField, QueryForm, UtcDateTimeField
 from threads.models import Collaborator
 from tickets.models import MergeMode, Priority, State, Ticket, TicketStatus
@@ -94,11 +97,10 @@ class ReplyForm(VersionMixin):
 
     def __init__(self, *args, statuses=(), collaborators=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["status"].queryset = TicketStatus.objects.filter(
-            pk__in=[s.pk for s in statuses]
-        )
-        self.fields["status"].choices_list = statuses
-        self.fields["cc"].choices = [
+        status = field_of(self, "status", forms.ModelChoiceField)
+        status.queryset = TicketStatus.objects.filter(pk__in=[s.pk for s in statuses])
+        shown(status, choices_list=statuses)
+        field_of(self, "cc", forms.MultipleChoiceField).choices = [
             (str(c.user_id), f"{c.user.display_name} <{c.user.email}>")
             for c in collaborators
             if c.is_active
@@ -129,7 +131,8 @@ class AssignForm(VersionMixin):
     comment = forms.CharField(label=_("Comment"), required=False, max_length=1000)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("agent") and not data.get("team"):
             raise forms.ValidationError(_("Choose an agent or a team."))
         return data
@@ -155,7 +158,8 @@ class ReferForm(forms.Form):
     comment = forms.CharField(label=_("Comment"), required=False, max_length=1000)
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if sum(1 for k in ("agent", "team", "department") if data.get(k)) != 1:
             raise forms.ValidationError(_("Choose exactly one agent, team or department."))
         return data
@@ -204,7 +208,12 @@ def add_custom_fields(form, custom_fields) -> list[str]:
     for cf in custom_fields:
         kind = cf.kind
         # admins write help texts; Django's form templates print help_text unescaped
-        attrs = {"label": cf.label, "required": False, "help_text": escape(cf.help_text)}
+        attrs: dict[str, Any] = {
+            "label": cf.label,
+            "required": False,
+            "help_text": escape(cf.help_text),
+        }
+        field: forms.Field
         if kind == "textarea":
             field = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **attrs)
         elif kind == "choice":
@@ -217,7 +226,7 @@ def add_custom_fields(form, custom_fields) -> list[str]:
             field = forms.EmailField(**attrs)
         else:
             field = forms.CharField(**attrs)
-        field.custom_required = cf.required
+        shown(field, custom_required=cf.required)
         form.fields[f"cf_{cf.name}"] = field
         names.append(cf.name)
     return names
@@ -287,7 +296,8 @@ class MergeForm(NumbersForm):
     )
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         data["mode"] = data.get("mode") or MergeMode.COMBINE
         if data["mode"] == MergeMode.LINK:
             data["participants"] = None  # the menu always sends one; a link copies nobody
@@ -374,7 +384,7 @@ class AdvancedSearchForm(QueryForm):
     state = forms.ChoiceField(
         label=_("State"),
         required=False,
-        choices=[("", _("Any")), *Ticket._meta.get_field("state").choices],
+        choices=[("", _("Any")), *State.choices],  # Ticket.state's
     )
     status = forms.ModelChoiceField(
         label=_("Status"), queryset=TicketStatus.objects.all(), required=False
@@ -403,7 +413,7 @@ class AdvancedSearchForm(QueryForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].choices = [
+        field_of(self, "assignee", forms.ChoiceField).choices = [
             ("", _("Anyone")),
             ("me", _("Me")),
             ("none", _("Nobody")),
@@ -478,11 +488,13 @@ class BulkForm(forms.Form):
         super().__init__(*args, **kwargs)
         picked = self.data.getlist("tickets") if hasattr(self.data, "getlist") else []
         # choices are what was picked (checked against visibility by the view)
-        self.fields["tickets"].choices = [(n, n) for n in picked[: limits.MAX_BULK_IDS]]
+        tickets = field_of(self, "tickets", forms.MultipleChoiceField)
+        tickets.choices = [(n, n) for n in picked[: limits.MAX_BULK_IDS]]
 
     def clean(self):
-        data = super().clean()
-        need = {"transfer": "department", "status": "status"}.get(data.get("action"))
+        super().clean()
+        data = self.cleaned_data
+        need = {"transfer": "department", "status": "status"}.get(data.get("action", ""))
         if need and not data.get(need):
             self.add_error(need, _("This field is required."))
         if data.get("action") == "assign" and not (data.get("agent") or data.get("team")):

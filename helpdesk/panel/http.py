@@ -37,7 +37,9 @@ class Outcome(NamedTuple):
 
     @property
     def status(self) -> int:
-        return 200 if self.ok else self.error.status
+        if self.ok or self.error is None:  # a refusal always carries its error
+            return 200
+        return self.error.status
 
 
 def message_for(exc: DomainError) -> str:

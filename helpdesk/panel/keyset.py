@@ -10,6 +10,7 @@ itself starts at the first page when given one anyway.
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django_stubs_ext import StrOrPromise
 
 from helpdesk.keyset import decode, encode, walk
 
@@ -18,7 +19,7 @@ from helpdesk.keyset import decode, encode, walk
 class Sort:
     key: str  # what the URL says, e.g. "updated"
     field: str  # the ORM path, e.g. "updated_at" or "priority__urgency"
-    label: str
+    label: StrOrPromise
 
 
 @dataclass

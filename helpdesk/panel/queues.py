@@ -14,12 +14,14 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from helpdesk.params import day_in_range
 from tickets.models import State
 from tickets.selectors import tickets_visible_to
 
 from .keyset import Sort
+from .models import SavedQueue
 from .search import keyword_q
 
 COUNT_CAP = 999
@@ -64,12 +66,13 @@ DEFAULT_COLUMNS = ["number", "updated", "subject", "requester", "priority", "ass
 @dataclass
 class Queue:
     slug: str
-    label: str
+    label: StrOrPromise
     default_sort: str = "-updated"
-    columns: list = field(default_factory=lambda: list(DEFAULT_COLUMNS))
-    saved: object = None  # the SavedQueue behind a saved search
+    columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
+    saved: SavedQueue | None = None  # the saved search behind a saved queue
     countable: bool = True
     problem: str = ""  # why a saved queue's stored criteria cannot be searched
+    count: int | None = None  # in the sidebar: its bounded count (selectors.sidebar)
 
     def filter(self, user, teams: list[int]) -> Q:
         if self.problem:

@@ -19,6 +19,7 @@ from django.db.models import Exists, Func, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from accounts.selectors import users_with_email
+from helpdesk.display import shown
 from threads.models import Collaborator, ThreadEntry
 from tickets.models import Ticket
 from tickets.selectors import tickets_visible_to
@@ -73,9 +74,9 @@ def keyword_q(text: str) -> Q:
         return Q()
     if is_postgres():
         query = _tsquery(text)
-        entries = ThreadEntry.objects.annotate(v=EnglishVector("body_text")).filter(
-            v=query, thread_id=OuterRef("thread_id")
-        )
+        entries: QuerySet[ThreadEntry] = ThreadEntry.objects.annotate(
+            v=EnglishVector("body_text")
+        ).filter(v=query, thread_id=OuterRef("thread_id"))
         names = User.objects.annotate(v=SimpleVector("name")).filter(v=_tsquery(text, "simple"))
         return (
             Q(
@@ -128,6 +129,9 @@ def _by_email(visible: QuerySet, email: str, results: Results) -> Results:
 
 
 def _by_text(visible: QuerySet, text: str, results: Results) -> Results:
+    by_subject: QuerySet[Ticket]
+    entries: QuerySet[ThreadEntry]
+    names: QuerySet[User]
     if is_postgres():
         query = _tsquery(text)
         by_subject = visible.annotate(v=EnglishVector("subject")).filter(v=query)
@@ -147,19 +151,19 @@ def _by_text(visible: QuerySet, text: str, results: Results) -> Results:
         "name": _recent(visible.filter(requester__in=names.values("pk"))),
     }
     results.truncated = any(len(ids) > CANDIDATES for ids in sources.values())
-    found = {pk: [] for ids in sources.values() for pk in ids[:CANDIDATES]}
+    found: dict[int, list[str]] = {pk: [] for ids in sources.values() for pk in ids[:CANDIDATES]}
     for source, ids in sources.items():
         for pk in ids[:CANDIDATES]:
             found[pk].append(source)
-    qs = Ticket.objects.select_related(*RELATED).filter(pk__in=list(found))
+    qs: QuerySet[Ticket] = Ticket.objects.select_related(*RELATED).filter(pk__in=list(found))
     if is_postgres():
         qs = qs.annotate(rank=SearchRank(EnglishVector("subject"), _tsquery(text)))
     tickets = list(qs)
+    rank = {t.pk: getattr(t, "rank", 0.0) or 0.0 for t in tickets}  # PostgreSQL ranks
     for t in tickets:
-        t.matched = found[t.pk]
-        t.rank = getattr(t, "rank", 0.0) or 0.0
+        shown(t, matched=found[t.pk], rank=rank[t.pk])
     tickets.sort(
-        key=lambda t: ("subject" in t.matched, t.rank, len(t.matched), t.updated_at, t.pk),
+        key=lambda t: ("subject" in found[t.pk], rank[t.pk], len(found[t.pk]), t.updated_at, t.pk),
         reverse=True,
     )
     results.truncated = results.truncated or len(tickets) > RESULTS

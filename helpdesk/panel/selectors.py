@@ -12,12 +12,13 @@ from django.utils import timezone
 
 from accounts import permissions as perms
 from accounts.models import Organization, User
+from helpdesk.display import shown
 from routing.models import SLA, Department, HelpTopic, Team
 from threads import services as thread_services
 from threads.html import inline_images
-from threads.models import Attachment, Collaborator, ThreadEntry
+from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
 from threads.selectors import draft_for, entries_for, events_for
-from tickets.models import TRANSITIONS, MergeMode, State, TicketStatus
+from tickets.models import TRANSITIONS, MergeMode, State, Ticket, TicketStatus
 from tickets.models import transition_permissions as gates
 from tickets.permissions import ticket_permissions
 from tickets.selectors import tickets_linked_to, tickets_visible_to
@@ -127,7 +128,7 @@ def _chart(visible) -> dict:
 @dataclass
 class TimelineItem:
     kind: str  # "entry" or "event"
-    obj: object
+    obj: ThreadEntry | ThreadEvent
     at: dt.datetime
 
 
@@ -146,6 +147,14 @@ def _inline_images(ticket, entry) -> str:
     return inline_images(entry.body_html, urls)
 
 
+def _files(ticket: Ticket, entry: ThreadEntry) -> list[tuple[Attachment, str, bool]]:
+    """(attachment, its URL through `ticket`, is it an image) of each of the entry's files."""
+    return [
+        (a, attachment_url(ticket, a), a.content_type.startswith("image/"))
+        for a in entry.attachments.all()
+    ]
+
+
 def timeline(ticket) -> list[TimelineItem]:
     """Entries (messages, responses, notes) and events in time order, constant queries."""
     from helpdesk.mail.selectors import sender_checks
@@ -154,12 +163,14 @@ def timeline(ticket) -> list[TimelineItem]:
     entries = list(entries_for(thread_id=ticket.thread_id, include_notes=True))
     checks = sender_checks([e.pk for e in entries if e.source == "email"])
     for entry in entries:
-        entry.sender_verified, entry.sender_check = checks.get(entry.pk, (None, ""))
-        entry.display_html = _inline_images(ticket, entry)
-        entry.files = [
-            (a, attachment_url(ticket, a), a.content_type.startswith("image/"))
-            for a in entry.attachments.all()
-        ]
+        verified, check = checks.get(entry.pk, (None, ""))
+        shown(
+            entry,
+            sender_verified=verified,
+            sender_check=check,
+            display_html=_inline_images(ticket, entry),
+            files=_files(ticket, entry),
+        )
         items.append(TimelineItem("entry", entry, entry.created_at))
     skip = {"message", "response", "note"}
     for event in events_for(thread_id=ticket.thread_id):
@@ -228,7 +239,9 @@ def merge_family(user, ticket) -> dict:
 def separate_threads(children) -> list[tuple]:
     """[(child, entries)] for the children merged as separate threads, shown under the
     parent as osTicket does, attachments linked through the child (its own URL)."""
-    by_thread = {c.thread_id: (c, []) for c in children if c.merge_mode == MergeMode.SEPARATE}
+    by_thread: dict[int, tuple[Ticket, list[ThreadEntry]]] = {
+        c.thread_id: (c, []) for c in children if c.merge_mode == MergeMode.SEPARATE
+    }
     if not by_thread:
         return []
     rows = (
@@ -240,11 +253,7 @@ def separate_threads(children) -> list[tuple]:
     )
     for entry in rows:
         child, entries = by_thread[entry.thread_id]
-        entry.display_html = _inline_images(child, entry)
-        entry.files = [
-            (a, attachment_url(child, a), a.content_type.startswith("image/"))
-            for a in entry.attachments.all()
-        ]
+        shown(entry, display_html=_inline_images(child, entry), files=_files(child, entry))
         entries.append(entry)
     return list(by_thread.values())
 

@@ -1,3 +1,5 @@
+from typing import ClassVar, cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
@@ -39,13 +41,16 @@ class PortalSettingsAdmin(admin.ModelAdmin):
         return False
 
 
-class InvitationForm(forms.ModelForm):
+class InvitationForm(forms.ModelForm[Invitation]):
+    request_user: ClassVar[object]  # who asks (set by InvitationAdmin.get_form)
+
     class Meta:
         model = Invitation
         fields = ["email", "name"]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("email") and self.instance.pk is None:
             try:
                 invitation_validate(actor=self.request_user, email=cleaned["email"])
@@ -72,7 +77,8 @@ class InvitationAdmin(admin.ModelAdmin):
         return obj is None and super().has_change_permission(request, obj)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
+        # a subclass of self.form (InvitationForm), made by modelform_factory
+        form = cast(type[InvitationForm], super().get_form(request, obj, change, **kwargs))
         form.request_user = request.user
         return form
 

@@ -3,6 +3,7 @@ show the services' refusals (domain errors) as field errors."""
 
 import math
 import secrets
+from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
@@ -16,6 +17,7 @@ from accounts import throttle
 from accounts.errors import DomainError, ValidationFailed
 from helpdesk.attachments import AttachmentsField
 from helpdesk.attachments import to_attachments as to_attachments  # re-exported (kb)
+from helpdesk.formfields import field_of
 from tickets.customfields import clean_values
 from tickets.models import CustomField
 
@@ -51,7 +53,7 @@ def issue_form_token(request) -> str:
     return signing.dumps({"n": secrets.token_hex(16), "s": salt}, salt=FORM_TOKEN_SALT)
 
 
-def read_form_token(request, value: str) -> str | None:
+def read_form_token(request, value: str | None) -> str | None:
     """The nonce of a token this session was given (and not too old), else None."""
     try:
         data = signing.loads(value or "", salt=FORM_TOKEN_SALT, max_age=FORM_TOKEN_MAX_AGE)
@@ -76,7 +78,11 @@ class TokenForm(forms.Form):
 def _custom_form_field(field: CustomField) -> forms.Field:
     attrs = {"aria-required": "true", "required": True} if field.required else {}
     # admins write help texts; escaped here, whatever template prints the field
-    common = {"label": field.label, "help_text": escape(field.help_text), "required": False}
+    common: dict[str, Any] = {
+        "label": field.label,
+        "help_text": escape(field.help_text),
+        "required": False,
+    }
     kind = field.kind
     if kind == CustomField.Kind.TEXTAREA:
         return forms.CharField(widget=forms.Textarea(attrs={"rows": 4, **attrs}), **common)
@@ -85,12 +91,12 @@ def _custom_form_field(field: CustomField) -> forms.Field:
         return forms.ChoiceField(choices=choices, widget=forms.Select(attrs=attrs), **common)
     if kind == CustomField.Kind.CHECKBOX:
         return forms.BooleanField(widget=forms.CheckboxInput(attrs=attrs), **common)
-    input_type = {
+    input_types: dict[str, str] = {
         CustomField.Kind.DATE: "date",
         CustomField.Kind.PHONE: "tel",
         CustomField.Kind.EMAIL: "email",
-    }.get(kind, "text")
-    widget = forms.TextInput(attrs={**attrs, "type": input_type})
+    }
+    widget = forms.TextInput(attrs={**attrs, "type": input_types.get(kind, "text")})
     return forms.CharField(widget=widget, **common)
 
 
@@ -117,12 +123,12 @@ class OpenTicketForm(TokenForm):
             self.fields["name"].widget.attrs["autocomplete"] = "name"
             self.fields["email"].widget.attrs["autocomplete"] = "email"
         if topics:
-            self.fields["topic"].choices = [("", gettext("Choose a topic…"))] + [
-                (t.pk, t.full_name) for t in topics
-            ]
+            field_of(self, "topic", forms.ChoiceField).choices = [
+                ("", gettext("Choose a topic…"))
+            ] + [(t.pk, t.full_name) for t in topics]
         else:
             del self.fields["topic"]
-        self.fields["attachments"].set_limit(max_files)
+        field_of(self, "attachments", AttachmentsField).set_limit(max_files)
         for field in self.custom_fields:
             self.fields[CUSTOM_PREFIX + field.name] = _custom_form_field(field)
 
@@ -159,10 +165,11 @@ class ReplyForm(TokenForm):
 
     def __init__(self, *args, max_files: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["attachments"].set_limit(max_files)
+        field_of(self, "attachments", AttachmentsField).set_limit(max_files)
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         empty = not (cleaned.get("message") or "").strip() and not cleaned.get("attachments")
         if empty and "message" not in self.errors:
             self.add_error("message", gettext("Write a message or attach a file."))
@@ -253,7 +260,8 @@ class _PasswordsForm(forms.Form):
         return None
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
         if p1 and p2 and p1 != p2:
             self.add_error("password2", gettext("The two passwords differ."))

@@ -22,8 +22,7 @@ def absolute(viewname: str, *args) -> str:
 
 def render(name: str, context: dict) -> tuple[str, str, str]:
     context = {"base_url": base_url(), **context}
-    subject = render_to_string(f"portal/email/{name}_subject.txt", context)
-    subject = " ".join(subject.split())
+    subject = " ".join(render_to_string(f"portal/email/{name}_subject.txt", context).split())
     text = render_to_string(f"portal/email/{name}.txt", context)
     html = render_to_string(f"portal/email/{name}.html", context)
     return subject, text, html

@@ -45,7 +45,10 @@ def access_link_valid(*, pk: int | None = None, token: str | None = None) -> Acc
     qs = AccessLink.objects.select_related("ticket", "user").filter(
         revoked_at__isnull=True, expires_at__gt=timezone.now(), user__is_active=True
     )
-    link = qs.filter(token_hash=digest(token)).first() if token else qs.filter(pk=pk).first()
+    if token:
+        link = qs.filter(token_hash=digest(token)).first()
+    else:
+        link = qs.filter(pk=pk).first() if pk is not None else None
     if link is None or link.ticket.state == State.DELETED:
         return None
     if not is_participant(ticket=link.ticket, user=link.user):

@@ -9,9 +9,11 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from accounts import bus, throttle
@@ -27,8 +29,37 @@ from .models import AccessLink, EmailVerification, FormSubmission, Invitation, P
 from .selectors import invitation_usable, is_participant
 from .tokens import digest, new_token
 
+M = TypeVar("M", bound=Model)
 LINK_EXPIRED = "This link is not valid any more. Ask for a new one."
 log = logging.getLogger("helpdesk.security")
+
+
+def _mail_link(
+    model: type[M],
+    *,
+    email: str,
+    template: str,
+    url: str,
+    lifetime: dt.timedelta,
+    context: dict[str, object],
+    **fields: object,
+) -> M:
+    """A single-use link by mail: a row of `model` (its `email` and `fields`, the token's
+    digest and its expiry) and the mail to `email` with the link to `url`, in one
+    transaction; the token itself is only in the mail. Returns the row."""
+    raw, hashed = new_token()
+    now = timezone.now()
+    with transaction.atomic():
+        row = model._default_manager.create(
+            token_hash=hashed, email=email, created_at=now, expires_at=now + lifetime, **fields
+        )
+        link = mail.absolute(url, raw)
+        mail.send(to=email, name=template, context={**context, "url": link})
+    return row
+
+
+def _clean_name(name: str | None) -> str:
+    return " ".join((name or "").split())[:128]
 
 
 # --- guests' sign-in links ---------------------------------------------------------------
@@ -48,30 +79,18 @@ def access_link_request(*, email: str, number: str, ip: str | None = None) -> Ac
         return None
     if not is_participant(ticket=ticket, user=user):
         return None
-    config = PortalSettings.load()
-    raw, hashed = new_token()
-    now = timezone.now()
-    with transaction.atomic():
-        link = AccessLink.objects.create(
-            token_hash=hashed,
-            ticket=ticket,
-            user=user,
-            email=email,
-            requested_ip=ip or None,
-            created_at=now,
-            expires_at=now + dt.timedelta(hours=config.access_link_hours),
-        )
-        mail.send(
-            to=email,
-            name="access_link",
-            context={
-                "name": user.display_name,
-                "ticket": ticket,
-                "url": mail.absolute("portal:access_open", raw),
-                "hours": config.access_link_hours,
-            },
-        )
-    return link
+    hours = PortalSettings.load().access_link_hours
+    return _mail_link(
+        AccessLink,
+        template="access_link",
+        url="portal:access_open",
+        lifetime=dt.timedelta(hours=hours),
+        context={"name": user.display_name, "ticket": ticket, "hours": hours},
+        ticket=ticket,
+        user=user,
+        email=email,
+        requested_ip=ip or None,
+    )
 
 
 def access_link_use(*, link: AccessLink) -> None:
@@ -161,27 +180,17 @@ def registration_start(*, email: str, name: str, password_hash: str) -> EmailVer
             },
         )
         return None
-    raw, hashed = new_token()
-    now = timezone.now()
-    with transaction.atomic():
-        pending = EmailVerification.objects.create(
-            token_hash=hashed,
-            email=email,
-            name=" ".join((name or "").split())[:128],
-            password=password_hash,
-            created_at=now,
-            expires_at=now + dt.timedelta(hours=config.verification_hours),
-        )
-        mail.send(
-            to=email,
-            name="verify_email",
-            context={
-                "name": pending.name or email,
-                "url": mail.absolute("portal:register_verify", raw),
-                "hours": config.verification_hours,
-            },
-        )
-    return pending
+    name, hours = _clean_name(name), config.verification_hours
+    return _mail_link(
+        EmailVerification,
+        template="verify_email",
+        url="portal:register_verify",
+        lifetime=dt.timedelta(hours=hours),
+        context={"name": name or email, "hours": hours},
+        email=email,
+        name=name,
+        password=password_hash,
+    )
 
 
 def verification_usable(*, token: str) -> EmailVerification | None:
@@ -249,27 +258,17 @@ def invitation_validate(*, actor, email: str) -> tuple[PortalSettings, str]:
 def invitation_create(*, actor, email: str, name: str = "") -> Invitation:
     """Invite a client to register (helpdesk admins and agents with user.manage)."""
     config, email = invitation_validate(actor=actor, email=email)
-    raw, hashed = new_token()
-    now = timezone.now()
-    with transaction.atomic():
-        invitation = Invitation.objects.create(
-            token_hash=hashed,
-            email=email,
-            name=" ".join((name or "").split())[:128],
-            created_by=actor_user(actor),
-            created_at=now,
-            expires_at=now + dt.timedelta(days=config.invitation_days),
-        )
-        mail.send(
-            to=email,
-            name="invitation",
-            context={
-                "name": invitation.name or email,
-                "url": mail.absolute("portal:register_invite", raw),
-                "days": config.invitation_days,
-            },
-        )
-    return invitation
+    name, days = _clean_name(name), config.invitation_days
+    return _mail_link(
+        Invitation,
+        template="invitation",
+        url="portal:register_invite",
+        lifetime=dt.timedelta(days=days),
+        context={"name": name or email, "days": days},
+        email=email,
+        name=name,
+        created_by=actor_user(actor),
+    )
 
 
 def invitation_accept(*, token: str, name: str, password: str):
@@ -284,7 +283,7 @@ def invitation_accept(*, token: str, name: str, password: str):
             raise ValidationFailed(LINK_EXPIRED, code="link_invalid")
         user = _give_account(
             email=invitation.email,
-            name=" ".join((name or "").split())[:128] or invitation.name,
+            name=_clean_name(name) or invitation.name,
             password_hash=make_password(password),
         )
         invitation.accepted_at, invitation.user = timezone.now(), user

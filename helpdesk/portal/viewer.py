@@ -5,8 +5,11 @@ from dataclasses import dataclass
 from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
+
+from accounts.models import User
 
 from .models import AccessLink
 from .selectors import access_link_valid
@@ -16,7 +19,7 @@ GUEST_SESSION_KEY = "portal_guest_link"
 
 @dataclass(frozen=True)
 class Viewer:
-    user: object | None = None  # the client acting (signed in, or behind a guest link)
+    user: User | None = None  # the client acting (signed in, or behind a guest link)
     link: AccessLink | None = None  # set for guests
     is_agent: bool = False
 
@@ -31,6 +34,14 @@ class Viewer:
     @property
     def is_anonymous(self) -> bool:
         return self.user is None and not self.is_agent
+
+    @property
+    def actor(self) -> User:
+        """The client acting, as the services take it (`actor=`): the views behind
+        client_required and ticket_viewer_required always have one."""
+        if self.user is None:
+            raise PermissionDenied
+        return self.user
 
 
 def viewer_for(request) -> Viewer:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.crypto import EncryptedTextField
-from accounts.watched import WatchedQuerySet, cached_rows
+from accounts.watched import WatchedModel, cached_rows
 
 
 def new_secret() -> str:
@@ -15,7 +15,7 @@ def new_secret() -> str:
 
 
 @cached_rows
-class Subscription(models.Model):
+class Subscription(WatchedModel):
     name = models.CharField(max_length=128)
     url = models.URLField(max_length=500)
     secret = EncryptedTextField(  # encrypted at rest
@@ -31,11 +31,7 @@ class Subscription(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = WatchedQuerySet.as_manager()  # cached: see accounts.watched
-
-    class Meta:
-        # Django's own bulk writes (on_delete=SET_NULL, related add()) use it too
-        base_manager_name = "objects"
+    class Meta(WatchedModel.Meta):
         ordering = ["name", "id"]
 
     def __str__(self):

@@ -2,15 +2,17 @@
 
 import datetime as dt
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Model, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.actors import Actor, is_agent, is_api_key, is_system
+from accounts.bus import send_on_commit
 from accounts.errors import Conflict, StaleVersion, ValidationFailed
 from routing.models import SLA, Department, HelpTopic
 from threads import services as threads
@@ -82,6 +84,20 @@ def lock(ticket: Ticket | int, expected_version: int | None = None) -> Ticket:
             code="stale_version",
         )
     return locked
+
+
+def lock_all(ids: Iterable[int]) -> dict[int, Ticket]:
+    """Several tickets row-locked in primary-key order (so two changes that lock the same
+    tickets queue instead of deadlocking), by primary key. Locked without joins (see
+    lock_row), then read with their relations: the locks are held, so the read is
+    current."""
+    locked = list(
+        Ticket.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return {t.pk: t for t in Ticket.objects.select_related(*RELATED).filter(pk__in=locked)}
 
 
 def save(ticket: Ticket, *fields: str) -> None:
@@ -165,6 +181,12 @@ def record(ticket: Ticket, kind: str, actor: Actor, channel: str, **data: Any) -
     return threads.event_record(
         thread_id=ticket.thread_id, kind=kind, actor=actor, channel=channel, data=data
     )
+
+
+def announce(signal: Signal, ticket: Ticket, actor: Actor, channel: str, **data: Any) -> None:
+    """Send a ticket signal after commit (`accounts.bus.send_on_commit`) with what every
+    one carries: sender Ticket, the ticket, the actor and the channel; `data` the rest."""
+    send_on_commit(signal, sender=Ticket, ticket=ticket, actor=actor, channel=channel, **data)
 
 
 @dataclass(frozen=True)

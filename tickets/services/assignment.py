@@ -4,7 +4,6 @@ from django.db import transaction
 
 from accounts import permissions as perms
 from accounts.actors import Actor, is_agent
-from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.models import User
 from routing import services as routing
@@ -16,7 +15,17 @@ from threads.models import ThreadEvent
 from .. import signals
 from ..models import HelpdeskSettings, State, Ticket
 from ..permissions import check, check_key_department
-from ._common import channel_of, clock_start, defaults, lock, record, ref, require_state, save
+from ._common import (
+    announce,
+    channel_of,
+    clock_start,
+    defaults,
+    lock,
+    record,
+    ref,
+    require_state,
+    save,
+)
 
 
 def validate_assignee(agent: User, dept: Department) -> None:
@@ -105,15 +114,11 @@ def ticket_assign(
             comment=comment,
         )
         save(t, "assignee", "team")
-        send_on_commit(
-            signals.ticket_assigned,
-            sender=Ticket,
-            ticket=t,
+        announce_assignment(
+            t,
             actor=actor,
             channel=channel,
             agent=t.assignee,
-            team=t.team,
-            claimed=False,
             previous_agent=previous_agent,
             previous_team=previous_team,
         )
@@ -143,7 +148,7 @@ def ticket_claim(*, actor: Actor, ticket: Ticket, channel: str | None = None) ->
     return t
 
 
-def claim(t: Ticket, actor, channel: str, *, auto: bool = False) -> None:
+def claim(t: Ticket, actor: User, channel: str, *, auto: bool = False) -> None:
     """Make the agent the assignee of the locked, unassigned ticket `t` and record it;
     the caller saves the row, then announces the claim (announce_claim)."""
     t.assignee = actor
@@ -160,33 +165,56 @@ def claim(t: Ticket, actor, channel: str, *, auto: bool = False) -> None:
     )
 
 
-def claim_on_reply(t: Ticket, actor, channel: str) -> bool:
+def claim_on_reply(t: Ticket, actor: Actor, channel: str) -> User | None:
     """osTicket's "claim on response": an agent answering an unassigned open ticket of a
-    department that wants it becomes the assignee (if they may be assigned there)."""
+    department that wants it becomes the assignee (if they may be assigned there).
+    Returns that agent, or None."""
     dept = t.department
     if not (
         is_agent(actor) and t.state == State.OPEN and t.assignee_id is None and dept.claim_on_reply
     ):
-        return False
+        return None
     if dept.assign_members_only and dept.pk not in perms.department_ids(actor):
-        return False
+        return None
     claim(t, actor, channel, auto=True)
-    return True
+    return actor
 
 
-def announce_claim(t: Ticket, *, actor, channel: str) -> None:
+def announce_claim(t: Ticket, *, actor: User, channel: str) -> None:
     """The one sender of ticket_assigned for a claim (ticket_claim, a reply that claims)."""
-    send_on_commit(
-        signals.ticket_assigned,
-        sender=Ticket,
-        ticket=t,
+    announce_assignment(
+        t,
         actor=actor,
         channel=channel,
         agent=actor,
-        team=t.team,
-        claimed=True,
         previous_agent=None,
         previous_team=t.team,
+        claimed=True,
+    )
+
+
+def announce_assignment(
+    t: Ticket,
+    *,
+    actor: Actor,
+    channel: str,
+    agent: User | None,
+    previous_agent: User | None,
+    previous_team: Team | None,
+    claimed: bool = False,
+) -> None:
+    """Send ticket_assigned after commit, with the ticket's team as it is now: the one
+    sender for an assignment, a claim, and a close or reopen that hands the ticket over."""
+    announce(
+        signals.ticket_assigned,
+        t,
+        actor,
+        channel,
+        agent=agent,
+        team=t.team,
+        claimed=claimed,
+        previous_agent=previous_agent,
+        previous_team=previous_team,
     )
 
 
@@ -220,12 +248,11 @@ def ticket_release(
             previous_team=ref(previous_team),
         )
         save(t, "assignee", "team")
-        send_on_commit(
+        announce(
             signals.ticket_released,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
+            t,
+            actor,
+            channel,
             previous_agent=previous_agent,
             previous_team=previous_team,
         )
@@ -271,12 +298,11 @@ def ticket_transfer(
             comment=comment,
         )
         save(t, "department", "sla", "sla_due_at")
-        send_on_commit(
+        announce(
             signals.ticket_transferred,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
+            t,
+            actor,
+            channel,
             previous_department=previous,
             department=department,
         )
@@ -326,12 +352,5 @@ def ticket_refer(
             comment=comment,
         )
         save(t)
-        send_on_commit(
-            signals.ticket_referred,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
-            referral=referral,
-        )
+        announce(signals.ticket_referred, t, actor, channel, referral=referral)
     return t

@@ -95,6 +95,10 @@ def ticket_post_message(
         reopened = t.state == State.CLOSED
         if reopened:
             target = reopen_target(t, config)
+            if target is None:  # refused above (client_refusal), as here
+                raise Conflict(
+                    f"Ticket #{t.number} is closed and cannot be reopened.", code="ticket_closed"
+                )
             fields += apply_status(t, target, actor=actor, channel=channel, config=config)
         entry = threads.entry_create(
             thread_id=t.thread_id,
@@ -185,7 +189,7 @@ def ticket_post_reply(
         t.last_response_at, t.is_answered = timezone.now(), True
         record(t, ThreadEvent.Kind.RESPONSE, actor, channel, entry=entry.pk)
         claimed = claim_on_reply(t, actor, channel)
-        if claimed:
+        if claimed is not None:
             fields.append("assignee")
         if change is not None and not reopens:
             fields += apply_status(t, change, actor=actor, channel=channel, config=config)
@@ -199,8 +203,8 @@ def ticket_post_reply(
             actor=actor,
             channel=channel,
         )
-        if claimed:
-            announce_claim(t, actor=actor, channel=channel)
+        if claimed is not None:
+            announce_claim(t, actor=claimed, channel=channel)
         if change is not None:
             announce_status(t, actor=actor, channel=channel, previous=previous)
     return Posted(t, entry)
@@ -229,7 +233,7 @@ def reply_recipients(ticket: Ticket, cc: Collection[int] | None) -> dict[str, li
     return {"to": [ticket.requester.email], "cc": [c.user.email for c in active]}
 
 
-def signed(body: str, fmt: str, agent) -> str:
+def signed(body: str, fmt: str, agent: Actor) -> str:
     """The body with the agent's signature appended (osTicket's "-- " separator); an empty
     body or an agent without a signature leaves it as it is."""
     signature = (getattr(agent, "signature", "") or "").strip()

@@ -8,7 +8,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.actors import Actor
-from accounts.bus import send_on_commit
 from accounts.errors import ValidationFailed
 from accounts.models import User
 from routing.models import SLA, HelpTopic
@@ -21,6 +20,7 @@ from ..permissions import check
 from ._common import (
     UNSET,
     Unset,
+    announce,
     channel_of,
     clean_subject,
     clock_start,
@@ -60,12 +60,11 @@ def ticket_set_priority(
             after=ref(priority),
         )
         save(t, "priority")
-        send_on_commit(
+        announce(
             signals.ticket_priority_changed,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
+            t,
+            actor,
+            channel,
             previous_priority=previous,
             priority=priority,
         )
@@ -106,12 +105,11 @@ def ticket_set_due_date(
             after=due_at.isoformat() if due_at else None,
         )
         save(t, "due_at", "is_overdue")
-        send_on_commit(
+        announce(
             signals.ticket_due_date_changed,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
+            t,
+            actor,
+            channel,
             previous_due_at=previous,
             due_at=due_at,
         )
@@ -143,14 +141,7 @@ def ticket_mark_answered(
             after=answered,
         )
         save(t, "is_answered")
-        send_on_commit(
-            signals.ticket_answered_changed,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
-            answered=answered,
-        )
+        announce(signals.ticket_answered_changed, t, actor, channel, answered=answered)
     return t
 
 
@@ -205,14 +196,7 @@ def ticket_edit(
             return t
         record(t, ThreadEvent.Kind.EDITED, actor, channel, changes=changes)
         save(t, "subject", "topic", "sla", "sla_due_at", "requester", "organization")
-        send_on_commit(
-            signals.ticket_edited,
-            sender=Ticket,
-            ticket=t,
-            actor=actor,
-            channel=channel,
-            changes=changes,
-        )
+        announce(signals.ticket_edited, t, actor, channel, changes=changes)
     return t
 
 

@@ -27,8 +27,11 @@ from collections.abc import Sequence
 from django.db import models, transaction
 from django.utils.translation import gettext_lazy as _
 
+from accounts.actors import Actor
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, ValidationFailed
+from accounts.models import User
+from routing.models import Department
 from threads import services as threads
 from threads.models import Collaborator, ThreadEvent
 
@@ -43,7 +46,16 @@ from ..models import (
     TicketStatus,
 )
 from ..permissions import check
-from ._common import RELATED, channel_of, closed_status, lock, record, ref, require_state, save
+from ._common import (
+    channel_of,
+    closed_status,
+    lock,
+    lock_all,
+    record,
+    ref,
+    require_state,
+    save,
+)
 from .relations import ref_ticket
 from .status import announce_status, apply_status, authorize_status
 
@@ -57,7 +69,12 @@ class Participants(models.TextChoices):
     REQUESTERS = "requesters", _("Requesters only")
 
 
-def _check_options(mode, participants, child_status, parent_status) -> None:
+def _check_options(
+    mode: str,
+    participants: str | None,
+    child_status: TicketStatus | None,
+    parent_status: TicketStatus | None,
+) -> None:
     if mode not in MergeMode.values:
         raise ValidationFailed(
             f"Unknown merge mode {mode!r}: choose combine, separate or link.",
@@ -134,7 +151,7 @@ def _check_family(target: Ticket, children: list[Ticket]) -> None:
 
 def ticket_merge(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
     sources: Sequence[Ticket],
     mode: str = MergeMode.COMBINE,
@@ -152,13 +169,7 @@ def ticket_merge(
     if not sources or len(set(ids)) != len(ids):
         raise ValidationFailed("Choose other, distinct tickets to merge.", code="invalid_merge")
     with transaction.atomic():
-        locked = {
-            t.pk: t
-            for t in Ticket.objects.select_for_update(of=("self",))
-            .select_related(*RELATED)
-            .filter(pk__in=ids)
-            .order_by("pk")
-        }
+        locked = lock_all(ids)
         target = locked[ticket.pk]
         if expected_version is not None:
             lock(target, expected_version)  # raises StaleVersion when the parent moved on
@@ -174,9 +185,17 @@ def ticket_merge(
             _link_children(target, children, actor=actor, channel=channel)
             return target
         closing = child_status or closed_status(config)
-        options = {"actor": actor, "channel": channel, "config": config}
         for child in children:
-            _merge_one(child, target, mode, closing, participants or Participants.ALL, **options)
+            _merge_one(
+                child,
+                target,
+                mode,
+                closing,
+                participants or Participants.ALL,
+                actor=actor,
+                channel=channel,
+                config=config,
+            )
         record(
             target,
             ThreadEvent.Kind.MERGED,
@@ -185,7 +204,7 @@ def ticket_merge(
             sources=[c.number for c in children],
             mode=mode,
         )
-        _parent_status(target, parent_status, **options)
+        _parent_status(target, parent_status, actor=actor, channel=channel, config=config)
         send_on_commit(
             signals.ticket_merged,
             sender=Ticket,
@@ -198,7 +217,14 @@ def ticket_merge(
     return target
 
 
-def _parent_status(target: Ticket, status, *, actor, channel: str, config) -> None:
+def _parent_status(
+    target: Ticket,
+    status: TicketStatus | None,
+    *,
+    actor: Actor,
+    channel: str,
+    config: HelpdeskSettings,
+) -> None:
     if status is None or status.pk == target.status_id:
         save(target)
         return
@@ -210,12 +236,20 @@ def _parent_status(target: Ticket, status, *, actor, channel: str, config) -> No
 
 
 def _merge_one(
-    child: Ticket, target: Ticket, mode: str, closing, participants: str, *, actor, channel, config
+    child: Ticket,
+    target: Ticket,
+    mode: str,
+    closing: TicketStatus,
+    participants: str,
+    *,
+    actor: Actor,
+    channel: str,
+    config: HelpdeskSettings,
 ) -> None:
     moved = 0
     if mode == MergeMode.COMBINE:
         moved = threads.entries_move(source_id=child.thread_id, target_id=target.thread_id)
-    people = [child.requester]
+    people: list[User] = [child.requester]
     if participants == Participants.ALL:
         people += [
             c.user
@@ -254,7 +288,7 @@ def _merge_one(
         announce_status(child, actor=actor, channel=channel, previous=previous)
 
 
-def _refer_parent(target: Ticket, department, *, actor, channel: str) -> None:
+def _refer_parent(target: Ticket, department: Department, *, actor: Actor, channel: str) -> None:
     """osTicket: a merge across departments refers the parent to the child's department,
     so the agents who worked the child still see where it went."""
     referral, created = threads.referral_add(thread_id=target.thread_id, department=department)
@@ -280,7 +314,7 @@ def _refer_parent(target: Ticket, department, *, actor, channel: str) -> None:
     )
 
 
-def _link_children(target: Ticket, children: list[Ticket], *, actor, channel: str) -> None:
+def _link_children(target: Ticket, children: list[Ticket], *, actor: Actor, channel: str) -> None:
     for child in children:
         low, high = sorted((child.pk, target.pk))
         TicketLink.objects.get_or_create(low_id=low, high_id=high)
@@ -305,24 +339,18 @@ def _lock_pair(ticket: Ticket) -> tuple[Ticket, Ticket | None]:
     """The child and its parent, row-locked in primary-key order (as a merge locks)."""
     parent_id = Ticket.objects.filter(pk=ticket.pk).values_list("merged_into_id", flat=True).first()
     ids = [ticket.pk] + ([parent_id] if parent_id else [])
-    locked = {
-        t.pk: t
-        for t in Ticket.objects.select_for_update(of=("self",))
-        .select_related(*RELATED)
-        .filter(pk__in=ids)
-        .order_by("pk")
-    }
+    locked = lock_all(ids)
     child = locked[ticket.pk]
     if child.merged_into_id != parent_id:  # changed between the two reads
         raise Conflict(
             f"Ticket #{child.number} changed meanwhile. Reload and try again.", code="retry"
         )
-    return child, locked.get(parent_id)
+    return child, locked.get(parent_id) if parent_id is not None else None
 
 
 def ticket_unmerge(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
     status: TicketStatus | None = None,
     channel: str | None = None,
@@ -357,7 +385,7 @@ def ticket_unmerge(
     return child
 
 
-def _unlink_child(child: Ticket, parent: Ticket, *, actor, channel: str) -> None:
+def _unlink_child(child: Ticket, parent: Ticket, *, actor: Actor, channel: str) -> None:
     low, high = sorted((child.pk, parent.pk))
     TicketLink.objects.filter(low_id=low, high_id=high).delete()
     child.merged_into, child.merge_mode = None, ""
@@ -375,7 +403,16 @@ def _unlink_child(child: Ticket, parent: Ticket, *, actor, channel: str) -> None
     )
 
 
-def _unmerge_one(child, parent, mode, status, *, actor, channel, config) -> None:
+def _unmerge_one(
+    child: Ticket,
+    parent: Ticket,
+    mode: str,
+    status: TicketStatus | None,
+    *,
+    actor: Actor,
+    channel: str,
+    config: HelpdeskSettings,
+) -> None:
     require_state(child, State.OPEN, State.CLOSED, action="be unmerged")
     if status is not None:
         if status.state not in (State.OPEN, State.CLOSED):
@@ -395,10 +432,14 @@ def _unmerge_one(child, parent, mode, status, *, actor, channel, config) -> None
     child.merged_into, child.merge_mode = None, ""
     fields = ["merged_into", "merge_mode"]
     previous = child.status
-    changed = target is not None and target.pk != child.status_id
-    changed = changed and target.state in TRANSITIONS[child.state]
-    if changed:
+    changed = False
+    if (
+        target is not None
+        and target.pk != child.status_id
+        and target.state in TRANSITIONS[child.state]
+    ):
         fields += apply_status(child, target, actor=actor, channel=channel, config=config)
+        changed = True
     data = {"mode": mode, "entries": moved}
     record(child, ThreadEvent.Kind.UNMERGED, actor, channel, other=ref_ticket(parent), **data)
     record(parent, ThreadEvent.Kind.UNMERGED, actor, channel, other=ref_ticket(child), **data)

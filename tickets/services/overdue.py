@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, QuerySet, When
+from django.db.models import Case, F, Field, Q, QuerySet, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.db.models.sql import UpdateQuery
@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from accounts.actors import SYSTEM
 from accounts.bus import send_on_commit
+from accounts.rows import Quoter
 from threads import services as threads
 from threads.models import Channel, ThreadEvent
 
@@ -56,7 +57,7 @@ BATCH_SIZE = 5000
 EFFECTIVE_DUE = Coalesce("due_at", "sla_due_at")  # the agent's due date wins
 
 
-def due(now) -> Q:
+def due(now: dt.datetime) -> Q:
     """Tickets the sweep marks (the partial index tickets_overdue_sweep covers the first
     three conditions): open, not yet overdue, clock running, due date passed."""
     return Q(state=State.OPEN, is_overdue=False, sla_paused_at__isnull=True) & Q(
@@ -64,7 +65,7 @@ def due(now) -> Q:
     )
 
 
-def marks(now) -> dict:
+def marks(now: dt.datetime) -> dict[str, object]:
     """What every ticket marked overdue gets."""
     return {"is_overdue": True, "version": F("version") + 1, "updated_at": now}
 
@@ -87,7 +88,7 @@ ESCALATION: dict[str, tuple[str, object]] = {
 }
 
 
-def task_due(now) -> Q:
+def task_due(now: dt.datetime) -> Q:
     """Tasks the sweep marks (the partial index tasks_overdue_sweep): open, not yet
     overdue, with a due date that has passed. Tasks have no SLA and no escalation."""
     return Q(state=TaskState.OPEN, is_overdue=False) & Q(overdue_due__lt=now)
@@ -115,11 +116,19 @@ def _after(key: str) -> str:
     return f"escalated_{key}"
 
 
-def _plan(now, batch_size: int, sweep: Sweep = TICKETS) -> QuerySet:
-    """The batch: due rows, locked (SKIP LOCKED), with their due date and the values
-    their escalation gives them."""
-    return (
-        sweep.model.objects.alias(overdue_due=sweep.effective_due)
+def _attname(sweep: Sweep, field: str) -> str:
+    found = sweep.model._meta.get_field(field)
+    if not isinstance(found, Field):  # an escalation names the model's own columns
+        raise TypeError(f"{sweep.model.__name__}.{field} is a relation, not a column")
+    return found.attname
+
+
+def _plan(now: dt.datetime, batch_size: int, sweep: Sweep = TICKETS) -> "QuerySet[Any]":
+    """The batch: due rows (tickets or tasks), locked (SKIP LOCKED), each annotated with
+    `overdue_due` (its effective due date) and the values its escalation gives it."""
+    rows: QuerySet[Any] = sweep.model.objects.all()
+    plan: QuerySet[Any] = (
+        rows.alias(overdue_due=sweep.effective_due)
         .filter(sweep.due(now))
         .annotate(overdue_due=F("overdue_due"))
         .annotate(**{_after(key): expr for key, (_, expr) in sweep.escalation.items()})
@@ -127,9 +136,10 @@ def _plan(now, batch_size: int, sweep: Sweep = TICKETS) -> QuerySet:
         .order_by()
         .select_for_update(skip_locked=True, of=("self",))[:batch_size]
     )
+    return plan
 
 
-def event_data(due, escalated: dict) -> dict:
+def event_data(due: dt.datetime, escalated: dict[str, list[Any]]) -> dict[str, object]:
     return {"due_at": due.astimezone(dt.UTC).isoformat(timespec="seconds"), "escalated": escalated}
 
 
@@ -166,7 +176,9 @@ def _mark(sweep: Sweep, now: dt.datetime | None, batch_size: int) -> int:
             return total
 
 
-def _sweep_batch(now, batch_size: int, sweep: Sweep = TICKETS) -> tuple[list[int], list[int]]:
+def _sweep_batch(
+    now: dt.datetime, batch_size: int, sweep: Sweep = TICKETS
+) -> tuple[list[int], list[int]]:
     """The portable path: `_plan()` evaluated, then the same steps as `_sql()` in a few
     ORM statements (mark, one UPDATE per escalated value, insert the events)."""
     rows = list(_plan(now, batch_size, sweep))
@@ -177,9 +189,9 @@ def _sweep_batch(now, batch_size: int, sweep: Sweep = TICKETS) -> tuple[list[int
     changes: dict[tuple[str, object], list[int]] = defaultdict(list)
     events = []
     for t in rows:
-        escalated = {}
+        escalated: dict[str, list[Any]] = {}
         for key, (field, _) in sweep.escalation.items():
-            attname = sweep.model._meta.get_field(field).attname
+            attname = _attname(sweep, field)
             before, after = getattr(t, attname), getattr(t, _after(key))
             if after != before:
                 changes[(attname, after)].append(t.pk)
@@ -200,7 +212,9 @@ def _sweep_batch(now, batch_size: int, sweep: Sweep = TICKETS) -> tuple[list[int
     return ids, [e.pk for e in created]
 
 
-def _sweep_batch_sql(now, batch_size: int, sweep: Sweep = TICKETS) -> tuple[list[int], list[int]]:
+def _sweep_batch_sql(
+    now: dt.datetime, batch_size: int, sweep: Sweep = TICKETS
+) -> tuple[list[int], list[int]]:
     sql, params = _sql(now, batch_size, sweep)
     with connection.cursor() as cur:
         cur.execute(sql, params)
@@ -208,33 +222,33 @@ def _sweep_batch_sql(now, batch_size: int, sweep: Sweep = TICKETS) -> tuple[list
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
-def _sql(now, batch_size: int, sweep: Sweep = TICKETS) -> tuple[str, list]:
+def _sql(now: dt.datetime, batch_size: int, sweep: Sweep = TICKETS) -> tuple[str, list[Any]]:
     """One PostgreSQL statement for a batch, written from the models: the plan as Django
     compiles `_plan()`, the UPDATE as it compiles `marks()` and the escalation, the
     events' table and columns from ThreadEvent's `_meta`."""
-    qn = connection.ops.quote_name
-    ticket, event = sweep.model._meta, ThreadEvent._meta
-    pk, thread = qn(ticket.pk.column), qn(ticket.get_field("thread").column)
+    qn, q = connection.ops.quote_name, Quoter(connection)
+    model = sweep.model
+    pk, thread = q.pk(model), q.column(model, "thread")
 
     plan_sql, plan_params = _plan(now, batch_size, sweep).query.sql_with_params()
 
-    update = UpdateQuery(sweep.model)
-    escalate = {}
+    update = UpdateQuery(model)
+    escalate: dict[str, object] = {}
     for key, (field, _) in sweep.escalation.items():
         escalate[field] = RawSQL(f"plan.{qn(_after(key))}", ())  # noqa: S611 - our quoted alias
     update.add_update_values({**marks(now), **escalate})
     update_sql, update_params = update.get_compiler(connection=connection).as_sql()
-    table = qn(ticket.db_table)
+    table = q.table(model)
 
     changed = []  # the event's "escalated": [before, after] of each column that changed
     for key, (field, _) in sweep.escalation.items():
-        before, after = f"plan.{qn(ticket.get_field(field).column)}", f"plan.{qn(_after(key))}"
+        before, after = f"plan.{q.column(model, field)}", f"plan.{qn(_after(key))}"
         changed.append(
             f"%s::text, CASE WHEN {after} IS DISTINCT FROM {before} "
             f"THEN jsonb_build_array({before}, {after}) END"
         )
     columns = ("thread", "kind", "actor", "actor_label", "channel", "data", "created_at")
-    event_columns = ", ".join(qn(event.get_field(name).column) for name in columns)
+    event_columns = ", ".join(q.column(ThreadEvent, name) for name in columns)
     # identifiers from the models' _meta (quoted), compiled SQL, placeholders: no input
     sql = f"""
 WITH plan AS ({plan_sql}),
@@ -243,7 +257,7 @@ marked AS (
     RETURNING {table}.{pk}
 ),
 events AS (
-    INSERT INTO {qn(event.db_table)} ({event_columns})
+    INSERT INTO {q.table(ThreadEvent)} ({event_columns})
     SELECT plan.{thread}, %s, NULL, %s, %s,
            jsonb_build_object(
                'due_at', to_char(plan.{qn("overdue_due")} AT TIME ZONE 'UTC',
@@ -251,10 +265,10 @@ events AS (
                'escalated', jsonb_strip_nulls(jsonb_build_object({", ".join(changed)}))),
            %s
     FROM plan
-    RETURNING {qn(event.pk.column)}, {qn(event.get_field("thread").column)}
+    RETURNING {q.pk(ThreadEvent)}, {q.column(ThreadEvent, "thread")}
 )
-SELECT plan.{pk}, events.{qn(event.pk.column)}
-FROM plan JOIN events ON events.{qn(event.get_field("thread").column)} = plan.{thread}
+SELECT plan.{pk}, events.{q.pk(ThreadEvent)}
+FROM plan JOIN events ON events.{q.column(ThreadEvent, "thread")} = plan.{thread}
 """  # noqa: S608
     params = [
         *plan_params,

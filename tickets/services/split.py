@@ -3,20 +3,22 @@ entry"), cross-linked with the ticket it came from."""
 
 from django.db import transaction
 
-from accounts.actors import is_agent, is_api_key, is_system
+from accounts.actors import Actor, is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import NotVisible, PermissionRefused
+from accounts.models import User
+from routing.models import Department, HelpTopic
 from threads.models import Attachment, ThreadEntry, ThreadEvent
 
 from .. import signals
-from ..models import State, Ticket, TicketLink
+from ..models import Priority, State, Ticket, TicketLink
 from ..permissions import check_visible
 from ._common import channel_of, lock, record, require_state, save
 from .opening import NewTicket, ticket_open
 from .relations import ref_ticket
 
 
-def default_requester(entry: ThreadEntry, ticket: Ticket):
+def default_requester(entry: ThreadEntry, ticket: Ticket) -> User:
     """osTicket seeds the new ticket with the entry's author when a client wrote it (a
     collaborator's message becomes their own ticket); otherwise the ticket's requester."""
     poster = entry.poster
@@ -54,14 +56,14 @@ def _copy_attachments(entry: ThreadEntry, to_thread_id: int) -> int:
 
 def ticket_split(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
     entry: ThreadEntry,
     subject: str,
-    requester=None,
-    department=None,
-    topic=None,
-    priority=None,
+    requester: User | None = None,
+    department: Department | None = None,
+    topic: HelpTopic | None = None,
+    priority: Priority | None = None,
     autorespond: bool = True,
     alert: bool = True,
     channel: str | None = None,

@@ -22,6 +22,8 @@ from accounts import permissions as perms
 from accounts.actors import Actor, actor_user, is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused
+from accounts.models import User
+from routing.models import Team
 from routing.sla import resume_due_at, sla_due_at
 from threads import services as threads
 from threads.models import ThreadEntry, ThreadEvent
@@ -41,6 +43,7 @@ from ..models import (
 )
 from ..permissions import CLIENT_CLOSE, check, check_task, check_visible, client_refusal
 from ._common import channel_of, lock, record, ref, save
+from .assignment import announce_assignment
 from .tasks import close_locked, lock_task
 
 
@@ -188,7 +191,7 @@ def apply_status(
     return fields
 
 
-def _may_hold(agent, ticket: Ticket) -> bool:
+def _may_hold(agent: User, ticket: Ticket) -> bool:
     """May this agent be (or stay) the ticket's assignee? osTicket's "available agent with
     access to the department": active, not on vacation, the department among theirs (a
     helpdesk admin's too, unless the department assigns only to its members)."""
@@ -198,7 +201,9 @@ def _may_hold(agent, ticket: Ticket) -> bool:
     return member or (agent.is_helpdesk_admin and not ticket.department.assign_members_only)
 
 
-def _on_close(ticket: Ticket, *, actor, channel: str, config) -> list[str]:
+def _on_close(
+    ticket: Ticket, *, actor: Actor, channel: str, config: HelpdeskSettings | None
+) -> list[str]:
     config = config or HelpdeskSettings.load()
     fields = []
     agent = actor_user(actor) if is_agent(actor) else None
@@ -213,6 +218,7 @@ def _on_close(ticket: Ticket, *, actor, channel: str, config) -> list[str]:
         _set_agent(ticket, agent, actor=actor, channel=channel, reason="closed")
         fields.append("assignee")
     if config.auto_refer_closed:
+        targets: list[tuple[str, User | Team | None]]
         targets = [("agent", previous_agent), ("team", previous_team)]
         if nobody:
             targets = [("agent", agent)]
@@ -222,7 +228,9 @@ def _on_close(ticket: Ticket, *, actor, channel: str, config) -> list[str]:
     return fields
 
 
-def _on_reopen(ticket: Ticket, *, actor, channel: str, config) -> list[str]:
+def _on_reopen(
+    ticket: Ticket, *, actor: Actor, channel: str, config: HelpdeskSettings | None
+) -> list[str]:
     config = config or HelpdeskSettings.load()
     current = ticket.assignee
     candidate = (current or _last_respondent(ticket)) if config.reopen_assign_last else None
@@ -256,7 +264,7 @@ def _on_reopen(ticket: Ticket, *, actor, channel: str, config) -> list[str]:
     return ["assignee"]
 
 
-def _last_respondent(ticket: Ticket):
+def _last_respondent(ticket: Ticket) -> User | None:
     entry = (
         ThreadEntry.objects.filter(
             thread_id=ticket.thread_id, kind=ThreadEntry.Kind.RESPONSE, poster__isnull=False
@@ -268,7 +276,7 @@ def _last_respondent(ticket: Ticket):
     return entry.poster if entry is not None else None
 
 
-def _set_agent(ticket: Ticket, agent, *, actor, channel: str, reason: str) -> None:
+def _set_agent(ticket: Ticket, agent: User, *, actor: Actor, channel: str, reason: str) -> None:
     previous = ticket.assignee
     ticket.assignee = agent
     record(
@@ -282,22 +290,21 @@ def _set_agent(ticket: Ticket, agent, *, actor, channel: str, reason: str) -> No
         auto=True,
         reason=reason,
     )
-    send_on_commit(
-        signals.ticket_assigned,
-        sender=Ticket,
-        ticket=ticket,
+    announce_assignment(
+        ticket,
         actor=actor,
         channel=channel,
         agent=agent,
-        team=ticket.team,
-        claimed=False,
         previous_agent=previous,
         previous_team=ticket.team,
     )
 
 
-def _refer(ticket: Ticket, kind: str, target, *, actor, channel: str) -> None:
-    referral, created = threads.referral_add(thread_id=ticket.thread_id, **{kind: target})
+def _refer(ticket: Ticket, kind: str, target: User | Team, *, actor: Actor, channel: str) -> None:
+    if isinstance(target, User):  # kind "agent"
+        referral, created = threads.referral_add(thread_id=ticket.thread_id, agent=target)
+    else:  # kind "team"
+        referral, created = threads.referral_add(thread_id=ticket.thread_id, team=target)
     if not created:
         return
     record(

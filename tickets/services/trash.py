@@ -1,6 +1,7 @@
 """Moving a ticket to the trash: which status that is, and the one operation every
 channel calls (the panel's delete button and its bulk delete)."""
 
+from accounts.actors import Actor
 from accounts.errors import Conflict
 
 from ..models import State, Ticket, TicketStatus
@@ -16,7 +17,7 @@ def trash_status() -> TicketStatus | None:
 
 def ticket_delete(
     *,
-    actor,
+    actor: Actor,
     ticket: Ticket,
     channel: str | None = None,
     expected_version: int | None = None,

@@ -78,34 +78,34 @@ class Command(BaseCommand):
             self.stdout.write(f"  {login:<20} / {password:<8}  {what}")
 
     # --- configuration ------------------------------------------------------------
+    @staticmethod
+    def _schedule(name: str, tz: str, days: int, start: int, end: int) -> tuple[Schedule, bool]:
+        """A schedule open from `start` to `end` o'clock on the first `days` weekdays;
+        True when its hours were added now."""
+        schedule, _ = Schedule.objects.get_or_create(name=name, defaults={"timezone": tz})
+        if schedule.hours.exists():
+            return schedule, False
+        ScheduleHours.objects.bulk_create(
+            ScheduleHours(
+                schedule=schedule, weekday=d, start_time=dt.time(start), end_time=dt.time(end)
+            )
+            for d in range(days)
+        )
+        return schedule, True
+
     def _configuration(self) -> dict:
         roles = {r.name: r for r in Role.objects.all()}
-        office, _ = Schedule.objects.get_or_create(
-            name="Office hours (Mon-Fri 08-17, London)", defaults={"timezone": "Europe/London"}
+        office, new = self._schedule(
+            "Office hours (Mon-Fri 08-17, London)", "Europe/London", 5, 8, 17
         )
-        if not office.hours.exists():
-            ScheduleHours.objects.bulk_create(
-                ScheduleHours(
-                    schedule=office, weekday=d, start_time=dt.time(8), end_time=dt.time(17)
-                )
-                for d in range(5)
-            )
+        if new:
             Holiday.objects.create(
                 schedule=office,
                 name="Christmas",
                 start_date=dt.date(2026, 12, 25),
                 end_date=dt.date(2026, 12, 26),
             )
-        extended, _ = Schedule.objects.get_or_create(
-            name="Extended (Mon-Sat 07-22, UTC)", defaults={"timezone": "UTC"}
-        )
-        if not extended.hours.exists():
-            ScheduleHours.objects.bulk_create(
-                ScheduleHours(
-                    schedule=extended, weekday=d, start_time=dt.time(7), end_time=dt.time(22)
-                )
-                for d in range(6)
-            )
+        extended, _ = self._schedule("Extended (Mon-Sat 07-22, UTC)", "UTC", 6, 7, 22)
         default_sla, _ = SLA.objects.get_or_create(
             name="Default SLA", defaults={"grace_hours": 18, "schedule": office}
         )

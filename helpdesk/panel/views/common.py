@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.errors import NotVisible
+from tickets.models import Ticket
 from tickets.selectors import ticket_get_for
 
 from .. import selectors
@@ -44,7 +45,7 @@ def go(request, url: str):
     return redirect(url)
 
 
-def ticket_or_404(request, number: str):
+def ticket_or_404(request, number: str) -> Ticket:
     try:
         return ticket_get_for(user=request.user, number=number)
     except NotVisible:

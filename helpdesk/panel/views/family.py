@@ -12,11 +12,11 @@ from threads.models import ThreadEntry
 from tickets import services
 from tickets.services.split import default_requester
 
-from ..access import agent_required
+from ..access import agent_of, agent_required
 from ..forms import SplitForm, UnmergeForm
 from ..http import attempt
 from .common import go, invalid_status, page, ticket_or_404
-from .tickets import PANEL, _after, _refused, render_ticket, ticket_url
+from .tickets import PANEL, carry_out, render_ticket, ticket_url
 
 
 @agent_required
@@ -28,23 +28,22 @@ def ticket_unmerge(request, number):
     form = UnmergeForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+            for error in errors:  # messages: ErrorList turns its ValidationErrors into them
+                messages.error(request, error)  # type: ignore[arg-type]  # (not the stubs)
         return render_ticket(request, ticket, status=invalid_status(form))
     d = form.cleaned_data
-    outcome = attempt(
+    return carry_out(
         request,
+        ticket,
         lambda: services.ticket_unmerge(
-            actor=request.user,
+            actor=agent_of(request),
             ticket=ticket,
             status=d["status"],
             channel=PANEL,
             expected_version=d.get("version") or None,
         ),
+        _("Ticket #%s is on its own again.") % ticket.number,
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Ticket #%s is on its own again.") % ticket.number)
 
 
 def _entry_or_404(ticket, entry_id) -> ThreadEntry:
@@ -86,9 +85,9 @@ def ticket_split(request, number, entry_id):
 
 def _split(request, ticket, entry, form):
     d = form.cleaned_data
-    requester = user_get_or_create_by_email(actor=request.user, email=d["email"])[0]
+    requester = user_get_or_create_by_email(actor=agent_of(request), email=d["email"])[0]
     return services.ticket_split(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=ticket,
         entry=entry,
         subject=d["subject"],

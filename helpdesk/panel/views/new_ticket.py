@@ -13,7 +13,7 @@ from tickets.customfields import fields_for_topic
 from tickets.models import Ticket
 
 from .. import selectors
-from ..access import agent_required
+from ..access import agent_of, agent_required
 from ..forms import NewTicketForm, custom_values, new_attachments
 from ..http import attempt
 from ..params import NewTicketParams
@@ -66,7 +66,7 @@ def new_ticket(request):
 def _open(request, form):
     d = form.cleaned_data
     requester, _created = user_get_or_create_by_email(
-        actor=request.user, email=d["email"], name=d["name"]
+        actor=agent_of(request), email=d["email"], name=d["name"]
     )
     new = services.NewTicket(
         requester=requester,
@@ -82,7 +82,7 @@ def _open(request, form):
         channel="panel",
         custom_fields=custom_values(form),
     )
-    return services.ticket_open(actor=request.user, new=new)
+    return services.ticket_open(actor=agent_of(request), new=new)
 
 
 @agent_required

@@ -10,20 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import services
-from ..access import SESSION_2FA, agent_required, device_of, preferences_of
+from ..access import SESSION_2FA, agent_of, agent_required, device_of, preferences_of
 from ..forms import CodeForm, ProfileForm
 from ..http import attempt
 from ..models import PanelSettings
 from .common import go, page
-
-NOTIFY = (
-    "notify_new_ticket",
-    "notify_new_message",
-    "notify_assigned",
-    "notify_transferred",
-    "notify_overdue",
-    "notify_note",
-)
 
 
 @agent_required
@@ -34,9 +25,7 @@ def profile(request):
         "name": user.name,
         "signature": user.signature,
         "timezone": user.timezone,
-        "language": prefs.language,
-        "page_size": prefs.page_size,
-        **{k: getattr(prefs, k) for k in NOTIFY},
+        **{k: getattr(prefs, k) for k in services.PREFERENCE_FIELDS},
     }
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -94,7 +83,7 @@ def totp_disable(request):
     if PanelSettings.load().require_2fa:
         messages.error(request, _("Two-factor authentication is required for every agent."))
         return go(request, str(reverse_lazy("panel:profile")))
-    services.totp_disable(actor=request.user)
+    services.totp_disable(actor=agent_of(request))
     request.session.pop(SESSION_2FA, None)
     messages.success(request, _("Two-factor authentication is off."))
     return go(request, str(reverse_lazy("panel:profile")))

@@ -12,7 +12,7 @@ from tickets.models import State, TicketStatus
 from tickets.selectors import tickets_visible_to
 
 from .. import keyset, selectors
-from ..access import agent_required, preferences_of
+from ..access import agent_of, agent_required, preferences_of
 from ..forms import BulkForm
 from ..http import attempt, message_for
 from ..models import SavedQueue
@@ -171,7 +171,7 @@ def bulk(request):
             outcome = attempt(
                 request,
                 lambda: services.ticket_merge(
-                    actor=request.user, ticket=chosen[0], sources=chosen[1:], channel=PANEL
+                    actor=agent_of(request), ticket=chosen[0], sources=chosen[1:], channel=PANEL
                 ),
             )
             if outcome.ok:
@@ -211,7 +211,9 @@ def queue_delete(request, slug):
     saved = SavedQueue.objects.filter(pk=int(slug[1:])).first()
     if saved is None or not (saved.owner_id == request.user.pk or saved.is_shared):
         raise Http404
-    outcome = attempt(request, lambda: panel_services.queue_delete(actor=request.user, queue=saved))
+    outcome = attempt(
+        request, lambda: panel_services.queue_delete(actor=agent_of(request), queue=saved)
+    )
     if outcome.ok:
         messages.success(request, _("Queue deleted."))
         return go(request, reverse("panel:home"))

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import services
-from ..access import agent_required
+from ..access import agent_of, agent_required
 from ..forms import AdvancedSearchForm, SaveQueueForm
 from ..http import attempt
 from ..params import QuickSearchParams
@@ -81,14 +81,14 @@ def save_queue(request):
     form = SaveQueueForm(request.POST)
     if not (search_form.is_valid() and form.is_valid()):
         for errors in (*search_form.errors.values(), *form.errors.values()):
-            for error in errors:
-                messages.error(request, error)
+            for error in errors:  # messages: ErrorList turns its ValidationErrors into them
+                messages.error(request, error)  # type: ignore[arg-type]  # (not the stubs)
         return go(request, reverse("panel:search_advanced"))
     d = form.cleaned_data
     outcome = attempt(
         request,
         lambda: services.queue_save(
-            actor=request.user,
+            actor=agent_of(request),
             name=d["name"],
             criteria=search_form.criteria(),
             columns=d["columns"] or list(DEFAULT_COLUMNS),

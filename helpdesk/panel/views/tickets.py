@@ -5,8 +5,12 @@ validates a form, calls one service, then answers with a redirect (Post/Redirect
 or, for htmx, the refreshed region. A refusal is shown with its HTTP status.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,12 +27,12 @@ from threads.services import draft_delete, draft_save
 from tickets import services
 from tickets.config import Snapshot
 from tickets.customfields import fields_for_topic, ticket_field_values
-from tickets.models import HelpdeskSettings, TicketStatus
+from tickets.models import HelpdeskSettings, Ticket, TicketStatus
 from tickets.permissions import ticket_permissions
 from tickets.selectors import ticket_get_for
 
 from .. import selectors
-from ..access import agent_required
+from ..access import agent_of, agent_required
 from ..forms import (
     AnsweredForm,
     AssignForm,
@@ -178,6 +182,24 @@ def _refused(request, ticket, outcome, *, bound=None, panel=""):
     return render_ticket(request, fresh, bound=bound, status=outcome.status, open_panel=panel)
 
 
+def carry_out(
+    request: HttpRequest,
+    ticket: Ticket,
+    call: Callable[[], object],
+    success: str,
+    *,
+    form: Form | None = None,
+    panel: str = "",
+) -> HttpResponse:
+    """Run one service call: done, flash `success` and show the ticket (`_after`);
+    refused, show the ticket with the refusal (and the form, in its open panel)."""
+    outcome = attempt(request, call, form=form)
+    if not outcome.ok:
+        bound = {panel: form} if form is not None else None
+        return _refused(request, ticket, outcome, bound=bound, panel=panel)
+    return _after(request, ticket, success)
+
+
 def _invalid(request, ticket, form, name):
     if name not in ("reply", "note", "edit"):
         form_errors_as_messages(request, form)
@@ -190,80 +212,28 @@ def _version(form):
 
 
 # --- the actions: (form class, service call, message) ---------------------------------------
-def _assign(request, t, f):
-    return services.ticket_assign(
-        actor=request.user,
-        ticket=t,
-        agent=f.cleaned_data["agent"],
-        team=f.cleaned_data["team"],
-        comment=f.cleaned_data["comment"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
+def _passes(
+    service: Callable[..., Ticket], *fields: str, versioned: bool = True
+) -> Callable[[HttpRequest, Ticket, Form], Ticket]:
+    """An action that hands the form's `fields` to `service` under the same names (and,
+    when `versioned`, the version the form was rendered at)."""
+
+    def call(request: HttpRequest, t: Ticket, f: Form) -> Ticket:
+        given: dict[str, object] = {name: f.cleaned_data[name] for name in fields}
+        if versioned:
+            given["expected_version"] = _version(f)
+        return service(actor=agent_of(request), ticket=t, channel=PANEL, **given)
+
+    return call
 
 
-def _transfer(request, t, f):
-    return services.ticket_transfer(
-        actor=request.user,
-        ticket=t,
-        department=f.cleaned_data["department"],
-        comment=f.cleaned_data["comment"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
-
-
-def _refer(request, t, f):
-    d = f.cleaned_data
-    return services.ticket_refer(
-        actor=request.user,
-        ticket=t,
-        agent=d["agent"],
-        team=d["team"],
-        department=d["department"],
-        comment=d["comment"],
-        channel=PANEL,
-    )
-
-
-def _status(request, t, f):
-    return services.ticket_set_status(
-        actor=request.user,
-        ticket=t,
-        status=f.cleaned_data["status"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
-
-
-def _priority(request, t, f):
-    return services.ticket_set_priority(
-        actor=request.user,
-        ticket=t,
-        priority=f.cleaned_data["priority"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
-
-
-def _due(request, t, f):
-    return services.ticket_set_due_date(
-        actor=request.user,
-        ticket=t,
-        due_at=f.cleaned_data["due_at"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
-
-
-def _answered(request, t, f):
-    return services.ticket_mark_answered(
-        actor=request.user,
-        ticket=t,
-        answered=f.cleaned_data["answered"],
-        channel=PANEL,
-        expected_version=_version(f),
-    )
+_assign = _passes(services.ticket_assign, "agent", "team", "comment")
+_transfer = _passes(services.ticket_transfer, "department", "comment")
+_refer = _passes(services.ticket_refer, "agent", "team", "department", "comment", versioned=False)
+_status = _passes(services.ticket_set_status, "status")
+_priority = _passes(services.ticket_set_priority, "priority")
+_due = _passes(services.ticket_set_due_date, "due_at")
+_answered = _passes(services.ticket_mark_answered, "answered")
 
 
 def _others(request, f):
@@ -284,7 +254,7 @@ def _others(request, f):
 def _merge(request, t, f):
     d = f.cleaned_data
     return services.ticket_merge(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=t,
         sources=_others(request, f),
         mode=d["mode"],
@@ -298,14 +268,14 @@ def _merge(request, t, f):
 
 def _link(request, t, f):
     for other in _others(request, f):
-        services.ticket_link(actor=request.user, ticket=t, other=other, channel=PANEL)
+        services.ticket_link(actor=agent_of(request), ticket=t, other=other, channel=PANEL)
 
 
 def _edit(request, t, f):
     d = f.cleaned_data
-    requester = user_get_or_create_by_email(actor=request.user, email=d["requester"])[0]
+    requester = user_get_or_create_by_email(actor=agent_of(request), email=d["requester"])[0]
     return services.ticket_edit(
-        actor=request.user,
+        actor=agent_of(request),
         ticket=t,
         subject=d["subject"],
         topic=d["topic"],
@@ -319,9 +289,9 @@ def _edit(request, t, f):
 
 def _collaborator(request, t, f):
     d = f.cleaned_data
-    user = user_get_or_create_by_email(actor=request.user, email=d["email"], name=d["name"])[0]
+    user = user_get_or_create_by_email(actor=agent_of(request), email=d["email"], name=d["name"])[0]
     return services.ticket_add_collaborator(
-        actor=request.user, ticket=t, user=user, role=d["role"], channel=PANEL
+        actor=agent_of(request), ticket=t, user=user, role=d["role"], channel=PANEL
     )
 
 
@@ -349,14 +319,15 @@ def ticket_action(request, number, action):
     if request.method == "GET":
         return _action_page(request, ticket, action)
     form_class, call, done = ACTIONS[action]
-    kwargs = {"custom_fields": fields_for_topic(ticket.topic)} if form_class is EditForm else {}
+    kwargs: dict[str, Any] = (
+        {"custom_fields": fields_for_topic(ticket.topic)} if form_class is EditForm else {}
+    )
     form = form_class(request.POST, auto_id=f"{action}-%s", **kwargs)
     if not form.is_valid():
         return _invalid(request, ticket, form, action)
-    outcome = attempt(request, lambda: call(request, ticket, form), form=form)
-    if not outcome.ok:
-        return _refused(request, ticket, outcome, bound={action: form}, panel=action)
-    return _after(request, ticket, done())
+    return carry_out(
+        request, ticket, lambda: call(request, ticket, form), done(), form=form, panel=action
+    )
 
 
 ACTION_TITLES = {
@@ -392,12 +363,12 @@ def _action_page(request, ticket, name):
 @require_POST
 def ticket_claim(request, number):
     ticket = ticket_or_404(request, number)
-    outcome = attempt(
-        request, lambda: services.ticket_claim(actor=request.user, ticket=ticket, channel=PANEL)
+    return carry_out(
+        request,
+        ticket,
+        lambda: services.ticket_claim(actor=agent_of(request), ticket=ticket, channel=PANEL),
+        _("You claimed this ticket."),
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("You claimed this ticket."))
 
 
 @agent_required
@@ -405,18 +376,17 @@ def ticket_claim(request, number):
 def ticket_release(request, number):
     ticket = ticket_or_404(request, number)
     version = request.POST.get("version")
-    outcome = attempt(
+    return carry_out(
         request,
+        ticket,
         lambda: services.ticket_release(
-            actor=request.user,
+            actor=agent_of(request),
             ticket=ticket,
             channel=PANEL,
             expected_version=int(version) if (version or "").isdigit() else None,
         ),
+        _("Assignment released."),
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Assignment released."))
 
 
 @agent_required
@@ -424,12 +394,12 @@ def ticket_release(request, number):
 def ticket_delete(request, number):
     """Move to the trash (tickets.services.ticket_delete)."""
     ticket = ticket_or_404(request, number)
-    outcome = attempt(
-        request, lambda: services.ticket_delete(actor=request.user, ticket=ticket, channel=PANEL)
+    return carry_out(
+        request,
+        ticket,
+        lambda: services.ticket_delete(actor=agent_of(request), ticket=ticket, channel=PANEL),
+        _("Ticket #%s moved to the trash.") % ticket.number,
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Ticket #%s moved to the trash.") % ticket.number)
 
 
 @agent_required
@@ -437,15 +407,14 @@ def ticket_delete(request, number):
 def ticket_unlink(request, number, other):
     ticket = ticket_or_404(request, number)
     other_ticket = ticket_or_404(request, other)
-    outcome = attempt(
+    return carry_out(
         request,
+        ticket,
         lambda: services.ticket_unlink(
-            actor=request.user, ticket=ticket, other=other_ticket, channel=PANEL
+            actor=agent_of(request), ticket=ticket, other=other_ticket, channel=PANEL
         ),
+        _("Link removed."),
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Link removed."))
 
 
 @agent_required
@@ -455,15 +424,14 @@ def ticket_remove_collaborator(request, number, user_id):
     collab = next((c for c in selectors.collaborators_of(ticket) if c.user_id == user_id), None)
     if collab is None:
         raise Http404
-    outcome = attempt(
+    return carry_out(
         request,
+        ticket,
         lambda: services.ticket_remove_collaborator(
-            actor=request.user, ticket=ticket, user=collab.user, channel=PANEL
+            actor=agent_of(request), ticket=ticket, user=collab.user, channel=PANEL
         ),
+        _("Collaborator removed."),
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Collaborator removed."))
 
 
 @agent_required
@@ -477,13 +445,12 @@ def ticket_undeliverable_clear(request, number, user_id):
     person = next((p for p in people if p.pk == user_id), None)
     if person is None:
         raise Http404
-    outcome = attempt(
+    return carry_out(
         request,
-        lambda: address_clear_undeliverable(actor=request.user, address=person.email),
+        ticket,
+        lambda: address_clear_undeliverable(actor=agent_of(request), address=person.email),
+        _("Mail goes to %(email)s again.") % {"email": person.email},
     )
-    if not outcome.ok:
-        return _refused(request, ticket, outcome)
-    return _after(request, ticket, _("Mail goes to %(email)s again.") % {"email": person.email})
 
 
 # --- reply and note ----------------------------------------------------------------------------
@@ -517,7 +484,7 @@ def ticket_reply(request, number):
     outcome = attempt(
         request,
         lambda: services.ticket_post_reply(
-            actor=request.user,
+            actor=agent_of(request),
             ticket=ticket,
             body=d["body"].strip(),
             files=new_attachments(d["attachments"]),
@@ -590,7 +557,7 @@ def ticket_note(request, number):
     outcome = attempt(
         request,
         lambda: services.ticket_post_note(
-            actor=request.user,
+            actor=agent_of(request),
             ticket=ticket,
             body=d["body"],
             title=d["title"],
@@ -624,7 +591,7 @@ def ticket_draft(request, number, kind):
 def _lock_state(request, ticket, *, break_lock: bool) -> dict:
     try:
         lock = services.ticket_lock_acquire(
-            actor=request.user, ticket=ticket, break_lock=break_lock
+            actor=agent_of(request), ticket=ticket, break_lock=break_lock
         )
         return {"lock": lock, "lock_error": None}
     except NotVisible:
@@ -660,7 +627,7 @@ def ticket_lock(request, number):
 @require_POST
 def ticket_unlock(request, number):
     ticket = ticket_or_404(request, number)
-    services.ticket_lock_release(actor=request.user, ticket=ticket)
+    services.ticket_lock_release(actor=agent_of(request), ticket=ticket)
     if request.htmx:
         return HttpResponse(status=204)
     return go(request, ticket_url(ticket))

@@ -66,7 +66,7 @@ def access_open(request, token):
     link = access_link_valid(token=token)
     if link is None:
         return render(request, "portal/link_invalid.html", status=404)
-    if viewer.is_client and viewer.user.pk == link.user_id:
+    if viewer.is_client and viewer.user is not None and viewer.user.pk == link.user_id:
         return redirect("portal:ticket", number=link.ticket.number)
     if request.user.is_authenticated:
         # Another client is signed in: the link is not theirs. Ask before signing them

@@ -4,6 +4,7 @@ and password reset (Django's views with the portal's templates and mail)."""
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
@@ -40,7 +41,7 @@ class LoginView(auth_views.LoginView):
     template_name = "portal/login.html"
     authentication_form = PortalLoginForm
     redirect_authenticated_user = True
-    next_page = reverse_lazy("portal:tickets")
+    next_page = reverse_lazy("portal:tickets")  # type: ignore[assignment]  # Django resolves it
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -114,6 +115,17 @@ def register_sent(request):
     return render(request, "portal/register_sent.html")
 
 
+def _link_refused(request: HttpRequest, exc: DomainError) -> HttpResponse | None:
+    """The answer to a verification or invitation link the service refused: used
+    already (a conflict), sign in; no longer valid, the 404 page; else None."""
+    if isinstance(exc, Conflict):
+        messages.info(request, exc.message)
+        return redirect("portal:login")
+    if isinstance(exc, ValidationFailed):
+        return render(request, "portal/link_invalid.html", status=404)
+    return None
+
+
 def register_verify(request, token):
     """GET shows a button (mail scanners follow links); POST makes the account."""
     if verification_usable(token=token) is None:
@@ -121,12 +133,9 @@ def register_verify(request, token):
     if request.method == "POST":
         try:
             user = registration_confirm(token=token)
-        except Conflict as exc:
-            messages.info(request, exc.message)
-            return redirect("portal:login")
-        except ValidationFailed:
-            return render(request, "portal/link_invalid.html", status=404)
         except DomainError as exc:
+            if (refused := _link_refused(request, exc)) is not None:
+                return refused
             messages.error(request, exc.message)
             return redirect("portal:home")
         _signed_in(request, user)
@@ -148,12 +157,9 @@ def register_invite(request, token):
                 name=form.cleaned_data["name"],
                 password=form.cleaned_data["password1"],
             )
-        except Conflict as exc:
-            messages.info(request, exc.message)
-            return redirect("portal:login")
-        except ValidationFailed:
-            return render(request, "portal/link_invalid.html", status=404)
         except DomainError as exc:
+            if (refused := _link_refused(request, exc)) is not None:
+                return refused
             add_domain_error(form, exc)
         else:
             _signed_in(request, user)

@@ -17,6 +17,7 @@ from helpdesk.params import page_of
 from threads.html import inline_images
 from threads.models import Channel
 from tickets.customfields import ticket_field_values
+from tickets.models import Ticket
 from tickets.permissions import CLIENT_CLOSE, CLIENT_REPLY, client_actions
 from tickets.services import ticket_client_close, ticket_post_message
 
@@ -32,12 +33,12 @@ from ..selectors import (
     public_entries,
 )
 from ..services import submit_once
-from ..viewer import client_required, ticket_viewer_required, viewer_for
+from ..viewer import Viewer, client_required, ticket_viewer_required, viewer_for
 
 PAGE_SIZE = 25
 
 
-def _ticket_or_404(viewer, number):
+def _ticket_or_404(viewer: Viewer, number: str) -> Ticket:
     try:
         return portal_ticket_get(viewer=viewer, number=number)
     except NotVisible:
@@ -46,7 +47,7 @@ def _ticket_or_404(viewer, number):
 
 def ticket_list(request):
     viewer = viewer_for(request)
-    if viewer.is_guest:
+    if viewer.link is not None:  # a guest
         return redirect("portal:ticket", number=viewer.link.ticket.number)
     return _ticket_list(request)
 
@@ -122,13 +123,14 @@ def ticket_reply(request, number):
     nonce = read_form_token(request, form.cleaned_data.get("form_token"))
     if nonce is None:
         form.add_error(None, _("This form had expired. Check it and send it again."))
-        form.data = form.data.copy()
-        form.data["form_token"] = issue_form_token(request)
+        data = request.POST.copy()  # the form's data
+        data["form_token"] = issue_form_token(request)
+        form.data = data
         return _render_ticket(request, viewer, ticket, form)
 
     def action():
         posted = ticket_post_message(
-            actor=viewer.user,
+            actor=viewer.actor,
             ticket=ticket,
             body=form.cleaned_data["message"],
             files=to_attachments(form.cleaned_data.get("attachments")),
@@ -164,7 +166,7 @@ def ticket_close(request, number):
     viewer = viewer_for(request)
     ticket = _ticket_or_404(viewer, number)
     try:
-        ticket_client_close(actor=viewer.user, ticket=ticket, channel=Channel.PORTAL)
+        ticket_client_close(actor=viewer.actor, ticket=ticket, channel=Channel.PORTAL)
     except NotVisible:
         raise Http404(_("Ticket not found.")) from None
     except DomainError as exc:
