@@ -14,6 +14,7 @@ from .models import (
     Priority,
     State,
     Task,
+    TaskFieldValue,
     Ticket,
     TicketStatus,
 )
@@ -173,10 +174,21 @@ class CustomFieldInline(admin.TabularInline):
     prepopulated_fields = {"name": ["label"]}
 
 
+class TaskFieldValueInline(admin.TabularInline):
+    model = TaskFieldValue
+    extra = 0
+    fields = readonly_fields = ["field", "value"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     """Tasks change through their services only (panel, API): read-only here."""
 
+    inlines = [TaskFieldValueInline]
     list_display = ["number", "title", "ticket", "department", "assignee", "state", "due_at"]
     list_filter = ["state", "department", "is_overdue", "team"]
     search_fields = ["number", "title", "ticket__number"]
