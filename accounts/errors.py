@@ -13,12 +13,20 @@ class DomainError(Exception):
     default_code = "invalid"
 
     def __init__(
-        self, message: str, *, code: str | None = None, fields: dict[str, list[str]] | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: dict[str, list[str]] | None = None,
+        extra: dict[str, object] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.fields: dict[str, list[str]] = fields or {}
+        # machine-readable details beside the message (the API's problem document carries
+        # them as extension members), e.g. the open tasks that stop a ticket closing
+        self.extra: dict[str, object] = extra or {}
 
     def __str__(self) -> str:
         return self.message

@@ -45,6 +45,13 @@ PERMISSIONS: tuple[Perm, ...] = (
     Perm("ticket.close", _("Close, reopen and archive tickets"), "Tickets"),
     Perm("ticket.delete", _("Delete and restore tickets"), "Tickets"),
     Perm("thread.edit", _("Edit other agents' thread entries"), "Tickets"),
+    Perm("task.create", _("Create tasks"), "Tasks"),
+    Perm("task.edit", _("Edit tasks"), "Tasks"),
+    Perm("task.assign", _("Assign, claim and release tasks"), "Tasks"),
+    Perm("task.transfer", _("Transfer tasks to another department"), "Tasks"),
+    Perm("task.reply", _("Post task updates"), "Tasks"),
+    Perm("task.close", _("Close and reopen tasks"), "Tasks"),
+    Perm("task.delete", _("Delete tasks"), "Tasks"),
     Perm("canned.manage", _("Manage canned responses"), "Knowledge base"),
     Perm("faq.manage", _("Manage the knowledge base"), "Knowledge base", agent_wide=True),
     Perm("user.create", _("Add users"), "Users", agent_wide=True),
@@ -69,12 +76,14 @@ ROLE_PERMISSIONS = frozenset(p.key for p in PERMISSIONS if not p.agent_wide)
 AGENT_PERMISSIONS = frozenset(p.key for p in PERMISSIONS if p.agent_wide)
 
 TICKET_PERMISSIONS = frozenset(k for k in ROLE_PERMISSIONS if k.startswith("ticket."))
+TASK_PERMISSIONS = frozenset(k for k in ROLE_PERMISSIONS if k.startswith("task."))
 
-# osTicket's four seeded roles (include/i18n/en_US/role.yaml), minus task.* which we
-# do not have yet.
+# osTicket's four seeded roles (include/i18n/en_US/role.yaml). Migration
+# accounts/0008 gave existing roles the task.* permissions they lacked.
 SEED_ROLES: dict[str, frozenset[str]] = {
     "All Access": ROLE_PERMISSIONS,
-    "Expanded Access": ROLE_PERMISSIONS - {"ticket.markanswered", "ticket.delete", "thread.edit"},
+    "Expanded Access": ROLE_PERMISSIONS
+    - {"ticket.markanswered", "ticket.delete", "task.delete", "thread.edit"},
     "Limited Access": frozenset(
         {
             "ticket.create",
@@ -85,6 +94,10 @@ SEED_ROLES: dict[str, frozenset[str]] = {
             "ticket.transfer",
             "ticket.refer",
             "ticket.reply",
+            "task.create",
+            "task.assign",
+            "task.transfer",
+            "task.reply",
         }
     ),
     "View only": frozenset(),

@@ -25,7 +25,8 @@ log = logging.getLogger(__name__)
 
 
 def overdue_sweep() -> int:
-    return tickets.tickets_mark_overdue()
+    """Tickets, then tasks, past their due date: how many of both were marked."""
+    return tickets.tickets_mark_overdue() + tickets.tasks_mark_overdue()
 
 
 def purge_locks() -> int:

@@ -6,7 +6,16 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
-from .models import Attachment, Collaborator, Draft, Referral, StoredFile, ThreadEntry, ThreadEvent
+from .models import (
+    Attachment,
+    Collaborator,
+    Draft,
+    Lock,
+    Referral,
+    StoredFile,
+    ThreadEntry,
+    ThreadEvent,
+)
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -77,4 +86,25 @@ class DraftAdmin(ReadOnlyAdmin[Draft]):
     search_fields = ["namespace", "agent__email"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Draft | None = None) -> bool:
+        return True
+
+
+@admin.register(Lock)
+class LockAdmin(ReadOnlyAdmin[Lock]):
+    """Locks come and go through the panel; an admin may remove a stuck one."""
+
+    list_display = ["thread", "ticket_or_task", "agent", "expires_at"]
+    search_fields = ["thread__ticket__number", "thread__task__number", "agent__email"]
+    list_select_related = ["agent", "thread__ticket", "thread__task"]
+
+    @admin.display(description="ticket or task")
+    def ticket_or_task(self, obj: Lock) -> str:
+        # threads does not import tickets: the reverse one-to-ones by name
+        for owner in ("ticket", "task"):
+            target = getattr(obj.thread, owner, None)
+            if target is not None:
+                return str(target)
+        return "-"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Lock | None = None) -> bool:
         return True

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -111,6 +112,15 @@ class ThreadEvent(models.Model):
         COLLABORATOR_ADDED = "collaborator_added", _("Collaborator added")
         COLLABORATOR_REMOVED = "collaborator_removed", _("Collaborator removed")
         FILTER_MATCHED = "filter_matched", _("Ticket filters matched")
+        # on a task's own thread
+        CLOSED = "closed", _("Closed")
+        REOPENED = "reopened", _("Reopened")
+        DELETED = "deleted", _("Deleted")
+        # on a ticket's thread, about one of its tasks
+        TASK_CREATED = "task_created", _("Task created")
+        TASK_CLOSED = "task_closed", _("Task closed")
+        TASK_REOPENED = "task_reopened", _("Task reopened")
+        TASK_DELETED = "task_deleted", _("Task deleted")
 
     # indexed by threads_event_thread_time (thread, created_at)
     thread = models.ForeignKey(
@@ -204,6 +214,23 @@ class Referral(models.Model):
     def target(self) -> models.Model | None:
         """The agent, team or department (threads does not import routing)."""
         return self.agent or self.team or self.department
+
+
+class Lock(models.Model):
+    """Collision avoidance: the agent composing on a thread (a ticket's, a task's) holds
+    it for a while. The owner's services decide who may take and break it."""
+
+    thread = models.OneToOneField(Thread, on_delete=models.CASCADE, related_name="lock")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Thread {self.thread_id} locked by {self.agent} until {self.expires_at:%H:%M:%S}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at > timezone.now()
 
 
 def stored_file_path(instance: "StoredFile", filename: str) -> str:

@@ -26,6 +26,7 @@ from .models import (
     Channel,
     Collaborator,
     Draft,
+    Lock,
     Referral,
     StoredFile,
     Thread,
@@ -209,6 +210,42 @@ def entries_move_back(*, thread_id: int, original_thread_id: int) -> int:
     return ThreadEntry.objects.filter(
         thread_id=thread_id, original_thread_id=original_thread_id
     ).update(thread_id=original_thread_id, original_thread_id=None)
+
+
+# --- locks: the owner's services decide who may take and break one ---------------------
+
+
+def lock_get(*, thread_id: int, active: bool = True) -> Lock | None:
+    """The lock on a thread (only while it holds, with `active`), its agent joined."""
+    locks = Lock.objects.select_related("agent").filter(thread_id=thread_id)
+    if active:
+        locks = locks.filter(expires_at__gt=timezone.now())
+    return locks.first()
+
+
+def lock_put(*, thread_id: int, agent: User, expires_at: dt.datetime) -> Lock:
+    """Give the lock to `agent` until `expires_at` (the caller holds the owner's row)."""
+    held, _ = Lock.objects.update_or_create(
+        thread_id=thread_id, defaults={"agent": agent, "expires_at": expires_at}
+    )
+    return held
+
+
+def lock_drop(*, thread_id: int, agent_id: int | None) -> bool:
+    """Drop `agent_id`'s own lock on the thread; False when they held none."""
+    return Lock.objects.filter(thread_id=thread_id, agent_id=agent_id).delete()[0] > 0
+
+
+def locks_held(*, thread_ids: list[int]) -> dict[int, Lock]:
+    """{thread id: lock} of the active locks among these threads, agents joined."""
+    rows = Lock.objects.filter(
+        thread_id__in=thread_ids, expires_at__gt=timezone.now()
+    ).select_related("agent")
+    return {lk.thread_id: lk for lk in rows}
+
+
+def locks_purge() -> int:
+    return Lock.objects.filter(expires_at__lte=timezone.now()).delete()[0]
 
 
 def draft_save(*, agent: User, namespace: str, body: str) -> Draft:

@@ -13,8 +13,9 @@ from .models import (
     HelpdeskSettings,
     Priority,
     State,
+    Task,
+    TaskFieldValue,
     Ticket,
-    TicketLock,
     TicketStatus,
 )
 from .services.statuses import status_state_fixed_by
@@ -91,7 +92,14 @@ class HelpdeskSettingsAdmin(admin.ModelAdmin):
         ),
         (_("Clients"), {"fields": ["max_open_tickets", "clients_can_close", "closed_status"]}),
         (_("Agents"), {"fields": ["lock_minutes"]}),
-        (_("Closing and reopening"), {"fields": ["auto_refer_closed", "reopen_assign_last"]}),
+        (
+            _("Closing and reopening"),
+            {"fields": ["auto_refer_closed", "reopen_assign_last", "require_topic_to_close"]},
+        ),
+        (
+            _("Tasks"),
+            {"fields": ["task_number_format", "task_number_mode", "default_task_department"]},
+        ),
     ]
 
     def has_add_permission(self, request):
@@ -160,13 +168,33 @@ class TicketAdmin(admin.ModelAdmin):
         self.message_user(request, _("%d tickets purged.") % count, messages.SUCCESS)
 
 
-@admin.register(TicketLock)
-class TicketLockAdmin(admin.ModelAdmin):
-    """Locks come and go through the panel; an admin may remove a stuck one."""
+class CustomFieldInline(admin.TabularInline):
+    model = CustomField
+    extra = 1
+    prepopulated_fields = {"name": ["label"]}
 
-    list_display = ["ticket", "agent", "expires_at"]
-    search_fields = ["ticket__number", "agent__email", "agent__username"]
-    list_select_related = ["ticket", "agent"]
+
+class TaskFieldValueInline(admin.TabularInline):
+    model = TaskFieldValue
+    extra = 0
+    fields = readonly_fields = ["field", "value"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Task)
+class TaskAdmin(admin.ModelAdmin):
+    """Tasks change through their services only (panel, API): read-only here."""
+
+    inlines = [TaskFieldValueInline]
+    list_display = ["number", "title", "ticket", "department", "assignee", "state", "due_at"]
+    list_filter = ["state", "department", "is_overdue", "team"]
+    search_fields = ["number", "title", "ticket__number"]
+    list_select_related = ["ticket", "department", "assignee"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
 
     def has_add_permission(self, request):
         return False
@@ -174,19 +202,17 @@ class TicketLockAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-
-class CustomFieldInline(admin.TabularInline):
-    model = CustomField
-    extra = 1
-    prepopulated_fields = {"name": ["label"]}
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(CustomForm)
 class CustomFormAdmin(admin.ModelAdmin):
-    """Extra fields per help topic, asked in the portal, the panel and the API."""
+    """Extra fields per help topic, asked in the portal, the panel and the API; a form
+    "for tasks" is asked on every task instead (osTicket's Task Details)."""
 
-    list_display = ["name", "is_active", "sort"]
-    list_filter = ["is_active", "topics"]
+    list_display = ["name", "for_tasks", "is_active", "sort"]
+    list_filter = ["is_active", "for_tasks", "topics"]
     search_fields = ["name", "fields__label", "fields__name"]
     filter_horizontal = ["topics"]
     inlines = [CustomFieldInline]

@@ -267,24 +267,111 @@ class TicketLink(models.Model):
         return f"{self.low_id} <-> {self.high_id}"
 
 
-class TicketLock(models.Model):
-    """Collision avoidance: the agent composing a reply holds the ticket for a while."""
+class TaskState(models.TextChoices):
+    OPEN = "open", _("Open")
+    CLOSED = "closed", _("Closed")
+    DELETED = "deleted", _("Deleted")
 
-    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="lock")
-    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    expires_at = models.DateTimeField(db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self):
-        return f"#{self.ticket_id} locked by {self.agent} until {self.expires_at:%H:%M:%S}"
+class Task(models.Model):
+    """A work item inside a ticket (osTicket's tasks) or standalone: its own number,
+    department, assignee and thread; never shown to clients. Every change goes through
+    tickets.services.tasks."""
+
+    number = models.CharField(max_length=32, unique=True)
+    title = models.CharField(max_length=255)
+    ticket = models.ForeignKey(
+        Ticket,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="tasks",
+        help_text=_("The ticket it belongs to; empty for a standalone task."),
+    )
+    department = models.ForeignKey(
+        "routing.Department", on_delete=models.PROTECT, related_name="tasks", db_index=False
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tasks",
+        db_index=False,
+    )
+    team = models.ForeignKey(
+        "routing.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+        db_index=False,
+    )
+    state = models.CharField(max_length=8, choices=TaskState, default=TaskState.OPEN)
+    thread = models.OneToOneField("threads.Thread", on_delete=models.PROTECT, related_name="task")
+    due_at = models.DateTimeField(null=True, blank=True)
+    is_overdue = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text=_("Raised by every change."))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "-updated_at", "-id"], name="tasks_state_updated"),
+            models.Index(fields=["department", "state", "-updated_at"], name="tasks_dept_state"),
+            models.Index(fields=["assignee", "state", "-updated_at"], name="tasks_assignee_state"),
+            models.Index(fields=["team", "state", "-updated_at"], name="tasks_team_state"),
+            # the overdue sweep: open, not yet overdue, by due date
+            models.Index(
+                fields=["due_at", "id"],
+                name="tasks_overdue_sweep",
+                condition=models.Q(state="open", is_overdue=False, due_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Task #{self.number} {self.title}"
 
     @property
-    def is_active(self) -> bool:
-        return self.expires_at > timezone.now()
+    def is_open(self) -> bool:
+        return self.state == TaskState.OPEN
+
+    @property
+    def draft_namespace(self) -> str:
+        return f"task.{self.pk}."
+
+
+class TaskFieldValue(models.Model):
+    """A task's answer to a field of a task form (osTicket's "Task Details")."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="field_values")
+    field = models.ForeignKey("CustomField", on_delete=models.PROTECT, related_name="task_values")
+    value = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "field"], name="tickets_one_value_per_task_field"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field.name}={self.value}"
 
 
 class TicketSequence(models.Model):
-    """The counter for sequential ticket numbers (one row, locked while taken)."""
+    """A counter for sequential numbers, one row per numbered kind (tickets.numbers:
+    TICKETS, TASKS), locked while taken."""
 
     next_value = models.PositiveBigIntegerField(default=1)
 
@@ -363,6 +450,27 @@ class HelpdeskSettings(SingletonSettings):
             "otherwise, and when this is off, the agent assignment is dropped."
         ),
     )
+    require_topic_to_close = models.BooleanField(
+        default=False,
+        help_text=_("A ticket without a help topic cannot be closed (osTicket's setting)."),
+    )
+    task_number_format = models.CharField(
+        max_length=24,
+        default="#",
+        validators=[RegexValidator(r"#", _("The format needs at least one # for a digit."))],
+        help_text=_("Task numbers: each # is a digit, a sequence widens as it grows."),
+    )
+    task_number_mode = models.CharField(
+        max_length=16, choices=NumberMode, default=NumberMode.SEQUENCE
+    )
+    default_task_department = models.ForeignKey(
+        "routing.Department",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("Department of a standalone task opened without one."),
+    )
     # Replaced by a new random number whenever configuration changes (tickets.config).
     config_version = models.BigIntegerField(default=new_config_version, editable=False)
 
@@ -394,6 +502,10 @@ class CustomForm(models.Model):
 
     name = models.CharField(max_length=128, unique=True)
     topics = models.ManyToManyField("routing.HelpTopic", blank=True, related_name="custom_forms")
+    for_tasks = models.BooleanField(
+        default=False,
+        help_text=_("Asked on every task (osTicket's Task Details form) instead of by topic."),
+    )
     is_active = models.BooleanField(default=True)
     sort = models.PositiveIntegerField(default=0)
 
@@ -425,6 +537,9 @@ class CustomField(models.Model):
     help_text = models.CharField(max_length=255, blank=True)
     client_visible = models.BooleanField(
         default=True, help_text=_("Clients see and fill this field.")
+    )
+    required_to_close = models.BooleanField(
+        default=False, help_text=_("A ticket cannot be closed while this field is empty.")
     )
     sort = models.PositiveIntegerField(default=0)
 

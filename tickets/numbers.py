@@ -40,16 +40,31 @@ def random_number(mask: str) -> str:
     return "".join(str(secrets.randbelow(10)) if ch == "#" else ch for ch in mask)
 
 
-def sequence_take() -> int:
+# The sequences' rows (TicketSequence), one per numbered kind.
+TICKETS = 1
+TASKS = 2
+
+
+def sequence_take(kind: int = TICKETS) -> int:
     """Take the next value. The UPDATE keeps the row locked until the caller commits."""
-    updated = TicketSequence.objects.filter(pk=1).update(next_value=F("next_value") + 1)
-    if not updated:
-        TicketSequence.objects.get_or_create(pk=1)
-        TicketSequence.objects.filter(pk=1).update(next_value=F("next_value") + 1)
-    return TicketSequence.objects.values_list("next_value", flat=True).get(pk=1) - 1
+    rows = TicketSequence.objects.filter(pk=kind)
+    if not rows.update(next_value=F("next_value") + 1):
+        TicketSequence.objects.get_or_create(pk=kind)
+        rows.update(next_value=F("next_value") + 1)
+    return rows.values_list("next_value", flat=True).get() - 1
+
+
+def _number(mode: str, mask: str, kind: int) -> str:
+    if mode == HelpdeskSettings.NumberMode.SEQUENCE:
+        return format_number(mask, sequence_take(kind))
+    return random_number(mask)
 
 
 def next_number(config: HelpdeskSettings) -> str:
-    if config.number_mode == HelpdeskSettings.NumberMode.SEQUENCE:
-        return format_number(config.number_format, sequence_take())
-    return random_number(config.number_format)
+    return _number(config.number_mode, config.number_format, TICKETS)
+
+
+def next_task_number(config: HelpdeskSettings) -> str:
+    """A task's number, from its own mask and sequence (osTicket's default: `#`, in
+    sequence, so #1, #2, ... widening as it grows)."""
+    return _number(config.task_number_mode, config.task_number_format, TASKS)

@@ -25,35 +25,44 @@ from accounts.errors import Conflict, DomainError, NotVisible, PermissionRefused
 from accounts.models import User
 from routing.models import Department
 
-from .models import HelpdeskSettings, State, Ticket, TicketStatus
-from .selectors import ticket_is_visible
+from .models import HelpdeskSettings, State, Task, Ticket, TicketStatus
+from .selectors import task_is_visible, ticket_is_visible
 
 MANAGER_EXTRAS = frozenset({"ticket.release", "ticket.markanswered", "thread.edit"})
 
 
-def ticket_permissions(actor: Actor, ticket: Ticket) -> frozenset[str]:
-    """Role permissions the actor holds on this ticket (visibility checked apart)."""
-    if is_api_key(actor):  # its write scope holds every ticket permission, the rest none
-        return perms.ROLE_PERMISSIONS if actor.may_write(ticket.department_id) else frozenset()
+def role_permissions(
+    actor: Actor, department_id: int, *, work: Ticket | Task | None = None
+) -> frozenset[str]:
+    """Role permissions the actor holds in a department, on a ticket or task there
+    (`work`, which may be assigned to them) or on one to be created there (visibility
+    checked apart)."""
+    if is_api_key(actor):  # its write scope holds every permission, the rest none
+        return perms.ROLE_PERMISSIONS if actor.may_write(department_id) else frozenset()
     if is_system(actor):
         return perms.ROLE_PERMISSIONS
     if not is_agent(actor):
         return frozenset()
     if actor.is_helpdesk_admin:
         return perms.ROLE_PERMISSIONS
-    role = perms.role_for(actor, ticket.department_id)
-    if role is None and _assigned_to(actor, ticket):
+    role = perms.role_for(actor, department_id)
+    if role is None and work is not None and _assigned_to(actor, work):
         role = actor.role
-    granted = frozenset(role.permissions) if role is not None else frozenset()
-    if ticket.department.manager_id == actor.pk:
+    return frozenset(role.permissions) if role is not None else frozenset()
+
+
+def ticket_permissions(actor: Actor, ticket: Ticket) -> frozenset[str]:
+    """Role permissions the actor holds on this ticket (visibility checked apart)."""
+    granted = role_permissions(actor, ticket.department_id, work=ticket)
+    if is_agent(actor) and ticket.department.manager_id == actor.pk:
         granted |= MANAGER_EXTRAS
     return granted
 
 
-def _assigned_to(agent: User, ticket: Ticket) -> bool:
-    if ticket.assignee_id == agent.pk:
+def _assigned_to(agent: User, work: Ticket | Task) -> bool:
+    if work.assignee_id == agent.pk:
         return True
-    return ticket.team_id is not None and agent.teams.filter(pk=ticket.team_id).exists()
+    return work.team_id is not None and agent.teams.filter(pk=work.team_id).exists()
 
 
 def check_visible(actor: Actor, ticket: Ticket) -> None:
@@ -65,14 +74,48 @@ def check_visible(actor: Actor, ticket: Ticket) -> None:
 def check(actor: Actor, perm: str | frozenset[str], ticket: Ticket) -> None:
     """Raise NotVisible or PermissionRefused unless the actor may do `perm` (or any of a set)."""
     check_visible(actor, ticket)
+    _require(actor, perm, ticket_permissions(actor, ticket), ticket.department)
+
+
+def _require(
+    actor: Actor, perm: str | frozenset[str], granted: frozenset[str], department: Department
+) -> None:
     wanted = frozenset({perm}) if isinstance(perm, str) else perm
-    if not (wanted & ticket_permissions(actor, ticket)):
+    if not (wanted & granted):
         names = " or ".join(sorted(wanted))
         whose = "This API key's scope" if is_api_key(actor) else "Your role"
         raise PermissionRefused(
-            f"{whose} in {ticket.department.name} does not allow {names}.",
-            code="permission_denied",
+            f"{whose} in {department.name} does not allow {names}.", code="permission_denied"
         )
+
+
+# --- tasks ----------------------------------------------------------------------------
+
+
+def check_task_visible(actor: Actor, task: Task) -> None:
+    """NotVisible unless the actor may see the task (the system sees every one)."""
+    if not is_system(actor) and not task_is_visible(user=actor, task=task):
+        raise NotVisible("Task not found.", code="task_not_found")
+
+
+def check_task(actor: Actor, perm: str, task: Task) -> None:
+    """Raise NotVisible or PermissionRefused unless the actor may do `perm` to the task:
+    the role effective in the task's department, as for tickets (an agent who sees a
+    task only through its ticket may read it and nothing more)."""
+    check_task_visible(actor, task)
+    _require(actor, perm, role_permissions(actor, task.department_id, work=task), task.department)
+
+
+def check_task_create(actor: Actor, department: Department, ticket: Ticket | None) -> None:
+    """May the actor open a task in `department` (of `ticket`, which they must see)?
+    `task.create` in the ticket's department for a ticket's task (osTicket), in the
+    task's department for a standalone one; an API key needs the task's department in
+    its write scope."""
+    if ticket is not None:
+        check(actor, "task.create", ticket)
+    else:
+        _require(actor, "task.create", role_permissions(actor, department.pk), department)
+    check_key_department(actor, department, "task.create")
 
 
 def check_key_writes(actor: Actor, ticket: Ticket) -> None:

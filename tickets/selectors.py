@@ -15,7 +15,7 @@ from routing.models import Team
 from threads.models import Collaborator, Referral
 
 from .config import Snapshot
-from .models import HelpdeskSettings, State, Ticket, TicketLink
+from .models import HelpdeskSettings, State, Task, TaskState, Ticket, TicketLink
 
 
 def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
@@ -121,3 +121,52 @@ def tickets_linked_to(*, user: Viewer, ticket: Ticket) -> QuerySet[Ticket]:
     )
     ids = {i for pair in pairs for i in pair} - {ticket.pk}
     return tickets_visible_to(user=user).filter(pk__in=ids)
+
+
+# --- tasks: agents only, never clients ------------------------------------------------
+
+
+def tasks_visible_to(*, user: Viewer) -> QuerySet[Task]:
+    """Tasks `user` may see.
+
+    - helpdesk admins and the system: all, deleted ones included;
+    - agents: tasks of departments they have access to (unless limited to assigned
+      work), assigned to them or their teams, and the tasks of every ticket they see;
+      never deleted ones;
+    - an API key: tasks of the departments in its read scope, never deleted ones;
+    - clients and anyone else: none (tasks never reach the portal).
+    """
+    if is_api_key(user):
+        return Task.objects.filter(department_id__in=user.read_departments).exclude(
+            state=TaskState.DELETED
+        )
+    if is_system(user):
+        return Task.objects.all()
+    if not is_agent(user):
+        return Task.objects.none()
+    if user.is_helpdesk_admin:
+        return Task.objects.all()
+    teams = Team.members.through.objects.filter(user_id=user.pk).values("team_id")
+    q = Q(assignee_id=user.pk) | Q(team_id__in=teams)
+    if not user.assigned_only:
+        q |= Q(department_id__in=perms.department_ids(user))
+    q |= Q(ticket_id__in=tickets_visible_to(user=user).values("pk"))
+    return Task.objects.filter(q).exclude(state=TaskState.DELETED)
+
+
+def task_get_for(*, user: Viewer, number: str | None = None, pk: int | None = None) -> Task:
+    """One visible task by number or id, or NotVisible (surfaces answer 404)."""
+    lookup = {"number": number} if number is not None else {"pk": pk}
+    task = (
+        tasks_visible_to(user=user)
+        .select_related("department", "assignee", "team", "ticket")
+        .filter(**lookup)
+        .first()
+    )
+    if task is None:
+        raise NotVisible("Task not found.", code="task_not_found")
+    return task
+
+
+def task_is_visible(*, user: Viewer, task: Task) -> bool:
+    return tasks_visible_to(user=user).filter(pk=task.pk).exists()

@@ -40,3 +40,16 @@ ticket_collaborator_removed = Signal()  # + user
 # tickets stays set-based): ticket_ids (the tickets just marked overdue, each once),
 # actor (SYSTEM), channel ("system"). No `ticket` argument.
 tickets_overdue = Signal()
+
+# --- tasks: sent after commit with `task` (the changed Task), `actor` and `channel` ----
+task_created = Signal()  # + entry (the description, or None)
+task_edited = Signal()  # + changes ({field: [before, after]})
+task_assigned = Signal()  # + agent, team, claimed (bool), previous_agent, previous_team
+task_released = Signal()  # + previous_agent, previous_team
+task_transferred = Signal()  # + previous_department, department
+task_note_posted = Signal()  # + entry (an update: internal, agents only)
+task_closed = Signal()
+task_reopened = Signal()
+task_deleted = Signal()
+# As tickets_overdue, once per batch of the sweep: task_ids, actor (SYSTEM), channel.
+tasks_overdue = Signal()

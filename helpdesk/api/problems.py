@@ -70,8 +70,16 @@ class Replay(exceptions.APIException):
         self.response = response
 
 
-def problem(status_code: int, detail: str, code: str, errors: dict | None = None, headers=None):
+def problem(
+    status_code: int,
+    detail: str,
+    code: str,
+    errors: dict | None = None,
+    headers=None,
+    extra: dict | None = None,
+):
     body = {
+        **(extra or {}),
         "type": PROBLEM_TYPE + code,
         "title": TITLES.get(status_code, "Error"),
         "status": status_code,
@@ -119,7 +127,7 @@ def exception_handler(exc, context):
     if isinstance(exc, Replay):
         return exc.response
     if isinstance(exc, DomainError):
-        return problem(exc.status, exc.message, exc.code, exc.fields or None)
+        return problem(exc.status, exc.message, exc.code, exc.fields or None, extra=exc.extra)
     if isinstance(exc, Problem):
         return problem(exc.status_code, str(exc.detail), exc.problem_code, exc.errors or None)
     if isinstance(exc, Http404):

@@ -14,10 +14,11 @@ from accounts import permissions as perms
 from accounts.models import Organization, User
 from helpdesk.display import shown
 from routing.models import SLA, Department, HelpTopic, Team
+from threads import services as thread_services
 from threads.html import inline_images
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
 from threads.selectors import draft_for, entries_for, events_for
-from tickets.models import TRANSITIONS, MergeMode, State, Ticket, TicketLock, TicketStatus
+from tickets.models import TRANSITIONS, MergeMode, State, Ticket, TicketStatus
 from tickets.models import transition_permissions as gates
 from tickets.permissions import ticket_permissions
 from tickets.selectors import tickets_linked_to, tickets_visible_to
@@ -61,12 +62,11 @@ def bulk_permissions(user) -> set[str]:
     return {p for p in BULK_PERMISSIONS if any_role_allows(user, p)}
 
 
-def locked_ticket_ids(ticket_ids) -> dict[int, str]:
-    """{ticket id: holder} for tickets of a page that another agent is working on."""
-    rows = TicketLock.objects.filter(
-        ticket_id__in=list(ticket_ids), expires_at__gt=timezone.now()
-    ).select_related("agent")
-    return {lk.ticket_id: lk.agent.display_name for lk in rows}
+def locked_ticket_ids(tickets) -> dict[int, str]:
+    """{ticket id: holder} for the tickets of a page that an agent is working on."""
+    by_thread = {t.thread_id: t.pk for t in tickets}
+    held = thread_services.locks_held(thread_ids=list(by_thread))
+    return {by_thread[thread_id]: lk.agent.display_name for thread_id, lk in held.items()}
 
 
 def dashboard(user) -> dict:

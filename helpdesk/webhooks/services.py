@@ -33,7 +33,7 @@ from accounts.errors import NotVisible, PermissionRefused, ValidationFailed
 from helpdesk.outbox.services import enqueue, enqueue_many
 from threads.models import ThreadEvent
 from tickets import config as tickets_config
-from tickets.models import Ticket
+from tickets.models import Task, Ticket
 
 from . import addresses
 from .addresses import UrlRefused
@@ -41,9 +41,25 @@ from .models import Attempt, Delivery, Subscription
 
 log = logging.getLogger(__name__)
 
-ENTRY_KINDS = {ThreadEvent.Kind.MESSAGE, ThreadEvent.Kind.RESPONSE, ThreadEvent.Kind.NOTE}
+K = ThreadEvent.Kind
+ENTRY_KINDS = {K.MESSAGE, K.RESPONSE, K.NOTE}
+# events of a task's own thread (its updates are notes: `task.updated`)
+TASK_KINDS = {
+    K.CREATED,
+    K.ASSIGNED,
+    K.RELEASED,
+    K.TRANSFERRED,
+    K.EDITED,
+    K.CLOSED,
+    K.REOPENED,
+    K.DELETED,
+    K.OVERDUE,
+}
+TICKET_KINDS = set(K.values) - ENTRY_KINDS - {K.CLOSED, K.REOPENED, K.DELETED}
 EVENTS = sorted(
-    {"entry.created"} | {f"ticket.{k}" for k in ThreadEvent.Kind.values if k not in ENTRY_KINDS}
+    {"entry.created", "task.updated"}
+    | {f"ticket.{k}" for k in TICKET_KINDS}
+    | {f"task.{k}" for k in TASK_KINDS}
 )
 # A delivery being sent is locked for its deadline (WEBHOOKS_TIMEOUT_SECONDS, the whole
 # exchange) and this margin (the DNS lookup, which the resolver bounds, and the writes):
@@ -52,7 +68,10 @@ LOCK_MARGIN = dt.timedelta(minutes=2)
 BATCH = 200
 
 
-def event_name(kind: str) -> str:
+def event_name(kind: str, *, task: bool = False) -> str:
+    """The webhook event of an audit event: of a task's thread or a ticket's."""
+    if task:
+        return "task.updated" if kind in ENTRY_KINDS else f"task.{kind}"
     return "entry.created" if kind in ENTRY_KINDS else f"ticket.{kind}"
 
 
@@ -164,15 +183,21 @@ def _subscriptions() -> list[Subscription]:
 
 
 def _write(events: list[ThreadEvent], active: list[Subscription]) -> None:
-    wanted = [(e, [s for s in active if s.wants(event_name(e.kind))]) for e in events]
+    if not active:
+        return
+    tasks = _task_snapshots({e.thread_id for e in events})
+    names = {e.pk: event_name(e.kind, task=e.thread_id in tasks) for e in events}
+    wanted = [(e, [s for s in active if s.wants(names[e.pk])]) for e in events]
     wanted = [(e, subs) for e, subs in wanted if subs]
     if not wanted:
         return
     now = timezone.now()
-    tickets = _ticket_snapshots({e.thread_id for e, _ in wanted})
+    tickets = _ticket_snapshots({e.thread_id for e, _ in wanted} - set(tasks))
     deliveries = []
     for event, subs in wanted:
-        payload = _payload(event, tickets.get(event.thread_id), now)
+        payload = _payload(
+            event, names[event.pk], tickets.get(event.thread_id), tasks.get(event.thread_id), now
+        )
         deliveries += [
             Delivery(
                 subscription_id=s.pk,
@@ -195,9 +220,9 @@ def _write(events: list[ThreadEvent], active: list[Subscription]) -> None:
     enqueue_many(_task(), [((pk,), {}) for pk in ids])
 
 
-def _payload(event: ThreadEvent, ticket: dict | None, now) -> dict:
+def _payload(event: ThreadEvent, name: str, ticket: dict | None, task: dict | None, now) -> dict:
     payload = {
-        "event": event_name(event.kind),
+        "event": name,
         "occurred_at": event.created_at or now,
         "actor": event.actor_label,
         "actor_id": event.actor_id,
@@ -206,12 +231,49 @@ def _payload(event: ThreadEvent, ticket: dict | None, now) -> dict:
         "data": event.data,
         "ticket": ticket,
     }
+    if task is not None:  # an event of a task's thread: the task, and no ticket
+        payload["task"] = task
     return json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
 
 
 def _active() -> list[Subscription]:
     """Active subscriptions (id and events): cached in the configuration snapshot."""
     return list(Subscription.objects.filter(is_active=True).only("id", "events"))
+
+
+def _task_snapshots(thread_ids: set[int]) -> dict[int, dict]:
+    """The tasks owning any of these threads, as deliveries describe them (one query)."""
+    rows = Task.objects.filter(thread_id__in=thread_ids).values(
+        "id",
+        "thread_id",
+        "number",
+        "title",
+        "state",
+        "department_id",
+        "department__name",
+        "assignee_id",
+        "team_id",
+        "due_at",
+        "is_overdue",
+        "ticket__number",
+        "version",
+    )
+    return {
+        row["thread_id"]: {
+            "id": row["id"],
+            "number": row["number"],
+            "title": row["title"],
+            "state": row["state"],
+            "department": {"id": row["department_id"], "name": row["department__name"]},
+            "assignee_id": row["assignee_id"],
+            "team_id": row["team_id"],
+            "due_at": row["due_at"],
+            "is_overdue": row["is_overdue"],
+            "ticket_number": row["ticket__number"],
+            "version": row["version"],
+        }
+        for row in rows
+    }
 
 
 def _ticket_snapshots(thread_ids: set[int]) -> dict[int, dict]:

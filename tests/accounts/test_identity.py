@@ -25,6 +25,7 @@ def test_the_four_osticket_roles_are_seeded(db):
     assert set(perms.ROLE_PERMISSIONS) - set(role("Expanded Access").permissions) == {
         "ticket.markanswered",
         "ticket.delete",
+        "task.delete",
         "thread.edit",
     }
     assert role("View only").permissions == []

@@ -5,9 +5,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from helpdesk.kb.services import canned_create
-from threads.models import Draft, ThreadEntry, ThreadEvent
+from threads.models import Draft, Lock, ThreadEntry, ThreadEvent
 from tickets import services
-from tickets.models import Ticket, TicketLock
+from tickets.models import Ticket
 
 from ..factories import TeamFactory, status
 from .conftest import signed_in
@@ -145,7 +145,7 @@ def test_the_reply_draft_is_saved_as_you_type_and_shown_again(as_agent_a, cast, 
 
 def test_typing_a_reply_takes_the_lock_and_another_agent_is_told(cast, ticket_a):
     signed_in(cast.agent_a).post(f"/scp/tickets/{ticket_a.number}/draft/reply/", {"body": "x"})
-    lock = TicketLock.objects.get(ticket=ticket_a)
+    lock = Lock.objects.get(thread_id=ticket_a.thread_id)
     assert lock.agent == cast.agent_a
     colleague = signed_in(cast.admin)
     page = colleague.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
@@ -165,12 +165,12 @@ def test_only_a_manager_or_admin_may_break_a_lock(cast, ticket_a):
         f"/scp/tickets/{ticket_a.number}/lock/", {"break": "1"}, **HTMX
     )
     assert refused.status_code == 409
-    assert TicketLock.objects.get(ticket=ticket_a).agent == cast.admin
+    assert Lock.objects.get(thread_id=ticket_a.thread_id).agent == cast.admin
     taken = signed_in(cast.manager_a).post(
         f"/scp/tickets/{ticket_a.number}/lock/", {"break": "1"}, **HTMX
     )
     assert taken.status_code == 200
-    assert TicketLock.objects.get(ticket=ticket_a).agent == cast.manager_a
+    assert Lock.objects.get(thread_id=ticket_a.thread_id).agent == cast.manager_a
 
 
 def test_transfer_out_of_sight_lands_on_the_queue(as_agent_a, cast, ticket_a):

@@ -13,7 +13,14 @@ from threads.models import ThreadEvent
 from tickets import services
 from tickets.models import HelpdeskSettings, Ticket, TicketSequence
 
-from ..factories import AgentFactory, ClientFactory, DepartmentFactory, open_ticket, priority
+from ..factories import (
+    AgentFactory,
+    ClientFactory,
+    DepartmentFactory,
+    open_ticket,
+    priority,
+    status,
+)
 
 
 def _run_together(n, work):
@@ -162,3 +169,27 @@ def test_round_robin_under_concurrency_stays_fair():
     )
     assert all(isinstance(r, Ticket) for r in results), results
     assert Counter(r.assignee_id for r in results) == {a.pk: 4 for a in agents}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_change_waiting_behind_a_status_change_still_finds_its_ticket():
+    """PostgreSQL re-checks a row it waited for against the rows joined before waiting:
+    once the holder changed the ticket's status, a join on the old status dropped the
+    ticket, and the waiting change failed as if it did not exist (a 500)."""
+    dept = DepartmentFactory()
+    agents = [AgentFactory(department=dept) for _ in range(6)]
+    closed = status("Closed")
+    for _ in range(3):
+        ticket = open_ticket(ClientFactory(), department=dept)
+
+        def work(i, ticket=ticket):
+            if i == 0:
+                return services.ticket_set_status(actor=agents[0], ticket=ticket, status=closed)
+            return services.ticket_post_note(actor=agents[i], ticket=ticket, body=f"note {i}")
+
+        results = _run_together(6, work)
+        assert not [r for r in results if isinstance(r, Exception)], results
+        ticket.refresh_from_db()
+        assert ticket.state == "closed"
+        assert ticket.version == 1 + 6

@@ -5,8 +5,9 @@ import time_machine
 from django.utils import timezone
 
 from accounts.errors import Conflict, NotVisible, PermissionRefused
+from threads.models import Lock
 from tickets import services
-from tickets.models import HelpdeskSettings, TicketLock
+from tickets.models import HelpdeskSettings
 
 from ..factories import AgentFactory, open_ticket
 
@@ -30,7 +31,7 @@ def test_the_composer_holds_the_ticket_and_others_cannot_reply(cast, ticket):
         assert ticket.thread.entries.count() == 1
         # the holder replies; the lock is released with it
         services.ticket_post_reply(actor=cast.agent_a, ticket=ticket, body="Done")
-    assert not TicketLock.objects.exists()
+    assert not Lock.objects.exists()
 
 
 def test_renewing_extends_the_lock_and_expiry_frees_it(cast, ticket):
@@ -43,7 +44,7 @@ def test_renewing_extends_the_lock_and_expiry_frees_it(cast, ticket):
         assert services.active_lock(ticket) is None
         taken = services.ticket_lock_acquire(actor=cast.manager_a, ticket=ticket)
         assert taken.agent == cast.manager_a
-    assert TicketLock.objects.count() == 1
+    assert Lock.objects.count() == 1
 
 
 def test_only_the_manager_or_an_admin_breaks_a_lock(cast, ticket):
@@ -64,7 +65,7 @@ def test_only_the_manager_or_an_admin_breaks_a_lock(cast, ticket):
 def test_locks_can_be_turned_off(cast, ticket):
     HelpdeskSettings.objects.filter(pk=1).update(lock_minutes=0)
     assert services.ticket_lock_acquire(actor=cast.agent_a, ticket=ticket) is None
-    assert not TicketLock.objects.exists()
+    assert not Lock.objects.exists()
 
 
 def test_only_agents_who_see_the_ticket_lock_it(cast, ticket):
@@ -79,6 +80,6 @@ def test_releasing_and_purging(cast, ticket):
     assert services.ticket_lock_release(actor=cast.manager_a, ticket=ticket) is False
     assert services.ticket_lock_release(actor=cast.agent_a, ticket=ticket) is True
     services.ticket_lock_acquire(actor=cast.agent_a, ticket=ticket)
-    TicketLock.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    Lock.objects.update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert services.locks_purge() == 1
     assert services.locks_purge() == 0

@@ -29,7 +29,7 @@ def documented_events() -> list[str]:
     """The event names listed in docs/api.md's Webhooks section ("Events: ...")."""
     text = (Path(settings.BASE_DIR) / "docs" / "api.md").read_text()
     paragraph = text[text.index("\nEvents: ") : text.index("`*` for all")]
-    return re.findall(r"`((?:ticket|entry)\.[a-z_]+)`", paragraph)
+    return re.findall(r"`((?:ticket|entry|task)\.[a-z_]+)`", paragraph)
 
 
 # event -> (setup(cast) -> state, action(cast, state) -> the ticket the event is about)
@@ -70,6 +70,29 @@ def _late(cast):
 def _sweep(cast, ticket):
     assert ticket_services.tickets_mark_overdue(now=timezone.now() + dt.timedelta(hours=2)) == 1
     return ticket
+
+
+def _task(cast, **kw):
+    kw.setdefault("department", cast.dept_a)
+    return ticket_services.task_create(
+        actor=cast.admin, new=ticket_services.NewTask(title="Order the part", **kw)
+    )
+
+
+def _closed_task(cast):
+    return ticket_services.task_close(actor=cast.admin, task=_task(cast))
+
+
+def _ticket_task(cast):
+    return _task(cast, ticket=_ticket(cast))
+
+
+def _late_task(cast):
+    return _task(cast, due_at=timezone.now() - dt.timedelta(hours=1))
+
+
+def _of_ticket(task):
+    return task.ticket
 
 
 def _a_filter(cast):
@@ -171,6 +194,54 @@ ACTIONS = {
         ),
     ),
     "ticket.filter_matched": (_a_filter, _open_filtered),
+    # lines on a ticket's thread about its tasks
+    "ticket.task_created": (_ticket, lambda c, t: _task(c, ticket=t).ticket),
+    "ticket.task_closed": (
+        _ticket_task,
+        lambda c, k: _of_ticket(ticket_services.task_close(actor=c.admin, task=k)),
+    ),
+    "ticket.task_reopened": (
+        lambda c: ticket_services.task_close(actor=c.admin, task=_ticket_task(c)),
+        lambda c, k: _of_ticket(ticket_services.task_reopen(actor=c.admin, task=k)),
+    ),
+    "ticket.task_deleted": (
+        _ticket_task,
+        lambda c, k: _of_ticket(ticket_services.task_delete(actor=c.admin, task=k)),
+    ),
+    # events of a task's own thread
+    "task.created": (lambda c: None, lambda c, _: _task(c)),
+    "task.assigned": (
+        _task,
+        lambda c, k: ticket_services.task_assign(actor=c.admin, task=k, agent=c.agent_a),
+    ),
+    "task.released": (
+        lambda c: _task(c, assignee=c.agent_a),
+        lambda c, k: ticket_services.task_release(actor=c.admin, task=k),
+    ),
+    "task.transferred": (
+        _task,
+        lambda c, k: ticket_services.task_transfer(actor=c.admin, task=k, department=c.dept_b),
+    ),
+    "task.edited": (
+        _task,
+        lambda c, k: ticket_services.task_edit(actor=c.admin, task=k, title="Renamed"),
+    ),
+    "task.updated": (
+        _task,
+        lambda c, k: (
+            ticket_services.task_post_update(actor=c.admin, task=k, body="Ordered.").thread.task
+        ),
+    ),
+    "task.closed": (_task, lambda c, k: ticket_services.task_close(actor=c.admin, task=k)),
+    "task.reopened": (
+        _closed_task,
+        lambda c, k: ticket_services.task_reopen(actor=c.admin, task=k),
+    ),
+    "task.deleted": (_task, lambda c, k: ticket_services.task_delete(actor=c.admin, task=k)),
+    "task.overdue": (
+        _late_task,
+        lambda c, k: ticket_services.tasks_mark_overdue() and k,
+    ),
 }
 
 
@@ -204,10 +275,12 @@ def test_the_event_is_delivered_to_its_subscriber(cast, api_admin, name):
     deliveries = Delivery.objects.filter(subscription_id=created.json()["id"])
     assert not deliveries.exists()
 
-    ticket = action(cast, state)
+    about = action(cast, state)  # the ticket or the task the event is about
 
     assert deliveries.exists(), f"{name} was not delivered"
-    kind = "response" if name == "entry.created" else name.removeprefix("ticket.")
+    owner = "task" if name.startswith("task.") else "ticket"
+    kinds = {"entry.created": "response", "task.updated": "note"}
+    kind = kinds.get(name, name.split(".", 1)[1])
     for delivery in deliveries:
         event = ThreadEvent.objects.get(pk=delivery.event_id)
         assert (delivery.event, event.kind) == (name, kind)
@@ -216,11 +289,12 @@ def test_the_event_is_delivered_to_its_subscriber(cast, api_admin, name):
         assert (payload["event"], payload["kind"]) == (name, kind)
         assert payload["channel"] == event.channel
         assert payload["actor"] == event.actor_label and payload["data"] == event.data
-        assert payload["ticket"]["id"] == event.thread.ticket.pk
+        assert payload[owner]["id"] == getattr(event.thread, owner).pk
+        if owner == "task":
+            assert payload["ticket"] is None and payload["task"]["number"] == about.number
         row = OutboxTask.objects.get(task=DELIVER, args=[delivery.pk])
         assert row.state == OutboxTask.State.PENDING
-    about = {d.payload["ticket"]["id"] for d in deliveries}
-    assert ticket.pk in about
+    assert about.pk in {d.payload[owner]["id"] for d in deliveries}
 
 
 def test_the_sweep_delivers_one_overdue_event_per_ticket_with_its_escalation(cast, api_admin):

@@ -25,7 +25,7 @@ from .locks import (
 )
 from .merging import Participants, ticket_merge, ticket_unmerge
 from .opening import NewTicket, ticket_open
-from .overdue import tickets_mark_overdue
+from .overdue import tasks_mark_overdue, tickets_mark_overdue
 from .relations import (
     ticket_add_collaborator,
     ticket_link,
@@ -34,21 +34,51 @@ from .relations import (
     tickets_purge,
 )
 from .split import ticket_split
-from .status import ticket_set_status
+from .status import close_refusal, ticket_set_status
 from .statuses import ticket_status_delete, ticket_status_save
+from .tasks import (
+    NewTask,
+    task_assign,
+    task_claim,
+    task_close,
+    task_create,
+    task_delete,
+    task_edit,
+    task_lock_acquire,
+    task_lock_release,
+    task_post_update,
+    task_release,
+    task_reopen,
+    task_transfer,
+)
 from .trash import ticket_delete, trash_status
 
 __all__ = [
     "UNSET",
+    "NewTask",
     "NewTicket",
     "Participants",
     "Posted",
     "Unset",
     "active_lock",
+    "close_refusal",
     "locks_purge",
     "may_break_lock",
     "priority_delete",
     "priority_save",
+    "task_assign",
+    "task_claim",
+    "task_close",
+    "task_create",
+    "task_delete",
+    "task_edit",
+    "task_lock_acquire",
+    "task_lock_release",
+    "task_post_update",
+    "task_release",
+    "task_reopen",
+    "task_transfer",
+    "tasks_mark_overdue",
     "ticket_add_collaborator",
     "ticket_assign",
     "ticket_claim",

@@ -2,11 +2,12 @@
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
-from django.db.models import F, Model
+from django.db import IntegrityError, transaction
+from django.db.models import F, Model, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from threads import services as threads
 from threads.models import Channel, ThreadEvent
 
 from ..config import Snapshot
-from ..models import HelpdeskSettings, Priority, State, Ticket, TicketStatus
+from ..models import HelpdeskSettings, Priority, State, Task, Ticket, TicketStatus
 
 # Read with the locked row: what every change looks at. Other relations load on demand
 # (a primary-key read each); joining all eight cost more to plan than the change itself.
@@ -52,6 +53,22 @@ def channel_of(actor: Actor, channel: str | None) -> str:
     return Channel.PANEL if is_agent(actor) else Channel.PORTAL
 
 
+_T = TypeVar("_T", Ticket, Task)
+
+
+def lock_row(rows: QuerySet[_T], pk: int, related: Sequence[str]) -> _T:
+    """Read a row locked until the transaction ends, `related` joined in the same
+    statement. PostgreSQL re-checks a row it had to wait for against the joined rows it
+    read before waiting: when the holder changed one of those keys (a ticket's status
+    or department), the row drops out of the join. It is then locked alone, its
+    relations loaded when used."""
+    locking = rows.select_for_update(of=("self",))
+    try:
+        return locking.select_related(*related).get(pk=pk)
+    except rows.model.DoesNotExist:
+        return locking.get(pk=pk)
+
+
 def lock(ticket: Ticket | int, expected_version: int | None = None) -> Ticket:
     """Re-read the ticket with its row locked until the transaction ends.
 
@@ -59,7 +76,7 @@ def lock(ticket: Ticket | int, expected_version: int | None = None) -> Ticket:
     A caller that read version N and passes it gets StaleVersion if it moved on.
     """
     pk = ticket.pk if isinstance(ticket, Ticket) else ticket
-    locked = Ticket.objects.select_for_update(of=("self",)).select_related(*RELATED).get(pk=pk)
+    locked = lock_row(Ticket.objects.all(), pk, RELATED)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersion(
             f"Ticket #{locked.number} changed since you loaded it "
@@ -71,14 +88,16 @@ def lock(ticket: Ticket | int, expected_version: int | None = None) -> Ticket:
 
 def lock_all(ids: Iterable[int]) -> dict[int, Ticket]:
     """Several tickets row-locked in primary-key order (so two changes that lock the same
-    tickets queue instead of deadlocking), by primary key."""
-    return {
-        t.pk: t
-        for t in Ticket.objects.select_for_update(of=("self",))
-        .select_related(*RELATED)
+    tickets queue instead of deadlocking), by primary key. Locked without joins (see
+    lock_row), then read with their relations: the locks are held, so the read is
+    current."""
+    locked = list(
+        Ticket.objects.select_for_update(of=("self",))
         .filter(pk__in=ids)
         .order_by("pk")
-    }
+        .values_list("pk", flat=True)
+    )
+    return {t.pk: t for t in Ticket.objects.select_related(*RELATED).filter(pk__in=locked)}
 
 
 def save(ticket: Ticket, *fields: str) -> None:
@@ -95,6 +114,28 @@ def bump(*ticket_ids: int) -> None:
     )
 
 
+NUMBER_ATTEMPTS = 20  # random draws of a number before giving up
+
+
+def insert_numbered(obj: Ticket | Task, draw: Callable[[], str]) -> None:
+    """Insert a ticket or task with a fresh number from `draw`; a random draw that
+    collides is drawn again (a sequence never collides)."""
+    model = type(obj)
+    for _ in range(NUMBER_ATTEMPTS):
+        obj.number = draw()
+        try:
+            with transaction.atomic():
+                obj.save(force_insert=True)
+            return
+        except IntegrityError:
+            if not model.objects.filter(number=obj.number).exists():
+                raise
+    raise Conflict(
+        f"No free {model._meta.verbose_name} number could be drawn: widen the number format.",
+        code="numbers_exhausted",
+    )
+
+
 def require_state(ticket: Ticket, *states: str, action: str) -> None:
     if ticket.state not in states:
         raise Conflict(
@@ -103,20 +144,27 @@ def require_state(ticket: Ticket, *states: str, action: str) -> None:
         )
 
 
-SUBJECT_MAX = 255  # Ticket.subject's length
+SUBJECT_MAX = 255  # Ticket.subject's and Task.title's length
 
 
 def clean_subject(subject: str | None) -> str:
     """A ticket's subject as stored, whoever gives it (opening, editing): runs of white
     space made one space, cut to the column's length; an empty one is refused."""
-    subject = " ".join((subject or "").split())[:SUBJECT_MAX].rstrip()
-    if not subject:
+    return _one_line(subject, field="subject", message="A ticket needs a subject.")
+
+
+def clean_title(title: str | None) -> str:
+    """A task's title as stored, by the same rule as a ticket's subject."""
+    return _one_line(title, field="title", message="A task needs a title.")
+
+
+def _one_line(value: str | None, *, field: str, message: str) -> str:
+    value = " ".join((value or "").split())[:SUBJECT_MAX].rstrip()
+    if not value:
         raise ValidationFailed(
-            "A ticket needs a subject.",
-            code="subject_required",
-            fields={"subject": ["This field is required."]},
+            message, code=f"{field}_required", fields={field: ["This field is required."]}
         )
-    return subject
+    return value
 
 
 def ref(obj: Model | None) -> dict[str, Any] | None:

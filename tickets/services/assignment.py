@@ -28,19 +28,43 @@ from ._common import (
 )
 
 
-def _validate_assignee(agent: User, ticket: Ticket) -> None:
+def validate_assignee(agent: User, dept: Department) -> None:
+    """May `agent` hold a ticket or task of `dept`? (active agent; a member when the
+    department assigns only to its own)."""
     if not (agent.is_agent and agent.is_active):
         raise ValidationFailed(
             f"{agent} is not an active agent.",
             code="invalid_assignee",
             fields={"agent": ["Not an active agent."]},
         )
-    dept = ticket.department
     if dept.assign_members_only and dept.pk not in perms.department_ids(agent):
         raise ValidationFailed(
             f"{dept.name} assigns only to its own agents; {agent} is not one.",
             code="assignee_not_member",
-            fields={"agent": ["Not a member of the ticket's department."]},
+            fields={"agent": [f"Not a member of {dept.name}."]},
+        )
+
+
+def validate_team(team: Team) -> None:
+    if not team.is_active:
+        raise ValidationFailed(
+            f"The team {team} is not active.", code="invalid_team", fields={"team": ["Not active."]}
+        )
+
+
+def validate_transfer(department: Department, current_id: int, what: str) -> None:
+    """A transfer goes to another, active department."""
+    if department.pk == current_id:
+        raise ValidationFailed(
+            f"{what} is already in {department.name}.",
+            code="same_department",
+            fields={"department": ["Already in this department."]},
+        )
+    if not department.is_active:
+        raise ValidationFailed(
+            f"The department {department.name} is not active.",
+            code="inactive_department",
+            fields={"department": ["Not active."]},
         )
 
 
@@ -67,13 +91,9 @@ def ticket_assign(
         check(actor, "ticket.assign", t)
         require_state(t, State.OPEN, action="assign")
         if agent is not None:
-            _validate_assignee(agent, t)
-        if team is not None and not team.is_active:
-            raise ValidationFailed(
-                f"The team {team} is not active.",
-                code="invalid_team",
-                fields={"team": ["Not active."]},
-            )
+            validate_assignee(agent, t.department)
+        if team is not None:
+            validate_team(team)
         previous_agent, previous_team = t.assignee, t.team
         t.assignee = agent if agent is not None else t.assignee
         t.team = team if team is not None else t.team
@@ -121,7 +141,7 @@ def ticket_claim(*, actor: Actor, ticket: Ticket, channel: str | None = None) ->
             raise Conflict(
                 f"Ticket #{t.number} is already assigned to {t.assignee}.", code="already_assigned"
             )
-        _validate_assignee(actor, t)
+        validate_assignee(actor, t.department)
         claim(t, actor, channel)
         save(t, "assignee")
         announce_claim(t, actor=actor, channel=channel)
@@ -258,18 +278,7 @@ def ticket_transfer(
         check(actor, "ticket.transfer", t)
         check_key_department(actor, department, "ticket.transfer")
         require_state(t, State.OPEN, action="transfer")
-        if department.pk == t.department_id:
-            raise ValidationFailed(
-                f"Ticket #{t.number} is already in {department.name}.",
-                code="same_department",
-                fields={"department": ["The ticket is already in this department."]},
-            )
-        if not department.is_active:
-            raise ValidationFailed(
-                f"The department {department.name} is not active.",
-                code="inactive_department",
-                fields={"department": ["Not active."]},
-            )
+        validate_transfer(department, t.department_id, f"Ticket #{t.number}")
         previous = t.department
         previous_sla = t.sla
         t.department = department

@@ -1,12 +1,15 @@
-"""Collision avoidance: an agent composing a reply holds the ticket for a while.
+"""Collision avoidance: an agent composing on a ticket or a task holds it for a while.
 
 The panel acquires the lock when an agent starts typing and renews it while they type;
-the reply service refuses a reply while another agent's lock is active. A department
-manager or a helpdesk admin may break someone else's lock. `lock_minutes = 0` in the
-settings turns locks off.
+posting refuses while another agent's lock is active. A department manager or a
+helpdesk admin may break someone else's lock. `lock_minutes = 0` in the settings turns
+locks off. The lock lives on the thread (threads.models.Lock), so tickets and tasks
+share this code: the owner's row is the mutex for its lock.
 """
 
 import datetime as dt
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,51 +17,69 @@ from django.utils import timezone
 from accounts.actors import Actor, is_agent
 from accounts.errors import Conflict, PermissionRefused
 from accounts.models import User
+from threads import services as threads
+from threads.models import Lock
 
-from ..models import HelpdeskSettings, Ticket, TicketLock
+from ..models import HelpdeskSettings, Task, Ticket
 from ..permissions import check_visible
 from ._common import lock
 
-
-def may_break_lock(agent: User, ticket: Ticket) -> bool:
-    return agent.is_helpdesk_admin or ticket.department.manager_id == agent.pk
+Owner = TypeVar("Owner", Ticket, Task)
 
 
-def lock_conflict(ticket: Ticket, held: TicketLock) -> Conflict:
+def label(owner: Ticket | Task) -> str:
+    return f"{'task' if isinstance(owner, Task) else 'ticket'} #{owner.number}"
+
+
+def may_break_lock(agent: User, owner: Ticket | Task) -> bool:
+    return agent.is_helpdesk_admin or owner.department.manager_id == agent.pk
+
+
+def lock_conflict(owner: Ticket | Task, held: Lock) -> Conflict:
     until = timezone.localtime(held.expires_at).strftime("%H:%M:%S")
+    kind = "task" if isinstance(owner, Task) else "ticket"
     return Conflict(
-        f"{held.agent} is working on ticket #{ticket.number} (locked until {until}).",
-        code="ticket_locked",
+        f"{held.agent} is working on {label(owner)} (locked until {until}).",
+        code=f"{kind}_locked",
     )
 
 
-def ticket_lock_acquire(
-    *, actor: Actor, ticket: Ticket, break_lock: bool = False
-) -> TicketLock | None:
-    """Take or renew the lock for `actor`; None when locks are turned off."""
+def acquire(
+    actor: Actor,
+    owner: Owner,
+    *,
+    break_lock: bool,
+    visible: Callable[[Actor, Owner], None],
+    relock: Callable[[Owner], Owner],
+) -> Lock | None:
+    """Take or renew the lock on `owner` for `actor`: `visible` refuses an actor who may
+    not see it, `relock` re-reads it with its row locked."""
     minutes = HelpdeskSettings.load().lock_minutes
     if not is_agent(actor):
-        raise PermissionRefused("Only agents lock tickets.", code="permission_denied")
-    check_visible(actor, ticket)
+        raise PermissionRefused("Only agents lock tickets and tasks.", code="permission_denied")
+    visible(actor, owner)
     if not minutes:
         return None
     with transaction.atomic():
-        t = lock(ticket)  # the ticket row is the mutex for its lock
+        o = relock(owner)
         now = timezone.now()
-        held = TicketLock.objects.select_related("agent").filter(ticket=t).first()
+        held = threads.lock_get(thread_id=o.thread_id, active=False)
         if held is not None and held.agent_id != actor.pk and held.expires_at > now:
             if not break_lock:
-                raise lock_conflict(t, held)
-            if not may_break_lock(actor, t):
-                who = f"the manager of {t.department.name} or an admin"
+                raise lock_conflict(o, held)
+            if not may_break_lock(actor, o):
+                who = f"the manager of {o.department.name} or an admin"
                 raise PermissionRefused(
                     f"Only {who} may break {held.agent}'s lock.", code="permission_denied"
                 )
-        expires = now + dt.timedelta(minutes=minutes)
-        lk, _ = TicketLock.objects.update_or_create(
-            ticket=t, defaults={"agent": actor, "expires_at": expires}
+        return threads.lock_put(
+            thread_id=o.thread_id, agent=actor, expires_at=now + dt.timedelta(minutes=minutes)
         )
-    return lk
+
+
+def ticket_lock_acquire(*, actor: Actor, ticket: Ticket, break_lock: bool = False) -> Lock | None:
+    """Take or renew the lock for `actor`; None when locks are turned off."""
+    return acquire(actor, ticket, break_lock=break_lock, visible=check_visible, relock=lock)
 
 
 def ticket_lock_release(*, actor: Actor, ticket: Ticket) -> bool:
@@ -66,25 +87,20 @@ def ticket_lock_release(*, actor: Actor, ticket: Ticket) -> bool:
     return release_own_lock(ticket, actor)
 
 
-def release_own_lock(ticket: Ticket, actor: Actor) -> bool:
-    mine = TicketLock.objects.filter(ticket_id=ticket.pk, agent_id=getattr(actor, "pk", None))
-    return mine.delete()[0] > 0
+def release_own_lock(owner: Ticket | Task, actor: Actor) -> bool:
+    return threads.lock_drop(thread_id=owner.thread_id, agent_id=getattr(actor, "pk", None))
 
 
-def require_unlocked(ticket: Ticket, actor: Actor) -> None:
-    """Refuse when another agent's lock is active (the reply path calls this)."""
-    held = active_lock(ticket)
+def require_unlocked(owner: Ticket | Task, actor: Actor) -> None:
+    """Refuse when another agent's lock is active (the posting paths call this)."""
+    held = active_lock(owner)
     if held is not None and held.agent_id != getattr(actor, "pk", None):
-        raise lock_conflict(ticket, held)
+        raise lock_conflict(owner, held)
 
 
-def active_lock(ticket: Ticket) -> TicketLock | None:
-    return (
-        TicketLock.objects.select_related("agent")
-        .filter(ticket_id=ticket.pk, expires_at__gt=timezone.now())
-        .first()
-    )
+def active_lock(owner: Ticket | Task) -> Lock | None:
+    return threads.lock_get(thread_id=owner.thread_id)
 
 
 def locks_purge() -> int:
-    return TicketLock.objects.filter(expires_at__lte=timezone.now()).delete()[0]
+    return threads.locks_purge()

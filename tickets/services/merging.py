@@ -268,7 +268,9 @@ def _merge_one(
     child.merged_into, child.merge_mode = target, mode
     fields = ["merged_into", "merge_mode"]
     if child.status_id != closing.pk:
-        fields += apply_status(child, closing, actor=actor, channel=channel, config=config)
+        fields += apply_status(
+            child, closing, actor=actor, channel=channel, config=config, guard=False
+        )
     record(
         child,
         ThreadEvent.Kind.MERGED,

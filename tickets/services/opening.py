@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -50,7 +50,7 @@ from ..models import (
 )
 from ..numbers import next_number
 from ..permissions import check_open
-from ._common import channel_of, clean_subject, defaults, record, ref
+from ._common import channel_of, clean_subject, defaults, insert_numbered, record, ref
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -97,9 +97,6 @@ class NewTicket:
     @property
     def explicit_assignment(self) -> bool:
         return self.assignee is not None or self.team is not None
-
-
-NUMBER_ATTEMPTS = 20
 
 
 def _authorize(actor: Actor, requester: User, route: routing.Route, new: NewTicket) -> None:
@@ -180,22 +177,6 @@ def _check_open_limit(actor: Actor, requester: User, config: HelpdeskSettings) -
                 f"{requester.email} already has {open_count} open tickets, the most allowed.",
                 code="too_many_open_tickets",
             )
-
-
-def _insert_numbered(ticket: Ticket, config: HelpdeskSettings) -> None:
-    """Insert with a fresh number; a random draw that collides is drawn again."""
-    for _ in range(NUMBER_ATTEMPTS):
-        ticket.number = next_number(config)
-        try:
-            with transaction.atomic():
-                ticket.save(force_insert=True)
-            return
-        except IntegrityError:
-            if not Ticket.objects.filter(number=ticket.number).exists():
-                raise
-    raise Conflict(
-        "No free ticket number could be drawn: widen the number format.", code="numbers_exhausted"
-    )
 
 
 def _load(agent_ids: list[int]) -> dict[int, int]:
@@ -405,7 +386,7 @@ def _create(
         created_at=now,
         updated_at=now,
     )
-    _insert_numbered(ticket, config)
+    insert_numbered(ticket, lambda: next_number(config))
     entry = threads.entry_create(
         thread_id=thread.pk,
         kind=ThreadEntry.Kind.MESSAGE,

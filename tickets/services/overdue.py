@@ -19,19 +19,26 @@ changes). Both paths read them:
 - elsewhere (SQLite, the first-run default) `_plan()` is evaluated and the same steps
   run as a few ORM statements.
 
+Tasks go through the same machinery (`Sweep`: the model, its due date, which rows are due,
+its escalation): a task is due by its own due date, has no SLA clock and no escalation,
+and its batch is announced with `tasks_overdue` (the task overdue alert).
+
 `tests/tickets/test_overdue_paths.py` runs both on a table of cases and compares them;
 `bench/sla_sweep.py` measures the PostgreSQL one.
 """
 
 import datetime as dt
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any, TypedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, F, Field, Q, QuerySet, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.db.models.sql import UpdateQuery
+from django.dispatch import Signal
 from django.utils import timezone
 
 from accounts.actors import SYSTEM
@@ -41,10 +48,7 @@ from threads import services as threads
 from threads.models import Channel, ThreadEvent
 
 from .. import signals
-from ..models import State, Ticket
-
-if TYPE_CHECKING:
-    from django_stubs_ext import WithAnnotations
+from ..models import State, Task, TaskState, Ticket
 
 BATCH_SIZE = 5000
 
@@ -84,34 +88,55 @@ ESCALATION: dict[str, tuple[str, object]] = {
 }
 
 
+def task_due(now: dt.datetime) -> Q:
+    """Tasks the sweep marks (the partial index tasks_overdue_sweep): open, not yet
+    overdue, with a due date that has passed. Tasks have no SLA and no escalation."""
+    return Q(state=TaskState.OPEN, is_overdue=False) & Q(overdue_due__lt=now)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What one sweep marks: the model, its effective due date, which rows are due, the
+    escalation its rows get, and the signal announcing a batch (with `ids` the keyword
+    of its ids)."""
+
+    model: type[Ticket] | type[Task]
+    effective_due: Any
+    due: Callable[[dt.datetime], Q]
+    escalation: dict[str, tuple[str, object]]
+    signal: Signal
+    ids: str
+
+
+TICKETS = Sweep(Ticket, EFFECTIVE_DUE, due, ESCALATION, signals.tickets_overdue, "ticket_ids")
+TASKS = Sweep(Task, F("due_at"), task_due, {}, signals.tasks_overdue, "task_ids")
+
+
 def _after(key: str) -> str:
     return f"escalated_{key}"
 
 
-def _attname(field: str) -> str:
-    found = Ticket._meta.get_field(field)
-    if not isinstance(found, Field):  # ESCALATION names the ticket's own columns
-        raise TypeError(f"Ticket.{field} is a relation, not a column")
+def _attname(sweep: Sweep, field: str) -> str:
+    found = sweep.model._meta.get_field(field)
+    if not isinstance(found, Field):  # an escalation names the model's own columns
+        raise TypeError(f"{sweep.model.__name__}.{field} is a relation, not a column")
     return found.attname
 
 
-class _Due(TypedDict):
-    overdue_due: dt.datetime  # EFFECTIVE_DUE
-
-
-def _plan(now: dt.datetime, batch_size: int) -> "QuerySet[WithAnnotations[Ticket, _Due]]":
-    """The batch: due tickets, locked (SKIP LOCKED), with their due date and the values
-    ESCALATION gives them."""
-    return (
-        Ticket.objects.alias(overdue_due=EFFECTIVE_DUE)
-        .filter(due(now))
-        # Django's documented promotion of an alias; django-stubs' plugin sees a clash
-        .annotate(overdue_due=F("overdue_due"))  # type: ignore[no-redef]
-        .annotate(**{_after(key): expr for key, (_, expr) in ESCALATION.items()})
-        .only("thread", *(field for field, _ in ESCALATION.values()))
+def _plan(now: dt.datetime, batch_size: int, sweep: Sweep = TICKETS) -> "QuerySet[Any]":
+    """The batch: due rows (tickets or tasks), locked (SKIP LOCKED), each annotated with
+    `overdue_due` (its effective due date) and the values its escalation gives it."""
+    rows: QuerySet[Any] = sweep.model.objects.all()
+    plan: QuerySet[Any] = (
+        rows.alias(overdue_due=sweep.effective_due)
+        .filter(sweep.due(now))
+        .annotate(overdue_due=F("overdue_due"))
+        .annotate(**{_after(key): expr for key, (_, expr) in sweep.escalation.items()})
+        .only("thread", *(field for field, _ in sweep.escalation.values()))
         .order_by()
         .select_for_update(skip_locked=True, of=("self",))[:batch_size]
     )
+    return plan
 
 
 def event_data(due: dt.datetime, escalated: dict[str, list[Any]]) -> dict[str, object]:
@@ -123,41 +148,53 @@ def event_data(due: dt.datetime, escalated: dict[str, list[Any]]) -> dict[str, o
 
 def tickets_mark_overdue(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
     """Mark every open ticket past its due date overdue; returns how many."""
-    sweep = _sweep_batch_sql if connection.vendor == "postgresql" else _sweep_batch
+    return _mark(TICKETS, now, batch_size)
+
+
+def tasks_mark_overdue(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    """Mark every open task past its due date overdue (the same sweep); returns how many."""
+    return _mark(TASKS, now, batch_size)
+
+
+def _mark(sweep: Sweep, now: dt.datetime | None, batch_size: int) -> int:
+    batch = _sweep_batch_sql if connection.vendor == "postgresql" else _sweep_batch
     total = 0
     while True:
         with transaction.atomic():
-            ids, event_ids = sweep(now or timezone.now(), batch_size)
+            ids, event_ids = batch(now or timezone.now(), batch_size, sweep)
             if ids:
                 threads.events_announce(event_ids=event_ids)
                 send_on_commit(
-                    signals.tickets_overdue,
-                    sender=Ticket,
-                    ticket_ids=ids,
+                    sweep.signal,
+                    sender=sweep.model,
                     actor=SYSTEM,
                     channel=Channel.SYSTEM,
+                    **{sweep.ids: ids},
                 )
         total += len(ids)
         if len(ids) < batch_size:
             return total
 
 
-def _sweep_batch(now: dt.datetime, batch_size: int) -> tuple[list[int], list[int]]:
+def _sweep_batch(
+    now: dt.datetime, batch_size: int, sweep: Sweep = TICKETS
+) -> tuple[list[int], list[int]]:
     """The portable path: `_plan()` evaluated, then the same steps as `_sql()` in a few
     ORM statements (mark, one UPDATE per escalated value, insert the events)."""
-    tickets = list(_plan(now, batch_size))
-    if not tickets:
+    rows = list(_plan(now, batch_size, sweep))
+    if not rows:
         return [], []
-    ids = [t.pk for t in tickets]
-    Ticket.objects.filter(pk__in=ids).update(**marks(now))
+    ids = [t.pk for t in rows]
+    sweep.model.objects.filter(pk__in=ids).update(**marks(now))
     changes: dict[tuple[str, object], list[int]] = defaultdict(list)
     events = []
-    for t in tickets:
+    for t in rows:
         escalated: dict[str, list[Any]] = {}
-        for key, (field, _) in ESCALATION.items():
-            before, after = getattr(t, _attname(field)), getattr(t, _after(key))
+        for key, (field, _) in sweep.escalation.items():
+            attname = _attname(sweep, field)
+            before, after = getattr(t, attname), getattr(t, _after(key))
             if after != before:
-                changes[(_attname(field), after)].append(t.pk)
+                changes[(attname, after)].append(t.pk)
                 escalated[key] = [before, after]
         events.append(
             ThreadEvent(
@@ -170,39 +207,42 @@ def _sweep_batch(now: dt.datetime, batch_size: int) -> tuple[list[int], list[int
             )
         )
     for (attname, value), pks in changes.items():
-        Ticket.objects.filter(pk__in=pks).update(**{attname: value})
+        sweep.model.objects.filter(pk__in=pks).update(**{attname: value})
     created = ThreadEvent.objects.bulk_create(events, batch_size=len(events))
     return ids, [e.pk for e in created]
 
 
-def _sweep_batch_sql(now: dt.datetime, batch_size: int) -> tuple[list[int], list[int]]:
-    sql, params = _sql(now, batch_size)
+def _sweep_batch_sql(
+    now: dt.datetime, batch_size: int, sweep: Sweep = TICKETS
+) -> tuple[list[int], list[int]]:
+    sql, params = _sql(now, batch_size, sweep)
     with connection.cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
     return [r[0] for r in rows], [r[1] for r in rows]
 
 
-def _sql(now: dt.datetime, batch_size: int) -> tuple[str, list[Any]]:
+def _sql(now: dt.datetime, batch_size: int, sweep: Sweep = TICKETS) -> tuple[str, list[Any]]:
     """One PostgreSQL statement for a batch, written from the models: the plan as Django
-    compiles `_plan()`, the UPDATE as it compiles `marks()` and ESCALATION, the events'
-    table and columns from ThreadEvent's `_meta`."""
+    compiles `_plan()`, the UPDATE as it compiles `marks()` and the escalation, the
+    events' table and columns from ThreadEvent's `_meta`."""
     qn, q = connection.ops.quote_name, Quoter(connection)
-    pk, thread = q.pk(Ticket), q.column(Ticket, "thread")
+    model = sweep.model
+    pk, thread = q.pk(model), q.column(model, "thread")
 
-    plan_sql, plan_params = _plan(now, batch_size).query.sql_with_params()
+    plan_sql, plan_params = _plan(now, batch_size, sweep).query.sql_with_params()
 
-    update = UpdateQuery(Ticket)
+    update = UpdateQuery(model)
     escalate: dict[str, object] = {}
-    for key, (field, _) in ESCALATION.items():
+    for key, (field, _) in sweep.escalation.items():
         escalate[field] = RawSQL(f"plan.{qn(_after(key))}", ())  # noqa: S611 - our quoted alias
     update.add_update_values({**marks(now), **escalate})
     update_sql, update_params = update.get_compiler(connection=connection).as_sql()
-    table = q.table(Ticket)
+    table = q.table(model)
 
     changed = []  # the event's "escalated": [before, after] of each column that changed
-    for key, (field, _) in ESCALATION.items():
-        before, after = f"plan.{q.column(Ticket, field)}", f"plan.{qn(_after(key))}"
+    for key, (field, _) in sweep.escalation.items():
+        before, after = f"plan.{q.column(model, field)}", f"plan.{qn(_after(key))}"
         changed.append(
             f"%s::text, CASE WHEN {after} IS DISTINCT FROM {before} "
             f"THEN jsonb_build_array({before}, {after}) END"
@@ -236,7 +276,7 @@ FROM plan JOIN events ON events.{q.column(ThreadEvent, "thread")} = plan.{thread
         ThreadEvent.Kind.OVERDUE.value,
         SYSTEM.label,
         Channel.SYSTEM.value,
-        *ESCALATION.keys(),
+        *sweep.escalation.keys(),
         now,
     ]
     return sql, params

@@ -15,7 +15,7 @@ from threads import services as threads
 from threads.models import Collaborator, Thread, ThreadEvent
 
 from .. import signals
-from ..models import MergeMode, State, Ticket, TicketLink
+from ..models import MergeMode, State, Task, Ticket, TicketLink
 from ..permissions import check
 from ._common import RELATED, bump, channel_of, lock, record, ref, require_state, save
 
@@ -139,7 +139,8 @@ def ticket_remove_collaborator(
 
 
 def tickets_purge(*, actor: Actor, tickets: Sequence[Ticket]) -> int:
-    """Erase tickets in the trash for good (helpdesk admins only). Returns how many."""
+    """Erase tickets in the trash for good (helpdesk admins only), their tasks with
+    them. Returns how many."""
     if not (is_system(actor) or (is_agent(actor) and actor.is_helpdesk_admin)):
         raise PermissionRefused(
             "Only helpdesk admins purge deleted tickets.", code="permission_denied"
@@ -150,7 +151,10 @@ def tickets_purge(*, actor: Actor, tickets: Sequence[Ticket]) -> int:
         if len(doomed) != len(ids):
             raise Conflict("Only deleted tickets can be purged.", code="not_deleted")
         thread_ids = [t.thread_id for t in doomed]
+        tasks = Task.objects.filter(ticket_id__in=ids)
+        thread_ids += list(tasks.values_list("thread_id", flat=True))
         Ticket.objects.filter(merged_into__in=doomed).update(merged_into=None, merge_mode="")
+        tasks.delete()
         Ticket.objects.filter(pk__in=ids).delete()
         Thread.objects.filter(pk__in=thread_ids).delete()
     return len(doomed)

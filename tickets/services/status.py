@@ -28,18 +28,23 @@ from routing.sla import resume_due_at, sla_due_at
 from threads import services as threads
 from threads.models import ThreadEntry, ThreadEvent
 
-from .. import signals
+from .. import customfields, signals
 from ..models import (
     TRANSITIONS,
+    CustomField,
     HelpdeskSettings,
     State,
+    Task,
+    TaskState,
     Ticket,
+    TicketFieldValue,
     TicketStatus,
     transition_permissions,
 )
-from ..permissions import CLIENT_CLOSE, check, check_visible, client_refusal
+from ..permissions import CLIENT_CLOSE, check, check_task, check_visible, client_refusal
 from ._common import channel_of, lock, record, ref, save
 from .assignment import announce_assignment
+from .tasks import close_locked, lock_task
 
 
 def authorize_status(
@@ -68,6 +73,73 @@ def authorize_status(
         raise refusal
 
 
+def close_refusal(ticket: Ticket, config: HelpdeskSettings) -> Conflict | None:
+    """Why this ticket may not close, or None: osTicket's close guards, asked by every
+    path that closes (the status menu and bulk action, a reply with a closed status, a
+    client's close, the API, mail): an open task, an empty field that is required to
+    close, no help topic while the settings require one. A merge's children close
+    regardless (as osTicket forces them)."""
+    open_tasks = list(
+        Task.objects.filter(ticket_id=ticket.pk, state=TaskState.OPEN)
+        .order_by("id")
+        .values("id", "number", "title")
+    )
+    if open_tasks:
+        names = ", ".join(f"#{t['number']} ({t['title']})" for t in open_tasks)
+        return Conflict(
+            f"Ticket #{ticket.number} has open tasks: {names}. Close them first.",
+            code="open_tasks",
+            extra={"tasks": open_tasks},
+        )
+    if config.require_topic_to_close and ticket.topic_id is None:
+        return Conflict(
+            f"Ticket #{ticket.number} needs a help topic before it can be closed.",
+            code="topic_required_to_close",
+            fields={"topic": ["Required to close."]},
+        )
+    missing = _empty_required_to_close(ticket)
+    if missing:
+        return Conflict(
+            f"Ticket #{ticket.number} cannot be closed while these fields are empty: "
+            f"{', '.join(f.label for f in missing)}.",
+            code="fields_required_to_close",
+            fields={f.name: ["Required to close."] for f in missing},
+        )
+    return None
+
+
+def _empty_required_to_close(ticket: Ticket) -> list[CustomField]:
+    required = [f for f in customfields.fields_for_topic(ticket.topic) if f.required_to_close]
+    if not required:
+        return []
+    filled = set(
+        TicketFieldValue.objects.filter(ticket_id=ticket.pk, field__in=required)
+        .exclude(value="")
+        .values_list("field_id", flat=True)
+    )
+    return [f for f in required if f.pk not in filled]
+
+
+def close_tasks(ticket: Ticket, *, actor: Actor, channel: str) -> int:
+    """Close the open tasks of a locked ticket with it ("close its tasks too"): the actor
+    needs task.close on each; returns how many closed."""
+    closed = 0
+    for pk in Task.objects.filter(ticket_id=ticket.pk, state=TaskState.OPEN).values_list(
+        "pk", flat=True
+    ):
+        task = lock_task(pk)
+        check_task(actor, "task.close", task)
+        close_locked(
+            task,
+            actor=actor,
+            channel=channel,
+            comment=f"With ticket #{ticket.number}.",
+            ticket=ticket,
+        )
+        closed += 1
+    return closed
+
+
 def apply_status(
     ticket: Ticket,
     status: TicketStatus,
@@ -75,9 +147,16 @@ def apply_status(
     actor: Actor,
     channel: str,
     config: HelpdeskSettings | None = None,
+    guard: bool = True,
 ) -> list[str]:
     """Move a locked ticket to `status` and record it, with the assignment rules of
-    closing and reopening (module docstring); returns the fields to save."""
+    closing and reopening (module docstring); returns the fields to save. Closing an
+    open ticket is refused while `close_refusal` gives a reason, unless `guard` is off
+    (a merge's children)."""
+    if guard and ticket.state == State.OPEN and status.state == State.CLOSED:
+        refusal = close_refusal(ticket, config or HelpdeskSettings.load())
+        if refusal is not None:
+            raise refusal
     now = timezone.now()
     before = {"id": ticket.status_id, "name": ticket.status.name, "state": ticket.state}
     old_state = ticket.state
@@ -267,12 +346,15 @@ def ticket_set_status(
     actor: Actor,
     ticket: Ticket,
     status: TicketStatus,
+    close_tasks_too: bool = False,
     channel: str | None = None,
     expected_version: int | None = None,
 ) -> Ticket:
     """Change the status (close, reopen, archive, delete to the trash, restore).
 
-    Setting the status a ticket already has changes nothing.
+    Setting the status a ticket already has changes nothing. Closing with
+    `close_tasks_too` closes the ticket's open tasks first, in the same transaction
+    (the actor needs task.close on each); otherwise open tasks refuse the close.
     """
     channel = channel_of(actor, channel)
     config = HelpdeskSettings.load()
@@ -281,6 +363,8 @@ def ticket_set_status(
         if t.status_id == status.pk:
             return t
         authorize_status(actor, t, status, config)
+        if close_tasks_too and t.state == State.OPEN and status.state == State.CLOSED:
+            close_tasks(t, actor=actor, channel=channel)
         previous = t.status
         fields = apply_status(t, status, actor=actor, channel=channel, config=config)
         save(t, *fields)

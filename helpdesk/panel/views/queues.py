@@ -60,7 +60,7 @@ def render_queue(request, queue, *, template="staff/queue.html", extra=None, pro
         tickets = tickets.none()
     cursor = None if problems else params.cleaned_data.get("cursor")
     result = keyset.paginate(tickets, sort=sort, descending=descending, cursor=cursor, size=size)
-    locks = selectors.locked_ticket_ids(t.pk for t in result.rows)
+    locks = selectors.locked_ticket_ids(result.rows)
     for t in result.rows:
         t.locked_by = locks.get(t.pk) if locks.get(t.pk) != user.display_name else None
     remembered = queue.slug if queue.saved is None else None
