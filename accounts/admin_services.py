@@ -94,10 +94,20 @@ class ThroughServices(admin.ModelAdmin[_M]):
     def delete_model(self, request: HttpRequest, obj: _M) -> None:
         if self.delete_service is None:  # no such operation: Django's own delete
             return super().delete_model(request, obj)
+        pk = obj.pk
         try:
             self.delete_service(actor=admin_actor(request), instance=obj)
         except DomainError as exc:
             refused(request, self, exc)
+            return
+        obj.pk = pk  # Django's delete() clears it; the log names the row that was
+        super().log_deletions(request, [obj])
+
+    def log_deletions(self, request: HttpRequest, queryset: Any) -> None:
+        """Django logs a deletion before it deletes; through a service that may refuse,
+        delete_model logs each row once the service has deleted it."""
+        if self.delete_service is None:
+            super().log_deletions(request, queryset)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         if self.delete_service is None:
