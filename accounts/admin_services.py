@@ -101,13 +101,15 @@ class ThroughServices(admin.ModelAdmin[_M]):
             refused(request, self, exc)
             return
         obj.pk = pk  # Django's delete() clears it; the log names the row that was
-        super().log_deletions(request, [obj])
+        # Django only iterates what it logs: the deleted row cannot be queried any more
+        super().log_deletions(request, [obj])  # type: ignore[arg-type]
 
-    def log_deletions(self, request: HttpRequest, queryset: Any) -> None:
+    def log_deletions(self, request: HttpRequest, queryset: QuerySet[_M]) -> list[LogEntry]:
         """Django logs a deletion before it deletes; through a service that may refuse,
         delete_model logs each row once the service has deleted it."""
         if self.delete_service is None:
-            super().log_deletions(request, queryset)
+            return super().log_deletions(request, queryset)
+        return []
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         if self.delete_service is None:
