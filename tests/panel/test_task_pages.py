@@ -246,7 +246,7 @@ def test_an_attachment_of_another_thread_is_not_found_through_a_task(cast, task,
     assert as_agent_a.get(url).status_code == 404
 
 
-# --- what is shown, what is refused ----------------------------------------------------------------
+# --- what is shown, what is refused ---------------------------------------------------------------
 POSTS = {
     "claim": ("claim/", {}),
     "release": ("release/", {}),
