@@ -130,6 +130,7 @@ def task_search(*, user, text: str) -> TaskResults:
         results.tasks = [results.exact]
         return results
     entries: QuerySet[ThreadEntry]
+    by_title: QuerySet[Task]
     if is_postgres():
         query = _tsquery(text)
         by_title = visible.annotate(v=EnglishVector("title")).filter(v=query)

@@ -71,11 +71,12 @@ def tasks_of_ticket(user: User, ticket: Ticket) -> list[Task]:
     return tasks
 
 
-def may_close_all(tasks: list[Task]) -> bool:
-    """May the agent close every open one of these (tasks_of_ticket's), as closing the
-    ticket "with its tasks" needs?"""
+def may_close_all(user: User, tasks: list[Task]) -> bool:
+    """May the agent close every open one of these tasks, as closing their ticket "with
+    its tasks" needs?"""
+    granted = PermissionsOf(user)
     open_tasks = [t for t in tasks if t.state == TaskState.OPEN]
-    return bool(open_tasks) and all("task.close" in t.granted for t in open_tasks)
+    return bool(open_tasks) and all("task.close" in granted(t) for t in open_tasks)
 
 
 # --- the task page --------------------------------------------------------------------------
@@ -114,11 +115,11 @@ def task_timeline(task: Task) -> list[TimelineItem]:
 def task_page(user: User, task: Task) -> dict:
     """Everything the task page shows."""
     lock = active_lock(task)
+    ticket = task.ticket
     return {
         "task": task,
         "granted": task_permissions(user, task),
-        "ticket_visible": task.ticket_id is not None
-        and ticket_is_visible(user=user, ticket=task.ticket),
+        "ticket_visible": ticket is not None and ticket_is_visible(user=user, ticket=ticket),
         "timeline": task_timeline(task),
         "lock": lock,
         "locked_by_other": lock is not None and lock.agent_id != user.pk,

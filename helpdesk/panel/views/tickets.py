@@ -84,7 +84,7 @@ def _forms(request, ticket, ctx, bound: dict):
     forms.update(bound)
     if "status" in forms:
         _limit_statuses(forms["status"], ctx["statuses"])
-        _offer_closing_tasks(forms["status"], ctx["tasks"])
+        _offer_closing_tasks(request, forms["status"], ctx["tasks"])
     return forms
 
 
@@ -92,11 +92,11 @@ def _limit_statuses(form, statuses) -> None:
     form.fields["status"].queryset = TicketStatus.objects.filter(pk__in=[s.pk for s in statuses])
 
 
-def _offer_closing_tasks(form, tasks) -> None:
+def _offer_closing_tasks(request, form, tasks) -> None:
     """The status form names the ticket's open tasks (closing is refused while they are
     open) and offers to close them too to an agent who may close every one."""
     form.open_tasks = [t for t in tasks if t.is_open]
-    if not may_close_all(tasks):
+    if not may_close_all(request.user, tasks):
         del form.fields["close_tasks_too"]
 
 
@@ -127,7 +127,7 @@ def action_form(request, ticket, name: str):
     if name == "status":
         granted = ticket_permissions(request.user, ticket)
         _limit_statuses(form, selectors.allowed_statuses(ticket, granted))
-        _offer_closing_tasks(form, tasks_of_ticket(request.user, ticket))
+        _offer_closing_tasks(request, form, tasks_of_ticket(request.user, ticket))
     return form
 
 
