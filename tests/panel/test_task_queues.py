@@ -225,3 +225,28 @@ def test_a_task_queue_costs_the_same_number_of_queries_whatever_its_size(cast, t
     prefs.page_size = 50
     prefs.save()
     assert count() == small
+
+
+# --- a standalone task ----------------------------------------------------------------------
+def test_a_standalone_task_from_the_new_task_page(cast):
+    client = signed_in(cast.agent_a)
+    assert 'href="/scp/tasks/new/"' in client.get("/scp/tasks/").content.decode()
+    assert client.get("/scp/tasks/new/").status_code == 200
+    response = client.post(
+        "/scp/tasks/new/", {"title": "Renew the certificate", "department": cast.dept_a.pk}
+    )
+    task = Task.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/scp/tasks/{task.number}/"
+    assert (task.ticket, task.department, task.created_by) == (None, cast.dept_a, cast.agent_a)
+
+
+def test_a_refused_standalone_task_writes_nothing(cast):
+    before = (Task.objects.count(), ThreadEvent.objects.count())
+    client = signed_in(cast.agent_a)
+    response = client.post("/scp/tasks/new/", {"title": "Where does it go?"})
+    assert response.status_code == 422  # no department, and no default task department
+    assert "Choose a department for the task." in response.content.decode()
+    response = client.post("/scp/tasks/new/", {"title": "Theirs", "department": cast.dept_b.pk})
+    assert response.status_code == 403
+    assert "Your role in Billing does not allow task.create." in response.content.decode()
+    assert (Task.objects.count(), ThreadEvent.objects.count()) == before

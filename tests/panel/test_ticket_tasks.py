@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from routing.models import Department
 from threads.models import Attachment, ThreadEntry, ThreadEvent
 from tickets import services
-from tickets.models import Task, TaskState, Ticket
+from tickets.models import CustomField, CustomForm, Task, TaskFieldValue, TaskState, Ticket
 
 from ..factories import AgentFactory, attachment, open_ticket, role, status
 from .conftest import new_task, signed_in
@@ -58,6 +58,10 @@ def test_the_ticket_thread_links_its_task_lines(cast, ticket_a, as_agent_a):
 
 
 def test_creating_a_task_from_the_section(cast, ticket_a, as_agent_a):
+    form = CustomForm.objects.create(name="Task details", for_tasks=True)
+    CustomField.objects.create(form=form, name="part", label="Part number", kind="text")
+    fragment = as_agent_a.get(f"/scp/tickets/{ticket_a.number}/tasks/new/").content.decode()
+    assert 'name="cf_part"' in fragment
     response = as_agent_a.post(
         f"/scp/tickets/{ticket_a.number}/tasks/new/",
         {
@@ -65,6 +69,7 @@ def test_creating_a_task_from_the_section(cast, ticket_a, as_agent_a):
             "description": "Black, two of them.",
             "agent": cast.agent_b.pk,
             "due_at": "2099-03-01T09:00",
+            "cf_part": "TN-2",
             "attachments": [SimpleUploadedFile("quote.txt", b"12 EUR")],
         },
     )
@@ -73,6 +78,7 @@ def test_creating_a_task_from_the_section(cast, ticket_a, as_agent_a):
     task = Task.objects.get()
     assert (task.ticket, task.department, task.assignee) == (ticket_a, cast.dept_a, cast.agent_b)
     assert task.due_at.year == 2099
+    assert TaskFieldValue.objects.get(task=task).value == "TN-2"
     entry = ThreadEntry.objects.get(thread_id=task.thread_id)
     assert (
         entry.body_text == "Black, two of them." and entry.attachments.get().filename == "quote.txt"
