@@ -57,7 +57,7 @@ class TaskForm(forms.Form):
     )
     due_at = due_field()
     attachments = MultipleFileField(label=_("Attachments"))
-    entry = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    entry = IdField(widget=forms.HiddenInput)
 
     def __init__(self, *args, custom_fields=(), **kwargs):
         super().__init__(*args, **kwargs)

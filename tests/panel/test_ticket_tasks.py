@@ -154,6 +154,8 @@ def test_an_entry_of_another_ticket_is_refused(cast, ticket_a, ticket_b, as_agen
     before = rows()
     response = as_agent_a.post(url, {"title": "Sneaky", "entry": other.pk})
     assert response.status_code == 422 and rows() == before
+    response = as_agent_a.post(url, {"title": "Sneaky", "entry": "9" * 30})
+    assert response.status_code == 422 and rows() == before
 
 
 def test_closing_a_task_inline(cast, ticket_a, as_agent_a):
