@@ -226,7 +226,7 @@ def _action_page(request, task, name):
     return page(request, "staff/task_action.html", ctx)
 
 
-def _posted_version(request) -> int | None:
+def posted_version(request) -> int | None:
     version = request.POST.get("version") or ""
     return int(version) if version.isdigit() and len(version) < 10 else None
 
@@ -254,7 +254,7 @@ def task_release(request, number):
             actor=agent_of(request),
             task=task,
             channel=PANEL,
-            expected_version=_posted_version(request),
+            expected_version=posted_version(request),
         ),
         _("Assignment released."),
     )
@@ -271,7 +271,7 @@ def task_delete(request, number):
             actor=agent_of(request),
             task=task,
             channel=PANEL,
-            expected_version=_posted_version(request),
+            expected_version=posted_version(request),
         ),
         _("Task #%s deleted.") % task.number,
     )

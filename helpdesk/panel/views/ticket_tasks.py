@@ -17,7 +17,7 @@ from ..task_forms import NewTaskParams, TaskForm
 from ..task_selectors import entry_of
 from .common import page, ticket_or_404
 from .task_queues import create_task
-from .tasks import _posted_version, task_or_404
+from .tasks import posted_version, task_or_404
 from .tickets import PANEL, _after, carry_out, render_ticket
 
 OPEN_PANEL = "task"  # the Tasks section's form, as render_ticket's bound forms name it
@@ -93,7 +93,7 @@ def ticket_task_close(request, number, task_number):
             actor=agent_of(request),
             task=task,
             channel=PANEL,
-            expected_version=_posted_version(request),
+            expected_version=posted_version(request),
         ),
         _("Task #%s closed.") % task.number,
     )
