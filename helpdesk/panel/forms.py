@@ -167,6 +167,11 @@ class ReferForm(forms.Form):
 
 class StatusForm(VersionMixin):
     status = forms.ModelChoiceField(label=_("Status"), queryset=TicketStatus.objects.all())
+    close_tasks_too = forms.BooleanField(
+        label=_("Close its open tasks too"),
+        required=False,
+        help_text=_("When closing: a ticket with open tasks cannot close."),
+    )
 
 
 class PriorityForm(VersionMixin):
