@@ -104,16 +104,17 @@ def _when(value) -> str:
 def task_values(task: Task) -> dict:
     """A task for the task templates (sandbox.TASK_VARIABLES): plain text only. Its
     ticket is named by number alone: an agent may see a task without its ticket."""
+    agent, team, ticket = task.assignee, task.team, task.ticket
     return {
         "number": task.number,
         "title": task.title,
         "status": task.get_state_display(),
         "department": task.department.name,
-        "assignee": task.assignee.display_name if task.assignee_id else "",
-        "team": task.team.name if task.team_id else "",
+        "assignee": agent.display_name if agent is not None else "",
+        "team": team.name if team is not None else "",
         "due": _when(task.due_at),
         "created": _when(task.created_at),
-        "ticket": task.ticket.number if task.ticket_id else "",
+        "ticket": ticket.number if ticket is not None else "",
     }
 
 

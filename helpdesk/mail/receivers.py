@@ -129,8 +129,9 @@ def on_task_transferred(sender, task, actor, previous_department=None, **kwargs)
 def on_tasks_overdue(sender, task_ids, **kwargs):
     """One row per task (bulk-inserted with the sweep's batch), as for tickets."""
     nonce = uuid.uuid4().hex
-    rows = [(("overdue", pk, None, {"nonce": nonce}), {}) for pk in task_ids]
-    enqueue_many(task_notify_task, rows)
+    enqueue_many(
+        task_notify_task, [(("overdue", pk, None, {"nonce": nonce}), {}) for pk in task_ids]
+    )
 
 
 def connect() -> None:

@@ -10,7 +10,8 @@ retried task sends nothing twice. The task's collaborators (agents following its
 get the activity notice for an update, unless an alert about it reaches them already.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from accounts.models import User
 from threads.models import ThreadEntry
@@ -69,7 +70,8 @@ def last_respondent(task: Task, entry: ThreadEntry | None = None) -> list[User]:
     if entry is not None:
         entries = entries.exclude(pk=entry.pk)
     last = entries.select_related("poster").order_by("-id").first()
-    return [last.poster] if last is not None and last.poster.is_active else []
+    poster = last.poster if last is not None else None
+    return [poster] if poster is not None and poster.is_active else []
 
 
 def collaborators(task: Task) -> list[User]:
@@ -132,19 +134,19 @@ def task_assigned(
     dept = dept_settings(task.department)
     if not dept.task_assignment_alert:
         return
-    people: list[User] = []
+    agent, team = task.assignee, task.team
+    people: list[User | None] = []
     if dept.task_assignment_agent and "agent" in changed and task.assignee_id == agent_id:
-        people.append(task.assignee)
-    team = task.team
+        people.append(agent)
     if "team" in changed and team is not None and team.pk == team_id and team.alerts_enabled:
-        if dept.task_assignment_team_lead and team.lead_id:
+        if dept.task_assignment_team_lead:
             people.append(team.lead)
         if dept.task_assignment_team_members:
             people += list(team.members.filter(is_active=True, on_vacation=False))
     context = {
         **_agent_context(actor_id),
-        "assignee": task.assignee.display_name if task.assignee_id else "",
-        "team": task.team.name if task.team_id else "",
+        "assignee": agent.display_name if agent is not None else "",
+        "team": team.name if team is not None else "",
     }
     key = f"task-assigned:{task.pk}:{nonce}"
     _send("task.assignment.alert", people, task, key, context=context, exclude_ids=[actor_id])
@@ -175,7 +177,7 @@ def task_overdue(task: Task, *, nonce, **_) -> None:
     _send("task.overdue.alert", people, task, f"task-overdue:{task.pk}:{nonce}")
 
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[..., None]] = {
     "created": task_created,
     "update": task_update_posted,
     "assigned": task_assigned,
@@ -184,7 +186,7 @@ HANDLERS = {
 }
 
 
-def notify(event: str, task_id: int, entry_id: int | None = None, **extra) -> None:
+def notify(event: str, task_id: int, entry_id: int | None = None, **extra: Any) -> None:
     task = (
         Task.objects.select_related("department__manager", "assignee", "team__lead", "ticket")
         .filter(pk=task_id)
@@ -192,12 +194,14 @@ def notify(event: str, task_id: int, entry_id: int | None = None, **extra) -> No
     )
     if task is None:
         return
-    entry = ThreadEntry.objects.select_related("poster").filter(pk=entry_id).first()
-    if entry_id is not None and entry is None:
-        return
+    entry = None
+    if entry_id is not None:
+        entry = ThreadEntry.objects.select_related("poster").filter(pk=entry_id).first()
+        if entry is None:
+            return
     handler = HANDLERS[event]
     with unit_of_work():
-        if entry_id is not None:
+        if entry is not None:
             handler(task, entry, **extra)
         else:
             handler(task, **extra)
