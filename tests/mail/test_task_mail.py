@@ -150,6 +150,23 @@ def test_an_agent_who_turned_the_task_alert_off_does_not_get_it(helpdesk, run):
     assert recipients("task.alert") == {"root@helpdesk.test"}
 
 
+def test_the_panel_profile_turns_each_task_alert_off(client, helpdesk, run):
+    client.force_login(helpdesk.manager_a)
+    page = client.get("/scp/profile/").content.decode()
+    assert 'name="notify_task_new"' in page and 'name="notify_task_overdue"' in page
+
+    response = client.post(
+        "/scp/profile/",
+        {"timezone": "UTC", "page_size": "25", "notify_task_assigned": "on"},
+    )
+
+    assert response.status_code == 302
+    prefs = AgentPreferences.objects.get(agent=helpdesk.manager_a)
+    assert prefs.notify_task_assigned and not prefs.notify_task_new
+    new_task(run, helpdesk.agent_a, department=helpdesk.dept_a)
+    assert recipients("task.alert") == {"root@helpdesk.test"}
+
+
 # --- activity: alert and notice --------------------------------------------------------
 
 
@@ -298,9 +315,7 @@ def test_a_transfer_alerts_nobody_by_default_as_osticket(helpdesk, run):
         ),
     ],
 )
-def test_a_transfer_alerts_the_new_department_per_its_setting(
-    helpdesk, mia, run, values, expected
-):
+def test_a_transfer_alerts_the_new_department_per_its_setting(helpdesk, mia, run, values, expected):
     helpdesk.dept_b.manager = helpdesk.agent_b
     helpdesk.dept_b.save()
     AgentFactory(username="bo", department=helpdesk.dept_b)
