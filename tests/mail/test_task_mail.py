@@ -26,7 +26,7 @@ from helpdesk.panel.models import AgentPreferences
 from threads import services as threads
 from threads.models import ThreadEntry
 from tickets import services
-from tickets.models import State, Task, Ticket
+from tickets.models import HelpdeskSettings, State, Task, Ticket
 
 from ..factories import AgentFactory, TeamFactory, open_ticket, role
 from .conftest import authenticated, message
@@ -705,6 +705,49 @@ def test_the_close_marker_with_open_tasks_posts_nothing_and_parks_the_mail(
     assert not OutboundMessage.objects.exists() and mail.outbox == []
     record = InboundMessage.objects.get(pk=result.inbound_id)
     assert (record.status, record.entry) == ("parked", None)
+
+
+@pytest.mark.usefixtures("trust_mail")
+def test_the_close_marker_meets_every_close_guard(helpdesk, client_ticket, run):
+    HelpdeskSettings.objects.filter(pk=HelpdeskSettings.load().pk).update(
+        require_topic_to_close=True
+    )
+    entries = client_ticket.thread.entries.count()
+
+    result = run(
+        ingest,
+        reply("alex@helpdesk.test", "<m1@acme.test>", body="#close\nThe fire is out."),
+        channel="email",
+    )
+
+    assert result.status == "parked"
+    assert (
+        f"which is refused: Ticket #{client_ticket.number} needs a help topic before it can "
+        "be closed. Nothing was posted."
+    ) in result.reason
+    client_ticket.refresh_from_db()
+    assert client_ticket.state == State.OPEN
+    assert client_ticket.thread.entries.count() == entries
+
+
+@pytest.mark.usefixtures("trust_mail")
+def test_the_parked_close_goes_through_once_the_tasks_are_closed(helpdesk, client_ticket, run):
+    from helpdesk.mail.reprocess import reprocess
+
+    task = new_task(run, helpdesk.agent_a, ticket=client_ticket)
+    parked = run(
+        ingest,
+        reply("alex@helpdesk.test", "<m1@acme.test>", body="#close\nThe fire is out."),
+        channel="email",
+    )
+    run(services.task_close, actor=helpdesk.agent_a, task=task)
+
+    again = run(reprocess, InboundMessage.objects.get(pk=parked.inbound_id))
+
+    client_ticket.refresh_from_db()
+    assert (again.status, again.reason) == ("appended", "Response by email; ticket closed.")
+    assert client_ticket.state == State.CLOSED
+    assert client_ticket.thread.entries.last().body_text == "The fire is out."
 
 
 @pytest.mark.usefixtures("trust_mail")
