@@ -1,0 +1,182 @@
+"""`nothing_written()`: a refused action changes nothing.
+
+The project's rule: bad input gets a clear error and changes nothing, never half a write
+(CONVENTIONS 16: "a refused action also asserts that nothing happened"). A refusal test
+wraps the refused call::
+
+    with nothing_written():
+        response = client.post(...)
+    assert response.status_code == 403
+
+    with nothing_written(), pytest.raises(PermissionRefused):
+        services.ticket_assign(...)
+
+and the block fails unless, afterwards,
+
+- every table of the project's apps (and the admin's log) holds the same rows with the
+  same values: no row added, removed or changed (tickets, thread entries, events,
+  attachments and stored files, outbox tasks, outbound mail, webhook deliveries, users,
+  the many-to-many tables...); the test databases are small, so whole rows are compared;
+- no mail was sent (`mail.outbox`) and no after-commit callback was queued (a refused
+  change announces nothing: no signal, no webhook, no task);
+- no file was added to or removed from MEDIA_ROOT.
+
+What a refusal may legitimately write is named, so it stays visible in the test:
+`ignore=("helpdesk_mail.inboundmessage",)` skips a table (a mail parked with its reason),
+`ignore=("helpdesk_portal.accesslink.last_used_at",)` a column. A few columns are
+bookkeeping of authentication itself and always skipped (`BOOKKEEPING`).
+
+An exception escaping the block is not swallowed and nothing is compared: put
+`pytest.raises` inside (`with nothing_written(), pytest.raises(X):`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core import mail
+from django.db import connection, models
+
+# The apps whose tables are compared: ours, and the admin's change log (its audit).
+APPS = (
+    "accounts",
+    "routing",
+    "threads",
+    "tickets",
+    "helpdesk_api",
+    "helpdesk_outbox",
+    "helpdesk_webhooks",
+    "helpdesk_mail",
+    "helpdesk_kb",
+    "helpdesk_panel",
+    "helpdesk_portal",
+    "admin",
+)
+
+# Authentication's own bookkeeping, written on every authenticated request (at most once
+# a minute, helpdesk.api.authentication._touch): not a write of the refused action.
+BOOKKEEPING = (
+    "accounts.apikey.last_used_at",
+    "accounts.agenttoken.last_used_at",
+)
+
+
+def tables() -> list[type[models.Model]]:
+    """Every concrete table of APPS, many-to-many tables included."""
+    found = []
+    for label in APPS:
+        for model in apps.get_app_config(label).get_models(include_auto_created=True):
+            if not model._meta.proxy and model._meta.managed:
+                found.append(model)
+    return found
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    rows: dict[str, dict[Any, dict[str, Any]]]
+    mails: int
+    on_commit: int
+    files: frozenset[str]
+
+
+def _media_files() -> frozenset[str]:
+    root = Path(settings.MEDIA_ROOT)
+    if not root.is_dir():
+        return frozenset()
+    return frozenset(
+        os.path.relpath(os.path.join(folder, name), root)
+        for folder, _, names in os.walk(root)
+        for name in names
+    )
+
+
+def _split(ignore: Iterable[str]) -> tuple[set[str], dict[str, set[str]]]:
+    """("app.model", "app.model.column") -> ignored tables, ignored columns by table."""
+    skipped_tables: set[str] = set()
+    skipped_columns: dict[str, set[str]] = {}
+    for name in (*BOOKKEEPING, *ignore):
+        parts = name.lower().split(".")
+        if len(parts) == 2:
+            skipped_tables.add(name.lower())
+        elif len(parts) == 3:
+            skipped_columns.setdefault(".".join(parts[:2]), set()).add(parts[2])
+        else:
+            raise ValueError(f"ignore takes 'app.model' or 'app.model.column', not {name!r}")
+    known = {model._meta.label_lower for model in tables()}
+    unknown = (skipped_tables | set(skipped_columns)) - known
+    if unknown:
+        raise ValueError(f"no such table to ignore: {sorted(unknown)}")
+    return skipped_tables, skipped_columns
+
+
+def snapshot(ignore: Iterable[str] = ()) -> Snapshot:
+    skipped_tables, skipped_columns = _split(ignore)
+    rows: dict[str, dict[Any, dict[str, Any]]] = {}
+    for model in tables():
+        label = model._meta.label_lower
+        if label in skipped_tables:
+            continue
+        skipped = skipped_columns.get(label, set())
+        pk = model._meta.pk.attname
+        rows[label] = {
+            row[pk]: {column: value for column, value in row.items() if column not in skipped}
+            for row in model._base_manager.order_by().values()
+        }
+    return Snapshot(
+        rows=rows,
+        mails=len(mail.outbox) if hasattr(mail, "outbox") else 0,
+        on_commit=len(connection.run_on_commit),
+        files=_media_files(),
+    )
+
+
+def differences(before: Snapshot, after: Snapshot) -> list[str]:
+    """What changed, one line each, for the failure message."""
+    found = []
+    for label, old in before.rows.items():
+        new = after.rows[label]
+        added = sorted(set(new) - set(old), key=str)
+        removed = sorted(set(old) - set(new), key=str)
+        if added:
+            found.append(f"{label}: rows added {[new[pk] for pk in added]}")
+        if removed:
+            found.append(f"{label}: rows removed {[old[pk] for pk in removed]}")
+        for pk in sorted(set(old) & set(new), key=str):
+            changed = {
+                column: (value, new[pk][column])
+                for column, value in old[pk].items()
+                if new[pk][column] != value
+            }
+            if changed:
+                found.append(f"{label} pk={pk}: changed (before, after) {changed}")
+    if after.mails != before.mails:
+        found.append(f"mail.outbox: {after.mails - before.mails} message(s) sent")
+    if after.on_commit != before.on_commit:
+        found.append(
+            f"on_commit: {after.on_commit - before.on_commit} callback(s) queued "
+            "(a signal, webhook or task announced)"
+        )
+    if after.files != before.files:
+        found.append(
+            f"MEDIA_ROOT: files added {sorted(after.files - before.files)}, "
+            f"removed {sorted(before.files - after.files)}"
+        )
+    return found
+
+
+@contextmanager
+def nothing_written(*, ignore: Iterable[str] = ()) -> Iterator[Snapshot]:
+    """Assert that the block writes nothing (module docstring); yields the snapshot taken
+    before it."""
+    ignore = tuple(ignore)
+    before = snapshot(ignore)
+    yield before
+    found = differences(before, snapshot(ignore))
+    assert not found, "a refused action wrote:\n  " + "\n  ".join(found)
