@@ -8,6 +8,7 @@ from django.core import mail
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from helpdesk.portal.models import PortalSettings
 from threads.models import ThreadEvent
 from tickets.models import Ticket
 
@@ -109,3 +110,17 @@ def test_an_exception_from_the_block_is_not_swallowed(nothing_written, cast):
     with pytest.raises(KeyError), nothing_written():
         open_ticket(cast.alice, department=cast.dept_a)
         raise KeyError("the block's own error")
+
+
+def test_a_settings_row_loaded_with_its_defaults_is_not_a_write(nothing_written):
+    PortalSettings.objects.all().delete()
+
+    with nothing_written():
+        PortalSettings.load()
+
+    PortalSettings.objects.all().delete()
+    with (
+        pytest.raises(AssertionError, match=r"helpdesk_portal\.portalsettings: rows added"),
+        nothing_written(),
+    ):
+        PortalSettings.objects.create(pk=1, kb_enabled=False)
