@@ -88,7 +88,9 @@ def test_chosen_collaborators_only(cast, ticket):
 
 
 @pytest.mark.parametrize("who", ["carl (inactive)", "a stranger", "the requester"])
-def test_copying_someone_who_is_no_active_collaborator_is_refused(cast, ticket, who):
+def test_copying_someone_who_is_no_active_collaborator_is_refused(
+    cast, ticket, who, nothing_written
+):
     person = {
         "carl (inactive)": lambda: ticket.thread.collaborators.get(user__name="Carl").user,
         "a stranger": lambda: cast.stranger,
@@ -97,7 +99,7 @@ def test_copying_someone_who_is_no_active_collaborator_is_refused(cast, ticket, 
     version = Ticket.objects.get(pk=ticket.pk).version
     events = ticket.thread.events.count()
 
-    with pytest.raises(ValidationFailed) as refused:
+    with nothing_written(), pytest.raises(ValidationFailed) as refused:
         services.ticket_post_reply(actor=cast.agent_a, ticket=ticket, body="x", cc=[person.pk])
 
     assert refused.value.code == "invalid_cc" and "cc" in refused.value.fields
@@ -134,8 +136,8 @@ def test_no_signature_for_an_agent_without_one_or_the_system(cast, ticket, signa
     assert by_system.entry.body_text == "Automatic."
 
 
-def test_a_signature_alone_is_no_reply(cast, ticket, signature):
-    with pytest.raises(ValidationFailed) as refused:
+def test_a_signature_alone_is_no_reply(cast, ticket, signature, nothing_written):
+    with nothing_written(), pytest.raises(ValidationFailed) as refused:
         services.ticket_post_reply(actor=cast.agent_a, ticket=ticket, body="  ", signature=True)
 
     assert refused.value.code == "empty_body"

@@ -42,10 +42,12 @@ def test_the_trash_is_the_first_deleted_status_by_sort(cast):
     assert (ticket.state, ticket.status) == (State.DELETED, seeded)
 
 
-def test_without_a_deleted_status_the_service_refuses_and_writes_nothing(cast, no_trash):
+def test_without_a_deleted_status_the_service_refuses_and_writes_nothing(
+    cast, no_trash, nothing_written
+):
     ticket = _open(cast)[0]
 
-    with pytest.raises(Conflict) as refused:
+    with nothing_written(), pytest.raises(Conflict) as refused:
         services.ticket_delete(actor=cast.agent_a, ticket=ticket)
 
     assert refused.value.code == "no_trash_status" and refused.value.status == 409
@@ -53,16 +55,21 @@ def test_without_a_deleted_status_the_service_refuses_and_writes_nothing(cast, n
     assert _unchanged(ticket)
 
 
-def test_without_a_deleted_status_strangers_still_get_their_own_refusal(cast, no_trash):
+def test_without_a_deleted_status_strangers_still_get_their_own_refusal(
+    cast, no_trash, nothing_written
+):
     ticket = _open(cast)[0]
     limited = AgentFactory(username="lim", department=cast.dept_a, role=role("Limited Access"))
 
-    with pytest.raises(NotVisible):
+    with nothing_written(), pytest.raises(NotVisible) as refusal:
         services.ticket_delete(actor=cast.agent_b, ticket=ticket)
-    with pytest.raises(PermissionRefused):
+    assert refusal.value.code == "ticket_not_found"
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal2:
         services.ticket_delete(actor=limited, ticket=ticket)
-    with pytest.raises(PermissionRefused):
+    assert refusal2.value.code == "permission_denied"
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal3:
         services.ticket_delete(actor=cast.alice, ticket=ticket)
+    assert refusal3.value.code == "permission_denied"
     assert _unchanged(ticket)
 
 
