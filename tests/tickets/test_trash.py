@@ -82,10 +82,12 @@ def test_the_panel_button_moves_to_the_trash(cast):
     assert Ticket.objects.get(pk=ticket.pk).state == State.DELETED
 
 
-def test_the_panel_button_without_a_deleted_status_says_why(cast, no_trash):
+def test_the_panel_button_without_a_deleted_status_says_why(cast, no_trash, nothing_written):
     ticket = _open(cast)[0]
 
-    response = signed_in(cast.agent_a).post(f"/scp/tickets/{ticket.number}/delete/")
+    as_agent_a = signed_in(cast.agent_a)
+    with nothing_written():
+        response = as_agent_a.post(f"/scp/tickets/{ticket.number}/delete/")
 
     assert response.status_code == 409
     assert "No deleted status is configured" in response.content.decode()
@@ -107,14 +109,21 @@ def test_bulk_delete_moves_every_ticket_to_the_trash(cast):
     assert "3 ticket(s) updated." in client.get("/scp/").content.decode()
 
 
-def test_bulk_delete_without_a_deleted_status_says_so_once_and_changes_nothing(cast, no_trash):
+def test_bulk_delete_without_a_deleted_status_says_so_once_and_changes_nothing(
+    cast, no_trash, nothing_written
+):
     tickets = _open(cast, 3)
     client = signed_in(cast.agent_a)
 
-    response = client.post(
-        "/scp/queues/bulk/",
-        {"action": "delete", "tickets": [t.number for t in tickets], "next": "/scp/queues/open/"},
-    )
+    with nothing_written():
+        response = client.post(
+            "/scp/queues/bulk/",
+            {
+                "action": "delete",
+                "tickets": [t.number for t in tickets],
+                "next": "/scp/queues/open/",
+            },
+        )
 
     assert response.status_code == 302 and response["Location"] == "/scp/queues/open/"
     page = client.get("/scp/queues/open/").content.decode()
