@@ -25,7 +25,9 @@ A settings row created with its defaults by its first `load()` (accounts.singlet
 not a write: reading the settings does that on any path.
 
 What a refusal may legitimately write is named, so it stays visible in the test:
-`ignore=("helpdesk_mail.inboundmessage",)` skips a table (a mail parked with its reason),
+`only_new=("helpdesk_mail.inboundmessage",)` lets rows be added to a table, not changed
+or removed (a mail parked with its reason: the test then checks `watch.added[table]`),
+`ignore=("helpdesk_api.idempotencyrecord",)` skips a table,
 `ignore=("helpdesk_portal.accesslink.last_used_at",)` a column. A few columns are
 bookkeeping of authentication itself and always skipped (`BOOKKEEPING`).
 
@@ -38,7 +40,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -150,13 +152,21 @@ def _loaded_with_defaults(label: str, old: dict, new: dict) -> bool:
     defaults = model(pk=SINGLETON_PK)
     row = new[SINGLETON_PK]
     return all(
-        row[field.attname] == field.to_python(getattr(defaults, field.attname))
-        for field in model._meta.concrete_fields
-        if field.attname in row
+        row[column.attname] == column.to_python(getattr(defaults, column.attname))
+        for column in model._meta.concrete_fields
+        if column.attname in row
     )
 
 
-def differences(before: Snapshot, after: Snapshot) -> list[str]:
+def added(before: Snapshot, after: Snapshot) -> dict[str, list[dict[str, Any]]]:
+    """The rows added to each table, in primary-key order."""
+    return {
+        label: [after.rows[label][pk] for pk in sorted(set(after.rows[label]) - set(old), key=str)]
+        for label, old in before.rows.items()
+    }
+
+
+def differences(before: Snapshot, after: Snapshot, only_new: Iterable[str] = ()) -> list[str]:
     """What changed, one line each, for the failure message."""
     found = []
     for label, old in before.rows.items():
@@ -164,9 +174,8 @@ def differences(before: Snapshot, after: Snapshot) -> list[str]:
         if _loaded_with_defaults(label, old, new):
             continue
         added = sorted(set(new) - set(old), key=str)
-
         removed = sorted(set(old) - set(new), key=str)
-        if added:
+        if added and label not in only_new:
             found.append(f"{label}: rows added {[new[pk] for pk in added]}")
         if removed:
             found.append(f"{label}: rows removed {[old[pk] for pk in removed]}")
@@ -193,12 +202,23 @@ def differences(before: Snapshot, after: Snapshot) -> list[str]:
     return found
 
 
+@dataclass
+class Watch:
+    """What `nothing_written` yields: the state before the block, and once it has ended,
+    the rows it added to each table (those of `only_new` tables are the allowed ones)."""
+
+    before: Snapshot
+    added: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
 @contextmanager
-def nothing_written(*, ignore: Iterable[str] = ()) -> Iterator[Snapshot]:
-    """Assert that the block writes nothing (module docstring); yields the snapshot taken
-    before it."""
-    ignore = tuple(ignore)
-    before = snapshot(ignore)
-    yield before
-    found = differences(before, snapshot(ignore))
+def nothing_written(*, ignore: Iterable[str] = (), only_new: Iterable[str] = ()) -> Iterator[Watch]:
+    """Assert that the block writes nothing (module docstring)."""
+    ignore, only_new = tuple(ignore), tuple(name.lower() for name in only_new)
+    _split(only_new)  # known tables only
+    watch = Watch(before=snapshot(ignore))
+    yield watch
+    after = snapshot(ignore)
+    watch.added = added(watch.before, after)
+    found = differences(watch.before, after, only_new)
     assert not found, "a refused action wrote:\n  " + "\n  ".join(found)

@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 
 from helpdesk.portal.models import PortalSettings
-from threads.models import ThreadEvent
+from threads.models import Thread, ThreadEvent
 from tickets.models import Ticket
 
 from .factories import open_ticket
@@ -18,10 +18,11 @@ from .factories import open_ticket
 def test_a_block_that_only_reads_passes(nothing_written, cast):
     ticket = open_ticket(cast.alice, department=cast.dept_a)
 
-    with nothing_written() as before:
+    with nothing_written() as watch:
         assert Ticket.objects.get(pk=ticket.pk).subject == "Printer on fire"
 
-    assert before.rows["tickets.ticket"][ticket.pk]["subject"] == "Printer on fire"
+    assert watch.before.rows["tickets.ticket"][ticket.pk]["subject"] == "Printer on fire"
+    assert watch.added["tickets.ticket"] == []
 
 
 def test_it_fails_when_a_row_is_written(nothing_written, cast):
@@ -124,3 +125,22 @@ def test_a_settings_row_loaded_with_its_defaults_is_not_a_write(nothing_written)
         nothing_written(),
     ):
         PortalSettings.objects.create(pk=1, kb_enabled=False)
+
+
+def test_only_new_lets_rows_be_added_but_not_changed(nothing_written, cast):
+    ticket = open_ticket(cast.alice, department=cast.dept_a)
+
+    with nothing_written(only_new=("tickets.Ticket", "threads.thread")) as watch:
+        Thread.objects.create()
+
+    assert [row["id"] for row in watch.added["threads.thread"]] == [Thread.objects.last().pk]
+    with (
+        pytest.raises(AssertionError, match=rf"tickets\.ticket pk={ticket.pk}: changed"),
+        nothing_written(only_new=("tickets.ticket",)),
+    ):
+        Ticket.objects.filter(pk=ticket.pk).update(subject="Changed")
+    with (
+        pytest.raises(AssertionError, match=r"threads\.threadentry: rows removed"),
+        nothing_written(only_new=("threads.threadentry",)),
+    ):
+        ticket.thread.entries.all().delete()
