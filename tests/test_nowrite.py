@@ -10,9 +10,10 @@ from django.db import transaction
 
 from helpdesk.portal.models import PortalSettings
 from threads.models import Thread, ThreadEvent
+from threads.services import files_store
 from tickets.models import Ticket
 
-from .factories import open_ticket
+from .factories import attachment, open_ticket
 
 
 def test_a_block_that_only_reads_passes(nothing_written, cast):
@@ -144,3 +145,16 @@ def test_only_new_lets_rows_be_added_but_not_changed(nothing_written, cast):
         nothing_written(only_new=("threads.threadentry",)),
     ):
         ticket.thread.entries.all().delete()
+
+
+def test_orphans_lets_files_be_stored_and_nothing_else(nothing_written, cast):
+    with nothing_written(orphans=True) as watch:
+        files_store([attachment("a.txt", b"orphan")])
+
+    [row] = watch.added["threads.storedfile"]
+    assert default_storage.exists(row["file"])
+    with (
+        pytest.raises(AssertionError, match=r"MEDIA_ROOT: files added \['stray\.txt'\]"),
+        nothing_written(orphans=True),
+    ):
+        default_storage.save("stray.txt", io.BytesIO(b"x"))  # a file without its row
