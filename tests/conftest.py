@@ -167,3 +167,11 @@ def cast(db) -> Cast:
         acme=acme,
         globex=globex,
     )
+
+
+@pytest.fixture
+def nothing_written(db):
+    """`with nothing_written(): ...` fails unless the block wrote nothing (tests/nowrite.py)."""
+    from .nowrite import nothing_written
+
+    return nothing_written

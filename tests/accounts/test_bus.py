@@ -75,7 +75,7 @@ def test_send_robust_returns_every_receivers_result(db):
 
 
 def test_an_in_transaction_receiver_that_raises_rolls_the_change_back(
-    db, django_capture_on_commit_callbacks
+    db, django_capture_on_commit_callbacks, nothing_written
 ):
     after = []
 
@@ -86,6 +86,7 @@ def test_an_in_transaction_receiver_that_raises_rolls_the_change_back(
     pinged.connect(lambda sender, **kw: after.append(1), weak=False, dispatch_uid="t.after")
     try:
         with (
+            nothing_written(),
             django_capture_on_commit_callbacks(execute=True) as callbacks,
             pytest.raises(Boom),
             transaction.atomic(),

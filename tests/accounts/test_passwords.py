@@ -21,12 +21,12 @@ def test_a_new_token_voids_the_older_ones(cast):
     assert passwords.reset_tokens.check_token(fresh, second) is False
 
 
-def test_links_go_only_to_active_accounts_of_the_audience_with_a_password(cast):
-    assert passwords.password_reset_send(email=cast.alice.email, audience="agent") == 0
-    assert passwords.password_reset_send(email=cast.agent_a.email, audience="client") == 0
+def test_links_go_only_to_active_accounts_of_the_audience_with_a_password(cast, nothing_written):
     User.objects.filter(pk=cast.bob.pk).update(is_active=False)
-    assert passwords.password_reset_send(email=cast.bob.email, audience="client") == 0
-    assert mail.outbox == []
+    with nothing_written():
+        assert passwords.password_reset_send(email=cast.alice.email, audience="agent") == 0
+        assert passwords.password_reset_send(email=cast.agent_a.email, audience="client") == 0
+        assert passwords.password_reset_send(email=cast.bob.email, audience="client") == 0
     assert passwords.password_reset_send(email=cast.alice.email.upper(), audience="client") == 1
     [message] = mail.outbox
     assert message.to == [cast.alice.email]

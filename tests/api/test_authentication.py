@@ -118,16 +118,21 @@ def test_tokens_are_stored_hashed_and_shown_once(api, cast):
     assert all("token" not in t for t in listed)
 
 
-def test_an_agent_cannot_create_or_revoke_tokens_of_others(api, cast):
+def test_an_agent_cannot_create_or_revoke_tokens_of_others(api, cast, nothing_written):
     other = api.agent(cast.agent_b)
     theirs = AgentToken.objects.get(user=cast.agent_b)
     client = api.agent(cast.agent_a)
 
-    created = client.post("/api/v1/tokens/", {"name": "x", "user": cast.agent_b.pk}, format="json")
-    revoked = client.delete(f"/api/v1/tokens/{theirs.pk}/")
+    with nothing_written():
+        created = client.post(
+            "/api/v1/tokens/", {"name": "x", "user": cast.agent_b.pk}, format="json"
+        )
+        revoked = client.delete(f"/api/v1/tokens/{theirs.pk}/")
 
     assert created.status_code == 403
+    assert problem(created)["code"] == "permission_denied"
     assert revoked.status_code == 404
+    assert problem(revoked)["code"] == "token_not_found"
     assert AgentToken.objects.filter(user=cast.agent_b).count() == 1
     assert other.get("/api/v1/tickets/").status_code == 200
 
@@ -141,10 +146,13 @@ def test_an_admin_creates_a_token_for_an_agent(api, cast):
     assert AgentToken.objects.get(pk=response.json()["id"]).user == cast.agent_b
 
 
-def test_clients_have_no_tokens(api, cast):
-    response = api.client_user(cast.alice).post("/api/v1/tokens/", {"name": "x"}, format="json")
+def test_clients_have_no_tokens(api, cast, nothing_written):
+    client = api.client_user(cast.alice)
+    with nothing_written():
+        response = client.post("/api/v1/tokens/", {"name": "x"}, format="json")
 
     assert response.status_code == 403
+    assert problem(response)["code"] == "permission_denied"
     assert not AgentToken.objects.exists()
 
 
@@ -221,8 +229,11 @@ def test_create_api_key_command_prints_a_key_with_its_capabilities(cast, capsys)
     assert key.can_create_tickets and not key.can_exec_cron
 
 
-def test_create_api_key_refuses_a_bad_address(cast):
-    with pytest.raises(CommandError, match=r"Not an address or network: 300\.1\.1\.1"):
+def test_create_api_key_refuses_a_bad_address(cast, nothing_written):
+    with (
+        nothing_written(),
+        pytest.raises(CommandError, match=r"Not an address or network: 300\.1\.1\.1"),
+    ):
         call_command("create_api_key", "--ip", "300.1.1.1")
     assert not ApiKey.objects.exists()
 

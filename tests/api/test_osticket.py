@@ -96,14 +96,18 @@ def test_xml_is_parsed_safely(defaults):
     assert Attachment.objects.get().file.file.read() == b"hello"
 
 
-def test_an_xml_bomb_is_refused(defaults):
+def test_an_xml_bomb_is_refused(defaults, nothing_written):
     bomb = b"""<?xml version="1.0"?><!DOCTYPE t [<!ENTITY a "aaaaaaaaaa">
 <!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><ticket><subject>&b;</subject></ticket>"""
 
-    response = post("/api/tickets.xml", bomb, key(can_create_tickets=True), content_type="text/xml")
+    secret = key(can_create_tickets=True)
+    with nothing_written():
+        response = post("/api/tickets.xml", bomb, secret, content_type="text/xml")
 
     assert response.status_code == 400
-    assert text(response).startswith("XML error:")
+    assert text(response) == (
+        "XML error: EntitiesForbidden(name='a', system_id=None, public_id=None)"
+    )
     assert not Ticket.objects.exists()
 
 
@@ -117,7 +121,7 @@ def test_an_xml_bomb_is_refused(defaults):
         ("cron only", 401, "API key not authorized"),
     ],
 )
-def test_key_errors_as_osticket(defaults, case, status, body):
+def test_key_errors_as_osticket(defaults, case, status, body, nothing_written):
     secret = None
     if case == "unknown key":
         secret = "BA00B76BAA30F62E1940B46CC1C3C73C"
@@ -131,7 +135,8 @@ def test_key_errors_as_osticket(defaults, case, status, body):
     elif case == "cron only":
         secret = key(can_exec_cron=True)
 
-    response = post("/api/tickets.json", EXAMPLE, secret)
+    with nothing_written():
+        response = post("/api/tickets.json", EXAMPLE, secret)
 
     assert (response.status_code, text(response)) == (status, body)
     assert not Ticket.objects.exists()
@@ -141,24 +146,29 @@ def test_key_errors_as_osticket(defaults, case, status, body):
     ("method", "path"),
     [("get", "/api/tickets.json"), ("post", "/api/tickets.yaml"), ("post", "/api/nothing")],
 )
-def test_unsupported_urls(method, path, db):
-    response = getattr(Client(), method)(path)
+def test_unsupported_urls(method, path, db, nothing_written):
+    with nothing_written():
+        response = getattr(Client(), method)(path)
 
     assert (response.status_code, text(response)) == (400, "URL not supported")
 
 
-def test_malformed_json(defaults):
-    response = post("/api/tickets.json", "{", key(can_create_tickets=True))
+def test_malformed_json(defaults, nothing_written):
+    secret = key(can_create_tickets=True)
+    with nothing_written():
+        response = post("/api/tickets.json", "{", secret)
 
     assert (response.status_code, text(response)) == (400, "Syntax error, malformed JSON")
 
 
-def test_validation_errors_are_a_400_with_one_line_per_field(defaults):
-    response = post(
-        "/api/tickets.json",
-        {"email": "not-an-email", "name": "X", "priority": "high"},
-        key(can_create_tickets=True),
-    )
+def test_validation_errors_are_a_400_with_one_line_per_field(defaults, nothing_written):
+    secret = key(can_create_tickets=True)
+    with nothing_written():
+        response = post(
+            "/api/tickets.json",
+            {"email": "not-an-email", "name": "X", "priority": "high"},
+            secret,
+        )
 
     assert response.status_code == 400
     assert text(response) == (
@@ -171,19 +181,25 @@ def test_validation_errors_are_a_400_with_one_line_per_field(defaults):
     assert not User.objects.filter(name="X").exists()
 
 
-def test_a_new_user_needs_a_name(defaults):
+def test_a_new_user_needs_a_name(defaults, nothing_written):
     body = {k: v for k, v in EXAMPLE.items() if k != "name"}
 
-    response = post("/api/tickets.json", body, key(can_create_tickets=True))
+    secret = key(can_create_tickets=True)
+    with nothing_written():
+        response = post("/api/tickets.json", body, secret)
 
     assert response.status_code == 400
-    assert text(response).endswith("name: Name is required for a new user")
+    assert text(response) == (
+        "Unable to create new ticket: validation errors:\nname: Name is required for a new user"
+    )
 
 
-def test_a_banned_sender_is_a_403_and_leaves_nothing(defaults):
+def test_a_banned_sender_is_a_403_and_leaves_nothing(defaults, nothing_written):
     BannedEmail.objects.create(address="@example.com")
 
-    response = post("/api/tickets.json", EXAMPLE, key(can_create_tickets=True))
+    secret = key(can_create_tickets=True)
+    with nothing_written():
+        response = post("/api/tickets.json", EXAMPLE, secret)
 
     assert response.status_code == 403
     assert text(response) == (
@@ -248,11 +264,13 @@ def test_an_existing_user_is_reused(defaults, cast):
     assert Ticket.objects.get(number=text(response)).requester == cast.alice
 
 
-def test_cron_runs_every_job_for_allowed_keys(db):
+def test_cron_runs_every_job_for_allowed_keys(db, nothing_written):
     from helpdesk import cron
 
     with mock.patch.dict(cron.JOBS, {"a": lambda: 1, "b": lambda: 2}, clear=True):
-        refused = post("/api/tasks/cron", "", key(can_create_tickets=True))
+        secret = key(can_create_tickets=True)
+        with nothing_written():
+            refused = post("/api/tasks/cron", "", secret)
         done = post("/api/tasks/cron", "", key(can_exec_cron=True))
 
     assert (refused.status_code, text(refused)) == (401, "API key not authorized")
@@ -343,21 +361,24 @@ def test_email_piping_with_a_stub_ingest(defaults, cast, monkeypatch):
     assert (down.status_code, down["Retry-After"]) == (503, "60")
 
 
-def test_a_body_over_the_limit_is_a_413(defaults, settings):
+def test_a_body_over_the_limit_is_a_413(defaults, settings, nothing_written):
     settings.HELPDESK_API = {**settings.HELPDESK_API, "MAX_BODY_BYTES": 50}
 
-    response = post("/api/tickets.json", EXAMPLE, key(can_create_tickets=True))
+    secret = key(can_create_tickets=True)
+    with nothing_written():
+        response = post("/api/tickets.json", EXAMPLE, secret)
 
     assert (response.status_code, text(response)) == (413, "Request body too large")
 
 
-def test_guessing_keys_is_throttled_per_address(defaults, settings):
+def test_guessing_keys_is_throttled_per_address(defaults, settings, nothing_written):
     from rest_framework.throttling import SimpleRateThrottle
 
     old = SimpleRateThrottle.THROTTLE_RATES
     SimpleRateThrottle.THROTTLE_RATES = {"caller": "100/min", "anon": "2/min"}
     try:
-        codes = [post("/api/tickets.json", EXAMPLE, f"{i:032X}").status_code for i in range(3)]
+        with nothing_written():
+            codes = [post("/api/tickets.json", EXAMPLE, f"{i:032X}").status_code for i in range(3)]
     finally:
         SimpleRateThrottle.THROTTLE_RATES = old
 

@@ -54,35 +54,45 @@ def test_a_client_posts_a_message_with_a_multipart_file(api, cast, ticket_a):
     assert entry.attachments.get().filename == "shot.png"
 
 
-def test_a_client_cannot_reply_or_note(api, cast, ticket_a):
+def test_a_client_cannot_reply_or_note(api, cast, ticket_a, nothing_written):
     client = api.client_user(cast.alice)
 
-    reply = client.post(entries_url(ticket_a), {"kind": "reply", "body": "x"}, format="json")
-    note = client.post(entries_url(ticket_a), {"kind": "note", "body": "x"}, format="json")
+    with nothing_written():
+        reply = client.post(entries_url(ticket_a), {"kind": "reply", "body": "x"}, format="json")
+        note = client.post(entries_url(ticket_a), {"kind": "note", "body": "x"}, format="json")
 
     assert (reply.status_code, note.status_code) == (403, 403)
+    assert problem(reply)["detail"] == "Your role in Support does not allow ticket.reply."
+    assert problem(note)["detail"] == "Only agents post internal notes."
     assert ThreadEntry.objects.filter(thread_id=ticket_a.thread_id).count() == 1
 
 
-def test_an_agent_cannot_post_a_client_message(api, cast, ticket_a):
-    response = api.agent(cast.agent_a).post(
-        entries_url(ticket_a), {"kind": "message", "body": "x"}, format="json"
-    )
+def test_an_agent_cannot_post_a_client_message(api, cast, ticket_a, nothing_written):
+    client = api.agent(cast.agent_a)
+    with nothing_written():
+        response = client.post(
+            entries_url(ticket_a), {"kind": "message", "body": "x"}, format="json"
+        )
 
     assert response.status_code == 403
-
-
-def test_an_unknown_kind_and_bad_base64_are_422(api, cast, ticket_a):
-    client = api.agent(cast.agent_a)
-
-    kind = client.post(entries_url(ticket_a), {"kind": "shout", "body": "x"}, format="json")
-    b64 = client.post(
-        entries_url(ticket_a),
-        {"kind": "note", "body": "x", "attachments": [{"filename": "a", "content": "%%%"}]},
-        format="json",
+    assert problem(response)["detail"] == (
+        "Agents post responses or internal notes, not client messages."
     )
 
-    assert kind.status_code == 422 and list(problem(kind)["errors"]) == ["kind"]
+
+def test_an_unknown_kind_and_bad_base64_are_422(api, cast, ticket_a, nothing_written):
+    client = api.agent(cast.agent_a)
+
+    with nothing_written():
+        kind = client.post(entries_url(ticket_a), {"kind": "shout", "body": "x"}, format="json")
+        b64 = client.post(
+            entries_url(ticket_a),
+            {"kind": "note", "body": "x", "attachments": [{"filename": "a", "content": "%%%"}]},
+            format="json",
+        )
+
+    assert kind.status_code == 422
+    assert problem(kind)["errors"] == {"kind": ['"shout" is not a valid choice.']}
     assert b64.status_code == 422
     assert problem(b64)["errors"] == {"attachments.0.content": ["Not valid base64."]}
 
@@ -160,4 +170,5 @@ def test_events_are_the_audit_trail_for_agents(api, cast, ticket_a):
     assert [(e["kind"], e["channel"]) for e in rows] == [("created", "portal"), ("assigned", "api")]
     assert rows[1]["actor"]["id"] == cast.agent_a.pk
     assert refused.status_code == 403
+    assert problem(refused)["code"] == "permission_denied"
     assert Ticket.objects.get(pk=ticket_a.pk).version == 2

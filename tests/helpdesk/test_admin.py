@@ -47,6 +47,22 @@ def test_every_model_of_ours_is_registered():
     assert missing == set()
 
 
+# Written only by the services (threads, tickets) or made with a shown-once secret
+# (keys, tokens): no add page in the admin.
+NO_ADD_PAGE = {
+    "threads.ThreadEntry",
+    "threads.ThreadEvent",
+    "threads.Collaborator",
+    "threads.Referral",
+    "threads.StoredFile",
+    "threads.Draft",
+    "tickets.Ticket",
+    "tickets.TicketLock",
+    "accounts.ApiKey",
+    "accounts.AgentToken",
+}
+
+
 def test_changelists_search_and_add_pages_answer(admin_client_demo):
     """One seeded database, every model: list, search, first filter, add page."""
     for model, model_admin in admin.site._registry.items():
@@ -65,27 +81,29 @@ def test_changelists_search_and_add_pages_answer(admin_client_demo):
         if model_admin.list_filter:
             assert "changelist-filter" in searched.content.decode(), label
         add = admin_client_demo.get(reverse(f"{base}_add"))
-        assert add.status_code in (200, 403), label
+        assert add.status_code == (403 if label in NO_ADD_PAGE else 200), label
 
 
-def test_a_ticket_can_be_viewed_not_changed(admin_client_demo):
+def test_a_ticket_can_be_viewed_not_changed(admin_client_demo, nothing_written):
     ticket = Ticket.objects.first()
     url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
     response = admin_client_demo.get(url)
     assert response.status_code == 200 and ticket.subject in response.content.decode()
-    response = admin_client_demo.post(url, {"subject": "hacked"})
+    with nothing_written():
+        response = admin_client_demo.post(url, {"subject": "hacked"})
     assert response.status_code == 403
     ticket.refresh_from_db()
     assert ticket.subject != "hacked"
 
 
-def test_purging_the_trash_from_the_admin(admin_client_demo):
+def test_purging_the_trash_from_the_admin(admin_client_demo, nothing_written):
     deleted = list(Ticket.objects.filter(state=State.DELETED).values_list("pk", flat=True))
     url = reverse("admin:tickets_ticket_changelist")
     admin_client_demo.post(url, {"action": "purge_deleted", "_selected_action": deleted})
     assert not Ticket.objects.filter(pk__in=deleted).exists()
     open_one = Ticket.objects.filter(state=State.OPEN).first()
-    admin_client_demo.post(url, {"action": "purge_deleted", "_selected_action": [open_one.pk]})
+    with nothing_written():
+        admin_client_demo.post(url, {"action": "purge_deleted", "_selected_action": [open_one.pk]})
     assert Ticket.objects.filter(pk=open_one.pk).exists()
 
 

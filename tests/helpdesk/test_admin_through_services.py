@@ -216,14 +216,16 @@ def test_a_person_added_in_the_admin_is_created_and_announced_by_user_create(
     assert user.check_password("a-long-enough-Passw0rd")
 
 
-def test_user_edit_covers_a_clients_details_not_an_agents_record(cast):
+def test_user_edit_covers_a_clients_details_not_an_agents_record(cast, nothing_written):
     editor = AgentFactory(username="ed", department=cast.dept_a, permissions=["user.edit"])
 
     user_update(actor=editor, user=cast.bob, data={"name": "Robert", "phone": "+1 555"})
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         user_update(actor=editor, user=cast.bob, data={"is_agent": True})
-    with pytest.raises(PermissionRefused):
+    assert refusal.value.code == "permission_denied"
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal2:
         user_update(actor=editor, user=cast.agent_b, data={"name": "Renamed"})
+    assert refusal2.value.code == "permission_denied"
 
     bob, agent_b = User.objects.get(pk=cast.bob.pk), User.objects.get(pk=cast.agent_b.pk)
     assert (bob.name, bob.phone, bob.is_agent) == ("Robert", "+1 555", False)
@@ -269,10 +271,13 @@ def test_an_api_key_saved_in_the_admin_is_normalised_by_the_service(admin_site, 
     assert list(key.write_departments.all()) == [cast.dept_b]
 
 
-def test_a_bad_address_is_a_form_error_and_nothing_changes(admin_site, key):
+def test_a_bad_address_is_a_form_error_and_nothing_changes(admin_site, key, nothing_written):
     url = reverse("admin:accounts_apikey_change", args=[key.pk])
 
-    response = admin_site.post(url, _key_form(key, name="renamed", allowed_ips='["10.0.0.999"]'))
+    with nothing_written():
+        response = admin_site.post(
+            url, _key_form(key, name="renamed", allowed_ips='["10.0.0.999"]')
+        )
 
     assert response.status_code == 200
     assert "Not an address or network: 10.0.0.999." in response.content.decode()
@@ -280,11 +285,13 @@ def test_a_bad_address_is_a_form_error_and_nothing_changes(admin_site, key):
     assert (key.name, key.allowed_ips) == ("mta", ["10.0.0.5/32"])
 
 
-def test_only_helpdesk_admins_change_keys_and_only_their_settings(cast, key):
-    with pytest.raises(PermissionRefused):
+def test_only_helpdesk_admins_change_keys_and_only_their_settings(cast, key, nothing_written):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         api_key_update(actor=cast.agent_a, key=key, data={"can_exec_cron": True})
-    with pytest.raises(ValidationFailed):
+    assert refusal.value.code == "permission_denied"
+    with nothing_written(), pytest.raises(ValidationFailed) as refusal2:
         api_key_update(actor=cast.admin, key=key, data={"key_hash": "0" * 64})
+    assert refusal2.value.code == "invalid"
 
     fresh = ApiKey.objects.get(pk=key.pk)
     assert (fresh.can_exec_cron, fresh.key_hash) == (False, key.key_hash)
@@ -346,10 +353,16 @@ def test_revoking_links_in_the_admin_goes_through_the_service(admin_site, links)
     assert AccessLink.objects.get(pk=links[1].pk).revoked_at is not None
 
 
-def test_only_helpdesk_admins_revoke_links_and_nothing_changes_otherwise(cast, links):
-    with pytest.raises(PermissionRefused):
+def test_only_helpdesk_admins_revoke_links_and_nothing_changes_otherwise(
+    cast, links, nothing_written
+):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         access_links_revoke(actor=cast.agent_a, ids=[link.pk for link in links])
-    with pytest.raises(ValueError):
+    assert refusal.value.code == "permission_denied"
+    with (
+        nothing_written(),
+        pytest.raises(ValueError, match=r"^Name the links: ids, or a ticket_id and a user_id\.$"),
+    ):
         access_links_revoke(actor=cast.admin)
 
     assert not AccessLink.objects.filter(revoked_at__isnull=False).exists()

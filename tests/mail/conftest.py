@@ -125,3 +125,15 @@ def smtp(settings):
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
     yield sink
     sink.stop()
+
+
+# The table where every message is recorded, refused ones too (parked, rejected, dropped,
+# duplicate) with the reason: what a refusal of mail may write, `nothing_written(only_new=)`.
+RECORDS = "helpdesk_mail.inboundmessage"
+
+
+def the_record(watch) -> dict:
+    """The one message record a refused mail added, as a row (`with nothing_written(
+    only_new=(RECORDS,)) as watch`)."""
+    [record] = watch.added[RECORDS]
+    return record

@@ -221,17 +221,22 @@ def test_an_internal_note_alerts_agents_only(helpdesk, run):
     assert all("SECRET" not in m.body for m in mail.outbox if m.to[0] != "alex@helpdesk.test")
 
 
-def test_an_internal_note_is_refused_for_a_client_even_if_asked(helpdesk):
+def test_an_internal_note_is_refused_for_a_client_even_if_asked(helpdesk, nothing_written):
     from helpdesk.mail import outbound
 
     ticket = open_ticket(helpdesk.alice, department=helpdesk.dept_a)
     note = services.ticket_post_note(actor=helpdesk.agent_a, ticket=ticket, body="secret").entry
 
-    for template in ("ticket.reply", "note.alert"):
-        row = outbound.queue(
-            template=template, recipient=helpdesk.alice, ticket=ticket, event_key="x", entry=note
-        )
-        assert row is None
+    with nothing_written():
+        for template in ("ticket.reply", "note.alert"):
+            row = outbound.queue(
+                template=template,
+                recipient=helpdesk.alice,
+                ticket=ticket,
+                event_key="x",
+                entry=note,
+            )
+            assert row is None
     assert not OutboundMessage.objects.exists()
 
 

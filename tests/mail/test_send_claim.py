@@ -34,7 +34,9 @@ def queued(helpdesk, django_capture_on_commit_callbacks):
     return row
 
 
-def test_a_second_run_while_the_first_is_sending_sends_nothing(queued, monkeypatch):
+def test_a_second_run_while_the_first_is_sending_sends_nothing(
+    queued, monkeypatch, nothing_written
+):
     real_deliver, second = outbound.deliver, []
 
     def deliver(row):
@@ -51,16 +53,18 @@ def test_a_second_run_while_the_first_is_sending_sends_nothing(queued, monkeypat
     assert [m.to for m in mail.outbox] == [["alice@acme.test"]]
     queued.refresh_from_db()
     assert (queued.status, queued.attempts, queued.claimed_until) == ("sent", 1, None)
-    assert send_outbound_task(queued.pk) is None  # and after it: sent already
+    with nothing_written():
+        assert send_outbound_task(queued.pk) is None  # and after it: sent already
     assert len(mail.outbox) == 1
 
 
-def test_a_mail_whose_sender_died_is_sent_once_its_lease_ends(queued):
+def test_a_mail_whose_sender_died_is_sent_once_its_lease_ends(queued, nothing_written):
     now = timezone.now()
     OutboundMessage.objects.filter(pk=queued.pk).update(
         status="sending", claimed_until=now + dt.timedelta(minutes=1)
     )
-    assert send_outbound_task(queued.pk) is None  # its sender may still be sending
+    with nothing_written():
+        assert send_outbound_task(queued.pk) is None  # its sender may still be sending
     assert mail.outbox == []
 
     OutboundMessage.objects.filter(pk=queued.pk).update(claimed_until=now - dt.timedelta(seconds=1))

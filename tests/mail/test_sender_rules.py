@@ -12,7 +12,7 @@ from tickets import services
 from tickets.models import TicketLink
 
 from ..factories import status
-from .conftest import authenticated, corpus, message
+from .conftest import RECORDS, authenticated, corpus, message, the_record
 
 pytestmark = pytest.mark.usefixtures("authserv")
 REPLY = {"In-Reply-To": "<plain-1@acme.test>"}
@@ -138,7 +138,10 @@ def test_unverified_mail_from_an_agent_address_never_posts_a_response(first, run
 
     assert result.ticket != first
     assert not ThreadEntry.objects.filter(kind=ThreadEntry.Kind.RESPONSE).exists()
-    assert result.reason.startswith("Unverified sender (no trusted Authentication-Results)")
+    assert result.reason == (
+        "Unverified sender (no trusted Authentication-Results): "
+        f"opened as a new ticket linked to #{first.number}."
+    )
     to_clients = OutboundMessage.objects.filter(recipient_is_agent=False)
     assert not to_clients.filter(body_text__contains="Refund granted.").exists()
 
@@ -279,15 +282,16 @@ def one_open_ticket_each(helpdesk):
     return open_ticket(helpdesk.alice, department=helpdesk.dept_a)
 
 
-def test_the_over_limit_notice_never_goes_to_an_unverified_sender(one_open_ticket_each, run):
-    outbound = list(OutboundMessage.objects.values_list("pk", flat=True))
-
-    result = run(ingest, message(message_id="<o1@acme.test>"), channel="email")
+def test_the_over_limit_notice_never_goes_to_an_unverified_sender(
+    one_open_ticket_each, run, nothing_written
+):
+    with nothing_written(only_new=(RECORDS,)) as watch:
+        result = run(ingest, message(message_id="<o1@acme.test>"), channel="email")
 
     assert result.status == "rejected"
-    assert result.reason.startswith("Refused: alice@acme.test already has 1 open tickets")
-    assert list(OutboundMessage.objects.values_list("pk", flat=True)) == outbound
-    assert mail.outbox == []
+    assert result.reason == "Refused: alice@acme.test already has 1 open tickets, the most allowed."
+    record = the_record(watch)
+    assert (record["status"], record["reason"]) == ("rejected", result.reason)
 
 
 def test_the_over_limit_notice_goes_to_a_verified_sender(one_open_ticket_each, run):

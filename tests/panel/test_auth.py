@@ -40,11 +40,12 @@ def test_sign_in_rotates_the_session_key(cast):
     assert client.session["seen"] is True  # rotated, not emptied
 
 
-def test_a_wrong_password_and_a_client_are_refused_alike(cast):
-    for login, password in (("alex", "wrong"), (cast.alice.email, "secret"), ("nobody", "x")):
-        response = _login(Client(), login, password)
-        assert response.status_code == 200
-        assert "Wrong username, email or password." in response.content.decode()
+def test_a_wrong_password_and_a_client_are_refused_alike(cast, nothing_written):
+    with nothing_written():
+        for login, password in (("alex", "wrong"), (cast.alice.email, "secret"), ("nobody", "x")):
+            response = _login(Client(), login, password)
+            assert response.status_code == 200
+            assert "Wrong username, email or password." in response.content.decode()
 
 
 def test_the_next_parameter_stays_inside_the_panel(cast):
@@ -54,13 +55,14 @@ def test_the_next_parameter_stays_inside_the_panel(cast):
     assert response["Location"] == "/scp/queues/mine/"
 
 
-def test_sign_in_is_throttled_per_account_whatever_name_is_typed(cast, caplog):
+def test_sign_in_is_throttled_per_account_whatever_name_is_typed(cast, caplog, nothing_written):
     client = Client(REMOTE_ADDR="10.0.0.1")
     email = cast.agent_a.email
     for login in ("alex", email.title(), email, email.upper(), "alex"):
         assert _login(client, login, "wrong").status_code == 200
     other = Client(REMOTE_ADDR="10.0.0.2")
-    response = _login(other, cast.agent_a.email, "secret")
+    with nothing_written():
+        response = _login(other, cast.agent_a.email, "secret")
     assert (response.status_code, response["Retry-After"]) == (429, "900")
     assert "Too many failed sign-ins. Wait 15 minutes and try again." in response.content.decode()
     assert "_auth_user_id" not in other.session
@@ -152,7 +154,7 @@ def _enrol(agent):
     return TotpDevice.objects.get(agent=agent)
 
 
-def test_an_agent_with_an_authenticator_needs_a_code_after_the_password(cast):
+def test_an_agent_with_an_authenticator_needs_a_code_after_the_password(cast, nothing_written):
     device = _enrol(cast.agent_a)
     device.last_counter = 0  # as if the enrolment code were long ago
     device.save()
@@ -160,7 +162,8 @@ def test_an_agent_with_an_authenticator_needs_a_code_after_the_password(cast):
     response = _login(client, "alex")
     assert response["Location"] == "/scp/login/verify/"
     assert client.get("/scp/").status_code == 302  # not signed in yet
-    wrong = client.post("/scp/login/verify/", {"code": "000000"})
+    with nothing_written():
+        wrong = client.post("/scp/login/verify/", {"code": "000000"})
     assert "That code is not right" in wrong.content.decode()
     code = pyotp.TOTP(device.secret).now()
     assert client.post("/scp/login/verify/", {"code": code})["Location"] == "/scp/"
@@ -168,10 +171,11 @@ def test_an_agent_with_an_authenticator_needs_a_code_after_the_password(cast):
     # the same code cannot be used twice
     other = Client()
     _login(other, "alex")
-    assert (
-        "That code is not right"
-        in other.post("/scp/login/verify/", {"code": code}).content.decode()
-    )
+    with nothing_written():
+        assert (
+            "That code is not right"
+            in other.post("/scp/login/verify/", {"code": code}).content.decode()
+        )
 
 
 def test_a_session_opened_elsewhere_must_still_pass_the_second_factor(cast):
@@ -181,7 +185,7 @@ def test_a_session_opened_elsewhere_must_still_pass_the_second_factor(cast):
     assert response["Location"] == "/scp/login/verify/"
 
 
-def test_admins_can_require_two_factor_for_every_agent(cast):
+def test_admins_can_require_two_factor_for_every_agent(cast, nothing_written):
     PanelSettings.objects.create(pk=1, require_2fa=True)
     client = signed_in(cast.agent_a)
     assert client.get("/scp/")["Location"] == "/scp/profile/2fa/"
@@ -193,17 +197,23 @@ def test_admins_can_require_two_factor_for_every_agent(cast):
     assert response["Location"] == "/scp/profile/"
     assert client.get("/scp/").status_code == 200
     # and it cannot be turned off while required
-    client.post("/scp/profile/2fa/disable/")
+    with nothing_written():
+        refused = client.post("/scp/profile/2fa/disable/")
+    assert (refused.status_code, refused["Location"]) == (302, "/scp/profile/")
+    assert [str(m) for m in refused.wsgi_request._messages] == [
+        "Two-factor authentication is required for every agent."
+    ]
     assert TotpDevice.objects.filter(agent=cast.agent_a).exists()
 
 
-def test_two_factor_codes_are_throttled(cast):
+def test_two_factor_codes_are_throttled(cast, nothing_written):
     _enrol(cast.agent_a)
     client = Client()
     _login(client, "alex")
     for _ in range(5):
         client.post("/scp/login/verify/", {"code": "123456"})
-    response = client.post("/scp/login/verify/", {"code": "123456"})
+    with nothing_written():
+        response = client.post("/scp/login/verify/", {"code": "123456"})
     assert (response.status_code, response["Retry-After"]) == (429, "900")
 
 
@@ -232,13 +242,18 @@ def test_the_profile_saves_name_signature_time_zone_language_and_notifications(c
     assert prefs.page_size == 50 and prefs.notify_assigned and not prefs.notify_new_ticket
 
 
-def test_a_bad_profile_is_refused_with_nothing_saved(cast):
+def test_a_bad_profile_is_refused_with_nothing_saved(cast, nothing_written):
     client = signed_in(cast.agent_a)
-    response = client.post(
-        "/scp/profile/", {"name": "X", "timezone": "Mars/Olympus", "page_size": "7"}
-    )
+    with nothing_written():
+        response = client.post(
+            "/scp/profile/", {"name": "X", "timezone": "Mars/Olympus", "page_size": "7"}
+        )
     assert response.status_code == 422
     cast.agent_a.refresh_from_db()
+    assert response.context["form"].errors == {
+        "timezone": ["Select a valid choice. Mars/Olympus is not one of the available choices."],
+        "page_size": ["Select a valid choice. 7 is not one of the available choices."],
+    }
     assert cast.agent_a.name != "X"
     assert not AgentPreferences.objects.filter(agent=cast.agent_a).exists()
 

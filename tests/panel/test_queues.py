@@ -178,7 +178,7 @@ def test_bulk_merge_and_delete(cast):
 
 
 # --- saved queues -----------------------------------------------------------------------------
-def test_an_advanced_search_saved_as_a_personal_queue(cast, as_agent_a):
+def test_an_advanced_search_saved_as_a_personal_queue(cast, as_agent_a, nothing_written):
     high = _open(cast, 1)[0]
     services.ticket_set_priority(
         actor=cast.admin, ticket=high, priority=high.priority.__class__.objects.get(name="High")
@@ -203,10 +203,17 @@ def test_an_advanced_search_saved_as_a_personal_queue(cast, as_agent_a):
     # personal: another agent does not see it
     assert signed_in(cast.agent_b).get(f"/scp/queues/q{queue.pk}/").status_code == 404
     # only admins share queues
-    refused = as_agent_a.post(
-        "/scp/queues/save/", {"name": "All", "sort": "-updated", "shared": "on"}
+    with nothing_written():
+        refused = as_agent_a.post(
+            "/scp/queues/save/", {"name": "All", "sort": "-updated", "shared": "on"}
+        )
+    assert (refused.status_code, refused["Location"]) == (
+        302,
+        "/scp/search/advanced/?name=All&sort=-updated&shared=on",
     )
-    assert refused.status_code == 302
+    assert [str(m) for m in refused.wsgi_request._messages] == [
+        "Only admins share queues with every agent."
+    ]
     assert not cast.agent_a.panel_queues.filter(name="All").exists()
 
 

@@ -139,21 +139,36 @@ def test_a_new_ticket_on_behalf_of_a_client_is_a_phone_ticket(as_agent_a, cast):
     )
 
 
-def test_a_new_ticket_is_refused_without_ticket_create_and_nothing_is_written(cast):
+def test_a_new_ticket_is_refused_without_ticket_create_and_nothing_is_written(
+    cast, nothing_written
+):
     viewer = AgentFactory(username="viewer", department=cast.dept_a, role=role("View only"))
-    response = signed_in(viewer).post(
-        "/scp/tickets/new/",
-        {"email": cast.alice.email, "subject": "Nope", "body": "x", "department": cast.dept_a.pk},
-    )
+    as_viewer = signed_in(viewer)
+    with nothing_written():
+        response = as_viewer.post(
+            "/scp/tickets/new/",
+            {
+                "email": cast.alice.email,
+                "subject": "Nope",
+                "body": "x",
+                "department": cast.dept_a.pk,
+            },
+        )
     assert response.status_code == 403
-    assert "does not allow ticket.create" in response.content.decode()
+    assert "Your role in Support does not allow ticket.create." in response.content.decode()
     assert not Ticket.objects.filter(subject="Nope").exists()
 
 
-def test_a_new_ticket_form_with_bad_input_says_so(as_agent_a):
-    response = as_agent_a.post("/scp/tickets/new/", {"email": "not-an-email", "subject": ""})
+def test_a_new_ticket_form_with_bad_input_says_so(as_agent_a, nothing_written):
+    with nothing_written():
+        response = as_agent_a.post("/scp/tickets/new/", {"email": "not-an-email", "subject": ""})
     assert response.status_code == 422
     assert "Enter a valid email address." in response.content.decode()
+    assert response.context["form"].errors == {
+        "email": ["Enter a valid email address."],
+        "subject": ["This field is required."],
+        "body": ["This field is required."],
+    }
 
 
 def test_the_new_ticket_form_prefills_a_client_only_for_agents_with_user_dir(cast):

@@ -38,9 +38,11 @@ def test_an_htmx_action_answers_with_the_ticket_region_only(as_agent_a, cast, ti
     assert 'hx-swap-oob="true"' in html and "You claimed this ticket." in html
 
 
-def test_claiming_a_ticket_someone_else_holds_says_who(cast, ticket_a):
+def test_claiming_a_ticket_someone_else_holds_says_who(cast, ticket_a, nothing_written):
     services.ticket_claim(actor=cast.admin, ticket=ticket_a)
-    response = signed_in(cast.agent_a).post(f"/scp/tickets/{ticket_a.number}/claim/")
+    as_agent_a = signed_in(cast.agent_a)
+    with nothing_written():
+        response = as_agent_a.post(f"/scp/tickets/{ticket_a.number}/claim/")
     assert response.status_code == 409
     assert f"already assigned to {cast.admin}" in response.content.decode()
     assert fresh(ticket_a).assignee == cast.admin
@@ -81,7 +83,7 @@ def test_reply_appends_the_signature_when_asked(cast, ticket_a):
 
 
 def test_a_reply_based_on_an_old_version_is_kept_and_the_agent_is_warned(
-    as_agent_a, cast, ticket_a
+    as_agent_a, cast, ticket_a, nothing_written
 ):
     old_version = ticket_a.version
     services.ticket_set_priority(
@@ -89,10 +91,11 @@ def test_a_reply_based_on_an_old_version_is_kept_and_the_agent_is_warned(
         ticket=ticket_a,
         priority=ticket_a.priority.__class__.objects.get(name="High"),
     )
-    response = as_agent_a.post(
-        f"/scp/tickets/{ticket_a.number}/reply/",
-        {"body": "My careful answer", "version": old_version},
-    )
+    with nothing_written():
+        response = as_agent_a.post(
+            f"/scp/tickets/{ticket_a.number}/reply/",
+            {"body": "My careful answer", "version": old_version},
+        )
     assert response.status_code == 412
     html = response.content.decode()
     assert "The ticket changed while you were writing" in html
@@ -108,11 +111,14 @@ def test_a_reply_based_on_an_old_version_is_kept_and_the_agent_is_warned(
     assert ThreadEntry.objects.filter(thread_id=ticket_a.thread_id, kind="response").count() == 1
 
 
-def test_an_empty_reply_is_refused_with_a_message_and_nothing_written(as_agent_a, ticket_a):
+def test_an_empty_reply_is_refused_with_a_message_and_nothing_written(
+    as_agent_a, ticket_a, nothing_written
+):
     events = ThreadEvent.objects.filter(thread_id=ticket_a.thread_id).count()
-    response = as_agent_a.post(
-        f"/scp/tickets/{ticket_a.number}/reply/", {"body": "  ", "version": ticket_a.version}
-    )
+    with nothing_written():
+        response = as_agent_a.post(
+            f"/scp/tickets/{ticket_a.number}/reply/", {"body": "  ", "version": ticket_a.version}
+        )
     assert response.status_code == 422
     assert "The message is empty." in response.content.decode()
     assert ThreadEvent.objects.filter(thread_id=ticket_a.thread_id).count() == events
@@ -143,7 +149,7 @@ def test_the_reply_draft_is_saved_as_you_type_and_shown_again(as_agent_a, cast, 
     assert "Dear Alice,</textarea>" in page
 
 
-def test_typing_a_reply_takes_the_lock_and_another_agent_is_told(cast, ticket_a):
+def test_typing_a_reply_takes_the_lock_and_another_agent_is_told(cast, ticket_a, nothing_written):
     signed_in(cast.agent_a).post(f"/scp/tickets/{ticket_a.number}/draft/reply/", {"body": "x"})
     lock = Lock.objects.get(thread_id=ticket_a.thread_id)
     assert lock.agent == cast.agent_a
@@ -151,19 +157,22 @@ def test_typing_a_reply_takes_the_lock_and_another_agent_is_told(cast, ticket_a)
     page = colleague.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
     assert f"{cast.agent_a.display_name} is replying" in page
     # the manager's or admin's reply is refused while the lock holds
-    response = signed_in(cast.manager_a).post(
-        f"/scp/tickets/{ticket_a.number}/reply/", {"body": "Me too", "version": ticket_a.version}
-    )
+    as_manager_a = signed_in(cast.manager_a)
+    with nothing_written():
+        response = as_manager_a.post(
+            f"/scp/tickets/{ticket_a.number}/reply/",
+            {"body": "Me too", "version": ticket_a.version},
+        )
     assert response.status_code == 409
     assert "is working on ticket" in response.content.decode()
     assert not ThreadEntry.objects.filter(thread_id=ticket_a.thread_id, kind="response").exists()
 
 
-def test_only_a_manager_or_admin_may_break_a_lock(cast, ticket_a):
+def test_only_a_manager_or_admin_may_break_a_lock(cast, ticket_a, nothing_written):
     signed_in(cast.admin).post(f"/scp/tickets/{ticket_a.number}/lock/")
-    refused = signed_in(cast.agent_a).post(
-        f"/scp/tickets/{ticket_a.number}/lock/", {"break": "1"}, **HTMX
-    )
+    as_agent_a = signed_in(cast.agent_a)
+    with nothing_written():
+        refused = as_agent_a.post(f"/scp/tickets/{ticket_a.number}/lock/", {"break": "1"}, **HTMX)
     assert refused.status_code == 409
     assert Lock.objects.get(thread_id=ticket_a.thread_id).agent == cast.admin
     taken = signed_in(cast.manager_a).post(
@@ -183,14 +192,19 @@ def test_transfer_out_of_sight_lands_on_the_queue(as_agent_a, cast, ticket_a):
     assert fresh(ticket_a).department == cast.dept_b
 
 
-def test_an_invalid_action_form_writes_nothing(as_agent_a, ticket_a):
+def test_an_invalid_action_form_writes_nothing(as_agent_a, ticket_a, nothing_written):
     before = fresh(ticket_a).version
-    response = as_agent_a.post(f"/scp/tickets/{ticket_a.number}/do/transfer/", {"department": "x"})
+    with nothing_written():
+        response = as_agent_a.post(
+            f"/scp/tickets/{ticket_a.number}/do/transfer/", {"department": "x"}
+        )
     assert response.status_code == 422
     assert fresh(ticket_a).version == before
 
 
-def test_assign_edit_priority_due_link_merge_and_collaborators(as_agent_a, cast, ticket_a):
+def test_assign_edit_priority_due_link_merge_and_collaborators(
+    as_agent_a, cast, ticket_a, nothing_written
+):
     team = TeamFactory()
     n = ticket_a.number
     as_agent_a.post(f"/scp/tickets/{n}/do/assign/", {"agent": cast.manager_a.pk, "team": team.pk})
@@ -218,17 +232,21 @@ def test_assign_edit_priority_due_link_merge_and_collaborators(as_agent_a, cast,
     page = as_agent_a.get(f"/scp/tickets/{n}/").content.decode()
     assert f"&lt;{cast.bob.email}&gt; (Cc)" in page
     # a new address would create a client: that needs user.create, which alex lacks
-    refused = as_agent_a.post(
-        f"/scp/tickets/{n}/do/collaborator/", {"email": "new@person.test", "role": "cc"}
-    )
+    with nothing_written():
+        refused = as_agent_a.post(
+            f"/scp/tickets/{n}/do/collaborator/", {"email": "new@person.test", "role": "cc"}
+        )
     assert refused.status_code == 403
-    assert "user.create" in refused.content.decode()
+    assert "You need the user.create permission for this." in refused.content.decode()
 
 
-def test_merging_an_invisible_ticket_reports_not_found(as_agent_a, cast, ticket_a, ticket_b):
-    response = as_agent_a.post(
-        f"/scp/tickets/{ticket_a.number}/do/merge/", {"numbers": ticket_b.number}
-    )
+def test_merging_an_invisible_ticket_reports_not_found(
+    as_agent_a, cast, ticket_a, ticket_b, nothing_written
+):
+    with nothing_written():
+        response = as_agent_a.post(
+            f"/scp/tickets/{ticket_a.number}/do/merge/", {"numbers": ticket_b.number}
+        )
     assert response.status_code == 409
     assert f"Ticket #{ticket_b.number} was not found." in response.content.decode()
     assert fresh(ticket_b).merged_into_id is None
@@ -242,15 +260,21 @@ def test_delete_moves_to_the_trash_and_closing_via_status(cast, ticket_a):
     assert fresh(ticket_a).state == "deleted"
 
 
-def test_canned_responses_are_filled_for_the_ticket(as_agent_a, cast, ticket_a):
+def test_canned_responses_are_filled_for_the_ticket(as_agent_a, cast, ticket_a, nothing_written):
     canned = canned_create(actor=cast.admin, title="Hi", body="<p>Hello %{recipient.name}</p>")
     response = as_agent_a.get(f"/scp/tickets/{ticket_a.number}/canned/{canned.pk}/")
     assert response.content.decode() == f"Hello {cast.alice.display_name}"
     # without JavaScript: the Insert button puts it in the form, nothing is posted
-    page = as_agent_a.post(
-        f"/scp/tickets/{ticket_a.number}/reply/",
-        {"body": "Start", "canned": canned.pk, "insert_canned": "1", "version": ticket_a.version},
-    )
+    with nothing_written():
+        page = as_agent_a.post(
+            f"/scp/tickets/{ticket_a.number}/reply/",
+            {
+                "body": "Start",
+                "canned": canned.pk,
+                "insert_canned": "1",
+                "version": ticket_a.version,
+            },
+        )
     assert page.status_code == 200
     assert f"Start\n\nHello {cast.alice.display_name}</textarea>" in page.content.decode()
     assert not ThreadEntry.objects.filter(thread_id=ticket_a.thread_id, kind="response").exists()
@@ -274,16 +298,20 @@ def test_user_content_is_escaped_and_email_html_is_shown_sanitised(as_agent_a, c
     assert "onerror" not in html and "alert(3)" not in html
 
 
-def test_a_due_date_the_database_cannot_hold_is_a_form_error_with_nothing_written(cast, ticket_a):
+def test_a_due_date_the_database_cannot_hold_is_a_form_error_with_nothing_written(
+    cast, ticket_a, nothing_written
+):
     """9999-12-31 23:59 twelve hours west of Greenwich is year 10000 in UTC: a 422 with
     the field's error, not a 500."""
     from accounts.models import User
 
     User.objects.filter(pk=cast.agent_a.pk).update(timezone="Etc/GMT+12")
     events = ThreadEvent.objects.count()
-    response = signed_in(cast.agent_a).post(
-        f"/scp/tickets/{ticket_a.number}/do/due/", {"due_at": "9999-12-31T23:59"}
-    )
+    as_agent_a = signed_in(cast.agent_a)
+    with nothing_written():
+        response = as_agent_a.post(
+            f"/scp/tickets/{ticket_a.number}/do/due/", {"due_at": "9999-12-31T23:59"}
+        )
     assert response.status_code == 422
     assert "Give a date and time from 0001-01-02 to 9999-12-30." in response.content.decode()
     assert fresh(ticket_a).due_at == ticket_a.due_at

@@ -2,7 +2,7 @@
 
 import pytest
 
-from threads.models import ThreadEntry, ThreadEvent
+from threads.models import ThreadEntry
 from tickets import services
 from tickets.models import Ticket, TicketLink
 
@@ -20,15 +20,6 @@ def fresh(ticket):
 @pytest.fixture
 def dup(cast):
     return open_ticket(cast.bob, department=cast.dept_a, subject="Same jam", body="Jammed too")
-
-
-def _written():
-    return (
-        Ticket.objects.count(),
-        ThreadEvent.objects.count(),
-        list(Ticket.objects.order_by("pk").values_list("version", "merged_into_id", "status_id")),
-        TicketLink.objects.count(),
-    )
 
 
 # --- merge and unmerge ---------------------------------------------------------------------------
@@ -61,17 +52,18 @@ def test_a_separate_merge_from_the_panel_shows_the_childs_thread_under_the_paren
     assert f'Merged into <a href="/scp/tickets/{ticket_a.number}/">' in child_page
 
 
-def test_merging_a_parent_into_its_child_is_refused_on_the_form(as_agent_a, cast, ticket_a, dup):
+def test_merging_a_parent_into_its_child_is_refused_on_the_form(
+    as_agent_a, cast, ticket_a, dup, nothing_written
+):
     services.ticket_merge(actor=cast.agent_a, ticket=ticket_a, sources=[dup])
-    before = _written()
 
-    response = as_agent_a.post(
-        f"/scp/tickets/{dup.number}/do/merge/", {"numbers": ticket_a.number, "mode": "combine"}
-    )
+    with nothing_written():
+        response = as_agent_a.post(
+            f"/scp/tickets/{dup.number}/do/merge/", {"numbers": ticket_a.number, "mode": "combine"}
+        )
 
     assert response.status_code == 409
     assert "cannot take its own parent" in response.content.decode()
-    assert _written() == before
 
 
 def test_unmerge_from_the_panel_detaches_the_child(as_agent_a, cast, ticket_a, dup):
@@ -87,24 +79,23 @@ def test_unmerge_from_the_panel_detaches_the_child(as_agent_a, cast, ticket_a, d
     assert ThreadEntry.objects.filter(thread_id=dup.thread_id).count() == 1  # taken back
 
 
-def test_unmerging_a_ticket_that_is_not_merged_is_a_409_and_writes_nothing(as_agent_a, ticket_a):
-    before = _written()
-
-    response = as_agent_a.post(f"/scp/tickets/{ticket_a.number}/unmerge/")
+def test_unmerging_a_ticket_that_is_not_merged_is_a_409_and_writes_nothing(
+    as_agent_a, ticket_a, nothing_written
+):
+    with nothing_written():
+        response = as_agent_a.post(f"/scp/tickets/{ticket_a.number}/unmerge/")
 
     assert response.status_code == 409
     assert "is not merged into another ticket" in response.content.decode()
-    assert _written() == before
 
 
-def test_unmerge_of_an_invisible_ticket_is_404(as_agent_b, cast, ticket_a, dup):
+def test_unmerge_of_an_invisible_ticket_is_404(as_agent_b, cast, ticket_a, dup, nothing_written):
     services.ticket_merge(actor=cast.agent_a, ticket=ticket_a, sources=[dup])
-    before = _written()
 
-    response = as_agent_b.post(f"/scp/tickets/{dup.number}/unmerge/")
+    with nothing_written():
+        response = as_agent_b.post(f"/scp/tickets/{dup.number}/unmerge/")
 
     assert response.status_code == 404
-    assert _written() == before
 
 
 # --- create a ticket from an entry --------------------------------------------------------------
@@ -141,32 +132,35 @@ def test_an_entry_becomes_a_new_linked_ticket(as_agent_a, cast, ticket_a):
     assert fresh(ticket_a).thread.events.filter(kind="split").exists()
 
 
-def test_an_invalid_split_form_writes_nothing(as_agent_a, cast, ticket_a):
+def test_an_invalid_split_form_writes_nothing(as_agent_a, cast, ticket_a, nothing_written):
     entry = ThreadEntry.objects.get(thread_id=ticket_a.thread_id)
-    before = _written()
 
-    response = as_agent_a.post(
-        f"/scp/tickets/{ticket_a.number}/entries/{entry.pk}/split/",
-        {"subject": "", "email": "not an address"},
-    )
+    with nothing_written():
+        response = as_agent_a.post(
+            f"/scp/tickets/{ticket_a.number}/entries/{entry.pk}/split/",
+            {"subject": "", "email": "not an address"},
+        )
 
     assert response.status_code == 422
-    assert _written() == before
+    assert response.context["form"].errors == {
+        "subject": ["This field is required."],
+        "email": ["Enter a valid email address."],
+    }
 
 
-def test_splitting_into_a_department_without_ticket_create_is_403(cast, ticket_a):
+def test_splitting_into_a_department_without_ticket_create_is_403(cast, ticket_a, nothing_written):
     entry = ThreadEntry.objects.get(thread_id=ticket_a.thread_id)
     agent = AgentFactory(department=cast.dept_a, extra_departments={cast.dept_b: "View only"})
-    before = _written()
 
-    response = signed_in(agent).post(
-        f"/scp/tickets/{ticket_a.number}/entries/{entry.pk}/split/",
-        {"subject": "Elsewhere", "email": cast.alice.email, "department": cast.dept_b.pk},
-    )
+    as_agent = signed_in(agent)
+    with nothing_written():
+        response = as_agent.post(
+            f"/scp/tickets/{ticket_a.number}/entries/{entry.pk}/split/",
+            {"subject": "Elsewhere", "email": cast.alice.email, "department": cast.dept_b.pk},
+        )
 
     assert response.status_code == 403
-    assert "ticket.create" in response.content.decode()
-    assert _written() == before
+    assert "Your role in Billing does not allow ticket.create." in response.content.decode()
 
 
 def test_the_split_page_is_404_for_an_invisible_ticket_or_a_foreign_entry(

@@ -3,7 +3,7 @@ and 404 on every panel URL of a ticket the agent may not see."""
 
 import pytest
 
-from threads.models import Attachment, ThreadEntry, ThreadEvent
+from threads.models import Attachment
 from tickets import services
 from tickets.models import Ticket
 
@@ -11,15 +11,6 @@ from ..factories import AgentFactory, TeamFactory, attachment, open_ticket, prio
 from .conftest import signed_in
 
 pytestmark = pytest.mark.django_db
-
-
-def _snapshot(ticket):
-    fresh = Ticket.objects.get(pk=ticket.pk)
-    return (
-        fresh.version,
-        ThreadEvent.objects.filter(thread_id=ticket.thread_id).count(),
-        ThreadEntry.objects.filter(thread_id=ticket.thread_id).count(),
-    )
 
 
 def _posts(cast, ticket, other):
@@ -120,18 +111,19 @@ def test_a_view_only_agent_sees_no_action_but_the_internal_note(view_only, ticke
 
 
 @pytest.mark.parametrize("action", sorted(MARKERS))
-def test_the_server_refuses_each_action_without_its_permission(action, cast, view_only, ticket_a):
+def test_the_server_refuses_each_action_without_its_permission(
+    action, cast, view_only, ticket_a, nothing_written
+):
     other = open_ticket(cast.alice, department=cast.dept_a, subject="Other")
     if action == "release":
         services.ticket_assign(actor=cast.admin, ticket=ticket_a, agent=cast.agent_a)
     ticket_a = Ticket.objects.get(pk=ticket_a.pk)
-    before, other_before = _snapshot(ticket_a), _snapshot(other)
     url, data = _posts(cast, ticket_a, other)[action]
-    response = signed_in(view_only).post(url, data)
+    as_view_only = signed_in(view_only)
+    with nothing_written():
+        response = as_view_only.post(url, data)
     assert response.status_code == 403, (action, response.status_code)
     assert f"Your role in Support does not allow {PERMS[action]}." in response.content.decode()
-    assert _snapshot(ticket_a) == before
-    assert _snapshot(other) == other_before
 
 
 def test_a_limited_access_agent_sees_what_their_role_allows(cast, ticket_a):
@@ -177,15 +169,16 @@ def _every_ticket_url(ticket, cast):
     return gets, posts
 
 
-def test_every_ticket_url_answers_404_for_a_ticket_of_another_department(cast, ticket_a):
+def test_every_ticket_url_answers_404_for_a_ticket_of_another_department(
+    cast, ticket_a, nothing_written
+):
     gets, posts = _every_ticket_url(ticket_a, cast)
     bea = signed_in(cast.agent_b)
-    before = _snapshot(ticket_a)
-    for url in gets:
-        assert bea.get(url).status_code == 404, url
-    for url in posts:
-        assert bea.post(url, {"body": "x", "numbers": ticket_a.number}).status_code == 404, url
-    assert _snapshot(ticket_a) == before
+    with nothing_written():
+        for url in gets:
+            assert bea.get(url).status_code == 404, url
+        for url in posts:
+            assert bea.post(url, {"body": "x", "numbers": ticket_a.number}).status_code == 404, url
 
 
 def test_attachments_download_through_the_visibility_check(cast):
@@ -197,7 +190,7 @@ def test_attachments_download_through_the_visibility_check(cast):
     response = signed_in(cast.agent_a).get(url)
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == b"top secret"
-    assert response["Content-Disposition"].startswith("attachment")
+    assert response["Content-Disposition"] == 'attachment; filename="secret.txt"'
     assert signed_in(cast.agent_b).get(url).status_code == 404
     # an attachment id of another ticket, through a ticket the agent may see
     mine = open_ticket(cast.bob, department=cast.dept_b)
@@ -220,4 +213,4 @@ def test_clients_and_strangers_cannot_use_the_panel(cast, ticket_a):
     anonymous = signed_in.__globals__["Client"]()
     response = anonymous.get(f"/scp/tickets/{ticket_a.number}/")
     assert response.status_code == 302
-    assert response["Location"].startswith("/scp/login/?next=")
+    assert response["Location"] == f"/scp/login/?next=%2Fscp%2Ftickets%2F{ticket_a.number}%2F"

@@ -116,7 +116,10 @@ def test_removing_a_collaborator_revokes_their_links_at_once(
         services.ticket_remove_collaborator(actor=cast.agent_a, ticket=ticket, user=cast.stranger)
     assert AccessLink.objects.get().revoked_at is not None
     response = guest.get(f"/tickets/{ticket.number}/")
-    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert (response.status_code, response["Location"]) == (
+        302,
+        f"/login/?next=/tickets/{ticket.number}/",
+    )
     assert client.get(link_path).status_code == 404
     # adding them back does not bring the old link back
     services.ticket_add_collaborator(actor=cast.agent_a, ticket=ticket, user=cast.stranger)
@@ -142,25 +145,28 @@ def test_links_expire(client, helpdesk, tickets, guest_login, portal_config):
     link_path = LINK.search(mail.outbox[-1].body).group(1)
     with time_machine.travel(timezone.now() + dt.timedelta(hours=2, minutes=1)):
         response = guest.get(f"/tickets/{ticket.number}/")
-        assert response.status_code == 302 and response["Location"].startswith("/login/")
+        assert (response.status_code, response["Location"]) == (
+            302,
+            f"/login/?next=/tickets/{ticket.number}/",
+        )
         assert client.get(link_path).status_code == 404
 
 
 def test_no_link_for_deleted_tickets_or_inactive_people(
-    client, helpdesk, tickets, django_capture_on_commit_callbacks
+    client, helpdesk, tickets, django_capture_on_commit_callbacks, nothing_written
 ):
     cast = helpdesk
     services.ticket_set_status(actor=cast.admin, ticket=tickets["bob"], status=status("Deleted"))
     cast.stranger.is_active = False
     cast.stranger.save()
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks(execute=True), nothing_written():
         ask(client, "bob@globex.test", tickets["bob"].number)
         ask(client, "stranger@nowhere.test", tickets["stranger"].number)
     assert (AccessLink.objects.count(), mail.outbox) == (0, [])
 
 
 def test_requests_are_limited_per_address_whatever_the_pair(
-    client, helpdesk, tickets, portal_config, django_capture_on_commit_callbacks
+    client, helpdesk, tickets, portal_config, django_capture_on_commit_callbacks, nothing_written
 ):
     portal_config.access_links_per_ip_per_hour = 2
     portal_config.save()
@@ -168,7 +174,8 @@ def test_requests_are_limited_per_address_whatever_the_pair(
     with django_capture_on_commit_callbacks(execute=True):
         assert ask(client, "nobody@nowhere.test", "1")["Location"] == "/access/sent/"
         assert ask(client, "stranger@nowhere.test", ticket.number)["Location"] == "/access/sent/"
-        response = ask(client, "stranger@nowhere.test", ticket.number)
+        with nothing_written():
+            response = ask(client, "stranger@nowhere.test", ticket.number)
     assert response.status_code == 429
     assert "Too many requests from your network" in response.content.decode()
     assert (AccessLink.objects.count(), len(mail.outbox)) == (1, 1)
@@ -204,9 +211,8 @@ def test_the_login_page_offers_the_guest_form_with_the_number_of_the_page_asked(
     response = client.get(f"/tickets/{number}/")
     login = client.get(response["Location"])
     assert f'value="{number}"' in login.content.decode()
-    assert client.get("/access/?next=https://evil.test/tickets/1/").context["form"][
-        "number"
-    ].value() in ("", None)
+    outside = client.get("/access/?next=https://evil.test/tickets/1/")
+    assert outside.context["form"]["number"].value() == ""
 
 
 def test_signing_out_ends_a_guest_session(client, helpdesk, tickets, guest_login):

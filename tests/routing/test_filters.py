@@ -98,23 +98,30 @@ def test_a_pathological_regex_cannot_hang_the_import():
     assert time.monotonic() - started < 2
 
 
-def test_an_invalid_regex_is_refused_when_saved(db):
+def test_an_invalid_regex_is_refused_when_saved(db, nothing_written):
     flt = TicketFilter.objects.create(name="Bad")
     bad = FilterRule(filter=flt, field="subject", operator="match", value="([unclosed")
-    with pytest.raises(ValidationError) as exc:
+    with nothing_written(), pytest.raises(ValidationError) as exc:
         bad.full_clean()
-    assert "Invalid regular expression" in str(exc.value)
+    assert exc.value.message_dict == {
+        "value": ["Invalid regular expression: unterminated character set at position 10"]
+    }
     FilterRule(filter=flt, field="subject", operator="contains", value="([unclosed").full_clean()
 
 
 def test_header_rules_need_a_name_and_actions_their_target(db):
     flt = TicketFilter.objects.create(name="F")
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as no_header:
         FilterRule(filter=flt, field="header", operator="equal", value="x").full_clean()
-    with pytest.raises(ValidationError):
+    assert no_header.value.message_dict == {"name": ["Name the header or custom field."]}
+    with pytest.raises(ValidationError) as no_department:
         FilterAction(filter=flt, kind="department").full_clean()
-    with pytest.raises(ValidationError):
+    assert no_department.value.message_dict == {"department": ["This action needs a department."]}
+    with pytest.raises(ValidationError) as no_address:
         FilterAction(filter=flt, kind="collaborators", value="nobody").full_clean()
+    assert no_address.value.message_dict == {
+        "value": ["List the collaborators' addresses, separated by commas."]
+    }
 
 
 def make_filter(name="F", *, rules=(), actions=(), **kw):
@@ -193,13 +200,13 @@ def test_every_action_applies_to_the_new_ticket(cast, django_capture_on_commit_c
     )
 
 
-def test_reject_refuses_the_ticket_with_its_reason(cast):
+def test_reject_refuses_the_ticket_with_its_reason(cast, nothing_written):
     make_filter(
         "No spam",
         rules=[("subject", "contains", "viagra")],
         actions=[("reject", {"value": "Spam is not welcome."})],
     )
-    with pytest.raises(PermissionRefused) as exc:
+    with nothing_written(), pytest.raises(PermissionRefused) as exc:
         open_by_mail(cast, cast.alice, subject="cheap VIAGRA")
     assert (exc.value.code, str(exc.value)) == ("rejected", "Spam is not welcome.")
     assert Ticket.objects.count() == 0
@@ -292,7 +299,9 @@ def test_header_rules_use_the_meta_of_the_channel(cast):
     assert open_by_mail(cast, cast.alice).team is None
 
 
-def test_the_canned_action_answers_the_new_ticket(cast, django_capture_on_commit_callbacks):
+def test_the_canned_action_answers_the_new_ticket(
+    cast, django_capture_on_commit_callbacks, nothing_written
+):
     canned = canned_create(
         actor=cast.admin,
         title="Thanks",
@@ -309,11 +318,12 @@ def test_the_canned_action_answers_the_new_ticket(cast, django_capture_on_commit
     assert reply.body_html == f"<p>Hello {cast.alice.display_name}, we got #{ticket.number}.</p>"
     ticket.refresh_from_db()
     assert ticket.is_answered
-    assert post_canned_reply_task(ticket.pk, canned.pk) is None  # idempotent: not posted twice
+    with nothing_written():
+        assert post_canned_reply_task(ticket.pk, canned.pk) is None  # idempotent: not posted twice
     assert ticket.thread.entries.filter(kind="response").count() == 1
 
 
-def test_the_admin_test_page_explains_a_filter_without_saving(admin_client, cast):
+def test_the_admin_test_page_explains_a_filter_without_saving(admin_client, cast, nothing_written):
     flt = make_filter(
         "Try me",
         is_active=False,
@@ -321,12 +331,19 @@ def test_the_admin_test_page_explains_a_filter_without_saving(admin_client, cast
         actions=[("priority", {"priority": priority("High")})],
     )
     url = f"/admin/routing/ticketfilter/{flt.pk}/test/"
-    page = admin_client.post(url, {"source": "email", "email": "a@b.org", "subject": "Server down"})
-    html = page.content.decode()
-    assert (
-        page.status_code == 200 and "The filter matches." in html and "Set priority: High" in html
-    )
-    page = admin_client.post(url, {"source": "email", "email": "a@b.com", "subject": "Server down"})
+    with nothing_written():
+        page = admin_client.post(
+            url, {"source": "email", "email": "a@b.org", "subject": "Server down"}
+        )
+        html = page.content.decode()
+        assert (
+            page.status_code == 200
+            and "The filter matches." in html
+            and "Set priority: High" in html
+        )
+        page = admin_client.post(
+            url, {"source": "email", "email": "a@b.com", "subject": "Server down"}
+        )
     assert "The filter does not match." in page.content.decode()
     assert Ticket.objects.count() == 0
     assert explain(flt, Sample(source="web", subject="server", email="x@y.org"))["matches"] is True

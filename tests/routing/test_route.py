@@ -74,12 +74,13 @@ def test_an_inactive_sla_yields_to_the_department_or_default(db):
     assert r.sla == dept_sla
 
 
-def test_no_department_or_an_inactive_one_is_refused(db):
-    with pytest.raises(ValidationFailed) as exc:
+def test_no_department_or_an_inactive_one_is_refused(db, nothing_written):
+    with nothing_written(), pytest.raises(ValidationFailed) as exc:
         route(defaults=Defaults())
     assert exc.value.code == "no_department"
-    with pytest.raises(ValidationFailed) as exc:
-        route(defaults=Defaults(), department=DepartmentFactory(is_active=False))
+    inactive = DepartmentFactory(is_active=False)
+    with nothing_written(), pytest.raises(ValidationFailed) as exc:
+        route(defaults=Defaults(), department=inactive)
     assert exc.value.code == "inactive_department"
 
 
@@ -101,11 +102,15 @@ def test_departments_and_topics_cannot_be_their_own_ancestors(db):
     child = DepartmentFactory(name="Desk", parent=parent)
     assert child.full_name == "IT / Desk"
     parent.parent = child
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as department_cycle:
         parent.clean()
+    assert department_cycle.value.message_dict == {
+        "parent": ["This would make it its own ancestor."]
+    }
     topic = TopicFactory(name="Top")
     sub = TopicFactory(name="Sub", parent=topic)
     assert str(sub) == "Top / Sub"
     topic.parent = sub
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as topic_cycle:
         topic.clean()
+    assert topic_cycle.value.message_dict == {"parent": ["This would make it its own ancestor."]}

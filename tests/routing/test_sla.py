@@ -87,7 +87,7 @@ def test_a_schedule_without_hours_falls_back_to_the_wall_clock(db):
 
 
 def test_naive_datetimes_are_refused(office):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^start must be an aware datetime$"):
         add_business_hours(dt.datetime(2026, 3, 2, 10), 1, office)
 
 

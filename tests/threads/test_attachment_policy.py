@@ -194,14 +194,14 @@ def test_denied_wins_and_the_operator_can_change_the_lists(settings):
     )
 
 
-def test_files_store_refuses_the_whole_set_naming_each_file_and_stores_nothing(db):
+def test_files_store_refuses_the_whole_set_naming_each_file_and_stores_nothing(db, nothing_written):
     files = [
         NewAttachment("ok.txt", TEXT, "text/plain"),
         NewAttachment("tool.exe", PE, ""),
         NewAttachment("cv.pdf", ELF, "application/pdf"),
     ]
 
-    with pytest.raises(AttachmentRefused) as refused:
+    with nothing_written(), pytest.raises(AttachmentRefused) as refused:
         files_store(files)
 
     assert refused.value.status == 400

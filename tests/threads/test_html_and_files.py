@@ -50,10 +50,11 @@ def test_file_store_saves_content_once(db):
     assert default_storage.open(a.file.name).read() == b"abc"
 
 
-def test_oversize_files_are_refused(db, settings):
+def test_oversize_files_are_refused(db, settings, nothing_written):
     settings.HELPDESK = {**settings.HELPDESK, "MAX_ATTACHMENT_BYTES": 3}
-    with pytest.raises(ValidationFailed):
+    with nothing_written(), pytest.raises(ValidationFailed) as refusal:
         services.files_store([NewAttachment("big.bin", b"1234")])
+    assert refusal.value.code == "attachment_too_large"
     assert StoredFile.objects.count() == 0
 
 

@@ -75,11 +75,13 @@ def test_a_key_opens_a_ticket_in_a_department_it_writes(cast):
     assert ticket.thread.entries.get().poster == cast.alice
 
 
-def test_a_topic_routing_outside_the_write_scope_is_refused_before_anything_is_written(cast):
+def test_a_topic_routing_outside_the_write_scope_is_refused_before_anything_is_written(
+    cast, nothing_written
+):
     billing = TopicFactory(department=cast.dept_b)
     before = rows()
 
-    with pytest.raises(PermissionRefused) as refused:
+    with nothing_written(), pytest.raises(PermissionRefused) as refused:
         services.ticket_open(
             actor=key(write=[cast.dept_a]),
             new=new(cast, topic=billing, files=[attachment()]),
@@ -90,14 +92,17 @@ def test_a_topic_routing_outside_the_write_scope_is_refused_before_anything_is_w
     assert rows() == before
 
 
-def test_a_filter_routing_outside_the_write_scope_is_refused_before_anything_is_written(cast):
+def test_a_filter_routing_outside_the_write_scope_is_refused_before_anything_is_written(
+    cast, nothing_written
+):
     flt = TicketFilter.objects.create(name="Orders to billing")
     FilterRule.objects.create(filter=flt, field="subject", operator="contains", value="order")
     FilterAction.objects.create(filter=flt, kind="department", department=cast.dept_b)
     before = rows()
 
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         services.ticket_open(actor=key(write=[cast.dept_a]), new=new(cast, department=cast.dept_a))
+    assert refusal.value.code == "permission_denied"
 
     assert rows() == before
     # the same filter sends a key of Billing's ticket where it may write
@@ -107,22 +112,23 @@ def test_a_filter_routing_outside_the_write_scope_is_refused_before_anything_is_
     assert opened.department == cast.dept_b
 
 
-def test_a_key_reading_a_department_may_not_open_there(cast):
+def test_a_key_reading_a_department_may_not_open_there(cast, nothing_written):
     before = rows()
 
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         services.ticket_open(
             actor=key(read=[cast.dept_a], write=[cast.dept_b]),
             new=new(cast, department=cast.dept_a),
         )
+    assert refusal.value.code == "permission_denied"
 
     assert rows() == before
 
 
-def test_a_key_without_the_create_capability_opens_nothing(cast):
+def test_a_key_without_the_create_capability_opens_nothing(cast, nothing_written):
     before = rows()
 
-    with pytest.raises(PermissionRefused) as refused:
+    with nothing_written(), pytest.raises(PermissionRefused) as refused:
         services.ticket_open(
             actor=key(write=[cast.dept_a], can_create_tickets=False),
             new=new(cast, department=cast.dept_a),
@@ -135,21 +141,36 @@ def test_a_key_without_the_create_capability_opens_nothing(cast):
 # --- reading ----------------------------------------------------------------------------
 
 
-def test_a_key_reads_only_its_read_departments(cast):
+def test_a_key_reads_only_its_read_departments(cast, nothing_written):
     in_a = open_ticket(cast.alice, department=cast.dept_a)
     in_b = open_ticket(cast.bob, department=cast.dept_b)
     reader = key(read=[cast.dept_a])
 
     assert list(tickets_visible_to(user=reader)) == [in_a]
     assert ticket_get_for(user=reader, number=in_a.number) == in_a
-    with pytest.raises(NotVisible):
+    with nothing_written(), pytest.raises(NotVisible) as refusal:
         ticket_get_for(user=reader, number=in_b.number)
-    with pytest.raises(NotVisible):  # not even a note on a ticket it cannot see
-        services.ticket_post_note(actor=key(write=[cast.dept_a]), ticket=in_b, body="x")
+    assert refusal.value.code == "ticket_not_found"
+    writer = key(write=[cast.dept_a])
+    # not even a note on a ticket it cannot see
+    with nothing_written(), pytest.raises(NotVisible) as refusal2:
+        services.ticket_post_note(actor=writer, ticket=in_b, body="x")
+    assert refusal2.value.code == "ticket_not_found"
 
 
 # --- changing ---------------------------------------------------------------------------
 
+# what each change needs, as the refusal names it
+NEEDS = {
+    "reply": "ticket.reply",
+    "message": "changes",
+    "note": "changes",
+    "status": "ticket.close",
+    "assign": "ticket.assign",
+    "priority": "ticket.edit",
+    "collaborator": "ticket.edit",
+    "transfer": "ticket.transfer",
+}
 CHANGES = {
     "reply": lambda k, t, c: services.ticket_post_reply(actor=k, ticket=t, body="Shipped."),
     "message": lambda k, t, c: services.ticket_post_message(actor=k, ticket=t, body="News?"),
@@ -167,15 +188,17 @@ CHANGES = {
 
 
 @pytest.mark.parametrize("change", sorted(CHANGES))
-def test_a_key_that_only_reads_a_department_changes_nothing_there(cast, change):
+def test_a_key_that_only_reads_a_department_changes_nothing_there(cast, change, nothing_written):
     ticket = open_ticket(cast.alice, department=cast.dept_a)
     reader = key(read=[cast.dept_a], write=[cast.dept_b])
     before, version = rows(), ticket.version
 
-    with pytest.raises(PermissionRefused) as refused:
+    with nothing_written(), pytest.raises(PermissionRefused) as refused:
         CHANGES[change](reader, ticket, cast)
 
-    assert "This API key's scope in Support does not allow" in str(refused.value)
+    assert str(refused.value) == (
+        f"This API key's scope in Support does not allow {NEEDS[change]}."
+    )
     assert rows() == before
     ticket.refresh_from_db()
     assert ticket.version == version and ticket.department == cast.dept_a
@@ -197,11 +220,11 @@ def test_a_key_changes_tickets_of_its_write_departments(cast):
     assert {e.actor_label for e in events} == {"API key shop"}
 
 
-def test_a_key_transfers_only_into_its_write_scope(cast):
+def test_a_key_transfers_only_into_its_write_scope(cast, nothing_written):
     ticket = open_ticket(cast.alice, department=cast.dept_a)
     before = rows()
 
-    with pytest.raises(PermissionRefused) as refused:
+    with nothing_written(), pytest.raises(PermissionRefused) as refused:
         services.ticket_transfer(
             actor=key(write=[cast.dept_a]), ticket=ticket, department=cast.dept_b
         )
@@ -214,11 +237,12 @@ def test_a_key_transfers_only_into_its_write_scope(cast):
     assert moved.department == cast.dept_b
 
 
-def test_a_key_never_purges(cast):
+def test_a_key_never_purges(cast, nothing_written):
     ticket = open_ticket(cast.alice, department=cast.dept_a)
     services.ticket_set_status(actor=SYSTEM, ticket=ticket, status=status("Deleted"))
 
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         services.tickets_purge(actor=key(write=[cast.dept_a]), tickets=[ticket])
+    assert refusal.value.code == "permission_denied"
 
     assert Ticket.objects.filter(pk=ticket.pk).exists()

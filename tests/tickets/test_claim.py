@@ -83,7 +83,7 @@ def test_claiming_announces_the_same_signal_as_a_reply_that_claims(
 
 
 def test_a_refused_claim_announces_nothing(
-    cast, assigned_signals, django_capture_on_commit_callbacks
+    cast, assigned_signals, django_capture_on_commit_callbacks, nothing_written
 ):
     ticket = services.ticket_claim(
         actor=cast.manager_a, ticket=open_ticket(cast.alice, department=cast.dept_a)
@@ -91,8 +91,13 @@ def test_a_refused_claim_announces_nothing(
     assigned_signals.clear()
     events = ticket.thread.events.count()
 
-    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Conflict):
+    with (
+        nothing_written(),
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(Conflict) as refusal,
+    ):
         services.ticket_claim(actor=cast.agent_a, ticket=ticket)
+    assert refusal.value.code == "already_assigned"
 
     assert assigned_signals == []
     assert ticket.thread.events.count() == events

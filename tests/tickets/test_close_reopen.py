@@ -145,22 +145,24 @@ def test_the_referral_keeps_a_former_assignee_seeing_the_ticket(cast, ticket):
     assert ticket_is_visible(user=cast.agent_b, ticket=reopened)
 
 
-def test_without_the_referral_a_former_assignee_loses_the_ticket(cast, ticket):
+def test_without_the_referral_a_former_assignee_loses_the_ticket(cast, ticket, nothing_written):
     _settings(auto_refer_closed=False)
     services.ticket_assign(actor=cast.admin, ticket=ticket, agent=cast.agent_b)
     _close(cast.admin, ticket)
     _reopen(cast.admin, ticket)
 
-    with pytest.raises(NotVisible):
+    with nothing_written(), pytest.raises(NotVisible) as refusal:
         ticket_get_for(user=cast.agent_b, number=ticket.number)
+    assert refusal.value.code == "ticket_not_found"
 
 
-def test_a_refused_close_assigns_and_refers_nobody(cast, ticket):
+def test_a_refused_close_assigns_and_refers_nobody(cast, ticket, nothing_written):
     clerk = AgentFactory(department=cast.dept_a, role=role("Limited Access"))  # no ticket.close
     before = _last_event_id(ticket)
 
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         _close(clerk, ticket)
+    assert refusal.value.code == "permission_denied"
 
     fresh = Ticket.objects.get(pk=ticket.pk)
     assert (fresh.state, fresh.assignee_id, fresh.version) == (State.OPEN, None, ticket.version)

@@ -100,48 +100,51 @@ def test_every_kind_of_write_to_a_watched_model_changes_the_version(defaults):
     assert not changed()
 
 
-def test_a_ban_applies_to_the_next_ticket_and_its_removal_too(defaults):
+def test_a_ban_applies_to_the_next_ticket_and_its_removal_too(defaults, nothing_written):
     open_ticket(defaults)  # the ban list is now cached, empty
     ban = BannedEmail.objects.create(address="alice@acme.test")
-    with pytest.raises(PermissionRefused) as refused:
+    with nothing_written(), pytest.raises(PermissionRefused) as refused:
         open_ticket(defaults)
     assert refused.value.code == "rejected"
     BannedEmail.objects.filter(pk=ban.pk).update(address="@acme.test")  # the whole domain
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         open_ticket(defaults)
+    assert refusal.value.code == "rejected"
     ban.delete()
     assert open_ticket(defaults).pk
 
 
-def test_a_change_committed_by_another_process_is_seen(defaults):
+def test_a_change_committed_by_another_process_is_seen(defaults, nothing_written):
     """Another process writes the ban and then the new version; this process's signals
     never fire, yet its next ticket sees the ban because the version differs."""
     open_ticket(defaults)
     QuerySet(BannedEmail).bulk_create([BannedEmail(address="alice@acme.test")])  # no signal
     assert open_ticket(defaults).pk  # same version: this process still uses its copy
     QuerySet(HelpdeskSettings).filter(pk=1).update(config_version=new_version())
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         open_ticket(defaults)
+    assert refusal.value.code == "rejected"
 
 
-def test_a_rolled_back_change_leaves_no_stale_configuration(defaults):
+def test_a_rolled_back_change_leaves_no_stale_configuration(defaults, nothing_written):
     open_ticket(defaults)
     before = version()
-    with pytest.raises(RuntimeError), transaction.atomic():
+    with nothing_written(), pytest.raises(RuntimeError), transaction.atomic():
         BannedEmail.objects.create(address="alice@acme.test")
-        with pytest.raises(PermissionRefused):  # seen inside its own transaction
+        with pytest.raises(PermissionRefused) as refusal:  # seen inside its own transaction
             open_ticket(defaults)
+        assert refusal.value.code == "rejected"
         raise RuntimeError("roll back")
     assert version() == before
     assert open_ticket(defaults).pk  # the ban never happened
 
 
-def test_department_and_default_changes_apply_at_once(defaults):
+def test_department_and_default_changes_apply_at_once(defaults, nothing_written):
     open_ticket(defaults)
     dept = defaults.dept_a
     dept.is_active = False
     dept.save()
-    with pytest.raises(ValidationFailed) as refused:
+    with nothing_written(), pytest.raises(ValidationFailed) as refused:
         open_ticket(defaults)
     assert refused.value.code == "inactive_department"
     dept.is_active = True
@@ -239,7 +242,7 @@ def test_a_migration_gives_a_new_version(defaults):
     assert CACHE._values == {}
 
 
-def test_a_visible_ticket_comes_with_its_configuration_from_the_snapshot(defaults):
+def test_a_visible_ticket_comes_with_its_configuration_from_the_snapshot(defaults, nothing_written):
     opened = open_ticket(defaults)
     ticket_get_for(user=defaults.agent_a, number=opened.number)  # the snapshot is warm
     with CaptureQueriesContext(connection) as queries:
@@ -249,5 +252,6 @@ def test_a_visible_ticket_comes_with_its_configuration_from_the_snapshot(default
     assert tables_read(queries.captured_queries) == set()
     assert all("routing_department" not in q["sql"] for q in queries.captured_queries)
     assert ticket.requester == defaults.alice  # people are joined, never cached
-    with pytest.raises(NotVisible):
+    with nothing_written(), pytest.raises(NotVisible) as refusal:
         ticket_get_for(user=defaults.agent_b, number=opened.number)  # still the selector
+    assert refusal.value.code == "ticket_not_found"

@@ -174,14 +174,15 @@ def test_link_relates_the_tickets_and_moves_nothing(
     assert posted.ticket.pk == child.pk  # a linked child keeps its own mail
 
 
-def test_linking_needs_ticket_link_and_merging_ticket_merge(cast, parent, child):
+def test_linking_needs_ticket_link_and_merging_ticket_merge(cast, parent, child, nothing_written):
     merger = AgentFactory(department=cast.dept_a, role=role("Limited Access"))
     merger.role.permissions = [p for p in merger.role.permissions if p != "ticket.link"]
     merger.role.save()
     before = snapshot(parent, child)
 
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         services.ticket_merge(actor=merger, ticket=parent, sources=[child], mode=MergeMode.LINK)
+    assert refusal.value.code == "permission_denied"
 
     assert snapshot(parent, child) == before
     services.ticket_merge(actor=merger, ticket=parent, sources=[child], mode=MergeMode.SEPARATE)
@@ -200,19 +201,19 @@ def test_unlinking_a_linked_child_frees_it(cast, parent, child):
 # --- refusals ----------------------------------------------------------------------------------
 
 
-def test_merging_a_ticket_into_itself_is_refused_and_changes_nothing(cast, parent):
+def test_merging_a_ticket_into_itself_is_refused_and_changes_nothing(cast, parent, nothing_written):
     before = snapshot(parent)
-    with pytest.raises(ValidationFailed) as exc:
+    with nothing_written(), pytest.raises(ValidationFailed) as exc:
         services.ticket_merge(actor=cast.agent_a, ticket=parent, sources=[parent])
     assert exc.value.code == "invalid_merge"
     assert snapshot(parent) == before
 
 
-def test_merging_a_parent_into_its_own_child_is_refused(cast, parent, child):
+def test_merging_a_parent_into_its_own_child_is_refused(cast, parent, child, nothing_written):
     services.ticket_merge(actor=cast.agent_a, ticket=parent, sources=[child])
     before = snapshot(parent, child)
 
-    with pytest.raises(Conflict) as exc:
+    with nothing_written(), pytest.raises(Conflict) as exc:
         services.ticket_merge(actor=cast.agent_a, ticket=fresh(child), sources=[fresh(parent)])
 
     assert exc.value.code == "merge_into_child"
@@ -220,16 +221,18 @@ def test_merging_a_parent_into_its_own_child_is_refused(cast, parent, child):
 
 
 @pytest.mark.parametrize("mode", ["combine", "link"])
-def test_a_child_cannot_be_merged_twice_nor_a_parent_become_a_child(cast, parent, child, mode):
+def test_a_child_cannot_be_merged_twice_nor_a_parent_become_a_child(
+    cast, parent, child, mode, nothing_written
+):
     services.ticket_merge(actor=cast.agent_a, ticket=parent, sources=[child], mode=mode)
     third = open_ticket(cast.bob, department=cast.dept_a, subject="Third")
     before = snapshot(parent, child, third)
 
-    with pytest.raises(Conflict) as twice:
+    with nothing_written(), pytest.raises(Conflict) as twice:
         services.ticket_merge(actor=cast.agent_a, ticket=third, sources=[fresh(child)])
-    with pytest.raises(Conflict) as nested:
+    with nothing_written(), pytest.raises(Conflict) as nested:
         services.ticket_merge(actor=cast.agent_a, ticket=third, sources=[fresh(parent)])
-    with pytest.raises(Conflict) as into_child:
+    with nothing_written(), pytest.raises(Conflict) as into_child:
         services.ticket_merge(actor=cast.agent_a, ticket=fresh(child), sources=[third])
 
     assert (twice.value.code, nested.value.code, into_child.value.code) == (
@@ -252,35 +255,36 @@ def test_a_child_cannot_be_merged_twice_nor_a_parent_become_a_child(cast, parent
     ],
 )
 def test_bad_merge_options_are_refused_before_anything_is_written(
-    cast, parent, child, options, code
+    cast, parent, child, options, code, nothing_written
 ):
     options = {
         k: status(v) if k.endswith("status") else v for k, v in options.items()
     }  # statuses by name
     before = snapshot(parent, child)
 
-    with pytest.raises(ValidationFailed) as exc:
+    with nothing_written(), pytest.raises(ValidationFailed) as exc:
         services.ticket_merge(actor=cast.agent_a, ticket=parent, sources=[child], **options)
 
     assert exc.value.code == code
     assert snapshot(parent, child) == before
 
 
-def test_a_merge_with_a_ticket_the_agent_cannot_see_is_not_found(cast, parent):
+def test_a_merge_with_a_ticket_the_agent_cannot_see_is_not_found(cast, parent, nothing_written):
     billing = open_ticket(cast.bob, department=cast.dept_b)
     before = snapshot(parent, billing)
 
-    with pytest.raises(NotVisible):
+    with nothing_written(), pytest.raises(NotVisible) as refusal:
         services.ticket_merge(actor=cast.agent_a, ticket=parent, sources=[billing])
+    assert refusal.value.code == "ticket_not_found"
 
     assert snapshot(parent, billing) == before
 
 
-def test_a_ticket_in_the_trash_cannot_be_merged(cast, parent, child):
+def test_a_ticket_in_the_trash_cannot_be_merged(cast, parent, child, nothing_written):
     services.ticket_set_status(actor=cast.admin, ticket=child, status=status("Deleted"))
     before = snapshot(parent, child)
 
-    with pytest.raises(Conflict) as exc:
+    with nothing_written(), pytest.raises(Conflict) as exc:
         services.ticket_merge(actor=cast.admin, ticket=parent, sources=[fresh(child)])
 
     assert exc.value.code == "ticket_deleted"
@@ -350,35 +354,40 @@ def test_unmerging_a_linked_child_removes_the_link(cast, parent, child):
     ]
 
 
-def test_unmerging_a_ticket_that_is_not_merged_is_refused_and_changes_nothing(cast, parent):
+def test_unmerging_a_ticket_that_is_not_merged_is_refused_and_changes_nothing(
+    cast, parent, nothing_written
+):
     before = snapshot(parent)
 
-    with pytest.raises(Conflict) as exc:
+    with nothing_written(), pytest.raises(Conflict) as exc:
         services.ticket_unmerge(actor=cast.agent_a, ticket=parent)
 
     assert exc.value.code == "not_merged"
     assert snapshot(parent) == before
 
 
-def test_unmerging_needs_the_merge_permission_and_visibility(cast, parent, child):
+def test_unmerging_needs_the_merge_permission_and_visibility(cast, parent, child, nothing_written):
     services.ticket_merge(actor=cast.agent_a, ticket=parent, sources=[child])
     viewer = AgentFactory(department=cast.dept_a, role=role("View only"))
     before = snapshot(parent, child)
 
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         services.ticket_unmerge(actor=viewer, ticket=fresh(child))
-    with pytest.raises(NotVisible):
+    assert refusal.value.code == "permission_denied"
+    with nothing_written(), pytest.raises(NotVisible) as refusal2:
         services.ticket_unmerge(actor=cast.agent_b, ticket=fresh(child))
+    assert refusal2.value.code == "ticket_not_found"
 
     assert snapshot(parent, child) == before
 
 
-def test_a_status_given_to_unmerge_must_be_open_or_closed(cast, parent, child):
+def test_a_status_given_to_unmerge_must_be_open_or_closed(cast, parent, child, nothing_written):
     services.ticket_merge(actor=cast.agent_a, ticket=parent, sources=[child])
     before = snapshot(parent, child)
 
-    with pytest.raises(ValidationFailed):
+    with nothing_written(), pytest.raises(ValidationFailed) as refusal:
         services.ticket_unmerge(actor=cast.admin, ticket=fresh(child), status=status("Archived"))
+    assert refusal.value.code == "invalid_status"
 
     assert snapshot(parent, child) == before
 

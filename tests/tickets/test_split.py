@@ -128,28 +128,30 @@ def test_a_closed_ticket_can_be_split(cast, ticket):
 # --- refusals: nothing is created ---------------------------------------------------------------
 
 
-def test_an_agent_who_cannot_see_the_ticket_gets_not_found(cast, ticket):
+def test_an_agent_who_cannot_see_the_ticket_gets_not_found(cast, ticket, nothing_written):
     entry = _message(cast, ticket)
     before = _counts()
 
-    with pytest.raises(NotVisible):
+    with nothing_written(), pytest.raises(NotVisible) as refusal:
         services.ticket_split(actor=cast.agent_b, ticket=ticket, entry=entry, subject="No")
+    assert refusal.value.code == "ticket_not_found"
 
     assert _counts() == before
 
 
-def test_an_entry_of_another_ticket_is_not_found(cast, ticket):
+def test_an_entry_of_another_ticket_is_not_found(cast, ticket, nothing_written):
     other = open_ticket(cast.alice, department=cast.dept_a, subject="Other")
     entry = ThreadEntry.objects.get(thread_id=other.thread_id)
     before = _counts()
 
-    with pytest.raises(NotVisible):
+    with nothing_written(), pytest.raises(NotVisible) as refusal:
         services.ticket_split(actor=cast.agent_a, ticket=ticket, entry=entry, subject="No")
+    assert refusal.value.code == "entry_not_found"
 
     assert _counts() == before
 
 
-def test_creating_in_a_department_without_ticket_create_is_refused(cast, ticket):
+def test_creating_in_a_department_without_ticket_create_is_refused(cast, ticket, nothing_written):
     entry = _message(cast, ticket)
     viewer = AgentFactory(
         department=cast.dept_a,
@@ -158,41 +160,43 @@ def test_creating_in_a_department_without_ticket_create_is_refused(cast, ticket)
     )
     before = _counts()
 
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         services.ticket_split(
             actor=viewer, ticket=ticket, entry=entry, subject="No", department=cast.dept_b
         )
+    assert refusal.value.code == "permission_denied"
 
     assert _counts() == before
 
 
-def test_clients_cannot_split(cast, ticket):
+def test_clients_cannot_split(cast, ticket, nothing_written):
     entry = _message(cast, ticket)
     before = _counts()
 
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal:
         services.ticket_split(actor=cast.alice, ticket=ticket, entry=entry, subject="No")
+    assert refusal.value.code == "permission_denied"
 
     assert _counts() == before
 
 
-def test_a_ticket_in_the_trash_cannot_be_split(cast, ticket):
+def test_a_ticket_in_the_trash_cannot_be_split(cast, ticket, nothing_written):
     entry = _message(cast, ticket)
     services.ticket_set_status(actor=cast.admin, ticket=ticket, status=status("Deleted"))
     before = _counts()
 
-    with pytest.raises(Conflict) as exc:
+    with nothing_written(), pytest.raises(Conflict) as exc:
         services.ticket_split(actor=cast.admin, ticket=ticket, entry=entry, subject="No")
 
     assert exc.value.code == "ticket_deleted"
     assert _counts() == before
 
 
-def test_an_empty_subject_is_refused(cast, ticket):
+def test_an_empty_subject_is_refused(cast, ticket, nothing_written):
     entry = _message(cast, ticket)
     before = _counts()
 
-    with pytest.raises(ValidationFailed) as exc:
+    with nothing_written(), pytest.raises(ValidationFailed) as exc:
         services.ticket_split(actor=cast.agent_a, ticket=ticket, entry=entry, subject="  ")
 
     assert exc.value.code == "subject_required"

@@ -62,7 +62,7 @@ def _ticket_in(cast, state_status):
 
 @pytest.mark.parametrize("src", list(STATE_OF))
 @pytest.mark.parametrize("dst", list(STATE_OF))
-def test_every_status_move_follows_the_table(cast, src, dst):
+def test_every_status_move_follows_the_table(cast, src, dst, nothing_written):
     ticket = _ticket_in(cast, src)
     if src == dst:
         same = services.ticket_set_status(actor=cast.admin, ticket=ticket, status=status(dst))
@@ -75,7 +75,7 @@ def test_every_status_move_follows_the_table(cast, src, dst):
         event = moved.thread.events.filter(kind="status_changed").latest("id")
         assert event.data["before"]["name"] == src and event.data["after"]["name"] == dst
     else:
-        with pytest.raises(Conflict) as exc:
+        with nothing_written(), pytest.raises(Conflict) as exc:
             services.ticket_set_status(actor=cast.admin, ticket=ticket, status=status(dst))
         assert exc.value.code == "transition_not_allowed"
         ticket.refresh_from_db()
@@ -134,14 +134,14 @@ def test_a_client_message_reopens_a_closed_ticket_when_its_status_allows(cast):
     assert kinds[-2:] == ["status_changed", "message"]
 
 
-def test_a_closed_status_that_forbids_reopening_refuses_the_message(cast):
+def test_a_closed_status_that_forbids_reopening_refuses_the_message(cast, nothing_written):
     final = TicketStatus.objects.create(
         name="Closed for good", state=State.CLOSED, allow_reopen=False
     )
     ticket = services.ticket_set_status(
         actor=cast.admin, ticket=open_ticket(cast.alice, department=cast.dept_a), status=final
     )
-    with pytest.raises(Conflict) as exc:
+    with nothing_written(), pytest.raises(Conflict) as exc:
         services.ticket_post_message(actor=cast.alice, ticket=ticket, body="Hello?")
     assert exc.value.code == "ticket_closed"
     assert ticket.thread.entries.count() == 1
@@ -159,13 +159,13 @@ def test_the_reopen_status_of_a_closed_status_is_used(cast):
     assert posted.ticket.status == pending
 
 
-def test_a_reply_on_a_closed_ticket_is_refused_unless_it_reopens_it(cast):
+def test_a_reply_on_a_closed_ticket_is_refused_unless_it_reopens_it(cast, nothing_written):
     ticket = services.ticket_set_status(
         actor=cast.admin,
         ticket=open_ticket(cast.alice, department=cast.dept_a),
         status=status("Closed"),
     )
-    with pytest.raises(Conflict) as exc:
+    with nothing_written(), pytest.raises(Conflict) as exc:
         services.ticket_post_reply(actor=cast.agent_a, ticket=ticket, body="Hi")
     assert exc.value.code == "ticket_closed"
     assert ticket.thread.entries.count() == 1
@@ -195,13 +195,15 @@ def test_deleted_tickets_are_kept_in_the_trash_and_restorable(cast):
     assert restored.state == State.OPEN and restored.reopen_count == 0
 
 
-def test_only_admins_purge_and_only_deleted_tickets(cast):
+def test_only_admins_purge_and_only_deleted_tickets(cast, nothing_written):
     ticket = open_ticket(cast.alice, department=cast.dept_a, files=[])
-    with pytest.raises(Conflict):
+    with nothing_written(), pytest.raises(Conflict) as refusal:
         services.tickets_purge(actor=cast.admin, tickets=[ticket])
+    assert refusal.value.code == "not_deleted"
     deleted = services.ticket_set_status(actor=cast.admin, ticket=ticket, status=status("Deleted"))
-    with pytest.raises(PermissionRefused):
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal2:
         services.tickets_purge(actor=cast.agent_a, tickets=[deleted])
+    assert refusal2.value.code == "permission_denied"
     assert services.tickets_purge(actor=cast.admin, tickets=[deleted]) == 1
     assert not type(ticket).objects.filter(pk=ticket.pk).exists()
     assert not Thread.objects.filter(pk=ticket.thread_id).exists()

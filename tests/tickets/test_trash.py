@@ -42,10 +42,12 @@ def test_the_trash_is_the_first_deleted_status_by_sort(cast):
     assert (ticket.state, ticket.status) == (State.DELETED, seeded)
 
 
-def test_without_a_deleted_status_the_service_refuses_and_writes_nothing(cast, no_trash):
+def test_without_a_deleted_status_the_service_refuses_and_writes_nothing(
+    cast, no_trash, nothing_written
+):
     ticket = _open(cast)[0]
 
-    with pytest.raises(Conflict) as refused:
+    with nothing_written(), pytest.raises(Conflict) as refused:
         services.ticket_delete(actor=cast.agent_a, ticket=ticket)
 
     assert refused.value.code == "no_trash_status" and refused.value.status == 409
@@ -53,16 +55,21 @@ def test_without_a_deleted_status_the_service_refuses_and_writes_nothing(cast, n
     assert _unchanged(ticket)
 
 
-def test_without_a_deleted_status_strangers_still_get_their_own_refusal(cast, no_trash):
+def test_without_a_deleted_status_strangers_still_get_their_own_refusal(
+    cast, no_trash, nothing_written
+):
     ticket = _open(cast)[0]
     limited = AgentFactory(username="lim", department=cast.dept_a, role=role("Limited Access"))
 
-    with pytest.raises(NotVisible):
+    with nothing_written(), pytest.raises(NotVisible) as refusal:
         services.ticket_delete(actor=cast.agent_b, ticket=ticket)
-    with pytest.raises(PermissionRefused):
+    assert refusal.value.code == "ticket_not_found"
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal2:
         services.ticket_delete(actor=limited, ticket=ticket)
-    with pytest.raises(PermissionRefused):
+    assert refusal2.value.code == "permission_denied"
+    with nothing_written(), pytest.raises(PermissionRefused) as refusal3:
         services.ticket_delete(actor=cast.alice, ticket=ticket)
+    assert refusal3.value.code == "permission_denied"
     assert _unchanged(ticket)
 
 
@@ -75,10 +82,12 @@ def test_the_panel_button_moves_to_the_trash(cast):
     assert Ticket.objects.get(pk=ticket.pk).state == State.DELETED
 
 
-def test_the_panel_button_without_a_deleted_status_says_why(cast, no_trash):
+def test_the_panel_button_without_a_deleted_status_says_why(cast, no_trash, nothing_written):
     ticket = _open(cast)[0]
 
-    response = signed_in(cast.agent_a).post(f"/scp/tickets/{ticket.number}/delete/")
+    as_agent_a = signed_in(cast.agent_a)
+    with nothing_written():
+        response = as_agent_a.post(f"/scp/tickets/{ticket.number}/delete/")
 
     assert response.status_code == 409
     assert "No deleted status is configured" in response.content.decode()
@@ -100,14 +109,21 @@ def test_bulk_delete_moves_every_ticket_to_the_trash(cast):
     assert "3 ticket(s) updated." in client.get("/scp/").content.decode()
 
 
-def test_bulk_delete_without_a_deleted_status_says_so_once_and_changes_nothing(cast, no_trash):
+def test_bulk_delete_without_a_deleted_status_says_so_once_and_changes_nothing(
+    cast, no_trash, nothing_written
+):
     tickets = _open(cast, 3)
     client = signed_in(cast.agent_a)
 
-    response = client.post(
-        "/scp/queues/bulk/",
-        {"action": "delete", "tickets": [t.number for t in tickets], "next": "/scp/queues/open/"},
-    )
+    with nothing_written():
+        response = client.post(
+            "/scp/queues/bulk/",
+            {
+                "action": "delete",
+                "tickets": [t.number for t in tickets],
+                "next": "/scp/queues/open/",
+            },
+        )
 
     assert response.status_code == 302 and response["Location"] == "/scp/queues/open/"
     page = client.get("/scp/queues/open/").content.decode()

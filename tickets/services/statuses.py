@@ -86,9 +86,11 @@ def ticket_status_delete(*, actor: Actor, instance: TicketStatus) -> None:
 def _refuse_in_use(status: TicketStatus, new_state: str) -> None:
     reasons = status_state_fixed_by(status, new_state)
     if reasons:
+        state = State(new_state).label.lower()
+        article = "an" if state[0] in "aeiou" else "a"  # an open, a closed
         message = (
             f"The status {status.name} stays {State(status.state).label.lower()}: "
-            f"{'; '.join(reasons)}. Create a {State(new_state).label.lower()} status "
+            f"{'; '.join(reasons)}. Create {article} {state} status "
             "and move the tickets to it instead."
         )
         raise Conflict(message, code="status_in_use", fields={"state": [message]})
