@@ -53,37 +53,46 @@ def channel_of(actor: Actor, channel: str | None) -> str:
     return Channel.PANEL if is_agent(actor) else Channel.PORTAL
 
 
+# A ticket or a task: the work items the services lock, record, save and number alike.
+Work = Ticket | Task
 _T = TypeVar("_T", Ticket, Task)
 
 
-def lock_row(rows: QuerySet[_T], pk: int, related: Sequence[str]) -> _T:
-    """Read a row locked until the transaction ends, `related` joined in the same
-    statement. PostgreSQL re-checks a row it had to wait for against the joined rows it
-    read before waiting: when the holder changed one of those keys (a ticket's status
-    or department), the row drops out of the join. It is then locked alone, its
-    relations loaded when used."""
+def label(work: Work) -> str:
+    """ "Ticket #123" or "Task #4", for messages."""
+    return f"{'Task' if isinstance(work, Task) else 'Ticket'} #{work.number}"
+
+
+def lock_row(
+    rows: QuerySet[_T], pk: int, related: Sequence[str], expected_version: int | None = None
+) -> _T:
+    """Read a ticket's or task's row locked until the transaction ends, `related` joined
+    in the same statement. Two agents acting at once queue here; the second sees the
+    first one's result. A caller that read version N and passes it gets StaleVersion if
+    it moved on.
+
+    PostgreSQL re-checks a row it had to wait for against the joined rows it read before
+    waiting: when the holder changed one of those keys (a ticket's status or department),
+    the row drops out of the join. It is then locked alone, its relations loaded when
+    used."""
     locking = rows.select_for_update(of=("self",))
     try:
-        return locking.select_related(*related).get(pk=pk)
+        locked = locking.select_related(*related).get(pk=pk)
     except rows.model.DoesNotExist:
-        return locking.get(pk=pk)
-
-
-def lock(ticket: Ticket | int, expected_version: int | None = None) -> Ticket:
-    """Re-read the ticket with its row locked until the transaction ends.
-
-    Two agents acting at once queue here; the second sees the first one's result.
-    A caller that read version N and passes it gets StaleVersion if it moved on.
-    """
-    pk = ticket.pk if isinstance(ticket, Ticket) else ticket
-    locked = lock_row(Ticket.objects.all(), pk, RELATED)
+        locked = locking.get(pk=pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersion(
-            f"Ticket #{locked.number} changed since you loaded it "
+            f"{label(locked)} changed since you loaded it "
             f"(your version {expected_version}, now {locked.version}). Reload and try again.",
             code="stale_version",
         )
     return locked
+
+
+def lock(ticket: Ticket | int, expected_version: int | None = None) -> Ticket:
+    """Re-read the ticket with its row locked until the transaction ends (lock_row)."""
+    pk = ticket.pk if isinstance(ticket, Ticket) else ticket
+    return lock_row(Ticket.objects.all(), pk, RELATED, expected_version)
 
 
 def lock_all(ids: Iterable[int]) -> dict[int, Ticket]:
@@ -100,11 +109,12 @@ def lock_all(ids: Iterable[int]) -> dict[int, Ticket]:
     return {t.pk: t for t in Ticket.objects.select_related(*RELATED).filter(pk__in=locked)}
 
 
-def save(ticket: Ticket, *fields: str) -> None:
-    """Save the named fields, raising the version (the ETag) and the update time."""
-    ticket.version += 1
-    ticket.updated_at = timezone.now()
-    ticket.save(update_fields=[*dict.fromkeys(fields), "version", "updated_at"])
+def save(work: Work, *fields: str) -> None:
+    """Save the named fields of a ticket or task, raising the version (the ETag) and the
+    update time."""
+    work.version += 1
+    work.updated_at = timezone.now()
+    work.save(update_fields=[*dict.fromkeys(fields), "version", "updated_at"])
 
 
 def bump(*ticket_ids: int) -> None:
@@ -177,9 +187,10 @@ def ref(obj: Model | None) -> dict[str, Any] | None:
     }
 
 
-def record(ticket: Ticket, kind: str, actor: Actor, channel: str, **data: Any) -> ThreadEvent:
+def record(work: Work, kind: str, actor: Actor, channel: str, **data: Any) -> ThreadEvent:
+    """Write an event on the ticket's or task's thread."""
     return threads.event_record(
-        thread_id=ticket.thread_id, kind=kind, actor=actor, channel=channel, data=data
+        thread_id=work.thread_id, kind=kind, actor=actor, channel=channel, data=data
     )
 
 

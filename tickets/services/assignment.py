@@ -1,4 +1,6 @@
-"""Who works a ticket: assign, claim, release, transfer, refer."""
+"""Who works a ticket: assign, claim, release, transfer, refer. The steps a task's
+assignment shares (validate, reassign, unassign, claim) are written once here, for a
+ticket or a task (`_common.Work`)."""
 
 from django.db import transaction
 
@@ -16,10 +18,12 @@ from .. import signals
 from ..models import HelpdeskSettings, State, Ticket
 from ..permissions import check, check_key_department
 from ._common import (
+    Work,
     announce,
     channel_of,
     clock_start,
     defaults,
+    label,
     lock,
     record,
     ref,
@@ -52,20 +56,100 @@ def validate_team(team: Team) -> None:
         )
 
 
-def validate_transfer(department: Department, current_id: int, what: str) -> None:
-    """A transfer goes to another, active department."""
-    if department.pk == current_id:
-        raise ValidationFailed(
-            f"{what} is already in {department.name}.",
-            code="same_department",
-            fields={"department": ["Already in this department."]},
-        )
+def validate_department(department: Department) -> None:
     if not department.is_active:
         raise ValidationFailed(
             f"The department {department.name} is not active.",
             code="inactive_department",
             fields={"department": ["Not active."]},
         )
+
+
+def validate_transfer(department: Department, work: Work) -> None:
+    """A transfer goes to another, active department."""
+    if department.pk == work.department_id:
+        raise ValidationFailed(
+            f"{label(work)} is already in {department.name}.",
+            code="same_department",
+            fields={"department": ["Already in this department."]},
+        )
+    validate_department(department)
+
+
+def require_choice(agent: User | None, team: Team | None) -> None:
+    if agent is None and team is None:
+        raise ValidationFailed(
+            "Choose an agent or a team.",
+            code="no_assignee",
+            fields={"agent": ["Choose an agent or a team."]},
+        )
+
+
+def reassign(
+    w: Work, agent: User | None, team: Team | None, *, actor: Actor, channel: str, comment: str
+) -> tuple[User | None, Team | None] | None:
+    """Give the locked ticket or task `agent` and/or `team` (each validated; the one not
+    given is kept), record and save it. Returns the previous agent and team, or None
+    when nothing changed (nothing is written then)."""
+    if agent is not None:
+        validate_assignee(agent, w.department)
+    if team is not None:
+        validate_team(team)
+    previous_agent, previous_team = w.assignee, w.team
+    w.assignee = agent if agent is not None else w.assignee
+    w.team = team if team is not None else w.team
+    if (w.assignee_id, w.team_id) == (
+        getattr(previous_agent, "pk", None),
+        getattr(previous_team, "pk", None),
+    ):
+        return None
+    record(
+        w,
+        ThreadEvent.Kind.ASSIGNED,
+        actor,
+        channel,
+        agent=ref(w.assignee),
+        team=ref(w.team),
+        previous_agent=ref(previous_agent),
+        previous_team=ref(previous_team),
+        comment=comment,
+    )
+    save(w, "assignee", "team")
+    return previous_agent, previous_team
+
+
+def unassign(
+    w: Work, *, agent: bool, team: bool, actor: Actor, channel: str
+) -> tuple[User | None, Team | None]:
+    """Drop the locked ticket's or task's agent and/or team, record and save it; returns
+    the previous agent and team. Refused when it holds neither of those asked."""
+    previous_agent, previous_team = w.assignee, w.team
+    if not ((agent and previous_agent) or (team and previous_team)):
+        raise Conflict(f"{label(w)} is not assigned.", code="not_assigned")
+    if agent:
+        w.assignee = None
+    if team:
+        w.team = None
+    record(
+        w,
+        ThreadEvent.Kind.RELEASED,
+        actor,
+        channel,
+        previous_agent=ref(previous_agent),
+        previous_team=ref(previous_team),
+    )
+    save(w, "assignee", "team")
+    return previous_agent, previous_team
+
+
+def require_claimable(w: Work, agent: User) -> None:
+    """A claim takes what no agent holds: of two agents claiming at once, the row lock
+    lets one win and the other is told who did."""
+    if w.assignee_id == agent.pk:
+        raise Conflict(f"You already hold {label(w).lower()}.", code="already_yours")
+    if w.assignee_id is not None:
+        raise Conflict(f"{label(w)} is already assigned to {w.assignee}.", code="already_assigned")
+    validate_assignee(agent, w.department)
 
 
 def ticket_assign(
@@ -80,40 +164,15 @@ def ticket_assign(
 ) -> Ticket:
     """Assign to an agent and/or a team (replacing what is given, keeping the other)."""
     channel = channel_of(actor, channel)
-    if agent is None and team is None:
-        raise ValidationFailed(
-            "Choose an agent or a team.",
-            code="no_assignee",
-            fields={"agent": ["Choose an agent or a team."]},
-        )
+    require_choice(agent, team)
     with transaction.atomic():
         t = lock(ticket, expected_version)
         check(actor, "ticket.assign", t)
         require_state(t, State.OPEN, action="assign")
-        if agent is not None:
-            validate_assignee(agent, t.department)
-        if team is not None:
-            validate_team(team)
-        previous_agent, previous_team = t.assignee, t.team
-        t.assignee = agent if agent is not None else t.assignee
-        t.team = team if team is not None else t.team
-        if (t.assignee_id, t.team_id) == (
-            getattr(previous_agent, "pk", None),
-            getattr(previous_team, "pk", None),
-        ):
+        previous = reassign(t, agent, team, actor=actor, channel=channel, comment=comment)
+        if previous is None:
             return t
-        record(
-            t,
-            ThreadEvent.Kind.ASSIGNED,
-            actor,
-            channel,
-            agent=ref(t.assignee),
-            team=ref(t.team),
-            previous_agent=ref(previous_agent),
-            previous_team=ref(previous_team),
-            comment=comment,
-        )
-        save(t, "assignee", "team")
+        previous_agent, previous_team = previous
         announce_assignment(
             t,
             actor=actor,
@@ -135,22 +194,16 @@ def ticket_claim(*, actor: Actor, ticket: Ticket, channel: str | None = None) ->
         t = lock(ticket)
         check(actor, "ticket.assign", t)
         require_state(t, State.OPEN, action="claim")
-        if t.assignee_id == actor.pk:
-            raise Conflict(f"You already hold ticket #{t.number}.", code="already_yours")
-        if t.assignee_id is not None:
-            raise Conflict(
-                f"Ticket #{t.number} is already assigned to {t.assignee}.", code="already_assigned"
-            )
-        validate_assignee(actor, t.department)
+        require_claimable(t, actor)
         claim(t, actor, channel)
         save(t, "assignee")
         announce_claim(t, actor=actor, channel=channel)
     return t
 
 
-def claim(t: Ticket, actor: User, channel: str, *, auto: bool = False) -> None:
-    """Make the agent the assignee of the locked, unassigned ticket `t` and record it;
-    the caller saves the row, then announces the claim (announce_claim)."""
+def claim(t: Work, actor: User, channel: str, *, auto: bool = False) -> None:
+    """Make the agent the assignee of the locked, unassigned ticket or task `t` and
+    record it; the caller saves the row, then announces the claim."""
     t.assignee = actor
     extra = {"auto": True} if auto else {}
     record(
@@ -232,22 +285,9 @@ def ticket_release(
     with transaction.atomic():
         t = lock(ticket, expected_version)
         check(actor, "ticket.release", t)
-        previous_agent, previous_team = t.assignee, t.team
-        if not ((agent and previous_agent) or (team and previous_team)):
-            raise Conflict(f"Ticket #{t.number} is not assigned.", code="not_assigned")
-        if agent:
-            t.assignee = None
-        if team:
-            t.team = None
-        record(
-            t,
-            ThreadEvent.Kind.RELEASED,
-            actor,
-            channel,
-            previous_agent=ref(previous_agent),
-            previous_team=ref(previous_team),
+        previous_agent, previous_team = unassign(
+            t, agent=agent, team=team, actor=actor, channel=channel
         )
-        save(t, "assignee", "team")
         announce(
             signals.ticket_released,
             t,
@@ -278,7 +318,7 @@ def ticket_transfer(
         check(actor, "ticket.transfer", t)
         check_key_department(actor, department, "ticket.transfer")
         require_state(t, State.OPEN, action="transfer")
-        validate_transfer(department, t.department_id, f"Ticket #{t.number}")
+        validate_transfer(department, t)
         previous = t.department
         previous_sla = t.sla
         t.department = department

@@ -139,8 +139,12 @@ def _plan(now: dt.datetime, batch_size: int, sweep: Sweep = TICKETS) -> "QuerySe
     return plan
 
 
-def event_data(due: dt.datetime, escalated: dict[str, list[Any]]) -> dict[str, object]:
-    return {"due_at": due.astimezone(dt.UTC).isoformat(timespec="seconds"), "escalated": escalated}
+def event_data(due_at: dt.datetime, escalated: dict[str, list[Any]]) -> dict[str, object]:
+    """An overdue event's data (the portable path; the SQL path builds the same JSON)."""
+    return {
+        "due_at": due_at.astimezone(dt.UTC).isoformat(timespec="seconds"),
+        "escalated": escalated,
+    }
 
 
 # --- the sweep -------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor, actor_user, is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
-from accounts.errors import Conflict, PermissionRefused, StaleVersion, ValidationFailed
+from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.models import User
 from routing.models import Department, Team
 from threads import services as threads
@@ -57,35 +57,25 @@ from ._common import (
     require_state,
     save,
 )
-from .assignment import validate_assignee, validate_team, validate_transfer
+from .assignment import (
+    claim,
+    reassign,
+    require_choice,
+    require_claimable,
+    unassign,
+    validate_assignee,
+    validate_department,
+    validate_team,
+    validate_transfer,
+)
 
 # --- shared steps -------------------------------------------------------------------------
 
 
 def lock_task(task: Task | int, expected_version: int | None = None) -> Task:
-    """Re-read the task with its row locked until the transaction ends (as
-    tickets.services._common.lock does for a ticket)."""
+    """Re-read the task with its row locked until the transaction ends (lock_row)."""
     pk = task.pk if isinstance(task, Task) else task
-    locked = lock_row(Task.objects.all(), pk, ("department", "assignee", "team"))
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleVersion(
-            f"Task #{locked.number} changed since you loaded it "
-            f"(your version {expected_version}, now {locked.version}). Reload and try again.",
-            code="stale_version",
-        )
-    return locked
-
-
-def _save(task: Task, *fields: str) -> None:
-    task.version += 1
-    task.updated_at = timezone.now()
-    task.save(update_fields=[*dict.fromkeys(fields), "version", "updated_at"])
-
-
-def _record(task: Task, kind: str, actor: Actor, channel: str, **data: Any) -> ThreadEvent:
-    return threads.event_record(
-        thread_id=task.thread_id, kind=kind, actor=actor, channel=channel, data=data
-    )
+    return lock_row(Task.objects.all(), pk, ("department", "assignee", "team"), expected_version)
 
 
 def ref_task(task: Task) -> dict[str, Any]:
@@ -176,12 +166,7 @@ def task_create(*, actor: Actor, new: NewTask, channel: str | None = None) -> Ta
             code="department_required",
             fields={"department": ["This field is required."]},
         )
-    if not department.is_active:
-        raise ValidationFailed(
-            f"The department {department.name} is not active.",
-            code="inactive_department",
-            fields={"department": ["Not active."]},
-        )
+    validate_department(department)
     check_task_create(actor, department, ticket)
     if new.assignee is not None:
         validate_assignee(new.assignee, department)
@@ -220,7 +205,7 @@ def task_create(*, actor: Actor, new: NewTask, channel: str | None = None) -> Ta
         TaskFieldValue.objects.bulk_create(
             TaskFieldValue(task=task, field=f, value=v) for f, v in values.items()
         )
-        _record(
+        record(
             task,
             ThreadEvent.Kind.CREATED,
             actor,
@@ -236,17 +221,7 @@ def task_create(*, actor: Actor, new: NewTask, channel: str | None = None) -> Ta
             save(ticket)
         _announce(signals.task_created, task, actor, channel, entry=entry)
         if new.assignee is not None or new.team is not None:
-            _announce(
-                signals.task_assigned,
-                task,
-                actor,
-                channel,
-                agent=new.assignee,
-                team=new.team,
-                claimed=False,
-                previous_agent=None,
-                previous_team=None,
-            )
+            _announce_assignment(task, actor, channel, None, None)
     return task
 
 
@@ -301,8 +276,8 @@ def task_edit(
             changes |= _set_fields(t, custom_fields)
         if not changes:
             return t
-        _record(t, ThreadEvent.Kind.EDITED, actor, channel, changes=changes)
-        _save(t, "title", "due_at", "is_overdue")
+        record(t, ThreadEvent.Kind.EDITED, actor, channel, changes=changes)
+        save(t, "title", "due_at", "is_overdue")
         _announce(signals.task_edited, t, actor, channel, changes=changes)
     return t
 
@@ -337,29 +312,14 @@ def task_assign(
 ) -> Task:
     """Assign to an agent and/or a team (replacing what is given, keeping the other)."""
     channel = channel_of(actor, channel)
-    if agent is None and team is None:
-        raise ValidationFailed(
-            "Choose an agent or a team.",
-            code="no_assignee",
-            fields={"agent": ["Choose an agent or a team."]},
-        )
+    require_choice(agent, team)
     with transaction.atomic():
         t = lock_task(task, expected_version)
         check_task(actor, "task.assign", t)
         _require_open(t, "assign")
-        if agent is not None:
-            validate_assignee(agent, t.department)
-        if team is not None:
-            validate_team(team)
-        previous_agent, previous_team = t.assignee, t.team
-        t.assignee = agent if agent is not None else t.assignee
-        t.team = team if team is not None else t.team
-        if (t.assignee_id, t.team_id) == (
-            getattr(previous_agent, "pk", None),
-            getattr(previous_team, "pk", None),
-        ):
-            return t
-        _assigned(t, actor, channel, previous_agent, previous_team, comment=comment)
+        previous = reassign(t, agent, team, actor=actor, channel=channel, comment=comment)
+        if previous is not None:
+            _announce_assignment(t, actor, channel, *previous)
     return t
 
 
@@ -373,19 +333,14 @@ def task_claim(*, actor: Actor, task: Task, channel: str | None = None) -> Task:
         t = lock_task(task)
         check_task(actor, "task.assign", t)
         _require_open(t, "claim")
-        if t.assignee_id == actor.pk:
-            raise Conflict(f"You already hold task #{t.number}.", code="already_yours")
-        if t.assignee_id is not None:
-            raise Conflict(
-                f"Task #{t.number} is already assigned to {t.assignee}.", code="already_assigned"
-            )
-        validate_assignee(actor, t.department)
-        t.assignee = actor
-        _assigned(t, actor, channel, None, t.team, claimed=True)
+        require_claimable(t, actor)
+        claim(t, actor, channel)
+        save(t, "assignee")
+        _announce_assignment(t, actor, channel, None, t.team, claimed=True)
     return t
 
 
-def _assigned(
+def _announce_assignment(
     t: Task,
     actor: Actor,
     channel: str,
@@ -393,21 +348,7 @@ def _assigned(
     previous_team: Team | None,
     *,
     claimed: bool = False,
-    comment: str = "",
 ) -> None:
-    _record(
-        t,
-        ThreadEvent.Kind.ASSIGNED,
-        actor,
-        channel,
-        agent=ref(t.assignee),
-        team=ref(t.team),
-        previous_agent=ref(previous_agent),
-        previous_team=ref(previous_team),
-        claimed=claimed,
-        comment=comment,
-    )
-    _save(t, "assignee", "team")
     _announce(
         signals.task_assigned,
         t,
@@ -435,22 +376,9 @@ def task_release(
     with transaction.atomic():
         t = lock_task(task, expected_version)
         check_task(actor, "task.assign", t)
-        previous_agent, previous_team = t.assignee, t.team
-        if not ((agent and previous_agent) or (team and previous_team)):
-            raise Conflict(f"Task #{t.number} is not assigned.", code="not_assigned")
-        if agent:
-            t.assignee = None
-        if team:
-            t.team = None
-        _record(
-            t,
-            ThreadEvent.Kind.RELEASED,
-            actor,
-            channel,
-            previous_agent=ref(previous_agent),
-            previous_team=ref(previous_team),
+        previous_agent, previous_team = unassign(
+            t, agent=agent, team=team, actor=actor, channel=channel
         )
-        _save(t, "assignee", "team")
         _announce(
             signals.task_released,
             t,
@@ -479,7 +407,7 @@ def task_transfer(
         check_task(actor, "task.transfer", t)
         check_key_department(actor, department, "task.transfer")
         _require_open(t, "transfer")
-        validate_transfer(department, t.department_id, f"Task #{t.number}")
+        validate_transfer(department, t)
         previous = t.department
         t.department = department
         released = None
@@ -488,7 +416,7 @@ def task_transfer(
                 validate_assignee(t.assignee, department)
             except ValidationFailed:
                 released, t.assignee = t.assignee, None
-        _record(
+        record(
             t,
             ThreadEvent.Kind.TRANSFERRED,
             actor,
@@ -498,7 +426,7 @@ def task_transfer(
             released_agent=ref(released),
             comment=comment,
         )
-        _save(t, "department", "assignee")
+        save(t, "department", "assignee")
         _announce(
             signals.task_transferred,
             t,
@@ -547,8 +475,8 @@ def task_post_update(
             source=source,
             files=stored,
         )
-        _record(t, ThreadEvent.Kind.NOTE, actor, channel, entry=entry.pk)
-        _save(t)
+        record(t, ThreadEvent.Kind.NOTE, actor, channel, entry=entry.pk)
+        save(t)
         locks.release_own_lock(t, actor)
         if is_agent(actor):
             threads.draft_delete(agent=actor, namespace=f"{t.draft_namespace}update")
@@ -584,8 +512,8 @@ def close_locked(
     saves it)."""
     t.state, t.closed_at, t.is_overdue = TaskState.CLOSED, timezone.now(), False
     threads.drafts_delete(namespace_prefix=t.draft_namespace)
-    _record(t, ThreadEvent.Kind.CLOSED, actor, channel, comment=comment)
-    _save(t, "state", "closed_at", "is_overdue")
+    record(t, ThreadEvent.Kind.CLOSED, actor, channel, comment=comment)
+    save(t, "state", "closed_at", "is_overdue")
     _ticket_line(t, ThreadEvent.Kind.TASK_CLOSED, actor, channel, locked=ticket)
     _announce(signals.task_closed, t, actor, channel)
 
@@ -614,8 +542,8 @@ def task_reopen(
                     code=f"ticket_{ticket.state}",
                 )
         t.state, t.closed_at = TaskState.OPEN, None
-        _record(t, ThreadEvent.Kind.REOPENED, actor, channel, comment=comment)
-        _save(t, "state", "closed_at")
+        record(t, ThreadEvent.Kind.REOPENED, actor, channel, comment=comment)
+        save(t, "state", "closed_at")
         _ticket_line(t, ThreadEvent.Kind.TASK_REOPENED, actor, channel)
         _announce(signals.task_reopened, t, actor, channel)
     return t
@@ -634,8 +562,8 @@ def task_delete(
         previous = t.state
         t.state = TaskState.DELETED
         threads.drafts_delete(namespace_prefix=t.draft_namespace)
-        _record(t, ThreadEvent.Kind.DELETED, actor, channel, previous_state=previous)
-        _save(t, "state")
+        record(t, ThreadEvent.Kind.DELETED, actor, channel, previous_state=previous)
+        save(t, "state")
         _ticket_line(t, ThreadEvent.Kind.TASK_DELETED, actor, channel)
         _announce(signals.task_deleted, t, actor, channel)
     return t
