@@ -47,7 +47,7 @@ def guarded(request, obj: Work):
                 .first()
             )
             if current != expected:
-                label = obj._meta.verbose_name.capitalize()
+                label = str(obj._meta.verbose_name).capitalize()
                 raise StaleVersion(
                     f"{label} #{obj.number} changed since you loaded it (your version "
                     f"{expected}, now {current}). Reload and try again.",

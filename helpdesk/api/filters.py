@@ -130,6 +130,19 @@ class WorkFilter(StrictFilterSet):
             return queryset.filter(assignee_id=getattr(user, "pk", None) or -1)
         return queryset.filter(assignee_id=int(value))
 
+    def filter_q(self, queryset, name, value):
+        words = value.split()
+        return self.search(queryset, words, value) if words else queryset
+
+    def search(self, queryset, words: list[str], value: str):
+        """The rows `q` finds (`words`: its words, at least one)."""
+        raise NotImplementedError
+
+
+def search_filter(help_text: str) -> df.CharFilter:
+    """`q`, searched by the filter set's `search`."""
+    return df.CharFilter(method="filter_q", max_length=200, help_text=help_text)
+
 
 class TicketFilter(WorkFilter):
     status = IdsFilter(
@@ -150,20 +163,13 @@ class TicketFilter(WorkFilter):
         lookup_expr="gte",
         help_text="For sync: tickets changed at or after this time (ISO 8601).",
     )
-    q = df.CharFilter(
-        method="filter_q",
-        max_length=200,
-        help_text="Search: a ticket number, or words of the subject and requester.",
-    )
+    q = search_filter("Search: a ticket number, or words of the subject and requester.")
 
     class Meta:
         model = Ticket
         fields: list[str] = []
 
-    def filter_q(self, queryset, name, value):
-        words = value.split()
-        if not words:
-            return queryset
+    def search(self, queryset, words, value):
         if len(words) == 1 and words[0].replace("-", "").isalnum():
             by_number = Q(number=words[0])
         else:
@@ -194,11 +200,7 @@ class TaskFilter(WorkFilter):
     )
     due_after = UtcDateTimeFilter(field_name="due_at", lookup_expr="gte")
     due_before = UtcDateTimeFilter(field_name="due_at", lookup_expr="lt")
-    q = df.CharFilter(
-        method="filter_q",
-        max_length=200,
-        help_text="Search: a task number, or words of the title.",
-    )
+    q = search_filter("Search: a task number, or words of the title.")
 
     class Meta:
         model = Task
@@ -207,10 +209,7 @@ class TaskFilter(WorkFilter):
     def filter_ticket(self, queryset, name, value):
         return queryset.filter(ticket_id__in=Ticket.objects.filter(number=value).values("pk"))
 
-    def filter_q(self, queryset, name, value):
-        words = value.split()
-        if not words:
-            return queryset
+    def search(self, queryset, words, value):
         title = Q()
         for word in words:
             title &= Q(title__icontains=word)

@@ -9,7 +9,7 @@ from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from accounts.actors import Viewer, is_agent, is_api_key
 from accounts.errors import NotVisible
 from tickets.models import Task, TaskFieldValue, Ticket
-from tickets.selectors import task_get_for, tickets_visible_to
+from tickets.selectors import task_get_for, tasks_visible_to, tickets_visible_to
 
 # Joined in the ticket query: few, because PostgreSQL's planning time grows fast with
 # joins (all ten took 17 ms to plan, longer than running the query). The small
@@ -61,6 +61,10 @@ TASK_PREFETCHED = (
 
 def with_task_related(queryset: QuerySet[Task]) -> QuerySet[Task]:
     return queryset.prefetch_related(*TASK_PREFETCHED)
+
+
+def tasks_for(caller: Viewer) -> QuerySet[Task]:
+    return tasks_visible_to(user=caller)
 
 
 def task_for(caller: Viewer, number: str) -> Task:

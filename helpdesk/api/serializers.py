@@ -498,9 +498,9 @@ class EntrySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         return data
 
 
+# An entry's text and files: a task update as it is, the base of a ticket's entry. (A
+# comment: drf-spectacular would publish a docstring as the description of both.)
 class EntryBodySerializer(WithAttachments):
-    """An entry's text and files: a task update as it is, the base of a ticket's entry."""
-
     body = serializers.CharField()
     format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=ThreadEntry.Format.TEXT)
     title = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)

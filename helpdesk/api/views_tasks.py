@@ -10,7 +10,7 @@ scope), state rules from the services (409), If-Match from `concurrency.guarded`
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -19,17 +19,24 @@ from threads.models import ThreadEntry
 from threads.services import NewAttachment
 from tickets import services
 from tickets.models import Task, Ticket
-from tickets.selectors import tasks_visible_to
 
 from . import serializers as s
 from .concurrency import guarded
-from .filters import TaskFilter
-from .permissions import StaffElseNotFound, actor_of
-from .selectors import task_for, with_task_related
+from .permissions import actor_of
 from .uploads import incoming
-from .work import API, IF_MATCH, THREAD_LIST, WorkViewSet, answer, change_action
+from .work import (
+    API,
+    IF_MATCH,
+    THREAD_LIST,
+    WorkViewSet,
+    answer,
+    change_action,
+    entries_schema,
+    post_schema,
+)
 
-task_action = change_action(Task)
+# What a TaskCreateSerializer body gives a NewTask as it is (`format` is its `fmt`).
+TASK_FIELDS = ("title", "description", "department", "assignee", "team", "due_at", "custom_fields")
 
 
 def task_open(
@@ -42,41 +49,23 @@ def task_open(
 ) -> Task:
     """A new task from a validated TaskCreateSerializer body (standalone, or of `ticket`,
     from its `entry`)."""
+    given = {name: data[name] for name in TASK_FIELDS if name in data}
     new = services.NewTask(
-        title=data["title"],
-        description=data["description"],
+        **given,
         fmt=data["format"],
-        department=data.get("department"),
-        assignee=data.get("assignee"),
-        team=data.get("team"),
-        due_at=data.get("due_at"),
         ticket=ticket,
         entry=entry,
-        custom_fields=data.get("custom_fields") or {},
         files=files,
         source=ThreadEntry.Source.API,
     )
     return services.task_create(actor=actor_of(request), new=new, channel=API)
 
 
-@extend_schema_view(
-    list=extend_schema(summary="List tasks", responses=s.TaskSerializer(many=True)),
-    retrieve=extend_schema(summary="One task", responses=s.TaskSerializer),
-)
-class TaskViewSet(WorkViewSet):
-    """Tasks the caller may see (agents and API keys)."""
+class TaskViewSet(WorkViewSet, model=Task):
+    """Tasks the caller may see (agents and API keys; for clients: 404)."""
 
-    permission_classes = [StaffElseNotFound]
-    serializer_class = s.TaskSerializer
-    filterset_class = TaskFilter
-
-    def get_queryset(self):
-        return with_task_related(tasks_visible_to(user=self.request.user))
-
-    def _get(self, number) -> Task:
-        return task_for(self.request.user, number)
-
-    @extend_schema(
+    @post_schema(
+        s.TaskCreateSerializer,
         summary="Create a standalone task",
         description="Needs task.create in the task's department (default: the settings' "
         "default task department). A ticket's task: POST /api/v1/tickets/{number}/tasks/.",
@@ -93,11 +82,6 @@ class TaskViewSet(WorkViewSet):
                 },
             )
         ],
-        request={
-            "application/json": s.TaskCreateSerializer,
-            "multipart/form-data": s.TaskCreateSerializer,
-        },
-        responses={201: s.TaskSerializer},
     )
     def create(self, request):
         data, files = incoming(request, s.TaskCreateSerializer)
@@ -141,58 +125,22 @@ class TaskViewSet(WorkViewSet):
 
     # --- actions -------------------------------------------------------------------
 
-    @task_action("Close the task", s.CommentSerializer)
+    @change_action("Close the task", s.CommentSerializer)
     def close(self, actor, task, data):
         return services.task_close(actor=actor, task=task, comment=data["comment"], channel=API)
 
-    @task_action("Reopen a closed task (its ticket must be open)", s.CommentSerializer)
+    @change_action("Reopen a closed task (its ticket must be open)", s.CommentSerializer)
     def reopen(self, actor, task, data):
         return services.task_reopen(actor=actor, task=task, comment=data["comment"], channel=API)
 
-    @task_action("Assign the task to an agent and/or a team", s.AssignSerializer)
-    def assign(self, actor, task, data):
-        return services.task_assign(
-            actor=actor,
-            task=task,
-            agent=data.get("agent"),
-            team=data.get("team"),
-            comment=data["comment"],
-            channel=API,
-        )
-
-    @task_action("Claim the task (self-assign)", None)
-    def claim(self, actor, task, data):
-        return services.task_claim(actor=actor, task=task, channel=API)
-
-    @task_action("Release the task's assignment", s.ReleaseSerializer)
-    def release(self, actor, task, data):
-        return services.task_release(
-            actor=actor, task=task, agent=data["agent"], team=data["team"], channel=API
-        )
-
-    @task_action("Transfer the task to another department", s.TransferSerializer)
-    def transfer(self, actor, task, data):
-        return services.task_transfer(
-            actor=actor,
-            task=task,
-            department=data["department"],
-            comment=data["comment"],
-            channel=API,
-        )
-
     # --- thread ----------------------------------------------------------------------
 
-    @extend_schema(
-        methods=["get"],
-        summary="The task's thread (every entry is internal)",
-        responses=s.EntrySerializer(many=True),
-    )
-    @extend_schema(
-        methods=["post"],
-        summary="Post an update",
+    @entries_schema(
+        listed="The task's thread (every entry is internal)",
+        posted="Post an update",
+        body=s.EntryBodySerializer,
         description="An internal entry (task.reply), refused while another agent holds "
-        "the task's lock. JSON with base64 `attachments`, or multipart/form-data with files "
-        "under `attachments`.",
+        "the task's lock.",
         examples=[
             OpenApiExample(
                 "An update",
@@ -200,12 +148,6 @@ class TaskViewSet(WorkViewSet):
                 value={"body": "Part ordered, arrives Tuesday.", "title": "Ordered"},
             )
         ],
-        parameters=[IF_MATCH],
-        request={
-            "application/json": s.EntryBodySerializer,
-            "multipart/form-data": s.EntryBodySerializer,
-        },
-        responses={201: s.EntrySerializer},
     )
     @action(methods=["get", "post"], **THREAD_LIST)
     def entries(self, request, number=None):
@@ -213,16 +155,10 @@ class TaskViewSet(WorkViewSet):
         if request.method == "GET":
             return self._entries(task.thread_id, include_notes=True)
         data, files = incoming(request, s.EntryBodySerializer)
+        text = {"body": data["body"], "title": data["title"], "fmt": data["format"]}
         with guarded(request, task):
             entry = services.task_post_update(
-                actor=actor_of(request),
-                task=task,
-                body=data["body"],
-                title=data["title"],
-                fmt=data["format"],
-                files=files,
-                source=ThreadEntry.Source.API,
-                channel=API,
+                actor=actor_of(request), task=task, files=files, source=API, channel=API, **text
             )
         task.refresh_from_db(fields=["version"])
         return self._entry_posted(entry, task)

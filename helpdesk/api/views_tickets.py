@@ -9,7 +9,7 @@ change runs in one transaction.
 from typing import Any
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -26,9 +26,8 @@ from tickets.selectors import tasks_visible_to, tickets_linked_to
 
 from . import serializers as s
 from .concurrency import guarded
-from .filters import TicketFilter
-from .permissions import IsCaller, StaffElseNotFound, actor_of
-from .selectors import includes_notes, ticket_for, tickets_for, with_related, with_task_related
+from .permissions import StaffElseNotFound, actor_of
+from .selectors import includes_notes, with_related, with_task_related
 from .uploads import incoming
 from .views_tasks import task_open
 from .work import (
@@ -40,33 +39,21 @@ from .work import (
     WorkViewSet,
     answer,
     change_action,
+    entries_schema,
     fresh,
+    list_and_post_schema,
+    post_schema,
     validated,
 )
 
-ticket_action = change_action(Ticket)
 
-
-@extend_schema_view(
-    list=extend_schema(summary="List tickets", responses=s.TicketSerializer(many=True)),
-    retrieve=extend_schema(summary="One ticket", responses=s.TicketSerializer),
-)
-class TicketViewSet(WorkViewSet):
+class TicketViewSet(WorkViewSet, model=Ticket):
     """Tickets the caller may see."""
-
-    permission_classes = [IsCaller]
-    serializer_class = s.TicketSerializer
-    filterset_class = TicketFilter
-
-    def get_queryset(self):
-        return with_related(tickets_for(self.request.user))
-
-    def _get(self, number) -> Ticket:
-        return ticket_for(self.request.user, number)
 
     # --- collection ----------------------------------------------------------------
 
-    @extend_schema(
+    @post_schema(
+        s.TicketCreateSerializer,
         summary="Open a ticket",
         examples=[
             OpenApiExample(
@@ -85,11 +72,6 @@ class TicketViewSet(WorkViewSet):
                 },
             )
         ],
-        request={
-            "application/json": s.TicketCreateSerializer,
-            "multipart/form-data": s.TicketCreateSerializer,
-        },
-        responses={201: s.TicketSerializer},
     )
     def create(self, request):
         data, files = incoming(request, s.TicketCreateSerializer)
@@ -185,38 +167,7 @@ class TicketViewSet(WorkViewSet):
 
     # --- actions -------------------------------------------------------------------
 
-    @ticket_action("Assign to an agent and/or a team", s.AssignSerializer)
-    def assign(self, actor, ticket, data):
-        return services.ticket_assign(
-            actor=actor,
-            ticket=ticket,
-            agent=data.get("agent"),
-            team=data.get("team"),
-            comment=data["comment"],
-            channel=API,
-        )
-
-    @ticket_action("Claim (self-assign)", None)
-    def claim(self, actor, ticket, data):
-        return services.ticket_claim(actor=actor, ticket=ticket, channel=API)
-
-    @ticket_action("Release the assignment", s.ReleaseSerializer)
-    def release(self, actor, ticket, data):
-        return services.ticket_release(
-            actor=actor, ticket=ticket, agent=data["agent"], team=data["team"], channel=API
-        )
-
-    @ticket_action("Transfer to another department", s.TransferSerializer)
-    def transfer(self, actor, ticket, data):
-        return services.ticket_transfer(
-            actor=actor,
-            ticket=ticket,
-            department=data["department"],
-            comment=data["comment"],
-            channel=API,
-        )
-
-    @ticket_action("Refer to an agent, a team or a department", s.ReferSerializer)
+    @change_action("Refer to an agent, a team or a department", s.ReferSerializer)
     def refer(self, actor, ticket, data):
         return services.ticket_refer(
             actor=actor,
@@ -228,7 +179,7 @@ class TicketViewSet(WorkViewSet):
             channel=API,
         )
 
-    @ticket_action(
+    @change_action(
         "Change the status (close, reopen, archive, delete, restore)", s.StatusChangeSerializer
     )
     def status(self, actor, ticket, data):
@@ -240,25 +191,25 @@ class TicketViewSet(WorkViewSet):
             channel=API,
         )
 
-    @ticket_action("Change the priority", s.PriorityChangeSerializer)
+    @change_action("Change the priority", s.PriorityChangeSerializer)
     def priority(self, actor, ticket, data):
         return services.ticket_set_priority(
             actor=actor, ticket=ticket, priority=data["priority"], channel=API
         )
 
-    @ticket_action("Set or clear the due date", s.DueDateSerializer, url_path="due-date")
+    @change_action("Set or clear the due date", s.DueDateSerializer, url_path="due-date")
     def due_date(self, actor, ticket, data):
         return services.ticket_set_due_date(
             actor=actor, ticket=ticket, due_at=data["due_at"], channel=API
         )
 
-    @ticket_action("Mark answered or unanswered", s.AnsweredSerializer)
+    @change_action("Mark answered or unanswered", s.AnsweredSerializer)
     def answered(self, actor, ticket, data):
         return services.ticket_mark_answered(
             actor=actor, ticket=ticket, answered=data["answered"], channel=API
         )
 
-    @ticket_action("Merge other tickets into this one", s.MergeSerializer)
+    @change_action("Merge other tickets into this one", s.MergeSerializer)
     def merge(self, actor, ticket, data):
         return services.ticket_merge(
             actor=actor,
@@ -271,7 +222,7 @@ class TicketViewSet(WorkViewSet):
             channel=API,
         )
 
-    @ticket_action(
+    @change_action(
         "Detach this ticket from the ticket it was merged into (or linked under)",
         s.UnmergeSerializer,
         description="A combined ticket takes back the entries that came from its thread and, "
@@ -344,7 +295,7 @@ class TicketViewSet(WorkViewSet):
         linked = tickets_linked_to(user=self.request.user, ticket=ticket)
         return with_related(linked).order_by("pk")
 
-    @ticket_action(
+    @change_action(
         "Link another ticket",
         s.LinkSerializer,
         listing=Listing("Linked tickets", s.TicketSerializer, _linked),
@@ -355,7 +306,7 @@ class TicketViewSet(WorkViewSet):
         other = self._other(data["ticket"], "ticket")
         return services.ticket_link(actor=actor, ticket=ticket, other=other, channel=API)
 
-    @ticket_action(
+    @change_action(
         "Unlink another ticket",
         None,
         method="delete",
@@ -377,7 +328,7 @@ class TicketViewSet(WorkViewSet):
             .order_by("pk")
         )
 
-    @ticket_action(
+    @change_action(
         "Add a collaborator",
         s.CollaboratorInSerializer,
         listing=Listing("Collaborators", s.CollaboratorSerializer, _collaborators),
@@ -389,7 +340,7 @@ class TicketViewSet(WorkViewSet):
             actor=actor, ticket=ticket, user=data["user"], role=data["role"], channel=API
         )
 
-    @ticket_action(
+    @change_action(
         "Remove a collaborator",
         None,
         method="delete",
@@ -411,14 +362,10 @@ class TicketViewSet(WorkViewSet):
 
     # --- thread ----------------------------------------------------------------------
 
-    @extend_schema(
-        methods=["get"],
-        summary="Thread entries (clients do not see internal notes)",
-        responses=s.EntrySerializer(many=True),
-    )
-    @extend_schema(
-        methods=["post"],
-        summary="Post a message, a reply or an internal note",
+    @entries_schema(
+        listed="Thread entries (clients do not see internal notes)",
+        posted="Post a message, a reply or an internal note",
+        body=s.EntryCreateSerializer,
         examples=[
             OpenApiExample(
                 "A reply that resolves the ticket",
@@ -431,14 +378,6 @@ class TicketViewSet(WorkViewSet):
                 value={"kind": "note", "title": "Call", "body": "Called the client."},
             ),
         ],
-        description="JSON with base64 `attachments`, or multipart/form-data with files "
-        "under `attachments`.",
-        parameters=[IF_MATCH],
-        request={
-            "application/json": s.EntryCreateSerializer,
-            "multipart/form-data": s.EntryCreateSerializer,
-        },
-        responses={201: s.EntrySerializer},
     )
     @action(methods=["get", "post"], **THREAD_LIST)
     def entries(self, request, number=None):
@@ -488,19 +427,14 @@ class TicketViewSet(WorkViewSet):
 
     # --- tasks -----------------------------------------------------------------------
 
-    @extend_schema(
-        methods=["get"],
-        summary="The ticket's tasks (those the caller may see)",
-        responses=s.TaskSerializer(many=True),
-    )
-    @extend_schema(
-        methods=["post"],
-        summary="Create a task of this ticket",
+    @list_and_post_schema(
+        s.TaskSerializer,
+        listed="The ticket's tasks (those the caller may see)",
+        posted="Create a task of this ticket",
+        body=s.TicketTaskCreateSerializer,
         description="Needs task.create in the ticket's department. With `entry`, "
         'osTicket\'s "Create task" on that entry of the thread. Clients: 404, as for every '
-        "task endpoint. "
-        "JSON with base64 `attachments`, or multipart/form-data with files under "
-        "`attachments`.",
+        "task endpoint.",
         examples=[
             OpenApiExample(
                 "A task from the client's message, for Billing",
@@ -508,11 +442,6 @@ class TicketViewSet(WorkViewSet):
                 value={"title": "Refund the second charge", "entry": 41, "department": 2},
             )
         ],
-        request={
-            "application/json": s.TicketTaskCreateSerializer,
-            "multipart/form-data": s.TicketTaskCreateSerializer,
-        },
-        responses={201: s.TaskSerializer},
     )
     @action(
         detail=True,
