@@ -35,6 +35,7 @@ from .work import (
     post_schema,
 )
 
+SOURCE = ThreadEntry.Source.API  # of the entries the API posts on a task's thread
 # What a TaskCreateSerializer body gives a NewTask as it is (`format` is its `fmt`).
 TASK_FIELDS = ("title", "description", "department", "assignee", "team", "due_at", "custom_fields")
 
@@ -56,7 +57,7 @@ def task_open(
         ticket=ticket,
         entry=entry,
         files=files,
-        source=ThreadEntry.Source.API,
+        source=SOURCE,
     )
     return services.task_create(actor=actor_of(request), new=new, channel=API)
 
@@ -158,7 +159,7 @@ class TaskViewSet(WorkViewSet, model=Task):
         text = {"body": data["body"], "title": data["title"], "fmt": data["format"]}
         with guarded(request, task):
             entry = services.task_post_update(
-                actor=actor_of(request), task=task, files=files, source=API, channel=API, **text
+                actor=actor_of(request), task=task, files=files, source=SOURCE, channel=API, **text
             )
         task.refresh_from_db(fields=["version"])
         return self._entry_posted(entry, task)
