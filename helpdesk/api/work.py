@@ -4,9 +4,10 @@ A ticket or a task is read by number through its visibility selector (404 before
 anything else), a change is one service call (channel `api`) declared with
 `change_action`, run under If-Match (`concurrency.guarded`: 412) in one transaction, and
 the answer is the object as saved, with its version as ETag. A viewset names its model
-(`class TicketViewSet(WorkViewSet, model=Ticket)`); its `Resource` says how the model is
-read and answered. Assigning, claiming, releasing and transferring are the same four
-actions on both, each calling the model's own service (`ticket_assign`, `task_assign`).
+(`class TicketViewSet(WorkViewSet, model=Ticket)`); its `Resource` says who may call, how
+the model is read and what it answers. Assigning, claiming, releasing and transferring
+are the same four actions on both, each calling the model's own service
+(`ticket_assign`, `task_assign`...).
 """
 
 import functools
