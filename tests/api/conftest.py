@@ -66,6 +66,26 @@ def ticket_b(cast):
     return open_ticket(cast.bob, department=cast.dept_b, subject="Invoice wrong", body="Twice.")
 
 
+def walk(client, url) -> tuple[list[str], int]:
+    """The numbers on every page of a keyset list, following `next`, and the pages."""
+    seen, pages = [], 0
+    while url:
+        body = client.get(url).json()
+        seen += [row["number"] for row in body["results"]]
+        url, pages = body["next"], pages + 1
+    return seen, pages
+
+
+def queries_of(client, url) -> int:
+    """How many queries a GET of `url` makes (it must answer 200)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
 def problem(response) -> dict:
     """The problem details of an error response, checked for shape."""
     assert response["Content-Type"] == "application/problem+json", response.content

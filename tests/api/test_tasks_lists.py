@@ -4,15 +4,13 @@ query budget, constant in the page size."""
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tickets import services
 from tickets.models import CustomField, CustomForm, Task
 
 from ..factories import TeamFactory, attachment, open_ticket
-from .conftest import new_task, problem
+from .conftest import new_task, problem, queries_of, walk
 
 TASKS = "/api/v1/tasks/"
 BASE = timezone.now() - dt.timedelta(days=30)
@@ -28,15 +26,6 @@ def many(cast):
         Task.objects.filter(pk=task.pk).update(created_at=when, updated_at=when)
         tasks.append(task)
     return tasks
-
-
-def walk(client, url):
-    seen, pages = [], 0
-    while url:
-        body = client.get(url).json()
-        seen += [t["number"] for t in body["results"]]
-        url, pages = body["next"], pages + 1
-    return seen, pages
 
 
 def numbers(response) -> list[str]:
@@ -123,12 +112,6 @@ def test_bad_filter_values_are_400s_naming_the_parameter(api, cast):
         assert body["code"] == "invalid" and name in body["errors"], (query, body)
 
 
-def _queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
-
-
 def test_the_task_list_costs_the_same_queries_whatever_the_page_size(
     api, cast, django_assert_num_queries
 ):
@@ -147,7 +130,7 @@ def test_the_task_list_costs_the_same_queries_whatever_the_page_size(
     client = api.agent(cast.agent_a)
     client.get(TASKS)  # token row touched once
 
-    small = _queries(client, f"{TASKS}?page_size=2")
+    small = queries_of(client, f"{TASKS}?page_size=2")
     with django_assert_num_queries(small):
         body = client.get(f"{TASKS}?page_size=30").json()
     assert len(body["results"]) == 30
@@ -168,7 +151,7 @@ def test_the_task_thread_costs_the_same_queries_whatever_the_page_size(
     path = f"{TASKS}{task_a.number}/entries/"
     client.get(path)
 
-    small = _queries(client, f"{path}?page_size=2")
+    small = queries_of(client, f"{path}?page_size=2")
     with django_assert_num_queries(small):
         body = client.get(f"{path}?page_size=13").json()
     assert len(body["results"]) == 13
@@ -180,7 +163,7 @@ def test_the_tickets_task_list_costs_the_same_queries_however_many_tasks(
     client = api.agent(cast.agent_a)
     path = f"/api/v1/tickets/{ticket_a.number}/tasks/"
     new_task(cast.agent_a, ticket=ticket_a)
-    one = _queries(client, path)
+    one = queries_of(client, path)
     for i in range(10):
         new_task(cast.agent_a, ticket=ticket_a, title=f"Task {i}", assignee=cast.agent_a)
 
