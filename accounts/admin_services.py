@@ -94,10 +94,22 @@ class ThroughServices(admin.ModelAdmin[_M]):
     def delete_model(self, request: HttpRequest, obj: _M) -> None:
         if self.delete_service is None:  # no such operation: Django's own delete
             return super().delete_model(request, obj)
+        pk = obj.pk
         try:
             self.delete_service(actor=admin_actor(request), instance=obj)
         except DomainError as exc:
             refused(request, self, exc)
+            return
+        obj.pk = pk  # Django's delete() clears it; the log names the row that was
+        # Django only iterates what it logs: the deleted row cannot be queried any more
+        super().log_deletions(request, [obj])  # type: ignore[arg-type]
+
+    def log_deletions(self, request: HttpRequest, queryset: QuerySet[_M]) -> list[LogEntry]:
+        """Django logs a deletion before it deletes; through a service that may refuse,
+        delete_model logs each row once the service has deleted it."""
+        if self.delete_service is None:
+            return super().log_deletions(request, queryset)
+        return []
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         if self.delete_service is None:

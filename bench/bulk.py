@@ -171,3 +171,86 @@ def load_tickets(
                 "ANALYZE tickets_ticket; ANALYZE threads_threadentry; ANALYZE threads_thread;"
             )
     return added
+
+
+TASK_SQL = """
+WITH th AS (
+    INSERT INTO threads_thread (created_at)
+    SELECT now() FROM generate_series(1, %(n)s)
+    RETURNING id
+), numbered AS (
+    SELECT id AS thread_id, %(offset)s + row_number() OVER (ORDER BY id) AS rn FROM th
+), k AS (
+    INSERT INTO tickets_task (
+        number, title, ticket_id, department_id, assignee_id, team_id, state, thread_id,
+        due_at, is_overdue, created_by_id, created_at, updated_at, closed_at, version
+    )
+    SELECT
+        rn::text,
+        'Bench task ' || rn || ': ' || (ARRAY['order the part', 'call back', 'ask legal', 'check logs'])[1 + rn %% 4],
+        CASE WHEN rn %% 5 = 0 THEN NULL ELSE (
+            SELECT id FROM tickets_ticket
+            WHERE id >= %(first_ticket)s + (rn * 7) %% %(tickets)s ORDER BY id LIMIT 1
+        ) END,
+        %(department)s,
+        CASE WHEN rn %% 3 = 0 THEN %(agent)s ELSE NULL END,
+        NULL,
+        CASE WHEN rn %% 1000 < %(open_per_mille)s THEN 'open' ELSE 'closed' END,
+        thread_id,
+        now() + (rn %% 240 - 24) * interval '1 hour',
+        false,
+        %(agent)s,
+        now() - (rn %% 100000) * interval '1 minute',
+        now() - (rn %% 100000) * interval '1 minute',
+        CASE WHEN rn %% 1000 < %(open_per_mille)s THEN NULL ELSE now() END,
+        1
+    FROM numbered
+    RETURNING thread_id, title
+)
+INSERT INTO threads_threadentry (
+    thread_id, kind, poster_id, poster_name, title, format, body_html, body_text, source,
+    is_system, recipients, message_id, email_headers, created_at
+)
+SELECT thread_id, 'note', %(agent)s, 'Bench Agent', title, 'text',
+       '<p>' || title || ': details inside.</p>', title || ': details inside.', 'web',
+       false, '{}', '', '', now()
+FROM k
+"""
+
+
+def load_tasks(n: int, *, open_fraction: float = 0.5, verbose=True) -> int:
+    """Top the bench database up to `n` tasks (after the tickets); returns how many were
+    added. Four in five belong to a ticket, a third are the bench agent's, each has its
+    description as its first entry; the task sequence is moved past them."""
+    from django.db import connection, transaction
+
+    from tickets.models import Task, Ticket, TicketSequence
+
+    base = baseline()
+    have, tickets = Task.objects.count(), Ticket.objects.count()
+    first_ticket = Ticket.objects.order_by("pk").values_list("pk", flat=True).first() or 0
+    started = time.monotonic()
+    added = 0
+    while have + added < n:
+        chunk = min(CHUNK, n - have - added)
+        params = {
+            "n": chunk,
+            "offset": have + added,
+            "tickets": max(tickets, 1),
+            "first_ticket": first_ticket,
+            "department": base["department"].pk,
+            "agent": base["agent"].pk,
+            "open_per_mille": round(open_fraction * 1000),
+        }
+        with transaction.atomic(), connection.cursor() as cur:
+            cur.execute(TASK_SQL, params)
+        added += chunk
+        if verbose:
+            print(
+                f"  loaded {have + added:,} tasks ({time.monotonic() - started:.0f} s)", flush=True
+            )
+    if added:
+        TicketSequence.objects.update_or_create(pk=2, defaults={"next_value": have + added + 1})
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE tickets_task;")
+    return added

@@ -12,7 +12,10 @@ in as the bench agent (All Access in the tickets' department):
 - the Open queue, first page;
 - a deep page of it (the keyset cursor of the 50,000th open ticket);
 - the ticket view of the 200-entry thread;
-- a keyword search matching a fifth of all tickets, and one matching a few.
+- a keyword search matching a fifth of all tickets, and one matching a few;
+- the task queue (open, and the agent's own) over `--tasks` tasks (default 200,000,
+  half open, four in five of a ticket; bench/bulk.load_tasks). Budget (issue 13): p50
+  under 100 ms.
 
 Prints the median and the 95th percentile of the server time of each page (rendering
 included, network excluded) and its SQL query count. Budget (issue 6): p50 under
@@ -106,6 +109,7 @@ def main():
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--open-fraction", type=float, default=0.1)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--tasks", type=int, default=200_000)
     args = parser.parse_args()
     # persistent connections, as a production deployment sets (CONN_MAX_AGE)
     os.environ.setdefault("CONN_MAX_AGE", "60")
@@ -120,7 +124,10 @@ def main():
     # context for the test client) would double the time measured.
     print(f"loading up to {args.tickets:,} tickets ({args.open_fraction:.0%} open)...")
     added = load_tickets(args.tickets, open_fraction=args.open_fraction)
-    from bench.bulk import baseline
+    from bench.bulk import baseline, load_tasks
+
+    print(f"loading up to {args.tasks:,} tasks (half open)...")
+    added += load_tasks(args.tasks)
 
     agent = baseline()["agent"]
     ticket = long_thread(agent)
@@ -128,9 +135,14 @@ def main():
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE tickets_ticket")
             cur.execute("VACUUM ANALYZE threads_threadentry")
+            cur.execute("VACUUM ANALYZE tickets_task")
             cur.execute("ANALYZE accounts_user")
+    from tickets.models import Task
+
     total, open_ = Ticket.objects.count(), Ticket.objects.filter(state="open").count()
+    tasks, open_tasks = Task.objects.count(), Task.objects.filter(state="open").count()
     print(f"{total:,} tickets, {open_:,} open; long thread: #{ticket.number}")
+    print(f"{tasks:,} tasks, {open_tasks:,} open")
 
     client = Client()
     client.force_login(agent)
@@ -141,6 +153,8 @@ def main():
         f"ticket view, {THREAD_LENGTH}-entry thread": f"/scp/tickets/{ticket.number}/",
         "keyword search 'printer' (a fifth of all tickets)": "/scp/search/?q=printer",
         "keyword search 'jams' (one ticket's thread)": "/scp/search/?q=jams",
+        f"task queue, open, first page ({open_tasks:,} open tasks)": "/scp/tasks/",
+        "task queue, mine, first page": "/scp/tasks/queues/mine/",
     }
     print(f"{'page':<52} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
     for label, url in pages.items():

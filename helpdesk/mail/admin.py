@@ -173,6 +173,7 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "ticket",
+        "task",
     )
     list_filter = ("status", "template")
     search_fields = ("recipient", "subject", "message_id")
@@ -272,6 +273,62 @@ class DepartmentMailSettingsAdmin(admin.ModelAdmin):
         (
             "Overdue alert",
             {"fields": ("overdue_alert", "overdue_assigned", "overdue_manager", "overdue_members")},
+        ),
+        # tasks: agents only (osTicket's parallel set)
+        (
+            "New task alert",
+            {
+                "fields": (
+                    "task_alert",
+                    "task_alert_admins",
+                    "task_alert_manager",
+                    "task_alert_members",
+                )
+            },
+        ),
+        (
+            "New task activity alert",
+            {
+                "fields": (
+                    "task_activity_alert",
+                    "task_activity_last_respondent",
+                    "task_activity_assigned",
+                    "task_activity_manager",
+                )
+            },
+        ),
+        (
+            "Task assignment alert",
+            {
+                "fields": (
+                    "task_assignment_alert",
+                    "task_assignment_agent",
+                    "task_assignment_team_lead",
+                    "task_assignment_team_members",
+                )
+            },
+        ),
+        (
+            "Task transfer alert",
+            {
+                "fields": (
+                    "task_transfer_alert",
+                    "task_transfer_assigned",
+                    "task_transfer_manager",
+                    "task_transfer_members",
+                )
+            },
+        ),
+        (
+            "Overdue task alert",
+            {
+                "fields": (
+                    "task_overdue_alert",
+                    "task_overdue_assigned",
+                    "task_overdue_manager",
+                    "task_overdue_members",
+                )
+            },
         ),
     )
 

@@ -8,16 +8,20 @@
 
 Finding the ticket is not joining it: `route` lets only an accepted sender who is a
 participant (`is_participant`) add to it.
+
+A reply to mail about a task names one of our task Message-IDs (`find_task`): when the
+newest of our ids it cites is one, it belongs to that task, never to a ticket (and is
+posted only by an agent who may, `task_replies`).
 """
 
 import re
 from dataclasses import dataclass
 
 from threads.models import Collaborator, ThreadEntry
-from tickets.models import Ticket
+from tickets.models import Task, Ticket
 from tickets.selectors import ticket_is_visible
 
-from .ids import decode_message_id
+from .ids import TASK_PREFIX, decode_message_id, decode_task_message_id
 from .models import OutboundMessage
 from .parsing import ParsedMessage
 
@@ -64,6 +68,34 @@ def _by_ids(ids: list[str], received: dict[str, int] | None) -> Match:
             if ticket is not None:
                 return Match(ticket, how)
     return Match(None)
+
+
+def find_task(parsed: ParsedMessage, received: dict[str, int]) -> Task | None:
+    """The task whose mail this message answers: In-Reply-To, then References (newest
+    first), up to the first id that names a ticket (ours, or a message we received: the
+    newest reference wins, as for tickets). `received`: received_ids() of the message."""
+    for mid in parsed.thread_ids:
+        task_id = decode_task_message_id(mid)
+        if task_id is None and mid.startswith(TASK_PREFIX):  # under an older key, perhaps
+            task_id = (
+                OutboundMessage.objects.filter(message_id=mid, task__isnull=False)
+                .values_list("task_id", flat=True)
+                .first()
+            )
+        if task_id is not None:
+            task = Task.objects.filter(pk=task_id).first()
+            if task is not None:
+                return task
+            continue
+        if decode_message_id(mid) or mid in received or _sent_about_ticket(mid):
+            return None
+    return None
+
+
+def _sent_about_ticket(mid: str) -> bool:
+    return mid.startswith("<hd.") and (
+        OutboundMessage.objects.filter(message_id=mid, ticket__isnull=False).exists()
+    )
 
 
 def is_participant(ticket: Ticket, user) -> bool:

@@ -233,6 +233,14 @@ class OutboundMessage(models.Model):
     ticket = models.ForeignKey(
         "tickets.Ticket", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    task = models.ForeignKey(
+        "tickets.Task",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("Mail about a task (to agents only): its replies are posted to the task."),
+    )
     entry = models.ForeignKey(
         "threads.ThreadEntry", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -279,6 +287,15 @@ class EmailTemplate(models.Model):
         ASSIGNED_ALERT = "assigned.alert", _("Assignment alert (to agents)")
         TRANSFER_ALERT = "transfer.alert", _("Transfer alert (to agents)")
         OVERDUE_ALERT = "ticket.overdue", _("Overdue ticket alert (to agents)")
+        TASK_ALERT = "task.alert", _("New task alert (to agents)")
+        TASK_ACTIVITY_ALERT = "task.activity.alert", _("New task activity alert (to agents)")
+        TASK_ACTIVITY_NOTICE = (
+            "task.activity.notice",
+            _("New task activity notice (to the task's collaborators, agents only)"),
+        )
+        TASK_ASSIGNMENT_ALERT = "task.assignment.alert", _("Task assignment alert (to agents)")
+        TASK_TRANSFER_ALERT = "task.transfer.alert", _("Task transfer alert (to agents)")
+        TASK_OVERDUE_ALERT = "task.overdue.alert", _("Overdue task alert (to agents)")
 
     code = models.CharField(max_length=32, choices=Code, unique=True)
     subject = models.CharField(max_length=255)
@@ -295,7 +312,7 @@ class EmailTemplate(models.Model):
     def clean(self):
         from .templates import template_errors
 
-        errors = template_errors(self.subject, self.body_text, self.body_html)
+        errors = template_errors(self.subject, self.body_text, self.body_html, code=self.code)
         if errors:
             raise ValidationError(errors)
 
@@ -339,6 +356,34 @@ class DepartmentMailSettings(models.Model):
     overdue_manager = models.BooleanField(default=True)
     overdue_members = models.BooleanField(default=False)
 
+    # Tasks (osTicket's parallel set). osTicket ships no value for these (unset: off until
+    # an admin saves its task settings); the defaults are those osTicket ships for the
+    # ticket alert each one mirrors (include/i18n/en_US/config.yaml).
+    task_alert = models.BooleanField(_("new task alert"), default=True)
+    task_alert_admins = models.BooleanField(_("admins"), default=True)
+    task_alert_manager = models.BooleanField(_("department manager"), default=True)
+    task_alert_members = models.BooleanField(_("department members"), default=False)
+
+    task_activity_alert = models.BooleanField(_("new task activity alert"), default=True)
+    task_activity_last_respondent = models.BooleanField(_("last respondent"), default=True)
+    task_activity_assigned = models.BooleanField(_("assigned agent and team"), default=True)
+    task_activity_manager = models.BooleanField(_("department manager"), default=False)
+
+    task_assignment_alert = models.BooleanField(_("task assignment alert"), default=True)
+    task_assignment_agent = models.BooleanField(_("assigned agent"), default=True)
+    task_assignment_team_lead = models.BooleanField(_("team lead"), default=False)
+    task_assignment_team_members = models.BooleanField(_("team members"), default=False)
+
+    task_transfer_alert = models.BooleanField(_("task transfer alert"), default=False)
+    task_transfer_assigned = models.BooleanField(_("assigned agent and team"), default=False)
+    task_transfer_manager = models.BooleanField(_("department manager"), default=True)
+    task_transfer_members = models.BooleanField(_("department members"), default=False)
+
+    task_overdue_alert = models.BooleanField(_("overdue task alert"), default=True)
+    task_overdue_assigned = models.BooleanField(_("assigned agent and team"), default=True)
+    task_overdue_manager = models.BooleanField(_("department manager"), default=True)
+    task_overdue_members = models.BooleanField(_("department members"), default=False)
+
     class Meta:
         verbose_name = "department mail settings"
         verbose_name_plural = "department mail settings"
@@ -374,6 +419,16 @@ class MailSettings(SingletonSettings):
         max_length=32,
         default="#note",
         help_text=_("An agent's emailed reply starting with this line becomes an internal note."),
+    )
+    agent_close_marker = models.CharField(
+        max_length=32,
+        default="#close",
+        blank=True,
+        help_text=_(
+            "An agent's emailed reply starting with this line is posted and closes the ticket "
+            "in one step; refused (open tasks, another close guard) it is parked and nothing "
+            "is posted. Empty: off."
+        ),
     )
     autoresponses_per_hour = models.PositiveIntegerField(
         default=5, help_text=_("At most this many autoresponses to one address per hour.")

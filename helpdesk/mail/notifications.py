@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from threads.models import ThreadEntry
-from tickets.models import Ticket
+from tickets.models import Task, Ticket
 
 from . import outbound
 from .models import DepartmentMailSettings, InboundMessage, OutboundMessage
@@ -48,7 +48,8 @@ def manager(department) -> list[User]:
     return [m] if m is not None and m.is_active else []
 
 
-def assigned(ticket: Ticket, *, team_members: bool = True, lead: bool = True) -> list[User]:
+def assigned(ticket: Ticket | Task, *, team_members: bool = True, lead: bool = True) -> list[User]:
+    """The assignee, and the team's lead and members (when its alerts are on)."""
     people = [ticket.assignee] if ticket.assignee_id and ticket.assignee.is_active else []
     team = ticket.team
     if team is not None and team.is_active and team.alerts_enabled:
@@ -119,6 +120,12 @@ PREFERENCE = {
     "transfer.alert": "notify_transferred",
     "ticket.overdue": "notify_overdue",
     "note.alert": "notify_note",
+    "task.alert": "notify_task_new",
+    "task.activity.alert": "notify_task_activity",
+    "task.activity.notice": "notify_task_activity",
+    "task.assignment.alert": "notify_task_assigned",
+    "task.transfer.alert": "notify_task_transferred",
+    "task.overdue.alert": "notify_task_overdue",
 }
 
 

@@ -5,7 +5,8 @@ Message-ID and the thread headers, and send it after commit through the outbox
 Every mail carries our Message-ID, In-Reply-To and References, so the next reply
 threads. Client mail starts with the reply separator, so quoted history is cut off
 when they answer. Internal notes are refused for anyone but agents, here, whatever
-the caller asked; nothing is queued for an address marked undeliverable (a hard
+the caller asked; so is every mail about a task (`task=`, or a task template): tasks
+never reach a client. Nothing is queued for an address marked undeliverable (a hard
 bounce) until it is cleared.
 """
 
@@ -29,10 +30,10 @@ from accounts.errors import DomainError, PermissionRefused
 from helpdesk.outbox.services import enqueue, enqueue_many
 from threads.html import sanitize_html
 from threads.models import ThreadEntry
-from tickets.models import Ticket
+from tickets.models import Task, Ticket
 
 from . import templates
-from .ids import make_message_id
+from .ids import make_message_id, make_task_message_id
 from .models import Mailbox, OutboundMessage
 from .scope import mail_settings
 from .services import undeliverable
@@ -48,6 +49,7 @@ CLIENT_TEMPLATES = {
     "ticket.activity.notice",
 }
 AUTO_TEMPLATES = {"ticket.autoresp", "message.autoresp", "ticket.overlimit"}
+TASK_TEMPLATES = set(templates.TASK_DEFAULTS)  # to agents only, always
 
 
 def base_url() -> str:
@@ -58,6 +60,11 @@ def ticket_url(ticket: Ticket, *, for_agent: bool) -> str:
     if for_agent:
         return f"{base_url()}/scp/tickets/{ticket.number}/"
     return f"{base_url()}/tickets/{ticket.number}/"
+
+
+def task_url(task: Task) -> str:
+    """The task's page in the staff panel (tasks have no page anywhere else)."""
+    return f"{base_url()}/scp/tasks/{task.number}/"
 
 
 def from_address(department) -> str:
@@ -87,6 +94,27 @@ def ticket_values(ticket: Ticket) -> dict:
         "requester_email": ticket.requester.email,
         "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M %Z") if due else "",
         "created": timezone.localtime(ticket.created_at).strftime("%Y-%m-%d %H:%M %Z"),
+    }
+
+
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z") if value else ""
+
+
+def task_values(task: Task) -> dict:
+    """A task for the task templates (sandbox.TASK_VARIABLES): plain text only. Its
+    ticket is named by number alone: an agent may see a task without its ticket."""
+    agent, team, ticket = task.assignee, task.team, task.ticket
+    return {
+        "number": task.number,
+        "title": task.title,
+        "status": task.get_state_display(),
+        "department": task.department.name,
+        "assignee": agent.display_name if agent is not None else "",
+        "team": team.name if team is not None else "",
+        "due": _when(task.due_at),
+        "created": _when(task.created_at),
+        "ticket": ticket.number if ticket is not None else "",
     }
 
 
@@ -154,6 +182,18 @@ def thread_headers(ticket: Ticket, recipient: str, entry: ThreadEntry | None) ->
     return {"In-Reply-To": answering or refs[-1], "References": " ".join(refs)}
 
 
+def task_thread_headers(task: Task, recipient: str) -> dict:
+    """In-Reply-To and References of mail about a task: our first and last mail about it
+    to this recipient (all of them task Message-IDs, so an answer threads to the task)."""
+    sent = OutboundMessage.objects.filter(task=task, recipient=recipient)
+    first = sent.order_by("id").values_list("message_id", flat=True).first()
+    last = sent.order_by("-id").values_list("message_id", flat=True).first()
+    refs = [m for m in dict.fromkeys([first, last]) if m]
+    if not refs:
+        return {}
+    return {"In-Reply-To": refs[-1], "References": " ".join(refs)}
+
+
 def _separated(text: str, html: str, separator: str) -> tuple[str, str]:
     if not separator:
         return text, html
@@ -170,10 +210,14 @@ def _dedupe_key(*parts) -> str:
     return key[:60] + ":" + hashlib.sha256(key.encode()).hexdigest()
 
 
-def _may_mail(template: str, recipient, email: str, is_agent: bool, entry) -> bool:
-    """Never to an inactive or empty address, never a note to a client, never a
-    non-public entry in a client template, never to an address that bounced for good."""
+def _may_mail(template: str, recipient, email: str, is_agent: bool, entry, task=None) -> bool:
+    """Never to an inactive or empty address, never a note or anything about a task to a
+    client, never a non-public entry in a client template, never to an address that
+    bounced for good."""
     if not email or not recipient.is_active:
+        return False
+    if (task is not None or template in TASK_TEMPLATES) and not is_agent:
+        log.error("refused to mail %s (a task's) to client %s", template, email)
         return False
     if entry is not None and entry.kind == ThreadEntry.Kind.NOTE and not is_agent:
         log.error("refused to mail internal note %s to client %s", entry.pk, email)
@@ -195,28 +239,40 @@ def queue(
     entry: ThreadEntry | None = None,
     context: dict | None = None,
     department=None,
+    task: Task | None = None,
 ) -> OutboundMessage | None:
-    """Render and store one mail; send it after commit. None when it must not be sent."""
+    """Render and store one mail; send it after commit. None when it must not be sent.
+    `task`: mail about a task (no `ticket`), to an agent only, with a task Message-ID."""
     email = (recipient.email or "").strip().lower()
     is_agent = bool(getattr(recipient, "is_agent", False))
-    if not _may_mail(template, recipient, email, is_agent, entry):
+    if not _may_mail(template, recipient, email, is_agent, entry, task):
         return None
-    department = department or (ticket.department if ticket is not None else None)
+    about = task if task is not None else ticket
+    if department is None and about is not None:
+        department = about.department
     ctx = {
         "recipient": {"name": recipient.display_name, "email": email},
         "department": {"name": getattr(department, "name", "")},
         "signature": getattr(department, "signature", "") or "",
         **(context or {}),
     }
-    if ticket is not None:
+    if task is not None:
+        ctx.setdefault("task", task_values(task))
+        ctx.setdefault("url", task_url(task))
+    elif ticket is not None:
         ctx.setdefault("ticket", ticket_values(ticket))
         ctx.setdefault("url", ticket_url(ticket, for_agent=is_agent))
     ctx.setdefault("entry", entry_values(entry, for_agent=is_agent))
     subject, text, html = templates.render(template, ctx)
-    if template in CLIENT_TEMPLATES:
+    if template in CLIENT_TEMPLATES or task is not None:
         text, html = _separated(text, html, mail_settings().reply_separator)
-    headers = thread_headers(ticket, email, entry) if ticket is not None else {}
-    message_id = make_message_id(ticket.pk if ticket else None, entry.pk if entry else None)
+    entry_id = entry.pk if entry else None
+    if task is not None:
+        headers = task_thread_headers(task, email)
+        message_id = make_task_message_id(task.pk, entry_id)
+    else:
+        headers = thread_headers(ticket, email, entry) if ticket is not None else {}
+        message_id = make_message_id(ticket.pk if ticket else None, entry_id)
     headers["Message-ID"] = message_id
     if template in AUTO_TEMPLATES:
         headers["Auto-Submitted"] = "auto-replied"
@@ -232,7 +288,8 @@ def queue(
                 message_id=message_id,
                 template=template,
                 dedupe_key=_dedupe_key(event_key, template, email),
-                ticket=ticket,
+                ticket=ticket if task is None else None,
+                task=task,
                 entry=entry,
                 recipient=email,
                 recipient_is_agent=is_agent,

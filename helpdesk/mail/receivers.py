@@ -1,7 +1,8 @@
-"""Ticket signals to mail: each receiver writes one outbox row in the change's own
-transaction (accounts.bus.connect_in_transaction), so a notification commits with its
-change and no outage loses it; the task, run by a worker or the outbox job after
-commit, picks recipients and renders (helpdesk.mail.notifications). Connected in
+"""Ticket and task signals to mail: each receiver writes one outbox row in the change's
+own transaction (accounts.bus.connect_in_transaction), so a notification commits with
+its change and no outage loses it; the task, run by a worker or the outbox job after
+commit, picks recipients and renders (helpdesk.mail.notifications, and
+helpdesk.mail.task_notifications for tasks: agents only). Connected in
 MailConfig.ready()."""
 
 import uuid
@@ -11,7 +12,7 @@ from accounts.actors import actor_user
 from helpdesk.outbox.services import enqueue, enqueue_many
 from tickets import signals
 
-from .tasks import notify_task
+from .tasks import notify_task, task_notify_task
 
 
 def _actor_id(actor) -> int | None:
@@ -46,14 +47,19 @@ def on_note(sender, ticket, entry, actor, **kwargs):
     _enqueue("note", ticket, entry, actor_id=_actor_id(actor))
 
 
-def on_assigned(
-    sender, ticket, actor, agent=None, team=None, previous_agent=None, previous_team=None, **kw
-):
-    changed = [
+def _changed(agent, team, previous_agent, previous_team) -> list[str]:
+    """Which of the agent and the team an assignment newly set."""
+    return [
         name
         for name, now, before in (("agent", agent, previous_agent), ("team", team, previous_team))
         if now is not None and now != before
     ]
+
+
+def on_assigned(
+    sender, ticket, actor, agent=None, team=None, previous_agent=None, previous_team=None, **kw
+):
+    changed = _changed(agent, team, previous_agent, previous_team)
     _enqueue(
         "assigned",
         ticket,
@@ -81,6 +87,53 @@ def on_overdue(sender, ticket_ids, **kwargs):
     enqueue_many(notify_task, [(("overdue", pk, None, {"nonce": nonce}), {}) for pk in ticket_ids])
 
 
+# --- tasks: agents only (helpdesk.mail.task_notifications) ---------------------------------
+
+
+def _enqueue_task(event: str, task, entry=None, **extra) -> None:
+    enqueue(task_notify_task, event, task.pk, entry.pk if entry is not None else None, extra)
+
+
+def on_task_created(sender, task, actor, entry=None, **kwargs):
+    _enqueue_task("created", task, entry, actor_id=_actor_id(actor))
+
+
+def on_task_note(sender, task, actor, entry, **kwargs):
+    _enqueue_task("update", task, entry, actor_id=_actor_id(actor))
+
+
+def on_task_assigned(
+    sender, task, actor, agent=None, team=None, previous_agent=None, previous_team=None, **kw
+):
+    _enqueue_task(
+        "assigned",
+        task,
+        nonce=uuid.uuid4().hex,
+        actor_id=_actor_id(actor),
+        agent_id=agent.pk if agent is not None else None,
+        team_id=team.pk if team is not None else None,
+        changed=_changed(agent, team, previous_agent, previous_team),
+    )
+
+
+def on_task_transferred(sender, task, actor, previous_department=None, **kwargs):
+    _enqueue_task(
+        "transferred",
+        task,
+        nonce=uuid.uuid4().hex,
+        actor_id=_actor_id(actor),
+        previous_department=str(getattr(previous_department, "name", "") or ""),
+    )
+
+
+def on_tasks_overdue(sender, task_ids, **kwargs):
+    """One row per task (bulk-inserted with the sweep's batch), as for tickets."""
+    nonce = uuid.uuid4().hex
+    enqueue_many(
+        task_notify_task, [(("overdue", pk, None, {"nonce": nonce}), {}) for pk in task_ids]
+    )
+
+
 def connect() -> None:
     pairs = (
         (signals.ticket_created, on_created),
@@ -90,6 +143,11 @@ def connect() -> None:
         (signals.ticket_assigned, on_assigned),
         (signals.ticket_transferred, on_transferred),
         (signals.tickets_overdue, on_overdue),
+        (signals.task_created, on_task_created),
+        (signals.task_note_posted, on_task_note),
+        (signals.task_assigned, on_task_assigned),
+        (signals.task_transferred, on_task_transferred),
+        (signals.tasks_overdue, on_tasks_overdue),
     )
     for signal, receiver in pairs:
         bus.connect_in_transaction(

@@ -9,6 +9,8 @@
   active collaborator, agent who may see it); otherwise it opens a new ticket linked to
   the one it names, or, by policy, becomes an agents-only note marked "unverified
   sender";
+- a reply to mail about a task (one of our task Message-IDs) goes to that task and
+  nowhere else: an update posted by an agent who may, else parked (task_replies);
 - an automatic reply never changes a ticket: it is a system note;
 - Cc addresses become collaborators only on accepted mail from a participant;
 - anything else opens a ticket for its sender.
@@ -30,12 +32,13 @@ from . import outbound
 from .agents import agent_post
 from .authentication import INTERNAL_NOTE, Verdict
 from .bounces import record_bounce
-from .matching import Match, find_ticket, is_participant, received_ids
+from .matching import Match, find_task, find_ticket, is_participant, received_ids
 from .models import InboundMessage, Mailbox, MailSettings
 from .parsing import ParsedMessage
 from .quoting import strip_quoted
 from .scope import mail_settings
 from .services import address_clear_undeliverable
+from .task_replies import task_reply
 
 S = InboundMessage.Status
 REOPEN_REFUSALS = ("ticket_closed", "ticket_archived", "ticket_deleted")
@@ -88,6 +91,9 @@ def route(ctx: Context) -> Outcome:
 
 
 def _continue(ctx: Context, sender, known) -> Outcome:
+    task = find_task(ctx.parsed, known)
+    if task is not None:
+        return task_reply(ctx, task, sender)
     match = find_ticket(ctx.parsed, sender, received=known)
     scoped_out = ctx.departments is not None and match.ticket is not None
     if scoped_out and match.ticket.department_id not in ctx.departments:

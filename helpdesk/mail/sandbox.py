@@ -6,7 +6,8 @@ tags `if`, `with`, `firstof` and `comment`, and a small set of text filters. No 
 whole context), no `autoescape` or `safe` (which would switch escaping off in HTML
 mail), no `url`, `csrf_token`, `templatetag`, `now`... `validate()` refuses such a
 template when it is saved, naming what is wrong, and also any variable that is not one
-of the documented ones (VARIABLES): templates see plain values, never model instances.
+of the documented ones (VARIABLES; TASK_VARIABLES for the task templates): templates see
+plain values, never model instances.
 
 Names are not enough, so the work is bounded too:
 - no `for` and no `join`: every value is text (or a handful of keys), and over text a
@@ -92,6 +93,31 @@ VARIABLES: dict[str, frozenset[str] | None] = {
     "signature": None,
     "url": None,
 }
+# The task templates' variables (docs/email.md): a task instead of a ticket; the task's
+# ticket is named by its number only (an agent may see a task without its ticket).
+TASK_VARIABLES: dict[str, frozenset[str] | None] = {
+    "task": frozenset(
+        {
+            "number",
+            "title",
+            "status",
+            "department",
+            "assignee",
+            "team",
+            "due",
+            "created",
+            "ticket",
+        }
+    ),
+    **{k: v for k, v in VARIABLES.items() if k != "ticket"},
+}
+
+
+def variables_for(code: str | None) -> dict[str, frozenset[str] | None]:
+    """The variables a template may use: the task ones for `task.*` codes."""
+    return TASK_VARIABLES if (code or "").startswith("task.") else VARIABLES
+
+
 REFUSED_WHY = {
     "for": "no value of an email template is a list, and a loop over text repeats its "
     "body once per character",
@@ -157,16 +183,19 @@ def _tag_errors(source: str) -> list[str]:
     return []
 
 
-def _lookup_error(var: Variable, local: frozenset[str]) -> str | None:
+Known = dict[str, frozenset[str] | None]
+
+
+def _lookup_error(var: Variable, local: frozenset[str], known: Known) -> str | None:
     if var.lookups is None:  # a literal
         return None
     root, *rest = var.lookups
     text = ".".join(var.lookups)
     if root in local:
         return None if not rest else f"{{{{ {text} }}}}"
-    if root not in VARIABLES:
+    if root not in known:
         return f"{{{{ {text} }}}}"
-    keys = VARIABLES[root]
+    keys = known[root]
     if not rest:
         return None
     if keys is None or len(rest) > 1 or rest[0] not in keys:
@@ -174,52 +203,55 @@ def _lookup_error(var: Variable, local: frozenset[str]) -> str | None:
     return None
 
 
-def _expression_errors(expr, local) -> list[str]:
+def _expression_errors(expr, local, known: Known) -> list[str]:
     if not isinstance(expr, FilterExpression):
         return []
     found = []
     variables = [expr.var] + [arg for _, args in expr.filters for lookup, arg in args if lookup]
     for var in variables:
         if isinstance(var, Variable):
-            bad = _lookup_error(var, local)
+            bad = _lookup_error(var, local, known)
             if bad:
                 found.append(bad)
     return found
 
 
-def _condition_errors(condition, local) -> list[str]:
+def _condition_errors(condition, local, known: Known) -> list[str]:
     if condition is None:
         return []
     if isinstance(condition, defaulttags.TemplateLiteral):  # an operand
-        return _expression_errors(condition.value, local)
-    return _condition_errors(getattr(condition, "first", None), local) + _condition_errors(
-        getattr(condition, "second", None), local
+        return _expression_errors(condition.value, local, known)
+    return _condition_errors(getattr(condition, "first", None), local, known) + _condition_errors(
+        getattr(condition, "second", None), local, known
     )
 
 
-def _node_errors(nodes, local: frozenset[str]) -> list[str]:
+def _node_errors(nodes, local: frozenset[str], known: Known) -> list[str]:
     found: list[str] = []
     for node in nodes:
         if isinstance(node, VariableNode):
-            found += _expression_errors(node.filter_expression, local)
+            found += _expression_errors(node.filter_expression, local, known)
         elif isinstance(node, defaulttags.IfNode):
             for condition, branch in node.conditions_nodelists:
-                found += _condition_errors(condition, local) + _node_errors(branch, local)
+                found += _condition_errors(condition, local, known)
+                found += _node_errors(branch, local, known)
         elif isinstance(node, defaulttags.WithNode):
             for expr in node.extra_context.values():
-                found += _expression_errors(expr, local)
-            found += _node_errors(node.nodelist, local | set(node.extra_context))
+                found += _expression_errors(expr, local, known)
+            found += _node_errors(node.nodelist, local | set(node.extra_context), known)
         elif isinstance(node, defaulttags.FirstOfNode):
             for expr in node.vars:
-                found += _expression_errors(expr, local)
+                found += _expression_errors(expr, local, known)
         elif isinstance(node, Node):
             for attr in node.child_nodelists:
-                found += _node_errors(getattr(node, attr, None) or [], local)
+                found += _node_errors(getattr(node, attr, None) or [], local, known)
     return found
 
 
-def validate(source: str) -> list[str]:
-    """What is wrong with a template's source, for people; [] when it may be saved."""
+def validate(source: str, variables: Known | None = None) -> list[str]:
+    """What is wrong with a template's source, for people; [] when it may be saved.
+    `variables`: those the template may use (VARIABLES, the ticket ones, by default)."""
+    known = VARIABLES if variables is None else variables
     source = source or ""
     errors = _tag_errors(source)
     if errors:
@@ -231,21 +263,21 @@ def validate(source: str) -> list[str]:
         if text.startswith("Invalid filter"):
             text += ". Allowed filters: " + ", ".join(FILTERS)
         return [f"Template error: {text}."]
-    unknown = list(dict.fromkeys(_node_errors(template.nodelist, frozenset())))
+    unknown = list(dict.fromkeys(_node_errors(template.nodelist, frozenset(), known)))
     if unknown:
         return [
             "Unknown variables: "
             + ", ".join(unknown)
             + ". Use the documented ones: "
-            + ", ".join(_documented())
+            + ", ".join(_documented(known))
             + "."
         ]
     return []
 
 
-def _documented() -> list[str]:
+def _documented(known: Known) -> list[str]:
     out = []
-    for name, keys in VARIABLES.items():
+    for name, keys in known.items():
         out += [f"{name}.{k}" for k in sorted(keys)] if keys else [name]
     return out
 

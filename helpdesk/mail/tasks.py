@@ -91,6 +91,15 @@ def notify_task(event: str, ticket_id: int, entry_id: int | None = None, extra=N
     notify(event, ticket_id, entry_id, **(extra or {}))
 
 
+@shared_task(acks_late=True, time_limit=300)
+def task_notify_task(event: str, task_id: int, entry_id: int | None = None, extra=None) -> None:
+    """Pick the recipients of one task event (agents only) and queue their mail
+    (deduplicated, so a second run sends nothing twice). Run through the outbox."""
+    from .task_notifications import notify
+
+    notify(event, task_id, entry_id, **(extra or {}))
+
+
 # Not called any more (the overdue sweep writes one notify_task outbox row per ticket),
 # but kept registered on purpose: no beat entry or outbox row names it (the outbox's
 # migration 0002 gave rows only to queued mail and webhook deliveries), yet the sweep

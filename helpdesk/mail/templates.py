@@ -4,7 +4,8 @@ Templates use a restricted Django template language (`helpdesk.mail.sandbox`: a 
 tags and filters, no `load`, `include`, `extends` or `debug`) over plain values, never
 model instances, so an edited template cannot reach a password hash: `ticket`,
 `recipient`, `entry`, `agent`, `assignee`, `team`, `department`, `previous_department`,
-`signature`, `url` (the keys are in `sandbox.VARIABLES`). A template is checked when it
+`signature`, `url` (the keys are in `sandbox.VARIABLES`; the task templates have `task`
+instead of `ticket`, `sandbox.TASK_VARIABLES`). A template is checked when it
 is saved (`EmailTemplate.clean`) and again before each use: one that is refused, fails
 to render or writes past its limit is replaced by the default, and the helpdesk admins
 are told (an error in the log and, at most once an hour per template, a mail through the
@@ -98,6 +99,65 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# Task mail goes to agents only. Its subject names the task with a tag of its own, never
+# `[#...]`: that is the ticket tag, and a reply found by it would go to a ticket (and
+# its client) instead of the task.
+TASK_TAG = "[Task #{{ task.number }}]"
+TASK_REPLY_HINT = (
+    "Reply to this mail to post an update on the task (agents only; no client sees it)."
+)
+TASK_DEFAULTS: dict[str, tuple[str, str]] = {
+    "task.alert": (
+        f"New task {TASK_TAG} {{{{ task.title }}}}",
+        "Hello {{ recipient.name }},\n\n"
+        'Task #{{ task.number }} "{{ task.title }}" was created in {{ department.name }}'
+        "{% if agent.name %} by {{ agent.name }}{% endif %}"
+        "{% if task.ticket %} for ticket #{{ task.ticket }}{% endif %}.\n"
+        "Assigned to: {% firstof task.assignee task.team 'nobody yet' %}. "
+        "Due: {{ task.due|default:'no due date' }}.\n\n{{ entry.body_text }}\n\n"
+        f"{{{{ url }}}}\n{TASK_REPLY_HINT}",
+    ),
+    "task.activity.alert": (
+        f"Task update {TASK_TAG} {{{{ task.title }}}}",
+        "Hello {{ recipient.name }},\n\n{{ entry.poster }} posted an update on task "
+        '#{{ task.number }} "{{ task.title }}"{% if entry.title %} ({{ entry.title }}){% endif %}:'
+        f"\n\n{{{{ entry.body_text }}}}\n\n{{{{ url }}}}\n{TASK_REPLY_HINT}",
+    ),
+    "task.activity.notice": (
+        f"Task update {TASK_TAG} {{{{ task.title }}}}",
+        "Hello {{ recipient.name }},\n\nYou follow task #{{ task.number }} "
+        '"{{ task.title }}". {{ entry.poster }} wrote:'
+        f"\n\n{{{{ entry.body_text }}}}\n\n{{{{ url }}}}\n{TASK_REPLY_HINT}",
+    ),
+    "task.assignment.alert": (
+        f"Task assigned {TASK_TAG} {{{{ task.title }}}}",
+        "Hello {{ recipient.name }},\n\n"
+        'Task #{{ task.number }} "{{ task.title }}" in {{ department.name }} was assigned to '
+        "{% if assignee %}{{ assignee }}{% else %}{{ team }}{% endif %}"
+        "{% if agent.name %} by {{ agent.name }}{% endif %}.\n"
+        "Due: {{ task.due|default:'no due date' }}.\n\n"
+        f"{{{{ url }}}}\n{TASK_REPLY_HINT}",
+    ),
+    "task.transfer.alert": (
+        f"Task transferred {TASK_TAG} {{{{ task.title }}}}",
+        "Hello {{ recipient.name }},\n\n"
+        'Task #{{ task.number }} "{{ task.title }}" was transferred from '
+        "{{ previous_department }} to {{ department.name }}"
+        "{% if agent.name %} by {{ agent.name }}{% endif %}.\n"
+        "Assigned to: {% firstof task.assignee task.team 'nobody' %}.\n\n"
+        f"{{{{ url }}}}\n{TASK_REPLY_HINT}",
+    ),
+    "task.overdue.alert": (
+        f"Overdue task {TASK_TAG} {{{{ task.title }}}}",
+        "Hello {{ recipient.name }},\n\n"
+        'Task #{{ task.number }} "{{ task.title }}" in {{ department.name }} is overdue '
+        "(due {{ task.due }}).\n"
+        "Assigned to: {% firstof task.assignee task.team 'nobody' %}.\n\n"
+        f"{{{{ url }}}}\n{TASK_REPLY_HINT}",
+    ),
+}
+DEFAULTS.update(TASK_DEFAULTS)
+
 # HTML defaults wrap the text ones: the entry body is shown as its sanitised HTML.
 HTML_BODY_SWAP = ("{{ entry.body_text }}", "{{ entry.body_html }}")
 
@@ -124,7 +184,7 @@ def render(code: str, context: dict) -> tuple[str, str, str]:
     template that is refused, fails at render time or writes more than its limit is
     replaced by the default, and the admins are alerted."""
     subject, text, html, row_id = source(code)
-    problems = template_errors(subject, text, html)
+    problems = template_errors(subject, text, html, code=code)
     if not problems:
         try:
             return _render((subject, text, html), context, limit=render_limit(context))
@@ -169,11 +229,13 @@ def _render(
     return " ".join(out_subject.split())[:255], out_text.strip() + "\n", out_html
 
 
-def template_errors(subject: str, text: str, html: str) -> dict:
-    """{field: message} of what the sandbox refuses in a template (empty: fine)."""
+def template_errors(subject: str, text: str, html: str, *, code: str | None = None) -> dict:
+    """{field: message} of what the sandbox refuses in a template (empty: fine). `code`:
+    the template's, whose variables it may use (a task template's, or the ticket ones)."""
     errors = {}
+    variables = sandbox.variables_for(code)
     for name, value in (("subject", subject), ("body_text", text), ("body_html", html)):
-        problems = sandbox.validate(value or "")
+        problems = sandbox.validate(value or "", variables)
         if problems:
             errors[name] = " ".join(problems)
     return errors

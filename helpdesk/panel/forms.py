@@ -76,6 +76,15 @@ class ProfileForm(forms.Form):
     )
     notify_overdue = forms.BooleanField(label=_("Ticket overdue"), required=False)
     notify_note = forms.BooleanField(label=_("Internal note on my tickets"), required=False)
+    notify_task_new = forms.BooleanField(label=_("New task in my departments"), required=False)
+    notify_task_activity = forms.BooleanField(
+        label=_("New update on my tasks (or tasks I follow)"), required=False
+    )
+    notify_task_assigned = forms.BooleanField(label=_("Task assigned to me"), required=False)
+    notify_task_transferred = forms.BooleanField(
+        label=_("Task transferred to my department"), required=False
+    )
+    notify_task_overdue = forms.BooleanField(label=_("Task overdue"), required=False)
 
 
 class ReplyForm(VersionMixin):
@@ -167,6 +176,11 @@ class ReferForm(forms.Form):
 
 class StatusForm(VersionMixin):
     status = forms.ModelChoiceField(label=_("Status"), queryset=TicketStatus.objects.all())
+    close_tasks_too = forms.BooleanField(
+        label=_("Close its open tasks too"),
+        required=False,
+        help_text=_("When closing: a ticket with open tasks cannot close."),
+    )
 
 
 class PriorityForm(VersionMixin):

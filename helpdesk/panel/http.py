@@ -8,7 +8,7 @@ Services raise `accounts.errors.DomainError` subclasses. In the panel:
 - its HTTP status (403, 409, 412, 422) is the status of the page that shows it.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from django.contrib import messages
@@ -28,6 +28,12 @@ FRIENDLY = {
         "helpdesk admin can add a status in the deleted state."
     ),
 }
+# The same, on the task pages.
+TASK_FRIENDLY = {
+    "stale_version": lambda: _(
+        "The task changed while you were writing. Read the latest changes below, then submit again."
+    ),
+}
 
 
 class Outcome(NamedTuple):
@@ -42,16 +48,18 @@ class Outcome(NamedTuple):
         return self.error.status
 
 
-def message_for(exc: DomainError) -> str:
-    friendly = FRIENDLY.get(exc.code)
-    return friendly() if friendly else exc.message
+def message_for(exc: DomainError, friendly: Mapping[str, Callable[[], str]] = FRIENDLY) -> str:
+    said = friendly.get(exc.code)
+    return said() if said else exc.message
 
 
-def report(request, exc: DomainError, *, form=None) -> None:
+def report(
+    request, exc: DomainError, *, form=None, friendly: Mapping[str, Callable[[], str]] = FRIENDLY
+) -> None:
     """Show a refusal on the form (fields it names, else the whole form) or as a message."""
     if isinstance(exc, NotVisible):
         raise Http404(exc.message)
-    text = message_for(exc)
+    text = message_for(exc, friendly)
     if form is None or isinstance(exc, PermissionRefused):
         messages.error(request, text)
         return
@@ -62,12 +70,18 @@ def report(request, exc: DomainError, *, form=None) -> None:
     form.add_error(None, text)
 
 
-def attempt(request, call: Callable[[], Any], *, form=None) -> Outcome:
+def attempt(
+    request,
+    call: Callable[[], Any],
+    *,
+    form=None,
+    friendly: Mapping[str, Callable[[], str]] = FRIENDLY,
+) -> Outcome:
     """Run a service call; a refusal is reported (see `report`) and returned, never raised."""
     try:
         return Outcome(True, call())
     except NotVisible as exc:
         raise Http404(exc.message) from None
     except DomainError as exc:
-        report(request, exc, form=form)
+        report(request, exc, form=form, friendly=friendly)
         return Outcome(False, None, exc)

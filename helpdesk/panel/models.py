@@ -50,6 +50,11 @@ class AgentPreferences(models.Model):
     notify_transferred = models.BooleanField(default=True)
     notify_overdue = models.BooleanField(default=True)
     notify_note = models.BooleanField(default=True)
+    notify_task_new = models.BooleanField(default=True)
+    notify_task_activity = models.BooleanField(default=True)
+    notify_task_assigned = models.BooleanField(default=True)
+    notify_task_transferred = models.BooleanField(default=True)
+    notify_task_overdue = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

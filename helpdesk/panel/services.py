@@ -23,6 +23,11 @@ PREFERENCE_FIELDS = (
     "notify_transferred",
     "notify_overdue",
     "notify_note",
+    "notify_task_new",
+    "notify_task_activity",
+    "notify_task_assigned",
+    "notify_task_transferred",
+    "notify_task_overdue",
 )
 
 

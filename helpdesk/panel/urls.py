@@ -4,7 +4,19 @@ from importlib.util import find_spec
 
 from django.urls import include, path
 
-from .views import auth, directory, family, new_ticket, profile, queues, search, tickets
+from .views import (
+    auth,
+    directory,
+    family,
+    new_ticket,
+    profile,
+    queues,
+    search,
+    task_queues,
+    tasks,
+    ticket_tasks,
+    tickets,
+)
 
 app_name = "panel"
 
@@ -13,6 +25,7 @@ app_name = "panel"
 KB_ENABLED = find_spec("helpdesk.kb.staff_urls") is not None
 
 T = "tickets/<str:number>/"
+K = "tasks/<str:number>/"  # a task number always holds a digit: never "new", "bulk", ...
 
 urlpatterns = [
     path("", queues.home, name="home"),
@@ -74,6 +87,31 @@ urlpatterns = [
         name="attachment",
     ),
     path(T + "do/<str:action>/", tickets.ticket_action, name="ticket_action"),
+    path(T + "tasks/new/", ticket_tasks.ticket_task_new, name="ticket_task_new"),
+    path(
+        T + "tasks/<str:task_number>/close/",
+        ticket_tasks.ticket_task_close,
+        name="ticket_task_close",
+    ),
+    path("tasks/", task_queues.tasks_home, name="tasks"),
+    path("tasks/new/", task_queues.task_new, name="task_new"),
+    path("tasks/bulk/", task_queues.task_bulk, name="task_bulk"),
+    path("tasks/search/", task_queues.task_search_view, name="task_search"),
+    path("tasks/queues/<slug:slug>/", task_queues.task_queue, name="task_queue"),
+    path(K, tasks.task_view, name="task"),
+    path(K + "update/", tasks.task_update, name="task_update"),
+    path(K + "claim/", tasks.task_claim, name="task_claim"),
+    path(K + "release/", tasks.task_release, name="task_release"),
+    path(K + "delete/", tasks.task_delete, name="task_delete"),
+    path(K + "draft/", tasks.task_draft, name="task_draft"),
+    path(K + "lock/", tasks.task_lock, name="task_lock"),
+    path(K + "unlock/", tasks.task_unlock, name="task_unlock"),
+    path(
+        K + "attachments/<int:attachment_id>/<str:filename>",
+        tasks.task_attachment,
+        name="task_attachment",
+    ),
+    path(K + "do/<str:action>/", tasks.task_action, name="task_action"),
 ]
 
 if KB_ENABLED:

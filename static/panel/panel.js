@@ -29,7 +29,7 @@
   document.addEventListener("change", function (event) {
     var el = event.target;
     if (el.matches("[data-check-all]")) {
-      el.closest("form").querySelectorAll("input[name=tickets]").forEach(function (box) { box.checked = el.checked; });
+      el.closest("form").querySelectorAll("input[name=tickets], input[name=tasks]").forEach(function (box) { box.checked = el.checked; });
     }
     if (el.matches("[data-bulk-action]")) showBulkFields(el);
     if (el.matches("select[data-canned-url]")) insertCanned(el);
@@ -137,16 +137,18 @@
     var open = nav.classList.toggle("open");
     el.setAttribute("aria-expanded", open ? "true" : "false");
   });
-  // Leaving a ticket gives its lock back at once (it would expire anyway).
+  // Leaving a ticket or a task gives its lock back at once (it would expire anyway).
   window.addEventListener("pagehide", function () {
     var ticket = document.getElementById("ticket");
-    var status = document.getElementById("reply-draft-status");
-    if (!ticket || !status || !status.textContent.trim()) return;
+    var task = document.getElementById("task");
+    var status = document.getElementById(ticket ? "reply-draft-status" : "update-draft-status");
+    if (!(ticket || task) || !status || !status.textContent.trim()) return;
     var token = document.querySelector("input[name=csrfmiddlewaretoken]");
     if (!token) return;
     var data = new FormData();
     data.append("csrfmiddlewaretoken", token.value);
-    navigator.sendBeacon("/scp/tickets/" + ticket.dataset.ticket + "/unlock/", data);
+    var url = ticket ? "/scp/tickets/" + ticket.dataset.ticket + "/unlock/" : task.dataset.unlock;
+    navigator.sendBeacon(url, data);
   });
 
   onReady(function () {

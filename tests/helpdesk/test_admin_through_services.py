@@ -353,3 +353,27 @@ def test_only_helpdesk_admins_revoke_links_and_nothing_changes_otherwise(cast, l
         access_links_revoke(actor=cast.admin)
 
     assert not AccessLink.objects.filter(revoked_at__isnull=False).exists()
+
+
+def test_a_refused_deletion_is_not_logged_and_a_done_one_is(admin_site, cast, monkeypatch):
+    from django.contrib.admin.models import DELETION
+
+    spare = Priority.objects.create(name="Someday", urgency=9)
+    deletions = LogEntry.objects.filter(action_flag=DELETION)
+    real = tickets.services.configuration.config_delete
+
+    def refuse(**kwargs):
+        raise Conflict("Someday is still wanted.", code="conflict")
+
+    monkeypatch.setattr(tickets.services.configuration, "config_delete", refuse)
+    url = reverse("admin:tickets_priority_delete", args=[spare.pk])
+    refused = admin_site.post(url, {"post": "yes"}, follow=True)
+    assert "Someday is still wanted." in refused.content.decode()
+    assert Priority.objects.filter(pk=spare.pk).exists()
+    assert not deletions.exists()  # Django logs before deleting: not when refused
+
+    monkeypatch.setattr(tickets.services.configuration, "config_delete", real)
+    admin_site.post(url, {"post": "yes"})
+    assert not Priority.objects.filter(pk=spare.pk).exists()
+    (entry,) = deletions
+    assert (entry.object_id, entry.object_repr) == (str(spare.pk), "Someday")

@@ -32,7 +32,28 @@ def run(django_capture_on_commit_callbacks):
 
 def test_every_default_template_passes_the_sandbox():
     for code, (subject, text) in templates.DEFAULTS.items():
-        assert templates.template_errors(subject, text, templates.default_html(text)) == {}, code
+        html = templates.default_html(text)
+        assert templates.template_errors(subject, text, html, code=code) == {}, code
+
+
+def test_task_templates_see_a_task_and_ticket_templates_a_ticket():
+    [task_in_ticket] = sandbox.validate("{{ task.title }}")
+    assert task_in_ticket.startswith("Unknown variables: {{ task.title }}. ")
+    assert templates.template_errors(
+        "{{ ticket.subject }}", "{{ task.title }}", "", code="task.alert"
+    ) == {
+        "subject": "Unknown variables: {{ ticket.subject }}. Use the documented ones: "
+        "task.assignee, task.created, task.department, task.due, task.number, task.status, "
+        "task.team, task.ticket, task.title, recipient.email, recipient.name, entry.body_html, "
+        "entry.body_text, entry.kind, entry.poster, entry.title, agent.name, department.name, "
+        "assignee, team, previous_department, signature, url."
+    }
+    row = EmailTemplate(code="task.overdue.alert", subject="{{ ticket.number }}", body_text="x")
+    with pytest.raises(ValidationError) as refused:
+        row.clean()
+    assert refused.value.message_dict["subject"][0].startswith(
+        "Unknown variables: {{ ticket.number }}. "
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,12 @@
-"""Panel test helpers: signed-in clients for the shared cast, and a ticket per department."""
+"""Panel test helpers: signed-in clients for the shared cast, a ticket per department,
+and tasks made through the service."""
 
 import pytest
 from django.test import Client
 
 from tests.factories import open_ticket
+from tickets import services
+from tickets.models import Task
 
 
 def signed_in(user) -> Client:
@@ -32,3 +35,9 @@ def ticket_a(cast):
 def ticket_b(cast):
     """A ticket of bob in department B (Billing)."""
     return open_ticket(cast.bob, department=cast.dept_b, subject="Invoice is wrong")
+
+
+def new_task(actor, **kw) -> Task:
+    """A task made through the service (title "Order the part" unless given)."""
+    kw.setdefault("title", "Order the part")
+    return services.task_create(actor=actor, new=services.NewTask(**kw))

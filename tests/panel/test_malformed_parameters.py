@@ -1,5 +1,6 @@
 """The panel's and the portal's pages with query parameters (queues, search, directories,
-the new-ticket page, the knowledge base, the ticket list, the open form): a malformed,
+the new-ticket page, task queues and search, a ticket's new-task page, the knowledge
+base, the ticket list, the open form): a malformed,
 empty or repeated parameter answers 400 with the page and the errors, a valid one 200;
 never a 500, never a silent default.
 
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 
 from accounts.models import User
 from helpdesk.kb.models import FaqCategory
-from threads.models import Attachment
+from threads.models import Attachment, ThreadEntry
+from tickets import services
 from tickets.models import HelpdeskSettings, Priority, TicketStatus
 
 from ..factories import TopicFactory, attachment, open_ticket
@@ -35,6 +37,8 @@ NASTY = [
 ]
 SORTS = ["updated", "created", "number", "subject", "priority"]
 GOOD_SORTS = SORTS + [f"-{s}" for s in SORTS]
+TASK_SORTS = ["updated", "created", "number", "title"]
+GOOD_TASK_SORTS = TASK_SORTS + [f"-{s}" for s in TASK_SORTS]
 DAYS_GOOD = ["0001-01-02", "9999-12-30", "2026-02-28", "2024-02-29", ""]
 DAYS_BAD = [
     "0001-01-01",  # its start is in year 0 in UTC east of Greenwich
@@ -90,17 +94,32 @@ def _value(good_and_bad):
     )
 
 
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
 def _panel_pages(cast) -> dict:
-    ticket = open_ticket(
-        cast.alice, department=cast.dept_a, files=[attachment("a.png", b"\x89PNG\r\n\x1a\n")]
-    )
+    ticket = open_ticket(cast.alice, department=cast.dept_a, files=[attachment("a.png", PNG)])
     att = Attachment.objects.get(entry__thread_id=ticket.thread_id)
     topic = TopicFactory(name="Hardware", department=cast.dept_a)
     category = FaqCategory.objects.create(name="Printing")
     status = [str(TicketStatus.objects.first().pk)]
     prio = [str(Priority.objects.first().pk)]
     queue = {"sort": choice(GOOD_SORTS, ["updated_at", "-number,subject"]), "cursor": never_valid()}
+    entry = ThreadEntry.objects.get(thread_id=ticket.thread_id)
+    task = services.task_create(
+        actor=cast.admin,
+        new=services.NewTask(title="Order", ticket=ticket, files=[attachment("t.png", PNG)]),
+    )
+    task_att = Attachment.objects.get(entry__thread_id=task.thread_id)
+    task_queue = {"sort": choice(GOOD_TASK_SORTS, ["subject", "-due"]), "cursor": never_valid()}
     return {
+        "/scp/tasks/": task_queue,
+        "/scp/tasks/queues/closed/": task_queue,
+        "/scp/tasks/search/": {"q": text(200)},
+        f"/scp/tickets/{ticket.number}/tasks/new/": {"entry": ids([str(entry.pk)])},
+        f"/scp/tasks/{task.number}/attachments/{task_att.pk}/t.png": {
+            "inline": choice(["1"], ["0", "true"])
+        },
         "/scp/": queue,
         "/scp/queues/mine/": queue,
         "/scp/queues/closed/": queue,
@@ -147,8 +166,8 @@ def _expected(url, drawn) -> set[int]:
     given_criteria = [drawn[k][1] for k in CRITERIA if k in drawn and drawn[k][1] is not None]
     if url.endswith("/advanced/") and given_criteria and not any(v.strip() for v in given_criteria):
         return {400}  # a search with every criterion empty would list everything
-    if url == "/scp/search/":
-        return {200, 302}  # a ticket's number or address goes straight to it
+    if url in ("/scp/search/", "/scp/tasks/search/"):
+        return {200, 302}  # a ticket's (a task's) number or address goes straight to it
     return {200}
 
 
@@ -207,6 +226,7 @@ def test_portal_pages_answer_400_for_bad_parameters_and_200_for_good_ones(cast):
     "url,query",
     [
         ("/scp/", "sort=number&sort=number"),
+        ("/scp/tasks/", "sort=number&sort=number"),
         ("/scp/users/", "q=a&q=a"),
         ("/scp/search/advanced/", "state=open&state=open"),
         ("/tickets/", "state=open&state=open"),

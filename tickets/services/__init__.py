@@ -7,7 +7,7 @@ ticket's row lock, writes its ThreadEvent, and sends its signal after commit. Pa
 portal, API, email, filters and cron call these.
 """
 
-from ._common import UNSET, Unset
+from ._common import UNSET, Unset, closed_status
 from .assignment import ticket_assign, ticket_claim, ticket_refer, ticket_release, ticket_transfer
 from .clients import ticket_client_close
 from .configuration import (
@@ -62,6 +62,7 @@ __all__ = [
     "Unset",
     "active_lock",
     "close_refusal",
+    "closed_status",
     "locks_purge",
     "may_break_lock",
     "priority_delete",

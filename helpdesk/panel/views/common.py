@@ -10,15 +10,18 @@ from tickets.models import Ticket
 from tickets.selectors import ticket_get_for
 
 from .. import selectors
+from ..task_queues import my_open_tasks_count
 
 
 def frame(request, context: dict) -> dict:
-    """Context every full page needs: the queues and their counts, the menu switches."""
+    """Context every full page needs: the queues and their counts, the agent's open
+    tasks (the header's "Tasks" link), the menu switches."""
     user = request.user
     side = selectors.sidebar(user)
     return {
         **context,
         "sidebar": side,
+        "my_tasks_count": my_open_tasks_count(user),
         "may_manage_faq": user.is_helpdesk_admin or "faq.manage" in (user.permissions or ()),
         "may_browse_users": user.is_helpdesk_admin or "user.dir" in (user.permissions or ()),
         "kb_enabled": kb_enabled(),

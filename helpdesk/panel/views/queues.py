@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import Http404
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -195,10 +196,28 @@ def bulk(request):
             if exc.code in BULK_STOPPERS:  # the same answer for every ticket: say it once
                 messages.error(request, message_for(exc))
                 break
-            messages.warning(request, f"#{number}: {message_for(exc)}")
+            messages.warning(request, _refusal(number, exc))
     if done:
         messages.success(request, _("%(n)d ticket(s) updated.") % {"n": done})
     return go(request, back)
+
+
+def _refusal(number: str, exc: DomainError):
+    """A ticket's refusal in the bulk report; open tasks that stop a close are linked."""
+    tasks = exc.extra.get("tasks") if exc.code == "open_tasks" else None
+    if not isinstance(tasks, list) or not tasks:
+        return f"#{number}: {message_for(exc)}"
+    links = format_html_join(
+        ", ",
+        '<a href="{}">#{}</a> ({})',
+        ((reverse("panel:task", args=[t["number"]]), t["number"], t["title"]) for t in tasks),
+    )
+    return format_html(
+        "#{}: {} {}",
+        number,
+        _("Not closed: its open tasks must be closed first:"),
+        links,
+    )
 
 
 @agent_required

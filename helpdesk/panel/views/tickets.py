@@ -52,6 +52,7 @@ from ..forms import (
 )
 from ..http import attempt, report
 from ..params import DownloadParams, PrintParams
+from ..task_selectors import may_close_all, tasks_of_ticket
 from .common import form_errors_as_messages, go, invalid_status, page, ticket_or_404
 
 PANEL = "panel"
@@ -83,11 +84,20 @@ def _forms(request, ticket, ctx, bound: dict):
     forms.update(bound)
     if "status" in forms:
         _limit_statuses(forms["status"], ctx["statuses"])
+        _offer_closing_tasks(request, forms["status"], ctx["tasks"])
     return forms
 
 
 def _limit_statuses(form, statuses) -> None:
     form.fields["status"].queryset = TicketStatus.objects.filter(pk__in=[s.pk for s in statuses])
+
+
+def _offer_closing_tasks(request, form, tasks) -> None:
+    """The status form names the ticket's open tasks (closing is refused while they are
+    open) and offers to close them too to an agent who may close every one."""
+    form.open_tasks = [t for t in tasks if t.is_open]
+    if not may_close_all(request.user, tasks):
+        del form.fields["close_tasks_too"]
 
 
 def action_form(request, ticket, name: str):
@@ -117,11 +127,14 @@ def action_form(request, ticket, name: str):
     if name == "status":
         granted = ticket_permissions(request.user, ticket)
         _limit_statuses(form, selectors.allowed_statuses(ticket, granted))
+        _offer_closing_tasks(request, form, tasks_of_ticket(request.user, ticket))
     return form
 
 
 def render_ticket(request, ticket, *, bound=None, status=200, open_panel=""):
     ctx = selectors.ticket_page(request.user, ticket)
+    ctx["tasks"] = tasks_of_ticket(request.user, ticket)
+    ctx["may_create_task"] = "task.create" in ctx["granted"] and ticket.state == "open"
     ctx["forms"] = _forms(request, ticket, ctx, bound or {})
     ctx["open_panel"] = open_panel
     ctx["canned"] = (
@@ -230,7 +243,7 @@ def _passes(
 _assign = _passes(services.ticket_assign, "agent", "team", "comment")
 _transfer = _passes(services.ticket_transfer, "department", "comment")
 _refer = _passes(services.ticket_refer, "agent", "team", "department", "comment", versioned=False)
-_status = _passes(services.ticket_set_status, "status")
+_status = _passes(services.ticket_set_status, "status", "close_tasks_too")
 _priority = _passes(services.ticket_set_priority, "priority")
 _due = _passes(services.ticket_set_due_date, "due_at")
 _answered = _passes(services.ticket_mark_answered, "answered")

@@ -1,0 +1,153 @@
+"""Task queues (osTicket's task tabs) and task search.
+
+A task queue is a filter over `tickets.selectors.tasks_visible_to(user=...)`, like the
+ticket queues (panel.queues): pages are keyset-paginated (panel.keyset), counts are
+bounded (`capped_counts`: at most COUNT_CAP + 1 rows each, shown "999+"). Search finds
+a visible task by its number, or by words in its title and its thread's text.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
+from threads.models import ThreadEntry
+from tickets.models import Task, TaskState
+from tickets.selectors import tasks_visible_to
+
+from .keyset import Sort
+from .queues import capped_counts
+from .search import EnglishVector, _tsquery, is_postgres
+
+RELATED = ("department", "assignee", "team", "ticket")
+RESULTS = 50  # search results shown
+CANDIDATES = 200  # per source (title, thread text), most recent first
+
+# No sort by due date: the keyset walks non-null values only, and most tasks have none.
+SORTS = {
+    s.key: s
+    for s in (
+        Sort("updated", "updated_at", _("Last updated")),
+        Sort("created", "created_at", _("Created")),
+        Sort("number", "number", _("Number")),
+        Sort("title", "title", _("Title")),
+    )
+}
+SORT_CHOICES = [(f"-{k}", f"-{k}") for k in SORTS] + [(k, k) for k in SORTS]
+
+COLUMNS = (
+    ("number", _("Task"), "number"),
+    ("title", _("Title"), "title"),
+    ("ticket", _("Ticket"), None),
+    ("department", _("Department"), None),
+    ("assignee", _("Assigned to"), None),
+    ("due", _("Due"), None),
+    ("state", _("State"), None),
+    ("updated", _("Last updated"), "updated"),
+)
+
+
+@dataclass
+class TaskQueue:
+    slug: str
+    label: StrOrPromise
+    default_sort: str = "-updated"
+    count: int | None = None  # its bounded count (task_queue_counts)
+
+
+FILTERS = {
+    "open": lambda u, teams: Q(state=TaskState.OPEN),
+    "mine": lambda u, teams: Q(state=TaskState.OPEN, assignee_id=u.pk),
+    "teams": lambda u, teams: Q(state=TaskState.OPEN, team_id__in=teams),
+    "overdue": lambda u, teams: Q(state=TaskState.OPEN, is_overdue=True),
+    "closed": lambda u, teams: Q(state=TaskState.CLOSED),
+}
+
+
+def task_queues() -> list[TaskQueue]:
+    return [
+        TaskQueue("open", _("Open")),
+        TaskQueue("mine", _("My tasks")),
+        TaskQueue("teams", _("My teams")),
+        TaskQueue("overdue", _("Overdue")),
+        TaskQueue("closed", _("Closed")),
+    ]
+
+
+def find_task_queue(slug: str) -> TaskQueue | None:
+    return next((q for q in task_queues() if q.slug == slug), None)
+
+
+def queue_tasks(user, slug: str, teams: list[int]) -> QuerySet[Task]:
+    return tasks_visible_to(user=user).filter(FILTERS[slug](user, teams))
+
+
+def parse_sort(raw: str | None, default: str) -> tuple[Sort, bool]:
+    raw = raw if raw and raw.lstrip("-") in SORTS else default
+    return SORTS[raw.lstrip("-")], raw.startswith("-")
+
+
+def task_queue_counts(user, queues: list[TaskQueue], teams: list[int]) -> None:
+    """Give each queue its bounded count: one short statement each."""
+    counts = capped_counts({q.slug: queue_tasks(user, q.slug, teams) for q in queues})
+    for q in queues:
+        q.count = counts[q.slug]
+
+
+def my_open_tasks_count(user) -> int:
+    """The header's "Tasks" figure: the agent's open tasks, bounded like every count."""
+    return capped_counts({"mine": queue_tasks(user, "mine", [])})["mine"]
+
+
+# --- search -----------------------------------------------------------------------------
+
+
+@dataclass
+class TaskResults:
+    text: str
+    exact: Task | None = None  # a visible task whose number is the query
+    tasks: list[Task] | None = None
+    truncated: bool = False  # a source had more matches than CANDIDATES
+
+
+def _recent(qs: QuerySet[Task]) -> list[int]:
+    return list(qs.order_by("-updated_at", "-pk").values_list("pk", flat=True)[: CANDIDATES + 1])
+
+
+def task_search(*, user, text: str) -> TaskResults:
+    """A visible task whose number is the text (a leading # ignored), else the most
+    recently updated visible tasks whose title or thread text has the words
+    (PostgreSQL: full-text, English stemming, the entries' GIN index of panel migration
+    0002; SQLite: case-insensitive LIKE)."""
+    text = " ".join((text or "").split())[:200]
+    results = TaskResults(text=text, tasks=[])
+    if not text:
+        return results
+    visible = tasks_visible_to(user=user)
+    results.exact = visible.select_related(*RELATED).filter(number=text.lstrip("#")).first()
+    if results.exact is not None:
+        results.tasks = [results.exact]
+        return results
+    entries: QuerySet[ThreadEntry]
+    by_title: QuerySet[Task]
+    if is_postgres():
+        query = _tsquery(text)
+        by_title = visible.annotate(v=EnglishVector("title")).filter(v=query)
+        entries = ThreadEntry.objects.annotate(v=EnglishVector("body_text")).filter(
+            v=query, thread_id=OuterRef("thread_id")
+        )
+    else:
+        by_title = visible.filter(title__icontains=text)
+        entries = ThreadEntry.objects.filter(
+            body_text__icontains=text, thread_id=OuterRef("thread_id")
+        )
+    sources = [_recent(by_title), _recent(visible.filter(Exists(entries)))]
+    results.truncated = any(len(ids) > CANDIDATES for ids in sources)
+    found = {pk for ids in sources for pk in ids[:CANDIDATES]}
+    tasks = list(
+        Task.objects.select_related(*RELATED).filter(pk__in=found).order_by("-updated_at", "-pk")
+    )
+    results.truncated = results.truncated or len(tasks) > RESULTS
+    results.tasks = tasks[:RESULTS]
+    return results
