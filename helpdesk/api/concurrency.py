@@ -1,17 +1,20 @@
-"""Optimistic concurrency: the ticket's version is its ETag; If-Match guards changes."""
+"""Optimistic concurrency: a ticket's or task's version is its ETag; If-Match guards
+changes."""
 
 from contextlib import contextmanager
 
 from django.db import transaction
 
 from accounts.errors import StaleVersion
-from tickets.models import Ticket
+from tickets.models import Task, Ticket
 
 from .problems import Problem
 
+Work = Ticket | Task  # what the API changes under If-Match: both have a number and a version
 
-def etag(ticket: Ticket) -> str:
-    return f'"{ticket.version}"'
+
+def etag(obj: Work) -> str:
+    return f'"{obj.version}"'
 
 
 def expected_version(request) -> int | None:
@@ -29,22 +32,24 @@ def expected_version(request) -> int | None:
 
 
 @contextmanager
-def guarded(request, ticket: Ticket):
-    """One transaction around a change; with If-Match, the ticket's row is locked and
-    its version compared first (412 when it moved on). Everything inside commits or
-    rolls back together: never half a write."""
+def guarded(request, obj: Work):
+    """One transaction around a change; with If-Match, the ticket's (or task's) row is
+    locked and its version compared first (412 when it moved on). Everything inside
+    commits or rolls back together: never half a write."""
     expected = expected_version(request)
     with transaction.atomic():
         if expected is not None:
             current = (
-                Ticket.objects.select_for_update()
-                .filter(pk=ticket.pk)
+                type(obj)
+                .objects.select_for_update()
+                .filter(pk=obj.pk)
                 .values_list("version", flat=True)
                 .first()
             )
             if current != expected:
+                label = str(obj._meta.verbose_name).capitalize()
                 raise StaleVersion(
-                    f"Ticket #{ticket.number} changed since you loaded it (your version "
+                    f"{label} #{obj.number} changed since you loaded it (your version "
                     f"{expected}, now {current}). Reload and try again.",
                     code="stale_version",
                 )

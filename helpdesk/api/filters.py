@@ -1,4 +1,4 @@
-"""Query-string filters of the ticket list (django-filter). A bad value is a 400 naming
+"""Query-string filters of the ticket and task lists (django-filter). A bad value is a 400 naming
 the parameter: an unknown choice, a malformed id, date or boolean (`answered=maybe`),
 an empty value (`updated_since=`) or a repeated single-valued parameter; never a filter
 silently dropped, which would answer "all tickets"."""
@@ -15,7 +15,7 @@ from django.db.models import Q
 from accounts.models import Organization, User
 from helpdesk.limits import MAX_BULK_IDS, MAX_ID
 from routing.models import Department, HelpTopic, Team
-from tickets.models import Priority, State, Ticket, TicketStatus
+from tickets.models import Priority, State, Task, TaskState, Ticket, TicketStatus
 
 TRUE = frozenset({"true", "1", "yes", "on"})
 FALSE = frozenset({"false", "0", "no", "off"})
@@ -109,43 +109,18 @@ class IdsFilter(df.ModelMultipleChoiceFilter):
     field_class = IdMultipleChoiceField
 
 
-class TicketFilter(StrictFilterSet):
-    status = IdsFilter(
-        queryset=TicketStatus.objects.all(), help_text="Status id (repeat for several)."
-    )
-    state = df.MultipleChoiceFilter(choices=State.choices, help_text="open, closed, ...")
+class WorkFilter(StrictFilterSet):
+    """What tickets and tasks are both filtered by: where they are and who holds them."""
+
     department = IdFilter(queryset=Department.objects.all())
     assignee = df.CharFilter(
         method="filter_assignee",
-        help_text="An agent id, `me`, or `none` for unassigned tickets.",
+        help_text="An agent id, `me`, or `none` for unassigned ones.",
         max_length=20,
         validators=[RegexValidator(r"^(me|none|[0-9]{1,18})$", "An agent id, me or none.")],
     )
     team = IdFilter(queryset=Team.objects.all())
-    topic = IdFilter(queryset=HelpTopic.objects.all())
-    priority = IdFilter(queryset=Priority.objects.all())
-    requester = IdFilter(queryset=User.objects.all())
-    organization = IdFilter(queryset=Organization.objects.all())
     overdue = StrictBooleanFilter(field_name="is_overdue", help_text="true or false.")
-    answered = StrictBooleanFilter(field_name="is_answered", help_text="true or false.")
-    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    updated_before = UtcDateTimeFilter(field_name="updated_at", lookup_expr="lt")
-    updated_since = UtcDateTimeFilter(
-        field_name="updated_at",
-        lookup_expr="gte",
-        help_text="For sync: tickets changed at or after this time (ISO 8601).",
-    )
-    q = df.CharFilter(
-        method="filter_q",
-        max_length=200,
-        help_text="Search: a ticket number, or words of the subject and requester.",
-    )
-
-    class Meta:
-        model = Ticket
-        fields: list[str] = []
 
     def filter_assignee(self, queryset, name, value):
         if value == "none":
@@ -157,8 +132,44 @@ class TicketFilter(StrictFilterSet):
 
     def filter_q(self, queryset, name, value):
         words = value.split()
-        if not words:
-            return queryset
+        return self.search(queryset, words, value) if words else queryset
+
+    def search(self, queryset, words: list[str], value: str):
+        """The rows `q` finds (`words`: its words, at least one)."""
+        raise NotImplementedError
+
+
+def search_filter(help_text: str) -> df.CharFilter:
+    """`q`, searched by the filter set's `search`."""
+    return df.CharFilter(method="filter_q", max_length=200, help_text=help_text)
+
+
+class TicketFilter(WorkFilter):
+    status = IdsFilter(
+        queryset=TicketStatus.objects.all(), help_text="Status id (repeat for several)."
+    )
+    state = df.MultipleChoiceFilter(choices=State.choices, help_text="open, closed, ...")
+    topic = IdFilter(queryset=HelpTopic.objects.all())
+    priority = IdFilter(queryset=Priority.objects.all())
+    requester = IdFilter(queryset=User.objects.all())
+    organization = IdFilter(queryset=Organization.objects.all())
+    answered = StrictBooleanFilter(field_name="is_answered", help_text="true or false.")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    updated_after = UtcDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_before = UtcDateTimeFilter(field_name="updated_at", lookup_expr="lt")
+    updated_since = UtcDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="For sync: tickets changed at or after this time (ISO 8601).",
+    )
+    q = search_filter("Search: a ticket number, or words of the subject and requester.")
+
+    class Meta:
+        model = Ticket
+        fields: list[str] = []
+
+    def search(self, queryset, words, value):
         if len(words) == 1 and words[0].replace("-", "").isalnum():
             by_number = Q(number=words[0])
         else:
@@ -175,6 +186,34 @@ class TicketFilter(StrictFilterSet):
                 text &= Q(subject__icontains=word)
         person = Q(requester__email__iexact=value.strip()) if "@" in value else Q(pk__in=[])
         return queryset.filter(by_number | text | person)
+
+
+class TaskFilter(WorkFilter):
+    state = df.MultipleChoiceFilter(
+        choices=TaskState.choices, help_text="open, closed (deleted: admins)."
+    )
+    ticket = df.CharFilter(
+        method="filter_ticket",
+        max_length=32,
+        validators=[RegexValidator(r"^[A-Za-z0-9_-]{1,32}$", "A ticket number.")],
+        help_text="The number of the ticket the tasks belong to.",
+    )
+    due_after = UtcDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = UtcDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    q = search_filter("Search: a task number, or words of the title.")
+
+    class Meta:
+        model = Task
+        fields: list[str] = []
+
+    def filter_ticket(self, queryset, name, value):
+        return queryset.filter(ticket_id__in=Ticket.objects.filter(number=value).values("pk"))
+
+    def search(self, queryset, words, value):
+        title = Q()
+        for word in words:
+            title &= Q(title__icontains=word)
+        return queryset.filter(Q(number=value.strip()) | title)
 
 
 class UserFilter(StrictFilterSet):

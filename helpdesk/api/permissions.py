@@ -7,6 +7,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from accounts.actors import Actor, ApiKeyActor, is_agent, is_api_key
+from accounts.errors import NotVisible
 from accounts.models import User
 
 
@@ -36,6 +37,18 @@ class IsStaffCaller(BasePermission):
 
     def has_permission(self, request, view):
         return is_agent(request.user) or is_api_key(request.user)
+
+
+class StaffElseNotFound(BasePermission):
+    """Agents and API keys; for anyone else signed in (clients) the endpoint does not
+    exist: the answer of an unknown route (tasks never reach the portal's users)."""
+
+    def has_permission(self, request, view):
+        if not _authenticated(request.user):
+            return False
+        if not (is_agent(request.user) or is_api_key(request.user)):
+            raise NotVisible("No such endpoint in /api/v1/.", code="not_found")
+        return True
 
 
 class ReadStaffWriteAdmin(BasePermission):

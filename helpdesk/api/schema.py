@@ -12,6 +12,12 @@ from helpdesk.limits import MAX_BULK_IDS, MAX_ID
 from .problems import MEDIA_TYPE, PROBLEM_TYPE, TITLES
 
 
+class TaskRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    title = serializers.CharField()
+
+
 class ProblemSerializer(serializers.Serializer):
     """An RFC 9457 problem description."""
 
@@ -25,6 +31,11 @@ class ProblemSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Messages per field (dotted paths for nested fields).",
+    )
+    tasks = TaskRefSerializer(
+        many=True,
+        required=False,
+        help_text="409 `open_tasks`: the ticket's open tasks that refuse its close.",
     )
 
 
@@ -50,7 +61,7 @@ WHEN = {
     403: "The caller may see the object but not do this.",
     404: "Not found, or not visible to the caller (no existence leak).",
     409: "Conflicts with the current state, or the same Idempotency-Key is in flight.",
-    412: "If-Match names an older version of the ticket.",
+    412: "If-Match names an older version of the ticket or task.",
     413: "The body is over the size limit.",
     415: "The body's media type is not accepted.",
     422: "Invalid values, or an Idempotency-Key reused with another body.",

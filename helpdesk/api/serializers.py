@@ -15,9 +15,10 @@ from rest_framework import serializers
 from accounts.actors import is_client
 from accounts.models import User
 from helpdesk import limits
+from helpdesk.limits import MAX_ID
 from routing.models import SLA, Department, HelpTopic, Team
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
-from tickets.models import MergeMode, Priority, Ticket, TicketStatus
+from tickets.models import MergeMode, Priority, Task, Ticket, TicketStatus
 from tickets.services import Participants
 
 from .fields import BoundedDictField, IdListField, comment_field, optional_ref
@@ -73,6 +74,13 @@ class RefSerializer(FlatRef, serializers.Serializer):
 
 class StatusRefSerializer(RefSerializer):
     state = serializers.CharField(read_only=True)
+
+
+def absolute_url(context, route: str, **kwargs: Any) -> str:
+    """The URL of a route, absolute when the serializer answers a request."""
+    path = reverse(route, kwargs=kwargs)
+    request = context.get("request")
+    return request.build_absolute_uri(path) if request else path
 
 
 def client_caller(context) -> bool:
@@ -192,9 +200,7 @@ class TicketSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         return data
 
     def get_url(self, obj) -> str:
-        path = reverse("api:ticket-detail", kwargs={"number": obj.number})
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return absolute_url(self.context, "api:ticket-detail", number=obj.number)
 
 
 class AttachmentInSerializer(serializers.Serializer):
@@ -232,6 +238,33 @@ FORMAT_CHOICES = ThreadEntry.Format.choices
 SOURCE_CHOICES = [s.value for s in Ticket.Source]
 
 
+def custom_fields_field(help_text: str) -> BoundedDictField:
+    return BoundedDictField(
+        child=serializers.CharField(allow_blank=True, max_length=10_000),
+        max_length=limits.MAX_CUSTOM_FIELDS,
+        required=False,
+        help_text=help_text,
+    )
+
+
+def close_tasks_field(**kwargs: Any) -> serializers.BooleanField:
+    return serializers.BooleanField(
+        help_text="With a closed status: close the ticket's open tasks first, in the same "
+        "transaction (needs task.close on each). Without it, open tasks refuse the close: "
+        "409 `open_tasks`, whose `tasks` member names them.",
+        **kwargs,
+    )
+
+
+class AtLeastOne(serializers.Serializer):
+    """A PATCH body: every field optional, but at least one given."""
+
+    def validate(self, attrs):
+        if not attrs:
+            raise serializers.ValidationError("Give at least one field to change.")
+        return attrs
+
+
 class TicketCreateSerializer(WithAttachments):
     subject = serializers.CharField(max_length=255)
     body = serializers.CharField(help_text="The first message.")
@@ -259,12 +292,7 @@ class TicketCreateSerializer(WithAttachments):
         required=False,
         help_text="Ids of users copied on the ticket.",
     )
-    custom_fields = BoundedDictField(
-        child=serializers.CharField(allow_blank=True, max_length=10_000),
-        max_length=limits.MAX_CUSTOM_FIELDS,
-        required=False,
-        help_text="Values of the topic's custom fields, by field name.",
-    )
+    custom_fields = custom_fields_field("Values of the topic's custom fields, by field name.")
     autorespond = serializers.BooleanField(default=True)
     alert = serializers.BooleanField(default=True)
 
@@ -276,7 +304,7 @@ class TicketCreateSerializer(WithAttachments):
         return attrs
 
 
-class TicketUpdateSerializer(serializers.Serializer):
+class TicketUpdateSerializer(AtLeastOne):
     """PATCH: each given field is one service call, all in one transaction."""
 
     subject = serializers.CharField(max_length=255, required=False)
@@ -289,11 +317,12 @@ class TicketUpdateSerializer(serializers.Serializer):
     status = serializers.PrimaryKeyRelatedField(queryset=TicketStatus.objects.all(), required=False)
     due_at = serializers.DateTimeField(required=False, allow_null=True)
     is_answered = serializers.BooleanField(required=False)
+    close_tasks = close_tasks_field(required=False)
 
     def validate(self, attrs):
-        if not attrs:
-            raise serializers.ValidationError("Give at least one field to change.")
-        return attrs
+        if "close_tasks" in attrs and "status" not in attrs:
+            raise serializers.ValidationError({"close_tasks": ["Only with status."]})
+        return super().validate(attrs)
 
 
 # --- actions ---------------------------------------------------------------------------
@@ -324,6 +353,7 @@ class ReferSerializer(serializers.Serializer):
 
 class StatusChangeSerializer(serializers.Serializer):
     status = serializers.PrimaryKeyRelatedField(queryset=TicketStatus.objects.all())
+    close_tasks = close_tasks_field(default=False)
 
 
 class PriorityChangeSerializer(serializers.Serializer):
@@ -434,9 +464,7 @@ class AttachmentSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_url(self, obj) -> str:
-        path = reverse("api:attachment-download", kwargs={"pk": obj.pk})
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request else path
+        return absolute_url(self.context, "api:attachment-download", pk=obj.pk)
 
 
 class EntrySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
@@ -470,7 +498,15 @@ class EntrySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         return data
 
 
-class EntryCreateSerializer(WithAttachments):
+# An entry's text and files: a task update as it is, the base of a ticket's entry. (A
+# comment: drf-spectacular would publish a docstring as the description of both.)
+class EntryBodySerializer(WithAttachments):
+    body = serializers.CharField()
+    format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=ThreadEntry.Format.TEXT)
+    title = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
+
+
+class EntryCreateSerializer(EntryBodySerializer):
     KINDS = ["message", "reply", "note"]
 
     kind = serializers.ChoiceField(
@@ -478,9 +514,6 @@ class EntryCreateSerializer(WithAttachments):
         help_text="message: from the client; reply: an agent's response sent to the client; "
         "note: internal.",
     )
-    body = serializers.CharField()
-    format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=ThreadEntry.Format.TEXT)
-    title = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
     status = optional_ref(
         TicketStatus.objects.all(), help_text="reply only: change the status in the same step."
     )
@@ -507,3 +540,101 @@ class EventSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         model = ThreadEvent
         fields = ["id", "kind", "actor", "actor_label", "channel", "data", "created_at"]
         read_only_fields = fields
+
+
+# --- tasks -----------------------------------------------------------------------------
+
+
+class TaskSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+    department = RefSerializer(read_only=True)
+    assignee = PersonRefSerializer(read_only=True, allow_null=True)
+    team = RefSerializer(read_only=True, allow_null=True)
+    ticket: "serializers.SlugRelatedField[Ticket]" = serializers.SlugRelatedField(
+        slug_field="number",
+        read_only=True,
+        allow_null=True,
+        help_text="The number of the ticket it belongs to; null for a standalone task.",
+    )
+    created_by = PersonRefSerializer(
+        read_only=True, allow_null=True, help_text="The agent who created it (null: a key)."
+    )
+    url = serializers.SerializerMethodField()
+    ticket_url = serializers.SerializerMethodField()
+    custom_fields = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "number",
+            "url",
+            "title",
+            "state",
+            "department",
+            "assignee",
+            "team",
+            "ticket",
+            "ticket_url",
+            "due_at",
+            "is_overdue",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "closed_at",
+            "version",
+            "custom_fields",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, obj) -> str:
+        return absolute_url(self.context, "api:task-detail", number=obj.number)
+
+    def get_ticket_url(self, obj) -> str | None:
+        if obj.ticket_id is None:
+            return None
+        return absolute_url(self.context, "api:ticket-detail", number=obj.ticket.number)
+
+    def get_custom_fields(self, obj) -> dict[str, str]:
+        """Values of the task form's fields, by field name."""
+        return {value.field.name: value.value for value in obj.field_values.all()}
+
+
+class TaskCreateSerializer(WithAttachments):
+    title = serializers.CharField(max_length=255)
+    description = serializers.CharField(
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The first entry of the task's thread (internal, as every task entry).",
+    )
+    format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=ThreadEntry.Format.TEXT)
+    department = optional_ref(
+        Department.objects.all(),
+        help_text="Default: the ticket's department, else the settings' default task department.",
+    )
+    assignee = optional_ref(User.objects.filter(is_agent=True))
+    team = optional_ref(Team.objects.all())
+    due_at = serializers.DateTimeField(required=False, allow_null=True)
+    custom_fields = custom_fields_field("Values of the task form's fields, by field name.")
+
+
+class TicketTaskCreateSerializer(TaskCreateSerializer):
+    entry = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text='Id of an entry of this ticket (osTicket\'s "Create task" on an entry): '
+        "its text and files become the description unless one is given.",
+    )
+
+
+class TaskUpdateSerializer(AtLeastOne):
+    """PATCH: one task_edit call."""
+
+    title = serializers.CharField(max_length=255, required=False)
+    due_at = serializers.DateTimeField(required=False, allow_null=True, help_text="null clears it.")
+    custom_fields = custom_fields_field("Values of the task form's fields, by field name.")
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = comment_field()

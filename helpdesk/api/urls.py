@@ -12,7 +12,7 @@ from rest_framework.routers import DefaultRouter
 
 from helpdesk.webhooks.api import WebhookViewSet
 
-from . import osticket, views_reference, views_tickets, views_tokens
+from . import osticket, views_reference, views_tasks, views_tickets, views_tokens
 from .views_files import AttachmentDownloadView
 
 app_name = "api"
@@ -37,6 +37,7 @@ class Router(DefaultRouter):
 
 router = Router(trailing_slash=True)  # "/"
 router.register("tickets", views_tickets.TicketViewSet, basename="ticket")
+router.register("tasks", views_tasks.TaskViewSet, basename="task")
 router.register("users", views_reference.UserViewSet, basename="user")
 router.register("organizations", views_reference.OrganizationViewSet, basename="organization")
 router.register("agents", views_reference.AgentViewSet, basename="agent")

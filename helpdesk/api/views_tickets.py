@@ -6,19 +6,13 @@ state rules from the services (409), If-Match from `concurrency.guarded` (412). 
 change runs in one transaction.
 """
 
-import functools
-from collections.abc import Callable
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
 from django.db import transaction
-from django.urls import reverse
-from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework import status, viewsets
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.serializers import BaseSerializer
 
 from accounts import services as account_services
 from accounts.actors import Actor, is_client
@@ -28,141 +22,38 @@ from threads import selectors as thread_selectors
 from threads.models import Collaborator, ThreadEntry
 from tickets import services
 from tickets.models import Ticket
-from tickets.selectors import tickets_linked_to
+from tickets.selectors import tasks_visible_to, tickets_linked_to
 
-from . import bounds
 from . import serializers as s
-from .base import ApiMixin
-from .concurrency import etag, guarded
-from .filters import TicketFilter
-from .pagination import KeysetPagination
-from .permissions import IsCaller, actor_of
-from .selectors import includes_notes, ticket_for, tickets_for, with_related
+from .concurrency import guarded
+from .permissions import StaffElseNotFound, actor_of
+from .selectors import includes_notes, with_related, with_task_related
 from .uploads import incoming
-
-API = "api"
-NUMBER_REGEX = r"[A-Za-z0-9_-]{1,32}"
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="The ticket's ETag; the change is refused with 412 if it moved on.",
+from .views_tasks import task_open
+from .work import (
+    API,
+    IF_MATCH,
+    NUMBER_REGEX,
+    THREAD_LIST,
+    Listing,
+    WorkViewSet,
+    answer,
+    change_action,
+    entries_schema,
+    fresh,
+    list_and_post_schema,
+    post_schema,
+    validated,
 )
 
 
-def validated(serializer_class, data, **context):
-    """Lists bounded before anything else (400), then the values (422)."""
-    return bounds.validate(serializer_class(data=data, context=context))
-
-
-def fresh(ticket: Ticket) -> Ticket:
-    return with_related(Ticket.objects.filter(pk=ticket.pk)).get()
-
-
-class Listing(NamedTuple):
-    """The GET beside a change: `rows(viewset, ticket)` answered by `serializer`."""
-
-    summary: str
-    serializer: type[BaseSerializer[Any]]
-    rows: Callable[..., Any]
-
-
-def ticket_action(
-    summary: str,
-    body: type[BaseSerializer[Any]] | None,
-    *,
-    method: Literal["post", "delete"] = "post",
-    listing: Listing | None = None,
-    url_path: str | None = None,
-    description: str | None = None,
-    **options: Any,
-) -> Callable[[Callable[..., Any]], Any]:
-    """Declare a change to one ticket as a view action.
-
-    The decorated `change(self, actor, ticket, data, **url_kwargs)` makes one service call;
-    the action around it reads the ticket (404 first), validates the body with the
-    serializer `body` (None: no body), runs the change under If-Match (412) and answers
-    the ticket as saved. With a `listing`, a GET on the same URL lists its rows. The
-    method keeps its name, so the URL (`url_path` aside) and the OpenAPI operation stay
-    what `@action` would make of it.
-    """
-
-    def decorate(change: Callable[..., Any]) -> Any:
-        @functools.wraps(change)
-        def view(
-            self: "TicketViewSet", request: Request, number: str | None = None, **url_kwargs: Any
-        ) -> Response:
-            if listing is not None and request.method == "GET":
-                rows = listing.rows(self, self._ticket(number))
-                context = {"request": request}
-                return Response(listing.serializer(rows, many=True, context=context).data)
-
-            def call(ticket: Ticket, data: Any) -> Any:
-                return change(self, actor_of(request), ticket, data, **url_kwargs)
-
-            return self._act(number, body, call)
-
-        methods: list[Literal["get", "post", "delete"]] = [method]
-        if listing is not None:
-            methods.insert(0, "get")
-        routed = action(detail=True, methods=methods, url_path=url_path, **options)(view)
-        documented = extend_schema(
-            methods=[method] if listing else None,
-            summary=summary,
-            description=description,
-            parameters=[IF_MATCH],
-            request=body,
-            responses=s.TicketSerializer,
-        )(routed)
-        if listing is None:
-            return documented
-        many = listing.serializer(many=True)
-        return extend_schema(methods=["get"], summary=listing.summary, responses=many)(documented)
-
-    return decorate
-
-
-class EntryPagination(KeysetPagination):
-    default_orderings = ("created_at", "-created_at")
-
-
-class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
+class TicketViewSet(WorkViewSet, model=Ticket):
     """Tickets the caller may see."""
-
-    lookup_field = "number"
-    lookup_value_regex = NUMBER_REGEX
-    permission_classes = [IsCaller]
-    serializer_class = s.TicketSerializer
-    filter_backends = [DjangoFilterBackend]
-    filterset_class = TicketFilter
-    pagination_class = KeysetPagination
-    orderings = ("-updated_at", "updated_at", "-created_at", "created_at")
-
-    def get_queryset(self):
-        return with_related(tickets_for(self.request.user))
-
-    def _ticket(self, number) -> Ticket:
-        return ticket_for(self.request.user, number)
-
-    def _answer(self, ticket: Ticket, code=status.HTTP_200_OK, headers=None) -> Response:
-        """The ticket as it is now: `ticket` must be the row as saved (a service's
-        return value, or a fresh read)."""
-        data = s.TicketSerializer(ticket, context={"request": self.request}).data
-        response = Response(data, status=code, headers=headers)
-        response["ETag"] = etag(ticket)
-        return response
 
     # --- collection ----------------------------------------------------------------
 
-    @extend_schema(summary="List tickets", responses=s.TicketSerializer(many=True))
-    def list(self, request):
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        data = s.TicketSerializer(page, many=True, context={"request": request}).data
-        return self.get_paginated_response(data)
-
-    @extend_schema(
+    @post_schema(
+        s.TicketCreateSerializer,
         summary="Open a ticket",
         examples=[
             OpenApiExample(
@@ -181,11 +72,6 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
                 },
             )
         ],
-        request={
-            "application/json": s.TicketCreateSerializer,
-            "multipart/form-data": s.TicketCreateSerializer,
-        },
-        responses={201: s.TicketSerializer},
     )
     def create(self, request):
         data, files = incoming(request, s.TicketCreateSerializer)
@@ -211,8 +97,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
                 alert=data["alert"],
             )
             ticket = services.ticket_open(actor=caller, new=new)
-        location = reverse("api:ticket-detail", kwargs={"number": ticket.number})
-        return self._answer(ticket, status.HTTP_201_CREATED, {"Location": location})  # as saved
+        return answer(request, ticket, status.HTTP_201_CREATED)  # as saved
 
     @staticmethod
     def _requester(caller: Actor, data: dict[str, Any]) -> User:
@@ -235,10 +120,6 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
 
     # --- one ticket ----------------------------------------------------------------
 
-    @extend_schema(summary="One ticket", responses=s.TicketSerializer)
-    def retrieve(self, request, number=None):
-        return self._answer(self._ticket(number))
-
     @extend_schema(
         summary="Change a ticket's details",
         examples=[
@@ -255,7 +136,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         responses=s.TicketSerializer,
     )
     def partial_update(self, request, number=None):
-        ticket = self._ticket(number)
+        ticket = self._get(number)
         data = validated(s.TicketUpdateSerializer, request.data)
         actor = actor_of(request)
         edits = {k: data[k] for k in ("subject", "topic", "sla", "requester") if k in data}
@@ -276,57 +157,17 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
                 )
             if "status" in data:
                 services.ticket_set_status(
-                    actor=actor, ticket=ticket, status=data["status"], channel=API
+                    actor=actor,
+                    ticket=ticket,
+                    status=data["status"],
+                    close_tasks_too=data.get("close_tasks", False),
+                    channel=API,
                 )
-        return self._answer(fresh(ticket))
+        return answer(request, fresh(ticket))
 
     # --- actions -------------------------------------------------------------------
 
-    def _act(
-        self,
-        number: str | None,
-        serializer_class: type[BaseSerializer[Any]] | None,
-        call: Callable[[Ticket, Any], Any],
-    ) -> Response:
-        ticket = self._ticket(number)  # visibility first: 404 before 422
-        data = validated(serializer_class, self.request.data) if serializer_class else {}
-        with guarded(self.request, ticket):
-            result = call(ticket, data)
-        # a service returns the ticket as saved; otherwise read it again
-        return self._answer(result if isinstance(result, Ticket) else fresh(ticket))
-
-    @ticket_action("Assign to an agent and/or a team", s.AssignSerializer)
-    def assign(self, actor, ticket, data):
-        return services.ticket_assign(
-            actor=actor,
-            ticket=ticket,
-            agent=data.get("agent"),
-            team=data.get("team"),
-            comment=data["comment"],
-            channel=API,
-        )
-
-    @ticket_action("Claim (self-assign)", None)
-    def claim(self, actor, ticket, data):
-        return services.ticket_claim(actor=actor, ticket=ticket, channel=API)
-
-    @ticket_action("Release the assignment", s.ReleaseSerializer)
-    def release(self, actor, ticket, data):
-        return services.ticket_release(
-            actor=actor, ticket=ticket, agent=data["agent"], team=data["team"], channel=API
-        )
-
-    @ticket_action("Transfer to another department", s.TransferSerializer)
-    def transfer(self, actor, ticket, data):
-        return services.ticket_transfer(
-            actor=actor,
-            ticket=ticket,
-            department=data["department"],
-            comment=data["comment"],
-            channel=API,
-        )
-
-    @ticket_action("Refer to an agent, a team or a department", s.ReferSerializer)
+    @change_action("Refer to an agent, a team or a department", s.ReferSerializer)
     def refer(self, actor, ticket, data):
         return services.ticket_refer(
             actor=actor,
@@ -338,33 +179,37 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             channel=API,
         )
 
-    @ticket_action(
+    @change_action(
         "Change the status (close, reopen, archive, delete, restore)", s.StatusChangeSerializer
     )
     def status(self, actor, ticket, data):
         return services.ticket_set_status(
-            actor=actor, ticket=ticket, status=data["status"], channel=API
+            actor=actor,
+            ticket=ticket,
+            status=data["status"],
+            close_tasks_too=data["close_tasks"],
+            channel=API,
         )
 
-    @ticket_action("Change the priority", s.PriorityChangeSerializer)
+    @change_action("Change the priority", s.PriorityChangeSerializer)
     def priority(self, actor, ticket, data):
         return services.ticket_set_priority(
             actor=actor, ticket=ticket, priority=data["priority"], channel=API
         )
 
-    @ticket_action("Set or clear the due date", s.DueDateSerializer, url_path="due-date")
+    @change_action("Set or clear the due date", s.DueDateSerializer, url_path="due-date")
     def due_date(self, actor, ticket, data):
         return services.ticket_set_due_date(
             actor=actor, ticket=ticket, due_at=data["due_at"], channel=API
         )
 
-    @ticket_action("Mark answered or unanswered", s.AnsweredSerializer)
+    @change_action("Mark answered or unanswered", s.AnsweredSerializer)
     def answered(self, actor, ticket, data):
         return services.ticket_mark_answered(
             actor=actor, ticket=ticket, answered=data["answered"], channel=API
         )
 
-    @ticket_action("Merge other tickets into this one", s.MergeSerializer)
+    @change_action("Merge other tickets into this one", s.MergeSerializer)
     def merge(self, actor, ticket, data):
         return services.ticket_merge(
             actor=actor,
@@ -377,7 +222,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             channel=API,
         )
 
-    @ticket_action(
+    @change_action(
         "Detach this ticket from the ticket it was merged into (or linked under)",
         s.UnmergeSerializer,
         description="A combined ticket takes back the entries that came from its thread and, "
@@ -400,15 +245,9 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def split(self, request, number=None):
         caller = actor_of(request)
-        ticket = self._ticket(number)
+        ticket = self._get(number)
         data = validated(s.SplitSerializer, request.data)
-        entry = ThreadEntry.objects.filter(pk=data["entry"], thread_id=ticket.thread_id).first()
-        if entry is None or (entry.kind == ThreadEntry.Kind.NOTE and not includes_notes(caller)):
-            raise ValidationFailed(
-                "No such entry in this ticket.",
-                code="entry_not_found",
-                fields={"entry": ["Not an entry of this ticket."]},
-            )
+        entry = self._entry(ticket, data["entry"])
         with transaction.atomic():
             new = services.ticket_split(
                 actor=caller,
@@ -423,13 +262,26 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
                 alert=data["alert"],
                 channel=API,
             )
-        location = reverse("api:ticket-detail", kwargs={"number": new.number})
-        return self._answer(fresh(new), status.HTTP_201_CREATED, {"Location": location})
+        return answer(request, fresh(new), status.HTTP_201_CREATED)
+
+    def _entry(self, ticket: Ticket, pk: int) -> ThreadEntry:
+        """An entry of this ticket named in a body (a note: only for those who see
+        notes); anything else is a 422."""
+        entry = ThreadEntry.objects.filter(pk=pk, thread_id=ticket.thread_id).first()
+        if entry is None or (
+            entry.kind == ThreadEntry.Kind.NOTE and not includes_notes(self.request.user)
+        ):
+            raise ValidationFailed(
+                "No such entry in this ticket.",
+                code="entry_not_found",
+                fields={"entry": ["Not an entry of this ticket."]},
+            )
+        return entry
 
     def _other(self, number: str, field: str) -> Ticket:
         """Another ticket named in a body: unknown and invisible read the same (422)."""
         try:
-            return self._ticket(number)
+            return self._get(number)
         except NotVisible:
             raise ValidationFailed(
                 f"Ticket {number} not found.",
@@ -443,7 +295,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         linked = tickets_linked_to(user=self.request.user, ticket=ticket)
         return with_related(linked).order_by("pk")
 
-    @ticket_action(
+    @change_action(
         "Link another ticket",
         s.LinkSerializer,
         listing=Listing("Linked tickets", s.TicketSerializer, _linked),
@@ -454,7 +306,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         other = self._other(data["ticket"], "ticket")
         return services.ticket_link(actor=actor, ticket=ticket, other=other, channel=API)
 
-    @ticket_action(
+    @change_action(
         "Unlink another ticket",
         None,
         method="delete",
@@ -476,7 +328,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             .order_by("pk")
         )
 
-    @ticket_action(
+    @change_action(
         "Add a collaborator",
         s.CollaboratorInSerializer,
         listing=Listing("Collaborators", s.CollaboratorSerializer, _collaborators),
@@ -488,7 +340,7 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
             actor=actor, ticket=ticket, user=data["user"], role=data["role"], channel=API
         )
 
-    @ticket_action(
+    @change_action(
         "Remove a collaborator",
         None,
         method="delete",
@@ -510,14 +362,10 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
 
     # --- thread ----------------------------------------------------------------------
 
-    @extend_schema(
-        methods=["get"],
-        summary="Thread entries (clients do not see internal notes)",
-        responses=s.EntrySerializer(many=True),
-    )
-    @extend_schema(
-        methods=["post"],
-        summary="Post a message, a reply or an internal note",
+    @entries_schema(
+        listed="Thread entries (clients do not see internal notes)",
+        posted="Post a message, a reply or an internal note",
+        body=s.EntryCreateSerializer,
         examples=[
             OpenApiExample(
                 "A reply that resolves the ticket",
@@ -530,43 +378,16 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
                 value={"kind": "note", "title": "Call", "body": "Called the client."},
             ),
         ],
-        description="JSON with base64 `attachments`, or multipart/form-data with files "
-        "under `attachments`.",
-        parameters=[IF_MATCH],
-        request={
-            "application/json": s.EntryCreateSerializer,
-            "multipart/form-data": s.EntryCreateSerializer,
-        },
-        responses={201: s.EntrySerializer},
     )
-    @action(
-        detail=True,
-        methods=["get", "post"],
-        pagination_class=EntryPagination,
-        filter_backends=[],
-        orderings=("created_at", "-created_at"),
-    )
+    @action(methods=["get", "post"], **THREAD_LIST)
     def entries(self, request, number=None):
-        ticket = self._ticket(number)
+        ticket = self._get(number)
         if request.method == "GET":
-            rows = thread_selectors.entries_for(
-                thread_id=ticket.thread_id, include_notes=includes_notes(request.user)
-            )
-            page = self.paginate_queryset(rows)
-            shown = s.EntrySerializer(page, many=True, context={"request": request}).data
-            return self.get_paginated_response(shown)
+            return self._entries(ticket.thread_id, include_notes=includes_notes(request.user))
         data, files = incoming(request, s.EntryCreateSerializer)
         with guarded(request, ticket):
             posted = self._post_entry(ticket, data, files)
-        entry = thread_selectors.entries_for(
-            thread_id=posted.entry.thread_id, include_notes=True
-        ).get(pk=posted.entry.pk)
-        response = Response(
-            s.EntrySerializer(entry, context={"request": request}).data,
-            status=status.HTTP_201_CREATED,
-        )
-        response["ETag"] = etag(posted.ticket)
-        return response
+        return self._entry_posted(posted.entry, posted.ticket)
 
     def _post_entry(self, ticket, data, files):
         actor, kind = actor_of(self.request), data["kind"]
@@ -596,16 +417,46 @@ class TicketViewSet(ApiMixin, viewsets.GenericViewSet):
         )
 
     @extend_schema(summary="The audit trail", responses=s.EventSerializer(many=True))
-    @action(
-        detail=True,
-        methods=["get"],
-        pagination_class=EntryPagination,
-        filter_backends=[],
-        orderings=("created_at", "-created_at"),
-    )
+    @action(methods=["get"], **THREAD_LIST)
     def events(self, request, number=None):
-        ticket = self._ticket(number)
+        ticket = self._get(number)
         if not includes_notes(request.user):
             raise PermissionRefused("Clients do not see the audit trail.")
         page = self.paginate_queryset(thread_selectors.events_for(thread_id=ticket.thread_id))
         return self.get_paginated_response(s.EventSerializer(page, many=True).data)
+
+    # --- tasks -----------------------------------------------------------------------
+
+    @list_and_post_schema(
+        s.TaskSerializer,
+        listed="The ticket's tasks (those the caller may see)",
+        posted="Create a task of this ticket",
+        body=s.TicketTaskCreateSerializer,
+        description="Needs task.create in the ticket's department. With `entry`, "
+        'osTicket\'s "Create task" on that entry of the thread. Clients: 404, as for every '
+        "task endpoint.",
+        examples=[
+            OpenApiExample(
+                "A task from the client's message, for Billing",
+                request_only=True,
+                value={"title": "Refund the second charge", "entry": 41, "department": 2},
+            )
+        ],
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        permission_classes=[StaffElseNotFound],
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def tasks(self, request, number=None):
+        ticket = self._get(number)
+        if request.method == "GET":
+            rows = tasks_visible_to(user=request.user).filter(ticket_id=ticket.pk)
+            shown = with_task_related(rows.order_by("pk"))
+            return Response(s.TaskSerializer(shown, many=True, context={"request": request}).data)
+        data, files = incoming(request, s.TicketTaskCreateSerializer)
+        entry = self._entry(ticket, data["entry"]) if "entry" in data else None
+        task = task_open(request, data, files, ticket=ticket, entry=entry)
+        return answer(request, task, status.HTTP_201_CREATED)

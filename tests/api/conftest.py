@@ -1,6 +1,8 @@
 """API fixtures: clients authenticated as the shared cast (tokens for agents, sessions
 for clients) and API keys bound to the test client's address (127.0.0.1)."""
 
+from contextlib import contextmanager
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -64,6 +66,26 @@ def ticket_b(cast):
     return open_ticket(cast.bob, department=cast.dept_b, subject="Invoice wrong", body="Twice.")
 
 
+def walk(client, url) -> tuple[list[str], int]:
+    """The numbers on every page of a keyset list, following `next`, and the pages."""
+    seen, pages = [], 0
+    while url:
+        body = client.get(url).json()
+        seen += [row["number"] for row in body["results"]]
+        url, pages = body["next"], pages + 1
+    return seen, pages
+
+
+def queries_of(client, url) -> int:
+    """How many queries a GET of `url` makes (it must answer 200)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
 def problem(response) -> dict:
     """The problem details of an error response, checked for shape."""
     assert response["Content-Type"] == "application/problem+json", response.content
@@ -71,3 +93,53 @@ def problem(response) -> dict:
     assert body["status"] == response.status_code
     assert body["type"] == "urn:helpdesk:problem:" + body["code"]
     return body
+
+
+# --- tasks ------------------------------------------------------------------------------
+
+
+def new_task(actor, **kw):
+    """A task made through the service (an admin's, unless the test says otherwise)."""
+    from tickets import services
+
+    kw.setdefault("title", "Order the part")
+    return services.task_create(actor=actor, new=services.NewTask(**kw))
+
+
+@pytest.fixture
+def task_a(cast, ticket_a):
+    """A task of alice's ticket, in Support (dept_a)."""
+    return new_task(cast.admin, ticket=ticket_a, description="Two of them, blue.")
+
+
+@pytest.fixture
+def task_b(cast):
+    """A standalone task in Billing (dept_b)."""
+    return new_task(cast.admin, department=cast.dept_b, title="Check the invoice run")
+
+
+def _written() -> dict:
+    """What a task or ticket change could write: counts, and every task and ticket row."""
+    from django.core import mail
+
+    from threads.models import Attachment, Lock, StoredFile, ThreadEntry, ThreadEvent
+    from tickets.models import Task, TaskFieldValue, Ticket
+
+    return {
+        "tasks": list(Task.objects.order_by("pk").values()),
+        "tickets": list(Ticket.objects.order_by("pk").values()),
+        "values": list(TaskFieldValue.objects.order_by("pk").values()),
+        "entries": ThreadEntry.objects.count(),
+        "events": ThreadEvent.objects.count(),
+        "files": (Attachment.objects.count(), StoredFile.objects.count()),
+        "locks": Lock.objects.count(),
+        "mail": len(mail.outbox),
+    }
+
+
+@contextmanager
+def nothing_written():
+    """Asserts that the block wrote nothing a refusal must not write."""
+    before = _written()
+    yield
+    assert _written() == before

@@ -3,15 +3,13 @@
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from threads.models import ThreadEntry
 from tickets.models import Ticket
 
 from ..factories import attachment, open_ticket, priority, status
-from .conftest import problem
+from .conftest import problem, queries_of, walk
 
 
 @pytest.fixture
@@ -26,15 +24,6 @@ def many(cast):
         )
         tickets.append(t)
     return tickets
-
-
-def walk(client, url):
-    seen, pages = [], 0
-    while url:
-        body = client.get(url).json()
-        seen += [t["number"] for t in body["results"]]
-        url, pages = body["next"], pages + 1
-    return seen, pages
 
 
 def test_cursor_pages_cover_every_ticket_once_newest_first(api, cast, many):
@@ -124,12 +113,6 @@ def test_bad_filter_values_are_400s(api, cast):
         assert problem(response)["code"] == "invalid"
 
 
-def _queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
-
-
 def test_the_ticket_list_costs_the_same_queries_whatever_the_page_size(
     api, cast, many, django_assert_num_queries
 ):
@@ -158,7 +141,7 @@ def test_the_entry_list_costs_the_same_queries_whatever_the_page_size(
     client.get(f"/api/v1/tickets/{ticket.number}/entries/")
     assert ThreadEntry.objects.filter(thread_id=ticket.thread_id).count() == 13
 
-    small = _queries(client, f"/api/v1/tickets/{ticket.number}/entries/?page_size=2")
+    small = queries_of(client, f"/api/v1/tickets/{ticket.number}/entries/?page_size=2")
     with django_assert_num_queries(small):
         client.get(f"/api/v1/tickets/{ticket.number}/entries/?page_size=13")
     # token, department accesses, the ticket (+ its department and organization), entries,

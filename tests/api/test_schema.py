@@ -35,6 +35,8 @@ def test_the_schema_generates_without_warnings(tmp_path, db):
 
     text = out.read_text()
     assert "/api/v1/tickets/{number}/assign/:" in text
+    assert "/api/v1/tasks/{number}/close/:" in text
+    assert "/api/v1/tickets/{number}/tasks/:" in text
     assert "application/problem+json" in text
     assert "Idempotency-Key" in text
 
@@ -77,9 +79,10 @@ def _keep_connection():
 
 @pytest.fixture
 def fuzz_headers(cast, _keep_connection):
-    from .conftest import Api
+    from .conftest import Api, new_task
 
-    open_ticket(cast.alice, department=cast.dept_a)
+    ticket = open_ticket(cast.alice, department=cast.dept_a)
+    new_task(cast.admin, ticket=ticket)  # the task lists answer a row
     client = Api(cast).agent(cast.admin)
     return {"Authorization": client._credentials["HTTP_AUTHORIZATION"]}
 
@@ -118,7 +121,7 @@ def test_the_api_honours_its_schema(case, fuzz_headers):
 # The list filters, fuzzed harder: valid and invalid values of every query parameter of
 # the lists (they are in the schema with their types). Invalid ones must be refused
 # (negative_data_rejection: a 4xx, never a filter dropped and "everything" answered).
-lists = _load_schema().include(method="GET", path_regex=r"^/api/v1/(tickets|users)/$")
+lists = _load_schema().include(method="GET", path_regex=r"^/api/v1/(tickets|tasks|users)/$")
 lists.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 
 
