@@ -1,8 +1,6 @@
 """API fixtures: clients authenticated as the shared cast (tokens for agents, sessions
 for clients) and API keys bound to the test client's address (127.0.0.1)."""
 
-from contextlib import contextmanager
-
 import pytest
 from rest_framework.test import APIClient
 
@@ -10,6 +8,7 @@ from accounts.actors import SYSTEM
 from accounts.apikeys import api_key_create, token_create
 
 from ..factories import open_ticket
+from ..nowrite import nothing_written  # noqa: F401  the task tests import it from here
 
 
 class Api:
@@ -116,30 +115,3 @@ def task_a(cast, ticket_a):
 def task_b(cast):
     """A standalone task in Billing (dept_b)."""
     return new_task(cast.admin, department=cast.dept_b, title="Check the invoice run")
-
-
-def _written() -> dict:
-    """What a task or ticket change could write: counts, and every task and ticket row."""
-    from django.core import mail
-
-    from threads.models import Attachment, Lock, StoredFile, ThreadEntry, ThreadEvent
-    from tickets.models import Task, TaskFieldValue, Ticket
-
-    return {
-        "tasks": list(Task.objects.order_by("pk").values()),
-        "tickets": list(Ticket.objects.order_by("pk").values()),
-        "values": list(TaskFieldValue.objects.order_by("pk").values()),
-        "entries": ThreadEntry.objects.count(),
-        "events": ThreadEvent.objects.count(),
-        "files": (Attachment.objects.count(), StoredFile.objects.count()),
-        "locks": Lock.objects.count(),
-        "mail": len(mail.outbox),
-    }
-
-
-@contextmanager
-def nothing_written():
-    """Asserts that the block wrote nothing a refusal must not write."""
-    before = _written()
-    yield
-    assert _written() == before

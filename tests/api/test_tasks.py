@@ -389,7 +389,7 @@ def test_patch_changes_the_title_due_date_and_custom_fields(api, cast, task_a):
 
 
 def test_a_stale_if_match_is_a_412_and_changes_nothing(api, cast, task_a):
-    client = api.agent(cast.agent_a)
+    client, admin = api.agent(cast.agent_a), api.agent(cast.admin)
     etag = client.get(url(task_a))["ETag"]
     client.post(url(task_a, "claim/"), HTTP_IF_MATCH=etag)  # version 2 now
 
@@ -397,7 +397,7 @@ def test_a_stale_if_match_is_a_412_and_changes_nothing(api, cast, task_a):
         patched = client.patch(url(task_a), {"title": "x"}, format="json", HTTP_IF_MATCH=etag)
         closed = client.post(url(task_a, "close/"), HTTP_IF_MATCH=etag)
         posted = client.post(url(task_a, "entries/"), {"body": "x"}, HTTP_IF_MATCH=etag)
-        deleted = api.agent(cast.admin).delete(url(task_a), HTTP_IF_MATCH=etag)
+        deleted = admin.delete(url(task_a), HTTP_IF_MATCH=etag)
 
     for response in (patched, closed, posted, deleted):
         assert response.status_code == 412
