@@ -57,7 +57,8 @@ NO_ADD_PAGE = {
     "threads.StoredFile",
     "threads.Draft",
     "tickets.Ticket",
-    "tickets.TicketLock",
+    "threads.Lock",
+    "tickets.Task",
     "accounts.ApiKey",
     "accounts.AgentToken",
 }
