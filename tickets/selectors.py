@@ -160,6 +160,13 @@ def tasks_visible_to(*, user: Viewer) -> QuerySet[Task]:
     return Task.objects.filter(q).exclude(state=TaskState.DELETED)
 
 
+def tasks_assigned_to(*, user: User) -> QuerySet[Task]:
+    """The open tasks assigned to the agent: part of what `tasks_visible_to` gives them
+    (an assignment is one of its conditions), read without its other conditions (the
+    panel's header counts them on every page)."""
+    return Task.objects.filter(assignee_id=user.pk, state=TaskState.OPEN)
+
+
 def task_get_for(*, user: Viewer, number: str | None = None, pk: int | None = None) -> Task:
     """One visible task by number or id, or NotVisible (surfaces answer 404)."""
     lookup = {"number": number} if number is not None else {"pk": pk}

@@ -14,7 +14,7 @@ from django_stubs_ext import StrOrPromise
 
 from threads.models import ThreadEntry
 from tickets.models import Task, TaskState
-from tickets.selectors import tasks_visible_to
+from tickets.selectors import tasks_assigned_to, tasks_visible_to
 
 from .keyset import Sort
 from .queues import capped_counts
@@ -96,8 +96,10 @@ def task_queue_counts(user, queues: list[TaskQueue], teams: list[int]) -> None:
 
 
 def my_open_tasks_count(user) -> int:
-    """The header's "Tasks" figure: the agent's open tasks, bounded like every count."""
-    return capped_counts({"mine": queue_tasks(user, "mine", [])})["mine"]
+    """The header's "Tasks" figure: the agent's open tasks, bounded like every count
+    (tickets.selectors.tasks_assigned_to: assigned tasks are visible to their agent, so
+    the visibility's other conditions are not evaluated on every page)."""
+    return capped_counts({"mine": tasks_assigned_to(user=user)})["mine"]
 
 
 # --- search -----------------------------------------------------------------------------

@@ -491,3 +491,19 @@ def test_purging_a_ticket_takes_its_tasks_and_their_threads(cast, ticket):
     assert services.tickets_purge(actor=cast.admin, tickets=[ticket]) == 1
     assert not Task.objects.filter(pk=task.pk).exists()
     assert not Thread.objects.filter(pk__in=[ticket.thread_id, task.thread_id]).exists()
+
+
+def test_the_tasks_assigned_to_an_agent_are_among_those_they_see(cast, ticket):
+    from tickets.selectors import tasks_assigned_to
+
+    in_b = new_task(cast.admin, department=cast.dept_b, assignee=cast.agent_b)
+    of_ticket = new_task(cast.admin, ticket=ticket, assignee=cast.agent_a)
+    new_task(cast.admin, department=cast.dept_a)  # nobody's
+    closed = services.task_close(
+        actor=cast.admin, task=new_task(cast.admin, department=cast.dept_b, assignee=cast.agent_a)
+    )
+    for agent, expected in ((cast.agent_a, {of_ticket}), (cast.agent_b, {in_b})):
+        assigned = set(tasks_assigned_to(user=agent))
+        assert assigned == expected
+        assert assigned <= set(tasks_visible_to(user=agent).filter(state="open"))
+    assert closed not in set(tasks_assigned_to(user=cast.agent_a))
