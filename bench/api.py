@@ -58,8 +58,13 @@ def prepare(tickets: int) -> dict:
     config.save()
     agent = User.objects.get(username="bench")
     _, token = token_create(actor=SYSTEM, user=agent, name="bench")
+    # since issue 12 a key opens tickets only where its write scope reaches
     _, key = api_key_create(
-        actor=SYSTEM, name="bench", allowed_ips=["127.0.0.1"], can_create_tickets=True
+        actor=SYSTEM,
+        name="bench",
+        allowed_ips=["127.0.0.1"],
+        can_create_tickets=True,
+        write_departments=[base["department"]],
     )
     return {"token": token, "key": key, "deep_cursor": _deep_cursor(900_000)}
 
