@@ -135,6 +135,8 @@ def render_ticket(request, ticket, *, bound=None, status=200, open_panel=""):
     ctx = selectors.ticket_page(request.user, ticket)
     ctx["tasks"] = tasks_of_ticket(request.user, ticket)
     ctx["may_create_task"] = "task.create" in ctx["granted"] and ticket.state == "open"
+    # reversed once, not once per entry of a long thread
+    ctx["task_from_entry_url"] = reverse("panel:ticket_task_new", args=[ticket.number])
     ctx["forms"] = _forms(request, ticket, ctx, bound or {})
     ctx["open_panel"] = open_panel
     ctx["canned"] = (
