@@ -5,11 +5,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts.errors import NotVisible
-from tickets.models import Ticket
+from accounts.errors import Conflict, NotVisible, PermissionRefused
+from tickets import services
+from tickets.models import Task, Ticket
 from tickets.selectors import ticket_get_for
 
 from .. import selectors
+from ..access import agent_of
 from ..task_queues import my_open_tasks_count
 
 
@@ -66,3 +68,23 @@ def form_errors_as_messages(request, form) -> None:
         label = form.fields[field].label if field in form.fields else ""
         for error in errors:
             messages.error(request, f"{label}: {error}" if label else error)
+
+
+def lock_state(request, work: Ticket | Task, *, break_lock: bool) -> dict:
+    """Take or renew the agent's edit lock on a ticket or task (their thread's lock):
+    {"lock", "lock_error"} for the draft status, and who holds it when refused."""
+    agent = agent_of(request)
+    try:
+        if isinstance(work, Task):
+            lock = services.task_lock_acquire(actor=agent, task=work, break_lock=break_lock)
+        else:
+            lock = services.ticket_lock_acquire(actor=agent, ticket=work, break_lock=break_lock)
+        return {"lock": lock, "lock_error": None}
+    except NotVisible:
+        raise Http404 from None
+    except (Conflict, PermissionRefused) as exc:
+        return {
+            "lock": services.active_lock(work),
+            "lock_error": exc.message,
+            "may_break_lock": services.may_break_lock(request.user, work),
+        }

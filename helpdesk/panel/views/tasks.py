@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.errors import Conflict, NotVisible, PermissionRefused
+from accounts.errors import Conflict, NotVisible
 from helpdesk.downloads import file_response
 from helpdesk.params import query_refused
 from threads.services import draft_save
@@ -37,7 +37,7 @@ from ..task_forms import (
     TaskUpdateForm,
 )
 from ..task_selectors import task_attachment_for, task_for, task_page
-from .common import form_errors_as_messages, go, invalid_status, page
+from .common import form_errors_as_messages, go, invalid_status, lock_state, page
 
 PANEL = "panel"
 
@@ -306,20 +306,6 @@ def task_update(request, number):
     )
 
 
-def _lock_state(request, task, *, break_lock: bool) -> dict:
-    try:
-        lock = services.task_lock_acquire(actor=agent_of(request), task=task, break_lock=break_lock)
-        return {"lock": lock, "lock_error": None}
-    except NotVisible:
-        raise Http404 from None
-    except (Conflict, PermissionRefused) as exc:
-        return {
-            "lock": services.active_lock(task),
-            "lock_error": exc.message,
-            "may_break_lock": services.may_break_lock(request.user, task),
-        }
-
-
 @agent_required
 @require_POST
 def task_draft(request, number):
@@ -327,7 +313,7 @@ def task_draft(request, number):
     task = task_or_404(request, number)
     body = request.POST.get("body", "")[:100_000]
     draft_save(agent=request.user, namespace=f"{task.draft_namespace}update", body=body)
-    ctx = {"task": task, "saved": True, **_lock_state(request, task, break_lock=False)}
+    ctx = {"task": task, "saved": True, **lock_state(request, task, break_lock=False)}
     return render(request, "staff/task/_draft_status.html", ctx)
 
 
@@ -335,7 +321,7 @@ def task_draft(request, number):
 @require_POST
 def task_lock(request, number):
     task = task_or_404(request, number)
-    state = _lock_state(request, task, break_lock=request.POST.get("break") == "1")
+    state = lock_state(request, task, break_lock=request.POST.get("break") == "1")
     if request.htmx:
         return render(
             request,

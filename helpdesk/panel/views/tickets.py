@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.errors import Conflict, NotVisible, PermissionRefused
+from accounts.errors import Conflict, NotVisible
 from accounts.services import user_get_or_create_by_email
 from helpdesk.downloads import file_response
 from helpdesk.kb.selectors import canned_visible_to
@@ -53,7 +53,7 @@ from ..forms import (
 from ..http import attempt, report
 from ..params import DownloadParams, PrintParams
 from ..task_selectors import may_close_all, tasks_of_ticket
-from .common import form_errors_as_messages, go, invalid_status, page, ticket_or_404
+from .common import form_errors_as_messages, go, invalid_status, lock_state, page, ticket_or_404
 
 PANEL = "panel"
 
@@ -599,31 +599,15 @@ def ticket_draft(request, number, kind):
     draft_save(agent=request.user, namespace=f"ticket.{ticket.pk}.{kind}", body=body)
     ctx = {"ticket": ticket, "kind": kind, "saved": True}
     if kind == "reply":
-        ctx.update(_lock_state(request, ticket, break_lock=False))
+        ctx.update(lock_state(request, ticket, break_lock=False))
     return render(request, "staff/ticket/_draft_status.html", ctx)
-
-
-def _lock_state(request, ticket, *, break_lock: bool) -> dict:
-    try:
-        lock = services.ticket_lock_acquire(
-            actor=agent_of(request), ticket=ticket, break_lock=break_lock
-        )
-        return {"lock": lock, "lock_error": None}
-    except NotVisible:
-        raise Http404 from None
-    except (Conflict, PermissionRefused) as exc:
-        return {
-            "lock": services.active_lock(ticket),
-            "lock_error": exc.message,
-            "may_break_lock": services.may_break_lock(request.user, ticket),
-        }
 
 
 @agent_required
 @require_POST
 def ticket_lock(request, number):
     ticket = ticket_or_404(request, number)
-    state = _lock_state(request, ticket, break_lock=request.POST.get("break") == "1")
+    state = lock_state(request, ticket, break_lock=request.POST.get("break") == "1")
     if request.htmx:
         return render(
             request,
