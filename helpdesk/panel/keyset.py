@@ -22,6 +22,17 @@ class Sort:
     label: StrOrPromise
 
 
+def sort_choices(sorts: dict[str, Sort]) -> list[tuple[str, str]]:
+    """A sort parameter's choices: each key, descending ("-key") or ascending."""
+    return [(f"-{k}", f"-{k}") for k in sorts] + [(k, k) for k in sorts]
+
+
+def pick_sort(sorts: dict[str, Sort], raw: str | None, default: str) -> tuple[Sort, bool]:
+    """(Sort, descending) that `raw` names, or `default`'s when it names none."""
+    raw = raw if raw and raw.lstrip("-") in sorts else default
+    return sorts[raw.lstrip("-")], raw.startswith("-")
+
+
 @dataclass
 class Page:
     rows: list

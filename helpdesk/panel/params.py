@@ -8,9 +8,8 @@ from django.utils.translation import gettext_lazy
 from helpdesk import keyset as shared_keyset
 from helpdesk.params import BAD_CURSOR, CursorField, FlagField, IdField, QueryForm
 
-from .queues import SORTS, parse_sort
-
-SORT_CHOICES = [(f"-{k}", f"-{k}") for k in SORTS] + [(k, k) for k in SORTS]
+from .keyset import pick_sort, sort_choices
+from .queues import SORTS
 
 
 class KeysetParams(QueryForm):
@@ -30,9 +29,13 @@ class KeysetParams(QueryForm):
 
 
 class QueueParams(KeysetParams):
-    """A queue page (also the advanced search's results): `sort` and `cursor`."""
+    """A queue page (also the advanced search's results): `sort` and `cursor`. A task
+    queue's (task_forms.TaskQueueParams) is the same with the task sorts."""
 
-    sort = forms.ChoiceField(label=gettext_lazy("Sort"), choices=SORT_CHOICES, required=False)
+    sorts = SORTS
+    sort = forms.ChoiceField(
+        label=gettext_lazy("Sort"), choices=sort_choices(SORTS), required=False
+    )
 
     def __init__(self, query, *, default_sort: str):
         super().__init__(query)
@@ -41,10 +44,10 @@ class QueueParams(KeysetParams):
     def sorting(self):
         """(Sort, descending) asked for, or the queue's default when the form is invalid."""
         sort = self.cleaned_data.get("sort") if self.is_valid() else None
-        return parse_sort(sort or None, self.default_sort)
+        return pick_sort(self.sorts, sort or None, self.default_sort)
 
     def clean(self):
-        sort, descending = parse_sort(self.data.get("sort") or None, self.default_sort)
+        sort, descending = pick_sort(self.sorts, self.data.get("sort") or None, self.default_sort)
         self.sort_key, self.sort_field = ("-" if descending else "") + sort.key, sort.field
         return super().clean()
 

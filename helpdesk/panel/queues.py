@@ -136,11 +136,6 @@ def queue_tickets(user, queue: Queue, teams: list[int]) -> QuerySet:
     return tickets_visible_to(user=user).filter(queue.filter(user, teams))
 
 
-def parse_sort(raw: str | None, default: str) -> tuple[Sort, bool]:
-    raw = raw if raw and raw.lstrip("-") in SORTS else default
-    return SORTS[raw.lstrip("-")], raw.startswith("-")
-
-
 # --- advanced search criteria (also what a saved queue stores) -------------------------
 CRITERIA = (
     "q",

@@ -128,26 +128,31 @@ def _by_email(visible: QuerySet, email: str, results: Results) -> Results:
     return results
 
 
-def _by_text(visible: QuerySet, text: str, results: Results) -> Results:
-    by_subject: QuerySet[Ticket]
+def worded(visible: QuerySet, field: str, text: str) -> tuple[QuerySet, QuerySet]:
+    """Of `visible` (tickets or tasks), those whose `field` has the words of `text`, and
+    those whose thread's text has them (PostgreSQL: full-text, English stemming, the
+    entries' GIN index of panel migration 0002; SQLite: case-insensitive LIKE)."""
     entries: QuerySet[ThreadEntry]
-    names: QuerySet[User]
     if is_postgres():
         query = _tsquery(text)
-        by_subject = visible.annotate(v=EnglishVector("subject")).filter(v=query)
-        entries = ThreadEntry.objects.annotate(v=EnglishVector("body_text")).filter(
-            v=query, thread_id=OuterRef("thread_id")
-        )
+        by_field = visible.annotate(v=EnglishVector(field)).filter(v=query)
+        entries = ThreadEntry.objects.annotate(v=EnglishVector("body_text")).filter(v=query)
+    else:
+        by_field = visible.filter(**{f"{field}__icontains": text})
+        entries = ThreadEntry.objects.filter(body_text__icontains=text)
+    return by_field, visible.filter(Exists(entries.filter(thread_id=OuterRef("thread_id"))))
+
+
+def _by_text(visible: QuerySet, text: str, results: Results) -> Results:
+    by_subject, by_message = worded(visible, "subject", text)
+    names: QuerySet[User]
+    if is_postgres():
         names = User.objects.annotate(v=SimpleVector("name")).filter(v=_tsquery(text, "simple"))
     else:
-        by_subject = visible.filter(subject__icontains=text)
-        entries = ThreadEntry.objects.filter(
-            body_text__icontains=text, thread_id=OuterRef("thread_id")
-        )
         names = User.objects.filter(name__icontains=text)
     sources = {
         "subject": _recent(by_subject),
-        "message": _recent(visible.filter(Exists(entries))),
+        "message": _recent(by_message),
         "name": _recent(visible.filter(requester__in=names.values("pk"))),
     }
     results.truncated = any(len(ids) > CANDIDATES for ids in sources.values())

@@ -19,8 +19,9 @@ from .forms import (
     VersionMixin,
     add_custom_fields,
 )
-from .params import KeysetParams
-from .task_queues import SORT_CHOICES, parse_sort
+from .keyset import sort_choices
+from .params import QueueParams
+from .task_queues import SORTS
 
 TaskAssignForm = AssignForm  # agent and/or team, comment, version
 TaskTransferForm = TransferForm  # department, comment, version
@@ -120,23 +121,11 @@ class TaskBulkForm(forms.Form):
 # --- query strings ---------------------------------------------------------------------------
 
 
-class TaskQueueParams(KeysetParams):
-    """A task queue: `sort` and `cursor`."""
+class TaskQueueParams(QueueParams):
+    """A task queue: `sort` (the task sorts) and `cursor`."""
 
-    sort = forms.ChoiceField(label=_("Sort"), choices=SORT_CHOICES, required=False)
-
-    def __init__(self, query, *, default_sort: str):
-        super().__init__(query)
-        self.default_sort = default_sort
-
-    def sorting(self):
-        sort = self.cleaned_data.get("sort") if self.is_valid() else None
-        return parse_sort(sort or None, self.default_sort)
-
-    def clean(self):
-        sort, descending = parse_sort(self.data.get("sort") or None, self.default_sort)
-        self.sort_key, self.sort_field = ("-" if descending else "") + sort.key, sort.field
-        return super().clean()
+    sorts = SORTS
+    sort = forms.ChoiceField(label=_("Sort"), choices=sort_choices(SORTS), required=False)
 
 
 class TaskSearchParams(QueryForm):

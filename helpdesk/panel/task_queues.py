@@ -8,17 +8,16 @@ a visible task by its number, or by words in its title and its thread's text.
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from threads.models import ThreadEntry
 from tickets.models import Task, TaskState
 from tickets.selectors import tasks_assigned_to, tasks_visible_to
 
 from .keyset import Sort
 from .queues import capped_counts
-from .search import EnglishVector, _tsquery, is_postgres
+from .search import worded
 
 RELATED = ("department", "assignee", "team", "ticket")
 RESULTS = 50  # search results shown
@@ -34,7 +33,6 @@ SORTS = {
         Sort("title", "title", _("Title")),
     )
 }
-SORT_CHOICES = [(f"-{k}", f"-{k}") for k in SORTS] + [(k, k) for k in SORTS]
 
 COLUMNS = (
     ("number", _("Task"), "number"),
@@ -83,11 +81,6 @@ def queue_tasks(user, slug: str, teams: list[int]) -> QuerySet[Task]:
     return tasks_visible_to(user=user).filter(FILTERS[slug](user, teams))
 
 
-def parse_sort(raw: str | None, default: str) -> tuple[Sort, bool]:
-    raw = raw if raw and raw.lstrip("-") in SORTS else default
-    return SORTS[raw.lstrip("-")], raw.startswith("-")
-
-
 def task_queue_counts(user, queues: list[TaskQueue], teams: list[int]) -> None:
     """Give each queue its bounded count: one short statement each."""
     counts = capped_counts({q.slug: queue_tasks(user, q.slug, teams) for q in queues})
@@ -131,20 +124,8 @@ def task_search(*, user, text: str) -> TaskResults:
     if results.exact is not None:
         results.tasks = [results.exact]
         return results
-    entries: QuerySet[ThreadEntry]
-    by_title: QuerySet[Task]
-    if is_postgres():
-        query = _tsquery(text)
-        by_title = visible.annotate(v=EnglishVector("title")).filter(v=query)
-        entries = ThreadEntry.objects.annotate(v=EnglishVector("body_text")).filter(
-            v=query, thread_id=OuterRef("thread_id")
-        )
-    else:
-        by_title = visible.filter(title__icontains=text)
-        entries = ThreadEntry.objects.filter(
-            body_text__icontains=text, thread_id=OuterRef("thread_id")
-        )
-    sources = [_recent(by_title), _recent(visible.filter(Exists(entries)))]
+    by_title, by_text = worded(visible, "title", text)
+    sources = [_recent(by_title), _recent(by_text)]
     results.truncated = any(len(ids) > CANDIDATES for ids in sources)
     found = {pk for ids in sources for pk in ids[:CANDIDATES]}
     tasks = list(

@@ -131,15 +131,6 @@ def task_page(user: User, task: Task) -> dict:
     }
 
 
-def task_attachment_for(task: Task, pk: int) -> Attachment | None:
-    """An attachment of this (already visible) task's thread, or None."""
-    return (
-        Attachment.objects.select_related("file")
-        .filter(pk=pk, entry__thread_id=task.thread_id)
-        .first()
-    )
-
-
 def entry_of(ticket: Ticket, entry_id: int) -> ThreadEntry | None:
     """An entry of the ticket's own thread (a task is made from it), or None."""
     return ThreadEntry.objects.filter(pk=entry_id, thread_id=ticket.thread_id).first()

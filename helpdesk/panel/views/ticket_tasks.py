@@ -17,8 +17,9 @@ from ..task_forms import NewTaskParams, TaskForm
 from ..task_selectors import entry_of
 from .common import page, ticket_or_404
 from .task_queues import create_task
-from .tasks import posted_version, task_or_404
+from .tasks import task_or_404
 from .tickets import PANEL, _after, carry_out, render_ticket
+from .work import posted_version
 
 OPEN_PANEL = "task"  # the Tasks section's form, as render_ticket's bound forms name it
 

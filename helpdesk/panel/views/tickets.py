@@ -6,19 +6,17 @@ or, for htmx, the refreshed region. A refusal is shown with its HTTP status.
 """
 
 from collections.abc import Callable
-from typing import Any
 
 from django.contrib import messages
 from django.forms import Form
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.errors import Conflict, NotVisible
 from accounts.services import user_get_or_create_by_email
-from helpdesk.downloads import file_response
 from helpdesk.kb.selectors import canned_visible_to
 from helpdesk.kb.services import canned_render
 from helpdesk.params import query_refused
@@ -50,12 +48,27 @@ from ..forms import (
     custom_values,
     new_attachments,
 )
-from ..http import attempt, report
-from ..params import DownloadParams, PrintParams
+from ..http import FRIENDLY, attempt
+from ..params import PrintParams
 from ..task_selectors import may_close_all, tasks_of_ticket
-from .common import form_errors_as_messages, go, invalid_status, lock_state, page, ticket_or_404
-
-PANEL = "panel"
+from .common import lock_state, page, ticket_or_404
+from .work import (
+    PANEL,
+    Actions,
+    Kind,
+    PanelRequest,
+    action_view,
+    after,
+    attachment_view,
+    button_view,
+    form_version,
+    invalid,
+    lock_view,
+    passes,
+    refused,
+    unlock_view,
+)
+from .work import carry_out as carry_out_work
 
 
 def ticket_url(ticket) -> str:
@@ -148,6 +161,19 @@ def render_ticket(request, ticket, *, bound=None, status=200, open_panel=""):
     return page(request, "staff/ticket.html", ctx, partial="staff/ticket/_main.html", status=status)
 
 
+TICKET = Kind(
+    noun="ticket",
+    find=lambda request, number: ticket_get_for(user=request.user, number=number),
+    render=render_ticket,
+    home="panel:home",
+    gone=lambda: _("Ticket #%s is no longer in your view."),
+    held=lambda: _("You hold the lock on this ticket."),
+    release_lock=services.ticket_lock_release,
+    friendly=FRIENDLY,
+    draft_extra={"kind": "reply"},
+)
+
+
 @agent_required
 @require_GET
 def ticket_view(request, number):
@@ -180,25 +206,15 @@ def ticket_print(request, number):
 
 
 def _after(request, ticket, text: str):
-    """Success: flash, then PRG (or the refreshed region for htmx)."""
-    messages.success(request, text)
-    try:
-        fresh = ticket_get_for(user=request.user, number=ticket.number)
-    except NotVisible:
-        messages.info(request, _("Ticket #%s is no longer in your view.") % ticket.number)
-        return go(request, reverse("panel:home"))
-    if request.htmx:
-        return render_ticket(request, fresh)
-    return go(request, ticket_url(fresh))
+    return after(TICKET, request, ticket, text)
 
 
 def _refused(request, ticket, outcome, *, bound=None, panel=""):
-    fresh = ticket_or_404(request, ticket.number)
-    return render_ticket(request, fresh, bound=bound, status=outcome.status, open_panel=panel)
+    return refused(TICKET, request, ticket, outcome.status, bound=bound, panel=panel)
 
 
 def carry_out(
-    request: HttpRequest,
+    request: PanelRequest,
     ticket: Ticket,
     call: Callable[[], object],
     success: str,
@@ -206,40 +222,17 @@ def carry_out(
     form: Form | None = None,
     panel: str = "",
 ) -> HttpResponse:
-    """Run one service call: done, flash `success` and show the ticket (`_after`);
-    refused, show the ticket with the refusal (and the form, in its open panel)."""
-    outcome = attempt(request, call, form=form)
-    if not outcome.ok:
-        bound = {panel: form} if form is not None else None
-        return _refused(request, ticket, outcome, bound=bound, panel=panel)
-    return _after(request, ticket, success)
+    """Run one service call on the ticket (views.work.carry_out)."""
+    return carry_out_work(TICKET, request, ticket, call, success, form=form, panel=panel)
 
 
 def _invalid(request, ticket, form, name):
-    if name not in ("reply", "note", "edit"):
-        form_errors_as_messages(request, form)
-    status = invalid_status(form)
-    return render_ticket(request, ticket, bound={name: form}, status=status, open_panel=name)
-
-
-def _version(form):
-    return form.cleaned_data.get("version") or None
+    return invalid(TICKET, request, ticket, form, name)
 
 
 # --- the actions: (form class, service call, message) ---------------------------------------
-def _passes(
-    service: Callable[..., Ticket], *fields: str, versioned: bool = True
-) -> Callable[[HttpRequest, Ticket, Form], Ticket]:
-    """An action that hands the form's `fields` to `service` under the same names (and,
-    when `versioned`, the version the form was rendered at)."""
-
-    def call(request: HttpRequest, t: Ticket, f: Form) -> Ticket:
-        given: dict[str, object] = {name: f.cleaned_data[name] for name in fields}
-        if versioned:
-            given["expected_version"] = _version(f)
-        return service(actor=agent_of(request), ticket=t, channel=PANEL, **given)
-
-    return call
+def _passes(service: Callable[..., object], *fields: str, versioned: bool = True):
+    return passes(TICKET, service, *fields, versioned=versioned)
 
 
 _assign = _passes(services.ticket_assign, "agent", "team", "comment")
@@ -277,7 +270,7 @@ def _merge(request, t, f):
         child_status=d["child_status"],
         parent_status=d["parent_status"],
         channel=PANEL,
-        expected_version=_version(f),
+        expected_version=form_version(f),
     )
 
 
@@ -298,7 +291,7 @@ def _edit(request, t, f):
         requester=requester,
         custom_fields=custom_values(f),
         channel=PANEL,
-        expected_version=_version(f),
+        expected_version=form_version(f),
     )
 
 
@@ -325,26 +318,6 @@ ACTIONS = {
 }
 
 
-@agent_required
-@require_http_methods(["GET", "POST"])
-def ticket_action(request, number, action):
-    if action not in ACTIONS:
-        raise Http404
-    ticket = ticket_or_404(request, number)
-    if request.method == "GET":
-        return _action_page(request, ticket, action)
-    form_class, call, done = ACTIONS[action]
-    kwargs: dict[str, Any] = (
-        {"custom_fields": fields_for_topic(ticket.topic)} if form_class is EditForm else {}
-    )
-    form = form_class(request.POST, auto_id=f"{action}-%s", **kwargs)
-    if not form.is_valid():
-        return _invalid(request, ticket, form, action)
-    return carry_out(
-        request, ticket, lambda: call(request, ticket, form), done(), form=form, panel=action
-    )
-
-
 ACTION_TITLES = {
     "assign": lambda: _("Assign"),
     "transfer": lambda: _("Transfer"),
@@ -360,61 +333,24 @@ ACTION_TITLES = {
 }
 
 
-def _action_page(request, ticket, name):
-    """One action's form: the fragment an opening panel loads (htmx), or, without
-    JavaScript, a page of its own that posts like the panel would."""
-    ctx = {
-        "ticket": ticket,
-        "name": name,
-        "form": action_form(request, ticket, name),
-        "title": ACTION_TITLES[name](),
-    }
-    if request.htmx:
-        return render(request, "staff/ticket/_action_form.html", ctx)
-    return page(request, "staff/ticket_action.html", ctx)
+def _bind(ticket, name: str, data) -> Form:
+    form_class = ACTIONS[name][0]
+    if form_class is EditForm:
+        return EditForm(data, auto_id=f"{name}-%s", custom_fields=fields_for_topic(ticket.topic))
+    return form_class(data, auto_id=f"{name}-%s")
 
 
-@agent_required
-@require_POST
-def ticket_claim(request, number):
-    ticket = ticket_or_404(request, number)
-    return carry_out(
-        request,
-        ticket,
-        lambda: services.ticket_claim(actor=agent_of(request), ticket=ticket, channel=PANEL),
-        _("You claimed this ticket."),
-    )
-
-
-@agent_required
-@require_POST
-def ticket_release(request, number):
-    ticket = ticket_or_404(request, number)
-    version = request.POST.get("version")
-    return carry_out(
-        request,
-        ticket,
-        lambda: services.ticket_release(
-            actor=agent_of(request),
-            ticket=ticket,
-            channel=PANEL,
-            expected_version=int(version) if (version or "").isdigit() else None,
-        ),
-        _("Assignment released."),
-    )
-
-
-@agent_required
-@require_POST
-def ticket_delete(request, number):
-    """Move to the trash (tickets.services.ticket_delete)."""
-    ticket = ticket_or_404(request, number)
-    return carry_out(
-        request,
-        ticket,
-        lambda: services.ticket_delete(actor=agent_of(request), ticket=ticket, channel=PANEL),
-        _("Ticket #%s moved to the trash.") % ticket.number,
-    )
+ticket_action = action_view(
+    Actions(kind=TICKET, table=ACTIONS, titles=ACTION_TITLES, bind=_bind, current=action_form)
+)
+ticket_claim = button_view(
+    TICKET, services.ticket_claim, lambda t: _("You claimed this ticket."), versioned=False
+)
+ticket_release = button_view(TICKET, services.ticket_release, lambda t: _("Assignment released."))
+# Move to the trash (tickets.services.ticket_delete).
+ticket_delete = button_view(
+    TICKET, services.ticket_delete, lambda t: _("Ticket #%s moved to the trash.") % t.number
+)
 
 
 @agent_required
@@ -507,7 +443,7 @@ def ticket_reply(request, number):
             cc=[int(pk) for pk in d["cc"]],
             signature=d["signature"],
             channel=PANEL,
-            expected_version=_version(form),
+            expected_version=form_version(form),
         ),
         form=form,
     )
@@ -603,47 +539,6 @@ def ticket_draft(request, number, kind):
     return render(request, "staff/ticket/_draft_status.html", ctx)
 
 
-@agent_required
-@require_POST
-def ticket_lock(request, number):
-    ticket = ticket_or_404(request, number)
-    state = lock_state(request, ticket, break_lock=request.POST.get("break") == "1")
-    if request.htmx:
-        return render(
-            request,
-            "staff/ticket/_draft_status.html",
-            {"ticket": ticket, "kind": "reply", **state},
-            status=409 if state["lock_error"] else 200,
-        )
-    if state["lock_error"]:
-        report(request, Conflict(state["lock_error"], code="ticket_locked"))
-    else:
-        messages.success(request, _("You hold the lock on this ticket."))
-    return go(request, ticket_url(ticket))
-
-
-@agent_required
-@require_POST
-def ticket_unlock(request, number):
-    ticket = ticket_or_404(request, number)
-    services.ticket_lock_release(actor=agent_of(request), ticket=ticket)
-    if request.htmx:
-        return HttpResponse(status=204)
-    return go(request, ticket_url(ticket))
-
-
-# --- attachments ---------------------------------------------------------------------------------
-
-
-@agent_required
-@require_GET
-def attachment_download(request, number, attachment_id, filename=None):
-    ticket = ticket_or_404(request, number)
-    att = selectors.attachment_for(ticket, attachment_id)
-    if att is None:
-        raise Http404
-    params = DownloadParams(request.GET)
-    if not params.is_valid():
-        return query_refused(params)
-    inline = params.cleaned_data["inline"]
-    return file_response(att.file.file, att.filename, att.content_type, inline=inline)
+ticket_lock = lock_view(TICKET)
+ticket_unlock = unlock_view(TICKET)
+attachment_download = attachment_view(TICKET)
