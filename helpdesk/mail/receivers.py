@@ -47,44 +47,50 @@ def on_note(sender, ticket, entry, actor, **kwargs):
     _enqueue("note", ticket, entry, actor_id=_actor_id(actor))
 
 
-def _changed(agent, team, previous_agent, previous_team) -> list[str]:
-    """Which of the agent and the team an assignment newly set."""
-    return [
+def _assignment(actor, agent, team, previous_agent, previous_team) -> dict:
+    """What an assignment alert needs (a ticket's or a task's): who assigned, to whom, and
+    which of the agent and the team the assignment newly set."""
+    changed = [
         name
         for name, now, before in (("agent", agent, previous_agent), ("team", team, previous_team))
         if now is not None and now != before
     ]
+    return {
+        "nonce": uuid.uuid4().hex,
+        "actor_id": _actor_id(actor),
+        "agent_id": agent.pk if agent is not None else None,
+        "team_id": team.pk if team is not None else None,
+        "changed": changed,
+    }
+
+
+def _transfer(actor, previous_department) -> dict:
+    """What a transfer alert needs (a ticket's or a task's)."""
+    return {
+        "nonce": uuid.uuid4().hex,
+        "actor_id": _actor_id(actor),
+        "previous_department": str(getattr(previous_department, "name", "") or ""),
+    }
+
+
+def _overdue(task, ids) -> None:
+    """One row per ticket or task (bulk-inserted with the sweep's batch): each runs on its own."""
+    nonce = uuid.uuid4().hex
+    enqueue_many(task, [(("overdue", pk, None, {"nonce": nonce}), {}) for pk in ids])
 
 
 def on_assigned(
     sender, ticket, actor, agent=None, team=None, previous_agent=None, previous_team=None, **kw
 ):
-    changed = _changed(agent, team, previous_agent, previous_team)
-    _enqueue(
-        "assigned",
-        ticket,
-        nonce=uuid.uuid4().hex,
-        actor_id=_actor_id(actor),
-        agent_id=agent.pk if agent is not None else None,
-        team_id=team.pk if team is not None else None,
-        changed=changed,
-    )
+    _enqueue("assigned", ticket, **_assignment(actor, agent, team, previous_agent, previous_team))
 
 
 def on_transferred(sender, ticket, actor, previous_department=None, **kwargs):
-    _enqueue(
-        "transferred",
-        ticket,
-        nonce=uuid.uuid4().hex,
-        actor_id=_actor_id(actor),
-        previous_department=str(getattr(previous_department, "name", "") or ""),
-    )
+    _enqueue("transferred", ticket, **_transfer(actor, previous_department))
 
 
 def on_overdue(sender, ticket_ids, **kwargs):
-    """One row per ticket (bulk-inserted with the sweep's batch): each runs on its own."""
-    nonce = uuid.uuid4().hex
-    enqueue_many(notify_task, [(("overdue", pk, None, {"nonce": nonce}), {}) for pk in ticket_ids])
+    _overdue(notify_task, ticket_ids)
 
 
 # --- tasks: agents only (helpdesk.mail.task_notifications) ---------------------------------
@@ -106,32 +112,16 @@ def on_task_assigned(
     sender, task, actor, agent=None, team=None, previous_agent=None, previous_team=None, **kw
 ):
     _enqueue_task(
-        "assigned",
-        task,
-        nonce=uuid.uuid4().hex,
-        actor_id=_actor_id(actor),
-        agent_id=agent.pk if agent is not None else None,
-        team_id=team.pk if team is not None else None,
-        changed=_changed(agent, team, previous_agent, previous_team),
+        "assigned", task, **_assignment(actor, agent, team, previous_agent, previous_team)
     )
 
 
 def on_task_transferred(sender, task, actor, previous_department=None, **kwargs):
-    _enqueue_task(
-        "transferred",
-        task,
-        nonce=uuid.uuid4().hex,
-        actor_id=_actor_id(actor),
-        previous_department=str(getattr(previous_department, "name", "") or ""),
-    )
+    _enqueue_task("transferred", task, **_transfer(actor, previous_department))
 
 
 def on_tasks_overdue(sender, task_ids, **kwargs):
-    """One row per task (bulk-inserted with the sweep's batch), as for tickets."""
-    nonce = uuid.uuid4().hex
-    enqueue_many(
-        task_notify_task, [(("overdue", pk, None, {"nonce": nonce}), {}) for pk in task_ids]
-    )
+    _overdue(task_notify_task, task_ids)
 
 
 def connect() -> None:
