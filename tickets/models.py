@@ -101,7 +101,48 @@ class Priority(WatchedModel):
         return self.name
 
 
-class Ticket(models.Model):
+class WorkItem(models.Model):
+    """What a ticket and a task both are: a numbered piece of work in a department, with
+    an assignee (agent and/or team), a thread, its times, and the version every change
+    raises (tickets.services._common.lock_row checks it). Related names follow the class:
+    `department.tickets` / `department.tasks`, `user.assigned_tickets` / `assigned_tasks`."""
+
+    number = models.CharField(max_length=32, unique=True)
+    # No single-column index on department, assignee, team: the composite indexes in
+    # each Meta lead with them, and every index costs every insert and update.
+    department = models.ForeignKey(
+        "routing.Department", on_delete=models.PROTECT, related_name="%(class)ss", db_index=False
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_%(class)ss",
+        db_index=False,
+    )
+    team = models.ForeignKey(
+        "routing.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="%(class)ss",
+        db_index=False,
+    )
+    thread = models.OneToOneField(
+        "threads.Thread", on_delete=models.PROTECT, related_name="%(class)s"
+    )
+    is_overdue = models.BooleanField(default=False)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1, help_text=_("Raised by every change."))
+
+    class Meta:
+        abstract = True
+
+
+class Ticket(WorkItem):
     class Source(models.TextChoices):
         WEB = "web", _("Web")
         EMAIL = "email", _("Email")
@@ -109,11 +150,8 @@ class Ticket(models.Model):
         PHONE = "phone", _("Phone")
         OTHER = "other", _("Other")
 
-    number = models.CharField(max_length=32, unique=True)
     subject = models.CharField(max_length=255)
-    # No single-column index on requester, organization, department, assignee, team:
-    # the composite indexes in Meta lead with each of them, and every index costs every
-    # insert and update of a ticket.
+    # No single-column index on requester, organization (as for department, assignee, team).
     requester = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets", db_index=False
     )
@@ -124,9 +162,6 @@ class Ticket(models.Model):
         on_delete=models.SET_NULL,
         related_name="tickets",
         db_index=False,
-    )
-    department = models.ForeignKey(
-        "routing.Department", on_delete=models.PROTECT, related_name="tickets", db_index=False
     )
     topic = models.ForeignKey(
         "routing.HelpTopic", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
@@ -142,24 +177,7 @@ class Ticket(models.Model):
         default=State.OPEN,
         help_text=_("The status's state, kept in step."),
     )
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="assigned_tickets",
-        db_index=False,
-    )
-    team = models.ForeignKey(
-        "routing.Team",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="tickets",
-        db_index=False,
-    )
     source = models.CharField(max_length=8, choices=Source, default=Source.WEB)
-    thread = models.OneToOneField("threads.Thread", on_delete=models.PROTECT, related_name="ticket")
     sla_due_at = models.DateTimeField(null=True, blank=True, help_text=_("From the SLA."))
     sla_paused_at = models.DateTimeField(
         null=True, blank=True, help_text=_("Set while the status stops the SLA clock.")
@@ -167,11 +185,9 @@ class Ticket(models.Model):
     due_at = models.DateTimeField(
         null=True, blank=True, help_text=_("Set by an agent; wins over the SLA.")
     )
-    is_overdue = models.BooleanField(default=False)
     is_answered = models.BooleanField(default=False)
     reopen_count = models.PositiveIntegerField(default=0)
     reopened_at = models.DateTimeField(null=True, blank=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True)
     last_response_at = models.DateTimeField(null=True, blank=True)
     merged_into = models.ForeignKey(
@@ -190,9 +206,6 @@ class Ticket(models.Model):
         help_text=_("How this ticket joined its parent; empty when it has none."),
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    version = models.PositiveIntegerField(default=1, help_text=_("Raised by every change."))
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -273,12 +286,11 @@ class TaskState(models.TextChoices):
     DELETED = "deleted", _("Deleted")
 
 
-class Task(models.Model):
+class Task(WorkItem):
     """A work item inside a ticket (osTicket's tasks) or standalone: its own number,
     department, assignee and thread; never shown to clients. Every change goes through
     tickets.services.tasks."""
 
-    number = models.CharField(max_length=32, unique=True)
     title = models.CharField(max_length=255)
     ticket = models.ForeignKey(
         Ticket,
@@ -288,29 +300,8 @@ class Task(models.Model):
         related_name="tasks",
         help_text=_("The ticket it belongs to; empty for a standalone task."),
     )
-    department = models.ForeignKey(
-        "routing.Department", on_delete=models.PROTECT, related_name="tasks", db_index=False
-    )
-    assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="assigned_tasks",
-        db_index=False,
-    )
-    team = models.ForeignKey(
-        "routing.Team",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="tasks",
-        db_index=False,
-    )
     state = models.CharField(max_length=8, choices=TaskState, default=TaskState.OPEN)
-    thread = models.OneToOneField("threads.Thread", on_delete=models.PROTECT, related_name="task")
     due_at = models.DateTimeField(null=True, blank=True)
-    is_overdue = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -319,10 +310,6 @@ class Task(models.Model):
         related_name="+",
         db_index=False,
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    closed_at = models.DateTimeField(null=True, blank=True)
-    version = models.PositiveIntegerField(default=1, help_text=_("Raised by every change."))
 
     class Meta:
         ordering = ["-created_at", "-id"]
