@@ -45,7 +45,10 @@ def sidebar(user) -> dict:
     """The queues with their bounded counts (one statement for all counts)."""
     teams = team_ids(user)
     queues = system_queues(user) + [saved_queue(s) for s in saved_queues_for(user)]
-    counts = capped_counts({q.slug: queue_tickets(user, q, teams) for q in queues if q.countable})
+    visible = tickets_visible_to(user=user)
+    counts = capped_counts(
+        {q.slug: queue_tickets(user, q, teams, visible) for q in queues if q.countable}
+    )
     for q in queues:
         q.count = counts.get(q.slug)
     return {"queues": queues, "teams": teams}

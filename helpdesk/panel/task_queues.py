@@ -46,6 +46,12 @@ COLUMNS = (
 )
 
 
+def column_labels() -> dict[str, str]:
+    """What the task table's cells say, translated once per page (not once per cell)."""
+    labels = {key: str(label) for key, label, _sort in COLUMNS}
+    return labels | {"overdue": str(_("Overdue")), "standalone": str(_("Standalone"))}
+
+
 @dataclass
 class TaskQueue:
     slug: str
@@ -56,8 +62,6 @@ class TaskQueue:
 
 FILTERS = {
     "open": lambda u, teams: Q(state=TaskState.OPEN),
-    "mine": lambda u, teams: Q(state=TaskState.OPEN, assignee_id=u.pk),
-    "teams": lambda u, teams: Q(state=TaskState.OPEN, team_id__in=teams),
     "overdue": lambda u, teams: Q(state=TaskState.OPEN, is_overdue=True),
     "closed": lambda u, teams: Q(state=TaskState.CLOSED),
 }
@@ -77,13 +81,24 @@ def find_task_queue(slug: str) -> TaskQueue | None:
     return next((q for q in task_queues() if q.slug == slug), None)
 
 
-def queue_tasks(user, slug: str, teams: list[int]) -> QuerySet[Task]:
-    return tasks_visible_to(user=user).filter(FILTERS[slug](user, teams))
+def queue_tasks(
+    user, slug: str, teams: list[int], visible: QuerySet[Task] | None = None
+) -> QuerySet[Task]:
+    """A tab's tasks. "Mine" and "My teams" are assignments, which make a task visible
+    to the agent: they are read without the rest of the visibility condition
+    (tickets.selectors.tasks_assigned_to), which would join every task's ticket."""
+    if slug == "mine":
+        return tasks_assigned_to(user=user)
+    if slug == "teams":
+        return tasks_assigned_to(user=user, teams=teams)
+    visible = tasks_visible_to(user=user) if visible is None else visible
+    return visible.filter(FILTERS[slug](user, teams))
 
 
 def task_queue_counts(user, queues: list[TaskQueue], teams: list[int]) -> None:
     """Give each queue its bounded count: one short statement each."""
-    counts = capped_counts({q.slug: queue_tasks(user, q.slug, teams) for q in queues})
+    visible = tasks_visible_to(user=user)
+    counts = capped_counts({q.slug: queue_tasks(user, q.slug, teams, visible) for q in queues})
     for q in queues:
         q.count = counts[q.slug]
 

@@ -250,3 +250,57 @@ def test_a_refused_standalone_task_writes_nothing(cast):
     assert response.status_code == 403
     assert "Your role in Billing does not allow task.create." in response.content.decode()
     assert (Task.objects.count(), ThreadEvent.objects.count()) == before
+
+
+@pytest.mark.postgres
+def test_the_title_search_stems_and_uses_its_full_text_index(cast):
+    calling = new_task(cast.admin, department=cast.dept_a, title="Calling the vendors")
+    new_task(cast.admin, department=cast.dept_a, title="Order paper")
+    client = signed_in(cast.agent_a)
+    html = client.get("/scp/tasks/search/?q=vendor+call").content.decode()
+    assert _numbers(html) == [calling.number]
+    with connection.cursor() as cur:
+        cur.execute("SET enable_seqscan = off")
+        cur.execute(
+            "EXPLAIN SELECT id FROM tickets_task WHERE "
+            "to_tsvector('english'::regconfig, COALESCE(title, '')) "
+            "@@ websearch_to_tsquery('english'::regconfig, 'vendor')"
+        )
+        plan = " ".join(r[0] for r in cur.fetchall())
+        cur.execute("SET enable_seqscan = on")
+    assert "panel_task_title_fts" in plan
+
+
+def test_mine_and_my_teams_hold_assigned_tasks_of_any_department_and_nothing_else(cast):
+    """These tabs are read without the department conditions of the visibility (an
+    assignment makes a task visible): a task of a department the agent cannot access is
+    there when it is assigned to them or their team, and nothing else is."""
+    team, other_team = TeamFactory(members=[cast.agent_a]), TeamFactory()
+    mine, ours, theirs, deleted, closed = _tasks(cast, 5, cast.dept_b)
+    services.task_assign(actor=cast.admin, task=mine, agent=cast.agent_a)
+    services.task_assign(actor=cast.admin, task=ours, team=team)
+    services.task_assign(actor=cast.admin, task=theirs, team=other_team)
+    for task in (deleted, closed):
+        services.task_assign(actor=cast.admin, task=task, agent=cast.agent_a, team=team)
+    services.task_delete(actor=cast.admin, task=Task.objects.get(pk=deleted.pk))
+    services.task_close(actor=cast.admin, task=Task.objects.get(pk=closed.pk))
+    client = signed_in(cast.agent_a)
+    for slug, expected in {"mine": [mine], "teams": [ours]}.items():
+        page = client.get(f"/scp/tasks/queues/{slug}/").content.decode()
+        assert _numbers(page) == [t.number for t in expected], slug
+        assert _count(page, slug) == "1"
+    # a team the agent is not in gives nothing, whatever the panel passes
+    from tickets.selectors import tasks_assigned_to
+
+    assert not tasks_assigned_to(user=cast.agent_a, teams=[other_team.pk]).exists()
+
+
+def test_the_task_table_cells_follow_the_columns(cast):
+    from helpdesk.panel.task_queues import COLUMNS
+
+    task = _tasks(cast, 1)[0]
+    html = signed_in(cast.agent_a).get("/scp/tasks/").content.decode()
+    row = html.split("<tbody>")[1].split("</tr>")[0]
+    cells = [chunk.split('"')[0] for chunk in row.split('<td class="col-')[1:]]
+    assert cells == [key for key, _label, _sort in COLUMNS]
+    assert f'data-label="Title"><a href="/scp/tasks/{task.number}/">{task.title}</a>' in row

@@ -22,6 +22,7 @@ from ..task_forms import TaskBulkForm, TaskForm, TaskQueueParams, TaskSearchPara
 from ..task_queues import (
     COLUMNS,
     RELATED,
+    column_labels,
     find_task_queue,
     queue_tasks,
     task_queue_counts,
@@ -39,6 +40,7 @@ def _table(user) -> dict:
     agent's roles allow and their pickers."""
     return {
         "columns": COLUMNS,
+        "labels": column_labels(),
         "bulk": bulk_permissions(user),
         "agents": selectors.assignable_agents(),
         "teams": selectors.active_teams(),
