@@ -32,7 +32,14 @@ from tickets.models import Ticket
 from .authentication import Verdict, verdict
 from .fingerprint import dedupe_hash
 from .models import InboundMessage, Mailbox
-from .parsing import Unreadable, parse, quick_message_id, sender_of, sha256
+from .parsing import (
+    Unreadable,
+    parse,
+    quick_message_id,
+    sender_of,
+    sha256,
+    without_leading_blank_lines,
+)
 from .route import Context, Outcome, route
 from .scope import once, unit_of_work
 
@@ -132,7 +139,7 @@ class Arrival:
 
     @classmethod
     def of(cls, raw, channel, mailbox, server_uid, api_key=None) -> "Arrival":
-        raw = bytes(raw or b"")
+        raw = without_leading_blank_lines(bytes(raw or b""))
         digest, message_id = sha256(raw), quick_message_id(raw)[:255]
         if mailbox is not None:
             source, key = InboundMessage.Source.MAILBOX, f"mailbox:{mailbox.pk}"
