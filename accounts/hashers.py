@@ -23,6 +23,7 @@ import hashlib
 import re
 from typing import Any
 
+import bcrypt
 from django.contrib.auth.hashers import BasePasswordHasher, make_password, mask_hash
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext_noop as _
@@ -55,9 +56,9 @@ class _OsTicketHasher(BasePasswordHasher):
     def decode(self, encoded: str) -> dict[str, Any]:
         return {"algorithm": self.algorithm, "hash": encoded.partition("$")[2], "salt": ""}
 
-    def safe_summary(self, encoded: str) -> dict[str, str]:
+    def safe_summary(self, encoded: str) -> dict[Any, Any]:
         return {
-            _("algorithm"): self.algorithm,
+            _("algorithm"): str(self.algorithm),
             _("hash"): mask_hash(encoded.partition("$")[2]),
         }
 
@@ -70,14 +71,12 @@ class _OsTicketHasher(BasePasswordHasher):
 
 class OsTicketBcryptHasher(_OsTicketHasher):
     algorithm = "osticket_bcrypt"
-    library = ("bcrypt", "bcrypt")
     pattern = BCRYPT
 
     def verify(self, password: str, encoded: str) -> bool:
         value = self.stored(encoded)
         if value is None:
             return False
-        bcrypt = self._load_library()
         secret = password.encode("utf-8", "surrogatepass")[:PHP_CRYPT_MAX_BYTES]
         try:
             return bool(bcrypt.checkpw(secret, value.encode("ascii")))
@@ -129,7 +128,7 @@ def phpass_portable(password: bytes, setting: str) -> str | None:
 def _encode64(data: bytes) -> str:
     """phpass's base-64: 3 bytes at a time, least significant first, ITOA64's alphabet;
     a last group of n bytes gives n + 1 characters."""
-    out = []
+    out: list[str] = []
     for start in range(0, len(data), 3):
         group = data[start : start + 3]
         value = int.from_bytes(group, "little")

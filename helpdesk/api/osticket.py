@@ -291,13 +291,15 @@ class TicketRequest:
         if not isinstance(value, str | Decoded):
             self.errors["message"] = "Expected text"
             return "", ThreadEntry.Format.TEXT
-        try:
-            decoded = value if isinstance(value, Decoded) else decode_data_url(value)
-        except ValueError as exc:
-            self.errors["message"] = str(exc)
-            return "", ThreadEntry.Format.TEXT
-        if decoded is None:  # plain text, as sent
-            decoded = Decoded("text/plain", value)
+        if isinstance(value, Decoded):
+            decoded = value
+        else:
+            try:
+                # plain text (not a data URL) is taken as sent
+                decoded = decode_data_url(value) or Decoded("text/plain", value)
+            except ValueError as exc:
+                self.errors["message"] = str(exc)
+                return "", ThreadEntry.Format.TEXT
         fmt = ThreadEntry.Format.HTML if decoded.media == "text/html" else ThreadEntry.Format.TEXT
         return decoded.text().replace("\x00", ""), fmt
 
@@ -366,21 +368,23 @@ class TicketRequest:
         except ValueError:
             decoded = None
         if not isinstance(decoded, Decoded):
-            return self._drop(filename, None, "not a valid data URL")
+            self._drop(filename, None, "not a valid data URL")
+            return None
         content = decoded.data()
         limit = limits.max_attachment_bytes()
         if len(content) > limit:
-            return self._drop(filename, len(content), f"over the size limit of {human_size(limit)}")
-        why = attachment_refusal(filename=filename, content=content, content_type=decoded.media)
+            why: str | None = f"over the size limit of {human_size(limit)}"
+        else:
+            why = attachment_refusal(filename=filename, content=content, content_type=decoded.media)
         if why:
-            return self._drop(filename, len(content), why)
+            self._drop(filename, len(content), why)
+            return None
         return NewAttachment(filename=filename, content=content, content_type=decoded.media)
 
     def _drop(self, filename: str, size: int | None, why: str) -> None:
         dropped = DroppedFile(safe_filename(filename), size, why)
         log.warning("API: attachment dropped: %s", dropped)
         self.dropped.append(dropped)
-        return None
 
 
 def check_bounds(data: dict) -> None:
