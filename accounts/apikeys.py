@@ -3,7 +3,7 @@
 Secrets are random, shown once, and stored as their SHA-256 (a lookup is one indexed
 query on the hash). An API key is osTicket's: 32 hexadecimal digits, compared
 case-insensitively (osTicket's column compares so), so its hash is taken of the
-upper-case form (`key_hash`); an existing osTicket key can be registered as it is
+upper-case form (`api_key_hash`); an existing osTicket key can be registered as it is
 (`api_key_create(secret=...)`, `manage.py create_api_key --key`). An API key acts as
 `accounts.actors.ApiKeyActor`, its own kind of actor: the services and selectors hold it
 to its scope (the whole helpdesk, or its departments) as they hold an agent to its
@@ -37,7 +37,7 @@ def secret_hash(secret: str) -> str:
 OSTICKET_KEY = re.compile(r"[0-9A-Fa-f]{32}")
 
 
-def key_hash(secret: str) -> str:
+def api_key_hash(secret: str) -> str:
     """The stored form of an API key: the SHA-256 of its upper-case form, so a key
     compares case-insensitively as osTicket's do (keys are ASCII hexadecimal; every key
     this helpdesk made is upper-case already, so their hashes are unchanged)."""
@@ -162,11 +162,11 @@ def api_key_create(
     _check_scope(all_departments, reads, writes)
     try:
         with transaction.atomic():
-            if ApiKey.objects.filter(key_hash=key_hash(secret)).exists():
+            if ApiKey.objects.filter(key_hash=api_key_hash(secret)).exists():
                 raise _duplicate()
             key = ApiKey.objects.create(
                 name=(name or "API key").strip()[:128] or "API key",
-                key_hash=key_hash(secret),
+                key_hash=api_key_hash(secret),
                 key_prefix=secret[:8],
                 allowed_ips=networks,
                 can_create_tickets=can_create_tickets,
@@ -277,7 +277,7 @@ def api_key_find(secret: str) -> ApiKey | None:
     if not secret or len(secret) > 128:
         return None
     rows = list(
-        ApiKey.objects.filter(key_hash=key_hash(secret))
+        ApiKey.objects.filter(key_hash=api_key_hash(secret))
         .order_by()
         .values_list(*KEY_FIELDS, "read_departments", "write_departments")
     )

@@ -245,7 +245,7 @@ class ApiKey(models.Model):
     osTicket, a read/write scope over departments.
 
     Only the SHA-256 of the key is stored, of its upper-case form: osTicket's keys are
-    hexadecimal and compare case-insensitively (accounts.apikeys.key_hash). The key
+    hexadecimal and compare case-insensitively (accounts.apikeys.api_key_hash). The key
     itself is shown once at creation.
     """
 
