@@ -42,7 +42,8 @@ def entries_in(*, thread_ids: list[int], include_notes: bool) -> QuerySet[Thread
     )
     if not include_notes:
         qs = qs.exclude(kind=ThreadEntry.Kind.NOTE)
-    return qs.prefetch_related(
+    # django-stubs declares the to_attr on the model and finds ThreadEntry's declaration
+    return qs.prefetch_related(  # type: ignore[no-redef]
         Prefetch(
             "attachments",
             queryset=Attachment.objects.select_related("file"),

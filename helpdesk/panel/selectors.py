@@ -165,7 +165,7 @@ def split_urls(number: str, entries: list[ThreadEntry]) -> None:
     """Set `split_url` ("create a ticket from this entry") on each entry, reversing once."""
     head, tail = reverse("panel:ticket_split", args=[number, 0]).rsplit("/0/", 1)
     for entry in entries:
-        entry.split_url = f"{head}/{entry.pk}/{tail}"
+        shown(entry, split_url=f"{head}/{entry.pk}/{tail}")
 
 
 def timeline(ticket) -> list[TimelineItem]:
