@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "helpdesk.kb",
     "helpdesk.panel",
     "helpdesk.portal",
+    "helpdesk.importers",
     *env.list("HELPDESK_PLUGINS", default=[]),
 ]
 
