@@ -32,11 +32,11 @@ log = logging.getLogger("helpdesk.importers.osticket")
 KINDS = ("config", "people", "tickets", "threads", "kb", "tasks")
 
 
-class Skip(Exception):  # noqa: N818 (a signal, not an error)
+class Skip(Exception):
     """This source row cannot be mapped: skipped and reported with the reason."""
 
 
-class Interrupt(Exception):  # noqa: N818
+class Interrupt(Exception):
     """Raised by tests after a batch to simulate a run killed mid-way."""
 
 
@@ -94,8 +94,12 @@ class Report:
             self.warning_examples[message].append(str(example))
 
     def lines(self) -> list[str]:
-        out = ["", "osTicket import report", "", f"{'kind':<22}{'new':>9}{'updated':>9}"
-               f"{'same':>9}{'skipped':>9}"]
+        out = [
+            "",
+            "osTicket import report",
+            "",
+            f"{'kind':<22}{'new':>9}{'updated':>9}{'same':>9}{'skipped':>9}",
+        ]
         for kind, c in self.counts.items():
             out.append(f"{kind:<22}{c.created:>9}{c.updated:>9}{c.unchanged:>9}{c.skipped:>9}")
         if any(self.skips.values()):
@@ -132,11 +136,13 @@ class Progress:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
-                Progress as RichProgress,
                 TaskProgressColumn,
                 TextColumn,
                 TimeElapsedColumn,
                 TimeRemainingColumn,
+            )
+            from rich.progress import (
+                Progress as RichProgress,
             )
 
             with RichProgress(
@@ -381,9 +387,9 @@ def upsert(
         if after is not None and written:
             after(written)
         ctx.maps.record(
-            kind, model, [(r[key], o.pk, fp) for r, o, fp in new] + [
-                (r[key], o.pk, fp) for r, o, fp in changed
-            ]
+            kind,
+            model,
+            [(r[key], o.pk, fp) for r, o, fp in new] + [(r[key], o.pk, fp) for r, o, fp in changed],
         )
     report.created += len(new)
     report.updated += len(changed)

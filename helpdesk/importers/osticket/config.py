@@ -61,7 +61,7 @@ def config_values(ctx: Context, namespace: str = "core") -> dict[str, str]:
     if namespace not in cached:
         ctx.source.require("config", ["namespace", "key", "value"])
         rows = ctx.source.query(
-            f"SELECT `key`, value FROM {ctx.source.table('config')} WHERE namespace = %s",  # noqa: S608
+            f"SELECT `key`, value FROM {ctx.source.table('config')} WHERE namespace = %s",
             [namespace],
         )
         cached[namespace] = {r["key"]: r["value"] for r in rows}
@@ -122,8 +122,9 @@ def statuses(ctx: Context) -> None:
         if ours and theirs:
             updates.append(TicketStatus(pk=ours.object_id, reopen_status_id=theirs.object_id))
     open_ids = set(
-        TicketStatus.objects.filter(pk__in=[u.reopen_status_id for u in updates], state="open")
-        .values_list("pk", flat=True)
+        TicketStatus.objects.filter(
+            pk__in=[u.reopen_status_id for u in updates], state="open"
+        ).values_list("pk", flat=True)
     )
     TicketStatus.objects.bulk_update(
         [u for u in updates if u.reopen_status_id in open_ids], ["reopen_status"]
@@ -186,12 +187,17 @@ def roles(ctx: Context) -> None:
 WEEKDAYS = {"daily": range(7), "weekdays": range(5), "weekends": (5, 6)}
 
 
+def _clock(value: dt.timedelta) -> dt.time:
+    seconds = int(value.total_seconds()) % 86400
+    return dt.time(seconds // 3600, seconds // 60 % 60)
+
+
 def _hours(entry: Row) -> list[tuple[int, dt.time, dt.time]]:
     start, end = entry["starts_at"], entry["ends_at"]
     if not isinstance(start, dt.timedelta) or not isinstance(end, dt.timedelta):
         return []
-    t0 = (dt.datetime.min + start).time()
-    t1 = (dt.datetime.min + end).time() if end < dt.timedelta(days=1) else dt.time(0, 0)
+    t0 = _clock(start)
+    t1 = _clock(end) if end < dt.timedelta(days=1) else dt.time(0, 0)
     repeats = entry["repeats"]
     days: Any = WEEKDAYS.get(repeats)
     if repeats == "weekly" and entry["day"]:
@@ -236,7 +242,9 @@ def schedules(ctx: Context) -> None:
             for entry in entries.get(row["id"], []):
                 for weekday, t0, t1 in _hours(entry):
                     hours.append(
-                        ScheduleHours(schedule=schedule, weekday=weekday, start_time=t0, end_time=t1)
+                        ScheduleHours(
+                            schedule=schedule, weekday=weekday, start_time=t0, end_time=t1
+                        )
                     )
             for hid in filter(None, str(row["holidays"]).split(",")):
                 for entry in entries.get(int(hid) if hid.strip().isdigit() else 0, []):
@@ -327,15 +335,19 @@ def departments(ctx: Context) -> None:
     for row in rows:
         ours, parent = dept_map.get(str(row["id"])), dept_map.get(str(row["pid"] or 0))
         if ours is not None:
-            parents.append(Department(pk=ours.object_id, parent_id=parent.object_id if parent else None))
+            parents.append(
+                Department(pk=ours.object_id, parent_id=parent.object_id if parent else None)
+            )
     Department.objects.bulk_update(parents, ["parent"])
 
 
 def _email_addresses(ctx: Context) -> dict[int, str]:
     if "emails" not in ctx.cache:
-        rows = ctx.source.query(
-            f"SELECT email_id, email FROM {ctx.source.table('email')}"  # noqa: S608
-        ) if ctx.source.has("email") else []
+        rows = (
+            ctx.source.query(f"SELECT email_id, email FROM {ctx.source.table('email')}")
+            if ctx.source.has("email")
+            else []
+        )
         ctx.cache["emails"] = {r["email_id"]: (r["email"] or "").strip().lower() for r in rows}
     emails: dict[int, str] = ctx.cache["emails"]
     return emails
@@ -378,7 +390,8 @@ def forms(ctx: Context) -> None:
     rows = [r for r in _all(ctx, "form", ["type", "title", "name", "flags"]) if r["type"] in "TGA"]
     fields_by_form: dict[int, list[Row]] = {}
     for batch in ctx.source.batches(
-        "form_field", ["form_id", "flags", "type", "label", "name", "configuration", "sort", "hint"],
+        "form_field",
+        ["form_id", "flags", "type", "label", "name", "configuration", "sort", "hint"],
         size=ctx.options.batch_size,
     ):
         for f in batch:
@@ -447,11 +460,25 @@ def _field(ctx: Context, f: Row) -> dict[str, Any] | None:
 
 
 def topics(ctx: Context) -> None:
-    columns = ["topic_pid", "ispublic", "noautoresp", "status_id", "priority_id", "dept_id",
-               "staff_id", "team_id", "sla_id", "sort", "topic", "notes"]
+    columns = [
+        "topic_pid",
+        "ispublic",
+        "noautoresp",
+        "status_id",
+        "priority_id",
+        "dept_id",
+        "staff_id",
+        "team_id",
+        "sla_id",
+        "sort",
+        "topic",
+        "notes",
+    ]
     flag_column = "flags" if ctx.source.has("help_topic", "flags") else "isactive"
     rows = _all(ctx, "help_topic", [*columns, flag_column], key="topic_id")
-    maps = {k: ctx.maps.load(k) for k in ("department", "priority", "sla", "status", "agent", "team")}
+    maps = {
+        k: ctx.maps.load(k) for k in ("department", "priority", "sla", "status", "agent", "team")
+    }
 
     def ref(kind: str, value: object) -> int | None:
         found = maps[kind].get(str(value or 0))
@@ -482,9 +509,14 @@ def topics(ctx: Context) -> None:
     topic_map = ctx.maps.load("topic")
     parents = []
     for row in rows:
-        ours, parent = topic_map.get(str(row["topic_id"])), topic_map.get(str(row["topic_pid"] or 0))
+        ours, parent = (
+            topic_map.get(str(row["topic_id"])),
+            topic_map.get(str(row["topic_pid"] or 0)),
+        )
         if ours is not None:
-            parents.append(HelpTopic(pk=ours.object_id, parent_id=parent.object_id if parent else None))
+            parents.append(
+                HelpTopic(pk=ours.object_id, parent_id=parent.object_id if parent else None)
+            )
     HelpTopic.objects.bulk_update(parents, ["parent"])
     _topic_forms(ctx)
 
@@ -510,8 +542,12 @@ def _topic_forms(ctx: Context) -> None:
 
 
 def canned(ctx: Context) -> None:
-    rows = _all(ctx, "canned_response", ["dept_id", "isenabled", "title", "response", "notes"],
-                key="canned_id")
+    rows = _all(
+        ctx,
+        "canned_response",
+        ["dept_id", "isenabled", "title", "response", "notes"],
+        key="canned_id",
+    )
     dept_map = ctx.maps.load("department")
     attached = files.attachments_of(ctx, "C", [r["canned_id"] for r in rows])
     for row in rows:
@@ -570,22 +606,39 @@ BAN_LIST = "system ban list"
 
 
 def filters(ctx: Context) -> None:
-    rows = _all(ctx, "filter", ["execorder", "isactive", "match_all_rules", "stop_onmatch",
-                                "target", "email_id", "name", "notes"])
+    rows = _all(
+        ctx,
+        "filter",
+        [
+            "execorder",
+            "isactive",
+            "match_all_rules",
+            "stop_onmatch",
+            "target",
+            "email_id",
+            "name",
+            "notes",
+        ],
+    )
     rules: dict[int, list[Row]] = {}
-    for batch in ctx.source.batches("filter_rule", ["filter_id", "what", "how", "val", "isactive"],
-                                    size=ctx.options.batch_size):
+    for batch in ctx.source.batches(
+        "filter_rule", ["filter_id", "what", "how", "val", "isactive"], size=ctx.options.batch_size
+    ):
         for rule in batch:
             rules.setdefault(rule["filter_id"], []).append(rule)
     actions: dict[int, list[Row]] = {}
-    for batch in ctx.source.batches("filter_action", ["filter_id", "sort", "type", "configuration"],
-                                    size=ctx.options.batch_size):
+    for batch in ctx.source.batches(
+        "filter_action", ["filter_id", "sort", "type", "configuration"], size=ctx.options.batch_size
+    ):
         for action in batch:
             actions.setdefault(action["filter_id"], []).append(action)
     banned = [r for r in rows if (r["name"] or "").strip().lower() == BAN_LIST]
     ordinary = [r for r in rows if r not in banned]
     for row in ordinary:
-        row["rules"], row["actions"] = repr(rules.get(row["id"], [])), repr(actions.get(row["id"], []))
+        row["rules"], row["actions"] = (
+            repr(rules.get(row["id"], [])),
+            repr(actions.get(row["id"], [])),
+        )
     _ban_list(ctx, [rule for r in banned for rule in rules.get(r["id"], [])])
 
     def build(row: Row) -> dict[str, Any]:
@@ -633,7 +686,9 @@ def _rule(ctx: Context, obj: TicketFilter, rule: Row) -> FilterRule | None:
         custom = ctx.maps.one("field", what.split(".")[1])
         if custom is not None:
             field = FilterRule.Field.CUSTOM
-            name = CustomField.objects.filter(pk=custom).values_list("name", flat=True).first() or ""
+            name = (
+                CustomField.objects.filter(pk=custom).values_list("name", flat=True).first() or ""
+            )
     if field is None:
         ctx.report.warn(f"filter rule on {what!r} has no equivalent: dropped", rule["id"])
         return None
@@ -647,14 +702,18 @@ def _rule(ctx: Context, obj: TicketFilter, rule: Row) -> FilterRule | None:
 def _action(ctx: Context, obj: TicketFilter, action: Row) -> FilterAction | None:
     spec = ACTIONS.get(action["type"])
     if spec is None:
-        ctx.report.warn(f"filter action {action['type']!r} has no equivalent: dropped", action["id"])
+        ctx.report.warn(
+            f"filter action {action['type']!r} has no equivalent: dropped", action["id"]
+        )
         return None
     kind, key, target_kind = spec
     built = FilterAction(filter=obj, kind=kind, sort=int(action["sort"] or 0))
     if key is not None and target_kind is not None:
         target = ctx.maps.one(target_kind, _json(action["configuration"]).get(key))
         if target is None:
-            ctx.report.warn(f"filter action {action['type']!r} names an unknown target", action["id"])
+            ctx.report.warn(
+                f"filter action {action['type']!r} names an unknown target", action["id"]
+            )
             return None
         setattr(built, f"{FilterAction.REQUIRED[kind]}_id", target)
     return built
@@ -690,12 +749,16 @@ def settings(ctx: Context) -> None:
             setattr(settings_row, f"{prefix}number_format", mask[:24])
             changed.append(f"{prefix}number_format")
         sequence_id = int(core.get(seq_key) or 0)
-        mode = HelpdeskSettings.NumberMode.SEQUENCE if sequence_id else HelpdeskSettings.NumberMode.RANDOM
+        mode = (
+            HelpdeskSettings.NumberMode.SEQUENCE
+            if sequence_id
+            else HelpdeskSettings.NumberMode.RANDOM
+        )
         setattr(settings_row, mode_key, mode)
         changed.append(mode_key)
         if sequence_id:
             rows = ctx.source.query(
-                f"SELECT next FROM {ctx.source.table('sequence')} WHERE id = %s",  # noqa: S608
+                f"SELECT next FROM {ctx.source.table('sequence')} WHERE id = %s",
                 [sequence_id],
             )
             if rows:
@@ -760,8 +823,11 @@ def email_templates(ctx: Context) -> None:
 
     core = config_values(ctx)
     tpl_id = core.get("default_template_id") or "1"
-    rows = [r for r in _all(ctx, "email_template", ["tpl_id", "code_name", "subject", "body"])
-            if str(r["tpl_id"]) == str(tpl_id)]
+    rows = [
+        r
+        for r in _all(ctx, "email_template", ["tpl_id", "code_name", "subject", "body"])
+        if str(r["tpl_id"]) == str(tpl_id)
+    ]
     codes = {c.value for c in EmailTemplate.Code}
 
     def build(row: Row) -> dict[str, Any]:
@@ -775,13 +841,22 @@ def email_templates(ctx: Context) -> None:
         body_text = html_to_text(body_html)
         errors = template_errors(subject, body_text, body_html, code=code)
         if errors:
-            raise Skip("its variables do not translate: " + "; ".join(
-                str(e) for v in errors.values() for e in (v if isinstance(v, list) else [v])
-            )[:200])
+            raise Skip(
+                "its variables do not translate: "
+                + "; ".join(
+                    str(e) for v in errors.values() for e in (v if isinstance(v, list) else [v])
+                )[:200]
+            )
         return {"code": code, "subject": subject, "body_text": body_text, "body_html": body_html}
 
-    upsert(ctx, "email template", EmailTemplate, rows, build,
-           adopt=lambda v: EmailTemplate.objects.filter(code=v["code"]).first())
+    upsert(
+        ctx,
+        "email template",
+        EmailTemplate,
+        rows,
+        build,
+        adopt=lambda v: EmailTemplate.objects.filter(code=v["code"]).first(),
+    )
 
 
 # --- mailboxes ---------------------------------------------------------------------------
@@ -792,44 +867,96 @@ def mailboxes(ctx: Context) -> None:
     own secret, so each mailbox comes over disabled, its password to be entered again."""
     if not ctx.source.has("email"):
         return
-    emails = {r["email_id"]: r for r in _all(
-        ctx, "email", ["noautoresp", "priority_id", "dept_id", "topic_id", "email", "name"],
-        key="email_id")}
+    emails = {
+        r["email_id"]: r
+        for r in _all(
+            ctx,
+            "email",
+            ["noautoresp", "priority_id", "dept_id", "topic_id", "email", "name"],
+            key="email_id",
+        )
+    }
     servers: dict[int, Row] = {}
     if ctx.source.has("email_account"):  # 1.17+
-        for r in _all(ctx, "email_account", ["email_id", "type", "active", "host", "port", "folder",
-                                             "protocol", "encryption", "fetchfreq", "fetchmax",
-                                             "postfetch", "archivefolder"]):
+        for r in _all(
+            ctx,
+            "email_account",
+            [
+                "email_id",
+                "type",
+                "active",
+                "host",
+                "port",
+                "folder",
+                "protocol",
+                "encryption",
+                "fetchfreq",
+                "fetchmax",
+                "postfetch",
+                "archivefolder",
+            ],
+        ):
             if r["type"] == "mailbox":
                 servers[r["email_id"]] = r
     elif ctx.source.has("email", "mail_host"):  # 1.10 to 1.16
-        for r in _all(ctx, "email", ["mail_active", "mail_host", "mail_protocol", "mail_encryption",
-                                     "mail_port", "mail_folder", "mail_fetchfreq", "mail_fetchmax",
-                                     "mail_archivefolder", "mail_delete", "userid"], key="email_id"):
+        for r in _all(
+            ctx,
+            "email",
+            [
+                "mail_active",
+                "mail_host",
+                "mail_protocol",
+                "mail_encryption",
+                "mail_port",
+                "mail_folder",
+                "mail_fetchfreq",
+                "mail_fetchmax",
+                "mail_archivefolder",
+                "mail_delete",
+                "userid",
+            ],
+            key="email_id",
+        ):
             servers[r["email_id"]] = {
-                "active": r["mail_active"], "host": r["mail_host"], "port": r["mail_port"],
-                "protocol": r["mail_protocol"], "encryption": r["mail_encryption"],
-                "folder": r["mail_folder"], "fetchfreq": r["mail_fetchfreq"],
-                "fetchmax": r["mail_fetchmax"], "archivefolder": r["mail_archivefolder"],
-                "postfetch": "delete" if r["mail_delete"] else (
-                    "archive" if r["mail_archivefolder"] else "nothing"),
+                "active": r["mail_active"],
+                "host": r["mail_host"],
+                "port": r["mail_port"],
+                "protocol": r["mail_protocol"],
+                "encryption": r["mail_encryption"],
+                "folder": r["mail_folder"],
+                "fetchfreq": r["mail_fetchfreq"],
+                "fetchmax": r["mail_fetchmax"],
+                "archivefolder": r["mail_archivefolder"],
+                "postfetch": "delete"
+                if r["mail_delete"]
+                else ("archive" if r["mail_archivefolder"] else "nothing"),
                 "userid": r["userid"],
             }
-    rows = [dict(e, **{f"server_{k}": v for k, v in servers[i].items()})
-            for i, e in emails.items() if i in servers and servers[i].get("host")]
+    rows = [
+        dict(e, **{f"server_{k}": v for k, v in servers[i].items()})
+        for i, e in emails.items()
+        if i in servers and servers[i].get("host")
+    ]
     maps = {k: ctx.maps.load(k) for k in ("department", "topic", "priority")}
 
     def build(row: Row) -> dict[str, Any]:
         address = (row["email"] or "").strip().lower()
         if "@" not in address:
             raise Skip("a mailbox without an address")
-        protocol = Mailbox.Protocol.POP3 if row["server_protocol"] == "POP" else Mailbox.Protocol.IMAP
-        after_import = {"delete": Mailbox.AfterImport.DELETE, "archive": Mailbox.AfterImport.MOVE}.get(
-            row["server_postfetch"], Mailbox.AfterImport.MARK_SEEN)
+        protocol = (
+            Mailbox.Protocol.POP3 if row["server_protocol"] == "POP" else Mailbox.Protocol.IMAP
+        )
+        after_import = {
+            "delete": Mailbox.AfterImport.DELETE,
+            "archive": Mailbox.AfterImport.MOVE,
+        }.get(row["server_postfetch"], Mailbox.AfterImport.MARK_SEEN)
         if protocol == Mailbox.Protocol.POP3 and after_import == Mailbox.AfterImport.MOVE:
             after_import = Mailbox.AfterImport.MARK_SEEN
-        ctx.report.warn("mailbox password not readable (osTicket encrypts it): enter it again "
-                        "and enable the mailbox", address)
+        ctx.report.warn(
+            "mailbox password not readable (osTicket encrypts it): enter it again "
+            "and enable the mailbox",
+            address,
+        )
 
         def ref(kind: str, value: object) -> int | None:
             found = maps[kind].get(str(value or 0))
@@ -844,7 +971,8 @@ def mailboxes(ctx: Context) -> None:
             "protocol": protocol,
             "host": row["server_host"][:255],
             "port": int(row["server_port"]) if row["server_port"] else None,
-            "security": Mailbox.Security.NONE if row["server_encryption"] == "NONE"
+            "security": Mailbox.Security.NONE
+            if row["server_encryption"] == "NONE"
             else Mailbox.Security.SSL,
             "username": str(row.get("server_userid") or address)[:255],
             "folder": row["server_folder"] or "INBOX",
@@ -856,11 +984,31 @@ def mailboxes(ctx: Context) -> None:
             "is_active": False,
         }
 
-    upsert(ctx, "mailbox", Mailbox, rows, build, key="email_id",
-           adopt=lambda v: Mailbox.objects.filter(address__iexact=v["address"]).first(),
-           update_fields=["name", "department", "topic", "priority", "protocol", "host", "port",
-                          "security", "folder", "archive_folder", "after_import",
-                          "max_per_fetch", "fetch_interval_minutes", "no_autoresponse"])
+    upsert(
+        ctx,
+        "mailbox",
+        Mailbox,
+        rows,
+        build,
+        key="email_id",
+        adopt=lambda v: Mailbox.objects.filter(address__iexact=v["address"]).first(),
+        update_fields=[
+            "name",
+            "department",
+            "topic",
+            "priority",
+            "protocol",
+            "host",
+            "port",
+            "security",
+            "folder",
+            "archive_folder",
+            "after_import",
+            "max_per_fetch",
+            "fetch_interval_minutes",
+            "no_autoresponse",
+        ],
+    )
 
 
 # --- API keys ----------------------------------------------------------------------------
@@ -870,8 +1018,11 @@ def api_keys(ctx: Context) -> None:
     """Keys keep their value (only its hash is stored here), their address and
     capabilities. osTicket's keys have no department scope: ours write every imported
     department, so /api/tickets.json goes on opening tickets wherever it routed them."""
-    rows = _all(ctx, "api_key", ["isactive", "ipaddr", "apikey", "can_create_tickets",
-                                 "can_exec_cron", "notes"])
+    rows = _all(
+        ctx,
+        "api_key",
+        ["isactive", "ipaddr", "apikey", "can_create_tickets", "can_exec_cron", "notes"],
+    )
     departments_all = list(Department.objects.values_list("pk", flat=True))
 
     def build(row: Row) -> dict[str, Any]:
@@ -898,5 +1049,12 @@ def api_keys(ctx: Context) -> None:
         for _, key in written:
             key.write_departments.set(departments_all)
 
-    upsert(ctx, "api key", ApiKey, rows, build,
-           adopt=lambda v: ApiKey.objects.filter(key_hash=v["key_hash"]).first(), after=after)
+    upsert(
+        ctx,
+        "api key",
+        ApiKey,
+        rows,
+        build,
+        adopt=lambda v: ApiKey.objects.filter(key_hash=v["key_hash"]).first(),
+        after=after,
+    )

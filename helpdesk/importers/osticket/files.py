@@ -30,7 +30,9 @@ class SourceFile:
     inline: bool
 
 
-def attachments_of(ctx: Context, type_code: str, object_ids: list[int]) -> dict[int, list[SourceFile]]:
+def attachments_of(
+    ctx: Context, type_code: str, object_ids: list[int]
+) -> dict[int, list[SourceFile]]:
     """{object id: its attachments} for objects of one type (one SELECT)."""
     ids = [i for i in dict.fromkeys(object_ids) if i]
     if not ids or not ctx.source.has("attachment"):
@@ -41,7 +43,7 @@ def attachments_of(ctx: Context, type_code: str, object_ids: list[int]) -> dict[
     marks = ", ".join(["%s"] * len(ids))
     rows = ctx.source.query(
         "SELECT a.id, a.object_id, a.file_id, a.name, a.inline, f.type, f.size, f.`key`, f.bk,"
-        f" f.name AS file_name FROM {ctx.source.table('attachment')} a"  # noqa: S608
+        f" f.name AS file_name FROM {ctx.source.table('attachment')} a"
         f" JOIN {ctx.source.table('file')} f ON f.id = a.file_id"
         f" WHERE a.type = %s AND a.object_id IN ({marks}) ORDER BY a.id",
         [type_code, *ids],
@@ -66,7 +68,7 @@ def attachments_of(ctx: Context, type_code: str, object_ids: list[int]) -> dict[
 def _content(ctx: Context, f: SourceFile) -> bytes | None:
     if f.backend == "D":
         rows = ctx.source.query(
-            f"SELECT filedata FROM {ctx.source.table('file_chunk')}"  # noqa: S608
+            f"SELECT filedata FROM {ctx.source.table('file_chunk')}"
             " WHERE file_id = %s ORDER BY chunk_id",
             [f.file_id],
             binary=["filedata"],
@@ -76,7 +78,9 @@ def _content(ctx: Context, f: SourceFile) -> bytes | None:
         return b"".join(bytes(r["filedata"]) for r in rows)
     base = ctx.options.attachments_dir
     if base is None:
-        ctx.report.warn(f"attachments on disk (backend {f.backend}) need --attachments-dir", f.file_id)
+        ctx.report.warn(
+            f"attachments on disk (backend {f.backend}) need --attachments-dir", f.file_id
+        )
         return None
     for candidate in (base / f.key[:1] / f.key, base / f.key):
         if f.key and candidate.is_file():
@@ -99,7 +103,9 @@ def store(ctx: Context, wanted: list[SourceFile]) -> dict[int, StoredFile]:
         content = _content(ctx, f)
         if content is None:
             where = "in the database" if f.backend == "D" else "under --attachments-dir"
-            ctx.report.warn(f"attachment file missing {where}: not imported", f"{f.name} (file {fid})")
+            ctx.report.warn(
+                f"attachment file missing {where}: not imported", f"{f.name} (file {fid})"
+            )
             continue
         if f.size and len(content) != f.size:
             ctx.report.warn("attachment size differs from osTicket's record", fid)

@@ -34,26 +34,47 @@ def categories(ctx: Context) -> None:
         }
 
     def adopt(values: dict[str, Any]) -> Any:
-        return FaqCategory.objects.annotate(_l=Lower("name")).filter(
-            parent=None, _l=values["name"].lower()).first()
+        return (
+            FaqCategory.objects.annotate(_l=Lower("name"))
+            .filter(parent=None, _l=values["name"].lower())
+            .first()
+        )
 
     upsert(ctx, "faq category", FaqCategory, rows, build, key="category_id", adopt=adopt)
     if nested:
         mapping = ctx.maps.load("faq category")
         parents = []
         for row in rows:
-            ours, parent = mapping.get(str(row["category_id"])), mapping.get(str(row["category_pid"] or 0))
+            ours, parent = (
+                mapping.get(str(row["category_id"])),
+                mapping.get(str(row["category_pid"] or 0)),
+            )
             if ours is not None and parent is not None and parent != ours:
                 parents.append(FaqCategory(pk=ours.object_id, parent_id=parent.object_id))
         FaqCategory.objects.bulk_update(parents, ["parent"])
 
 
 def faqs(ctx: Context) -> None:
-    rows = _all(ctx, "faq", ["category_id", "ispublished", "question", "answer", "keywords", "notes",
-                             "created", "updated"], key="faq_id")
+    rows = _all(
+        ctx,
+        "faq",
+        [
+            "category_id",
+            "ispublished",
+            "question",
+            "answer",
+            "keywords",
+            "notes",
+            "created",
+            "updated",
+        ],
+        key="faq_id",
+    )
     topics: dict[int, list[int]] = {}
     if ctx.source.has("faq_topic") and rows:
-        for r in ctx.source.rows_in("faq_topic", ["topic_id"], "faq_id", [r["faq_id"] for r in rows]):
+        for r in ctx.source.rows_in(
+            "faq_topic", ["topic_id"], "faq_id", [r["faq_id"] for r in rows]
+        ):
             topics.setdefault(r["faq_id"], []).append(r["topic_id"])
     attached = files.attachments_of(ctx, "F", [r["faq_id"] for r in rows])
     for row in rows:
@@ -85,20 +106,30 @@ def faqs(ctx: Context) -> None:
         }
 
     def adopt(values: dict[str, Any]) -> Any:
-        return Faq.objects.annotate(_l=Lower("question")).filter(_l=values["question"].lower()).first()
+        return (
+            Faq.objects.annotate(_l=Lower("question")).filter(_l=values["question"].lower()).first()
+        )
 
     def after(written: list[tuple[Row, Any]]) -> None:
         faqs_written = [f for _, f in written]
         FaqAttachment.objects.filter(faq__in=faqs_written).delete()
         FaqAttachment.objects.bulk_create(
             FaqAttachment(faq=f, file=stored[a.file_id], filename=a.name, content_type=a.type)
-            for row, f in written for a in attached.get(row["faq_id"], []) if a.file_id in stored
+            for row, f in written
+            for a in attached.get(row["faq_id"], [])
+            if a.file_id in stored
         )
         for row, faq in written:
-            faq.topics.set([topic_map[str(t)].object_id for t in topics.get(row["faq_id"], [])
-                            if str(t) in topic_map])
+            faq.topics.set(
+                [
+                    topic_map[str(t)].object_id
+                    for t in topics.get(row["faq_id"], [])
+                    if str(t) in topic_map
+                ]
+            )
         if connection.vendor == "postgresql":
             Faq.objects.filter(pk__in=[f.pk for f in faqs_written]).update(
-                search_vector=search_vector())
+                search_vector=search_vector()
+            )
 
     upsert(ctx, "faq", Faq, rows, build, key="faq_id", adopt=adopt, after=after)

@@ -12,7 +12,14 @@ from __future__ import annotations
 import zoneinfo
 from typing import Any
 
-from accounts.models import DepartmentAccess, Organization, OrganizationDomain, Role, User, UserEmail
+from accounts.models import (
+    DepartmentAccess,
+    Organization,
+    OrganizationDomain,
+    Role,
+    User,
+    UserEmail,
+)
 from routing.models import Department, Team
 
 from . import keys
@@ -38,9 +45,25 @@ def _fallback(ctx: Context, model: type[Any], kind: str, name: str) -> int | Non
 
 
 def agents(ctx: Context) -> None:
-    columns = ["dept_id", "role_id", "username", "firstname", "lastname", "passwd", "backend",
-               "email", "phone", "signature", "timezone", "isactive", "isadmin", "onvacation",
-               "assigned_only", "permissions", "created"]
+    columns = [
+        "dept_id",
+        "role_id",
+        "username",
+        "firstname",
+        "lastname",
+        "passwd",
+        "backend",
+        "email",
+        "phone",
+        "signature",
+        "timezone",
+        "isactive",
+        "isadmin",
+        "onvacation",
+        "assigned_only",
+        "permissions",
+        "created",
+    ]
     for batch in ctx.source.batches("staff", columns, key="staff_id", size=ctx.options.batch_size):
         _agents(ctx, batch)
     _two_factor(ctx)
@@ -50,14 +73,19 @@ def _agents(ctx: Context, rows: list[Row]) -> None:
     dept_map, role_map = ctx.maps.load("department"), ctx.maps.load("role")
     agent_map = ctx.maps.load("agent")
     accesses: dict[int, list[Row]] = {}
-    for access in ctx.source.rows_in("staff_dept_access", ["dept_id", "role_id", "flags"],
-                                     "staff_id", [r["staff_id"] for r in rows]):
+    for access in ctx.source.rows_in(
+        "staff_dept_access",
+        ["dept_id", "role_id", "flags"],
+        "staff_id",
+        [r["staff_id"] for r in rows],
+    ):
         accesses.setdefault(access["staff_id"], []).append(access)
     for row in rows:
         row["access"] = repr(accesses.get(row["staff_id"], []))
     taken = set(
-        User.objects.filter(username__in=[r["username"] for r in rows if r["username"]])
-        .values_list("username", "pk")
+        User.objects.filter(
+            username__in=[r["username"] for r in rows if r["username"]]
+        ).values_list("username", "pk")
     )
 
     def build(row: Row) -> dict[str, Any]:
@@ -67,19 +95,25 @@ def _agents(ctx: Context, rows: list[Row]) -> None:
         dept = dept_map.get(str(row["dept_id"]))
         role = role_map.get(str(row["role_id"]))
         if dept is None:
-            ctx.report.warn("agent's department not imported: put in the default one", row["staff_id"])
+            ctx.report.warn(
+                "agent's department not imported: put in the default one", row["staff_id"]
+            )
         if role is None:
             ctx.report.warn("agent's role not imported: given View only", row["staff_id"])
         password, usable = keys.password(row["passwd"])
         if row["backend"] and row["backend"] not in ("local", ""):
-            ctx.report.warn(f"agent signs in through osTicket backend {row['backend']!r}: "
-                            "needs a password here (reset)", row["username"])
+            ctx.report.warn(
+                f"agent signs in through osTicket backend {row['backend']!r}: "
+                "needs a password here (reset)",
+                row["username"],
+            )
         elif not usable:
             ctx.report.warn("agent password cannot be carried over: reset needed", row["username"])
         mine = agent_map.get(str(row["staff_id"]))
         username = (row["username"] or "")[:64] or None
-        if username and any(u == username and (mine is None or pk != mine.object_id)
-                            for u, pk in taken):
+        if username and any(
+            u == username and (mine is None or pk != mine.object_id) for u, pk in taken
+        ):
             ctx.report.warn("agent username already used here: signs in by email", username)
             username = None
         name = " ".join(p for p in (row["firstname"], row["lastname"]) if p).strip()
@@ -114,11 +148,14 @@ def _agents(ctx: Context, rows: list[Row]) -> None:
                 role = role_map.get(str(access["role_id"]))
                 if dept is None or dept.object_id == user.department_id:
                     continue
-                new.append(DepartmentAccess(
-                    agent=user, department_id=dept.object_id,
-                    role_id=role.object_id if role else user.role_id,
-                    alerts=bool(int(access["flags"] or 0) & 0x1),
-                ))
+                new.append(
+                    DepartmentAccess(
+                        agent=user,
+                        department_id=dept.object_id,
+                        role_id=role.object_id if role else user.role_id,
+                        alerts=bool(int(access["flags"] or 0) & 0x1),
+                    )
+                )
         DepartmentAccess.objects.bulk_create(new)
 
     upsert(ctx, "agent", User, rows, build, key="staff_id", adopt=adopt, after=after)
@@ -130,19 +167,23 @@ def _two_factor(ctx: Context) -> None:
     if not ctx.source.has("config"):
         return
     rows = ctx.source.query(
-        f"SELECT namespace, value FROM {ctx.source.table('config')}"  # noqa: S608
+        f"SELECT namespace, value FROM {ctx.source.table('config')}"
         " WHERE namespace LIKE 'staff.%%' AND `key` = 'default_2fa' AND value <> ''"
     )
     for row in rows:
-        ctx.report.warn("agent had two-factor sign-in in osTicket: enrol again here",
-                        row["namespace"].removeprefix("staff."))
+        ctx.report.warn(
+            "agent had two-factor sign-in in osTicket: enrol again here",
+            row["namespace"].removeprefix("staff."),
+        )
 
 
 def teams(ctx: Context) -> None:
     rows = _all(ctx, "team", ["lead_id", "flags", "name"], key="team_id")
     members: dict[int, list[int]] = {}
     if rows:
-        for m in ctx.source.rows_in("team_member", ["staff_id"], "team_id", [r["team_id"] for r in rows]):
+        for m in ctx.source.rows_in(
+            "team_member", ["staff_id"], "team_id", [r["team_id"] for r in rows]
+        ):
             members.setdefault(m["team_id"], []).append(m["staff_id"])
     agent_map = ctx.maps.load("agent")
     for row in rows:
@@ -167,8 +208,9 @@ def teams(ctx: Context) -> None:
 
 
 def organizations(ctx: Context) -> None:
-    for batch in ctx.source.batches("organization", ["name", "status", "domain", "manager"],
-                                    size=ctx.options.batch_size):
+    for batch in ctx.source.batches(
+        "organization", ["name", "status", "domain", "manager"], size=ctx.options.batch_size
+    ):
         _organizations(ctx, batch)
 
 
@@ -178,13 +220,18 @@ def _organizations(ctx: Context, rows: list[Row]) -> None:
         if not row["name"]:
             raise Skip("an organization without a name")
         if status & 0x0008 and not status & 0x0010:
-            ctx.report.warn("organization shared with primary contacts only: shared with "
-                            "the requester only here", row["name"])
+            ctx.report.warn(
+                "organization shared with primary contacts only: shared with "
+                "the requester only here",
+                row["name"],
+            )
         if row["manager"]:
             ctx.report.warn("organization account manager has no equivalent: dropped", row["name"])
         return {
             "name": row["name"][:128],
-            "sharing": Organization.Sharing.ALL if status & 0x0010 else Organization.Sharing.REQUESTER,
+            "sharing": Organization.Sharing.ALL
+            if status & 0x0010
+            else Organization.Sharing.REQUESTER,
         }
 
     def after(written: list[tuple[Row, Any]]) -> None:
@@ -195,23 +242,33 @@ def _organizations(ctx: Context, rows: list[Row]) -> None:
                 domain = domain.strip().lower().lstrip("@")
                 if "." in domain and " " not in domain:
                     wanted.setdefault(domain[:253], org)
-        taken = set(OrganizationDomain.objects.filter(domain__in=wanted).values_list("domain", flat=True))
+        taken = set(
+            OrganizationDomain.objects.filter(domain__in=wanted).values_list("domain", flat=True)
+        )
         for domain in taken:
             ctx.report.warn("organization domain already taken here: dropped", domain)
         OrganizationDomain.objects.bulk_create(
-            OrganizationDomain(organization=o, domain=d) for d, o in wanted.items() if d not in taken
+            OrganizationDomain(organization=o, domain=d)
+            for d, o in wanted.items()
+            if d not in taken
         )
 
-    upsert(ctx, "organization", Organization, rows, build, adopt=_by_name(Organization), after=after)
+    upsert(
+        ctx, "organization", Organization, rows, build, adopt=_by_name(Organization), after=after
+    )
 
 
 def users(ctx: Context) -> None:
     where, params = ctx.since_clause("updated")
     total = ctx.source.count("user", where=where, params=params)
     with ctx.progress.task("users", total) as advance:
-        for batch in ctx.source.batches("user", ["org_id", "default_email_id", "status", "name",
-                                                 "created", "updated"],
-                                        where=where, params=params, size=ctx.options.batch_size):
+        for batch in ctx.source.batches(
+            "user",
+            ["org_id", "default_email_id", "status", "name", "created", "updated"],
+            where=where,
+            params=params,
+            size=ctx.options.batch_size,
+        ):
             _users(ctx, batch)
             advance(len(batch))
             ctx.batch_done("users")
@@ -220,10 +277,16 @@ def users(ctx: Context) -> None:
 def _users(ctx: Context, rows: list[Row]) -> None:
     ids = [r["id"] for r in rows]
     emails: dict[int, list[Row]] = {}
-    for e in ctx.source.rows_in("user_email", ["id", "user_id", "address"], "user_id", ids, order="id"):
+    for e in ctx.source.rows_in(
+        "user_email", ["id", "user_id", "address"], "user_id", ids, order="id"
+    ):
         emails.setdefault(e["user_id"], []).append(e)
-    accounts = {a["user_id"]: a for a in ctx.source.rows_in(
-        "user_account", ["status", "timezone", "passwd", "backend"], "user_id", ids)}
+    accounts = {
+        a["user_id"]: a
+        for a in ctx.source.rows_in(
+            "user_account", ["status", "timezone", "passwd", "backend"], "user_id", ids
+        )
+    }
     org_map = ctx.maps.get("organization", {r["org_id"] for r in rows})
     for row in rows:
         row["emails"] = repr(emails.get(row["id"], []))
@@ -254,7 +317,9 @@ def _users(ctx: Context, rows: list[Row]) -> None:
             return values  # the agent's own password and state stay
         if account is not None:
             values["is_active"] = not int(account["status"] or 0) & LOCKED
-            values["timezone"] = _zone(account["timezone"] or config_values(ctx).get("default_timezone"))
+            values["timezone"] = _zone(
+                account["timezone"] or config_values(ctx).get("default_timezone")
+            )
             password, usable = keys.password(account["passwd"])
             if account["passwd"] and not usable:
                 ctx.report.warn("client password cannot be carried over: reset needed", email)

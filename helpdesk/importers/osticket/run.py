@@ -56,17 +56,39 @@ STEPS: tuple[tuple[str, str, Callable[[Context], None]], ...] = (
 TIMED = (Thread, ThreadEntry, ThreadEvent, Collaborator, Referral, Attachment, Faq)
 
 
-class DryRunDone(Exception):  # noqa: N818
+class DryRunDone(Exception):
     """Unwinds the dry run's transaction."""
 
 
 # The tables each kind reads, checked before anything is written.
 TABLES = {
-    "config": ("config", "ticket_status", "ticket_priority", "role", "sla", "department",
-               "form", "form_field", "help_topic", "canned_response", "filter", "filter_rule",
-               "filter_action", "email_template", "api_key"),
-    "people": ("staff", "staff_dept_access", "team", "team_member", "organization", "user",
-               "user_email", "user_account"),
+    "config": (
+        "config",
+        "ticket_status",
+        "ticket_priority",
+        "role",
+        "sla",
+        "department",
+        "form",
+        "form_field",
+        "help_topic",
+        "canned_response",
+        "filter",
+        "filter_rule",
+        "filter_action",
+        "email_template",
+        "api_key",
+    ),
+    "people": (
+        "staff",
+        "staff_dept_access",
+        "team",
+        "team_member",
+        "organization",
+        "user",
+        "user_email",
+        "user_account",
+    ),
     "tickets": ("ticket", "thread", "form_entry", "form_entry_values", "form_field"),
     "tasks": ("task", "thread"),
     "threads": ("thread_entry", "thread_entry_email", "attachment", "file", "file_chunk"),
@@ -88,8 +110,7 @@ def run(source: Source, options: Options, progress: Progress) -> Report:
     preflight(source, options.only)
     core = _db_timezone(source)
     source.tz = zone(core)
-    ctx = Context(source=source, options=options, report=Report(), maps=Mapper(),
-                  progress=progress)
+    ctx = Context(source=source, options=options, report=Report(), maps=Mapper(), progress=progress)
     with keep_times(*TIMED):
         if options.dry_run:
             try:
@@ -106,7 +127,7 @@ def run(source: Source, options: Options, progress: Progress) -> Report:
 
 
 def _steps(ctx: Context) -> None:
-    for kind, name, step in STEPS:
+    for kind, _name, step in STEPS:
         if kind in ctx.options.only:
             step(ctx)
 
@@ -114,7 +135,7 @@ def _steps(ctx: Context) -> None:
 def _db_timezone(source: Source) -> str:
     if source.has("config"):
         rows = source.query(
-            f"SELECT value FROM {source.table('config')}"  # noqa: S608
+            f"SELECT value FROM {source.table('config')}"
             " WHERE namespace = 'core' AND `key` = 'db_timezone'"
         )
         if rows and rows[0]["value"]:

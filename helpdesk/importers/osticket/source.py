@@ -201,7 +201,9 @@ class Source:
 
     # --- reading ----------------------------------------------------------------------
 
-    def query(self, sql: str, params: Sequence[Any] = (), *, binary: Iterable[str] = ()) -> list[Row]:
+    def query(
+        self, sql: str, params: Sequence[Any] = (), *, binary: Iterable[str] = ()
+    ) -> list[Row]:
         keep = set(binary)
         with self._conn.cursor() as cursor:
             cursor.execute(sql, list(params) or None)
@@ -234,7 +236,7 @@ class Source:
         last: Any = -1
         while True:
             rows = self.query(
-                f"SELECT {select} FROM {self.table(table)} WHERE `{key}` > %s{condition}"  # noqa: S608
+                f"SELECT {select} FROM {self.table(table)} WHERE `{key}` > %s{condition}"
                 f" ORDER BY `{key}` LIMIT {int(size)}",
                 [last, *params],
                 binary=binary,
@@ -249,7 +251,7 @@ class Source:
     def count(self, table: str, *, where: str = "", params: Sequence[Any] = ()) -> int:
         self.require(table)
         condition = f" WHERE {where}" if where else ""
-        rows = self.query(f"SELECT COUNT(*) AS n FROM {self.table(table)}{condition}", params)  # noqa: S608
+        rows = self.query(f"SELECT COUNT(*) AS n FROM {self.table(table)}{condition}", params)
         return int(rows[0]["n"])
 
     def rows_in(
@@ -274,7 +276,7 @@ class Source:
         condition = f" AND ({where})" if where else ""
         order_by = f" ORDER BY {order}" if order else ""
         return self.query(
-            f"SELECT {select} FROM {self.table(table)} WHERE `{column}` IN ({marks})"  # noqa: S608
+            f"SELECT {select} FROM {self.table(table)} WHERE `{column}` IN ({marks})"
             f"{condition}{order_by}",
             [*ids, *params],
             binary=binary,

@@ -24,8 +24,24 @@ from .tickets import ip
 KINDS = {"M": ThreadEntry.Kind.MESSAGE, "R": ThreadEntry.Kind.RESPONSE, "N": ThreadEntry.Kind.NOTE}
 SOURCES = {"web": "web", "email": "email", "api": "api", "phone": "phone", "other": "other"}
 HIDDEN, EDITED, SYSTEM = 0x4, 0x2, 0x80
-COLUMNS = ["pid", "thread_id", "staff_id", "user_id", "type", "flags", "poster", "editor",
-           "editor_type", "source", "title", "body", "format", "ip_address", "created", "updated"]
+COLUMNS = [
+    "pid",
+    "thread_id",
+    "staff_id",
+    "user_id",
+    "type",
+    "flags",
+    "poster",
+    "editor",
+    "editor_type",
+    "source",
+    "title",
+    "body",
+    "format",
+    "ip_address",
+    "created",
+    "updated",
+]
 
 
 def entries(ctx: Context) -> None:
@@ -33,8 +49,9 @@ def entries(ctx: Context) -> None:
     columns = [*COLUMNS, "recipients"] if ctx.source.has("thread_entry", "recipients") else COLUMNS
     total = ctx.source.count("thread_entry", where=where, params=params)
     with ctx.progress.task("thread entries", total) as advance:
-        for batch in ctx.source.batches("thread_entry", columns, where=where, params=params,
-                                        size=ctx.options.batch_size * 5):
+        for batch in ctx.source.batches(
+            "thread_entry", columns, where=where, params=params, size=ctx.options.batch_size * 5
+        ):
             _entries(ctx, batch)
             advance(len(batch))
             ctx.batch_done("threads")
@@ -45,8 +62,12 @@ def entries(ctx: Context) -> None:
 def _entries(ctx: Context, rows: list[Row]) -> None:
     ids = [r["id"] for r in rows]
     thread_map = ctx.maps.get("thread", {r["thread_id"] for r in rows})
-    emails = {e["thread_entry_id"]: e for e in ctx.source.rows_in(
-        "thread_entry_email", ["mid", "headers"], "thread_entry_id", ids)}
+    emails = {
+        e["thread_entry_id"]: e
+        for e in ctx.source.rows_in(
+            "thread_entry_email", ["mid", "headers"], "thread_entry_id", ids
+        )
+    }
     agents = ctx.maps.load("agent")
     users = ctx.maps.get("user", {r["user_id"] for r in rows})
     visible = [r for r in rows if not int(r["flags"] or 0) & HIDDEN]
@@ -67,7 +88,11 @@ def _entries(ctx: Context, rows: list[Row]) -> None:
         kind = KINDS.get(row["type"])
         if kind is None:
             raise Skip(f"unknown entry type {row['type']!r}")
-        fmt = ThreadEntry.Format.TEXT if (row["format"] or "").lower() == "text" else ThreadEntry.Format.HTML
+        fmt = (
+            ThreadEntry.Format.TEXT
+            if (row["format"] or "").lower() == "text"
+            else ThreadEntry.Format.HTML
+        )
         body_html, body_text = bodies(row["body"] or "", fmt)
         poster = None
         if row["staff_id"]:
@@ -101,9 +126,15 @@ def _entries(ctx: Context, rows: list[Row]) -> None:
     def after(written: list[tuple[Row, Any]]) -> None:
         Attachment.objects.filter(entry__in=[e for _, e in written]).delete()
         Attachment.objects.bulk_create(
-            Attachment(entry=entry, file=stored[a.file_id], filename=a.name, content_type=a.type,
-                       inline=a.inline, content_id=a.key if a.inline else "",
-                       created_at=entry.created_at)
+            Attachment(
+                entry=entry,
+                file=stored[a.file_id],
+                filename=a.name,
+                content_type=a.type,
+                inline=a.inline,
+                content_id=a.key if a.inline else "",
+                created_at=entry.created_at,
+            )
             for row, entry in written
             for a in attached.get(row["id"], [])
             if a.file_id in stored
@@ -124,59 +155,89 @@ def collaborators(ctx: Context) -> None:
     if not ctx.source.has("thread_collaborator"):
         return
     flag = "flags" if ctx.source.has("thread_collaborator", "flags") else "isactive"
-    for batch in ctx.source.batches("thread_collaborator", ["thread_id", "user_id", flag, "created"],
-                                    size=ctx.options.batch_size * 5):
-        threads = ctx.maps.get("thread", {r["thread_id"] for r in batch})
-        users = ctx.maps.get("user", {r["user_id"] for r in batch})
-        seen: set[tuple[int, int]] = set()
+    for batch in ctx.source.batches(
+        "thread_collaborator",
+        ["thread_id", "user_id", flag, "created"],
+        size=ctx.options.batch_size * 5,
+    ):
+        _collaborators(ctx, batch, flag)
 
-        def build(row: Row) -> dict[str, Any]:
-            thread, user = threads.get(str(row["thread_id"])), users.get(str(row["user_id"]))
-            if thread is None or user is None:
-                raise Skip("its ticket or user was not imported")
-            pair = (thread.object_id, user.object_id)
-            if pair in seen:
-                raise Skip("the same person twice on one thread")
-            seen.add(pair)
-            value = int(row[flag] or 0)
-            active = bool(value & 0x1) if flag == "flags" else bool(value)
-            cc = bool(value & 0x2) if flag == "flags" else True
-            return {
-                "thread_id": thread.object_id,
-                "user_id": user.object_id,
-                "is_active": active,
-                "role": Collaborator.Role.CC if cc else Collaborator.Role.BCC,
-                "created_at": ctx.when(row["created"]) or ctx.now,
-            }
 
-        upsert(ctx, "collaborator", Collaborator, batch, build,
-               adopt=lambda v: Collaborator.objects.filter(
-                   thread_id=v["thread_id"], user_id=v["user_id"]).first())
+def _collaborators(ctx: Context, batch: list[Row], flag: str) -> None:
+    threads = ctx.maps.get("thread", {r["thread_id"] for r in batch})
+    users = ctx.maps.get("user", {r["user_id"] for r in batch})
+    seen: set[tuple[int, int]] = set()
+
+    def build(row: Row) -> dict[str, Any]:
+        thread, user = threads.get(str(row["thread_id"])), users.get(str(row["user_id"]))
+        if thread is None or user is None:
+            raise Skip("its ticket or user was not imported")
+        pair = (thread.object_id, user.object_id)
+        if pair in seen:
+            raise Skip("the same person twice on one thread")
+        seen.add(pair)
+        value = int(row[flag] or 0)
+        active = bool(value & 0x1) if flag == "flags" else bool(value)
+        cc = bool(value & 0x2) if flag == "flags" else True
+        return {
+            "thread_id": thread.object_id,
+            "user_id": user.object_id,
+            "is_active": active,
+            "role": Collaborator.Role.CC if cc else Collaborator.Role.BCC,
+            "created_at": ctx.when(row["created"]) or ctx.now,
+        }
+
+    upsert(
+        ctx,
+        "collaborator",
+        Collaborator,
+        batch,
+        build,
+        adopt=lambda v: Collaborator.objects.filter(
+            thread_id=v["thread_id"], user_id=v["user_id"]
+        ).first(),
+    )
 
 
 def referrals(ctx: Context) -> None:
     if not ctx.source.has("thread_referral"):
         return
-    targets = {"S": ("agent", "agent_id"), "E": ("team", "team_id"), "D": ("department", "department_id")}
-    for batch in ctx.source.batches("thread_referral", ["thread_id", "object_id", "object_type", "created"],
-                                    size=ctx.options.batch_size * 5):
-        threads = ctx.maps.get("thread", {r["thread_id"] for r in batch})
+    targets = {
+        "S": ("agent", "agent_id"),
+        "E": ("team", "team_id"),
+        "D": ("department", "department_id"),
+    }
+    for batch in ctx.source.batches(
+        "thread_referral",
+        ["thread_id", "object_id", "object_type", "created"],
+        size=ctx.options.batch_size * 5,
+    ):
+        _referrals(ctx, batch, targets)
 
-        def build(row: Row) -> dict[str, Any]:
-            thread = threads.get(str(row["thread_id"]))
-            target = targets.get(row["object_type"])
-            if thread is None or target is None:
-                raise Skip("its ticket was not imported, or an unknown referral")
-            ours = ctx.maps.load(target[0]).get(str(row["object_id"]))
-            if ours is None:
-                raise Skip(f"the {target[0]} it refers to was not imported")
-            return {"thread_id": thread.object_id, target[1]: ours.object_id,
-                    "created_at": ctx.when(row["created"]) or ctx.now}
 
-        def adopt(values: dict[str, Any]) -> Any:
-            return Referral.objects.filter(**{k: v for k, v in values.items() if k != "created_at"}).first()
+def _referrals(ctx: Context, batch: list[Row], targets: dict[str, tuple[str, str]]) -> None:
+    threads = ctx.maps.get("thread", {r["thread_id"] for r in batch})
 
-        upsert(ctx, "referral", Referral, batch, build, adopt=adopt)
+    def build(row: Row) -> dict[str, Any]:
+        thread = threads.get(str(row["thread_id"]))
+        target = targets.get(row["object_type"])
+        if thread is None or target is None:
+            raise Skip("its ticket was not imported, or an unknown referral")
+        ours = ctx.maps.load(target[0]).get(str(row["object_id"]))
+        if ours is None:
+            raise Skip(f"the {target[0]} it refers to was not imported")
+        return {
+            "thread_id": thread.object_id,
+            target[1]: ours.object_id,
+            "created_at": ctx.when(row["created"]) or ctx.now,
+        }
+
+    def adopt(values: dict[str, Any]) -> Any:
+        return Referral.objects.filter(
+            **{k: v for k, v in values.items() if k != "created_at"}
+        ).first()
+
+    upsert(ctx, "referral", Referral, batch, build, adopt=adopt)
 
 
 EVENTS = {
@@ -205,45 +266,72 @@ def events(ctx: Context) -> None:
     by_id = ctx.source.has("thread_event", "event_id")
     names: dict[int, str] = {}
     if by_id and ctx.source.has("event"):
-        names = {r["id"]: r["name"] for r in ctx.source.query(
-            f"SELECT id, name FROM {ctx.source.table('event')}")}  # noqa: S608
+        names = {
+            r["id"]: r["name"]
+            for r in ctx.source.query(f"SELECT id, name FROM {ctx.source.table('event')}")
+        }
     what = "event_id" if by_id else "state"
-    columns = [what, "thread_id", "staff_id", "team_id", "dept_id", "topic_id", "data", "username",
-               "uid", "uid_type", "annulled", "timestamp"]
+    columns = [
+        what,
+        "thread_id",
+        "staff_id",
+        "team_id",
+        "dept_id",
+        "topic_id",
+        "data",
+        "username",
+        "uid",
+        "uid_type",
+        "annulled",
+        "timestamp",
+    ]
     where, params = ctx.since_clause("timestamp")
-    for batch in ctx.source.batches("thread_event", columns, where=where, params=params,
-                                    size=ctx.options.batch_size * 5):
-        threads = ctx.maps.get("thread", {r["thread_id"] for r in batch})
-        users = ctx.maps.get("user", {r["uid"] for r in batch if r["uid_type"] == "U"})
-        agents = ctx.maps.load("agent")
+    for batch in ctx.source.batches(
+        "thread_event", columns, where=where, params=params, size=ctx.options.batch_size * 5
+    ):
+        _events(ctx, batch, names if by_id else None, what)
 
-        def build(row: Row) -> dict[str, Any]:
-            name = names.get(row[what], "") if by_id else (row[what] or "")
-            kind = EVENTS.get(name)
-            if kind is None:
-                raise Skip(f"no history of {name or 'unnamed'!r} events here")
-            thread = threads.get(str(row["thread_id"]))
-            if thread is None:
-                raise Skip("its ticket or task was not imported")
-            actor = (agents if row["uid_type"] == "S" else users).get(str(row["uid"] or 0))
-            try:
-                detail = json.loads(row["data"]) if row["data"] else {}
-            except ValueError:
-                detail = {"raw": row["data"]}
-            data: dict[str, Any] = {"imported": True, "osticket": {
-                "event": name, "data": detail, "staff": row["staff_id"], "team": row["team_id"],
-                "department": row["dept_id"], "topic": row["topic_id"],
-                "annulled": bool(row["annulled"])}}
-            if name in ("closed", "reopened"):
-                data["state"] = "closed" if name == "closed" else "open"
-            return {
-                "thread_id": thread.object_id,
-                "kind": kind,
-                "actor_id": actor.object_id if actor else None,
-                "actor_label": (row["username"] or "")[:128],
-                "channel": "system",
-                "data": data,
-                "created_at": ctx.when(row["timestamp"]) or ctx.now,
-            }
 
-        upsert(ctx, "event", ThreadEvent, batch, build, adopt=lambda v: None)
+def _events(ctx: Context, batch: list[Row], names: dict[int, str] | None, what: str) -> None:
+    threads = ctx.maps.get("thread", {r["thread_id"] for r in batch})
+    users = ctx.maps.get("user", {r["uid"] for r in batch if r["uid_type"] == "U"})
+    agents = ctx.maps.load("agent")
+
+    def build(row: Row) -> dict[str, Any]:
+        name = names.get(row[what], "") if names is not None else (row[what] or "")
+        kind = EVENTS.get(name)
+        if kind is None:
+            raise Skip(f"no history of {name or 'unnamed'!r} events here")
+        thread = threads.get(str(row["thread_id"]))
+        if thread is None:
+            raise Skip("its ticket or task was not imported")
+        actor = (agents if row["uid_type"] == "S" else users).get(str(row["uid"] or 0))
+        try:
+            detail = json.loads(row["data"]) if row["data"] else {}
+        except ValueError:
+            detail = {"raw": row["data"]}
+        data: dict[str, Any] = {
+            "imported": True,
+            "osticket": {
+                "event": name,
+                "data": detail,
+                "staff": row["staff_id"],
+                "team": row["team_id"],
+                "department": row["dept_id"],
+                "topic": row["topic_id"],
+                "annulled": bool(row["annulled"]),
+            },
+        }
+        if name in ("closed", "reopened"):
+            data["state"] = "closed" if name == "closed" else "open"
+        return {
+            "thread_id": thread.object_id,
+            "kind": kind,
+            "actor_id": actor.object_id if actor else None,
+            "actor_label": (row["username"] or "")[:128],
+            "channel": "system",
+            "data": data,
+            "created_at": ctx.when(row["timestamp"]) or ctx.now,
+        }
+
+    upsert(ctx, "event", ThreadEvent, batch, build, adopt=lambda v: None)

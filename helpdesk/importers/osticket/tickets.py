@@ -34,9 +34,28 @@ from .config import sequences_after_tickets
 from .source import Row
 
 SOURCES = {"web": "web", "email": "email", "phone": "phone", "api": "api", "other": "other"}
-COLUMNS = ["number", "user_id", "status_id", "dept_id", "sla_id", "topic_id", "staff_id",
-           "team_id", "flags", "ip_address", "source", "isoverdue", "isanswered", "duedate",
-           "est_duedate", "reopened", "closed", "lastupdate", "created", "updated"]
+COLUMNS = [
+    "number",
+    "user_id",
+    "status_id",
+    "dept_id",
+    "sla_id",
+    "topic_id",
+    "staff_id",
+    "team_id",
+    "flags",
+    "ip_address",
+    "source",
+    "isoverdue",
+    "isanswered",
+    "duedate",
+    "est_duedate",
+    "reopened",
+    "closed",
+    "lastupdate",
+    "created",
+    "updated",
+]
 
 
 def ip(value: Any) -> str | None:
@@ -54,7 +73,7 @@ def form_answers(ctx: Context, object_type: str, ids: list[int]) -> dict[int, di
     marks = ", ".join(["%s"] * len(ids))
     rows = s.query(
         "SELECT fe.object_id, ff.id AS field_id, ff.name, v.value, v.value_id"
-        f" FROM {s.table('form_entry')} fe"  # noqa: S608
+        f" FROM {s.table('form_entry')} fe"
         f" JOIN {s.table('form_entry_values')} v ON v.entry_id = fe.id"
         f" JOIN {s.table('form_field')} ff ON ff.id = v.field_id"
         f" WHERE fe.object_type = %s AND fe.object_id IN ({marks})",
@@ -81,10 +100,15 @@ class Lookups:
         if "states" not in ctx.cache:
             ctx.cache["states"] = dict(TicketStatus.objects.values_list("pk", "state"))
             s = HelpdeskSettings.load()
-            ctx.cache["defaults"] = (s.default_department_id, s.default_status_id,
-                                     s.closed_status_id, s.default_priority_id)
-            ctx.cache["priority_any"] = Priority.objects.order_by("urgency").values_list(
-                "pk", flat=True).last()
+            ctx.cache["defaults"] = (
+                s.default_department_id,
+                s.default_status_id,
+                s.closed_status_id,
+                s.default_priority_id,
+            )
+            ctx.cache["priority_any"] = (
+                Priority.objects.order_by("urgency").values_list("pk", flat=True).last()
+            )
         self.states: dict[int, str] = ctx.cache["states"]
         self.defaults: tuple[int | None, ...] = ctx.cache["defaults"]
 
@@ -106,8 +130,14 @@ def tickets(ctx: Context) -> None:
     where, params = ctx.since_clause("updated")
     total = ctx.source.count("ticket", where=where, params=params)
     with ctx.progress.task("tickets", total) as advance:
-        for batch in ctx.source.batches("ticket", COLUMNS, key="ticket_id", where=where,
-                                        params=params, size=ctx.options.batch_size):
+        for batch in ctx.source.batches(
+            "ticket",
+            COLUMNS,
+            key="ticket_id",
+            where=where,
+            params=params,
+            size=ctx.options.batch_size,
+        ):
             _tickets(ctx, batch)
             advance(len(batch))
             ctx.batch_done("tickets")
@@ -116,22 +146,36 @@ def tickets(ctx: Context) -> None:
 
 def _tickets(ctx: Context, rows: list[Row]) -> None:
     ids = [r["ticket_id"] for r in rows]
-    threads = {t["object_id"]: t for t in ctx.source.rows_in(
-        "thread", ["id", "lastresponse", "lastmessage"], "object_id", ids,
-        where="object_type = 'T'")}
+    threads = {
+        t["object_id"]: t
+        for t in ctx.source.rows_in(
+            "thread",
+            ["id", "lastresponse", "lastmessage"],
+            "object_id",
+            ids,
+            where="object_type = 'T'",
+        )
+    }
     answers = form_answers(ctx, "T", ids)
     look = Lookups(ctx, rows)
     fields = ctx.maps.get("field", {a["field_id"] for t in answers.values() for a in t.values()})
-    orgs = dict(User.objects.filter(pk__in=[m.object_id for m in look.user.values()])
-                .values_list("pk", "organization_id"))
+    orgs = dict(
+        User.objects.filter(pk__in=[m.object_id for m in look.user.values()]).values_list(
+            "pk", "organization_id"
+        )
+    )
     mapped = ctx.maps.get("ticket", ids)
-    taken = set(Ticket.objects.filter(number__in=[r["number"] for r in rows if r["number"]])
-                .values_list("number", "pk"))
+    taken = set(
+        Ticket.objects.filter(number__in=[r["number"] for r in rows if r["number"]]).values_list(
+            "number", "pk"
+        )
+    )
     for row in rows:
         thread = threads.get(row["ticket_id"], {})
         row["thread"] = (thread.get("lastresponse"), thread.get("lastmessage"))
-        row["answers"] = sorted((k, v["value"], v["value_id"]) for k, v in
-                                answers.get(row["ticket_id"], {}).items())
+        row["answers"] = sorted(
+            (k, v["value"], v["value_id"]) for k, v in answers.get(row["ticket_id"], {}).items()
+        )
 
     def build(row: Row) -> dict[str, Any]:
         number = (row["number"] or "").strip() or str(row["ticket_id"])
@@ -161,7 +205,8 @@ def _tickets(ctx: Context, rows: list[Row]) -> None:
             "department_id": look.department(row),
             "topic_id": look.ref(look.topic, row["topic_id"]),
             "sla_id": look.ref(look.sla, row["sla_id"]),
-            "priority_id": look.ref(look.priority, priority) or look.defaults[3]
+            "priority_id": look.ref(look.priority, priority)
+            or look.defaults[3]
             or ctx.cache["priority_any"],
             "status_id": status,
             "state": state,
@@ -194,8 +239,11 @@ def _tickets(ctx: Context, rows: list[Row]) -> None:
             for answer in answers.get(row["ticket_id"], {}).values():
                 field = fields.get(str(answer["field_id"]))
                 if field is not None and answer["value"] not in (None, ""):
-                    values.append(TicketFieldValue(ticket=ticket, field_id=field.object_id,
-                                                   value=str(answer["value"])))
+                    values.append(
+                        TicketFieldValue(
+                            ticket=ticket, field_id=field.object_id, value=str(answer["value"])
+                        )
+                    )
         TicketFieldValue.objects.bulk_create(values)
         thread_rows = []
         for row, ticket in written:
@@ -205,26 +253,45 @@ def _tickets(ctx: Context, rows: list[Row]) -> None:
         ctx.maps.record("thread", Thread, thread_rows)
         sequences_after_tickets(ctx, "ticket", [t.number for _, t in written])
 
-    upsert(ctx, "ticket", Ticket, rows, build, key="ticket_id", after=after,
-           before_create=before_create)
+    upsert(
+        ctx,
+        "ticket",
+        Ticket,
+        rows,
+        build,
+        key="ticket_id",
+        after=after,
+        before_create=before_create,
+    )
 
 
 def merges(ctx: Context) -> None:
     """Merged and linked tickets (osTicket 1.14+: `ticket_pid` and the merge flags)."""
     if not ctx.source.has("ticket", "ticket_pid"):
         return
-    for batch in ctx.source.batches("ticket", ["ticket_pid", "flags"], key="ticket_id",
-                                    where="ticket_pid IS NOT NULL AND ticket_pid <> 0",
-                                    size=ctx.options.batch_size):
-        ids = ctx.maps.ids("ticket", [r["ticket_id"] for r in batch] + [r["ticket_pid"] for r in batch])
+    for batch in ctx.source.batches(
+        "ticket",
+        ["ticket_pid", "flags"],
+        key="ticket_id",
+        where="ticket_pid IS NOT NULL AND ticket_pid <> 0",
+        size=ctx.options.batch_size,
+    ):
+        ids = ctx.maps.ids(
+            "ticket", [r["ticket_id"] for r in batch] + [r["ticket_pid"] for r in batch]
+        )
         children, links = [], []
         for row in batch:
             child, parent = ids.get(row["ticket_id"]), ids.get(row["ticket_pid"])
             if child is None or parent is None or child == parent:
                 continue
             flags = int(row["flags"] or 0)
-            mode = (MergeMode.LINK if flags & 0x8 else
-                    MergeMode.SEPARATE if flags & 0x2 else MergeMode.COMBINE)
+            mode = (
+                MergeMode.LINK
+                if flags & 0x8
+                else MergeMode.SEPARATE
+                if flags & 0x2
+                else MergeMode.COMBINE
+            )
             children.append(Ticket(pk=child, merged_into_id=parent, merge_mode=mode))
             if mode == MergeMode.LINK:
                 links.append(TicketLink(low_id=min(child, parent), high_id=max(child, parent)))
@@ -238,10 +305,25 @@ def tasks(ctx: Context) -> None:
     where, params = ctx.since_clause("updated")
     total = ctx.source.count("task", where=where, params=params)
     with ctx.progress.task("tasks", total) as advance:
-        for batch in ctx.source.batches("task", ["object_id", "object_type", "number", "dept_id",
-                                                 "staff_id", "team_id", "flags", "duedate",
-                                                 "closed", "created", "updated"],
-                                        where=where, params=params, size=ctx.options.batch_size):
+        for batch in ctx.source.batches(
+            "task",
+            [
+                "object_id",
+                "object_type",
+                "number",
+                "dept_id",
+                "staff_id",
+                "team_id",
+                "flags",
+                "duedate",
+                "closed",
+                "created",
+                "updated",
+            ],
+            where=where,
+            params=params,
+            size=ctx.options.batch_size,
+        ):
             _tasks(ctx, batch)
             advance(len(batch))
             ctx.batch_done("tasks")
@@ -249,8 +331,10 @@ def tasks(ctx: Context) -> None:
 
 def _tasks(ctx: Context, rows: list[Row]) -> None:
     ids = [r["id"] for r in rows]
-    threads = {t["object_id"]: t for t in ctx.source.rows_in(
-        "thread", ["id"], "object_id", ids, where="object_type = 'A'")}
+    threads = {
+        t["object_id"]: t
+        for t in ctx.source.rows_in("thread", ["id"], "object_id", ids, where="object_type = 'A'")
+    }
     answers = form_answers(ctx, "A", ids)
     look = Lookups(ctx, [])
     parents = ctx.maps.ids("ticket", [r["object_id"] for r in rows if r["object_type"] == "T"])
@@ -284,11 +368,24 @@ def _tasks(ctx: Context, rows: list[Row]) -> None:
             task.thread = thread
 
     def after(written: list[tuple[Row, Any]]) -> None:
-        ctx.maps.record("thread", Thread, [
-            (threads[row["id"]]["id"], task.thread_id, "")
-            for row, task in written if row["id"] in threads
-        ])
+        ctx.maps.record(
+            "thread",
+            Thread,
+            [
+                (threads[row["id"]]["id"], task.thread_id, "")
+                for row, task in written
+                if row["id"] in threads
+            ],
+        )
         sequences_after_tickets(ctx, "task", [t.number for _, t in written])
 
-    upsert(ctx, "task", Task, rows, build, after=after, before_create=before_create,
-           adopt=lambda v: None)
+    upsert(
+        ctx,
+        "task",
+        Task,
+        rows,
+        build,
+        after=after,
+        before_create=before_create,
+        adopt=lambda v: None,
+    )

@@ -1,4 +1,5 @@
-"""`manage.py import_osticket --source mysql://USER:PASS@HOST:3306/DBNAME` (docs/migrating-from-osticket.md)."""
+"""`manage.py import_osticket --source mysql://USER:PASS@HOST:3306/DBNAME`
+(docs/migrating-from-osticket.md)."""
 
 import datetime as dt
 
@@ -27,10 +28,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--source", required=True, help="mysql://USER:PASS@HOST:3306/DBNAME")
         parser.add_argument("--prefix", default="ost_", help="osTicket's table prefix (ost_).")
-        parser.add_argument("--attachments-dir", help="osTicket's attachment folder (filesystem storage).")
-        parser.add_argument("--dry-run", action="store_true", help="Read and check everything, write nothing.")
+        parser.add_argument(
+            "--attachments-dir", help="osTicket's attachment folder (filesystem storage)."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Read and check everything, write nothing."
+        )
         parser.add_argument("--only", help=f"Some kinds only, comma-separated: {', '.join(KINDS)}.")
-        parser.add_argument("--since", help="Only rows changed since this date (UTC): the cut-over delta.")
+        parser.add_argument(
+            "--since", help="Only rows changed since this date (UTC): the cut-over delta."
+        )
         parser.add_argument("--batch-size", type=int, default=2000)
 
     def handle(self, *args, **opts):
@@ -39,7 +46,9 @@ class Command(BaseCommand):
             only = frozenset(k.strip() for k in opts["only"].split(",") if k.strip())
             unknown = sorted(only - set(KINDS))
             if unknown:
-                raise CommandError(f"--only: unknown kind {', '.join(unknown)} (kinds: {', '.join(KINDS)}).")
+                raise CommandError(
+                    f"--only: unknown kind {', '.join(unknown)} (kinds: {', '.join(KINDS)})."
+                )
         if opts["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1.")
         options = Options(
