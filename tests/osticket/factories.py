@@ -335,14 +335,14 @@ class OsTicket:
             self.insert("thread_entry_email", thread_entry_id=entry, mid=mid, headers=headers)
         return entry
 
-    def entries(self, thread_id: int, count: int, **kw: Any) -> None:
+    def entries(self, thread_id: int, count: int, types: str = "MRN", **kw: Any) -> None:
         created = kw.pop("created", T0)
         self.many(
             "thread_entry",
             [
                 {
                     "thread_id": thread_id,
-                    "type": "MRN"[i % 3],
+                    "type": types[i % len(types)],
                     "body": f"<p>Entry {i}</p>",
                     "format": "html",
                     "poster": "Someone",

@@ -248,7 +248,7 @@ def _tickets(ctx: Context, rows: list[Row]) -> None:
         thread_rows = []
         for row, ticket in written:
             thread = threads.get(row["ticket_id"])
-            if thread is not None:
+            if thread is not None and ticket.thread_id is not None:
                 thread_rows.append((thread["id"], ticket.thread_id, ""))
         ctx.maps.record("thread", Thread, thread_rows)
         sequences_after_tickets(ctx, "ticket", [t.number for _, t in written])
