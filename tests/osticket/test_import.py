@@ -9,11 +9,12 @@ import struct
 
 import pytest
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.test import Client
 
 from accounts.models import ApiKey, DepartmentAccess, Organization, Role, User, UserEmail
 from helpdesk.importers.models import ImportedObject
-from helpdesk.importers.osticket.base import Interrupt
+from helpdesk.importers.osticket.base import Interrupt, Mapper
 from helpdesk.importers.osticket.message_ids import decode, system_code
 from helpdesk.kb.models import CannedResponse, Faq, FaqCategory
 from helpdesk.mail.inbound import ingest
@@ -522,32 +523,59 @@ def test_a_changed_row_is_updated_on_the_next_run(helpdesk):
     assert Ticket.objects.count() == 2
 
 
-def test_a_run_killed_midway_then_run_again_imports_everything_once(helpdesk):
-    for i in range(9):
-        user = helpdesk.user(f"User {i}", f"user{i}@example.com")
-        _, thread = helpdesk.ticket(user, f"Ticket {i}", number=f"7000{i}")
-        helpdesk.entries(thread, 3, user_id=user)
-    import_osticket(helpdesk)  # the whole import, for the counts
-    whole = counts()
-    from django.core.management import call_command
+def _more_tickets(db, n=9):
+    for i in range(n):
+        user = db.user(f"User {i}", f"user{i}@example.com")
+        _, thread = db.ticket(user, f"Ticket {i}", number=f"7000{i}")
+        db.entries(thread, 3, user_id=user)
 
-    call_command("flush", "--no-input")  # start again from an empty helpdesk
-    import importlib
 
-    from django.apps import apps
+def _whole_import(db) -> dict[str, int]:
+    """The counts of one uninterrupted import, rolled back."""
+    with transaction.atomic():
+        import_osticket(db)
+        whole = counts()
+        transaction.set_rollback(True)
+    assert not Ticket.objects.exists()
+    return whole
 
-    from tests.conftest import SEEDS
 
-    for module in SEEDS:
-        importlib.import_module(module).seed(apps, None)
+def test_a_run_stopped_after_a_batch_then_run_again_imports_everything_once(helpdesk):
+    _more_tickets(helpdesk)
+    whole = _whole_import(helpdesk)
 
-    def killer(kind, number):
+    def stop(kind, number):
         if kind == "tickets" and number == 2:
             raise Interrupt
 
     with pytest.raises(Interrupt):
-        import_osticket(helpdesk, batch_size=3, after_batch=killer)
-    assert 0 < Ticket.objects.count() < 11
+        import_osticket(helpdesk, batch_size=3, after_batch=stop)
+    assert Ticket.objects.count() == 6  # two batches of three
+
+    import_osticket(helpdesk, batch_size=3)
+
+    assert counts() == whole
+    assert whole["Ticket"] == 11 and whole["ThreadEntry"] == 4 + 27
+
+
+def test_a_run_killed_inside_a_batch_leaves_nothing_of_it(helpdesk, monkeypatch):
+    _more_tickets(helpdesk)
+    whole = _whole_import(helpdesk)
+    record = Mapper.record
+    seen = {"ticket": 0}
+
+    def dying(self, kind, model, rows):
+        if kind == "ticket":
+            seen["ticket"] += 1
+            if seen["ticket"] == 3:  # the objects of batch 3 are written, not yet mapped
+                raise Interrupt
+        return record(self, kind, model, rows)
+
+    monkeypatch.setattr(Mapper, "record", dying)
+    with pytest.raises(Interrupt):
+        import_osticket(helpdesk, batch_size=3)
+    assert Ticket.objects.count() == 6
+    monkeypatch.setattr(Mapper, "record", record)
 
     import_osticket(helpdesk, batch_size=3)
 

@@ -22,7 +22,7 @@ from helpdesk.kb.models import Faq
 from threads.models import Attachment, Collaborator, Referral, Thread, ThreadEntry, ThreadEvent
 
 from . import config, kb, people, threads, tickets
-from .base import Context, Mapper, Options, Progress, Report, keep_times
+from .base import KINDS, Context, Mapper, Options, Progress, Report, keep_times
 from .source import Source, zone
 
 STEPS: tuple[tuple[str, str, Callable[[Context], None]], ...] = (
@@ -98,8 +98,8 @@ TABLES = {
 
 def preflight(source: Source, only: frozenset[str]) -> None:
     """A missing table is named before anything is written (columns: before each read)."""
-    for kind in only:
-        for table in TABLES[kind]:
+    for kind in KINDS:
+        for table in TABLES[kind] if kind in only else ():
             source.require(table)
     if "tickets" in only:
         source.require("ticket", ["ticket_id", "number", "user_id", "status_id", "dept_id"])
