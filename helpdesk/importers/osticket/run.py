@@ -14,6 +14,7 @@ never written.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from django.db import transaction
@@ -127,9 +128,11 @@ def run(source: Source, options: Options, progress: Progress) -> Report:
 
 
 def _steps(ctx: Context) -> None:
-    for kind, _name, step in STEPS:
+    for kind, name, step in STEPS:
         if kind in ctx.options.only:
+            started = time.monotonic()
             step(ctx)
+            ctx.report.seconds[name] = time.monotonic() - started
 
 
 def _db_timezone(source: Source) -> str:

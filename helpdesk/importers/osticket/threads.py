@@ -124,10 +124,10 @@ def _entries(ctx: Context, rows: list[Row]) -> None:
         }
 
     def after(written: list[tuple[Row, Any]]) -> None:
-        Attachment.objects.filter(entry__in=[e for _, e in written]).delete()
+        Attachment.objects.filter(entry_id__in=[e.pk for _, e in written]).delete()
         Attachment.objects.bulk_create(
             Attachment(
-                entry=entry,
+                entry_id=entry.pk,
                 file=stored[a.file_id],
                 filename=a.name,
                 content_type=a.type,
@@ -140,7 +140,7 @@ def _entries(ctx: Context, rows: list[Row]) -> None:
             if a.file_id in stored
         )
 
-    upsert(ctx, "entry", ThreadEntry, rows, build, after=after, adopt=lambda v: None)
+    upsert(ctx, "entry", ThreadEntry, rows, build, after=after, fast=True)
 
 
 def _recipients(value: Any) -> dict[str, Any]:
@@ -334,4 +334,4 @@ def _events(ctx: Context, batch: list[Row], names: dict[int, str] | None, what: 
             "created_at": ctx.when(row["timestamp"]) or ctx.now,
         }
 
-    upsert(ctx, "event", ThreadEvent, batch, build, adopt=lambda v: None)
+    upsert(ctx, "event", ThreadEvent, batch, build, fast=True)

@@ -29,7 +29,7 @@ from tickets.models import (
     TicketStatus,
 )
 
-from .base import Context, Skip, upsert
+from .base import Context, Skip, insert_rows, upsert
 from .config import sequences_after_tickets
 from .source import Row
 
@@ -228,12 +228,12 @@ def _tickets(ctx: Context, rows: list[Row]) -> None:
         }
 
     def before_create(new: list[tuple[Row, Any]]) -> None:
-        made = Thread.objects.bulk_create([Thread(created_at=o.created_at) for _, o in new])
+        made = insert_rows(Thread, ["created_at"], [(o.created_at,) for _, o in new])
         for (_, ticket), thread in zip(new, made, strict=True):
-            ticket.thread = thread
+            ticket.thread_id = thread
 
     def after(written: list[tuple[Row, Any]]) -> None:
-        TicketFieldValue.objects.filter(ticket__in=[t for _, t in written]).delete()
+        TicketFieldValue.objects.filter(ticket_id__in=[t.pk for _, t in written]).delete()
         values = []
         for row, ticket in written:
             for answer in answers.get(row["ticket_id"], {}).values():
@@ -241,7 +241,9 @@ def _tickets(ctx: Context, rows: list[Row]) -> None:
                 if field is not None and answer["value"] not in (None, ""):
                     values.append(
                         TicketFieldValue(
-                            ticket=ticket, field_id=field.object_id, value=str(answer["value"])
+                            ticket_id=ticket.pk,
+                            field_id=field.object_id,
+                            value=str(answer["value"]),
                         )
                     )
         TicketFieldValue.objects.bulk_create(values)
@@ -262,6 +264,7 @@ def _tickets(ctx: Context, rows: list[Row]) -> None:
         key="ticket_id",
         after=after,
         before_create=before_create,
+        fast=True,
     )
 
 
@@ -363,9 +366,9 @@ def _tasks(ctx: Context, rows: list[Row]) -> None:
         }
 
     def before_create(new: list[tuple[Row, Any]]) -> None:
-        made = Thread.objects.bulk_create([Thread(created_at=o.created_at) for _, o in new])
+        made = insert_rows(Thread, ["created_at"], [(o.created_at,) for _, o in new])
         for (_, task), thread in zip(new, made, strict=True):
-            task.thread = thread
+            task.thread_id = thread
 
     def after(written: list[tuple[Row, Any]]) -> None:
         ctx.maps.record(
