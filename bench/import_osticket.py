@@ -138,6 +138,7 @@ def main() -> None:
     )
     parser.add_argument("--database-url", default=os.environ.get("BENCH_IMPORT_DATABASE_URL", PG))
     parser.add_argument("--batch-size", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--profile", help="write a cProfile of the import to this file")
     args = parser.parse_args()
     source_url = build_source(args.mariadb, args.tickets, args.entries)
@@ -156,7 +157,11 @@ def main() -> None:
         profile.enable()
     started = time.monotonic()
     with Source(parse_source(source_url)) as source:
-        report = run(source, Options(batch_size=args.batch_size), Progress(log, interactive=False))
+        report = run(
+            source,
+            Options(batch_size=args.batch_size, workers=args.workers),
+            Progress(log, interactive=False),
+        )
     seconds = time.monotonic() - started
     if profile is not None:
         profile.disable()

@@ -55,6 +55,7 @@ class Options:
     since: dt.datetime | None = None
     attachments_dir: Path | None = None
     batch_size: int = 2000
+    workers: int = 1  # processes sanitising thread bodies (1: in this process)
     after_batch: Callable[[str, int], None] | None = None  # tests: (kind, batch number)
 
 
@@ -246,18 +247,6 @@ class Mapper:
         ctype = self.content_type(model)
         known = self.get(kind, [r[0] for r in rows])
         now = dt.datetime.now(dt.UTC)
-        new = [
-            ImportedObject(
-                source="osticket",
-                kind=kind,
-                source_id=str(sid),
-                content_type_id=ctype,
-                object_id=oid,
-                fingerprint=fp,
-            )
-            for sid, oid, fp in rows
-            if str(sid) not in known
-        ]
         insert_rows(
             ImportedObject,
             [
@@ -271,17 +260,9 @@ class Mapper:
                 "imported_at",
             ],
             [
-                (
-                    o.source,
-                    o.kind,
-                    o.source_id,
-                    _number(o.source_id),
-                    ctype,
-                    o.object_id,
-                    o.fingerprint,
-                    now,
-                )
-                for o in new
+                ("osticket", kind, str(sid), _number(str(sid)), ctype, oid, fp, now)
+                for sid, oid, fp in rows
+                if str(sid) not in known
             ],
             returning=False,
         )
@@ -525,29 +506,42 @@ def _insert_unnest(
 ) -> list[int]:
     """PostgreSQL: one INSERT ... SELECT FROM unnest(arrays) per chunk, one array a column
     (a handful of parameters instead of thousands)."""
-    casts, selects = [], []
-    for i, f in enumerate(fields):
-        if isinstance(f, models.JSONField):
-            casts.append("text[]")
-            selects.append(f"c{i}::jsonb")
-        else:
-            casts.append(f.db_type(connection).split("(")[0] + "[]")
-            selects.append(f"c{i}")
-    names = ", ".join(f"c{i}" for i in range(len(fields)))
-    arrays = ", ".join(f"%s::{c}" for c in casts)
-    sql = (
-        f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns})"
-        f" SELECT {', '.join(selects)} FROM unnest({arrays}) WITH ORDINALITY AS t({names}, n)"
-        f" ORDER BY n{tail}"
-    )
+    table = connection.ops.quote_name(model._meta.db_table)
     json_columns = {i for i, f in enumerate(fields) if isinstance(f, models.JSONField)}
+    types = [
+        "text" if i in json_columns else f.db_type(connection).split("(")[0]
+        for i, f in enumerate(fields)
+    ]
     ids: list[int] = []
     with connection.cursor() as cursor:
         for chunk in chunks(rows, size * 5):
             by_column = [list(column) for column in zip(*chunk, strict=True)]
             for i in json_columns:
                 by_column[i] = [None if v is None else json.dumps(v) for v in by_column[i]]
-            cursor.execute(sql, by_column)
+            # a column with one value throughout is one parameter, not an array
+            same = [all(v == col[0] for v in col) and col[0] is not None for col in by_column]
+            selects, arrays, names, params = [], [], [], []
+            for i, col in enumerate(by_column):
+                cast = "::jsonb" if i in json_columns else ""
+                if same[i]:
+                    selects.append(f"%s::{types[i]}{cast}")
+                    params.append(col[0])
+                else:
+                    selects.append(f"c{i}{cast}")
+            for i, col in enumerate(by_column):
+                if not same[i]:
+                    arrays.append(f"%s::{types[i]}[]")
+                    names.append(f"c{i}")
+                    params.append(col)
+            if not arrays:  # every column constant: unnest one of them anyway
+                arrays, names = ["%s::int[]"], ["c_"]
+                params.append([0] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {', '.join(selects)}"
+                f" FROM unnest({', '.join(arrays)}) WITH ORDINALITY AS t({', '.join(names)}, n)"
+                f" ORDER BY n{tail}",
+                params,
+            )
             if tail:
                 ids.extend(r[0] for r in cursor.fetchall())
     return ids

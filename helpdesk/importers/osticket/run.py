@@ -14,8 +14,10 @@ never written.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 
 from django.db import transaction
 
@@ -112,16 +114,24 @@ def run(source: Source, options: Options, progress: Progress) -> Report:
     core = _db_timezone(source)
     source.tz = zone(core)
     ctx = Context(source=source, options=options, report=Report(), maps=Mapper(), progress=progress)
-    with keep_times(*TIMED):
-        if options.dry_run:
-            try:
-                with transaction.atomic():
-                    _steps(ctx)
-                    raise DryRunDone
-            except DryRunDone:
-                pass
-        else:
-            _steps(ctx)
+    pool = None
+    if options.workers > 1:  # spawned: a forked child would share the database socket
+        pool = ProcessPoolExecutor(options.workers, mp_context=multiprocessing.get_context("spawn"))
+        ctx.cache["pool"] = pool
+    try:
+        with keep_times(*TIMED):
+            if options.dry_run:
+                try:
+                    with transaction.atomic():
+                        _steps(ctx)
+                        raise DryRunDone
+                except DryRunDone:
+                    pass
+            else:
+                _steps(ctx)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if source.legacy_text[0]:
         ctx.report.warn("text values were not UTF-8: read as Windows-1252", source.legacy_text[0])
     return ctx.report

@@ -77,6 +77,7 @@ def _entries(ctx: Context, rows: list[Row]) -> None:
         row["email"] = (email.get("mid"), email.get("headers"))
         row["files"] = repr(attached.get(row["id"], []))
     stored = files.store(ctx, [a for r in visible for a in attached.get(r["id"], [])])
+    cleaned = sanitised(ctx, visible)
 
     def build(row: Row) -> dict[str, Any]:
         flags = int(row["flags"] or 0)
@@ -93,7 +94,7 @@ def _entries(ctx: Context, rows: list[Row]) -> None:
             if (row["format"] or "").lower() == "text"
             else ThreadEntry.Format.HTML
         )
-        body_html, body_text = bodies(row["body"] or "", fmt)
+        body_html, body_text = cleaned[row["id"]]
         poster = None
         if row["staff_id"]:
             found = agents.get(str(row["staff_id"]))
@@ -141,6 +142,26 @@ def _entries(ctx: Context, rows: list[Row]) -> None:
         )
 
     upsert(ctx, "entry", ThreadEntry, rows, build, after=after, fast=True)
+
+
+def _format(row: Row) -> str:
+    text = (row["format"] or "").lower() == "text"
+    return "text" if text else "html"  # plain str: the workers import no models
+
+
+def sanitised(ctx: Context, rows: list[Row]) -> dict[int, tuple[str, str]]:
+    """{entry id: (sanitised HTML, text)}, in the run's worker processes when it has
+    some (the sanitiser is the importer's largest cost), else here."""
+    items = [(r["body"] or "", _format(r)) for r in rows]
+    pool = ctx.cache.get("pool")
+    if pool is not None and len(items) > 200:
+        # threads.html imports no models: the spawned workers need no Django set-up
+        done = list(
+            pool.map(bodies, *zip(*items, strict=True), chunksize=max(50, len(items) // 16))
+        )
+    else:
+        done = [bodies(*item) for item in items]
+    return {r["id"]: d for r, d in zip(rows, done, strict=True)}
 
 
 def _recipients(value: Any) -> dict[str, Any]:

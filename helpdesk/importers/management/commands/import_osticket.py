@@ -2,6 +2,7 @@
 (docs/migrating-from-osticket.md)."""
 
 import datetime as dt
+import os
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_date, parse_datetime
@@ -39,6 +40,12 @@ class Command(BaseCommand):
             "--since", help="Only rows changed since this date (UTC): the cut-over delta."
         )
         parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=min(4, os.cpu_count() or 1),
+            help="Processes sanitising message bodies (default: the CPUs, at most 4).",
+        )
 
     def handle(self, *args, **opts):
         only = frozenset(KINDS)
@@ -57,6 +64,7 @@ class Command(BaseCommand):
             since=since(opts["since"]) if opts["since"] else None,
             attachments_dir=files_dir(opts["attachments_dir"]),
             batch_size=opts["batch_size"],
+            workers=max(1, opts["workers"]),
         )
         if options.attachments_dir is not None and not options.attachments_dir.is_dir():
             raise CommandError(f"--attachments-dir {options.attachments_dir} is not a folder.")
