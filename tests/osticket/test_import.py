@@ -888,3 +888,99 @@ def test_imported_agents_and_clients_sign_in_with_their_old_passwords(helpdesk):
 
     assert User.objects.get(email="alex@example.com").check_password("letmein")
     assert User.objects.get(email="jane@acme.example").check_password("letmein")
+
+
+def test_an_osticket_1_10_database_comes_over(scratch):
+    """1.10's shape: events by state name, mailbox columns on the email table, topics and
+    collaborators with isactive, no referrals, merges, schedules or email accounts."""
+    db = scratch
+    for sql in (
+        "ALTER TABLE ost_thread_event DROP COLUMN event_id, DROP COLUMN thread_type,"
+        " ADD COLUMN state ENUM('created','closed','reopened','assigned','transferred',"
+        "'overdue','edited','viewed','error','collab','resent') NOT NULL",
+        "ALTER TABLE ost_help_topic DROP COLUMN flags,"
+        " ADD COLUMN isactive TINYINT NOT NULL DEFAULT 1",
+        "ALTER TABLE ost_thread_collaborator DROP COLUMN flags,"
+        " ADD COLUMN isactive TINYINT NOT NULL DEFAULT 1",
+        "ALTER TABLE ost_ticket DROP COLUMN ticket_pid",
+        "ALTER TABLE ost_sla DROP COLUMN schedule_id",
+        "ALTER TABLE ost_department DROP COLUMN schedule_id",
+        "ALTER TABLE ost_email ADD COLUMN userid VARCHAR(255) NOT NULL DEFAULT '',"
+        " ADD COLUMN mail_active TINYINT NOT NULL DEFAULT 0,"
+        " ADD COLUMN mail_host VARCHAR(255) NOT NULL DEFAULT '',"
+        " ADD COLUMN mail_protocol ENUM('POP','IMAP') NOT NULL DEFAULT 'POP',"
+        " ADD COLUMN mail_encryption ENUM('NONE','SSL') NOT NULL DEFAULT 'NONE',"
+        " ADD COLUMN mail_port INT DEFAULT NULL, ADD COLUMN mail_folder VARCHAR(255),"
+        " ADD COLUMN mail_fetchfreq TINYINT NOT NULL DEFAULT 5,"
+        " ADD COLUMN mail_fetchmax TINYINT NOT NULL DEFAULT 30,"
+        " ADD COLUMN mail_archivefolder VARCHAR(255),"
+        " ADD COLUMN mail_delete TINYINT NOT NULL DEFAULT 0",
+        "DROP TABLE ost_thread_referral, ost_schedule, ost_schedule_entry, ost_email_account,"
+        " ost_event",
+        "ALTER TABLE ost_faq_category DROP COLUMN category_pid",
+    ):
+        db.execute(sql)
+    db.execute("UPDATE ost_department SET flags = 0")  # 1.10 had no active flag
+    user = db.user("Old Timer", "old@example.com")
+    _, thread = db.ticket(user, "From 2016", number="016016")
+    db.entry(thread, "<p>Hello from 1.10</p>", user_id=user)
+    db.insert(
+        "thread_collaborator",
+        thread_id=thread,
+        user_id=user,
+        isactive=0,
+        role="M",
+        created=T0,
+        updated=T0,
+    )
+    db.insert(
+        "thread_event",
+        thread_id=thread,
+        state="closed",
+        staff_id=0,
+        team_id=0,
+        dept_id=0,
+        topic_id=0,
+        username="SYSTEM",
+        timestamp=T0,
+    )
+    db.insert(
+        "help_topic",
+        topic="Legacy topic",
+        isactive=0,
+        dept_id=db.ids["dept"],
+        created=T0,
+        updated=T0,
+    )
+    db.insert(
+        "email",
+        email="help@example.com",
+        name="Help",
+        mail_active=1,
+        mail_host="pop.example.com",
+        mail_protocol="POP",
+        mail_encryption="SSL",
+        mail_port=995,
+        mail_delete=1,
+        userid="help",
+        created=T0,
+        updated=T0,
+    )
+
+    report = import_osticket(db)
+
+    ticket = Ticket.objects.get(number="016016")
+    assert ticket.thread.entries.get().body_text == "Hello from 1.10"
+    assert not Collaborator.objects.get(thread=ticket.thread).is_active
+    assert ticket.thread.events.get().data["state"] == "closed"
+    assert not HelpTopic.objects.get(name="Legacy topic").is_active
+    assert Department.objects.get(name="Support").is_active
+    mailbox = Mailbox.objects.get()
+    assert (
+        mailbox.protocol,
+        mailbox.host,
+        mailbox.port,
+        mailbox.after_import,
+        mailbox.username,
+    ) == ("pop3", "pop.example.com", 995, "delete", "help")
+    assert not any(report.skips.values()), report.skips
