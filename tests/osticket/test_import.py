@@ -984,3 +984,34 @@ def test_an_osticket_1_10_database_comes_over(scratch):
         mailbox.username,
     ) == ("pop3", "pop.example.com", 995, "delete", "help")
     assert not any(report.skips.values()), report.skips
+
+
+def test_progress_on_a_terminal_is_a_bar_per_kind(helpdesk):
+    import io
+
+    from helpdesk.importers.osticket.base import Options, Progress
+    from helpdesk.importers.osticket.run import run
+    from helpdesk.importers.osticket.source import Source, parse_source
+
+    screen = io.StringIO()
+    with Source(parse_source(helpdesk.url)) as source:
+        run(source, Options(), Progress(screen, interactive=True))
+
+    shown = screen.getvalue()
+    assert "tickets" in shown and "2/2" in shown and "thread entries" in shown
+
+
+def test_progress_in_a_log_is_plain_lines(helpdesk):
+    import io
+
+    from helpdesk.importers.osticket.base import Options, Progress
+    from helpdesk.importers.osticket.run import run
+    from helpdesk.importers.osticket.source import Source, parse_source
+
+    log = io.StringIO()
+    with Source(parse_source(helpdesk.url)) as source:
+        run(source, Options(), Progress(log, interactive=False))
+
+    lines = log.getvalue().splitlines()
+    assert "tickets: done, 2 rows" in lines
+    assert any(line.startswith("tickets: 2/2 (") for line in lines)

@@ -341,6 +341,12 @@ def _tasks(ctx: Context, rows: list[Row]) -> None:
     answers = form_answers(ctx, "A", ids)
     look = Lookups(ctx, [])
     parents = ctx.maps.ids("ticket", [r["object_id"] for r in rows if r["object_type"] == "T"])
+    mapped = ctx.maps.get("task", ids)
+    taken = set(
+        Task.objects.filter(number__in=[r["number"] for r in rows if r["number"]]).values_list(
+            "number", "pk"
+        )
+    )
     for row in rows:
         row["answers"] = sorted((k, v["value"]) for k, v in answers.get(row["id"], {}).items())
 
@@ -350,8 +356,12 @@ def _tasks(ctx: Context, rows: list[Row]) -> None:
         ticket = parents.get(row["object_id"]) if row["object_type"] == "T" else None
         if row["object_type"] == "T" and ticket is None:
             raise Skip("its ticket was not imported")
+        number = (row["number"] or str(row["id"]))[:32]
+        mine = mapped.get(str(row["id"]))
+        if any(n == number and (mine is None or pk != mine.object_id) for n, pk in taken):
+            raise Skip("its number is already used here")
         return {
-            "number": (row["number"] or str(row["id"]))[:32],
+            "number": number,
             "title": (title or "(no title)")[:255],
             "ticket_id": ticket,
             "department_id": look.department(row),
