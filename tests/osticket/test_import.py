@@ -1015,3 +1015,64 @@ def test_progress_in_a_log_is_plain_lines(helpdesk):
     lines = log.getvalue().splitlines()
     assert "tickets: done, 2 rows" in lines
     assert any(line.startswith("tickets: 2/2 (") for line in lines)
+
+
+def test_an_sla_with_business_hours_and_holidays(helpdesk):
+    db = helpdesk
+    hours = db.insert(
+        "schedule", flags=1, name="Office hours", timezone="Europe/Paris", created=T0, updated=T0
+    )
+    db.insert(
+        "schedule_entry",
+        schedule_id=hours,
+        name="Weekdays",
+        repeats="weekdays",
+        starts_at="08:00:00",
+        ends_at="17:00:00",
+        created=T0,
+        updated=T0,
+    )
+    db.insert(
+        "schedule_entry",
+        schedule_id=hours,
+        name="Saturday",
+        repeats="weekly",
+        day=6,
+        starts_at="09:00:00",
+        ends_at="12:00:00",
+        created=T0,
+        updated=T0,
+    )
+    days_off = db.insert("schedule", flags=0, name="French holidays", created=T0, updated=T0)
+    db.insert(
+        "schedule_entry",
+        schedule_id=days_off,
+        name="Bastille Day",
+        repeats="never",
+        starts_on="2026-07-14",
+        ends_on="2026-07-14",
+        created=T0,
+        updated=T0,
+    )
+    db.config("configuration", json.dumps({"holidays": [days_off]}), f"schedule.{hours}")
+    db.insert(
+        "sla",
+        schedule_id=hours,
+        flags=0x1 | 0x8,
+        grace_period=8,
+        name="Office SLA",
+        created=T0,
+        updated=T0,
+    )
+
+    import_osticket(db)
+
+    sla = SLA.objects.get(name="Office SLA")
+    assert (sla.grace_hours, sla.is_transient, sla.schedule.timezone) == (8, True, "Europe/Paris")
+    assert [(h.weekday, str(h.start_time), str(h.end_time)) for h in sla.schedule.hours.all()] == [
+        *[(d, "08:00:00", "17:00:00") for d in range(5)],
+        (5, "09:00:00", "12:00:00"),
+    ]
+    assert [(h.name, str(h.start_date)) for h in sla.schedule.holidays.all()] == [
+        ("Bastille Day", "2026-07-14")
+    ]

@@ -220,10 +220,12 @@ def schedules(ctx: Context) -> None:
         for entry in batch:
             entries.setdefault(entry["schedule_id"], []).append(entry)
     business = [r for r in rows if int(r["flags"] or 0) & 0x1]
-    holidays = [r for r in rows if not int(r["flags"] or 0) & 0x1]
     for row in business:
         row["entries"] = repr(entries.get(row["id"], []))
-        row["holidays"] = config_values(ctx, f"schedule.{row['id']}").get("holidays", "")
+        # osTicket keeps them as JSON in its settings: schedule.<id> / configuration
+        stored = _json(config_values(ctx, f"schedule.{row['id']}").get("configuration"))
+        held = stored.get("holidays") if isinstance(stored, dict) else None
+        row["holidays"] = ",".join(str(h) for h in held or () if str(h).isdigit())
 
     def build(row: Row) -> dict[str, Any]:
         tz = row["timezone"] or config_values(ctx).get("default_timezone") or "UTC"
@@ -253,8 +255,6 @@ def schedules(ctx: Context) -> None:
         Holiday.objects.bulk_create(days_off)
 
     upsert(ctx, "schedule", Schedule, business, build, adopt=_by_name(Schedule), after=after)
-    if holidays:
-        ctx.report.counts["schedule"].unchanged += 0  # holiday schedules live in the above
 
 
 def _holidays(schedule: Schedule, entry: Row, ctx: Context) -> list[Holiday]:

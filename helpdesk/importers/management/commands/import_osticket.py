@@ -27,7 +27,12 @@ class Command(BaseCommand):
     help = "Import an osTicket helpdesk (1.10 to 1.18) from its MySQL or MariaDB database."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--source", required=True, help="mysql://USER:PASS@HOST:3306/DBNAME")
+        parser.add_argument(
+            "--source",
+            default=os.environ.get("OSTICKET_SOURCE", ""),
+            help="mysql://USER:PASS@HOST:3306/DBNAME (or OSTICKET_SOURCE, which keeps the "
+            "password out of the process list).",
+        )
         parser.add_argument("--prefix", default="ost_", help="osTicket's table prefix (ost_).")
         parser.add_argument(
             "--attachments-dir", help="osTicket's attachment folder (filesystem storage)."
@@ -48,6 +53,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):
+        if not opts["source"]:
+            raise CommandError(
+                "Give --source mysql://USER:PASS@HOST:3306/DBNAME (or OSTICKET_SOURCE)."
+            )
         only = frozenset(KINDS)
         if opts["only"]:
             only = frozenset(k.strip() for k in opts["only"].split(",") if k.strip())
