@@ -1076,3 +1076,39 @@ def test_an_sla_with_business_hours_and_holidays(helpdesk):
     assert [(h.name, str(h.start_date)) for h in sla.schedule.holidays.all()] == [
         ("Bastille Day", "2026-07-14")
     ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--only", "tickets,spaceships"],
+            "--only: unknown kind spaceships (kinds: config, people, tickets, threads, kb, tasks).",
+        ),
+        (["--since", "last friday"], "--since 'last friday': give a date (2024-05-31) or a time."),
+        (["--batch-size", "0"], "--batch-size must be at least 1."),
+    ],
+)
+def test_bad_options_are_refused_before_anything_is_read(osticket, args, message):
+    with pytest.raises(CommandError) as refused:
+        command(osticket, *args)
+
+    assert str(refused.value) == message
+    assert not ImportedObject.objects.exists()
+
+
+def test_a_bad_source_is_a_clear_message(db):
+    from django.core.management import call_command
+
+    with pytest.raises(CommandError) as refused:
+        call_command("import_osticket", "--source", "postgres://somewhere/db")
+    assert str(refused.value) == (
+        "--source must look like mysql://USER:PASS@HOST:3306/DBNAME (got postgres://somewhere/db)."
+    )
+
+    with pytest.raises(CommandError) as unreachable:
+        call_command("import_osticket", "--source", "mysql://nobody:wrong@127.0.0.1:1/osticket")
+    assert str(unreachable.value).startswith(
+        "Cannot connect to mysql://nobody@127.0.0.1:1/osticket: "
+    )
+    assert "wrong" not in str(unreachable.value)
