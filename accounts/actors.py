@@ -4,11 +4,13 @@ An actor is one of four kinds, told apart only by the predicates below:
 
 - an **agent**: an active `User` with `is_agent` (roles per department, `can()`);
 - a **client**: an active, signed-in `User` without `is_agent` (visibility and settings);
-- an **API key**: `ApiKeyActor`, an integration with a read and a write scope over
-  departments and its capabilities (open tickets, run the cron jobs, relay mail). The
-  services treat its scope as they treat an agent's departments: it sees the tickets of
-  its read departments, changes those of its write departments, and opens tickets only
-  where routing sends them inside its write scope (`tickets.permissions`);
+- an **API key**: `ApiKeyActor`, an integration with a scope, the whole helpdesk (as
+  osTicket's keys) or a read and a write scope over departments, and its capabilities
+  (open tickets, run the cron jobs, relay mail). The services treat its scope as they
+  treat an agent's departments: it sees the tickets of its read departments, changes
+  those of its write departments, and opens tickets only where routing sends them
+  inside its write scope (`tickets.permissions`); a key for the whole helpdesk reads
+  and writes every department;
 - the **system**: `SYSTEM`, for cron jobs, filters and the mail channel when no person
   is behind a change; never refused.
 
@@ -46,10 +48,12 @@ class SystemActor:
 class ApiKeyActor:
     """An API key calling (channel `api`), loaded by `accounts.apikeys.actor_for_key`.
 
-    `read_departments` and `write_departments` hold department ids (writing implies
-    reading: `actor_for_key` puts the write departments in the read scope too). The
-    capabilities are the key's flags. `key_id` is None for a key deleted since (the mail
-    channel's reprocessing): such an actor has no scope and no capability.
+    `all_departments`: the whole helpdesk (every department read and written; the lists
+    are empty). Otherwise `read_departments` and `write_departments` hold department ids
+    (writing implies reading: `actor_for_key` puts the write departments in the read
+    scope too). The capabilities are the key's flags. `key_id` is None for a key deleted
+    since (the mail channel's reprocessing): such an actor has no scope and no
+    capability.
     """
 
     key_id: int | None
@@ -57,6 +61,7 @@ class ApiKeyActor:
     can_create_tickets: bool = False
     can_exec_cron: bool = False
     is_mail_relay: bool = False  # its raw mail's Authentication-Results are believed
+    all_departments: bool = False  # the whole helpdesk, as osTicket's keys
     read_departments: frozenset[int] = frozenset()
     write_departments: frozenset[int] = frozenset()
     # what Django and DRF read on request.user
@@ -72,10 +77,10 @@ class ApiKeyActor:
         return self.label
 
     def may_read(self, department_id: int | None) -> bool:
-        return department_id in self.read_departments
+        return self.all_departments or department_id in self.read_departments
 
     def may_write(self, department_id: int | None) -> bool:
-        return department_id in self.write_departments
+        return self.all_departments or department_id in self.write_departments
 
 
 SYSTEM = SystemActor()

@@ -1,24 +1,29 @@
 """API keys and agent tokens: creation, revocation, lookup and the key's actor.
 
 Secrets are random, shown once, and stored as their SHA-256 (a lookup is one indexed
-query on the hash). An API key acts as `accounts.actors.ApiKeyActor`, its own kind of
-actor: the services and selectors hold it to its departments as they hold an agent to
-theirs (`tickets.permissions`); an agent token acts as its agent.
+query on the hash). An API key is osTicket's: 32 hexadecimal digits, compared
+case-insensitively (osTicket's column compares so), so its hash is taken of the
+upper-case form (`api_key_hash`); an existing osTicket key can be registered as it is
+(`api_key_create(secret=...)`, `manage.py create_api_key --key`). An API key acts as
+`accounts.actors.ApiKeyActor`, its own kind of actor: the services and selectors hold it
+to its scope (the whole helpdesk, or its departments) as they hold an agent to its
+departments (`tickets.permissions`); an agent token acts as its agent.
 """
 
 import datetime as dt
 import hashlib
 import ipaddress
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from typing import cast
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from .actors import Actor, ApiKeyActor, Viewer, is_agent, is_system
-from .errors import NotVisible, PermissionRefused, ValidationFailed
+from .errors import Conflict, NotVisible, PermissionRefused, ValidationFailed
 from .models import AgentToken, ApiKey, Role, User
 from .rows import RowQuery
 
@@ -27,6 +32,16 @@ TOKEN_PREFIX = "hdt_"  # noqa: S105 (a label, not a secret)
 
 def secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+OSTICKET_KEY = re.compile(r"[0-9A-Fa-f]{32}")
+
+
+def api_key_hash(secret: str) -> str:
+    """The stored form of an API key: the SHA-256 of its upper-case form, so a key
+    compares case-insensitively as osTicket's do (keys are ASCII hexadecimal; every key
+    this helpdesk made is upper-case already, so their hashes are unchanged)."""
+    return secret_hash(secret.upper())
 
 
 def actor_for_key(key: ApiKey) -> ApiKeyActor:
@@ -45,6 +60,7 @@ def actor_for_key(key: ApiKey) -> ApiKeyActor:
         can_create_tickets=key.can_create_tickets,
         can_exec_cron=key.can_exec_cron,
         is_mail_relay=key.is_mail_relay,
+        all_departments=key.all_departments,
         read_departments=read,
         write_departments=write,
     )
@@ -117,30 +133,75 @@ def api_key_create(
     can_create_tickets: bool = False,
     can_exec_cron: bool = False,
     is_mail_relay: bool = False,
+    all_departments: bool | None = None,
     read_departments: Iterable[Model | int] = (),
     write_departments: Iterable[Model | int] = (),
     notes: str = "",
+    secret: str | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key; returns (key row, the key itself: 32 uppercase hex digits, osTicket's
-    format). The key is not stored and cannot be shown again. `is_mail_relay`: the
-    Authentication-Results of the raw mail it posts are believed (our own MTA only)."""
+    format). The key is not stored and cannot be shown again.
+
+    `secret`: an existing osTicket key to register as it is (32 hexadecimal digits, in
+    either case; stored, like any key, as the hash of its upper-case form); a key of
+    another shape is refused (`invalid_key`), one already registered too (`duplicate_key`),
+    and nothing is written. Without it a random key is made.
+
+    Scope: `all_departments` (the whole helpdesk, as osTicket's keys) or the departments
+    given. Left to None it is the whole helpdesk for a key that creates tickets and names
+    no department (osTicket's keys, as the README's command makes them); a key naming
+    departments, or one that only runs the cron jobs, touches those or none.
+    `is_mail_relay`: the Authentication-Results of the raw mail it posts are believed
+    (our own MTA only)."""
     _require_admin(actor)
     networks = key_networks(allowed_ips)
-    secret = secrets.token_hex(16).upper()
-    with transaction.atomic():
-        key = ApiKey.objects.create(
-            name=(name or "API key").strip()[:128] or "API key",
-            key_hash=secret_hash(secret),
-            key_prefix=secret[:8],
-            allowed_ips=networks,
-            can_create_tickets=can_create_tickets,
-            can_exec_cron=can_exec_cron,
-            is_mail_relay=is_mail_relay,
-            notes=notes,
-        )
-        key.read_departments.set(_pks(read_departments))
-        key.write_departments.set(_pks(write_departments))
+    secret = _new_secret(secret)
+    reads, writes = _pks(read_departments), _pks(write_departments)
+    if all_departments is None:
+        all_departments = can_create_tickets and not (reads or writes)
+    _check_scope(all_departments, reads, writes)
+    try:
+        with transaction.atomic():
+            if ApiKey.objects.filter(key_hash=api_key_hash(secret)).exists():
+                raise _duplicate()
+            key = ApiKey.objects.create(
+                name=(name or "API key").strip()[:128] or "API key",
+                key_hash=api_key_hash(secret),
+                key_prefix=secret[:8],
+                allowed_ips=networks,
+                can_create_tickets=can_create_tickets,
+                can_exec_cron=can_exec_cron,
+                is_mail_relay=is_mail_relay,
+                all_departments=all_departments,
+                notes=notes,
+            )
+            key.read_departments.set(reads)
+            key.write_departments.set(writes)
+    except IntegrityError:  # registered by a concurrent call in between
+        raise _duplicate() from None
     return key, secret
+
+
+def _new_secret(secret: str | None) -> str:
+    if secret is None:
+        return secrets.token_hex(16).upper()
+    value = secret.strip()
+    if not OSTICKET_KEY.fullmatch(value):
+        msg = "An osTicket API key is 32 hexadecimal digits (0-9, A-F)."
+        raise ValidationFailed(msg, code="invalid_key", fields={"key": [msg]})
+    return value.upper()
+
+
+def _duplicate() -> Conflict:
+    msg = "This API key is already registered."
+    return Conflict(msg, code="duplicate_key", fields={"key": [msg]})
+
+
+def _check_scope(all_departments: bool, reads: Iterable[int], writes: Iterable[int]) -> None:
+    """A key for the whole helpdesk lists no department: one scope or the other."""
+    if all_departments and (list(reads) or list(writes)):
+        msg = "A key for the whole helpdesk has no department list: clear one or the other."
+        raise ValidationFailed(msg, code="scope_ambiguous", fields={"all_departments": [msg]})
 
 
 def _pks(rows: Iterable[Model | int]) -> list[int]:
@@ -155,6 +216,7 @@ KEY_SETTINGS = frozenset(
         "can_create_tickets",
         "can_exec_cron",
         "is_mail_relay",
+        "all_departments",
         "notes",
     }
 )
@@ -171,7 +233,8 @@ def api_key_update(
     """Change a key (helpdesk admins): its name, addresses (normalised; none leaves the
     key usable from nowhere), capabilities, active flag and notes (`data`), and its
     department scopes (`scopes`: read_departments, write_departments), in one
-    transaction. The secret never changes."""
+    transaction. A key for the whole helpdesk (`all_departments`) lists no department
+    (`scope_ambiguous`, nothing changed). The secret never changes."""
     _require_admin(actor)
     unknown = (set(data) - KEY_SETTINGS) | (set(scopes or {}) - KEY_SCOPES)
     if unknown:
@@ -187,22 +250,34 @@ def api_key_update(
     with transaction.atomic():
         for name, value in data.items():
             setattr(key, name, value)
+        _check_scope(
+            key.all_departments,
+            *(_scope_pks(key, name, (scopes or {}).get(name)) for name in sorted(KEY_SCOPES)),
+        )
         key.save()
         for name, values in (scopes or {}).items():
             getattr(key, name).set(values)
     return key
 
 
+def _scope_pks(key: ApiKey, name: str, given: object) -> list[int]:
+    """The department ids a scope will hold: those given, else the key's."""
+    if given is None:
+        return list(getattr(key, name).values_list("pk", flat=True))
+    return _pks(cast("Iterable[Model | int]", given))
+
+
 KEY_FIELDS = tuple(f.attname for f in ApiKey._meta.concrete_fields)
 
 
 def api_key_find(secret: str) -> ApiKey | None:
-    """The key with this secret and its department scope, in one query (a row per pair
-    of read and write departments; keys have a few of each)."""
+    """The key with this secret (in either case, as osTicket compares keys) and its
+    department scope, in one query on the indexed hash (a row per pair of read and write
+    departments; keys have a few of each)."""
     if not secret or len(secret) > 128:
         return None
     rows = list(
-        ApiKey.objects.filter(key_hash=secret_hash(secret))
+        ApiKey.objects.filter(key_hash=api_key_hash(secret))
         .order_by()
         .values_list(*KEY_FIELDS, "read_departments", "write_departments")
     )

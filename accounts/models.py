@@ -241,9 +241,12 @@ class DepartmentAccess(models.Model):
 
 class ApiKey(models.Model):
     """An integration's key (osTicket's API keys): bound to source addresses (CIDR),
-    with capabilities, and beyond osTicket a read/write scope over departments.
+    with capabilities, and a scope: the whole helpdesk (osTicket's keys) or, beyond
+    osTicket, a read/write scope over departments.
 
-    Only the SHA-256 of the key is stored; the key itself is shown once at creation.
+    Only the SHA-256 of the key is stored, of its upper-case form: osTicket's keys are
+    hexadecimal and compare case-insensitively (accounts.apikeys.api_key_hash). The key
+    itself is shown once at creation.
     """
 
     # (read, write) department ids, when accounts.apikeys.api_key_find loaded them
@@ -268,6 +271,16 @@ class ApiKey(models.Model):
             "forged Authentication-Results headers: the headers it posts decide whether a "
             "sender is verified. Off: every message this key posts is unverified, whatever "
             "its headers say (the poster writes the whole message)."
+        ),
+    )
+    all_departments = models.BooleanField(
+        _("whole helpdesk"),
+        default=False,
+        help_text=_(
+            "Reads and changes the tickets of every department, opens tickets wherever "
+            "routing sends them and pipes mail for the whole helpdesk, as osTicket's keys "
+            "do (a key made for creating tickets without any department). Off: only the "
+            "departments below."
         ),
     )
     read_departments = models.ManyToManyField(

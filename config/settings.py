@@ -135,6 +135,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Django's hashers first (new and upgraded passwords), then osTicket's, verify-only:
+# accounts brought over from osTicket sign in with their old passwords and are re-hashed
+# with Django's first hasher at that first sign-in (accounts/hashers.py).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "accounts.hashers.OsTicketBcryptHasher",
+    "accounts.hashers.OsTicketPhpassHasher",
+    "accounts.hashers.OsTicketMD5Hasher",
+]
 LOGIN_URL = "/admin/login/"
 # User.email is unique case-insensitively (a constraint on Lower(email)), which this
 # check cannot see.

@@ -74,6 +74,9 @@ class ThreadEntry(models.Model):
     editor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The entry's attachments as a list, on entries read by threads.selectors.entries_in
+    # (a prefetch's to_attr; not a column)
+    attachment_list: list["Attachment"]
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -1,25 +1,63 @@
 """Reads of threads. Who may see a thread is decided by its owner's selectors
 (tickets.selectors); these only shape the data for a reader who may."""
 
+from collections.abc import Iterable
+
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 
 from .models import Attachment, Draft, ThreadEntry, ThreadEvent
 
+# The poster's columns no reader of a thread uses (a name, an address, agent or not, are
+# what they show): not loaded for each of a long thread's entries.
+POSTER_UNREAD = [
+    f"poster__{name}"
+    for name in (
+        "password",
+        "last_login",
+        "date_joined",
+        "updated_at",
+        "permissions",
+        "signature",
+        "notes",
+        "phone",
+        "reset_nonce",
+    )
+]
+
 
 def entries_for(*, thread_id: int, include_notes: bool) -> QuerySet[ThreadEntry]:
     """The entries of a thread, with posters and attachments, in a constant number of queries."""
-    qs = ThreadEntry.objects.filter(thread_id=thread_id).select_related("poster", "editor")
+    return entries_in(thread_ids=[thread_id], include_notes=include_notes)
+
+
+def entries_in(*, thread_ids: list[int], include_notes: bool) -> QuerySet[ThreadEntry]:
+    """The entries of several threads (a ticket's merged children shown apart), as
+    `entries_for`: each with its poster and `attachment_list`."""
+    qs = (
+        ThreadEntry.objects.filter(thread_id__in=thread_ids)
+        .select_related("poster")
+        .defer(*POSTER_UNREAD)
+    )
     if not include_notes:
         qs = qs.exclude(kind=ThreadEntry.Kind.NOTE)
-    return qs.prefetch_related(
-        Prefetch("attachments", queryset=Attachment.objects.select_related("file"))
+    # django-stubs declares the to_attr on the model and finds ThreadEntry's declaration
+    return qs.prefetch_related(  # type: ignore[no-redef]
+        Prefetch(
+            "attachments",
+            queryset=Attachment.objects.select_related("file"),
+            # a list per entry, not a related manager's queryset built per entry
+            to_attr="attachment_list",
+        )
     )
 
 
-def events_for(*, thread_id: int) -> QuerySet[ThreadEvent]:
-    return ThreadEvent.objects.filter(thread_id=thread_id).select_related("actor")
+def events_for(*, thread_id: int, except_kinds: Iterable[str] = ()) -> QuerySet[ThreadEvent]:
+    """The events of a thread with their actors; `except_kinds` are left out in SQL (a
+    page showing the entries themselves does not build the 'message posted' events)."""
+    qs = ThreadEvent.objects.filter(thread_id=thread_id).select_related("actor")
+    return qs.exclude(kind__in=list(except_kinds)) if except_kinds else qs
 
 
 def draft_for(*, agent: User, namespace: str) -> str:

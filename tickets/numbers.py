@@ -37,7 +37,14 @@ def format_number(mask: str, value: int) -> str:
 
 
 def random_number(mask: str) -> str:
-    return "".join(str(secrets.randbelow(10)) if ch == "#" else ch for ch in mask)
+    """Random digits in the mask, the first never 0, as osTicket draws them (its numbers
+    read as the same integer: osTicket's sample API client casts the number it gets to
+    an int). Unlike osTicket, a mask of fewer than six #s is not widened to six digits."""
+    digits = mask.count("#")
+    if not digits:
+        return mask
+    low = 10 ** (digits - 1)
+    return format_number(mask, low + secrets.randbelow(9 * low))  # low .. 10 * low - 1
 
 
 # The sequences' rows (TicketSequence), one per numbered kind.

@@ -29,13 +29,15 @@ def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
       their departments; never deleted ones;
     - clients: their own, those they collaborate on, and their organization's when it
       shares; never deleted ones;
-    - an API key: tickets of the departments in its read scope, never deleted ones;
+    - an API key: tickets of the departments in its read scope (every department for a
+      key of the whole helpdesk), never deleted ones;
     - anyone else: none.
     """
     if is_api_key(user):
-        return Ticket.objects.filter(department_id__in=user.read_departments).exclude(
-            state=State.DELETED
-        )
+        keys = Ticket.objects.exclude(state=State.DELETED)
+        if user.all_departments:
+            return keys
+        return keys.filter(department_id__in=user.read_departments)
     if is_system(user):
         return Ticket.objects.all()
     if is_agent(user):
@@ -138,13 +140,15 @@ def tasks_visible_to(*, user: Viewer) -> QuerySet[Task]:
     - agents: tasks of departments they have access to (unless limited to assigned
       work), assigned to them or their teams, and the tasks of every ticket they see;
       never deleted ones;
-    - an API key: tasks of the departments in its read scope, never deleted ones;
+    - an API key: tasks of the departments in its read scope (every department for a
+      key of the whole helpdesk), never deleted ones;
     - clients and anyone else: none (tasks never reach the portal).
     """
     if is_api_key(user):
-        return Task.objects.filter(department_id__in=user.read_departments).exclude(
-            state=TaskState.DELETED
-        )
+        tasks = Task.objects.exclude(state=TaskState.DELETED)
+        if user.all_departments:
+            return tasks
+        return tasks.filter(department_id__in=user.read_departments)
     if is_system(user):
         return Task.objects.all()
     if not is_agent(user):

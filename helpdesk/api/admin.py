@@ -21,6 +21,7 @@ class ApiKeyForm(forms.ModelForm):
             "can_create_tickets",
             "can_exec_cron",
             "is_mail_relay",
+            "all_departments",
             "read_departments",
             "write_departments",
             "notes",
@@ -45,9 +46,16 @@ class ApiKeyAdmin(ThroughServices, admin.ModelAdmin):
         "can_create_tickets",
         "can_exec_cron",
         "is_mail_relay",
+        "all_departments",
         "last_used_at",
     ]
-    list_filter = ["is_active", "can_create_tickets", "can_exec_cron", "is_mail_relay"]
+    list_filter = [
+        "is_active",
+        "can_create_tickets",
+        "can_exec_cron",
+        "is_mail_relay",
+        "all_departments",
+    ]
     search_fields = ["name", "key_prefix", "notes"]
     readonly_fields = ["key_prefix", "created_at", "last_used_at"]
     filter_horizontal = ["read_departments", "write_departments"]

@@ -10,7 +10,7 @@ import ipaddress
 import json
 import logging
 import re
-from urllib.parse import unquote_to_bytes
+from dataclasses import dataclass
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
@@ -23,13 +23,15 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts import services as account_services
-from accounts.actors import ApiKeyActor
+from accounts.actors import SYSTEM, ApiKeyActor
 from accounts.apikeys import actor_for_key, address_allowed, api_key_find
 from accounts.errors import Conflict, DomainError, PermissionRefused, ValidationFailed
 from accounts.selectors import user_find_by_email
 from helpdesk import limits
-from helpdesk.mail.inbound import TemporaryFailure, ingest
+from helpdesk.mail.inbound import IngestResult, TemporaryFailure, ingest
+from helpdesk.mail.models import InboundMessage
 from routing.models import HelpTopic
+from threads.attachments import attachment_refusal, human_size, safe_filename
 from threads.models import ThreadEntry
 from threads.services import NewAttachment
 from tickets import services
@@ -59,6 +61,8 @@ KNOWN_FIELDS = {
     "attachments",
 }
 SOURCES = {s.value: s.value for s in Ticket.Source}
+S = InboundMessage.Status
+EMAIL_OUTCOMES = (S.CREATED, S.APPENDED, S.REJECTED, S.DROPPED, S.PARKED)
 DATA_URL = re.compile(r"^data:(?P<type>[^;,]*)(?P<params>(;[^;,]*)*?),(?P<data>.*)$", re.S)
 
 
@@ -110,6 +114,29 @@ def throttle(request, actor) -> None:
 # --- parsing ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """A value as its parser read it: a media type and its content, bytes when base64 was
+    declared (or a file's bytes), else the text exactly as sent."""
+
+    media: str
+    content: bytes | str
+    charset: str = ""
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        try:
+            return self.content.decode(self.charset or "utf-8", errors="replace")
+        except LookupError:  # an unknown charset: read it as UTF-8
+            return self.content.decode("utf-8", errors="replace")
+
+    def data(self) -> bytes:
+        if isinstance(self.content, bytes):
+            return self.content
+        return self.content.encode("utf-8", "surrogatepass")
+
+
 def parse_json(raw: bytes) -> dict:
     try:
         data = json.loads(raw.decode("utf-8"))
@@ -123,6 +150,9 @@ def parse_json(raw: bytes) -> dict:
 
 
 def parse_xml(raw: bytes) -> dict:
+    """osTicket's XML: fields as attributes of <ticket> or as its elements; <message
+    type=...> as sent (base64 only when `encoding="base64"` says so); <attachments> of
+    <file name= type= encoding=>. Entities and DTDs are refused (defusedxml)."""
     try:
         root = SafeET.fromstring(raw)
     except SafeET.ParseError as exc:
@@ -136,45 +166,50 @@ def parse_xml(raw: bytes) -> dict:
         if child.tag == "attachments":
             data["attachments"] = [_xml_file(f) for f in child if f.tag == "file"]
         elif child.tag == "message":
-            text = child.text or ""
-            ctype = child.get("type", "text/plain")
-            if child.get("encoding", "").lower() == "base64":
-                data["message"] = f"data:{ctype};base64,{text.strip()}"
-            else:
-                data["message"] = f"data:{ctype},{text}" if ctype == "text/html" else text
+            data["message"] = _xml_content(child, child.get("type") or "text/plain")
         else:
             data[child.tag] = (child.text or "").strip()
     return data
 
 
+def _xml_content(node, media: str) -> str | Decoded:
+    """An element's text: a base64 data URL when declared so (decoded, and checked, with
+    the JSON's), else the text itself, never percent-decoded."""
+    text = node.text or ""
+    if node.get("encoding", "").strip().lower() == "base64":
+        return f"data:{media};base64,{text.strip()}"
+    return Decoded(media.strip().lower(), text)
+
+
 def _xml_file(node) -> dict:
     name = node.get("name") or "attachment"
     ctype = node.get("type") or "application/octet-stream"
-    text = (node.text or "").strip()
-    if node.get("encoding", "").lower() == "base64":
-        return {name: f"data:{ctype};base64,{text}"}
-    return {name: f"data:{ctype},{text}"}
+    value = _xml_content(node, ctype)
+    if isinstance(value, Decoded):  # osTicket trims a file's text
+        value = Decoded(value.media, str(value.content).strip())
+    return {name: value}
 
 
-def decode_data_url(value: str) -> tuple[str, bytes] | None:
-    """RFC 2397: (media type, bytes), or None when `value` is not a data URL."""
+def decode_data_url(value: str) -> Decoded | None:
+    """RFC 2397, as osTicket reads it: None when `value` is not a data URL; the data
+    base64-decoded when `;base64` is declared (ValueError when it is not valid base64),
+    else the text after the comma exactly as sent (no percent-decoding)."""
     match = DATA_URL.match(value)
     if match is None:
         return None
-    params = [p.strip().lower() for p in match["params"].split(";") if p.strip()]
+    params = [p.strip() for p in match["params"].split(";") if p.strip()]
     media = (match["type"] or "text/plain").strip().lower()
+    charset = next(
+        (p.split("=", 1)[1].strip() for p in params if p.lower().startswith("charset=")), ""
+    )
     data = match["data"]
-    if "base64" in params:
+    if any(p.lower() == "base64" for p in params):
         try:
-            return media, base64.b64decode("".join(data.split()), validate=True)
+            content = base64.b64decode("".join(data.split()), validate=True)
         except (binascii.Error, ValueError):
             raise ValueError("invalid base64 data") from None
-    return media, unquote_to_bytes(data)
-
-
-def _charset(value: str) -> str:
-    match = re.search(r";\s*charset=([A-Za-z0-9_.:-]+)", value[: value.find(",")], re.I)
-    return match.group(1) if match else "utf-8"
+        return Decoded(media, content, charset)
+    return Decoded(media, data, charset)
 
 
 def to_bool(value, default=True) -> bool:
@@ -188,12 +223,28 @@ def to_bool(value, default=True) -> bool:
 # --- the ticket --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DroppedFile:
+    filename: str
+    size: int | None
+    why: str
+
+    def __str__(self) -> str:
+        size = f" ({self.size:,} bytes)" if self.size is not None else ""
+        return f"{self.filename}{size}: {self.why}"
+
+
 class TicketRequest:
-    """osTicket's fields turned into ticket_open's arguments, collecting field errors."""
+    """osTicket's fields turned into ticket_open's arguments, collecting field errors.
+    Lenient where osTicket is, with a warning in the log: a non-numeric, unknown or
+    inactive topic or priority and an invalid `ip` are ignored; a file that is not a
+    valid data URL, over the size limit or refused by the attachment policy is dropped
+    and listed in `dropped` (a note on the ticket), and the ticket is created."""
 
     def __init__(self, data: dict, caller_ip: str):
         self.data = data
         self.errors: dict[str, str] = {}
+        self.dropped: list[DroppedFile] = []
         check_bounds(data)  # before any field is read or any row looked up
         self.ignored = sorted(k for k in data if k not in KNOWN_FIELDS)
         self.email = self._email()
@@ -237,58 +288,62 @@ class TicketRequest:
         value = self.data.get("message")
         if value is None or value == "":
             return "", ThreadEntry.Format.TEXT
-        if not isinstance(value, str):
+        if not isinstance(value, str | Decoded):
             self.errors["message"] = "Expected text"
             return "", ThreadEntry.Format.TEXT
-        try:
-            decoded = decode_data_url(value)
-        except ValueError as exc:
-            self.errors["message"] = str(exc)
-            return "", ThreadEntry.Format.TEXT
-        if decoded is None:
-            return value.replace("\x00", ""), ThreadEntry.Format.TEXT
-        media, raw = decoded
-        try:
-            text = raw.decode(_charset(value), errors="replace")
-        except LookupError:
-            text = raw.decode("utf-8", errors="replace")
-        fmt = ThreadEntry.Format.HTML if media == "text/html" else ThreadEntry.Format.TEXT
-        return text.replace("\x00", ""), fmt
+        if isinstance(value, Decoded):
+            decoded = value
+        else:
+            try:
+                # plain text (not a data URL) is taken as sent
+                decoded = decode_data_url(value) or Decoded("text/plain", value)
+            except ValueError as exc:
+                self.errors["message"] = str(exc)
+                return "", ThreadEntry.Format.TEXT
+        fmt = ThreadEntry.Format.HTML if decoded.media == "text/html" else ThreadEntry.Format.TEXT
+        return decoded.text().replace("\x00", ""), fmt
 
-    def _id(self, *names):
+    def _id(self, *names) -> tuple[str, int | None]:
+        """(the field given, its id): None for a missing or non-numeric value (ignored,
+        with a warning, as osTicket does)."""
         for name in names:
             value = self.data.get(name)
-            if value not in (None, "", 0, "0"):
-                text = str(value).strip()
-                if not text.isdigit() or len(text) > 18:
-                    self.errors[name] = "Must be a numeric id"
-                    return None
-                return int(text)
-        return None
+            if value in (None, "", 0, "0"):
+                continue
+            text = str(value).strip()
+            if isinstance(value, bool) or not text.isdigit() or len(text) > 18:
+                log.warning("API: %s %r ignored (not a numeric id)", name, value)
+                return name, None
+            return name, int(text)
+        return "", None
 
     def _topic(self):
-        pk = self._id("topicId")
+        name, pk = self._id("topicId")
+        if pk is None:
+            return None
         # as osTicket: an unknown or inactive topic is ignored (the default topic applies)
-        return HelpTopic.objects.filter(pk=pk, is_active=True).first() if pk else None
+        found = HelpTopic.objects.filter(pk=pk, is_active=True).first()
+        if found is None:
+            log.warning("API: %s %s ignored (no active help topic has it)", name, pk)
+        return found
 
     def _priority(self):
-        pk = self._id("priority", "priorityId")
+        name, pk = self._id("priority", "priorityId")
         if pk is None:
             return None
         found = Priority.objects.filter(pk=pk).first()
         if found is None:
-            self.errors["priority"] = "Unknown priority"
+            log.warning("API: %s %s ignored (no priority has it)", name, pk)
         return found
 
     def _ip(self, caller_ip: str) -> str | None:
         value = self.data.get("ip")
-        if value in (None, ""):
-            return caller_ip or None
-        try:
-            return str(ipaddress.ip_address(str(value).strip()))
-        except ValueError:
-            self.errors["ip"] = "Valid IP address required"
-            return None
+        if value not in (None, ""):
+            try:
+                return str(ipaddress.ip_address(str(value).strip()))
+            except ValueError:
+                log.warning("API: ip %r ignored (not an IP address)", value)
+        return caller_ip or None
 
     def _attachments(self) -> list[NewAttachment]:
         value = self.data.get("attachments") or []
@@ -301,18 +356,35 @@ class TicketRequest:
                 log.warning("API: attachment skipped (not an object)")
                 continue
             for filename, url in item.items():
-                try:
-                    decoded = decode_data_url(url) if isinstance(url, str) else None
-                except ValueError:
-                    decoded = None
-                if decoded is None:  # as osTicket: a bad file is skipped, not fatal
-                    log.warning("API: attachment %r skipped (not a valid data URL)", filename)
-                    continue
-                media, content = decoded
-                files.append(
-                    NewAttachment(filename=str(filename), content=content, content_type=media)
-                )
+                found = self._file(str(filename), url)
+                if found is not None:
+                    files.append(found)
         return files
+
+    def _file(self, filename: str, url) -> NewAttachment | None:
+        """One file, or None when it is dropped (noted, as osTicket skips a bad file)."""
+        try:
+            decoded = decode_data_url(url) if isinstance(url, str) else url
+        except ValueError:
+            decoded = None
+        if not isinstance(decoded, Decoded):
+            self._drop(filename, None, "not a valid data URL")
+            return None
+        content = decoded.data()
+        limit = limits.max_attachment_bytes()
+        if len(content) > limit:
+            why: str | None = f"over the size limit of {human_size(limit)}"
+        else:
+            why = attachment_refusal(filename=filename, content=content, content_type=decoded.media)
+        if why:
+            self._drop(filename, len(content), why)
+            return None
+        return NewAttachment(filename=filename, content=content, content_type=decoded.media)
+
+    def _drop(self, filename: str, size: int | None, why: str) -> None:
+        dropped = DroppedFile(safe_filename(filename), size, why)
+        log.warning("API: attachment dropped: %s", dropped)
+        self.dropped.append(dropped)
 
 
 def check_bounds(data: dict) -> None:
@@ -364,7 +436,25 @@ def create_ticket(actor: ApiKeyActor, req: TicketRequest) -> Ticket:
             custom_fields={k: req.data[k] for k in req.ignored},
         )
         # the key's write scope is checked by the service, where routing sent the ticket
-        return services.ticket_open(actor=actor, new=new)
+        ticket = services.ticket_open(actor=actor, new=new)
+        if req.dropped:
+            note_dropped_files(ticket, req.dropped)
+        return ticket
+
+
+def note_dropped_files(ticket: Ticket, dropped: list[DroppedFile]) -> None:
+    """A system note (agents only, alerting no one) naming each file left out and why,
+    in the opening's transaction."""
+    services.ticket_post_note(
+        actor=SYSTEM,
+        ticket=ticket,
+        title="Attachments not imported",
+        body="Left out of the API request that opened this ticket:\n"
+        + "\n".join(f"- {d}" for d in dropped),
+        source=ThreadEntry.Source.API,
+        channel="api",
+        is_system_note=True,
+    )
 
 
 def _new_user(actor, req):
@@ -449,20 +539,32 @@ class EmailView(View):
             response = plain(503, f"Temporary failure, try again later: {exc}")
             response["Retry-After"] = "60"
             return response
-        visible = result.ticket is not None and (
-            result.status == "created" or result.ticket.department_id in actor.read_departments
-        )
-        if (
-            result.status in ("created", "appended", "duplicate")
-            and visible
-            and result.ticket is not None
-        ):
-            return plain(201, result.ticket.number)
-        if result.status == "rejected":
-            return plain(403, f"Ticket denied: {result.reason}")
-        if result.status == "parked":
-            return plain(400, f"Unable to create new ticket: {result.reason}")
-        return plain(202, f"Message not turned into a ticket: {result.reason or result.status}")
+        return email_answer(actor, result)
+
+
+def email_answer(actor: ApiKeyActor, result: IngestResult) -> HttpResponse:
+    """osTicket's answers, read by its pipe scripts (automail.php, automail.pl): 201 is
+    delivered (exit 0), 400 a bad message (66), 403 denied (77); any other status makes
+    them exit 75 and the MTA try again, forever. A message received again answers as it
+    did the first time (201 and the number, as osTicket); one dropped on purpose (a mail
+    loop, a report about mail outside the key's departments) is delivered too: 201.
+    The body is the ticket's number when the key may read the ticket, or the message
+    opened it (as the first delivery answered); otherwise empty."""
+    status, fresh = result.status, True
+    if status == S.DUPLICATE:
+        fresh = False
+        status = result.original if result.original in EMAIL_OUTCOMES else S.APPENDED
+    if status == S.REJECTED:
+        reason = result.reason if fresh else "already received and denied"
+        return plain(403, f"Ticket denied: {reason}")
+    if status == S.PARKED:
+        reason = result.reason if fresh else "already received and parked for review"
+        return plain(400, f"Unable to create new ticket: {reason}")
+    ticket = result.ticket
+    shown = ticket is not None and (
+        (fresh and status == S.CREATED) or actor.may_read(ticket.department_id)
+    )
+    return plain(201, ticket.number if shown and ticket is not None else "")
 
 
 @method_decorator(csrf_exempt, name="dispatch")

@@ -469,7 +469,7 @@ class AttachmentSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
 
 class EntrySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     poster = PersonRefSerializer(read_only=True, allow_null=True)
-    attachments = AttachmentSerializer(many=True, read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True, source="attachment_list")
 
     class Meta:
         model = ThreadEntry

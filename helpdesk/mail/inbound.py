@@ -32,7 +32,14 @@ from tickets.models import Ticket
 from .authentication import Verdict, verdict
 from .fingerprint import dedupe_hash
 from .models import InboundMessage, Mailbox
-from .parsing import Unreadable, parse, quick_message_id, sender_of, sha256
+from .parsing import (
+    Unreadable,
+    parse,
+    quick_message_id,
+    sender_of,
+    sha256,
+    without_leading_blank_lines,
+)
 from .route import Context, Outcome, route
 from .scope import once, unit_of_work
 
@@ -67,6 +74,7 @@ class IngestResult:
     ticket: Ticket | None = None
     reason: str = ""
     inbound_id: int | None = None
+    original: str = ""  # a duplicate: what became of the message it repeats (its status)
 
     @property
     def exit_code(self) -> int:
@@ -84,8 +92,9 @@ def ingest(
     """Import one RFC 822 message. Never raises for bad input; TemporaryFailure when the
     database is down.
 
-    `api_key`: the key that posted the message to the API. Its write departments limit
-    what the message may touch (a reply to a ticket outside them opens a new ticket, as
+    `api_key`: the key that posted the message to the API. A key of the whole helpdesk
+    touches any ticket, as osTicket's do; otherwise its write departments limit what the
+    message may touch (a reply to a ticket outside them opens a new ticket, as
     a stranger's would; a delivery report about mail of another department is dropped),
     and its Authentication-Results are read only when the key is a mail relay: the
     poster wrote the whole message. Raw mail on the API channel without a key is
@@ -115,8 +124,11 @@ class Arrival:
 
     @property
     def departments(self) -> frozenset | None:
-        """The departments the message may touch (None: any)."""
-        return self.api_key.write_departments if self.api_key is not None else None
+        """The departments the message may touch (None: any, as for a key of the whole
+        helpdesk)."""
+        if self.api_key is None or self.api_key.all_departments:
+            return None
+        return self.api_key.write_departments
 
     @property
     def reads_headers(self) -> bool:
@@ -127,7 +139,7 @@ class Arrival:
 
     @classmethod
     def of(cls, raw, channel, mailbox, server_uid, api_key=None) -> "Arrival":
-        raw = bytes(raw or b"")
+        raw = without_leading_blank_lines(bytes(raw or b""))
         digest, message_id = sha256(raw), quick_message_id(raw)[:255]
         if mailbox is not None:
             source, key = InboundMessage.Source.MAILBOX, f"mailbox:{mailbox.pk}"
@@ -176,7 +188,9 @@ def _process(arrival: Arrival, existing: InboundMessage | None = None) -> Ingest
         return _park(arrival, f"Import failed: {exc!r}"[:2000], existing)
     if outcome.status == S.PARKED:
         log.error("mail ingest: parked inbound message %s: %s", record.pk, outcome.reason)
-    return IngestResult(outcome.status, outcome.ticket, outcome.reason, record.pk)
+    return IngestResult(
+        outcome.status, outcome.ticket, outcome.reason, record.pk, original=outcome.original
+    )
 
 
 def _context(arrival: Arrival, parsed, judged: Verdict, existing) -> Context:
@@ -227,11 +241,14 @@ def _store(
 
 
 def _duplicate(arrival: Arrival, exc: Exception) -> IngestResult:
-    done = InboundMessage.objects.filter(arrival.same()).defer("raw").first()
+    """The record this arrival repeats: the message itself rather than an earlier
+    duplicate of it, when both are there (its status is what became of the message)."""
+    same = InboundMessage.objects.filter(arrival.same()).defer("raw")
+    done = same.exclude(status=S.DUPLICATE).first() or same.first()
     if done is None:  # not our constraint: a genuine failure
         log.error("mail ingest: integrity error (%s): %s", arrival.sha256, exc)
         return _park(arrival, f"Import failed: {exc!r}"[:2000])
-    return IngestResult(S.DUPLICATE, done.ticket, "already imported", done.pk)
+    return IngestResult(S.DUPLICATE, done.ticket, "already imported", done.pk, original=done.status)
 
 
 def _park(arrival: Arrival, reason: str, existing=None) -> IngestResult:

@@ -80,6 +80,19 @@ def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+LEADING_BLANK_LINES = re.compile(rb"(?:[ \t]*\r?\n)+")
+
+
+def without_leading_blank_lines(raw: bytes) -> bytes:
+    """The message without the blank lines some MTAs and pipe wrappers put before its
+    headers (a header block that starts with an empty line would be read as no headers
+    at all). osTicket's parser skips them too. A message of blank lines stays as it is."""
+    found = LEADING_BLANK_LINES.match(raw)
+    if found is None or found.end() == len(raw):
+        return raw
+    return raw[found.end() :]
+
+
 def header_text(msg: Message, name: str) -> str:
     """A header decoded to text (RFC 2047 words, unknown charsets), never raising.
 

@@ -9,10 +9,10 @@ import uuid
 
 from accounts import bus
 from accounts.actors import actor_user
-from helpdesk.outbox.services import enqueue, enqueue_many
+from helpdesk.outbox.services import enqueue
 from tickets import signals
 
-from .tasks import notify_task, task_notify_task
+from .tasks import notify_task, overdue_alerts_task, task_notify_task
 
 
 def _actor_id(actor) -> int | None:
@@ -73,10 +73,9 @@ def _transfer(actor, previous_department) -> dict:
     }
 
 
-def _overdue(task, ids) -> None:
-    """One row per ticket or task (bulk-inserted with the sweep's batch): each runs on its own."""
-    nonce = uuid.uuid4().hex
-    enqueue_many(task, [(("overdue", pk, None, {"nonce": nonce}), {}) for pk in ids])
+def _overdue(kind: str, ids) -> None:
+    """One row for the sweep's batch; run, it queues one alert row per ticket or task."""
+    enqueue(overdue_alerts_task, kind, list(ids), uuid.uuid4().hex)
 
 
 def on_assigned(
@@ -90,7 +89,7 @@ def on_transferred(sender, ticket, actor, previous_department=None, **kwargs):
 
 
 def on_overdue(sender, ticket_ids, **kwargs):
-    _overdue(notify_task, ticket_ids)
+    _overdue("ticket", ticket_ids)
 
 
 # --- tasks: agents only (helpdesk.mail.task_notifications) ---------------------------------
@@ -121,7 +120,7 @@ def on_task_transferred(sender, task, actor, previous_department=None, **kwargs)
 
 
 def on_tasks_overdue(sender, task_ids, **kwargs):
-    _overdue(task_notify_task, task_ids)
+    _overdue("task", task_ids)
 
 
 def connect() -> None:

@@ -51,6 +51,7 @@ class Outcome:
     ticket: Ticket | None = None
     entry: ThreadEntry | None = None
     reason: str = ""
+    original: str = ""  # a duplicate: the status of the message it repeats
 
 
 @dataclass
@@ -115,11 +116,16 @@ def _earlier(ctx: Context, known: dict) -> "Outcome | str":
     rows = rows.exclude(pk=ctx.reprocessing).order_by("id")
     if not message_id:  # no id: the same content (fingerprint.dedupe_hash) or nothing
         rows = rows.filter(content_hash=ctx.content_hash)
-    found = list(rows.values_list("pk", "content_hash", "ticket_id")[:50])  # one query
+    found = list(rows.values_list("pk", "content_hash", "ticket_id", "status")[:50])  # one query
     same = next((row for row in found if row[1] == ctx.content_hash), None)
     if same is not None:
         ticket = Ticket.objects.filter(pk=same[2]).first() if same[2] else None
-        return Outcome(S.DUPLICATE, ticket, reason="A message with this content is imported.")
+        return Outcome(
+            S.DUPLICATE,
+            ticket,
+            reason="A message with this content is imported.",
+            original=same[3],
+        )
     if found:
         return f"inbound message {found[0][0]}"
     if message_id in known:

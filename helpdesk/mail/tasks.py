@@ -100,7 +100,23 @@ def task_notify_task(event: str, task_id: int, entry_id: int | None = None, extr
     notify(event, task_id, entry_id, **(extra or {}))
 
 
-# Not called any more (the overdue sweep writes one notify_task outbox row per ticket),
+@shared_task(acks_late=True, time_limit=300)
+def overdue_alerts_task(kind: str, ids: list[int], nonce: str) -> None:
+    """The overdue alerts of one sweep batch (`kind` "ticket" or "task"): one notify row
+    per ticket or task, each then run and retried on its own. The sweep writes this one
+    row per batch instead of thousands, so its transaction (which holds the batch's row
+    locks) stays short; a second run queues the rows again and the nonce keeps their
+    mail from going out twice."""
+    from django.db import transaction
+
+    from helpdesk.outbox.services import enqueue_many
+
+    task = {"ticket": notify_task, "task": task_notify_task}[kind]
+    with transaction.atomic():
+        enqueue_many(task, [(("overdue", pk, None, {"nonce": nonce}), {}) for pk in ids])
+
+
+# Not called any more (the overdue sweep's alerts go through overdue_alerts_task),
 # but kept registered on purpose: no beat entry or outbox row names it (the outbox's
 # migration 0002 gave rows only to queued mail and webhook deliveries), yet the sweep
 # before the outbox sent it with .delay(), so such a message may still wait in a broker
@@ -108,7 +124,7 @@ def task_notify_task(event: str, task_id: int, entry_id: int | None = None, extr
 # (its overdue alerts lost). Remove it one release after the outbox.
 @shared_task(acks_late=True, time_limit=1800)
 def notify_overdue_task(ticket_ids: list[int], nonce: str) -> None:
-    """Kept for messages queued before the outbox (now one notify_task row per ticket)."""
+    """Kept for messages queued before the outbox (now overdue_alerts_task)."""
     from .notifications import notify
 
     for ticket_id in ticket_ids:

@@ -5,19 +5,19 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import permissions as perms
 from accounts.models import Organization, User
-from helpdesk.display import shown
+from helpdesk.display import dated, shown
 from routing.models import SLA, Department, HelpTopic, Team
 from threads import services as thread_services
 from threads.html import inline_images
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
-from threads.selectors import draft_for, entries_for, events_for
+from threads.selectors import draft_for, entries_for, entries_in, events_for
 from tickets.models import TRANSITIONS, MergeMode, State, Ticket, TicketStatus
 from tickets.models import transition_permissions as gates
 from tickets.permissions import ticket_permissions
@@ -144,7 +144,7 @@ def _inline_images(ticket, entry) -> str:
     """Point cid: images of an email at our permission-checked download URL."""
     urls = {
         a.content_id.strip("<>"): attachment_url(ticket, a, inline=True)
-        for a in entry.attachments.all()
+        for a in entry.attachment_list
         if a.content_id
     }
     return inline_images(entry.body_html, urls)
@@ -154,8 +154,18 @@ def _files(ticket: Ticket, entry: ThreadEntry) -> list[tuple[Attachment, str, bo
     """(attachment, its URL through `ticket`, is it an image) of each of the entry's files."""
     return [
         (a, attachment_url(ticket, a), a.content_type.startswith("image/"))
-        for a in entry.attachments.all()
+        for a in entry.attachment_list
     ]
+
+
+ENTRY_KINDS = tuple(ThreadEntry.Kind.values)
+
+
+def split_urls(number: str, entries: list[ThreadEntry]) -> None:
+    """Set `split_url` ("create a ticket from this entry") on each entry, reversing once."""
+    head, tail = reverse("panel:ticket_split", args=[number, 0]).rsplit("/0/", 1)
+    for entry in entries:
+        shown(entry, split_url=f"{head}/{entry.pk}/{tail}")
 
 
 def timeline(ticket) -> list[TimelineItem]:
@@ -165,6 +175,8 @@ def timeline(ticket) -> list[TimelineItem]:
     items = []
     entries = list(entries_for(thread_id=ticket.thread_id, include_notes=True))
     checks = sender_checks([e.pk for e in entries if e.source == "email"])
+    dated(entries)
+    split_urls(ticket.number, entries)
     for entry in entries:
         verified, check = checks.get(entry.pk, (None, ""))
         shown(
@@ -175,10 +187,10 @@ def timeline(ticket) -> list[TimelineItem]:
             files=_files(ticket, entry),
         )
         items.append(TimelineItem("entry", entry, entry.created_at))
-    skip = {"message", "response", "note"}
-    for event in events_for(thread_id=ticket.thread_id):
-        if event.kind not in skip:
-            items.append(TimelineItem("event", event, event.created_at))
+    # the entries themselves stand for their "posted" events
+    events = list(events_for(thread_id=ticket.thread_id, except_kinds=ENTRY_KINDS))
+    dated(events)
+    items.extend(TimelineItem("event", event, event.created_at) for event in events)
     items.sort(key=lambda i: (i.at, 0 if i.kind == "entry" else 1, i.obj.pk))
     return items
 
@@ -247,17 +259,13 @@ def separate_threads(children) -> list[tuple]:
     }
     if not by_thread:
         return []
-    rows = (
-        ThreadEntry.objects.filter(thread_id__in=list(by_thread))
-        .select_related("poster")
-        .prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.select_related("file"))
-        )
-    )
-    for entry in rows:
+    for entry in entries_in(thread_ids=list(by_thread), include_notes=True):
         child, entries = by_thread[entry.thread_id]
         shown(entry, display_html=_inline_images(child, entry), files=_files(child, entry))
         entries.append(entry)
+    for child, entries in by_thread.values():
+        dated(entries)
+        split_urls(child.number, entries)
     return list(by_thread.values())
 
 

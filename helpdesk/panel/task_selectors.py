@@ -6,7 +6,7 @@ role effective in the task's department, as `check_task` decides it)."""
 from django.urls import reverse
 
 from accounts.models import User
-from helpdesk.display import shown
+from helpdesk.display import dated, shown
 from threads.html import inline_images
 from threads.models import Attachment, ThreadEntry
 from threads.selectors import draft_for, entries_for, events_for
@@ -91,8 +91,10 @@ def task_attachment_url(task: Task, attachment: Attachment, *, inline: bool = Fa
 def task_timeline(task: Task) -> list[TimelineItem]:
     """Updates and events in time order, in a number of queries independent of the thread."""
     items = []
-    for entry in entries_for(thread_id=task.thread_id, include_notes=True):
-        atts = list(entry.attachments.all())
+    entries = list(entries_for(thread_id=task.thread_id, include_notes=True))
+    dated(entries)
+    for entry in entries:
+        atts = entry.attachment_list
         urls = {
             a.content_id.strip("<>"): task_attachment_url(task, a, inline=True)
             for a in atts
@@ -106,9 +108,9 @@ def task_timeline(task: Task) -> list[TimelineItem]:
             ],
         )
         items.append(TimelineItem("entry", entry, entry.created_at))
-    for event in events_for(thread_id=task.thread_id):
-        if event.kind != "note":
-            items.append(TimelineItem("event", event, event.created_at))
+    events = list(events_for(thread_id=task.thread_id, except_kinds=["note"]))
+    dated(events)
+    items.extend(TimelineItem("event", event, event.created_at) for event in events)
     items.sort(key=lambda i: (i.at, 0 if i.kind == "entry" else 1, i.obj.pk))
     return items
 

@@ -304,6 +304,48 @@ def test_an_overdue_ticket_alerts_the_assignee_and_manager(helpdesk, run):
     ]
 
 
+def test_the_sweep_writes_one_alert_row_per_batch_and_the_alerts_go_out_once(
+    helpdesk, run, monkeypatch
+):
+    """The sweep's transaction holds its batch's row locks: it writes one outbox row for
+    the batch, not one per ticket; run, that row queues one alert row per ticket, and a
+    second run of it (a worker that died before deleting it) sends nothing twice."""
+    from helpdesk.mail.tasks import notify_task, overdue_alerts_task
+    from helpdesk.outbox.models import OutboxTask
+    from tickets.models import Ticket
+
+    tickets = [open_ticket(helpdesk.alice, department=helpdesk.dept_a) for _ in range(3)]
+    for ticket in tickets:
+        run(services.ticket_assign, actor=helpdesk.manager_a, ticket=ticket, agent=helpdesk.agent_a)
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
+        due_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    OutboundMessage.objects.all().delete()
+
+    with monkeypatch.context() as no_broker:  # the rows are written, and left for a worker
+        no_broker.setattr("helpdesk.outbox.services.dispatch_mode", lambda: "none")
+        run(services.tickets_mark_overdue, batch_size=2)
+
+    rows = list(OutboxTask.objects.filter(task=overdue_alerts_task.name).order_by("id"))
+    assert [len(r.args[1]) for r in rows] == [2, 1]
+    assert sorted(pk for r in rows for pk in r.args[1]) == sorted(t.pk for t in tickets)
+
+    def alert_rows():
+        return [
+            r for r in OutboxTask.objects.filter(task=notify_task.name) if r.args[0] == "overdue"
+        ]
+
+    assert alert_rows() == []
+
+    kind, ids, nonce = rows[0].args
+    for _ in range(2):  # the batch row run twice: its alerts are queued twice, sent once
+        run(overdue_alerts_task, kind, ids, nonce)
+    assert alert_rows() == []  # all ran
+    assert sorted(sent("ticket.overdue")) == sorted(
+        [("ticket.overdue", "alex@helpdesk.test"), ("ticket.overdue", "manager@helpdesk.test")] * 2
+    )
+
+
 def test_an_agent_opening_a_ticket_for_a_client_sends_the_notice(helpdesk, run):
     run(
         services.ticket_open,

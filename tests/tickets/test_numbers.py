@@ -41,3 +41,19 @@ def test_a_random_collision_draws_again(cast, monkeypatch):
     monkeypatch.setattr("tickets.services.opening.next_number", lambda config: next(draws))
     second = open_ticket(cast.alice, department=cast.dept_a)
     assert second.number == "424242"
+
+
+@pytest.mark.parametrize("mask", ["######", "#", "HD-##-###", "##-##"])
+def test_random_numbers_never_start_with_0(mask):
+    """osTicket's never do, and its sample API client casts the number to an int: the
+    digits must read as the same integer. 3,000 draws: a 0 in the first place would come
+    up about 300 times if it could."""
+    first = mask.index("#")
+    draws = [random_number(mask) for _ in range(3000)]
+
+    assert all(len(n) == len(mask) for n in draws)
+    assert {n[first] for n in draws} == set("123456789")  # every other first digit comes
+    digits = ["".join(ch for ch in n if ch.isdigit()) for n in draws]
+    assert all(str(int(d)) == d for d in digits)
+    if mask.count("#") > 1:  # the other places still take a 0
+        assert any("0" in d[1:] for d in digits)

@@ -12,7 +12,9 @@ from routing.models import Department
 class Command(BaseCommand):
     help = (
         "Create an API key bound to source addresses and print it on standard output "
-        "(it is stored hashed and cannot be shown again)."
+        "(it is stored hashed and cannot be shown again), or register an existing "
+        "osTicket key with --key. A key that creates tickets and names no department "
+        "acts for the whole helpdesk, as osTicket's keys do."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -23,6 +25,14 @@ class Command(BaseCommand):
             help="An address or CIDR network the key may be used from (repeatable).",
         )
         parser.add_argument("--name", default="API key")
+        parser.add_argument(
+            "--key",
+            metavar="VALUE",
+            help=(
+                "Register this existing osTicket key (32 hexadecimal digits, in either "
+                "case) instead of making a new one, so integrations keep their key."
+            ),
+        )
         parser.add_argument("--can-create-tickets", action="store_true")
         parser.add_argument("--can-exec-cron", action="store_true")
         parser.add_argument(
@@ -61,7 +71,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
-            _, secret = api_key_create(
+            key, secret = api_key_create(
                 actor=SYSTEM,
                 name=opts["name"],
                 allowed_ips=opts["ip"],
@@ -70,7 +80,16 @@ class Command(BaseCommand):
                 is_mail_relay=opts["mail_relay"],
                 read_departments=self._departments(opts["read_department"]),
                 write_departments=self._departments(opts["write_department"]),
+                secret=opts["key"],
             )
         except DomainError as exc:
             raise CommandError(str(exc)) from None
+        scope = (
+            "the whole helpdesk"
+            if key.all_departments
+            else "its departments"
+            if opts["read_department"] or opts["write_department"]
+            else "no department (no ticket)"
+        )
+        self.stderr.write(f"Scope: {scope}.")
         self.stdout.write(secret)

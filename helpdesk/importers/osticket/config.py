@@ -1023,7 +1023,6 @@ def api_keys(ctx: Context) -> None:
         "api_key",
         ["isactive", "ipaddr", "apikey", "can_create_tickets", "can_exec_cron", "notes"],
     )
-    departments_all = list(Department.objects.values_list("pk", flat=True))
 
     def build(row: Row) -> dict[str, Any]:
         key = (row["apikey"] or "").strip()
@@ -1042,12 +1041,9 @@ def api_keys(ctx: Context) -> None:
             "allowed_ips": [network],
             "can_create_tickets": bool(row["can_create_tickets"]),
             "can_exec_cron": bool(row["can_exec_cron"]),
+            "all_departments": True,
             "notes": row["notes"] or "",
         }
-
-    def after(written: list[tuple[Row, Any]]) -> None:
-        for _, key in written:
-            key.write_departments.set(departments_all)
 
     upsert(
         ctx,
@@ -1056,5 +1052,4 @@ def api_keys(ctx: Context) -> None:
         rows,
         build,
         adopt=lambda v: ApiKey.objects.filter(key_hash=v["key_hash"]).first(),
-        after=after,
     )

@@ -94,7 +94,7 @@ def _with_inline_images(ticket, entries):
             a.content_id.strip("<>"): reverse(
                 "portal:ticket_attachment", args=[ticket.number, a.pk, a.filename]
             )
-            for a in entry.attachments.all()
+            for a in entry.attachment_list
             if a.content_id
         }
         entry.display_html = inline_images(entry.body_html, urls)
