@@ -500,12 +500,14 @@ def test_a_second_run_changes_nothing(helpdesk):
     import_osticket(helpdesk)
     before = counts()
     last = dict(ImportedObject.objects.values_list("id", "fingerprint"))
+    version = HelpdeskSettings.load().config_version
 
     report = import_osticket(helpdesk)
 
     assert counts() == before
     assert dict(ImportedObject.objects.values_list("id", "fingerprint")) == last
-    assert sum(c.created + c.updated for k, c in report.counts.items() if k != "settings") == 0
+    assert sum(c.created + c.updated for c in report.counts.values()) == 0
+    assert HelpdeskSettings.load().config_version == version  # configuration untouched
     assert report.counts["ticket"].unchanged == 2 and report.counts["entry"].unchanged == 4
 
 
@@ -1120,3 +1122,15 @@ def test_a_bad_source_is_a_clear_message(db):
         "Cannot connect to mysql://nobody@127.0.0.1:1/osticket: "
     )
     assert "wrong" not in str(unreachable.value)
+
+
+def test_a_later_run_never_moves_the_number_sequence_back(helpdesk):
+    helpdesk.config("ticket_sequence_id", "1")
+    helpdesk.execute("UPDATE ost_sequence SET next = 900000 WHERE id = 1")
+    import_osticket(helpdesk)
+    assert TicketSequence.objects.get(pk=1).next_value == 900000
+    TicketSequence.objects.filter(pk=1).update(next_value=900010)  # numbers handed out here
+
+    import_osticket(helpdesk)
+
+    assert TicketSequence.objects.get(pk=1).next_value == 900010

@@ -558,6 +558,28 @@ def _attnames(model: type[models.Model], values: dict[str, Any]) -> list[str]:
     return names
 
 
+def update_changed(model: type[models.Model], objs: list[Any], names: Sequence[str]) -> int:
+    """bulk_update of only the rows whose `names` differ from what is stored: a later run
+    with nothing new writes nothing (and changes no configuration version)."""
+    if not objs:
+        return 0
+    attnames = [model._meta.get_field(n).attname for n in names]
+    stored = {
+        row[0]: tuple(row[1:])
+        for row in model._default_manager.filter(pk__in=[o.pk for o in objs]).values_list(
+            "pk", *attnames
+        )
+    }
+    dirty = [
+        o
+        for o in objs
+        if stored.get(o.pk) != tuple(getattr(o, a) for a in attnames) and o.pk in stored
+    ]
+    if dirty:
+        model._default_manager.bulk_update(dirty, list(names), batch_size=500)
+    return len(dirty)
+
+
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -48,7 +48,7 @@ from tickets.models import (
 from tickets.numbers import TASKS, TICKETS
 
 from . import files, keys
-from .base import Context, Skip, upsert
+from .base import Context, Skip, update_changed, upsert
 from .source import Row
 
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -126,8 +126,8 @@ def statuses(ctx: Context) -> None:
             pk__in=[u.reopen_status_id for u in updates], state="open"
         ).values_list("pk", flat=True)
     )
-    TicketStatus.objects.bulk_update(
-        [u for u in updates if u.reopen_status_id in open_ids], ["reopen_status"]
+    update_changed(
+        TicketStatus, [u for u in updates if u.reopen_status_id in open_ids], ["reopen_status"]
     )
 
 
@@ -338,7 +338,7 @@ def departments(ctx: Context) -> None:
             parents.append(
                 Department(pk=ours.object_id, parent_id=parent.object_id if parent else None)
             )
-    Department.objects.bulk_update(parents, ["parent"])
+    update_changed(Department, parents, ["parent"])
 
 
 def _email_addresses(ctx: Context) -> dict[int, str]:
@@ -365,7 +365,7 @@ def department_managers(ctx: Context) -> None:
                 Department(pk=ours.object_id, manager_id=manager.object_id if manager else None)
             )
     with transaction.atomic():
-        Department.objects.bulk_update(updates, ["manager"])
+        update_changed(Department, updates, ["manager"])
 
 
 # --- custom forms ------------------------------------------------------------------------
@@ -517,7 +517,7 @@ def topics(ctx: Context) -> None:
             parents.append(
                 HelpTopic(pk=ours.object_id, parent_id=parent.object_id if parent else None)
             )
-    HelpTopic.objects.bulk_update(parents, ["parent"])
+    update_changed(HelpTopic, parents, ["parent"])
     _topic_forms(ctx)
 
 
@@ -739,6 +739,9 @@ def settings(ctx: Context) -> None:
     imported number) and the system defaults."""
     core = config_values(ctx)
     settings_row = HelpdeskSettings.load()
+    before = {
+        f.attname: getattr(settings_row, f.attname) for f in settings_row._meta.concrete_fields
+    }
     changed = []
     for mask_key, mode_key, seq_key, row_pk, prefix in (
         ("ticket_number_format", "number_mode", "ticket_sequence_id", TICKETS, ""),
@@ -762,9 +765,11 @@ def settings(ctx: Context) -> None:
                 [sequence_id],
             )
             if rows:
-                ctx.cache[f"{prefix}sequence_next"] = int(rows[0]["next"])
-                TicketSequence.objects.update_or_create(
-                    pk=row_pk, defaults={"next_value": int(rows[0]["next"])}
+                # only ever forward: numbers handed out here since a first run stay taken
+                wanted = int(rows[0]["next"])
+                TicketSequence.objects.get_or_create(pk=row_pk, defaults={"next_value": wanted})
+                TicketSequence.objects.filter(pk=row_pk, next_value__lt=wanted).update(
+                    next_value=wanted
                 )
     defaults = {
         "default_department": ("department", core.get("default_dept_id")),
@@ -792,8 +797,17 @@ def settings(ctx: Context) -> None:
         changed.append("require_topic_to_close")
     if settings_row.default_status_id and settings_row.default_status.state != State.OPEN:
         settings_row.default_status_id = None
+    fields = [
+        name
+        for name in dict.fromkeys(changed)
+        if getattr(settings_row, settings_row._meta.get_field(name).attname)
+        != before[settings_row._meta.get_field(name).attname]
+    ]
+    if not fields:  # a later run with nothing new writes nothing
+        ctx.report.counts["settings"].unchanged += 1
+        return
     with transaction.atomic():
-        settings_row.save(update_fields=[*dict.fromkeys(changed), "config_version"])
+        settings_row.save(update_fields=[*fields, "config_version"])
     ctx.report.counts["settings"].updated += 1
 
 

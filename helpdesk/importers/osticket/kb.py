@@ -13,7 +13,7 @@ from helpdesk.kb.search import search_vector
 from threads.html import html_to_text, sanitize_html
 
 from . import files
-from .base import Context, Skip, upsert
+from .base import Context, Skip, update_changed, upsert
 from .config import _all
 from .source import Row
 
@@ -51,7 +51,7 @@ def categories(ctx: Context) -> None:
             )
             if ours is not None and parent is not None and parent != ours:
                 parents.append(FaqCategory(pk=ours.object_id, parent_id=parent.object_id))
-        FaqCategory.objects.bulk_update(parents, ["parent"])
+        update_changed(FaqCategory, parents, ["parent"])
 
 
 def faqs(ctx: Context) -> None:

@@ -29,7 +29,7 @@ from tickets.models import (
     TicketStatus,
 )
 
-from .base import Context, Skip, insert_rows, upsert
+from .base import Context, Skip, insert_rows, update_changed, upsert
 from .config import sequences_after_tickets
 from .source import Row
 
@@ -299,9 +299,10 @@ def merges(ctx: Context) -> None:
             if mode == MergeMode.LINK:
                 links.append(TicketLink(low_id=min(child, parent), high_id=max(child, parent)))
         with transaction.atomic():
-            Ticket.objects.bulk_update(children, ["merged_into", "merge_mode"])
+            moved = update_changed(Ticket, children, ["merged_into", "merge_mode"])
             TicketLink.objects.bulk_create(links, ignore_conflicts=True)
-        ctx.report.counts["merge or link"].updated += len(children)
+        ctx.report.counts["merge or link"].updated += moved
+        ctx.report.counts["merge or link"].unchanged += len(children) - moved
 
 
 def tasks(ctx: Context) -> None:
