@@ -1134,3 +1134,12 @@ def test_a_later_run_never_moves_the_number_sequence_back(helpdesk):
     import_osticket(helpdesk)
 
     assert TicketSequence.objects.get(pk=1).next_value == 900010
+
+
+def test_the_mapping_table_is_read_only_in_the_admin(rf):
+    from django.contrib import admin
+
+    model_admin = admin.site._registry[ImportedObject]
+    request = rf.get("/admin/")
+    assert not model_admin.has_add_permission(request)
+    assert not model_admin.has_change_permission(request)
