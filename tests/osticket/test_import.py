@@ -1143,3 +1143,16 @@ def test_the_mapping_table_is_read_only_in_the_admin(rf):
     request = rf.get("/admin/")
     assert not model_admin.has_add_permission(request)
     assert not model_admin.has_change_permission(request)
+
+
+def test_a_row_the_database_refuses_is_skipped_and_the_batch_goes_on(helpdesk):
+    twin, _ = helpdesk.ticket(helpdesk.ids["sam"], "Same number", number="482913")
+
+    report = import_osticket(helpdesk)
+
+    assert Ticket.objects.get(number="482913").subject == "Printer on fire"
+    assert Ticket.objects.count() == 2  # the other ticket of the batch came over
+    (reason,) = report.skips["ticket"]
+    assert reason.startswith("refused by the database: ")
+    assert report.skip_examples[("ticket", reason)] == [str(twin)]
+    assert report.counts["ticket"].created == 2

@@ -10,6 +10,7 @@ the source columns read) is unchanged is skipped; a changed one updates its obje
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -24,7 +25,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connection, models, transaction
+from django.db import DataError, IntegrityError, connection, models, transaction
 
 from ..models import ImportedObject
 from .source import Row, Source
@@ -348,6 +349,37 @@ class Plan:
 
 
 def upsert(
+    ctx: Context,
+    kind: str,
+    model: type[models.Model],
+    rows: Iterable[Row],
+    build: Callable[[Row], dict[str, Any]],
+    **options: Any,
+) -> list[tuple[Row, models.Model]]:
+    """`_upsert` for a batch; when the database refuses it (a duplicate, a value too
+    long), the batch is split in halves until the row it refuses is found, skipped and
+    reported with the database's reason, and the rest is written."""
+    rows = list(rows)
+    saved = copy.deepcopy(ctx.report)
+    try:
+        return _upsert(ctx, kind, model, rows, build, **options)
+    except (IntegrityError, DataError) as exc:
+        ctx.report = saved  # the failed attempt's counts and warnings do not stand
+        if len(rows) == 1:
+            reason = (
+                str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            )
+            ctx.report.skip(
+                kind, rows[0][options.get("key", "id")], f"refused by the database: {reason}"
+            )
+            return []
+        half = len(rows) // 2
+        return upsert(ctx, kind, model, rows[:half], build, **options) + upsert(
+            ctx, kind, model, rows[half:], build, **options
+        )
+
+
+def _upsert(
     ctx: Context,
     kind: str,
     model: type[models.Model],
