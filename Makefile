@@ -67,10 +67,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Re-pin every dependency from pyproject.toml into requirements.lock.
+# Re-pin every dependency from pyproject.toml into requirements.lock (with the osticket
+# extra: the importer's tests need its driver, so `make test` installs it).
 lock:
 	rm -rf var/lockenv && $(PYTHON) -m venv var/lockenv
-	var/lockenv/bin/pip install --quiet ".[dev]"
+	var/lockenv/bin/pip install --quiet ".[dev,osticket]"
 	var/lockenv/bin/pip freeze --exclude helpdesk > requirements.lock
 	rm -rf var/lockenv
 

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "helpdesk.kb",
     "helpdesk.panel",
     "helpdesk.portal",
+    "helpdesk.importers",
     *env.list("HELPDESK_PLUGINS", default=[]),
 ]
 
@@ -392,6 +393,9 @@ HELPDESK_MAIL = {
     "MAX_ATTACHMENTS": env.int("MAIL_MAX_ATTACHMENTS", default=20),
     # domain of our Message-IDs; empty: the domain of DEFAULT_FROM_EMAIL
     "MESSAGE_ID_DOMAIN": env.str("MAIL_MESSAGE_ID_DOMAIN", default=""),
+    # osTicket's SECRET_SALT (include/ost-config.php) after an import: replies to mail
+    # osTicket sent are matched by its signed Message-IDs; empty: by their shape only
+    "OSTICKET_SECRET_SALT": env.str("OSTICKET_SECRET_SALT", default=""),
     # links in mail to the staff panel and the portal
     "BASE_URL": env.str("HELPDESK_BASE_URL", default="http://127.0.0.1:8000"),
     "SEND_MAX_RETRIES": env.int("MAIL_SEND_MAX_RETRIES", default=5),

@@ -78,6 +78,28 @@ def _chromium() -> str | None:
     return None if found else f"{CHROMIUM} not found"
 
 
+MARIADB = os.environ.get("OSTICKET_TEST_MARIADB", "mysql://root@127.0.0.1:3306")
+
+
+def _mariadb() -> str | None:
+    try:
+        import pymysql
+    except ImportError:
+        return "PyMySQL is not installed (pip install '.[osticket]')"
+    parts = urlsplit(MARIADB)
+    try:
+        pymysql.connect(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 3306,
+            user=parts.username or "root",
+            password=parts.password or "",
+            connect_timeout=2,
+        ).close()
+    except pymysql.err.MySQLError as exc:
+        return f"{parts.hostname}:{parts.port or 3306} refused ({exc.args[-1]})"
+    return None
+
+
 SERVERS: dict[str, RealServer] = {
     server.marker: server
     for server in (
@@ -110,6 +132,15 @@ SERVERS: dict[str, RealServer] = {
             how="Debian packages dovecot-imapd dovecot-pop3d",
             check=_program("dovecot"),
             fixtures=("dovecot",),
+        ),
+        RealServer(
+            marker="mariadb",
+            name="MariaDB (an osTicket-shaped database for the importer's tests)",
+            enables="the osTicket importer tests (tests/osticket)",
+            how="Debian package mariadb-server, root without a password on 127.0.0.1:3306, "
+            "or set OSTICKET_TEST_MARIADB=mysql://USER:PASS@HOST:PORT",
+            check=_mariadb,
+            fixtures=("osticket",),
         ),
         RealServer(
             marker="chromium",

@@ -1,7 +1,9 @@
 """Which ticket a message belongs to (osTicket's ThreadEntry::lookupByEmailHeaders).
 
 1. In-Reply-To and References (newest first) against the Message-IDs we sent (our
-   signed ids, and the outbound rows) and the ones we received (thread entries);
+   signed ids, and the outbound rows), the ones we received (thread entries), and
+   after an osTicket import the ones osTicket sent about an imported ticket
+   (`helpdesk.importers.osticket.message_ids`);
 2. the subject tag `[#NUMBER]`, only when the sender is the ticket's requester, an
    active collaborator, or an agent who can see the ticket;
 3. otherwise none: a new ticket.
@@ -17,6 +19,7 @@ posted only by an agent who may, `task_replies`).
 import re
 from dataclasses import dataclass
 
+from helpdesk.importers.osticket.message_ids import imported_thread as osticket_thread
 from threads.models import Collaborator, ThreadEntry
 from tickets.models import Task, Ticket
 from tickets.selectors import ticket_is_visible
@@ -54,6 +57,12 @@ def _by_ids(ids: list[str], received: dict[str, int] | None) -> Match:
             found[mid] = (ticket_id, "our Message-ID")
         elif mid.startswith("<hd."):
             unverified.append(mid)  # ours under an older key, perhaps: ask the outbox
+        elif (thread_id := osticket_thread(mid)) is not None:
+            ticket_pk = (
+                Ticket.objects.filter(thread_id=thread_id).values_list("pk", flat=True).first()
+            )
+            if ticket_pk is not None:
+                found[mid] = (ticket_pk, "a Message-ID osTicket sent")
     if unverified:
         rows = OutboundMessage.objects.filter(message_id__in=unverified, ticket__isnull=False)
         for mid, ticket_id in rows.values_list("message_id", "ticket_id"):

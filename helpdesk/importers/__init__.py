@@ -1,0 +1,1 @@
+"""Importers from other helpdesks (osTicket: `manage.py import_osticket`)."""
