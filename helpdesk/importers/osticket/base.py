@@ -333,6 +333,35 @@ class Context:
         local = since.astimezone(self.source.tz).replace(tzinfo=None)
         return f"`{column}` >= %s", [local]
 
+    def each_batch(
+        self,
+        label: str,
+        table: str,
+        columns: Sequence[str],
+        handle: Callable[[Context, list[Row]], None],
+        *,
+        kind: str,
+        key: str = "id",
+        size: int | None = None,
+    ) -> None:
+        """Every row of `table` changed since --since (by its `updated` column), in keyset
+        batches handed to `handle`, with the progress bar `label` and the after-batch hook
+        (`kind`): how each big kind walks the source."""
+        where, params = self.since_clause("updated")
+        total = self.source.count(table, where=where, params=params)
+        with self.progress.task(label, total) as advance:
+            for batch in self.source.batches(
+                table,
+                columns,
+                key=key,
+                where=where,
+                params=params,
+                size=size or self.options.batch_size,
+            ):
+                handle(self, batch)
+                advance(len(batch))
+                self.batch_done(kind)
+
     def batch_done(self, kind: str) -> None:
         self.batches[kind] += 1
         hook = self.options.after_batch

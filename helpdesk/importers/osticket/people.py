@@ -259,19 +259,8 @@ def _organizations(ctx: Context, rows: list[Row]) -> None:
 
 
 def users(ctx: Context) -> None:
-    where, params = ctx.since_clause("updated")
-    total = ctx.source.count("user", where=where, params=params)
-    with ctx.progress.task("users", total) as advance:
-        for batch in ctx.source.batches(
-            "user",
-            ["org_id", "default_email_id", "status", "name", "created", "updated"],
-            where=where,
-            params=params,
-            size=ctx.options.batch_size,
-        ):
-            _users(ctx, batch)
-            advance(len(batch))
-            ctx.batch_done("users")
+    columns = ["org_id", "default_email_id", "status", "name", "created", "updated"]
+    ctx.each_batch("users", "user", columns, _users, kind="users")
 
 
 def _users(ctx: Context, rows: list[Row]) -> None:

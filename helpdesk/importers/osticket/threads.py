@@ -45,16 +45,15 @@ COLUMNS = [
 
 
 def entries(ctx: Context) -> None:
-    where, params = ctx.since_clause("updated")
     columns = [*COLUMNS, "recipients"] if ctx.source.has("thread_entry", "recipients") else COLUMNS
-    total = ctx.source.count("thread_entry", where=where, params=params)
-    with ctx.progress.task("thread entries", total) as advance:
-        for batch in ctx.source.batches(
-            "thread_entry", columns, where=where, params=params, size=ctx.options.batch_size * 5
-        ):
-            _entries(ctx, batch)
-            advance(len(batch))
-            ctx.batch_done("threads")
+    ctx.each_batch(
+        "thread entries",
+        "thread_entry",
+        columns,
+        _entries,
+        kind="threads",
+        size=ctx.options.batch_size * 5,
+    )
     for step in (collaborators, referrals, events):
         step(ctx)
 

@@ -127,20 +127,7 @@ class Lookups:
 
 
 def tickets(ctx: Context) -> None:
-    where, params = ctx.since_clause("updated")
-    total = ctx.source.count("ticket", where=where, params=params)
-    with ctx.progress.task("tickets", total) as advance:
-        for batch in ctx.source.batches(
-            "ticket",
-            COLUMNS,
-            key="ticket_id",
-            where=where,
-            params=params,
-            size=ctx.options.batch_size,
-        ):
-            _tickets(ctx, batch)
-            advance(len(batch))
-            ctx.batch_done("tickets")
+    ctx.each_batch("tickets", "ticket", COLUMNS, _tickets, kind="tickets", key="ticket_id")
     merges(ctx)
 
 
@@ -306,31 +293,22 @@ def merges(ctx: Context) -> None:
 
 
 def tasks(ctx: Context) -> None:
-    where, params = ctx.since_clause("updated")
-    total = ctx.source.count("task", where=where, params=params)
-    with ctx.progress.task("tasks", total) as advance:
-        for batch in ctx.source.batches(
-            "task",
-            [
-                "object_id",
-                "object_type",
-                "number",
-                "dept_id",
-                "staff_id",
-                "team_id",
-                "flags",
-                "duedate",
-                "closed",
-                "created",
-                "updated",
-            ],
-            where=where,
-            params=params,
-            size=ctx.options.batch_size,
-        ):
-            _tasks(ctx, batch)
-            advance(len(batch))
-            ctx.batch_done("tasks")
+    ctx.each_batch("tasks", "task", TASK_COLUMNS, _tasks, kind="tasks")
+
+
+TASK_COLUMNS = [
+    "object_id",
+    "object_type",
+    "number",
+    "dept_id",
+    "staff_id",
+    "team_id",
+    "flags",
+    "duedate",
+    "closed",
+    "created",
+    "updated",
+]
 
 
 def _tasks(ctx: Context, rows: list[Row]) -> None:
