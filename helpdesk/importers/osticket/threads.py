@@ -187,6 +187,11 @@ def _collaborators(ctx: Context, batch: list[Row], flag: str) -> None:
     threads = ctx.maps.get("thread", {r["thread_id"] for r in batch})
     users = ctx.maps.get("user", {r["user_id"] for r in batch})
     seen: set[tuple[int, int]] = set()
+    # collaborators already on the batch's threads (added here since), read once
+    present = {
+        (c.thread_id, c.user_id): c
+        for c in Collaborator.objects.filter(thread_id__in={m.object_id for m in threads.values()})
+    }
 
     def build(row: Row) -> dict[str, Any]:
         thread, user = threads.get(str(row["thread_id"])), users.get(str(row["user_id"]))
@@ -213,9 +218,7 @@ def _collaborators(ctx: Context, batch: list[Row], flag: str) -> None:
         Collaborator,
         batch,
         build,
-        adopt=lambda v: Collaborator.objects.filter(
-            thread_id=v["thread_id"], user_id=v["user_id"]
-        ).first(),
+        adopt=lambda v: present.get((v["thread_id"], v["user_id"])),
     )
 
 
