@@ -382,6 +382,34 @@ def test_people_come_over_with_their_access_and_addresses(helpdesk):
     assert report.warnings["permission 'ticket.teleport' has no equivalent here: dropped"] == 1
 
 
+def test_rows_already_here_are_taken_over_by_name_not_doubled(helpdesk):
+    """A department or a banned address that exists here (any case) becomes the imported
+    one's: updated and mapped, not created a second time."""
+    from tests.factories import DepartmentFactory
+
+    here = DepartmentFactory(name="BILLING")
+    banned_here = BannedEmail.objects.create(address="spammer@bad.example")
+    ban = helpdesk.insert("filter", name="SYSTEM BAN LIST", created=T0, updated=T0)
+    helpdesk.insert(
+        "filter_rule",
+        filter_id=ban,
+        what="email",
+        how="equal",
+        val="Spammer@Bad.example",
+        notes="",
+        created=T0,
+        updated=T0,
+    )
+
+    import_osticket(helpdesk)
+
+    assert Department.objects.filter(name__iexact="billing").get().pk == here.pk
+    assert ImportedObject.objects.get(kind="department", object_id=here.pk)
+    assert BannedEmail.objects.filter(address__iexact="spammer@bad.example").get().pk == (
+        banned_here.pk
+    )
+
+
 def test_a_user_with_an_agents_address_is_the_agent(helpdesk):
     helpdesk.user("Alex at home", "ALEX@example.com", passwd="x")
 

@@ -17,7 +17,6 @@ import zoneinfo
 from typing import Any
 
 from django.db import transaction
-from django.db.models.functions import Lower
 
 from accounts import permissions as perms
 from accounts.models import ApiKey, Role
@@ -76,10 +75,19 @@ def _json(value: Any) -> Any:
         return {}
 
 
-def _by_name(model: Any, field: str = "name") -> Any:
+def by_name(model: Any, field: str = "name", **among: Any) -> Any:
+    """An `adopt` for upsert(): the existing row (of those matching `among`) whose `field`
+    equals the value's, ignoring case. The rows are read once, at the first call, not
+    once per imported row (a ban list or a knowledge base has thousands)."""
+    found: dict[str, Any] | None = None
+
     def adopt(values: dict[str, Any]) -> Any:
-        name = values.get(field) or ""
-        return model._default_manager.annotate(_l=Lower(field)).filter(_l=name.lower()).first()
+        nonlocal found
+        if found is None:
+            found = {}
+            for obj in model._default_manager.filter(**among).order_by("-pk"):
+                found[str(getattr(obj, field) or "").lower()] = obj  # the oldest wins
+        return found.get(str(values.get(field) or "").lower())
 
     return adopt
 
@@ -111,7 +119,7 @@ def statuses(ctx: Context) -> None:
             "sort": row["sort"] or 0,
         }
 
-    upsert(ctx, "status", TicketStatus, rows, build, adopt=_by_name(TicketStatus))
+    upsert(ctx, "status", TicketStatus, rows, build, adopt=by_name(TicketStatus))
     # reopen statuses refer to other statuses: a second pass once all are mapped
     status_map = ctx.maps.load("status")
     updates = []
@@ -148,7 +156,7 @@ def priorities(ctx: Context) -> None:
             "is_public": bool(row["ispublic"]),
         }
 
-    upsert(ctx, "priority", Priority, rows, build, key="priority_id", adopt=_by_name(Priority))
+    upsert(ctx, "priority", Priority, rows, build, key="priority_id", adopt=by_name(Priority))
 
 
 # --- roles -------------------------------------------------------------------------------
@@ -179,7 +187,7 @@ def roles(ctx: Context) -> None:
             "notes": row["notes"] or "",
         }
 
-    upsert(ctx, "role", Role, rows, build, adopt=_by_name(Role))
+    upsert(ctx, "role", Role, rows, build, adopt=by_name(Role))
 
 
 # --- schedules and SLAs ----------------------------------------------------------------
@@ -254,7 +262,7 @@ def schedules(ctx: Context) -> None:
         ScheduleHours.objects.bulk_create(hours)
         Holiday.objects.bulk_create(days_off)
 
-    upsert(ctx, "schedule", Schedule, business, build, adopt=_by_name(Schedule), after=after)
+    upsert(ctx, "schedule", Schedule, business, build, adopt=by_name(Schedule), after=after)
 
 
 def _holidays(schedule: Schedule, entry: Row, ctx: Context) -> list[Holiday]:
@@ -297,7 +305,7 @@ def slas(ctx: Context) -> None:
             "notes": row["notes"] or "",
         }
 
-    upsert(ctx, "sla", SLA, rows, build, adopt=_by_name(SLA))
+    upsert(ctx, "sla", SLA, rows, build, adopt=by_name(SLA))
 
 
 # --- departments -----------------------------------------------------------------------
@@ -329,7 +337,7 @@ def departments(ctx: Context) -> None:
             "signature": row["signature"] or "",
         }
 
-    upsert(ctx, "department", Department, rows, build, adopt=_by_name(Department))
+    upsert(ctx, "department", Department, rows, build, adopt=by_name(Department))
     dept_map = ctx.maps.load("department")
     parents = []
     for row in rows:
@@ -424,7 +432,7 @@ def forms(ctx: Context) -> None:
         CustomField.objects.bulk_create(new_fields)
         ctx.maps.record("field", CustomField, [(f["id"], o.pk, "") for f, o in mapped])
 
-    upsert(ctx, "form", CustomForm, rows, build, adopt=_by_name(CustomForm), after=after)
+    upsert(ctx, "form", CustomForm, rows, build, adopt=by_name(CustomForm), after=after)
 
 
 def _field(ctx: Context, f: Row) -> dict[str, Any] | None:
@@ -670,7 +678,7 @@ def filters(ctx: Context) -> None:
         FilterRule.objects.bulk_create(new_rules)
         FilterAction.objects.bulk_create(new_actions)
 
-    upsert(ctx, "filter", TicketFilter, ordinary, build, adopt=_by_name(TicketFilter), after=after)
+    upsert(ctx, "filter", TicketFilter, ordinary, build, adopt=by_name(TicketFilter), after=after)
 
 
 def _rule(ctx: Context, obj: TicketFilter, rule: Row) -> FilterRule | None:
@@ -728,7 +736,7 @@ def _ban_list(ctx: Context, rules: list[Row]) -> None:
             ctx.report.warn("ban list entry that is not an exact address: kept as given", row["id"])
         return {"address": address[:254]}
 
-    upsert(ctx, "banned", BannedEmail, rules, build, adopt=_by_name(BannedEmail, "address"))
+    upsert(ctx, "banned", BannedEmail, rules, build, adopt=by_name(BannedEmail, "address"))
 
 
 # --- settings: numbers and defaults -------------------------------------------------------

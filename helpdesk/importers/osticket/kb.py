@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import connection
-from django.db.models.functions import Lower
 
 from helpdesk.kb.models import Faq, FaqAttachment, FaqCategory
 from helpdesk.kb.search import search_vector
@@ -14,7 +13,7 @@ from threads.html import html_to_text, sanitize_html
 
 from . import files
 from .base import Context, Skip, update_changed, upsert
-from .config import _all
+from .config import _all, by_name
 from .source import Row
 
 
@@ -33,12 +32,7 @@ def categories(ctx: Context) -> None:
             "notes": row["notes"] or "",
         }
 
-    def adopt(values: dict[str, Any]) -> Any:
-        return (
-            FaqCategory.objects.annotate(_l=Lower("name"))
-            .filter(parent=None, _l=values["name"].lower())
-            .first()
-        )
+    adopt = by_name(FaqCategory, parent=None)
 
     upsert(ctx, "faq category", FaqCategory, rows, build, key="category_id", adopt=adopt)
     if nested:
@@ -105,10 +99,7 @@ def faqs(ctx: Context) -> None:
             "updated_at": ctx.when(row["updated"]) or ctx.now,
         }
 
-    def adopt(values: dict[str, Any]) -> Any:
-        return (
-            Faq.objects.annotate(_l=Lower("question")).filter(_l=values["question"].lower()).first()
-        )
+    adopt = by_name(Faq, "question")
 
     def after(written: list[tuple[Row, Any]]) -> None:
         faqs_written = [f for _, f in written]

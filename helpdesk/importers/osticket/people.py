@@ -24,7 +24,7 @@ from routing.models import Department, Team
 
 from . import keys
 from .base import Context, Skip, upsert
-from .config import _all, _by_name, config_values, role_permissions
+from .config import _all, by_name, config_values, role_permissions
 from .source import Row
 
 ZONES = zoneinfo.available_timezones()
@@ -204,7 +204,7 @@ def teams(ctx: Context) -> None:
             ids = [agent_map[str(s)].object_id for s in row["members"] if str(s) in agent_map]
             team.members.set(ids)
 
-    upsert(ctx, "team", Team, rows, build, key="team_id", adopt=_by_name(Team), after=after)
+    upsert(ctx, "team", Team, rows, build, key="team_id", adopt=by_name(Team), after=after)
 
 
 def organizations(ctx: Context) -> None:
@@ -253,9 +253,7 @@ def _organizations(ctx: Context, rows: list[Row]) -> None:
             if d not in taken
         )
 
-    upsert(
-        ctx, "organization", Organization, rows, build, adopt=_by_name(Organization), after=after
-    )
+    upsert(ctx, "organization", Organization, rows, build, adopt=by_name(Organization), after=after)
 
 
 def users(ctx: Context) -> None:
