@@ -140,8 +140,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--profile", help="write a cProfile of the import to this file")
+    parser.add_argument(
+        "--reuse-source",
+        action="store_true",
+        help=f"import the `{SOURCE_DB}` database an earlier run built (same --tickets)",
+    )
     args = parser.parse_args()
-    source_url = build_source(args.mariadb, args.tickets, args.entries)
+    if args.reuse_source:
+        parts = urlsplit(args.mariadb)
+        source_url = f"{parts.scheme}://{parts.netloc}/{SOURCE_DB}"
+    else:
+        source_url = build_source(args.mariadb, args.tickets, args.entries)
     fresh_postgres(args.database_url)
 
     from helpdesk.importers.osticket.base import Options, Progress

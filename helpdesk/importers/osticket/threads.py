@@ -17,7 +17,7 @@ from threads.html import bodies
 from threads.models import Attachment, Collaborator, Referral, ThreadEntry, ThreadEvent
 
 from . import files
-from .base import Context, Skip, upsert
+from .base import Context, Skip, Written, upsert
 from .source import Row
 from .tickets import ip
 
@@ -123,8 +123,10 @@ def _entries(ctx: Context, rows: list[Row]) -> None:
             "editor_id": editor.object_id if editor else None,
         }
 
-    def after(written: list[tuple[Row, Any]]) -> None:
-        Attachment.objects.filter(entry_id__in=[e.pk for _, e in written]).delete()
+    def after(written: Written) -> None:
+        again = [e.pk for _, e in written.existing()]
+        if again:
+            Attachment.objects.filter(entry_id__in=again).delete()
         Attachment.objects.bulk_create(
             Attachment(
                 entry_id=entry.pk,

@@ -9,6 +9,7 @@ tickets, their custom values and the mappings (ticket and thread).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any
 
@@ -29,7 +30,7 @@ from tickets.models import (
     TicketStatus,
 )
 
-from .base import Context, Skip, insert_rows, update_changed, upsert
+from .base import Context, Skip, Written, insert_rows, update_changed, upsert
 from .config import sequences_after_tickets
 from .source import Row
 
@@ -58,11 +59,18 @@ COLUMNS = [
 ]
 
 
-def ip(value: Any) -> str | None:
+@functools.lru_cache(maxsize=65536)
+def _ip(value: str) -> str | None:
     try:
-        return str(ipaddress.ip_address((value or "").strip()))
+        return str(ipaddress.ip_address(value.strip()))
     except ValueError:
         return None
+
+
+def ip(value: Any) -> str | None:
+    """An address osTicket stored, normalised; None when it is not one (a few addresses
+    recur on thousands of rows: parsed once each)."""
+    return _ip(value) if value and isinstance(value, str) else None
 
 
 def form_answers(ctx: Context, object_type: str, ids: list[int]) -> dict[int, dict[str, Row]]:
@@ -152,7 +160,7 @@ def _tickets(ctx: Context, rows: list[Row]) -> None:
         )
     )
     mapped = ctx.maps.get("ticket", ids)
-    taken = set(
+    taken = dict(
         Ticket.objects.filter(number__in=[r["number"] for r in rows if r["number"]]).values_list(
             "number", "pk"
         )
@@ -167,7 +175,8 @@ def _tickets(ctx: Context, rows: list[Row]) -> None:
     def build(row: Row) -> dict[str, Any]:
         number = (row["number"] or "").strip() or str(row["ticket_id"])
         mine = mapped.get(str(row["ticket_id"]))
-        if any(n == number and (mine is None or pk != mine.object_id) for n, pk in taken):
+        holder = taken.get(number)
+        if holder is not None and (mine is None or holder != mine.object_id):
             raise Skip("its number is already used here")
         requester = look.ref(look.user, row["user_id"])
         if requester is None:
@@ -219,21 +228,17 @@ def _tickets(ctx: Context, rows: list[Row]) -> None:
         for (_, ticket), thread in zip(new, made, strict=True):
             ticket.thread_id = thread
 
-    def after(written: list[tuple[Row, Any]]) -> None:
-        TicketFieldValue.objects.filter(ticket_id__in=[t.pk for _, t in written]).delete()
+    def after(written: Written) -> None:
+        again = [t.pk for _, t in written.existing()]
+        if again:
+            TicketFieldValue.objects.filter(ticket_id__in=again).delete()
         values = []
         for row, ticket in written:
             for answer in answers.get(row["ticket_id"], {}).values():
                 field = fields.get(str(answer["field_id"]))
                 if field is not None and answer["value"] not in (None, ""):
-                    values.append(
-                        TicketFieldValue(
-                            ticket_id=ticket.pk,
-                            field_id=field.object_id,
-                            value=str(answer["value"]),
-                        )
-                    )
-        TicketFieldValue.objects.bulk_create(values)
+                    values.append((ticket.pk, field.object_id, str(answer["value"])))
+        insert_rows(TicketFieldValue, ["ticket_id", "field_id", "value"], values, returning=False)
         thread_rows = []
         for row, ticket in written:
             thread = threads.get(row["ticket_id"])
@@ -321,7 +326,7 @@ def _tasks(ctx: Context, rows: list[Row]) -> None:
     look = Lookups(ctx, [])
     parents = ctx.maps.ids("ticket", [r["object_id"] for r in rows if r["object_type"] == "T"])
     mapped = ctx.maps.get("task", ids)
-    taken = set(
+    taken = dict(
         Task.objects.filter(number__in=[r["number"] for r in rows if r["number"]]).values_list(
             "number", "pk"
         )
@@ -337,7 +342,8 @@ def _tasks(ctx: Context, rows: list[Row]) -> None:
             raise Skip("its ticket was not imported")
         number = (row["number"] or str(row["id"]))[:32]
         mine = mapped.get(str(row["id"]))
-        if any(n == number and (mine is None or pk != mine.object_id) for n, pk in taken):
+        holder = taken.get(number)
+        if holder is not None and (mine is None or holder != mine.object_id):
             raise Skip("its number is already used here")
         return {
             "number": number,
