@@ -594,12 +594,12 @@ def test_a_run_killed_inside_a_batch_leaves_nothing_of_it(helpdesk, monkeypatch)
     record = Mapper.record
     seen = {"ticket": 0}
 
-    def dying(self, kind, model, rows):
+    def dying(self, kind, model, rows, **options):
         if kind == "ticket":
             seen["ticket"] += 1
             if seen["ticket"] == 3:  # the objects of batch 3 are written, not yet mapped
                 raise Interrupt
-        return record(self, kind, model, rows)
+        return record(self, kind, model, rows, **options)
 
     monkeypatch.setattr(Mapper, "record", dying)
     with pytest.raises(Interrupt):

@@ -95,6 +95,24 @@ class Report:
         if example is not None and len(self.warning_examples[message]) < 5:
             self.warning_examples[message].append(str(example))
 
+    def merge(self, other: Report) -> None:
+        """Add another part of the run's report (a worker's batch) to this one."""
+        for kind, c in other.counts.items():
+            mine = self.counts[kind]
+            mine.created += c.created
+            mine.updated += c.updated
+            mine.unchanged += c.unchanged
+            mine.skipped += c.skipped
+        for kind, reasons in other.skips.items():
+            self.skips[kind].update(reasons)
+        for where, examples in other.skip_examples.items():
+            mine_examples = self.skip_examples[where]
+            mine_examples.extend(examples[: max(0, 5 - len(mine_examples))])
+        self.warnings.update(other.warnings)
+        for message, examples in other.warning_examples.items():
+            mine_examples = self.warning_examples[message]
+            mine_examples.extend(examples[: max(0, 5 - len(mine_examples))])
+
     def lines(self) -> list[str]:
         out = [
             "",
@@ -240,34 +258,34 @@ class Mapper:
         return found.object_id if found else None
 
     def record(
-        self, kind: str, model: type[models.Model], rows: Sequence[tuple[object, int, str]]
+        self,
+        kind: str,
+        model: type[models.Model],
+        rows: Sequence[tuple[object, int, str]],
+        *,
+        shared: bool = False,
     ) -> None:
         """Write (source id, object id, fingerprint) rows: new ones inserted, known ones
-        given their new object and fingerprint. Call inside the batch's transaction."""
+        given their new object and fingerprint. Call inside the batch's transaction.
+        `shared`: rows that another worker may be writing at the same moment (a file
+        attached to entries of two batches); the first one written stands."""
         if not rows:
             return
         ctype = self.content_type(model)
         known = self.get(kind, [r[0] for r in rows])
         now = dt.datetime.now(dt.UTC)
-        insert_rows(
-            ImportedObject,
-            [
-                "source",
-                "kind",
-                "source_id",
-                "source_number",
-                "content_type_id",
-                "object_id",
-                "fingerprint",
-                "imported_at",
-            ],
-            [
-                ("osticket", kind, str(sid), _number(str(sid)), ctype, oid, fp, now)
-                for sid, oid, fp in rows
-                if str(sid) not in known
-            ],
-            returning=False,
-        )
+        fresh = [
+            ("osticket", kind, str(sid), _number(str(sid)), ctype, oid, fp, now)
+            for sid, oid, fp in rows
+            if str(sid) not in known
+        ]
+        if shared:
+            ImportedObject.objects.bulk_create(
+                [ImportedObject(**dict(zip(MAPPING_COLUMNS, r, strict=True))) for r in fresh],
+                ignore_conflicts=True,
+            )
+        else:
+            insert_rows(ImportedObject, MAPPING_COLUMNS, fresh, returning=False)
         changed = [(str(sid), oid, fp) for sid, oid, fp in rows if str(sid) in known]
         if changed:
             objs = {
@@ -283,6 +301,18 @@ class Mapper:
         if cache is not None:
             for sid, oid, fp in rows:
                 cache[str(sid)] = Mapped(oid, fp)
+
+
+MAPPING_COLUMNS = (
+    "source",
+    "kind",
+    "source_id",
+    "source_number",
+    "content_type_id",
+    "object_id",
+    "fingerprint",
+    "imported_at",
+)
 
 
 def _number(source_id: str) -> int | None:
@@ -339,27 +369,48 @@ class Context:
         label: str,
         table: str,
         columns: Sequence[str],
-        handle: Callable[[Context, list[Row]], None],
+        handle: Callable[..., None],
         *,
         kind: str,
         key: str = "id",
         size: int | None = None,
+        since: str = "updated",
+        extra: tuple[Any, ...] = (),
     ) -> None:
-        """Every row of `table` changed since --since (by its `updated` column), in keyset
-        batches handed to `handle`, with the progress bar `label` and the after-batch hook
-        (`kind`): how each big kind walks the source."""
-        where, params = self.since_clause("updated")
+        """Every row of `table` changed since --since (by its `since` column), in keyset
+        batches handed to `handle(ctx, rows, *extra)` (a module-level function: with
+        --workers it runs in the worker processes, see `parallel`), with the progress
+        bar `label` and the after-batch hook (`kind`): how each big kind walks the
+        source."""
+        from . import parallel
+
+        where, params = self.since_clause(since)
+        size = size or self.options.batch_size
         total = self.source.count(table, where=where, params=params)
         with self.progress.task(label, total) as advance:
+            if parallel.usable(self):
+
+                def done(rows: int) -> None:
+                    advance(rows)
+                    self.batch_done(kind)
+
+                parallel.each_batch(
+                    self,
+                    table,
+                    columns,
+                    handle,
+                    key=key,
+                    where=where,
+                    params=params,
+                    size=size,
+                    extra=extra,
+                    done=done,
+                )
+                return
             for batch in self.source.batches(
-                table,
-                columns,
-                key=key,
-                where=where,
-                params=params,
-                size=size or self.options.batch_size,
+                table, columns, key=key, where=where, params=params, size=size
             ):
-                handle(self, batch)
+                handle(self, batch, *extra)
                 advance(len(batch))
                 self.batch_done(kind)
 
@@ -592,7 +643,12 @@ def _insert_copy(
             )
             ids = [r[0] for r in cursor.fetchall()]
             columns = f"{ops.quote_name(pk.column)}, {columns}"
-        dates = [(i, f) for i, f in preps if not isinstance(f, models.JSONField)]
+        # aware datetimes go as they are (their prep is a no-op here, at a cost per value)
+        dates = [
+            (i, f)
+            for i, f in preps
+            if isinstance(f, models.DateField) and not isinstance(f, models.DateTimeField)
+        ]
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for n, row in enumerate(rows):
                 values = list(row)

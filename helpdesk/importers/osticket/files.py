@@ -111,7 +111,7 @@ def store(ctx: Context, wanted: list[SourceFile]) -> dict[int, StoredFile]:
             ctx.report.warn("attachment size differs from osTicket's record", fid)
         out[fid] = _stored(ctx, content, f.type)
         new.append((fid, out[fid].pk, ""))
-    ctx.maps.record("file", StoredFile, new)
+    ctx.maps.record("file", StoredFile, new, shared=True)
     return out
 
 

@@ -14,17 +14,15 @@ never written.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 
 from django.db import transaction
 
 from helpdesk.kb.models import Faq
 from threads.models import Attachment, Collaborator, Referral, Thread, ThreadEntry, ThreadEvent
 
-from . import config, kb, people, threads, tickets
+from . import config, kb, parallel, people, threads, tickets
 from .base import KINDS, Context, Mapper, Options, Progress, Report, keep_times
 from .source import Source, zone
 
@@ -114,9 +112,8 @@ def run(source: Source, options: Options, progress: Progress) -> Report:
     core = _db_timezone(source)
     source.tz = zone(core)
     ctx = Context(source=source, options=options, report=Report(), maps=Mapper(), progress=progress)
-    pool = None
-    if options.workers > 1:  # spawned: a forked child would share the database socket
-        pool = ProcessPoolExecutor(options.workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = parallel.pool(options)
+    if pool is not None:
         ctx.cache["pool"] = pool
     try:
         with keep_times(*TIMED):

@@ -267,6 +267,38 @@ class Source:
             if len(rows) < size:
                 return
 
+    def ranges(
+        self,
+        table: str,
+        key: str = "id",
+        *,
+        where: str = "",
+        params: Sequence[Any] = (),
+        size: int = 2000,
+    ) -> Iterator[tuple[Any, Any]]:
+        """The `(after, upto]` ranges of `key` holding `size` rows each (the last one
+        fewer), in key order, to be read as batches elsewhere: one index probe each."""
+        self.require(table, [key])
+        condition = f" AND ({where})" if where else ""
+        last: Any = -1
+        while True:
+            rows = self.query(
+                f"SELECT `{key}` AS k FROM {self.table(table)} WHERE `{key}` > %s{condition}"
+                f" ORDER BY `{key}` LIMIT 1 OFFSET {int(size) - 1}",
+                [last, *params],
+            )
+            if not rows:
+                top = self.query(
+                    f"SELECT MAX(`{key}`) AS k FROM {self.table(table)}"
+                    f" WHERE `{key}` > %s{condition}",
+                    [last, *params],
+                )
+                if top and top[0]["k"] is not None:
+                    yield last, top[0]["k"]
+                return
+            yield last, rows[0]["k"]
+            last = rows[0]["k"]
+
     def count(self, table: str, *, where: str = "", params: Sequence[Any] = ()) -> int:
         self.require(table)
         condition = f" WHERE {where}" if where else ""

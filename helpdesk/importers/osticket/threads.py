@@ -310,11 +310,16 @@ def events(ctx: Context) -> None:
         "annulled",
         "timestamp",
     ]
-    where, params = ctx.since_clause("timestamp")
-    for batch in ctx.source.batches(
-        "thread_event", columns, where=where, params=params, size=ctx.options.batch_size * 5
-    ):
-        _events(ctx, batch, names if by_id else None, what)
+    ctx.each_batch(
+        "thread events",
+        "thread_event",
+        columns,
+        _events,
+        kind="events",
+        size=ctx.options.batch_size * 5,
+        since="timestamp",
+        extra=(names if by_id else None, what),
+    )
 
 
 def _events(ctx: Context, batch: list[Row], names: dict[int, str] | None, what: str) -> None:
