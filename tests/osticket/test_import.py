@@ -9,187 +9,39 @@ import struct
 
 import pytest
 from django.core.management.base import CommandError
-from django.db import transaction
 from django.test import Client
 
-from accounts.models import ApiKey, DepartmentAccess, Organization, Role, User, UserEmail
+from accounts.models import ApiKey, Organization, User
 from helpdesk.importers.models import ImportedObject
 from helpdesk.importers.osticket.base import Interrupt, Mapper
 from helpdesk.importers.osticket.message_ids import decode, system_code
-from helpdesk.kb.models import CannedResponse, Faq, FaqCategory
+from helpdesk.kb.models import CannedResponse, Faq
 from helpdesk.mail.inbound import ingest
 from helpdesk.mail.models import Mailbox
 from routing.models import (
     SLA,
     BannedEmail,
     Department,
-    FilterAction,
-    FilterRule,
     HelpTopic,
-    Schedule,
     Team,
     TicketFilter,
 )
-from threads.models import Attachment, Collaborator, StoredFile, ThreadEntry, ThreadEvent
+from threads.models import Collaborator
 from tickets.models import (
     HelpdeskSettings,
     MergeMode,
     Task,
     Ticket,
-    TicketFieldValue,
     TicketLink,
     TicketSequence,
-    TicketStatus,
 )
 
 from ..mail.conftest import message
 from .conftest import _connect, create_database, drop_database, source_url
 from .factories import T0, OsTicket
-from .helpers import command, import_osticket
+from .helpers import command, counts, import_osticket, more_tickets, whole_import
 
 pytestmark = [pytest.mark.mariadb, pytest.mark.django_db]
-
-
-def counts() -> dict[str, int]:
-    """Rows of everything an import writes."""
-    models = (
-        Department,
-        Team,
-        HelpTopic,
-        SLA,
-        Schedule,
-        TicketStatus,
-        Role,
-        User,
-        UserEmail,
-        Organization,
-        DepartmentAccess,
-        Ticket,
-        TicketFieldValue,
-        ThreadEntry,
-        ThreadEvent,
-        Attachment,
-        StoredFile,
-        Collaborator,
-        TicketFilter,
-        FilterRule,
-        FilterAction,
-        BannedEmail,
-        CannedResponse,
-        Mailbox,
-        ApiKey,
-        FaqCategory,
-        Faq,
-        Task,
-        TicketLink,
-        ImportedObject,
-    )
-    return {m.__name__: m.objects.count() for m in models}
-
-
-@pytest.fixture
-def helpdesk(osticket):
-    """A small osTicket with a bit of everything."""
-    db = osticket
-    ids = db.ids
-    ids["billing"] = db.department("Billing", pid=ids["dept"], email_id=0)
-    ids["alex"] = db.staff(
-        "alex", "alex@example.com", signature="-- Alex", timezone="Europe/Berlin"
-    )
-    ids["bea"] = db.staff("bea", "bea@example.com", dept_id=ids["billing"], isadmin=1)
-    db.insert(
-        "staff_dept_access",
-        staff_id=ids["alex"],
-        dept_id=ids["billing"],
-        role_id=ids["role"],
-        flags=1,
-    )
-    db.execute("UPDATE ost_department SET manager_id = %s WHERE id = %s", [ids["bea"], ids["dept"]])
-    ids["team"] = db.team("Level 2", lead_id=ids["alex"], members=(ids["alex"], ids["bea"]))
-    ids["topic"] = db.topic(
-        "Hardware", priority_id=ids["priority:high"], sla_id=ids["sla"], team_id=ids["team"]
-    )
-    ids["subtopic"] = db.topic("Printers", topic_pid=ids["topic"])
-    ids["acme"] = db.organization("Acme", domain="acme.example, acme.test", status=0x10)
-    ids["jane"] = db.user(
-        "Jane Doe",
-        "jane@acme.example",
-        "jane@home.example",
-        "j.doe@work.example",
-        org_id=ids["acme"],
-        passwd="$2y$10$abcdefghijklmnopqrstuv",
-        timezone="Asia/Tokyo",
-    )
-    ids["sam"] = db.user("Sam", "sam@example.org")
-    ids["ticket"], ids["thread"] = db.ticket(
-        ids["jane"],
-        "Printer on fire",
-        number="482913",
-        staff_id=ids["alex"],
-        team_id=ids["team"],
-        topic_id=ids["subtopic"],
-        sla_id=ids["sla"],
-        isanswered=1,
-        duedate=T0 + dt.timedelta(days=2),
-        est_duedate=T0 + dt.timedelta(hours=18),
-        serial="SN-42",
-        priority="high",
-    )
-    db.entry(
-        ids["thread"],
-        "<p>It is <b>on fire</b>.</p>",
-        user_id=ids["jane"],
-        poster="Jane Doe",
-        mid="<first@acme.example>",
-        headers="Received: by mx\nSubject: Printer on fire",
-        flags=0x1,
-    )
-    ids["reply"] = db.entry(
-        ids["thread"],
-        "We are on it.",
-        type="R",
-        format="text",
-        staff_id=ids["alex"],
-        poster="Alex Agent",
-        created=T0 + dt.timedelta(hours=1),
-    )
-    db.entry(
-        ids["thread"],
-        "<p>Check the toner</p>",
-        type="N",
-        staff_id=ids["bea"],
-        created=T0 + dt.timedelta(hours=2),
-    )
-    db.insert(
-        "thread_collaborator",
-        thread_id=ids["thread"],
-        user_id=ids["sam"],
-        flags=0x3,
-        role="M",
-        created=T0,
-        updated=T0,
-    )
-    db.insert(
-        "thread_referral",
-        thread_id=ids["thread"],
-        object_id=ids["billing"],
-        object_type="D",
-        created=T0,
-    )
-    db.event(ids["thread"], "created", timestamp=T0)
-    db.event(
-        ids["thread"],
-        "assigned",
-        staff_id=ids["alex"],
-        username="alex",
-        data={"staff": [ids["alex"], "Alex Agent"]},
-        timestamp=T0 + dt.timedelta(minutes=5),
-    )
-    db.event(ids["thread"], "viewed", staff_id=ids["alex"], username="alex")
-    closed, closed_thread = db.ticket(ids["sam"], "Old question", number="100200", status="Closed")
-    db.entry(closed_thread, "<p>Answered long ago</p>", user_id=ids["sam"])
-    ids["closed"] = closed
-    return db
 
 
 def test_configuration_comes_over(helpdesk):
@@ -553,26 +405,9 @@ def test_a_changed_row_is_updated_on_the_next_run(helpdesk):
     assert Ticket.objects.count() == 2
 
 
-def _more_tickets(db, n=9):
-    for i in range(n):
-        user = db.user(f"User {i}", f"user{i}@example.com")
-        _, thread = db.ticket(user, f"Ticket {i}", number=f"7000{i}")
-        db.entries(thread, 3, user_id=user)
-
-
-def _whole_import(db) -> dict[str, int]:
-    """The counts of one uninterrupted import, rolled back."""
-    with transaction.atomic():
-        import_osticket(db)
-        whole = counts()
-        transaction.set_rollback(True)
-    assert not Ticket.objects.exists()
-    return whole
-
-
 def test_a_run_stopped_after_a_batch_then_run_again_imports_everything_once(helpdesk):
-    _more_tickets(helpdesk)
-    whole = _whole_import(helpdesk)
+    more_tickets(helpdesk)
+    whole = whole_import(helpdesk)
 
     def stop(kind, number):
         if kind == "tickets" and number == 2:
@@ -589,8 +424,8 @@ def test_a_run_stopped_after_a_batch_then_run_again_imports_everything_once(help
 
 
 def test_a_run_killed_inside_a_batch_leaves_nothing_of_it(helpdesk, monkeypatch):
-    _more_tickets(helpdesk)
-    whole = _whole_import(helpdesk)
+    more_tickets(helpdesk)
+    whole = whole_import(helpdesk)
     record = Mapper.record
     seen = {"ticket": 0}
 

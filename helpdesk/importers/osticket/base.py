@@ -82,6 +82,7 @@ class Report:
     warnings: Counter[str] = field(default_factory=Counter)
     warning_examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     seconds: dict[str, float] = field(default_factory=dict)
+    workers: set[int] = field(default_factory=set)  # processes that wrote batches (--workers)
 
     def skip(self, kind: str, source_id: object, reason: str) -> None:
         self.counts[kind].skipped += 1
@@ -109,6 +110,7 @@ class Report:
             mine_examples = self.skip_examples[where]
             mine_examples.extend(examples[: max(0, 5 - len(mine_examples))])
         self.warnings.update(other.warnings)
+        self.workers |= other.workers
         for message, examples in other.warning_examples.items():
             mine_examples = self.warning_examples[message]
             mine_examples.extend(examples[: max(0, 5 - len(mine_examples))])
@@ -131,6 +133,8 @@ class Report:
         slow = [(name, s) for name, s in self.seconds.items() if s >= 1]
         if slow:
             out += ["", "Time: " + ", ".join(f"{name} {s:.0f} s" for name, s in slow)]
+        if self.workers:
+            out.append(f"Batches written by {len(self.workers)} worker processes.")
         if self.warnings:
             out += ["", "Warnings:"]
             for message, n in self.warnings.most_common():

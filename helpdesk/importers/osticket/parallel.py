@@ -80,8 +80,11 @@ def each_batch(
 ) -> None:
     """Every batch of `table` through the workers; `done(rows)` after each one."""
     executor: ProcessPoolExecutor = ctx.cache["pool"]
+    from django.conf import settings
+
     job = Job(
         database=dict(connection.settings_dict),
+        media_root=str(settings.MEDIA_ROOT),
         address=ctx.source.address,
         prefix=ctx.source.prefix,
         tz=ctx.source.tz,
@@ -116,12 +119,15 @@ def each_batch(
 
 
 class Job:
-    """What a worker needs to know of the run (sent with every batch; small)."""
+    """What a worker needs to know of the run (sent with every batch; small): the
+    parent's database and media settings (a test's own included), the osTicket session's
+    address, prefix and zone, the options and the run's time."""
 
     def __init__(
         self,
         *,
         database: dict[str, Any],
+        media_root: str,
         address: SourceAddress,
         prefix: str,
         tz: dt.tzinfo,
@@ -129,6 +135,7 @@ class Job:
         now: dt.datetime,
     ) -> None:
         self.database = database
+        self.media_root = media_root
         self.address = address
         self.prefix = prefix
         self.tz = tz
@@ -154,6 +161,7 @@ def run_range(
 
     ctx = _context(job)
     ctx.report = Report()
+    ctx.report.workers.add(os.getpid())
     legacy = ctx.source.legacy_text[0]
     condition = f" AND ({where})" if where else ""
     rows: list[Row] = ctx.source.query(
@@ -176,12 +184,14 @@ def _context(job: Job) -> Context:
     ctx: Context | None = _worker.get("ctx")
     if ctx is not None:
         return ctx
+    from django.conf import settings
     from django.db import connections
 
     from .base import Context, Mapper, Progress, Report
     from .source import Source
 
     connections["default"].settings_dict.update(job.database)
+    settings.MEDIA_ROOT = job.media_root  # attachments land where the parent's would
     source = Source(job.address, job.prefix)
     source.open()
     source.tz = job.tz
