@@ -57,7 +57,7 @@ class Options:
     since: dt.datetime | None = None
     attachments_dir: Path | None = None
     batch_size: int = 2000
-    workers: int = 1  # processes sanitising thread bodies (1: in this process)
+    workers: int = 1  # processes writing batches side by side (see parallel; 1: this one)
     after_batch: Callable[[str, int], None] | None = None  # tests: (kind, batch number)
 
 
@@ -134,7 +134,7 @@ class Report:
         if slow:
             out += ["", "Time: " + ", ".join(f"{name} {s:.0f} s" for name, s in slow)]
         if self.workers:
-            out.append(f"Batches written by {len(self.workers)} worker processes.")
+            out.append(f"Batches handled by {len(self.workers)} worker processes.")
         if self.warnings:
             out += ["", "Warnings:"]
             for message, n in self.warnings.most_common():
@@ -488,10 +488,13 @@ def _upsert(
     adopt: Callable[[dict[str, Any]], models.Model | None] | None = None,
     after: Callable[[Written], None] | None = None,
     before_create: Callable[[list[tuple[Row, models.Model]]], None] | None = None,
+    prepare: Callable[[list[Row]], None] | None = None,
     fast: bool = False,
 ) -> list[tuple[Row, models.Model]]:
     """Create or update our objects for a batch of source rows, with their mappings, in
-    one transaction. `build` turns a row into field values or raises Skip; `adopt`
+    one transaction. `prepare` sees the rows new or changed since the last run, before
+    they are built (the costly part of building, such as sanitising bodies, done for
+    them only). `build` turns a row into field values or raises Skip; `adopt`
     finds an object of ours to take over when a row is not mapped yet (a status of the
     same name); `after` writes what depends on the objects (members, rules), inside the
     same transaction. Returns the (row, object) pairs written.
@@ -505,13 +508,18 @@ def _upsert(
     new: list[tuple[Row, models.Model, str]] = []
     changed: list[tuple[Row, models.Model, str]] = []
     groups: dict[tuple[str, ...], list[models.Model]] = defaultdict(list)
+    todo: list[tuple[Row, str, str, Mapped | None]] = []
     for row in rows:
         sid = str(row[key])
         fp = fingerprint(row)
         mapped = known.get(sid)
         if mapped is not None and mapped.fingerprint == fp:
             report.unchanged += 1
-            continue
+        else:
+            todo.append((row, sid, fp, mapped))
+    if prepare is not None and todo:
+        prepare([row for row, _, _, _ in todo])
+    for row, sid, fp, mapped in todo:
         try:
             values = build(row)
         except Skip as exc:

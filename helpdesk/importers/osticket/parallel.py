@@ -24,6 +24,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
@@ -118,29 +119,19 @@ def each_batch(
             future.cancel()
 
 
+@dataclass(frozen=True)
 class Job:
     """What a worker needs to know of the run (sent with every batch; small): the
     parent's database and media settings (a test's own included), the osTicket session's
     address, prefix and zone, the options and the run's time."""
 
-    def __init__(
-        self,
-        *,
-        database: dict[str, Any],
-        media_root: str,
-        address: SourceAddress,
-        prefix: str,
-        tz: dt.tzinfo,
-        options: Options,
-        now: dt.datetime,
-    ) -> None:
-        self.database = database
-        self.media_root = media_root
-        self.address = address
-        self.prefix = prefix
-        self.tz = tz
-        self.options = options
-        self.now = now
+    database: dict[str, Any]
+    media_root: str
+    address: SourceAddress
+    prefix: str
+    tz: dt.tzinfo
+    options: Options
+    now: dt.datetime
 
 
 def run_range(

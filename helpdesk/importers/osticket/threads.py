@@ -75,8 +75,14 @@ def _entries(ctx: Context, rows: list[Row]) -> None:
         email = emails.get(row["id"], {})
         row["email"] = (email.get("mid"), email.get("headers"))
         row["files"] = repr(attached.get(row["id"], []))
-    stored = files.store(ctx, [a for r in visible for a in attached.get(r["id"], [])])
-    cleaned = sanitised(ctx, visible)
+    stored: dict[int, Any] = {}
+    cleaned: dict[int, tuple[str, str]] = {}
+
+    def prepare(todo: list[Row]) -> None:
+        """Files stored and bodies sanitised for the entries new or changed only."""
+        shown = [r for r in todo if not int(r["flags"] or 0) & HIDDEN]
+        stored.update(files.store(ctx, [a for r in shown for a in attached.get(r["id"], [])]))
+        cleaned.update(sanitised(ctx, shown))
 
     def build(row: Row) -> dict[str, Any]:
         flags = int(row["flags"] or 0)
@@ -142,7 +148,7 @@ def _entries(ctx: Context, rows: list[Row]) -> None:
             if a.file_id in stored
         )
 
-    upsert(ctx, "entry", ThreadEntry, rows, build, after=after, fast=True)
+    upsert(ctx, "entry", ThreadEntry, rows, build, after=after, prepare=prepare, fast=True)
 
 
 def _format(row: Row) -> str:

@@ -49,7 +49,10 @@ class Command(BaseCommand):
             "--workers",
             type=int,
             default=min(4, os.cpu_count() or 1),
-            help="Processes sanitising message bodies (default: the CPUs, at most 4).",
+            help=(
+                "Processes importing batches side by side on PostgreSQL (default: the CPUs,"
+                " at most 4; 1: this process alone)."
+            ),
         )
 
     def handle(self, *args, **opts):
