@@ -75,7 +75,10 @@ def test_dates_are_in_the_agents_time_zone_with_the_zone_on_hover(cast):
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=NOW)  # 18:00 in Tokyo
     html = signed_in(cast.agent_a).get("/scp/queues/open/").content.decode()
     row = _row(html, ticket.number)
-    assert '<time datetime="2026-03-02T18:00:00+09:00" title="2026-03-02 18:00 Asia/Tokyo (UTC+09:00)">' in row
+    assert (
+        '<time datetime="2026-03-02T18:00:00+09:00"'
+        ' title="2026-03-02 18:00 Asia/Tokyo (UTC+09:00)">'
+    ) in row
     page = signed_in(cast.agent_a).get(f"/scp/tickets/{ticket.number}/").content.decode()
     assert "Asia/Tokyo (UTC+09:00)" in page  # thread entries and the header too
 
