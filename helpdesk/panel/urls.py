@@ -47,6 +47,7 @@ urlpatterns = [
     path("dashboard/", queues.dashboard, name="dashboard"),
     path("queues/bulk/", queues.bulk, name="bulk"),
     path("queues/save/", search.save_queue, name="queue_save"),
+    path("queues/counts/", queues.queue_counts, name="queue_counts"),
     path("queues/<slug:slug>/", queues.queue_view, name="queue"),
     path("queues/<slug:slug>/delete/", queues.queue_delete, name="queue_delete"),
     path("search/", search.search, name="search"),

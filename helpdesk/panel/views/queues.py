@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.http import Http404
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
@@ -94,6 +95,15 @@ def home(request):
 @require_GET
 def queue_view(request, slug):
     return render_queue(request, find_queue(request.user, slug))
+
+
+@agent_required
+@require_GET
+def queue_counts(request):
+    """The sidebar's queues and counts alone (htmx polls it every minute and after each
+    action): the same bounded counts as a full page's sidebar."""
+    ctx = {"sidebar": selectors.sidebar(request.user), "current": request.GET.get("current", "")}
+    return render(request, "staff/_queue_counts.html", ctx)
 
 
 @agent_required
