@@ -44,6 +44,7 @@ urlpatterns = [
     path("profile/password/", profile.password_change, name="password_change"),
     path("profile/2fa/", profile.totp_setup, name="totp_setup"),
     path("profile/2fa/disable/", profile.totp_disable, name="totp_disable"),
+    path("profile/2fa/recovery/", profile.recovery_codes, name="recovery_codes"),
     path("dashboard/", queues.dashboard, name="dashboard"),
     path("queues/bulk/", queues.bulk, name="bulk"),
     path("queues/save/", search.save_queue, name="queue_save"),
