@@ -7,10 +7,12 @@ import re
 
 import pyotp
 import pytest
+import segno
 from django.test import Client
 
 from helpdesk.panel import services as panel_services
 from helpdesk.panel.models import RecoveryCode, TotpDevice
+from helpdesk.panel.views.profile import qr_svg
 
 from .conftest import signed_in
 
@@ -47,11 +49,7 @@ def test_the_setup_page_shows_the_key_as_an_svg_qr_code_beside_it(cast):
 
 
 def test_the_qr_code_encodes_the_provisioning_uri():
-    from helpdesk.panel.views.profile import qr_svg
-
     uri = "otpauth://totp/Helpdesk:a%40b.test?secret=ABC&issuer=Helpdesk"
-    import segno
-
     expected = segno.make(uri, error="m").svg_inline(scale=4, border=2, omitsize=False)
     assert qr_svg(uri) == expected and qr_svg(uri) != qr_svg(uri + "X")
 
@@ -60,7 +58,8 @@ def test_ten_codes_are_shown_once_and_stored_only_hashed(cast):
     client = signed_in(cast.agent_a)
     codes = _set_up(client, cast.agent_a)
     assert len(codes) == len(set(codes)) == 10
-    stored = set(RecoveryCode.objects.filter(agent=cast.agent_a).values_list("code_hash", flat=True))
+    rows = RecoveryCode.objects.filter(agent=cast.agent_a)
+    stored = set(rows.values_list("code_hash", flat=True))
     assert stored == {hashlib.sha256(c.replace("-", "").encode()).hexdigest() for c in codes}
     again = client.get("/scp/profile/2fa/recovery/").content.decode()
     assert CODE.findall(again) == [] and "10 unused recovery codes left." in again
