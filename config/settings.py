@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "helpdesk.outbox",
     "helpdesk.webhooks",
     "helpdesk.mail",
+    "helpdesk.alerts",
     "helpdesk.kb",
     "helpdesk.panel",
     "helpdesk.portal",

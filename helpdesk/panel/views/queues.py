@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.errors import DomainError, NotVisible
+from helpdesk.alerts.selectors import unread_count
 from tickets import services
 from tickets.models import State, TicketStatus
 from tickets.selectors import tickets_visible_to
@@ -101,9 +102,14 @@ def queue_view(request, slug):
 @require_GET
 def queue_counts(request):
     """The sidebar's queues and counts alone (htmx polls it every minute and after each
-    action): the same bounded counts as a full page's sidebar."""
-    ctx = {"sidebar": selectors.sidebar(request.user), "current": request.GET.get("current", "")}
-    return render(request, "staff/_queue_counts.html", ctx)
+    action): the same bounded counts as a full page's sidebar, and the header's bell
+    (swapped out of band)."""
+    ctx = {
+        "sidebar": selectors.sidebar(request.user),
+        "current": request.GET.get("current", ""),
+        "alerts_unread": unread_count(user=request.user),
+    }
+    return render(request, "staff/_queue_counts_refresh.html", ctx)
 
 
 @agent_required
