@@ -1,8 +1,10 @@
 """Writing and reading off alerts: the one path for changes to helpdesk.alerts."""
 
+import datetime as dt
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.actors import is_agent
@@ -55,3 +57,13 @@ def alerts_mark_all_read(*, actor) -> int:
         return Alert.objects.filter(recipient_id=actor.pk, read_at__isnull=True).update(
             read_at=timezone.now()
         )
+
+
+def alerts_purge(*, read_days: int = 30, any_days: int = 180) -> int:
+    """Delete alerts read more than `read_days` ago and any older than `any_days` (the
+    cron job purge_alerts); one statement; returns how many."""
+    now = timezone.now()
+    old = Q(read_at__lt=now - dt.timedelta(days=read_days)) | Q(
+        created_at__lt=now - dt.timedelta(days=any_days)
+    )
+    return Alert.objects.filter(old).delete()[0]

@@ -2,6 +2,8 @@
 whatever the agent's "email me" choice (which governs the mail only); never shown about
 a ticket the agent may not see; opened (read) one by one or all at once."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -148,3 +150,22 @@ def test_the_counts_fragment_refreshes_the_bell_out_of_band(cast, run):
     html = signed_in(cast.agent_a).get("/scp/queues/counts/").content.decode()
     bell = _bell(html)
     assert 'hx-swap-oob="true"' in bell and "data-unread>1<" in bell
+
+
+def test_the_cron_job_purges_alerts_read_long_ago_or_very_old(cast, run):
+    from django.utils import timezone
+
+    from helpdesk import cron
+
+    tickets = [_new_ticket(cast, run, f"T{i}") for i in range(3)]
+    mine = {t.pk: Alert.objects.get(ticket=t, recipient=cast.agent_a) for t in tickets}
+    now = timezone.now()
+    Alert.objects.filter(pk=mine[tickets[0].pk].pk).update(read_at=now - dt.timedelta(days=31))
+    Alert.objects.filter(pk=mine[tickets[1].pk].pk).update(created_at=now - dt.timedelta(days=181))
+    Alert.objects.filter(pk=mine[tickets[2].pk].pk).update(read_at=now - dt.timedelta(days=2))
+    before = Alert.objects.count()
+    assert cron.JOBS["purge_alerts"]() == 2
+    assert Alert.objects.count() == before - 2
+    assert set(
+        Alert.objects.filter(recipient=cast.agent_a).values_list("ticket_id", flat=True)
+    ) == {tickets[2].pk}
