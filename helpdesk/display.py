@@ -28,6 +28,7 @@ def dated(items: Iterable[Any]) -> None:
     fmt = get_format("SHORT_DATETIME_FORMAT")
     labels: dict[tuple[type, str], str] = {}
     claimed = gettext("Claimed")
+    zones: dict[dt.timedelta | None, str] = {}  # zone labels by offset (summer, winter)
     for item in items:
         key = (type(item), item.kind)
         if key not in labels:
@@ -41,7 +42,7 @@ def dated(items: Iterable[Any]) -> None:
             kind_label=claimed if is_claim else labels[key],
             at_iso=at.isoformat(),
             at_short=dateformat.format(at, fmt),
-            at_title=f"{dateformat.format(at, 'Y-m-d H:i')} {zone_label(at)}",
+            at_title=f"{at:%Y-%m-%d %H:%M} {zones.get(at.utcoffset()) or _zone(zones, at)}",
         )
 
 
@@ -59,11 +60,16 @@ def zone_label(at: dt.datetime) -> str:
     return f"{name} ({offset})"
 
 
+def _zone(cache: dict, at: dt.datetime) -> str:
+    cache[at.utcoffset()] = label = zone_label(at)
+    return label
+
+
 def local_parts(value: dt.datetime) -> tuple[str, str, str]:
     """(ISO 8601, the panel's short format, the long form with the zone for the hover)."""
     at = timezone.localtime(value)
     short = dateformat.format(at, get_format("SHORT_DATETIME_FORMAT"))
-    full = f"{dateformat.format(at, 'Y-m-d H:i')} {zone_label(at)}"
+    full = f"{at:%Y-%m-%d %H:%M} {zone_label(at)}"
     return at.isoformat(), short, full
 
 

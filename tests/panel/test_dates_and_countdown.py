@@ -104,3 +104,34 @@ def test_a_claim_reads_claimed_and_an_assignment_names_the_assignee(cast, ticket
     event = html[html.index("event-assigned") :]
     event = event[: event.index("</li>")]
     assert "<span>Assigned</span>" in event and f"→ {cast.agent_a.display_name}" in event
+
+
+def test_the_countdown_column_adds_no_query_per_row(cast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from helpdesk.panel.models import AgentPreferences
+
+    client = signed_in(cast.agent_a)
+    prefs = AgentPreferences.objects.create(agent=cast.agent_a, page_size=10)
+
+    def add(n):
+        for i in range(n):
+            t = open_ticket(cast.alice, department=cast.dept_a, subject=f"T{i}")
+            Ticket.objects.filter(pk=t.pk).update(
+                sla_due_at=NOW + dt.timedelta(hours=i - n // 2), is_overdue=i % 2 == 0
+            )
+
+    def queries() -> int:
+        client.get("/scp/queues/open/")
+        with CaptureQueriesContext(connection) as ctx, time_machine.travel(NOW, tick=False):
+            html = client.get("/scp/queues/open/").content.decode()
+        assert "countdown overdue" in html and 'class="countdown"' in html
+        return len(ctx.captured_queries)
+
+    add(10)
+    small = queries()
+    add(40)
+    prefs.page_size = 50
+    prefs.save()
+    assert queries() == small
