@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "helpdesk.outbox",
     "helpdesk.webhooks",
     "helpdesk.mail",
+    "helpdesk.alerts",
     "helpdesk.kb",
     "helpdesk.panel",
     "helpdesk.portal",
@@ -248,6 +249,7 @@ HELPDESK_CRON = {
     "purge_sessions": env.int("CRON_PURGE_SESSIONS_SECONDS", default=6 * 3600),
     "webhooks_retry": env.int("CRON_WEBHOOKS_RETRY_SECONDS", default=60),
     "purge_idempotency_keys": env.int("CRON_PURGE_IDEMPOTENCY_SECONDS", default=3600),
+    "purge_alerts": env.int("CRON_PURGE_ALERTS_SECONDS", default=6 * 3600),
     "fetch_mail": env.int("CRON_FETCH_MAIL_SECONDS", default=60),
 }
 CELERY_BEAT_SCHEDULE = {

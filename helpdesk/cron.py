@@ -73,6 +73,13 @@ def purge_idempotency_keys() -> int:
     return purge()
 
 
+def purge_alerts() -> int:
+    """Agents' in-panel alerts read a month ago, or half a year old (helpdesk.alerts)."""
+    from helpdesk.alerts.services import alerts_purge
+
+    return alerts_purge()
+
+
 JOBS: dict[str, Callable[[], int]] = {
     "outbox_drain": outbox_drain,
     "overdue_sweep": overdue_sweep,
@@ -83,6 +90,7 @@ JOBS: dict[str, Callable[[], int]] = {
     "fetch_mail": fetch_mail,
     "webhooks_retry": webhooks_retry,
     "purge_idempotency_keys": purge_idempotency_keys,
+    "purge_alerts": purge_alerts,
 }
 
 

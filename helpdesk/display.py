@@ -2,11 +2,14 @@
 body as the panel renders it, a search hit's matched sources, ...): set by the code that
 prepares the page, and named where they are set."""
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
 from django.utils import dateformat, timezone
 from django.utils.formats import get_format
+from django.utils.html import conditional_escape, format_html
+from django.utils.translation import gettext, ngettext
 
 
 def shown(obj: object, **values: object) -> None:
@@ -16,21 +19,97 @@ def shown(obj: object, **values: object) -> None:
 
 
 def dated(items: Iterable[Any]) -> None:
-    """Set `kind_label`, `at_iso` and `at_short` (created_at in the active time zone, as
-    the `date` filter's "c" and SHORT_DATETIME_FORMAT give it) on thread entries or
-    events: a long thread's template would otherwise translate the kind and format both
-    dates once per item (about a third of a 200-entry ticket page's time)."""
+    """Set `kind_label`, `at_iso`, `at_short` and `at_title` (created_at in the active
+    time zone, as the `date` filter's "c" and SHORT_DATETIME_FORMAT give it, and the
+    long form with the zone for the hover, as `when_html` writes them) on thread entries
+    or events: a long thread's template would otherwise translate the kind and format
+    the dates once per item (about a third of a 200-entry ticket page's time). An
+    assignment the agent took themselves reads "Claimed"."""
     fmt = get_format("SHORT_DATETIME_FORMAT")
     labels: dict[tuple[type, str], str] = {}
+    claimed = gettext("Claimed")
+    zones: dict[dt.timedelta | None, str] = {}  # zone labels by offset (summer, winter)
     for item in items:
         key = (type(item), item.kind)
         if key not in labels:
             choices = dict(item._meta.get_field("kind").flatchoices)
             labels[key] = str(choices.get(item.kind, item.kind))
         at = timezone.localtime(item.created_at)
+        data = getattr(item, "data", None)
+        is_claim = item.kind == "assigned" and isinstance(data, dict) and data.get("claimed")
         shown(
             item,
-            kind_label=labels[key],
+            kind_label=claimed if is_claim else labels[key],
             at_iso=at.isoformat(),
             at_short=dateformat.format(at, fmt),
+            at_title=f"{at:%Y-%m-%d %H:%M} {zones.get(at.utcoffset()) or _zone(zones, at)}",
         )
+
+
+# --- one date format for the panel ------------------------------------------------------
+# Every date the panel shows is SHORT_DATETIME_FORMAT in the agent's time zone (activated
+# per request by panel.access.agent_required), with the zone named on hover. The
+# template filters in helpdesk/panel/templatetags/panel_time.py call these.
+
+
+def zone_label(at: dt.datetime) -> str:
+    """The zone of an aware local time as an agent reads it: "Europe/Paris (UTC+01:00)"."""
+    name = timezone.get_current_timezone_name()
+    offset = at.strftime("%z")
+    offset = f"UTC{offset[:3]}:{offset[3:]}" if offset else "UTC"
+    return f"{name} ({offset})"
+
+
+def _zone(cache: dict, at: dt.datetime) -> str:
+    cache[at.utcoffset()] = label = zone_label(at)
+    return label
+
+
+def local_parts(value: dt.datetime) -> tuple[str, str, str]:
+    """(ISO 8601, the panel's short format, the long form with the zone for the hover)."""
+    at = timezone.localtime(value)
+    short = dateformat.format(at, get_format("SHORT_DATETIME_FORMAT"))
+    full = f"{at:%Y-%m-%d %H:%M} {zone_label(at)}"
+    return at.isoformat(), short, full
+
+
+def when_html(value: dt.datetime | None, *, empty: str = "") -> str:
+    """`<time>` of a moment: the short local form, the zone on hover ("" for None)."""
+    if value is None:
+        return conditional_escape(empty)
+    iso, short, full = local_parts(value)
+    return format_html('<time datetime="{}" title="{}">{}</time>', iso, full, short)
+
+
+def _span(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    if minutes < 60:
+        return ngettext("%(n)d min", "%(n)d min", minutes) % {"n": minutes}
+    hours = round(minutes / 60)
+    if hours < 48:
+        return ngettext("%(n)d h", "%(n)d h", hours) % {"n": hours}
+    days = round(hours / 24)
+    return ngettext("%(n)d day", "%(n)d days", days) % {"n": days}
+
+
+def countdown(due: dt.datetime | None, *, now: dt.datetime | None = None) -> tuple[str, bool]:
+    """("due in 3 h", False) or ("overdue by 2 days", True); ("", False) without a date."""
+    if due is None:
+        return "", False
+    left = (due - (now or timezone.now())).total_seconds()
+    if left >= 0:
+        return gettext("due in %(span)s") % {"span": _span(left)}, False
+    return gettext("overdue by %(span)s") % {"span": _span(-left)}, True
+
+
+def countdown_html(due: dt.datetime | None, *, flagged: bool = False, paused: bool = False):
+    """The SLA countdown of a queue row: the text, red (class "overdue") once the due
+    date passed or the sweep flagged it, the date itself and its zone on hover."""
+    if due is None:
+        return ""
+    text, late = countdown(due)
+    iso, _short, full = local_parts(due)
+    if paused:
+        text = gettext("paused")
+    css = "countdown overdue" if (late or flagged) and not paused else "countdown"
+    return format_html('<time class="{}" datetime="{}" title="{}">{}</time>', css, iso, full, text)

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
+from helpdesk.alerts.services import alerts_record
 from threads.models import ThreadEntry
 from tickets.models import Task, Ticket
 
@@ -140,7 +141,26 @@ def _wants(person, template: str) -> bool:
     return getattr(prefs, field, True)
 
 
+def _actor_name(entry, context) -> str:
+    agent = (context or {}).get("agent") or {}
+    if agent.get("name"):
+        return agent["name"]
+    return (
+        entry.poster_name or (entry.poster.display_name if entry.poster_id else "") if entry else ""
+    )
+
+
 def _alert(template, people, ticket, key, entry=None, context=None):
+    """The agents the department's settings name: each gets the in-panel alert (the
+    bell), and the mail when their profile asks for it."""
+    people = list(people)
+    alerts_record(
+        kind=template,
+        recipients=people,
+        event_key=key,
+        ticket=ticket,
+        actor_name=_actor_name(entry, context),
+    )
     for person in people:
         if not _wants(person, template):
             continue

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from accounts.models import User
+from helpdesk.alerts.services import alerts_record
 from threads.models import ThreadEntry
 from tickets.models import Task, TaskState
 from tickets.selectors import task_is_visible
@@ -42,11 +43,23 @@ def _send(
     context: dict | None = None,
     exclude_ids: Iterable[int | None] = (),
 ) -> list[User]:
-    """Queue `template` for each agent in `people` who wants it and may see the task;
-    returns those it was queued for."""
+    """Record the in-panel alert for each agent in `people` who may see the task, and
+    queue `template` for those of them who want the mail; returns those it was queued
+    for."""
     reached = []
-    for person in _unique(people, exclude_ids=exclude_ids):
-        if not _wants(person, template) or not task_is_visible(user=person, task=task):
+    allowed = [
+        p for p in _unique(people, exclude_ids=exclude_ids) if task_is_visible(user=p, task=task)
+    ]
+    actor = (context or {}).get("agent") or {}
+    alerts_record(
+        kind=template,
+        recipients=allowed,
+        event_key=key,
+        task=task,
+        actor_name=actor.get("name") or (entry.poster_name if entry else ""),
+    )
+    for person in allowed:
+        if not _wants(person, template):
             continue
         row = outbound.queue(
             template=template,

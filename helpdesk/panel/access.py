@@ -6,7 +6,7 @@ time zone are activated for the request.
 """
 
 from functools import wraps
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseForbidden
@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.actors import is_agent
 from accounts.models import User
@@ -53,6 +54,15 @@ def login_url(request) -> str:
     return f"{reverse('panel:login')}?{urlencode({'next': request.get_full_path()})}"
 
 
+def _login_url_of_page(request) -> str:
+    """The sign-in page, coming back to the page an htmx request was made from."""
+    current = urlsplit(request.htmx.current_url or "")
+    page = current.path + (f"?{current.query}" if current.query else "")
+    if not page.startswith("/scp/"):
+        page = reverse("panel:home")
+    return f"{reverse('panel:login')}?{urlencode({'next': page})}"
+
+
 def second_factor_state(request) -> str:
     """'ok', 'verify' (has a device, this session has not passed it) or 'enrol'."""
     agent = request.user
@@ -72,6 +82,8 @@ def agent_required(view=None, *, enrolment: bool = False):
         def wrapper(request, *args, **kwargs):
             user = request.user
             if not user.is_authenticated:
+                if getattr(request, "htmx", False):  # the whole page goes, not a fragment
+                    return HttpResponseClientRedirect(_login_url_of_page(request))
                 return redirect(login_url(request))
             if not is_agent(user):
                 return HttpResponseForbidden(_("This account cannot use the staff panel."))

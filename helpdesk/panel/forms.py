@@ -55,6 +55,16 @@ class CodeForm(forms.Form):
     )
 
 
+class SignInCodeForm(forms.Form):
+    """The second step of sign-in: an authenticator code, or one recovery code."""
+
+    code = forms.CharField(
+        label=_("Six-digit code from your authenticator app, or a recovery code"),
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+    )
+
+
 LANGUAGES = [("", _("Site default"))] + [(code, name) for code, name in settings.LANGUAGES]
 
 

@@ -115,3 +115,25 @@ class SavedQueue(models.Model):
     @property
     def slug(self) -> str:
         return f"q{self.pk}"
+
+
+class RecoveryCode(models.Model):
+    """One of an agent's single-use recovery codes, accepted at sign-in instead of an
+    authenticator code. Only a SHA-256 of the code is kept: the codes are random (80
+    bits), so a fast hash is enough and lets sign-in find a code with one indexed
+    UPDATE that also spends it (services.recovery_code_use)."""
+
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="panel_recovery_codes"
+    )
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["agent", "code_hash"], name="panel_recovery_code_once")
+        ]
+
+    def __str__(self):
+        return f"Recovery code of {self.agent}" + (" (used)" if self.used_at else "")

@@ -60,7 +60,7 @@ COLUMN_SORT = {
     "created": "created",
     "updated": "updated",
 }
-DEFAULT_COLUMNS = ["number", "updated", "subject", "requester", "priority", "assignee"]
+DEFAULT_COLUMNS = ["number", "updated", "subject", "requester", "priority", "assignee", "due"]
 
 
 @dataclass

@@ -24,7 +24,7 @@ from tickets.permissions import ticket_permissions
 from tickets.selectors import tickets_linked_to, tickets_visible_to
 from tickets.services import active_lock, may_break_lock
 
-from .models import SavedQueue
+from .models import RecoveryCode, SavedQueue
 from .queues import capped_counts, queue_tickets, saved_queue, system_queues, team_ids
 
 BULK_PERMISSIONS = (
@@ -352,3 +352,8 @@ def attachment_for(ticket, pk: int):
         .filter(pk=pk, entry__thread_id=ticket.thread_id)
         .first()
     )
+
+
+def recovery_codes_left(agent) -> int:
+    """How many of the agent's recovery codes are still unused."""
+    return RecoveryCode.objects.filter(agent=agent, used_at__isnull=True).count()

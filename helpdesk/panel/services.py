@@ -2,6 +2,8 @@
 accounts has a service for it) the agent's own profile fields."""
 
 import datetime as dt
+import hashlib
+import secrets
 
 import pyotp
 from django.db import IntegrityError, transaction
@@ -11,7 +13,7 @@ from accounts.actors import is_agent
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.services import PROFILE_FIELDS, agent_profile_update
 
-from .models import AgentPreferences, SavedQueue, TotpDevice
+from .models import AgentPreferences, RecoveryCode, SavedQueue, TotpDevice
 from .queues import criteria_problem
 
 PREFERENCE_FIELDS = (
@@ -104,10 +106,67 @@ def totp_verify(*, agent, code: str, confirm: bool = False) -> bool:
 
 
 def totp_disable(*, actor) -> bool:
+    """Remove the authenticator and the recovery codes that went with it."""
     _require_agent(actor)
-    deleted = TotpDevice.objects.filter(agent=actor).delete()[0] > 0
+    with transaction.atomic():
+        RecoveryCode.objects.filter(agent=actor).delete()
+        deleted = TotpDevice.objects.filter(agent=actor).delete()[0] > 0
     actor._panel_totp = None
     return deleted
+
+
+# --- recovery codes: single use, hashed at rest, shown once --------------------------------
+RECOVERY_CODES = 10
+RECOVERY_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # 32 symbols, no 0/o, 1/l
+RECOVERY_LENGTH = 16  # 80 bits, written as four groups of four
+
+
+def _recovery_normal(code: str) -> str:
+    return "".join(c for c in (code or "").lower() if c.isalnum())
+
+
+def recovery_hash(code: str) -> str:
+    return hashlib.sha256(_recovery_normal(code).encode()).hexdigest()
+
+
+def _recovery_new() -> str:
+    raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
+    return "-".join(raw[i : i + 4] for i in range(0, RECOVERY_LENGTH, 4))
+
+
+def recovery_codes_generate(*, actor) -> list[str]:
+    """Ten new recovery codes for the agent's confirmed authenticator, replacing any
+    earlier ones (used or not). The codes are returned once, to be shown once: only
+    their hashes are stored."""
+    _require_agent(actor)
+    with transaction.atomic():
+        device = TotpDevice.objects.select_for_update().filter(agent=actor).first()
+        if device is None or not device.is_confirmed:
+            raise Conflict(
+                "Set up two-factor authentication before recovery codes.", code="totp_missing"
+            )
+        codes = [_recovery_new() for _ in range(RECOVERY_CODES)]
+        RecoveryCode.objects.filter(agent=actor).delete()
+        RecoveryCode.objects.bulk_create(
+            RecoveryCode(agent=actor, code_hash=recovery_hash(c)) for c in codes
+        )
+    return codes
+
+
+def recovery_code_use(*, agent, code: str) -> bool:
+    """Spend one of the agent's recovery codes at sign-in: True once per code. One
+    conditional UPDATE, so two sign-ins racing with the same code cannot both pass."""
+    if len(_recovery_normal(code)) != RECOVERY_LENGTH:
+        return False
+    confirmed = TotpDevice.objects.filter(agent=agent, confirmed_at__isnull=False)
+    spent = (
+        RecoveryCode.objects.filter(
+            agent=agent, code_hash=recovery_hash(code), used_at__isnull=True
+        )
+        .filter(agent__in=confirmed.values("agent"))
+        .update(used_at=timezone.now())
+    )
+    return spent == 1
 
 
 # --- saved queues --------------------------------------------------------------------------

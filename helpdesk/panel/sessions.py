@@ -8,6 +8,10 @@ minute, not on every request). The middleware runs on every request, so the pane
 the admin and the API's session authentication all see the session end: it is flushed
 and the request goes on as anonymous (the panel and admin send to the sign-in page, the
 API answers 401). Clients' sessions keep Django's SESSION_COOKIE_AGE.
+
+Requests a page makes on its own (the sidebar's counts, polled every minute: PASSIVE)
+are not activity: they do not move the last request, so an open tab left alone still
+ends its session.
 """
 
 import time
@@ -22,6 +26,7 @@ from django.utils.translation import gettext as _
 STARTED = "staff_started_at"
 SEEN = "staff_seen_at"
 TOUCH_EVERY = 60  # seconds: how stale the "last request" time may be
+PASSIVE = frozenset({"/scp/queues/counts/"})  # polled by the page, not asked by the agent
 
 
 def is_staff(user) -> bool:
@@ -78,5 +83,5 @@ class StaffSessionMiddleware:
                 else _("Your session reached its time limit. Sign in again.")
             )
             messages.info(request, text)
-        elif now - session.get(SEEN, 0) >= TOUCH_EVERY:
+        elif now - session.get(SEEN, 0) >= TOUCH_EVERY and request.path not in PASSIVE:
             session[SEEN] = now

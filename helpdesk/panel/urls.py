@@ -5,6 +5,7 @@ from importlib.util import find_spec
 from django.urls import include, path
 
 from .views import (
+    alerts,
     auth,
     directory,
     family,
@@ -44,9 +45,14 @@ urlpatterns = [
     path("profile/password/", profile.password_change, name="password_change"),
     path("profile/2fa/", profile.totp_setup, name="totp_setup"),
     path("profile/2fa/disable/", profile.totp_disable, name="totp_disable"),
+    path("profile/2fa/recovery/", profile.recovery_codes, name="recovery_codes"),
     path("dashboard/", queues.dashboard, name="dashboard"),
+    path("alerts/", alerts.alerts_list, name="alerts"),
+    path("alerts/read-all/", alerts.alerts_read_all, name="alerts_read_all"),
+    path("alerts/<int:alert_id>/open/", alerts.alert_open, name="alert_open"),
     path("queues/bulk/", queues.bulk, name="bulk"),
     path("queues/save/", search.save_queue, name="queue_save"),
+    path("queues/counts/", queues.queue_counts, name="queue_counts"),
     path("queues/<slug:slug>/", queues.queue_view, name="queue"),
     path("queues/<slug:slug>/delete/", queues.queue_delete, name="queue_delete"),
     path("search/", search.search, name="search"),

@@ -151,10 +151,38 @@
     navigator.sendBeacon(url, data);
   });
 
+  // --- the bulk bar shows only while tickets (or tasks) are selected -------------------------
+  function updateBulkBar(form) {
+    var bar = form.querySelector("[data-bulk-bar]");
+    if (!bar) return;
+    var n = form.querySelectorAll("input[name=tickets]:checked, input[name=tasks]:checked").length;
+    bar.hidden = n === 0;
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form");
+    if (form && event.target.matches("input[type=checkbox]")) updateBulkBar(form);
+  });
+  function refreshBulkBars() {
+    document.querySelectorAll("[data-bulk-bar]").forEach(function (bar) { updateBulkBar(bar.closest("form")); });
+  }
+
+  // --- queue counts: refreshed after any htmx action that changed something ------------------
+  // (the sidebar fragment also polls every minute: see staff/_queue_counts.html)
+  // Draft autosaves and edit locks change no queue: they are left out.
+  var QUIET = /\/(draft|lock|unlock)\//;
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var config = event.detail && event.detail.requestConfig;
+    if (!event.detail.successful || !config || !config.verb || config.verb.toLowerCase() === "get") return;
+    if (QUIET.test(config.path || "")) return;
+    document.body.dispatchEvent(new CustomEvent("queues-changed", { bubbles: true }));
+  });
+
   onReady(function () {
     document.querySelectorAll("[data-bulk-action]").forEach(showBulkFields);
+    refreshBulkBars();
   });
   document.addEventListener("htmx:afterSettle", function () {
     document.querySelectorAll("[data-bulk-action]").forEach(showBulkFields);
+    refreshBulkBars();
   });
 })();

@@ -194,7 +194,7 @@ def test_admins_can_require_two_factor_for_every_agent(cast, nothing_written):
     secret = TotpDevice.objects.get(agent=cast.agent_a).secret
     assert secret in page.content.decode()
     response = client.post("/scp/profile/2fa/", {"code": pyotp.TOTP(secret).now()})
-    assert response["Location"] == "/scp/profile/"
+    assert response["Location"] == "/scp/profile/2fa/recovery/"  # the codes, shown once
     assert client.get("/scp/").status_code == 200
     # and it cannot be turned off while required
     with nothing_written():

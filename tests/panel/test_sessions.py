@@ -83,3 +83,32 @@ def test_clients_sessions_keep_djangos_lifetime(cast):
     with time_machine.travel(start + 30 * HOUR, tick=False):
         assert client.get("/tickets/").status_code == 200
         assert client.session[SESSION_KEY] == str(cast.alice.pk)
+
+
+def test_the_polled_queue_counts_do_not_keep_an_idle_session_alive(cast):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        client = signed_in(cast.agent_a)
+    for hours in range(1, 9):  # a tab left open polls all night
+        with time_machine.travel(start + hours * HOUR, tick=False):
+            assert client.get("/scp/queues/counts/", HTTP_HX_REQUEST="true").status_code == 200
+    with time_machine.travel(start + 8 * HOUR + dt.timedelta(seconds=1), tick=False):
+        response = client.get("/scp/queues/counts/", HTTP_HX_REQUEST="true")
+        assert SESSION_KEY not in client.session
+    # the fragment does not swap the sign-in page into the sidebar: the page goes there
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/scp/login/?next=%2Fscp%2F"
+
+
+def test_an_htmx_request_of_a_signed_out_agent_sends_the_page_to_sign_in(client, db):
+    response = client.get(
+        "/scp/queues/counts/",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/scp/queues/mine/?sort=-created",
+    )
+    assert response["HX-Redirect"] == "/scp/login/?next=%2Fscp%2Fqueues%2Fmine%2F%3Fsort%3D-created"
+    plain = client.get("/scp/queues/counts/")
+    assert (plain.status_code, plain["Location"]) == (
+        302,
+        "/scp/login/?next=%2Fscp%2Fqueues%2Fcounts%2F",
+    )

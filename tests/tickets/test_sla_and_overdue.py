@@ -192,3 +192,15 @@ def test_the_sweep_uses_a_constant_number_of_queries_per_batch(db, django_assert
         # select, mark, raise priority, reassign, insert events, the alerts' outbox rows,
         # the active webhook subscriptions (+ savepoint bookkeeping)
         assert services.tickets_mark_overdue(batch_size=100) == 30
+
+
+def test_marking_a_ticket_overdue_keeps_its_last_updated(db):
+    dept = DepartmentFactory()
+    with at(0):
+        ticket = _open(dept, SLAFactory(grace_hours=1))
+    before = Ticket.objects.get(pk=ticket.pk)
+    with at(5):
+        assert services.tickets_mark_overdue() == 1
+    after = Ticket.objects.get(pk=ticket.pk)
+    assert after.is_overdue is True and after.version == before.version + 1
+    assert after.updated_at == before.updated_at == MON_9

@@ -109,3 +109,10 @@ def test_the_cron_job_sweeps_tasks_once_and_announces_the_batch(
         due_at=timezone.now() + dt.timedelta(days=1),
     )
     assert edited.is_overdue is False
+
+
+def test_marking_a_task_overdue_keeps_its_last_updated(tasks):
+    before = Task.objects.get(pk=tasks["past"].pk)
+    assert services.tasks_mark_overdue(now=NOW + dt.timedelta(minutes=5)) == 2
+    after = Task.objects.get(pk=tasks["past"].pk)
+    assert after.is_overdue and after.updated_at == before.updated_at

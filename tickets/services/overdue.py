@@ -66,8 +66,9 @@ def due(now: dt.datetime) -> Q:
 
 
 def marks(now: dt.datetime) -> dict[str, object]:
-    """What every ticket marked overdue gets."""
-    return {"is_overdue": True, "version": F("version") + 1, "updated_at": now}
+    """What every ticket marked overdue gets. Not `updated_at`: being late is not an
+    update, and queues sorted by "last updated" must not reshuffle at each sweep."""
+    return {"is_overdue": True, "version": F("version") + 1}
 
 
 # event key -> (ticket field, its value after escalation). The priority is raised to the

@@ -22,7 +22,8 @@ from accounts.services_passwords import password_reset_request, reset_tokens
 
 from .. import services
 from ..access import SESSION_2FA, SESSION_PENDING, device_of
-from ..forms import CodeForm, LoginForm
+from ..forms import LoginForm, SignInCodeForm
+from ..selectors import recovery_codes_left
 
 SCOPE_2FA = "panel-2fa"
 
@@ -88,12 +89,13 @@ def login_view(request):
 @csrf_protect
 @never_cache
 def login_verify(request):
-    """The second step: a code from the agent's authenticator."""
+    """The second step: a code from the agent's authenticator, or one of their recovery
+    codes (each accepted once)."""
     pending = request.session.get(SESSION_PENDING)
     user = get_user_model().objects.filter(pk=pending, is_agent=True, is_active=True).first()
     if user is None:
         return redirect("panel:login")
-    form = CodeForm(request.POST or None)
+    form = SignInCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         attempt = throttle.attempt_start(
             scope=SCOPE_2FA, login=f"2fa:{user.pk}", ip=throttle.client_ip(request)
@@ -103,16 +105,34 @@ def login_verify(request):
             response = render(request, "staff/login_verify.html", {"form": form}, status=429)
             response["Retry-After"] = str(attempt.retry_after)
             return response
-        if services.totp_verify(agent=user, code=form.cleaned_data["code"]):
+        code = form.cleaned_data["code"]
+        by_app = services.totp_verify(agent=user, code=code)
+        recovered = not by_app and services.recovery_code_use(agent=user, code=code)
+        if by_app or recovered:
             throttle.attempt_succeeded(attempt)
             target = request.session.get("panel_next") or reverse("panel:home")
             login(request, user, backend="accounts.backends.HelpdeskBackend")
             request.session.cycle_key()
             request.session[SESSION_2FA] = True
+            if recovered:
+                _recovery_used(request, user)
             return redirect(target)
         throttle.attempt_failed(attempt, channel="second factor of " + user.email)
         form.add_error("code", _("That code is not right, or was used already."))
     return render(request, "staff/login_verify.html", {"form": form})
+
+
+def _recovery_used(request, user) -> None:
+    left = recovery_codes_left(user)
+    messages.warning(
+        request,
+        ngettext(
+            "You signed in with a recovery code: %(n)d is left. Make new ones in your profile.",
+            "You signed in with a recovery code: %(n)d are left. Make new ones in your profile.",
+            left,
+        )
+        % {"n": left},
+    )
 
 
 @require_POST

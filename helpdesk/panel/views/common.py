@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.errors import Conflict, NotVisible, PermissionRefused
+from helpdesk.alerts.selectors import unread_count
 from tickets import services
 from tickets.models import Task, Ticket
 from tickets.selectors import ticket_get_for
@@ -17,13 +18,15 @@ from ..task_queues import my_open_tasks_count
 
 def frame(request, context: dict) -> dict:
     """Context every full page needs: the queues and their counts, the agent's open
-    tasks (the header's "Tasks" link), the menu switches."""
+    tasks (the header's "Tasks" link), their unread alerts (the bell), the menu
+    switches."""
     user = request.user
     side = selectors.sidebar(user)
     return {
         **context,
         "sidebar": side,
         "my_tasks_count": my_open_tasks_count(user),
+        "alerts_unread": unread_count(user=user),
         "may_manage_faq": user.is_helpdesk_admin or "faq.manage" in (user.permissions or ()),
         "may_browse_users": user.is_helpdesk_admin or "user.dir" in (user.permissions or ()),
         "kb_enabled": kb_enabled(),

@@ -2,12 +2,14 @@
 
 from django.contrib import messages
 from django.http import Http404
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.errors import DomainError, NotVisible
+from helpdesk.alerts.selectors import unread_count
 from tickets import services
 from tickets.models import State, TicketStatus
 from tickets.selectors import tickets_visible_to
@@ -94,6 +96,20 @@ def home(request):
 @require_GET
 def queue_view(request, slug):
     return render_queue(request, find_queue(request.user, slug))
+
+
+@agent_required
+@require_GET
+def queue_counts(request):
+    """The sidebar's queues and counts alone (htmx polls it every minute and after each
+    action): the same bounded counts as a full page's sidebar, and the header's bell
+    (swapped out of band)."""
+    ctx = {
+        "sidebar": selectors.sidebar(request.user),
+        "current": request.GET.get("current", ""),
+        "alerts_unread": unread_count(user=request.user),
+    }
+    return render(request, "staff/_queue_counts_refresh.html", ctx)
 
 
 @agent_required
