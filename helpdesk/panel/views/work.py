@@ -265,6 +265,7 @@ def action_view(actions: Actions) -> Callable[..., HttpResponse]:
                 "name": action,
                 "form": actions.current(request, obj, action),
                 "title": actions.titles[action](),
+                "inline": request.GET.get("inline") == "1",  # a sidebar property's form
             }
             if request.htmx:
                 return render(request, f"staff/{kind.noun}/_action_form.html", ctx)
