@@ -96,13 +96,15 @@ class EditorMixin(forms.Form):
     format = forms.ChoiceField(
         choices=[(TEXT, TEXT), (HTML, HTML)], required=False, widget=forms.HiddenInput
     )
+    inline_images = MultipleFileField(label=_("Pasted images"))
     body_required = False
 
     def clean(self):
         data = super().clean()
-        if "body" not in data:
+        if "body" not in data or "inline_images" not in data:
             return data
-        written = editor_body(data["body"], data.get("format") or TEXT)
+        uploads = data["inline_images"]
+        written = editor_body(data["body"], data.get("format") or TEXT, uploads)
         for error in written.errors:
             self.add_error("body", error)
         if self.body_required and not written.body.strip():
@@ -115,14 +117,14 @@ class EditorMixin(forms.Form):
                     "attachments",
                     _("Attach at most %(n)d files (pasted images count).") % {"n": hard},
                 )
-        data["body"], data["fmt"], data["inline_images"] = written.body, written.fmt, files
+        data["body"], data["fmt"], data["images"] = written.body, written.fmt, files
         return data
 
 
 def all_attachments(form) -> list:
     """The uploaded files and the editor's inline images, as the services take them."""
     d = form.cleaned_data
-    return to_attachments(d.get("attachments")) + list(d.get("inline_images", []))
+    return to_attachments(d.get("attachments")) + list(d.get("images", []))
 
 
 class ReplyForm(EditorMixin, VersionMixin):

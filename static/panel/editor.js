@@ -2,10 +2,12 @@
  *
  * An enhancement like everything in panel.js: without it the textarea posts plain text.
  * With it, the editor's HTML goes into the same textarea (so the draft autosave and the
- * form post keep working) and the form's hidden `format` says "html". Images pasted or
- * dropped into the editor are embedded as data: URLs, which the server turns into inline
- * attachments (helpdesk/editor.py) before sanitising the body; other files dropped or
- * pasted into the editor are added to the form's attachments input.
+ * form post keep working) and the form's hidden `format` says "html". Quill embeds an
+ * image pasted or dropped into it as a data: URL; in the textarea that image is written
+ * `cid:pasted-image-N.png` and the post carries it as an uploaded file of that name
+ * (`inline_images`), which the server stores as an inline attachment
+ * (helpdesk/editor.py) before sanitising the body. Other files dropped or pasted into
+ * the editor are added to the form's attachments input.
  */
 (function () {
   "use strict";
@@ -18,6 +20,30 @@
     ["link", "image"],
     ["clean"],
   ];
+
+  var DATA_SRC = /src="(data:(image\/[a-z0-9.+-]+);base64,[^"]*)"/gi;
+  var EXT = { "image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp" };
+
+  function toFile(dataUrl, type, name) {
+    var raw = atob(dataUrl.slice(dataUrl.indexOf(",") + 1));
+    var bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return new File([bytes], name, { type: type });
+  }
+
+  // the editor's HTML with each embedded image named (and kept as a File on the textarea)
+  function withNamedImages(area, html) {
+    return html.replace(DATA_SRC, function (whole, url, type) {
+      var name = area.pastedNames[url];
+      if (!name) {
+        area.pastedCount += 1;
+        name = "pasted-image-" + area.pastedCount + "." + (EXT[type.toLowerCase()] || "png");
+        area.pastedNames[url] = name;
+        area.pastedFiles[name] = toFile(url, type, name);
+      }
+      return 'src="cid:' + name + '"';
+    });
+  }
 
   function looksLikeHtml(text) {
     return /^\s*</.test(text || "");
@@ -53,6 +79,9 @@
       modules: { toolbar: TOOLBAR },
     });
     var initial = area.value;
+    area.pastedNames = {}; area.pastedFiles = {}; area.pastedCount = 0;
+    // a draft keeps the text, not the pasted images (they were never uploaded)
+    initial = initial.replace(/<img[^>]*src="cid:pasted-image-[^"]*"[^>]*>/g, "");
     if (looksLikeHtml(initial)) {
       quill.clipboard.dangerouslyPasteHTML(initial, "silent");  // the agent's own draft
     } else if (initial) {
@@ -75,11 +104,12 @@
     area.editor = quill;
     format.value = "html";
     function sync() {
-      area.value = quill.getLength() > 1 || quill.root.querySelector("img") ? quill.getSemanticHTML() : "";
+      var empty = quill.getLength() <= 1 && !quill.root.querySelector("img");
+      area.value = empty ? "" : withNamedImages(area, quill.getSemanticHTML());
       area.dispatchEvent(new Event("input", { bubbles: true }));  // the draft autosave
     }
     quill.on("text-change", sync);
-    if (initial && !looksLikeHtml(initial)) area.value = quill.getSemanticHTML();
+    if (initial) area.value = quill.getLength() > 1 ? quill.getSemanticHTML() : "";
     // Quill embeds dropped and pasted images itself; other files become attachments
     quill.root.addEventListener("drop", function (event) {
       addFiles(form, otherFiles(event.dataTransfer && event.dataTransfer.files));
@@ -89,6 +119,19 @@
       if (files.length) { event.preventDefault(); addFiles(form, files); }
     }, true);
   }
+
+  // the post carries the images its body names (htmx builds the request from the form)
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || form.tagName !== "FORM") return;
+    var area = form.querySelector("textarea[data-editor]");
+    if (!area || !area.editor) return;
+    Object.keys(area.pastedFiles).forEach(function (name) {
+      if (area.value.indexOf('src="cid:' + name + '"') !== -1) {
+        event.detail.formData.append("inline_images", area.pastedFiles[name]);
+      }
+    });
+  });
 
   function attachAll(root) {
     (root || document).querySelectorAll("textarea[data-editor]").forEach(attach);
