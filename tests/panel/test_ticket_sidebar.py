@@ -211,9 +211,16 @@ def test_a_refused_merge_comes_back_in_its_open_dialog(as_agent_a, ticket_a, not
 
 def test_merge_link_and_transfer_open_in_dialogs(as_agent_a, ticket_a):
     page = as_agent_a.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
-    for name in ("merge", "link", "transfer", "refer", "edit"):
+    labels = {
+        "merge": "Merge",
+        "link": "Link tickets",
+        "transfer": "Transfer",
+        "refer": "Refer",
+        "edit": "Edit details",
+    }
+    for name, label in labels.items():
         assert f'<dialog id="dialog-{name}"' in page, name
-        assert f'data-dialog="dialog-{name}"' in page, name
+        assert f'data-dialog="dialog-{name}" data-action="open-{name}">{label}</a>' in page, name
 
 
 # --- the client beside the thread -----------------------------------------------------------
