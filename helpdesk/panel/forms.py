@@ -64,6 +64,9 @@ class ProfileForm(forms.Form):
     signature = forms.CharField(
         label=_("Signature"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    sign_replies = forms.BooleanField(
+        label=_("Append my signature to replies by default"), required=False
+    )
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES)
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES, required=False)
     page_size = forms.TypedChoiceField(

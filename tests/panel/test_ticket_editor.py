@@ -9,6 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from helpdesk.editor import editor_body
+from helpdesk.panel.models import AgentPreferences
 from threads.models import Attachment, ThreadEntry
 from tickets.models import Ticket
 
@@ -192,3 +193,48 @@ def test_a_text_body_is_left_as_it_is():
         "text",
         [],
     )
+
+
+# --- the signature, as the agent chose in their profile -------------------------------------
+def signature_box(html: str) -> str:
+    return (
+        html.split('name="signature"')[0].rsplit("<input", 1)[1]
+        + 'name="signature"'
+        + (html.split('name="signature"')[1].split(">")[0])
+    )
+
+
+def test_the_signature_is_ticked_by_default_as_the_agent_chose_in_their_profile(cast, ticket_a):
+    client = signed_in(cast.agent_a)
+    page = client.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
+    assert "checked" not in signature_box(page)  # no signature yet: nothing to append
+    response = client.post(
+        "/scp/profile/",
+        {
+            "name": cast.agent_a.name,
+            "signature": "Alex, Support",
+            "timezone": "UTC",
+            "page_size": 25,
+            "sign_replies": "on",
+        },
+    )
+    assert response.status_code == 302
+    page = client.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
+    assert "checked" in signature_box(page)
+    response = client.post(
+        "/scp/profile/",
+        {
+            "name": cast.agent_a.name,
+            "signature": "Alex, Support",
+            "timezone": "UTC",
+            "page_size": 25,
+        },
+    )
+    assert response.status_code == 302
+    assert preferences(cast.agent_a).sign_replies is False
+    page = client.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
+    assert "checked" not in signature_box(page)
+
+
+def preferences(agent):
+    return AgentPreferences.objects.get(agent=agent)

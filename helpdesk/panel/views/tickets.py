@@ -30,7 +30,7 @@ from tickets.permissions import ticket_permissions
 from tickets.selectors import ticket_get_for
 
 from .. import selectors
-from ..access import agent_of, agent_required
+from ..access import agent_of, agent_required, preferences_of
 from ..forms import (
     AnsweredForm,
     AssigneeForm,
@@ -91,7 +91,9 @@ def _forms(request, ticket, ctx, bound: dict):
             initial={
                 "version": ticket.version,
                 "body": ctx["draft_reply"],
-                "signature": bool(request.user.signature),
+                # ticked when the agent has a signature and chose it by default (profile)
+                "signature": bool(request.user.signature)
+                and preferences_of(request.user).sign_replies,
                 "cc": [str(c.user_id) for c in collaborators if c.is_active],
             },
             statuses=statuses,
