@@ -103,7 +103,8 @@ class EditorMixin(forms.Form):
     body_required = False
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if "body" not in data or "inline_images" not in data:
             return data
         uploads = data["inline_images"]

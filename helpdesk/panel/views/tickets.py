@@ -379,8 +379,10 @@ ACTION_TITLES = {
 
 def _bind(ticket, name: str, data) -> Form:
     form_class = ACTIONS[name][0]
-    if form_class in (EditForm, FieldsForm):
-        return form_class(data, auto_id=f"{name}-%s", custom_fields=fields_for_topic(ticket.topic))
+    if form_class is EditForm:
+        return EditForm(data, auto_id=f"{name}-%s", custom_fields=fields_for_topic(ticket.topic))
+    if form_class is FieldsForm:
+        return FieldsForm(data, auto_id=f"{name}-%s", custom_fields=fields_for_topic(ticket.topic))
     return form_class(data, auto_id=f"{name}-%s")
 
 

@@ -136,6 +136,17 @@ def test_an_agent_replies_with_an_image_pasted_into_the_editor(page, cast):
         red_png(),
     )
     expect(editor.locator("img")).to_have_count(1)
+    # a file that is no image, dropped on the editor, joins the attachments
+    editor.evaluate(
+        """el => {
+            const data = new DataTransfer();
+            data.items.add(new File(["printer log"], "log.txt", {type: "text/plain"}));
+            el.dispatchEvent(new DragEvent("drop", {
+                dataTransfer: data, bubbles: true, cancelable: true}));
+        }"""
+    )
+    expect(page.locator("#reply-form [data-file-list]")).to_contain_text("log.txt")
+    expect(editor.locator("img")).to_have_count(1)
     screenshot(page, "ticket-editor-pasted-image")
     page.get_by_role("button", name="Post reply").click()
     expect(page.locator("#messages")).to_contain_text("Reply posted.")
@@ -152,7 +163,8 @@ def test_an_agent_replies_with_an_image_pasted_into_the_editor(page, cast):
     screenshot(page, "ticket-reply-with-image")
 
     entry = ThreadEntry.objects.get(thread_id=ticket.thread_id, kind="response")
-    image = Attachment.objects.get(entry=entry)
+    image = Attachment.objects.get(entry=entry, inline=True)
+    assert [a.filename for a in Attachment.objects.filter(entry=entry, inline=False)] == ["log.txt"]
     assert (image.inline, image.content_type, image.filename) == (
         True,
         "image/png",
