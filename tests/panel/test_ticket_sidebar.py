@@ -277,3 +277,11 @@ def test_the_ticket_page_costs_the_same_number_of_queries_whatever_it_holds(
     assert long == short
     page = client.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
     assert len(re.findall(r'<li><a href="/scp/tickets/\d+/">#', page)) == 10  # ten shown
+
+
+def test_a_malformed_inline_parameter_is_a_400_naming_it(as_agent_a, ticket_a):
+    response = as_agent_a.get(f"/scp/tickets/{ticket_a.number}/do/priority/?inline=yes", **HTMX)
+    assert response.status_code == 400
+    assert "inline" in response.content.decode().lower()
+    plain = as_agent_a.get(f"/scp/tickets/{ticket_a.number}/do/priority/", **HTMX)
+    assert ">Priority</button>" in plain.content.decode()  # not in place: the action's title
