@@ -13,6 +13,7 @@ from accounts.models import TIMEZONE_CHOICES
 from helpdesk import limits
 from helpdesk.attachments import AttachmentsField, to_attachments
 from helpdesk.display import shown
+from helpdesk.editor import HTML, TEXT, editor_body
 from helpdesk.formfields import field_of
 from helpdesk.params import DayField, QueryForm, UtcDateTimeField
 from threads.models import Collaborator
@@ -73,6 +74,9 @@ class ProfileForm(forms.Form):
     signature = forms.CharField(
         label=_("Signature"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    sign_replies = forms.BooleanField(
+        label=_("Append my signature to replies by default"), required=False
+    )
     timezone = forms.ChoiceField(label=_("Time zone"), choices=TIMEZONE_CHOICES)
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES, required=False)
     page_size = forms.TypedChoiceField(
@@ -97,7 +101,47 @@ class ProfileForm(forms.Form):
     notify_task_overdue = forms.BooleanField(label=_("Task overdue"), required=False)
 
 
-class ReplyForm(VersionMixin):
+class EditorMixin(forms.Form):
+    """A body written in the rich-text editor (format "html") or a plain textarea
+    (without JavaScript, "text"). Cleaned: `body`, `fmt`, and `attachments` with the
+    images pasted into the editor added as inline files (helpdesk.editor)."""
+
+    format = forms.ChoiceField(
+        choices=[(TEXT, TEXT), (HTML, HTML)], required=False, widget=forms.HiddenInput
+    )
+    inline_images = MultipleFileField(label=_("Pasted images"))
+    body_required = False
+
+    def clean(self):
+        super().clean()
+        data = self.cleaned_data
+        if "body" not in data or "inline_images" not in data:
+            return data
+        uploads = data["inline_images"]
+        written = editor_body(data["body"], data.get("format") or TEXT, uploads)
+        for error in written.errors:
+            self.add_error("body", error)
+        if self.body_required and not written.body.strip():
+            self.add_error("body", forms.ValidationError(_("This field is required."), "required"))
+        files = list(written.images)
+        if "attachments" in data:
+            hard = limits.max_attachments_hard()
+            if len(data["attachments"]) + len(files) > hard:
+                self.add_error(
+                    "attachments",
+                    _("Attach at most %(n)d files (pasted images count).") % {"n": hard},
+                )
+        data["body"], data["fmt"], data["images"] = written.body, written.fmt, files
+        return data
+
+
+def all_attachments(form) -> list:
+    """The uploaded files and the editor's inline images, as the services take them."""
+    d = form.cleaned_data
+    return to_attachments(d.get("attachments")) + list(d.get("images", []))
+
+
+class ReplyForm(EditorMixin, VersionMixin):
     body = forms.CharField(
         label=_("Response"), required=False, widget=forms.Textarea(attrs={"rows": 8})
     )
@@ -134,10 +178,11 @@ class ReplyForm(VersionMixin):
         return chosen
 
 
-class NoteForm(forms.Form):
+class NoteForm(EditorMixin):
     title = forms.CharField(label=_("Title"), max_length=255, required=False)
     body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 5}))
     attachments = MultipleFileField(label=_("Attachments"))
+    body_required = True
 
 
 class AssignForm(VersionMixin):
@@ -155,6 +200,24 @@ class AssignForm(VersionMixin):
         if not data.get("agent") and not data.get("team"):
             raise forms.ValidationError(_("Choose an agent or a team."))
         return data
+
+
+class AssigneeForm(AssignForm):
+    """The sidebar's "Agent" property: assign to an agent, keeping the team."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["team"]
+        self.fields["agent"].required = True
+
+
+class TeamForm(AssignForm):
+    """The sidebar's "Team" property: assign to a team, keeping the agent."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["agent"]
+        self.fields["team"].required = True
 
 
 class TransferForm(VersionMixin):
@@ -220,6 +283,24 @@ class EditForm(VersionMixin):
     )
     sla = forms.ModelChoiceField(label=_("SLA"), queryset=selectors.active_slas(), required=False)
     requester = forms.EmailField(label=_("Requester's email"))
+
+    def __init__(self, *args, custom_fields=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom_names = add_custom_fields(self, custom_fields)
+
+
+class TopicForm(VersionMixin):
+    topic = forms.ModelChoiceField(
+        label=_("Help topic"), queryset=selectors.active_topics(), required=False
+    )
+
+
+class SlaForm(VersionMixin):
+    sla = forms.ModelChoiceField(label=_("SLA"), queryset=selectors.active_slas(), required=False)
+
+
+class FieldsForm(VersionMixin):
+    """The custom fields of the ticket's topic, edited together in the sidebar."""
 
     def __init__(self, *args, custom_fields=(), **kwargs):
         super().__init__(*args, **kwargs)

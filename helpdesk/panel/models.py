@@ -55,6 +55,10 @@ class AgentPreferences(models.Model):
     notify_task_assigned = models.BooleanField(default=True)
     notify_task_transferred = models.BooleanField(default=True)
     notify_task_overdue = models.BooleanField(default=True)
+    sign_replies = models.BooleanField(
+        default=True,
+        help_text=_("The reply form starts with “Append my signature” ticked (when there is one)."),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

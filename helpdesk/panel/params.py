@@ -102,5 +102,11 @@ class PrintParams(QueryForm):
     notes = FlagField(label=gettext_lazy("Internal notes"))
 
 
+class ActionFormParams(QueryForm):
+    """An action's form (GET): `inline=1` for a ticket sidebar property's Save/Cancel form."""
+
+    inline = FlagField(label=gettext_lazy("In place"))
+
+
 class DownloadParams(QueryForm):
     inline = FlagField(label=gettext_lazy("Show in the page"))

@@ -273,8 +273,11 @@ def ticket_page(user, ticket) -> dict:
     """Everything the ticket view shows, in a number of queries independent of the thread."""
     granted = ticket_permissions(user, ticket)
     lock = active_lock(ticket)
+    statuses = allowed_statuses(ticket, granted)
     return {
         **merge_family(user, ticket),
+        **client_context(user, ticket),
+        "editable": editable_properties(ticket, granted, statuses),
         "may_split": any_role_allows(user, "ticket.create"),
         "ticket": ticket,
         "granted": granted,
@@ -285,12 +288,63 @@ def ticket_page(user, ticket) -> dict:
         "lock": lock,
         "locked_by_other": lock is not None and lock.agent_id != user.pk,
         "may_break_lock": may_break_lock(user, ticket),
-        "statuses": allowed_statuses(ticket, granted),
+        "statuses": statuses,
         "draft_reply": draft_for(agent=user, namespace=f"ticket.{ticket.pk}.reply"),
         "draft_note": draft_for(agent=user, namespace=f"ticket.{ticket.pk}.note"),
         "custom_values": list(
             ticket.field_values.select_related("field").order_by("field__sort", "field_id")
         ),
+    }
+
+
+EDITABLE_STATES = (State.OPEN, State.CLOSED)
+OTHER_TICKETS_SHOWN = 10
+
+
+def editable_properties(ticket, granted: frozenset[str], statuses) -> frozenset[str]:
+    """The sidebar's properties (and dialogs) this agent may change: the actions of
+    views.tickets.ACTIONS they hold the permission for in the ticket's state. Shown
+    read-only otherwise; the services check again on every change."""
+    live = ticket.state in EDITABLE_STATES
+    is_open = ticket.state == State.OPEN
+    rules = {
+        "status": bool(statuses),
+        "assignee": is_open and "ticket.assign" in granted,
+        "team": is_open and "ticket.assign" in granted,
+        "transfer": is_open and "ticket.transfer" in granted,
+        "refer": "ticket.refer" in granted and ticket.state not in (State.ARCHIVED, State.DELETED),
+        "priority": live and "ticket.edit" in granted,
+        "topic": live and "ticket.edit" in granted,
+        "sla": live and "ticket.edit" in granted,
+        "fields": live and "ticket.edit" in granted,
+        "collaborator": live and "ticket.edit" in granted,
+        "edit": live and "ticket.edit" in granted,
+        "due": is_open and "ticket.edit" in granted,
+        "answered": is_open and "ticket.markanswered" in granted,
+        "merge": not ticket.merged_into_id and bool({"ticket.merge", "ticket.link"} & granted),
+        "link": "ticket.link" in granted,
+    }
+    return frozenset(name for name, allowed in rules.items() if allowed)
+
+
+def client_context(user, ticket) -> dict:
+    """Beside the thread: the requester's organization and their other tickets that this
+    agent may see (the visibility selector), newest first, in two queries."""
+    others = (
+        tickets_visible_to(user=user)
+        .filter(requester_id=ticket.requester_id)
+        .exclude(pk=ticket.pk)
+        .select_related("status")
+        .only("pk", "number", "subject", "state", "updated_at", "status__name")
+        .order_by("-updated_at", "-pk")
+    )
+    shown_others = list(others[: OTHER_TICKETS_SHOWN + 1])
+    return {
+        "client_others": shown_others[:OTHER_TICKETS_SHOWN],
+        "client_more": len(shown_others) > OTHER_TICKETS_SHOWN,
+        "client_org": ticket.organization,
+        # links into the directory only for who may browse it (views.directory)
+        "may_browse_directory": perms.has_agent_perm(user, "user.dir"),
     }
 
 

@@ -30,6 +30,7 @@ PREFERENCE_FIELDS = (
     "notify_task_assigned",
     "notify_task_transferred",
     "notify_task_overdue",
+    "sign_replies",
 )
 
 

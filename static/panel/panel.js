@@ -47,6 +47,7 @@
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (text) {
         var area = select.form.querySelector("[data-reply-body]");
+        if (window.panelEditor && window.panelEditor.insertText(area, text)) { select.value = ""; return; }
         area.value = (area.value.replace(/\s+$/, "") + (area.value.trim() ? "\n\n" : "") + text);
         area.dispatchEvent(new Event("input", { bubbles: true }));
         area.focus();
@@ -99,7 +100,9 @@
     if (!panel) return false;
     panel.open = true;
     var field = panel.querySelector(selector);
-    if (field) { field.focus(); field.scrollIntoView({ block: "center" }); }
+    if (field && window.panelEditor && window.panelEditor.focus(field)) {
+      field.form.querySelector(".ql-editor").scrollIntoView({ block: "center" });
+    } else if (field) { field.focus(); field.scrollIntoView({ block: "center" }); }
     return true;
   }
   document.addEventListener("keydown", function (event) {
@@ -118,8 +121,8 @@
     }
     switch (event.key) {
       case "/": event.preventDefault(); document.getElementById("quick-q").focus(); break;
-      case "r": if (openAndFocus("reply-panel", "textarea")) event.preventDefault(); break;
-      case "n": if (openAndFocus("note-panel", "textarea")) event.preventDefault(); break;
+      case "r": if (openAndFocus("reply-panel", "textarea[name=body]")) event.preventDefault(); break;
+      case "n": if (openAndFocus("note-panel", "textarea[name=body]")) event.preventDefault(); break;
       case "j":
         if (ticket && ticket.dataset.next) { window.location = ticket.dataset.next; event.preventDefault(); }
         break;
@@ -127,6 +130,41 @@
       case "?": var box = document.getElementById("shortcuts"); box.hidden = !box.hidden; break;
     }
   });
+
+  // --- the ticket sidebar: dialogs and in-place property forms -------------------------------
+  // A [data-dialog] link loads its form (htmx) into its <dialog> and opens it; a dialog that
+  // comes back with a refused form (data-show) opens again. Cancel empties a property's form.
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest("[data-dialog]");
+    if (opener) {
+      var dialog = document.getElementById(opener.dataset.dialog);
+      if (dialog && dialog.showModal) {
+        event.preventDefault();
+        if (!dialog.open) dialog.showModal();
+      }
+      return;
+    }
+    var cancel = event.target.closest("[data-prop-cancel]");
+    if (cancel && cancel.closest(".prop-form")) {
+      event.preventDefault();
+      var slot = cancel.closest(".prop-form");
+      var edit = slot.parentNode.querySelector(".prop-edit");
+      slot.innerHTML = "";
+      if (edit) { edit.hidden = false; edit.focus(); }
+    }
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var el = event.detail.elt;
+    if (el && el.classList && el.classList.contains("prop-edit") && !el.dataset.dialog) el.hidden = true;
+  });
+  function showDialogs(root) {
+    root.querySelectorAll("dialog[data-show]").forEach(function (dialog) {
+      if (!dialog.showModal) return;
+      dialog.removeAttribute("data-show");
+      if (dialog.open) dialog.close();
+      dialog.showModal();
+    });
+  }
 
   // --- small things ---------------------------------------------------------------------------
   document.addEventListener("click", function (event) {
@@ -180,9 +218,11 @@
   onReady(function () {
     document.querySelectorAll("[data-bulk-action]").forEach(showBulkFields);
     refreshBulkBars();
+    showDialogs(document);
   });
   document.addEventListener("htmx:afterSettle", function () {
     document.querySelectorAll("[data-bulk-action]").forEach(showBulkFields);
     refreshBulkBars();
+    showDialogs(document);
   });
 })();

@@ -41,9 +41,9 @@ def test_a_task_from_a_ticket_holds_the_ticket_open_until_its_agent_closes_it(ne
     screenshot(alex, "panel-ticket-tasks")
 
     # closing the ticket is refused, naming the task (with a link to it)
-    alex.locator("#action-status summary").click()
+    alex.locator('[data-action="edit-status"]').click()
     alex.locator("#action-status select[name=status]").select_option(label="Closed")
-    alex.locator("#action-status").get_by_role("button", name="Change").click()
+    alex.locator("#action-status").get_by_role("button", name="Save").click()
     refusal = alex.locator("#action-status .form-errors")
     expect(refusal).to_contain_text(f"has open tasks: #{task.number} (Order a new fuser)")
     expect(alex.locator("#action-status [data-open-tasks]").get_by_role("link")).to_have_attribute(
@@ -73,9 +73,9 @@ def test_a_task_from_a_ticket_holds_the_ticket_open_until_its_agent_closes_it(ne
     # A closes the ticket
     alex.reload()
     expect(alex.locator("#tasks")).to_contain_text("Closed")
-    alex.locator("#action-status summary").click()
+    alex.locator('[data-action="edit-status"]').click()
     alex.locator("#action-status select[name=status]").select_option(label="Closed")
-    alex.locator("#action-status").get_by_role("button", name="Change").click()
+    alex.locator("#action-status").get_by_role("button", name="Save").click()
     expect(alex.locator("#messages")).to_contain_text("Status changed.")
     expect(alex.locator(".ticket-head .badges")).to_contain_text("Closed")
     assert Ticket.objects.get(pk=ticket.pk).state == "closed"

@@ -7,7 +7,17 @@ from threads.models import Attachment
 from tickets import services
 from tickets.models import Ticket
 
-from ..factories import AgentFactory, TeamFactory, attachment, open_ticket, priority, role, status
+from ..factories import (
+    AgentFactory,
+    SLAFactory,
+    TeamFactory,
+    TopicFactory,
+    attachment,
+    open_ticket,
+    priority,
+    role,
+    status,
+)
 from .conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -15,12 +25,18 @@ pytestmark = pytest.mark.django_db
 
 def _posts(cast, ticket, other):
     """(url, data) of every state-changing POST of the ticket view, with valid input."""
+    team, topic, sla = TeamFactory(), TopicFactory(), SLAFactory()
     n = ticket.number
     v = str(ticket.version)
     return {
         "claim": (f"/scp/tickets/{n}/claim/", {}),
         "release": (f"/scp/tickets/{n}/release/", {"version": v}),
         "assign": (f"/scp/tickets/{n}/do/assign/", {"agent": cast.agent_a.pk, "version": v}),
+        "assignee": (f"/scp/tickets/{n}/do/assignee/", {"agent": cast.agent_a.pk, "version": v}),
+        "team": (f"/scp/tickets/{n}/do/team/", {"team": team.pk, "version": v}),
+        "topic": (f"/scp/tickets/{n}/do/topic/", {"topic": topic.pk, "version": v}),
+        "sla": (f"/scp/tickets/{n}/do/sla/", {"sla": sla.pk, "version": v}),
+        "fields": (f"/scp/tickets/{n}/do/fields/", {"version": v}),
         "transfer": (f"/scp/tickets/{n}/do/transfer/", {"department": cast.dept_b.pk}),
         "refer": (f"/scp/tickets/{n}/do/refer/", {"department": cast.dept_b.pk}),
         "status": (f"/scp/tickets/{n}/do/status/", {"status": status("Closed").pk}),
@@ -42,11 +58,15 @@ def _posts(cast, ticket, other):
     }
 
 
-# what the page shows for each action (a form posting to its URL)
+# what the page shows for each action (a form posting to its URL, or the link loading the
+# form of a sidebar property or a dialog)
 MARKERS = {
     "claim": "/claim/",
     "release": "/release/",
-    "assign": "/do/assign/",
+    "assignee": "/do/assignee/",
+    "team": "/do/team/",
+    "topic": "/do/topic/",
+    "sla": "/do/sla/",
     "transfer": "/do/transfer/",
     "refer": "/do/refer/",
     "status": "/do/status/",
@@ -66,6 +86,11 @@ PERMS = {
     "claim": "ticket.assign",
     "release": "ticket.release",
     "assign": "ticket.assign",
+    "assignee": "ticket.assign",
+    "team": "ticket.assign",
+    "topic": "ticket.edit",
+    "sla": "ticket.edit",
+    "fields": "ticket.edit",
     "transfer": "ticket.transfer",
     "refer": "ticket.refer",
     "status": "ticket.close",
@@ -110,7 +135,7 @@ def test_a_view_only_agent_sees_no_action_but_the_internal_note(view_only, ticke
     assert "does not allow replies" in page
 
 
-@pytest.mark.parametrize("action", sorted(MARKERS))
+@pytest.mark.parametrize("action", sorted(PERMS))
 def test_the_server_refuses_each_action_without_its_permission(
     action, cast, view_only, ticket_a, nothing_written
 ):
@@ -132,7 +157,17 @@ def test_a_limited_access_agent_sees_what_their_role_allows(cast, ticket_a):
     shown = {a for a, m in MARKERS.items() if f"/scp/tickets/{ticket_a.number}{m}" in page}
     # Limited Access: create, merge, link, assign, release, transfer, refer, reply;
     # "status" shows because ticket.create allows moves between open statuses.
-    assert shown == {"claim", "assign", "transfer", "refer", "merge", "link", "reply", "status"}
+    assert shown == {
+        "claim",
+        "assignee",
+        "team",
+        "transfer",
+        "refer",
+        "merge",
+        "link",
+        "reply",
+        "status",
+    }
 
 
 def test_status_choices_are_only_the_legal_moves_the_agent_may_make(cast, ticket_a):

@@ -20,7 +20,7 @@ from accounts.services import user_get_or_create_by_email
 from helpdesk.kb.selectors import canned_visible_to
 from helpdesk.kb.services import canned_render
 from helpdesk.params import query_refused
-from threads.html import html_to_text
+from threads.html import html_to_text, text_to_html
 from threads.services import draft_delete, draft_save
 from tickets import services
 from tickets.config import Snapshot
@@ -30,23 +30,28 @@ from tickets.permissions import ticket_permissions
 from tickets.selectors import ticket_get_for
 
 from .. import selectors
-from ..access import agent_of, agent_required
+from ..access import agent_of, agent_required, preferences_of
 from ..forms import (
     AnsweredForm,
+    AssigneeForm,
     AssignForm,
     CollaboratorForm,
     DueDateForm,
     EditForm,
+    FieldsForm,
     MergeForm,
     NoteForm,
     NumbersForm,
     PriorityForm,
     ReferForm,
     ReplyForm,
+    SlaForm,
     StatusForm,
+    TeamForm,
+    TopicForm,
     TransferForm,
+    all_attachments,
     custom_values,
-    new_attachments,
 )
 from ..http import FRIENDLY, attempt
 from ..params import PrintParams
@@ -86,7 +91,9 @@ def _forms(request, ticket, ctx, bound: dict):
             initial={
                 "version": ticket.version,
                 "body": ctx["draft_reply"],
-                "signature": bool(request.user.signature),
+                # ticked when the agent has a signature and chose it by default (profile)
+                "signature": bool(request.user.signature)
+                and preferences_of(request.user).sign_replies,
                 "cc": [str(c.user_id) for c in collaborators if c.is_active],
             },
             statuses=statuses,
@@ -130,9 +137,21 @@ def action_form(request, ticket, name: str):
             },
             custom_fields=fields_for_topic(ticket.topic),
         )
+    if name == "fields":
+        return FieldsForm(
+            auto_id=auto_id,
+            initial={**version, **{f"cf_{f.name}": v for f, v in ticket_field_values(ticket)}},
+            custom_fields=fields_for_topic(ticket.topic),
+        )
     initial = {
         "priority": {**version, "priority": ticket.priority_id},
         "due": {**version, "due_at": ticket.due_at},
+        "status": {**version, "status": ticket.status_id},
+        "assignee": {**version, "agent": ticket.assignee_id},
+        "team": {**version, "team": ticket.team_id},
+        "transfer": {**version, "department": ticket.department_id},
+        "topic": {**version, "topic": ticket.topic_id},
+        "sla": {**version, "sla": ticket.sla_id},
         "refer": {},
         "collaborator": {},
     }.get(name, version)
@@ -242,6 +261,20 @@ _status = _passes(services.ticket_set_status, "status", "close_tasks_too")
 _priority = _passes(services.ticket_set_priority, "priority")
 _due = _passes(services.ticket_set_due_date, "due_at")
 _answered = _passes(services.ticket_mark_answered, "answered")
+_assignee = _passes(services.ticket_assign, "agent", "comment")
+_team = _passes(services.ticket_assign, "team", "comment")
+_topic = _passes(services.ticket_edit, "topic")
+_sla = _passes(services.ticket_edit, "sla")
+
+
+def _fields(request, t, f):
+    return services.ticket_edit(
+        actor=agent_of(request),
+        ticket=t,
+        custom_fields=custom_values(f),
+        channel=PANEL,
+        expected_version=form_version(f),
+    )
 
 
 def _others(request, f):
@@ -315,6 +348,12 @@ ACTIONS = {
     "link": (NumbersForm, _link, lambda: _("Tickets linked.")),
     "edit": (EditForm, _edit, lambda: _("Ticket updated.")),
     "collaborator": (CollaboratorForm, _collaborator, lambda: _("Collaborator added.")),
+    # the sidebar's properties edited one at a time (helpdesk.panel.selectors.ticket_sidebar)
+    "assignee": (AssigneeForm, _assignee, lambda: _("Ticket assigned.")),
+    "team": (TeamForm, _team, lambda: _("Ticket assigned.")),
+    "topic": (TopicForm, _topic, lambda: _("Help topic changed.")),
+    "sla": (SlaForm, _sla, lambda: _("SLA changed.")),
+    "fields": (FieldsForm, _fields, lambda: _("Ticket updated.")),
 }
 
 
@@ -330,6 +369,11 @@ ACTION_TITLES = {
     "link": lambda: _("Link tickets"),
     "edit": lambda: _("Edit details"),
     "collaborator": lambda: _("Add a collaborator"),
+    "assignee": lambda: _("Agent"),
+    "team": lambda: _("Team"),
+    "topic": lambda: _("Help topic"),
+    "sla": lambda: _("SLA"),
+    "fields": lambda: _("Ticket fields"),
 }
 
 
@@ -337,6 +381,8 @@ def _bind(ticket, name: str, data) -> Form:
     form_class = ACTIONS[name][0]
     if form_class is EditForm:
         return EditForm(data, auto_id=f"{name}-%s", custom_fields=fields_for_topic(ticket.topic))
+    if form_class is FieldsForm:
+        return FieldsForm(data, auto_id=f"{name}-%s", custom_fields=fields_for_topic(ticket.topic))
     return form_class(data, auto_id=f"{name}-%s")
 
 
@@ -438,7 +484,8 @@ def ticket_reply(request, number):
             actor=agent_of(request),
             ticket=ticket,
             body=d["body"].strip(),
-            files=new_attachments(d["attachments"]),
+            fmt=d["fmt"],
+            files=all_attachments(form),
             status=d["status"],
             cc=[int(pk) for pk in d["cc"]],
             signature=d["signature"],
@@ -471,7 +518,10 @@ def _insert_canned(request, ticket):
     if text is None:
         messages.error(request, _("Choose a canned response."))
     else:
-        data["body"] = (data.get("body", "").rstrip() + "\n\n" + text).strip()
+        if data.get("format") == "html":
+            data["body"] = data.get("body", "") + text_to_html(text)
+        else:
+            data["body"] = (data.get("body", "").rstrip() + "\n\n" + text).strip()
     form, _c = _reply_form(request, ticket, data)
     form.is_valid()
     return render_ticket(request, ticket, bound={"reply": form}, open_panel="reply")
@@ -511,8 +561,9 @@ def ticket_note(request, number):
             actor=agent_of(request),
             ticket=ticket,
             body=d["body"],
+            fmt=d["fmt"],
             title=d["title"],
-            files=new_attachments(d["attachments"]),
+            files=all_attachments(form),
             channel=PANEL,
         ),
         form=form,

@@ -28,7 +28,7 @@ from tickets.models import Task, Ticket
 
 from ..access import agent_of, agent_required
 from ..http import attempt, report
-from ..params import DownloadParams
+from ..params import ActionFormParams, DownloadParams
 from ..selectors import attachment_for
 from .common import form_errors_as_messages, go, invalid_status, lock_state, page
 
@@ -260,11 +260,15 @@ def action_view(actions: Actions) -> Callable[..., HttpResponse]:
             raise Http404
         obj = kind.get(request, number)
         if request.method == "GET":
+            params = ActionFormParams(request.GET)
+            if not params.is_valid():
+                return query_refused(params)
             ctx = {
                 kind.noun: obj,
                 "name": action,
                 "form": actions.current(request, obj, action),
                 "title": actions.titles[action](),
+                "inline": params.cleaned_data["inline"],  # a sidebar property's form
             }
             if request.htmx:
                 return render(request, f"staff/{kind.noun}/_action_form.html", ctx)

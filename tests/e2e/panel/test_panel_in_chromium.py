@@ -78,19 +78,24 @@ def test_an_agent_works_a_ticket_from_sign_in_to_close(page, cast, tmp_path):
     page.get_by_role("button", name="Add note").click()
     expect(page.locator(".entry-note")).to_contain_text("Technician booked for 3 pm.")
 
-    # transfer to Billing
-    page.locator("#action-transfer summary").click()
-    page.locator("#action-transfer select[name=department]").select_option(label="Billing")
-    page.locator("#action-transfer").get_by_role("button", name="Transfer").click()
+    # transfer to Billing (a dialog: the department, with a comment)
+    page.locator("#prop-department").get_by_role("link", name="Transfer").click()
+    dialog = page.locator("#dialog-transfer")
+    expect(dialog).to_be_visible()
+    dialog.locator("select[name=department]").select_option(label="Billing")
+    dialog.get_by_label("Comment").fill("Billing handles printers now.")
+    dialog.get_by_role("button", name="Transfer").click()
     expect(page.locator("#messages")).to_contain_text("Ticket transferred.")
-    expect(page.locator(".ticket-head")).to_contain_text("Billing")
+    expect(page.locator("#prop-department")).to_contain_text("Billing")
+    expect(page.locator("#dialog-transfer")).to_be_hidden()
 
-    # close
-    page.locator("#action-status summary").click()
+    # close (the status, edited in place in the sidebar)
+    page.get_by_role("link", name="Change status").click()
     page.locator("#action-status select[name=status]").select_option(label="Closed")
-    page.locator("#action-status").get_by_role("button", name="Change").click()
+    page.locator("#action-status").get_by_role("button", name="Save").click()
     expect(page.locator("#messages")).to_contain_text("Status changed.")
     expect(page.locator(".ticket-head .badges")).to_contain_text("Closed")
+    expect(page.locator("#prop-status")).to_contain_text("Closed")
 
     ticket = Ticket.objects.get(pk=ticket.pk)
     assert (ticket.state, ticket.department, ticket.assignee) == ("closed", cast.dept_b, agent)
