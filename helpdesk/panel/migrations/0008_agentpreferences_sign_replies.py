@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("helpdesk_panel", "0006_task_indexes"),
+        ("helpdesk_panel", "0007_recovery_codes"),
     ]
 
     operations = [
