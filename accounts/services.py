@@ -47,9 +47,13 @@ def user_create(
     phone: str = "",
     organization: Organization | None = None,
     username: str | None = None,
+    notes: str = "",
+    is_primary_contact: bool = False,
+    emails: Sequence[str] = (),
 ) -> User:
     """Create a client (made an agent afterwards by a helpdesk admin, if need be). The
-    organization defaults to the one owning the email's domain."""
+    organization defaults to the one owning the email's domain; `emails` are further
+    addresses (see user_set_emails)."""
     if is_agent(actor):  # clients, keys and the system create requesters
         _require_agent_perm(actor, "user.create")
     email = _clean_email(email)
@@ -64,12 +68,16 @@ def user_create(
                 phone=phone[:32],
                 organization=org,
                 username=username or None,
+                notes=notes,
+                is_primary_contact=is_primary_contact and org is not None,
             )
             if password:
                 user.set_password(password)
             else:
                 user.set_unusable_password()
             user.save()
+            if emails:
+                _set_emails(user, emails)
             send_on_commit(user_created, sender=User, user=user, actor=actor)
     except IntegrityError:
         raise Conflict(
@@ -144,15 +152,31 @@ def organization_create(
 
 # A client's contact details: what an agent with user.edit may change (the API's
 # /users/); anything else, or an agent's record, is a helpdesk admin's (the Django admin).
-CLIENT_DETAILS = frozenset({"email", "name", "phone", "organization", "is_active", "notes"})
+CLIENT_DETAILS = frozenset(
+    {"email", "name", "phone", "organization", "is_active", "notes", "is_primary_contact"}
+)
 
 
-def user_update(*, actor: Actor, user: User, data: Mapping[str, object]) -> User:
+def user_update(
+    *,
+    actor: Actor,
+    user: User,
+    data: Mapping[str, object],
+    emails: Sequence[str] | None = None,
+) -> User:
     """Change a person's record: a client's contact details with user.edit, an agent's
-    record or any other field as a helpdesk admin; the model's rules, one transaction."""
+    record or any other field as a helpdesk admin; the model's rules, one transaction.
+    Given `emails`, the client's further addresses are replaced too (user_set_emails)."""
     admin_only = user.is_agent or bool(set(data) - CLIENT_DETAILS)
     agent_perm = None if admin_only else "user.edit"
-    return config_save(actor=actor, instance=user, data=data, agent_perm=agent_perm)
+    with transaction.atomic():
+        config_save(actor=actor, instance=user, data=data, agent_perm=agent_perm)
+        if emails is not None:
+            user_set_emails(actor=actor, user=user, emails=emails)
+        if user.is_primary_contact and user.organization_id is None:
+            user.is_primary_contact = False
+            user.save(update_fields=["is_primary_contact"])
+    return user
 
 
 def organization_update(
@@ -198,23 +222,27 @@ def organization_delete(*, actor: Actor, organization: Organization) -> None:
 def user_set_emails(*, actor: Actor, user: User, emails: Sequence[str]) -> User:
     """Replace a client's further addresses (user.edit); none may belong to anyone else."""
     _require_agent_perm(actor, "user.edit")
+    with transaction.atomic():
+        _set_emails(user, emails)
+    return user
+
+
+def _set_emails(user: User, emails: Sequence[str]) -> None:
+    """(Inside the caller's transaction.) Exactly `emails` are the user's further
+    addresses."""
     cleaned = list(dict.fromkeys(_clean_email(e) for e in emails if e.strip()))
     cleaned = [e for e in cleaned if e != user.email.lower()]
-    with transaction.atomic():
-        for email in cleaned:
-            owner = user_find_by_email(email)
-            if owner is not None and owner.pk != user.pk:
-                raise Conflict(
-                    f"{email} belongs to {owner.display_name}.",
-                    code="email_taken",
-                    fields={"emails": [f"{email} belongs to another user."]},
-                )
-        user.extra_emails.exclude(email__in=cleaned).delete()
-        have = {e.lower() for e in user.extra_emails.values_list("email", flat=True)}
-        UserEmail.objects.bulk_create(
-            UserEmail(user=user, email=e) for e in cleaned if e not in have
-        )
-    return user
+    for email in cleaned:
+        owner = user_find_by_email(email)
+        if owner is not None and owner.pk != user.pk:
+            raise Conflict(
+                f"{email} belongs to {owner.display_name}.",
+                code="email_taken",
+                fields={"emails": [f"{email} belongs to another user."]},
+            )
+    user.extra_emails.exclude(email__in=cleaned).delete()
+    have = {e.lower() for e in user.extra_emails.values_list("email", flat=True)}
+    UserEmail.objects.bulk_create(UserEmail(user=user, email=e) for e in cleaned if e not in have)
 
 
 def _client_account(actor: Actor, user: User) -> None:
