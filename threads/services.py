@@ -299,14 +299,22 @@ def files_purge_orphans(*, older_than_hours: int = 24) -> int:
     return count
 
 
-def participant_replace(*, old: User, new: User, exclude_thread_ids: Sequence[int] = ()) -> int:
+def participant_replace(
+    *,
+    old: User,
+    new: User,
+    exclude_thread_ids: Sequence[int] = (),
+    collaborations: bool = True,
+) -> int:
     """(Merging or deleting a person.) `old`'s collaborations become `new`'s, except on
     threads `new` already collaborates on or in `exclude_thread_ids` (where `new` is the
-    owner), which are dropped; the entries `old` posted show `new` as their poster.
-    Returns how many collaborations moved."""
+    owner), which are dropped (all of them without `collaborations`); the entries `old`
+    posted show `new` as their poster. Returns how many collaborations moved."""
+    ThreadEntry.objects.filter(poster=old).update(poster=new)
     mine = Collaborator.objects.filter(user=old)
+    if not collaborations:
+        mine.delete()
+        return 0
     taken = Collaborator.objects.filter(user=new).values("thread_id")
     mine.filter(Q(thread_id__in=taken) | Q(thread_id__in=list(exclude_thread_ids))).delete()
-    moved = mine.update(user=new)
-    ThreadEntry.objects.filter(poster=old).update(poster=new)
-    return moved
+    return mine.update(user=new)

@@ -103,9 +103,7 @@ def user_delete(*, actor: Actor, user: User, tickets: Fate, channel: str | None 
         else:
             keeper = placeholder_user()
             _move_tickets(actor, channel, user, keeper, [t.pk for t in owned], deleted_user=True)
-            threads.participant_replace(
-                old=user, new=keeper, exclude_thread_ids=[t.thread_id for t in owned]
-            )
+            threads.participant_replace(old=user, new=keeper, collaborations=False)
         user.delete()
     return len(owned)
 
