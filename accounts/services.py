@@ -104,6 +104,16 @@ def user_get_or_create_by_email(*, actor: Actor, email: str, name: str = "") -> 
         return existing, False
 
 
+# An organization's fields beside its name, sharing, notes and domains.
+ORGANIZATION_SETTINGS = (
+    "manager_agent",
+    "manager_team",
+    "auto_assign_manager",
+    "collab_all_members",
+    "collab_primary_contacts",
+)
+
+
 def organization_create(
     *,
     actor: Actor,

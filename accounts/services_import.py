@@ -71,8 +71,16 @@ def users_csv_parse(text: str) -> list[ImportRow]:
         for record in reader:
             if not any((v or "").strip() for k, v in record.items() if k):
                 continue
-            values = {c: (record.get(c) or "").strip() for c in COLUMNS}
-            rows.append(ImportRow(line=reader.line_num, **values))
+            value = {c: (record.get(c) or "").strip() for c in COLUMNS}
+            rows.append(
+                ImportRow(
+                    line=reader.line_num,
+                    email=value["email"],
+                    name=value["name"],
+                    phone=value["phone"],
+                    organization=value["organization"],
+                )
+            )
             if len(rows) > MAX_ROWS:
                 raise ValidationFailed(f"At most {MAX_ROWS} rows at a time.", code="csv_too_long")
     except csv.Error as exc:

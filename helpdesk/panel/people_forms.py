@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, User
+from helpdesk.formfields import field_of
 from routing.models import Team
 
 
@@ -67,7 +68,8 @@ class UserMergeForm(forms.Form):
         self.fields["other"].required = False
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("other") and data.get("other_email"):
             data["other"] = User.objects.filter(
                 is_agent=False, email__iexact=data["other_email"]
@@ -94,7 +96,8 @@ class ImportForm(forms.Form):
     MAX_BYTES = 2 * 1024 * 1024
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         upload = data.get("file")
         if upload is not None:
             if upload.size > self.MAX_BYTES:
@@ -140,15 +143,14 @@ class OrganizationForm(forms.Form):
         super().__init__(*args, **kwargs)
         agents = User.objects.filter(is_agent=True, is_active=True).order_by("name", "email")
         teams = Team.objects.filter(is_active=True).order_by("name")
-        self.fields["manager"].choices = [
+        field_of(self, "manager", forms.ChoiceField).choices = [
             ("", _("— none —")),
             (_("Agents"), [(f"a{a.pk}", a.display_name) for a in agents]),
             (_("Teams"), [(f"t{t.pk}", t.name) for t in teams]),
         ]
         if organization is not None:
-            self.fields["primary_contacts"].queryset = organization.members.order_by(
-                "name", "email"
-            )
+            contacts = field_of(self, "primary_contacts", forms.ModelMultipleChoiceField)
+            contacts.queryset = organization.members.order_by("name", "email")
         else:
             del self.fields["primary_contacts"]
 
