@@ -329,3 +329,20 @@ def test_the_directory_list_costs_the_same_for_5_or_40_users(cast):
     for _ in range(35):
         open_ticket(ClientFactory(organization=org), department=cast.dept_a)
     assert count() == few
+
+
+def test_bad_input_is_a_form_error_and_changes_nothing(cast):
+    client = _as(cast, "user.edit", "user.delete", "org.create")
+    before = _state()
+    url = f"/scp/users/{cast.alice.pk}/"
+    assert client.post(url + "merge/", {"other_email": "nobody@x.test"}).status_code == 422
+    assert client.post(url + "merge/", {"other": "999999"}).status_code == 422
+    assert client.post(url + "merge/", {"other": cast.alice.pk}).status_code == 422
+    assert client.post(url + "delete/", {"tickets": "shred"}).status_code == 422
+    assert client.post(url + "edit/", {"email": "not an address"}).status_code == 422
+    assert client.post(url + "edit/", {"email": "bob@globex.test"}).status_code == 422
+    response = client.post("/scp/orgs/new/", {"name": "X", "sharing": "all", "domains": "nodot"})
+    assert response.status_code == 422
+    assert client.post("/scp/orgs/new/", {"name": "", "sharing": "all"}).status_code == 422
+    assert _state() == before
+    assert client.get("/scp/users/999999/edit/").status_code == 404
