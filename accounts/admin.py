@@ -66,7 +66,11 @@ class OrganizationAdmin(ThroughServices[Organization], admin.ModelAdmin[Organiza
                 )
                 return
             created = services.organization_create(
-                actor=actor, name=obj.name, sharing=obj.sharing, notes=obj.notes
+                actor=actor,
+                name=obj.name,
+                sharing=obj.sharing,
+                notes=obj.notes,
+                settings={f: getattr(obj, f) for f in services.ORGANIZATION_SETTINGS},
             )
         except DomainError as exc:
             refused(request, self, exc)

@@ -28,3 +28,7 @@ class HelpdeskBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    def user_can_authenticate(self, user: Any) -> bool:
+        """Active, and not locked by an agent with user.manage."""
+        return super().user_can_authenticate(user) and not getattr(user, "is_locked", False)

@@ -40,19 +40,65 @@ class Role(models.Model):
 class Organization(models.Model):
     class Sharing(models.TextChoices):
         REQUESTER = "requester", _("Only the requester sees a ticket")
+        PRIMARY = "primary", _("Primary contacts see the organization's tickets")
         ALL = "all", _("All members see the organization's tickets")
 
     name = models.CharField(max_length=128, unique=True)
     sharing = models.CharField(max_length=16, choices=Sharing, default=Sharing.REQUESTER)
     notes = models.TextField(blank=True)
+    # osTicket's account manager: an agent or a team (never both)
+    manager_agent = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_organizations",
+        limit_choices_to={"is_agent": True},
+        verbose_name=_("account manager (agent)"),
+    )
+    manager_team = models.ForeignKey(
+        "routing.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_organizations",
+        verbose_name=_("account manager (team)"),
+    )
+    auto_assign_manager = models.BooleanField(
+        _("auto-assign to the account manager"),
+        default=False,
+        help_text=_("New tickets of members go to the account manager unless routed to someone."),
+    )
+    collab_all_members = models.BooleanField(_("add all members as collaborators"), default=False)
+    collab_primary_contacts = models.BooleanField(
+        _("add primary contacts as collaborators"), default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(manager_agent__isnull=True)
+                | models.Q(manager_team__isnull=True),
+                name="accounts_org_one_manager",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def manager(self) -> "User | Any | None":
+        """The account manager: an agent, a team, or None."""
+        return self.manager_agent or self.manager_team
+
+    def clean(self) -> None:
+        if self.manager_agent_id and self.manager_team_id:
+            raise ValidationError(_("The account manager is an agent or a team, not both."))
+        if self.manager_agent is not None and not self.manager_agent.is_agent:
+            raise ValidationError({"manager_agent": _("The account manager must be an agent.")})
 
 
 class OrganizationDomain(models.Model):
@@ -145,6 +191,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     phone = models.CharField(max_length=32, blank=True)
     notes = models.TextField(blank=True)
+    is_primary_contact = models.BooleanField(
+        _("primary contact"), default=False, help_text=_("A primary contact of their organization.")
+    )
+    is_locked = models.BooleanField(
+        _("locked"),
+        default=False,
+        help_text=_("Administratively locked: cannot sign in (mail still reaches tickets)."),
+    )
 
     # --- security ------------------------------------------------------------------
     reset_nonce = models.CharField(

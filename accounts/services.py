@@ -9,9 +9,9 @@ from django.db import IntegrityError, transaction
 from . import permissions as perms
 from .actors import Actor, is_agent, is_system
 from .bus import send_on_commit
-from .configuration import config_save
+from .configuration import config_delete, config_save, validation_failed
 from .errors import Conflict, PermissionRefused, ValidationFailed
-from .models import Organization, OrganizationDomain, User
+from .models import Organization, OrganizationDomain, User, UserEmail
 from .selectors import organization_for_email, user_find_by_email
 from .signals import organization_created, user_created
 
@@ -47,9 +47,13 @@ def user_create(
     phone: str = "",
     organization: Organization | None = None,
     username: str | None = None,
+    notes: str = "",
+    is_primary_contact: bool = False,
+    emails: Sequence[str] = (),
 ) -> User:
     """Create a client (made an agent afterwards by a helpdesk admin, if need be). The
-    organization defaults to the one owning the email's domain."""
+    organization defaults to the one owning the email's domain; `emails` are further
+    addresses (see user_set_emails)."""
     if is_agent(actor):  # clients, keys and the system create requesters
         _require_agent_perm(actor, "user.create")
     email = _clean_email(email)
@@ -64,12 +68,16 @@ def user_create(
                 phone=phone[:32],
                 organization=org,
                 username=username or None,
+                notes=notes,
+                is_primary_contact=is_primary_contact and org is not None,
             )
             if password:
                 user.set_password(password)
             else:
                 user.set_unusable_password()
             user.save()
+            if emails:
+                _set_emails(user, emails)
             send_on_commit(user_created, sender=User, user=user, actor=actor)
     except IntegrityError:
         raise Conflict(
@@ -96,6 +104,16 @@ def user_get_or_create_by_email(*, actor: Actor, email: str, name: str = "") -> 
         return existing, False
 
 
+# An organization's fields beside its name, sharing, notes and domains.
+ORGANIZATION_SETTINGS = (
+    "manager_agent",
+    "manager_team",
+    "auto_assign_manager",
+    "collab_all_members",
+    "collab_primary_contacts",
+)
+
+
 def organization_create(
     *,
     actor: Actor,
@@ -103,18 +121,31 @@ def organization_create(
     domains: Sequence[str] = (),
     sharing: str | None = None,
     notes: str = "",
+    settings: Mapping[str, object] | None = None,
+    primary_contacts: Sequence[User] | None = None,
 ) -> Organization:
+    """A new organization with its domains; `settings` sets the other fields (account
+    manager, collaborator and auto-assign switches), checked by the model's rules."""
     _require_agent_perm(actor, "org.create")
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(
             "An organization needs a name.", fields={"name": ["This field is required."]}
         )
+    org = Organization(
+        name=name[:128], sharing=sharing or Organization.Sharing.REQUESTER, notes=notes
+    )
+    for field, value in (settings or {}).items():
+        setattr(org, field, value)
+    try:
+        org.full_clean(validate_unique=False)
+    except DjangoValidationError as exc:
+        raise validation_failed(exc) from None
     try:
         with transaction.atomic():
-            org = Organization.objects.create(
-                name=name[:128], sharing=sharing or Organization.Sharing.REQUESTER, notes=notes
-            )
+            org.save()
+            if primary_contacts is not None:
+                _set_primary_contacts(org, primary_contacts)
             for domain in domains:
                 d = OrganizationDomain(organization=org, domain=domain)
                 d.clean()
@@ -131,15 +162,31 @@ def organization_create(
 
 # A client's contact details: what an agent with user.edit may change (the API's
 # /users/); anything else, or an agent's record, is a helpdesk admin's (the Django admin).
-CLIENT_DETAILS = frozenset({"email", "name", "phone", "organization", "is_active", "notes"})
+CLIENT_DETAILS = frozenset(
+    {"email", "name", "phone", "organization", "is_active", "notes", "is_primary_contact"}
+)
 
 
-def user_update(*, actor: Actor, user: User, data: Mapping[str, object]) -> User:
+def user_update(
+    *,
+    actor: Actor,
+    user: User,
+    data: Mapping[str, object],
+    emails: Sequence[str] | None = None,
+) -> User:
     """Change a person's record: a client's contact details with user.edit, an agent's
-    record or any other field as a helpdesk admin; the model's rules, one transaction."""
+    record or any other field as a helpdesk admin; the model's rules, one transaction.
+    Given `emails`, the client's further addresses are replaced too (user_set_emails)."""
     admin_only = user.is_agent or bool(set(data) - CLIENT_DETAILS)
     agent_perm = None if admin_only else "user.edit"
-    return config_save(actor=actor, instance=user, data=data, agent_perm=agent_perm)
+    with transaction.atomic():
+        config_save(actor=actor, instance=user, data=data, agent_perm=agent_perm)
+        if emails is not None:
+            user_set_emails(actor=actor, user=user, emails=emails)
+        if user.is_primary_contact and user.organization_id is None:
+            user.is_primary_contact = False
+            user.save(update_fields=["is_primary_contact"])
+    return user
 
 
 def organization_update(
@@ -148,14 +195,96 @@ def organization_update(
     organization: Organization,
     data: Mapping[str, object],
     domains: list[str] | None = None,
+    primary_contacts: Sequence[User] | None = None,
 ) -> Organization:
     """Change an organization's details (org.edit) and, given `domains`, replace its
-    email domains: together or not at all."""
+    email domains, given `primary_contacts` (members) its primary contacts: together
+    or not at all."""
     with transaction.atomic():
         config_save(actor=actor, instance=organization, data=data, agent_perm="org.edit")
         if domains is not None:
             organization_set_domains(actor=actor, organization=organization, domains=domains)
+        if primary_contacts is not None:
+            _set_primary_contacts(organization, primary_contacts)
     return organization
+
+
+def _set_primary_contacts(organization: Organization, contacts: Sequence[User]) -> None:
+    """Exactly `contacts` are the organization's primary contacts; they must be members."""
+    ids = {u.pk for u in contacts}
+    outsiders = [u.email for u in contacts if u.organization_id != organization.pk]
+    if outsiders:
+        raise ValidationFailed(
+            f"Not members of {organization.name}: {', '.join(sorted(outsiders))}.",
+            fields={"primary_contacts": ["Primary contacts must be members."]},
+        )
+    members = User.objects.filter(organization=organization)
+    members.exclude(pk__in=ids).filter(is_primary_contact=True).update(is_primary_contact=False)
+    members.filter(pk__in=ids).update(is_primary_contact=True)
+
+
+def organization_delete(*, actor: Actor, organization: Organization) -> None:
+    """Delete an organization (org.delete): its members stay, without an organization;
+    its tickets stay, without one."""
+    config_delete(actor=actor, instance=organization, agent_perm="org.delete")
+
+
+def user_set_emails(*, actor: Actor, user: User, emails: Sequence[str]) -> User:
+    """Replace a client's further addresses (user.edit); none may belong to anyone else."""
+    _require_agent_perm(actor, "user.edit")
+    with transaction.atomic():
+        _set_emails(user, emails)
+    return user
+
+
+def _set_emails(user: User, emails: Sequence[str]) -> None:
+    """(Inside the caller's transaction.) Exactly `emails` are the user's further
+    addresses."""
+    cleaned = list(dict.fromkeys(_clean_email(e) for e in emails if e.strip()))
+    cleaned = [e for e in cleaned if e != user.email.lower()]
+    for email in cleaned:
+        owner = user_find_by_email(email)
+        if owner is not None and owner.pk != user.pk:
+            raise Conflict(
+                f"{email} belongs to {owner.display_name}.",
+                code="email_taken",
+                fields={"emails": [f"{email} belongs to another user."]},
+            )
+    user.extra_emails.exclude(email__in=cleaned).delete()
+    have = {e.lower() for e in user.extra_emails.values_list("email", flat=True)}
+    UserEmail.objects.bulk_create(UserEmail(user=user, email=e) for e in cleaned if e not in have)
+
+
+def _client_account(actor: Actor, user: User) -> None:
+    _require_agent_perm(actor, "user.manage")
+    if user.is_agent:
+        raise PermissionRefused(
+            "Agents' accounts are managed by helpdesk admins.", code="permission_denied"
+        )
+
+
+def user_lock(*, actor: Actor, user: User, locked: bool = True) -> User:
+    """Lock (or unlock) a client's account (user.manage): a locked client cannot sign
+    in; their mail still reaches their tickets."""
+    _client_account(actor, user)
+    if user.is_locked != locked:
+        user.is_locked = locked
+        user.save(update_fields=["is_locked", "updated_at"])
+    return user
+
+
+def user_send_password_reset(*, actor: Actor, user: User) -> bool:
+    """Mail a client a password reset link (user.manage), through the portal's reset
+    path (after commit, limited per address). Refused for a client without a password:
+    they are invited instead."""
+    from .services_passwords import password_reset_request
+
+    _client_account(actor, user)
+    if not user.has_usable_password():
+        raise Conflict(
+            f"{user.email} has no account yet: send an invitation instead.", code="no_account"
+        )
+    return password_reset_request(email=user.email, audience="client")
 
 
 PROFILE_FIELDS = ("name", "signature", "timezone")

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, ForeignObjectRel, Model, OuterRef, QuerySet
+from django.db.models import Exists, ForeignObjectRel, Model, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.actors import Actor, actor_label, actor_user
@@ -297,3 +297,24 @@ def files_purge_orphans(*, older_than_hours: int = 24) -> int:
             default_storage.delete(name)
         count += 1
     return count
+
+
+def participant_replace(
+    *,
+    old: User,
+    new: User,
+    exclude_thread_ids: Sequence[int] = (),
+    collaborations: bool = True,
+) -> int:
+    """(Merging or deleting a person.) `old`'s collaborations become `new`'s, except on
+    threads `new` already collaborates on or in `exclude_thread_ids` (where `new` is the
+    owner), which are dropped (all of them without `collaborations`); the entries `old`
+    posted show `new` as their poster. Returns how many collaborations moved."""
+    ThreadEntry.objects.filter(poster=old).update(poster=new)
+    mine = Collaborator.objects.filter(user=old)
+    if not collaborations:
+        mine.delete()
+        return 0
+    taken = Collaborator.objects.filter(user=new).values("thread_id")
+    mine.filter(Q(thread_id__in=taken) | Q(thread_id__in=list(exclude_thread_ids))).delete()
+    return mine.update(user=new)

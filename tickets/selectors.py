@@ -77,7 +77,8 @@ def _client_q(user: User) -> Q:
             .values_list("sharing", flat=True)
             .first()
         )
-        if sharing == Organization.Sharing.ALL:
+        primary = sharing == Organization.Sharing.PRIMARY and user.is_primary_contact
+        if sharing == Organization.Sharing.ALL or primary:
             q |= Q(organization_id=user.organization_id)
     return q
 

@@ -250,7 +250,20 @@ class OrganizationSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Organization
-        fields = ["id", "name", "sharing", "notes", "domains", "email_domains"]
+        fields = [
+            "id",
+            "name",
+            "sharing",
+            "notes",
+            "domains",
+            "email_domains",
+            "manager_agent",
+            "manager_team",
+            "auto_assign_manager",
+            "collab_all_members",
+            "collab_primary_contacts",
+        ]
+        extra_kwargs = {"manager_agent": {"queryset": User.objects.filter(is_agent=True)}}
 
     def get_email_domains(self, obj) -> list[str]:
         return [d.domain for d in obj.domains.all()]
@@ -398,6 +411,8 @@ class OrganizationViewSet(ConfigViewSet):
             name=data["name"],
             domains=data.get("domains", []),
             sharing=data.get("sharing"),
+            notes=data.get("notes", ""),
+            settings={k: data[k] for k in account_services.ORGANIZATION_SETTINGS if k in data},
         )
         return Response(self.get_serializer(org).data, status=status.HTTP_201_CREATED)
 

@@ -49,6 +49,22 @@ def manager(department) -> list[User]:
     return [m] if m is not None and m.is_active else []
 
 
+def account_manager(ticket: Ticket) -> list[User]:
+    """The account manager of the ticket's organization (osTicket's "Organization
+    Account Manager" recipient): the agent, or the team's lead and members."""
+    org = ticket.organization
+    if org is None:
+        return []
+    if org.manager_agent_id:
+        agent = org.manager_agent
+        return [agent] if agent is not None and agent.is_active else []
+    team = org.manager_team
+    if team is None or not team.is_active:
+        return []
+    people = [team.lead] if team.lead_id and team.lead.is_active else []
+    return people + list(team.members.filter(is_active=True, on_vacation=False))
+
+
 def assigned(ticket: Ticket | Task, *, team_members: bool = True, lead: bool = True) -> list[User]:
     """The assignee, and the team's lead and members (when its alerts are on)."""
     people = [ticket.assignee] if ticket.assignee_id and ticket.assignee.is_active else []
@@ -213,6 +229,7 @@ def ticket_created(ticket, entry, *, autorespond, alert, actor_id=None, **_):
         people += admins() if dept.new_ticket_admins else []
         people += manager(ticket.department) if dept.new_ticket_manager else []
         people += members(ticket.department) if dept.new_ticket_members else []
+        people += account_manager(ticket)
         _alert("ticket.alert", _unique(people, exclude_ids=[actor_id]), ticket, key, entry)
 
 
@@ -246,6 +263,7 @@ def message_posted(ticket, entry, **_):
         people += last_respondent(ticket) if dept.new_message_last_respondent else []
         people += assigned(ticket) if dept.new_message_assigned else []
         people += manager(ticket.department) if dept.new_message_manager else []
+        people += account_manager(ticket)
         _alert("message.alert", _unique(people), ticket, key, entry)
 
 
@@ -343,6 +361,8 @@ def notify(event: str, ticket_id: int, entry_id: int | None = None, **extra) -> 
     ticket = (
         Ticket.objects.select_related(
             "requester",
+            "organization__manager_agent",
+            "organization__manager_team__lead",
             "department__manager",
             "assignee",
             "team__lead",

@@ -8,7 +8,7 @@ from helpdesk.kb.models import CannedResponse
 from routing.models import Department, Team
 from tickets.models import Priority
 
-from ..factories import AgentFactory, DepartmentFactory, open_ticket
+from ..factories import AgentFactory, DepartmentFactory, TeamFactory, open_ticket
 from .conftest import problem
 
 READABLE = [
@@ -206,3 +206,27 @@ def test_agents_see_agents_of_their_departments(api, cast):
     rows = api.agent(cast.agent_b).get("/api/v1/agents/?page_size=100").json()["results"]
 
     assert {r["username"] for r in rows} == {"bea"}
+
+
+def test_organizations_with_an_account_manager(api, cast):
+    team = TeamFactory(name="Key accounts")
+    admin = api.agent(cast.admin)
+    created = admin.post(
+        "/api/v1/organizations/",
+        {"name": "Initech", "manager_agent": cast.agent_a.pk, "auto_assign_manager": True},
+        format="json",
+    )
+    assert created.status_code == 201
+    body = created.json()
+    assert (body["manager_agent"], body["auto_assign_manager"]) == (cast.agent_a.pk, True)
+    both = admin.patch(
+        f"/api/v1/organizations/{body['id']}/", {"manager_team": team.pk}, format="json"
+    )
+    assert both.status_code == 422
+    org = Organization.objects.get(pk=body["id"])
+    assert (org.manager_agent, org.manager_team) == (cast.agent_a, None)
+    client_as_manager = admin.post(
+        "/api/v1/organizations/", {"name": "Bad", "manager_agent": cast.bob.pk}, format="json"
+    )
+    assert client_as_manager.status_code == 422
+    assert not Organization.objects.filter(name="Bad").exists()

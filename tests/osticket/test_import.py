@@ -1019,3 +1019,41 @@ def test_a_row_the_database_refuses_is_skipped_and_the_batch_goes_on(helpdesk):
     assert reason.startswith("refused by the database: ")
     assert report.skip_examples[("ticket", reason)] == [str(twin)]
     assert report.counts["ticket"].created == 2
+
+
+def test_organizations_keep_their_account_manager_switches_and_primary_contacts(helpdesk):
+    db = helpdesk
+    ids = db.ids
+    initech = db.organization("Initech", status=0x08 | 0x02 | 0x04)
+    db.execute(
+        "UPDATE ost_organization SET manager = %s WHERE id = %s", [f"s{ids['alex']}", initech]
+    )
+    globex = db.organization("Globex", status=0x01)
+    db.execute(
+        "UPDATE ost_organization SET manager = %s WHERE id = %s", [f"t{ids['team']}", globex]
+    )
+    lost = db.organization("Lost", status=0)
+    db.execute("UPDATE ost_organization SET manager = 's99999' WHERE id = %s", [lost])
+    boss = db.user("Boss", "boss@initech.example", org_id=initech)
+    db.execute("UPDATE ost_user SET status = 1 WHERE id = %s", [boss])
+    db.user("Peter", "peter@initech.example", org_id=initech)
+
+    report = import_osticket(db)
+
+    org = Organization.objects.get(name="Initech")
+    assert (org.sharing, org.manager_agent.username, org.manager_team) == ("primary", "alex", None)
+    assert (org.collab_all_members, org.collab_primary_contacts, org.auto_assign_manager) == (
+        False,
+        True,
+        True,
+    )
+    other = Organization.objects.get(name="Globex")
+    assert (other.manager_team.name, other.collab_all_members, other.sharing) == (
+        "Level 2",
+        True,
+        "requester",
+    )
+    assert Organization.objects.get(name="Lost").manager is None
+    assert report.warnings["organization account manager not imported: dropped"] == 1
+    assert User.objects.get(email="boss@initech.example").is_primary_contact
+    assert not User.objects.get(email="peter@initech.example").is_primary_contact

@@ -27,7 +27,7 @@ from accounts.actors import (
 )
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
-from accounts.models import User
+from accounts.models import Organization, User
 from accounts.services import user_get_or_create_by_email
 from routing import assignment, filters
 from routing import services as routing
@@ -211,7 +211,33 @@ def _collaborators(data: dict[str, Any], requester: User) -> list[User]:
     for email in data.get("collaborator_emails", ()):
         user, _ = user_get_or_create_by_email(actor=SYSTEM, email=email)
         people.append(user)
+    people += _organization_collaborators(data["organization"])
     return [u for u in dict.fromkeys(people) if u.pk != requester.pk and u.is_active]
+
+
+def _organization_collaborators(org: Organization | None) -> list[User]:
+    """osTicket's organization switches: all members, or its primary contacts, join
+    every new ticket of a member as collaborators."""
+    if org is None or not (org.collab_all_members or org.collab_primary_contacts):
+        return []
+    members = User.objects.filter(organization=org, is_active=True, is_agent=False)
+    if not org.collab_all_members:
+        members = members.filter(is_primary_contact=True)
+    return list(members.order_by("pk"))
+
+
+def _account_manager(data: dict[str, Any], route: routing.Route) -> tuple[Any, Any]:
+    """(agent, team) of a ticket routed to nobody whose organization auto-assigns to its
+    account manager (osTicket: after filters and the help topic, before the policies)."""
+    org = data["organization"]
+    if route.agent is not None or route.team is not None or org is None:
+        return route.agent, route.team
+    if not org.auto_assign_manager:
+        return None, None
+    agent = org.manager_agent
+    if agent is not None and not (agent.is_active and agent.is_agent):
+        agent = None
+    return agent, org.manager_team
 
 
 def _mutable_data(new: NewTicket, topic: HelpTopic | None) -> dict[str, Any]:
@@ -358,9 +384,9 @@ def _create(
     config: HelpdeskSettings,
 ) -> tuple[Ticket, ThreadEntry]:
     now = timezone.now()
-    agent = route.agent
+    agent, team = _account_manager(data, route)
     if agent is None and status.state == State.OPEN:
-        agent = assignment.auto_assign(department=route.department, team=route.team, load=_load)
+        agent = assignment.auto_assign(department=route.department, team=team, load=_load)
     thread = threads.thread_create()
     requester = data["requester"]
     ticket = Ticket(
@@ -374,7 +400,7 @@ def _create(
         status=status,
         state=status.state,
         assignee=agent,
-        team=route.team,
+        team=team,
         source=data["source"],
         thread=thread,
         sla_due_at=sla_due_at(now, route.sla),

@@ -150,11 +150,18 @@ def tickets_purge(*, actor: Actor, tickets: Sequence[Ticket]) -> int:
         doomed = list(Ticket.objects.select_for_update().filter(pk__in=ids, state=State.DELETED))
         if len(doomed) != len(ids):
             raise Conflict("Only deleted tickets can be purged.", code="not_deleted")
-        thread_ids = [t.thread_id for t in doomed]
-        tasks = Task.objects.filter(ticket_id__in=ids)
-        thread_ids += list(tasks.values_list("thread_id", flat=True))
-        Ticket.objects.filter(merged_into__in=doomed).update(merged_into=None, merge_mode="")
-        tasks.delete()
-        Ticket.objects.filter(pk__in=ids).delete()
-        Thread.objects.filter(pk__in=thread_ids).delete()
+        tickets_erase(doomed)
     return len(doomed)
+
+
+def tickets_erase(doomed: Sequence[Ticket]) -> None:
+    """(Inside the caller's transaction, its checks done.) Erase the tickets for good:
+    their tasks, their threads; tickets merged into them lose the parent."""
+    ids = [t.pk for t in doomed]
+    thread_ids = [t.thread_id for t in doomed]
+    tasks = Task.objects.filter(ticket_id__in=ids)
+    thread_ids += list(tasks.values_list("thread_id", flat=True))
+    Ticket.objects.filter(merged_into__in=ids).update(merged_into=None, merge_mode="")
+    tasks.delete()
+    Ticket.objects.filter(pk__in=ids).delete()
+    Thread.objects.filter(pk__in=thread_ids).delete()

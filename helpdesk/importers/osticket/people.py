@@ -214,24 +214,45 @@ def organizations(ctx: Context) -> None:
         _organizations(ctx, batch)
 
 
+# osTicket's Organization status bits (include/class.organization.php)
+COLLAB_ALL_MEMBERS, COLLAB_PRIMARY_CONTACT, ASSIGN_AGENT_MANAGER = 0x0001, 0x0002, 0x0004
+SHARE_PRIMARY_CONTACT, SHARE_EVERYBODY = 0x0008, 0x0010
+PRIMARY_ORG_CONTACT = 0x0001  # User status bit (include/class.user.php)
+
+
+def _sharing(status: int) -> str:
+    if status & SHARE_EVERYBODY:
+        return Organization.Sharing.ALL
+    if status & SHARE_PRIMARY_CONTACT:
+        return Organization.Sharing.PRIMARY
+    return Organization.Sharing.REQUESTER
+
+
 def _organizations(ctx: Context, rows: list[Row]) -> None:
+    agent_map, team_map = ctx.maps.load("agent"), ctx.maps.load("team")
+
+    def manager(row: Row) -> dict[str, Any]:
+        """osTicket's `manager`: "s<staff id>" or "t<team id>"."""
+        value = str(row["manager"] or "")
+        found = {"s": agent_map, "t": team_map}.get(value[:1], {}).get(value[1:])
+        if value and found is None:
+            ctx.report.warn("organization account manager not imported: dropped", row["name"])
+        return {
+            "manager_agent_id": found.object_id if found and value[0] == "s" else None,
+            "manager_team_id": found.object_id if found and value[0] == "t" else None,
+        }
+
     def build(row: Row) -> dict[str, Any]:
         status = int(row["status"] or 0)
         if not row["name"]:
             raise Skip("an organization without a name")
-        if status & 0x0008 and not status & 0x0010:
-            ctx.report.warn(
-                "organization shared with primary contacts only: shared with "
-                "the requester only here",
-                row["name"],
-            )
-        if row["manager"]:
-            ctx.report.warn("organization account manager has no equivalent: dropped", row["name"])
         return {
             "name": row["name"][:128],
-            "sharing": Organization.Sharing.ALL
-            if status & 0x0010
-            else Organization.Sharing.REQUESTER,
+            "sharing": _sharing(status),
+            "collab_all_members": bool(status & COLLAB_ALL_MEMBERS),
+            "collab_primary_contacts": bool(status & COLLAB_PRIMARY_CONTACT),
+            "auto_assign_manager": bool(status & ASSIGN_AGENT_MANAGER),
+            **manager(row),
         }
 
     def after(written: list[tuple[Row, Any]]) -> None:
@@ -299,6 +320,7 @@ def _users(ctx: Context, rows: list[Row]) -> None:
         }
         org = org_map.get(str(row["org_id"] or 0))
         values["organization_id"] = org.object_id if org else None
+        values["is_primary_contact"] = bool(org and int(row["status"] or 0) & PRIMARY_ORG_CONTACT)
         person = existing.get(email)
         if person is not None and person.is_agent:
             return values  # the agent's own password and state stay
