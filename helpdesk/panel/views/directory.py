@@ -1,11 +1,12 @@
 """Clients and organizations, with their tickets (only those the agent may see)."""
 
-from django.http import Http404, HttpResponseForbidden
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from accounts import permissions as perms
+from accounts.errors import PermissionRefused
 from accounts.models import Organization, User
 from tickets.selectors import tickets_visible_to
 
@@ -25,7 +26,11 @@ def _may_browse(user) -> bool:
 
 
 def _forbidden():
-    return HttpResponseForbidden(_("You need the user.dir permission to browse the directory."))
+    """Raise: agent_required answers with the panel's refusal page, naming user.dir."""
+    raise PermissionRefused(
+        _("You need the user.dir permission to browse the directory."),
+        extra={"permission": "user.dir"},
+    )
 
 
 def _listing(request, rows, sort):
