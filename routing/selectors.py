@@ -19,3 +19,10 @@ def email_is_banned(email: str, banned: frozenset[str] | None = None) -> bool:
     if banned is not None:
         return email in banned or domain in banned
     return BannedEmail.objects.filter(address__in=[email, domain]).exists()
+
+
+def banned_list(text: str = ""):
+    """The ban list (addresses and @domains) by address, filtered by `text`."""
+    rows = BannedEmail.objects.order_by("address")
+    text = (text or "").strip().lower()
+    return rows.filter(address__contains=text) if text else rows

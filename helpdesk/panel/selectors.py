@@ -276,6 +276,7 @@ def ticket_page(user, ticket) -> dict:
     return {
         **merge_family(user, ticket),
         "may_split": any_role_allows(user, "ticket.create"),
+        "may_ban_sender": perms.has_agent_perm(user, "emails.banlist"),
         "ticket": ticket,
         "granted": granted,
         "timeline": timeline(ticket),

@@ -6,12 +6,14 @@ from django.urls import include, path
 
 from .views import (
     auth,
+    banlist,
     directory,
     family,
     new_ticket,
     profile,
     queues,
     search,
+    stats,
     task_queues,
     tasks,
     ticket_tasks,
@@ -55,6 +57,10 @@ urlpatterns = [
     path("users/<int:user_id>/", directory.user_detail, name="user"),
     path("orgs/", directory.organizations, name="orgs"),
     path("orgs/<int:org_id>/", directory.organization_detail, name="org"),
+    path("stats/agents/", stats.agent_stats_view, name="agent_stats"),
+    path("banlist/", banlist.banlist, name="banlist"),
+    path("banlist/add/", banlist.banlist_add, name="banlist_add"),
+    path("banlist/<int:ban_id>/remove/", banlist.banlist_remove, name="banlist_remove"),
     path("tickets/new/", new_ticket.new_ticket, name="ticket_new"),
     path("tickets/new/fields/", new_ticket.new_ticket_fields, name="ticket_new_fields"),
     path(T, tickets.ticket_view, name="ticket"),
@@ -70,6 +76,7 @@ urlpatterns = [
     path(T + "canned/<int:canned_id>/", tickets.canned_insert, name="ticket_canned"),
     path(T + "links/<str:other>/unlink/", tickets.ticket_unlink, name="ticket_unlink"),
     path(T + "unmerge/", family.ticket_unmerge, name="ticket_unmerge"),
+    path(T + "ban-sender/", banlist.ticket_ban_sender, name="ticket_ban_sender"),
     path(T + "entries/<int:entry_id>/split/", family.ticket_split, name="ticket_split"),
     path(
         T + "undeliverable/<int:user_id>/clear/",

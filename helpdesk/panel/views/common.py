@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts import permissions as perms
 from accounts.errors import Conflict, NotVisible, PermissionRefused
 from tickets import services
 from tickets.models import Task, Ticket
@@ -26,6 +27,8 @@ def frame(request, context: dict) -> dict:
         "my_tasks_count": my_open_tasks_count(user),
         "may_manage_faq": user.is_helpdesk_admin or "faq.manage" in (user.permissions or ()),
         "may_browse_users": user.is_helpdesk_admin or "user.dir" in (user.permissions or ()),
+        "may_banlist": perms.has_agent_perm(user, "emails.banlist"),
+        "may_agent_stats": perms.has_agent_perm(user, "stats.agents"),
         "kb_enabled": kb_enabled(),
     }
 
