@@ -78,7 +78,8 @@ def test_ban_sender_bans_the_requester_of_a_visible_ticket(cast, banner, ticket_
 
 def test_ban_sender_needs_the_permission_and_sight_of_the_ticket(cast, banner, ticket_b):
     without = signed_in(cast.agent_b)
-    assert b'data-action="ban-sender"' not in without.get(f"/scp/tickets/{ticket_b.number}/").content
+    page = without.get(f"/scp/tickets/{ticket_b.number}/")
+    assert b'data-action="ban-sender"' not in page.content
     refused = without.post(f"/scp/tickets/{ticket_b.number}/ban-sender/")
     assert refused.status_code == 403
     # the banner works in department A only: department B's ticket is not found
