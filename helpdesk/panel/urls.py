@@ -8,6 +8,7 @@ from .views import (
     auth,
     banlist,
     directory,
+    entries,
     family,
     new_ticket,
     profile,
@@ -78,6 +79,10 @@ urlpatterns = [
     path(T + "unmerge/", family.ticket_unmerge, name="ticket_unmerge"),
     path(T + "ban-sender/", banlist.ticket_ban_sender, name="ticket_ban_sender"),
     path(T + "entries/<int:entry_id>/split/", family.ticket_split, name="ticket_split"),
+    path(T + "entries/<int:entry_id>/edit/", entries.entry_edit, name="entry_edit"),
+    path(T + "entries/<int:entry_id>/history/", entries.entry_history, name="entry_history"),
+    path(T + "entries/<int:entry_id>/resend/", entries.entry_resend, name="entry_resend"),
+    path(T + "entries/<int:entry_id>/headers/", entries.entry_headers, name="entry_headers"),
     path(
         T + "undeliverable/<int:user_id>/clear/",
         tickets.ticket_undeliverable_clear,
