@@ -332,8 +332,14 @@ def next_ticket(user, ticket, queue_slug: str | None):
 
 
 # --- pickers -------------------------------------------------------------------------------
-def assignable_agents():
-    return User.objects.filter(is_agent=True, is_active=True).order_by("name", "email")
+def assignable_agents(user=None):
+    """Active agents by name; those `user` may see (visibility.agents) when given."""
+    agents = User.objects.filter(is_agent=True, is_active=True).order_by("name", "email")
+    if user is not None:
+        from accounts.selectors import agents_visible_to
+
+        agents = agents.filter(pk__in=agents_visible_to(user=user).values("pk"))
+    return agents
 
 
 def active_teams():
