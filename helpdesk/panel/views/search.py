@@ -42,6 +42,7 @@ class _SearchQueue(Queue):
         super().__init__(slug="search", label=_("Search results"), columns=list(DEFAULT_COLUMNS))
         self.criteria = criteria
         self.countable = False
+        self.searches = True  # over tickets_readable_by: search.all (queues.queue_tickets)
 
     def filter(self, user, teams):
         from ..queues import criteria_q
