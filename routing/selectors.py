@@ -26,7 +26,7 @@ def email_is_banned(email: str, banned: frozenset[str] | None = None) -> bool:
     return BannedEmail.objects.filter(address__in=[email, domain]).exists()
 
 
-def banned_list(text: str = ""):
+def banned_list(text: str = "") -> QuerySet[BannedEmail]:
     """The ban list (addresses and @domains) by address, filtered by `text`."""
     rows = BannedEmail.objects.order_by("address")
     text = (text or "").strip().lower()

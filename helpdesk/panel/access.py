@@ -121,8 +121,12 @@ def whom_to_ask(agent: User, perm: str, department_id: int | None) -> dict:
     manager = None
     known = perms.BY_KEY.get(perm)
     if known is not None and not known.agent_wide:
-        dept_id = department_id or getattr(agent, "department_id", None)
-        dept = Department.objects.select_related("manager").filter(pk=dept_id).first()
+        dept_id = department_id or agent.department_id
+        dept = (
+            Department.objects.select_related("manager").filter(pk=dept_id).first()
+            if dept_id is not None
+            else None
+        )
         if dept is not None and dept.manager is not None and dept.manager.pk != agent.pk:
             manager = dept.manager
     admins = list(
@@ -151,7 +155,8 @@ def refusal_page(request, exc: Exception, *, status: int = 403) -> HttpResponse:
         "is_agent": agent,
     }
     if agent and perm:
-        ctx.update(whom_to_ask(user, perm, extra.get("department_id")))  # type: ignore[arg-type]
+        dept = extra.get("department_id")
+        ctx.update(whom_to_ask(user, perm, dept if isinstance(dept, int) else None))
     if agent:
         ctx = frame(request, ctx)
     return render(request, "staff/refused.html", ctx, status=status)

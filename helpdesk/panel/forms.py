@@ -2,7 +2,7 @@
 services decide. Every label is translatable."""
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.conf import settings
@@ -521,7 +521,10 @@ class BulkForm(forms.Form):
         return data
 
 
-def narrow_pickers(form: forms.Form, user) -> forms.Form:
+F = TypeVar("F", bound=forms.Form)
+
+
+def narrow_pickers(form: F, user) -> F:
     """Department and agent pickers show what the agent may see (osTicket's
     visibility.departments and visibility.agents, decided by
     routing.selectors.departments_visible_to and accounts.selectors.agents_visible_to):
@@ -535,7 +538,7 @@ def narrow_pickers(form: forms.Form, user) -> forms.Form:
 
     handover = getattr(form, "handover_fields", ())
     for name, field in form.fields.items():
-        if isinstance(field, forms.ModelChoiceField):
+        if isinstance(field, forms.ModelChoiceField) and field.queryset is not None:
             model = field.queryset.model
             if model is Department and name not in handover:
                 visible = departments_visible_to(user=user).values("pk")
@@ -547,9 +550,10 @@ def narrow_pickers(form: forms.Form, user) -> forms.Form:
     if isinstance(form, AdvancedSearchForm):
         visible_ids = set(agents_visible_to(user=user).values_list("pk", flat=True))
         assignee = field_of(form, "assignee", forms.ChoiceField)
+        offered: list[tuple[str, str]] = list(assignee.choices)  # type: ignore[arg-type]
         assignee.choices = [
             (key, label)
-            for key, label in assignee.choices
+            for key, label in offered
             if not str(key).isdigit() or int(key) in visible_ids
         ]
     return form

@@ -180,6 +180,7 @@ def entry_actions(user, ticket, granted: frozenset[str], items: list[TimelineIte
         if item.kind != "entry":
             continue
         e = item.obj
+        assert isinstance(e, ThreadEntry)  # an "entry" item holds one
         is_response = e.kind == ThreadEntry.Kind.RESPONSE
         editable = not e.is_system and edit_allowed(user.pk, granted, e)
         shown(
