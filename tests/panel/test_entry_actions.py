@@ -214,3 +214,11 @@ def test_create_ticket_and_task_from_an_entry_are_offered_per_entry(cast, ticket
     page = signed_in(cast.agent_a).get(f"/scp/tickets/{ticket_a.number}/").content.decode()
     assert f"/scp/tickets/{ticket_a.number}/entries/{message.pk}/split/" in page
     assert f"/scp/tickets/{ticket_a.number}/tasks/new/?entry={message.pk}" in page
+
+
+def test_the_admin_shows_an_entrys_history_read_only(admin_client, cast, ticket_a):
+    note = _note(cast.agent_a, ticket_a, "Before the fix")
+    services.ticket_entry_edit(actor=cast.agent_a, ticket=ticket_a, entry=note, body="After")
+    page = admin_client.get(f"/admin/threads/threadentry/{note.pk}/change/")
+    assert page.status_code == 200
+    assert b"Before the fix" in page.content
