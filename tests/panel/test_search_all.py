@@ -78,3 +78,18 @@ def test_search_all_is_an_agent_permission_clients_never_get_it(cast):
     cast.alice.permissions = ["search.all"]  # meaningless on a client
     cast.alice.save(update_fields=["permissions"])
     assert signed_in(cast.alice).get(f"/tickets/{ticket.number}/").status_code == 404
+
+
+def test_the_api_answers_as_the_panel_a_found_ticket_reads_and_lists_stay_as_they_were(
+    cast, ticket_b
+):
+    from tests.api.conftest import Api
+
+    without = Api(cast).agent(cast.agent_a)
+    assert without.get(f"/api/v1/tickets/{ticket_b.number}/").status_code == 404
+    cast.agent_a.permissions = ["search.all"]
+    cast.agent_a.save(update_fields=["permissions"])
+    client = Api(cast).agent(cast.agent_a)
+    assert client.get(f"/api/v1/tickets/{ticket_b.number}/").status_code == 200
+    listed = {t["number"] for t in client.get("/api/v1/tickets/").json()["results"]}
+    assert ticket_b.number not in listed
