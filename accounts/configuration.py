@@ -60,7 +60,11 @@ def require_admin(actor: Actor, agent_perm: str | None = None) -> None:
     if agent_perm and perms.has_agent_perm(actor, agent_perm):
         return
     needed = f"the {agent_perm} permission" if agent_perm else "a helpdesk admin"
-    raise PermissionRefused(f"Only {needed} may change this.", code="permission_denied")
+    raise PermissionRefused(
+        f"Only {needed} may change this.",
+        code="permission_denied",
+        extra={"permission": agent_perm} if agent_perm else None,
+    )
 
 
 def validation_failed(exc: DjangoValidationError) -> ValidationFailed:

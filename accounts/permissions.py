@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 
+from .errors import PermissionRefused
+
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 
@@ -154,3 +156,14 @@ def has_agent_perm(agent: User, perm: str) -> bool:
     if not (agent.is_active and agent.is_agent):
         return False
     return agent.is_helpdesk_admin or perm in (agent.permissions or ())
+
+
+def require_agent_perm(agent: User, perm: str) -> None:
+    """PermissionRefused (naming `perm`, for the panel's refusal page) unless the agent
+    holds this agent-wide permission."""
+    if not has_agent_perm(agent, perm):
+        raise PermissionRefused(
+            f"You need the {perm} permission for this.",
+            code="permission_denied",
+            extra={"permission": perm},
+        )

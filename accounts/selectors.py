@@ -2,10 +2,11 @@
 
 from typing import cast
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 
+from . import permissions as perms
 from .models import Organization, User, UserEmail
 from .rows import RowQuery
 
@@ -59,3 +60,17 @@ def organization_for_email(email: str) -> Organization | None:
 
 def agents_active() -> QuerySet[User]:
     return User.objects.filter(is_agent=True, is_active=True)
+
+
+def agents_visible_to(*, user: User) -> QuerySet[User]:
+    """The agents an agent may see (osTicket's visibility.agents): every agent for
+    helpdesk admins and holders of visibility.agents; otherwise themselves and the
+    agents who share a department with them (primary or extra, on either side)."""
+    agents = User.objects.filter(is_agent=True)
+    if perms.has_agent_perm(user, "visibility.agents"):
+        return agents
+    depts = perms.department_ids(user)
+    sharing = User.objects.filter(
+        Q(department_id__in=depts) | Q(department_accesses__department_id__in=depts)
+    ).values("pk")
+    return agents.filter(Q(pk__in=sharing) | Q(pk=user.pk))

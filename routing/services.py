@@ -19,7 +19,7 @@ from accounts.configuration import config_delete, config_save
 from accounts.errors import ValidationFailed
 from accounts.models import User
 
-from .models import SLA, Department, HelpTopic, Team
+from .models import SLA, BannedEmail, Department, HelpTopic, Team
 
 
 @runtime_checkable
@@ -174,3 +174,18 @@ def sla_save(
 
 def sla_delete(*, actor: Actor, instance: SLA) -> None:
     config_delete(actor=actor, instance=instance)
+
+
+# --- the ban list: helpdesk admins and agents with emails.banlist ----------------------
+
+
+def banned_email_add(*, actor: Actor, address: str, notes: str = "") -> BannedEmail:
+    """Ban an address (jane@example.com) or a whole domain (@example.com): mail, portal
+    and API tickets from it are rejected. An address already banned is refused
+    (ValidationFailed on `address`)."""
+    ban = BannedEmail(address=(address or "").strip().lower(), notes=(notes or "")[:255])
+    return config_save(actor=actor, instance=ban, agent_perm="emails.banlist")
+
+
+def banned_email_remove(*, actor: Actor, instance: BannedEmail) -> None:
+    config_delete(actor=actor, instance=instance, agent_perm="emails.banlist")

@@ -10,6 +10,7 @@ from .models import (
     Attachment,
     Collaborator,
     Draft,
+    EntryRevision,
     Lock,
     Referral,
     StoredFile,
@@ -41,13 +42,32 @@ class AttachmentInline(admin.TabularInline[Attachment, ThreadEntry]):
         return False
 
 
+class RevisionInline(admin.StackedInline[EntryRevision, ThreadEntry]):
+    """The entry's earlier texts (edit history), read-only."""
+
+    model = EntryRevision
+    extra = 0
+    fields = readonly_fields = (
+        "written_by_name",
+        "written_at",
+        "replaced_by",
+        "replaced_at",
+        "title",
+        "body_text",
+    )
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: ThreadEntry | None = None) -> bool:
+        return False
+
+
 @admin.register(ThreadEntry)
 class ThreadEntryAdmin(ReadOnlyAdmin[ThreadEntry]):
     list_display = ["id", "thread", "kind", "poster_name", "source", "created_at"]
     list_filter = ["kind", "source", "format", "is_system"]
     search_fields = ["body_text", "poster_name", "message_id", "title"]
     list_select_related = ["thread"]
-    inlines = [AttachmentInline]
+    inlines = [AttachmentInline, RevisionInline]
     date_hierarchy = "created_at"
 
 

@@ -91,6 +91,38 @@ class ThreadEntry(models.Model):
         return self.kind != self.Kind.NOTE
 
 
+class EntryRevision(models.Model):
+    """An earlier text of an edited entry (osTicket's edit history, the `pid` chain): each
+    edit keeps the text it replaced, written in the edit's transaction
+    (threads.services.entry_edit)."""
+
+    entry = models.ForeignKey(ThreadEntry, on_delete=models.CASCADE, related_name="revisions")
+    title = models.CharField(max_length=255, blank=True)
+    format = models.CharField(max_length=8, choices=ThreadEntry.Format)
+    body_html = models.TextField()
+    body_text = models.TextField()
+    written_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Who wrote this text (the poster, or the editor of an earlier edit)."),
+    )
+    written_by_name = models.CharField(max_length=128, blank=True)
+    written_at = models.DateTimeField(help_text=_("When this text was written."))
+    replaced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["entry", "replaced_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Revision of entry {self.entry_id} ({self.written_at:%Y-%m-%d %H:%M})"
+
+
 class ThreadEvent(models.Model):
     class Kind(models.TextChoices):
         CREATED = "created", _("Created")
@@ -107,6 +139,7 @@ class ThreadEvent(models.Model):
         ANSWERED_CHANGED = "answered_changed", _("Marked answered or unanswered")
         OVERDUE = "overdue", _("Marked overdue")
         EDITED = "edited", _("Edited")
+        RESENT = "resent", _("Response resent")
         MERGED = "merged", _("Merged")
         UNMERGED = "unmerged", _("Unmerged")
         SPLIT = "split", _("Ticket created from an entry")

@@ -26,6 +26,7 @@ from .models import (
     Channel,
     Collaborator,
     Draft,
+    EntryRevision,
     Lock,
     Referral,
     StoredFile,
@@ -137,6 +138,51 @@ def entry_create(
         for spec, stored in files
     )
     return entry
+
+
+def entry_edit(
+    *,
+    entry: ThreadEntry,
+    body: str,
+    editor: Actor,
+    title: str | None = None,
+    fmt: str | None = None,
+) -> EntryRevision:
+    """Replace an entry's text, keeping the text it had as an EntryRevision. The owner's
+    service checks who may edit and runs this inside its transaction. The body is
+    sanitised here; an empty one is refused (`empty_body`)."""
+    fmt = fmt or entry.format
+    body_html, body_text = bodies(body, fmt)
+    if not body_text and not entry.attachments.exists():
+        raise ValidationFailed(
+            "The message is empty.", code="empty_body", fields={"body": ["This field is required."]}
+        )
+    editor_user = actor_user(editor)
+    if entry.edited_at is not None:  # the current text is the last editor's
+        written_by, written_by_name = entry.editor, ""
+        written_at = entry.edited_at
+    else:
+        written_by, written_by_name = entry.poster, entry.poster_name
+        written_at = entry.created_at
+    now = timezone.now()
+    revision = EntryRevision.objects.create(
+        entry=entry,
+        title=entry.title,
+        format=entry.format,
+        body_html=entry.body_html,
+        body_text=entry.body_text,
+        written_by=written_by,
+        written_by_name=(written_by_name or (written_by.display_name if written_by else ""))[:128],
+        written_at=written_at,
+        replaced_by=editor_user,
+        replaced_at=now,
+    )
+    entry.body_html, entry.body_text, entry.format = body_html, body_text, fmt
+    if title is not None:
+        entry.title = title[:255]
+    entry.edited_at, entry.editor = now, editor_user
+    entry.save(update_fields=["body_html", "body_text", "format", "title", "edited_at", "editor"])
+    return revision
 
 
 def event_record(

@@ -85,7 +85,9 @@ def _require(
         names = " or ".join(sorted(wanted))
         whose = "This API key's scope" if is_api_key(actor) else "Your role"
         raise PermissionRefused(
-            f"{whose} in {department.name} does not allow {names}.", code="permission_denied"
+            f"{whose} in {department.name} does not allow {names}.",
+            code="permission_denied",
+            extra={"permission": names, "department_id": department.pk},
         )
 
 

@@ -49,6 +49,19 @@ def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
     return Ticket.objects.none()
 
 
+def tickets_readable_by(*, user: Viewer) -> QuerySet[Ticket]:
+    """Tickets `user` may find by search and open: `tickets_visible_to`, and for an
+    agent holding search.all (osTicket's "search results ignore access restrictions")
+    every ticket but deleted ones. Such a ticket outside their departments is read
+    only: no role of theirs applies there (tickets.permissions), as for a referral, so
+    they may read it and post internal notes. Their queues stay `tickets_visible_to`.
+    `ticket_get_for` and `ticket_is_visible` answer with this, so a ticket search
+    finds is never one the ticket page refuses."""
+    if is_agent(user) and not user.is_helpdesk_admin and perms.has_agent_perm(user, "search.all"):
+        return Ticket.objects.exclude(state=State.DELETED)
+    return tickets_visible_to(user=user)
+
+
 def _agent_q(user: User, via: str = "") -> Q:
     """The agent's tickets; with `via` ("ticket__") the same condition on the ticket a
     row points at (a task's)."""
@@ -95,7 +108,7 @@ def ticket_get_for(
     one when reading several tickets)."""
     lookup = {"number": number} if number is not None else {"pk": pk}
     ticket = (
-        tickets_visible_to(user=user)
+        tickets_readable_by(user=user)
         .select_related("requester", "organization", "assignee", "team")
         .filter(**lookup)
         .first()
@@ -119,7 +132,7 @@ def with_configuration(tickets: list[Ticket], snapshot: Snapshot | None = None) 
 
 
 def ticket_is_visible(*, user: Viewer, ticket: Ticket) -> bool:
-    return tickets_visible_to(user=user).filter(pk=ticket.pk).exists()
+    return tickets_readable_by(user=user).filter(pk=ticket.pk).exists()
 
 
 def tickets_linked_to(*, user: Viewer, ticket: Ticket) -> QuerySet[Ticket]:

@@ -17,6 +17,8 @@ ticket_pre_open = Signal()
 ticket_created = Signal()  # + entry (the first message), autorespond, alert
 ticket_message_posted = Signal()  # + entry, reopened (bool)
 ticket_reply_posted = Signal()  # + entry
+# A response mailed again (Resend, or Edit and resend): + entry (as it reads now)
+ticket_reply_resent = Signal()
 ticket_note_posted = Signal()  # + entry
 ticket_assigned = Signal()  # + agent, team, claimed (bool), previous_agent, previous_team
 ticket_released = Signal()  # + previous_agent, previous_team

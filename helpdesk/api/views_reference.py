@@ -5,7 +5,7 @@ for helpdesk admins) and canned responses (through the kb services)."""
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from accounts.actors import is_agent, is_api_key
 from accounts.configuration import DeleteService, SaveService
 from accounts.errors import NotVisible, PermissionRefused
 from accounts.models import Organization, Role, User
+from accounts.selectors import agents_visible_to
 from helpdesk import limits
 from helpdesk.kb import services as kb_services
 from helpdesk.kb.models import CannedResponse
@@ -350,12 +351,9 @@ class AgentViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
         qs = User.objects.filter(is_agent=True).select_related("role")
         if not is_agent(user) and not is_api_key(user):
             return qs.none()
-        if is_api_key(user) or perms.has_agent_perm(user, "visibility.agents"):
+        if is_api_key(user):
             return qs
-        depts = perms.department_ids(user)
-        return qs.filter(
-            Q(department_id__in=depts) | Q(department_accesses__department_id__in=depts)
-        ).distinct()
+        return qs.filter(pk__in=agents_visible_to(user=user).values("pk"))
 
 
 @summaries("Users (clients)", "user", create="user.create", change="user.edit", delete=None)

@@ -4,14 +4,14 @@ edit and delete categories and FAQs. Thin adapters over kb.faq_services."""
 from functools import wraps
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseForbidden
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import permissions as perms
-from accounts.errors import DomainError
+from accounts.errors import DomainError, PermissionRefused
 from helpdesk.panel.access import agent_required
 from helpdesk.panel.views.common import page
 from helpdesk.params import query_refused
@@ -48,8 +48,9 @@ def faq_manager_required(view):
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not perms.has_agent_perm(request.user, "faq.manage"):
-            return HttpResponseForbidden(
-                _("You need the faq.manage permission to edit the knowledge base.")
+            raise PermissionRefused(  # agent_required shows the panel's refusal page
+                _("You need the faq.manage permission to edit the knowledge base."),
+                extra={"permission": "faq.manage"},
             )
         return view(request, *args, **kwargs)
 

@@ -267,11 +267,12 @@ def message_posted(ticket, entry, **_):
         _alert("message.alert", _unique(people), ticket, key, entry)
 
 
-def reply_posted(ticket, entry, **_):
+def reply_posted(ticket, entry, nonce=None, **_):
     """The response goes to the addressees the reply service stored on the entry
     ({"to": [...], "cc": [...]}: the requester and the collaborators the agent chose,
     tickets.services.entries.reply_recipients); an entry without them (written before
-    the service stored them) goes to the requester and every active collaborator."""
+    the service stored them) goes to the requester and every active collaborator. A
+    resend (`nonce`) is a mail of its own, with the entry as it reads now."""
     chosen = entry.recipients if isinstance(entry.recipients, dict) else {}
     named = {e.lower() for key in ("to", "cc") for e in chosen.get(key) or ()}
     for person in participants(ticket):
@@ -281,7 +282,7 @@ def reply_posted(ticket, entry, **_):
             template="ticket.reply",
             recipient=person,
             ticket=ticket,
-            event_key=f"reply:{entry.pk}",
+            event_key=f"reply:{entry.pk}" + (f":resent:{nonce}" if nonce else ""),
             entry=entry,
             context=_agent_context(entry.poster_id),
         )

@@ -43,6 +43,11 @@ def on_reply(sender, ticket, entry, actor, **kwargs):
     _enqueue("reply", ticket, entry)
 
 
+def on_resent(sender, ticket, entry, actor, **kwargs):
+    """The response again, to the addressees stored on it (a new nonce: a second mail)."""
+    _enqueue("reply", ticket, entry, nonce=uuid.uuid4().hex)
+
+
 def on_note(sender, ticket, entry, actor, **kwargs):
     _enqueue("note", ticket, entry, actor_id=_actor_id(actor))
 
@@ -128,6 +133,7 @@ def connect() -> None:
         (signals.ticket_created, on_created),
         (signals.ticket_message_posted, on_message),
         (signals.ticket_reply_posted, on_reply),
+        (signals.ticket_reply_resent, on_resent),
         (signals.ticket_note_posted, on_note),
         (signals.ticket_assigned, on_assigned),
         (signals.ticket_transferred, on_transferred),

@@ -2,22 +2,28 @@
 
 `agent_required` guards every panel view: signed in, an active agent, past the second
 factor when they have one (or when admins require it), then the agent's language and
-time zone are activated for the request.
+time zone are activated for the request. It is also the one place where the panel
+refuses a page: a view (or a service it calls) raising `PermissionRefused` or Django's
+`PermissionDenied` gets `refusal_page`, a 403 in the panel's layout that names the
+missing permission and whom to ask for it (never a bare 403).
 """
 
 from functools import wraps
 from urllib.parse import urlencode, urlsplit
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponseForbidden
-from django.shortcuts import redirect
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts import permissions as perms
 from accounts.actors import is_agent
+from accounts.errors import PermissionRefused
 from accounts.models import User
+from routing.models import Department
 
 from .models import AgentPreferences, PanelSettings, TotpDevice
 
@@ -86,7 +92,12 @@ def agent_required(view=None, *, enrolment: bool = False):
                     return HttpResponseClientRedirect(_login_url_of_page(request))
                 return redirect(login_url(request))
             if not is_agent(user):
-                return HttpResponseForbidden(_("This account cannot use the staff panel."))
+                return refusal_page(
+                    request,
+                    PermissionRefused(
+                        _("This account cannot use the staff panel."), code="not_an_agent"
+                    ),
+                )
             state = second_factor_state(request)
             if state == "verify":
                 request.session[SESSION_PENDING] = user.pk
@@ -101,7 +112,10 @@ def agent_required(view=None, *, enrolment: bool = False):
                 translation.override(prefs.language or translation.get_language()),
                 timezone.override(user.timezone or timezone.get_current_timezone()),
             ):
-                response = func(request, *args, **kwargs)
+                try:
+                    response = func(request, *args, **kwargs)
+                except (PermissionRefused, PermissionDenied) as exc:
+                    return refusal_page(request, exc)
                 if hasattr(response, "render") and not getattr(response, "is_rendered", True):
                     response.render()
                 return response
@@ -109,3 +123,68 @@ def agent_required(view=None, *, enrolment: bool = False):
         return wrapper
 
     return decorate(view) if view is not None else decorate
+
+
+def whom_to_ask(agent: User, perm: str, department_id: int | None) -> dict:
+    """Who can grant `perm`: a department permission (on a role) is the business of the
+    department's manager (the one named in the refusal, else the agent's primary
+    department's), an agent-wide one of a helpdesk admin. {"manager": agent or None,
+    "admins": up to three active helpdesk admins}."""
+    manager = None
+    known = perms.BY_KEY.get(perm)
+    if known is not None and not known.agent_wide:
+        dept_id = department_id or agent.department_id
+        dept = (
+            Department.objects.select_related("manager").filter(pk=dept_id).first()
+            if dept_id is not None
+            else None
+        )
+        if dept is not None and dept.manager is not None and dept.manager.pk != agent.pk:
+            manager = dept.manager
+    admins = list(
+        User.objects.filter(is_agent=True, is_active=True, is_helpdesk_admin=True)
+        .exclude(pk=agent.pk)
+        .order_by("name", "email")[:3]
+    )
+    return {"manager": manager, "admins": admins}
+
+
+def refusal_page(request, exc: Exception, *, status: int = 403) -> HttpResponse:
+    """The panel's refusal: what was refused, the missing permission (its key and what it
+    allows) and whom to ask, in the panel's layout (with its sidebar for an agent)."""
+    from .views.common import frame  # the page frame needs the views' helpers
+
+    extra = getattr(exc, "extra", None) or {}
+    perm = str(extra.get("permission") or "")
+    known = perms.BY_KEY.get(perm)
+    user = request.user
+    agent = is_agent(user)
+    ctx = {
+        "reason": getattr(exc, "message", "") or str(exc) or _("You may not open this page."),
+        "permission": perm,
+        "permission_label": known.label if known else "",
+        "agent_wide": bool(known and known.agent_wide),
+        "is_agent": agent,
+    }
+    if agent and perm:
+        dept = extra.get("department_id")
+        ctx.update(whom_to_ask(user, perm, dept if isinstance(dept, int) else None))
+    if agent:
+        ctx = frame(request, ctx)
+    return render(request, "staff/refused.html", ctx, status=status)
+
+
+def perm_required(perm: str):
+    """Guard a panel view with `agent_required` and the agent-wide permission `perm`:
+    without it, the refusal page (naming it)."""
+
+    def decorate(func):
+        @agent_required
+        @wraps(func)
+        def wrapper(request, *args, **kwargs):
+            perms.require_agent_perm(request.user, perm)
+            return func(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

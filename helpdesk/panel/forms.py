@@ -2,7 +2,7 @@
 services decide. Every label is translatable."""
 
 import datetime as dt
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.conf import settings
@@ -221,6 +221,7 @@ class TeamForm(AssignForm):
 
 
 class TransferForm(VersionMixin):
+    handover_fields = ("department",)  # hands work over: every department (narrow_pickers)
     department = forms.ModelChoiceField(
         label=_("Department"), queryset=selectors.active_departments()
     )
@@ -228,6 +229,7 @@ class TransferForm(VersionMixin):
 
 
 class ReferForm(forms.Form):
+    handover_fields = ("department",)
     agent = forms.ModelChoiceField(
         label=_("Agent"), queryset=selectors.assignable_agents(), required=False
     )
@@ -582,6 +584,7 @@ class BulkForm(forms.Form):
         ("merge", _("Merge")),
         ("delete", _("Delete")),
     ]
+    handover_fields = ("department",)
     action = forms.ChoiceField(choices=ACTIONS)
     tickets = BoundedMultipleChoiceField(choices=[], required=True)
     agent = forms.ModelChoiceField(queryset=selectors.assignable_agents(), required=False)
@@ -607,3 +610,41 @@ class BulkForm(forms.Form):
         if data.get("action") == "merge" and len(data.get("tickets") or ()) < 2:
             self.add_error("tickets", _("Choose at least two tickets to merge."))
         return data
+
+
+F = TypeVar("F", bound=forms.Form)
+
+
+def narrow_pickers(form: F, user) -> F:
+    """Department and agent pickers show what the agent may see (osTicket's
+    visibility.departments and visibility.agents, decided by
+    routing.selectors.departments_visible_to and accounts.selectors.agents_visible_to):
+    a choice outside it is not offered and is refused when posted. Department fields
+    that hand work over to another department (a form's `handover_fields`: transfer,
+    refer, a task's department) keep every department. Returns the form."""
+    from accounts.models import User
+    from accounts.selectors import agents_visible_to
+    from routing.models import Department
+    from routing.selectors import departments_visible_to
+
+    handover = getattr(form, "handover_fields", ())
+    for name, field in form.fields.items():
+        if isinstance(field, forms.ModelChoiceField) and field.queryset is not None:
+            model = field.queryset.model
+            if model is Department and name not in handover:
+                visible = departments_visible_to(user=user).values("pk")
+                field.queryset = field.queryset.filter(pk__in=visible)
+            elif model is User:
+                field.queryset = field.queryset.filter(
+                    pk__in=agents_visible_to(user=user).values("pk")
+                )
+    if isinstance(form, AdvancedSearchForm):
+        visible_ids = set(agents_visible_to(user=user).values_list("pk", flat=True))
+        assignee = field_of(form, "assignee", forms.ChoiceField)
+        offered: list[tuple[str, str]] = list(assignee.choices)  # type: ignore[arg-type]
+        assignee.choices = [
+            (key, label)
+            for key, label in offered
+            if not str(key).isdigit() or int(key) in visible_ids
+        ]
+    return form

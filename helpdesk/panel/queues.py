@@ -18,7 +18,7 @@ from django_stubs_ext import StrOrPromise
 
 from helpdesk.params import day_in_range
 from tickets.models import State
-from tickets.selectors import tickets_visible_to
+from tickets.selectors import tickets_readable_by, tickets_visible_to
 
 from .keyset import Sort
 from .models import SavedQueue
@@ -137,7 +137,9 @@ def queue_tickets(
 ) -> QuerySet:
     """A queue's tickets; `visible` is tickets_visible_to(user=user) when the caller has
     it already (the sidebar builds it once for all its counts)."""
-    visible = tickets_visible_to(user=user) if visible is None else visible
+    if visible is None:  # a search (searches=True) reaches what search.all allows
+        searches = getattr(queue, "searches", False)
+        visible = (tickets_readable_by if searches else tickets_visible_to)(user=user)
     return visible.filter(queue.filter(user, teams))
 
 

@@ -168,6 +168,30 @@ def split_urls(number: str, entries: list[ThreadEntry]) -> None:
         shown(entry, split_url=f"{head}/{entry.pk}/{tail}")
 
 
+def entry_actions(user, ticket, granted: frozenset[str], items: list[TimelineItem]) -> None:
+    """Set on each entry what the agent may do with it (the thread entry actions): its
+    URLs' common head `entry_url`, `may_edit` (edit, or edit and resend a response; its
+    history), `may_resend` (a response, with ticket.reply). No query per entry."""
+    from tickets.services import edit_allowed
+
+    head = reverse("panel:entry_history", args=[ticket.number, 0]).rsplit("/0/", 1)[0]
+    may_reply = "ticket.reply" in granted
+    for item in items:
+        if item.kind != "entry":
+            continue
+        e = item.obj
+        assert isinstance(e, ThreadEntry)  # an "entry" item holds one
+        is_response = e.kind == ThreadEntry.Kind.RESPONSE
+        editable = not e.is_system and edit_allowed(user.pk, granted, e)
+        shown(
+            e,
+            entry_url=f"{head}/{e.pk}/",
+            may_history=editable,
+            may_edit=editable and (may_reply or not is_response),
+            may_resend=is_response and may_reply,
+        )
+
+
 def timeline(ticket) -> list[TimelineItem]:
     """Entries (messages, responses, notes) and events in time order, constant queries."""
     from helpdesk.mail.selectors import sender_checks
@@ -274,14 +298,15 @@ def ticket_page(user, ticket) -> dict:
     granted = ticket_permissions(user, ticket)
     lock = active_lock(ticket)
     statuses = allowed_statuses(ticket, granted)
-    return {
+    ctx = {
         **merge_family(user, ticket),
         **client_context(user, ticket),
         "editable": editable_properties(ticket, granted, statuses),
         "may_split": any_role_allows(user, "ticket.create"),
+        "may_ban_sender": perms.has_agent_perm(user, "emails.banlist"),
         "ticket": ticket,
         "granted": granted,
-        "timeline": timeline(ticket),
+        "timeline": (items := timeline(ticket)),
         "collaborators": (collaborators := collaborators_of(ticket)),
         "requester_undeliverable": undeliverable_people(ticket, collaborators),
         "linked": list(tickets_linked_to(user=user, ticket=ticket).only("pk", "number", "subject")),
@@ -295,6 +320,8 @@ def ticket_page(user, ticket) -> dict:
             ticket.field_values.select_related("field").order_by("field__sort", "field_id")
         ),
     }
+    entry_actions(user, ticket, granted, items)
+    return ctx
 
 
 EDITABLE_STATES = (State.OPEN, State.CLOSED)
@@ -360,8 +387,14 @@ def next_ticket(user, ticket, queue_slug: str | None):
 
 
 # --- pickers -------------------------------------------------------------------------------
-def assignable_agents():
-    return User.objects.filter(is_agent=True, is_active=True).order_by("name", "email")
+def assignable_agents(user=None):
+    """Active agents by name; those `user` may see (visibility.agents) when given."""
+    agents = User.objects.filter(is_agent=True, is_active=True).order_by("name", "email")
+    if user is not None:
+        from accounts.selectors import agents_visible_to
+
+        agents = agents.filter(pk__in=agents_visible_to(user=user).values("pk"))
+    return agents
 
 
 def active_teams():

@@ -43,6 +43,8 @@ class TaskForm(forms.Form):
     entries (`entry`: the description, when left empty, is the entry's text and files),
     or standalone (the department defaults to the settings' default task department)."""
 
+    handover_fields = ("department",)  # a task may be handed to any department
+
     title = forms.CharField(label=_("Title"), max_length=255)
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 5})
@@ -89,6 +91,7 @@ class TaskUpdateForm(forms.Form):
 
 
 class TaskBulkForm(forms.Form):
+    handover_fields = ("department",)
     ACTIONS = [
         ("assign", _("Assign")),
         ("transfer", _("Transfer")),

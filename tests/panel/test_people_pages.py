@@ -23,7 +23,7 @@ def _as(cast, *keys):
 def _refused(response, perm):
     assert response.status_code == 403
     html = response.content.decode()
-    assert f"<code>{perm}</code>" in html
+    assert f'data-permission="{perm}"' in html
     assert 'class="sidebar"' in html  # the panel's layout, not a bare page
 
 

@@ -60,6 +60,9 @@ def test_the_ticket_thread_links_its_task_lines(cast, ticket_a, as_agent_a):
 def test_creating_a_task_from_the_section(cast, ticket_a, as_agent_a):
     form = CustomForm.objects.create(name="Task details", for_tasks=True)
     CustomField.objects.create(form=form, name="part", label="Part number", kind="text")
+    # the agent picker offers agents of other departments with visibility.agents
+    cast.agent_a.permissions = ["visibility.agents"]
+    cast.agent_a.save(update_fields=["permissions"])
     fragment = as_agent_a.get(f"/scp/tickets/{ticket_a.number}/tasks/new/").content.decode()
     assert 'name="cf_part"' in fragment
     response = as_agent_a.post(
@@ -105,6 +108,8 @@ def test_a_refused_or_invalid_new_task_keeps_the_form_open_and_writes_nothing(
     cast, ticket_a, as_agent_a
 ):
     Department.objects.filter(pk=cast.dept_a.pk).update(assign_members_only=True)
+    cast.agent_a.permissions = ["visibility.agents"]  # Bea in the picker, refused by the rule
+    cast.agent_a.save(update_fields=["permissions"])
     before = rows()
     url = f"/scp/tickets/{ticket_a.number}/tasks/new/"
     response = as_agent_a.post(url, {"title": " ", "agent": cast.agent_b.pk})

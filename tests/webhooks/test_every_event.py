@@ -72,6 +72,12 @@ def _sweep(cast, ticket):
     return ticket
 
 
+def _resend(cast, ticket):
+    reply = ticket_services.ticket_post_reply(actor=cast.admin, ticket=ticket, body="Hi").entry
+    ticket_services.ticket_entry_resend(actor=cast.admin, ticket=ticket, entry=reply)
+    return ticket
+
+
 def _task(cast, **kw):
     kw.setdefault("department", cast.dept_a)
     return ticket_services.task_create(
@@ -156,6 +162,7 @@ ACTIONS = {
         _ticket,
         lambda c, t: ticket_services.ticket_edit(actor=c.admin, ticket=t, subject="Renamed"),
     ),
+    "ticket.resent": (_ticket, lambda c, t: _resend(c, t)),
     "ticket.merged": (
         _two,
         lambda c, pair: ticket_services.ticket_merge(

@@ -15,6 +15,14 @@ from .configuration import (
     priority_save,
 )
 from .entries import Posted, ticket_post_message, ticket_post_note, ticket_post_reply
+from .entry_edits import (
+    edit_allowed,
+    entry_edit_refusal,
+    entry_of,
+    may_edit_entry,
+    ticket_entry_edit,
+    ticket_entry_resend,
+)
 from .fields import ticket_edit, ticket_mark_answered, ticket_set_due_date, ticket_set_priority
 from .locks import (
     active_lock,
@@ -63,8 +71,12 @@ __all__ = [
     "active_lock",
     "close_refusal",
     "closed_status",
+    "edit_allowed",
+    "entry_edit_refusal",
+    "entry_of",
     "locks_purge",
     "may_break_lock",
+    "may_edit_entry",
     "priority_delete",
     "priority_save",
     "task_assign",
@@ -86,6 +98,8 @@ __all__ = [
     "ticket_client_close",
     "ticket_delete",
     "ticket_edit",
+    "ticket_entry_edit",
+    "ticket_entry_resend",
     "ticket_link",
     "ticket_lock_acquire",
     "ticket_lock_release",

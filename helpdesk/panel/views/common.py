@@ -5,6 +5,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts import permissions as perms
 from accounts.errors import Conflict, NotVisible, PermissionRefused
 from helpdesk.alerts.selectors import unread_count
 from tickets import services
@@ -29,6 +30,8 @@ def frame(request, context: dict) -> dict:
         "alerts_unread": unread_count(user=user),
         "may_manage_faq": user.is_helpdesk_admin or "faq.manage" in (user.permissions or ()),
         "may_browse_users": user.is_helpdesk_admin or "user.dir" in (user.permissions or ()),
+        "may_banlist": perms.has_agent_perm(user, "emails.banlist"),
+        "may_agent_stats": perms.has_agent_perm(user, "stats.agents"),
         "kb_enabled": kb_enabled(),
     }
 

@@ -13,7 +13,7 @@ from tickets import services
 from tickets.services.split import default_requester
 
 from ..access import agent_of, agent_required
-from ..forms import SplitForm, UnmergeForm
+from ..forms import SplitForm, UnmergeForm, narrow_pickers
 from ..http import attempt
 from .common import go, invalid_status, page, ticket_or_404
 from .tickets import PANEL, carry_out, render_ticket, ticket_url
@@ -66,6 +66,7 @@ def ticket_split(request, number, entry_id):
         "autorespond": True,
     }
     form = SplitForm(request.POST if request.method == "POST" else None, initial=initial)
+    narrow_pickers(form, request.user)
     status = 200
     if request.method == "POST":
         if form.is_valid():

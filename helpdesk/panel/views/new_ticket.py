@@ -14,7 +14,7 @@ from tickets.models import Ticket
 
 from .. import selectors
 from ..access import agent_of, agent_required
-from ..forms import NewTicketForm, custom_values, new_attachments
+from ..forms import NewTicketForm, custom_values, narrow_pickers, new_attachments
 from ..http import attempt
 from ..params import NewTicketParams
 from .common import go, invalid_status, page
@@ -50,6 +50,7 @@ def new_ticket(request):
     form = NewTicketForm(
         data, request.FILES or None, initial=initial, custom_fields=fields_for_topic(topic)
     )
+    narrow_pickers(form, request.user)
     if request.method == "POST" and "refresh" not in request.POST:
         if form.is_valid():
             outcome = attempt(request, lambda: _open(request, form), form=form)

@@ -41,9 +41,14 @@ FORM_METHODS = require_http_methods(["GET", "POST"])
 
 
 def refuse(request, perm: str):
-    """The styled refusal, in the panel's layout: what is missing and whom to ask."""
-    ctx = {"perm": perm, "perm_label": perms.BY_KEY[perm].label}
-    return page(request, "staff/refused.html", ctx, status=403)
+    """The panel's one refusal page (access.refusal_page), naming `perm`."""
+    from accounts.errors import PermissionRefused
+
+    from ..access import refusal_page
+
+    label = perms.BY_KEY[perm].label
+    reason = _("This needs the permission “%(label)s”.") % {"label": label}
+    return refusal_page(request, PermissionRefused(reason, extra={"permission": perm}))
 
 
 def _may(request, perm: str) -> bool:

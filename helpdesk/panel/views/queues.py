@@ -16,7 +16,7 @@ from tickets.selectors import tickets_visible_to
 
 from .. import keyset, selectors
 from ..access import agent_of, agent_required, preferences_of
-from ..forms import BulkForm
+from ..forms import BulkForm, narrow_pickers
 from ..http import attempt, message_for
 from ..models import SavedQueue
 from ..params import QueueParams
@@ -76,7 +76,7 @@ def render_queue(request, queue, *, template="staff/queue.html", extra=None, pro
         "sort": ("-" if descending else "") + sort.key,
         "bulk": selectors.bulk_permissions(user),
         "bulk_statuses": TicketStatus.objects.exclude(state=State.DELETED),
-        "agents": selectors.assignable_agents(),
+        "agents": selectors.assignable_agents(user),
         "teams": selectors.active_teams(),
         "departments": selectors.active_departments(),
         "path": request.path,
@@ -167,7 +167,7 @@ def bulk(request):
     back = request.POST.get("next") or reverse("panel:home")
     if not back.startswith("/scp/"):
         back = reverse("panel:home")
-    form = BulkForm(request.POST)
+    form = narrow_pickers(BulkForm(request.POST), request.user)
     if not form.is_valid():
         form_errors_as_messages(request, form)
         return go(request, back)

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import services
 from ..access import agent_of, agent_required
-from ..forms import AdvancedSearchForm, SaveQueueForm
+from ..forms import AdvancedSearchForm, SaveQueueForm, narrow_pickers
 from ..http import attempt
 from ..params import QuickSearchParams
 from ..queues import DEFAULT_COLUMNS, Queue
@@ -42,6 +42,7 @@ class _SearchQueue(Queue):
         super().__init__(slug="search", label=_("Search results"), columns=list(DEFAULT_COLUMNS))
         self.criteria = criteria
         self.countable = False
+        self.searches = True  # over tickets_readable_by: search.all (queues.queue_tickets)
 
     def filter(self, user, teams):
         from ..queues import criteria_q
@@ -54,7 +55,7 @@ class _SearchQueue(Queue):
 def advanced(request):
     """The form; with criteria in the query string, their results as a queue. Bad
     criteria (or none at all) answer 400 with the form and its errors, no results."""
-    form = AdvancedSearchForm(request.GET)
+    form = narrow_pickers(AdvancedSearchForm(request.GET), request.user)
     asked = form.searched()
     if asked:
         form.require_some()

@@ -15,7 +15,7 @@ from tickets.services.tasks import task_fields
 
 from .. import keyset, selectors
 from ..access import agent_of, agent_required, preferences_of
-from ..forms import custom_values, new_attachments
+from ..forms import custom_values, narrow_pickers, new_attachments
 from ..http import TASK_FRIENDLY, attempt, message_for
 from ..queues import team_ids
 from ..task_forms import TaskBulkForm, TaskForm, TaskQueueParams, TaskSearchParams
@@ -42,7 +42,7 @@ def _table(user) -> dict:
         "columns": COLUMNS,
         "labels": column_labels(),
         "bulk": bulk_permissions(user),
-        "agents": selectors.assignable_agents(),
+        "agents": selectors.assignable_agents(user),
         "teams": selectors.active_teams(),
         "departments": selectors.active_departments(),
     }
@@ -138,7 +138,7 @@ def task_bulk(request):
     back = request.POST.get("next") or reverse("panel:tasks")
     if not back.startswith("/scp/tasks/"):
         back = reverse("panel:tasks")
-    form = TaskBulkForm(request.POST)
+    form = narrow_pickers(TaskBulkForm(request.POST), request.user)
     if not form.is_valid():
         form_errors_as_messages(request, form)
         return go(request, back)
@@ -177,9 +177,10 @@ def task_new(request):
     """A task of no ticket: the department chosen, else the settings' default one."""
     fields = task_fields()
     if request.method == "GET":
-        form = TaskForm(auto_id="task-%s", custom_fields=fields)
+        form = narrow_pickers(TaskForm(auto_id="task-%s", custom_fields=fields), request.user)
         return page(request, "staff/task_new.html", {"form": form})
     form = TaskForm(request.POST, request.FILES, auto_id="task-%s", custom_fields=fields)
+    narrow_pickers(form, request.user)
     if not form.is_valid():
         return page(request, "staff/task_new.html", {"form": form}, status=invalid_status(form))
     outcome = attempt(request, lambda: create_task(request, form), form=form)

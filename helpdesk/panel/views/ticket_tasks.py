@@ -12,6 +12,7 @@ from tickets.models import Ticket
 from tickets.services.tasks import task_fields
 
 from ..access import agent_of, agent_required
+from ..forms import narrow_pickers
 from ..http import attempt
 from ..task_forms import NewTaskParams, TaskForm
 from ..task_selectors import entry_of
@@ -43,6 +44,7 @@ def ticket_task_new(request, number):
     if entry is not None:
         initial = {"entry": entry.pk, "title": entry.title or _first_line(entry.body_text)}
     form = TaskForm(auto_id="task-%s", initial=initial, custom_fields=task_fields())
+    narrow_pickers(form, request.user)
     ctx = {"ticket": ticket, "form": form, "entry": entry}
     if not valid:
         ctx["query_errors"] = params.problems()
@@ -56,6 +58,7 @@ def ticket_task_new(request, number):
 
 def _create(request, ticket: Ticket):
     form = TaskForm(request.POST, request.FILES, auto_id="task-%s", custom_fields=task_fields())
+    narrow_pickers(form, request.user)
     valid = form.is_valid()
     entry = None
     if valid and form.cleaned_data["entry"] is not None:

@@ -27,6 +27,7 @@ from helpdesk.params import query_refused
 from tickets.models import Task, Ticket
 
 from ..access import agent_of, agent_required
+from ..forms import narrow_pickers
 from ..http import attempt, report
 from ..params import ActionFormParams, DownloadParams
 from ..selectors import attachment_for
@@ -266,14 +267,14 @@ def action_view(actions: Actions) -> Callable[..., HttpResponse]:
             ctx = {
                 kind.noun: obj,
                 "name": action,
-                "form": actions.current(request, obj, action),
+                "form": narrow_pickers(actions.current(request, obj, action), request.user),
                 "title": actions.titles[action](),
                 "inline": params.cleaned_data["inline"],  # a sidebar property's form
             }
             if request.htmx:
                 return render(request, f"staff/{kind.noun}/_action_form.html", ctx)
             return page(request, f"staff/{kind.noun}_action.html", ctx)
-        form = actions.bind(obj, action, request.POST)
+        form = narrow_pickers(actions.bind(obj, action, request.POST), request.user)
         if not form.is_valid():
             return invalid(kind, request, obj, form, action)
         call, done = actions.table[action][1], actions.table[action][2]

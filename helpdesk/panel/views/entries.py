@@ -1,0 +1,129 @@
+"""osTicket's thread entry actions on a ticket: edit (or edit and resend a response),
+the edit history, resend a response, and the email headers of an entry that came by
+mail. Who may edit is decided by tickets.services.entry_edits; a refusal is the
+panel's refusal page (access.agent_required). Creating a ticket or a task from an
+entry are family.ticket_split and ticket_tasks.ticket_task_new."""
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.errors import Conflict, NotVisible
+from threads.models import ThreadEntry
+from tickets import services
+
+from ..access import agent_of, agent_required, refusal_page
+from ..http import attempt
+from .common import go, page, ticket_or_404
+from .tickets import PANEL, carry_out, ticket_url
+
+
+class EntryEditForm(forms.Form):
+    title = forms.CharField(label=gettext_lazy("Title"), max_length=255, required=False)
+    body = forms.CharField(
+        label=gettext_lazy("Text"), widget=forms.Textarea(attrs={"rows": 10}), max_length=100_000
+    )
+
+
+def _ticket_and_entry(request, number, entry_id):
+    ticket = ticket_or_404(request, number)
+    try:
+        return ticket, services.entry_of(ticket, entry_id)
+    except NotVisible:
+        raise Http404("Entry not found.") from None
+
+
+def _require_editor(request, ticket, entry) -> None:
+    """The refusal page (naming thread.edit) unless the agent may edit this entry."""
+    refusal = services.entry_edit_refusal(request.user, ticket, entry)
+    if refusal is not None:
+        raise refusal
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def entry_edit(request, number, entry_id):
+    """GET the form with the entry's text; POST it: the entry takes the new text and
+    keeps the old one in its history. A response is edited and resent in one step."""
+    ticket, entry = _ticket_and_entry(request, number, entry_id)
+    _require_editor(request, ticket, entry)
+    if entry.is_system:
+        refusal = Conflict(_("System entries cannot be edited."), code="entry_not_editable")
+        return refusal_page(request, refusal, status=409)
+    is_html = entry.format == ThreadEntry.Format.HTML
+    initial = {"title": entry.title, "body": entry.body_html if is_html else entry.body_text}
+    form = EntryEditForm(request.POST if request.method == "POST" else None, initial=initial)
+    if entry.kind != ThreadEntry.Kind.NOTE:
+        del form.fields["title"]
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            resend = entry.kind == ThreadEntry.Kind.RESPONSE
+            outcome = attempt(
+                request,
+                lambda: services.ticket_entry_edit(
+                    actor=agent_of(request),
+                    ticket=ticket,
+                    entry=entry,
+                    body=d["body"],
+                    title=d.get("title"),
+                    resend=resend,
+                    channel=PANEL,
+                ),
+                form=form,
+            )
+            if outcome.ok:
+                text = _("Response corrected and sent again.") if resend else _("Entry edited.")
+                messages.success(request, text)
+                return go(request, f"{ticket_url(ticket)}#entry-{entry.pk}")
+            status = outcome.status
+        else:
+            status = 422
+    ctx = {
+        "ticket": ticket,
+        "entry": entry,
+        "form": form,
+        "resend": entry.kind == ThreadEntry.Kind.RESPONSE,
+        "back": ticket_url(ticket),
+    }
+    return page(request, "staff/entry_edit.html", ctx, status=status)
+
+
+@agent_required
+@require_GET
+def entry_history(request, number, entry_id):
+    """The entry's earlier texts, newest first, then the current one."""
+    ticket, entry = _ticket_and_entry(request, number, entry_id)
+    _require_editor(request, ticket, entry)
+    revisions = list(entry.revisions.select_related("written_by").order_by("-replaced_at", "-pk"))
+    ctx = {"ticket": ticket, "entry": entry, "revisions": revisions, "back": ticket_url(ticket)}
+    return page(request, "staff/entry_history.html", ctx)
+
+
+@agent_required
+@require_POST
+def entry_resend(request, number, entry_id):
+    """Mail a response to its recipients again (needs ticket.reply)."""
+    ticket, entry = _ticket_and_entry(request, number, entry_id)
+    return carry_out(
+        request,
+        ticket,
+        lambda: services.ticket_entry_resend(
+            actor=agent_of(request), ticket=ticket, entry=entry, channel=PANEL
+        ),
+        _("Response sent again."),
+    )
+
+
+@agent_required
+@require_GET
+def entry_headers(request, number, entry_id):
+    """The raw headers of an entry that came by mail (agents who see the ticket only:
+    the portal never shows them)."""
+    ticket, entry = _ticket_and_entry(request, number, entry_id)
+    ctx = {"ticket": ticket, "entry": entry, "back": ticket_url(ticket)}
+    return page(request, "staff/entry_headers.html", ctx)

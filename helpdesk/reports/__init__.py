@@ -1,0 +1,1 @@
+"""Reports and aggregates (DESIGN.md: helpdesk/reports/)."""
