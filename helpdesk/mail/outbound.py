@@ -27,6 +27,7 @@ from django.utils.translation import gettext
 
 from accounts.actors import SYSTEM
 from accounts.errors import DomainError, PermissionRefused
+from accounts.links import site_url
 from helpdesk.outbox.services import enqueue, enqueue_many
 from threads.html import sanitize_html
 from threads.models import ThreadEntry
@@ -53,7 +54,7 @@ TASK_TEMPLATES = set(templates.TASK_DEFAULTS)  # to agents only, always
 
 
 def base_url() -> str:
-    return settings.HELPDESK_MAIL["BASE_URL"].rstrip("/")
+    return site_url()
 
 
 def ticket_url(ticket: Ticket, *, for_agent: bool) -> str:
