@@ -32,6 +32,13 @@ class PortalSettings(SingletonSettings):
     access_link_hours = models.PositiveIntegerField(
         default=24, help_text=_("How long a guest's sign-in link works.")
     )
+    ticket_link_days = models.PositiveIntegerField(
+        default=7,
+        help_text=_(
+            "How long the ticket link in mail to a guest (a client without a password) "
+            "opens the ticket without signing in."
+        ),
+    )
     verification_hours = models.PositiveIntegerField(
         default=48, help_text=_("How long an email verification link works.")
     )

@@ -34,6 +34,8 @@ urlpatterns = [
     path("access/", access.access_request, name="access"),
     path("access/sent/", access.access_sent, name="access_sent"),
     path("access/<str:token>/", access.access_open, name="access_open"),
+    # guests: the ticket link in mail about their ticket (signed, expiring)
+    path("access/ticket/<str:token>/", access.ticket_link_open, name="ticket_link"),
     # tickets
     path("tickets/", tickets.ticket_list, name="tickets"),
     path("tickets/<str:number>/", tickets.ticket_detail, name="ticket"),
