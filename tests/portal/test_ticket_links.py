@@ -85,7 +85,7 @@ def test_the_link_expires(client, guest_ticket, portal_config):
 
 
 def test_a_forged_or_altered_token_opens_nothing(client, helpdesk, guest_ticket):
-    ticket, gail, path = guest_ticket
+    ticket, _gail, path = guest_ticket
     token = path.split("/")[3]
     altered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert client.get(f"/access/ticket/{altered}/").status_code == 404
