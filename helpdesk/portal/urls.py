@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from .views import access, auth, home, open, tickets
+from .views import access, auth, home, open, profile, tickets
 
 app_name = "portal"
 urlpatterns = [
@@ -29,6 +29,16 @@ urlpatterns = [
         "password/reset/done/",
         auth.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
+    ),
+    # the client's profile
+    path("profile/", profile.profile, name="profile"),
+    path("profile/password/", profile.password_change, name="profile_password"),
+    path("profile/emails/", profile.email_add, name="profile_email_add"),
+    path("profile/emails/<int:pk>/remove/", profile.email_remove, name="profile_email_remove"),
+    path(
+        "profile/emails/verify/<str:token>/",
+        profile.email_verify,
+        name="profile_email_verify",
     ),
     # guests: a sign-in link for one ticket, by email
     path("access/", access.access_request, name="access"),
