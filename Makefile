@@ -9,6 +9,7 @@ endif
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+MAIL_DIR ?= $(CURDIR)/var/mail
 STAMP := $(VENV)/.installed-stamp
 
 # Settings come from the environment and this file (git-ignored); see README.
@@ -46,7 +47,7 @@ seed: migrate
 # periodic jobs running beside it: Celery worker + beat when REDIS_URL is set, else
 # `run_cron --loop` (no broker needed). Unless the environment or $(ENV_FILE) say
 # otherwise, links in mail point at the port served on (HELPDESK_BASE_URL) and mail is
-# written to files in var/mail/ (EMAIL_URL=filemail://...), one per message. The output
+# written to files in $(MAIL_DIR) (EMAIL_URL=filemail://...), one per message. The output
 # ends with the addresses and the demo sign-ins.
 run: migrate
 	@port=$$($(PY) -m helpdesk.devport $(PORT)) || exit 1; \
@@ -54,7 +55,7 @@ run: migrate
 		export HELPDESK_BASE_URL="http://127.0.0.1:$$port"; \
 	fi; \
 	if [ -z "$$EMAIL_URL" ] && ! grep -qs '^EMAIL_URL=' "$(ENV_FILE)"; then \
-		mkdir -p var/mail && export EMAIL_URL="filemail:///$(CURDIR)/var/mail"; \
+		mkdir -p "$(MAIL_DIR)" && export EMAIL_URL="filemail:///$(abspath $(MAIL_DIR))"; \
 	fi; \
 	export DEBUG=$${DEBUG:-1}; \
 	$(PY) manage.py seed_demo --verbosity 0 || exit 1; \
