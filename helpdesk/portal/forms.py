@@ -350,7 +350,7 @@ class PasswordChangeForm(forms.Form):
     )
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         p1, p2 = cleaned.get("new_password1"), cleaned.get("new_password2")
         if p1 and p2 and p1 != p2:
             self.add_error("new_password2", gettext("The two passwords differ."))

@@ -1,6 +1,8 @@
 """Reads of the portal. Which tickets a client may see is decided by
 tickets.selectors; these narrow it for guests (one ticket) and shape the lists."""
 
+from typing import Any
+
 from django.db.models import F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Greatest, Length, Lower, NullIf
 from django.utils import timezone
@@ -104,7 +106,7 @@ LAST_PUBLIC_UPDATE = Greatest(
 )
 # What each column of the list shows, as a sort key (the status as clients see it, the
 # requester as their display name, numbers of any width in numeric order).
-SORTS = {
+SORTS: dict[str, list[Any]] = {
     "number": [Length("number"), F("number")],
     "subject": [Lower("subject")],
     "status": [Lower(Coalesce(NullIf("status__client_name", Value("")), "status__name"))],
