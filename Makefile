@@ -1,7 +1,8 @@
 # Two commands do everything on a fresh machine: `make run` and `make test`.
-# The first Python 3.11 or newer found (PYTHON=/path/to/python to choose another).
+# A Python 3.11 or newer (PYTHON=/path/to/python to choose another): the versions the
+# lock is known to install on first (their wheels exist), then python3 whatever it is.
 ifeq ($(origin PYTHON),undefined)
-PYTHON := $(shell for p in python3 python3.14 python3.13 python3.12 python3.11; do \
+PYTHON := $(shell for p in python3.11 python3.12 python3.13 python3 python3.14; do \
 	command -v $$p >/dev/null 2>&1 && \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && \
 	{ echo $$p; break; }; done)
