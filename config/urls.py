@@ -1,7 +1,5 @@
 from django.contrib import admin
-from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from helpdesk.panel import admin_guard
 
@@ -12,8 +10,6 @@ admin.site.site_title = "Helpdesk admin"
 # MEDIA_URL is never served, not even with DEBUG (`make run`): stored files leave only
 # through the permission-checked download views (helpdesk.downloads).
 urlpatterns = [
-    # browsers ask for /favicon.ico whatever the pages say
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("api/", include("helpdesk.api.urls")),
     path("scp/", include("helpdesk.panel.urls")),

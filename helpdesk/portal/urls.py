@@ -1,12 +1,16 @@
 """The customer portal at /: plain URLs (osTicket's pages, in Django's words)."""
 
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from .views import access, auth, home, open, profile, tickets
 
 app_name = "portal"
 urlpatterns = [
     path("", home.home, name="home"),
+    # browsers ask for /favicon.ico whatever the pages' <link rel="icon"> says
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     # opening a ticket
     path("open/", open.open_ticket, name="open"),
     path("open/fields/", open.open_fields, name="open_fields"),
