@@ -1,8 +1,16 @@
 # Two commands do everything on a fresh machine: `make run` and `make test`.
-PYTHON ?= python3.11
+# A Python 3.11 or newer (PYTHON=/path/to/python to choose another): the versions the
+# lock is known to install on first (their wheels exist), then python3 whatever it is.
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(shell for p in python3.11 python3.12 python3.13 python3 python3.14; do \
+	command -v $$p >/dev/null 2>&1 && \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && \
+	{ echo $$p; break; }; done)
+endif
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+MAIL_DIR ?= $(CURDIR)/var/mail
 STAMP := $(VENV)/.installed-stamp
 
 # Settings come from the environment and this file (git-ignored); see README.
@@ -12,6 +20,7 @@ export ENV_FILE
 .PHONY: run test lint typecheck format lock migrate seed clean secret-key
 
 $(STAMP): requirements.lock
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (none found; set PYTHON=...)." >&2; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $(STAMP)
@@ -35,16 +44,31 @@ migrate: $(STAMP) secret-key
 seed: migrate
 	$(PY) manage.py seed_demo
 
-# Serve on http://127.0.0.1:$(PORT) with the periodic jobs running beside it:
-# Celery worker + beat when REDIS_URL is set, else `run_cron --loop` (no broker needed).
-run: seed
-	@trap 'kill 0' EXIT INT TERM; \
+# Serve on http://127.0.0.1:$(PORT) (the next free port when it is taken) with the
+# periodic jobs running beside it: Celery worker + beat when REDIS_URL is set, else
+# `run_cron --loop` (no broker needed). Unless the environment or $(ENV_FILE) say
+# otherwise, links in mail point at the port served on (HELPDESK_BASE_URL) and mail is
+# written to files in $(MAIL_DIR) (EMAIL_URL=filemail://...), one per message. The output
+# ends with the addresses and the demo sign-ins.
+run: migrate
+	@port=$$($(PY) -m helpdesk.devport $(PORT)) || exit 1; \
+	if [ -z "$$HELPDESK_BASE_URL" ] && ! grep -qs '^HELPDESK_BASE_URL=' "$(ENV_FILE)"; then \
+		export HELPDESK_BASE_URL="http://127.0.0.1:$$port"; \
+	fi; \
+	if [ -z "$$EMAIL_URL" ] && ! grep -qs '^EMAIL_URL=' "$(ENV_FILE)"; then \
+		mkdir -p "$(MAIL_DIR)" && export EMAIL_URL="filemail:///$(abspath $(MAIL_DIR))"; \
+	fi; \
+	export DEBUG=$${DEBUG:-1}; \
+	$(PY) manage.py seed_demo --verbosity 0 || exit 1; \
+	trap 'kill 0' EXIT INT TERM; \
 	if [ -n "$$REDIS_URL" ]; then \
 		$(VENV)/bin/celery -A config worker --beat --loglevel=INFO --schedule var/celerybeat-schedule & \
 	else \
 		$(PY) manage.py run_cron --loop & \
 	fi; \
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver --noreload 127.0.0.1:$(PORT)
+	$(PY) manage.py runserver --noreload 127.0.0.1:$$port & server=$$!; \
+	$(PY) -m helpdesk.devport --wait $$port && $(PY) manage.py seed_demo --summary; \
+	wait $$server
 
 # The suite runs on every core (pytest-xdist); TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= auto

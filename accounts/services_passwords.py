@@ -37,6 +37,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from . import bus, throttle
+from .links import site_url
 from .models import User
 
 log = logging.getLogger("helpdesk.security")
@@ -124,8 +125,7 @@ def password_reset_send(*, email: str, audience: str) -> int:
             target.confirm_url,
             kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": token},
         )
-        base = settings.HELPDESK_MAIL["BASE_URL"].rstrip("/")
-        context = {"user": user, "email": user.email, "url": base + path, "base_url": base}
+        context = {"user": user, "email": user.email, "url": site_url(path), "base_url": site_url()}
         _send(user.email, target.templates, context)
     return len(users)
 

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "helpdesk.portal.middleware.ClientLanguageMiddleware",  # a client's chosen language
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -94,6 +95,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "helpdesk.branding.branding",
             ],
         },
     },
@@ -270,6 +272,9 @@ EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# filemail:////abs/path (what `make run` uses; django-environ drops one slash): one file
+# per message in that folder
+EMAIL_FILE_PATH = _email.get("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 # A relay that accepts the connection and then says nothing must not hold a worker (or
 # the outbox job) for ever.
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_SECONDS", default=30)
@@ -387,6 +392,16 @@ HELPDESK = {
     "ATTACHMENT_DENIED_TYPES": env.list("ATTACHMENT_DENIED_TYPES", default=list(DENIED_TYPES)),
 }
 
+# The address the site is served on: every absolute link (mail to clients and agents,
+# password resets, alerts) is built from it by accounts.links.site_url. `make run` sets
+# it to the port it serves on.
+HELPDESK_BASE_URL = env.str("HELPDESK_BASE_URL", default="http://127.0.0.1:8000")
+# Who runs this helpdesk, shown in the portal's and the panel's headers (and the
+# browser's title): a name, and a logo (a file under static/, e.g. "brand/logo.svg", or
+# a path on this site; images from elsewhere are refused by the Content-Security-Policy).
+HELPDESK_ORG_NAME = env.str("HELPDESK_ORG_NAME", default="")
+HELPDESK_ORG_LOGO = env.str("HELPDESK_ORG_LOGO", default="")
+
 # The email channel (helpdesk.mail, docs/email.md). Switches admins change at run time
 # live in the admin (Mail settings); these are the operator's limits.
 HELPDESK_MAIL = {
@@ -398,8 +413,6 @@ HELPDESK_MAIL = {
     # osTicket's SECRET_SALT (include/ost-config.php) after an import: replies to mail
     # osTicket sent are matched by its signed Message-IDs; empty: by their shape only
     "OSTICKET_SECRET_SALT": env.str("OSTICKET_SECRET_SALT", default=""),
-    # links in mail to the staff panel and the portal
-    "BASE_URL": env.str("HELPDESK_BASE_URL", default="http://127.0.0.1:8000"),
     "SEND_MAX_RETRIES": env.int("MAIL_SEND_MAX_RETRIES", default=5),
     "FETCH_TIMEOUT_SECONDS": env.int("MAIL_FETCH_TIMEOUT_SECONDS", default=60),
     # an admin's email template may write this many characters per part, plus four times

@@ -26,6 +26,7 @@ class TicketStatusForm(forms.ModelForm):
         model = TicketStatus
         fields = [
             "name",
+            "client_name",
             "state",
             "description",
             "allow_reopen",

@@ -45,6 +45,15 @@ class TicketStatus(WatchedModel):
     name = models.CharField(max_length=64, unique=True)
     state = models.CharField(max_length=16, choices=State, default=State.OPEN)
     description = models.CharField(max_length=255, blank=True)
+    client_name = models.CharField(
+        _("name shown to clients"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "What clients see in the portal and in mail to them (an internal status such as "
+            '"Waiting for vendor" can read "In progress"); empty: the name.'
+        ),
+    )
     allow_reopen = models.BooleanField(
         default=True, help_text=_("A client's message reopens a ticket in this (closed) status.")
     )
@@ -68,6 +77,11 @@ class TicketStatus(WatchedModel):
 
     def __str__(self):
         return self.name
+
+    @property
+    def client_label(self) -> str:
+        """The status as clients see it."""
+        return self.client_name or self.name
 
     def clean(self):
         if self.reopen_status_id and self.reopen_status.state != State.OPEN:

@@ -27,6 +27,7 @@ from django.utils.translation import gettext
 
 from accounts.actors import SYSTEM
 from accounts.errors import DomainError, PermissionRefused
+from accounts.links import site_url
 from helpdesk.outbox.services import enqueue, enqueue_many
 from threads.html import sanitize_html
 from threads.models import ThreadEntry
@@ -53,18 +54,24 @@ TASK_TEMPLATES = set(templates.TASK_DEFAULTS)  # to agents only, always
 
 
 def base_url() -> str:
-    return settings.HELPDESK_MAIL["BASE_URL"].rstrip("/")
+    return site_url()
 
 
-def ticket_url(ticket: Ticket, *, for_agent: bool) -> str:
+def ticket_url(ticket: Ticket, *, for_agent: bool, recipient=None) -> str:
+    """The ticket's page: the panel's for agents; the portal's for clients, where a
+    guest (no password) gets a signed link that opens it without a second mail."""
     if for_agent:
-        return f"{base_url()}/scp/tickets/{ticket.number}/"
-    return f"{base_url()}/tickets/{ticket.number}/"
+        return site_url(f"/scp/tickets/{ticket.number}/")
+    if recipient is not None and hasattr(recipient, "has_usable_password"):
+        from helpdesk.portal.ticket_links import ticket_url as portal_ticket_url
+
+        return portal_ticket_url(ticket=ticket, user=recipient)
+    return site_url(f"/tickets/{ticket.number}/")
 
 
 def task_url(task: Task) -> str:
     """The task's page in the staff panel (tasks have no page anywhere else)."""
-    return f"{base_url()}/scp/tasks/{task.number}/"
+    return site_url(f"/scp/tasks/{task.number}/")
 
 
 def from_address(department) -> str:
@@ -81,12 +88,13 @@ def from_address(department) -> str:
     return formataddr((name, address)) if name else address
 
 
-def ticket_values(ticket: Ticket) -> dict:
+def ticket_values(ticket: Ticket, *, for_agent: bool = True) -> dict:
+    """The ticket for the templates; clients read its status by its client-facing name."""
     due = ticket.effective_due_at
     return {
         "number": ticket.number,
         "subject": ticket.subject,
-        "status": str(ticket.status),
+        "status": str(ticket.status) if for_agent else ticket.status.client_label,
         "priority": str(ticket.priority),
         "department": ticket.department.name,
         "topic": ticket.topic.full_name if ticket.topic_id else "",
@@ -260,8 +268,8 @@ def queue(
         ctx.setdefault("task", task_values(task))
         ctx.setdefault("url", task_url(task))
     elif ticket is not None:
-        ctx.setdefault("ticket", ticket_values(ticket))
-        ctx.setdefault("url", ticket_url(ticket, for_agent=is_agent))
+        ctx.setdefault("ticket", ticket_values(ticket, for_agent=is_agent))
+        ctx.setdefault("url", ticket_url(ticket, for_agent=is_agent, recipient=recipient))
     ctx.setdefault("entry", entry_values(entry, for_agent=is_agent))
     subject, text, html = templates.render(template, ctx)
     if template in CLIENT_TEMPLATES or task is not None:
@@ -441,5 +449,5 @@ def overlimit_notice(*, requester, subject: str) -> None:
         ticket=None,
         event_key=f"overlimit:{hashlib.sha256(subject.encode()).hexdigest()[:16]}"
         f":{timezone.now():%Y%m%d%H}",
-        context={"ticket": {"subject": subject}, "url": f"{base_url()}/tickets/"},
+        context={"ticket": {"subject": subject}, "url": site_url("/tickets/")},
     )

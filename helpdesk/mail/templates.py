@@ -20,6 +20,8 @@ from django.conf import settings
 from django.template import Context
 from django.utils.safestring import mark_safe
 
+from accounts.links import site_url
+
 from . import sandbox
 
 log = logging.getLogger(__name__)
@@ -249,8 +251,7 @@ def _alert_admins(code: str, row_id: int | None, problems: dict) -> None:
 
     detail = "; ".join(f"{field}: {message}" for field, message in problems.items())
     log.error("email template %s cannot be used, the default was sent instead: %s", code, detail)
-    base = settings.HELPDESK_MAIL["BASE_URL"].rstrip("/")
-    where = f"{base}/admin/helpdesk_mail/emailtemplate/{row_id}/change/" if row_id else ""
+    where = site_url(f"/admin/helpdesk_mail/emailtemplate/{row_id}/change/") if row_id else ""
     queue_admin_alert(
         key=f"template-alert:{code}",
         subject=f"Email template {code} is broken",

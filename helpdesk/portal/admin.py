@@ -23,6 +23,7 @@ class PortalSettingsAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "access_link_hours",
+                    "ticket_link_days",
                     "verification_hours",
                     "invitation_days",
                     "max_attachments",

@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core import signing
@@ -15,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import throttle
 from accounts.errors import DomainError, ValidationFailed
+from accounts.models import TIMEZONE_CHOICES
 from helpdesk.attachments import AttachmentsField
 from helpdesk.attachments import to_attachments as to_attachments  # re-exported (kb)
 from helpdesk.formfields import field_of
@@ -299,3 +301,57 @@ class InvitationAcceptForm(_PasswordsForm):
 class PortalPasswordResetForm(PasswordResetForm):
     """Django's reset form, used for its address field only: accounts.services_passwords decides
     (clients only; staff reset in the panel) and mails from a worker."""
+
+
+# --- the client's profile -------------------------------------------------------------
+
+LANGUAGES = [("", _("Site default")), *((code, name) for code, name in settings.LANGUAGES)]
+
+
+class ProfileForm(forms.Form):
+    name = forms.CharField(
+        label=_("Your name"), max_length=128, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    timezone = forms.ChoiceField(
+        label=_("Time zone"),
+        choices=TIMEZONE_CHOICES,
+        help_text=_("Dates in the help center are shown in this time zone."),
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES, required=False)
+
+
+class EmailAddForm(forms.Form):
+    email = forms.EmailField(
+        label=_("Another email address"),
+        help_text=_("We mail a link to it; the address is added when you follow the link."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
+class PasswordChangeForm(forms.Form):
+    """The passwords typed; accounts.services_profile checks the current one and the
+    site's password rules."""
+
+    old_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password1 = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+    new_password2 = forms.CharField(
+        label=_("New password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        p1, p2 = cleaned.get("new_password1"), cleaned.get("new_password2")
+        if p1 and p2 and p1 != p2:
+            self.add_error("new_password2", gettext("The two passwords differ."))
+        return cleaned

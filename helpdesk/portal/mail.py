@@ -2,22 +2,22 @@
 <name>.txt and <name>.html, written to the outbox in the caller's transaction and sent
 by a Celery task (or the outbox job) once it commits, never inside the request."""
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from accounts.links import site_url
 from helpdesk.outbox.services import enqueue
 
 from .tasks import send_portal_mail_task
 
 
 def base_url() -> str:
-    """Where links in mail point (HELPDESK_BASE_URL, shared with the mail channel)."""
-    return settings.HELPDESK_MAIL["BASE_URL"].rstrip("/")
+    """Where links in mail point (HELPDESK_BASE_URL, through accounts.links)."""
+    return site_url()
 
 
 def absolute(viewname: str, *args) -> str:
-    return base_url() + reverse(viewname, args=args)
+    return site_url(reverse(viewname, args=args))
 
 
 def render(name: str, context: dict) -> tuple[str, str, str]:

@@ -32,6 +32,13 @@ class PortalSettings(SingletonSettings):
     access_link_hours = models.PositiveIntegerField(
         default=24, help_text=_("How long a guest's sign-in link works.")
     )
+    ticket_link_days = models.PositiveIntegerField(
+        default=7,
+        help_text=_(
+            "How long the ticket link in mail to a guest (a client without a password) "
+            "opens the ticket without signing in."
+        ),
+    )
     verification_hours = models.PositiveIntegerField(
         default=48, help_text=_("How long an email verification link works.")
     )
@@ -156,3 +163,18 @@ class FormSubmission(models.Model):
 
     def __str__(self):
         return self.nonce
+
+
+class ClientPreferences(models.Model):
+    """A client's own choices in the portal (their time zone lives on the User)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="portal_preferences"
+    )
+    language = models.CharField(max_length=16, blank=True, help_text=_("Empty: the site's."))
+
+    class Meta:
+        verbose_name_plural = "client preferences"
+
+    def __str__(self):
+        return f"Preferences of {self.user_id}"

@@ -11,11 +11,20 @@ STATES = [("open", gettext_lazy("Open tickets")), ("closed", gettext_lazy("Close
 STATES += [("all", gettext_lazy("All tickets"))]
 
 
+# The list's columns, each sortable by what it shows (helpdesk.portal.selectors.SORTS);
+# "-" first: descending.
+SORT_COLUMNS = ["number", "subject", "status", "requester", "updated"]
+SORTS = [(key, key) for column in SORT_COLUMNS for key in (column, f"-{column}")]
+DEFAULT_SORT = "-updated"
+
+
 class TicketListParams(QueryForm):
-    """My tickets: `state` (open, closed, all), `q` (the search box), `page`."""
+    """My tickets: `state` (open, closed, all), `q` (the search box), `sort` (a column,
+    "-" first for descending), `page`."""
 
     state = forms.ChoiceField(label=gettext_lazy("Show"), choices=STATES, required=False)
     q = forms.CharField(label=gettext_lazy("Subject or number"), required=False, max_length=100)
+    sort = forms.ChoiceField(label=gettext_lazy("Sort by"), choices=SORTS, required=False)
     page = PageField()
     blank_ok = frozenset({"q"})
 

@@ -1,10 +1,14 @@
 """Reads of the portal. Which tickets a client may see is decided by
 tickets.selectors; these narrow it for guests (one ticket) and shape the lists."""
 
-from django.db.models import Q, QuerySet
+from typing import Any
+
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Greatest, Length, Lower, NullIf
 from django.utils import timezone
 
 from accounts.errors import NotVisible
+from accounts.models import User
 from routing.models import HelpTopic
 from threads.models import Attachment, Collaborator, ThreadEntry
 from threads.selectors import entries_for
@@ -56,6 +60,22 @@ def access_link_valid(*, pk: int | None = None, token: str | None = None) -> Acc
     return link
 
 
+def mail_link_valid(*, token: str) -> tuple[Ticket, "User"] | None:
+    """The ticket and the client of a guest's ticket link from a mail (ticket_links), if
+    it is genuine and not expired, the client active and still on the ticket, and the
+    ticket not deleted; else None."""
+    from .ticket_links import read_token
+
+    ids = read_token(token)
+    if ids is None:
+        return None
+    ticket = Ticket.objects.exclude(state=State.DELETED).filter(pk=ids[0]).first()
+    user = User.objects.filter(pk=ids[1], is_active=True, is_agent=False).first()
+    if ticket is None or user is None or not is_participant(ticket=ticket, user=user):
+        return None
+    return ticket, user
+
+
 def invitation_usable(*, token: str) -> Invitation | None:
     inv = Invitation.objects.filter(token_hash=digest(token)).first()
     return inv if inv is not None and inv.is_usable else None
@@ -70,9 +90,47 @@ def portal_ticket_get(*, viewer, number: str) -> Ticket:
     return ticket_get_for(user=viewer.user, number=number)
 
 
-def portal_tickets(*, user, state: str = "open", text: str = "") -> QuerySet[Ticket]:
-    """A client's list: what tickets.selectors lets them see, open or closed."""
+def _or_created(field: str):
+    # GREATEST is NULL on SQLite when any argument is: a missing moment counts as the
+    # creation, which is never later than the others
+    return Coalesce(field, "created_at")
+
+
+# When something a client can see last happened, in SQL (last_public_update in Python).
+LAST_PUBLIC_UPDATE = Greatest(
+    "created_at",
+    _or_created("last_message_at"),
+    _or_created("last_response_at"),
+    _or_created("closed_at"),
+    _or_created("reopened_at"),
+)
+# What each column of the list shows, as a sort key (the status as clients see it, the
+# requester as their display name, numbers of any width in numeric order).
+SORTS: dict[str, list[Any]] = {
+    "number": [Length("number"), F("number")],
+    "subject": [Lower("subject")],
+    "status": [Lower(Coalesce(NullIf("status__client_name", Value("")), "status__name"))],
+    "requester": [
+        Lower(
+            Coalesce(
+                NullIf("requester__name", Value("")),
+                NullIf("requester__username", Value("")),
+                "requester__email",
+            )
+        )
+    ],
+    "updated": [F("last_update")],
+}
+
+
+def portal_tickets(
+    *, user, state: str = "open", text: str = "", sort: str = "-updated"
+) -> QuerySet[Ticket]:
+    """A client's list: what tickets.selectors lets them see, open or closed, sorted by
+    a column of the list (`sort`, "-" first for descending; newest first otherwise),
+    each with `last_update`."""
     qs = tickets_visible_to(user=user).select_related("status", "requester", "topic")
+    qs = qs.annotate(last_update=LAST_PUBLIC_UPDATE)
     if state == "closed":
         qs = qs.filter(state__in=[State.CLOSED, State.ARCHIVED])
     elif state == "open":
@@ -80,7 +138,11 @@ def portal_tickets(*, user, state: str = "open", text: str = "") -> QuerySet[Tic
     text = (text or "").strip()
     if text:
         qs = qs.filter(Q(number__iexact=text.lstrip("#")) | Q(subject__icontains=text))
-    return qs.order_by("-created_at", "-id")
+    descending = sort.startswith("-")
+    keys = SORTS.get(sort.lstrip("-"), SORTS["updated"])
+    order = [k.desc() if descending else k.asc() for k in keys]
+    tie = F("id").desc() if descending else F("id").asc()  # a stable order across pages
+    return qs.order_by(*order, tie)
 
 
 def public_entries(*, ticket: Ticket):

@@ -93,6 +93,24 @@ def access_link_request(*, email: str, number: str, ip: str | None = None) -> Ac
     )
 
 
+def access_link_grant(*, ticket: Ticket, user, email: str = "") -> AccessLink:
+    """A guest session's link to `ticket` for `user`, made when they open the ticket
+    link of a mail (already checked by selectors.mail_link_valid): the same row a
+    requested link makes, so it lasts and is revoked the same way; nothing is mailed."""
+    _raw, hashed = new_token()  # never sent: the session holds the row's id
+    now = timezone.now()
+    hours = PortalSettings.load().access_link_hours
+    return AccessLink.objects.create(
+        token_hash=hashed,
+        ticket=ticket,
+        user=user,
+        email=email or user.email,
+        created_at=now,
+        expires_at=now + dt.timedelta(hours=hours),
+        last_used_at=now,
+    )
+
+
 def access_link_use(*, link: AccessLink) -> None:
     AccessLink.objects.filter(pk=link.pk).update(last_used_at=timezone.now())
 

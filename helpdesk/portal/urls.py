@@ -1,12 +1,16 @@
 """The customer portal at /: plain URLs (osTicket's pages, in Django's words)."""
 
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
-from .views import access, auth, home, open, tickets
+from .views import access, auth, home, open, profile, tickets
 
 app_name = "portal"
 urlpatterns = [
     path("", home.home, name="home"),
+    # browsers ask for /favicon.ico whatever the pages' <link rel="icon"> says
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     # opening a ticket
     path("open/", open.open_ticket, name="open"),
     path("open/fields/", open.open_fields, name="open_fields"),
@@ -30,10 +34,22 @@ urlpatterns = [
         auth.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    # the client's profile
+    path("profile/", profile.profile, name="profile"),
+    path("profile/password/", profile.password_change, name="profile_password"),
+    path("profile/emails/", profile.email_add, name="profile_email_add"),
+    path("profile/emails/<int:pk>/remove/", profile.email_remove, name="profile_email_remove"),
+    path(
+        "profile/emails/verify/<str:token>/",
+        profile.email_verify,
+        name="profile_email_verify",
+    ),
     # guests: a sign-in link for one ticket, by email
     path("access/", access.access_request, name="access"),
     path("access/sent/", access.access_sent, name="access_sent"),
     path("access/<str:token>/", access.access_open, name="access_open"),
+    # guests: the ticket link in mail about their ticket (signed, expiring)
+    path("access/ticket/<str:token>/", access.ticket_link_open, name="ticket_link"),
     # tickets
     path("tickets/", tickets.ticket_list, name="tickets"),
     path("tickets/<str:number>/", tickets.ticket_detail, name="ticket"),

@@ -57,6 +57,7 @@ def test_make_run_serves_the_demo_and_runs_the_periodic_jobs_without_redis_or_po
         PORT=str(port),
         DATABASE_URL=f"sqlite:///{db}",
         MEDIA_ROOT=str(tmp_path / "media"),
+        MAIL_DIR=str(tmp_path / "mail"),
         CRON_OVERDUE_SWEEP_SECONDS="1",
     )
     log = tmp_path / "make-run.log"
@@ -101,6 +102,21 @@ def test_make_run_serves_the_demo_and_runs_the_periodic_jobs_without_redis_or_po
 
         _wait_until(overdue, 30, "overdue sweep", proc, log)
         assert b"run_cron --loop" in log.read_bytes() or b"on their intervals" in log.read_bytes()
+
+        # After the server's own lines: the addresses on the port served, and the demo
+        # sign-ins; the demo's mail is in files, its links on that port too.
+        output = log.read_text()
+        summary = output[output.index("The helpdesk is running:") :]
+        assert output.index("Starting development server") < output.index(summary)
+        for line in (f"Portal       {base}/", f"Staff panel  {base}/scp/", "admin "):
+            assert line in summary
+        assert "alice@example.com    / alice" in summary
+        assert f"written to {tmp_path / 'mail'}/" in summary
+        _wait_until(lambda: any((tmp_path / "mail").iterdir()), 60, "mail files", proc, log)
+        mails = "".join(p.read_text() for p in (tmp_path / "mail").iterdir())
+        assert f"{base}/tickets/" in mails or f"{base}/scp/tickets/" in mails
+        assert "http://127.0.0.1:8000/" not in mails or port == 8000
+        assert "Content-Type: text/plain" not in output  # no mail on the console
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

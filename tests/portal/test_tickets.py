@@ -47,7 +47,8 @@ def test_the_list_filters_by_state_and_text(client, helpdesk, tickets):
     numbers = lambda q: [t.number for t in client.get("/tickets/" + q).context["page"]]  # noqa: E731
     assert numbers("") == [tickets["colleague"].number]
     assert numbers("?state=closed") == [tickets["alice"].number]
-    assert numbers("?state=all") == [tickets["colleague"].number, tickets["alice"].number]
+    # newest update first: closing alice's ticket was the last thing that happened
+    assert numbers("?state=all") == [tickets["alice"].number, tickets["colleague"].number]
     assert numbers("?state=all&q=printer") == [tickets["alice"].number]
     assert numbers(f"?state=all&q=%23{tickets['colleague'].number}") == [
         tickets["colleague"].number

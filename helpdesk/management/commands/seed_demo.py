@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import random
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import F
@@ -16,6 +17,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.actors import SYSTEM
+from accounts.links import site_url
 from accounts.models import DepartmentAccess, Organization, OrganizationDomain, Role, User
 from accounts.permissions import department_ids
 from helpdesk.kb import faq_services as kb
@@ -65,17 +67,45 @@ SUBJECTS = [
 class Command(BaseCommand):
     help = "Load the demo data (departments, SLAs, agents, clients, 60 tickets). Safe to run twice."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--summary",
+            action="store_true",
+            help="Load nothing: print where the site answers and the demo sign-ins.",
+        )
+
     def handle(self, *args, **options):
+        if options["summary"]:
+            self._summary()
+            return
         with transaction.atomic():
             cast = self._configuration()
         existing = Ticket.objects.filter(requester__in=cast["clients"]).count()
         if existing >= DEMO_TICKETS:
-            self.stdout.write("Demo tickets already exist; nothing more to do.")
+            if options["verbosity"]:
+                self.stdout.write("Demo tickets already exist; nothing more to do.")
         else:
             self._tickets(cast, start=existing)
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with:"))
+        if options["verbosity"]:
+            self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in with:"))
+            self._logins()
+
+    def _logins(self) -> None:
         for login, password, what in LOGINS:
             self.stdout.write(f"  {login:<20} / {password:<8}  {what}")
+
+    def _summary(self) -> None:
+        """What `make run` prints last: the addresses (HELPDESK_BASE_URL), where mail
+        goes, and the demo sign-ins."""
+        self.stdout.write("")
+        self.stdout.write(self.style.SUCCESS("The helpdesk is running:"))
+        for label, path in (("Portal", "/"), ("Staff panel", "/scp/"), ("Admin", "/admin/")):
+            self.stdout.write(f"  {label:<12} {site_url(path)}")
+        if settings.EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+            self.stdout.write(f"  {'Mail':<12} written to {settings.EMAIL_FILE_PATH}/")
+        self.stdout.write("Demo sign-ins (login / password):")
+        self._logins()
+        self.stdout.write("Stop with Ctrl+C.")
 
     # --- configuration ------------------------------------------------------------
     @staticmethod

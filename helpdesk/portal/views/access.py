@@ -15,8 +15,8 @@ from accounts.throttle import client_ip
 from .. import ratelimit
 from ..forms import AccessRequestForm
 from ..models import PortalSettings
-from ..selectors import access_link_valid
-from ..services import access_link_request, access_link_use
+from ..selectors import access_link_valid, mail_link_valid
+from ..services import access_link_grant, access_link_request, access_link_use
 from ..viewer import guest_sign_in, staff_notice, viewer_for
 
 RATE_SCOPE = "access"
@@ -66,14 +66,37 @@ def access_open(request, token):
     link = access_link_valid(token=token)
     if link is None:
         return render(request, "portal/link_invalid.html", status=404)
-    if viewer.is_client and viewer.user is not None and viewer.user.pk == link.user_id:
-        return redirect("portal:ticket", number=link.ticket.number)
+    return _open_as_guest(request, viewer, link.ticket, link.user, link.email, link=link)
+
+
+def ticket_link_open(request, token):
+    """The ticket link of a mail to a guest (helpdesk.portal.ticket_links): their
+    ticket at once, in a guest session for that one ticket."""
+    viewer = viewer_for(request)
+    if viewer.is_agent:
+        return staff_notice(request)
+    found = mail_link_valid(token=token)
+    if found is None:
+        return render(request, "portal/link_invalid.html", status=404)
+    ticket, user = found
+    return _open_as_guest(request, viewer, ticket, user, user.email)
+
+
+def _open_as_guest(request, viewer, ticket, user, email, link=None):
+    """Sign the visitor in as a guest of `ticket` (with `link`, or a new one), unless it
+    is their own ticket and they are signed in already."""
+    if viewer.is_client and viewer.user is not None and viewer.user.pk == user.pk:
+        return redirect("portal:ticket", number=ticket.number)
     if request.user.is_authenticated:
         # Another client is signed in: the link is not theirs. Ask before signing them
         # out, so a page elsewhere cannot swap their session for someone else's ticket.
         if request.method != "POST":
-            return render(request, "portal/access_switch.html", {"link": link})
+            context = {"email": email, "number": ticket.number}
+            return render(request, "portal/access_switch.html", context)
         logout(request)
+    if link is None:
+        link = access_link_grant(ticket=ticket, user=user, email=email)
+    else:
+        access_link_use(link=link)
     guest_sign_in(request, link)
-    access_link_use(link=link)
-    return redirect("portal:ticket", number=link.ticket.number)
+    return redirect("portal:ticket", number=ticket.number)

@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.errors import Conflict, DomainError, NotVisible
@@ -24,7 +25,7 @@ from tickets.services import ticket_client_close, ticket_post_message
 from ..files import file_response
 from ..forms import ReplyForm, add_domain_error, issue_form_token, read_form_token
 from ..models import PortalSettings
-from ..params import TicketListParams
+from ..params import DEFAULT_SORT, TicketListParams
 from ..selectors import (
     last_public_update,
     portal_ticket_get,
@@ -60,14 +61,40 @@ def _ticket_list(request):
     valid = params.is_valid()
     state = (params.cleaned_data.get("state") if valid else None) or "open"
     text = params.cleaned_data.get("q", "") if valid else ""
-    tickets = portal_tickets(user=viewer.user, state=state, text=text)
+    sort = (params.cleaned_data.get("sort") if valid else None) or DEFAULT_SORT
+    tickets = portal_tickets(user=viewer.user, state=state, text=text, sort=sort)
     page = page_of(Paginator(tickets, PAGE_SIZE), params)
-    for ticket in page:
-        ticket.last_update = last_public_update(ticket)
     errors = params.problems()
     ctx = {"page": page, "state": state, "q": request.GET.get("q", "")[:100], "viewer": viewer}
+    ctx["sort"], ctx["columns"] = sort, _columns(sort)
     ctx["query_errors"] = errors
     return render(request, "portal/ticket_list.html", ctx, status=400 if errors else 200)
+
+
+COLUMNS = [
+    ("number", gettext_lazy("Ticket")),
+    ("subject", gettext_lazy("Subject")),
+    ("status", gettext_lazy("Status")),
+    ("requester", gettext_lazy("Requester")),
+    ("updated", gettext_lazy("Last update")),
+]
+
+
+def _columns(sort: str) -> list[dict]:
+    """The list's headers: each links to sorting by it (ascending first; the other way
+    when it is the current sort) and says how the list is sorted now (aria-sort)."""
+    current, descending = sort.lstrip("-"), sort.startswith("-")
+    columns = []
+    for key, label in COLUMNS:
+        active = key == current
+        columns.append(
+            {
+                "label": label,
+                "sort": f"-{key}" if active and not descending else key,
+                "aria": ("descending" if descending else "ascending") if active else "",
+            }
+        )
+    return columns
 
 
 def _render_ticket(request, viewer, ticket, form, status=200):

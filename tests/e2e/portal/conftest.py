@@ -59,7 +59,7 @@ def smtp(settings, live_server):
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
     settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.HELPDESK_MAIL = {**settings.HELPDESK_MAIL, "BASE_URL": live_server.url}
+    settings.HELPDESK_BASE_URL = live_server.url
     yield sink
     sink.controller.stop()
 

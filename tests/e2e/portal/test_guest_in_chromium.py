@@ -1,7 +1,7 @@
 """A guest in a real browser: opens a ticket with a topic's field, a suggestion from the
-knowledge base and an attachment; gets the autoresponse through a real SMTP server;
-asks for a sign-in link from the autoresponse's link; signs in with it and replies with
-an attachment."""
+knowledge base and an attachment; gets the autoresponse through a real SMTP server,
+whose link opens the ticket at once (no second mail); replies with an attachment; later,
+signed out, asks for a sign-in link from the ticket's plain address and uses it."""
 
 import re
 
@@ -52,24 +52,11 @@ def test_a_guest_opens_a_ticket_follows_it_by_mail_and_replies(
     # the autoresponse, sent by the mail channel through a real SMTP server
     autoresponse = smtp.wait_for(lambda rcpt, m: rcpt == [GUEST] and ticket.number in m["Subject"])
     assert autoresponse["Auto-Submitted"] == "auto-replied"
-    url = re.search(r"https?://\S+/tickets/" + ticket.number + "/", text_of(autoresponse))
-    assert url is not None
+    url = re.search(r"https?://\S+/access/ticket/[^/\s]+/", text_of(autoresponse))
+    assert url is not None and url.group(0).startswith(live_server.url)
 
-    # its link asks a guest to sign in; the guest asks for a sign-in link instead
+    # its link (signed, expiring) opens that ticket at once: no second mail to ask for
     page.goto(url.group(0))
-    expect(page).to_have_url(re.compile(r"/login/\?next="))
-    expect(page.get_by_label("Ticket number")).to_have_value(ticket.number)
-    screenshot(page, "portal-login")
-    page.get_by_label("Email address").nth(1).fill(GUEST)
-    page.get_by_role("button", name="Email me a sign-in link").click()
-    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
-    link_mail = smtp.wait_for(
-        lambda rcpt, m: rcpt == [GUEST] and m["Subject"].startswith("Your sign-in link")
-    )
-    link = re.search(r"https?://\S+/access/\S+/", text_of(link_mail)).group(0)
-
-    # the link signs the guest in to that ticket
-    page.goto(link)
     expect(page).to_have_url(re.compile(rf"/tickets/{ticket.number}/$"))
     expect(page.locator(".notice")).to_contain_text(f"as a guest ({GUEST})")
     expect(page.locator(".thread")).to_contain_text("Paper is stuck and the light blinks.")
@@ -96,3 +83,21 @@ def test_a_guest_opens_a_ticket_follows_it_by_mail_and_replies(
     with page.expect_download() as download:
         page.get_by_role("link", name="after.txt").click()
     assert download.value.suggested_filename == "after.txt"
+    assert len([m for rcpt, m in smtp.messages if rcpt == [GUEST]]) == 1  # the autoresponse
+
+    # signed out, the ticket's plain address asks to sign in; a sign-in link by mail
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(f"/tickets/{ticket.number}/")
+    expect(page).to_have_url(re.compile(r"/login/\?next="))
+    expect(page.get_by_label("Ticket number")).to_have_value(ticket.number)
+    screenshot(page, "portal-login")
+    page.get_by_label("Email address").nth(1).fill(GUEST)
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    link_mail = smtp.wait_for(
+        lambda rcpt, m: rcpt == [GUEST] and m["Subject"].startswith("Your sign-in link")
+    )
+    link = re.search(r"https?://\S+/access/\S+/", text_of(link_mail)).group(0)
+    page.goto(link)
+    expect(page).to_have_url(re.compile(rf"/tickets/{ticket.number}/$"))
+    expect(page.locator(".thread")).to_contain_text("I opened the tray; it still blinks.")
