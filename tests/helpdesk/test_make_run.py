@@ -105,6 +105,9 @@ def test_make_run_serves_the_demo_and_runs_the_periodic_jobs_without_redis_or_po
 
         # After the server's own lines: the addresses on the port served, and the demo
         # sign-ins; the demo's mail is in files, its links on that port too.
+        _wait_until(  # printed once the server answers: on a busy machine, a while after
+            lambda: "The helpdesk is running:" in log.read_text(), 60, "the summary", proc, log
+        )
         output = log.read_text()
         summary = output[output.index("The helpdesk is running:") :]
         assert output.index("Starting development server") < output.index(summary)
