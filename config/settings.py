@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "helpdesk.panel",
     "helpdesk.portal",
     "helpdesk.importers",
+    "helpdesk.ops",
     *env.list("HELPDESK_PLUGINS", default=[]),
 ]
 
@@ -249,6 +250,7 @@ HELPDESK_CRON = {
     "webhooks_retry": env.int("CRON_WEBHOOKS_RETRY_SECONDS", default=60),
     "purge_idempotency_keys": env.int("CRON_PURGE_IDEMPOTENCY_SECONDS", default=3600),
     "fetch_mail": env.int("CRON_FETCH_MAIL_SECONDS", default=60),
+    "purge_retention": env.int("CRON_PURGE_RETENTION_SECONDS", default=3600),
 }
 CELERY_BEAT_SCHEDULE = {
     f"cron-{name}": {

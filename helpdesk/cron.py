@@ -73,6 +73,14 @@ def purge_idempotency_keys() -> int:
     return purge()
 
 
+def purge_retention() -> int:
+    """What piles up (raw inbound mail, mail records, webhook deliveries, expired links,
+    job runs, ...) past its age in the retention settings (helpdesk.ops.retention)."""
+    from helpdesk.ops.retention import purge_all
+
+    return sum(purge_all().values())
+
+
 JOBS: dict[str, Callable[[], int]] = {
     "outbox_drain": outbox_drain,
     "overdue_sweep": overdue_sweep,
@@ -83,6 +91,7 @@ JOBS: dict[str, Callable[[], int]] = {
     "fetch_mail": fetch_mail,
     "webhooks_retry": webhooks_retry,
     "purge_idempotency_keys": purge_idempotency_keys,
+    "purge_retention": purge_retention,
 }
 
 
@@ -120,15 +129,20 @@ class JobLock:
             cache.delete(self.key)
 
 
-def run_job(name: str) -> int | None:
+def run_job(name: str, *, via: str = "command") -> int | None:
     """Run a job unless the same job is running right now (JobLock; the jobs are
-    idempotent anyway). Returns the job's count, or None when skipped."""
+    idempotent anyway). Returns the job's count, or None when skipped. Every run is
+    recorded (helpdesk.ops.runs: start, duration, result, error); `via` says what
+    started it (celery, command, loop, api)."""
+    from helpdesk.ops.runs import recorded
+
     lock = JobLock(name)
     if not lock.take():
         log.info("cron job %s skipped: already running", name)
         return None
     try:
-        result = JOBS[name]()
+        with recorded(name, via=via) as run:
+            result = run.count = JOBS[name]()
     finally:
         lock.release()
     log.info("cron job %s done (%s)", name, result)
@@ -157,7 +171,7 @@ def run_loop(
             started = time.monotonic()
             close_old_connections()
             try:
-                run_job(name)
+                run_job(name, via="loop")
             except Exception as exc:  # a failing run must not end the job's loop
                 log.exception("cron job %s failed", name)
                 if report is not None:
