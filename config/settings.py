@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "helpdesk.ops.middleware.ProbeMiddleware",  # /healthz, /readyz: before host checks
     "django.middleware.security.SecurityMiddleware",
     "helpdesk.bodylimit.RequestBodyLimitMiddleware",  # 413 before a large body is read
     "django.contrib.sessions.middleware.SessionMiddleware",

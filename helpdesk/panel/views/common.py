@@ -8,6 +8,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts.errors import Conflict, NotVisible, PermissionRefused
 from tickets import services
 from tickets.models import Task, Ticket
+from helpdesk.ops.selectors import banner_for
 from tickets.selectors import ticket_get_for
 
 from .. import selectors
@@ -27,6 +28,7 @@ def frame(request, context: dict) -> dict:
         "may_manage_faq": user.is_helpdesk_admin or "faq.manage" in (user.permissions or ()),
         "may_browse_users": user.is_helpdesk_admin or "user.dir" in (user.permissions or ()),
         "kb_enabled": kb_enabled(),
+        "ops_banner": banner_for(user),  # admins only (helpdesk.ops)
     }
 
 
