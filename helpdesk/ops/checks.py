@@ -64,8 +64,9 @@ def broker() -> bool:
 
 def storage() -> bool:
     location = getattr(default_storage, "location", None)
-    if location is not None:  # the filesystem: the folder is there and writable
-        return os.path.isdir(location) and os.access(location, os.W_OK | os.X_OK)
+    if location is not None:  # the filesystem: the folder is (or can be) there, writable
+        os.makedirs(location, mode=0o700, exist_ok=True)  # as the storage does on a save
+        return os.access(location, os.W_OK | os.X_OK)
     default_storage.exists(".readyz")  # object storage: a HEAD request answered
     return True
 

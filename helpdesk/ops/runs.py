@@ -40,11 +40,18 @@ def describe(exc: BaseException) -> str:
 @contextmanager
 def recorded(job: str, *, via: str) -> Iterator[Run]:
     """Record one run of `job`: a `running` row at the start, its result, duration and
-    error at the end (the exception is raised again)."""
+    error at the end (the exception is raised again). Recording is never a reason for a
+    job not to run: when the row cannot be written (the database is down), the job runs
+    unrecorded and the runner's log says so."""
     started = timezone.now()
     clock = time.monotonic()
-    row = JobRun.objects.create(job=job, via=via, started_at=started)
     run = Run()
+    try:
+        row = JobRun.objects.create(job=job, via=via, started_at=started)
+    except Exception:
+        log.exception("could not record the start of cron job %s; running it anyway", job)
+        yield run
+        return
     try:
         yield run
     except BaseException as exc:  # a soft time limit, an interrupt: recorded too
