@@ -27,7 +27,9 @@ class ProbeMiddleware:
             response = JsonResponse(
                 {
                     "status": "ok" if ok else "fail",
-                    "checks": {name: "ok" if passed else "fail" for name, passed in results.items()},
+                    "checks": {
+                        name: "ok" if passed else "fail" for name, passed in results.items()
+                    },
                 },
                 status=200 if ok else 503,
             )

@@ -40,8 +40,12 @@ def all_jobs_ran(now=None, **overrides):
 
 def mailbox(name="Support", **kw) -> Mailbox:
     return Mailbox.objects.create(
-        name=name, address=f"{name.lower()}@example.test", host="imap.example.test",
-        username="u", fetch_interval_minutes=5, **kw,
+        name=name,
+        address=f"{name.lower()}@example.test",
+        host="imap.example.test",
+        username="u",
+        fetch_interval_minutes=5,
+        **kw,
     )
 
 
@@ -74,7 +78,10 @@ def test_all_well_shows_every_job_and_no_banner(as_admin, db):
     assert 'data-mailbox="Support"' in html
     assert banner(response) == ""
     assert response.context["checks"] == {
-        "database": True, "cache": True, "broker": True, "storage": True
+        "database": True,
+        "cache": True,
+        "broker": True,
+        "storage": True,
     }
     job = next(j for j in response.context["jobs"] if j.name == "purge_locks")
     assert job.next_run == job.state.last_started_at + interval("purge_locks")
@@ -124,7 +131,10 @@ def test_a_job_just_due_is_not_named(as_admin, db):
 def test_a_job_failing_longer_than_its_interval_is_named_with_its_error(as_admin, db):
     failing = {"last_result": Result.FAILED, "last_error": "RuntimeError: disk full"}
     all_jobs_ran(
-        purge_locks={**failing, "failing_since": ago(seconds=interval("purge_locks").total_seconds() + 5)},
+        purge_locks={
+            **failing,
+            "failing_since": ago(seconds=interval("purge_locks").total_seconds() + 5),
+        },
         purge_drafts={**failing, "failing_since": ago(seconds=5)},  # once, just now
     )
 
@@ -143,7 +153,9 @@ def test_jobs_that_never_ran_are_named(as_admin, db):
 def test_mail_waiting_for_over_an_hour_is_named(as_admin, db):
     all_jobs_ran()
     OutboxTask.objects.create(
-        task="helpdesk.mail.tasks.send_outbound_task", args=[1], created_at=ago(hours=2),
+        task="helpdesk.mail.tasks.send_outbound_task",
+        args=[1],
+        created_at=ago(hours=2),
         next_attempt_at=ago(minutes=1),
     )
 
@@ -153,8 +165,15 @@ def test_mail_waiting_for_over_an_hour_is_named(as_admin, db):
 def test_mail_failing_in_the_last_hour_is_named(as_admin, db):
     all_jobs_ran()
     OutboundMessage.objects.create(
-        message_id="<m@x>", template="t", dedupe_key="k", recipient="a@b.test", from_email="s@x",
-        subject="s", body_text="b", status=OutboundMessage.Status.FAILED, error="550 no",
+        message_id="<m@x>",
+        template="t",
+        dedupe_key="k",
+        recipient="a@b.test",
+        from_email="s@x",
+        subject="s",
+        body_text="b",
+        status=OutboundMessage.Status.FAILED,
+        error="550 no",
     )
 
     assert "Mail is not being sent" in banner(as_admin.get(DASHBOARD))
@@ -167,15 +186,27 @@ def test_failures_of_the_last_day_are_counted(as_admin, db):
         [(S.FAILED, 30), (S.FAILED, 5), (S.BOUNCED, 3), (S.SENT, 2)]
     ):
         row = OutboundMessage.objects.create(
-            message_id=f"<m{n}@x>", template="t", dedupe_key=f"k{n}", recipient=f"r{n}@b.test",
-            from_email="s@x", subject="s", body_text="b", status=status, error=f"err {n}",
+            message_id=f"<m{n}@x>",
+            template="t",
+            dedupe_key=f"k{n}",
+            recipient=f"r{n}@b.test",
+            from_email="s@x",
+            subject="s",
+            body_text="b",
+            status=status,
+            error=f"err {n}",
         )
         OutboundMessage.objects.filter(pk=row.pk).update(created_at=ago(hours=hours))
     sub = Subscription.objects.create(name="CRM", url="http://hooks.example/x", events=["*"])
     for status, hours in [(Delivery.Status.GAVE_UP, 30), (Delivery.Status.FAILED, 1)]:
         Delivery.objects.create(
-            subscription=sub, event="ticket.created", payload={}, status=status,
-            next_attempt_at=ago(hours=hours), created_at=ago(hours=hours), last_error="HTTP 500",
+            subscription=sub,
+            event="ticket.created",
+            payload={},
+            status=status,
+            next_attempt_at=ago(hours=hours),
+            created_at=ago(hours=hours),
+            last_error="HTTP 500",
         )
 
     response = as_admin.get(HEALTH)
@@ -196,7 +227,9 @@ def test_a_redis_down_is_shown_not_a_500(as_admin, db, settings):
     assert response.status_code == 200
     assert response.context["checks"]["cache"] is False
     assert response.context["queue_length"] is None
-    assert '<tr data-check="cache"><td>cache</td><td><strong class="bad">' in response.content.decode()
+    assert (
+        '<tr data-check="cache"><td>cache</td><td><strong class="bad">' in response.content.decode()
+    )
 
 
 # --- who sees it -----------------------------------------------------------------------

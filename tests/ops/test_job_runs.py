@@ -52,7 +52,11 @@ def test_a_failing_celery_run_is_recorded_with_its_error(db, jobs):
         run_cron_job_task.delay("bad").get()
 
     run = JobRun.objects.get()
-    assert (run.via, run.result, run.error) == ("celery", Result.FAILED, "RuntimeError: IMAP server said no")
+    assert (run.via, run.result, run.error) == (
+        "celery",
+        Result.FAILED,
+        "RuntimeError: IMAP server said no",
+    )
     state = JobState.objects.get(job="bad")
     assert state.last_result == Result.FAILED
     assert state.failing_since == run.started_at and state.last_ok_at is None
@@ -92,9 +96,13 @@ def test_run_cron_loop_records_its_runs(db):
 
 
 def test_the_osticket_cron_endpoint_records_its_runs(db, jobs):
-    secret = api_key_create(actor=SYSTEM, name="cron", allowed_ips=["127.0.0.1"], can_exec_cron=True)[1]
+    secret = api_key_create(
+        actor=SYSTEM, name="cron", allowed_ips=["127.0.0.1"], can_exec_cron=True
+    )[1]
 
-    response = Client().post("/api/tasks/cron", "", content_type="text/plain", HTTP_X_API_KEY=secret)
+    response = Client().post(
+        "/api/tasks/cron", "", content_type="text/plain", HTTP_X_API_KEY=secret
+    )
 
     assert response.status_code == 503
     assert sorted(JobRun.objects.values_list("job", "via", "result")) == [
@@ -126,3 +134,12 @@ def test_a_skipped_run_records_nothing(db, jobs):
     finally:
         lock.release()
     assert not JobRun.objects.exists()
+
+
+def test_a_job_runs_even_when_its_run_cannot_be_recorded(db, jobs):
+    from django.db import OperationalError
+
+    with mock.patch.object(JobRun.objects, "create", side_effect=OperationalError("down")):
+        assert cron.run_job("good") == 7
+
+    assert not JobRun.objects.exists() and not JobState.objects.exists()

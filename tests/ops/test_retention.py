@@ -31,8 +31,13 @@ def ago(days: float) -> dt.datetime:
 def inbound(days: float, status=InboundMessage.Status.CREATED) -> InboundMessage:
     n = next(seq)
     row = InboundMessage.objects.create(
-        source="pipe", source_key="pipe", sha256=f"{n:064d}", raw=b"From: a@b\r\n\r\nhi", size=15,
-        status=status, message_id=f"<{n}@x>",
+        source="pipe",
+        source_key="pipe",
+        sha256=f"{n:064d}",
+        raw=b"From: a@b\r\n\r\nhi",
+        size=15,
+        status=status,
+        message_id=f"<{n}@x>",
     )
     InboundMessage.objects.filter(pk=row.pk).update(received_at=ago(days))
     return row
@@ -41,8 +46,14 @@ def inbound(days: float, status=InboundMessage.Status.CREATED) -> InboundMessage
 def outbound(days: float, status=OutboundMessage.Status.SENT) -> OutboundMessage:
     n = next(seq)
     row = OutboundMessage.objects.create(
-        message_id=f"<out{n}@x>", template="t", dedupe_key=f"k{n}", recipient="a@b.test",
-        from_email="s@x", subject="s", body_text="b", status=status,
+        message_id=f"<out{n}@x>",
+        template="t",
+        dedupe_key=f"k{n}",
+        recipient="a@b.test",
+        from_email="s@x",
+        subject="s",
+        body_text="b",
+        status=status,
     )
     OutboundMessage.objects.filter(pk=row.pk).update(created_at=ago(days))
     return row
@@ -53,8 +64,12 @@ def delivery(days: float, status=Delivery.Status.SUCCEEDED) -> Delivery:
         name="hook", url="http://hooks.example/x", events=["*"]
     )
     return Delivery.objects.create(
-        subscription=sub, event="ticket.created", payload={}, status=status,
-        next_attempt_at=ago(days), created_at=ago(days),
+        subscription=sub,
+        event="ticket.created",
+        payload={},
+        status=status,
+        next_attempt_at=ago(days),
+        created_at=ago(days),
     )
 
 
@@ -120,7 +135,9 @@ def test_links_and_tokens_long_expired_go(db, cast):
 
     assert retention.purge_all()["tokens"] == 3
 
-    for model, *rows in zip((EmailVerification, AccessLink, Invitation), old, recent, live, strict=True):
+    for model, *rows in zip(
+        (EmailVerification, AccessLink, Invitation), old, recent, live, strict=True
+    ):
         assert left(model) == sorted(r.pk for r in rows[1:])
 
 
@@ -158,7 +175,8 @@ def test_purges_run_in_batches(db, monkeypatch):
         assert retention.purge_outbound_mail(ago(180)) == 5
 
     deletes = [
-        q["sql"] for q in queries.captured_queries
+        q["sql"]
+        for q in queries.captured_queries
         if q["sql"].startswith("DELETE") and "mail_outboundmessage" in q["sql"]
     ]
     assert len(deletes) == 3  # 2 + 2 + 1, never one statement for them all
@@ -199,7 +217,9 @@ def test_a_registered_purge_runs_with_its_age(db, monkeypatch):
     """The hook the audit log uses (its age: RetentionSettings.audit_days)."""
     seen = []
     monkeypatch.setitem(
-        retention.PURGES, "audit", retention.Purge("audit", "audit_days", lambda c: seen.append(c) or 4)
+        retention.PURGES,
+        "audit",
+        retention.Purge("audit", "audit_days", lambda c: seen.append(c) or 4),
     )
 
     assert retention.purge_all(now=NOW)["audit"] == 4

@@ -6,9 +6,9 @@ from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.errors import Conflict, NotVisible, PermissionRefused
+from helpdesk.ops.selectors import banner_for
 from tickets import services
 from tickets.models import Task, Ticket
-from helpdesk.ops.selectors import banner_for
 from tickets.selectors import ticket_get_for
 
 from .. import selectors
