@@ -13,6 +13,10 @@ from .runs import interval
 
 BANNER_KEY = "helpdesk:ops:banner"
 BANNER_SECONDS = 60
+# A job is named once it has failed (or not run) for longer than its interval, and never
+# sooner than this: a job every five seconds (outbox_drain) that fails once, or runs a
+# little late behind a long run, is not yet something for an admin.
+JOB_ALERT_FLOOR = dt.timedelta(minutes=5)
 MAILBOX_ALERT = dt.timedelta(hours=1)  # a mailbox failing this long is named
 MAIL_ALERT = dt.timedelta(hours=1)  # mail waiting, or failing, this long is named
 DAY = dt.timedelta(days=1)
@@ -40,16 +44,20 @@ class JobHealth:
         return self.state.last_started_at + self.interval
 
     @property
+    def grace(self) -> dt.timedelta:
+        return max(self.interval, JOB_ALERT_FLOOR)
+
+    @property
     def late(self) -> bool:
-        """Not run for longer than its interval after it was due."""
+        """Not run for longer than its interval (five minutes at least) after it was due."""
         due = self.next_run
-        return due is not None and self.now - due > self.interval
+        return due is not None and self.now - due > self.grace
 
     @property
     def failing(self) -> bool:
-        """Failing for longer than its interval."""
+        """Failing for longer than its interval (five minutes at least)."""
         since = self.state.failing_since if self.state else None
-        return since is not None and self.now - since > self.interval
+        return since is not None and self.now - since > self.grace
 
 
 def jobs(now: dt.datetime | None = None) -> list[JobHealth]:

@@ -128,6 +128,26 @@ def test_a_job_just_due_is_not_named(as_admin, db):
     assert banner(as_admin.get(DASHBOARD)) == ""
 
 
+def test_a_frequent_job_is_named_only_after_five_minutes(as_admin, db):
+    """outbox_drain runs every five seconds: one failure, or a minute's delay behind a
+    long run, is not yet something for an admin; five minutes are."""
+    failing = {"last_result": Result.FAILED, "last_error": "x"}
+    all_jobs_ran(
+        outbox_drain={**failing, "failing_since": ago(minutes=4)},
+        webhooks_retry={"last_started_at": ago(minutes=5)},  # every minute: due 4 min ago
+    )
+    assert banner(as_admin.get(DASHBOARD)) == ""
+
+    cache.clear()
+    all_jobs_ran(
+        outbox_drain={**failing, "failing_since": ago(minutes=6)},
+        webhooks_retry={"last_started_at": ago(minutes=7)},
+    )
+    text = banner(as_admin.get(DASHBOARD))
+    assert "Job outbox_drain has been failing" in text
+    assert "Job webhooks_retry has not run" in text
+
+
 def test_a_job_failing_longer_than_its_interval_is_named_with_its_error(as_admin, db):
     failing = {"last_result": Result.FAILED, "last_error": "RuntimeError: disk full"}
     all_jobs_ran(
