@@ -2,10 +2,14 @@
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db.models import Count, Min, Q
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from helpdesk.mail.models import Mailbox
 
 from . import checks
 from .models import JobRun, JobState, Result
@@ -82,14 +86,21 @@ def failing_for(mailbox, now: dt.datetime) -> dt.timedelta:
     return (now - mailbox.last_error_at) + quick * every + slow * max(every, BACKOFF)
 
 
-def mailboxes(now: dt.datetime | None = None) -> list:
+@dataclass
+class MailboxHealth:
+    mailbox: "Mailbox"
+    failing_for: dt.timedelta
+    alert: bool  # enabled and failing for an hour
+
+
+def mailboxes(now: dt.datetime | None = None) -> list[MailboxHealth]:
     from helpdesk.mail.models import Mailbox
 
     now = now or timezone.now()
-    rows = list(Mailbox.objects.order_by("name"))
-    for mailbox in rows:
-        mailbox.failing_for = failing_for(mailbox, now)
-        mailbox.alert = mailbox.is_active and mailbox.failing_for >= MAILBOX_ALERT
+    rows = []
+    for mailbox in Mailbox.objects.order_by("name"):
+        failing = failing_for(mailbox, now)
+        rows.append(MailboxHealth(mailbox, failing, mailbox.is_active and failing >= MAILBOX_ALERT))
     return rows
 
 
@@ -174,6 +185,8 @@ def problems(now: dt.datetime | None = None) -> list[dict]:
     if all(j.state is None for j in job_list):
         found.append({"kind": "no_jobs", "name": "", "since": None})
     for j in job_list:
+        if j.state is None:
+            continue
         if j.failing:
             found.append({"kind": "job_failing", "name": j.name, "since": j.state.failing_since})
         elif j.late:
