@@ -2,6 +2,7 @@
 broker and storage: JSON with each check; 503 when one fails), for load balancers."""
 
 import json
+import signal
 from unittest import mock
 
 import pytest
@@ -81,3 +82,29 @@ def test_a_media_folder_that_cannot_be_made_fails_storage(db, settings, tmp_path
 
 def test_probes_take_no_post(db):
     assert Client().post("/readyz").status_code == 405
+
+
+def test_with_a_real_redis_readyz_follows_it_and_the_queue_length_is_read(
+    db, settings, redis_process
+):
+    settings.REDIS_URL = redis_process.url(1)
+    settings.CELERY_BROKER_URL = redis_process.url(0)
+    settings.REDIS_TIMEOUT_SECONDS = 0.3
+    redis_process.client(0).rpush("celery", "a", "b", "c")
+
+    assert checks.queue_length() == 3
+    assert get("/readyz").status_code == 200
+
+    redis_process.pause()  # up, accepting connections, answering nobody
+    try:
+        response = get("/readyz")
+        assert response.status_code == 503
+        assert json.loads(response.content)["checks"] == {
+            "database": "ok",
+            "cache": "fail",
+            "broker": "fail",
+            "storage": "ok",
+        }
+        assert checks.queue_length() is None
+    finally:
+        redis_process.proc.send_signal(signal.SIGCONT)
