@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -105,11 +106,12 @@ def mailboxes(now: dt.datetime | None = None) -> list[MailboxHealth]:
 
 
 # --- mail and webhooks ---------------------------------------------------------------------
-def _first_pk_since(model, field_name: str, since: dt.datetime) -> int:
-    """The pk above which rows are newer than `since` (pks grow with time): a walk back
-    from the newest row through one period's rows, not a scan of the table."""
+def _first_pk_since(model, field_name: str, since: dt.datetime) -> Coalesce:
+    """The pk above which rows are newer than `since` (pks grow with time), as a
+    subquery: a walk back from the newest row through one period's rows, not a scan of
+    the table (created_at has no index of its own)."""
     older = model.objects.filter(**{f"{field_name}__lt": since}).order_by("-pk")
-    return older.values_list("pk", flat=True).first() or 0
+    return Coalesce(Subquery(older.values("pk")[:1]), Value(0))
 
 
 @dataclass
