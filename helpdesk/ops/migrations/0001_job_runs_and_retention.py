@@ -4,62 +4,154 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='JobState',
+            name="JobState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job', models.CharField(max_length=64, unique=True)),
-                ('last_started_at', models.DateTimeField(blank=True, null=True)),
-                ('last_finished_at', models.DateTimeField(blank=True, null=True)),
-                ('last_duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('last_result', models.CharField(choices=[('running', 'Running'), ('ok', 'OK'), ('failed', 'Failed')], default='running', max_length=8)),
-                ('last_error', models.TextField(blank=True)),
-                ('last_ok_at', models.DateTimeField(blank=True, null=True)),
-                ('failing_since', models.DateTimeField(blank=True, help_text='First failure since the last run that succeeded.', null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("job", models.CharField(max_length=64, unique=True)),
+                ("last_started_at", models.DateTimeField(blank=True, null=True)),
+                ("last_finished_at", models.DateTimeField(blank=True, null=True)),
+                ("last_duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "last_result",
+                    models.CharField(
+                        choices=[("running", "Running"), ("ok", "OK"), ("failed", "Failed")],
+                        default="running",
+                        max_length=8,
+                    ),
+                ),
+                ("last_error", models.TextField(blank=True)),
+                ("last_ok_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "failing_since",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="First failure since the last run that succeeded.",
+                        null=True,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['job'],
+                "ordering": ["job"],
             },
         ),
         migrations.CreateModel(
-            name='RetentionSettings',
+            name="RetentionSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('inbound_raw_days', models.PositiveIntegerField(default=90, help_text='The stored bytes of processed inbound messages are erased after this many days (the record of each message stays, so mail left on a server is not imported twice). Parked messages keep theirs until they are processed.', verbose_name='raw inbound mail (days)')),
-                ('outbound_mail_days', models.PositiveIntegerField(default=180, help_text='Sent, failed and bounced mail records older than this are deleted.', verbose_name='outbound mail records (days)')),
-                ('webhook_delivery_days', models.PositiveIntegerField(default=30, help_text='Finished webhook deliveries (and their attempts) older than this.', verbose_name='webhook deliveries (days)')),
-                ('token_days', models.PositiveIntegerField(default=30, help_text='Email verifications, guest access links and invitations this long past their expiry (or their use).', verbose_name='expired links and tokens (days)')),
-                ('job_run_days', models.PositiveIntegerField(default=14, help_text="Records of periodic job runs (each job's latest state is always kept).", verbose_name='job runs (days)')),
-                ('audit_days', models.PositiveIntegerField(default=365, help_text='Audit entries older than this (once the audit log exists).', verbose_name='audit log (days)')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "inbound_raw_days",
+                    models.PositiveIntegerField(
+                        default=90,
+                        help_text="The stored bytes of processed inbound messages are erased after this many days (the record of each message stays, so mail left on a server is not imported twice). Parked messages keep theirs until they are processed.",
+                        verbose_name="raw inbound mail (days)",
+                    ),
+                ),
+                (
+                    "outbound_mail_days",
+                    models.PositiveIntegerField(
+                        default=180,
+                        help_text="Sent, failed and bounced mail records older than this are deleted.",
+                        verbose_name="outbound mail records (days)",
+                    ),
+                ),
+                (
+                    "webhook_delivery_days",
+                    models.PositiveIntegerField(
+                        default=30,
+                        help_text="Finished webhook deliveries (and their attempts) older than this.",
+                        verbose_name="webhook deliveries (days)",
+                    ),
+                ),
+                (
+                    "token_days",
+                    models.PositiveIntegerField(
+                        default=30,
+                        help_text="Email verifications, guest access links and invitations this long past their expiry (or their use).",
+                        verbose_name="expired links and tokens (days)",
+                    ),
+                ),
+                (
+                    "job_run_days",
+                    models.PositiveIntegerField(
+                        default=14,
+                        help_text="Records of periodic job runs (each job's latest state is always kept).",
+                        verbose_name="job runs (days)",
+                    ),
+                ),
+                (
+                    "audit_days",
+                    models.PositiveIntegerField(
+                        default=365,
+                        help_text="Audit entries older than this (once the audit log exists).",
+                        verbose_name="audit log (days)",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'retention settings',
-                'verbose_name_plural': 'retention settings',
+                "verbose_name": "retention settings",
+                "verbose_name_plural": "retention settings",
             },
         ),
         migrations.CreateModel(
-            name='JobRun',
+            name="JobRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job', models.CharField(max_length=64)),
-                ('via', models.CharField(choices=[('celery', 'Celery beat'), ('command', 'run_cron'), ('loop', 'run_cron --loop'), ('api', 'Cron endpoint (API)')], max_length=8)),
-                ('started_at', models.DateTimeField()),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('duration_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('result', models.CharField(choices=[('running', 'Running'), ('ok', 'OK'), ('failed', 'Failed')], default='running', max_length=8)),
-                ('count', models.BigIntegerField(blank=True, help_text='What the job returned.', null=True)),
-                ('error', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("job", models.CharField(max_length=64)),
+                (
+                    "via",
+                    models.CharField(
+                        choices=[
+                            ("celery", "Celery beat"),
+                            ("command", "run_cron"),
+                            ("loop", "run_cron --loop"),
+                            ("api", "Cron endpoint (API)"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("duration_ms", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "result",
+                    models.CharField(
+                        choices=[("running", "Running"), ("ok", "OK"), ("failed", "Failed")],
+                        default="running",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "count",
+                    models.BigIntegerField(
+                        blank=True, help_text="What the job returned.", null=True
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
-                'indexes': [models.Index(fields=['job', '-started_at'], name='ops_jobrun_job')],
+                "ordering": ["-started_at", "-id"],
+                "indexes": [models.Index(fields=["job", "-started_at"], name="ops_jobrun_job")],
             },
         ),
     ]
