@@ -91,7 +91,7 @@ class RetentionSettings(SingletonSettings):
         default=30,
         help_text=_(
             "Email verifications, guest access links and invitations this long past their "
-            "expiry (or their use)."
+            "expiry (used or not)."
         ),
     )
     job_run_days = models.PositiveIntegerField(

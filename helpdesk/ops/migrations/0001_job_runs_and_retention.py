@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
                     "token_days",
                     models.PositiveIntegerField(
                         default=30,
-                        help_text="Email verifications, guest access links and invitations this long past their expiry (or their use).",
+                        help_text="Email verifications, guest access links and invitations this long past their expiry (used or not).",
                         verbose_name="expired links and tokens (days)",
                     ),
                 ),
