@@ -133,5 +133,7 @@ def purge_all(*, now: dt.datetime | None = None) -> dict[str, int]:
         days = getattr(ages, purge.days_field)
         if days:
             done[purge.name] = purge.purge(now - dt.timedelta(days=days))
+    # Audit log (not written yet): the purge is recorded here, one entry by the system
+    # with `done`, once accounts.audit exists (issue 16, "deletions and purges").
     log.info("retention purge: %s", done)
     return done
