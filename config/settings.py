@@ -64,10 +64,12 @@ INSTALLED_APPS = [
     "helpdesk.panel",
     "helpdesk.portal",
     "helpdesk.importers",
+    "helpdesk.ops",
     *env.list("HELPDESK_PLUGINS", default=[]),
 ]
 
 MIDDLEWARE = [
+    "helpdesk.ops.middleware.ProbeMiddleware",  # /healthz, /readyz: before host checks
     "django.middleware.security.SecurityMiddleware",
     "helpdesk.bodylimit.RequestBodyLimitMiddleware",  # 413 before a large body is read
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -253,6 +255,7 @@ HELPDESK_CRON = {
     "purge_idempotency_keys": env.int("CRON_PURGE_IDEMPOTENCY_SECONDS", default=3600),
     "purge_alerts": env.int("CRON_PURGE_ALERTS_SECONDS", default=6 * 3600),
     "fetch_mail": env.int("CRON_FETCH_MAIL_SECONDS", default=60),
+    "purge_retention": env.int("CRON_PURGE_RETENTION_SECONDS", default=3600),
 }
 CELERY_BEAT_SCHEDULE = {
     f"cron-{name}": {

@@ -12,6 +12,7 @@ admin.site.site_title = "Helpdesk admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("helpdesk.api.urls")),
+    path("scp/health/", include("helpdesk.ops.urls")),
     path("scp/", include("helpdesk.panel.urls")),
     path("", include("helpdesk.portal.urls")),
 ]

@@ -78,6 +78,12 @@ def purge_alerts() -> int:
     from helpdesk.alerts.services import alerts_purge
 
     return alerts_purge()
+def purge_retention() -> int:
+    """What piles up (raw inbound mail, mail records, webhook deliveries, expired links,
+    job runs, ...) past its age in the retention settings (helpdesk.ops.retention)."""
+    from helpdesk.ops.retention import purge_all
+
+    return sum(purge_all().values())
 
 
 JOBS: dict[str, Callable[[], int]] = {
@@ -91,6 +97,7 @@ JOBS: dict[str, Callable[[], int]] = {
     "webhooks_retry": webhooks_retry,
     "purge_idempotency_keys": purge_idempotency_keys,
     "purge_alerts": purge_alerts,
+    "purge_retention": purge_retention,
 }
 
 
@@ -128,15 +135,20 @@ class JobLock:
             cache.delete(self.key)
 
 
-def run_job(name: str) -> int | None:
+def run_job(name: str, *, via: str = "command") -> int | None:
     """Run a job unless the same job is running right now (JobLock; the jobs are
-    idempotent anyway). Returns the job's count, or None when skipped."""
+    idempotent anyway). Returns the job's count, or None when skipped. Every run is
+    recorded (helpdesk.ops.runs: start, duration, result, error); `via` says what
+    started it (celery, command, loop, api)."""
+    from helpdesk.ops.runs import recorded
+
     lock = JobLock(name)
     if not lock.take():
         log.info("cron job %s skipped: already running", name)
         return None
     try:
-        result = JOBS[name]()
+        with recorded(name, via=via) as run:
+            result = run.count = JOBS[name]()
     finally:
         lock.release()
     log.info("cron job %s done (%s)", name, result)
@@ -165,7 +177,7 @@ def run_loop(
             started = time.monotonic()
             close_old_connections()
             try:
-                run_job(name)
+                run_job(name, via="loop")
             except Exception as exc:  # a failing run must not end the job's loop
                 log.exception("cron job %s failed", name)
                 if report is not None:

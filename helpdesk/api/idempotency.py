@@ -113,5 +113,8 @@ def finish(record: IdempotencyRecord, response) -> None:
 
 
 def purge() -> int:
+    """Records past their TTL, deleted in batches (helpdesk.ops.retention)."""
+    from helpdesk.ops.retention import delete_in_batches
+
     cutoff = timezone.now() - _ttl()
-    return IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()[0]
+    return delete_in_batches(IdempotencyRecord.objects.filter(created_at__lt=cutoff))

@@ -587,7 +587,7 @@ class CronView(View):
         failed = []
         for name in cron.JOBS:
             try:
-                cron.run_job(name)
+                cron.run_job(name, via="api")
             except Exception:  # one failing job must not stop the others
                 log.exception("cron job %s failed (run through the API)", name)
                 failed.append(name)

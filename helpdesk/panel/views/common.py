@@ -8,6 +8,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from accounts import permissions as perms
 from accounts.errors import Conflict, NotVisible, PermissionRefused
 from helpdesk.alerts.selectors import unread_count
+from helpdesk.ops.selectors import banner_for
 from tickets import services
 from tickets.models import Task, Ticket
 from tickets.selectors import ticket_get_for
@@ -33,6 +34,7 @@ def frame(request, context: dict) -> dict:
         "may_banlist": perms.has_agent_perm(user, "emails.banlist"),
         "may_agent_stats": perms.has_agent_perm(user, "stats.agents"),
         "kb_enabled": kb_enabled(),
+        "ops_banner": banner_for(user),  # admins only (helpdesk.ops)
     }
 
 
