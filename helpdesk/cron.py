@@ -78,6 +78,8 @@ def purge_alerts() -> int:
     from helpdesk.alerts.services import alerts_purge
 
     return alerts_purge()
+
+
 def purge_retention() -> int:
     """What piles up (raw inbound mail, mail records, webhook deliveries, expired links,
     job runs, ...) past its age in the retention settings (helpdesk.ops.retention)."""
