@@ -271,8 +271,40 @@ class OutboundMessage(models.Model):
         return f"{self.template} to {self.recipient} ({self.status})"
 
 
+class EmailTemplateSet(models.Model):
+    """A named set of email templates (osTicket's template groups). Each department
+    picks one (DepartmentMailSettings.template_set); a template a set does not define,
+    and every template of a department that picks none, comes from the default set
+    (then from the defaults in code)."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    is_default = models.BooleanField(
+        _("default set"),
+        default=False,
+        help_text=_("Used by departments that pick no set, and for any template a set lacks."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        verbose_name = _("email template set")
+        verbose_name_plural = _("email template sets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="mail_one_default_template_set",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
 class EmailTemplate(models.Model):
-    """osTicket's email templates, editable by admins (Django template language)."""
+    """osTicket's email templates, editable by admins (Django template language). The
+    admin writes the subject and the HTML part; the plain-text part is derived from the
+    HTML on every save (`templates.derive_text`), so the two cannot drift apart."""
 
     class Code(models.TextChoices):
         TICKET_AUTORESP = "ticket.autoresp", _("New ticket autoresponse (to the client)")
@@ -297,22 +329,47 @@ class EmailTemplate(models.Model):
         TASK_TRANSFER_ALERT = "task.transfer.alert", _("Task transfer alert (to agents)")
         TASK_OVERDUE_ALERT = "task.overdue.alert", _("Overdue task alert (to agents)")
 
-    code = models.CharField(max_length=32, choices=Code, unique=True)
-    subject = models.CharField(max_length=255)
-    body_text = models.TextField(help_text=_("Plain text part."))
-    body_html = models.TextField(blank=True, help_text=_("HTML part; empty: text only."))
-    updated_at = models.DateTimeField(auto_now=True)
+    template_set = models.ForeignKey(
+        EmailTemplateSet,
+        on_delete=models.CASCADE,
+        related_name="templates",
+        verbose_name=_("template set"),
+    )
+    code = models.CharField(_("template"), max_length=32, choices=Code)
+    subject = models.CharField(_("subject"), max_length=255)
+    body_html = models.TextField(
+        _("HTML body"), help_text=_("The message. The plain-text part is made from it.")
+    )
+    body_text = models.TextField(
+        _("plain-text body"),
+        editable=False,
+        help_text=_("Derived from the HTML body on save."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
-        ordering = ["code"]
+        ordering = ["template_set", "code"]
+        verbose_name = _("email template")
+        verbose_name_plural = _("email templates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template_set", "code"], name="mail_template_once_per_set"
+            )
+        ]
 
     def __str__(self):
         return self.get_code_display()
 
+    def save(self, *args, **kwargs):
+        from .templates import derive_text
+
+        self.body_text = derive_text(self.body_html)
+        super().save(*args, **kwargs)
+
     def clean(self):
         from .templates import template_errors
 
-        errors = template_errors(self.subject, self.body_text, self.body_html, code=self.code)
+        errors = template_errors(self.subject, None, self.body_html, code=self.code, sample=True)
         if errors:
             raise ValidationError(errors)
 
@@ -322,6 +379,15 @@ class DepartmentMailSettings(models.Model):
 
     department = models.OneToOneField(
         "routing.Department", on_delete=models.CASCADE, related_name="mail_settings"
+    )
+    template_set = models.ForeignKey(
+        EmailTemplateSet,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("email template set"),
+        help_text=_("Empty: the default set."),
     )
     autoresp_new_ticket = models.BooleanField(_("new ticket autoresponse"), default=True)
     autoresp_new_message = models.BooleanField(_("new message autoresponse"), default=True)
