@@ -281,7 +281,7 @@ class EmailTemplateAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "original": row,
             "title": _("Preview of %(template)s") % {"template": row},
-            "ticket": ticket,
+            "chosen_ticket": ticket,
             "number": number,
             "problem": problem,
             "rendered": rendered,
