@@ -7,6 +7,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_services import SingletonAdmin
+
 from . import sandbox
 from .models import (
     DepartmentMailSettings,
@@ -451,9 +453,5 @@ class DepartmentMailSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(MailSettings)
-class MailSettingsAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return not MailSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class MailSettingsAdmin(SingletonAdmin):
+    """One row, a section of the admin's "Helpdesk settings" page."""

@@ -129,6 +129,7 @@ class InboundMessage(models.Model):
     server_uid = models.CharField(max_length=128, blank=True)
     api_key = models.ForeignKey(
         "accounts.ApiKey",
+        verbose_name=_("API key"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -249,7 +250,7 @@ class OutboundMessage(models.Model):
     from_email = models.CharField(max_length=320)
     subject = models.CharField(max_length=255)
     body_text = models.TextField()
-    body_html = models.TextField(blank=True)
+    body_html = models.TextField(verbose_name=_("HTML body"), blank=True)
     headers = models.JSONField(default=dict, blank=True)
     is_auto = models.BooleanField(default=False, help_text=_("An autoresponse or alert."))
     status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
@@ -477,7 +478,9 @@ class MailSettings(SingletonSettings):
         default=True, help_text=_("Tell the other participants about a new message.")
     )
     add_cc_collaborators = models.BooleanField(
-        default=True, help_text=_("Addresses in Cc become collaborators.")
+        verbose_name=_("add Cc'd addresses as collaborators"),
+        default=True,
+        help_text=_("Addresses in Cc become collaborators."),
     )
     strip_quoted_reply = models.BooleanField(default=True)
     reply_separator = models.CharField(max_length=64, default="-- reply above this line --")

@@ -22,6 +22,7 @@ class PanelSettings(SingletonSettings):
     create_on_load = False
 
     require_2fa = models.BooleanField(
+        verbose_name=_("require two-factor sign-in"),
         default=False,
         help_text=_("Every agent must set up two-factor authentication to use the panel."),
     )

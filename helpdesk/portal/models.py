@@ -42,12 +42,17 @@ class PortalSettings(SingletonSettings):
         default=5, help_text=_("Files per message (each within the configured size limit).")
     )
     tickets_per_ip_per_hour = models.PositiveIntegerField(
-        default=10, help_text=_("Tickets one address may open per hour; 0: no limit.")
+        verbose_name=_("tickets per IP address per hour"),
+        default=10,
+        help_text=_("Tickets one address may open per hour; 0: no limit."),
     )
     access_links_per_ip_per_hour = models.PositiveIntegerField(
-        default=5, help_text=_("Guest sign-in link requests per address per hour; 0: no limit.")
+        verbose_name=_("access links per IP address per hour"),
+        default=5,
+        help_text=_("Guest sign-in link requests per address per hour; 0: no limit."),
     )
     account_mails_per_ip_per_hour = models.PositiveIntegerField(
+        verbose_name=_("account mails per IP address per hour"),
         default=5,
         help_text=_("Registrations and password resets per address per hour; 0: no limit."),
     )
