@@ -205,7 +205,10 @@ class EmailTemplateForm(forms.ModelForm):
     class Meta:
         model = EmailTemplate
         fields = ("template_set", "code", "subject", "body_html")
-        widgets = {"body_html": forms.Textarea(attrs={"rows": 18, "cols": 90})}
+        widgets = {
+            "subject": forms.TextInput(attrs={"size": 80}),
+            "body_html": forms.Textarea(attrs={"rows": 18, "cols": 90}),
+        }
 
 
 def _variables(code: str | None) -> list[str]:

@@ -178,7 +178,8 @@ def derive_text(html: str) -> str:
     text, paragraphs and line breaks kept, and the entry's HTML body swapped for its text."""
     from threads.html import html_to_text
 
-    return _ENTRY_HTML.sub("entry.body_text", html_to_text(html or ""))
+    html = (html or "").replace("\r\n", "\n").replace("\r", "\n")  # as browsers post it
+    return _ENTRY_HTML.sub("entry.body_text", html_to_text(html))
 
 
 def source(code: str, *, department=None) -> tuple[str, str, str, int | None]:

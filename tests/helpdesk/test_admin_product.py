@@ -249,3 +249,15 @@ def test_the_client_form_saves_contact_details_through_the_service(admin_client,
     assert response.status_code == 302, response.context["adminform"].form.errors
     cast.alice.refresh_from_db()
     assert cast.alice.phone == "+1 555 0100"
+
+
+def test_the_panel_links_to_the_admin_for_admins_only(client, cast):
+    link = f'<a href="{reverse("admin:index")}" id="admin-link">Admin</a>'
+
+    client.force_login(cast.admin)
+    as_admin = client.get(reverse("panel:dashboard")).content.decode()
+    client.force_login(cast.agent_a)
+    as_agent = client.get(reverse("panel:dashboard")).content.decode()
+
+    assert link in as_admin
+    assert 'id="admin-link"' not in as_agent

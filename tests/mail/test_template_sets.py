@@ -286,3 +286,10 @@ def test_the_migration_keeps_a_text_only_template_and_derives_text_from_html(db,
     assert (
         templates.template_errors(reply.subject, None, reply.body_html, code="ticket.reply") == {}
     )
+
+
+def test_the_text_part_is_the_same_whatever_line_ends_the_browser_posts():
+    unix = "<p>Hello {{ recipient.name }},</p>\n<p>Bye</p>"
+
+    assert templates.derive_text(unix.replace("\n", "\r\n")) == templates.derive_text(unix)
+    assert templates.derive_text(unix) == "Hello {{ recipient.name }},\n\nBye"
