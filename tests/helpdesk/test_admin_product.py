@@ -261,3 +261,87 @@ def test_the_panel_links_to_the_admin_for_admins_only(client, cast):
 
     assert link in as_admin
     assert 'id="admin-link"' not in as_agent
+
+
+# --- webhooks, filter actions, business hours -------------------------------------------
+
+
+def test_an_admin_adds_a_webhook_and_sees_its_secret_once(admin_client, monkeypatch):
+    from django.contrib.messages import get_messages
+
+    from helpdesk.webhooks import addresses
+    from helpdesk.webhooks.models import Subscription
+
+    monkeypatch.setattr(addresses.socket, "getaddrinfo", _public_dns)
+    url = reverse("admin:helpdesk_webhooks_subscription_add")
+    assert 'name="secret"' not in admin_client.get(url).content.decode()
+
+    response = admin_client.post(
+        url,
+        {"name": "Chat", "url": "https://hooks.example/x", "events": '["*"]', "is_active": "on"},
+    )
+
+    assert response.status_code == 302
+    created = Subscription.objects.get()
+    assert (created.name, created.events, len(created.secret)) == ("Chat", ["*"], 64)
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert f"The signing secret of this webhook, shown once: {created.secret}" in shown
+
+
+def _public_dns(host, *args, **kwargs):
+    import socket
+
+    return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", 0))]
+
+
+def test_a_filter_action_keeps_only_the_field_its_kind_uses(db):
+    import json
+
+    from routing.admin import FilterActionForm
+    from tickets.models import Priority
+
+    priority = Priority.objects.first()
+    form = FilterActionForm(
+        {"kind": "priority", "sort": "0", "priority": priority.pk, "value": "stale reason"}
+    )
+
+    assert form.is_valid(), form.errors
+    assert (form.cleaned_data["priority"], form.cleaned_data["value"]) == (priority, "")
+    shown = json.loads(form.fields["kind"].widget.attrs["data-action-fields"])
+    assert shown["priority"] == ["priority"]
+    assert shown["reject"] == ["value"]
+    assert shown["no_autoresponse"] == []
+
+
+def test_the_filter_form_loads_the_script_that_hides_unused_fields(admin_client):
+    html = admin_client.get(reverse("admin:routing_ticketfilter_add")).content.decode()
+
+    assert "/static/js/admin_filter_actions.js" in html
+    assert "data-action-fields=" in html
+
+
+def test_business_hours_are_a_week_grid_one_row_per_weekday(admin_client):
+    from routing.models import Schedule
+
+    url = reverse("admin:routing_schedule_add")
+    formset = admin_client.get(url).context["inline_admin_formsets"][0].formset
+    assert [f.initial.get("weekday") for f in formset.forms] == [0, 1, 2, 3, 4, 5, 6]
+
+    data = {"name": "Office", "timezone": "UTC"}
+    prefix = formset.prefix
+    data.update({f"{prefix}-TOTAL_FORMS": "7", f"{prefix}-INITIAL_FORMS": "0"})
+    for day in range(7):
+        data[f"{prefix}-{day}-weekday"] = str(day)
+        if day < 5:
+            data[f"{prefix}-{day}-start_time"] = "09:00"
+            data[f"{prefix}-{day}-end_time"] = "17:00"
+    data.update({"holidays-TOTAL_FORMS": "0", "holidays-INITIAL_FORMS": "0"})
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302, response.context["inline_admin_formsets"][0].formset.errors
+    office = Schedule.objects.get(name="Office")
+    assert sorted(office.hours.values_list("weekday", flat=True)) == [0, 1, 2, 3, 4]
+    change = admin_client.get(reverse("admin:routing_schedule_change", args=[office.pk]))
+    rows = change.context["inline_admin_formsets"][0].formset.forms
+    assert [f.initial.get("weekday") for f in rows] == [0, 1, 2, 3, 4, 5, 6]
