@@ -132,7 +132,7 @@ class HelpdeskUserCreationForm(UserCreationForm[User]):
 
 @admin.register(User)
 class UserAdmin(ThroughServices[User], BaseUserAdmin[User]):
-    form = HelpdeskUserChangeForm
+    form: type[UserChangeForm[User]] = HelpdeskUserChangeForm
     add_form = HelpdeskUserCreationForm
     ordering = ["email"]
     list_display = [

@@ -180,7 +180,7 @@ class FilterActionForm(forms.ModelForm[FilterAction]):
         )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         used = action_fields(cleaned.get("kind") or "")
         for name in ACTION_TARGETS:
             if name not in used:
