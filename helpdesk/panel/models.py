@@ -78,6 +78,10 @@ class TotpDevice(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("two-factor device")
+        verbose_name_plural = _("two-factor devices")
+
     def __str__(self):
         return f"Authenticator of {self.agent}"
 
