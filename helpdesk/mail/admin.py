@@ -324,6 +324,15 @@ class EmailTemplateSetAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(template_count=Count("templates"))
 
+    def has_delete_permission(self, request, obj=None):
+        """The default set is the fallback of every other: never deleted."""
+        if obj is not None and obj.is_default:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        queryset.exclude(is_default=True).delete()  # the bulk action: the same rule
+
     @admin.display(description=_("templates"), ordering="template_count")
     def template_count(self, obj):
         return obj.template_count

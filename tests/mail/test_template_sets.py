@@ -293,3 +293,61 @@ def test_the_text_part_is_the_same_whatever_line_ends_the_browser_posts():
 
     assert templates.derive_text(unix.replace("\n", "\r\n")) == templates.derive_text(unix)
     assert templates.derive_text(unix) == "Hello {{ recipient.name }},\n\nBye"
+
+
+# --- the sets in the admin --------------------------------------------------------------
+
+
+def test_a_second_default_set_is_refused_on_the_form(client, cast, default_set, nothing_written):
+    client.force_login(cast.admin)
+
+    with nothing_written():
+        response = client.post(
+            reverse("admin:helpdesk_mail_emailtemplateset_add"),
+            {
+                "name": "Another",
+                "is_default": "on",
+                "notes": "",
+                "templates-TOTAL_FORMS": "0",
+                "templates-INITIAL_FORMS": "0",
+            },
+        )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+
+
+def test_the_default_set_cannot_be_deleted(client, cast, default_set):
+    client.force_login(cast.admin)
+
+    response = client.post(
+        reverse("admin:helpdesk_mail_emailtemplateset_delete", args=[default_set.pk]),
+        {"post": "yes"},
+    )
+
+    assert response.status_code == 403
+    assert EmailTemplateSet.objects.filter(pk=default_set.pk).exists()
+
+
+@pytest.mark.parametrize("url_name", ["emailtemplate", "emailtemplateset"])
+def test_the_template_lists_cost_the_same_queries_whatever_their_length(
+    client, cast, default_set, url_name
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(cast.admin)
+    url = reverse(f"admin:helpdesk_mail_{url_name}_changelist")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    few = count()
+    for i in range(5):
+        extra = EmailTemplateSet.objects.create(name=f"Set {i}")
+        EmailTemplate.objects.create(
+            template_set=extra, code="ticket.reply", subject="x", body_html="<p>x</p>"
+        )
+    assert count() == few
