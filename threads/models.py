@@ -60,7 +60,9 @@ class ThreadEntry(models.Model):
     source = models.CharField(max_length=16, choices=Source, default=Source.WEB)
     is_system = models.BooleanField(default=False, help_text=_("Written by the system itself."))
     recipients = models.JSONField(default=dict, blank=True)
-    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    message_id = models.CharField(
+        verbose_name=_("Message-ID"), max_length=255, blank=True, db_index=True
+    )
     email_headers = models.TextField(blank=True)
     ip_address = models.GenericIPAddressField(verbose_name=_("IP address"), null=True, blank=True)
     original_thread = models.ForeignKey(
@@ -246,7 +248,7 @@ def stored_file_path(instance: "StoredFile", filename: str) -> str:
 class StoredFile(models.Model):
     """File content, stored once per SHA-256 through Django's storage API."""
 
-    sha256 = models.CharField(max_length=64, unique=True)
+    sha256 = models.CharField(verbose_name=_("SHA-256"), max_length=64, unique=True)
     size = models.PositiveBigIntegerField()
     content_type = models.CharField(max_length=128, default="application/octet-stream")
     file = models.FileField(upload_to=stored_file_path, max_length=200)

@@ -185,9 +185,14 @@ class Ticket(WorkItem):
         help_text=_("The status's state, kept in step."),
     )
     source = models.CharField(max_length=8, choices=Source, default=Source.WEB)
-    sla_due_at = models.DateTimeField(null=True, blank=True, help_text=_("From the SLA."))
+    sla_due_at = models.DateTimeField(
+        verbose_name=_("SLA due at"), null=True, blank=True, help_text=_("From the SLA.")
+    )
     sla_paused_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("Set while the status stops the SLA clock.")
+        verbose_name=_("SLA paused at"),
+        null=True,
+        blank=True,
+        help_text=_("Set while the status stops the SLA clock."),
     )
     due_at = models.DateTimeField(
         null=True, blank=True, help_text=_("Set by an agent; wins over the SLA.")

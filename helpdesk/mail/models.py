@@ -126,7 +126,7 @@ class InboundMessage(models.Model):
     source_key = models.CharField(
         max_length=32, help_text=_("mailbox:<id>, pipe or api: duplicates are judged per source.")
     )
-    server_uid = models.CharField(max_length=128, blank=True)
+    server_uid = models.CharField(verbose_name=_("server UID"), max_length=128, blank=True)
     api_key = models.ForeignKey(
         "accounts.ApiKey",
         verbose_name=_("API key"),
@@ -140,8 +140,8 @@ class InboundMessage(models.Model):
             "it no department and no trust."
         ),
     )
-    message_id = models.CharField(max_length=255, blank=True)
-    sha256 = models.CharField(max_length=64, unique=True)
+    message_id = models.CharField(verbose_name=_("Message-ID"), max_length=255, blank=True)
+    sha256 = models.CharField(verbose_name=_("SHA-256"), max_length=64, unique=True)
     content_hash = models.CharField(
         max_length=64,
         blank=True,
@@ -226,7 +226,7 @@ class OutboundMessage(models.Model):
         FAILED = "failed", _("Failed")
         BOUNCED = "bounced", _("Bounced")
 
-    message_id = models.CharField(max_length=255, unique=True)
+    message_id = models.CharField(verbose_name=_("Message-ID"), max_length=255, unique=True)
     template = models.CharField(max_length=32)
     dedupe_key = models.CharField(
         max_length=128, unique=True, help_text=_("The event and recipient: sent once.")

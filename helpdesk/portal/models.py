@@ -76,7 +76,9 @@ class AccessLink(models.Model):
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     email = models.EmailField(help_text=_("The address the link was sent to."))
-    requested_ip = models.GenericIPAddressField(null=True, blank=True)
+    requested_ip = models.GenericIPAddressField(
+        verbose_name=_("requested from IP address"), null=True, blank=True
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -56,7 +56,9 @@ class Delivery(models.Model):
         Subscription, on_delete=models.CASCADE, related_name="deliveries"
     )
     event = models.CharField(max_length=64)
-    event_id = models.BigIntegerField(null=True, blank=True, help_text="The ThreadEvent.")
+    event_id = models.BigIntegerField(
+        verbose_name=_("event ID"), null=True, blank=True, help_text="The ThreadEvent."
+    )
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)

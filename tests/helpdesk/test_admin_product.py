@@ -345,3 +345,32 @@ def test_business_hours_are_a_week_grid_one_row_per_weekday(admin_client):
     change = admin_client.get(reverse("admin:routing_schedule_change", args=[office.pk]))
     rows = change.context["inline_admin_formsets"][0].formset.forms
     assert [f.initial.get("weekday") for f in rows] == [0, 1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize(
+    ("label", "field", "expected"),
+    [
+        ("routing.Department", "sla", "SLA"),
+        ("helpdesk_mail.EmailTemplate", "body_html", "HTML body"),
+        ("threads.ThreadEntry", "body_html", "HTML body"),
+        ("threads.ThreadEntry", "message_id", "Message-ID"),
+        ("helpdesk_kb.CannedResponse", "body_html", "HTML body"),
+        ("helpdesk_panel.PanelSettings", "require_2fa", "Require two-factor sign-in"),
+        ("helpdesk_webhooks.Subscription", "url", "URL"),
+        ("tickets.HelpdeskSettings", "default_sla", "Default SLA"),
+    ],
+)
+def test_fields_have_plain_labels(label, field, expected):
+    from django.apps import apps
+    from django.utils.text import capfirst
+
+    model = apps.get_model(label)
+
+    assert capfirst(model._meta.get_field(field).verbose_name) == expected
+
+
+def test_a_form_shows_the_plain_labels(admin_client):
+    html = admin_client.get(reverse("admin:routing_department_add")).content.decode()
+
+    assert '<label for="id_sla">SLA:</label>' in html
+    assert "Sla:" not in html
