@@ -4,7 +4,7 @@ through the same selector as every surface), or the sample ticket."""
 from tickets.models import Ticket
 
 from . import templates
-from .outbound import entry_values, ticket_url, ticket_values
+from .outbound import CLIENT_TEMPLATES, entry_values, ticket_url, ticket_values
 
 
 def context_for(code: str, ticket: Ticket | None) -> dict:
@@ -14,7 +14,7 @@ def context_for(code: str, ticket: Ticket | None) -> dict:
     context = templates.sample_context(code)
     if ticket is None:
         return context
-    for_agent = not code.startswith(("ticket.autoresp", "message.autoresp", "ticket.notice"))
+    for_agent = code not in CLIENT_TEMPLATES
     entry = ticket.thread.entries.order_by("-created_at", "-id").first()
     context.update(
         recipient={"name": ticket.requester.display_name, "email": ticket.requester.email},

@@ -159,7 +159,7 @@ def test_the_preview_renders_subject_text_and_html_with_a_chosen_ticket(client, 
     assert subject == "Opened: Scanner <b>broken</b>"
     name = cast.alice.display_name
     assert text.startswith(f"Dear {name},\n\nScanner <b>broken</b> http")
-    assert f"/tickets/{ticket.number}/" in text
+    assert f"/tickets/{ticket.number}/" in text and "/scp/" not in text  # the client's link
     assert "<p>Scanner &lt;b&gt;broken&lt;/b&gt; http" in html  # escaped in HTML
 
 
@@ -351,3 +351,21 @@ def test_the_template_lists_cost_the_same_queries_whatever_their_length(
             template_set=extra, code="ticket.reply", subject="x", body_html="<p>x</p>"
         )
     assert count() == few
+
+
+@pytest.mark.parametrize(
+    ("code", "link"), [("ticket.reply", "/tickets/"), ("ticket.alert", "/scp/")]
+)
+def test_the_preview_links_as_the_mail_would_client_or_agent(client, cast, default_set, code, link):
+    ticket = open_ticket(cast.alice, department=cast.dept_a)
+    row = EmailTemplate.objects.get(template_set=default_set, code=code)
+    row.body_html = "<p>{{ url }}</p>"
+    row.save()
+    client.force_login(cast.admin)
+
+    response = client.get(
+        reverse("admin:helpdesk_mail_emailtemplate_preview", args=[row.pk]),
+        {"ticket": ticket.number},
+    )
+
+    assert response.context["rendered"][1].strip().endswith(f"{link}{ticket.number}/")
