@@ -354,7 +354,7 @@ def test_the_template_lists_cost_the_same_queries_whatever_their_length(
 
 
 @pytest.mark.parametrize(
-    ("code", "link"), [("ticket.reply", "/tickets/"), ("ticket.alert", "/scp/")]
+    ("code", "link"), [("ticket.reply", "/tickets/"), ("ticket.alert", "/scp/tickets/")]
 )
 def test_the_preview_links_as_the_mail_would_client_or_agent(client, cast, default_set, code, link):
     ticket = open_ticket(cast.alice, department=cast.dept_a)
@@ -368,4 +368,6 @@ def test_the_preview_links_as_the_mail_would_client_or_agent(client, cast, defau
         {"ticket": ticket.number},
     )
 
-    assert response.context["rendered"][1].strip().endswith(f"{link}{ticket.number}/")
+    text = response.context["rendered"][1].strip()
+    assert text.endswith(f"{link}{ticket.number}/")
+    assert ("/scp/" in text) == (code == "ticket.alert")
