@@ -851,7 +851,9 @@ def email_templates(ctx: Context) -> None:
         if str(r["tpl_id"]) == str(tpl_id)
     ]
     codes = {c.value for c in EmailTemplate.Code}
-    default_set = EmailTemplateSet.objects.get(is_default=True)
+    default_set, _ = EmailTemplateSet.objects.get_or_create(
+        is_default=True, defaults={"name": "Default"}
+    )
 
     def build(row: Row) -> dict[str, Any]:
         code = row["code_name"]
