@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -12,7 +13,16 @@ from . import permissions as perms
 from . import services
 from .admin_services import ThroughServices, admin_actor, form_changes, refused
 from .errors import DomainError
-from .models import DepartmentAccess, Organization, OrganizationDomain, Role, User, UserEmail
+from .models import (
+    Agent,
+    Client,
+    DepartmentAccess,
+    Organization,
+    OrganizationDomain,
+    Role,
+    User,
+    UserEmail,
+)
 
 
 def _choices(agent_wide: bool) -> list[tuple[str, str]]:
@@ -126,7 +136,7 @@ class HelpdeskUserCreationForm(UserCreationForm[User]):
 
 @admin.register(User)
 class UserAdmin(ThroughServices[User], BaseUserAdmin[User]):
-    form = HelpdeskUserChangeForm
+    form: type[UserChangeForm[User]] = HelpdeskUserChangeForm
     add_form = HelpdeskUserCreationForm
     ordering = ["email"]
     list_display = [
@@ -204,9 +214,137 @@ class UserAdmin(ThroughServices[User], BaseUserAdmin[User]):
         obj.pk, obj.password, obj.email = created.pk, created.password, created.email
         obj._state.adding = False
 
+    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
+        """Everyone at once: not listed on the index (Agents and Clients are), but the
+        page stays for searches across both and for the links that point at it."""
+        if self.model is User:
+            return {}
+        return super().get_model_perms(request)
+
     def get_inlines(
         self, request: HttpRequest, obj: User | None
     ) -> list[type[InlineModelAdmin[Any, Any]]]:
         if obj is not None and obj.is_agent:
             return [DepartmentAccessInline, UserEmailInline]
         return [UserEmailInline]
+
+
+class AgentCreationForm(HelpdeskUserCreationForm):
+    class Meta:
+        model = User
+        fields = ["email", "username", "name", "department", "role"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["department"].required = True
+        self.fields["role"].required = True
+
+
+class ClientChangeForm(UserChangeForm[User]):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+
+
+@admin.register(Agent)
+class AgentAdmin(UserAdmin):
+    """Agents on their own form: sign-in, department, role, permissions, signature."""
+
+    add_form = AgentCreationForm
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": [
+                    "email",
+                    "username",
+                    "name",
+                    "department",
+                    "role",
+                    "password1",
+                    "password2",
+                ],
+            },
+        )
+    ]
+
+    list_display = ["email", "username", "name", "department", "role", "is_helpdesk_admin"]
+    list_filter = ["is_helpdesk_admin", "is_active", "on_vacation", "department", "role"]
+    fieldsets = [
+        (None, {"fields": ["email", "username", "name", "password", "is_active", "timezone"]}),
+        (
+            _("Agent"),
+            {
+                "fields": [
+                    "is_helpdesk_admin",
+                    "department",
+                    "role",
+                    "permissions",
+                    "assigned_only",
+                    "on_vacation",
+                    "signature",
+                ]
+            },
+        ),
+        (
+            _("Django"),
+            {"classes": ["collapse"], "fields": ["is_superuser", "last_login", "date_joined"]},
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).filter(is_agent=True)
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: Any) -> None:
+        """A new agent: created as a person (user_create), then made an agent of its
+        department and role (user_update), both or neither."""
+        if change:
+            return super().save_model(request, obj, form, change)
+        actor, data = admin_actor(request), form.cleaned_data
+        try:
+            with transaction.atomic():
+                created = services.user_create(
+                    actor=actor,
+                    email=obj.email,
+                    name=obj.name,
+                    username=obj.username,
+                    password=data.get("password1") or None,
+                )
+                services.user_update(
+                    actor=actor,
+                    user=created,
+                    data={"is_agent": True, "department": data["department"], "role": data["role"]},
+                )
+        except DomainError as exc:
+            refused(request, self, exc)
+            return
+        obj.pk, obj.password, obj.email = created.pk, created.password, created.email
+        obj._state.adding = False
+        return None
+
+    def get_inlines(self, request: HttpRequest, obj: User | None) -> list[Any]:
+        return [DepartmentAccessInline, UserEmailInline] if obj is not None else []
+
+
+@admin.register(Client)
+class ClientAdmin(UserAdmin):
+    """Clients on their own form: contact details and organization, no agent fields
+    (and no username: clients sign in with their address)."""
+
+    form = ClientChangeForm
+    list_display = ["email", "name", "organization", "phone", "is_active"]
+    list_filter = ["is_active", "organization"]
+    add_fieldsets = [
+        (None, {"classes": ["wide"], "fields": ["email", "name", "password1", "password2"]})
+    ]
+    fieldsets = [
+        (None, {"fields": ["email", "name", "password", "is_active", "timezone"]}),
+        (_("Client"), {"fields": ["organization", "phone", "notes"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).filter(is_agent=False)
+
+    def get_inlines(self, request: HttpRequest, obj: User | None) -> list[Any]:
+        return [UserEmailInline] if obj is not None else []

@@ -20,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from .actors import SYSTEM, Actor, is_agent
 from .configuration import DeleteService, SaveService
@@ -144,3 +145,21 @@ class ThroughServices(admin.ModelAdmin[_M]):
         if was_refused(request):
             return HttpResponseRedirect(request.path)
         return super().response_delete(request, obj_display, obj_id)
+
+
+class SingletonAdmin(admin.ModelAdmin[_M]):
+    """ModelAdmin base of a one-row settings model (accounts.singleton): nothing to add
+    or delete, and its list is the one "Helpdesk settings" page (helpdesk.adminsite),
+    where every settings row is edited together."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        anchor = self.opts.model_name
+        return HttpResponseRedirect(f"{reverse('admin:helpdesk_settings')}#{anchor}")

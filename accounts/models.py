@@ -258,6 +258,24 @@ class User(AbstractBaseUser, PermissionsMixin):
             raise ValidationError(_("An agent needs a primary department and a role."))
 
 
+class Agent(User):
+    """Agents, as the admin lists and edits them (a proxy: the same rows as User)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
+
+
+class Client(User):
+    """Clients (end users), as the admin lists and edits them (a proxy of User)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
+
+
 class UserEmail(models.Model):
     """Further addresses of a client (mail from any of them reaches their tickets)."""
 

@@ -4,8 +4,6 @@ from django.urls import include, path
 from helpdesk.panel import admin_guard
 
 admin_guard.install(admin.site)  # staff sign in once, at /scp/login/, with their 2FA
-admin.site.site_header = "Helpdesk administration"
-admin.site.site_title = "Helpdesk admin"
 
 # MEDIA_URL is never served, not even with DEBUG (`make run`): stored files leave only
 # through the permission-checked download views (helpdesk.downloads).

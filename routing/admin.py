@@ -1,3 +1,6 @@
+import json
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -7,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_services import ThroughServices
 
@@ -27,9 +31,23 @@ from .models import (
 )
 
 
+def _open_weekdays(schedule: Schedule | None) -> set[int]:
+    if schedule is None or schedule.pk is None:
+        return set()
+    return set(schedule.hours.values_list("weekday", flat=True))
+
+
 class ScheduleHoursInline(admin.TabularInline[ScheduleHours, Schedule]):
+    """The week as a grid, one row per weekday: the schedule's intervals, and an empty
+    row for each weekday without one (left empty, that day stays closed; another row
+    for a day gives it a second interval)."""
+
     model = ScheduleHours
-    extra = 0
+    verbose_name = _("opening hours")
+    verbose_name_plural = _("business hours: one row per weekday (leave a day empty: closed)")
+
+    def get_extra(self, request: HttpRequest, obj: Schedule | None = None, **kwargs: Any) -> int:
+        return 7 - len(_open_weekdays(obj))
 
 
 class HolidayInline(admin.TabularInline[Holiday, Schedule]):
@@ -43,6 +61,17 @@ class ScheduleAdmin(admin.ModelAdmin[Schedule]):
     list_filter = ["timezone"]
     search_fields = ["name"]
     inlines = [ScheduleHoursInline, HolidayInline]
+
+    def get_formset_kwargs(
+        self, request: HttpRequest, obj: Any, inline: Any, prefix: str
+    ) -> dict[str, Any]:
+        """The empty rows of the week grid start on the weekdays still closed (the same
+        on the POST, so a row left empty is unchanged and not saved)."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, ScheduleHoursInline):
+            closed = sorted(set(ScheduleHours.Weekday.values) - _open_weekdays(obj))
+            kwargs["initial"] = [{"weekday": day} for day in closed]
+        return kwargs
 
 
 @admin.register(SLA)
@@ -120,18 +149,56 @@ class FilterRuleInline(admin.TabularInline[FilterRule, TicketFilter]):
     extra = 1
 
 
+ACTION_TARGETS = sorted(set(FilterAction.REQUIRED.values()))
+ACTION_VALUE_KINDS = (FilterAction.Kind.REJECT, FilterAction.Kind.COLLABORATORS)
+
+
+def action_fields(kind: str) -> list[str]:
+    """The fields a filter action of `kind` uses besides its kind and order."""
+    if kind in FilterAction.REQUIRED:
+        return [FilterAction.REQUIRED[kind]]
+    return ["value"] if kind in ACTION_VALUE_KINDS else []
+
+
+class FilterActionForm(forms.ModelForm[FilterAction]):
+    """Shows only the fields of the chosen action (static/js/admin_filter_actions.js,
+    from the map on the kind select) and clears the others, so a value left in a hidden
+    field is never saved with an action that does not use it."""
+
+    class Meta:
+        model = FilterAction
+        fields = ["kind", "sort", "value", *ACTION_TARGETS]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        used = {kind: action_fields(kind) for kind in FilterAction.Kind.values}
+        self.fields["kind"].widget.attrs.update(
+            {
+                "data-action-fields": json.dumps(used),
+                "data-action-all": json.dumps(["value", *ACTION_TARGETS]),
+            }
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        used = action_fields(cleaned.get("kind") or "")
+        for name in ACTION_TARGETS:
+            if name not in used:
+                cleaned[name] = None
+        if "value" not in used:
+            cleaned["value"] = ""
+        return cleaned
+
+
 class FilterActionInline(admin.StackedInline[FilterAction, TicketFilter]):
     model = FilterAction
+    form = FilterActionForm
     extra = 1
-    fields = [
-        "kind",
-        "sort",
-        "value",
-        ("department", "priority", "sla", "status"),
-        ("topic", "agent", "team"),
-        ("canned", "organization"),
-    ]
+    fields = ["kind", "sort", "value", *ACTION_TARGETS]
     autocomplete_fields = ["agent", "organization", "canned", "topic", "department", "team"]
+
+    class Media:
+        js = ["js/admin_filter_actions.js"]
 
 
 class FilterTestForm(forms.Form):

@@ -23,6 +23,8 @@ class Schedule(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("business hours")
+        verbose_name_plural = _("business hours")
 
     def __str__(self) -> str:
         return self.name
@@ -47,7 +49,8 @@ class ScheduleHours(models.Model):
 
     class Meta:
         ordering = ["weekday", "start_time"]
-        verbose_name_plural = "schedule hours"
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
 
     def __str__(self) -> str:
         return f"{self.get_weekday_display()} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
@@ -119,8 +122,8 @@ class SLA(WatchedModel):
 
     class Meta(WatchedModel.Meta):
         ordering = ["name"]
-        verbose_name = "SLA"
-        verbose_name_plural = "SLAs"
+        verbose_name = _("service level agreement")
+        verbose_name_plural = _("service level agreements")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.grace_hours} h)"
@@ -172,7 +175,12 @@ class Department(Nested, WatchedModel):
         limit_choices_to={"is_agent": True},
     )
     sla = models.ForeignKey(
-        SLA, null=True, blank=True, on_delete=models.PROTECT, related_name="departments"
+        SLA,
+        verbose_name=_("SLA"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="departments",
     )
     email = models.EmailField(blank=True, help_text=_("Outgoing address for this department."))
     assign_policy = models.CharField(max_length=16, choices=AssignPolicy, default=AssignPolicy.NONE)
@@ -237,7 +245,12 @@ class HelpTopic(Nested, WatchedModel):
         "tickets.Priority", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     sla = models.ForeignKey(
-        SLA, null=True, blank=True, on_delete=models.PROTECT, related_name="topics"
+        SLA,
+        verbose_name=_("SLA"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="topics",
     )
     status = models.ForeignKey(
         "tickets.TicketStatus",
@@ -436,7 +449,14 @@ class FilterAction(WatchedModel):
     priority = models.ForeignKey(
         "tickets.Priority", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    sla = models.ForeignKey(SLA, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    sla = models.ForeignKey(
+        SLA,
+        verbose_name=_("SLA"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
     status = models.ForeignKey(
         "tickets.TicketStatus", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

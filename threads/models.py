@@ -53,14 +53,18 @@ class ThreadEntry(models.Model):
     poster_name = models.CharField(max_length=128, blank=True)
     title = models.CharField(max_length=255, blank=True)
     format = models.CharField(max_length=8, choices=Format, default=Format.TEXT)
-    body_html = models.TextField(help_text=_("Sanitised HTML, safe to show."))
+    body_html = models.TextField(
+        verbose_name=_("HTML body"), help_text=_("Sanitised HTML, safe to show.")
+    )
     body_text = models.TextField(help_text=_("Plain text, for search and text mail."))
     source = models.CharField(max_length=16, choices=Source, default=Source.WEB)
     is_system = models.BooleanField(default=False, help_text=_("Written by the system itself."))
     recipients = models.JSONField(default=dict, blank=True)
-    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    message_id = models.CharField(
+        verbose_name=_("Message-ID"), max_length=255, blank=True, db_index=True
+    )
     email_headers = models.TextField(blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(verbose_name=_("IP address"), null=True, blank=True)
     original_thread = models.ForeignKey(
         Thread,
         null=True,
@@ -277,7 +281,7 @@ def stored_file_path(instance: "StoredFile", filename: str) -> str:
 class StoredFile(models.Model):
     """File content, stored once per SHA-256 through Django's storage API."""
 
-    sha256 = models.CharField(max_length=64, unique=True)
+    sha256 = models.CharField(verbose_name=_("SHA-256"), max_length=64, unique=True)
     size = models.PositiveBigIntegerField()
     content_type = models.CharField(max_length=128, default="application/octet-stream")
     file = models.FileField(upload_to=stored_file_path, max_length=200)

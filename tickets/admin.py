@@ -1,9 +1,8 @@
 from django import forms
 from django.contrib import admin, messages
-from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_services import ThroughServices
+from accounts.admin_services import SingletonAdmin, ThroughServices
 from accounts.errors import DomainError
 
 from . import services
@@ -74,8 +73,8 @@ class PriorityAdmin(ThroughServices, admin.ModelAdmin):
 
 
 @admin.register(HelpdeskSettings)
-class HelpdeskSettingsAdmin(admin.ModelAdmin):
-    """One row: the list page goes straight to it."""
+class HelpdeskSettingsAdmin(SingletonAdmin):
+    """One row, a section of the admin's "Helpdesk settings" page."""
 
     fieldsets = [
         (_("Ticket numbers"), {"fields": ["number_format", "number_mode"]}),
@@ -102,16 +101,6 @@ class HelpdeskSettingsAdmin(admin.ModelAdmin):
             {"fields": ["task_number_format", "task_number_mode", "default_task_department"]},
         ),
     ]
-
-    def has_add_permission(self, request):
-        return not HelpdeskSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def changelist_view(self, request, extra_context=None):
-        obj = HelpdeskSettings.load()
-        return redirect("admin:tickets_helpdesksettings_change", obj.pk)
 
 
 @admin.register(Ticket)

@@ -67,7 +67,9 @@ class TicketStatus(WatchedModel):
         help_text=_("Status on reopen; empty: the default status."),
     )
     pauses_sla = models.BooleanField(
-        default=False, help_text=_("The SLA clock stops while a ticket is in this status.")
+        verbose_name=_("pauses the SLA clock"),
+        default=False,
+        help_text=_("The SLA clock stops while a ticket is in this status."),
     )
     sort = models.PositiveIntegerField(default=0)
 
@@ -181,7 +183,12 @@ class Ticket(WorkItem):
         "routing.HelpTopic", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
     )
     sla = models.ForeignKey(
-        "routing.SLA", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+        "routing.SLA",
+        verbose_name=_("SLA"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
     )
     priority = models.ForeignKey(Priority, on_delete=models.PROTECT, related_name="tickets")
     status = models.ForeignKey(TicketStatus, on_delete=models.PROTECT, related_name="tickets")
@@ -192,9 +199,14 @@ class Ticket(WorkItem):
         help_text=_("The status's state, kept in step."),
     )
     source = models.CharField(max_length=8, choices=Source, default=Source.WEB)
-    sla_due_at = models.DateTimeField(null=True, blank=True, help_text=_("From the SLA."))
+    sla_due_at = models.DateTimeField(
+        verbose_name=_("SLA due at"), null=True, blank=True, help_text=_("From the SLA.")
+    )
     sla_paused_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("Set while the status stops the SLA clock.")
+        verbose_name=_("SLA paused at"),
+        null=True,
+        blank=True,
+        help_text=_("Set while the status stops the SLA clock."),
     )
     due_at = models.DateTimeField(
         null=True, blank=True, help_text=_("Set by an agent; wins over the SLA.")
@@ -219,7 +231,7 @@ class Ticket(WorkItem):
         default="",
         help_text=_("How this ticket joined its parent; empty when it has none."),
     )
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(verbose_name=_("IP address"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -400,7 +412,12 @@ class HelpdeskSettings(SingletonSettings):
         "routing.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     default_sla = models.ForeignKey(
-        "routing.SLA", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "routing.SLA",
+        verbose_name=_("default SLA"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     default_topic = models.ForeignKey(
         "routing.HelpTopic", null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -12,7 +12,7 @@ class CannedResponse(models.Model):
     sanitised HTML that may hold variables like %{ticket.number} (see kb.services)."""
 
     title = models.CharField(max_length=255)
-    body_html = models.TextField()
+    body_html = models.TextField(verbose_name=_("HTML body"))
     department = models.ForeignKey(
         "routing.Department",
         null=True,
@@ -102,7 +102,9 @@ class Faq(models.Model):
 
     category = models.ForeignKey(FaqCategory, on_delete=models.PROTECT, related_name="faqs")
     question = models.CharField(max_length=255)
-    answer_html = models.TextField(help_text=_("Sanitised HTML, safe to show."))
+    answer_html = models.TextField(
+        verbose_name=_("answer (HTML)"), help_text=_("Sanitised HTML, safe to show.")
+    )
     answer_text = models.TextField(blank=True, editable=False, help_text=_("For search."))
     keywords = models.CharField(max_length=255, blank=True)
     notes = models.TextField(blank=True, help_text=_("Internal notes, never shown to clients."))

@@ -1,19 +1,26 @@
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponse
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_services import SingletonAdmin
+
+from . import sandbox
 from .models import (
     DepartmentMailSettings,
     EmailTemplate,
+    EmailTemplateSet,
     InboundMessage,
     Mailbox,
     MailSettings,
     OutboundMessage,
     UndeliverableAddress,
 )
-from .templates import DEFAULTS, default_html
+from .templates import DEFAULTS, default_html, preview
 
 
 class MailboxForm(forms.ModelForm):
@@ -192,36 +199,160 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} queued again.")
 
 
+class EmailTemplateForm(forms.ModelForm):
+    """The subject and the HTML part; the plain-text part is derived from the HTML."""
+
+    class Meta:
+        model = EmailTemplate
+        fields = ("template_set", "code", "subject", "body_html")
+        widgets = {
+            "subject": forms.TextInput(attrs={"size": 80}),
+            "body_html": forms.Textarea(attrs={"rows": 18, "cols": 90}),
+        }
+
+
+def _variables(code: str | None) -> list[str]:
+    """The documented variables of template `code`, as they are written."""
+    names = []
+    for name, keys in sandbox.variables_for(code).items():
+        names += [f"{name}.{k}" for k in sorted(keys)] if keys else [name]
+    return names
+
+
 @admin.register(EmailTemplate)
 class EmailTemplateAdmin(admin.ModelAdmin):
-    list_display = ("code", "__str__", "subject", "updated_at")
+    form = EmailTemplateForm
+    change_form_template = "admin/helpdesk_mail/emailtemplate/change_form.html"
+    list_display = ("__str__", "code", "template_set", "subject", "updated_at")
+    list_filter = ("template_set",)
+    list_select_related = ("template_set",)
+    search_fields = ("code", "subject")
+    readonly_fields = ("body_text",)
     actions = ["reset_to_default"]
 
     def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("template_set", EmailTemplateSet.objects.filter(is_default=True).first())
         code = request.GET.get("code", "")
         if code in DEFAULTS:
             subject, text = DEFAULTS[code]
-            return {
-                "code": code,
-                "subject": subject,
-                "body_text": text,
-                "body_html": default_html(text),
-            }
-        return super().get_changeform_initial_data(request)
+            initial.update(code=code, subject=subject, body_html=default_html(text))
+        return initial
 
-    @admin.action(description="Reset to the default text")
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id) if object_id else None
+        code = obj.code if obj else request.GET.get("code") or None
+        extra = {
+            "template_variables": _variables(code),
+            "task_variables": None if code else _variables("task.alert"),
+            "preview_url": (
+                reverse("admin:helpdesk_mail_emailtemplate_preview", args=[obj.pk]) if obj else ""
+            ),
+            **(extra_context or {}),
+        }
+        return super().changeform_view(request, object_id, form_url, extra)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.preview_view)
+        return [
+            path("<int:pk>/preview/", view, name="helpdesk_mail_emailtemplate_preview"),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, pk):
+        """The template rendered as it would be mailed: with the ticket whose number is
+        given (one the admin may see), else with the sample ticket."""
+        from accounts.errors import DomainError
+        from tickets.selectors import ticket_get_for, tickets_visible_to
+
+        from .preview import context_for
+
+        row = self.get_object(request, str(pk))
+        if row is None or not self.has_view_permission(request, row):
+            raise Http404
+        number = request.GET.get("ticket", "").strip()
+        ticket, problem, rendered = None, "", None
+        if number:
+            try:
+                ticket = ticket_get_for(user=request.user, number=number)
+            except DomainError:
+                problem = _("No ticket %(number)s that you may see.") % {"number": number}
+        try:
+            rendered = preview(row.subject, row.body_html, context_for(row.code, ticket))
+        except Exception as exc:  # shown to the admin, as the mail would fail
+            problem = f"{type(exc).__name__}: {exc}"
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": row,
+            "title": _("Preview of %(template)s") % {"template": row},
+            "chosen_ticket": ticket,
+            "number": number,
+            "problem": problem,
+            "rendered": rendered,
+            "recent": tickets_visible_to(user=request.user)
+            .order_by("-id")
+            .values_list("number", "subject")[:10],
+        }
+        return TemplateResponse(request, "admin/helpdesk_mail/emailtemplate/preview.html", context)
+
+    @admin.action(description=_("Reset to the default text"))
     def reset_to_default(self, request, queryset):
         for row in queryset:
-            row.subject, row.body_text = DEFAULTS[row.code]
-            row.body_html = default_html(row.body_text)
+            subject, text = DEFAULTS[row.code]
+            row.subject, row.body_html = subject, default_html(text)
             row.save()
+
+
+class EmailTemplateInline(admin.TabularInline):
+    model = EmailTemplate
+    fields = ("code", "subject", "updated_at")
+    readonly_fields = ("code", "subject", "updated_at")
+    show_change_link = True
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False  # a template is added on its own form, checked there
+
+
+@admin.register(EmailTemplateSet)
+class EmailTemplateSetAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_default", "template_count")
+    inlines = [EmailTemplateInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(template_count=Count("templates"))
+
+    def has_delete_permission(self, request, obj=None):
+        """The default set is the fallback of every other: never deleted."""
+        if obj is not None and obj.is_default:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        queryset.exclude(is_default=True).delete()  # the bulk action: the same rule
+
+    @admin.display(description=_("templates"), ordering="template_count")
+    def template_count(self, obj):
+        return obj.template_count
 
 
 @admin.register(DepartmentMailSettings)
 class DepartmentMailSettingsAdmin(admin.ModelAdmin):
     list_display = ("department", "autoresp_new_ticket", "new_ticket_alert", "overdue_alert")
     fieldsets = (
-        (None, {"fields": ("department", "autoresp_new_ticket", "autoresp_new_message")}),
+        (
+            None,
+            {
+                "fields": (
+                    "department",
+                    "template_set",
+                    "autoresp_new_ticket",
+                    "autoresp_new_message",
+                )
+            },
+        ),
         (
             "New ticket alert",
             {
@@ -334,9 +465,5 @@ class DepartmentMailSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(MailSettings)
-class MailSettingsAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return not MailSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class MailSettingsAdmin(SingletonAdmin):
+    """One row, a section of the admin's "Helpdesk settings" page."""

@@ -126,9 +126,10 @@ class InboundMessage(models.Model):
     source_key = models.CharField(
         max_length=32, help_text=_("mailbox:<id>, pipe or api: duplicates are judged per source.")
     )
-    server_uid = models.CharField(max_length=128, blank=True)
+    server_uid = models.CharField(verbose_name=_("server UID"), max_length=128, blank=True)
     api_key = models.ForeignKey(
         "accounts.ApiKey",
+        verbose_name=_("API key"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -139,8 +140,8 @@ class InboundMessage(models.Model):
             "it no department and no trust."
         ),
     )
-    message_id = models.CharField(max_length=255, blank=True)
-    sha256 = models.CharField(max_length=64, unique=True)
+    message_id = models.CharField(verbose_name=_("Message-ID"), max_length=255, blank=True)
+    sha256 = models.CharField(verbose_name=_("SHA-256"), max_length=64, unique=True)
     content_hash = models.CharField(
         max_length=64,
         blank=True,
@@ -225,7 +226,7 @@ class OutboundMessage(models.Model):
         FAILED = "failed", _("Failed")
         BOUNCED = "bounced", _("Bounced")
 
-    message_id = models.CharField(max_length=255, unique=True)
+    message_id = models.CharField(verbose_name=_("Message-ID"), max_length=255, unique=True)
     template = models.CharField(max_length=32)
     dedupe_key = models.CharField(
         max_length=128, unique=True, help_text=_("The event and recipient: sent once.")
@@ -249,7 +250,7 @@ class OutboundMessage(models.Model):
     from_email = models.CharField(max_length=320)
     subject = models.CharField(max_length=255)
     body_text = models.TextField()
-    body_html = models.TextField(blank=True)
+    body_html = models.TextField(verbose_name=_("HTML body"), blank=True)
     headers = models.JSONField(default=dict, blank=True)
     is_auto = models.BooleanField(default=False, help_text=_("An autoresponse or alert."))
     status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
@@ -271,8 +272,40 @@ class OutboundMessage(models.Model):
         return f"{self.template} to {self.recipient} ({self.status})"
 
 
+class EmailTemplateSet(models.Model):
+    """A named set of email templates (osTicket's template groups). Each department
+    picks one (DepartmentMailSettings.template_set); a template a set does not define,
+    and every template of a department that picks none, comes from the default set
+    (then from the defaults in code)."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    is_default = models.BooleanField(
+        _("default set"),
+        default=False,
+        help_text=_("Used by departments that pick no set, and for any template a set lacks."),
+    )
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        verbose_name = _("email template set")
+        verbose_name_plural = _("email template sets")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="mail_one_default_template_set",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
 class EmailTemplate(models.Model):
-    """osTicket's email templates, editable by admins (Django template language)."""
+    """osTicket's email templates, editable by admins (Django template language). The
+    admin writes the subject and the HTML part; the plain-text part is derived from the
+    HTML on every save (`templates.derive_text`), so the two cannot drift apart."""
 
     class Code(models.TextChoices):
         TICKET_AUTORESP = "ticket.autoresp", _("New ticket autoresponse (to the client)")
@@ -297,22 +330,47 @@ class EmailTemplate(models.Model):
         TASK_TRANSFER_ALERT = "task.transfer.alert", _("Task transfer alert (to agents)")
         TASK_OVERDUE_ALERT = "task.overdue.alert", _("Overdue task alert (to agents)")
 
-    code = models.CharField(max_length=32, choices=Code, unique=True)
-    subject = models.CharField(max_length=255)
-    body_text = models.TextField(help_text=_("Plain text part."))
-    body_html = models.TextField(blank=True, help_text=_("HTML part; empty: text only."))
-    updated_at = models.DateTimeField(auto_now=True)
+    template_set = models.ForeignKey(
+        EmailTemplateSet,
+        on_delete=models.CASCADE,
+        related_name="templates",
+        verbose_name=_("template set"),
+    )
+    code = models.CharField(_("template"), max_length=32, choices=Code)
+    subject = models.CharField(_("subject"), max_length=255)
+    body_html = models.TextField(
+        _("HTML body"), help_text=_("The message. The plain-text part is made from it.")
+    )
+    body_text = models.TextField(
+        _("plain-text body"),
+        editable=False,
+        help_text=_("Derived from the HTML body on save."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
-        ordering = ["code"]
+        ordering = ["template_set", "code"]
+        verbose_name = _("email template")
+        verbose_name_plural = _("email templates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template_set", "code"], name="mail_template_once_per_set"
+            )
+        ]
 
     def __str__(self):
         return self.get_code_display()
 
+    def save(self, *args, **kwargs):
+        from .templates import derive_text
+
+        self.body_text = derive_text(self.body_html)
+        super().save(*args, **kwargs)
+
     def clean(self):
         from .templates import template_errors
 
-        errors = template_errors(self.subject, self.body_text, self.body_html, code=self.code)
+        errors = template_errors(self.subject, None, self.body_html, code=self.code, sample=True)
         if errors:
             raise ValidationError(errors)
 
@@ -322,6 +380,15 @@ class DepartmentMailSettings(models.Model):
 
     department = models.OneToOneField(
         "routing.Department", on_delete=models.CASCADE, related_name="mail_settings"
+    )
+    template_set = models.ForeignKey(
+        EmailTemplateSet,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("email template set"),
+        help_text=_("Empty: the default set."),
     )
     autoresp_new_ticket = models.BooleanField(_("new ticket autoresponse"), default=True)
     autoresp_new_message = models.BooleanField(_("new message autoresponse"), default=True)
@@ -411,7 +478,9 @@ class MailSettings(SingletonSettings):
         default=True, help_text=_("Tell the other participants about a new message.")
     )
     add_cc_collaborators = models.BooleanField(
-        default=True, help_text=_("Addresses in Cc become collaborators.")
+        verbose_name=_("add Cc'd addresses as collaborators"),
+        default=True,
+        help_text=_("Addresses in Cc become collaborators."),
     )
     strip_quoted_reply = models.BooleanField(default=True)
     reply_separator = models.CharField(max_length=64, default="-- reply above this line --")

@@ -271,7 +271,7 @@ def queue(
         ctx.setdefault("ticket", ticket_values(ticket, for_agent=is_agent))
         ctx.setdefault("url", ticket_url(ticket, for_agent=is_agent, recipient=recipient))
     ctx.setdefault("entry", entry_values(entry, for_agent=is_agent))
-    subject, text, html = templates.render(template, ctx)
+    subject, text, html = templates.render(template, ctx, department=department)
     if template in CLIENT_TEMPLATES or task is not None:
         text, html = _separated(text, html, mail_settings().reply_separator)
     entry_id = entry.pk if entry else None

@@ -161,15 +161,21 @@ def _broken_tag(text: str) -> str | None:
     return text[min(found) :][:40].splitlines()[0]
 
 
-def _tag_errors(source: str) -> list[str]:
+def _at(line: int | None, lines: bool) -> str:
+    return f"Line {line}: " if lines and line else ""
+
+
+def _tag_errors(source: str, lines: bool = False) -> list[str]:
     """The first refused tag, or the first text holding a broken tag (one refusal says
     it: what follows may depend on it)."""
     for token in Lexer(source).tokenize():
         if token.token_type == TokenType.TEXT:
             snippet = _broken_tag(token.contents)
             if snippet is not None:
+                before = token.contents[: token.contents.find(snippet)]
                 return [
-                    f'Text that looks like a broken tag: "{snippet}". Tags are written '
+                    _at(token.lineno + before.count("\n"), lines)
+                    + f'Text that looks like a broken tag: "{snippet}". Tags are written '
                     "{{ value }}, {% tag %} and {# comment #}; a stray {{, }}, {%, %}, {# "
                     "or #} would reach the reader as it is."
                 ]
@@ -179,7 +185,10 @@ def _tag_errors(source: str) -> list[str]:
         if name in TAGS or name in _PARTS:
             continue
         why = REFUSED_WHY.get(name, "only " + ", ".join(TAGS) + " are allowed")
-        return [f"The tag {{% {name} %}} is not allowed in email templates: {why}."]
+        return [
+            _at(token.lineno, lines)
+            + f"The tag {{% {name} %}} is not allowed in email templates: {why}."
+        ]
     return []
 
 
@@ -203,57 +212,62 @@ def _lookup_error(var: Variable, local: frozenset[str], known: Known) -> str | N
     return None
 
 
-def _expression_errors(expr, local, known: Known) -> list[str]:
+Found = list[tuple[str, int | None]]  # (the unknown variable, its line)
+
+
+def _expression_errors(expr, local, known: Known, line=None) -> Found:
     if not isinstance(expr, FilterExpression):
         return []
-    found = []
+    found: Found = []
     variables = [expr.var] + [arg for _, args in expr.filters for lookup, arg in args if lookup]
     for var in variables:
         if isinstance(var, Variable):
             bad = _lookup_error(var, local, known)
             if bad:
-                found.append(bad)
+                found.append((bad, line))
     return found
 
 
-def _condition_errors(condition, local, known: Known) -> list[str]:
+def _condition_errors(condition, local, known: Known, line=None) -> Found:
     if condition is None:
         return []
     if isinstance(condition, defaulttags.TemplateLiteral):  # an operand
-        return _expression_errors(condition.value, local, known)
-    return _condition_errors(getattr(condition, "first", None), local, known) + _condition_errors(
-        getattr(condition, "second", None), local, known
-    )
+        return _expression_errors(condition.value, local, known, line)
+    return _condition_errors(
+        getattr(condition, "first", None), local, known, line
+    ) + _condition_errors(getattr(condition, "second", None), local, known, line)
 
 
-def _node_errors(nodes, local: frozenset[str], known: Known) -> list[str]:
-    found: list[str] = []
+def _node_errors(nodes, local: frozenset[str], known: Known) -> Found:
+    found: Found = []
     for node in nodes:
+        line = getattr(getattr(node, "token", None), "lineno", None)
         if isinstance(node, VariableNode):
-            found += _expression_errors(node.filter_expression, local, known)
+            found += _expression_errors(node.filter_expression, local, known, line)
         elif isinstance(node, defaulttags.IfNode):
             for condition, branch in node.conditions_nodelists:
-                found += _condition_errors(condition, local, known)
+                found += _condition_errors(condition, local, known, line)
                 found += _node_errors(branch, local, known)
         elif isinstance(node, defaulttags.WithNode):
             for expr in node.extra_context.values():
-                found += _expression_errors(expr, local, known)
+                found += _expression_errors(expr, local, known, line)
             found += _node_errors(node.nodelist, local | set(node.extra_context), known)
         elif isinstance(node, defaulttags.FirstOfNode):
             for expr in node.vars:
-                found += _expression_errors(expr, local, known)
+                found += _expression_errors(expr, local, known, line)
         elif isinstance(node, Node):
             for attr in node.child_nodelists:
                 found += _node_errors(getattr(node, attr, None) or [], local, known)
     return found
 
 
-def validate(source: str, variables: Known | None = None) -> list[str]:
+def validate(source: str, variables: Known | None = None, *, lines: bool = False) -> list[str]:
     """What is wrong with a template's source, for people; [] when it may be saved.
-    `variables`: those the template may use (VARIABLES, the ticket ones, by default)."""
+    `variables`: those the template may use (VARIABLES, the ticket ones, by default).
+    `lines`: each message starts with the line it is on ("Line 3: ...")."""
     known = VARIABLES if variables is None else variables
     source = source or ""
-    errors = _tag_errors(source)
+    errors = _tag_errors(source, lines)
     if errors:
         return errors
     try:
@@ -262,17 +276,24 @@ def validate(source: str, variables: Known | None = None) -> list[str]:
         text = str(exc).rstrip(".")
         if text.startswith("Invalid filter"):
             text += ". Allowed filters: " + ", ".join(FILTERS)
-        return [f"Template error: {text}."]
-    unknown = list(dict.fromkeys(_node_errors(template.nodelist, frozenset(), known)))
-    if unknown:
-        return [
-            "Unknown variables: "
-            + ", ".join(unknown)
-            + ". Use the documented ones: "
-            + ", ".join(_documented(known))
-            + "."
-        ]
-    return []
+        token = getattr(exc, "token", None)
+        return [_at(getattr(token, "lineno", None), lines) + f"Template error: {text}."]
+    found = _node_errors(template.nodelist, frozenset(), known)
+    unknown = list(dict.fromkeys(name for name, _ in found))
+    if not unknown:
+        return []
+    if lines:
+        where = {}
+        for name, line in found:
+            where.setdefault(name, line)
+        unknown = [f"{name} (line {where[name]})" if where[name] else name for name in unknown]
+    return [
+        "Unknown variables: "
+        + ", ".join(unknown)
+        + ". Use the documented ones: "
+        + ", ".join(_documented(known))
+        + "."
+    ]
 
 
 def _documented(known: Known) -> list[str]:

@@ -15,8 +15,10 @@ entry's sanitised HTML.
 """
 
 import logging
+import re
 
 from django.conf import settings
+from django.db.models import Q
 from django.template import Context
 from django.utils.safestring import mark_safe
 
@@ -170,22 +172,46 @@ def default_html(text: str) -> str:
     return "".join(f"<p>{p}</p>" for p in paragraphs)
 
 
-def source(code: str) -> tuple[str, str, str, int | None]:
-    """(subject, text, html, row id) of a template: the admin's edit, else the default."""
-    from .models import EmailTemplate
+_ENTRY_HTML = re.compile(r"\bentry\.body_html\b")
 
-    row = EmailTemplate.objects.filter(code=code).first()
+
+def derive_text(html: str) -> str:
+    """The plain-text part of a template from its HTML part (the one source): the HTML's
+    text, paragraphs and line breaks kept, and the entry's HTML body swapped for its text."""
+    from threads.html import html_to_text
+
+    html = (html or "").replace("\r\n", "\n").replace("\r", "\n")  # as browsers post it
+    return _ENTRY_HTML.sub("entry.body_text", html_to_text(html))
+
+
+def source(code: str, *, department=None) -> tuple[str, str, str, int | None]:
+    """(subject, text, html, row id) of a template: the one of the department's template
+    set, else the default set's, else the default in code."""
+    from .models import DepartmentMailSettings, EmailTemplate
+
+    in_sets = Q(template_set__is_default=True)
+    if department is not None:
+        chosen = DepartmentMailSettings.objects.filter(department=department).values(
+            "template_set_id"
+        )
+        in_sets |= Q(template_set_id__in=chosen)
+    row = (
+        EmailTemplate.objects.filter(in_sets, code=code)
+        .order_by("template_set__is_default")  # the department's own set first
+        .first()
+    )
     if row is not None:
         return row.subject, row.body_text, row.body_html, row.pk
     subject, text = DEFAULTS[code]
     return subject, text, default_html(text), None
 
 
-def render(code: str, context: dict) -> tuple[str, str, str]:
-    """(subject, text body, html body or "") for a template and its values. An admin's
-    template that is refused, fails at render time or writes more than its limit is
-    replaced by the default, and the admins are alerted."""
-    subject, text, html, row_id = source(code)
+def render(code: str, context: dict, *, department=None) -> tuple[str, str, str]:
+    """(subject, text body, html body or "") for a template and its values; the template
+    comes from `department`'s template set (`source`). An admin's template that is
+    refused, fails at render time or writes more than its limit is replaced by the
+    default, and the admins are alerted."""
+    subject, text, html, row_id = source(code, department=department)
     problems = template_errors(subject, text, html, code=code)
     if not problems:
         try:
@@ -231,16 +257,86 @@ def _render(
     return " ".join(out_subject.split())[:255], out_text.strip() + "\n", out_html
 
 
-def template_errors(subject: str, text: str, html: str, *, code: str | None = None) -> dict:
-    """{field: message} of what the sandbox refuses in a template (empty: fine). `code`:
-    the template's, whose variables it may use (a task template's, or the ticket ones)."""
+def template_errors(
+    subject: str, text: str | None, html: str, *, code: str | None = None, sample: bool = False
+) -> dict:
+    """{field: message} of what the sandbox refuses in a template (empty: fine), each
+    message naming its line. `code`: the template's, whose variables it may use (a task
+    template's, or the ticket ones). `text` None: derived from `html`. `sample`: also
+    render it with a sample ticket (SAMPLE_CONTEXT), as it will be when mailed."""
     errors = {}
     variables = sandbox.variables_for(code)
+    derived = text is None
+    if text is None:
+        text = derive_text(html)
     for name, value in (("subject", subject), ("body_text", text), ("body_html", html)):
-        problems = sandbox.validate(value or "", variables)
+        problems = sandbox.validate(value or "", variables, lines=True)
         if problems:
             errors[name] = " ".join(problems)
+    if derived and "body_text" in errors:  # the text is made from the HTML: say it there
+        problem = errors.pop("body_text")
+        errors.setdefault("body_html", f"In the plain-text part made from it: {problem}")
+    if sample and not errors:
+        context = sample_context(code)
+        try:
+            _render((subject, text, html), context, limit=render_limit(context))
+        except Exception as exc:  # whatever breaks it would break the mail
+            errors["body_html"] = f"It fails with a sample ticket: {type(exc).__name__}: {exc}"
     return errors
+
+
+SAMPLE_TICKET = {
+    "number": "123456",
+    "subject": "Printer on floor 3 is jammed",
+    "status": "Open",
+    "priority": "Normal",
+    "department": "Support",
+    "topic": "Hardware",
+    "requester_name": "Alice Example",
+    "requester_email": "alice@example.com",
+    "due": "2026-01-05 17:00 UTC",
+    "created": "2026-01-05 09:00 UTC",
+}
+SAMPLE_TASK = {
+    "number": "42",
+    "title": "Order a new fuser unit",
+    "status": "Open",
+    "department": "Support",
+    "assignee": "Bob Agent",
+    "team": "Hardware",
+    "due": "2026-01-06 12:00 UTC",
+    "created": "2026-01-05 10:00 UTC",
+    "ticket": "123456",
+}
+
+
+def sample_context(code: str | None) -> dict:
+    """Values of every documented variable for a made-up ticket (or task)."""
+    about = {"task": SAMPLE_TASK} if (code or "").startswith("task.") else {"ticket": SAMPLE_TICKET}
+    return {
+        **about,
+        "recipient": {"name": "Alice Example", "email": "alice@example.com"},
+        "entry": {
+            "kind": "message",
+            "title": "",
+            "poster": "Alice Example",
+            "body_text": "It says paper jam, but there is no paper in it.",
+            "body_html": "<p>It says <b>paper jam</b>, but there is no paper in it.</p>",
+        },
+        "agent": {"name": "Bob Agent"},
+        "department": {"name": "Support"},
+        "assignee": "Bob Agent",
+        "team": "Hardware",
+        "previous_department": "Sales",
+        "signature": "The Support team",
+        "url": "https://helpdesk.example.com/tickets/123456/",
+    }
+
+
+def preview(subject: str, html: str, context: dict) -> tuple[str, str, str]:
+    """(subject, text, html) of a template as it would be mailed with `context`, the
+    text part derived from the HTML; errors are raised, not replaced by the default."""
+    return _render((subject, derive_text(html), html), context, limit=render_limit(context))
 
 
 def _alert_admins(code: str, row_id: int | None, problems: dict) -> None:

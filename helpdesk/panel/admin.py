@@ -1,14 +1,13 @@
 from django.contrib import admin
 
+from accounts.admin_services import SingletonAdmin
+
 from .models import AgentPreferences, PanelSettings, SavedQueue, TotpDevice
 
 
 @admin.register(PanelSettings)
-class PanelSettingsAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "require_2fa"]
-
-    def has_add_permission(self, request):
-        return not PanelSettings.objects.exists()
+class PanelSettingsAdmin(SingletonAdmin):
+    """One row, a section of the admin's "Helpdesk settings" page."""
 
 
 @admin.register(SavedQueue)

@@ -22,6 +22,7 @@ class PanelSettings(SingletonSettings):
     create_on_load = False
 
     require_2fa = models.BooleanField(
+        verbose_name=_("require two-factor sign-in"),
         default=False,
         help_text=_("Every agent must set up two-factor authentication to use the panel."),
     )
@@ -80,6 +81,10 @@ class TotpDevice(models.Model):
         default=0, help_text=_("Time step of the last accepted code (no replays).")
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("two-factor device")
+        verbose_name_plural = _("two-factor devices")
 
     def __str__(self):
         return f"Authenticator of {self.agent}"

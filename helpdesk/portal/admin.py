@@ -4,7 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_services import admin_actor
+from accounts.admin_services import SingletonAdmin, admin_actor
 from accounts.errors import DomainError
 
 from .models import AccessLink, Invitation, PortalSettings
@@ -12,7 +12,7 @@ from .services import access_links_revoke, invitation_create, invitation_validat
 
 
 @admin.register(PortalSettings)
-class PortalSettingsAdmin(admin.ModelAdmin):
+class PortalSettingsAdmin(SingletonAdmin):
     """One row: registration mode, guests, knowledge base, limits."""
 
     fieldsets = [
@@ -34,12 +34,6 @@ class PortalSettingsAdmin(admin.ModelAdmin):
             },
         ),
     ]
-
-    def has_add_permission(self, request):
-        return not PortalSettings.objects.exists() and super().has_add_permission(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class InvitationForm(forms.ModelForm[Invitation]):

@@ -49,12 +49,17 @@ class PortalSettings(SingletonSettings):
         default=5, help_text=_("Files per message (each within the configured size limit).")
     )
     tickets_per_ip_per_hour = models.PositiveIntegerField(
-        default=10, help_text=_("Tickets one address may open per hour; 0: no limit.")
+        verbose_name=_("tickets per IP address per hour"),
+        default=10,
+        help_text=_("Tickets one address may open per hour; 0: no limit."),
     )
     access_links_per_ip_per_hour = models.PositiveIntegerField(
-        default=5, help_text=_("Guest sign-in link requests per address per hour; 0: no limit.")
+        verbose_name=_("access links per IP address per hour"),
+        default=5,
+        help_text=_("Guest sign-in link requests per address per hour; 0: no limit."),
     )
     account_mails_per_ip_per_hour = models.PositiveIntegerField(
+        verbose_name=_("account mails per IP address per hour"),
         default=5,
         help_text=_("Registrations and password resets per address per hour; 0: no limit."),
     )
@@ -78,7 +83,9 @@ class AccessLink(models.Model):
     ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     email = models.EmailField(help_text=_("The address the link was sent to."))
-    requested_ip = models.GenericIPAddressField(null=True, blank=True)
+    requested_ip = models.GenericIPAddressField(
+        verbose_name=_("requested from IP address"), null=True, blank=True
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -1,6 +1,10 @@
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_services import refused, was_refused
 from accounts.errors import DomainError
 
 from . import services
@@ -33,17 +37,52 @@ class SubscriptionAdmin(admin.ModelAdmin):
     # the secret is write-only here (accounts.crypto): never shown, empty keeps it
     readonly_fields = ["created_by", "created_at", "updated_at"]
 
-    def has_add_permission(self, request):
-        return False  # POST /api/v1/webhooks/ checks the address and shows the secret once
+    def get_exclude(self, request, obj=None):
+        return ["secret"] if obj is None else []  # a new one's is made, and shown once
 
     def save_model(self, request, obj, form, change):
-        values = {name: form.cleaned_data[name] for name in SubscriptionForm.Meta.fields}
-        if not values["secret"]:  # write-only: empty keeps the stored secret
-            del values["secret"]
+        """Through the webhook services, as the API. A new webhook's signing secret is
+        made by the service (unless one is typed) and shown once, here."""
+        fields = [n for n in SubscriptionForm.Meta.fields if n in form.cleaned_data]
+        values = {name: form.cleaned_data[name] for name in fields}
+        secret = values.pop("secret", "")
+        if secret:  # write-only: empty keeps the stored secret
+            values["secret"] = secret
         try:
-            services.subscription_update(actor=request.user, subscription=obj, **values)
+            if change:
+                services.subscription_update(actor=request.user, subscription=obj, **values)
+                return
+            with transaction.atomic():
+                created = services.subscription_create(
+                    actor=request.user,
+                    name=values["name"],
+                    url=values["url"],
+                    events=values["events"],
+                    is_active=values["is_active"],
+                )
+                if secret:
+                    services.subscription_update(
+                        actor=request.user, subscription=created, secret=secret
+                    )
         except DomainError as exc:  # the form checked it; the DNS answer changed since
-            self.message_user(request, f"Not saved: {exc}", messages.ERROR)
+            refused(request, self, exc)
+            return
+        obj.pk, obj.created_at = created.pk, created.created_at
+        obj._state.adding = False
+        self.message_user(
+            request,
+            _("The signing secret of this webhook, shown once: %(secret)s")
+            % {"secret": created.secret},
+            messages.WARNING,
+        )
+
+    def log_addition(self, request, obj, message):
+        return None if was_refused(request) else super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if was_refused(request):
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
 
     def delete_model(self, request, obj):
         services.subscription_delete(actor=request.user, subscription=obj)

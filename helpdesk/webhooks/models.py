@@ -5,6 +5,7 @@ import secrets
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.crypto import EncryptedTextField
 from accounts.watched import WatchedModel, cached_rows
@@ -17,7 +18,7 @@ def new_secret() -> str:
 @cached_rows
 class Subscription(WatchedModel):
     name = models.CharField(max_length=128)
-    url = models.URLField(max_length=500)
+    url = models.URLField(verbose_name=_("URL"), max_length=500)
     secret = EncryptedTextField(  # encrypted at rest
         max_length=128, default=new_secret, help_text="Key of the HMAC-SHA256 signature."
     )
@@ -33,6 +34,8 @@ class Subscription(WatchedModel):
 
     class Meta(WatchedModel.Meta):
         ordering = ["name", "id"]
+        verbose_name = _("webhook")
+        verbose_name_plural = _("webhooks")
 
     def __str__(self):
         return self.name
@@ -53,7 +56,9 @@ class Delivery(models.Model):
         Subscription, on_delete=models.CASCADE, related_name="deliveries"
     )
     event = models.CharField(max_length=64)
-    event_id = models.BigIntegerField(null=True, blank=True, help_text="The ThreadEvent.")
+    event_id = models.BigIntegerField(
+        verbose_name=_("event ID"), null=True, blank=True, help_text="The ThreadEvent."
+    )
     payload = models.JSONField()
     status = models.CharField(max_length=16, choices=Status, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
@@ -66,7 +71,8 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "deliveries"
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],

@@ -84,7 +84,7 @@ def test_parked_messages_are_listed_with_the_raw_message_to_download(client, hel
 def test_the_template_set_is_seeded_and_a_broken_template_is_refused(db, nothing_written):
     assert EmailTemplate.objects.count() == 18  # 12 for tickets, 6 for tasks
     template = EmailTemplate.objects.get(code="ticket.reply")
-    template.body_text = "{% if %}"
+    template.body_html = "<p>{% if %}</p>"
 
     with nothing_written(), pytest.raises(ValidationError, match="Template error"):
         template.full_clean()

@@ -42,17 +42,17 @@ def test_task_templates_see_a_task_and_ticket_templates_a_ticket():
     assert templates.template_errors(
         "{{ ticket.subject }}", "{{ task.title }}", "", code="task.alert"
     ) == {
-        "subject": "Unknown variables: {{ ticket.subject }}. Use the documented ones: "
+        "subject": "Unknown variables: {{ ticket.subject }} (line 1). Use the documented ones: "
         "task.assignee, task.created, task.department, task.due, task.number, task.status, "
         "task.team, task.ticket, task.title, recipient.email, recipient.name, entry.body_html, "
         "entry.body_text, entry.kind, entry.poster, entry.title, agent.name, department.name, "
         "assignee, team, previous_department, signature, url."
     }
-    row = EmailTemplate(code="task.overdue.alert", subject="{{ ticket.number }}", body_text="x")
+    row = EmailTemplate(code="task.overdue.alert", subject="{{ ticket.number }}", body_html="x")
     with pytest.raises(ValidationError) as refused:
         row.clean()
     assert refused.value.message_dict["subject"][0].startswith(
-        "Unknown variables: {{ ticket.number }}. "
+        "Unknown variables: {{ ticket.number }} (line 1). "
     )
 
 
@@ -192,20 +192,20 @@ def test_the_admin_refuses_a_template_with_a_clear_message_and_saves_nothing(
         response = client.post(
             url,
             {
+                "template_set": row.template_set_id,
                 "code": row.code,
-                "subject": "Re: {{ ticket.subject }}",
-                "body_text": "{% debug %}",
-                "body_html": "<p>{{ ticket.owner.password }}</p>",
+                "subject": "Re: {{ ticket.subject }} {% debug %}",
+                "body_html": "<p>Hello</p>\n<p>{{ ticket.owner.password }}</p>",
             },
         )
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
-    assert errors["body_text"] == [
-        "The tag {% debug %} is not allowed in email templates: it would print every value "
-        "the template can see."
+    assert errors["subject"] == [
+        "Line 1: The tag {% debug %} is not allowed in email templates: it would print every "
+        "value the template can see."
     ]
     assert errors["body_html"] == [
-        "Unknown variables: {{ ticket.owner.password }}. Use the documented ones: "
+        "Unknown variables: {{ ticket.owner.password }} (line 2). Use the documented ones: "
         "ticket.created, ticket.department, ticket.due, ticket.number, ticket.priority, "
         "ticket.requester_email, ticket.requester_name, ticket.status, ticket.subject, "
         "ticket.topic, recipient.email, recipient.name, entry.body_html, entry.body_text, "
@@ -215,7 +215,7 @@ def test_the_admin_refuses_a_template_with_a_clear_message_and_saves_nothing(
     row.refresh_from_db()
     assert (row.subject, row.body_text, row.body_html) == before
     with nothing_written(), pytest.raises(ValidationError):
-        EmailTemplate(code="ticket.alert", subject="{% load x %}", body_text="x").full_clean()
+        EmailTemplate(code="ticket.alert", subject="{% load x %}", body_html="x").full_clean()
 
 
 @pytest.mark.parametrize(

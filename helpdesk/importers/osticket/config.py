@@ -21,7 +21,7 @@ from django.db import transaction
 from accounts import permissions as perms
 from accounts.models import ApiKey, Role
 from helpdesk.kb.models import CannedAttachment, CannedResponse
-from helpdesk.mail.models import EmailTemplate, Mailbox
+from helpdesk.mail.models import EmailTemplate, EmailTemplateSet, Mailbox
 from routing.models import (
     SLA,
     BannedEmail,
@@ -841,7 +841,7 @@ def email_templates(ctx: Context) -> None:
     """The default template set's templates whose code we have, with osTicket's
     `%{ticket.number}` variables turned into ours (`{{ ticket.number }}`); one that
     does not pass our template check is reported and left as it is here."""
-    from helpdesk.mail.templates import template_errors
+    from helpdesk.mail.templates import derive_text, template_errors
 
     core = config_values(ctx)
     tpl_id = core.get("default_template_id") or "1"
@@ -851,6 +851,9 @@ def email_templates(ctx: Context) -> None:
         if str(r["tpl_id"]) == str(tpl_id)
     ]
     codes = {c.value for c in EmailTemplate.Code}
+    default_set, _ = EmailTemplateSet.objects.get_or_create(
+        is_default=True, defaults={"name": "Default"}
+    )
 
     def build(row: Row) -> dict[str, Any]:
         code = row["code_name"]
@@ -858,9 +861,7 @@ def email_templates(ctx: Context) -> None:
             raise Skip(f"no template {code!r} here")
         subject = VARIABLE.sub(r"{{ \1 }}", row["subject"] or "")[:255]
         body_html = sanitize_html(VARIABLE.sub(r"{{ \1 }}", row["body"] or ""))
-        from threads.html import html_to_text
-
-        body_text = html_to_text(body_html)
+        body_text = derive_text(body_html)  # bulk writes skip EmailTemplate.save
         errors = template_errors(subject, body_text, body_html, code=code)
         if errors:
             raise Skip(
@@ -869,7 +870,13 @@ def email_templates(ctx: Context) -> None:
                     str(e) for v in errors.values() for e in (v if isinstance(v, list) else [v])
                 )[:200]
             )
-        return {"code": code, "subject": subject, "body_text": body_text, "body_html": body_html}
+        return {
+            "template_set": default_set,
+            "code": code,
+            "subject": subject,
+            "body_html": body_html,
+            "body_text": body_text,
+        }
 
     upsert(
         ctx,
@@ -877,7 +884,9 @@ def email_templates(ctx: Context) -> None:
         EmailTemplate,
         rows,
         build,
-        adopt=lambda v: EmailTemplate.objects.filter(code=v["code"]).first(),
+        adopt=lambda v: EmailTemplate.objects.filter(
+            template_set=v["template_set"], code=v["code"]
+        ).first(),
     )
 
 
