@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0010_agent_and_client_admin_proxies'),
+        ('accounts', '0011_agent_and_client_admin_proxies'),
         ('helpdesk_mail', '0010_template_sets'),
     ]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('threads', '0005_tasks'),
+        ('threads', '0006_entry_revisions'),
     ]
 
     operations = [

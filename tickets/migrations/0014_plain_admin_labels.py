@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('routing', '0006_plain_admin_labels'),
-        ('tickets', '0012_work_item_base'),
+        ('tickets', '0013_ticketstatus_client_name'),
     ]
 
     operations = [

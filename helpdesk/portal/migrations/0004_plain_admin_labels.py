@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk_portal', '0001_initial'),
+        ('helpdesk_portal', '0003_client_preferences'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('helpdesk_panel', '0006_task_indexes'),
+        ('helpdesk_panel', '0008_agentpreferences_sign_replies'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0009_apikey_all_departments'),
+        ('accounts', '0010_organization_manager_and_contacts'),
     ]
 
     operations = [
