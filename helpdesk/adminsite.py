@@ -95,6 +95,7 @@ GROUPS: list[tuple[Any, list[str]]] = [
             "threads.Draft",
             "threads.Lock",
             "threads.StoredFile",
+            "helpdesk_ops.JobRun",
         ],
     ),
 ]
@@ -106,6 +107,7 @@ SETTINGS = [
     "helpdesk_mail.MailSettings",
     "helpdesk_panel.PanelSettings",
     "helpdesk_portal.PortalSettings",
+    "helpdesk_ops.RetentionSettings",
 ]
 
 

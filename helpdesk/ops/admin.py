@@ -1,15 +1,13 @@
 from django.contrib import admin
 
+from accounts.admin_services import SingletonAdmin
+
 from .models import JobRun, RetentionSettings
 
 
 @admin.register(RetentionSettings)
-class RetentionSettingsAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return not RetentionSettings.objects.exists()
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class RetentionSettingsAdmin(SingletonAdmin):
+    """Edited on the one "Helpdesk settings" page (helpdesk.adminsite), with the others."""
 
 
 @admin.register(JobRun)

@@ -108,7 +108,13 @@ def test_the_settings_page_has_a_section_per_settings_row_and_no_add(admin_clien
 
     assert response.status_code == 200
     anchors = [s["anchor"] for s in response.context["sections"]]
-    assert anchors == ["helpdesksettings", "mailsettings", "panelsettings", "portalsettings"]
+    assert anchors == [
+        "helpdesksettings",
+        "mailsettings",
+        "panelsettings",
+        "portalsettings",
+        "retentionsettings",
+    ]
     html = response.content.decode()
     assert 'name="panelsettings-require_2fa"' in html  # the 2FA switch, no "add a row"
     assert "Ticket numbers" in html
