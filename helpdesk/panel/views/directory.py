@@ -14,7 +14,7 @@ from threads.models import ThreadEntry
 from tickets.selectors import tickets_visible_to
 
 from .. import keyset, selectors
-from ..access import agent_required
+from ..access import perm_required
 from ..params import DirectoryParams
 from ..queues import RELATED
 from .common import page
@@ -22,16 +22,6 @@ from .common import page
 BY_EMAIL = keyset.Sort("email", "email", "Email")
 BY_NAME = keyset.Sort("name", "name", "Name")
 LIMIT = 50
-
-
-def _may_browse(user) -> bool:
-    return perms.has_agent_perm(user, "user.dir")
-
-
-def _forbidden(request):
-    from .people import refuse
-
-    return refuse(request, "user.dir")
 
 
 PEOPLE_PERMS = ("user.create", "user.edit", "user.delete", "user.manage")
@@ -70,11 +60,9 @@ def _listing(request, rows, sort):
     return ctx, 400 if problems else 200
 
 
-@agent_required
+@perm_required("user.dir")
 @require_GET
 def users(request):
-    if not _may_browse(request.user):
-        return _forbidden(request)
     ctx, status = _listing(request, _with_ticket_counts(request, selectors.clients), BY_EMAIL)
     ctx["may"] = _may(request.user, PEOPLE_PERMS)
     return page(request, "staff/users.html", ctx, partial="staff/users/_list.html", status=status)
@@ -89,11 +77,9 @@ def _tickets_of(request, **lookup):
     )
 
 
-@agent_required
+@perm_required("user.dir")
 @require_GET
 def user_detail(request, user_id):
-    if not _may_browse(request.user):
-        return _forbidden(request)
     client = get_object_or_404(User.objects.select_related("organization"), pk=user_id)
     if client.is_agent and not request.user.is_helpdesk_admin:
         raise Http404
@@ -122,21 +108,17 @@ def _activity_of(request, client, size: int = 10) -> list[ThreadEntry]:
     )
 
 
-@agent_required
+@perm_required("user.dir")
 @require_GET
 def organizations(request):
-    if not _may_browse(request.user):
-        return _forbidden(request)
     ctx, status = _listing(request, selectors.organizations, BY_NAME)
     ctx["may"] = _may(request.user, ORG_PERMS)
     return page(request, "staff/orgs.html", ctx, status=status)
 
 
-@agent_required
+@perm_required("user.dir")
 @require_GET
 def organization_detail(request, org_id):
-    if not _may_browse(request.user):
-        return _forbidden(request)
     org = get_object_or_404(
         Organization.objects.select_related("manager_agent", "manager_team"), pk=org_id
     )

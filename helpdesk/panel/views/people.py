@@ -26,7 +26,7 @@ from accounts.services_import import users_csv_parse, users_import
 from helpdesk.portal.services import invitation_create
 from tickets.services.people import user_delete, user_merge
 
-from ..access import agent_of, agent_required
+from ..access import agent_of, agent_required, perm_required
 from ..http import attempt
 from ..people_forms import (
     ImportForm,
@@ -38,21 +38,6 @@ from ..people_forms import (
 from .common import go, page
 
 FORM_METHODS = require_http_methods(["GET", "POST"])
-
-
-def refuse(request, perm: str):
-    """The panel's one refusal page (access.refusal_page), naming `perm`."""
-    from accounts.errors import PermissionRefused
-
-    from ..access import refusal_page
-
-    label = perms.BY_KEY[perm].label
-    reason = _("This needs the permission “%(label)s”.") % {"label": label}
-    return refusal_page(request, PermissionRefused(reason, extra={"permission": perm}))
-
-
-def _may(request, perm: str) -> bool:
-    return perms.has_agent_perm(request.user, perm)
 
 
 def _client(user_id: int) -> User:
@@ -78,11 +63,9 @@ def _form_page(request, template: str, ctx: dict, ok: bool, outcome=None):
 # --- users ------------------------------------------------------------------------------
 
 
-@agent_required
+@perm_required("user.create")
 @FORM_METHODS
 def user_new(request):
-    if not _may(request, "user.create"):
-        return refuse(request, "user.create")
     form = UserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -108,11 +91,9 @@ def user_new(request):
     return page(request, "staff/people/user_form.html", {"form": form}, status=status)
 
 
-@agent_required
+@perm_required("user.edit")
 @FORM_METHODS
 def user_edit(request, user_id):
-    if not _may(request, "user.edit"):
-        return refuse(request, "user.edit")
     client = _client(user_id)
     initial = {
         "name": client.name,
@@ -145,11 +126,9 @@ def user_edit(request, user_id):
     return page(request, "staff/people/user_form.html", ctx, status=status)
 
 
-@agent_required
+@perm_required("user.delete")
 @FORM_METHODS
 def user_remove(request, user_id):
-    if not _may(request, "user.delete"):
-        return refuse(request, "user.delete")
     client = _client(user_id)
     form = UserDeleteForm(request.POST or None)
     ctx = {"form": form, "client": client, "ticket_count": client.tickets.count()}
@@ -171,9 +150,8 @@ def user_remove(request, user_id):
 @agent_required
 @FORM_METHODS
 def user_merge_view(request, user_id):
-    for perm in ("user.edit", "user.delete"):
-        if not _may(request, perm):
-            return refuse(request, perm)
+    for perm in ("user.edit", "user.delete"):  # the refusal page names the one missing
+        perms.require_agent_perm(request.user, perm)
     client = _client(user_id)
     form = UserMergeForm(request.POST or None)
     ctx = {"form": form, "client": client}
@@ -212,8 +190,7 @@ def user_account(request, user_id, action):
     """Register (invite), lock, unlock, or send a password reset (user.manage)."""
     if action not in ACCOUNT_ACTIONS:
         raise Http404
-    if not _may(request, "user.manage"):
-        return refuse(request, "user.manage")
+    perms.require_agent_perm(request.user, "user.manage")
     client = _client(user_id)
     call, done = ACCOUNT_ACTIONS[action]
     outcome = attempt(request, lambda: call(agent_of(request), client))  # refusals: flashed
@@ -227,8 +204,7 @@ def user_account(request, user_id, action):
 def user_import(request):
     """Upload or paste a CSV file, see every row with its errors, then import: nothing
     is written while any row is invalid, unless "skip invalid" is ticked."""
-    if not _may(request, "user.create"):
-        return refuse(request, "user.create")
+    perms.require_agent_perm(request.user, "user.create")
     form = ImportForm(request.POST or None, request.FILES or None)
     ctx: dict = {"form": form}
     if request.method != "POST":
@@ -266,11 +242,9 @@ def user_import(request):
 # --- organizations ------------------------------------------------------------------------
 
 
-@agent_required
+@perm_required("org.create")
 @FORM_METHODS
 def org_new(request):
-    if not _may(request, "org.create"):
-        return refuse(request, "org.create")
     form = OrganizationForm(request.POST or None)
     ctx = {"form": form}
     if request.method == "POST" and form.is_valid():
@@ -295,11 +269,9 @@ def org_new(request):
     return page(request, "staff/people/org_form.html", ctx, status=status)
 
 
-@agent_required
+@perm_required("org.edit")
 @FORM_METHODS
 def org_edit(request, org_id):
-    if not _may(request, "org.edit"):
-        return refuse(request, "org.edit")
     org = get_object_or_404(Organization, pk=org_id)
     form = OrganizationForm(
         request.POST or None, organization=org, initial=OrganizationForm.initial_for(org)
@@ -328,11 +300,9 @@ def org_edit(request, org_id):
     return page(request, "staff/people/org_form.html", ctx, status=status)
 
 
-@agent_required
+@perm_required("org.delete")
 @FORM_METHODS
 def org_remove(request, org_id):
-    if not _may(request, "org.delete"):
-        return refuse(request, "org.delete")
     org = get_object_or_404(Organization, pk=org_id)
     if request.method == "POST":
         outcome = attempt(
