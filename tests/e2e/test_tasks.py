@@ -22,6 +22,10 @@ def test_a_task_from_a_ticket_holds_the_ticket_open_until_its_agent_closes_it(ne
     ticket = open_ticket(
         cast.alice, department=cast.dept_a, subject="Printer on fire", body="Smoke on floor 2."
     )
+    # Bea works in another department: the task's agent picker offers her with
+    # visibility.agents (otherwise only agents sharing a department)
+    cast.agent_a.permissions = ["visibility.agents"]
+    cast.agent_a.save(update_fields=["permissions"])
     alex, bea = new_page(), new_page()
 
     # A creates a task from the ticket and assigns it to B
