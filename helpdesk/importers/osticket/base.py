@@ -437,14 +437,6 @@ class Written(list):  # type: ignore[type-arg]
         return self[self.created :]
 
 
-@dataclass
-class Plan:
-    """What one batch writes: rows to create, rows to update, and their mappings."""
-
-    create: list[tuple[object, models.Model, str]] = field(default_factory=list)
-    update: list[tuple[object, models.Model, str]] = field(default_factory=list)
-
-
 def upsert(
     ctx: Context,
     kind: str,
@@ -609,9 +601,9 @@ def insert_rows(
     ]
     table = ops.quote_name(model._meta.db_table)
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
-    tail = f" RETURNING {ops.quote_name(model._meta.pk.column)}" if returning else ""
     if connection.vendor == "postgresql":
         return _insert_copy(model, fields, rows, preps, columns, returning)
+    tail = f" RETURNING {ops.quote_name(model._meta.pk.column)}" if returning else ""
     one = "(" + ", ".join(["%s"] * len(fields)) + ")"
     ids: list[int] = []
     with connection.cursor() as cursor:
