@@ -409,3 +409,66 @@ class AgentToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    """Audit entries are append-only: no bulk update or delete through the ORM. The
+    retention purge is the one way out (`accounts.audit.purge_before`)."""
+
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError("Audit entries cannot be changed.")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise PermissionError("Audit entries cannot be deleted.")
+
+
+class AuditEntry(models.Model):
+    """One change outside tickets (configuration, accounts, sign-ins, exports, purges):
+    who, when, from where, on what, and the fields before and after (secrets masked).
+    Written by `accounts.audit.record` in the change's transaction; never edited."""
+
+    class ActorKind(models.TextChoices):
+        AGENT = "agent", _("Agent")
+        CLIENT = "client", _("Client")
+        API_KEY = "api_key", _("API key")
+        SYSTEM = "system", _("System")
+        COMMAND = "command", _("Command")
+        ANONYMOUS = "anonymous", _("Anonymous")
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=64, db_index=True)  # "<kind>.<verb>": department.updated
+    actor_kind = models.CharField(max_length=16, choices=ActorKind)
+    actor_user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
+    actor_label = models.CharField(max_length=255, blank=True)  # kept when the user goes
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    target_type = models.ForeignKey(
+        "contenttypes.ContentType", null=True, blank=True, on_delete=models.PROTECT
+    )
+    target_id = models.CharField(max_length=64, blank=True)
+    target_repr = models.CharField(max_length=255, blank=True)
+    changes = models.JSONField(default=dict, blank=True)  # {field: [before, after]}
+    detail = models.TextField(blank=True)
+
+    objects = AuditEntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit log")
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "-at"], name="audit_target_at"),
+            models.Index(fields=["actor_user", "-at"], name="audit_actor_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise PermissionError("Audit entries cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError("Audit entries cannot be deleted.")

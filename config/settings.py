@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "helpdesk.panel.sessions.StaffSessionMiddleware",
     "helpdesk.security.ContentSecurityPolicyMiddleware",
+    "accounts.audit.AuditContextMiddleware",  # the caller's address for audit entries
 ]
 
 ROOT_URLCONF = "config.urls"
