@@ -17,7 +17,7 @@ STAMP := $(VENV)/.installed-stamp
 ENV_FILE ?= .env
 export ENV_FILE
 
-.PHONY: run test lint typecheck format lock migrate seed clean secret-key
+.PHONY: run serve test lint typecheck format lock migrate seed clean secret-key
 
 $(STAMP): requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (none found; set PYTHON=...)." >&2; exit 1; }
@@ -69,6 +69,13 @@ run: migrate
 	$(PY) manage.py runserver --noreload 127.0.0.1:$$port & server=$$!; \
 	$(PY) -m helpdesk.devport --wait $$port && $(PY) manage.py seed_demo --summary; \
 	wait $$server
+
+# The helpdesk as a service on this machine: gunicorn, a Celery worker and Celery beat
+# against DATABASE_URL and REDIS_URL (or CELERY_BROKER_URL), DEBUG off, static files
+# hashed and compressed, served by WhiteNoise. It says what is missing before starting.
+serve: $(STAMP) secret-key
+	STATIC_FILES_STORAGE=$${STATIC_FILES_STORAGE:-config.staticstorage.StaticStorage} \
+		$(PY) manage.py serve --port $(PORT)
 
 # The suite runs on every core (pytest-xdist); TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= auto

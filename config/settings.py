@@ -4,6 +4,7 @@ A first run needs nothing: SQLite in var/, tasks run in-process, mail to the con
 Production differs only by environment variables (see README and docs/architecture.md).
 """
 
+import warnings
 from pathlib import Path
 
 import django_stubs_ext
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "helpdesk.ops.middleware.ProbeMiddleware",  # /healthz, /readyz: before host checks
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files without a separate server
     "helpdesk.bodylimit.RequestBodyLimitMiddleware",  # 413 before a large body is read
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -179,8 +181,23 @@ STORAGES = {
     "default": {
         "BACKEND": env.str("FILE_STORAGE", default="django.core.files.storage.FileSystemStorage")
     },
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # `make serve` and deploy/ use config.staticstorage.StaticStorage
+    # (hashed names, gzip copies, cached for ever) after `collectstatic`; the
+    # plain storage needs no collectstatic, for `make run` and the tests.
+    "staticfiles": {
+        "BACKEND": env.str(
+            "STATIC_FILES_STORAGE", default="django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
 }
+# Before the first `collectstatic` (make run, the tests) STATIC_ROOT does not exist and
+# WhiteNoise serves nothing from it; its warning about that says nothing useful.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
+
+# Attachments leave through the permission-checked views (helpdesk/downloads.py); behind
+# nginx, with files on the local disk, the view answers with X-Accel-Redirect to this
+# internal location and nginx sends the bytes (deploy/nginx/helpdesk.conf).
+DOWNLOADS_X_ACCEL_PREFIX = env.str("DOWNLOADS_X_ACCEL_PREFIX", default="")
 
 # --- Cache and Celery -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -205,7 +222,8 @@ else:
 # Sessions live in the database (Django's default), so sign-ins survive a Redis outage.
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# Redis by default; RabbitMQ (amqp://...) or another broker through CELERY_BROKER_URL.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
 # Work after a change goes to the outbox (helpdesk/outbox) in the change's transaction;
 # with a broker it is offered to Celery on commit, without one (`make run` without
@@ -441,10 +459,29 @@ if HELPDESK_MAIL["UNVERIFIED_POLICY"] not in ("new_ticket", "internal_note", "tr
         f"{HELPDESK_MAIL['UNVERIFIED_POLICY']!r}"
     )
 
+# LOG_FORMAT=json: one JSON object per line on stdout (time, level, logger, message and
+# the record's extra fields), for log collectors; plain text on stderr otherwise.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout" if LOG_FORMAT == "json" else "ext://sys.stderr",
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "INFO"},

@@ -1,16 +1,24 @@
 """The customer portal at /: plain URLs (osTicket's pages, in Django's words)."""
 
+from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from .views import access, auth, home, open, profile, tickets
+
+
+
+def favicon(request):
+    # the file's (hashed) address read per request: at import time, before
+    # `collectstatic` has written the manifest, it is not known yet (make serve)
+    return HttpResponsePermanentRedirect(static("favicon.svg"))
+
 
 app_name = "portal"
 urlpatterns = [
     path("", home.home, name="home"),
     # browsers ask for /favicon.ico whatever the pages' <link rel="icon"> says
-    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
+    path("favicon.ico", favicon),
     # opening a ticket
     path("open/", open.open_ticket, name="open"),
     path("open/fields/", open.open_fields, name="open_fields"),

@@ -68,6 +68,28 @@ def test_every_download_view_answers_with_the_same_safe_headers(
         assert b"".join(response.streaming_content) == content, surface
 
 
+@override_settings(DOWNLOADS_X_ACCEL_PREFIX="/_protected/")
+def test_behind_nginx_the_view_decides_and_nginx_sends_the_bytes(cast):
+    responses = _downloads(cast, "shot.png", PNG, "image/png")
+    stored = Attachment.objects.get(file__isnull=False).file.file
+    for surface, response in responses.items():
+        assert response.status_code == 200, surface
+        assert response["X-Accel-Redirect"] == f"/_protected/{stored.name}", surface
+        assert response.content == b"", surface  # nginx reads the file, not the worker
+        assert response["Content-Type"] == "image/png", surface
+        assert response["X-Content-Type-Options"] == "nosniff", surface
+        assert response["Content-Security-Policy"] == "default-src 'none'; sandbox", surface
+        assert response["Cache-Control"] == "private, no-store", surface
+    assert responses["api"]["Content-Disposition"] == 'inline; filename="shot.png"'
+
+    att = Attachment.objects.get(file__isnull=False)
+    ticket_number = att.entry.thread.ticket.number
+    refused = signed_in(cast.agent_b).get(
+        f"/scp/tickets/{ticket_number}/attachments/{att.pk}/shot.png"
+    )
+    assert refused.status_code == 404 and "X-Accel-Redirect" not in refused
+
+
 def test_the_panel_shows_an_image_inline_only_when_asked(cast):
     ticket = open_ticket(
         cast.alice, department=cast.dept_a, files=[attachment("a.png", PNG, "image/png")]
