@@ -7,7 +7,6 @@ from django.urls import include, path
 from .views import access, auth, home, open, profile, tickets
 
 
-
 def favicon(request):
     # the file's (hashed) address read per request: at import time, before
     # `collectstatic` has written the manifest, it is not known yet (make serve)
