@@ -1,7 +1,7 @@
 """The one rule for the real servers the tests use.
 
 A test that needs a real server says so with the server's marker
-(`@pytest.mark.postgres`, `redis`, `redis_server`, `dovecot`, `chromium`), or by using a
+(`@pytest.mark.postgres`, `redis`, `redis_server`, `dovecot`, `nginx`, `chromium`), or by using a
 fixture that implies it (`dovecot`, `browser`, `page`, ...). When the server is missing,
 the test is skipped with a reason naming the server and how to get it, and pytest's
 summary lists the skip (`-ra` in pyproject.toml). With `REQUIRE_REAL_SERVERS=1` (set by
@@ -68,6 +68,13 @@ def _program(name: str) -> Callable[[], str | None]:
         return None if shutil.which(name) else f"`{name}` is not on PATH"
 
     return check
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # sbin is not on every PATH
+
+
+def _nginx() -> str | None:
+    return None if os.path.exists(NGINX) else "nginx is not installed"
 
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -141,6 +148,13 @@ SERVERS: dict[str, RealServer] = {
             "or set OSTICKET_TEST_MARIADB=mysql://USER:PASS@HOST:PORT",
             check=_mariadb,
             fixtures=("osticket",),
+        ),
+        RealServer(
+            marker="nginx",
+            name="nginx (the deploy/ site in front of gunicorn)",
+            enables="the reverse proxy test (tests/ops/test_nginx.py)",
+            how="Debian package nginx (or nginx-light)",
+            check=_nginx,
         ),
         RealServer(
             marker="chromium",

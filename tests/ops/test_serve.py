@@ -167,3 +167,49 @@ def test_static_storage_keeps_source_map_comments_and_hashes_css_urls():
     assert not any("sourceMappingURL" in str(rule) for rule in rules)
     assert any("url\\(" in str(rule) for rule in rules)
     assert settings.STORAGES["staticfiles"]["BACKEND"]  # the plain storage in tests
+
+
+def test_json_logs_are_one_object_per_line_on_stdout(tmp_path):
+    code = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('helpdesk.mail').warning('fetch failed: %s', 'timeout', "
+        "extra={'mailbox': 'support'})"
+    )
+    env = _env(tmp_path, LOG_FORMAT="json", SECRET_KEY="x", DJANGO_SETTINGS_MODULE="config.settings")
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    line = json.loads(done.stdout.strip())
+    assert line["level"] == "WARNING" and line["logger"] == "helpdesk.mail"
+    assert line["message"] == "fetch failed: timeout" and line["mailbox"] == "support"
+    assert "time" in line
+
+    env["LOG_FORMAT"] = "xml"
+    refused = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert refused.returncode != 0 and "LOG_FORMAT must be text or json" in refused.stderr
+
+
+def test_the_deploy_files_run_the_same_three_processes():
+    import yaml
+
+    compose = yaml.safe_load((ROOT / "deploy/compose.yaml").read_text())
+    services = compose["services"]
+    assert {"db", "redis", "web", "worker", "beat"} <= set(services)
+    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
+    for name in ("web", "worker", "beat"):
+        assert services[name]["image"] == "helpdesk:latest"
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://")
+    units = {p.stem: p.read_text() for p in (ROOT / "deploy/systemd").glob("*.service")}
+    assert "gunicorn config.wsgi:application" in units["helpdesk-web"]
+    assert "celery -A config worker" in units["helpdesk-worker"]
+    assert "celery -A config beat" in units["helpdesk-beat"]
+    for text in units.values():
+        assert "EnvironmentFile=/etc/helpdesk/helpdesk.env" in text
+    example = (ROOT / "deploy/helpdesk.env.example").read_text()
+    assert "STATIC_FILES_STORAGE=config.staticstorage.StaticStorage" in example
+    assert "DOWNLOADS_X_ACCEL_PREFIX=/_protected_media/" in example
+    assert "/_protected_media/" in (ROOT / "deploy/nginx/helpdesk.conf").read_text()
