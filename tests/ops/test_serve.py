@@ -175,7 +175,9 @@ def test_json_logs_are_one_object_per_line_on_stdout(tmp_path):
         "logging.getLogger('helpdesk.mail').warning('fetch failed: %s', 'timeout', "
         "extra={'mailbox': 'support'})"
     )
-    env = _env(tmp_path, LOG_FORMAT="json", SECRET_KEY="x", DJANGO_SETTINGS_MODULE="config.settings")
+    env = _env(
+        tmp_path, LOG_FORMAT="json", SECRET_KEY="x", DJANGO_SETTINGS_MODULE="config.settings"
+    )
     done = subprocess.run(  # noqa: S603
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
     )
