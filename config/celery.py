@@ -25,3 +25,17 @@ def _refuse_insecure_start(**kwargs):
     except ImproperlyConfigured as exc:
         sys.stderr.write(f"ImproperlyConfigured: {exc}\n")
         raise SystemExit(1) from exc
+
+
+@beat_init.connect
+def _one_beat_at_a_time(**kwargs):
+    """Wait here, before the scheduler starts, until this beat is the only one
+    (helpdesk.ops.beat: a PostgreSQL advisory lock; standbys take over when it goes)."""
+    import django
+    from django.apps import apps
+
+    if not apps.ready:  # Celery's Django fixup has usually set it up (and its logging)
+        django.setup()
+    from helpdesk.ops.beat import become_leader
+
+    become_leader()
