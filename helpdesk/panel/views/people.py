@@ -245,7 +245,7 @@ def user_import(request):
 @perm_required("org.create")
 @FORM_METHODS
 def org_new(request):
-    form = OrganizationForm(request.POST or None)
+    form = OrganizationForm(request.POST or None, user=request.user)
     ctx = {"form": form}
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -274,7 +274,10 @@ def org_new(request):
 def org_edit(request, org_id):
     org = get_object_or_404(Organization, pk=org_id)
     form = OrganizationForm(
-        request.POST or None, organization=org, initial=OrganizationForm.initial_for(org)
+        request.POST or None,
+        user=request.user,
+        organization=org,
+        initial=OrganizationForm.initial_for(org),
     )
     ctx = {"form": form, "org": org}
     if request.method == "POST" and form.is_valid():
