@@ -162,6 +162,14 @@ def organization_create(
 
 # A client's contact details: what an agent with user.edit may change (the API's
 # /users/); anything else, or an agent's record, is a helpdesk admin's (the Django admin).
+def _not_placeholder(user: User) -> None:
+    if user.is_placeholder:
+        raise Conflict(
+            "The placeholder of deleted users is not a person: it is not edited.",
+            code="placeholder",
+        )
+
+
 CLIENT_DETAILS = frozenset(
     {"email", "name", "phone", "organization", "is_active", "notes", "is_primary_contact"}
 )
@@ -177,6 +185,7 @@ def user_update(
     """Change a person's record: a client's contact details with user.edit, an agent's
     record or any other field as a helpdesk admin; the model's rules, one transaction.
     Given `emails`, the client's further addresses are replaced too (user_set_emails)."""
+    _not_placeholder(user)
     admin_only = user.is_agent or bool(set(data) - CLIENT_DETAILS)
     agent_perm = None if admin_only else "user.edit"
     with transaction.atomic():
@@ -232,6 +241,7 @@ def organization_delete(*, actor: Actor, organization: Organization) -> None:
 def user_set_emails(*, actor: Actor, user: User, emails: Sequence[str]) -> User:
     """Replace a client's further addresses (user.edit); none may belong to anyone else."""
     _require_agent_perm(actor, "user.edit")
+    _not_placeholder(user)
     with transaction.atomic():
         _set_emails(user, emails)
     return user
@@ -261,6 +271,7 @@ def _client_account(actor: Actor, user: User) -> None:
         raise PermissionRefused(
             "Agents' accounts are managed by helpdesk admins.", code="permission_denied"
         )
+    _not_placeholder(user)
 
 
 def user_lock(*, actor: Actor, user: User, locked: bool = True) -> User:

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, User
-from accounts.selectors import agents_visible_to
+from accounts.selectors import agents_visible_to, clients
 from helpdesk.formfields import field_of
 from routing.models import Team
 
@@ -59,7 +59,7 @@ class UserDeleteForm(forms.Form):
 class UserMergeForm(forms.Form):
     other = forms.ModelChoiceField(
         label=_("User to merge into this one"),
-        queryset=User.objects.filter(is_agent=False),
+        queryset=clients(),
         widget=forms.NumberInput,
         help_text=_("Their tickets, addresses and collaborations move here; they are deleted."),
     )
@@ -73,9 +73,7 @@ class UserMergeForm(forms.Form):
         super().clean()
         data = self.cleaned_data
         if not data.get("other") and data.get("other_email"):
-            data["other"] = User.objects.filter(
-                is_agent=False, email__iexact=data["other_email"]
-            ).first()
+            data["other"] = clients().filter(email__iexact=data["other_email"]).first()
             if data["other"] is None:
                 self.add_error("other_email", _("No user has this address."))
         elif not data.get("other"):

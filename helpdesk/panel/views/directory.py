@@ -89,7 +89,8 @@ def user_detail(request, user_id):
         "tickets": _tickets_of(request, requester=client),
         "activity": _activity_of(request, client),
         "may_open": selectors.any_role_allows(request.user, "ticket.create"),
-        "may": _may(request.user, PEOPLE_PERMS),
+        # the placeholder of deleted users keeps their tickets: shown, never changed
+        "may": {} if client.is_placeholder else _may(request.user, PEOPLE_PERMS),
     }
     return page(request, "staff/user_detail.html", ctx)
 
