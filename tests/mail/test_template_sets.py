@@ -190,6 +190,80 @@ def test_the_preview_is_for_admins_only(client, cast, default_set):
     assert "rendered" not in (response.context or {})
 
 
+def test_the_preview_of_unsaved_edits_renders_the_form_not_the_saved_row(client, cast, default_set):
+    ticket = open_ticket(cast.alice, subject="Scanner jammed", department=cast.dept_a)
+    row = EmailTemplate.objects.get(template_set=default_set, code="ticket.reply")
+    saved = (row.subject, row.body_html)
+    client.force_login(cast.admin)
+    url = reverse("admin:helpdesk_mail_emailtemplate_preview", args=[row.pk])
+    edits = _form(row, subject="Edited: {{ ticket.subject }}", body_html="<p>Draft {{ url }}</p>")
+
+    response = client.post(url, {**edits, "ticket": ticket.number})
+
+    assert response.status_code == 200
+    subject, text, html = response.context["rendered"]
+    assert subject == "Edited: Scanner jammed"
+    assert text.startswith("Draft http") and "<p>Draft http" in html
+    page = response.content.decode()
+    assert 'id="preview-unsaved"' in page and 'method="post"' in page  # re-preview keeps them
+    row.refresh_from_db()
+    assert (row.subject, row.body_html) == saved  # nothing saved
+    # a GET still previews the saved row
+    assert client.get(url).context["rendered"][0] == "Re: Printer on floor 3 is jammed [#123456]"
+
+
+def test_the_preview_of_edits_shows_errors_with_line_and_name_like_on_save(
+    client, cast, default_set
+):
+    row = EmailTemplate.objects.get(template_set=default_set, code="ticket.reply")
+    client.force_login(cast.admin)
+    url = reverse("admin:helpdesk_mail_emailtemplate_preview", args=[row.pk])
+    body = "<p>Hello {{ recipient.name }},</p>\n\n<p>Your ticket {{ ticket.nubmer }}</p>"
+
+    response = client.post(url, _form(row, body_html=body))
+
+    assert response.status_code == 200
+    assert response.context["rendered"] is None
+    [problem] = response.context["problems"]
+    assert problem.startswith("HTML body: Unknown variables: {{ ticket.nubmer }} (line 3). ")
+    assert "{{ ticket.nubmer }} (line 3)" in response.content.decode()
+
+    broken = client.post(url, _form(row, subject="Re: {% if x %}"))
+    assert broken.context["rendered"] is None
+    assert broken.context["problems"][0].startswith("Subject: Line 1: ")
+
+
+def test_a_template_being_added_is_previewed_from_its_form(client, cast, default_set):
+    client.force_login(cast.admin)
+    url = reverse("admin:helpdesk_mail_emailtemplate_preview_new")
+    data = {
+        "code": "ticket.autoresp",
+        "subject": "Got {{ ticket.number }}",
+        "body_html": "<p>Hi</p>",
+    }
+
+    response = client.post(url, data)
+    nocode = client.post(url, {**data, "code": "nonsense"})
+
+    assert response.context["rendered"][0] == "Got 123456"
+    assert nocode.context["rendered"] is None
+    assert nocode.context["problems"] == ["Choose the template (its code) to preview."]
+    assert client.get(url).status_code == 404  # nothing saved to preview
+    add_page = client.get(reverse("admin:helpdesk_mail_emailtemplate_add")).content.decode()
+    assert f'formaction="{url}"' in add_page
+
+
+def test_previewing_edits_is_for_admins_only(client, cast, default_set):
+    row = EmailTemplate.objects.get(template_set=default_set, code="ticket.reply")
+    client.force_login(cast.agent_a)
+    url = reverse("admin:helpdesk_mail_emailtemplate_preview", args=[row.pk])
+
+    response = client.post(url, _form(row, subject="Edited"))
+
+    assert response.status_code in (302, 403, 404)
+    assert "rendered" not in (response.context or {})
+
+
 # --- template sets ----------------------------------------------------------------------
 
 
