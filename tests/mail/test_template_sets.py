@@ -296,6 +296,57 @@ def test_a_department_uses_its_set_and_the_default_set_for_what_it_lacks(cast, f
     assert other_dept[0] == "Support ticket opened [#123456] Printer on floor 3 is jammed"
 
 
+def _customise_default(default_set, code: str, subject: str) -> None:
+    """The default set's row for `code` made different from the default in code."""
+    EmailTemplate.objects.filter(template_set=default_set, code=code).update(
+        subject=subject, body_html="<p>From the default set</p>", body_text="From the default set"
+    )
+
+
+def test_a_template_the_departments_set_lacks_comes_from_the_default_set_not_the_code(
+    cast, friendly, default_set
+):
+    DepartmentMailSettings.objects.create(department=cast.dept_a, template_set=friendly)
+    _customise_default(default_set, "ticket.reply", "Default set: {{ ticket.subject }}")
+    context = templates.sample_context("ticket.reply")
+
+    subject, text, _ = templates.render("ticket.reply", context, department=cast.dept_a)
+
+    assert subject == "Default set: Printer on floor 3 is jammed"
+    assert text == "From the default set\n"
+
+
+def test_a_broken_department_template_falls_back_to_the_default_sets_then_the_code(
+    cast, friendly, default_set, caplog
+):
+    import logging
+
+    from helpdesk.mail.models import OutboundMessage
+
+    DepartmentMailSettings.objects.create(department=cast.dept_a, template_set=friendly)
+    own = EmailTemplate.objects.get(template_set=friendly, code="ticket.autoresp")
+    # broken after it was saved (an upgrade, a bypassed form): it fails at render time
+    EmailTemplate.objects.filter(pk=own.pk).update(body_text="{{ ticket.subject|wordwrap:0 }}")
+    _customise_default(default_set, "ticket.autoresp", "Default set: {{ ticket.number }}")
+    context = templates.sample_context("ticket.autoresp")
+
+    with caplog.at_level(logging.ERROR, logger="helpdesk.mail.templates"):
+        subject, text, _ = templates.render("ticket.autoresp", context, department=cast.dept_a)
+
+    assert (subject, text) == ("Default set: 123456", "From the default set\n")
+    [logged] = [r.getMessage() for r in caplog.records]
+    assert "the default template set's template was sent instead" in logged
+    alert = OutboundMessage.objects.get(subject="Email template ticket.autoresp is broken")
+    assert f"/emailtemplate/{own.pk}/change/" in alert.body_text
+
+    # the default set's broken too: the default in code
+    EmailTemplate.objects.filter(template_set=default_set, code="ticket.autoresp").update(
+        subject="{% if %}"
+    )
+    subject, _, _ = templates.render("ticket.autoresp", context, department=cast.dept_a)
+    assert subject == "Support ticket opened [#123456] Printer on floor 3 is jammed"
+
+
 def test_the_mail_code_picks_the_set_of_the_tickets_department(
     cast, friendly, django_capture_on_commit_callbacks
 ):
