@@ -11,7 +11,7 @@ from .actors import Actor, is_agent, is_system
 from .bus import send_on_commit
 from .configuration import config_delete, config_save, validation_failed
 from .errors import Conflict, PermissionRefused, ValidationFailed
-from .models import Organization, OrganizationDomain, User, UserEmail
+from .models import PLACEHOLDER_EMAIL, Organization, OrganizationDomain, User, UserEmail
 from .selectors import organization_for_email, user_find_by_email
 from .signals import organization_created, user_created
 
@@ -90,8 +90,13 @@ def user_get_or_create_by_email(*, actor: Actor, email: str, name: str = "") -> 
     """The requester for a ticket arriving by email, API or a guest form.
 
     Safe under concurrency: two messages from a new address at once give one user.
+    The placeholder of deleted users' address is refused like an invalid one: it is
+    nobody's, so no ticket, collaboration or owner is given to it.
     """
     email = _clean_email(email)
+    if email == PLACEHOLDER_EMAIL:
+        message = "This address is the placeholder of deleted users, not a person's."
+        raise ValidationFailed(message, code="placeholder", fields={"email": [message]})
     existing = user_find_by_email(email)
     if existing is not None:
         return existing, False

@@ -406,3 +406,17 @@ def test_the_placeholder_is_not_edited_locked_or_merged_from_the_panel(cast):
     # a real client's page still offers them
     page = client.get(f"/scp/users/{cast.bob.pk}/").content.decode()
     assert f"/scp/users/{cast.bob.pk}/edit/" in page
+
+
+def test_the_placeholder_address_is_not_a_requester_to_type_in(cast):
+    placeholder, _kept = _placeholder(cast)
+    client = signed_in(cast.agent_a)
+    data = {"subject": "For nobody", "body": "x", "department": cast.dept_a.pk}
+
+    refused = client.post("/scp/tickets/new/", {**data, "email": placeholder.email})
+    accepted = client.post("/scp/tickets/new/", {**data, "email": cast.bob.email})
+
+    assert refused.status_code == 422
+    assert "placeholder of deleted users" in refused.content.decode()
+    assert not Ticket.objects.filter(subject="For nobody", requester=placeholder).exists()
+    assert accepted.status_code == 302

@@ -239,3 +239,15 @@ def test_the_placeholder_is_not_edited_like_a_client(cast):
     # a real client still is
     user_update(actor=agent, user=cast.bob, data={"name": "Robert"})
     assert User.objects.get(pk=cast.bob.pk).name == "Robert"
+
+
+def test_the_placeholder_address_is_nobodys_on_any_channel(cast):
+    from accounts.errors import ValidationFailed
+    from accounts.services import user_get_or_create_by_email
+    from tickets.services.people import placeholder_user
+
+    placeholder_user()
+    with pytest.raises(ValidationFailed) as refused:
+        user_get_or_create_by_email(actor=cast.admin, email="Deleted-User@placeholder.invalid")
+    assert refused.value.code == "placeholder"
+    assert User.objects.filter(email__iexact=PLACEHOLDER_EMAIL).count() == 1
