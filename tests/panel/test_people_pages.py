@@ -403,9 +403,11 @@ def test_the_placeholder_is_not_edited_locked_or_merged_from_the_panel(cast):
     assert "Kept after deletion" in page
     assert f"/scp/users/{placeholder.pk}/edit/" not in page
     assert f"/scp/users/{placeholder.pk}/account/lock/" not in page
+    assert f"?user={placeholder.pk}" not in page  # no "new ticket for this user"
     # a real client's page still offers them
     page = client.get(f"/scp/users/{cast.bob.pk}/").content.decode()
     assert f"/scp/users/{cast.bob.pk}/edit/" in page
+    assert f"?user={cast.bob.pk}" in page
 
 
 def test_the_placeholder_address_is_not_a_requester_to_type_in(cast):
