@@ -142,6 +142,11 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email__iexact=username)
 
 
+# The inactive user who keeps the tickets of deleted users (tickets.services.people):
+# not a person, so never listed, picked or edited like a client.
+PLACEHOLDER_EMAIL = "deleted-user@placeholder.invalid"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """Agents and clients alike. Agents carry the agent fields; clients the client ones.
 
@@ -230,6 +235,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def display_name(self) -> str:
         return self.name or self.username or self.email
+
+    @property
+    def is_placeholder(self) -> bool:
+        """The stand-in requester of deleted users' tickets (PLACEHOLDER_EMAIL)."""
+        return self.email == PLACEHOLDER_EMAIL
 
     @property
     def is_staff(self) -> bool:

@@ -7,7 +7,7 @@ from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 
 from . import permissions as perms
-from .models import Organization, User, UserEmail
+from .models import PLACEHOLDER_EMAIL, Organization, User, UserEmail
 from .rows import RowQuery
 
 
@@ -56,6 +56,12 @@ def organization_for_email(email: str) -> Organization | None:
     if not domain:
         return None
     return Organization.objects.filter(domains__domain=domain).first()
+
+
+def clients() -> QuerySet[User]:
+    """The clients as people: not agents, not the placeholder of deleted users (which
+    keeps their tickets but is never listed, picked or edited)."""
+    return User.objects.filter(is_agent=False).exclude(email=PLACEHOLDER_EMAIL)
 
 
 def agents_active() -> QuerySet[User]:

@@ -11,7 +11,7 @@ from .actors import Actor, is_agent, is_system
 from .bus import send_on_commit
 from .configuration import config_delete, config_save, validation_failed
 from .errors import Conflict, PermissionRefused, ValidationFailed
-from .models import Organization, OrganizationDomain, User, UserEmail
+from .models import PLACEHOLDER_EMAIL, Organization, OrganizationDomain, User, UserEmail
 from .selectors import organization_for_email, user_find_by_email
 from .signals import organization_created, user_created
 
@@ -90,8 +90,13 @@ def user_get_or_create_by_email(*, actor: Actor, email: str, name: str = "") -> 
     """The requester for a ticket arriving by email, API or a guest form.
 
     Safe under concurrency: two messages from a new address at once give one user.
+    The placeholder of deleted users' address is refused like an invalid one: it is
+    nobody's, so no ticket, collaboration or owner is given to it.
     """
     email = _clean_email(email)
+    if email == PLACEHOLDER_EMAIL:
+        message = "This address is the placeholder of deleted users, not a person's."
+        raise ValidationFailed(message, code="placeholder", fields={"email": [message]})
     existing = user_find_by_email(email)
     if existing is not None:
         return existing, False
@@ -162,6 +167,14 @@ def organization_create(
 
 # A client's contact details: what an agent with user.edit may change (the API's
 # /users/); anything else, or an agent's record, is a helpdesk admin's (the Django admin).
+def _not_placeholder(user: User) -> None:
+    if user.is_placeholder:
+        raise Conflict(
+            "The placeholder of deleted users is not a person: it is not edited.",
+            code="placeholder",
+        )
+
+
 CLIENT_DETAILS = frozenset(
     {"email", "name", "phone", "organization", "is_active", "notes", "is_primary_contact"}
 )
@@ -177,6 +190,7 @@ def user_update(
     """Change a person's record: a client's contact details with user.edit, an agent's
     record or any other field as a helpdesk admin; the model's rules, one transaction.
     Given `emails`, the client's further addresses are replaced too (user_set_emails)."""
+    _not_placeholder(user)
     admin_only = user.is_agent or bool(set(data) - CLIENT_DETAILS)
     agent_perm = None if admin_only else "user.edit"
     with transaction.atomic():
@@ -232,6 +246,7 @@ def organization_delete(*, actor: Actor, organization: Organization) -> None:
 def user_set_emails(*, actor: Actor, user: User, emails: Sequence[str]) -> User:
     """Replace a client's further addresses (user.edit); none may belong to anyone else."""
     _require_agent_perm(actor, "user.edit")
+    _not_placeholder(user)
     with transaction.atomic():
         _set_emails(user, emails)
     return user
@@ -261,6 +276,7 @@ def _client_account(actor: Actor, user: User) -> None:
         raise PermissionRefused(
             "Agents' accounts are managed by helpdesk admins.", code="permission_denied"
         )
+    _not_placeholder(user)
 
 
 def user_lock(*, actor: Actor, user: User, locked: bool = True) -> User:

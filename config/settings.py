@@ -308,6 +308,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # --- Security ---------------------------------------------------------------------------
 # Proxies whose X-Forwarded-For is believed (login throttling, API key address checks).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# GET /metrics (Prometheus, docs/operations.md): answered to a caller from one of these
+# addresses or networks, or with "Authorization: Bearer <METRICS_TOKEN>"; both unset,
+# /metrics is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 # HTTPS everywhere once DEBUG is off (README, "Production"); each can be turned off for a
 # plain-HTTP test install. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER=1 so
 # Django believes its X-Forwarded-Proto (only if the proxy always sets or strips it).

@@ -1,8 +1,10 @@
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
@@ -50,6 +52,28 @@ class ScheduleHoursInline(admin.TabularInline[ScheduleHours, Schedule]):
         return 7 - len(_open_weekdays(obj))
 
 
+def _weekday_of(row: helpers.InlineAdminForm) -> int:
+    """The weekday a grid row is for: as posted, else as saved or offered."""
+    value = row.form["weekday"].value()
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 7  # a row without a day goes last
+
+
+class WeekGridFormSet(helpers.InlineAdminFormSet):
+    """The rows in weekday order, Monday to Sunday, open and closed days together (the
+    admin yields the saved rows first, then the empty ones); the template row for "add
+    another" stays last. Only the display order: each row keeps its prefix."""
+
+    def __iter__(self) -> Iterator[helpers.InlineAdminForm]:
+        rows = list(super().__iter__())
+        template = [r for r in rows if "__prefix__" in (r.form.prefix or "")]
+        days = [r for r in rows if r not in template]
+        yield from sorted(days, key=_weekday_of)  # stable: a day's intervals keep their order
+        yield from template
+
+
 class HolidayInline(admin.TabularInline[Holiday, Schedule]):
     model = Holiday
     extra = 0
@@ -61,6 +85,15 @@ class ScheduleAdmin(admin.ModelAdmin[Schedule]):
     list_filter = ["timezone"]
     search_fields = ["name"]
     inlines = [ScheduleHoursInline, HolidayInline]
+
+    def get_inline_formsets(
+        self, request: HttpRequest, formsets: Any, inline_instances: Any, obj: Any = None
+    ) -> list[helpers.InlineAdminFormSet]:
+        found = super().get_inline_formsets(request, formsets, inline_instances, obj)
+        for inline_formset in found:
+            if isinstance(inline_formset.opts, ScheduleHoursInline):
+                inline_formset.__class__ = WeekGridFormSet
+        return found
 
     def get_formset_kwargs(
         self, request: HttpRequest, obj: Any, inline: Any, prefix: str

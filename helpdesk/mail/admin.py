@@ -1,5 +1,8 @@
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
@@ -211,6 +214,20 @@ class EmailTemplateForm(forms.ModelForm):
         }
 
 
+@dataclass(frozen=True)
+class PreviewSource:
+    code: str
+    subject: str
+    body_html: str
+    edited: bool  # posted from the change form, not the saved row
+
+
+def _field_label(name: str) -> str:
+    """`subject` -> "Subject": the form's label, as the save's errors name it."""
+    field = EmailTemplateForm.base_fields.get(name)
+    return str(field.label) if field is not None and field.label else name
+
+
 def _variables(code: str | None) -> list[str]:
     """The documented variables of template `code`, as they are written."""
     names = []
@@ -248,6 +265,12 @@ class EmailTemplateAdmin(admin.ModelAdmin):
             "preview_url": (
                 reverse("admin:helpdesk_mail_emailtemplate_preview", args=[obj.pk]) if obj else ""
             ),
+            # the form's current subject and body, posted as they are (saved or not)
+            "preview_edits_url": (
+                reverse("admin:helpdesk_mail_emailtemplate_preview", args=[obj.pk])
+                if obj
+                else reverse("admin:helpdesk_mail_emailtemplate_preview_new")
+            ),
             **(extra_context or {}),
         }
         return super().changeform_view(request, object_id, form_url, extra)
@@ -255,40 +278,77 @@ class EmailTemplateAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view(self.preview_view)
         return [
+            path("preview/", view, name="helpdesk_mail_emailtemplate_preview_new"),
             path("<int:pk>/preview/", view, name="helpdesk_mail_emailtemplate_preview"),
             *super().get_urls(),
         ]
 
-    def preview_view(self, request, pk):
+    def _preview_source(self, request, pk) -> tuple[EmailTemplate | None, PreviewSource]:
+        """The row (None: a template being added) and what to render: on GET the saved
+        row, on POST the change form's current subject, body and code (not saved)."""
+        row = None
+        if pk is not None:
+            row = self.get_object(request, str(pk))
+            if row is None or not self.has_view_permission(request, row):
+                raise Http404
+        if request.method != "POST":
+            if row is None:
+                raise Http404
+            return row, PreviewSource(row.code, row.subject, row.body_html, edited=False)
+        allowed = (
+            self.has_change_permission(request, row) if row else self.has_add_permission(request)
+        )
+        if not allowed:
+            raise PermissionDenied
+        code = request.POST.get("code", "")
+        if code not in DEFAULTS:
+            code = row.code if row else ""
+        subject = request.POST.get("subject", "")
+        return row, PreviewSource(code, subject, request.POST.get("body_html", ""), edited=True)
+
+    def preview_view(self, request, pk=None):
         """The template rendered as it would be mailed: with the ticket whose number is
-        given (one the admin may see), else with the sample ticket."""
+        given (one the admin may see), else with the sample ticket. GET: the saved row;
+        POST (from the change form): the edits in the form now, checked as on save,
+        each problem with its line and the name at fault."""
         from accounts.errors import DomainError
         from tickets.selectors import ticket_get_for, tickets_visible_to
 
         from .preview import context_for
+        from .templates import template_errors
 
-        row = self.get_object(request, str(pk))
-        if row is None or not self.has_view_permission(request, row):
-            raise Http404
-        number = request.GET.get("ticket", "").strip()
-        ticket, problem, rendered = None, "", None
+        row, source = self._preview_source(request, pk)
+        data = request.POST if request.method == "POST" else request.GET
+        number = data.get("ticket", "").strip()[:32]
+        ticket, problems, rendered = None, [], None
         if number:
             try:
                 ticket = ticket_get_for(user=request.user, number=number)
             except DomainError:
-                problem = _("No ticket %(number)s that you may see.") % {"number": number}
-        try:
-            rendered = preview(row.subject, row.body_html, context_for(row.code, ticket))
-        except Exception as exc:  # shown to the admin, as the mail would fail
-            problem = f"{type(exc).__name__}: {exc}"
+                problems.append(_("No ticket %(number)s that you may see.") % {"number": number})
+        refused = []  # what the save would refuse in the edits: nothing is rendered
+        if not source.code:
+            refused.append(str(_("Choose the template (its code) to preview.")))
+        elif source.edited:
+            errors = template_errors(source.subject, None, source.body_html, code=source.code)
+            refused += [f"{_field_label(name)}: {text}" for name, text in errors.items()]
+        problems += refused
+        if not refused:
+            try:
+                context = context_for(source.code, ticket)
+                rendered = preview(source.subject, source.body_html, context)
+            except Exception as exc:  # shown to the admin, as the mail would fail
+                problems.append(f"{type(exc).__name__}: {exc}")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "original": row,
-            "title": _("Preview of %(template)s") % {"template": row},
+            "title": _("Preview of %(template)s") % {"template": row or source.code},
             "chosen_ticket": ticket,
             "number": number,
-            "problem": problem,
+            "problem": " ".join(str(p) for p in problems),
+            "problems": problems,
+            "source": source,
             "rendered": rendered,
             "recent": tickets_visible_to(user=request.user)
             .order_by("-id")

@@ -184,9 +184,10 @@ def derive_text(html: str) -> str:
     return _ENTRY_HTML.sub("entry.body_text", html_to_text(html))
 
 
-def source(code: str, *, department=None) -> tuple[str, str, str, int | None]:
-    """(subject, text, html, row id) of a template: the one of the department's template
-    set, else the default set's, else the default in code."""
+def sources(code: str, *, department=None) -> list[tuple[str, str, str, int]]:
+    """(subject, text, html, row id) of the admins' rows for template `code`, in the
+    order they are tried: the department's template set's, then the default set's (one
+    query; none of them: the default in code)."""
     from .models import DepartmentMailSettings, EmailTemplate
 
     in_sets = Q(template_set__is_default=True)
@@ -195,32 +196,48 @@ def source(code: str, *, department=None) -> tuple[str, str, str, int | None]:
             "template_set_id"
         )
         in_sets |= Q(template_set_id__in=chosen)
-    row = (
+    rows = (
         EmailTemplate.objects.filter(in_sets, code=code)
         .order_by("template_set__is_default")  # the department's own set first
-        .first()
+        .values_list("subject", "body_text", "body_html", "pk")
     )
-    if row is not None:
-        return row.subject, row.body_text, row.body_html, row.pk
+    return list(rows[:2])
+
+
+def source(code: str, *, department=None) -> tuple[str, str, str, int | None]:
+    """(subject, text, html, row id) of a template: the one of the department's template
+    set, else the default set's, else the default in code."""
+    found = sources(code, department=department)
+    if found:
+        return found[0]
     subject, text = DEFAULTS[code]
     return subject, text, default_html(text), None
 
 
 def render(code: str, context: dict, *, department=None) -> tuple[str, str, str]:
     """(subject, text body, html body or "") for a template and its values; the template
-    comes from `department`'s template set (`source`). An admin's template that is
-    refused, fails at render time or writes more than its limit is replaced by the
-    default, and the admins are alerted."""
-    subject, text, html, row_id = source(code, department=department)
-    problems = template_errors(subject, text, html, code=code)
-    if not problems:
-        try:
-            return _render((subject, text, html), context, limit=render_limit(context))
-        except Exception as exc:  # any failure at all: the default is sent instead
-            problems = {"render": f"{type(exc).__name__}: {exc}"}
-    _alert_admins(code, row_id, problems)
-    subject, text = DEFAULTS[code]
-    return _render((subject, text, default_html(text)), context, limit=None)
+    comes from `department`'s template set, else the default set (`sources`). An admin's
+    template that is refused, fails at render time or writes more than its limit is
+    replaced by the next one: the department's by the default set's, that by the default
+    in code; the admins are alerted of each one skipped."""
+    broken: list[tuple[int, dict]] = []
+    result, sent = None, "the default text"
+    for subject, text, html, row_id in sources(code, department=department):
+        problems = template_errors(subject, text, html, code=code)
+        if not problems:
+            try:
+                result = _render((subject, text, html), context, limit=render_limit(context))
+                sent = "the default template set's template"
+                break
+            except Exception as exc:  # any failure at all: the next one is sent instead
+                problems = {"render": f"{type(exc).__name__}: {exc}"}
+        broken.append((row_id, problems))
+    if result is None:
+        subject, text = DEFAULTS[code]
+        result = _render((subject, text, default_html(text)), context, limit=None)
+    for row_id, problems in broken:
+        _alert_admins(code, row_id, problems, sent=sent)
+    return result
 
 
 def render_limit(context: dict) -> int:
@@ -339,20 +356,21 @@ def preview(subject: str, html: str, context: dict) -> tuple[str, str, str]:
     return _render((subject, derive_text(html), html), context, limit=render_limit(context))
 
 
-def _alert_admins(code: str, row_id: int | None, problems: dict) -> None:
-    """The edited template `code` could not be used: log it, and mail the helpdesk
-    admins through the outbox, in the current transaction (at most once an hour per
-    template: the alert's own rows are the gate, so one rolled back uses up nothing)."""
+def _alert_admins(code: str, row_id: int, problems: dict, *, sent: str) -> None:
+    """The edited template `code` (row `row_id`) could not be used and `sent` was sent
+    instead: log it, and mail the helpdesk admins through the outbox, in the current
+    transaction (at most once an hour per template row: the alert's own rows are the
+    gate, so one rolled back uses up nothing)."""
     from .outbound import queue_admin_alert
 
     detail = "; ".join(f"{field}: {message}" for field, message in problems.items())
-    log.error("email template %s cannot be used, the default was sent instead: %s", code, detail)
-    where = site_url(f"/admin/helpdesk_mail/emailtemplate/{row_id}/change/") if row_id else ""
+    log.error("email template %s cannot be used, %s was sent instead: %s", code, sent, detail)
+    where = site_url(f"/admin/helpdesk_mail/emailtemplate/{row_id}/change/")
     queue_admin_alert(
-        key=f"template-alert:{code}",
+        key=f"template-alert:{code}:{row_id}",
         subject=f"Email template {code} is broken",
         body=(
-            f'The email template "{code}" could not be used, so the default text was sent '
+            f'The email template "{code}" could not be used, so {sent} was sent '
             f"instead (clients never see template syntax).\n\n{detail}\n\nFix it here: {where}\n"
         ),
         every=ALERT_EVERY_SECONDS,

@@ -1,12 +1,14 @@
 """`GET /healthz` and `GET /readyz` for load balancers and orchestrators, answered
 before any other middleware: no host check (probes use the server's address), no
-HTTPS redirect, no session, no authentication, no sensitive detail."""
+HTTPS redirect, no session, no authentication, no sensitive detail. `GET /metrics` for
+Prometheus scrapers is answered here too (a scraper asks by address as well), behind
+its own gate (helpdesk.ops.metrics: allowed addresses or a bearer token, else off)."""
 
 from django.http import HttpResponseNotAllowed, JsonResponse
 
 from . import checks
 
-PATHS = ("/healthz", "/readyz")
+PATHS = ("/healthz", "/readyz", "/metrics")
 
 
 class ProbeMiddleware:
@@ -19,6 +21,10 @@ class ProbeMiddleware:
             return self.get_response(request)
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
+        if path == "/metrics":
+            from .metrics import metrics_response
+
+            return metrics_response(request)
         if path == "/healthz":
             response = JsonResponse({"status": "ok"})  # the process answers: no database
         else:

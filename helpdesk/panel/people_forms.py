@@ -2,9 +2,11 @@
 typed arguments. The rules themselves are the services' (accounts.services)."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, User
+from accounts.selectors import agents_visible_to, clients
 from helpdesk.formfields import field_of
 from routing.models import Team
 
@@ -57,7 +59,7 @@ class UserDeleteForm(forms.Form):
 class UserMergeForm(forms.Form):
     other = forms.ModelChoiceField(
         label=_("User to merge into this one"),
-        queryset=User.objects.filter(is_agent=False),
+        queryset=clients(),
         widget=forms.NumberInput,
         help_text=_("Their tickets, addresses and collaborations move here; they are deleted."),
     )
@@ -71,9 +73,7 @@ class UserMergeForm(forms.Form):
         super().clean()
         data = self.cleaned_data
         if not data.get("other") and data.get("other_email"):
-            data["other"] = User.objects.filter(
-                is_agent=False, email__iexact=data["other_email"]
-            ).first()
+            data["other"] = clients().filter(email__iexact=data["other_email"]).first()
             if data["other"] is None:
                 self.add_error("other_email", _("No user has this address."))
         elif not data.get("other"):
@@ -139,9 +139,18 @@ class OrganizationForm(forms.Form):
         label=_("Internal notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
 
-    def __init__(self, *args, organization: Organization | None = None, **kwargs):
+    def __init__(
+        self, *args, user: User, organization: Organization | None = None, **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
-        agents = User.objects.filter(is_agent=True, is_active=True).order_by("name", "email")
+        # the agents `user` may see (visibility.agents), like every agent picker; the
+        # organization's current manager stays offered so an edit does not drop it
+        visible = Q(pk__in=agents_visible_to(user=user).values("pk"))
+        if organization is not None and organization.manager_agent_id:
+            visible |= Q(pk=organization.manager_agent_id)
+        agents = User.objects.filter(visible, is_agent=True, is_active=True).order_by(
+            "name", "email"
+        )
         teams = Team.objects.filter(is_active=True).order_by("name")
         field_of(self, "manager", forms.ChoiceField).choices = [
             ("", _("— none —")),
@@ -163,6 +172,7 @@ class OrganizationForm(forms.Form):
         data = self.cleaned_data
         choice = data.get("manager") or ""
         agent = team = None
+        # only an offered choice gets here (ChoiceField), so a hidden agent never does
         if choice.startswith("a"):
             agent = User.objects.filter(is_agent=True, pk=choice[1:]).first()
         elif choice.startswith("t"):

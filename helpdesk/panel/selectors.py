@@ -417,7 +417,9 @@ def active_slas():
 
 # --- directory -----------------------------------------------------------------------------
 def clients(text: str = ""):
-    qs = User.objects.filter(is_agent=False).select_related("organization")
+    from accounts.selectors import clients as people
+
+    qs = people().select_related("organization")
     text = (text or "").strip()
     if text:
         qs = qs.filter(Q(name__icontains=text) | Q(email__icontains=text))

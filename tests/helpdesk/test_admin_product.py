@@ -380,3 +380,47 @@ def test_a_form_shows_the_plain_labels(admin_client):
 
     assert '<label for="id_sla">SLA:</label>' in html
     assert "Sla:" not in html
+
+
+def _rendered_weekdays(html: str, prefix: str) -> list[str]:
+    """The weekday chosen in each row of the grid, in the order of the page (the
+    "add another" template row left out)."""
+    import re
+
+    rows = re.findall(
+        rf'<select name="{prefix}-(\d+)-weekday"[^>]*>(.*?)</select>', html, flags=re.S
+    )
+    days = []
+    for _index, options in rows:
+        chosen = re.search(r'<option value="(\d)" selected>([^<]*)</option>', options)
+        days.append(chosen.group(2) if chosen else "")
+    return days
+
+
+def test_the_week_grid_lists_open_and_closed_days_monday_to_sunday(admin_client):
+    import datetime as dt
+
+    from routing.models import Schedule, ScheduleHours
+
+    office = Schedule.objects.create(name="Odd days", timezone="UTC")
+    nine, five = dt.time(9), dt.time(17)
+    for day in (6, 3, 1):  # Sunday, Thursday, Tuesday open; a second interval on Thursday
+        ScheduleHours.objects.create(schedule=office, weekday=day, start_time=nine, end_time=five)
+    ScheduleHours.objects.create(
+        schedule=office, weekday=3, start_time=dt.time(18), end_time=dt.time(20)
+    )
+
+    response = admin_client.get(reverse("admin:routing_schedule_change", args=[office.pk]))
+    prefix = response.context["inline_admin_formsets"][0].formset.prefix
+    days = _rendered_weekdays(response.content.decode(), prefix)
+
+    assert days == [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ]

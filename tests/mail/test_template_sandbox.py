@@ -254,7 +254,9 @@ def test_a_template_that_cannot_be_used_sends_the_default_and_alerts_admins(
     assert "/admin/helpdesk_mail/emailtemplate/" in alert.body
     logged = [r.getMessage() for r in caplog.records]
     assert len(logged) == 2
-    assert logged[0].startswith("email template ticket.reply cannot be used, the default was")
+    assert logged[0].startswith(
+        "email template ticket.reply cannot be used, the default text was sent instead"
+    )
 
 
 def test_text_and_subjects_are_not_escaped_and_html_is(helpdesk, run):

@@ -190,6 +190,80 @@ def test_the_preview_is_for_admins_only(client, cast, default_set):
     assert "rendered" not in (response.context or {})
 
 
+def test_the_preview_of_unsaved_edits_renders_the_form_not_the_saved_row(client, cast, default_set):
+    ticket = open_ticket(cast.alice, subject="Scanner jammed", department=cast.dept_a)
+    row = EmailTemplate.objects.get(template_set=default_set, code="ticket.reply")
+    saved = (row.subject, row.body_html)
+    client.force_login(cast.admin)
+    url = reverse("admin:helpdesk_mail_emailtemplate_preview", args=[row.pk])
+    edits = _form(row, subject="Edited: {{ ticket.subject }}", body_html="<p>Draft {{ url }}</p>")
+
+    response = client.post(url, {**edits, "ticket": ticket.number})
+
+    assert response.status_code == 200
+    subject, text, html = response.context["rendered"]
+    assert subject == "Edited: Scanner jammed"
+    assert text.startswith("Draft http") and "<p>Draft http" in html
+    page = response.content.decode()
+    assert 'id="preview-unsaved"' in page and 'method="post"' in page  # re-preview keeps them
+    row.refresh_from_db()
+    assert (row.subject, row.body_html) == saved  # nothing saved
+    # a GET still previews the saved row
+    assert client.get(url).context["rendered"][0] == "Re: Printer on floor 3 is jammed [#123456]"
+
+
+def test_the_preview_of_edits_shows_errors_with_line_and_name_like_on_save(
+    client, cast, default_set
+):
+    row = EmailTemplate.objects.get(template_set=default_set, code="ticket.reply")
+    client.force_login(cast.admin)
+    url = reverse("admin:helpdesk_mail_emailtemplate_preview", args=[row.pk])
+    body = "<p>Hello {{ recipient.name }},</p>\n\n<p>Your ticket {{ ticket.nubmer }}</p>"
+
+    response = client.post(url, _form(row, body_html=body))
+
+    assert response.status_code == 200
+    assert response.context["rendered"] is None
+    [problem] = response.context["problems"]
+    assert problem.startswith("HTML body: Unknown variables: {{ ticket.nubmer }} (line 3). ")
+    assert "{{ ticket.nubmer }} (line 3)" in response.content.decode()
+
+    broken = client.post(url, _form(row, subject="Re: {% if x %}"))
+    assert broken.context["rendered"] is None
+    assert broken.context["problems"][0].startswith("Subject: Line 1: ")
+
+
+def test_a_template_being_added_is_previewed_from_its_form(client, cast, default_set):
+    client.force_login(cast.admin)
+    url = reverse("admin:helpdesk_mail_emailtemplate_preview_new")
+    data = {
+        "code": "ticket.autoresp",
+        "subject": "Got {{ ticket.number }}",
+        "body_html": "<p>Hi</p>",
+    }
+
+    response = client.post(url, data)
+    nocode = client.post(url, {**data, "code": "nonsense"})
+
+    assert response.context["rendered"][0] == "Got 123456"
+    assert nocode.context["rendered"] is None
+    assert nocode.context["problems"] == ["Choose the template (its code) to preview."]
+    assert client.get(url).status_code == 404  # nothing saved to preview
+    add_page = client.get(reverse("admin:helpdesk_mail_emailtemplate_add")).content.decode()
+    assert f'formaction="{url}"' in add_page
+
+
+def test_previewing_edits_is_for_admins_only(client, cast, default_set):
+    row = EmailTemplate.objects.get(template_set=default_set, code="ticket.reply")
+    client.force_login(cast.agent_a)
+    url = reverse("admin:helpdesk_mail_emailtemplate_preview", args=[row.pk])
+
+    response = client.post(url, _form(row, subject="Edited"))
+
+    assert response.status_code in (302, 403, 404)
+    assert "rendered" not in (response.context or {})
+
+
 # --- template sets ----------------------------------------------------------------------
 
 
@@ -220,6 +294,57 @@ def test_a_department_uses_its_set_and_the_default_set_for_what_it_lacks(cast, f
     assert own[1] == "Hi Alice Example!\n"
     assert fallback[0] == "Re: Printer on floor 3 is jammed [#123456]"
     assert other_dept[0] == "Support ticket opened [#123456] Printer on floor 3 is jammed"
+
+
+def _customise_default(default_set, code: str, subject: str) -> None:
+    """The default set's row for `code` made different from the default in code."""
+    EmailTemplate.objects.filter(template_set=default_set, code=code).update(
+        subject=subject, body_html="<p>From the default set</p>", body_text="From the default set"
+    )
+
+
+def test_a_template_the_departments_set_lacks_comes_from_the_default_set_not_the_code(
+    cast, friendly, default_set
+):
+    DepartmentMailSettings.objects.create(department=cast.dept_a, template_set=friendly)
+    _customise_default(default_set, "ticket.reply", "Default set: {{ ticket.subject }}")
+    context = templates.sample_context("ticket.reply")
+
+    subject, text, _ = templates.render("ticket.reply", context, department=cast.dept_a)
+
+    assert subject == "Default set: Printer on floor 3 is jammed"
+    assert text == "From the default set\n"
+
+
+def test_a_broken_department_template_falls_back_to_the_default_sets_then_the_code(
+    cast, friendly, default_set, caplog
+):
+    import logging
+
+    from helpdesk.mail.models import OutboundMessage
+
+    DepartmentMailSettings.objects.create(department=cast.dept_a, template_set=friendly)
+    own = EmailTemplate.objects.get(template_set=friendly, code="ticket.autoresp")
+    # broken after it was saved (an upgrade, a bypassed form): it fails at render time
+    EmailTemplate.objects.filter(pk=own.pk).update(body_text="{{ ticket.subject|wordwrap:0 }}")
+    _customise_default(default_set, "ticket.autoresp", "Default set: {{ ticket.number }}")
+    context = templates.sample_context("ticket.autoresp")
+
+    with caplog.at_level(logging.ERROR, logger="helpdesk.mail.templates"):
+        subject, text, _ = templates.render("ticket.autoresp", context, department=cast.dept_a)
+
+    assert (subject, text) == ("Default set: 123456", "From the default set\n")
+    [logged] = [r.getMessage() for r in caplog.records]
+    assert "the default template set's template was sent instead" in logged
+    alert = OutboundMessage.objects.get(subject="Email template ticket.autoresp is broken")
+    assert f"/emailtemplate/{own.pk}/change/" in alert.body_text
+
+    # the default set's broken too: the default in code
+    EmailTemplate.objects.filter(template_set=default_set, code="ticket.autoresp").update(
+        subject="{% if %}"
+    )
+    subject, _, _ = templates.render("ticket.autoresp", context, department=cast.dept_a)
+    assert subject == "Support ticket opened [#123456] Printer on floor 3 is jammed"
 
 
 def test_the_mail_code_picks_the_set_of_the_tickets_department(

@@ -1057,3 +1057,15 @@ def test_organizations_keep_their_account_manager_switches_and_primary_contacts(
     assert report.warnings["organization account manager not imported: dropped"] == 1
     assert User.objects.get(email="boss@initech.example").is_primary_contact
     assert not User.objects.get(email="peter@initech.example").is_primary_contact
+
+
+def test_a_locked_osticket_account_is_a_locked_client_not_an_inactive_one(helpdesk):
+    helpdesk.user("Lou Locked", "lou@locked.example", passwd="x", status=0x01 | 0x02)
+    helpdesk.user("Una Unlocked", "una@open.example", passwd="x", status=0x01)
+
+    import_osticket(helpdesk)
+
+    lou = User.objects.get(email="lou@locked.example")
+    una = User.objects.get(email="una@open.example")
+    assert (lou.is_locked, lou.is_active) == (True, True)
+    assert (una.is_locked, una.is_active) == (False, True)

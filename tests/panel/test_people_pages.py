@@ -345,3 +345,80 @@ def test_bad_input_is_a_form_error_and_changes_nothing(cast):
     assert client.post("/scp/orgs/new/", {"name": "", "sharing": "all"}).status_code == 422
     assert _state() == before
     assert client.get("/scp/users/999999/edit/").status_code == 404
+
+
+# --- the placeholder of deleted users ---------------------------------------------------------
+
+
+def _placeholder(cast):
+    """Alice deleted, her ticket kept: the placeholder now holds it."""
+    from tickets.services.people import placeholder_user
+
+    kept = open_ticket(cast.alice, department=cast.dept_a, subject="Kept after deletion")
+    _as(cast, "user.delete").post(f"/scp/users/{cast.alice.pk}/delete/", {"tickets": "keep"})
+    return placeholder_user(), kept
+
+
+def test_the_placeholder_is_not_listed_in_the_directory_nor_found_by_its_search(cast):
+    placeholder, _kept = _placeholder(cast)
+    client = _as(cast, "user.dir")
+    listing = client.get("/scp/users/").content.decode()
+    assert f"/scp/users/{placeholder.pk}/" not in listing
+    assert f"/scp/users/{cast.bob.pk}/" in listing  # the other clients still are
+    found = client.get("/scp/users/?q=Deleted").content.decode()
+    assert f"/scp/users/{placeholder.pk}/" not in found
+    found = client.get("/scp/users/?q=placeholder.invalid").content.decode()
+    assert f"/scp/users/{placeholder.pk}/" not in found
+
+
+def test_the_placeholder_is_not_a_client_to_open_a_ticket_for(cast):
+    placeholder, _kept = _placeholder(cast)
+    client = _as(cast, "user.dir")
+    assert client.get(f"/scp/tickets/new/?user={placeholder.pk}").status_code == 400
+    assert client.get(f"/scp/tickets/new/?user={cast.bob.pk}").status_code == 200
+
+
+def test_the_placeholder_is_not_edited_locked_or_merged_from_the_panel(cast):
+    placeholder, kept = _placeholder(cast)
+    client = _as(cast, "user.dir", "user.edit", "user.delete", "user.manage")
+    before = (placeholder.name, placeholder.email, placeholder.is_locked)
+    assert client.get(f"/scp/users/{placeholder.pk}/edit/").status_code == 404
+    edit = {"email": "someone@x.test", "name": "Someone"}
+    assert client.post(f"/scp/users/{placeholder.pk}/edit/", edit).status_code == 404
+    assert client.post(f"/scp/users/{placeholder.pk}/account/lock/").status_code == 404
+    assert (
+        client.post(f"/scp/users/{placeholder.pk}/merge/", {"other": cast.bob.pk}).status_code
+        == 404
+    )
+    # nor picked as the user merged into another one
+    response = client.post(f"/scp/users/{cast.bob.pk}/merge/", {"other": placeholder.pk})
+    assert response.status_code == 422
+    response = client.post(f"/scp/users/{cast.bob.pk}/merge/", {"other_email": placeholder.email})
+    assert response.status_code == 422
+    placeholder.refresh_from_db()
+    assert (placeholder.name, placeholder.email, placeholder.is_locked) == before
+    assert Ticket.objects.get(pk=kept.pk).requester_id == placeholder.pk
+    # its page shows the tickets it keeps, without a button to change it
+    page = client.get(f"/scp/users/{placeholder.pk}/").content.decode()
+    assert "Kept after deletion" in page
+    assert f"/scp/users/{placeholder.pk}/edit/" not in page
+    assert f"/scp/users/{placeholder.pk}/account/lock/" not in page
+    assert f"?user={placeholder.pk}" not in page  # no "new ticket for this user"
+    # a real client's page still offers them
+    page = client.get(f"/scp/users/{cast.bob.pk}/").content.decode()
+    assert f"/scp/users/{cast.bob.pk}/edit/" in page
+    assert f"?user={cast.bob.pk}" in page
+
+
+def test_the_placeholder_address_is_not_a_requester_to_type_in(cast):
+    placeholder, _kept = _placeholder(cast)
+    client = signed_in(cast.agent_a)
+    data = {"subject": "For nobody", "body": "x", "department": cast.dept_a.pk}
+
+    refused = client.post("/scp/tickets/new/", {**data, "email": placeholder.email})
+    accepted = client.post("/scp/tickets/new/", {**data, "email": cast.bob.email})
+
+    assert refused.status_code == 422
+    assert "placeholder of deleted users" in refused.content.decode()
+    assert not Ticket.objects.filter(subject="For nobody", requester=placeholder).exists()
+    assert accepted.status_code == 302

@@ -82,3 +82,57 @@ def test_the_advanced_search_assignee_list_follows_visibility_agents(cast):
     _grant(cast.agent_a, "visibility.agents")
     html = signed_in(cast.agent_a).get("/scp/search/advanced/").content.decode()
     assert cast.agent_b.display_name in _options(html, "assignee")
+
+
+def test_the_account_manager_picker_offers_only_visible_agents_and_refuses_a_hidden_one(cast):
+    from accounts.models import Organization
+
+    _grant(cast.agent_a, "org.create")
+    client = signed_in(cast.agent_a)
+    html = client.get("/scp/orgs/new/").content.decode()
+    managers = _options(html, "manager")
+    assert cast.manager_a.display_name in managers and cast.agent_a.display_name in managers
+    assert cast.agent_b.display_name not in managers
+    # posted anyway: a form error, no organization created
+    response = client.post(
+        "/scp/orgs/new/", {"name": "Initech", "sharing": "all", "manager": f"a{cast.agent_b.pk}"}
+    )
+    assert response.status_code == 422
+    assert not Organization.objects.filter(name="Initech").exists()
+
+
+def test_with_visibility_agents_any_agent_can_be_the_account_manager(cast):
+    from accounts.models import Organization
+
+    _grant(cast.agent_a, "org.create", "org.edit", "visibility.agents")
+    client = signed_in(cast.agent_a)
+    assert cast.agent_b.display_name in _options(
+        client.get("/scp/orgs/new/").content.decode(), "manager"
+    )
+    response = client.post(
+        "/scp/orgs/new/", {"name": "Initech", "sharing": "all", "manager": f"a{cast.agent_b.pk}"}
+    )
+    assert response.status_code == 302
+    org = Organization.objects.get(name="Initech")
+    assert org.manager_agent_id == cast.agent_b.pk
+
+
+def test_editing_keeps_a_current_manager_the_editor_cannot_see(cast):
+    from ..factories import AgentFactory
+
+    other_b = AgentFactory(name="Other Billing", department=cast.dept_b)
+    cast.acme.manager_agent = cast.agent_b
+    cast.acme.save(update_fields=["manager_agent"])
+    _grant(cast.agent_a, "org.edit")
+    client = signed_in(cast.agent_a)
+    html = client.get(f"/scp/orgs/{cast.acme.pk}/edit/").content.decode()
+    managers = _options(html, "manager")
+    assert cast.agent_b.display_name in managers  # the current one, not every hidden agent
+    assert other_b.display_name not in managers
+    response = client.post(
+        f"/scp/orgs/{cast.acme.pk}/edit/",
+        {"name": "Acme Corp", "sharing": "all", "manager": f"a{cast.agent_b.pk}"},
+    )
+    assert response.status_code == 302
+    cast.acme.refresh_from_db()
+    assert (cast.acme.name, cast.acme.manager_agent_id) == ("Acme Corp", cast.agent_b.pk)

@@ -216,3 +216,38 @@ def test_primary_contacts_see_the_organizations_tickets_when_shared_with_them(ca
     cast.alice_colleague.is_primary_contact = True
     cast.alice_colleague.save()
     assert tickets_visible_to(user=cast.alice_colleague).filter(pk=ticket.pk).exists()
+
+
+def test_the_placeholder_is_not_edited_like_a_client(cast):
+    from accounts.services import user_lock, user_set_emails, user_update
+
+    agent = _agent(cast, "user.edit", "user.manage")
+    open_ticket(cast.alice, department=cast.dept_a)
+    user_delete(actor=_agent(cast, "user.delete"), user=cast.alice, tickets="keep")
+    placeholder = User.objects.get(email=PLACEHOLDER_EMAIL)
+
+    with pytest.raises(Conflict):
+        user_update(actor=agent, user=placeholder, data={"name": "Renamed"})
+    with pytest.raises(Conflict):
+        user_set_emails(actor=agent, user=placeholder, emails=["x@example.org"])
+    with pytest.raises(Conflict):
+        user_lock(actor=agent, user=placeholder, locked=True)
+
+    placeholder.refresh_from_db()
+    assert (placeholder.name, placeholder.is_locked) == ("Deleted user", False)
+    assert not placeholder.extra_emails.exists()
+    # a real client still is
+    user_update(actor=agent, user=cast.bob, data={"name": "Robert"})
+    assert User.objects.get(pk=cast.bob.pk).name == "Robert"
+
+
+def test_the_placeholder_address_is_nobodys_on_any_channel(cast):
+    from accounts.errors import ValidationFailed
+    from accounts.services import user_get_or_create_by_email
+    from tickets.services.people import placeholder_user
+
+    placeholder_user()
+    with pytest.raises(ValidationFailed) as refused:
+        user_get_or_create_by_email(actor=cast.admin, email="Deleted-User@placeholder.invalid")
+    assert refused.value.code == "placeholder"
+    assert User.objects.filter(email__iexact=PLACEHOLDER_EMAIL).count() == 1

@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts import permissions as perms
 from accounts.actors import Actor, is_agent, is_system
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
-from accounts.models import User, UserEmail
+from accounts.models import PLACEHOLDER_EMAIL, User, UserEmail
 from threads import services as threads
 from threads.models import ThreadEvent
 
@@ -21,7 +21,6 @@ from ..selectors import tickets_visible_to
 from ._common import channel_of, record
 from .relations import tickets_erase
 
-PLACEHOLDER_EMAIL = "deleted-user@placeholder.invalid"
 Fate = Literal["keep", "delete"]
 
 
@@ -41,7 +40,7 @@ def _client(user: User, what: str) -> None:
         raise PermissionRefused(
             f"Agents are {what} by helpdesk admins, in the admin.", code="permission_denied"
         )
-    if user.email == PLACEHOLDER_EMAIL:
+    if user.is_placeholder:
         raise Conflict("The placeholder of deleted users stays.", code="placeholder")
 
 

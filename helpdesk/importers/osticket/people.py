@@ -325,7 +325,9 @@ def _users(ctx: Context, rows: list[Row]) -> None:
         if person is not None and person.is_agent:
             return values  # the agent's own password and state stay
         if account is not None:
-            values["is_active"] = not int(account["status"] or 0) & LOCKED
+            # osTicket's "locked" (an admin's lock) is our lock, not an inactive user:
+            # the client cannot sign in, their mail still reaches their tickets
+            values["is_locked"] = bool(int(account["status"] or 0) & LOCKED)
             values["timezone"] = _zone(
                 account["timezone"] or config_values(ctx).get("default_timezone")
             )

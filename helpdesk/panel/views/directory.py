@@ -88,8 +88,10 @@ def user_detail(request, user_id):
         "emails": list(client.extra_emails.values_list("email", flat=True)),
         "tickets": _tickets_of(request, requester=client),
         "activity": _activity_of(request, client),
-        "may_open": selectors.any_role_allows(request.user, "ticket.create"),
-        "may": _may(request.user, PEOPLE_PERMS),
+        "may_open": not client.is_placeholder
+        and selectors.any_role_allows(request.user, "ticket.create"),
+        # the placeholder of deleted users keeps their tickets: shown, never changed
+        "may": {} if client.is_placeholder else _may(request.user, PEOPLE_PERMS),
     }
     return page(request, "staff/user_detail.html", ctx)
 

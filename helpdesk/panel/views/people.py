@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts import permissions as perms
 from accounts.errors import ValidationFailed
 from accounts.models import Organization, User
+from accounts.selectors import clients
 from accounts.services import (
     organization_create,
     organization_delete,
@@ -41,10 +42,9 @@ FORM_METHODS = require_http_methods(["GET", "POST"])
 
 
 def _client(user_id: int) -> User:
-    """A client (agents are managed in the admin): 404 otherwise."""
-    return get_object_or_404(
-        User.objects.select_related("organization"), pk=user_id, is_agent=False
-    )
+    """A client (agents are managed in the admin, the placeholder of deleted users is
+    not edited): 404 otherwise."""
+    return get_object_or_404(clients().select_related("organization"), pk=user_id)
 
 
 def _user_url(user: User) -> str:
@@ -245,7 +245,7 @@ def user_import(request):
 @perm_required("org.create")
 @FORM_METHODS
 def org_new(request):
-    form = OrganizationForm(request.POST or None)
+    form = OrganizationForm(request.POST or None, user=request.user)
     ctx = {"form": form}
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -274,7 +274,10 @@ def org_new(request):
 def org_edit(request, org_id):
     org = get_object_or_404(Organization, pk=org_id)
     form = OrganizationForm(
-        request.POST or None, organization=org, initial=OrganizationForm.initial_for(org)
+        request.POST or None,
+        user=request.user,
+        organization=org,
+        initial=OrganizationForm.initial_for(org),
     )
     ctx = {"form": form, "org": org}
     if request.method == "POST" and form.is_valid():

@@ -79,3 +79,49 @@ def test_an_admin_fixes_a_template_after_its_typo_is_refused(page, cast):
     )
     expect(page.locator("#preview-text")).to_contain_text("About Scanner jammed:")
     screenshot(page, "admin-template-preview")
+
+
+def test_an_admin_previews_edits_before_saving_them(page, cast):
+    ticket = open_ticket(cast.alice, department=cast.dept_a, subject="Toner empty")
+    default_set, _ = EmailTemplateSet.objects.get_or_create(
+        is_default=True, defaults={"name": "Default"}
+    )
+    subject, text = DEFAULTS["ticket.reply"]
+    row, _ = EmailTemplate.objects.get_or_create(
+        template_set=default_set,
+        code="ticket.reply",
+        defaults={"subject": subject, "body_html": default_html(text)},
+    )
+    before = (row.subject, row.body_html)
+
+    page.goto("/scp/login/")
+    page.get_by_label("Username or email").fill("root")
+    page.get_by_label("Password").fill("secret")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"/admin/helpdesk_mail/emailtemplate/{row.pk}/change/")
+
+    page.locator("#id_subject").fill("Draft: {{ ticket.subject }}")
+    page.locator("#id_body_html").fill("<p>Unsaved words about {{ ticket.subject }}</p>")
+    page.locator("#id_preview_ticket").fill(ticket.number)
+    with page.context.expect_page() as opened:
+        page.locator("#preview-edits-button").click()
+    preview = opened.value
+    preview.wait_for_load_state()
+    expect(preview.locator("#preview-unsaved")).to_be_visible()
+    expect(preview.locator("#preview-subject")).to_have_text("Draft: Toner empty")
+    expect(preview.locator("#preview-text")).to_contain_text("Unsaved words about Toner empty")
+    screenshot(preview, "admin-template-preview-edits")
+
+    # a typo in the edits: named with its line, nothing rendered
+    page.locator("#id_body_html").fill("<p>ok</p>\n<p>{{ ticket.subjet }}</p>")
+    with page.context.expect_page() as opened:
+        page.locator("#preview-edits-button").click()
+    preview = opened.value
+    preview.wait_for_load_state()
+    expect(preview.locator("#preview-problem")).to_contain_text(
+        "Unknown variables: {{ ticket.subjet }} (line 2)"
+    )
+    expect(preview.locator("#preview-subject")).to_have_count(0)
+
+    row.refresh_from_db()
+    assert (row.subject, row.body_html) == before  # previewing saved nothing
