@@ -196,13 +196,31 @@ class TaskAdmin(admin.ModelAdmin):
         return False
 
 
+class CustomFormForm(forms.ModelForm):
+    class Meta:
+        model = CustomForm
+        fields = ["name", "scope", "topics", "is_active", "sort"]
+
+    def clean(self):
+        cleaned = super().clean()
+        scope = cleaned.get("scope")
+        if scope and scope != CustomForm.Scope.TICKET and cleaned.get("topics"):
+            self.add_error(
+                "topics", _("Only ticket forms are asked by help topic; clear the topics.")
+            )
+        return cleaned
+
+
 @admin.register(CustomForm)
 class CustomFormAdmin(admin.ModelAdmin):
-    """Extra fields per help topic, asked in the portal, the panel and the API; a form
-    "for tasks" is asked on every task instead (osTicket's Task Details)."""
+    """Extra fields for one kind of record (the form's scope): tickets by help topic,
+    asked in the portal, the panel and the API; every task (osTicket's Task Details);
+    users (Contact Information: the people pages, the portal profile, the API, the CSV
+    import) or organizations (Organization Information)."""
 
-    list_display = ["name", "for_tasks", "is_active", "sort"]
-    list_filter = ["is_active", "for_tasks", "topics"]
+    form = CustomFormForm
+    list_display = ["name", "scope", "is_active", "sort"]
+    list_filter = ["scope", "is_active", "topics"]
     search_fields = ["name", "fields__label", "fields__name"]
     filter_horizontal = ["topics"]
     inlines = [CustomFieldInline]
