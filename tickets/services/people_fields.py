@@ -23,6 +23,13 @@ from accounts.actors import Actor
 from accounts.configuration import require_admin
 from accounts.errors import ValidationFailed
 from accounts.models import Organization, User
+from accounts.services_import import (
+    ExtraColumns,
+    ImportResult,
+    ImportRow,
+    users_csv_parse,
+    users_import,
+)
 from accounts.services_profile import client_profile_update, require_client
 
 from ..customfields import clean_values, fields_for_scope
@@ -38,7 +45,10 @@ def fields_check(
 ) -> dict[CustomField, str]:
     """{field: stored text} for `values`, or ValidationFailed naming each bad field
     (an unknown name included). Writes nothing; forms call it to show every error."""
-    fields = fields_for_scope(scope, for_client=for_client)
+    return _clean(fields_for_scope(scope, for_client=for_client), values, creating=creating)
+
+
+def _clean(fields: list[CustomField], values: Values, *, creating: bool) -> dict[CustomField, str]:
     unknown = sorted(set(values) - {f.name for f in fields})
     if unknown:
         raise ValidationFailed(
@@ -114,6 +124,45 @@ def client_profile_update_with_fields(
         client_profile_update(actor=user, name=name, timezone=timezone)
         _write(user, cleaned)
     return user
+
+
+# --- the users CSV import -----------------------------------------------------------------
+
+
+def user_import_columns() -> ExtraColumns:
+    """The CSV import's columns for the user fields: a header naming a field (its name
+    or its label, in any case) fills it; a bad value, or a required field left empty, is
+    an error of its row. The fields are read once for the whole file."""
+    fields = fields_for_scope(USER)
+    labels = {f.name: f.label for f in fields}
+    names = {f.label.strip().lower(): f.name for f in fields}
+    names |= {f.name.lower(): f.name for f in fields}  # a name wins over another's label
+
+    def check(values: dict[str, str]) -> list[str]:
+        try:
+            _clean(fields, values, creating=True)
+        except ValidationFailed as exc:
+            return [f"{labels.get(n, n)}: {m}" for n, errors in exc.fields.items() for m in errors]
+        return []
+
+    def write(user: User, values: dict[str, str]) -> None:
+        _write(user, _clean(fields, values, creating=True))
+
+    return ExtraColumns(names=names, check=check, write=write)
+
+
+def users_csv_parse_with_fields(text: str) -> list[ImportRow]:
+    """accounts.services_import.users_csv_parse with the user fields' columns."""
+    return users_csv_parse(text, extra=user_import_columns())
+
+
+def users_import_with_fields(
+    *, actor: Actor, text: str, skip_invalid: bool = False
+) -> ImportResult:
+    """accounts.services_import.users_import with the user fields' columns."""
+    return users_import(
+        actor=actor, text=text, skip_invalid=skip_invalid, extra=user_import_columns()
+    )
 
 
 # --- organizations --------------------------------------------------------------------------
