@@ -106,7 +106,7 @@ def ticket_field_values(
     return [(v.field, v.value) for v in qs]
 
 
-VALUE_MODELS = {
+VALUE_MODELS: dict[str, type[UserFieldValue] | type[OrganizationFieldValue]] = {
     CustomForm.Scope.USER: UserFieldValue,
     CustomForm.Scope.ORGANIZATION: OrganizationFieldValue,
 }
