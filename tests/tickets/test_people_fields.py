@@ -249,3 +249,16 @@ def test_two_user_fields_cannot_share_a_name(user_fields):
 
     ticket_form = CustomForm.objects.create(name="Repair")
     CustomField(form=ticket_form, name="badge", label="Badge").full_clean()  # tickets: as before
+
+
+def test_merging_users_keeps_the_kept_values_and_takes_the_missing_ones(cast, user_fields):
+    from tickets.services.people import user_merge
+
+    keep, merge = cast.alice, cast.alice_colleague
+    user_fields_set(actor=cast.admin, user=keep, values={"badge": "K-1", "plan": ""})
+    user_fields_set(actor=cast.admin, user=merge, values={"badge": "M-1", "plan": "pro"})
+
+    user_merge(actor=cast.admin, keep=keep, merge=merge)
+
+    assert _values(keep) == {"badge": "K-1", "plan": "pro"}
+    assert UserFieldValue.objects.count() == 2
