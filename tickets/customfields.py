@@ -113,10 +113,13 @@ VALUE_MODELS: dict[str, type[UserFieldValue] | type[OrganizationFieldValue]] = {
 
 
 def values_prefetch(scope: str) -> Prefetch:
-    """Prefetch of the `field_values` of users or organizations (those of active forms,
-    with their field), for `values_by_name` and `field_rows` without a query per row."""
+    """Prefetch of the `field_values` of users or organizations (those of the scope's
+    active forms, with their field), for `values_by_name` and `field_rows` without a
+    query per row."""
     model = VALUE_MODELS[scope]
-    queryset = model.objects.filter(field__form__is_active=True).select_related("field")
+    queryset = model.objects.filter(
+        field__form__is_active=True, field__form__scope=scope
+    ).select_related("field")
     return Prefetch("field_values", queryset=queryset)
 
 
