@@ -208,7 +208,18 @@ class CustomFormForm(forms.ModelForm):
             self.add_error(
                 "topics", _("Only ticket forms are asked by help topic; clear the topics.")
             )
+        if self.instance.pk and scope and scope != self.instance.scope and self._has_values():
+            self.add_error(
+                "scope", _("Its fields already hold values; make a new form for the other kind.")
+            )
         return cleaned
+
+    def _has_values(self) -> bool:
+        fields = CustomField.objects.filter(form=self.instance)
+        return any(
+            fields.filter(**{f"{relation}__isnull": False}).exists()
+            for relation in ("values", "task_values", "user_values", "organization_values")
+        )
 
 
 @admin.register(CustomForm)

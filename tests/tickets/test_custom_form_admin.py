@@ -62,3 +62,40 @@ def test_a_second_user_field_of_the_same_name_is_refused(client, cast):
     assert response.status_code == 200
     assert "Another field of this kind of form has this name." in response.content.decode()
     assert CustomForm.objects.count() == 1
+
+
+def test_the_scope_of_a_form_whose_fields_hold_values_stays(client, cast):
+    from tickets.models import UserFieldValue
+
+    client.force_login(cast.admin)
+    assert _post(client).status_code == 302
+    form = CustomForm.objects.get()
+    field = form.fields.get()
+    UserFieldValue.objects.create(user=cast.alice, field=field, value="B-1")
+    url = reverse("admin:tickets_customform_change", args=[form.pk])
+
+    response = client.post(
+        url,
+        {
+            "name": form.name,
+            "scope": "organization",
+            "is_active": "on",
+            "sort": "0",
+            "fields-TOTAL_FORMS": "1",
+            "fields-INITIAL_FORMS": "1",
+            "fields-MIN_NUM_FORMS": "0",
+            "fields-MAX_NUM_FORMS": "1000",
+            "fields-0-id": field.pk,
+            "fields-0-form": form.pk,
+            "fields-0-name": "badge",
+            "fields-0-label": "Badge",
+            "fields-0-kind": "text",
+            "fields-0-sort": "0",
+            "fields-0-client_visible": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Its fields already hold values" in response.content.decode()
+    form.refresh_from_db()
+    assert form.scope == CustomForm.Scope.USER
