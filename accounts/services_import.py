@@ -7,11 +7,14 @@ transaction: nothing when any row is invalid, unless `skip_invalid` asks to writ
 valid ones only.
 
 Columns (a header row, names case-insensitive): `email` (required), `name`, `phone`,
-`organization` (the name of an existing organization; empty: by the email's domain).
+`organization` (the name of an existing organization; empty: by the email's domain),
+and the `ExtraColumns` a caller adds: the user fields of tickets.services.people_fields,
+which this innermost app cannot import, so the dependency is turned around here.
 """
 
 import csv
 import io
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -34,11 +37,26 @@ class ImportRow:
     name: str = ""
     phone: str = ""
     organization: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
     @property
     def is_valid(self) -> bool:
         return not self.errors
+
+
+@dataclass(frozen=True)
+class ExtraColumns:
+    """Further columns: `names` maps a header (lower case) to the key its cell is kept
+    under in `ImportRow.extra`; `check(extra)` gives a row's errors (messages, no
+    writes); `write(user, extra)` stores them, inside the import's transaction."""
+
+    names: Mapping[str, str]
+    check: Callable[[dict[str, str]], list[str]]
+    write: Callable[[User, dict[str, str]], None]
+
+
+NO_EXTRA = ExtraColumns(names={}, check=lambda extra: [], write=lambda user, extra: None)
 
 
 @dataclass
@@ -47,7 +65,7 @@ class ImportResult:
     skipped: list[ImportRow]
 
 
-def users_csv_parse(text: str) -> list[ImportRow]:
+def users_csv_parse(text: str, *, extra: ExtraColumns = NO_EXTRA) -> list[ImportRow]:
     """The file's rows, each with its errors (empty when it can be imported). A file
     without an `email` column, or an empty one, is refused as a whole."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")), skipinitialspace=True)
@@ -58,13 +76,15 @@ def users_csv_parse(text: str) -> list[ImportRow]:
             code="csv_no_email_column",
             fields={"file": ["The first row must name the columns, one of them email."]},
         )
-    unknown = sorted(set(header) - set(COLUMNS) - {""})
+    unknown = sorted(set(header) - set(COLUMNS) - set(extra.names) - {""})
     if unknown:
+        known = [*COLUMNS, *sorted(set(extra.names.values()))]
         raise ValidationFailed(
             f"Unknown columns: {', '.join(unknown)}.",
             code="csv_unknown_columns",
-            fields={"file": [f"Columns are {', '.join(COLUMNS)}."]},
+            fields={"file": [f"Columns are {', '.join(known)}."]},
         )
+    extras = {h: extra.names[h] for h in header if h in extra.names and h not in COLUMNS}
     reader.fieldnames = header
     rows = []
     try:
@@ -79,6 +99,7 @@ def users_csv_parse(text: str) -> list[ImportRow]:
                     name=value["name"],
                     phone=value["phone"],
                     organization=value["organization"],
+                    extra={key: (record.get(h) or "").strip() for h, key in extras.items()},
                 )
             )
             if len(rows) > MAX_ROWS:
@@ -90,6 +111,8 @@ def users_csv_parse(text: str) -> list[ImportRow]:
     if not rows:
         raise ValidationFailed("The file has no rows.", code="csv_empty")
     _check(rows)
+    for row in rows:
+        row.errors.extend(extra.check(row.extra))
     return rows
 
 
@@ -128,12 +151,14 @@ def _check(rows: list[ImportRow]) -> None:
             row.errors.append("The phone is longer than 32 characters.")
 
 
-def users_import(*, actor: Actor, text: str, skip_invalid: bool = False) -> ImportResult:
+def users_import(
+    *, actor: Actor, text: str, skip_invalid: bool = False, extra: ExtraColumns = NO_EXTRA
+) -> ImportResult:
     """Create the clients of a CSV file (user.create), all in one transaction. Any
     invalid row refuses the whole file (ValidationFailed, the rows' errors in `extra`)
     unless `skip_invalid`: then the valid rows are written and the others returned."""
     _require_agent_perm(actor, "user.create")
-    rows = users_csv_parse(text)
+    rows = users_csv_parse(text, extra=extra)
     invalid = [r for r in rows if not r.is_valid]
     if invalid and not skip_invalid:
         raise ValidationFailed(
@@ -146,13 +171,13 @@ def users_import(*, actor: Actor, text: str, skip_invalid: bool = False) -> Impo
     with transaction.atomic():
         for row in rows:
             if row.is_valid:
-                created.append(
-                    user_create(
-                        actor=actor,
-                        email=row.email,
-                        name=row.name,
-                        phone=row.phone,
-                        organization=orgs.get(row.organization.lower()),
-                    )
+                user = user_create(
+                    actor=actor,
+                    email=row.email,
+                    name=row.name,
+                    phone=row.phone,
+                    organization=orgs.get(row.organization.lower()),
                 )
+                extra.write(user, row.extra)
+                created.append(user)
     return ImportResult(created=created, skipped=invalid)

@@ -196,13 +196,42 @@ class TaskAdmin(admin.ModelAdmin):
         return False
 
 
+class CustomFormForm(forms.ModelForm):
+    class Meta:
+        model = CustomForm
+        fields = ["name", "scope", "topics", "is_active", "sort"]
+
+    def clean(self):
+        cleaned = super().clean()
+        scope = cleaned.get("scope")
+        if scope and scope != CustomForm.Scope.TICKET and cleaned.get("topics"):
+            self.add_error(
+                "topics", _("Only ticket forms are asked by help topic; clear the topics.")
+            )
+        if self.instance.pk and scope and scope != self.instance.scope and self._has_values():
+            self.add_error(
+                "scope", _("Its fields already hold values; make a new form for the other kind.")
+            )
+        return cleaned
+
+    def _has_values(self) -> bool:
+        fields = CustomField.objects.filter(form=self.instance)
+        return any(
+            fields.filter(**{f"{relation}__isnull": False}).exists()
+            for relation in ("values", "task_values", "user_values", "organization_values")
+        )
+
+
 @admin.register(CustomForm)
 class CustomFormAdmin(admin.ModelAdmin):
-    """Extra fields per help topic, asked in the portal, the panel and the API; a form
-    "for tasks" is asked on every task instead (osTicket's Task Details)."""
+    """Extra fields for one kind of record (the form's scope): tickets by help topic,
+    asked in the portal, the panel and the API; every task (osTicket's Task Details);
+    users (Contact Information: the people pages, the portal profile, the API, the CSV
+    import) or organizations (Organization Information)."""
 
-    list_display = ["name", "for_tasks", "is_active", "sort"]
-    list_filter = ["is_active", "for_tasks", "topics"]
+    form = CustomFormForm
+    list_display = ["name", "scope", "is_active", "sort"]
+    list_filter = ["scope", "is_active", "topics"]
     search_fields = ["name", "fields__label", "fields__name"]
     filter_horizontal = ["topics"]
     inlines = [CustomFieldInline]

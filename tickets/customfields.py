@@ -1,6 +1,7 @@
 """Custom fields: which a topic asks for, how a submitted value is checked, and reading them.
 
-`fields_for_topic(topic)` gives the fields of the topic's forms and its parents' forms.
+`fields_for_topic(topic)` gives the fields of the topic's forms and its parents' forms;
+`fields_for_scope(scope)` those of the active forms of users or organizations.
 `clean_values(fields, submitted)` turns raw input (strings from a form, JSON values from
 the API) into stored strings, or raises ValidationFailed with one message per field.
 Values are stored as text: a checkbox as "yes" or "", a date as YYYY-MM-DD.
@@ -11,10 +12,11 @@ import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.db.models import Model, Prefetch
 
 from accounts.errors import ValidationFailed
 
-from .models import CustomField, Ticket
+from .models import CustomField, CustomForm, OrganizationFieldValue, Ticket, UserFieldValue
 
 PHONE = re.compile(r"^[+0-9 ().\-/x]{5,32}$")
 TRUE = {"1", "true", "yes", "on", "y"}
@@ -29,11 +31,20 @@ def fields_for_topic(topic, *, for_client: bool = False) -> list[CustomField]:
         topic_ids.append(node.pk)
         node = node.parent
     qs = CustomField.objects.filter(
-        form__is_active=True, form__topics__in=topic_ids
+        form__is_active=True, form__scope=CustomForm.Scope.TICKET, form__topics__in=topic_ids
     ).select_related("form")
     if for_client:
         qs = qs.filter(client_visible=True)
     return list(qs.distinct().order_by("form__sort", "form_id", "sort", "id"))
+
+
+def fields_for_scope(scope: str, *, for_client: bool = False) -> list[CustomField]:
+    """The fields of the active forms of a scope (CustomForm.Scope: users, organizations),
+    in form order; `for_client`: only those clients see and fill."""
+    qs = CustomField.objects.filter(form__is_active=True, form__scope=scope)
+    if for_client:
+        qs = qs.filter(client_visible=True)
+    return list(qs.select_related("form").order_by("form__sort", "form_id", "sort", "id"))
 
 
 def _clean_one(field: CustomField, raw) -> str:
@@ -93,3 +104,33 @@ def ticket_field_values(
     if for_client:
         qs = qs.filter(field__client_visible=True)
     return [(v.field, v.value) for v in qs]
+
+
+VALUE_MODELS: dict[str, type[UserFieldValue] | type[OrganizationFieldValue]] = {
+    CustomForm.Scope.USER: UserFieldValue,
+    CustomForm.Scope.ORGANIZATION: OrganizationFieldValue,
+}
+
+
+def values_prefetch(scope: str) -> Prefetch:
+    """Prefetch of the `field_values` of users or organizations (those of the scope's
+    active forms, with their field), for `values_by_name` and `field_rows` without a
+    query per row."""
+    model = VALUE_MODELS[scope]
+    queryset = model.objects.filter(
+        field__form__is_active=True, field__form__scope=scope
+    ).select_related("field")
+    return Prefetch("field_values", queryset=queryset)
+
+
+def values_by_name(owner: Model) -> dict[str, str]:
+    """{field name: value} of a user or an organization (prefetch with values_prefetch)."""
+    return {v.field.name: v.value for v in owner.field_values.all()}  # type: ignore[attr-defined]
+
+
+def field_rows(
+    owner: Model, scope: str, *, for_client: bool = False
+) -> list[tuple[CustomField, str]]:
+    """Every field of the scope with the owner's value ("" when none), in form order."""
+    values = {v.field_id: v.value for v in owner.field_values.all()}  # type: ignore[attr-defined]
+    return [(f, values.get(f.pk, "")) for f in fields_for_scope(scope, for_client=for_client)]

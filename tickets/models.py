@@ -515,15 +515,26 @@ class HelpdeskSettings(SingletonSettings):
 
 
 class CustomForm(models.Model):
-    """Extra fields asked when a ticket is opened under some help topics (osTicket's
-    dynamic forms). A topic's fields are those of its forms and its parents' forms."""
+    """Extra fields (osTicket's dynamic forms), for one kind of record, its `scope`:
+    tickets (asked when a ticket is opened under the form's help topics; a topic's
+    fields are those of its forms and its parents' forms), tasks (every task: osTicket's
+    Task Details), users (osTicket's Contact Information) or organizations (osTicket's
+    Organization Information). Only ticket forms have topics."""
+
+    class Scope(models.TextChoices):
+        TICKET = "ticket", _("Tickets (by help topic)")
+        TASK = "task", _("Tasks")
+        USER = "user", _("Users")
+        ORGANIZATION = "organization", _("Organizations")
 
     name = models.CharField(max_length=128, unique=True)
-    topics = models.ManyToManyField("routing.HelpTopic", blank=True, related_name="custom_forms")
-    for_tasks = models.BooleanField(
-        default=False,
-        help_text=_("Asked on every task (osTicket's Task Details form) instead of by topic."),
+    scope = models.CharField(
+        max_length=16,
+        choices=Scope,
+        default=Scope.TICKET,
+        help_text=_("What the form's fields describe."),
     )
+    topics = models.ManyToManyField("routing.HelpTopic", blank=True, related_name="custom_forms")
     is_active = models.BooleanField(default=True)
     sort = models.PositiveIntegerField(default=0)
 
@@ -577,6 +588,15 @@ class CustomField(models.Model):
     def clean(self):
         if self.kind == self.Kind.CHOICE and not self.options:
             raise ValidationError({"choices": _("A choice field needs its options, one per line.")})
+        form = self._state.fields_cache.get("form") if self.form_id is None else self.form
+        scope = getattr(form, "scope", None)
+        if scope in (CustomForm.Scope.USER, CustomForm.Scope.ORGANIZATION):
+            # user and organization values are read and written by name (API, CSV)
+            twin = CustomField.objects.filter(form__scope=scope, name=self.name)
+            if twin.exclude(pk=self.pk).exists():
+                raise ValidationError(
+                    {"name": _("Another field of this kind of form has this name.")}
+                )
 
 
 class TicketFieldValue(models.Model):
@@ -590,4 +610,46 @@ class TicketFieldValue(models.Model):
         ]
 
     def __str__(self):
+        return f"{self.field.name}={self.value}"
+
+
+class UserFieldValue(models.Model):
+    """A user's answer to a field of a user form (osTicket's Contact Information)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="field_values"
+    )
+    field = models.ForeignKey(CustomField, on_delete=models.PROTECT, related_name="user_values")
+    value = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "field"], name="tickets_one_value_per_user_field"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.field.name}={self.value}"
+
+
+class OrganizationFieldValue(models.Model):
+    """An organization's answer to a field of an organization form."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="field_values"
+    )
+    field = models.ForeignKey(
+        CustomField, on_delete=models.PROTECT, related_name="organization_values"
+    )
+    value = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "field"], name="tickets_one_value_per_org_field"
+            )
+        ]
+
+    def __str__(self) -> str:
         return f"{self.field.name}={self.value}"

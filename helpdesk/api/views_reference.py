@@ -24,11 +24,13 @@ from helpdesk.kb.selectors import canned_visible_to
 from routing import services as routing_services
 from routing.models import SLA, Department, HelpTopic, Team
 from tickets import services as ticket_services
-from tickets.models import Priority, TicketStatus
+from tickets.customfields import values_by_name, values_prefetch
+from tickets.models import CustomForm, Priority, TicketStatus
+from tickets.services import people_fields
 
 from . import bounds
 from .base import ApiMixin
-from .fields import IdListField
+from .fields import BoundedDictField, IdListField
 from .filters import UserFilter
 from .pagination import KeysetPagination
 from .permissions import IsAgent, IsStaffCaller, ReadStaffWriteAdmin, actor_of
@@ -233,10 +235,42 @@ class AgentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class FieldValuesField(BoundedDictField):
+    """A user's or an organization's custom field values, {field name: value}: read from
+    the prefetched values (tickets.customfields.values_prefetch), written through
+    tickets.services.people_fields."""
+
+    def get_attribute(self, instance):
+        return values_by_name(instance)
+
+
+def field_values_field(what: str) -> FieldValuesField:
+    return FieldValuesField(
+        child=serializers.CharField(allow_blank=True, max_length=10_000),
+        max_length=limits.MAX_CUSTOM_FIELDS,
+        required=False,
+        help_text=f"Values of the {what} fields (custom fields for {what}s, defined by "
+        "admins), by field name. On a change only the fields given are set; an unknown "
+        "name or a bad value is refused (422, the errors by field name) and nothing is "
+        "written.",
+    )
+
+
 class UserSerializer(serializers.ModelSerializer):
+    custom_fields = field_values_field("user")
+
     class Meta:
         model = User
-        fields = ["id", "email", "name", "phone", "organization", "is_active", "date_joined"]
+        fields = [
+            "id",
+            "email",
+            "name",
+            "phone",
+            "organization",
+            "is_active",
+            "date_joined",
+            "custom_fields",
+        ]
         read_only_fields = ["id", "date_joined"]
 
 
@@ -248,6 +282,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
         write_only=True,
     )
     email_domains = serializers.SerializerMethodField()
+    custom_fields = field_values_field("organization")
 
     class Meta:
         model = Organization
@@ -263,6 +298,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "auto_assign_manager",
             "collab_all_members",
             "collab_primary_contacts",
+            "custom_fields",
         ]
         extra_kwargs = {"manager_agent": {"queryset": User.objects.filter(is_agent=True)}}
 
@@ -360,7 +396,9 @@ class AgentViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
 class UserViewSet(ConfigViewSet):
     """The client directory: agents with `user.dir` (admins always) and API keys."""
 
-    queryset = User.objects.filter(is_agent=False)
+    queryset = User.objects.filter(is_agent=False).prefetch_related(
+        values_prefetch(CustomForm.Scope.USER)
+    )
     serializer_class = UserSerializer
     filterset_class = UserFilter
     permission_classes = [IsStaffCaller]
@@ -373,12 +411,17 @@ class UserViewSet(ConfigViewSet):
         return self.queryset.all()
 
     def _save(self, instance, data, m2m):
-        return account_services.user_update(actor=actor_of(self.request), user=instance, data=data)
+        values = data.pop("custom_fields", None)
+        people_fields.user_update_with_fields(
+            actor=actor_of(self.request), user=instance, data=data, custom_fields=values
+        )
+        return self.get_queryset().get(pk=instance.pk)  # the values as written
 
     def create(self, request):
         data = _validated(self.get_serializer(data=request.data))
-        user = account_services.user_create(
+        user = people_fields.user_create_with_fields(
             actor=actor_of(request),
+            custom_fields=data.get("custom_fields"),
             email=data["email"],
             name=data.get("name", ""),
             phone=data.get("phone", ""),
@@ -391,7 +434,9 @@ class UserViewSet(ConfigViewSet):
     "Organizations", "organization", a="an", create="org.create", change="org.edit", delete=None
 )
 class OrganizationViewSet(ConfigViewSet):
-    queryset = Organization.objects.prefetch_related("domains")
+    queryset = Organization.objects.prefetch_related(
+        "domains", values_prefetch(CustomForm.Scope.ORGANIZATION)
+    )
     serializer_class = OrganizationSerializer
     permission_classes = [IsStaffCaller]
     http_method_names = ["get", "post", "patch", "head", "options"]
@@ -404,8 +449,9 @@ class OrganizationViewSet(ConfigViewSet):
 
     def create(self, request):
         data = _validated(self.get_serializer(data=request.data))
-        org = account_services.organization_create(
+        org = people_fields.organization_create_with_fields(
             actor=actor_of(request),
+            custom_fields=data.get("custom_fields"),
             name=data["name"],
             domains=data.get("domains", []),
             sharing=data.get("sharing"),
@@ -417,11 +463,15 @@ class OrganizationViewSet(ConfigViewSet):
     def partial_update(self, request, pk=None):
         instance = self.get_object()
         data = _validated(self.get_serializer(instance, data=request.data, partial=True))
-        domains = data.pop("domains", None)
-        account_services.organization_update(
-            actor=actor_of(request), organization=instance, data=data, domains=domains
+        domains, values = data.pop("domains", None), data.pop("custom_fields", None)
+        people_fields.organization_update_with_fields(
+            actor=actor_of(request),
+            organization=instance,
+            data=data,
+            domains=domains,
+            custom_fields=values,
         )
-        return Response(self.get_serializer(Organization.objects.get(pk=instance.pk)).data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=instance.pk)).data)
 
 
 @summaries(

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils.html import escape
 from django.utils.translation import gettext_lazy as _
 
+from accounts.errors import ValidationFailed
 from accounts.models import TIMEZONE_CHOICES
 from helpdesk import limits
 from helpdesk.attachments import AttachmentsField, to_attachments
@@ -17,6 +18,7 @@ from helpdesk.editor import HTML, TEXT, editor_body
 from helpdesk.formfields import field_of
 from helpdesk.params import DayField, QueryForm, UtcDateTimeField
 from threads.models import Collaborator
+from tickets.customfields import clean_values
 from tickets.models import MergeMode, Priority, State, Ticket, TicketStatus
 from tickets.services import Participants
 
@@ -337,6 +339,18 @@ def add_custom_fields(form, custom_fields) -> list[str]:
         form.fields[f"cf_{cf.name}"] = field
         names.append(cf.name)
     return names
+
+
+def check_custom_fields(form, custom_fields) -> None:
+    """Check the custom fields' values with the services' rules (tickets.customfields),
+    each bad value an error of its own field; those the form already refused are left."""
+    unchecked = [f for f in custom_fields if f"cf_{f.name}" not in form.errors]
+    try:
+        clean_values(unchecked, custom_values(form))
+    except ValidationFailed as exc:
+        for name, errors in exc.fields.items():
+            for error in errors:
+                form.add_error(f"cf_{name}", error)
 
 
 def custom_values(form) -> dict:

@@ -10,8 +10,38 @@ from accounts.selectors import agents_visible_to, clients
 from helpdesk.formfields import field_of
 from routing.models import Team
 
+from .forms import add_custom_fields, check_custom_fields, custom_values
 
-class UserForm(forms.Form):
+
+class CustomFieldsMixin(forms.Form):
+    """The custom fields of the record (users' or organizations' forms, cf_<name>),
+    each bad value shown on its field by the services' own rules."""
+
+    def __init__(self, *args, custom_fields=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.custom_fields = list(custom_fields)
+        self.custom_names = add_custom_fields(self, self.custom_fields)
+
+    def clean(self):
+        cleaned = super().clean()
+        check_custom_fields(self, self.custom_fields)
+        return cleaned
+
+    def custom_values(self) -> dict:
+        """{name: value} as tickets.services.people_fields takes them."""
+        return custom_values(self)
+
+    @property
+    def custom_bound_fields(self) -> list:
+        return [self[f"cf_{name}"] for name in self.custom_names]
+
+    @staticmethod
+    def custom_initial(rows) -> dict:
+        """Initial data of the custom fields from tickets.customfields.field_rows."""
+        return {f"cf_{field.name}": value for field, value in rows}
+
+
+class UserForm(CustomFieldsMixin):
     name = forms.CharField(label=_("Name"), max_length=128, required=False)
     email = forms.EmailField(label=_("Email"), max_length=254)
     extra_emails = forms.CharField(
@@ -111,7 +141,7 @@ class ImportForm(forms.Form):
         return data
 
 
-class OrganizationForm(forms.Form):
+class OrganizationForm(CustomFieldsMixin):
     name = forms.CharField(label=_("Name"), max_length=128)
     domains = forms.CharField(
         label=_("Email domains"),
@@ -142,7 +172,7 @@ class OrganizationForm(forms.Form):
     def __init__(
         self, *args, user: User, organization: Organization | None = None, **kwargs
     ) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # custom_fields= too (CustomFieldsMixin)
         # the agents `user` may see (visibility.agents), like every agent picker; the
         # organization's current manager stays offered so an edit does not drop it
         visible = Q(pk__in=agents_visible_to(user=user).values("pk"))

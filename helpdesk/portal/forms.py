@@ -102,35 +102,14 @@ def _custom_form_field(field: CustomField) -> forms.Field:
     return forms.CharField(widget=widget, **common)
 
 
-class OpenTicketForm(TokenForm):
-    """A new ticket: the guest's name and address, the help topic, its custom fields,
-    subject, message and attachments. The custom fields are checked here with the same
-    rules the service applies, so every bad field is shown at once."""
+class CustomFieldsForm(forms.Form):
+    """A form with custom fields (cf_<name>), checked here with the rules the services
+    apply (tickets.customfields), so every bad field is shown at once."""
 
-    name = forms.CharField(label=_("Your name"), max_length=128)
-    email = forms.EmailField(label=_("Your email address"))
-    topic = forms.TypedChoiceField(label=_("Help topic"), coerce=int)
-    subject = forms.CharField(label=_("Subject"), max_length=255)
-    message = forms.CharField(
-        label=_("Message"), widget=forms.Textarea(attrs={"rows": 8}), max_length=50_000
-    )
-    attachments = MultipleFileField(label=_("Attachments"))
+    custom_fields: list[CustomField]
 
-    def __init__(self, *args, topics, custom_fields, guest: bool, max_files: int, **kwargs):
-        super().__init__(*args, **kwargs)
+    def add_custom_fields(self, custom_fields) -> None:
         self.custom_fields = list(custom_fields)
-        if not guest:
-            del self.fields["name"], self.fields["email"]
-        else:
-            self.fields["name"].widget.attrs["autocomplete"] = "name"
-            self.fields["email"].widget.attrs["autocomplete"] = "email"
-        if topics:
-            field_of(self, "topic", forms.ChoiceField).choices = [
-                ("", gettext("Choose a topic…"))
-            ] + [(t.pk, t.full_name) for t in topics]
-        else:
-            del self.fields["topic"]
-        field_of(self, "attachments", AttachmentsField).set_limit(max_files)
         for field in self.custom_fields:
             self.fields[CUSTOM_PREFIX + field.name] = _custom_form_field(field)
 
@@ -154,6 +133,37 @@ class OpenTicketForm(TokenForm):
                     self, exc, {f.name: CUSTOM_PREFIX + f.name for f in self.custom_fields}
                 )
         return cleaned
+
+
+class OpenTicketForm(CustomFieldsForm, TokenForm):
+    """A new ticket: the guest's name and address, the help topic, its custom fields,
+    subject, message and attachments. The custom fields are checked here with the same
+    rules the service applies, so every bad field is shown at once."""
+
+    name = forms.CharField(label=_("Your name"), max_length=128)
+    email = forms.EmailField(label=_("Your email address"))
+    topic = forms.TypedChoiceField(label=_("Help topic"), coerce=int)
+    subject = forms.CharField(label=_("Subject"), max_length=255)
+    message = forms.CharField(
+        label=_("Message"), widget=forms.Textarea(attrs={"rows": 8}), max_length=50_000
+    )
+    attachments = MultipleFileField(label=_("Attachments"))
+
+    def __init__(self, *args, topics, custom_fields, guest: bool, max_files: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not guest:
+            del self.fields["name"], self.fields["email"]
+        else:
+            self.fields["name"].widget.attrs["autocomplete"] = "name"
+            self.fields["email"].widget.attrs["autocomplete"] = "email"
+        if topics:
+            field_of(self, "topic", forms.ChoiceField).choices = [
+                ("", gettext("Choose a topic…"))
+            ] + [(t.pk, t.full_name) for t in topics]
+        else:
+            del self.fields["topic"]
+        field_of(self, "attachments", AttachmentsField).set_limit(max_files)
+        self.add_custom_fields(custom_fields)
 
 
 class ReplyForm(TokenForm):
@@ -308,7 +318,9 @@ class PortalPasswordResetForm(PasswordResetForm):
 LANGUAGES = [("", _("Site default")), *((code, name) for code, name in settings.LANGUAGES)]
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(CustomFieldsForm):
+    """The client's details; `custom_fields`: the user fields clients see and fill."""
+
     name = forms.CharField(
         label=_("Your name"), max_length=128, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
@@ -318,6 +330,10 @@ class ProfileForm(forms.Form):
         help_text=_("Dates in the help center are shown in this time zone."),
     )
     language = forms.ChoiceField(label=_("Language"), choices=LANGUAGES, required=False)
+
+    def __init__(self, *args, custom_fields=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_custom_fields(custom_fields)
 
 
 class EmailAddForm(forms.Form):

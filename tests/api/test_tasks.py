@@ -366,7 +366,7 @@ def test_a_closed_ticket_takes_no_new_task(api, cast, ticket_a):
 
 
 def test_patch_changes_the_title_due_date_and_custom_fields(api, cast, task_a):
-    form = CustomForm.objects.create(name="Task Details", for_tasks=True)
+    form = CustomForm.objects.create(name="Task Details", scope=CustomForm.Scope.TASK)
     CustomField.objects.create(form=form, name="part", label="Part")
     client = api.agent(cast.agent_a)
     due = timezone.now() + dt.timedelta(days=1)

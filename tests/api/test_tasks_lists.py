@@ -115,7 +115,7 @@ def test_bad_filter_values_are_400s_naming_the_parameter(api, cast):
 def test_the_task_list_costs_the_same_queries_whatever_the_page_size(
     api, cast, django_assert_num_queries
 ):
-    form = CustomForm.objects.create(name="Task Details", for_tasks=True)
+    form = CustomForm.objects.create(name="Task Details", scope=CustomForm.Scope.TASK)
     CustomField.objects.create(form=form, name="part", label="Part")
     team = TeamFactory(members=[cast.agent_a])
     for i in range(30):  # every related row present, and different on each task

@@ -42,6 +42,8 @@ def test_every_model_of_ours_is_registered():
         "CustomField",
         "TicketFieldValue",
         "TaskFieldValue",
+        "UserFieldValue",  # edited on the people pages, the portal profile, the API
+        "OrganizationFieldValue",
         "EntryRevision",
     }  # shown inline or internal
     missing = {m.__name__ for m in models} - {m.__name__ for m in _our_models()} - skipped

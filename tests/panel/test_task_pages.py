@@ -123,7 +123,7 @@ def test_claiming_a_task_someone_holds_is_a_409_naming_them(cast, task):
 def test_assign_transfer_edit_close_reopen_release_and_delete(cast, task, as_agent_a):
     team = TeamFactory(members=[cast.agent_a])
     n = task.number
-    form = CustomForm.objects.create(name="Task details", for_tasks=True)
+    form = CustomForm.objects.create(name="Task details", scope=CustomForm.Scope.TASK)
     CustomField.objects.create(form=form, name="part", label="Part number", kind="text")
 
     r = as_agent_a.post(f"/scp/tasks/{n}/do/assign/", {"agent": cast.agent_a.pk, "team": team.pk})

@@ -58,7 +58,7 @@ def test_the_ticket_thread_links_its_task_lines(cast, ticket_a, as_agent_a):
 
 
 def test_creating_a_task_from_the_section(cast, ticket_a, as_agent_a):
-    form = CustomForm.objects.create(name="Task details", for_tasks=True)
+    form = CustomForm.objects.create(name="Task details", scope=CustomForm.Scope.TASK)
     CustomField.objects.create(form=form, name="part", label="Part number", kind="text")
     # the agent picker offers agents of other departments with visibility.agents
     cast.agent_a.permissions = ["visibility.agents"]

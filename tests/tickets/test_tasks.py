@@ -163,7 +163,7 @@ def test_an_entry_of_another_ticket_is_refused(cast, ticket):
 
 
 def test_task_form_fields_are_checked_and_stored(cast):
-    form = CustomForm.objects.create(name="Task Details", for_tasks=True)
+    form = CustomForm.objects.create(name="Task Details", scope=CustomForm.Scope.TASK)
     CustomField.objects.create(form=form, name="part", label="Part", required=True)
     before = rows()
     with pytest.raises(ValidationFailed) as exc:

@@ -15,7 +15,7 @@ from accounts.models import PLACEHOLDER_EMAIL, User, UserEmail
 from threads import services as threads
 from threads.models import ThreadEvent
 
-from ..models import Ticket
+from ..models import Ticket, UserFieldValue
 from ..permissions import check
 from ..selectors import tickets_visible_to
 from ._common import channel_of, record
@@ -109,8 +109,9 @@ def user_delete(*, actor: Actor, user: User, tickets: Fate, channel: str | None 
 
 def user_merge(*, actor: Actor, keep: User, merge: User, channel: str | None = None) -> User:
     """Merge `merge` into `keep` (user.edit and user.delete): its tickets, email
-    addresses (its primary one becoming an extra one of `keep`), collaborations and
-    posted entries move to `keep`; `merge` is then deleted. Returns `keep`."""
+    addresses (its primary one becoming an extra one of `keep`), collaborations,
+    posted entries and the custom field values `keep` lacks move to `keep`; `merge` is
+    then deleted. Returns `keep`."""
     _require(actor, "user.edit", "user.delete")
     if keep.pk == merge.pk:
         raise ValidationFailed("Choose another user to merge.", code="same_user")
@@ -132,6 +133,13 @@ def user_merge(*, actor: Actor, keep: User, merge: User, channel: str | None = N
         if not keep.organization_id and merge.organization_id:
             keep.organization_id = merge.organization_id
             keep.save(update_fields=["organization", "updated_at"])
+        kept = UserFieldValue.objects.filter(user=keep).exclude(value="").values("field_id")
+        UserFieldValue.objects.filter(user=keep, value="").filter(
+            field_id__in=UserFieldValue.objects.filter(user=merge)
+            .exclude(value="")
+            .values("field_id")
+        ).delete()
+        merge.field_values.exclude(field_id__in=kept).exclude(value="").update(user=keep)
         merge.delete()
         UserEmail.objects.bulk_create(UserEmail(user=keep, email=a) for a in addresses)
     return keep

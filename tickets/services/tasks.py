@@ -34,6 +34,7 @@ from .. import customfields, signals
 from ..config import Snapshot
 from ..models import (
     CustomField,
+    CustomForm,
     HelpdeskSettings,
     State,
     Task,
@@ -115,7 +116,7 @@ def _only_staff(actor: Actor, action: str) -> None:
 def task_fields() -> list[CustomField]:
     """The fields asked on every task: those of the active task forms."""
     return list(
-        CustomField.objects.filter(form__for_tasks=True, form__is_active=True)
+        CustomField.objects.filter(form__scope=CustomForm.Scope.TASK, form__is_active=True)
         .select_related("form")
         .order_by("form__sort", "form_id", "sort", "id")
     )

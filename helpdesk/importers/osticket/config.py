@@ -410,7 +410,7 @@ def forms(ctx: Context) -> None:
     def build(row: Row) -> dict[str, Any]:
         return {
             "name": (row["title"] or row["name"] or f"Form {row['id']}")[:128],
-            "for_tasks": row["type"] == "A",
+            "scope": CustomForm.Scope.TASK if row["type"] == "A" else CustomForm.Scope.TICKET,
         }
 
     def after(written: list[tuple[Row, Any]]) -> None:

@@ -11,6 +11,8 @@ from django.views.decorators.http import require_GET
 from accounts import permissions as perms
 from accounts.models import Organization, User
 from threads.models import ThreadEntry
+from tickets.customfields import field_rows
+from tickets.models import CustomForm
 from tickets.selectors import tickets_visible_to
 
 from .. import keyset, selectors
@@ -86,6 +88,7 @@ def user_detail(request, user_id):
     ctx = {
         "client": client,
         "emails": list(client.extra_emails.values_list("email", flat=True)),
+        "custom_fields": field_rows(client, CustomForm.Scope.USER),
         "tickets": _tickets_of(request, requester=client),
         "activity": _activity_of(request, client),
         "may_open": not client.is_placeholder
@@ -127,6 +130,7 @@ def organization_detail(request, org_id):
     ctx = {
         "org": org,
         "domains": list(org.domains.values_list("domain", flat=True)),
+        "custom_fields": field_rows(org, CustomForm.Scope.ORGANIZATION),
         "members": list(org.members.order_by("name", "email")[:200]),
         "tickets": _tickets_of(request, organization=org),
         "may": _may(request.user, ORG_PERMS),

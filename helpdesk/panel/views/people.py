@@ -1,7 +1,8 @@
 """Managing users and organizations from the panel (osTicket's Users and
 Organizations tabs): each page checks the agent-wide permission of its action (a styled
 refusal without it), validates a form and calls one service (accounts.services,
-accounts.services_import, tickets.services.people, helpdesk.portal.services)."""
+tickets.services.people_fields: the record with its custom fields, tickets.services.people,
+helpdesk.portal.services)."""
 
 from django.contrib import messages
 from django.http import Http404
@@ -15,17 +16,22 @@ from accounts.errors import ValidationFailed
 from accounts.models import Organization, User
 from accounts.selectors import clients
 from accounts.services import (
-    organization_create,
     organization_delete,
-    organization_update,
-    user_create,
     user_lock,
     user_send_password_reset,
-    user_update,
 )
-from accounts.services_import import users_csv_parse, users_import
 from helpdesk.portal.services import invitation_create
+from tickets.customfields import field_rows, fields_for_scope
+from tickets.models import CustomForm
 from tickets.services.people import user_delete, user_merge
+from tickets.services.people_fields import (
+    organization_create_with_fields,
+    organization_update_with_fields,
+    user_create_with_fields,
+    user_update_with_fields,
+    users_csv_parse_with_fields,
+    users_import_with_fields,
+)
 
 from ..access import agent_of, agent_required, perm_required
 from ..http import attempt
@@ -39,6 +45,8 @@ from ..people_forms import (
 from .common import go, page
 
 FORM_METHODS = require_http_methods(["GET", "POST"])
+USER_SCOPE = CustomForm.Scope.USER
+ORG_SCOPE = CustomForm.Scope.ORGANIZATION
 
 
 def _client(user_id: int) -> User:
@@ -66,13 +74,14 @@ def _form_page(request, template: str, ctx: dict, ok: bool, outcome=None):
 @perm_required("user.create")
 @FORM_METHODS
 def user_new(request):
-    form = UserForm(request.POST or None)
+    form = UserForm(request.POST or None, custom_fields=fields_for_scope(USER_SCOPE))
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         outcome = attempt(
             request,
-            lambda: user_create(
+            lambda: user_create_with_fields(
                 actor=agent_of(request),
+                custom_fields=form.custom_values(),
                 email=d["email"],
                 name=d["name"],
                 phone=d["phone"],
@@ -103,8 +112,11 @@ def user_edit(request, user_id):
         "organization": client.organization,
         "is_primary_contact": client.is_primary_contact,
         "notes": client.notes,
+        **UserForm.custom_initial(field_rows(client, USER_SCOPE)),
     }
-    form = UserForm(request.POST or None, initial=initial)
+    form = UserForm(
+        request.POST or None, initial=initial, custom_fields=fields_for_scope(USER_SCOPE)
+    )
     ctx = {"form": form, "client": client}
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -112,8 +124,12 @@ def user_edit(request, user_id):
         data["is_primary_contact"] = d["is_primary_contact"]
         outcome = attempt(
             request,
-            lambda: user_update(
-                actor=agent_of(request), user=client, data=data, emails=d["extra_emails"]
+            lambda: user_update_with_fields(
+                actor=agent_of(request),
+                user=client,
+                data=data,
+                emails=d["extra_emails"],
+                custom_fields=form.custom_values(),
             ),
             form=form,
         )
@@ -214,18 +230,19 @@ def user_import(request):
     text = form.cleaned_data["text"]
     ctx["text"] = text
     try:
-        rows = users_csv_parse(text)
+        rows = users_csv_parse_with_fields(text)
     except ValidationFailed as exc:
         form.add_error(None, exc.message)
         return page(request, "staff/people/user_import.html", ctx, status=422)
     ctx["rows"] = rows
+    ctx["extra_columns"], ctx["previews"] = _import_preview(rows)
     ctx["invalid"] = sum(1 for r in rows if not r.is_valid)
     if not form.cleaned_data["confirm"]:
         return page(request, "staff/people/user_import.html", ctx)
     skip = form.cleaned_data["skip_invalid"]
     outcome = attempt(
         request,
-        lambda: users_import(actor=agent_of(request), text=text, skip_invalid=skip),
+        lambda: users_import_with_fields(actor=agent_of(request), text=text, skip_invalid=skip),
         form=form,
     )
     if not outcome.ok:
@@ -239,20 +256,30 @@ def user_import(request):
     return go(request, reverse("panel:users"))
 
 
+def _import_preview(rows) -> tuple[list[str], list[tuple]]:
+    """The labels of the file's user-field columns, and each row with its cells of them."""
+    names = list(rows[0].extra) if rows else []
+    labels = {f.name: f.label for f in fields_for_scope(USER_SCOPE)}
+    return [labels.get(n, n) for n in names], [(r, [r.extra[n] for n in names]) for r in rows]
+
+
 # --- organizations ------------------------------------------------------------------------
 
 
 @perm_required("org.create")
 @FORM_METHODS
 def org_new(request):
-    form = OrganizationForm(request.POST or None, user=request.user)
+    form = OrganizationForm(
+        request.POST or None, user=request.user, custom_fields=fields_for_scope(ORG_SCOPE)
+    )
     ctx = {"form": form}
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         outcome = attempt(
             request,
-            lambda: organization_create(
+            lambda: organization_create_with_fields(
                 actor=agent_of(request),
+                custom_fields=form.custom_values(),
                 name=d["name"],
                 domains=d["domains"],
                 sharing=d["sharing"],
@@ -273,11 +300,16 @@ def org_new(request):
 @FORM_METHODS
 def org_edit(request, org_id):
     org = get_object_or_404(Organization, pk=org_id)
+    initial = {
+        **OrganizationForm.initial_for(org),
+        **OrganizationForm.custom_initial(field_rows(org, ORG_SCOPE)),
+    }
     form = OrganizationForm(
         request.POST or None,
         user=request.user,
         organization=org,
-        initial=OrganizationForm.initial_for(org),
+        initial=initial,
+        custom_fields=fields_for_scope(ORG_SCOPE),
     )
     ctx = {"form": form, "org": org}
     if request.method == "POST" and form.is_valid():
@@ -285,12 +317,13 @@ def org_edit(request, org_id):
         data = {"name": d["name"], "sharing": d["sharing"], "notes": d["notes"], **form.settings()}
         outcome = attempt(
             request,
-            lambda: organization_update(
+            lambda: organization_update_with_fields(
                 actor=agent_of(request),
                 organization=org,
                 data=data,
                 domains=d["domains"],
                 primary_contacts=list(d["primary_contacts"]),
+                custom_fields=form.custom_values(),
             ),
             form=form,
         )

@@ -1,6 +1,7 @@
-"""A signed-in client's profile: name, time zone and language; password; further email
-addresses (added through a link mailed to them). Guests behind a sign-in link have no
-profile: they are sent to sign in."""
+"""A signed-in client's profile: name, time zone, language and the user fields clients
+see (tickets.services.people_fields); password; further email addresses (added through
+a link mailed to them). Guests behind a sign-in link have no profile: they are sent to
+sign in."""
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -10,11 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.errors import DomainError, NotVisible
-from accounts.services_profile import (
-    client_password_change,
-    client_profile_update,
-    user_email_remove,
-)
+from accounts.services_profile import client_password_change, user_email_remove
+from tickets.customfields import field_rows, fields_for_scope
+from tickets.models import CustomForm
+from tickets.services.people_fields import client_profile_update_with_fields
 
 from ..forms import EmailAddForm, PasswordChangeForm, ProfileForm, add_domain_error
 from ..profile import (
@@ -28,11 +28,17 @@ from ..profile import (
 from ..viewer import client_required, viewer_for
 
 
+def _custom_fields():
+    return fields_for_scope(CustomForm.Scope.USER, for_client=True)
+
+
 def _page(request, *, form=None, email_form=None, status=200):
     user = viewer_for(request).actor
     if form is None:
         initial = {"name": user.name, "timezone": user.timezone, "language": language_of(user)}
-        form = ProfileForm(initial=initial)
+        rows = field_rows(user, CustomForm.Scope.USER, for_client=True)
+        initial |= {f"cf_{field.name}": value for field, value in rows}
+        form = ProfileForm(initial=initial, custom_fields=[field for field, _value in rows])
     context = {
         "form": form,
         "email_form": email_form or EmailAddForm(),
@@ -47,12 +53,17 @@ def profile(request):
     if request.method != "POST":
         return _page(request)
     user = viewer_for(request).actor
-    form = ProfileForm(request.POST)
+    form = ProfileForm(request.POST, custom_fields=_custom_fields())
     if not form.is_valid():
         return _page(request, form=form, status=400)
     data = form.cleaned_data
     try:
-        client_profile_update(actor=user, name=data["name"], timezone=data["timezone"])
+        client_profile_update_with_fields(
+            actor=user,
+            name=data["name"],
+            timezone=data["timezone"],
+            custom_fields=form.custom_values(),
+        )
         client_language_set(actor=user, language=data["language"])
     except DomainError as exc:
         add_domain_error(form, exc)
