@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "helpdesk.ops.middleware.ProbeMiddleware",  # /healthz, /readyz: before host checks
+    "helpdesk.ops.middleware.RequestMetricsMiddleware",  # latency for /metrics
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files without a separate server
     "helpdesk.bodylimit.RequestBodyLimitMiddleware",  # 413 before a large body is read
@@ -178,7 +179,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 # (FILE_UPLOAD_PERMISSIONS=0640 and FILE_UPLOAD_DIRECTORY_PERMISSIONS=0750, octal, when
 # nginx sends the files itself: its user joins the helpdesk group; docs/deployment.md)
 FILE_UPLOAD_PERMISSIONS = int(env.str("FILE_UPLOAD_PERMISSIONS", default="0600"), 8)
-FILE_UPLOAD_DIRECTORY_PERMISSIONS = int(env.str("FILE_UPLOAD_DIRECTORY_PERMISSIONS", default="0700"), 8)
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = int(
+    env.str("FILE_UPLOAD_DIRECTORY_PERMISSIONS", default="0700"), 8
+)
 STORAGES = {
     "default": {
         "BACKEND": env.str("FILE_STORAGE", default="django.core.files.storage.FileSystemStorage")
@@ -309,10 +312,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Proxies whose X-Forwarded-For is believed (login throttling, API key address checks).
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 # GET /metrics (Prometheus, docs/operations.md): answered to a caller from one of these
-# addresses or networks, or with "Authorization: Bearer <METRICS_TOKEN>"; both unset,
-# /metrics is off (404).
+# addresses or networks (loopback by default), or with "Authorization: Bearer
+# <METRICS_TOKEN>"; both empty, /metrics is off (404). A request that came through a
+# proxy not in TRUSTED_PROXIES is judged by the token alone (its address is the proxy's).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 # HTTPS everywhere once DEBUG is off (README, "Production"); each can be turned off for a
 # plain-HTTP test install. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER=1 so
 # Django believes its X-Forwarded-Proto (only if the proxy always sets or strips it).

@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, field
 from django.db.models import Q
 from django.utils import timezone
 
+from helpdesk.ops import instruments
+
 from .fetchers import FetchError, fetcher_for
 from .inbound import TemporaryFailure, ingest
 from .models import InboundMessage, Mailbox
@@ -119,7 +121,15 @@ def fetch_mailbox(mailbox: Mailbox) -> FetchReport:
         error = report.error = f"database unavailable: {exc}"
     finally:
         _release(mailbox, token, error)
+        _count(mailbox, report, error)
     return report
+
+
+def _count(mailbox: Mailbox, report: FetchReport, error: str) -> None:
+    if report.fetched:
+        instruments.MAIL_FETCHED.labels(mailbox=mailbox.name).inc(report.fetched)
+    if error:
+        instruments.MAIL_FETCH_FAILURES.labels(mailbox=mailbox.name).inc()
 
 
 def _run(fetcher, mailbox: Mailbox, report: FetchReport, token: str) -> None:

@@ -10,12 +10,14 @@ an allowed address (accounts.throttle.client_ip: TRUSTED_PROXIES apply) or with
 
 import datetime as dt
 import hmac
+import os
 from collections.abc import Iterator
 
 from django.conf import settings
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
@@ -30,9 +32,14 @@ def enabled() -> bool:
 
 
 def allowed(request: HttpRequest) -> bool:
-    """From an allowed address, or with the bearer token (compared in constant time)."""
-    if settings.METRICS_ALLOWED_IPS and in_networks(
-        client_ip(request), settings.METRICS_ALLOWED_IPS
+    """From an allowed address, or with the bearer token (compared in constant time).
+    A request forwarded by a proxy we do not trust has the proxy's address (loopback
+    behind nginx on the same machine): only its token counts."""
+    proxied_blind = "X-Forwarded-For" in request.headers and not settings.TRUSTED_PROXIES
+    if (
+        settings.METRICS_ALLOWED_IPS
+        and not proxied_blind
+        and in_networks(client_ip(request), settings.METRICS_ALLOWED_IPS)
     ):
         return True
     token = settings.METRICS_TOKEN
@@ -48,10 +55,25 @@ def metrics_response(request: HttpRequest) -> HttpResponse:
         if settings.METRICS_TOKEN:
             response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    body = generate_latest(HelpdeskCollector())
+    body = generate_latest(Scrape())
     response = HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
     response["Cache-Control"] = "no-store"
     return response
+
+
+class Scrape:
+    """What one scrape answers: the processes' instruments (helpdesk.ops.instruments;
+    every process of the machine when PROMETHEUS_MULTIPROC_DIR is set) and the
+    database's figures."""
+
+    def collect(self) -> Iterator[Metric]:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+        else:
+            registry = REGISTRY
+        yield from registry.collect()
+        yield from HelpdeskCollector().collect()
 
 
 class HelpdeskCollector:
@@ -66,6 +88,7 @@ class HelpdeskCollector:
         yield webhook_failures(self.now - DAY)
         yield from jobs()
         yield mailbox_errors()
+        yield celery_queue()
 
 
 def tickets() -> Iterator[Metric]:
@@ -166,4 +189,18 @@ def mailbox_errors() -> Metric:
     rows = Mailbox.objects.order_by("pk").values_list("pk", "name", "is_active", "error_count")
     for pk, name, active, errors in rows:
         family.add_metric([name, str(pk), "true" if active else "false"], errors)
+    return family
+
+
+def celery_queue() -> Metric:
+    """Tasks waiting in the Celery queue (Redis LLEN); no sample when it is not known
+    (no Redis broker, or Redis does not answer)."""
+    from .checks import queue_length
+
+    family = GaugeMetricFamily(
+        "helpdesk_celery_queue_length", "Tasks waiting in the Celery queue (Redis broker)."
+    )
+    waiting = queue_length()
+    if waiting is not None:
+        family.add_metric([], waiting)
     return family

@@ -4,9 +4,11 @@ HTTPS redirect, no session, no authentication, no sensitive detail. `GET /metric
 Prometheus scrapers is answered here too (a scraper asks by address as well), behind
 its own gate (helpdesk.ops.metrics: allowed addresses or a bearer token, else off)."""
 
+import time
+
 from django.http import HttpResponseNotAllowed, JsonResponse
 
-from . import checks
+from . import checks, instruments
 
 PATHS = ("/healthz", "/readyz", "/metrics")
 
@@ -41,3 +43,27 @@ class ProbeMiddleware:
             )
         response["Cache-Control"] = "no-store"
         return response
+
+
+class RequestMetricsMiddleware:
+    """Each request's time into helpdesk_http_request_duration_seconds (instruments),
+    labelled by method, the view's URL name (never the path: ids would make a series
+    per ticket) and the status class."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = getattr(request, "resolver_match", None)
+        view = match.view_name if match is not None and match.view_name else "unmatched"
+        instruments.REQUEST_SECONDS.labels(
+            method=request.method if request.method in METHODS else "other",
+            view=view,
+            status=f"{response.status_code // 100}xx",
+        ).observe(time.perf_counter() - started)
+        return response
+
+
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

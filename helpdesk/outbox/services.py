@@ -38,6 +38,7 @@ from accounts import bus
 from accounts.actors import is_agent
 from accounts.crypto import SecretUnreadable
 from accounts.errors import PermissionRefused
+from helpdesk.ops import instruments
 
 from .models import OutboxTask
 
@@ -177,6 +178,8 @@ def enqueue_many(
     rows = OutboxTask.objects.bulk_create(
         _row(task, args, kwargs, sealed=sealed, now=now, mode=mode) for args, kwargs in calls
     )
+    if rows:
+        instruments.OUTBOX_QUEUED.labels(task=task.name).inc(len(rows))
     if mode != "none" and rows:
         ids = [row.pk for row in rows]
         bus.on_commit(partial(_offer_on_commit, ids))
@@ -273,6 +276,7 @@ def _arguments(row: OutboxTask) -> tuple[list, dict]:
 
 def _reschedule(row: OutboxTask, error: str, delay: dt.timedelta) -> str:
     dead = row.attempts >= conf("MAX_ATTEMPTS")
+    instruments.OUTBOX_FAILED.labels(task=row.task, outcome="dead" if dead else "retry").inc()
     if dead:
         log.error("outbox task %s %s given up: %s", row.task, row.args, error)
     OutboxTask.objects.filter(pk=row.pk, state=RUNNING).update(

@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from accounts.actors import actor_user, is_agent
 from accounts.errors import NotVisible, PermissionRefused, ValidationFailed
+from helpdesk.ops import instruments
 from helpdesk.outbox.services import enqueue, enqueue_many
 from threads.models import ThreadEvent
 from tickets import config as tickets_config
@@ -403,6 +404,7 @@ def _record(delivery, code, excerpt, error, final, started) -> str:
     else:
         fields.update(status=Delivery.Status.FAILED, next_attempt_at=now + backoff(attempts))
     Delivery.objects.filter(pk=delivery.pk).update(**fields)
+    instruments.WEBHOOK_DELIVERIES.labels(result=fields["status"]).inc()
     return fields["status"]
 
 

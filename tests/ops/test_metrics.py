@@ -214,3 +214,91 @@ def test_a_scrape_costs_the_same_queries_whatever_the_numbers(token, cast):
 
     assert count() == small
     assert small <= 5
+
+
+# --- the processes' instruments (issue 18) -------------------------------------------------
+
+
+def _value(samples_, name, **labels):
+    return samples_.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def test_loopback_is_allowed_by_default_but_not_through_an_untrusted_proxy(settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_IPS = ["127.0.0.1", "::1"]  # the default
+    settings.TRUSTED_PROXIES = []
+
+    local = Client().get("/metrics", REMOTE_ADDR="127.0.0.1")
+    # nginx on the same machine forwarding an outsider: the address is nginx's loopback
+    forwarded = Client().get(
+        "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.5"
+    )
+    assert (local.status_code, forwarded.status_code) == (200, 401)
+
+
+def test_requests_tickets_outbox_mail_and_webhooks_are_counted(
+    token, cast, django_capture_on_commit_callbacks
+):
+    import time
+
+    from helpdesk.mail.fetching import FetchReport, _count
+    from helpdesk.outbox.services import enqueue
+    from helpdesk.tasks import run_cron_job_task
+    from helpdesk.webhooks.services import _record
+
+    before = samples(scrape())
+    assert Client().get("/scp/login/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):  # the signal is sent on commit
+        open_ticket(cast.alice, department=cast.dept_a, channel="api")
+    enqueue(run_cron_job_task, "purge_locks")
+    box = mailbox("Support")
+    _count(box, FetchReport(mailbox="Support", fetched=3), "")
+    _count(box, FetchReport(mailbox="Support"), "connection refused")
+    sub = Subscription.objects.create(name="hook", url="https://hooks.example/x", events=["*"])
+    delivery(sub, Delivery.Status.PENDING, 0)
+    _record(Delivery.objects.get(), 500, b"", "HTTP 500", False, time.monotonic())
+    after = samples(scrape())
+
+    def grew(name, **labels):
+        return _value(after, name, **labels) - _value(before, name, **labels)
+
+    login = {"method": "GET", "view": "panel:login", "status": "2xx"}
+    assert grew("helpdesk_http_request_duration_seconds_count", **login) == 1
+    assert grew("helpdesk_tickets_opened_total", channel="api") == 1
+    assert grew("helpdesk_outbox_queued_total", task=run_cron_job_task.name) == 1
+    assert grew("helpdesk_mail_fetched_total", mailbox="Support") == 3
+    assert grew("helpdesk_mail_fetch_failures_total", mailbox="Support") == 1
+    assert grew("helpdesk_webhook_deliveries_total", result="failed") == 1
+
+
+def test_the_processes_of_a_machine_are_added_up(tmp_path):
+    """With PROMETHEUS_MULTIPROC_DIR (make serve, deploy/), each process writes its
+    counts to the shared folder and any process's scrape reports the sum."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "SECRET_KEY": "x",
+           "DJANGO_SETTINGS_MODULE": "config.settings"}  # fmt: skip
+    count = (
+        "import django; django.setup(); from helpdesk.ops import instruments; "
+        "instruments.TICKETS_OPENED.labels(channel='email').inc({n})"
+    )
+    for n in (2, 5):
+        subprocess.run(  # noqa: S603
+            [sys.executable, "-c", count.format(n=n)], cwd=root, env=env, check=True
+        )
+    scrape_code = (
+        "import django; django.setup(); "
+        "from prometheus_client import generate_latest; "
+        "from helpdesk.ops.metrics import Scrape; "
+        "import helpdesk.ops.metrics as m; m.HelpdeskCollector.collect = lambda self: iter(()); "
+        "print(generate_latest(Scrape()).decode())"
+    )
+    out = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", scrape_code], cwd=root, env=env, check=True,
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    assert 'helpdesk_tickets_opened_total{channel="email"} 7.0' in out

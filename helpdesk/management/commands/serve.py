@@ -9,6 +9,9 @@ it), then runs and watches three processes:
 - a Celery worker;
 - Celery beat (the periodic jobs of helpdesk.cron, schedule file in var/).
 
+All three share PROMETHEUS_MULTIPROC_DIR (var/prometheus unless set), so `/metrics` on
+any web worker reports the counts of every process (helpdesk.ops.instruments).
+
 When one of them stops, the others are stopped and the command exits with its status
 (a supervisor such as systemd restarts the whole; deploy/ has one unit per process for
 those who want them apart). SIGTERM or Ctrl-C stops all three, gracefully first.
@@ -17,10 +20,12 @@ those who want them apart). SIGTERM or Ctrl-C stops all three, gracefully first.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -94,6 +99,15 @@ class Command(BaseCommand):
             return
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
+        # the processes' metrics (helpdesk.ops.instruments) in one folder that /metrics
+        # adds up; emptied first: the counts of processes gone before this start
+        # belong to no one running
+        metrics_dir = Path(
+            os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.VAR_DIR / "prometheus"
+        )
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         bind = f"{options['host']}:{options['port']}"
         schedule = settings.VAR_DIR / "celerybeat-schedule"
         schedule.parent.mkdir(parents=True, exist_ok=True)
