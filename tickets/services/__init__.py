@@ -17,9 +17,12 @@ from .configuration import (
 from .entries import Posted, ticket_post_message, ticket_post_note, ticket_post_reply
 from .entry_edits import (
     edit_allowed,
+    edit_permissions,
+    entry_edit,
     entry_edit_refusal,
     entry_of,
     may_edit_entry,
+    task_entry_edit,
     ticket_entry_edit,
     ticket_entry_resend,
 )
@@ -72,6 +75,8 @@ __all__ = [
     "close_refusal",
     "closed_status",
     "edit_allowed",
+    "edit_permissions",
+    "entry_edit",
     "entry_edit_refusal",
     "entry_of",
     "locks_purge",
@@ -85,6 +90,7 @@ __all__ = [
     "task_create",
     "task_delete",
     "task_edit",
+    "task_entry_edit",
     "task_lock_acquire",
     "task_lock_release",
     "task_post_update",
