@@ -17,7 +17,7 @@ from accounts.models import User
 from helpdesk import limits
 from helpdesk.limits import MAX_ID
 from routing.models import SLA, Department, HelpTopic, Team
-from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
+from threads.models import Attachment, Collaborator, EntryRevision, ThreadEntry, ThreadEvent
 from tickets.models import MergeMode, Priority, Task, Ticket, TicketStatus
 from tickets.services import Participants
 
@@ -496,6 +496,47 @@ class EntrySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         if poster is not None and poster.is_agent and client_caller(self.context):
             data["poster"] = {"name": data["poster"]["name"]}  # agents: by name only
         return data
+
+
+class EntryEditSerializer(serializers.Serializer):
+    body = serializers.CharField(
+        max_length=100_000, help_text="The new text, in the entry's own format (`format`)."
+    )
+    title = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        allow_blank=True,
+        max_length=255,
+        help_text="An internal note's (or a task update's) title; left out: kept.",
+    )
+    resend = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A ticket's response was mailed to the client: it is only edited with "
+        "`resend` (osTicket's 'edit and resend', which needs ticket.reply).",
+    )
+
+
+class RevisionSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+    written_by = PersonRefSerializer(read_only=True, allow_null=True)
+    replaced_by = PersonRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = EntryRevision
+        fields = [
+            "id",
+            "title",
+            "format",
+            "body_html",
+            "body_text",
+            "written_by",
+            "written_by_name",
+            "written_at",
+            "replaced_by",
+            "replaced_at",
+        ]
+        read_only_fields = fields
 
 
 # An entry's text and files: a task update as it is, the base of a ticket's entry. (A
