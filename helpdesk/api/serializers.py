@@ -19,7 +19,7 @@ from helpdesk.limits import MAX_ID
 from routing.models import SLA, Department, HelpTopic, Team
 from threads.models import Attachment, Collaborator, EntryRevision, ThreadEntry, ThreadEvent
 from tickets.models import MergeMode, Priority, Task, Ticket, TicketStatus
-from tickets.services import Participants
+from tickets.services import Participants, Signature
 
 from .fields import BoundedDictField, IdListField, comment_field, optional_ref
 
@@ -547,6 +547,15 @@ class EntryBodySerializer(WithAttachments):
     title = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
 
 
+class SignatureField(serializers.ChoiceField):
+    """A reply's signature; the booleans of the earlier flag read as `mine` and `none`."""
+
+    def to_internal_value(self, data):
+        if data is True or data is False:
+            return Signature.MINE.value if data else Signature.NONE.value
+        return super().to_internal_value(data)
+
+
 class EntryCreateSerializer(EntryBodySerializer):
     KINDS = ["message", "reply", "note"]
 
@@ -566,11 +575,13 @@ class EntryCreateSerializer(EntryBodySerializer):
         help_text="reply only: user ids of the ticket's active collaborators who get the "
         "reply besides the requester (as the panel's 'Also send to'); left out: all of them.",
     )
-    signature = serializers.BooleanField(
+    signature = SignatureField(
+        choices=Signature.choices,
         required=False,
-        default=False,
-        help_text="reply only: append the agent's signature (as the panel's 'Append my "
-        "signature').",
+        default=Signature.NONE,
+        help_text="reply only: append no signature (`none`), the agent's (`mine`) or the "
+        "ticket's department's (`dept`, a public department's), as the panel's choice. "
+        "`true` and `false` are still read as `mine` and `none`.",
     )
 
 

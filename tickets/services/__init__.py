@@ -14,7 +14,15 @@ from .configuration import (
     priority_delete,
     priority_save,
 )
-from .entries import Posted, ticket_post_message, ticket_post_note, ticket_post_reply
+from .entries import (
+    Posted,
+    Signature,
+    signature_choices,
+    signature_text,
+    ticket_post_message,
+    ticket_post_note,
+    ticket_post_reply,
+)
 from .entry_edits import (
     edit_allowed,
     edit_permissions,
@@ -70,6 +78,7 @@ __all__ = [
     "NewTicket",
     "Participants",
     "Posted",
+    "Signature",
     "Unset",
     "active_lock",
     "close_refusal",
@@ -84,6 +93,8 @@ __all__ = [
     "may_edit_entry",
     "priority_delete",
     "priority_save",
+    "signature_choices",
+    "signature_text",
     "task_assign",
     "task_claim",
     "task_close",

@@ -91,13 +91,12 @@ def _forms(request, ticket, ctx, bound: dict):
             initial={
                 "version": ticket.version,
                 "body": ctx["draft_reply"],
-                # ticked when the agent has a signature and chose it by default (profile)
-                "signature": bool(request.user.signature)
-                and preferences_of(request.user).sign_replies,
+                "signature": default_signature(request.user, ticket),
                 "cc": [str(c.user_id) for c in collaborators if c.is_active],
             },
             statuses=statuses,
             collaborators=collaborators,
+            signatures=services.signature_choices(request.user, ticket.department),
         ),
         "note": NoteForm(auto_id="note-%s", initial={"body": ctx["draft_note"]}),
     }
@@ -461,7 +460,16 @@ def _reply_form(request, ticket, data=None):
         auto_id="reply-%s",
         statuses=statuses,
         collaborators=ctx_collabs,
+        signatures=services.signature_choices(request.user, ticket.department),
     ), ctx_collabs
+
+
+def default_signature(agent, ticket) -> str:
+    """The reply form's signature before the agent chooses: their own when they have one
+    and chose it by default in their profile (sign_replies), else none."""
+    offered = {value for value, _label in services.signature_choices(agent, ticket.department)}
+    mine = services.Signature.MINE.value
+    return mine if mine in offered and preferences_of(agent).sign_replies else "none"
 
 
 def services_permissions(user, ticket):
