@@ -188,6 +188,18 @@ class ReplyForm(EditorMixin, VersionMixin):
         return chosen
 
 
+class DraftForm(forms.Form):
+    """A draft as the editor autosaves it: its body (cut at 100,000 characters, as
+    before) and the images pasted into it (`inline_images`, named as the body names
+    them; threads.services.draft_save keeps them with the draft)."""
+
+    body = forms.CharField(required=False, strip=False)
+    inline_images = MultipleFileField(label=_("Pasted images"))
+
+    def clean_body(self):
+        return self.cleaned_data["body"][:100_000]
+
+
 class NoteForm(EditorMixin):
     title = forms.CharField(label=_("Title"), max_length=255, required=False)
     body = forms.CharField(label=_("Internal note"), widget=forms.Textarea(attrs={"rows": 5}))

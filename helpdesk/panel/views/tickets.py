@@ -21,7 +21,7 @@ from helpdesk.kb.selectors import canned_visible_to
 from helpdesk.kb.services import canned_render
 from helpdesk.params import query_refused
 from threads.html import html_to_text, text_to_html
-from threads.services import draft_delete, draft_save
+from threads.services import draft_delete
 from tickets import services
 from tickets.config import Snapshot
 from tickets.customfields import fields_for_topic, ticket_field_values
@@ -56,7 +56,7 @@ from ..forms import (
 from ..http import FRIENDLY, attempt
 from ..params import PrintParams
 from ..task_selectors import may_close_all, tasks_of_ticket
-from .common import lock_state, page, ticket_or_404
+from .common import draft_saved, lock_state, page, ticket_or_404
 from .work import (
     PANEL,
     Actions,
@@ -590,12 +590,11 @@ def ticket_draft(request, number, kind):
     if kind not in ("reply", "note"):
         raise Http404
     ticket = ticket_or_404(request, number)
-    body = request.POST.get("body", "")[:100_000]
-    draft_save(agent=request.user, namespace=f"ticket.{ticket.pk}.{kind}", body=body)
-    ctx = {"ticket": ticket, "kind": kind, "saved": True}
+    error = draft_saved(request, f"ticket.{ticket.pk}.{kind}")
+    ctx = {"ticket": ticket, "kind": kind, "saved": not error, "draft_error": error}
     if kind == "reply":
         ctx.update(lock_state(request, ticket, break_lock=False))
-    return render(request, "staff/ticket/_draft_status.html", ctx)
+    return render(request, "staff/ticket/_draft_status.html", ctx, status=422 if error else 200)
 
 
 ticket_lock = lock_view(TICKET)
