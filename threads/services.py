@@ -330,7 +330,7 @@ def draft_save(
             code="not_a_pasted_image",
             fields={"inline_images": [f"Not a pasted image: {', '.join(wrong)}."]},
         )
-    kept = [(f, stored) for f, stored in files_store(list(images)) if f.filename in named]
+    kept = files_store([f for f in images if f.filename in named])  # the others: unused
     with transaction.atomic():
         draft, _ = Draft.objects.update_or_create(
             agent=agent, namespace=namespace, defaults={"body": body}

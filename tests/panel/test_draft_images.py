@@ -152,3 +152,14 @@ def test_a_task_update_draft_keeps_its_image_too(cast):
     assert response.status_code == 200
     page = client.get(f"/scp/tasks/{task.number}/").content.decode()
     assert "data:image/png;base64," in _textarea(page, "update-body")
+
+
+def test_a_draft_naming_too_many_images_is_refused(cast, ticket_a):
+    from threads.services import MAX_DRAFT_IMAGES
+
+    body = "".join(f'<img src="cid:pasted-image-{n}.png">' for n in range(1, MAX_DRAFT_IMAGES + 2))
+    client = signed_in(cast.agent_a)
+    with nothing_written(ignore=("threads.lock.expires_at", "threads.lock.created_at")):
+        response = _autosave(client, _draft_url(ticket_a, "note"), body)
+    assert response.status_code == 422
+    assert f"at most {MAX_DRAFT_IMAGES}" in response.content.decode()
