@@ -10,6 +10,7 @@ from .models import (
     Attachment,
     Collaborator,
     Draft,
+    DraftImage,
     EntryRevision,
     Lock,
     Referral,
@@ -100,10 +101,23 @@ class StoredFileAdmin(ReadOnlyAdmin[StoredFile]):
     search_fields = ["sha256", "attachments__filename"]
 
 
+class DraftImageInline(admin.TabularInline[DraftImage, Draft]):
+    """The images pasted into the draft, read-only."""
+
+    model = DraftImage
+    extra = 0
+    fields = readonly_fields = ("name", "content_type", "file")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Draft | None = None) -> bool:
+        return False
+
+
 @admin.register(Draft)
 class DraftAdmin(ReadOnlyAdmin[Draft]):
     list_display = ["agent", "namespace", "updated_at"]
     search_fields = ["namespace", "agent__email"]
+    inlines = [DraftImageInline]
 
     def has_delete_permission(self, request: HttpRequest, obj: Draft | None = None) -> bool:
         return True

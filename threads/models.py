@@ -330,3 +330,23 @@ class Draft(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent} / {self.namespace}"
+
+
+class DraftImage(models.Model):
+    """An image pasted into a draft: the editor names it in the body
+    (`src="cid:pasted-image-N.png"`) and sends it with the autosave, so the draft shows
+    it again after a reload (threads.selectors.draft_for). Gone with its draft; its file
+    then goes with the orphaned-file cleanup."""
+
+    draft = models.ForeignKey(Draft, on_delete=models.CASCADE, related_name="images")
+    name = models.CharField(max_length=32)
+    file = models.ForeignKey(StoredFile, on_delete=models.PROTECT, related_name="+")
+    content_type = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "name"], name="threads_one_draft_image_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.draft_id} / {self.name}"

@@ -1,13 +1,17 @@
 """Reads of threads. Who may see a thread is decided by its owner's selectors
 (tickets.selectors); these only shape the data for a reader who may."""
 
+import base64
+import re
 from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
 
 from accounts.models import User
 
-from .models import Attachment, Draft, ThreadEntry, ThreadEvent
+from .attachments import HEAD_BYTES, inline_type
+from .models import Attachment, Draft, DraftImage, ThreadEntry, ThreadEvent
+from .services import DRAFT_IMAGE_REF
 
 # The poster's columns no reader of a thread uses (a name, an address, agent or not, are
 # what they show): not loaded for each of a long thread's entries.
@@ -61,10 +65,32 @@ def events_for(*, thread_id: int, except_kinds: Iterable[str] = ()) -> QuerySet[
 
 
 def draft_for(*, agent: User, namespace: str) -> str:
-    """The agent's saved draft body for a namespace (e.g. ticket.42.reply), or ""."""
-    return (
-        Draft.objects.filter(agent=agent, namespace=namespace)
-        .values_list("body", flat=True)
-        .first()
-        or ""
-    )
+    """The agent's saved draft body for a namespace (e.g. ticket.42.reply), or "". The
+    images pasted into it (threads.models.DraftImage) come back as `data:` URLs where the
+    body names them, so the editor shows them again; only safe raster images whose bytes
+    agree with their type are put back (threads.attachments.inline_type)."""
+    draft = Draft.objects.filter(agent=agent, namespace=namespace).first()
+    if draft is None:
+        return ""
+    if "cid:pasted-image-" not in draft.body:
+        return draft.body
+    images = {i.name: i for i in draft.images.select_related("file")}
+
+    def resolve(match: re.Match[str]) -> str:
+        image = images.get(match.group(1))
+        url = _data_url(image) if image is not None else None
+        return f'src="{url}"' if url else match.group(0)
+
+    return DRAFT_IMAGE_REF.sub(resolve, draft.body)
+
+
+def _data_url(image: DraftImage) -> str | None:
+    try:
+        with image.file.file.open("rb") as f:
+            content = f.read()
+    except OSError:  # the stored file is gone: the editor drops the reference
+        return None
+    kind = inline_type(image.content_type, content[:HEAD_BYTES])
+    if kind is None:
+        return None
+    return f"data:{kind};base64,{base64.b64encode(content).decode('ascii')}"

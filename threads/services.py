@@ -5,6 +5,7 @@ call these inside their own transaction; nothing here sends signals.
 import datetime as dt
 import hashlib
 import mimetypes
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,13 +20,14 @@ from accounts.actors import Actor, actor_label, actor_user
 from accounts.errors import ValidationFailed
 from accounts.models import User
 
-from .attachments import attachments_validate, safe_filename
+from .attachments import HEAD_BYTES, attachments_validate, inline_type, safe_filename
 from .html import bodies
 from .models import (
     Attachment,
     Channel,
     Collaborator,
     Draft,
+    DraftImage,
     EntryRevision,
     Lock,
     Referral,
@@ -294,10 +296,52 @@ def locks_purge() -> int:
     return Lock.objects.filter(expires_at__lte=timezone.now()).delete()[0]
 
 
-def draft_save(*, agent: User, namespace: str, body: str) -> Draft:
-    draft, _ = Draft.objects.update_or_create(
-        agent=agent, namespace=namespace, defaults={"body": body}
-    )
+# The names the panel's editor gives pasted images in a body (helpdesk/editor.py).
+DRAFT_IMAGE_NAME = re.compile(r"pasted-image-\d{1,3}\.(?:png|jpg|gif|webp)")
+DRAFT_IMAGE_REF = re.compile(r"""src=["']cid:(pasted-image-\d{1,3}\.(?:png|jpg|gif|webp))["']""")
+MAX_DRAFT_IMAGES = 20
+
+
+def draft_save(
+    *, agent: User, namespace: str, body: str, images: Sequence[NewAttachment] = ()
+) -> Draft:
+    """Save an agent's draft. `images`: images pasted into it, each named as the body
+    names it (`cid:pasted-image-N.png`), checked against the attachment policy, stored
+    once and kept with the draft (replacing an image of the same name); the draft's images
+    its body no longer names are dropped. Refused (ValidationFailed, nothing saved): a
+    name the editor does not give, a file that is not a safe raster image, more than
+    MAX_DRAFT_IMAGES images named."""
+    named = set(DRAFT_IMAGE_REF.findall(body))
+    if len(named) > MAX_DRAFT_IMAGES:
+        raise ValidationFailed(
+            f"A draft keeps at most {MAX_DRAFT_IMAGES} pasted images.",
+            code="too_many_images",
+            fields={"inline_images": [f"At most {MAX_DRAFT_IMAGES} images."]},
+        )
+    wrong = [
+        safe_filename(f.filename)
+        for f in images
+        if not DRAFT_IMAGE_NAME.fullmatch(f.filename)
+        or inline_type(f.content_type, f.content[:HEAD_BYTES]) is None
+    ]
+    if wrong:
+        raise ValidationFailed(
+            f"Not a pasted image: {', '.join(wrong)}.",
+            code="not_a_pasted_image",
+            fields={"inline_images": [f"Not a pasted image: {', '.join(wrong)}."]},
+        )
+    kept = files_store([f for f in images if f.filename in named])  # the others: unused
+    with transaction.atomic():
+        draft, _ = Draft.objects.update_or_create(
+            agent=agent, namespace=namespace, defaults={"body": body}
+        )
+        for spec, stored in kept:
+            DraftImage.objects.update_or_create(
+                draft=draft,
+                name=spec.filename,
+                defaults={"file": stored, "content_type": spec.content_type[:64]},
+            )
+        draft.images.exclude(name__in=named).delete()
     return draft
 
 

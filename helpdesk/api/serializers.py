@@ -17,9 +17,9 @@ from accounts.models import User
 from helpdesk import limits
 from helpdesk.limits import MAX_ID
 from routing.models import SLA, Department, HelpTopic, Team
-from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
+from threads.models import Attachment, Collaborator, EntryRevision, ThreadEntry, ThreadEvent
 from tickets.models import MergeMode, Priority, Task, Ticket, TicketStatus
-from tickets.services import Participants
+from tickets.services import Participants, Signature
 
 from .fields import BoundedDictField, IdListField, comment_field, optional_ref
 
@@ -498,12 +498,62 @@ class EntrySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
         return data
 
 
+class EntryEditSerializer(serializers.Serializer):
+    body = serializers.CharField(
+        max_length=100_000, help_text="The new text, in the entry's own format (`format`)."
+    )
+    title = serializers.CharField(
+        required=False,
+        allow_null=True,
+        default=None,
+        allow_blank=True,
+        max_length=255,
+        help_text="An internal note's (or a task update's) title; left out: kept.",
+    )
+    resend = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="A ticket's response was mailed to the client: it is only edited with "
+        "`resend` (osTicket's 'edit and resend', which needs ticket.reply).",
+    )
+
+
+class RevisionSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
+    written_by = PersonRefSerializer(read_only=True, allow_null=True)
+    replaced_by = PersonRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = EntryRevision
+        fields = [
+            "id",
+            "title",
+            "format",
+            "body_html",
+            "body_text",
+            "written_by",
+            "written_by_name",
+            "written_at",
+            "replaced_by",
+            "replaced_at",
+        ]
+        read_only_fields = fields
+
+
 # An entry's text and files: a task update as it is, the base of a ticket's entry. (A
 # comment: drf-spectacular would publish a docstring as the description of both.)
 class EntryBodySerializer(WithAttachments):
     body = serializers.CharField()
     format = serializers.ChoiceField(choices=FORMAT_CHOICES, default=ThreadEntry.Format.TEXT)
     title = serializers.CharField(required=False, default="", allow_blank=True, max_length=255)
+
+
+class SignatureField(serializers.ChoiceField):
+    """A reply's signature; the booleans of the earlier flag read as `mine` and `none`."""
+
+    def to_internal_value(self, data):
+        if data is True or data is False:
+            return Signature.MINE.value if data else Signature.NONE.value
+        return super().to_internal_value(data)
 
 
 class EntryCreateSerializer(EntryBodySerializer):
@@ -525,11 +575,13 @@ class EntryCreateSerializer(EntryBodySerializer):
         help_text="reply only: user ids of the ticket's active collaborators who get the "
         "reply besides the requester (as the panel's 'Also send to'); left out: all of them.",
     )
-    signature = serializers.BooleanField(
+    signature = SignatureField(
+        choices=Signature.choices,
         required=False,
-        default=False,
-        help_text="reply only: append the agent's signature (as the panel's 'Append my "
-        "signature').",
+        default=Signature.NONE,
+        help_text="reply only: append no signature (`none`), the agent's (`mine`) or the "
+        "ticket's department's (`dept`, a public department's), as the panel's choice. "
+        "`true` and `false` are still read as `mine` and `none`.",
     )
 
 

@@ -394,7 +394,7 @@ class TicketViewSet(WorkViewSet, model=Ticket):
         common = {"actor": actor, "ticket": ticket, "body": data["body"], "fmt": data["format"]}
         if kind != "reply":
             given = [n for n in ("status", "cc") if data.get(n) is not None]
-            given += ["signature"] if data.get("signature") else []
+            given += ["signature"] if data.get("signature", "none") != "none" else []
             if given:
                 raise ValidationFailed(
                     f"Only a reply takes {', '.join(given)}.",

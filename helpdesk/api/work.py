@@ -31,6 +31,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from accounts.actors import Actor
+from accounts.errors import NotVisible
 from threads import selectors as thread_selectors
 from threads.models import ThreadEntry
 from tickets import services
@@ -43,10 +45,19 @@ from .concurrency import Work, etag, guarded
 from .filters import StrictFilterSet, TaskFilter, TicketFilter
 from .pagination import KeysetPagination
 from .permissions import IsCaller, StaffElseNotFound, actor_of
-from .selectors import task_for, tasks_for, ticket_for, tickets_for, with_related, with_task_related
+from .selectors import (
+    includes_notes,
+    task_for,
+    tasks_for,
+    ticket_for,
+    tickets_for,
+    with_related,
+    with_task_related,
+)
 
 API = "api"
 NUMBER_REGEX = r"[A-Za-z0-9_-]{1,32}"
+ENTRY_ID_REGEX = r"[0-9]{1,18}"
 IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
@@ -360,12 +371,98 @@ class WorkViewSet(ApiMixin, viewsets.GenericViewSet):
     def _entry_posted(self, entry: ThreadEntry, obj: Work) -> Response:
         """201 with the entry as the thread lists it; the ETag of its ticket or task
         (`obj` as saved)."""
+        return self._entry_answer(entry, obj, status.HTTP_201_CREATED)
+
+    def _entry_answer(self, entry: ThreadEntry, obj: Work, code: int) -> Response:
+        """The entry as the thread lists it, with the ETag of its ticket or task."""
         shown = thread_selectors.entries_for(thread_id=entry.thread_id, include_notes=True).get(
             pk=entry.pk
         )
-        response = Response(
-            s.EntrySerializer(shown, context={"request": self.request}).data,
-            status=status.HTTP_201_CREATED,
-        )
+        response = Response(s.EntrySerializer(shown, context={"request": self.request}).data, code)
         response["ETag"] = etag(obj)
         return response
+
+    # --- one entry: read, edit, its history -----------------------------------------
+
+    def _thread_entry(self, obj: Work, entry_id: str | None) -> ThreadEntry:
+        """An entry of the object's thread that the caller sees (a client: no internal
+        note), else 404."""
+        entry = services.entry_of(obj, int(entry_id or 0))
+        if entry.kind == ThreadEntry.Kind.NOTE and not includes_notes(self.request.user):
+            raise NotVisible("Entry not found.", code="entry_not_found")
+        return entry
+
+    def _editor(self, obj: Work, entry: ThreadEntry) -> Actor:
+        """The caller, if they may edit the entry and read its history (the services'
+        rule: own entries, the department's manager, or thread.edit); 403 else."""
+        actor = actor_of(self.request)
+        refusal = services.entry_edit_refusal(actor, obj, entry)
+        if refusal is not None:
+            raise refusal
+        return actor
+
+    @extend_schema(
+        methods=["get"], summary="One thread entry", responses=s.EntrySerializer, request=None
+    )
+    @extend_schema(
+        methods=["patch"],
+        summary="Edit a thread entry (its earlier text is kept as a revision)",
+        description="Agents only, as osTicket: their own responses, notes and updates, any "
+        "entry as the department's manager or with thread.edit there (403 otherwise, "
+        "naming the permission); system entries are never edited (409). A ticket's "
+        "response is edited only with `resend` (edit and resend: mailed again, needs "
+        "ticket.reply). The body is in the entry's format (HTML is sanitised). Answers the "
+        "entry as it reads now, with the ticket's or task's new ETag.",
+        parameters=[IF_MATCH],
+        request=s.EntryEditSerializer,
+        responses=s.EntrySerializer,
+        examples=[
+            OpenApiExample(
+                "Correct a typo in a note",
+                request_only=True,
+                value={"body": "Toner is empty.", "title": "Checked the printer"},
+            )
+        ],
+    )
+    @action(
+        detail=True,
+        methods=["get", "patch"],
+        url_path=rf"entries/(?P<entry_id>{ENTRY_ID_REGEX})",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def entry(self, request: Request, number: str | None = None, entry_id: str | None = None):
+        obj = self._get(number)
+        entry = self._thread_entry(obj, entry_id)
+        if request.method == "GET":
+            return self._entry_answer(entry, obj, status.HTTP_200_OK)
+        actor = self._editor(obj, entry)
+        data = validated(s.EntryEditSerializer, request.data)
+        with guarded(request, obj):
+            edited = services.entry_edit(actor=actor, work=obj, entry=entry, channel=API, **data)
+        return self._entry_answer(edited, fresh(obj), status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="An entry's edit history",
+        description="The texts the entry had before each edit, oldest first (the current "
+        "text is the entry's own). Who may edit the entry may read its history (403 "
+        "otherwise).",
+        responses=s.RevisionSerializer(many=True),
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=rf"entries/(?P<entry_id>{ENTRY_ID_REGEX})/revisions",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def entry_revisions(
+        self, request: Request, number: str | None = None, entry_id: str | None = None
+    ):
+        obj = self._get(number)
+        entry = self._thread_entry(obj, entry_id)
+        self._editor(obj, entry)
+        rows = entry.revisions.select_related("written_by", "replaced_by").order_by(
+            "replaced_at", "pk"
+        )
+        return Response(s.RevisionSerializer(rows, many=True).data)

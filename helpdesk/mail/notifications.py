@@ -272,7 +272,10 @@ def reply_posted(ticket, entry, nonce=None, **_):
     ({"to": [...], "cc": [...]}: the requester and the collaborators the agent chose,
     tickets.services.entries.reply_recipients); an entry without them (written before
     the service stored them) goes to the requester and every active collaborator. A
-    resend (`nonce`) is a mail of its own, with the entry as it reads now."""
+    resend (`nonce`) is a mail of its own, with the entry as it reads now. The signature
+    the agent chose (none, theirs, the department's) is in the entry's text
+    (tickets.services.entries.signature_text): the template's `signature` is left empty,
+    so the department's is never added against that choice."""
     chosen = entry.recipients if isinstance(entry.recipients, dict) else {}
     named = {e.lower() for key in ("to", "cc") for e in chosen.get(key) or ()}
     for person in participants(ticket):
@@ -284,7 +287,7 @@ def reply_posted(ticket, entry, nonce=None, **_):
             ticket=ticket,
             event_key=f"reply:{entry.pk}" + (f":resent:{nonce}" if nonce else ""),
             entry=entry,
-            context=_agent_context(entry.poster_id),
+            context={**_agent_context(entry.poster_id), "signature": ""},
         )
 
 

@@ -156,12 +156,19 @@ class ReplyForm(EditorMixin, VersionMixin):
         required=False,
         empty_label=_("Keep the current status"),
     )
-    signature = forms.BooleanField(label=_("Append my signature"), required=False)
+    signature = forms.ChoiceField(
+        label=_("Signature"), required=False, widget=forms.RadioSelect, choices=()
+    )
     attachments = MultipleFileField(label=_("Attachments"))
     canned = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, statuses=(), collaborators=(), **kwargs):
+    def __init__(self, *args, statuses=(), collaborators=(), signatures=(), **kwargs):
+        """`signatures`: the choices tickets.services.signature_choices offers the agent
+        in the ticket's department (no signature, theirs, the department's)."""
         super().__init__(*args, **kwargs)
+        field_of(self, "signature", forms.ChoiceField).choices = list(signatures) or [
+            ("none", _("No signature"))
+        ]
         status = field_of(self, "status", forms.ModelChoiceField)
         status.queryset = TicketStatus.objects.filter(pk__in=[s.pk for s in statuses])
         shown(status, choices_list=statuses)
@@ -171,6 +178,9 @@ class ReplyForm(EditorMixin, VersionMixin):
             if c.is_active
         ]
 
+    def clean_signature(self):
+        return self.cleaned_data["signature"] or "none"
+
     def clean_cc(self):
         chosen = self.cleaned_data["cc"]
         if len(chosen) > limits.MAX_RECIPIENTS:
@@ -178,6 +188,18 @@ class ReplyForm(EditorMixin, VersionMixin):
                 _("Send to at most %(n)d collaborators.") % {"n": limits.MAX_RECIPIENTS}
             )
         return chosen
+
+
+class DraftForm(forms.Form):
+    """A draft as the editor autosaves it: its body (cut at 100,000 characters, as
+    before) and the images pasted into it (`inline_images`, named as the body names
+    them; threads.services.draft_save keeps them with the draft)."""
+
+    body = forms.CharField(required=False, strip=False)
+    inline_images = MultipleFileField(label=_("Pasted images"))
+
+    def clean_body(self):
+        return self.cleaned_data["body"][:100_000]
 
 
 class NoteForm(EditorMixin):

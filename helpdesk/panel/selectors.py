@@ -18,7 +18,7 @@ from threads import services as thread_services
 from threads.html import inline_images
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
 from threads.selectors import draft_for, entries_for, entries_in, events_for
-from tickets.models import TRANSITIONS, MergeMode, State, Ticket, TicketStatus
+from tickets.models import TRANSITIONS, MergeMode, State, Task, Ticket, TicketStatus
 from tickets.models import transition_permissions as gates
 from tickets.permissions import ticket_permissions
 from tickets.selectors import tickets_linked_to, tickets_visible_to
@@ -168,13 +168,15 @@ def split_urls(number: str, entries: list[ThreadEntry]) -> None:
         shown(entry, split_url=f"{head}/{entry.pk}/{tail}")
 
 
-def entry_actions(user, ticket, granted: frozenset[str], items: list[TimelineItem]) -> None:
-    """Set on each entry what the agent may do with it (the thread entry actions): its
-    URLs' common head `entry_url`, `may_edit` (edit, or edit and resend a response; its
-    history), `may_resend` (a response, with ticket.reply). No query per entry."""
+def entry_actions(user, work, granted: frozenset[str], items: list[TimelineItem]) -> None:
+    """Set on each entry of a ticket's or task's timeline what the agent may do with it
+    (the thread entry actions): its URLs' common head `entry_url`, `may_edit` (edit, or
+    edit and resend a ticket's response; its history), `may_resend` (a response, with
+    ticket.reply). `granted`: tickets.services.edit_permissions. No query per entry."""
     from tickets.services import edit_allowed
 
-    head = reverse("panel:entry_history", args=[ticket.number, 0]).rsplit("/0/", 1)[0]
+    route = "panel:task_entry_history" if isinstance(work, Task) else "panel:entry_history"
+    head = reverse(route, args=[work.number, 0]).rsplit("/0/", 1)[0]
     may_reply = "ticket.reply" in granted
     for item in items:
         if item.kind != "entry":

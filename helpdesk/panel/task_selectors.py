@@ -13,9 +13,9 @@ from threads.selectors import draft_for, entries_for, events_for
 from tickets.models import Task, TaskState, Ticket
 from tickets.permissions import role_permissions
 from tickets.selectors import task_get_for, ticket_is_visible
-from tickets.services import active_lock, may_break_lock
+from tickets.services import active_lock, edit_permissions, may_break_lock
 
-from .selectors import TimelineItem, any_role_allows
+from .selectors import TimelineItem, any_role_allows, entry_actions
 
 RELATED = ("department", "assignee", "team", "ticket")
 BULK_PERMISSIONS = ("task.assign", "task.transfer", "task.close", "task.delete")
@@ -119,11 +119,13 @@ def task_page(user: User, task: Task) -> dict:
     """Everything the task page shows."""
     lock = active_lock(task)
     ticket = task.ticket
+    items = task_timeline(task)
+    entry_actions(user, task, edit_permissions(user, task), items)  # edit, history
     return {
         "task": task,
         "granted": task_permissions(user, task),
         "ticket_visible": ticket is not None and ticket_is_visible(user=user, ticket=ticket),
-        "timeline": task_timeline(task),
+        "timeline": items,
         "lock": lock,
         "locked_by_other": lock is not None and lock.agent_id != user.pk,
         "may_break_lock": may_break_lock(user, task),

@@ -133,6 +133,12 @@ urlpatterns = [
     path(K + "delete/", tasks.task_delete, name="task_delete"),
     path(K + "draft/", tasks.task_draft, name="task_draft"),
     path(K + "lock/", tasks.task_lock, name="task_lock"),
+    path(K + "entries/<int:entry_id>/edit/", entries.task_entry_edit, name="task_entry_edit"),
+    path(
+        K + "entries/<int:entry_id>/history/",
+        entries.task_entry_history,
+        name="task_entry_history",
+    ),
     path(K + "unlock/", tasks.task_unlock, name="task_unlock"),
     path(
         K + "attachments/<int:attachment_id>/<str:filename>",

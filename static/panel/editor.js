@@ -8,6 +8,11 @@
  * (`inline_images`), which the server stores as an inline attachment
  * (helpdesk/editor.py) before sanitising the body. Other files dropped or pasted into
  * the editor are added to the form's attachments input.
+ *
+ * The draft autosave (the textarea's own hx-post) sends the pasted images its body names
+ * too, each once per page (threads.services.draft_save keeps them with the draft); a
+ * reloaded page gets them back as data: URLs in the draft (threads.selectors.draft_for),
+ * which the editor shows and names again like freshly pasted ones.
  */
 (function () {
   "use strict";
@@ -80,7 +85,8 @@
     });
     var initial = area.value;
     area.pastedNames = {}; area.pastedFiles = {}; area.pastedCount = 0;
-    // a draft keeps the text, not the pasted images (they were never uploaded)
+    // a draft's pasted images come back as data: URLs; one the server could not put back
+    // (its file is gone) is left out
     initial = initial.replace(/<img[^>]*src="cid:pasted-image-[^"]*"[^>]*>/g, "");
     if (looksLikeHtml(initial)) {
       quill.clipboard.dangerouslyPasteHTML(initial, "silent");  // the agent's own draft
@@ -109,7 +115,7 @@
       area.dispatchEvent(new Event("input", { bubbles: true }));  // the draft autosave
     }
     quill.on("text-change", sync);
-    if (initial) area.value = quill.getLength() > 1 ? quill.getSemanticHTML() : "";
+    if (initial) area.value = quill.getLength() > 1 ? withNamedImages(area, quill.getSemanticHTML()) : "";
     // Quill embeds dropped and pasted images itself; other files become attachments
     quill.root.addEventListener("drop", function (event) {
       addFiles(form, otherFiles(event.dataTransfer && event.dataTransfer.files));
@@ -123,6 +129,10 @@
   // the post carries the images its body names (htmx builds the request from the form)
   document.addEventListener("htmx:configRequest", function (event) {
     var form = event.detail.elt;
+    if (form && form.tagName === "TEXTAREA" && form.editor) {
+      sendDraftImages(form, event.detail.formData);
+      return;
+    }
     if (!form || form.tagName !== "FORM") return;
     var area = form.querySelector("textarea[data-editor]");
     if (!area || !area.editor) return;
@@ -131,6 +141,23 @@
         event.detail.formData.append("inline_images", area.pastedFiles[name]);
       }
     });
+  });
+
+  // the draft autosave carries each image its body names, once (again after a failure)
+  function sendDraftImages(area, formData) {
+    area.draftSent = area.draftSent || {};
+    Object.keys(area.pastedFiles).forEach(function (name) {
+      var file = area.pastedFiles[name];
+      if (area.value.indexOf('src="cid:' + name + '"') === -1 || area.draftSent[name] === file) return;
+      formData.append("inline_images", file);
+      area.draftSent[name] = file;
+    });
+  }
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var area = event.detail.elt;
+    if (!area || area.tagName !== "TEXTAREA" || !area.editor) return;
+    var xhr = event.detail.xhr;
+    if (!xhr || xhr.status < 200 || xhr.status >= 300) area.draftSent = {};
   });
 
   function attachAll(root) {

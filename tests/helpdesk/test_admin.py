@@ -45,6 +45,7 @@ def test_every_model_of_ours_is_registered():
         "UserFieldValue",  # edited on the people pages, the portal profile, the API
         "OrganizationFieldValue",
         "EntryRevision",
+        "DraftImage",
     }  # shown inline or internal
     missing = {m.__name__ for m in models} - {m.__name__ for m in _our_models()} - skipped
     assert missing == set()

@@ -76,7 +76,7 @@ def test_reply_appends_the_signature_when_asked(cast, ticket_a):
     client = signed_in(cast.agent_a)
     client.post(
         f"/scp/tickets/{ticket_a.number}/reply/",
-        {"body": "Done.", "version": ticket_a.version, "signature": "on"},
+        {"body": "Done.", "version": ticket_a.version, "signature": "mine"},
     )
     entry = ThreadEntry.objects.get(thread_id=ticket_a.thread_id, kind="response")
     assert entry.body_text == "Done.\n\n-- \nAlex, Support"

@@ -4,6 +4,7 @@ policy as attached files and shown through the ticket's attachment URL, the plai
 textarea (no JavaScript) still plain text."""
 
 import base64
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -161,7 +162,7 @@ def test_the_signature_is_appended_to_an_editor_reply_as_html(cast, ticket_a):
     cast.agent_a.signature = "Alex <Support>\nExt. 12"
     cast.agent_a.save()
     client = signed_in(cast.agent_a)
-    response = reply(client, ticket_a, "<p>Done.</p>", signature="on")
+    response = reply(client, ticket_a, "<p>Done.</p>", signature="mine")
     assert response.status_code == 302
     html = the_response(ticket_a).body_html
     assert html.startswith("<p>Done.</p>")
@@ -196,18 +197,19 @@ def test_a_text_body_is_left_as_it_is():
 
 
 # --- the signature, as the agent chose in their profile -------------------------------------
-def signature_box(html: str) -> str:
-    return (
-        html.split('name="signature"')[0].rsplit("<input", 1)[1]
-        + 'name="signature"'
-        + (html.split('name="signature"')[1].split(">")[0])
-    )
+def chosen_signature(html: str) -> str | None:
+    """The signature the reply form has chosen: the checked radio button, or the hidden
+    field when there is nothing to choose."""
+    for tag in re.findall(r'<input[^>]*name="signature"[^>]*>', html):
+        if "checked" in tag or 'type="hidden"' in tag:
+            return re.search(r'value="([^"]*)"', tag).group(1)
+    return None
 
 
 def test_the_signature_is_ticked_by_default_as_the_agent_chose_in_their_profile(cast, ticket_a):
     client = signed_in(cast.agent_a)
     page = client.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
-    assert "checked" not in signature_box(page)  # no signature yet: nothing to append
+    assert chosen_signature(page) == "none"  # no signature yet: nothing to append
     response = client.post(
         "/scp/profile/",
         {
@@ -220,7 +222,7 @@ def test_the_signature_is_ticked_by_default_as_the_agent_chose_in_their_profile(
     )
     assert response.status_code == 302
     page = client.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
-    assert "checked" in signature_box(page)
+    assert chosen_signature(page) == "mine"
     response = client.post(
         "/scp/profile/",
         {
@@ -233,7 +235,7 @@ def test_the_signature_is_ticked_by_default_as_the_agent_chose_in_their_profile(
     assert response.status_code == 302
     assert preferences(cast.agent_a).sign_replies is False
     page = client.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
-    assert "checked" not in signature_box(page)
+    assert chosen_signature(page) == "none"
 
 
 def preferences(agent):

@@ -159,7 +159,7 @@ def test_a_signature_alone_is_no_reply(cast, ticket, signature, nothing_written)
 def test_the_panel_and_the_api_give_the_same_response(cast, ticket, signature):
     dana = _dana(ticket)
 
-    panel = _panel_reply(cast.agent_a, ticket, body="Fixed.", cc=[str(dana.pk)], signature="on")
+    panel = _panel_reply(cast.agent_a, ticket, body="Fixed.", cc=[str(dana.pk)], signature="mine")
     by_panel = _last_response(ticket)
     api = _api_reply(cast.agent_a, ticket, body="Fixed.", cc=[dana.pk], signature=True)
     by_api = _last_response(ticket)

@@ -3,14 +3,16 @@
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.translation import gettext_lazy
 
 from accounts.actors import Actor, actor_user, is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.models import User
+from routing.models import Department
 from threads import services as threads
 from threads.models import Collaborator, ThreadEntry, ThreadEvent
 from threads.services import NewAttachment
@@ -31,6 +33,42 @@ from .locks import release_own_lock, require_unlocked
 from .status import announce_status, apply_status, authorize_status
 
 MAX_MERGE_HOPS = 10
+
+
+class Signature(models.TextChoices):
+    """What a reply is signed with (osTicket's choice on reply)."""
+
+    NONE = "none", gettext_lazy("No signature")
+    MINE = "mine", gettext_lazy("My signature")
+    DEPARTMENT = "dept", gettext_lazy("Department signature")
+
+
+def signature_text(choice: str | bool, agent: Actor, department: Department) -> str:
+    """The text a reply is signed with: the agent's own signature, the department's (a
+    public department's, as osTicket), or none. `True`/`False` (the API's and older
+    callers' flag) are "mine" and "none"; anything else is refused."""
+    if not isinstance(choice, bool) and choice not in Signature.values:
+        raise ValidationFailed(
+            f"Unknown signature {choice!r}: choose none, mine or dept.",
+            code="invalid_signature",
+            fields={"signature": ["Choose none, mine or dept."]},
+        )
+    if choice is True or choice == Signature.MINE:
+        return (getattr(agent, "signature", "") or "").strip()
+    if choice == Signature.DEPARTMENT and department.is_public:
+        return (department.signature or "").strip()
+    return ""
+
+
+def signature_choices(agent: User, department: Department) -> list[tuple[str, str]]:
+    """The signatures an agent may sign a reply with in a department: none, and the
+    agent's and the department's when they have one (what the reply form offers)."""
+    offered = [Signature.NONE]
+    if signature_text(Signature.MINE, agent, department):
+        offered.append(Signature.MINE)
+    if signature_text(Signature.DEPARTMENT, agent, department):
+        offered.append(Signature.DEPARTMENT)
+    return [(str(choice.value), str(choice.label)) for choice in offered]
 
 
 class Posted(NamedTuple):
@@ -139,7 +177,7 @@ def ticket_post_reply(
     files: Sequence[NewAttachment] = (),
     status: TicketStatus | None = None,
     cc: Collection[int] | None = None,
-    signature: bool = False,
+    signature: str | bool = Signature.NONE,
     marker: Mapping[str, Any] | None = None,
     source: str = ThreadEntry.Source.WEB,
     channel: str | None = None,
@@ -150,8 +188,9 @@ def ticket_post_reply(
 
     A closed ticket takes a reply only together with a status that reopens it. It is
     mailed to the requester and to the active collaborators in `cc` (user ids; None: all
-    of them); a collaborator the ticket does not have is refused (`invalid_cc`). With
-    `signature` the agent's signature is appended. `marker`: keys stored beside the
+    of them); a collaborator the ticket does not have is refused (`invalid_cc`).
+    `signature` (a Signature: none, the agent's, the department's) is appended to the
+    text (signature_text). `marker`: keys stored beside the
     recipients on the entry (the canned auto-reply marks itself so it is posted once).
     """
     channel = channel_of(actor, channel)
@@ -178,7 +217,7 @@ def ticket_post_reply(
         entry = threads.entry_create(
             thread_id=t.thread_id,
             kind=ThreadEntry.Kind.RESPONSE,
-            body=signed(body, fmt, actor) if signature else body,
+            body=signed(body, fmt, signature_text(signature, actor, t.department)),
             fmt=fmt,
             poster=actor,
             source=source,
@@ -233,10 +272,9 @@ def reply_recipients(ticket: Ticket, cc: Collection[int] | None) -> dict[str, li
     return {"to": [ticket.requester.email], "cc": [c.user.email for c in active]}
 
 
-def signed(body: str, fmt: str, agent: Actor) -> str:
-    """The body with the agent's signature appended (osTicket's "-- " separator); an empty
-    body or an agent without a signature leaves it as it is."""
-    signature = (getattr(agent, "signature", "") or "").strip()
+def signed(body: str, fmt: str, signature: str) -> str:
+    """The body with a signature appended (osTicket's "-- " separator); an empty body or
+    signature leaves it as it is."""
     if not (signature and body.strip()):
         return body
     if fmt == ThreadEntry.Format.HTML:

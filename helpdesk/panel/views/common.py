@@ -6,15 +6,18 @@ from django.shortcuts import redirect, render
 from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import permissions as perms
-from accounts.errors import Conflict, NotVisible, PermissionRefused
+from accounts.errors import Conflict, NotVisible, PermissionRefused, ValidationFailed
 from helpdesk.alerts.selectors import unread_count
+from helpdesk.attachments import to_attachments
 from helpdesk.ops.selectors import banner_for
+from threads.services import draft_save
 from tickets import services
 from tickets.models import Task, Ticket
 from tickets.selectors import ticket_get_for
 
 from .. import selectors
 from ..access import agent_of
+from ..forms import DraftForm
 from ..task_queues import my_open_tasks_count
 
 
@@ -96,3 +99,22 @@ def lock_state(request, work: Ticket | Task, *, break_lock: bool) -> dict:
             "lock_error": exc.message,
             "may_break_lock": services.may_break_lock(request.user, work),
         }
+
+
+def draft_saved(request, namespace: str) -> str:
+    """Save the agent's draft from an autosave post (its body and pasted images:
+    threads.services.draft_save). "" when saved, else why not (nothing was saved)."""
+    form = DraftForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return " ".join(str(e) for errors in form.errors.values() for e in errors)
+    d = form.cleaned_data
+    try:
+        draft_save(
+            agent=request.user,
+            namespace=namespace,
+            body=d["body"],
+            images=to_attachments(d["inline_images"]),
+        )
+    except ValidationFailed as refused:
+        return str(refused)
+    return ""

@@ -1,7 +1,8 @@
 """osTicket's thread entry actions on a ticket: edit (or edit and resend a response),
 the edit history, resend a response, and the email headers of an entry that came by
-mail. Who may edit is decided by tickets.services.entry_edits; a refusal is the
-panel's refusal page (access.agent_required). Creating a ticket or a task from an
+mail; on a task, edit and history of its updates alike (one view for both kinds). Who
+may edit is decided by tickets.services.entry_edits; a refusal is the panel's refusal
+page (access.agent_required). Creating a ticket or a task from an
 entry are family.ticket_split and ticket_tasks.ticket_task_new."""
 
 from django import forms
@@ -14,11 +15,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.errors import Conflict, NotVisible
 from threads.models import ThreadEntry
 from tickets import services
+from tickets.models import Task
 
 from ..access import agent_of, agent_required, refusal_page
 from ..http import attempt
 from .common import go, page, ticket_or_404
-from .tickets import PANEL, carry_out, ticket_url
+from .tasks import TASK
+from .tickets import PANEL, TICKET, carry_out, ticket_url
+from .work import Kind
 
 
 class EntryEditForm(forms.Form):
@@ -36,20 +40,44 @@ def _ticket_and_entry(request, number, entry_id):
         raise Http404("Entry not found.") from None
 
 
-def _require_editor(request, ticket, entry) -> None:
+def _work_and_entry(kind: Kind, request, number, entry_id):
+    """The ticket or task the agent sees (404 else) and one entry of its thread."""
+    work = kind.get(request, number)
+    try:
+        return work, services.entry_of(work, entry_id)
+    except NotVisible:
+        raise Http404("Entry not found.") from None
+
+
+def _require_editor(request, work, entry) -> None:
     """The refusal page (naming thread.edit) unless the agent may edit this entry."""
-    refusal = services.entry_edit_refusal(request.user, ticket, entry)
+    refusal = services.entry_edit_refusal(request.user, work, entry)
     if refusal is not None:
         raise refusal
 
 
-@agent_required
-@require_http_methods(["GET", "POST"])
-def entry_edit(request, number, entry_id):
+def _heading(work) -> str:
+    """The back link's text: "#123 Subject" or "Task #4 Title"."""
+    if isinstance(work, Task):
+        return _("Task #%(number)s %(title)s") % {"number": work.number, "title": work.title}
+    return f"#{work.number} {work.subject}"
+
+
+def _edit(kind: Kind, request, work, entry, d) -> object:
+    """The one service call of an edit (a ticket's response: edit and resend)."""
+    common = {"actor": agent_of(request), "entry": entry, "body": d["body"], "channel": PANEL}
+    if isinstance(work, Task):
+        return services.task_entry_edit(task=work, title=d.get("title"), **common)
+    resend = entry.kind == ThreadEntry.Kind.RESPONSE
+    return services.ticket_entry_edit(ticket=work, title=d.get("title"), resend=resend, **common)
+
+
+def _edit_view(kind: Kind, request, number, entry_id):
     """GET the form with the entry's text; POST it: the entry takes the new text and
-    keeps the old one in its history. A response is edited and resent in one step."""
-    ticket, entry = _ticket_and_entry(request, number, entry_id)
-    _require_editor(request, ticket, entry)
+    keeps the old one in its history. A ticket's response is edited and resent in one
+    step."""
+    work, entry = _work_and_entry(kind, request, number, entry_id)
+    _require_editor(request, work, entry)
     if entry.is_system:
         refusal = Conflict(_("System entries cannot be edited."), code="entry_not_editable")
         return refusal_page(request, refusal, status=409)
@@ -58,50 +86,69 @@ def entry_edit(request, number, entry_id):
     form = EntryEditForm(request.POST if request.method == "POST" else None, initial=initial)
     if entry.kind != ThreadEntry.Kind.NOTE:
         del form.fields["title"]
+    resend = entry.kind == ThreadEntry.Kind.RESPONSE and kind is TICKET
     status = 200
     if request.method == "POST":
         if form.is_valid():
             d = form.cleaned_data
-            resend = entry.kind == ThreadEntry.Kind.RESPONSE
-            outcome = attempt(
-                request,
-                lambda: services.ticket_entry_edit(
-                    actor=agent_of(request),
-                    ticket=ticket,
-                    entry=entry,
-                    body=d["body"],
-                    title=d.get("title"),
-                    resend=resend,
-                    channel=PANEL,
-                ),
-                form=form,
-            )
+            outcome = attempt(request, lambda: _edit(kind, request, work, entry, d), form=form)
             if outcome.ok:
                 text = _("Response corrected and sent again.") if resend else _("Entry edited.")
                 messages.success(request, text)
-                return go(request, f"{ticket_url(ticket)}#entry-{entry.pk}")
+                return go(request, f"{kind.url(work)}#entry-{entry.pk}")
             status = outcome.status
         else:
             status = 422
     ctx = {
-        "ticket": ticket,
+        "work": work,
+        "heading": _heading(work),
         "entry": entry,
         "form": form,
-        "resend": entry.kind == ThreadEntry.Kind.RESPONSE,
-        "back": ticket_url(ticket),
+        "resend": resend,
+        "back": kind.url(work),
     }
     return page(request, "staff/entry_edit.html", ctx, status=status)
+
+
+def _history_view(kind: Kind, request, number, entry_id):
+    """The entry's earlier texts, newest first, then the current one."""
+    work, entry = _work_and_entry(kind, request, number, entry_id)
+    _require_editor(request, work, entry)
+    revisions = list(entry.revisions.select_related("written_by").order_by("-replaced_at", "-pk"))
+    ctx = {
+        "work": work,
+        "heading": _heading(work),
+        "entry": entry,
+        "revisions": revisions,
+        "back": kind.url(work),
+    }
+    return page(request, "staff/entry_history.html", ctx)
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def entry_edit(request, number, entry_id):
+    """Edit an entry of a ticket's thread (edit and resend a response)."""
+    return _edit_view(TICKET, request, number, entry_id)
 
 
 @agent_required
 @require_GET
 def entry_history(request, number, entry_id):
-    """The entry's earlier texts, newest first, then the current one."""
-    ticket, entry = _ticket_and_entry(request, number, entry_id)
-    _require_editor(request, ticket, entry)
-    revisions = list(entry.revisions.select_related("written_by").order_by("-replaced_at", "-pk"))
-    ctx = {"ticket": ticket, "entry": entry, "revisions": revisions, "back": ticket_url(ticket)}
-    return page(request, "staff/entry_history.html", ctx)
+    return _history_view(TICKET, request, number, entry_id)
+
+
+@agent_required
+@require_http_methods(["GET", "POST"])
+def task_entry_edit(request, number, entry_id):
+    """Edit an update of a task's thread (the same rule as a ticket's entries)."""
+    return _edit_view(TASK, request, number, entry_id)
+
+
+@agent_required
+@require_GET
+def task_entry_history(request, number, entry_id):
+    return _history_view(TASK, request, number, entry_id)
 
 
 @agent_required

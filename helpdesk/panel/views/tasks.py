@@ -15,7 +15,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from threads.services import draft_save
 from tickets import services
 from tickets.models import Task
 from tickets.services.tasks import task_fields
@@ -31,7 +30,7 @@ from ..task_forms import (
     TaskUpdateForm,
 )
 from ..task_selectors import task_for, task_page
-from .common import lock_state, page
+from .common import draft_saved, lock_state, page
 from .work import (
     PANEL,
     Action,
@@ -192,10 +191,10 @@ def task_update(request, number):
 def task_draft(request, number):
     """Save the update's draft as the agent types, and take or renew the task's lock."""
     task = task_or_404(request, number)
-    body = request.POST.get("body", "")[:100_000]
-    draft_save(agent=request.user, namespace=f"{task.draft_namespace}update", body=body)
-    ctx = {"task": task, "saved": True, **lock_state(request, task, break_lock=False)}
-    return render(request, "staff/task/_draft_status.html", ctx)
+    error = draft_saved(request, f"{task.draft_namespace}update")
+    ctx = {"task": task, "saved": not error, "draft_error": error}
+    ctx.update(lock_state(request, task, break_lock=False))
+    return render(request, "staff/task/_draft_status.html", ctx, status=422 if error else 200)
 
 
 task_lock = lock_view(TASK)

@@ -21,7 +21,7 @@ from helpdesk.kb.selectors import canned_visible_to
 from helpdesk.kb.services import canned_render
 from helpdesk.params import query_refused
 from threads.html import html_to_text, text_to_html
-from threads.services import draft_delete, draft_save
+from threads.services import draft_delete
 from tickets import services
 from tickets.config import Snapshot
 from tickets.customfields import fields_for_topic, ticket_field_values
@@ -56,7 +56,7 @@ from ..forms import (
 from ..http import FRIENDLY, attempt
 from ..params import PrintParams
 from ..task_selectors import may_close_all, tasks_of_ticket
-from .common import lock_state, page, ticket_or_404
+from .common import draft_saved, lock_state, page, ticket_or_404
 from .work import (
     PANEL,
     Actions,
@@ -91,13 +91,12 @@ def _forms(request, ticket, ctx, bound: dict):
             initial={
                 "version": ticket.version,
                 "body": ctx["draft_reply"],
-                # ticked when the agent has a signature and chose it by default (profile)
-                "signature": bool(request.user.signature)
-                and preferences_of(request.user).sign_replies,
+                "signature": default_signature(request.user, ticket),
                 "cc": [str(c.user_id) for c in collaborators if c.is_active],
             },
             statuses=statuses,
             collaborators=collaborators,
+            signatures=services.signature_choices(request.user, ticket.department),
         ),
         "note": NoteForm(auto_id="note-%s", initial={"body": ctx["draft_note"]}),
     }
@@ -461,7 +460,16 @@ def _reply_form(request, ticket, data=None):
         auto_id="reply-%s",
         statuses=statuses,
         collaborators=ctx_collabs,
+        signatures=services.signature_choices(request.user, ticket.department),
     ), ctx_collabs
+
+
+def default_signature(agent, ticket) -> str:
+    """The reply form's signature before the agent chooses: their own when they have one
+    and chose it by default in their profile (sign_replies), else none."""
+    offered = {value for value, _label in services.signature_choices(agent, ticket.department)}
+    mine = services.Signature.MINE.value
+    return mine if mine in offered and preferences_of(agent).sign_replies else "none"
 
 
 def services_permissions(user, ticket):
@@ -582,12 +590,11 @@ def ticket_draft(request, number, kind):
     if kind not in ("reply", "note"):
         raise Http404
     ticket = ticket_or_404(request, number)
-    body = request.POST.get("body", "")[:100_000]
-    draft_save(agent=request.user, namespace=f"ticket.{ticket.pk}.{kind}", body=body)
-    ctx = {"ticket": ticket, "kind": kind, "saved": True}
+    error = draft_saved(request, f"ticket.{ticket.pk}.{kind}")
+    ctx = {"ticket": ticket, "kind": kind, "saved": not error, "draft_error": error}
     if kind == "reply":
         ctx.update(lock_state(request, ticket, break_lock=False))
-    return render(request, "staff/ticket/_draft_status.html", ctx)
+    return render(request, "staff/ticket/_draft_status.html", ctx, status=422 if error else 200)
 
 
 ticket_lock = lock_view(TICKET)
