@@ -16,7 +16,7 @@ from accounts.actors import is_agent, is_api_key
 from accounts.configuration import DeleteService, SaveService
 from accounts.errors import NotVisible, PermissionRefused
 from accounts.models import Organization, Role, User
-from accounts.selectors import agents_visible_to
+from accounts.selectors import agents_visible_to, clients
 from helpdesk import limits
 from helpdesk.kb import services as kb_services
 from helpdesk.kb.models import CannedResponse
@@ -396,9 +396,8 @@ class AgentViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
 class UserViewSet(ConfigViewSet):
     """The client directory: agents with `user.dir` (admins always) and API keys."""
 
-    queryset = User.objects.filter(is_agent=False).prefetch_related(
-        values_prefetch(CustomForm.Scope.USER)
-    )
+    # the clients as people: the "Deleted user" placeholder is nobody (accounts.selectors)
+    queryset = clients().prefetch_related(values_prefetch(CustomForm.Scope.USER))
     serializer_class = UserSerializer
     filterset_class = UserFilter
     permission_classes = [IsStaffCaller]

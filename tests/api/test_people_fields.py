@@ -145,3 +145,20 @@ def test_the_organization_list_costs_the_same_queries_whatever_the_page_size(api
 
     few = queries_of(client, "/api/v1/organizations/?page_size=2")
     assert queries_of(client, "/api/v1/organizations/?page_size=30") == few
+
+
+def test_the_deleted_user_placeholder_is_nobody_in_the_api(api, cast):
+    from tickets.services.people import placeholder_user
+
+    placeholder = placeholder_user()
+    client = api.agent(_people_agent(cast))
+
+    listed = client.get("/api/v1/users/?page_size=100").json()
+    rows = listed["results"]
+    emails = {row["email"] for row in rows}
+    assert cast.alice.email in emails and placeholder.email not in emails
+    assert client.get(f"/api/v1/users/{placeholder.pk}/").status_code == 404
+    refused = client.patch(f"/api/v1/users/{placeholder.pk}/", {"name": "X"}, format="json")
+    assert refused.status_code == 404
+    placeholder.refresh_from_db()
+    assert placeholder.name != "X"
