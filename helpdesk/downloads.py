@@ -37,9 +37,7 @@ def file_response(stored, filename: str, content_type: str, *, inline: bool = Tr
         handle.close()
         response = HttpResponse(content_type=shown_as or OCTET_STREAM)
         response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(stored.name)
-        response["Content-Disposition"] = content_disposition_header(
-            shown_as is None, filename
-        )
+        response["Content-Disposition"] = content_disposition_header(shown_as is None, filename)
     else:
         response = FileResponse(
             handle,

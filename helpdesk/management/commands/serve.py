@@ -61,8 +61,7 @@ def missing_settings() -> list[str]:
         "ALLOWED_HOSTS"
     ):
         problems.append(
-            "ALLOWED_HOSTS is not set: the host names the helpdesk answers to "
-            "(help.example.com)."
+            "ALLOWED_HOSTS is not set: the host names the helpdesk answers to (help.example.com)."
         )
     return problems
 
