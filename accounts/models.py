@@ -416,6 +416,8 @@ class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
     retention purge is the one way out (`accounts.audit.purge_before`)."""
 
     def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs == {"actor_user": None}:  # the actor's account deleted (SET_NULL): the
+            return super().update(**kwargs)  # label stays, only the link goes
         raise PermissionError("Audit entries cannot be changed.")
 
     def delete(self):  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import audit
 from accounts import permissions as perms
 from accounts.actors import Actor, is_agent, is_system
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
@@ -104,7 +105,16 @@ def user_delete(*, actor: Actor, user: User, tickets: Fate, channel: str | None 
             keeper = placeholder_user()
             _move_tickets(actor, channel, user, keeper, [t.pk for t in owned], deleted_user=True)
             threads.participant_replace(old=user, new=keeper, collaborations=False)
+        pk, before = user.pk, audit.snapshot(user)
         user.delete()
+        user.pk = pk
+        audit.record(
+            "account.deleted",
+            actor=actor,
+            target=user,
+            changes=audit.diff(before, {}),
+            detail=f"tickets: {tickets} ({len(owned)})",
+        )
     return len(owned)
 
 
