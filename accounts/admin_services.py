@@ -11,6 +11,7 @@ It lives in `accounts` because that is the innermost app, importable by every ot
 """
 
 from collections.abc import Iterable
+from urllib.parse import urlencode
 from typing import Any, TypeVar
 
 from django import forms
@@ -179,6 +180,21 @@ class AuditedAdmin(admin.ModelAdmin[_M]):
     is written here, in the admin's transaction: the row as stored before, the fields
     after (many-to-many fields once `save_related` set them). Inline rows' changes are
     an "updated" entry of the parent, the rows before and after."""
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: _M | None = None,
+    ) -> HttpResponse:
+        """Every change page links to the object's history in the panel's audit log."""
+        if obj is not None and obj.pk is not None and not add:
+            label, pk = audit.target_key(obj)
+            context["audit_history_url"] = f"{reverse('panel:audit')}?{urlencode({'type': label, 'id': pk})}"
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: _M, form: Any, change: Any) -> None:
         before = audit.stored_snapshot(obj) if change else {}
