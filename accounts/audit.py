@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.management.base import BaseCommand
 from django.db import models
 from django.http import HttpRequest, HttpResponse
 
@@ -456,3 +457,13 @@ def signin_failed(
         target_label=login if account is None else "",
         detail=detail,
     )
+
+
+class NamedCommand(BaseCommand):
+    """Base of our management commands: what one writes as the system reads, in the
+    audit log, as that command ("command create_api_key"), however it is run (manage.py,
+    call_command, the cron runner)."""
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        with acting_as_command(type(self).__module__.rsplit(".", 1)[-1]):
+            return super().execute(*args, **options)
