@@ -41,18 +41,22 @@ import contextlib
 import contextvars
 import datetime as dt
 import decimal
+import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand
-from django.db import models
+from django.db import OperationalError, models, transaction
 from django.http import HttpRequest, HttpResponse
 
 from .actors import Viewer, actor_label, actor_user, is_agent, is_api_key, is_system
 from .models import AuditEntry
 from .throttle import client_ip
+
+log = logging.getLogger(__name__)
 
 MASK = "***"
 SECRET_WORDS = (
@@ -450,13 +454,28 @@ def signin_failed(
     login = str(credentials.get("username") or credentials.get("email") or "")[:255]
     account = user_find_by_login(login) if login else None
     detail = ", ".join(x for x in (surface(request), str(credentials.get("reason") or "")) if x)
-    record(
+    _record_alone(
         "signin.failed",
         actor=AnonymousUser(),
         target=account,
         target_label=login if account is None else "",
         detail=detail,
     )
+
+
+def _record_alone(action: str, **kwargs: Any) -> None:
+    """`record` for an entry that is its own write (a refused sign-in changes nothing
+    else): retried a few times when the database is busy (SQLite takes one writer at a
+    time, and a burst of refused sign-ins all write at once), then logged, never an
+    error page for the person signing in."""
+    for attempt in range(8):
+        try:
+            with transaction.atomic():
+                record(action, **kwargs)
+            return
+        except OperationalError:
+            time.sleep(0.02 * (attempt + 1))
+    log.error("audit entry %s not written (database busy): %s", action, kwargs.get("detail"))
 
 
 class NamedCommand(BaseCommand):

@@ -62,6 +62,7 @@ NO_ADD_PAGE = {
     "tickets.Task",
     "accounts.ApiKey",
     "accounts.AgentToken",
+    "accounts.AuditEntry",
 }
 
 
