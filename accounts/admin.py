@@ -381,4 +381,6 @@ class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         user = request.user
-        return bool(user.is_active and (user.is_superuser or getattr(user, "is_helpdesk_admin", False)))
+        return bool(
+            user.is_active and (user.is_superuser or getattr(user, "is_helpdesk_admin", False))
+        )

@@ -11,8 +11,8 @@ It lives in `accounts` because that is the innermost app, importable by every ot
 """
 
 from collections.abc import Iterable
-from urllib.parse import urlencode
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -193,7 +193,9 @@ class AuditedAdmin(admin.ModelAdmin[_M]):
         """Every change page links to the object's history in the panel's audit log."""
         if obj is not None and obj.pk is not None and not add:
             label, pk = audit.target_key(obj)
-            context["audit_history_url"] = f"{reverse('panel:audit')}?{urlencode({'type': label, 'id': pk})}"
+            context["audit_history_url"] = (
+                f"{reverse('panel:audit')}?{urlencode({'type': label, 'id': pk})}"
+            )
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request: HttpRequest, obj: _M, form: Any, change: Any) -> None:
@@ -261,6 +263,4 @@ class AuditedAdmin(admin.ModelAdmin[_M]):
 def _inline_rows(formset: Any, parent: models.Model) -> list[dict[str, Any]]:
     """The parent's inline rows as stored, each a snapshot without the parent's key."""
     rows = formset.model._default_manager.filter(**{formset.fk.name: parent}).order_by("pk")
-    return [
-        {k: v for k, v in audit.snapshot(row).items() if k != formset.fk.name} for row in rows
-    ]
+    return [{k: v for k, v in audit.snapshot(row).items() if k != formset.fk.name} for row in rows]

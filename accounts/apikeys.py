@@ -179,7 +179,10 @@ def api_key_create(
             key.read_departments.set(reads)
             key.write_departments.set(writes)
             audit.record(
-                "apikey.created", actor=actor, target=key, changes=audit.diff({}, audit.full_snapshot(key))
+                "apikey.created",
+                actor=actor,
+                target=key,
+                changes=audit.diff({}, audit.full_snapshot(key)),
             )
     except IntegrityError:  # registered by a concurrent call in between
         raise _duplicate() from None
@@ -355,7 +358,9 @@ def token_revoke(*, actor: Actor, token: AgentToken) -> AgentToken:
             )
             token.refresh_from_db(fields=["revoked_at"])
             if done:
-                changes = {"revoked_at": [None, audit.snapshot(token, ["revoked_at"])["revoked_at"]]}
+                changes = {
+                    "revoked_at": [None, audit.snapshot(token, ["revoked_at"])["revoked_at"]]
+                }
                 audit.record("token.revoked", actor=actor, target=token, changes=changes)
     return token
 

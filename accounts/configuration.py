@@ -140,4 +140,6 @@ def record_deleted(
     entry names the row that was)."""
     instance.pk = pk
     changes = audit.diff(before, {})
-    audit.record(audit.action_for(instance, "deleted"), actor=actor, target=instance, changes=changes)
+    audit.record(
+        audit.action_for(instance, "deleted"), actor=actor, target=instance, changes=changes
+    )

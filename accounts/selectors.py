@@ -102,8 +102,10 @@ def audit_entries_filter(
     if actor_id is not None:
         entries = entries.filter(actor_user_id=actor_id)
     if kind:
-        entries = entries.filter(action=kind) if "." in kind else entries.filter(
-            action__startswith=f"{kind}."
+        entries = (
+            entries.filter(action=kind)
+            if "." in kind
+            else entries.filter(action__startswith=f"{kind}.")
         )
     if target_type is not None:
         entries = entries.filter(target_type=target_type)

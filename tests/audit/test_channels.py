@@ -14,7 +14,6 @@ from accounts.models import AgentToken, ApiKey, AuditEntry, DepartmentAccess, Ro
 from helpdesk.mail.models import Mailbox
 from helpdesk.webhooks.models import Subscription
 from routing.models import Department, TicketFilter
-from tickets.models import HelpdeskSettings
 
 from ..factories import AgentFactory, DepartmentFactory, role
 
@@ -60,7 +59,9 @@ def form_data(page, prefix: str | None = None, form=None) -> dict:
             for name in sub.fields:
                 value = sub.initial.get(name)
                 if value is not None and value is not False:
-                    data[sub.add_prefix(name)] = "on" if value is True else getattr(value, "pk", value)
+                    data[sub.add_prefix(name)] = (
+                        "on" if value is True else getattr(value, "pk", value)
+                    )
             data[sub.add_prefix("id")] = sub.instance.pk
             data.setdefault(sub.add_prefix(formset.fk.name), formset.instance.pk)
             del i
@@ -213,12 +214,18 @@ def test_an_agents_role_and_department_access_changed_in_the_admin(admin_site, c
     data = form_data(page)
     data["role"] = role("Limited Access").pk
     access = next(
-        i.formset for i in page.context["inline_admin_formsets"] if i.formset.model is DepartmentAccess
+        i.formset
+        for i in page.context["inline_admin_formsets"]
+        if i.formset.model is DepartmentAccess
     )
     prefix = access.prefix
     data[f"{prefix}-TOTAL_FORMS"] = 1
     data[f"{prefix}-0-department"] = cast.dept_b.pk
-    data[f"{prefix}-0-role"] = role("View only").pk if Role.objects.filter(name="View only").exists() else role("Limited Access").pk
+    data[f"{prefix}-0-role"] = (
+        role("View only").pk
+        if Role.objects.filter(name="View only").exists()
+        else role("Limited Access").pk
+    )
     data[f"{prefix}-0-agent"] = agent.pk
 
     response = admin_site.post(url, data)
@@ -227,14 +234,22 @@ def test_an_agents_role_and_department_access_changed_in_the_admin(admin_site, c
     changes = [e.changes for e in AuditEntry.objects.filter(action="account.access_changed")]
     assert any("role" in c for c in changes)
     assert any("department_accesses" in c for c in changes)
-    assert all(e.actor_user == cast.admin for e in AuditEntry.objects.filter(action="account.access_changed"))
+    assert all(
+        e.actor_user == cast.admin
+        for e in AuditEntry.objects.filter(action="account.access_changed")
+    )
 
 
 def test_a_password_set_on_the_admins_password_page(admin_site, cast):
     url = f"/admin/accounts/client/{cast.alice.pk}/password/"
 
     response = admin_site.post(
-        url, {"password1": "a-new-long-pass-9", "password2": "a-new-long-pass-9", "usable_password": "true"}
+        url,
+        {
+            "password1": "a-new-long-pass-9",
+            "password2": "a-new-long-pass-9",
+            "usable_password": "true",
+        },
     )
 
     assert response.status_code == 302

@@ -38,7 +38,7 @@ def entries(cast):
         ),
         "lock": audit.record("account.locked", actor=cast.agent_a, target=cast.alice, at=now),
         "signin": audit.record(
-            "signin.failed", actor=None, target_label="=HYPERLINK(\"http://x\")", at=now
+            "signin.failed", actor=None, target_label='=HYPERLINK("http://x")', at=now
         ),
         "other_dept": audit.record(
             "department.created", actor=SYSTEM, target=cast.dept_b, at=now - dt.timedelta(days=3)
@@ -166,7 +166,7 @@ def test_pages_follow_one_another_without_overlap(client, cast):
 def test_the_csv_export_streams_the_filtered_entries_neutralised_and_is_recorded(
     client, cast, entries
 ):
-    _sales, made = entries
+    _sales, _made = entries
     client.force_login(cast.admin)
 
     response = client.get(EXPORT, {"kind": "signin.failed"}, REMOTE_ADDR="198.51.100.4")
@@ -176,14 +176,14 @@ def test_the_csv_export_streams_the_filtered_entries_neutralised_and_is_recorded
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     assert rows[0][:2] == ["at", "action"]
     assert [r[1] for r in rows[1:]] == ["signin.failed"]
-    assert rows[1][8] == "'=HYPERLINK(\"http://x\")"  # a formula becomes text
+    assert rows[1][8] == '\'=HYPERLINK("http://x")'  # a formula becomes text
     export = AuditEntry.objects.get(action="export.created")
     assert (export.actor_user, export.ip) == (cast.admin, "198.51.100.4")
     assert export.detail == '{"kind": "signin.failed"}'
 
 
 def test_the_export_of_an_object_names_its_type(client, cast, entries):
-    sales, made = entries
+    sales, _made = entries
     client.force_login(cast.admin)
 
     response = client.get(EXPORT, {"type": "routing.department", "id": sales.pk})

@@ -10,9 +10,9 @@ from helpdesk.panel import services as panel_services
 from helpdesk.panel.models import AgentPreferences, PanelSettings, TotpDevice
 
 from ..factories import AgentFactory
+from .conftest import signed_in
 
 AUDIT = "accounts.auditentry"  # a refused sign-in is recorded there, and nothing else
-from .conftest import signed_in
 
 pytestmark = pytest.mark.django_db
 

@@ -49,7 +49,7 @@ class AuditParams(KeysetParams):
     blank_ok = frozenset(FILTERS)
 
     def clean_type(self):
-        """"app_label.model" as a ContentType (of the concrete model: an agent's entries
+        """ "app_label.model" as a ContentType (of the concrete model: an agent's entries
         are the user row's)."""
         label = (self.cleaned_data.get("type") or "").strip()
         if not label:
