@@ -221,16 +221,27 @@ def watching() -> Iterator[set[tuple[str, str]]]:
         _watchers.reset(token)
 
 
+def _concrete(model: type[models.Model] | models.Model) -> type[models.Model]:
+    concrete = model._meta.concrete_model
+    return (
+        concrete
+        if concrete is not None
+        else type(model)
+        if isinstance(model, models.Model)
+        else model
+    )
+
+
 def target_key(obj: models.Model) -> tuple[str, str]:
     """(concrete model label, primary key): an object whatever proxy names it."""
-    return obj._meta.concrete_model._meta.label_lower, str(obj.pk)
+    return _concrete(obj)._meta.label_lower, str(obj.pk)
 
 
 def kind_of(model: type[models.Model] | models.Model) -> str:
     """The "<kind>" of an action about a model: a settings row is "settings"."""
     from .singleton import SingletonSettings
 
-    opts = model._meta.concrete_model._meta
+    opts = _concrete(model)._meta
     if issubclass(opts.model, SingletonSettings):
         return "settings"
     return KIND_OF.get(opts.label_lower, opts.model_name or "")

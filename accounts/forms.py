@@ -7,13 +7,20 @@ the actor is whoever `audit.acting_for` names (the admin's user), else the accou
 holder (a reset link proves it is them).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import forms as auth_forms
 from django.db import transaction
 
 from . import audit
 from .models import User
+
+if TYPE_CHECKING:  # generic in the stubs only
+    _SetPasswordForm = auth_forms.SetPasswordForm[User]
+    _AdminPasswordChangeForm = auth_forms.AdminPasswordChangeForm[User]
+else:
+    _SetPasswordForm = auth_forms.SetPasswordForm
+    _AdminPasswordChangeForm = auth_forms.AdminPasswordChangeForm
 
 
 class AuditedPasswordMixin:
@@ -33,7 +40,7 @@ class AuditedPasswordMixin:
         return user
 
 
-class SetPasswordForm(AuditedPasswordMixin, auth_forms.SetPasswordForm):
+class SetPasswordForm(AuditedPasswordMixin, _SetPasswordForm):
     audit_detail = "reset link"
 
 
@@ -41,5 +48,5 @@ class PasswordChangeForm(AuditedPasswordMixin, auth_forms.PasswordChangeForm):
     audit_detail = "own change"
 
 
-class AdminPasswordChangeForm(AuditedPasswordMixin, auth_forms.AdminPasswordChangeForm):
+class AdminPasswordChangeForm(AuditedPasswordMixin, _AdminPasswordChangeForm):
     audit_detail = "admin"

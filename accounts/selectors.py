@@ -3,6 +3,7 @@
 import datetime as dt
 from typing import cast
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
@@ -91,7 +92,7 @@ def audit_entries_filter(
     *,
     actor_id: int | None = None,
     kind: str = "",
-    target_type: object = None,
+    target_type: ContentType | None = None,
     target_id: str = "",
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
