@@ -106,6 +106,7 @@ ACTIONS = (
     "account.updated",  # user_update, profile updates, further addresses
     "account.access_changed",  # agent flag, admin flag, department, role, permissions
     "account.deleted",  # tickets.services.people.user_delete, the admin
+    "account.merged",  # tickets.services.people.user_merge (on the account kept)
     "account.locked",  # accounts.services.user_lock
     "account.unlocked",
     "account.activated",  # a client's first password (verification, invitation)

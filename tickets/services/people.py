@@ -143,6 +143,15 @@ def user_merge(*, actor: Actor, keep: User, merge: User, channel: str | None = N
         if not keep.organization_id and merge.organization_id:
             keep.organization_id = merge.organization_id
             keep.save(update_fields=["organization", "updated_at"])
+        merged_pk, merged_repr = merge.pk, str(merge)
         merge.delete()
         UserEmail.objects.bulk_create(UserEmail(user=keep, email=a) for a in addresses)
+        audit.record(
+            "account.merged",
+            actor=actor,
+            target=keep,
+            changes={"emails": [None, addresses]},
+            detail=f"{merged_repr} (user {merged_pk}) merged into this account, "
+            f"with {len(ids)} tickets",
+        )
     return keep
