@@ -191,7 +191,12 @@ class AuditedAdmin(admin.ModelAdmin[_M]):
         obj: _M | None = None,
     ) -> HttpResponse:
         """Every change page links to the object's history in the panel's audit log."""
-        if obj is not None and obj.pk is not None and not add:
+        if (
+            obj is not None
+            and obj.pk is not None
+            and not add
+            and self.opts.label_lower != "accounts.auditentry"
+        ):
             label, pk = audit.target_key(obj)
             context["audit_history_url"] = (
                 f"{reverse('panel:audit')}?{urlencode({'type': label, 'id': pk})}"

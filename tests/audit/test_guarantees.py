@@ -295,3 +295,31 @@ def test_the_purge_job_run_by_the_command_names_it(db):
 def test_a_purge_with_nothing_to_purge_writes_nothing(db, nothing_written):
     with nothing_written():
         retention.purge_all()
+
+
+@pytest.mark.parametrize(
+    ("route", "who"),
+    [("portal:password_reset_confirm", "alice"), ("panel:password_reset_confirm", "agent_a")],
+)
+def test_a_password_set_through_a_reset_link_is_recorded_by_its_holder(cast, route, who):
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    from accounts.services_passwords import password_reset_issue
+
+    user = getattr(cast, who)
+    token = password_reset_issue(user=user)
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    client = Client(REMOTE_ADDR="192.0.2.30")
+    form = client.get(reverse(route, kwargs={"uidb64": uid, "token": token}), follow=True)
+    assert form.context["validlink"] is True
+
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "a-much-better-Pass1", "new_password2": "a-much-better-Pass1"},
+    )
+
+    assert done.status_code == 302
+    found = only("account.password_changed")
+    assert (found.actor_user, found.target_id, found.ip) == (user, str(user.pk), "192.0.2.30")
+    assert (found.detail, found.changes) == ("reset link", {"password": ["***", "***"]})
