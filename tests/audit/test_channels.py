@@ -388,3 +388,62 @@ def test_a_new_agent_made_in_the_admin_is_created_then_given_access(admin_site, 
 def test_an_agent_made_by_the_factory_in_a_test_writes_nothing(db):
     AgentFactory()
     assert not AuditEntry.objects.exists()
+
+
+# --- every configuration kind through its service, run by a command -------------------
+
+
+def _configs():
+    from routing import services as routing_services
+    from routing.models import SLA, HelpTopic, Team
+    from tickets.models import Priority
+    from tickets.services import configuration as ticket_config
+
+    return {
+        "department": (
+            routing_services.department_save,
+            routing_services.department_delete,
+            lambda: Department(name="Ops"),
+        ),
+        "team": (
+            routing_services.team_save,
+            routing_services.team_delete,
+            lambda: Team(name="Blue"),
+        ),
+        "topic": (
+            routing_services.topic_save,
+            routing_services.topic_delete,
+            lambda: HelpTopic(name="Printers"),
+        ),
+        "sla": (
+            routing_services.sla_save,
+            routing_services.sla_delete,
+            lambda: SLA(name="Gold", grace_hours=4),
+        ),
+        "priority": (
+            ticket_config.priority_save,
+            ticket_config.priority_delete,
+            lambda: Priority(name="Urgent-ish", urgency=2),
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", ["department", "team", "topic", "sla", "priority"])
+def test_each_configuration_kind_is_created_updated_and_deleted_with_entries(db, kind):
+    from accounts import audit
+
+    save, delete, new = _configs()[kind]
+    with audit.acting_as_command("import_osticket"), audit.from_address("192.0.2.1"):
+        row = save(actor=SYSTEM, instance=new())
+        save(actor=SYSTEM, instance=row, data={"name": "Renamed"})
+        save(actor=SYSTEM, instance=row, data={"name": "Renamed"})  # no change: no entry
+        pk = row.pk
+        delete(actor=SYSTEM, instance=row)
+
+    entries = list(AuditEntry.objects.order_by("id"))
+    assert [e.action for e in entries] == [f"{kind}.created", f"{kind}.updated", f"{kind}.deleted"]
+    assert {(e.actor_kind, e.actor_label, e.ip, e.target_id) for e in entries} == {
+        ("command", "command import_osticket", "192.0.2.1", str(pk))
+    }
+    assert entries[1].changes["name"][1] == "Renamed"
+    assert entries[2].changes["name"] == ["Renamed", None]
