@@ -91,17 +91,21 @@ def audit_entries_filter(
     entries: QuerySet[AuditEntry],
     *,
     actor_id: int | None = None,
+    actor_label: str = "",
     kind: str = "",
     target_type: ContentType | None = None,
     target_id: str = "",
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
 ) -> QuerySet[AuditEntry]:
-    """Entries by one actor (a user id), of one kind (the action's "<kind>." prefix, or
+    """Entries by one actor (a user id, or the name an entry gives a key, the system or a
+    command: "command run_cron"), of one kind (the action's "<kind>." prefix, or
     a whole action), about one object (a ContentType and the object's id), at or after
     `since` and before `until`."""
     if actor_id is not None:
         entries = entries.filter(actor_user_id=actor_id)
+    if actor_label:
+        entries = entries.filter(actor_label=actor_label)
     if kind:
         entries = (
             entries.filter(action=kind)

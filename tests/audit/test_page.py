@@ -105,12 +105,14 @@ def test_the_actor_object_and_date_filters(client, cast, entries):
     today = timezone.localdate()
 
     by_actor = shown(client.get(URL, {"actor": cast.agent_a.pk}))
+    by_name = set(shown(client.get(URL, {"actor": "system"})))
     by_object = shown(client.get(URL, {"type": "routing.department", "id": sales.pk}))
     by_proxy = shown(client.get(URL, {"type": "accounts.client", "id": cast.alice.pk}))
     recent = set(shown(client.get(URL, {"since": str(today - dt.timedelta(days=5))})))
     older = set(shown(client.get(URL, {"until": str(today - dt.timedelta(days=5))})))
 
     assert by_actor == [made["lock"].pk]
+    assert by_name == {made["other_dept"].pk}  # the system, named
     assert by_object == [made["dept"].pk]
     assert by_proxy == [made["lock"].pk]  # an agent's or a client's page: the user row
     assert {made["lock"].pk, made["other_dept"].pk} <= recent and made["dept"].pk not in recent
@@ -119,7 +121,12 @@ def test_the_actor_object_and_date_filters(client, cast, entries):
 
 @pytest.mark.parametrize(
     "query",
-    [{"type": "nope.nothing"}, {"kind": "Robert'); DROP"}, {"since": "2026-02-31"}, {"actor": "x"}],
+    [
+        {"type": "nope.nothing"},
+        {"kind": "Robert'); DROP"},
+        {"since": "2026-02-31"},
+        {"actor": "x" * 300},
+    ],
 )
 def test_a_bad_filter_answers_400_with_the_page(client, cast, entries, query):
     client.force_login(cast.admin)

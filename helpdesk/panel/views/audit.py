@@ -18,7 +18,8 @@ from django.views.decorators.http import require_GET
 from accounts import audit
 from accounts import selectors as account_selectors
 from helpdesk.exports.formats import csv_response
-from helpdesk.params import DayField, IdField
+from helpdesk.limits import MAX_ID
+from helpdesk.params import DayField
 
 from .. import keyset
 from ..access import admin_required, agent_of
@@ -35,7 +36,7 @@ class AuditParams(KeysetParams):
     """The page's filters (a GET form: empty fields mean "any") and its cursor."""
 
     sort_key, sort_field = f"-{NEWEST.key}", NEWEST.field
-    actor = IdField(label=gettext_lazy("Actor (user id)"))
+    actor = forms.CharField(label=gettext_lazy("Actor"), required=False, max_length=255)
     kind = forms.CharField(
         label=gettext_lazy("Kind"),
         required=False,
@@ -66,12 +67,15 @@ class AuditParams(KeysetParams):
             return {}
         d = self.cleaned_data
         zone = timezone.get_current_timezone()
+        actor = d["actor"].strip()
+        by_id = actor.isdigit() and 0 < int(actor) <= MAX_ID
 
         def start(day):
             return dt.datetime.combine(day, dt.time.min, tzinfo=zone) if day else None
 
         return {
-            "actor_id": d["actor"],
+            "actor_id": int(actor) if by_id else None,
+            "actor_label": "" if by_id else actor,
             "kind": d["kind"],
             "target_type": d["type"],
             "target_id": d["id"].strip(),
