@@ -99,6 +99,7 @@ GROUPS: list[tuple[Any, list[str]]] = [
             "threads.Lock",
             "threads.StoredFile",
             "helpdesk_ops.JobRun",
+            "accounts.AuditEntry",
         ],
     ),
 ]
