@@ -450,7 +450,7 @@ def surface(request: HttpRequest | None) -> str:
 
 def signin_succeeded(sender: object, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     """(user_logged_in) One entry per sign-in, by the account itself."""
-    record("signin.succeeded", actor=user, target=user, detail=surface(request))
+    _record_alone("signin.succeeded", actor=user, target=user, detail=surface(request))
 
 
 def signin_failed(
