@@ -323,3 +323,23 @@ def test_a_password_set_through_a_reset_link_is_recorded_by_its_holder(cast, rou
     found = only("account.password_changed")
     assert (found.actor_user, found.target_id, found.ip) == (user, str(user.pk), "192.0.2.30")
     assert (found.detail, found.changes) == ("reset link", {"password": ["***", "***"]})
+
+
+def test_deleting_an_account_keeps_its_entries_under_its_name(cast):
+    from tickets.services.people import user_delete
+
+    client_password_change(actor=cast.alice, old_password="secret", new_password="N3w-long-pass!")
+    name, pk = str(cast.alice), cast.alice.pk
+
+    user_delete(actor=cast.admin, user=cast.alice, tickets="keep")
+
+    changed = only("account.password_changed")
+    assert (changed.actor_user, changed.actor_label, changed.target_id) == (None, name, str(pk))
+    deleted = only("account.deleted")
+    assert (deleted.actor_user, deleted.target_id, deleted.target_repr) == (
+        cast.admin,
+        str(pk),
+        name,
+    )
+    assert deleted.changes["email"] == ["alice@acme.test", None]
+    assert deleted.changes["password"] == ["***", None]
