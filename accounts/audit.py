@@ -110,6 +110,7 @@ ACTIONS = (
     "account.locked",  # accounts.services.user_lock
     "account.unlocked",
     "account.activated",  # a client's first password (verification, invitation)
+    "account.invited",  # helpdesk.portal.services.invitation_create
     "account.password_changed",  # own change, reset link, admin's password form
     "account.2fa_enabled",  # helpdesk.panel.services.totp_verify(confirm=True)
     "account.2fa_disabled",  # totp_disable, the admin deleting the device

@@ -343,3 +343,29 @@ def test_deleting_an_account_keeps_its_entries_under_its_name(cast):
     )
     assert deleted.changes["email"] == ["alice@acme.test", None]
     assert deleted.changes["password"] == ["***", None]
+
+
+def test_an_invitation_and_its_acceptance_are_recorded(cast, django_capture_on_commit_callbacks):
+    from helpdesk.portal.models import Invitation, PortalSettings
+    from helpdesk.portal.services import invitation_accept, invitation_create
+
+    config = PortalSettings.load()
+    config.registration = PortalSettings.Registration.INVITE
+    config.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = invitation_create(actor=cast.admin, email="ivy@example.org", name="Ivy")
+    invited = only("account.invited")
+    assert (invited.actor_user, invited.target_id) == (cast.admin, str(invitation.pk))
+    assert invited.changes["email"] == [None, "ivy@example.org"]
+
+    import re
+
+    from django.core import mail
+
+    token = re.search(r"/([A-Za-z0-9_\-]{20,})/", mail.outbox[0].body).group(1)
+    user = invitation_accept(token=token, name="Ivy", password="plum-tree-42")
+
+    assert Invitation.objects.get().user == user
+    assert only("account.created").target_id == str(user.pk)
+    activated = only("account.activated")
+    assert (activated.actor_user, activated.changes) == (user, {"password": [None, "***"]})
