@@ -14,8 +14,8 @@ Who: the actor (agent, client, API key, system); a management command sets
 `audit.acting_as_command("import_osticket")` so its system changes read as that command.
 From where: the request's address, put in a context variable by `AuditContextMiddleware`
 for the length of each request (services take no request).
-Secrets never reach the log: a field whose name says password, secret, token or key is
-written as "***" (`mask`).
+Secrets never reach the log: a field whose name says password, secret, token, key, hash
+or nonce is written as "***" (`mask`).
 
 Where entries are written (one hook per channel of change, never per model):
 - configuration rows: `accounts.configuration.config_save` / `config_delete`, the common
@@ -27,10 +27,13 @@ Where entries are written (one hook per channel of change, never per model):
 - accounts, keys, tokens, two-factor: their services (accounts.services*, accounts.apikeys,
   helpdesk.panel.services);
 - sign-ins: Django's `user_logged_in` / `user_login_failed` signals (`signin_succeeded`,
-  `signin_failed`, connected in AccountsConfig.ready) for the panel, portal and admin;
+  `signin_failed`, connected in AccountsConfig.ready) for the panel (where admins sign
+  in too) and the portal;
 - the retention purge (helpdesk.ops.retention.purge_all) and exports.
 
 Action names are "<kind>.<verb>"; ACTIONS lists them (the panel's filter offers the kinds).
+A model the admin writes that is not named there (a saved queue, an invitation row) is
+recorded by the admin hook as "<model name>.created/updated/deleted".
 
 It lives in `accounts` because that is the innermost app, importable by every other one.
 """
@@ -113,9 +116,10 @@ ACTIONS = (
     "account.invited",  # helpdesk.portal.services.invitation_create
     "account.password_changed",  # own change, reset link, admin's password form
     "account.2fa_enabled",  # helpdesk.panel.services.totp_verify(confirm=True)
-    "account.2fa_disabled",  # totp_disable, the admin deleting the device
+    "account.2fa_disabled",  # helpdesk.panel.services.totp_disable
+    "twofactor.deleted",  # the admin deleting an agent's authenticator
     "account.recovery_codes_generated",
-    "signin.succeeded",  # panel, portal, admin (user_logged_in)
+    "signin.succeeded",  # panel (the admin's sign-in too), portal (user_logged_in)
     "signin.failed",  # wrong password, refused account, wrong second factor
     "signin.recovery_code_used",
     "retention.purged",  # helpdesk.ops.retention.purge_all
