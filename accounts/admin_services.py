@@ -3,9 +3,13 @@
 A ModelAdmin with `ThroughServices` saves and deletes with the owning app's operations
 (the ones the API calls: `routing.services.department_save`, ...), never with
 `obj.save()`: the admin's form validates the input, the service decides and writes
-(the same permission check, the model's rules, one transaction, and the audit entry
-when it lands). Inline rows are still saved by their formsets unless the admin routes
-them too (OrganizationAdmin's domains).
+(the same permission check, the model's rules, one transaction, and the audit entry).
+Inline rows are still saved by their formsets unless the admin routes them too
+(OrganizationAdmin's domains).
+
+`AuditedAdmin` is the audit log's one hook in the admin, in every ModelAdmin (the admin
+site mixes it in at registration): it writes the entry of what the admin saves or
+deletes without a service, and of inline rows, and leaves a service's entry alone.
 
 It lives in `accounts` because that is the innermost app, importable by every other one.
 """
