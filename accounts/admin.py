@@ -9,12 +9,14 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from . import audit, services
 from . import permissions as perms
-from . import services
 from .admin_services import ThroughServices, admin_actor, form_changes, refused
 from .errors import DomainError
+from .forms import AdminPasswordChangeForm
 from .models import (
     Agent,
+    AuditEntry,
     Client,
     DepartmentAccess,
     Organization,
@@ -192,6 +194,11 @@ class UserAdmin(ThroughServices[User], BaseUserAdmin[User]):
         )
     ]
     filter_horizontal: ClassVar[list[str]] = []
+    change_password_form = AdminPasswordChangeForm  # audited, by the admin as actor
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        with audit.acting_for(admin_actor(request)):
+            return super().user_change_password(request, id, form_url)
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: Any) -> None:
         """Through accounts.services, as the API: user_create for a new person (made an
@@ -348,3 +355,34 @@ class ClientAdmin(UserAdmin):
 
     def get_inlines(self, request: HttpRequest, obj: User | None) -> list[Any]:
         return [UserEmailInline] if obj is not None else []
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
+    """The audit log, read only for everyone (superusers too): no add, change or delete,
+    here or anywhere (the model refuses them). Browsed and exported in the panel
+    (/scp/audit/)."""
+
+    list_display = ["at", "action", "actor_label", "ip", "target_type", "target_repr"]
+    # (no filter or date hierarchy listing the distinct values of a table this large,
+    # and no full count: the panel's page filters and exports it)
+    list_filter = ["actor_kind"]
+    search_fields = ["action", "actor_label", "target_repr", "target_id"]
+    show_full_result_count = False
+    list_select_related = ["target_type"]
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        user = request.user
+        return bool(
+            user.is_active and (user.is_superuser or getattr(user, "is_helpdesk_admin", False))
+        )

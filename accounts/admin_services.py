@@ -3,27 +3,33 @@
 A ModelAdmin with `ThroughServices` saves and deletes with the owning app's operations
 (the ones the API calls: `routing.services.department_save`, ...), never with
 `obj.save()`: the admin's form validates the input, the service decides and writes
-(the same permission check, the model's rules, one transaction, and the audit entry
-when it lands). Inline rows are still saved by their formsets unless the admin routes
-them too (OrganizationAdmin's domains).
+(the same permission check, the model's rules, one transaction, and the audit entry).
+Inline rows are still saved by their formsets unless the admin routes them too
+(OrganizationAdmin's domains).
+
+`AuditedAdmin` is the audit log's one hook in the admin, in every ModelAdmin (the admin
+site mixes it in at registration): it writes the entry of what the admin saves or
+deletes without a service, and of inline rows, and leaves a service's entry alone.
 
 It lives in `accounts` because that is the innermost app, importable by every other one.
 """
 
 from collections.abc import Iterable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.models import LogEntry
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from . import audit
 from .actors import SYSTEM, Actor, is_agent
-from .configuration import DeleteService, SaveService
+from .configuration import DeleteService, SaveService, record_deleted, record_saved
 from .errors import DomainError
 
 _REFUSED = "_helpdesk_admin_refused"
@@ -163,3 +169,107 @@ class SingletonAdmin(admin.ModelAdmin[_M]):
     ) -> HttpResponse:
         anchor = self.opts.model_name
         return HttpResponseRedirect(f"{reverse('admin:helpdesk_settings')}#{anchor}")
+
+
+_PENDING = "_helpdesk_audit_pending"
+
+
+class AuditedAdmin(admin.ModelAdmin[_M]):
+    """The audit log's one hook in the Django admin, mixed into every ModelAdmin by
+    `helpdesk.adminsite.HelpdeskAdminSite.register` (no admin names it).
+
+    A save or delete whose service wrote the entry (config_save, the account and key
+    services) is left alone; for one the admin writes itself (roles, filters, templates,
+    mailboxes, webhooks, the settings rows, a model without a delete service) the entry
+    is written here, in the admin's transaction: the row as stored before, the fields
+    after (many-to-many fields once `save_related` set them). Inline rows' changes are
+    an "updated" entry of the parent, the rows before and after."""
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: _M | None = None,
+    ) -> HttpResponse:
+        """Every change page links to the object's history in the panel's audit log."""
+        if (
+            obj is not None
+            and obj.pk is not None
+            and not add
+            and self.opts.label_lower != "accounts.auditentry"
+        ):
+            label, pk = audit.target_key(obj)
+            context["audit_history_url"] = (
+                f"{reverse('panel:audit')}?{urlencode({'type': label, 'id': pk})}"
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_model(self, request: HttpRequest, obj: _M, form: Any, change: Any) -> None:
+        before = audit.stored_snapshot(obj) if change else {}
+        with transaction.atomic(), audit.watching() as seen:
+            super().save_model(request, obj, form, change)
+            if was_refused(request) or obj.pk is None or audit.target_key(obj) in seen:
+                return
+            if obj._meta.many_to_many and hasattr(form, "save_m2m"):
+                # after save_related, once the admin set them
+                pending = getattr(request, _PENDING, None)
+                if pending is None:
+                    pending = {}
+                    setattr(request, _PENDING, pending)
+                pending[audit.target_key(obj)] = (before, not change)
+                return
+            record_saved(admin_actor(request), obj, before, created=not change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: Any) -> None:
+        super().save_related(request, form, formsets, change)
+        pending = getattr(request, _PENDING, {}).pop(audit.target_key(form.instance), None)
+        if pending is not None and not was_refused(request):
+            before, created = pending
+            record_saved(admin_actor(request), form.instance, before, created=created)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: Any) -> None:
+        fk = getattr(formset, "fk", None)
+        parent = form.instance
+        if fk is None or parent.pk is None:
+            return super().save_formset(request, form, formset, change)
+        before = _inline_rows(formset, parent)
+        with transaction.atomic(), audit.watching() as seen:
+            super().save_formset(request, form, formset, change)
+            after = _inline_rows(formset, parent)
+            if was_refused(request) or before == after or audit.target_key(parent) in seen:
+                return
+            name = fk.remote_field.get_accessor_name() or formset.prefix
+            changes = {name: [before, after]}
+            audit.record(
+                audit.action_for(parent, "updated", changes),
+                actor=admin_actor(request),
+                target=parent,
+                changes=changes,
+            )
+
+    def delete_model(self, request: HttpRequest, obj: _M) -> None:
+        pk, before = obj.pk, audit.full_snapshot(obj)
+        with transaction.atomic(), audit.watching() as seen:
+            super().delete_model(request, obj)
+            obj.pk = pk
+            if not was_refused(request) and audit.target_key(obj) not in seen:
+                record_deleted(admin_actor(request), obj, pk, before)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        rows = [(obj, audit.full_snapshot(obj)) for obj in queryset]
+        with transaction.atomic(), audit.watching() as seen:
+            super().delete_queryset(request, queryset)
+            pks = [obj.pk for obj, _before in rows]
+            kept = set(self.model._base_manager.filter(pk__in=pks).values_list("pk", flat=True))
+            for obj, before in rows:
+                if obj.pk not in kept and audit.target_key(obj) not in seen:
+                    record_deleted(admin_actor(request), obj, obj.pk, before)
+
+
+def _inline_rows(formset: Any, parent: models.Model) -> list[dict[str, Any]]:
+    """The parent's inline rows as stored, each a snapshot without the parent's key."""
+    rows = formset.model._default_manager.filter(**{formset.fk.name: parent}).order_by("pk")
+    return [{k: v for k, v in audit.snapshot(row).items() if k != formset.fk.name} for row in rows]

@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model, QuerySet
 from django.utils import timezone
 
+from . import audit
 from .actors import Actor, ApiKeyActor, Viewer, is_agent, is_system
 from .errors import Conflict, NotVisible, PermissionRefused, ValidationFailed
 from .models import AgentToken, ApiKey, Role, User
@@ -177,6 +178,12 @@ def api_key_create(
             )
             key.read_departments.set(reads)
             key.write_departments.set(writes)
+            audit.record(
+                "apikey.created",
+                actor=actor,
+                target=key,
+                changes=audit.diff({}, audit.full_snapshot(key)),
+            )
     except IntegrityError:  # registered by a concurrent call in between
         raise _duplicate() from None
     return key, secret
@@ -248,6 +255,7 @@ def api_key_update(
     if "name" in data:
         data["name"] = (cast("str | None", data["name"]) or "").strip()[:128] or "API key"
     with transaction.atomic():
+        before = audit.stored_snapshot(key)
         for name, value in data.items():
             setattr(key, name, value)
         _check_scope(
@@ -257,6 +265,11 @@ def api_key_update(
         key.save()
         for name, values in (scopes or {}).items():
             getattr(key, name).set(values)
+        changes = audit.diff(before, audit.full_snapshot(key))
+        if changes:
+            revoked = changes.get("is_active") == [True, False]
+            action = "apikey.revoked" if revoked else "apikey.updated"
+            audit.record(action, actor=actor, target=key, changes=changes)
     return key
 
 
@@ -318,13 +331,16 @@ def token_create(
             "The expiry must be in the future.", fields={"expires_at": ["Must be in the future."]}
         )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = AgentToken.objects.create(
-        user=user,
-        name=(name or "API token").strip()[:128] or "API token",
-        token_hash=secret_hash(secret),
-        token_prefix=secret[:12],
-        expires_at=expires_at,
-    )
+    with transaction.atomic():
+        token = AgentToken.objects.create(
+            user=user,
+            name=(name or "API token").strip()[:128] or "API token",
+            token_hash=secret_hash(secret),
+            token_prefix=secret[:12],
+            expires_at=expires_at,
+        )
+        changes = audit.diff({}, audit.snapshot(token))
+        audit.record("token.created", actor=actor, target=token, changes=changes)
     return token, secret
 
 
@@ -336,10 +352,16 @@ def token_revoke(*, actor: Actor, token: AgentToken) -> AgentToken:
     ):
         raise NotVisible("Token not found.", code="token_not_found")
     if token.revoked_at is None:
-        AgentToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
-        token.refresh_from_db(fields=["revoked_at"])
+        with transaction.atomic():
+            done = AgentToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+            token.refresh_from_db(fields=["revoked_at"])
+            if done:
+                changes = {
+                    "revoked_at": [None, audit.snapshot(token, ["revoked_at"])["revoked_at"]]
+                }
+                audit.record("token.revoked", actor=actor, target=token, changes=changes)
     return token
 
 

@@ -8,7 +8,8 @@ channel calls those: the API's configuration endpoints and the Django admin's
 holds what they share: who may write (a helpdesk admin, or an agent holding the
 operation's agent-wide permission; the system), the model's own `full_clean()` rules,
 one transaction, and a clash or a row still in use turned into a domain error. The
-audit entry, when it lands, is written here, once for every channel.
+audit entry (accounts.audit: "<kind>.created/updated/deleted", the fields before and
+after) is written here, in the change's transaction, once for every channel.
 
 It lives in `accounts` because that is the innermost app, importable by every other one.
 """
@@ -20,6 +21,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError, RestrictedError
 
+from . import audit
 from . import permissions as perms
 from .actors import Actor, is_agent, is_api_key, is_system
 from .errors import Conflict, PermissionRefused, ValidationFailed
@@ -85,6 +87,8 @@ def config_save(
     """Set `data` on the row (new or existing), validate it with the model's rules, save
     it and set its many-to-many relations `m2m`, in one transaction."""
     require_admin(actor, agent_perm)
+    created = instance._state.adding
+    before = audit.stored_snapshot(instance)
     for name, value in (data or {}).items():
         setattr(instance, name, value)
     try:
@@ -96,6 +100,7 @@ def config_save(
             instance.save()
             for name, values in (m2m or {}).items():
                 getattr(instance, name).set(values)
+            record_saved(actor, instance, before, created=created)
     except IntegrityError:
         raise Conflict("This clashes with an existing row.", code="conflict") from None
     return instance
@@ -104,10 +109,37 @@ def config_save(
 def config_delete(*, actor: Actor, instance: models.Model, agent_perm: str | None = None) -> None:
     """Delete a row nothing uses any more; one still in use is a Conflict (`in_use`)."""
     require_admin(actor, agent_perm)
+    pk, before = instance.pk, audit.full_snapshot(instance)
     try:
         with transaction.atomic():
             instance.delete()
+            record_deleted(actor, instance, pk, before)
     except (ProtectedError, RestrictedError, IntegrityError):
         raise Conflict(
             f"{instance} is still in use; deactivate it instead.", code="in_use"
         ) from None
+
+
+def record_saved(
+    actor: Actor | None, instance: models.Model, before: Mapping[str, object], *, created: bool
+) -> None:
+    """The audit entry of a saved configuration row (none for a save that changed
+    nothing): call it inside the save's transaction."""
+    changes = audit.diff(before, audit.full_snapshot(instance))
+    if changes or created:
+        verb = "created" if created else "updated"
+        audit.record(
+            audit.action_for(instance, verb, changes), actor=actor, target=instance, changes=changes
+        )
+
+
+def record_deleted(
+    actor: Actor | None, instance: models.Model, pk: object, before: Mapping[str, object]
+) -> None:
+    """The audit entry of a deleted row (Django's delete() cleared its primary key: the
+    entry names the row that was)."""
+    instance.pk = pk
+    changes = audit.diff(before, {})
+    audit.record(
+        audit.action_for(instance, "deleted"), actor=actor, target=instance, changes=changes
+    )

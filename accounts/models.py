@@ -426,6 +426,8 @@ class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
     retention purge is the one way out (`accounts.audit.purge_before`)."""
 
     def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        if kwargs == {"actor_user": None}:  # the actor's account deleted (SET_NULL): the
+            return super().update(**kwargs)  # label stays, only the link goes
         raise PermissionError("Audit entries cannot be changed.")
 
     def delete(self):  # type: ignore[no-untyped-def]
@@ -475,7 +477,7 @@ class AuditEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.target_repr}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
             raise PermissionError("Audit entries cannot be changed.")
         super().save(*args, **kwargs)

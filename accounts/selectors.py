@@ -1,13 +1,16 @@
 """Reads of identities."""
 
+import datetime as dt
 from typing import cast
 
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 
 from . import permissions as perms
-from .models import PLACEHOLDER_EMAIL, Organization, User, UserEmail
+from .actors import is_agent
+from .models import PLACEHOLDER_EMAIL, AuditEntry, Organization, User, UserEmail
 from .rows import RowQuery
 
 
@@ -80,3 +83,47 @@ def agents_visible_to(*, user: User) -> QuerySet[User]:
         Q(department_id__in=depts) | Q(department_accesses__department_id__in=depts)
     ).values("pk")
     return agents.filter(Q(pk__in=sharing) | Q(pk=user.pk))
+
+
+def audit_entries_visible_to(*, user: object) -> QuerySet[AuditEntry]:
+    """The audit log as `user` may read it: all of it for a helpdesk admin, none of it
+    for anyone else (agents, clients, keys)."""
+    if not (is_agent(user) and user.is_helpdesk_admin):
+        return AuditEntry.objects.none()
+    return AuditEntry.objects.select_related("target_type")
+
+
+def audit_entries_filter(
+    entries: QuerySet[AuditEntry],
+    *,
+    actor_id: int | None = None,
+    actor_label: str = "",
+    kind: str = "",
+    target_type: ContentType | None = None,
+    target_id: str = "",
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[AuditEntry]:
+    """Entries by one actor (a user id, or the name an entry gives a key, the system or a
+    command: "command run_cron"), of one kind (the action's "<kind>." prefix, or
+    a whole action), about one object (a ContentType and the object's id), at or after
+    `since` and before `until`."""
+    if actor_id is not None:
+        entries = entries.filter(actor_user_id=actor_id)
+    if actor_label:
+        entries = entries.filter(actor_label=actor_label)
+    if kind:
+        entries = (
+            entries.filter(action=kind)
+            if "." in kind
+            else entries.filter(action__startswith=f"{kind}.")
+        )
+    if target_type is not None:
+        entries = entries.filter(target_type=target_type)
+    if target_id:
+        entries = entries.filter(target_id=target_id)
+    if since is not None:
+        entries = entries.filter(at__gte=since)
+    if until is not None:
+        entries = entries.filter(at__lt=until)
+    return entries

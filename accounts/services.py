@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
+from . import audit
 from . import permissions as perms
 from .actors import Actor, is_agent, is_system
 from .bus import send_on_commit
@@ -78,6 +79,12 @@ def user_create(
             user.save()
             if emails:
                 _set_emails(user, emails)
+            audit.record(
+                "account.created",
+                actor=actor,
+                target=user,
+                changes=audit.diff({}, {**audit.snapshot(user), "emails": list(emails)}),
+            )
             send_on_commit(user_created, sender=User, user=user, actor=actor)
     except IntegrityError:
         raise Conflict(
@@ -155,6 +162,12 @@ def organization_create(
                 d = OrganizationDomain(organization=org, domain=domain)
                 d.clean()
                 d.save()
+            audit.record(
+                "organization.created",
+                actor=actor,
+                target=org,
+                changes=audit.diff({}, {**audit.snapshot(org), "domains": list(domains)}),
+            )
             send_on_commit(organization_created, sender=Organization, organization=org, actor=actor)
     except IntegrityError:
         raise Conflict(
@@ -248,7 +261,12 @@ def user_set_emails(*, actor: Actor, user: User, emails: Sequence[str]) -> User:
     _require_agent_perm(actor, "user.edit")
     _not_placeholder(user)
     with transaction.atomic():
+        before = sorted(user.extra_emails.values_list("email", flat=True))
         _set_emails(user, emails)
+        after = sorted(user.extra_emails.values_list("email", flat=True))
+        if before != after:
+            changes = {"emails": [before, after]}
+            audit.record("account.updated", actor=actor, target=user, changes=changes)
     return user
 
 
@@ -284,8 +302,15 @@ def user_lock(*, actor: Actor, user: User, locked: bool = True) -> User:
     in; their mail still reaches their tickets."""
     _client_account(actor, user)
     if user.is_locked != locked:
-        user.is_locked = locked
-        user.save(update_fields=["is_locked", "updated_at"])
+        with transaction.atomic():
+            user.is_locked = locked
+            user.save(update_fields=["is_locked", "updated_at"])
+            audit.record(
+                "account.locked" if locked else "account.unlocked",
+                actor=actor,
+                target=user,
+                changes={"is_locked": [not locked, locked]},
+            )
     return user
 
 
@@ -313,6 +338,7 @@ def agent_profile_update(*, actor: Actor, agent: User, **values: str) -> User:
     unknown = set(values) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationFailed(f"Unknown profile fields: {', '.join(sorted(unknown))}.")
+    before = audit.snapshot(agent, values)
     for name, value in values.items():
         setattr(agent, name, value)
     try:
@@ -322,8 +348,12 @@ def agent_profile_update(*, actor: Actor, agent: User, **values: str) -> User:
         )
     except DjangoValidationError as exc:
         raise ValidationFailed("; ".join(exc.messages), fields=exc.message_dict) from None
+    changes = audit.diff(before, audit.snapshot(agent, values))
     if values:
-        agent.save(update_fields=[*values, "updated_at"])
+        with transaction.atomic():
+            agent.save(update_fields=[*values, "updated_at"])
+            if changes:
+                audit.record("account.updated", actor=actor, target=agent, changes=changes)
     return agent
 
 
@@ -341,7 +371,14 @@ def user_activate_account(*, user: User, password_hash: str, name: str = "") -> 
     if name and not user.name:
         user.name = name[:128]
         fields.append("name")
-    user.save(update_fields=fields)
+    with transaction.atomic():
+        user.save(update_fields=fields)
+        audit.record(
+            "account.activated",
+            actor=user,
+            target=user,
+            changes={"password": [None, audit.MASK]},
+        )
     return user
 
 
@@ -361,6 +398,7 @@ def organization_set_domains(
             ) from None
         cleaned.append(row.domain)
     with transaction.atomic():
+        before = sorted(organization.domains.values_list("domain", flat=True))
         taken = OrganizationDomain.objects.filter(domain__in=cleaned).exclude(
             organization=organization
         )
@@ -370,6 +408,14 @@ def organization_set_domains(
         organization.domains.exclude(domain__in=cleaned).delete()
         for domain in cleaned:
             OrganizationDomain.objects.get_or_create(organization=organization, domain=domain)
+        after = sorted(organization.domains.values_list("domain", flat=True))
+        if before != after:
+            audit.record(
+                "organization.updated",
+                actor=actor,
+                target=organization,
+                changes={"domains": [before, after]},
+            )
     return organization
 
 

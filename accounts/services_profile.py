@@ -9,6 +9,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 
+from . import audit
 from .actors import Actor, is_client
 from .errors import Conflict, NotVisible, PermissionRefused, ValidationFailed
 from .models import TIMEZONE_CHOICES, User, UserEmail
@@ -37,8 +38,13 @@ def client_profile_update(*, actor: Actor, name: str, timezone: str) -> User:
             code="invalid_timezone",
             fields={"timezone": ["Choose a time zone from the list."]},
         )
+    before = audit.snapshot(user, ["name", "timezone"])
     user.name, user.timezone = name[:128], timezone
-    user.save(update_fields=["name", "timezone", "updated_at"])
+    with transaction.atomic():
+        user.save(update_fields=["name", "timezone", "updated_at"])
+        changes = audit.diff(before, audit.snapshot(user, ["name", "timezone"]))
+        if changes:
+            audit.record("account.updated", actor=actor, target=user, changes=changes)
     return user
 
 
@@ -59,7 +65,15 @@ def client_password_change(*, actor: Actor, old_password: str, new_password: str
             " ".join(exc.messages), code="weak_password", fields={"new_password1": exc.messages}
         ) from None
     user.set_password(new_password)
-    user.save(update_fields=["password", "updated_at"])
+    with transaction.atomic():
+        user.save(update_fields=["password", "updated_at"])
+        audit.record(
+            "account.password_changed",
+            actor=actor,
+            target=user,
+            changes={"password": [audit.MASK, audit.MASK]},
+            detail="own change",
+        )
     return user
 
 
@@ -83,7 +97,10 @@ def user_email_add(*, actor: Actor, email: str) -> UserEmail:
         )
     try:
         with transaction.atomic():
-            return UserEmail.objects.create(user=user, email=email)
+            added = UserEmail.objects.create(user=user, email=email)
+            changes = {"emails": [None, email]}
+            audit.record("account.updated", actor=actor, target=user, changes=changes)
+            return added
     except IntegrityError:  # added by a concurrent request
         raise taken from None
 
@@ -91,6 +108,10 @@ def user_email_add(*, actor: Actor, email: str) -> UserEmail:
 def user_email_remove(*, actor: Actor, email_id: int) -> None:
     """Remove one of the client's further addresses (the primary one stays)."""
     user = require_client(actor)
-    deleted, _rows = UserEmail.objects.filter(pk=email_id, user=user).delete()
-    if not deleted:
-        raise NotVisible("No such address.", code="email_not_found")
+    with transaction.atomic():
+        row = UserEmail.objects.filter(pk=email_id, user=user).first()
+        if row is None:
+            raise NotVisible("No such address.", code="email_not_found")
+        row.delete()
+        changes = {"emails": [row.email, None]}
+        audit.record("account.updated", actor=actor, target=user, changes=changes)

@@ -7,7 +7,10 @@ INSTALLED_APPS makes it `admin.site`, so every `@admin.register` lands here):
 - the one-row settings models (SETTINGS) are one "Helpdesk settings" page
   (`settings_view`), each model's form a section of it, saved together in one
   transaction through each model's own ModelAdmin (its `save_model` and log);
-- every page links to the staff panel ("Staff panel" in the user links).
+- every page links to the staff panel ("Staff panel" in the user links);
+- every ModelAdmin registered gets the audit log's one hook (`AuditedAdmin`, by
+  `register`), and every change page a link to the object's history in the panel's
+  audit log (templates/admin/change_form.html).
 """
 
 from typing import Any
@@ -96,6 +99,7 @@ GROUPS: list[tuple[Any, list[str]]] = [
             "threads.Lock",
             "threads.StoredFile",
             "helpdesk_ops.JobRun",
+            "accounts.AuditEntry",
         ],
     ),
 ]
@@ -115,6 +119,19 @@ class HelpdeskAdminSite(admin.AdminSite):
     site_header = _("Helpdesk administration")
     site_title = _("Helpdesk admin")
     index_title = _("Configuration")
+
+    def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
+        """Django's register, every ModelAdmin with the audit hook mixed in first."""
+        from accounts.admin_services import AuditedAdmin  # (models load after this module)
+
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, AuditedAdmin):
+            admin_class = type(
+                admin_class.__name__,
+                (AuditedAdmin, admin_class),
+                {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
+            )
+        super().register(model_or_iterable, admin_class, **options)
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
         if app_label is not None:  # an app's own page (/admin/<app>/) stays as Django's

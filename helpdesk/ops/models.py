@@ -102,7 +102,7 @@ class RetentionSettings(SingletonSettings):
     audit_days = models.PositiveIntegerField(
         _("audit log (days)"),
         default=365,
-        help_text=_("Audit entries older than this (once the audit log exists)."),
+        help_text=_("Audit log entries older than this are deleted (0 keeps them for ever)."),
     )
 
     class Meta:

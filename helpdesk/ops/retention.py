@@ -6,13 +6,11 @@ batches of BATCH primary keys, each batch its own short transaction, walking up 
 primary key so a run never rescans what it has done: never one huge DELETE holding
 locks on a large table.
 
-Other apps add their own purge with `register()`; the audit log (accounts.audit, not
-written yet) is expected to call, in its AppConfig.ready():
-
-    from helpdesk.ops import retention
-    retention.register("audit", "audit_days", lambda cutoff: <delete entries older>)
-
-and its age is already in RetentionSettings.audit_days.
+Other apps add their own purge with `register()`. The audit log's ("audit", its age in
+RetentionSettings.audit_days) is registered here, since accounts imports no app of ours:
+`accounts.audit.purge_before`, the one way entries leave the log. Each run that purged
+anything is itself an audit entry ("retention.purged", by the system or the command
+running it, with the counts), written after the purges.
 """
 
 import datetime as dt
@@ -22,6 +20,8 @@ from dataclasses import dataclass
 
 from django.db import models, transaction
 from django.utils import timezone
+
+from accounts import audit
 
 from .models import JobRun, RetentionSettings
 
@@ -120,6 +120,7 @@ register("outbound_mail", "outbound_mail_days", purge_outbound_mail)
 register("webhook_deliveries", "webhook_delivery_days", purge_webhook_deliveries)
 register("tokens", "token_days", purge_tokens)
 register("job_runs", "job_run_days", purge_job_runs)
+register("audit", "audit_days", audit.purge_before)
 
 
 def purge_all(*, now: dt.datetime | None = None) -> dict[str, int]:
@@ -133,7 +134,12 @@ def purge_all(*, now: dt.datetime | None = None) -> dict[str, int]:
         days = getattr(ages, purge.days_field)
         if days:
             done[purge.name] = purge.purge(now - dt.timedelta(days=days))
-    # Audit log (not written yet): the purge is recorded here, one entry by the system
-    # with `done`, once accounts.audit exists (issue 16, "deletions and purges").
+    if any(done.values()):
+        audit.record(
+            "retention.purged",
+            actor=None,  # the system (or the command running the job)
+            target_label="retention",
+            detail=", ".join(f"{name}: {count}" for name, count in done.items()),
+        )
     log.info("retention purge: %s", done)
     return done

@@ -188,3 +188,19 @@ def perm_required(perm: str):
         return wrapper
 
     return decorate
+
+
+def admin_required(func):
+    """Guard a panel view with `agent_required` and the helpdesk admin flag: other
+    agents get the refusal page."""
+
+    @agent_required
+    @wraps(func)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_helpdesk_admin:
+            raise PermissionRefused(
+                _("Only helpdesk admins may open this page."), code="permission_denied"
+            )
+        return func(request, *args, **kwargs)
+
+    return wrapper

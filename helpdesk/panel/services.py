@@ -9,6 +9,7 @@ import pyotp
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import audit
 from accounts.actors import is_agent
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
 from accounts.services import PROFILE_FIELDS, agent_profile_update
@@ -99,9 +100,12 @@ def totp_verify(*, agent, code: str, confirm: bool = False) -> bool:
             return False
         if not _accept(device, code):
             return False
-        if confirm and not device.is_confirmed:
+        enabled = confirm and not device.is_confirmed
+        if enabled:
             device.confirmed_at = timezone.now()
         device.save(update_fields=["last_counter", "confirmed_at"])
+        if enabled:
+            audit.record("account.2fa_enabled", actor=agent, target=agent)
     agent._panel_totp = device
     return True
 
@@ -112,6 +116,8 @@ def totp_disable(*, actor) -> bool:
     with transaction.atomic():
         RecoveryCode.objects.filter(agent=actor).delete()
         deleted = TotpDevice.objects.filter(agent=actor).delete()[0] > 0
+        if deleted:
+            audit.record("account.2fa_disabled", actor=actor, target=actor)
     actor._panel_totp = None
     return deleted
 
@@ -151,6 +157,7 @@ def recovery_codes_generate(*, actor) -> list[str]:
         RecoveryCode.objects.bulk_create(
             RecoveryCode(agent=actor, code_hash=recovery_hash(c)) for c in codes
         )
+        audit.record("account.recovery_codes_generated", actor=actor, target=actor)
     return codes
 
 
@@ -167,6 +174,8 @@ def recovery_code_use(*, agent, code: str) -> bool:
         .filter(agent__in=confirmed.values("agent"))
         .update(used_at=timezone.now())
     )
+    if spent == 1:
+        audit.record("signin.recovery_code_used", actor=agent, target=agent)
     return spent == 1
 
 

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from .views import (
     alerts,
+    audit,
     auth,
     banlist,
     directory,
@@ -51,6 +52,8 @@ urlpatterns = [
     path("profile/2fa/disable/", profile.totp_disable, name="totp_disable"),
     path("profile/2fa/recovery/", profile.recovery_codes, name="recovery_codes"),
     path("dashboard/", queues.dashboard, name="dashboard"),
+    path("audit/", audit.audit_log, name="audit"),
+    path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("alerts/", alerts.alerts_list, name="alerts"),
     path("alerts/read-all/", alerts.alerts_read_all, name="alerts_read_all"),
     path("alerts/<int:alert_id>/open/", alerts.alert_open, name="alert_open"),

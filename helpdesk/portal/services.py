@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from accounts import bus, throttle
+from accounts import audit, bus, throttle
 from accounts import permissions as perms
 from accounts.actors import SYSTEM, actor_user, is_agent, is_api_key, is_system
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
@@ -277,16 +277,20 @@ def invitation_create(*, actor, email: str, name: str = "") -> Invitation:
     """Invite a client to register (helpdesk admins and agents with user.manage)."""
     config, email = invitation_validate(actor=actor, email=email)
     name, days = _clean_name(name), config.invitation_days
-    return _mail_link(
-        Invitation,
-        template="invitation",
-        url="portal:register_invite",
-        lifetime=dt.timedelta(days=days),
-        context={"name": name or email, "days": days},
-        email=email,
-        name=name,
-        created_by=actor_user(actor),
-    )
+    with transaction.atomic():
+        invitation = _mail_link(
+            Invitation,
+            template="invitation",
+            url="portal:register_invite",
+            lifetime=dt.timedelta(days=days),
+            context={"name": name or email, "days": days},
+            email=email,
+            name=name,
+            created_by=actor_user(actor),
+        )
+        changes = {"email": [None, email], "name": [None, name]}
+        audit.record("account.invited", actor=actor, target=invitation, changes=changes)
+    return invitation
 
 
 def invitation_accept(*, token: str, name: str, password: str):

@@ -28,7 +28,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import audit
 from accounts.actors import actor_user, is_agent
+from accounts.configuration import record_deleted, record_saved
 from accounts.errors import NotVisible, PermissionRefused, ValidationFailed
 from helpdesk.ops import instruments
 from helpdesk.outbox.services import enqueue, enqueue_many
@@ -115,13 +117,17 @@ def _clean(url: str | None, events: list | None) -> None:
 def subscription_create(*, actor, name: str, url: str, events: list[str], is_active=True):
     _require_admin(actor)
     _clean(url, events)
-    return Subscription.objects.create(
+    subscription = Subscription(
         name=name,
         url=url,
         events=sorted(set(events)),
         is_active=is_active,
         created_by=actor_user(actor),
     )
+    with transaction.atomic():
+        subscription.save()
+        record_saved(actor, subscription, {}, created=True)
+    return subscription
 
 
 def subscription_update(*, actor, subscription: Subscription, **changes) -> Subscription:
@@ -129,15 +135,21 @@ def subscription_update(*, actor, subscription: Subscription, **changes) -> Subs
     _clean(changes.get("url"), changes.get("events"))
     if "events" in changes:
         changes["events"] = sorted(set(changes["events"]))
+    before = audit.stored_snapshot(subscription)
     for name, value in changes.items():
         setattr(subscription, name, value)
-    subscription.save()
+    with transaction.atomic():
+        subscription.save()
+        record_saved(actor, subscription, before, created=False)
     return subscription
 
 
 def subscription_delete(*, actor, subscription: Subscription) -> None:
     _require_admin(actor)
-    subscription.delete()
+    pk, before = subscription.pk, audit.full_snapshot(subscription)
+    with transaction.atomic():
+        subscription.delete()
+        record_deleted(actor, subscription, pk, before)
 
 
 def subscriptions_visible_to(*, user):

@@ -173,10 +173,11 @@ def test_a_wrong_password_is_refused_and_the_old_hash_kept(db, hashers, nothing_
     agent = _imported(AgentFactory(username="olga"), bcrypt_php(PASSWORD))
     portal_user = _imported(ClientFactory(email="carla@example.org"), phpass_hash(PASSWORD))
 
-    with nothing_written():
+    with nothing_written(only_new=("accounts.auditentry",)) as watch:  # the refusals' record
         panel = Client().post("/scp/login/", {"login": "olga", "password": "guess"})
         portal = Client().post("/login/", {"username": "carla@example.org", "password": "guess"})
 
+    assert [r["action"] for r in watch.added["accounts.auditentry"]] == ["signin.failed"] * 2
     assert panel.status_code == 200 and "Wrong username, email or password." in panel.text
     assert portal.status_code == 200
     assert User.objects.get(pk=agent.pk).password == agent.password
@@ -186,7 +187,7 @@ def test_a_wrong_password_is_refused_and_the_old_hash_kept(db, hashers, nothing_
 def test_an_unverifiable_hash_leaves_the_account_unusable(db, hashers, nothing_written):
     agent = _imported(AgentFactory(username="olga"), "$1$saltsalt$qjXMvOEsNDfRc0f6fHOrS/")
 
-    with nothing_written():
+    with nothing_written(only_new=("accounts.auditentry",)):  # the refusal's record
         response = Client().post("/scp/login/", {"login": "olga", "password": PASSWORD})
 
     assert response.status_code == 200

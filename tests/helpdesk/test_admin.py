@@ -65,6 +65,7 @@ NO_ADD_PAGE = {
     "tickets.Task",
     "accounts.ApiKey",
     "accounts.AgentToken",
+    "accounts.AuditEntry",
 }
 
 

@@ -12,6 +12,8 @@ from helpdesk.panel.models import AgentPreferences, PanelSettings, TotpDevice
 from ..factories import AgentFactory
 from .conftest import signed_in
 
+AUDIT = "accounts.auditentry"  # a refused sign-in is recorded there, and nothing else
+
 pytestmark = pytest.mark.django_db
 
 
@@ -41,11 +43,17 @@ def test_sign_in_rotates_the_session_key(cast):
 
 
 def test_a_wrong_password_and_a_client_are_refused_alike(cast, nothing_written):
-    with nothing_written():
+    with nothing_written(only_new=(AUDIT,)) as watch:
         for login, password in (("alex", "wrong"), (cast.alice.email, "secret"), ("nobody", "x")):
             response = _login(Client(), login, password)
             assert response.status_code == 200
             assert "Wrong username, email or password." in response.content.decode()
+    # only the audit log's record of each refusal (the client's names why)
+    assert [(r["action"], r["target_repr"], r["detail"]) for r in watch.added[AUDIT]] == [
+        ("signin.failed", str(cast.agent_a), "staff panel"),
+        ("signin.failed", str(cast.alice), "staff panel, not an agent"),
+        ("signin.failed", "nobody", "staff panel"),
+    ]
 
 
 def test_the_next_parameter_stays_inside_the_panel(cast):
@@ -162,16 +170,19 @@ def test_an_agent_with_an_authenticator_needs_a_code_after_the_password(cast, no
     response = _login(client, "alex")
     assert response["Location"] == "/scp/login/verify/"
     assert client.get("/scp/").status_code == 302  # not signed in yet
-    with nothing_written():
+    with nothing_written(only_new=(AUDIT,)) as watch:
         wrong = client.post("/scp/login/verify/", {"code": "000000"})
     assert "That code is not right" in wrong.content.decode()
+    assert [(r["action"], r["detail"]) for r in watch.added[AUDIT]] == [
+        ("signin.failed", "staff panel, wrong second factor")
+    ]
     code = pyotp.TOTP(device.secret).now()
     assert client.post("/scp/login/verify/", {"code": code})["Location"] == "/scp/"
     assert client.get("/scp/").status_code == 200
     # the same code cannot be used twice
     other = Client()
     _login(other, "alex")
-    with nothing_written():
+    with nothing_written(only_new=(AUDIT,)):
         assert (
             "That code is not right"
             in other.post("/scp/login/verify/", {"code": code}).content.decode()

@@ -55,14 +55,25 @@ def test_a_next_page_on_another_host_is_ignored(client, helpdesk):
     assert response["Location"] == "/tickets/"
 
 
+AUDIT = "accounts.auditentry"  # a refused sign-in is recorded there, and nothing else
+
+
+def refusals(watch) -> int:
+    """How many rows the block added to the audit log, each a refused sign-in."""
+    rows = watch.added.get(AUDIT, [])
+    assert {r["action"] for r in rows} <= {"signin.failed"}
+    return len(rows)
+
+
 def test_wrong_passwords_are_refused_then_throttled(client, helpdesk, nothing_written):
-    with nothing_written():
+    with nothing_written(only_new=(AUDIT,)) as watch:
         for _ in range(5):
             response = client.post("/login/", {"username": "alice@acme.test", "password": "nope"})
             assert response.context["form"].non_field_errors() == [
                 "That email address and password do not match."
             ]
         response = client.post("/login/", {"username": "ALICE@acme.test", "password": "secret"})
+    assert refusals(watch) == 5  # the audit log's; the throttled attempt checks nothing
     assert (response.status_code, response["Retry-After"]) == (429, "900")
     assert response.context["form"].non_field_errors() == [
         "Too many failed sign-ins. Wait 15 minutes and try again."
@@ -73,12 +84,13 @@ def test_wrong_passwords_are_refused_then_throttled(client, helpdesk, nothing_wr
 def test_the_panel_and_the_portal_count_failures_for_one_account(client, helpdesk, nothing_written):
     from django.test import Client
 
-    with nothing_written():
+    with nothing_written(only_new=(AUDIT,)) as watch:
         for _ in range(3):
             Client().post("/scp/login/", {"login": "alice@acme.test", "password": "nope"})
         for _ in range(2):
             client.post("/login/", {"username": "alice@acme.test", "password": "nope"})
         response = client.post("/login/", {"username": "alice@acme.test", "password": "secret"})
+    assert refusals(watch) == 5
     assert response.status_code == 429
     assert signed_in_as(client) is None
 
@@ -97,7 +109,7 @@ def test_a_sign_in_that_checks_no_password_never_clears_the_failures(
     """Only a right password clears an account's failures: a form that authenticates
     nobody (empty password, an agent's username on the portal) changes no count."""
     login_as = {"alice": "alice@acme.test", "alex": helpdesk.agent_a.email}[who]
-    with nothing_written():
+    with nothing_written(only_new=(AUDIT,)) as watch:
         for _ in range(4):
             assert (
                 client.post("/login/", {"username": login_as, "password": "nope"}).status_code
@@ -112,6 +124,7 @@ def test_a_sign_in_that_checks_no_password_never_clears_the_failures(
         panel = Client(REMOTE_ADDR="192.0.2.50")
         refused = panel.post("/scp/login/", {"login": login_as, "password": "secret"})
     assert refused.status_code == 429 and "_auth_user_id" not in panel.session
+    assert refusals(watch) == 5  # the wrong passwords, in the audit log
 
 
 def test_agents_sign_in_to_the_staff_panel_not_here(client, helpdesk, nothing_written):

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts import audit
 from accounts import permissions as perms
 from accounts.actors import Actor, is_agent, is_system
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
@@ -103,7 +104,16 @@ def user_delete(*, actor: Actor, user: User, tickets: Fate, channel: str | None 
             keeper = placeholder_user()
             _move_tickets(actor, channel, user, keeper, [t.pk for t in owned], deleted_user=True)
             threads.participant_replace(old=user, new=keeper, collaborations=False)
+        pk, before = user.pk, audit.snapshot(user)
         user.delete()
+        user.pk = pk
+        audit.record(
+            "account.deleted",
+            actor=actor,
+            target=user,
+            changes=audit.diff(before, {}),
+            detail=f"tickets: {tickets} ({len(owned)})",
+        )
     return len(owned)
 
 
@@ -140,6 +150,15 @@ def user_merge(*, actor: Actor, keep: User, merge: User, channel: str | None = N
             .values("field_id")
         ).delete()
         merge.field_values.exclude(field_id__in=kept).exclude(value="").update(user=keep)
+        merged_pk, merged_repr = merge.pk, str(merge)
         merge.delete()
         UserEmail.objects.bulk_create(UserEmail(user=keep, email=a) for a in addresses)
+        audit.record(
+            "account.merged",
+            actor=actor,
+            target=keep,
+            changes={"emails": [None, addresses]},
+            detail=f"{merged_repr} (user {merged_pk}) merged into this account, "
+            f"with {len(ids)} tickets",
+        )
     return keep

@@ -1,15 +1,16 @@
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from accounts.actors import SYSTEM
 from accounts.apikeys import api_key_create
+from accounts.audit import NamedCommand
 from accounts.errors import DomainError
 from routing.models import Department
 
 
-class Command(BaseCommand):
+class Command(NamedCommand):
     help = (
         "Create an API key bound to source addresses and print it on standard output "
         "(it is stored hashed and cannot be shown again), or register an existing "

@@ -1,14 +1,15 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from accounts.actors import SYSTEM
 from accounts.apikeys import token_create
+from accounts.audit import NamedCommand
 from accounts.errors import DomainError
 from accounts.selectors import user_find_by_login
 
 
-class Command(BaseCommand):
+class Command(NamedCommand):
     help = (
         "Create an API token for an agent (username or email) and print it on standard "
         "output (it is stored hashed and cannot be shown again)."

@@ -3,12 +3,11 @@ derived from the current SECRET_KEY), so older keys can then be dropped."""
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
+from accounts.audit import NamedCommand
 from accounts.services import secrets_reencrypt
 
 
-class Command(BaseCommand):
+class Command(NamedCommand):
     help = "Re-encrypts the stored secrets with the current first key (key rotation)."
 
     def handle(self, *args: Any, **options: Any) -> None:

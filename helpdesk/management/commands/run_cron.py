@@ -1,12 +1,13 @@
 import signal
 import threading
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.audit import NamedCommand
 from helpdesk import cron
 
 
-class Command(BaseCommand):
+class Command(NamedCommand):
     help = (
         "Run the periodic jobs once; with --loop, keep running each on its interval "
         "(Celery beat without a broker)."

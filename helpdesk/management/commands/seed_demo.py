@@ -10,13 +10,13 @@ import io
 import random
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from PIL import Image
 
 from accounts.actors import SYSTEM
+from accounts.audit import NamedCommand
 from accounts.links import site_url
 from accounts.models import DepartmentAccess, Organization, OrganizationDomain, Role, User
 from accounts.permissions import department_ids
@@ -64,7 +64,7 @@ SUBJECTS = [
 ]
 
 
-class Command(BaseCommand):
+class Command(NamedCommand):
     help = "Load the demo data (departments, SLAs, agents, clients, 60 tickets). Safe to run twice."
 
     def add_arguments(self, parser):

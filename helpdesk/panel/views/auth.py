@@ -6,6 +6,7 @@ import math
 from django.contrib import messages
 from django.contrib.auth import authenticate, get_user_model, login, logout
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import throttle
 from accounts.actors import is_agent
+from accounts.forms import SetPasswordForm
 from accounts.services_passwords import password_reset_request, reset_tokens
 
 from .. import services
@@ -72,6 +74,8 @@ def login_view(request):
         return _refused(request, form, text, 429, attempt.retry_after)
     user = authenticate(request, username=name, password=form.cleaned_data["password"])
     if user is None or not is_agent(user):  # a client's right password is refused alike
+        if user is not None:  # (a wrong password was logged by Django's signal already)
+            _signin_failed(request, name, "not an agent")
         throttle.attempt_failed(attempt, channel="staff panel sign-in")
         return _refused(request, form, _("Wrong username, email or password."), 200)
     throttle.attempt_succeeded(attempt)
@@ -118,8 +122,17 @@ def login_verify(request):
                 _recovery_used(request, user)
             return redirect(target)
         throttle.attempt_failed(attempt, channel="second factor of " + user.email)
+        _signin_failed(request, user.email, "wrong second factor")
         form.add_error("code", _("That code is not right, or was used already."))
     return render(request, "staff/login_verify.html", {"form": form})
+
+
+def _signin_failed(request, login_name: str, reason: str) -> None:
+    """A refusal after the password was right: Django's user_login_failed, as a wrong
+    password sends it (the audit log's one record of failed sign-ins)."""
+    user_login_failed.send(
+        sender=__name__, credentials={"username": login_name, "reason": reason}, request=request
+    )
 
 
 def _recovery_used(request, user) -> None:
@@ -173,6 +186,7 @@ password_reset_done = auth_views.PasswordResetDoneView.as_view(
     template_name="staff/password_reset_done.html"
 )
 password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
+    form_class=SetPasswordForm,  # audited
     token_generator=reset_tokens,
     template_name="staff/password_reset_confirm.html",
     success_url=reverse_lazy("panel:password_reset_complete"),

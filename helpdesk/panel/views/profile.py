@@ -10,6 +10,8 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.forms import PasswordChangeForm
+
 from .. import selectors, services
 from ..access import SESSION_2FA, agent_of, agent_required, device_of, preferences_of
 from ..forms import CodeForm, ProfileForm
@@ -128,6 +130,7 @@ def totp_disable(request):
 @method_decorator(agent_required, name="dispatch")
 class PasswordChange(auth_views.PasswordChangeView):
     template_name = "staff/password_change.html"
+    form_class = PasswordChangeForm  # audited
     success_url = reverse_lazy("panel:profile")
 
     def form_valid(self, form):

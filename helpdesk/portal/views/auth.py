@@ -10,6 +10,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
 from accounts.errors import Conflict, DomainError, ValidationFailed
+from accounts.forms import SetPasswordForm
 from accounts.services_passwords import password_reset_request, reset_tokens
 from accounts.throttle import client_ip
 
@@ -189,6 +190,7 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = SetPasswordForm  # audited
     token_generator = reset_tokens
     template_name = "portal/password_reset_confirm.html"
     success_url = reverse_lazy("portal:password_reset_complete")

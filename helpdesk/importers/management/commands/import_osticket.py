@@ -4,9 +4,10 @@
 import datetime as dt
 import os
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils.dateparse import parse_date, parse_datetime
 
+from accounts.audit import NamedCommand
 from helpdesk.importers.osticket.base import KINDS, Options, Progress
 from helpdesk.importers.osticket.files import files_dir
 from helpdesk.importers.osticket.run import run
@@ -23,7 +24,7 @@ def since(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-class Command(BaseCommand):
+class Command(NamedCommand):
     help = "Import an osTicket helpdesk (1.10 to 1.18) from its MySQL or MariaDB database."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -1,12 +1,13 @@
 """`python manage.py fetch_mail`: one fetch pass by hand (the cron job runs it too)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from accounts.audit import NamedCommand
 from helpdesk.mail.fetching import fetch_due, fetch_mailbox
 from helpdesk.mail.models import Mailbox
 
 
-class Command(BaseCommand):
+class Command(NamedCommand):
     help = "Fetch new mail from every enabled mailbox (or the named ones), once."
 
     def add_arguments(self, parser):

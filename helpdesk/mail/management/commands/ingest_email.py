@@ -11,13 +11,12 @@ non-zero status.
 
 import sys
 
-from django.core.management.base import BaseCommand
-
+from accounts.audit import NamedCommand
 from helpdesk.mail.inbound import EX_DATAERR, EX_TEMPFAIL, TemporaryFailure, ingest
 from threads.models import Channel
 
 
-class Command(BaseCommand):
+class Command(NamedCommand):
     help = "Import one email message read from standard input (for an MTA pipe)."
 
     def handle(self, *args, **options):
