@@ -262,3 +262,25 @@ def test_merging_users_keeps_the_kept_values_and_takes_the_missing_ones(cast, us
 
     assert _values(keep) == {"badge": "K-1", "plan": "pro"}
     assert UserFieldValue.objects.count() == 2
+
+
+def test_changed_field_values_are_in_the_audit_log(cast, user_fields):
+    from accounts.models import AuditEntry
+    from tickets.services.people_fields import user_update_with_fields
+
+    admin = cast.admin
+    user_update_with_fields(
+        actor=admin, user=cast.alice, data={}, custom_fields={"badge": "A-1", "plan": "pro"}
+    )
+    user_update_with_fields(actor=admin, user=cast.alice, data={}, custom_fields={"plan": "basic"})
+    user_update_with_fields(actor=admin, user=cast.alice, data={}, custom_fields={"plan": "basic"})
+
+    entries = list(
+        AuditEntry.objects.filter(action="account.updated", target_id=str(cast.alice.pk))
+        .order_by("id")
+        .values_list("changes", flat=True)
+    )
+    assert entries == [
+        {"fields.badge": [None, "A-1"], "fields.plan": [None, "pro"]},
+        {"fields.plan": ["pro", "basic"]},
+    ]  # an unchanged value writes nothing

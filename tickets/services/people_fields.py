@@ -18,8 +18,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Model
 
+from accounts import audit
 from accounts import services as accounts
-from accounts.actors import Actor
+from accounts.actors import SYSTEM, Actor
 from accounts.configuration import require_admin
 from accounts.errors import ValidationFailed
 from accounts.models import Organization, User
@@ -61,18 +62,26 @@ def _clean(fields: list[CustomField], values: Values, *, creating: bool) -> dict
     return clean_values(fields, dict(values))
 
 
-def _write(owner: Model, cleaned: dict[CustomField, str]) -> None:
-    """(Inside the caller's transaction.) One row per (owner, field), changed in place."""
+def _write(owner: Model, cleaned: dict[CustomField, str], *, actor: Actor) -> None:
+    """(Inside the caller's transaction.) One row per (owner, field), changed in place;
+    the changed values go to the audit log (fields.<name>: [before, after])."""
     model = UserFieldValue if isinstance(owner, User) else OrganizationFieldValue
     key = "user" if isinstance(owner, User) else "organization"
     current = {v.field_id: v for v in model.objects.filter(**{key: owner})}
+    changes: dict[str, list[str | None]] = {}
     for field, value in cleaned.items():
         row = current.get(field.pk)
         if row is None:
             model.objects.create(**{key: owner, "field": field, "value": value})
+            if value:
+                changes[f"fields.{field.name}"] = [None, value]
         elif row.value != value:
+            changes[f"fields.{field.name}"] = [row.value, value]
             row.value = value
             row.save(update_fields=["value"])
+    if changes:
+        kind = "account" if isinstance(owner, User) else "organization"
+        audit.record(f"{kind}.updated", actor=actor, target=owner, changes=changes)
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -83,7 +92,7 @@ def user_fields_set(*, actor: Actor, user: User, values: Values) -> User:
     require_admin(actor, None if user.is_agent else "user.edit")
     cleaned = fields_check(USER, values)
     with transaction.atomic():
-        _write(user, cleaned)
+        _write(user, cleaned, actor=actor)
     return user
 
 
@@ -93,7 +102,7 @@ def user_create_with_fields(
     """accounts.services.user_create (same arguments) and the user's field values."""
     with transaction.atomic():
         user = accounts.user_create(actor=actor, **details)
-        _write(user, fields_check(USER, custom_fields or {}, creating=True))
+        _write(user, fields_check(USER, custom_fields or {}, creating=True), actor=actor)
     return user
 
 
@@ -122,14 +131,14 @@ def client_profile_update_with_fields(
     cleaned = fields_check(USER, custom_fields, for_client=True)
     with transaction.atomic():
         client_profile_update(actor=user, name=name, timezone=timezone)
-        _write(user, cleaned)
+        _write(user, cleaned, actor=actor)
     return user
 
 
 # --- the users CSV import -----------------------------------------------------------------
 
 
-def user_import_columns() -> ExtraColumns:
+def user_import_columns(actor: Actor = SYSTEM) -> ExtraColumns:
     """The CSV import's columns for the user fields: a header naming a field (its name
     or its label, in any case) fills it; a bad value, or a required field left empty, is
     an error of its row. The fields are read once for the whole file."""
@@ -146,7 +155,7 @@ def user_import_columns() -> ExtraColumns:
         return []
 
     def write(user: User, values: dict[str, str]) -> None:
-        _write(user, _clean(fields, values, creating=True))
+        _write(user, _clean(fields, values, creating=True), actor=actor)
 
     return ExtraColumns(names=names, check=check, write=write)
 
@@ -161,7 +170,7 @@ def users_import_with_fields(
 ) -> ImportResult:
     """accounts.services_import.users_import with the user fields' columns."""
     return users_import(
-        actor=actor, text=text, skip_invalid=skip_invalid, extra=user_import_columns()
+        actor=actor, text=text, skip_invalid=skip_invalid, extra=user_import_columns(actor)
     )
 
 
@@ -175,7 +184,7 @@ def organization_fields_set(
     require_admin(actor, "org.edit")
     cleaned = fields_check(ORGANIZATION, values)
     with transaction.atomic():
-        _write(organization, cleaned)
+        _write(organization, cleaned, actor=actor)
     return organization
 
 
@@ -185,7 +194,7 @@ def organization_create_with_fields(
     """accounts.services.organization_create (same arguments) and its field values."""
     with transaction.atomic():
         org = accounts.organization_create(actor=actor, **details)
-        _write(org, fields_check(ORGANIZATION, custom_fields or {}, creating=True))
+        _write(org, fields_check(ORGANIZATION, custom_fields or {}, creating=True), actor=actor)
     return org
 
 
