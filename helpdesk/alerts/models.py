@@ -5,8 +5,8 @@ Written where the mail channel decides who is alerted about a ticket or task eve
 department's alert settings name, whether or not that agent wants the mail too (their
 profile's "email me when ..." choices govern the mail only). Read only through
 helpdesk.alerts.selectors, which shows an agent nothing about a ticket or task they may
-not see (now: access is checked when the list is read, not when the alert was written). An export's alert (its file is ready) is seen by the
-agent who asked for it.
+not see (now: access is checked when the list is read, not when the alert was written).
+An export's alert (its file is ready: helpdesk.exports) is seen by the agent who asked.
 """
 
 from django.conf import settings

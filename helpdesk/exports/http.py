@@ -47,10 +47,12 @@ def stream(table: Table, *, format: str, filename: str) -> HttpResponse:
     except BaseException:
         os.unlink(path)
         raise
-    response = FileResponse(
-        _TemporaryFile(path), as_attachment=True, filename=filename, content_type=CONTENT_TYPES[format]
+    return FileResponse(
+        _TemporaryFile(path),
+        as_attachment=True,
+        filename=filename,
+        content_type=CONTENT_TYPES[format],
     )
-    return response
 
 
 def respond(

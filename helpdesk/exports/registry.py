@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from accounts.errors import DomainError
+
 
 @dataclass
 class Table:
@@ -27,13 +29,9 @@ Builder = Callable[[Any, dict[str, Any]], Table]
 SOURCES: dict[str, Builder] = {}
 
 
-class ExportError(Exception):
+class ExportError(DomainError):
     """An export that cannot be made (an unknown source, bad parameters, too many rows
     for the format); `code` names it."""
-
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.code = code
 
 
 def register(kind: str, builder: Builder) -> None:

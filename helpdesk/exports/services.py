@@ -198,7 +198,9 @@ def exports_purge(*, now: dt.datetime | None = None, batch: int = 500) -> int:
                 except OSError:
                     log.warning("export file %s could not be deleted", name, exc_info=True)
         with transaction.atomic():
-            total += ExportJob.objects.filter(pk__in=[pk for pk, _name in jobs]).delete()[1].get(
-                ExportJob._meta.label, 0
+            total += (
+                ExportJob.objects.filter(pk__in=[pk for pk, _name in jobs])
+                .delete()[1]
+                .get(ExportJob._meta.label, 0)
             )
         last = jobs[-1][0]

@@ -38,7 +38,7 @@ def _xlsx_cell(value: Any) -> Any:
         if value.tzinfo is not None:
             value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None)
-    if value is None or isinstance(value, int | float | dt.date) and not isinstance(value, bool):
+    if value is None or (isinstance(value, int | float | dt.date) and not isinstance(value, bool)):
         return value
     return cell_text(value) if not isinstance(value, str) else neutralise(value)
 
