@@ -30,6 +30,7 @@ class Alert(models.Model):
         TASK_TRANSFERRED = "task.transfer.alert", _("Task transferred")
         TASK_OVERDUE = "task.overdue.alert", _("Task overdue")
         EXPORT_READY = "export.ready", _("Export ready")
+        EXPORT_FAILED = "export.failed", _("Export failed")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="panel_alerts"

@@ -28,6 +28,11 @@ Using it from a page (the panel's queues do this in helpdesk/panel/exports.py)::
     return exports.respond(request, kind="reports.agents", params={"period": "30d"},
                            format="csv", back=request.get_full_path())
 
+or, for rows read already (always streamed at once, audited the same way)::
+
+    return exports.respond(request, name="agents", header=["Agent", "Closed"],
+                           rows=rows, format="xlsx", audit_detail={"period": "30d"})
+
 A large source returns `Table(name=..., header=..., rows=lambda: chunked(queryset, row),
 count=lambda cap: <count of at most cap + 1 rows>, detail={...filters...})`.
 `respond` raises `ExportError` for an unknown source or format: answer 400.

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from .formats import csv_response
-from .registry import Table
-from .services import export_start
+from .registry import ExportError, Table
+from .services import export_start, export_start_rows
 from .writers import CONTENT_TYPES, write_xlsx
 
 
@@ -55,14 +58,51 @@ def stream(table: Table, *, format: str, filename: str) -> HttpResponse:
     )
 
 
+def _back(request: HttpRequest, back: str | None) -> str:
+    """Where to go after a queued export: `back`, else the page the form was on."""
+    target = back or request.META.get("HTTP_REFERER", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("panel:home")
+
+
 def respond(
-    request: HttpRequest, *, kind: str, params: dict[str, Any], format: str, back: str
+    request: HttpRequest,
+    *,
+    format: str,
+    kind: str | None = None,
+    params: dict[str, Any] | None = None,
+    back: str | None = None,
+    name: str | None = None,
+    header: Sequence[str] | None = None,
+    rows: Iterable[Sequence[Any]] | None = None,
+    audit_detail: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    """Export the registered source `kind` for the signed-in agent: the file itself, or
-    (over EXPORT_SYNC_MAX_ROWS rows) a redirect to `back` saying that the file is being
-    written and the bell will say when it is ready. Raises ExportError for an unknown
-    source or format (the caller answers 400)."""
-    started = export_start(actor=request.user, kind=kind, params=params, format=format)
+    """Export for the signed-in agent, audited (`export.created`), either
+
+    - a registered source: `kind` and its JSON `params`: the file itself, or (over
+      EXPORT_SYNC_MAX_ROWS rows) a redirect to `back` (default: the page the form was on)
+      saying that the file is being written and the bell will say when it is ready; or
+    - rows read already: `name` (the file name), `header`, `rows` (a list, or an iterator
+      from `.iterator()`), `audit_detail` (the filters, for the audit entry): always the
+      file itself, streamed.
+
+    Raises ExportError for an unknown source or format (the caller answers 400)."""
+    if kind is None:
+        if name is None or header is None or rows is None:
+            raise ExportError("Give a source (kind) or the rows.", code="no_source")
+        started = export_start_rows(
+            actor=request.user,
+            name=name,
+            header=header,
+            rows=rows,
+            format=format,
+            detail=audit_detail,
+        )
+    else:
+        started = export_start(actor=request.user, kind=kind, params=params or {}, format=format)
     if started.table is not None:
         return stream(started.table, format=format, filename=started.job.download_name)
     messages.info(
@@ -72,4 +112,4 @@ def respond(
             "mailed a link) when it is ready to download."
         ),
     )
-    return redirect(back)
+    return redirect(_back(request, back))

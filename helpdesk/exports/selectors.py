@@ -20,3 +20,12 @@ def export_get_for(*, user, pk: int) -> ExportJob | None:
         .exclude(file_name="")
         .first()
     )
+
+
+def exports_for_list(*, user, limit: int = 50) -> list[ExportJob]:
+    """The agent's newest exports written by a job (not the ones streamed at once)."""
+    return list(
+        exports_of(user=user)
+        .exclude(status=ExportJob.Status.STREAMED)
+        .order_by("-created_at", "-id")[:limit]
+    )

@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import tempfile
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,6 +111,59 @@ def export_start(*, actor, kind: str, params: dict[str, Any], format: str) -> St
     return Started(job=job, table=None if queued else table)
 
 
+def export_start_rows(
+    *,
+    actor,
+    name: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    format: str,
+    detail: dict[str, Any] | None = None,
+) -> Started:
+    """Start an export of rows the caller has already read for `actor` (a report's few
+    aggregate rows): always streamed now (no job can read them again later), audited
+    like every export. For a large source, register it and use `export_start`."""
+    if not is_agent(actor):
+        raise PermissionRefused("Only agents export.", code="permission_denied")
+    if format not in FORMATS:
+        raise ExportError(f"Unknown format {format!r}: csv or xlsx.", code="bad_format")
+    counted = len(rows) if isinstance(rows, Sized) else None
+    table = Table(
+        name=name, header=header, rows=lambda: rows, count=lambda cap: 0, detail=detail or {}
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        job = ExportJob.objects.create(
+            requester=actor,
+            kind=f"rows:{name}"[:64],
+            params={},
+            format=format,
+            status=ExportJob.Status.STREAMED,
+            row_count=counted,
+            download_name=f"{name}-{now:%Y%m%d-%H%M}.{format}"[:255],
+            finished_at=now,
+            expires_at=now + expiry(),
+        )
+        rows_detail: Any = counted if counted is not None else "streamed"
+        audit.record(
+            "export.created",
+            actor=actor,
+            target=job,
+            detail=json.dumps(
+                {
+                    "kind": job.kind,
+                    "format": format,
+                    "rows": rows_detail,
+                    "mode": "streamed",
+                    "filters": table.detail,
+                },
+                sort_keys=True,
+                default=str,
+            ),
+        )
+    return Started(job=job, table=table)
+
+
 def _claim(job_id: int) -> ExportJob | None:
     claimed = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.QUEUED).update(
         status=ExportJob.Status.RUNNING
@@ -134,9 +188,11 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
     except Exception as exc:
         log.exception("export %s failed", job.pk)
         error = str(exc) if isinstance(exc, ExportError) else _("The export failed.")
-        ExportJob.objects.filter(pk=job.pk).update(
-            status=ExportJob.Status.FAILED, error=error, finished_at=timezone.now()
-        )
+        with transaction.atomic():
+            ExportJob.objects.filter(pk=job.pk).update(
+                status=ExportJob.Status.FAILED, error=error, finished_at=timezone.now()
+            )
+            _tell_failed(job)
         return ExportJob.objects.get(pk=job.pk)
     finally:
         os.unlink(path)
@@ -176,6 +232,19 @@ def _tell_ready(job: ExportJob) -> None:
         "expires": f"{job.expires_at:%Y-%m-%d %H:%M}",
     }
     queue_agent_notice(recipient=job.requester, key=f"export:{job.pk}", subject=subject, body=body)
+
+
+def _tell_failed(job: ExportJob) -> None:
+    """The bell: the export failed (the agent's exports page says why)."""
+    from helpdesk.alerts.models import Alert
+    from helpdesk.alerts.services import alerts_record
+
+    alerts_record(
+        kind=Alert.Kind.EXPORT_FAILED,
+        recipients=[job.requester],
+        event_key=f"export:{job.pk}",
+        export=job,
+    )
 
 
 def exports_purge(*, now: dt.datetime | None = None, batch: int = 500) -> int:

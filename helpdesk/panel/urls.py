@@ -61,6 +61,7 @@ urlpatterns = [
     path("queues/<slug:slug>/", queues.queue_view, name="queue"),
     path("queues/<slug:slug>/delete/", queues.queue_delete, name="queue_delete"),
     path("queues/<slug:slug>/export/", exports.queue_export, name="queue_export"),
+    path("exports/", exports.exports_list, name="exports"),
     path("exports/<int:export_id>/download/", exports.export_download, name="export_download"),
     path("search/", search.search, name="search"),
     path("search/advanced/", search.advanced, name="search_advanced"),

@@ -297,3 +297,51 @@ def test_a_job_reads_what_the_agent_may_see_when_it_runs(cast, big, run, setting
     with default_storage.open(job.file_name) as f:
         rows = list(csv.reader(io.StringIO(f.read().decode("utf-8-sig"))))
     assert len(rows) == 4 and not {t.number for t in big} & {r[0] for r in rows}
+
+
+def test_a_failed_job_is_alerted_and_listed_with_its_reason(cast, big, run, monkeypatch):
+    from helpdesk.exports import writers
+
+    monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 2)  # a sheet "too small" for 3 rows
+    client = signed_in(cast.agent_a)
+    job = _queue_job(client, run, "xlsx")
+    assert job.status == "failed" and "export as CSV" in job.error
+    assert not job.file_name
+    assert not default_storage.exists("exports") or not default_storage.listdir("exports")[1]
+    alert = Alert.objects.get(recipient=cast.agent_a)
+    assert alert.kind == "export.failed"
+    assert client.post(f"/scp/alerts/{alert.pk}/open/")["Location"] == "/scp/exports/"
+    html = client.get("/scp/exports/").content.decode()
+    assert job.download_name in html and "export as CSV" in html
+    assert f"/scp/exports/{job.pk}/download/" not in html
+    assert client.get(f"/scp/exports/{job.pk}/download/").status_code == 404
+    assert not mail.outbox
+
+
+def test_the_exports_page_lists_the_agents_own_jobs_only(cast, big, run):
+    job = _queue_job(signed_in(cast.agent_a), run)
+    mine = signed_in(cast.agent_a).get("/scp/exports/").content.decode()
+    assert f'href="/scp/exports/{job.pk}/download/"' in mine
+    theirs = signed_in(cast.admin).get("/scp/exports/").content.decode()
+    assert job.download_name not in theirs and "No exports." in theirs
+
+
+def test_rows_read_already_are_streamed_and_audited(cast, rf):
+    from helpdesk import exports
+
+    request = rf.post("/scp/reports/agents/export/")
+    request.user = cast.agent_a
+    response = exports.respond(
+        request,
+        name="agents",
+        header=["Agent", "Closed"],
+        rows=[["alex", 3], ["=bad", 1]],
+        format="csv",
+        audit_detail={"period": "30d"},
+    )
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert body.splitlines() == ["Agent,Closed", "alex,3", "'=bad,1"]
+    job = ExportJob.objects.get()
+    assert (job.kind, job.status, job.row_count) == ("rows:agents", "streamed", 2)
+    detail = json.loads(AuditEntry.objects.get(action="export.created").detail)
+    assert detail["filters"] == {"period": "30d"} and detail["rows"] == 2

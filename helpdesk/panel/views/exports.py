@@ -5,19 +5,20 @@ written by a job (its requester only: anyone else, or after it expired, a 404)."
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseBadRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import exports
 from helpdesk.exports.models import ExportJob
-from helpdesk.exports.selectors import export_get_for
+from helpdesk.exports.selectors import export_get_for, exports_for_list
 from helpdesk.exports.writers import CONTENT_TYPES
 
 from ..access import agent_of, agent_required
 from ..forms import AdvancedSearchForm, narrow_pickers
 from ..http import attempt
 from ..task_queues import find_task_queue
-from .common import go
+from .common import go, page
 from .queues import find_queue
 
 
@@ -75,6 +76,14 @@ def task_queue_export(request, slug):
     params = {"slug": slug, "sort": request.GET.get("sort", "")}
     back = _back(reverse("panel:task_queue", args=[slug]), request)
     return _export(request, kind="panel.task_queue", params=params, back=back)
+
+
+@agent_required
+@require_GET
+def exports_list(request):
+    """The agent's exports written by a job: ready (with the link), running, failed."""
+    items = exports_for_list(user=request.user)
+    return page(request, "staff/exports.html", {"exports": items, "now": timezone.now()})
 
 
 @agent_required
