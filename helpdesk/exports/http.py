@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -38,11 +39,19 @@ class _TemporaryFile:
             os.unlink(self.path)
 
 
+def _in_language(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    """The rows, made in the request's language although read after the view returned
+    (a streamed response is read by the server afterwards)."""
+    language = translation.get_language()
+    with translation.override(language):
+        yield from rows
+
+
 def stream(table: Table, *, format: str, filename: str) -> HttpResponse:
     """The export as a download: CSV streamed row by row; XLSX written to a temporary
     file in constant memory, then streamed from it."""
     if format == "csv":
-        return csv_response(filename, table.header, table.rows())
+        return csv_response(filename, table.header, _in_language(table.rows()))
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:

@@ -25,6 +25,9 @@ class ExportJob(models.Model):
     params = models.JSONField(default=dict, blank=True)
     format = models.CharField(max_length=4, choices=Format)
     status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
+    language = models.CharField(
+        max_length=16, blank=True, help_text=_("The agent's language: a job writes in it.")
+    )
     row_count = models.PositiveIntegerField(null=True, blank=True)
     download_name = models.CharField(max_length=255, help_text=_("The file name offered."))
     file_name = models.CharField(

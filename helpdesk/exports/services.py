@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts import audit
@@ -96,6 +96,7 @@ def export_start(*, actor, kind: str, params: dict[str, Any], format: str) -> St
             params=params,
             format=format,
             status=ExportJob.Status.QUEUED if queued else ExportJob.Status.STREAMED,
+            language=translation.get_language() or "",
             row_count=None if queued else counted,
             download_name=f"{table.name}-{now:%Y%m%d-%H%M}.{format}"[:255],
             finished_at=None if queued else now,
@@ -180,8 +181,9 @@ def export_job_run(*, job_id: int) -> ExportJob | None:
     fd, path = tempfile.mkstemp(suffix=f".{job.format}")
     os.close(fd)
     try:
-        table = build(job.kind, user=job.requester, params=job.params)
-        rows = write(job.format, path, table.header, table.rows())
+        with translation.override(job.language or None):
+            table = build(job.kind, user=job.requester, params=job.params)
+            rows = write(job.format, path, table.header, table.rows())
         name = f"{FOLDER}/{job.pk}-{secrets.token_hex(16)}.{job.format}"
         with open(path, "rb") as written:
             stored = default_storage.save(name, File(written))

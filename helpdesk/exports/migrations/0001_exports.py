@@ -22,6 +22,7 @@ class Migration(migrations.Migration):
                 ('params', models.JSONField(blank=True, default=dict)),
                 ('format', models.CharField(choices=[('csv', 'CSV'), ('xlsx', 'XLSX')], max_length=4)),
                 ('status', models.CharField(choices=[('streamed', 'Streamed'), ('queued', 'Queued'), ('running', 'Running'), ('done', 'Ready'), ('failed', 'Failed')], default='queued', max_length=8)),
+                ('language', models.CharField(blank=True, help_text="The agent's language: a job writes in it.", max_length=16)),
                 ('row_count', models.PositiveIntegerField(blank=True, null=True)),
                 ('download_name', models.CharField(help_text='The file name offered.', max_length=255)),
                 ('file_name', models.CharField(blank=True, help_text='The written file in storage (never served).', max_length=255)),
