@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.contrib import messages
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
@@ -47,7 +47,7 @@ def _in_language(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
         yield from rows
 
 
-def stream(table: Table, *, format: str, filename: str) -> HttpResponse:
+def stream(table: Table, *, format: str, filename: str) -> HttpResponseBase:
     """The export as a download: CSV streamed row by row; XLSX written to a temporary
     file in constant memory, then streamed from it."""
     if format == "csv":
@@ -88,7 +88,7 @@ def respond(
     header: Sequence[str] | None = None,
     rows: Iterable[Sequence[Any]] | None = None,
     audit_detail: dict[str, Any] | None = None,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Export for the signed-in agent, audited (`export.created`), either
 
     - a registered source: `kind` and its JSON `params`: the file itself, or (over

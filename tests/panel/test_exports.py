@@ -197,6 +197,16 @@ def test_the_queue_page_offers_the_export_with_its_query_string(cast, as_agent_a
     assert 'value="csv"' in html and 'value="xlsx"' in html
 
 
+def test_the_search_page_offers_the_export_of_its_results(cast, as_agent_a, ticket_a):
+    html = as_agent_a.get("/scp/search/advanced/?q=printer&sort=number").content.decode()
+    assert 'action="/scp/search/advanced/export/?q=printer&amp;sort=number"' in html
+
+
+def test_a_task_queue_page_offers_the_export(cast, as_agent_a):
+    html = as_agent_a.get("/scp/tasks/queues/closed/").content.decode()
+    assert 'action="/scp/tasks/queues/closed/export/"' in html
+
+
 # --- query budget -------------------------------------------------------------------------
 def _export_queries(client) -> int:
     with CaptureQueriesContext(connection) as ctx:
