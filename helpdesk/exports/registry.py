@@ -60,7 +60,7 @@ def rows_table(
     )
 
 
-def chunked(queryset: Any, row: Callable[[Any], Sequence[Any]], size: int = 2000) -> Iterator:
+def chunked(queryset: Any, row: Callable[[Any], Sequence[Any]], size: int = 500) -> Iterator:
     """Each object of `queryset` as a row, read `size` at a time (server-side cursor on
     PostgreSQL): never a list of the whole result."""
     for obj in queryset.iterator(chunk_size=size):

@@ -29,7 +29,7 @@ from .queues import (
     team_ids,
 )
 
-CHUNK = 2000
+CHUNK = 500  # model instances with their related rows: ~5 MB a chunk
 
 
 def _ordered(queryset, sorts: dict, raw: Any, default: str):
