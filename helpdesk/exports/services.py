@@ -3,8 +3,8 @@ expired ones.
 
 `export_start` counts the rows first (bounded: at most EXPORT_SYNC_MAX_ROWS + 1 are
 counted), writes the ExportJob row and its audit entry in one transaction, and either
-hands back the Table to stream now (few rows) or enqueues `export_job_run_task` through
-the outbox (sent on commit). The job writes the file to Django's default storage under
+hands back the Table to stream now (few rows) or enqueues the job through the outbox
+(sent on commit; helpdesk.exports.tasks). The job writes the file to Django's default storage under
 `exports/` (a private path: files leave only through the panel's download view, which
 checks the requester), then alerts the agent in the panel (the bell) and by mail.
 """
@@ -87,7 +87,7 @@ def export_start(*, actor, kind: str, params: dict[str, Any], format: str) -> St
     counted = table.count(cap)
     now = timezone.now()
     queued = counted > cap
-    from .tasks import export_job_run_task
+    from .tasks import export_job_dispatch_task
 
     with transaction.atomic():
         job = ExportJob.objects.create(
@@ -108,7 +108,7 @@ def export_start(*, actor, kind: str, params: dict[str, Any], format: str) -> St
         if queued:
             from helpdesk.outbox.services import enqueue
 
-            enqueue(export_job_run_task, job.pk)
+            enqueue(export_job_dispatch_task, job.pk)
     return Started(job=job, table=None if queued else table)
 
 
