@@ -19,6 +19,9 @@ a peak reaches 100 MB.
   chunks on a server-side cursor) into each format.
 
 The tests run the same check at 50,000 generated rows (tests/exports/test_writers.py).
+Measured (a busy 2-core machine): generated, 1,000,000 rows: CSV 67 s, XLSX 337 s, peak
+38 MB each; queryset, the 900,000 closed of 1,000,000 tickets: CSV 297 s, XLSX 513 s,
+peak 91 MB each (86 MB before the export: Django with every app loaded).
 """
 
 import argparse
