@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "helpdesk.webhooks",
     "helpdesk.mail",
     "helpdesk.alerts",
+    "helpdesk.exports",
     "helpdesk.kb",
     "helpdesk.panel",
     "helpdesk.portal",
@@ -280,7 +281,13 @@ HELPDESK_CRON = {
     "purge_alerts": env.int("CRON_PURGE_ALERTS_SECONDS", default=6 * 3600),
     "fetch_mail": env.int("CRON_FETCH_MAIL_SECONDS", default=60),
     "purge_retention": env.int("CRON_PURGE_RETENTION_SECONDS", default=3600),
+    "purge_exports": env.int("CRON_PURGE_EXPORTS_SECONDS", default=3600),
 }
+# Exports (helpdesk.exports): up to this many rows are streamed in the response; more
+# are written to a file by a Celery job (the agent is alerted and mailed a link). The
+# files are deleted this many hours after they are written (the purge_exports job).
+EXPORT_SYNC_MAX_ROWS = env.int("EXPORT_SYNC_MAX_ROWS", default=5000)
+EXPORT_EXPIRY_HOURS = env.float("EXPORT_EXPIRY_HOURS", default=24)
 CELERY_BEAT_SCHEDULE = {
     f"cron-{name}": {
         "task": "helpdesk.tasks.run_cron_job_task",

@@ -88,6 +88,13 @@ def purge_retention() -> int:
     return sum(purge_all().values())
 
 
+def purge_exports() -> int:
+    """Export files past EXPORT_EXPIRY_HOURS, and their rows (helpdesk.exports)."""
+    from helpdesk.exports.services import exports_purge
+
+    return exports_purge()
+
+
 JOBS: dict[str, Callable[[], int]] = {
     "outbox_drain": outbox_drain,
     "overdue_sweep": overdue_sweep,
@@ -100,6 +107,7 @@ JOBS: dict[str, Callable[[], int]] = {
     "purge_idempotency_keys": purge_idempotency_keys,
     "purge_alerts": purge_alerts,
     "purge_retention": purge_retention,
+    "purge_exports": purge_exports,
 }
 
 

@@ -6,6 +6,7 @@ department's alert settings name, whether or not that agent wants the mail too (
 profile's "email me when ..." choices govern the mail only). Read only through
 helpdesk.alerts.selectors, which shows an agent nothing about a ticket or task they may
 not see (now: access is checked when the list is read, not when the alert was written).
+An export's alert (its file is ready: helpdesk.exports) is seen by the agent who asked.
 """
 
 from django.conf import settings
@@ -28,6 +29,8 @@ class Alert(models.Model):
         TASK_ASSIGNED = "task.assignment.alert", _("Task assigned")
         TASK_TRANSFERRED = "task.transfer.alert", _("Task transferred")
         TASK_OVERDUE = "task.overdue.alert", _("Task overdue")
+        EXPORT_READY = "export.ready", _("Export ready")
+        EXPORT_FAILED = "export.failed", _("Export failed")
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="panel_alerts"
@@ -38,6 +41,14 @@ class Alert(models.Model):
     )
     task = models.ForeignKey(
         "tickets.Task", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    export = models.ForeignKey(
+        "helpdesk_exports.ExportJob",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("An export written for the agent (helpdesk.exports)."),
     )
     actor_name = models.CharField(max_length=128, blank=True)
     event_key = models.CharField(
@@ -53,7 +64,9 @@ class Alert(models.Model):
                 fields=["recipient", "kind", "event_key"], name="alerts_once_per_event"
             ),
             models.CheckConstraint(
-                condition=models.Q(ticket__isnull=False) | models.Q(task__isnull=False),
+                condition=models.Q(ticket__isnull=False)
+                | models.Q(task__isnull=False)
+                | models.Q(export__isnull=False),
                 name="alerts_about_something",
             ),
         ]

@@ -1,5 +1,5 @@
 """Which alerts an agent sees: their own, about tickets and tasks they may see now
-(tickets.selectors decides), newest first."""
+(tickets.selectors decides), and about their own exports, newest first."""
 
 from django.db.models import Q, QuerySet
 
@@ -13,8 +13,10 @@ UNREAD_CAP = 99
 def alerts_visible_to(*, user) -> QuerySet[Alert]:
     if not getattr(user, "is_authenticated", False) or not user.is_agent:
         return Alert.objects.none()
-    visible = Q(ticket__in=tickets_visible_to(user=user).values("pk")) | Q(
-        task__in=tasks_visible_to(user=user).values("pk")
+    visible = (
+        Q(ticket__in=tickets_visible_to(user=user).values("pk"))
+        | Q(task__in=tasks_visible_to(user=user).values("pk"))
+        | Q(export__requester_id=user.pk)
     )
     return Alert.objects.filter(visible, recipient_id=user.pk)
 
@@ -24,7 +26,7 @@ def alerts_for_list(*, user, limit: int = 50) -> list[Alert]:
     queries whatever the number)."""
     return list(
         alerts_visible_to(user=user)
-        .select_related("ticket", "task")
+        .select_related("ticket", "task", "export")
         .order_by("-created_at", "-id")[:limit]
     )
 

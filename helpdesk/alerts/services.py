@@ -20,6 +20,7 @@ def alerts_record(
     event_key: str,
     ticket=None,
     task=None,
+    export=None,
     actor_name: str = "",
 ) -> int:
     """One alert per agent in `recipients` about one event (one statement; a second call
@@ -31,6 +32,7 @@ def alerts_record(
             event_key=event_key[:128],
             ticket=ticket,
             task=task,
+            export=export,
             actor_name=(actor_name or "")[:128],
         )
         for person in dict.fromkeys(recipients)

@@ -372,6 +372,31 @@ def _admin_alert(email: str, subject: str, body: str, dedupe_key: str) -> Outbou
     )
 
 
+AGENT_NOTICE = "agent.notice"  # our own words to one agent (an export is ready), not a template
+
+
+def queue_agent_notice(*, recipient, key: str, subject: str, body: str) -> OutboundMessage | None:
+    """Mail one agent `subject` and plain `body` through the outbox, like any mail (sent
+    after commit, retried). Once per `key` and agent; None when not sent (not an active
+    agent, no address, or the address is marked undeliverable)."""
+    from .tasks import send_outbound_task
+
+    email = (recipient.email or "").strip().lower()
+    if not (getattr(recipient, "is_agent", False) and recipient.is_active and email):
+        return None
+    if undeliverable([email]):
+        return None
+    row = _admin_alert(email, subject, body, _dedupe_key(key, email))
+    row.template = AGENT_NOTICE
+    try:
+        with transaction.atomic():
+            row.save()
+            enqueue(send_outbound_task, row.pk)
+    except IntegrityError:
+        return None  # mailed already
+    return row
+
+
 def outbound_resend(*, actor, ids: list[int]) -> int:
     """Queue failed mail again (the admin's action): sent after commit by the outbox."""
     from .tasks import send_outbound_task

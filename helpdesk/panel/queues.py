@@ -63,6 +63,30 @@ COLUMN_SORT = {
 DEFAULT_COLUMNS = ["number", "updated", "subject", "requester", "priority", "assignee", "due"]
 
 
+def _assigned(t) -> str:
+    names = [t.assignee.display_name if t.assignee else "", t.team.name if t.team else ""]
+    return " · ".join(n for n in names if n)
+
+
+# What each column's cell holds, as plain values (the exports: helpdesk.panel.exports);
+# the table's HTML (staff/queue/_table.html) shows the same fields. One entry per COLUMNS
+# key (tests/panel/test_exports.py checks it).
+CELLS = {
+    "number": lambda t: t.number,
+    "subject": lambda t: t.subject,
+    "requester": lambda t: t.requester.display_name,
+    "priority": lambda t: t.priority.name if t.priority else "",
+    "status": lambda t: t.status.name if t.status else "",
+    "department": lambda t: t.department.name if t.department else "",
+    "assignee": _assigned,
+    "team": lambda t: t.team.name if t.team else "",
+    "topic": lambda t: t.topic.name if t.topic else "",
+    "due": lambda t: t.effective_due_at if t.state == State.OPEN else None,
+    "created": lambda t: t.created_at,
+    "updated": lambda t: t.updated_at,
+}
+
+
 @dataclass
 class Queue:
     slug: str
@@ -126,6 +150,19 @@ def saved_queue(saved) -> Queue:
         countable=not ((saved.criteria or {}).get("q") or problem),
         problem=problem,
     )
+
+
+class SearchQueue(Queue):
+    """The advanced search's results, shown (and exported) as a queue."""
+
+    def __init__(self, criteria):
+        super().__init__(slug="search", label=_("Search results"), columns=list(DEFAULT_COLUMNS))
+        self.criteria = criteria
+        self.countable = False
+        self.searches = True  # over tickets_readable_by: search.all (queue_tickets)
+
+    def filter(self, user, teams):
+        return criteria_q(self.criteria, user)
 
 
 def team_ids(user) -> list[int]:

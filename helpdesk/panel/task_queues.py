@@ -46,6 +46,25 @@ COLUMNS = (
 )
 
 
+def _assigned(t) -> str:
+    names = [t.assignee.display_name if t.assignee else "", t.team.name if t.team else ""]
+    return " · ".join(n for n in names if n)
+
+
+# What each column's cell holds, as plain values (the exports: helpdesk.panel.exports);
+# the table (staff/tasks/_table.html) shows the same fields. One entry per COLUMNS key.
+CELLS = {
+    "number": lambda t: t.number,
+    "title": lambda t: t.title,
+    "ticket": lambda t: t.ticket.number if t.ticket else "",
+    "department": lambda t: t.department.name if t.department else "",
+    "assignee": _assigned,
+    "due": lambda t: t.due_at if t.state == TaskState.OPEN else None,
+    "state": lambda t: str(t.get_state_display()),
+    "updated": lambda t: t.updated_at,
+}
+
+
 def column_labels() -> dict[str, str]:
     """What the task table's cells say, translated once per page (not once per cell)."""
     labels = {key: str(label) for key, label, _sort in COLUMNS}

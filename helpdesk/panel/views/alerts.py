@@ -25,6 +25,10 @@ def alerts_list(request):
 def _target(alert) -> str:
     if alert.ticket_id:
         return reverse("panel:ticket", args=[alert.ticket.number])
+    if alert.export_id:
+        if alert.kind == alert.Kind.EXPORT_READY:
+            return reverse("panel:export_download", args=[alert.export_id])
+        return reverse("panel:exports")
     return reverse("panel:task", args=[alert.task.number])
 
 

@@ -24,6 +24,7 @@ from ..queues import (
     COLUMN_SORT,
     COLUMNS,
     RELATED,
+    SearchQueue,
     queue_tickets,
     saved_queue,
     system_queues,
@@ -81,6 +82,9 @@ def render_queue(request, queue, *, template="staff/queue.html", extra=None, pro
         "departments": selectors.active_departments(),
         "path": request.path,
         "query_errors": problems,
+        "export_url": reverse("panel:search_export")
+        if isinstance(queue, SearchQueue)
+        else reverse("panel:queue_export", args=[queue.slug]),
         **(extra or {}),
     }
     return page(request, template, ctx, partial="staff/queue/_table.html", status=status)

@@ -11,7 +11,7 @@ from ..access import agent_of, agent_required
 from ..forms import AdvancedSearchForm, SaveQueueForm, narrow_pickers
 from ..http import attempt
 from ..params import QuickSearchParams
-from ..queues import DEFAULT_COLUMNS, Queue
+from ..queues import DEFAULT_COLUMNS, SearchQueue
 from ..search import quick_search
 from .common import go, page
 from .queues import render_queue
@@ -37,19 +37,6 @@ def search(request):
     return page(request, "staff/search.html", {"results": results, "q": results.text})
 
 
-class _SearchQueue(Queue):
-    def __init__(self, criteria):
-        super().__init__(slug="search", label=_("Search results"), columns=list(DEFAULT_COLUMNS))
-        self.criteria = criteria
-        self.countable = False
-        self.searches = True  # over tickets_readable_by: search.all (queues.queue_tickets)
-
-    def filter(self, user, teams):
-        from ..queues import criteria_q
-
-        return criteria_q(self.criteria, user)
-
-
 @agent_required
 @require_GET
 def advanced(request):
@@ -71,7 +58,7 @@ def advanced(request):
         status = 400 if asked else 200
         return page(request, "staff/search_advanced.html", extra, status=status)
     return render_queue(
-        request, _SearchQueue(criteria), template="staff/search_advanced.html", extra=extra
+        request, SearchQueue(criteria), template="staff/search_advanced.html", extra=extra
     )
 
 
