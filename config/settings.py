@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "helpdesk.portal",
     "helpdesk.importers",
     "helpdesk.ops",
+    "helpdesk.reports",
     *env.list("HELPDESK_PLUGINS", default=[]),
 ]
 
@@ -257,6 +258,7 @@ HELPDESK_CRON = {
     "purge_alerts": env.int("CRON_PURGE_ALERTS_SECONDS", default=6 * 3600),
     "fetch_mail": env.int("CRON_FETCH_MAIL_SECONDS", default=60),
     "purge_retention": env.int("CRON_PURGE_RETENTION_SECONDS", default=3600),
+    "reports_refresh": env.int("CRON_REPORTS_REFRESH_SECONDS", default=300),
 }
 CELERY_BEAT_SCHEDULE = {
     f"cron-{name}": {

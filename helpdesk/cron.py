@@ -88,6 +88,14 @@ def purge_retention() -> int:
     return sum(purge_all().values())
 
 
+def reports_refresh() -> int:
+    """The reports' read models: marked tickets' facts, then marked days' sums
+    (helpdesk.reports.rollup)."""
+    from helpdesk.reports.rollup import reports_refresh as refresh
+
+    return refresh()
+
+
 JOBS: dict[str, Callable[[], int]] = {
     "outbox_drain": outbox_drain,
     "overdue_sweep": overdue_sweep,
@@ -100,6 +108,7 @@ JOBS: dict[str, Callable[[], int]] = {
     "purge_idempotency_keys": purge_idempotency_keys,
     "purge_alerts": purge_alerts,
     "purge_retention": purge_retention,
+    "reports_refresh": reports_refresh,
 }
 
 

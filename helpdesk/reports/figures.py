@@ -1,0 +1,247 @@
+"""The report (/scp/reports/): osTicket's figures and more, read from the daily sums
+and the facts (models.py), never from the tickets.
+
+Who sees what: only the departments the viewer may see (helpdesk admins: all), and
+without `stats.agents` only their own figures (the agent dimension, their row). A
+constant number of statements whatever the period or the number of rows: the table,
+two percentile queries, the time series, the backlog before the period, the channels,
+the replies per agent, and the names of what the rows are about.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import F, Q, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils.translation import gettext as _
+
+from accounts import permissions as perms
+from accounts.models import User
+from routing.models import Department, HelpTopic, Team
+from tickets.models import Ticket
+
+from .models import DailyStat, Fact
+from .percentile import Percentile
+
+DIMENSIONS = {
+    "department": ("department_id", Department),
+    "topic": ("topic_id", HelpTopic),
+    "agent": ("agent_id", User),
+    "team": ("team_id", Team),
+}
+GRANULARITIES = ("day", "week", "month")
+COUNTS = (
+    "opened",
+    "assigned",
+    "overdue",
+    "closed",
+    "reopened",
+    "deleted",
+    "responses",
+    "timed_responses",
+    "closed_with_due",
+    "closed_in_sla",
+    "service_seconds",
+    "response_seconds",
+    "backlog",
+)
+
+
+@dataclass(frozen=True)
+class Params:
+    start: dt.date
+    end: dt.date
+    granularity: str = "day"
+    dimension: str = "department"
+    department_id: int | None = None
+
+
+@dataclass
+class Row:
+    key: int | None
+    label: str
+    opened: int = 0
+    assigned: int = 0
+    overdue: int = 0
+    closed: int = 0
+    reopened: int = 0
+    deleted: int = 0
+    responses: int = 0
+    timed_responses: int = 0
+    closed_with_due: int = 0
+    closed_in_sla: int = 0
+    service_seconds: int = 0
+    response_seconds: int = 0
+    backlog: int = 0
+    resolution_p50: float | None = None
+    resolution_p90: float | None = None
+    first_response_p50: float | None = None
+    first_response_p90: float | None = None
+
+    @property
+    def service_time(self) -> float | None:
+        """Average resolution time, seconds (osTicket's service time)."""
+        return self.service_seconds / self.closed if self.closed else None
+
+    @property
+    def response_time(self) -> float | None:
+        """Average time from a client message to the response, seconds."""
+        return self.response_seconds / self.timed_responses if self.timed_responses else None
+
+    @property
+    def sla_compliance(self) -> float | None:
+        """Share of the closes with a due date that closed by it, 0..1."""
+        return self.closed_in_sla / self.closed_with_due if self.closed_with_due else None
+
+
+@dataclass
+class Report:
+    params: Params
+    dimension: str
+    rows: list[Row]
+    series: list[dict] = field(default_factory=list)  # bucket, opened, closed, backlog
+    channels: list[dict] = field(default_factory=list)  # channel, label, opened
+    replies: list[dict] = field(default_factory=list)  # agent, label, responses
+    own_only: bool = False
+
+
+def may_see_agents(viewer: User) -> bool:
+    return perms.has_agent_perm(viewer, "stats.agents")
+
+
+def scope(viewer: User, params: Params) -> Q:
+    """The facts and sums the viewer may see, narrowed by the report's department."""
+    q = Q()
+    if not viewer.is_helpdesk_admin:
+        q &= Q(department_id__in=sorted(perms.department_ids(viewer)))
+    if params.department_id is not None:
+        q &= Q(department_id=params.department_id)
+    if not may_see_agents(viewer):
+        q &= Q(agent_id=viewer.pk)
+    return q
+
+
+def _labels(model, ids) -> dict:
+    ids = [i for i in ids if i is not None]
+    if not ids:
+        return {}
+    if model is User:
+        return {u.pk: u.display_name for u in User.objects.filter(pk__in=ids)}
+    return dict(model.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def _rows(where: Q, params: Params, dimension: str) -> list[Row]:
+    column, model = DIMENSIONS[dimension]
+    period = Q(day__range=(params.start, params.end))
+    sums = (
+        DailyStat.objects.filter(period, where)
+        .values(column)
+        .annotate(**{c: Sum(c) for c in COUNTS})
+        .order_by()
+    )
+    rows = {s[column]: Row(key=s[column], label="", **{c: s[c] for c in COUNTS}) for s in sums}
+    for kind, name, extra in (
+        (Fact.Kind.CLOSED, "resolution", {}),
+        (Fact.Kind.RESPONSE, "first_response", {"first": True}),
+    ):
+        pct = (
+            Fact.objects.filter(period, where, kind=kind, seconds__isnull=False, **extra)
+            .values(column)
+            .annotate(p50=Percentile("seconds", 0.5), p90=Percentile("seconds", 0.9))
+            .order_by()
+        )
+        for p in pct:
+            row = rows.setdefault(p[column], Row(key=p[column], label=""))
+            setattr(row, f"{name}_p50", p["p50"])
+            setattr(row, f"{name}_p90", p["p90"])
+    names = _labels(model, rows)
+    for key, row in rows.items():
+        row.label = names.get(key, _("(none)") if key is None else f"#{key}")
+    return sorted(rows.values(), key=lambda r: (r.key is None, r.label.lower()))
+
+
+def _series(where: Q, params: Params) -> list[dict]:
+    trunc = {"week": TruncWeek("day"), "month": TruncMonth("day")}.get(params.granularity)
+    bucket = trunc if trunc is not None else F("day")
+    sums = (
+        DailyStat.objects.filter(where, day__range=(params.start, params.end))
+        .annotate(bucket=bucket)
+        .values("bucket")
+        .annotate(opened=Sum("opened"), closed=Sum("closed"), delta=Sum("backlog"))
+        .order_by("bucket")
+    )
+    before = DailyStat.objects.filter(where, day__lt=params.start).aggregate(
+        n=Sum("backlog", default=0)
+    )["n"]
+    series, backlog = [], before
+    for s in sums:
+        backlog += s["delta"]
+        day = s["bucket"].date() if isinstance(s["bucket"], dt.datetime) else s["bucket"]
+        series.append(
+            {"bucket": day, "opened": s["opened"], "closed": s["closed"], "backlog": backlog}
+        )
+    return series
+
+
+def _channels(where: Q, params: Params) -> list[dict]:
+    names = dict(Ticket.Source.choices)
+    sums = (
+        DailyStat.objects.filter(where, day__range=(params.start, params.end))
+        .values("channel")
+        .annotate(opened=Sum("opened"))
+        .order_by("channel")
+    )
+    return [
+        {
+            "channel": s["channel"],
+            "label": str(names.get(s["channel"], s["channel"])),
+            "opened": s["opened"],
+        }
+        for s in sums
+        if s["opened"]
+    ]
+
+
+def _replies(where: Q, params: Params) -> list[dict]:
+    sums = (
+        DailyStat.objects.filter(
+            where, day__range=(params.start, params.end), agent_id__isnull=False
+        )
+        .values("agent_id")
+        .annotate(responses=Sum("responses"))
+        .order_by()
+    )
+    rows = [s for s in sums if s["responses"]]
+    names = _labels(User, [s["agent_id"] for s in rows])
+    out = [
+        {
+            "agent": s["agent_id"],
+            "label": names.get(s["agent_id"], f"#{s['agent_id']}"),
+            "responses": s["responses"],
+        }
+        for s in rows
+    ]
+    return sorted(out, key=lambda r: (-r["responses"], r["label"].lower()))
+
+
+def report_for(*, viewer: User, params: Params) -> Report:
+    own_only = not may_see_agents(viewer)
+    dimension = "agent" if own_only else params.dimension
+    where = scope(viewer, params)
+    return Report(
+        params=params,
+        dimension=dimension,
+        rows=_rows(where, params, dimension),
+        series=_series(where, params),
+        channels=_channels(where, params),
+        replies=_replies(where, params),
+        own_only=own_only,
+    )
+
+
+def departments_for(viewer: User) -> list[Department]:
+    """The departments the report's filter offers the viewer."""
+    depts = Department.objects.order_by("name")
+    if not viewer.is_helpdesk_admin:
+        depts = depts.filter(pk__in=perms.department_ids(viewer))
+    return list(depts.only("pk", "name"))

@@ -1,0 +1,109 @@
+"""The daily sums (`DailyStat`) and the report job that keeps them.
+
+`reports_refresh` (cron job `reports_refresh`): the tickets marked by the receivers get
+their facts derived again (facts.py); the days those facts fell on, before or after, are
+marked; each marked day is summed again from its facts (one grouped statement per day).
+Marks are taken and cleared in the same transaction as the work, so a failed run leaves
+them for the next one, and a change committed during a run marks its ticket again.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Count, Q, Sum
+
+from .models import DailyStat, DirtyDay, DirtyTicket, Fact
+
+K = Fact.Kind
+DIMENSIONS = ("department_id", "topic_id", "agent_id", "team_id", "channel")
+TICKETS_PER_RUN = 5000
+DAYS_PER_RUN = 400
+
+
+def _count(kind: str, **extra) -> Count:
+    return Count("pk", filter=Q(kind=kind, **extra))
+
+
+SUMS = {
+    "opened": _count(K.OPENED),
+    "assigned": _count(K.ASSIGNED),
+    "overdue": _count(K.OVERDUE),
+    "closed": _count(K.CLOSED),
+    "reopened": _count(K.REOPENED),
+    "deleted": _count(K.DELETED),
+    "responses": _count(K.RESPONSE),
+    "timed_responses": _count(K.RESPONSE, seconds__isnull=False),
+    "first_responses": _count(K.RESPONSE, first=True),
+    "closed_with_due": _count(K.CLOSED, met_sla__isnull=False),
+    "closed_in_sla": _count(K.CLOSED, met_sla=True),
+    "service_seconds": Sum("seconds", filter=Q(kind=K.CLOSED), default=0),
+    "response_seconds": Sum("seconds", filter=Q(kind=K.RESPONSE, seconds__isnull=False), default=0),
+    "backlog": Sum("backlog", default=0),
+}
+
+
+def mark_days(days: Iterable[dt.date]) -> None:
+    DirtyDay.objects.bulk_create(
+        [DirtyDay(day=d) for d in sorted(set(days))], ignore_conflicts=True
+    )
+
+
+def day_rollup(day: dt.date) -> int:
+    """Sum one day's facts again: returns how many DailyStat rows it has now."""
+    rows = Fact.objects.filter(day=day).values(*DIMENSIONS).annotate(**SUMS).order_by()
+    stats = [DailyStat(day=day, **row) for row in rows]
+    with transaction.atomic():
+        DailyStat.objects.filter(day=day).delete()
+        DailyStat.objects.bulk_create(stats, batch_size=1000)
+    return len(stats)
+
+
+def days_rollup(days: Iterable[dt.date]) -> int:
+    return sum(day_rollup(d) for d in sorted(set(days)))
+
+
+def reports_refresh() -> int:
+    """The job: marked tickets, then marked days. Returns how many of both it did."""
+    from .facts import facts_rebuild
+
+    with transaction.atomic():
+        marked = DirtyTicket.objects.select_for_update(skip_locked=True).order_by("ticket_id")
+        ids = list(marked.values_list("ticket_id", flat=True)[:TICKETS_PER_RUN])
+        if ids:
+            facts_rebuild(ids)
+            DirtyTicket.objects.filter(ticket_id__in=ids).delete()
+    with transaction.atomic():
+        marked_days = DirtyDay.objects.select_for_update(skip_locked=True).order_by("day")
+        days = list(marked_days.values_list("day", flat=True)[:DAYS_PER_RUN])
+        if days:
+            days_rollup(days)
+            DirtyDay.objects.filter(day__in=days).delete()
+    return len(ids) + len(days)
+
+
+def rebuild_range(start: dt.date, end: dt.date, *, verbose=None) -> tuple[int, int]:
+    """Derive again the facts of every ticket with activity between `start` and `end`
+    (UTC days, inclusive: opened on or before `end` and not closed before `start`, or
+    with facts in the range), then sum every day of the range. For upgrades and the
+    bench; (tickets, days)."""
+    from tickets.models import Ticket
+
+    from .facts import facts_rebuild
+
+    since = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    tickets = Ticket.objects.filter(created_at__lt=until, updated_at__gte=since).values_list(
+        "pk", flat=True
+    )
+    ids = set(tickets.iterator(chunk_size=5000))
+    ids |= set(Fact.objects.filter(day__range=(start, end)).values_list("ticket_id", flat=True))
+    ordered = sorted(ids)
+    for i in range(0, len(ordered), 5000):
+        facts_rebuild(ordered[i : i + 5000])
+        if verbose:
+            verbose(f"{min(i + 5000, len(ordered))}/{len(ordered)} tickets")
+    days = [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+    days_rollup(days)
+    DirtyDay.objects.filter(day__in=days).delete()
+    return len(ordered), len(days)
