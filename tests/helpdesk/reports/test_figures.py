@@ -1,0 +1,113 @@
+"""Every figure of the report against the hand-computed history of conftest.py."""
+
+import datetime as dt
+
+import pytest
+
+from helpdesk.reports.figures import Params, report_for
+from helpdesk.reports.models import DailyStat, Fact
+from tests.factories import AgentFactory
+
+from .conftest import MON
+
+pytestmark = pytest.mark.django_db
+H = 3600
+
+
+def params(**kw):
+    return Params(start=MON, end=MON + dt.timedelta(days=6), **kw)
+
+
+def by_label(report):
+    return {r.label: r for r in report.rows}
+
+
+def test_department_figures_are_the_hand_computed_ones(cast, history):
+    rows = by_label(report_for(viewer=cast.admin, params=params(dimension="department")))
+    a, b = rows["Support"], rows["Billing"]
+    assert (a.opened, a.assigned, a.overdue, a.closed, a.reopened, a.deleted) == (3, 2, 1, 3, 1, 1)
+    assert a.responses == 3
+    assert a.service_time == (10 + 3 + 2) * H / 3  # osTicket's service time
+    assert a.response_time == (1 + 2 + 1) * H / 3  # business hours: Mon 16:00 -> Tue 10:00 is 2 h
+    assert (a.first_response_p50, a.first_response_p90) == (1 * H, 1 * H)
+    assert a.resolution_p50 == 3 * H
+    assert a.resolution_p90 == pytest.approx((3 + 0.8 * 7) * H)  # of 2, 3, 10 h
+    assert a.sla_compliance == pytest.approx(2 / 3)  # T1 late, T2 twice in time
+    assert (b.opened, b.assigned, b.closed, b.responses) == (1, 1, 0, 1)
+    assert (b.first_response_p50, b.first_response_p90) == (10 * H, 10 * H)  # no SLA: clock
+    assert b.sla_compliance is None and b.service_time is None
+
+
+def test_agent_figures_follow_who_held_the_ticket(cast, history):
+    rows = by_label(report_for(viewer=cast.admin, params=params(dimension="agent")))
+    alex, bea = rows[cast.agent_a.display_name], rows[cast.agent_b.display_name]
+    nobody = rows["(none)"]
+    assert (alex.assigned, alex.overdue, alex.closed, alex.reopened, alex.responses) == (
+        2,
+        1,
+        3,
+        1,
+        3,
+    )
+    assert alex.resolution_p50 == 3 * H
+    assert (bea.assigned, bea.responses, bea.first_response_p50) == (1, 1, 10 * H)
+    # opened before anyone held them (assigned minutes later); T4 deleted unassigned
+    assert (nobody.opened, nobody.deleted) == (4, 1)
+
+
+def test_backlog_channels_and_replies(cast, history):
+    report = report_for(viewer=cast.admin, params=params(department_id=cast.dept_a.pk))
+    days = {s["bucket"]: s for s in report.series}
+    # Mon: T1, T2 opened, T2 closed; Tue: T4 opened and deleted, T1 closed; Wed: T2 both
+    assert [days[MON + dt.timedelta(days=n)]["backlog"] for n in range(3)] == [1, 0, 0]
+    assert [days[MON + dt.timedelta(days=n)]["opened"] for n in range(3)] == [2, 1, 0]
+    assert {c["channel"]: c["opened"] for c in report.channels} == {"web": 2, "email": 1}
+    assert [(r["agent"], r["responses"]) for r in report.replies] == [(cast.agent_a.pk, 3)]
+
+
+def test_week_and_month_granularity_sum_the_days(cast, history):
+    week = report_for(viewer=cast.admin, params=params(granularity="week"))
+    assert [(s["bucket"], s["opened"], s["closed"], s["backlog"]) for s in week.series] == [
+        (MON, 4, 3, 1)  # T3 still open
+    ]
+    month = report_for(viewer=cast.admin, params=params(granularity="month"))
+    assert [s["bucket"] for s in month.series] == [dt.date(2026, 3, 1)]
+
+
+def test_the_backlog_before_the_period_carries_over(cast, history):
+    later = Params(start=MON + dt.timedelta(days=1), end=MON + dt.timedelta(days=1))
+    report = report_for(viewer=cast.admin, params=later)
+    # Monday ended with T1 (dept A) and T3 (dept B) open; Tuesday closed T1
+    assert [s["backlog"] for s in report.series] == [1]
+
+
+def test_without_stats_agents_an_agent_sees_only_their_own_figures(cast, history):
+    report = report_for(viewer=cast.agent_a, params=params(dimension="department"))
+    assert report.own_only and report.dimension == "agent"
+    assert [r.key for r in report.rows] == [cast.agent_a.pk]
+    assert [r["agent"] for r in report.replies] == [cast.agent_a.pk]
+
+
+def test_with_stats_agents_an_agent_sees_the_agents_of_their_departments_only(cast, history):
+    lead = AgentFactory(username="lead", department=cast.dept_a, permissions=["stats.agents"])
+    report = report_for(viewer=lead, params=params(dimension="agent"))
+    assert {r.key for r in report.rows} == {cast.agent_a.pk, None}  # not bea (department B)
+    dept = report_for(viewer=lead, params=params(dimension="department"))
+    assert [r.label for r in dept.rows] == ["Support"]
+    assert {c["channel"] for c in dept.channels} == {"web", "email"}
+
+
+def test_a_reopened_ticket_gives_two_closes_measured_from_each_clock_start(cast, history):
+    closes = Fact.objects.filter(ticket_id=history.t2.pk, kind=Fact.Kind.CLOSED).order_by("at")
+    assert [(f.seconds, f.met_sla) for f in closes] == [(3 * H, True), (2 * H, True)]
+
+
+def test_the_rebuild_is_idempotent(cast, history):
+    from helpdesk.reports.rollup import rebuild_range
+
+    before = sorted(DailyStat.objects.values_list("day", "department_id", "agent_id", "opened"), key=str)
+    facts = Fact.objects.count()
+    rebuild_range(MON, MON + dt.timedelta(days=6))
+    assert Fact.objects.count() == facts
+    after = sorted(DailyStat.objects.values_list("day", "department_id", "agent_id", "opened"), key=str)
+    assert after == before
