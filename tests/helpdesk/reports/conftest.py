@@ -24,7 +24,7 @@ import time_machine
 
 from helpdesk.reports.rollup import reports_refresh
 from routing.models import ScheduleHours
-from tests.factories import SLAFactory, ScheduleFactory, open_ticket, status
+from tests.factories import ScheduleFactory, SLAFactory, open_ticket, status
 from tickets import services
 from tickets.models import Ticket
 

@@ -105,9 +105,13 @@ def test_a_reopened_ticket_gives_two_closes_measured_from_each_clock_start(cast,
 def test_the_rebuild_is_idempotent(cast, history):
     from helpdesk.reports.rollup import rebuild_range
 
-    before = sorted(DailyStat.objects.values_list("day", "department_id", "agent_id", "opened"), key=str)
+    before = sorted(
+        DailyStat.objects.values_list("day", "department_id", "agent_id", "opened"), key=str
+    )
     facts = Fact.objects.count()
     rebuild_range(MON, MON + dt.timedelta(days=6))
     assert Fact.objects.count() == facts
-    after = sorted(DailyStat.objects.values_list("day", "department_id", "agent_id", "opened"), key=str)
+    after = sorted(
+        DailyStat.objects.values_list("day", "department_id", "agent_id", "opened"), key=str
+    )
     assert after == before
