@@ -55,7 +55,7 @@ FROM (
     SELECT t,
            now() - ((t * 7919) %% (%(days)s * 86400)) * interval '1 second' AS opened,
            (t * 104729) %% 172800 AS resolution
-    FROM generate_series(%(lo)s, %(hi)s) AS t
+    FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS t
 ) s
 CROSS JOIN LATERAL (VALUES
     ('opened', 'opened', interval '0', 1),

@@ -5,8 +5,8 @@
   ticket's department, topic, agent, team and channel at that moment and, for a close or
   a response, the time it took (in the SLA's business hours). Rebuilt per ticket from its
   thread's events and entries; percentiles are taken over these rows.
-- `DailyStat`: the facts of one UTC day summed per (department, topic, agent, team,
-  channel): what every count, average and the backlog read.
+- `DailyStat`: the facts of one UTC day summed at a few grains (department and agent,
+  topic, team, channel): what every count, average and the backlog read.
 - `DirtyTicket` / `DirtyDay`: what changed since the report job last ran.
 
 Ids are plain integers, not foreign keys: a figure of the past outlives a purged ticket
@@ -56,11 +56,22 @@ class Fact(models.Model):
 
 
 class DailyStat(models.Model):
+    """One day's facts summed at one grain: per department and agent (what the
+    department and agent dimensions, the time series, the backlog and the replies
+    read), per department and topic, per department and team, and per department, agent
+    and channel. Narrow grains keep a 90-day report to a few thousand rows."""
+
+    class Grain(models.TextChoices):
+        AGENT = "agent", _("Department and agent")
+        TOPIC = "topic", _("Department and help topic")
+        TEAM = "team", _("Department and team")
+        CHANNEL = "channel", _("Department, agent and channel")
+
     day = models.DateField()
+    grain = models.CharField(max_length=8, choices=Grain)
     department_id = models.BigIntegerField(null=True)
-    topic_id = models.BigIntegerField(null=True)
     agent_id = models.BigIntegerField(null=True)
-    team_id = models.BigIntegerField(null=True)
+    key = models.BigIntegerField(null=True, help_text=_("The topic or the team."))
     channel = models.CharField(max_length=8, blank=True)
     opened = models.IntegerField(default=0)
     assigned = models.IntegerField(default=0)
@@ -78,14 +89,18 @@ class DailyStat(models.Model):
     service_seconds = models.BigIntegerField(default=0, help_text=_("Sum over the closes."))
     response_seconds = models.BigIntegerField(default=0, help_text=_("Sum over the responses."))
     backlog = models.IntegerField(default=0, help_text=_("Net change of the open backlog."))
+    # {bucket: count} of the resolution and first response times (histogram.py), for
+    # percentiles over ranges too large to sort the facts of
+    resolution_hist = models.JSONField(default=dict, blank=True)
+    first_response_hist = models.JSONField(default=dict, blank=True)
 
     class Meta:
         indexes = [
-            models.Index(fields=["day", "department_id"], name="reports_daily_day_dept"),
+            models.Index(fields=["grain", "day", "department_id"], name="reports_daily_grain_day"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.day} dept {self.department_id} agent {self.agent_id}"
+        return f"{self.day} {self.grain} dept {self.department_id} agent {self.agent_id}"
 
 
 class DirtyTicket(models.Model):

@@ -8,15 +8,24 @@ them for the next one, and a change committed during a run marks its ticket agai
 """
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 
+from .histogram import histogram
 from .models import DailyStat, DirtyDay, DirtyTicket, Fact
 
 K = Fact.Kind
-DIMENSIONS = ("department_id", "topic_id", "agent_id", "team_id", "channel")
+G = DailyStat.Grain
+# grain -> the fact columns it groups by, and where the grain's key comes from
+GRAINS = {
+    G.AGENT: (("department_id", "agent_id"), None),
+    G.TOPIC: (("department_id", "topic_id"), "topic_id"),
+    G.TEAM: (("department_id", "team_id"), "team_id"),
+    G.CHANNEL: (("department_id", "agent_id", "channel"), None),
+}
 TICKETS_PER_RUN = 5000
 DAYS_PER_RUN = 400
 
@@ -49,10 +58,39 @@ def mark_days(days: Iterable[dt.date]) -> None:
     )
 
 
+def _durations(day: dt.date) -> list[dict]:
+    """The day's closes and first responses with their times and every grain's columns."""
+    timed = Q(kind=K.CLOSED) | Q(kind=K.RESPONSE, first=True)
+    columns = ("kind", "seconds", "department_id", "agent_id", "topic_id", "team_id", "channel")
+    return list(Fact.objects.filter(timed, day=day, seconds__isnull=False).values(*columns))
+
+
+def _histograms(durations: list[dict], columns: tuple[str, ...]) -> dict[tuple, dict]:
+    """Per value of `columns`: the histograms of resolution and first response times."""
+    found: dict[tuple, dict[str, list[int]]] = defaultdict(lambda: {"closed": [], "response": []})
+    for d in durations:
+        found[tuple(d[c] for c in columns)][d["kind"]].append(d["seconds"])
+    return {
+        group: {
+            "resolution_hist": histogram(v["closed"]),
+            "first_response_hist": histogram(v["response"]),
+        }
+        for group, v in found.items()
+    }
+
+
 def day_rollup(day: dt.date) -> int:
-    """Sum one day's facts again: returns how many DailyStat rows it has now."""
-    rows = Fact.objects.filter(day=day).values(*DIMENSIONS).annotate(**SUMS).order_by()
-    stats = [DailyStat(day=day, **row) for row in rows]
+    """Sum one day's facts again at every grain: returns how many DailyStat rows it has."""
+    facts = Fact.objects.filter(day=day)
+    durations = _durations(day)
+    stats = []
+    for grain, (columns, key) in GRAINS.items():
+        hists = _histograms(durations, columns)
+        for row in facts.values(*columns).annotate(**SUMS).order_by():
+            row.update(hists.get(tuple(row[c] for c in columns), {}))
+            if key is not None:
+                row["key"] = row.pop(key)
+            stats.append(DailyStat(day=day, grain=grain, **row))
     with transaction.atomic():
         DailyStat.objects.filter(day=day).delete()
         DailyStat.objects.bulk_create(stats, batch_size=1000)

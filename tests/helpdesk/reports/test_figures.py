@@ -115,3 +115,31 @@ def test_the_rebuild_is_idempotent(cast, history):
         DailyStat.objects.values_list("day", "department_id", "agent_id", "opened"), key=str
     )
     assert after == before
+
+
+def test_large_reports_read_percentiles_from_the_histograms_within_5_percent(
+    cast, history, monkeypatch
+):
+    from helpdesk.reports import figures
+
+    monkeypatch.setattr(figures, "EXACT_LIMIT", 0)
+    report = report_for(viewer=cast.admin, params=params(dimension="department"))
+    a = by_label(report)["Support"]
+    assert a.approximate and report.approximate
+    assert a.resolution_p50 == pytest.approx(3 * H, rel=0.05)
+    assert a.resolution_p90 == pytest.approx((3 + 0.8 * 7) * H, rel=0.05)
+    assert a.first_response_p50 == pytest.approx(1 * H, rel=0.05)
+    assert a.opened == 3  # the counts stay exact
+
+
+def test_histogram_buckets_hold_every_value_within_5_percent():
+    from collections import Counter
+
+    from helpdesk.reports.histogram import bucket, histogram, merge, percentile
+
+    for seconds in (61, 600, 3600, 7200, 36_000, 86_400 * 30):
+        hist = Counter()
+        merge(hist, histogram([seconds]))
+        assert percentile(hist, 0.5) == pytest.approx(seconds, rel=0.05)
+    assert bucket(59) == 0 and bucket(60) == 1
+    assert percentile(Counter(), 0.5) is None

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def today_stat(dept):
     day = timezone.now().astimezone(dt.UTC).date()
-    return DailyStat.objects.filter(day=day, department_id=dept.pk)
+    return DailyStat.objects.filter(day=day, department_id=dept.pk, grain="agent")
 
 
 def test_a_change_marks_its_ticket_and_the_job_brings_the_sums_up_to_date(cast):
@@ -68,7 +68,8 @@ def test_a_marked_day_is_summed_again_from_its_facts(cast):
     )  # fmt: skip
     DirtyDay.objects.create(day=day)
     reports_refresh()
-    stat = DailyStat.objects.get(day=day)
+    stat = DailyStat.objects.get(day=day, grain="agent")
+    assert DailyStat.objects.get(day=day, grain="channel").channel == "web"
     assert (stat.opened, stat.backlog, stat.department_id) == (1, 1, cast.dept_a.pk)
     assert not DirtyDay.objects.exists()
     Fact.objects.all().delete()
