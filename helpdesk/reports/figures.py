@@ -12,6 +12,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.utils.translation import gettext as _
@@ -21,7 +22,7 @@ from accounts.models import User
 from routing.models import Department, HelpTopic, Team
 from tickets.models import Ticket
 
-from .histogram import merge, percentile
+from .histogram import percentile
 from .models import DailyStat, Fact
 from .percentile import Percentile
 
@@ -185,23 +186,38 @@ def _exact_percentiles(rows: dict, where: Q, column: str) -> None:
 
 def _histogram_percentiles(rows: dict, where: Q, column: str) -> None:
     """From the days' histograms (histogram.py): within 5 %, at a cost that does not grow
-    with the number of tickets."""
-    merged: dict = defaultdict(lambda: (Counter(), Counter()))
-    found = (
+    with the number of tickets. The database adds the histograms up (bucket by bucket,
+    per row of the report); only the sums come back."""
+    for name, field_name in (
+        ("resolution", "resolution_hist"),
+        ("first_response", "first_response_hist"),
+    ):
+        for key, hist in _histogram_sums(where, column, field_name).items():
+            row = rows.setdefault(key, Row(key=key, label=""))
+            row.approximate = True
+            setattr(row, f"{name}_p50", percentile(hist, 0.5))
+            setattr(row, f"{name}_p90", percentile(hist, 0.9))
+
+
+def _histogram_sums(where: Q, column: str, field_name: str) -> dict:
+    inner = (
         DailyStat.objects.filter(where)
-        .exclude(closed=0, first_responses=0)
-        .values_list(column, "resolution_hist", "first_response_hist")
+        .exclude(**{field_name: {}})
+        .values(k=F(column), hist=F(field_name))
+        .order_by()
     )
-    for key, resolution, first in found:
-        merge(merged[key][0], resolution)
-        merge(merged[key][1], first)
-    for key, (resolution, first) in merged.items():
-        row = rows.setdefault(key, Row(key=key, label=""))
-        row.approximate = True
-        row.resolution_p50 = percentile(resolution, 0.5)
-        row.resolution_p90 = percentile(resolution, 0.9)
-        row.first_response_p50 = percentile(first, 0.5)
-        row.first_response_p90 = percentile(first, 0.9)
+    sql, params = inner.query.sql_with_params()
+    each = "jsonb_each_text" if connection.vendor == "postgresql" else "json_each"
+    outer = (
+        f"SELECT s.k, h.key, SUM(CAST(h.value AS INTEGER)) FROM ({sql}) s "  # noqa: S608
+        f"CROSS JOIN {each}(s.hist) h GROUP BY s.k, h.key"
+    )
+    sums: dict = defaultdict(Counter)
+    with connection.cursor() as cursor:
+        cursor.execute(outer, params)
+        for key, b, n in cursor.fetchall():
+            sums[key][int(b)] += n
+    return sums
 
 
 def _series(where: Q, params: Params) -> list[dict]:
