@@ -184,3 +184,10 @@ def test_the_query_count_does_not_grow_with_the_rows(cast, lead):
     days_rollup({f.day for f in facts})
     assert DailyStat.objects.count() > 12
     assert count() == few
+
+
+def test_the_filter_form_as_a_browser_sends_it_is_accepted(cast, figures):
+    url = "/scp/reports/?period=7&start=&end=&granularity=day&dimension=agent&department="
+    response = signed_in(cast.admin).get(url)
+    assert response.status_code == 200
+    assert cast.agent_a.display_name in table(response.content.decode())

@@ -23,6 +23,9 @@ MAX_DAYS = 731
 
 
 class ReportParams(QueryForm):
+    # the form's own fields: "All yours" sends department=, and the dates go along
+    # (filled in) whatever the period
+    blank_ok = frozenset({"department", "start", "end"})
     period = forms.ChoiceField(
         label=gettext_lazy("Period"),
         choices=[(p, p) for p in PERIODS],
