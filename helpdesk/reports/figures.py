@@ -35,6 +35,7 @@ DIMENSIONS = {
     "team": (G.TEAM, "key", "team_id", Team),
 }
 GRANULARITIES = ("day", "week", "month")
+WEEKS = {G.AGENT: G.AGENT_WEEK, G.TOPIC: G.TOPIC_WEEK, G.TEAM: G.TEAM_WEEK}
 # Percentiles are exact (the facts sorted by the database) up to this many closes and
 # first responses in the report, read from the daily histograms beyond.
 EXACT_LIMIT = 20_000
@@ -159,11 +160,26 @@ def _rows(where: Q, params: Params, dimension: str) -> list[Row]:
     if samples <= EXACT_LIMIT:
         _exact_percentiles(rows, Q(period, where), fact_column)
     else:
-        _histogram_percentiles(rows, Q(period, where, grain=grain), column)
+        _histogram_percentiles(rows, Q(where) & histogram_days(params, grain), column)
     names = _labels(model, rows)
     for key, row in rows.items():
         row.label = names.get(key, _("(none)") if key is None else f"#{key}")
     return sorted(rows.values(), key=lambda r: (r.key is None, r.label.lower()))
+
+
+def histogram_days(params: Params, grain: str) -> Q:
+    """The rows whose histograms cover the period: the full weeks' own rows (Monday to
+    Sunday), the days' rows for the days before and after them."""
+    start, end = params.start, params.end
+    first = start + dt.timedelta(days=(7 - start.weekday()) % 7)  # first Monday
+    last = end - dt.timedelta(days=(end.weekday() + 1) % 7)  # last Sunday
+    if first + dt.timedelta(days=6) > last:
+        return Q(grain=grain, day__range=(start, end))
+    return (
+        Q(grain=grain, day__gte=start, day__lt=first)
+        | Q(grain=WEEKS[grain], day__range=(first, last - dt.timedelta(days=6)))
+        | Q(grain=grain, day__gt=last, day__lte=end)
+    )
 
 
 def _exact_percentiles(rows: dict, where: Q, column: str) -> None:

@@ -66,6 +66,10 @@ class DailyStat(models.Model):
         TOPIC = "topic", _("Department and help topic")
         TEAM = "team", _("Department and team")
         CHANNEL = "channel", _("Department, agent and channel")
+        # a week's histograms (day: its Monday), for the full weeks of long reports
+        AGENT_WEEK = "agent_w", _("Week: department and agent")
+        TOPIC_WEEK = "topic_w", _("Week: department and help topic")
+        TEAM_WEEK = "team_w", _("Week: department and team")
 
     day = models.DateField()
     grain = models.CharField(max_length=8, choices=Grain)

@@ -8,13 +8,13 @@ them for the next one, and a change committed during a run marks its ticket agai
 """
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 
-from .histogram import histogram
+from .histogram import histogram, merge
 from .models import DailyStat, DirtyDay, DirtyTicket, Fact
 
 K = Fact.Kind
@@ -26,6 +26,8 @@ GRAINS = {
     G.TEAM: (("department_id", "team_id"), "team_id"),
     G.CHANNEL: (("department_id", "agent_id", "channel"), None),
 }
+# the grains whose histograms are also kept per week
+WEEKLY = {G.AGENT: G.AGENT_WEEK, G.TOPIC: G.TOPIC_WEEK, G.TEAM: G.TEAM_WEEK}
 TICKETS_PER_RUN = 5000
 DAYS_PER_RUN = 400
 
@@ -79,8 +81,9 @@ def _histograms(durations: list[dict], columns: tuple[str, ...]) -> dict[tuple, 
     }
 
 
-def day_rollup(day: dt.date) -> int:
-    """Sum one day's facts again at every grain: returns how many DailyStat rows it has."""
+def day_rollup(day: dt.date, *, weeks: bool = True) -> int:
+    """Sum one day's facts again at every grain (and its week's histograms, unless
+    `weeks` is off): returns how many daily rows the day has."""
     facts = Fact.objects.filter(day=day)
     durations = _durations(day)
     stats = []
@@ -92,13 +95,51 @@ def day_rollup(day: dt.date) -> int:
                 row["key"] = row.pop(key)
             stats.append(DailyStat(day=day, grain=grain, **row))
     with transaction.atomic():
-        DailyStat.objects.filter(day=day).delete()
+        DailyStat.objects.filter(day=day, grain__in=list(GRAINS)).delete()
         DailyStat.objects.bulk_create(stats, batch_size=1000)
+    if weeks:
+        week_rollup(monday(day))
     return len(stats)
 
 
+def monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def week_rollup(first: dt.date) -> int:
+    """The histograms of the week starting on Monday `first`, merged from its days' rows
+    (a long report reads one row per week instead of seven)."""
+    days = (first, first + dt.timedelta(days=6))
+    merged: dict[tuple, tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
+    rows = DailyStat.objects.filter(grain__in=list(WEEKLY), day__range=days).values_list(
+        "grain", "department_id", "agent_id", "key", "resolution_hist", "first_response_hist"
+    )
+    for grain, dept, agent, key, resolution, first_response in rows:
+        if resolution or first_response:
+            into = merged[(WEEKLY[grain], dept, agent, key)]
+            merge(into[0], resolution)
+            merge(into[1], first_response)
+    weeks = [
+        DailyStat(
+            day=first, grain=grain, department_id=dept, agent_id=agent, key=key,
+            resolution_hist={str(b): n for b, n in sorted(r.items())},
+            first_response_hist={str(b): n for b, n in sorted(f.items())},
+        )
+        for (grain, dept, agent, key), (r, f) in merged.items()
+    ]  # fmt: skip
+    with transaction.atomic():
+        DailyStat.objects.filter(day=first, grain__in=list(WEEKLY.values())).delete()
+        DailyStat.objects.bulk_create(weeks, batch_size=1000)
+    return len(weeks)
+
+
 def days_rollup(days: Iterable[dt.date]) -> int:
-    return sum(day_rollup(d) for d in sorted(set(days)))
+    """Sum these days again, then the histograms of their weeks."""
+    ordered = sorted(set(days))
+    count = sum(day_rollup(d, weeks=False) for d in ordered)
+    for first in sorted({monday(d) for d in ordered}):
+        week_rollup(first)
+    return count
 
 
 def reports_refresh() -> int:

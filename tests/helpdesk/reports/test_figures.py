@@ -143,3 +143,22 @@ def test_histogram_buckets_hold_every_value_within_5_percent():
         assert percentile(hist, 0.5) == pytest.approx(seconds, rel=0.05)
     assert bucket(59) == 0 and bucket(60) == 1
     assert percentile(Counter(), 0.5) is None
+
+
+def test_histograms_of_full_weeks_and_edge_days_add_up_alike(cast, history, monkeypatch):
+    from helpdesk.reports import figures
+    from helpdesk.reports.models import DailyStat
+
+    monkeypatch.setattr(figures, "EXACT_LIMIT", 0)
+    assert DailyStat.objects.filter(grain="agent_w", day=MON).exists()  # the week's row
+    week = by_label(report_for(viewer=cast.admin, params=params()))["Support"]
+    around = Params(start=MON - dt.timedelta(days=1), end=MON + dt.timedelta(days=9))
+    wider = by_label(report_for(viewer=cast.admin, params=around))["Support"]
+    days = Params(start=MON, end=MON + dt.timedelta(days=2))  # no full week: the days
+    short = by_label(report_for(viewer=cast.admin, params=days))["Support"]
+    for row in (wider, short):
+        assert (row.resolution_p50, row.resolution_p90) == (
+            week.resolution_p50,
+            week.resolution_p90,
+        )
+        assert row.first_response_p50 == week.first_response_p50
