@@ -4,76 +4,152 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='DirtyDay',
+            name="DirtyDay",
             fields=[
-                ('day', models.DateField(primary_key=True, serialize=False)),
+                ("day", models.DateField(primary_key=True, serialize=False)),
             ],
         ),
         migrations.CreateModel(
-            name='DirtyTicket',
+            name="DirtyTicket",
             fields=[
-                ('ticket_id', models.BigIntegerField(primary_key=True, serialize=False)),
+                ("ticket_id", models.BigIntegerField(primary_key=True, serialize=False)),
             ],
         ),
         migrations.CreateModel(
-            name='DailyStat',
+            name="DailyStat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('grain', models.CharField(choices=[('agent', 'Department and agent'), ('topic', 'Department and help topic'), ('team', 'Department and team'), ('channel', 'Department, agent and channel'), ('agent_w', 'Week: department and agent'), ('topic_w', 'Week: department and help topic'), ('team_w', 'Week: department and team')], max_length=8)),
-                ('department_id', models.BigIntegerField(null=True)),
-                ('agent_id', models.BigIntegerField(null=True)),
-                ('key', models.BigIntegerField(help_text='The topic or the team.', null=True)),
-                ('channel', models.CharField(blank=True, max_length=8)),
-                ('opened', models.IntegerField(default=0)),
-                ('assigned', models.IntegerField(default=0)),
-                ('overdue', models.IntegerField(default=0)),
-                ('closed', models.IntegerField(default=0)),
-                ('reopened', models.IntegerField(default=0)),
-                ('deleted', models.IntegerField(default=0)),
-                ('responses', models.IntegerField(default=0)),
-                ('timed_responses', models.IntegerField(default=0, help_text='Responses that answered a message.')),
-                ('first_responses', models.IntegerField(default=0)),
-                ('closed_with_due', models.IntegerField(default=0)),
-                ('closed_in_sla', models.IntegerField(default=0)),
-                ('service_seconds', models.BigIntegerField(default=0, help_text='Sum over the closes.')),
-                ('response_seconds', models.BigIntegerField(default=0, help_text='Sum over the responses.')),
-                ('backlog', models.IntegerField(default=0, help_text='Net change of the open backlog.')),
-                ('resolution_hist', models.JSONField(blank=True, default=dict)),
-                ('first_response_hist', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("day", models.DateField()),
+                (
+                    "grain",
+                    models.CharField(
+                        choices=[
+                            ("agent", "Department and agent"),
+                            ("topic", "Department and help topic"),
+                            ("team", "Department and team"),
+                            ("channel", "Department, agent and channel"),
+                            ("agent_w", "Week: department and agent"),
+                            ("topic_w", "Week: department and help topic"),
+                            ("team_w", "Week: department and team"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                ("department_id", models.BigIntegerField(null=True)),
+                ("agent_id", models.BigIntegerField(null=True)),
+                ("key", models.BigIntegerField(help_text="The topic or the team.", null=True)),
+                ("channel", models.CharField(blank=True, max_length=8)),
+                ("opened", models.IntegerField(default=0)),
+                ("assigned", models.IntegerField(default=0)),
+                ("overdue", models.IntegerField(default=0)),
+                ("closed", models.IntegerField(default=0)),
+                ("reopened", models.IntegerField(default=0)),
+                ("deleted", models.IntegerField(default=0)),
+                ("responses", models.IntegerField(default=0)),
+                (
+                    "timed_responses",
+                    models.IntegerField(default=0, help_text="Responses that answered a message."),
+                ),
+                ("first_responses", models.IntegerField(default=0)),
+                ("closed_with_due", models.IntegerField(default=0)),
+                ("closed_in_sla", models.IntegerField(default=0)),
+                (
+                    "service_seconds",
+                    models.BigIntegerField(default=0, help_text="Sum over the closes."),
+                ),
+                (
+                    "response_seconds",
+                    models.BigIntegerField(default=0, help_text="Sum over the responses."),
+                ),
+                (
+                    "backlog",
+                    models.IntegerField(default=0, help_text="Net change of the open backlog."),
+                ),
+                ("resolution_hist", models.JSONField(blank=True, default=dict)),
+                ("first_response_hist", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'indexes': [models.Index(fields=['grain', 'day', 'department_id'], name='reports_daily_grain_day')],
+                "indexes": [
+                    models.Index(
+                        fields=["grain", "day", "department_id"], name="reports_daily_grain_day"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Fact',
+            name="Fact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ticket_id', models.BigIntegerField()),
-                ('kind', models.CharField(choices=[('opened', 'Opened'), ('assigned', 'Assigned'), ('overdue', 'Overdue'), ('closed', 'Closed'), ('reopened', 'Reopened'), ('deleted', 'Deleted'), ('response', 'Response'), ('moved', 'Moved in or out of the open backlog')], max_length=16)),
-                ('at', models.DateTimeField()),
-                ('day', models.DateField(help_text='The UTC day of `at`.')),
-                ('department_id', models.BigIntegerField(null=True)),
-                ('topic_id', models.BigIntegerField(null=True)),
-                ('agent_id', models.BigIntegerField(null=True)),
-                ('team_id', models.BigIntegerField(null=True)),
-                ('channel', models.CharField(blank=True, max_length=8)),
-                ('seconds', models.BigIntegerField(help_text='A close: since opened. A response: since the message it answers.', null=True)),
-                ('first', models.BooleanField(default=False, help_text="The ticket's first response.")),
-                ('met_sla', models.BooleanField(help_text='A close: by its due date (None: none).', null=True)),
-                ('backlog', models.SmallIntegerField(default=0, help_text='+1 into the open backlog, -1 out.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ticket_id", models.BigIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("opened", "Opened"),
+                            ("assigned", "Assigned"),
+                            ("overdue", "Overdue"),
+                            ("closed", "Closed"),
+                            ("reopened", "Reopened"),
+                            ("deleted", "Deleted"),
+                            ("response", "Response"),
+                            ("moved", "Moved in or out of the open backlog"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("day", models.DateField(help_text="The UTC day of `at`.")),
+                ("department_id", models.BigIntegerField(null=True)),
+                ("topic_id", models.BigIntegerField(null=True)),
+                ("agent_id", models.BigIntegerField(null=True)),
+                ("team_id", models.BigIntegerField(null=True)),
+                ("channel", models.CharField(blank=True, max_length=8)),
+                (
+                    "seconds",
+                    models.BigIntegerField(
+                        help_text="A close: since opened. A response: since the message it answers.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "first",
+                    models.BooleanField(default=False, help_text="The ticket's first response."),
+                ),
+                (
+                    "met_sla",
+                    models.BooleanField(
+                        help_text="A close: by its due date (None: none).", null=True
+                    ),
+                ),
+                (
+                    "backlog",
+                    models.SmallIntegerField(
+                        default=0, help_text="+1 into the open backlog, -1 out."
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['kind', 'day'], name='reports_fact_kind_day'), models.Index(fields=['ticket_id'], name='reports_fact_ticket'), models.Index(fields=['day'], name='reports_fact_day')],
+                "indexes": [
+                    models.Index(fields=["kind", "day"], name="reports_fact_kind_day"),
+                    models.Index(fields=["ticket_id"], name="reports_fact_ticket"),
+                    models.Index(fields=["day"], name="reports_fact_day"),
+                ],
             },
         ),
     ]
