@@ -162,3 +162,20 @@ def test_histograms_of_full_weeks_and_edge_days_add_up_alike(cast, history, monk
             week.resolution_p90,
         )
         assert row.first_response_p50 == week.first_response_p50
+
+
+def test_the_rebuild_command_brings_back_lost_read_models(cast, history):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    expected = report_for(viewer=cast.admin, params=params()).rows
+    Fact.objects.all().delete()
+    DailyStat.objects.all().delete()
+    out = StringIO()
+    call_command("rebuild_reports", "--from", "2026-03-02", "--to", "2026-03-08", stdout=out)
+    assert "4 tickets, 7 days rebuilt" in out.getvalue()
+    assert report_for(viewer=cast.admin, params=params()).rows == expected
+    with pytest.raises(CommandError):
+        call_command("rebuild_reports", "--from", "2026-03-09", "--to", "2026-03-02")
