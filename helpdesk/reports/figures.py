@@ -246,17 +246,42 @@ def _series(where: Q, params: Params) -> list[dict]:
         .annotate(opened=Sum("opened"), closed=Sum("closed"), delta=Sum("backlog"))
         .order_by("bucket")
     )
-    before = DailyStat.objects.filter(where, grain=G.AGENT, day__lt=params.start).aggregate(
-        n=Sum("backlog", default=0)
-    )["n"]
+    week = params.start - dt.timedelta(days=params.start.weekday())
+    earlier = Q(grain=G.AGENT_WEEK, day__lt=week) | Q(
+        grain=G.AGENT, day__gte=week, day__lt=params.start
+    )  # the weeks before the period's first, then its days before the start
+    before = DailyStat.objects.filter(where, earlier).aggregate(n=Sum("backlog", default=0))["n"]
+    found = {
+        (s["bucket"].date() if isinstance(s["bucket"], dt.datetime) else s["bucket"]): s
+        for s in sums
+    }
     series, backlog = [], before
-    for s in sums:
+    for day in buckets(params):  # every bucket, the quiet ones too
+        s = found.get(day, {"opened": 0, "closed": 0, "delta": 0})
         backlog += s["delta"]
-        day = s["bucket"].date() if isinstance(s["bucket"], dt.datetime) else s["bucket"]
         series.append(
             {"bucket": day, "opened": s["opened"], "closed": s["closed"], "backlog": backlog}
         )
     return series
+
+
+def buckets(params: Params) -> list[dt.date]:
+    """The first day of each bucket of the period: each day, each week's Monday, or each
+    month's first (the first bucket may start before the period)."""
+    if params.granularity == "week":
+        day, step = params.start - dt.timedelta(days=params.start.weekday()), 7
+    elif params.granularity == "month":
+        day, step = params.start.replace(day=1), 0
+    else:
+        day, step = params.start, 1
+    out = []
+    while day <= params.end:
+        out.append(day)
+        if step:
+            day += dt.timedelta(days=step)
+        else:
+            day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return out
 
 
 def _channels(where: Q, params: Params) -> list[dict]:

@@ -107,25 +107,29 @@ def monday(day: dt.date) -> dt.date:
 
 
 def week_rollup(first: dt.date) -> int:
-    """The histograms of the week starting on Monday `first`, merged from its days' rows
-    (a long report reads one row per week instead of seven)."""
+    """The week starting on Monday `first`, from its days' rows: the histograms (a long
+    report reads one row per week instead of seven) and, per department and agent, the
+    backlog's net change (the backlog before a report adds weeks, not days)."""
     days = (first, first + dt.timedelta(days=6))
-    merged: dict[tuple, tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
+    merged: dict[tuple, list] = defaultdict(lambda: [Counter(), Counter(), 0])
     rows = DailyStat.objects.filter(grain__in=list(WEEKLY), day__range=days).values_list(
-        "grain", "department_id", "agent_id", "key", "resolution_hist", "first_response_hist"
-    )
-    for grain, dept, agent, key, resolution, first_response in rows:
-        if resolution or first_response:
+        "grain", "department_id", "agent_id", "key", "resolution_hist", "first_response_hist",
+        "backlog",
+    )  # fmt: skip
+    for grain, dept, agent, key, resolution, first_response, backlog in rows:
+        if resolution or first_response or (backlog and grain == G.AGENT):
             into = merged[(WEEKLY[grain], dept, agent, key)]
             merge(into[0], resolution)
             merge(into[1], first_response)
+            if grain == G.AGENT:
+                into[2] += backlog
     weeks = [
         DailyStat(
-            day=first, grain=grain, department_id=dept, agent_id=agent, key=key,
-            resolution_hist={str(b): n for b, n in sorted(r.items())},
-            first_response_hist={str(b): n for b, n in sorted(f.items())},
+            day=first, grain=grain, department_id=dept, agent_id=agent, key=key, backlog=b,
+            resolution_hist={str(k): n for k, n in sorted(r.items())},
+            first_response_hist={str(k): n for k, n in sorted(f.items())},
         )
-        for (grain, dept, agent, key), (r, f) in merged.items()
+        for (grain, dept, agent, key), (r, f, b) in merged.items()
     ]  # fmt: skip
     with transaction.atomic():
         DailyStat.objects.filter(day=first, grain__in=list(WEEKLY.values())).delete()

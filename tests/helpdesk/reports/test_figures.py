@@ -59,7 +59,7 @@ def test_backlog_channels_and_replies(cast, history):
     report = report_for(viewer=cast.admin, params=params(department_id=cast.dept_a.pk))
     days = {s["bucket"]: s for s in report.series}
     # Mon: T1, T2 opened, T2 closed; Tue: T4 opened and deleted, T1 closed; Wed: T2 both
-    assert [days[MON + dt.timedelta(days=n)]["backlog"] for n in range(3)] == [1, 0, 0]
+    assert [days[MON + dt.timedelta(days=n)]["backlog"] for n in range(7)] == [1, 0, 0, 0, 0, 0, 0]
     assert [days[MON + dt.timedelta(days=n)]["opened"] for n in range(3)] == [2, 1, 0]
     assert {c["channel"]: c["opened"] for c in report.channels} == {"web": 2, "email": 1}
     assert [(r["agent"], r["responses"]) for r in report.replies] == [(cast.agent_a.pk, 3)]
@@ -78,7 +78,7 @@ def test_the_backlog_before_the_period_carries_over(cast, history):
     later = Params(start=MON + dt.timedelta(days=1), end=MON + dt.timedelta(days=1))
     report = report_for(viewer=cast.admin, params=later)
     # Monday ended with T1 (dept A) and T3 (dept B) open; Tuesday closed T1
-    assert [s["backlog"] for s in report.series] == [1]
+    assert [s["backlog"] for s in report.series] == [1]  # one day, one bucket
 
 
 def test_without_stats_agents_an_agent_sees_only_their_own_figures(cast, history):
@@ -179,3 +179,14 @@ def test_the_rebuild_command_brings_back_lost_read_models(cast, history):
     assert report_for(viewer=cast.admin, params=params()).rows == expected
     with pytest.raises(CommandError):
         call_command("rebuild_reports", "--from", "2026-03-09", "--to", "2026-03-02")
+
+
+def test_the_backlog_of_earlier_weeks_comes_from_their_week_rows(cast, history):
+    later = Params(start=MON + dt.timedelta(days=7), end=MON + dt.timedelta(days=8))
+    series = report_for(viewer=cast.admin, params=later).series
+    # only T3 (Billing) is still open; quiet days are in the series too
+    assert [(s["bucket"], s["opened"], s["backlog"]) for s in series] == [
+        (MON + dt.timedelta(days=7), 0, 1),
+        (MON + dt.timedelta(days=8), 0, 1),
+    ]
+    assert DailyStat.objects.get(grain="agent_w", day=MON, agent_id=cast.agent_b.pk).backlog == 1
