@@ -1,6 +1,7 @@
 """The report's table as plain cells: what the page shows beside its charts and what
 its CSV export holds, from one place."""
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from .figures import Report, Row
@@ -79,6 +80,22 @@ COLUMNS = (
     "sla_compliance",
     "responses",
 )
+
+
+def displayed(values: list) -> list[str]:
+    """Cells as the page shows them: the locale's decimal separator, a dash for none
+    (formatted once here: the template's own localising of each of thousands of cells
+    costs more than the figures)."""
+    sep = formats.get_format("DECIMAL_SEPARATOR")
+    out = []
+    for v in values:
+        if v is None:
+            out.append("\u2013")  # an en dash
+        elif isinstance(v, float):
+            out.append(str(v).replace(".", sep))
+        else:
+            out.append(str(v))
+    return out
 
 
 def chart_data(report: Report) -> dict:

@@ -104,7 +104,11 @@ def _context(request) -> tuple[dict, bool, figures.Params, figures.Report]:
         "dimensions": list(table.DIMENSION_LABELS.items()),
         "departments": departments,
         "header": table.header(report),
-        "rows": [table.cells(r) for r in report.rows],
+        "rows": [table.displayed(table.cells(r)) for r in report.rows],
+        "series": [
+            [s["bucket"].isoformat(), *table.displayed([s["opened"], s["closed"], s["backlog"]])]
+            for s in report.series
+        ],
         "chart_data": table.chart_data(report),
         "query_errors": [] if valid else form.problems(),
         "export_query": request.GET.urlencode(),
