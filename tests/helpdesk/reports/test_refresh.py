@@ -86,3 +86,36 @@ def test_a_purged_ticket_keeps_its_past_figures(cast):
     reports_refresh()
     kinds = sorted(Fact.objects.filter(ticket_id=ticket.pk).values_list("kind", flat=True))
     assert kinds == ["deleted", "opened"]
+
+
+def test_deriving_facts_takes_the_same_statements_for_few_or_many_tickets(cast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from helpdesk.reports.facts import facts_rebuild
+    from routing.models import ScheduleHours
+    from tests.factories import ScheduleFactory, SLAFactory
+
+    schedule = ScheduleFactory()
+    ScheduleHours.objects.create(
+        schedule=schedule, weekday=0, start_time=dt.time(9), end_time=dt.time(17)
+    )
+    sla = SLAFactory(schedule=schedule)
+
+    def tickets(n):
+        out = []
+        for _ in range(n):
+            t = open_ticket(cast.alice, actor=cast.admin, department=cast.dept_a, sla=sla)
+            services.ticket_post_reply(actor=cast.agent_a, ticket=t, body="Hi")
+            out.append(
+                services.ticket_set_status(actor=cast.admin, ticket=t, status=status("Closed"))
+            )
+        return [t.pk for t in out]
+
+    few, many = tickets(2), tickets(6)
+    with CaptureQueriesContext(connection) as small:
+        facts_rebuild(few)
+    with CaptureQueriesContext(connection) as large:
+        facts_rebuild(many)
+    assert len(large) == len(small)
+    assert Fact.objects.filter(ticket_id__in=many, kind=Fact.Kind.CLOSED).count() == 6
