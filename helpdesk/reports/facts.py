@@ -7,9 +7,10 @@ at each moment; each countable event becomes a `Fact` with those:
   assigned (each assignment), overdue (each time the sweep flags it),
 - closed (open -> closed): `seconds` is the resolution time, from the start of the SLA
   clock (the opening, or the last reopening) to the close, counted over the SLA's
-  business hours (routing.sla.business_time_between, as the SLA measures); `met_sla`
-  whether it closed by its due date (the agent's due date, else the SLA's from the
-  clock's start; None without either),
+  business hours (routing.sla.business_time_between, as the SLA measures), the time
+  spent in a status that pauses the SLA left out; `met_sla` whether it closed in time
+  (by the agent's due date when set, else within the SLA's grace hours; None without
+  either),
 - reopened (closed or archived -> open), deleted (moved to the trash),
 - response (an agent's response entry): `seconds` from the oldest client message it
   answers (None when it answers none), in business hours; `first` on the ticket's first
@@ -29,9 +30,9 @@ from typing import Any
 
 from django.db import transaction
 
-from routing.sla import business_time_between, sla_due_at
+from routing.sla import business_time_between
 from threads.models import ThreadEntry, ThreadEvent
-from tickets.models import State, Ticket
+from tickets.models import State, Ticket, TicketStatus
 
 from .models import Fact
 
@@ -58,8 +59,11 @@ def _id(value: Any) -> int | None:
 class Walker:
     """One ticket's history walked in order, collecting its facts."""
 
-    def __init__(self, ticket: Ticket):
+    def __init__(self, ticket: Ticket, pausing: frozenset[int] = frozenset()):
         self.t = ticket
+        self.pausing = pausing  # the statuses that stop the SLA clock
+        self.paused = 0  # business seconds the clock stood still since it started
+        self.paused_since: dt.datetime | None = None
         self.schedule = ticket.sla.schedule if ticket.sla is not None else None
         self.dims = Dims(ticket.department_id)
         self.facts: list[Fact] = []
@@ -107,6 +111,8 @@ class Walker:
         if kind == E.CREATED:
             self.dims = Dims(_id(data.get("department")) or self.t.department_id)
             self.opening = self.fact(K.OPENED, at, backlog=1)
+            if _id(data.get("status")) in self.pausing:
+                self.paused_since = at
         elif kind == E.ASSIGNED:
             self.move(
                 at,
@@ -127,7 +133,17 @@ class Walker:
         elif kind == E.STATUS_CHANGED:
             before = (data.get("before") or {}).get("state")
             after = (data.get("after") or {}).get("state")
+            self.pause(after == State.OPEN and _id(data.get("after")) in self.pausing, at)
             self.status(before, after, at)
+
+    def pause(self, pausing: bool, at: dt.datetime) -> None:
+        """The SLA clock stops in a status that pauses it and runs again after (as
+        tickets.services.status._pause_or_resume: the due date moves by the pause)."""
+        if pausing and self.paused_since is None:
+            self.paused_since = at
+        elif not pausing and self.paused_since is not None:
+            self.paused += self.business(self.paused_since, at)
+            self.paused_since = None
 
     def status(self, before: str | None, after: str | None, at: dt.datetime) -> None:
         if before == after or before is None or after is None:
@@ -136,7 +152,7 @@ class Walker:
             self.close(at)
         elif after == State.OPEN and before in (State.CLOSED, State.ARCHIVED):
             self.fact(K.REOPENED, at, backlog=1)
-            self.clock_start, self.waiting_since = at, None
+            self.clock_start, self.waiting_since, self.paused = at, None, 0
         elif after == State.DELETED:
             self.fact(K.DELETED, at, backlog=-1 if before == State.OPEN else 0)
         elif before == State.OPEN or after == State.OPEN:
@@ -144,14 +160,16 @@ class Walker:
         self.open = after == State.OPEN
 
     def close(self, at: dt.datetime) -> None:
-        due = self.t.due_at or sla_due_at(self.clock_start, self.t.sla)
-        self.fact(
-            K.CLOSED,
-            at,
-            seconds=self.business(self.clock_start, at),
-            met_sla=None if due is None else at <= due,
-            backlog=-1,
-        )
+        """Resolution: the clock's business time, its pauses left out. In time: by the
+        agent's due date when there is one, else within the SLA's grace hours."""
+        active = self.business(self.clock_start, at) - self.paused
+        if self.t.due_at is not None:
+            met: bool | None = at <= self.t.due_at
+        elif self.t.sla is not None:
+            met = active <= self.t.sla.grace_hours * 3600
+        else:
+            met = None
+        self.fact(K.CLOSED, at, seconds=active, met_sla=met, backlog=-1)
 
     def entry(self, kind: str, poster_id: int | None, at: dt.datetime) -> None:
         if kind == ThreadEntry.Kind.MESSAGE:
@@ -180,10 +198,13 @@ class Walker:
                 self.status(State.OPEN, self.t.state, self.t.closed_at or self.t.updated_at)
 
 
-def ticket_facts(ticket: Ticket, events: list[dict], entries: list[dict]) -> list[Fact]:
+def ticket_facts(
+    ticket: Ticket, events: list[dict], entries: list[dict], pausing: frozenset[int] = frozenset()
+) -> list[Fact]:
     """The facts of one ticket from its events and its message/response entries (each
-    a dict with kind, created_at and data or poster_id)."""
-    walker = Walker(ticket)
+    a dict with kind, created_at and data or poster_id); `pausing`: the ids of the
+    statuses that stop the SLA clock."""
+    walker = Walker(ticket, pausing)
     if not any(e["kind"] == ThreadEvent.Kind.CREATED for e in events):
         walker.without_events()
         events = [e for e in events if e["kind"] != ThreadEvent.Kind.STATUS_CHANGED]
@@ -228,12 +249,15 @@ def facts_rebuild(ticket_ids: Iterable[int]) -> set[dt.date]:
     from .rollup import mark_days
 
     ids = sorted(set(ticket_ids))
+    pausing = frozenset(TicketStatus.objects.filter(pauses_sla=True).values_list("pk", flat=True))
     touched: set[dt.date] = set()
     for i in range(0, len(ids), BATCH):
         tickets, events, entries = _load(ids[i : i + BATCH])
         found = [t.pk for t in tickets]
         facts = [
-            f for t in tickets for f in ticket_facts(t, events[t.thread_id], entries[t.thread_id])
+            f
+            for t in tickets
+            for f in ticket_facts(t, events[t.thread_id], entries[t.thread_id], pausing)
         ]
         with transaction.atomic():
             old = Fact.objects.filter(ticket_id__in=found)

@@ -190,3 +190,32 @@ def test_the_backlog_of_earlier_weeks_comes_from_their_week_rows(cast, history):
         (MON + dt.timedelta(days=8), 0, 1),
     ]
     assert DailyStat.objects.get(grain="agent_w", day=MON, agent_id=cast.agent_b.pk).backlog == 1
+
+
+def test_time_in_a_status_that_pauses_the_sla_is_left_out(cast, history):
+    """T5: Mon 10:00 opened (SLA 8 business hours); 11:00 "Awaiting customer" (pauses the
+    clock); Tue 11:00 back to Open; Tue 13:00 closed. The clock ran Mon 10-11 and Tue
+    11-13: 3 h, in time (the wall of business hours, 10 h, would be late)."""
+    import time_machine
+
+    from helpdesk.reports.rollup import reports_refresh
+    from tests.factories import open_ticket, status
+    from tickets import services
+    from tickets.models import Ticket
+
+    from .conftest import at
+
+    with time_machine.travel(at(0, 10), tick=False) as clock:
+        t5 = open_ticket(cast.alice, actor=cast.admin, department=cast.dept_b, sla=history.sla)
+        for when, name in (
+            (at(0, 11), "Awaiting customer"),
+            (at(1, 11), "Open"),
+            (at(1, 13), "Closed"),
+        ):
+            clock.move_to(when)
+            services.ticket_set_status(
+                actor=cast.admin, ticket=Ticket.objects.get(pk=t5.pk), status=status(name)
+            )
+    reports_refresh()
+    close = Fact.objects.get(ticket_id=t5.pk, kind=Fact.Kind.CLOSED)
+    assert (close.seconds, close.met_sla) == (3 * H, True)
