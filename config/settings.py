@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "helpdesk.portal",
     "helpdesk.importers",
     "helpdesk.ops",
+    "helpdesk.reports",
     *env.list("HELPDESK_PLUGINS", default=[]),
 ]
 
@@ -282,6 +283,7 @@ HELPDESK_CRON = {
     "fetch_mail": env.int("CRON_FETCH_MAIL_SECONDS", default=60),
     "purge_retention": env.int("CRON_PURGE_RETENTION_SECONDS", default=3600),
     "purge_exports": env.int("CRON_PURGE_EXPORTS_SECONDS", default=3600),
+    "reports_refresh": env.int("CRON_REPORTS_REFRESH_SECONDS", default=300),
 }
 # Exports (helpdesk.exports): up to this many rows are streamed in the response; more
 # are written to a file by a Celery job (the agent is alerted and mailed a link). The

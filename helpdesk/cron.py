@@ -95,6 +95,14 @@ def purge_exports() -> int:
     return exports_purge()
 
 
+def reports_refresh() -> int:
+    """The reports' read models: marked tickets' facts, then marked days' sums
+    (helpdesk.reports.rollup)."""
+    from helpdesk.reports.rollup import reports_refresh as refresh
+
+    return refresh()
+
+
 JOBS: dict[str, Callable[[], int]] = {
     "outbox_drain": outbox_drain,
     "overdue_sweep": overdue_sweep,
@@ -108,6 +116,7 @@ JOBS: dict[str, Callable[[], int]] = {
     "purge_alerts": purge_alerts,
     "purge_retention": purge_retention,
     "purge_exports": purge_exports,
+    "reports_refresh": reports_refresh,
 }
 
 
