@@ -224,7 +224,7 @@ def main():
     pages = {
         "report by agent, 90 days": "/scp/reports/?dimension=agent&period=90",
         "report by department, 90 days, by week": "/scp/reports/?period=90&granularity=week",
-        "CSV export by agent, 90 days": "/scp/reports/export.csv?dimension=agent&period=90",
+        "CSV export by agent, 90 days": "/scp/reports/export/?dimension=agent&period=90",
     }
     print(f"{'page':<52} {'viewer':<8} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
     for who, user in (("admin", admin), ("lead", lead)):
