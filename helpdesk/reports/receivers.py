@@ -3,6 +3,8 @@ helpdesk/cron.py): one INSERT of its id, in the change's own transaction, so a r
 back change marks nothing and a committed one is never missed. The slow work (reading
 the ticket's history, summing the days) is the job's."""
 
+from django.db import connection
+
 from accounts import bus
 from tickets import signals
 
@@ -10,11 +12,22 @@ from .models import DirtyTicket
 
 
 def mark_tickets(ids) -> None:
-    ids = {int(i) for i in ids if i is not None}
-    if ids:
-        DirtyTicket.objects.bulk_create(
-            [DirtyTicket(ticket_id=i) for i in sorted(ids)], ignore_conflicts=True
-        )
+    """One statement whatever the number of ids. On PostgreSQL the ids go as one array
+    (the overdue sweep marks 5,000 a batch: building 5,000 model instances cost it more
+    than the insert)."""
+    ids = sorted({int(i) for i in ids if i is not None})
+    if not ids:
+        return
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(DirtyTicket._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (ticket_id) SELECT unnest(%s::bigint[]) "
+                "ON CONFLICT DO NOTHING",
+                [ids],
+            )
+        return
+    DirtyTicket.objects.bulk_create([DirtyTicket(ticket_id=i) for i in ids], ignore_conflicts=True)
 
 
 def ticket_changed(sender, ticket=None, **kwargs):
