@@ -192,6 +192,23 @@ STORAGES = {
         )
     },
 }
+# Object storage (FILE_STORAGE=config.s3storage.S3Storage, docs/deployment.md): an
+# S3-compatible bucket through django-storages. Objects are private (the storage forces
+# the ACL and refuses to make URLs); files leave only through the download views.
+# Credentials may also come from boto3's own chain (instance role, ~/.aws) when unset.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None  # MinIO, Ceph, ...
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="") or None  # "path"
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+AWS_LOCATION = env.str("AWS_LOCATION", default="")  # a key prefix inside the bucket
+AWS_DEFAULT_ACL = "private"
+AWS_QUERYSTRING_AUTH = True
+AWS_QUERYSTRING_EXPIRE = 60
+# Names are SHA-256 digests: a second write of a name is the same bytes, so no
+# existence check before each upload.
+AWS_S3_FILE_OVERWRITE = True
 # Before the first `collectstatic` (make run, the tests) STATIC_ROOT does not exist and
 # WhiteNoise serves nothing from it; its warning about that says nothing useful.
 warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
