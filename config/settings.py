@@ -178,7 +178,9 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 # (FILE_UPLOAD_PERMISSIONS=0640 and FILE_UPLOAD_DIRECTORY_PERMISSIONS=0750, octal, when
 # nginx sends the files itself: its user joins the helpdesk group; docs/deployment.md)
 FILE_UPLOAD_PERMISSIONS = int(env.str("FILE_UPLOAD_PERMISSIONS", default="0600"), 8)
-FILE_UPLOAD_DIRECTORY_PERMISSIONS = int(env.str("FILE_UPLOAD_DIRECTORY_PERMISSIONS", default="0700"), 8)
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = int(
+    env.str("FILE_UPLOAD_DIRECTORY_PERMISSIONS", default="0700"), 8
+)
 STORAGES = {
     "default": {
         "BACKEND": env.str("FILE_STORAGE", default="django.core.files.storage.FileSystemStorage")

@@ -39,9 +39,7 @@ def file_response(stored, filename: str, content_type: str, *, inline: bool = Tr
         handle.close()
         response = HttpResponse(content_type=shown_as or OCTET_STREAM)
         response["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + quote(stored.name)
-        response["Content-Disposition"] = content_disposition_header(
-            shown_as is None, filename
-        )
+        response["Content-Disposition"] = content_disposition_header(shown_as is None, filename)
     else:
         response = FileResponse(
             handle,
@@ -86,6 +84,9 @@ class _Stream:
         if self.kept is not None:
             self.kept += data
         return data
+
+    def seekable(self) -> bool:
+        return False  # FileResponse must not read it through to count its length
 
     def seek(self, offset: int) -> None:
         if offset != 0 or self.kept is None:
