@@ -24,7 +24,7 @@ from . import realservers
 from .redis_process import free_port
 
 ACCESS_KEY = "testing"
-SECRET_KEY = "testing"  # noqa: S105 - moto accepts any key
+SECRET_KEY = "testing"  # moto accepts any key
 REGION = "us-east-1"
 
 

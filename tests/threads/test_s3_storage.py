@@ -17,17 +17,28 @@ from helpdesk.kb import faq_services as kb
 from helpdesk.mail.inbound import ingest
 from threads import services
 from threads.models import Attachment, StoredFile
-from tickets.models import Ticket
+from tickets.models import HelpdeskSettings, Ticket
 
 from ..api.conftest import Api
-from ..factories import attachment, open_ticket
-from ..mail.conftest import corpus, helpdesk, trust_mail  # noqa: F401  (fixtures)
+from ..factories import open_ticket
+from ..mail.conftest import corpus
 from ..panel.conftest import signed_in
-from ..samples import PNG
 
 pytestmark = pytest.mark.s3
 
 CONTENT = b"line 1\nline 2\n" * 1000  # bigger than one read of the download view
+
+
+@pytest.fixture
+def desk(cast, settings):
+    """The cast with dept_a taking mail (as tests/mail's `helpdesk`), senders trusted."""
+    settings.HELPDESK_MAIL = {**settings.HELPDESK_MAIL, "UNVERIFIED_POLICY": "trust"}
+    config = HelpdeskSettings.load()
+    config.default_department = cast.dept_a
+    config.save()
+    cast.dept_a.email = "support@helpdesk.test"
+    cast.dept_a.save()
+    return cast
 
 
 def key_of(content: bytes) -> str:
@@ -116,15 +127,14 @@ def test_the_storage_never_makes_a_url_to_an_object(s3, cast):
         default_storage.url(key_of(CONTENT))
 
 
-@pytest.mark.usefixtures("trust_mail")
-def test_a_mailed_inline_image_lands_in_the_bucket_and_is_served_in_place(s3, helpdesk):
+def test_a_mailed_inline_image_lands_in_the_bucket_and_is_served_in_place(s3, desk):
     ticket = ingest(corpus("inline_image.eml"), channel="email").ticket
 
     image = Attachment.objects.get(entry__thread_id=ticket.thread_id)
     assert image.inline and image.content_type == "image/png"
     stored = s3.get(image.file.file.name)
     assert len(stored) == 70 and s3.keys() == [key_of(stored)]
-    response = signed_in(helpdesk.agent_a).get(
+    response = signed_in(desk.agent_a).get(
         f"/scp/tickets/{ticket.number}/attachments/{image.pk}/{image.filename}?inline=1"
     )
     assert response.status_code == 200
@@ -132,13 +142,12 @@ def test_a_mailed_inline_image_lands_in_the_bucket_and_is_served_in_place(s3, he
     assert body(response) == stored
 
 
-@pytest.mark.usefixtures("trust_mail")
-def test_the_same_bytes_from_mail_and_the_api_are_stored_once(s3, helpdesk):
+def test_the_same_bytes_from_mail_and_the_api_are_stored_once(s3, desk):
     by_mail = ingest(corpus("inline_image.eml"), channel="email").ticket
     image = Attachment.objects.get(entry__thread_id=by_mail.thread_id)
     content = s3.get(image.file.file.name)
 
-    by_api = _open_by_api(helpdesk, content=content, name="again.png")
+    by_api = _open_by_api(desk, content=content, name="again.png")
 
     again = Attachment.objects.get(entry__thread_id=by_api.thread_id)
     assert again.file_id == image.file_id and StoredFile.objects.count() == 1
@@ -191,23 +200,23 @@ def test_readyz_asks_the_bucket(s3, db, settings):
 
 
 def test_a_reply_mailed_to_the_client_carries_the_file_read_from_the_bucket(
-    s3, helpdesk, django_capture_on_commit_callbacks
+    s3, desk, django_capture_on_commit_callbacks
 ):
     from django.core import mail
 
     from tickets.services.entries import ticket_post_reply
 
-    ticket = open_ticket(helpdesk.alice, department=helpdesk.dept_a)
+    ticket = open_ticket(desk.alice, department=desk.dept_a)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         ticket_post_reply(
-            actor=helpdesk.agent_a,
+            actor=desk.agent_a,
             ticket=ticket,
             body="The fix is attached.",
             files=[services.NewAttachment("fix.txt", CONTENT, "text/plain")],
         )
 
-    sent = [m for m in mail.outbox if helpdesk.alice.email in m.to]
+    sent = [m for m in mail.outbox if desk.alice.email in m.to]
     assert len(sent) == 1
     assert sent[0].attachments == [("fix.txt", CONTENT.decode(), "text/plain")]
     assert s3.keys() == [key_of(CONTENT)]
