@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files without a separate server
     "helpdesk.bodylimit.RequestBodyLimitMiddleware",  # 413 before a large body is read
+    "config.dbrouter.ReplicaMiddleware",  # read-only pages may read from the replica
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -130,9 +131,41 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A read replica (optional, PostgreSQL streaming replication): the read-only pages of
+# REPLICA_READ_VIEWS read from it, everything else and every write from the primary; a
+# caller who wrote reads from the primary for REPLICA_STICKY_SECONDS (config/dbrouter.py,
+# docs/deployment.md "Read replica"). The test runner points it at the test database.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"]["ATOMIC_REQUESTS"] = False
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"].setdefault("OPTIONS", {}).update(
+            {"server_side_binding": env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)}
+        )
+REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=10)
+REPLICA_READ_VIEWS = env.list(
+    "REPLICA_READ_VIEWS",
+    default=[
+        "panel:home",
+        "panel:queue",
+        "panel:queue_counts",
+        "panel:dashboard",
+        "panel:search",
+        "panel:search_advanced",
+        "panel:agent_stats",
+        "panel:tasks",
+        "panel:task_queue",
+        "panel:task_search",
+        "api:ticket-list",
+        "api:task-list",
+    ],
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Rows kept by the configuration cache refuse to query (tickets.config.FrozenRow).
-DATABASE_ROUTERS = ["tickets.config.FrozenRowRouter"]
+# Rows kept by the configuration cache refuse to query (tickets.config.FrozenRow); then
+# the read replica's routing (config/dbrouter.py; no effect without a replica).
+DATABASE_ROUTERS = ["tickets.config.FrozenRowRouter", "config.dbrouter.ReplicaRouter"]
 
 # --- Identity -------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
