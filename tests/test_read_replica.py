@@ -213,3 +213,33 @@ def test_without_a_replica_the_router_leaves_every_choice_to_django(db):
 def test_the_replica_is_never_migrated():
     assert ReplicaRouter().allow_migrate(REPLICA, "tickets") is False
     assert ReplicaRouter().allow_migrate(DEFAULT_DB_ALIAS, "tickets") is None
+
+
+def test_database_replica_url_adds_a_replica_the_test_runner_mirrors():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json, django; from django.conf import settings; "
+        "r = settings.DATABASES['replica']; "
+        "print(json.dumps([r['ENGINE'], r['HOST'], r['NAME'], r['TEST'], "
+        "settings.DATABASE_ROUTERS, settings.REPLICA_STICKY_SECONDS]))"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": "postgres://helpdesk@primary.internal:5432/helpdesk",
+        "DATABASE_REPLICA_URL": "postgres://helpdesk@replica.internal:5432/helpdesk",
+        "REPLICA_STICKY_SECONDS": "30",
+    }
+    out = subprocess.run(  # noqa: S603 - this interpreter, fixed code
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+    engine, host, name, test, routers, sticky = json.loads(out)
+    assert (engine, host, name) == ("django.db.backends.postgresql", "replica.internal", "helpdesk")
+    assert test == {"MIRROR": "default"}
+    assert routers == ["tickets.config.FrozenRowRouter", "config.dbrouter.ReplicaRouter"]
+    assert sticky == 30
