@@ -6,7 +6,7 @@ django-storages' S3 backend with three differences that keep files private:
 - objects are written with the `private` ACL whatever the settings say, and nothing
   in the helpdesk asks for a URL: `url()` refuses, so no template or API can hand out
   a link that skips the permission-checked download views (helpdesk/downloads.py);
-- `stream(name)` answers the object's bytes as they arrive (one GET), so a download
+- `stream(name)` answers the object's bytes (and length) as they arrive (one GET), so a download
   goes from the bucket to the client in chunks, never whole in memory or on disk;
 - `ready()` asks for the bucket itself (HEAD bucket): `/readyz` fails on a wrong
   bucket name or refused credentials, where a HEAD of a missing key would not.
@@ -31,11 +31,12 @@ class S3Storage(BaseS3Storage):
             "(helpdesk/downloads.py), never by a bucket URL."
         )
 
-    def stream(self, name: str):
+    def stream(self, name: str) -> tuple[Any, int]:
         """A read-once stream of the object's bytes (botocore's StreamingBody: read(n),
-        close())."""
+        close()) and its length, from one GET."""
         key = self._normalize_name(clean_name(name))
-        return self.bucket.Object(key).get()["Body"]
+        answer = self.bucket.Object(key).get()
+        return answer["Body"], int(answer["ContentLength"])
 
     def ready(self) -> bool:
         self.connection.meta.client.head_bucket(Bucket=self.bucket_name)

@@ -48,7 +48,7 @@ def file_response(stored, filename: str, content_type: str, *, inline: bool = Tr
             content_type=shown_as or OCTET_STREAM,
         )
         if isinstance(handle, _Stream):
-            response["Content-Length"] = str(stored.size)
+            response["Content-Length"] = str(handle.size)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
@@ -58,18 +58,32 @@ def file_response(stored, filename: str, content_type: str, *, inline: bool = Tr
 def _open(stored):
     """A readable handle on the stored bytes: the storage's stream when it has one
     (object storage), else the storage's file."""
-    stream = getattr(stored.storage, "stream", None)
-    if stream is None:
-        return stored.open("rb")
-    return _Stream(stream(stored.name))
+    return (
+        open_stored(stored.storage, stored.name) if _streams(stored.storage) else stored.open("rb")
+    )
+
+
+def _streams(storage) -> bool:
+    return callable(getattr(storage, "stream", None))
+
+
+def open_stored(storage, name: str):
+    """`name` of `storage` opened for a download (e.g. an export file): on object
+    storage a stream read as the bytes arrive (FileResponse reads it in chunks), never
+    the whole object in memory; elsewhere the storage's own file."""
+    if _streams(storage):
+        body, size = storage.stream(name)
+        return _Stream(body, size)
+    return storage.open(name, "rb")
 
 
 class _Stream:
     """A read-once body (an object storage's GET) whose first bytes may be read twice:
     `seek(0)` after the first reads puts them back, once."""
 
-    def __init__(self, body):
+    def __init__(self, body, size: int):
         self.body = body
+        self.size = size
         self.kept = b""
         self.replay = b""
 

@@ -220,3 +220,26 @@ def test_a_reply_mailed_to_the_client_carries_the_file_read_from_the_bucket(
     assert len(sent) == 1
     assert sent[0].attachments == [("fix.txt", CONTENT.decode(), "text/plain")]
     assert s3.keys() == [key_of(CONTENT)]
+
+
+def test_any_stored_file_opens_as_a_stream_of_the_bucket_for_a_download(s3, db):
+    from django.core.files.base import ContentFile
+
+    from helpdesk.downloads import open_stored
+
+    name = default_storage.save("exports/report.csv", ContentFile(CONTENT))
+    handle = open_stored(default_storage, name)
+
+    assert handle.size == len(CONTENT)
+    assert b"".join(iter(lambda: handle.read(4096), b"")) == CONTENT
+    handle.close()
+
+
+def test_the_admin_shows_a_stored_file_without_a_link_to_the_bucket(s3, cast):
+    stored = services.file_store(content=CONTENT, content_type="text/plain")
+
+    response = signed_in(cast.admin).get(f"/admin/threads/storedfile/{stored.pk}/change/")
+
+    assert response.status_code == 200
+    assert key_of(CONTENT) in response.content.decode()
+    assert s3.server.url not in response.content.decode()
