@@ -101,7 +101,7 @@ class StoredFileAdmin(ReadOnlyAdmin[StoredFile]):
     search_fields = ["sha256", "attachments__filename"]
     # the name in storage, never a link: files leave through the download views only
     # (object storage makes no URLs at all, config/s3storage.py)
-    fields = readonly_fields = ["sha256", "size", "content_type", "stored_as", "created_at"]
+    fields = readonly_fields = ("sha256", "size", "content_type", "stored_as", "created_at")
 
     @admin.display(description=_("stored as"))
     def stored_as(self, obj: StoredFile) -> str:
