@@ -16,23 +16,32 @@ read inside `transaction.atomic` and every `select_for_update` goes to the prima
 - `ReplicaRouter` (settings.DATABASE_ROUTERS) honours the variable. Writes are sent
   to the primary by name, so a row read from the replica is still saved on the primary.
 
-Without a replica configured the router answers None everywhere: nothing changes.
+Without a replica configured the router answers None everywhere: nothing changes. A
+replica that cannot be reached is left alone for RETRY_SECONDS (the pages read from
+the primary meanwhile), so its outage costs nothing but load on the primary.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.apps import apps
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.http import HttpRequest, HttpResponse
 
+log = logging.getLogger(__name__)
+
 REPLICA = "replica"
+# After the replica failed to connect, this process reads from the primary for this
+# long before trying it again (no connect timeout paid on every request meanwhile).
+RETRY_SECONDS = 30
 COOKIE = "hd_primary"  # "this browser wrote recently": its reads go to the primary
 SALT = "config.dbrouter.sticky"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -131,6 +140,27 @@ def _changes_data(sql: str) -> bool:
     return not any(table in head for table in _upkeep_tables())
 
 
+_down_until = 0.0  # per process: monotonic time before which the replica is not tried
+
+
+def _replica_usable() -> bool:
+    """The replica's connection is open (opened now if need be); False, and the
+    primary for RETRY_SECONDS, when it cannot be reached."""
+    global _down_until
+    if time.monotonic() < _down_until:
+        return False
+    replica = connections[REPLICA]
+    try:
+        if replica.connection is None:
+            with replica.wrap_database_errors:
+                replica.connect()
+    except DatabaseError as exc:
+        log.warning("read replica unreachable, reading from the primary: %s", exc)
+        _down_until = time.monotonic() + RETRY_SECONDS
+        return False
+    return True
+
+
 def _sticky(request: HttpRequest) -> bool:
     seconds = settings.REPLICA_STICKY_SECONDS
     stamp = request.get_signed_cookie(COOKIE, default=None, salt=SALT, max_age=seconds)
@@ -178,5 +208,6 @@ class ReplicaMiddleware:
             and match is not None
             and match.view_name in self.views
             and not _sticky(request)
+            and _replica_usable()
         ):
             state.replica_reads = True

@@ -142,7 +142,11 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
     if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["replica"].setdefault("OPTIONS", {}).update(
-            {"server_side_binding": env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)}
+            {
+                "server_side_binding": env.bool("DATABASE_SERVER_SIDE_BINDING", default=True),
+                # a replica that does not answer is skipped (config/dbrouter.py) after this
+                "connect_timeout": env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2),
+            }
         )
 REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=10)
 REPLICA_READ_VIEWS = env.list(

@@ -243,3 +243,25 @@ def test_database_replica_url_adds_a_replica_the_test_runner_mirrors():
     assert test == {"MIRROR": "default"}
     assert routers == ["tickets.config.FrozenRowRouter", "config.dbrouter.ReplicaRouter"]
     assert sticky == 30
+
+
+def test_an_unreachable_replica_leaves_the_pages_on_the_primary(replica, cast, caplog, tmp_path):
+    open_ticket(cast.alice, department=cast.dept_a, subject="Still here")
+    agent = signed_in(cast.agent_a)
+    replica.connection.close()  # (Django keeps an in-memory database's open)
+    replica.connection = None
+    replica.settings_dict["NAME"] = str(tmp_path / "no" / "such" / "folder" / "db.sqlite3")
+
+    with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as primary:
+        response = agent.get("/scp/")
+
+    assert response.status_code == 200 and b"Still here" in response.content
+    assert any('"tickets_ticket"' in q["sql"] for q in primary.captured_queries)
+    assert replica.connection is None
+    assert "read replica unreachable" in caplog.text
+    assert dbrouter._down_until > 0
+
+
+@pytest.fixture(autouse=True)
+def _replica_was_never_down(monkeypatch):
+    monkeypatch.setattr(dbrouter, "_down_until", 0.0)
