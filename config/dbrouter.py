@@ -53,7 +53,7 @@ PRIMARY_MODELS = frozenset({"sessions.session", "accounts.apikey", "accounts.age
 @dataclass
 class _Request:
     replica_reads: bool = False  # reads may use the replica now
-    wrote: bool = False  # a write was routed during this request
+    wrote: bool = False  # a statement changed data (upkeep aside) during this request
 
 
 _state: ContextVar[_Request | None] = ContextVar("replica_state", default=None)

@@ -20,6 +20,7 @@ from config.dbrouter import REPLICA, ReplicaMiddleware, ReplicaRouter, replica_r
 from tickets.models import Ticket
 
 from .factories import open_ticket
+from .redis_process import free_port
 
 
 @pytest.fixture
@@ -250,7 +251,10 @@ def test_an_unreachable_replica_leaves_the_pages_on_the_primary(replica, cast, c
     agent = signed_in(cast.agent_a)
     replica.connection.close()  # (Django keeps an in-memory database's open)
     replica.connection = None
-    replica.settings_dict["NAME"] = str(tmp_path / "no" / "such" / "folder" / "db.sqlite3")
+    if replica.vendor == "postgresql":  # a port nobody listens on
+        replica.settings_dict["HOST"], replica.settings_dict["PORT"] = "127.0.0.1", free_port()
+    else:  # a file SQLite cannot open
+        replica.settings_dict["NAME"] = str(tmp_path / "no" / "such" / "folder" / "db.sqlite3")
 
     with CaptureQueriesContext(connections[DEFAULT_DB_ALIAS]) as primary:
         response = agent.get("/scp/")
