@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files without a separate server
     "helpdesk.bodylimit.RequestBodyLimitMiddleware",  # 413 before a large body is read
+    "config.dbrouter.ReplicaMiddleware",  # read-only pages may read from the replica
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -133,9 +134,45 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A read replica (optional, PostgreSQL streaming replication): the read-only pages of
+# REPLICA_READ_VIEWS read from it, everything else and every write from the primary; a
+# caller who wrote reads from the primary for REPLICA_STICKY_SECONDS (config/dbrouter.py,
+# docs/deployment.md "Read replica"). The test runner points it at the test database.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = env.db("DATABASE_REPLICA_URL")
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"]["ATOMIC_REQUESTS"] = False
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+    if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
+        DATABASES["replica"].setdefault("OPTIONS", {}).update(
+            {
+                "server_side_binding": env.bool("DATABASE_SERVER_SIDE_BINDING", default=True),
+                # a replica that does not answer is skipped (config/dbrouter.py) after this
+                "connect_timeout": env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2),
+            }
+        )
+REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=10)
+REPLICA_READ_VIEWS = env.list(
+    "REPLICA_READ_VIEWS",
+    default=[
+        "panel:home",
+        "panel:queue",
+        "panel:queue_counts",
+        "panel:dashboard",
+        "panel:search",
+        "panel:search_advanced",
+        "panel:agent_stats",
+        "panel:tasks",
+        "panel:task_queue",
+        "panel:task_search",
+        "api:ticket-list",
+        "api:task-list",
+    ],
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Rows kept by the configuration cache refuse to query (tickets.config.FrozenRow).
-DATABASE_ROUTERS = ["tickets.config.FrozenRowRouter"]
+# Rows kept by the configuration cache refuse to query (tickets.config.FrozenRow); then
+# the read replica's routing (config/dbrouter.py; no effect without a replica).
+DATABASE_ROUTERS = ["tickets.config.FrozenRowRouter", "config.dbrouter.ReplicaRouter"]
 
 # --- Identity -------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -197,6 +234,23 @@ STORAGES = {
         )
     },
 }
+# Object storage (FILE_STORAGE=config.s3storage.S3Storage, docs/deployment.md): an
+# S3-compatible bucket through django-storages. Objects are private (the storage forces
+# the ACL and refuses to make URLs); files leave only through the download views.
+# Credentials may also come from boto3's own chain (instance role, ~/.aws) when unset.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None  # MinIO, Ceph, ...
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="") or None
+AWS_S3_ADDRESSING_STYLE = env.str("AWS_S3_ADDRESSING_STYLE", default="") or None  # "path"
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="") or None
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="") or None
+AWS_LOCATION = env.str("AWS_LOCATION", default="")  # a key prefix inside the bucket
+AWS_DEFAULT_ACL = "private"
+AWS_QUERYSTRING_AUTH = True
+AWS_QUERYSTRING_EXPIRE = 60
+# Names are SHA-256 digests: a second write of a name is the same bytes, so no
+# existence check before each upload.
+AWS_S3_FILE_OVERWRITE = True
 # Before the first `collectstatic` (make run, the tests) STATIC_ROOT does not exist and
 # WhiteNoise serves nothing from it; its warning about that says nothing useful.
 warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)

@@ -26,6 +26,7 @@ from tickets.config import CACHE as config_cache
 from . import realservers
 from .factories import AgentFactory, ClientFactory, DepartmentFactory, OrganizationFactory, role
 from .redis_process import redis_process  # noqa: F401  (the outage tests' fixture)
+from .s3_process import moto_server, s3  # noqa: F401  (object storage's fixtures)
 
 # Tests run with DEBUG off, where the built-in development SECRET_KEY is refused at start
 # (accounts.checks); the processes tests start (management commands, fetchers, workers)

@@ -1,9 +1,9 @@
 """The one rule for the real servers the tests use.
 
-A test that needs a real server says so with the server's marker
-(`@pytest.mark.postgres`, `redis`, `redis_server`, `dovecot`, `nginx`, `chromium`), or by using a
-fixture that implies it (`dovecot`, `browser`, `page`, ...). When the server is missing,
-the test is skipped with a reason naming the server and how to get it, and pytest's
+A test that needs a real server says so with the server's marker (`@pytest.mark.postgres`,
+`redis`, `redis_server`, `dovecot`, `nginx`, `s3`, `chromium`), or by using a fixture that
+implies it (`dovecot`, `browser`, `page`, ...). When the server is missing, the test is
+skipped with a reason naming the server and how to get it, and pytest's
 summary lists the skip (`-ra` in pyproject.toml). With `REQUIRE_REAL_SERVERS=1` (set by
 `.ci/run`) the same test fails instead, naming the missing server, so CI proves every
 real-server test on every submission.
@@ -75,6 +75,18 @@ NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # sbin is not on every PATH
 
 def _nginx() -> str | None:
     return None if os.path.exists(NGINX) else "nginx is not installed"
+
+
+def _moto() -> str | None:
+    from importlib.util import find_spec
+
+    if find_spec("moto") is None or find_spec("flask") is None:
+        return "moto[server] is not installed"
+    if find_spec("storages") is None or find_spec("boto3") is None:
+        return "django-storages[s3] is not installed"
+    from .s3_process import moto_server_program
+
+    return None if moto_server_program() else "`moto_server` is not on PATH"
 
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -155,6 +167,14 @@ SERVERS: dict[str, RealServer] = {
             enables="the reverse proxy test (tests/ops/test_nginx.py)",
             how="Debian package nginx (or nginx-light)",
             check=_nginx,
+        ),
+        RealServer(
+            marker="s3",
+            name="an S3-compatible server (moto's server mode, started by the tests)",
+            enables="attachments on object storage (tests/threads/test_s3_storage.py)",
+            how="pip install '.[dev]' (moto[server]) and django-storages[s3]",
+            check=_moto,
+            fixtures=("moto_server", "s3"),
         ),
         RealServer(
             marker="chromium",

@@ -5,6 +5,7 @@ from typing import TypeVar
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     Attachment,
@@ -99,6 +100,13 @@ class StoredFileAdmin(ReadOnlyAdmin[StoredFile]):
     list_display = ["sha256", "size", "content_type", "created_at"]
     list_filter = ["content_type"]
     search_fields = ["sha256", "attachments__filename"]
+    # the name in storage, never a link: files leave through the download views only
+    # (object storage makes no URLs at all, config/s3storage.py)
+    fields = readonly_fields = ("sha256", "size", "content_type", "stored_as", "created_at")
+
+    @admin.display(description=_("stored as"))
+    def stored_as(self, obj: StoredFile) -> str:
+        return obj.file.name or ""
 
 
 class DraftImageInline(admin.TabularInline[DraftImage, Draft]):

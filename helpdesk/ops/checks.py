@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,15 @@ def broker() -> bool:
 
 
 def storage() -> bool:
-    location = getattr(default_storage, "location", None)
-    if location is not None:  # the filesystem: the folder is (or can be) there, writable
+    if isinstance(default_storage, FileSystemStorage):
+        # the filesystem: the folder is (or can be) there, writable
+        location = default_storage.location
         os.makedirs(location, mode=0o700, exist_ok=True)  # as the storage does on a save
         return os.access(location, os.W_OK | os.X_OK)
-    default_storage.exists(".readyz")  # object storage: a HEAD request answered
+    ready = getattr(default_storage, "ready", None)
+    if ready is not None:  # object storage (config.s3storage): the bucket answers
+        return bool(ready())
+    default_storage.exists(".readyz")  # another storage: a request answered
     return True
 
 

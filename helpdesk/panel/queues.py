@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -279,7 +279,8 @@ def capped_counts(querysets: dict[str, QuerySet], cap: int = COUNT_CAP) -> dict[
         except EmptyResultSet:  # e.g. "my teams" for an agent in no team
             out[key] = 0
             continue
-        with connection.cursor() as cursor:
+        # the database the queryset reads from (the read replica on the queue pages)
+        with connections[qs.db].cursor() as cursor:
             # the SQL is the ORM's own, with its parameters kept apart
             cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS c", params)  # noqa: S608
             out[key] = cursor.fetchone()[0]

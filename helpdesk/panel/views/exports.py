@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk import exports
+from helpdesk.downloads import open_stored
 from helpdesk.exports.models import ExportJob
 from helpdesk.exports.selectors import export_get_for, exports_for_list
 from helpdesk.exports.writers import CONTENT_TYPES
@@ -92,9 +93,13 @@ def export_download(request, export_id: int):
     job = export_get_for(user=request.user, pk=export_id)
     if job is None or not default_storage.exists(job.file_name):
         raise Http404("No such export.")
-    return FileResponse(
-        default_storage.open(job.file_name, "rb"),
+    # streamed from object storage as the bytes arrive, never the whole file in memory
+    response = FileResponse(
+        open_stored(default_storage, job.file_name),
         as_attachment=True,
         filename=job.download_name,
         content_type=CONTENT_TYPES[job.format],
     )
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
