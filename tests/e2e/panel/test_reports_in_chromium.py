@@ -51,7 +51,7 @@ def test_a_manager_opens_the_report_changes_the_period_and_exports_csv(page, cas
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Export CSV").click()
-    assert re.fullmatch(r"report-agent-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.csv",
+    assert re.fullmatch(r"report-agent-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d-\d{8}-\d{4}\.csv",
                         download.value.suggested_filename)  # fmt: skip
     lines = open(download.value.path(), encoding="utf-8-sig").read().splitlines()  # noqa: SIM115
     assert lines[0].startswith("Agent,Opened,Assigned,Overdue,Closed,Reopened,Deleted,")
