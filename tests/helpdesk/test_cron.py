@@ -95,6 +95,7 @@ def test_a_run_longer_than_its_interval_keeps_its_lock_and_releases_it_at_the_en
         return 7
 
     monkeypatch.setitem(cron.JOBS, "purge_drafts", slow)
+
     def in_thread():
         try:
             return cron.run_job("purge_drafts")
