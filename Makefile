@@ -17,7 +17,7 @@ STAMP := $(VENV)/.installed-stamp
 ENV_FILE ?= .env
 export ENV_FILE
 
-.PHONY: run serve test lint typecheck format lock migrate seed clean secret-key
+.PHONY: run serve test lint typecheck format lock migrate seed clean secret-key messages
 
 $(STAMP): requirements.lock
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed (none found; set PYTHON=...)." >&2; exit 1; }
@@ -108,3 +108,9 @@ lock:
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache
+
+# The translation catalogues (locale/<lang>/LC_MESSAGES/django.po, djangojs.po) brought up
+# to date with the strings in the code, templates and static/, then compiled; translate
+# what is new (tests/i18n names every untranslated or fuzzy entry).
+messages: $(STAMP)
+	$(PY) manage.py update_catalogues

@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "helpdesk.bodylimit.RequestBodyLimitMiddleware",  # 413 before a large body is read
     "config.dbrouter.ReplicaMiddleware",  # read-only pages may read from the replica
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # cookie, Accept-Language, default
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -202,7 +203,28 @@ LOGIN_URL = "/admin/login/"
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 
 # --- Internationalisation; every time is stored in UTC --------------------------------
-LANGUAGE_CODE = "en-us"
+# The languages we ship complete catalogues for (locale/); the choosers offer these
+# only. A page's language: the signed-in agent's or client's choice, else the chooser's
+# cookie, else the browser's Accept-Language, else LANGUAGE_CODE (helpdesk.i18n).
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("fr", "Français"),
+    ("es", "Español"),
+    ("pt-br", "Português (Brasil)"),
+    ("it", "Italiano"),
+    ("nl", "Nederlands"),
+    ("pl", "Polski"),
+    ("ru", "Русский"),
+    ("tr", "Türkçe"),
+    ("zh-hans", "简体中文"),
+    ("ja", "日本語"),
+    ("ar", "العربية"),
+]
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
