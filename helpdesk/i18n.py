@@ -44,9 +44,11 @@ def catalogue(code: str, domain: str = "django", root: Path | None = None) -> Pa
 
 
 # What must come through a translation unchanged (as a multiset; the order may change):
-# printf-style and named placeholders, str.format fields, HTML tags, entities.
+# template variables and tags (mail templates' defaults), printf-style and named
+# placeholders, str.format fields, HTML tags, entities.
 _PLACEHOLDER = re.compile(
-    r"%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]"
+    r"\{\{.*?\}\}|\{%.*?%\}"
+    r"|%\([^)]+\)[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]"
     r"|%[-#0 +]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]"
     r"|\{[A-Za-z_][\w.]*\}|\{\d*\}"
     r"|</?[A-Za-z][^>]*>"
