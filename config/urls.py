@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
 
 from helpdesk.panel import admin_guard
 
@@ -12,5 +13,7 @@ urlpatterns = [
     path("api/", include("helpdesk.api.urls")),
     path("scp/health/", include("helpdesk.ops.urls")),
     path("scp/", include("helpdesk.panel.urls")),
+    # the strings of static/*.js in the page's language (locale/*/LC_MESSAGES/djangojs.po)
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("helpdesk.portal.urls")),
 ]

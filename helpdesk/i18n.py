@@ -43,6 +43,29 @@ def catalogue(code: str, domain: str = "django", root: Path | None = None) -> Pa
     return root / locale_name(code) / "LC_MESSAGES" / f"{domain}.po"
 
 
+def fill_header(path: Path, code: str) -> None:
+    """A new catalogue's header says which language it is for (makemessages leaves a
+    template's placeholders and marks it fuzzy); an existing one is left as it is."""
+    import polib
+
+    po = polib.pofile(str(path), wrapwidth=0)
+    if not po.metadata_is_fuzzy and po.metadata.get("Language"):
+        return
+    po.header = "Translations of the helpdesk. Terms: glossary.md beside LC_MESSAGES."
+    po.metadata.update(
+        {
+            "Project-Id-Version": "helpdesk",
+            "Language": locale_name(code),
+            "Language-Team": locale_name(code),
+            "Last-Translator": "helpdesk",
+            "PO-Revision-Date": "2026-12-05 12:00+0000",
+        }
+    )
+    po.metadata.pop("Report-Msgid-Bugs-To", None)
+    po.metadata_is_fuzzy = False
+    po.save(str(path))
+
+
 # What must come through a translation unchanged (as a multiset; the order may change):
 # template variables and tags (mail templates' defaults), printf-style and named
 # placeholders, str.format fields, HTML tags, entities.

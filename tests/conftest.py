@@ -100,24 +100,41 @@ def _seeded_after_flushes(request):
     idempotent: run them again before every transactional test."""
     if _transactional(request):
         request.getfixturevalue("transactional_db")
+        from django.contrib.contenttypes.models import ContentType
+
+        if not ContentType.objects.exists():
+            # the content types and permissions went with the flush too (seen after the
+            # read replica's tests): put them back as migrate does, and forget the ids
+            # this process had cached for the old rows
+            from django.core.management.sql import emit_post_migrate_signal
+
+            ContentType.objects.clear_cache()
+            emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
         for module in SEEDS:
             importlib.import_module(module).seed(apps, None)
+
+
+def _flushes_carelessly(item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    marker = item.get_closest_marker("django_db")
+    transactional = bool({"transactional_db", "live_server"} & names) or bool(
+        marker is not None and marker.kwargs.get("transaction")
+    )
+    serialized = "django_db_serialized_rollback" in names or bool(
+        marker is not None and marker.kwargs.get("serialized_rollback")
+    )
+    return transactional and not serialized
 
 
 def pytest_collection_modifyitems(config, items):
     """Every transactional test restores the database as it found it: one that merely
     flushes lets Django's post_migrate put the content types back, and the next
     serialized_rollback test in the same worker then fails inserting them again."""
-    careless = [
-        item.nodeid
-        for item in items
-        if (marker := item.get_closest_marker("django_db")) is not None
-        and marker.kwargs.get("transaction")
-        and not marker.kwargs.get("serialized_rollback")
-    ]
+    careless = [item.nodeid for item in items if _flushes_carelessly(item)]
     if careless:
         raise pytest.UsageError(
-            "transactional tests need serialized_rollback=True: " + ", ".join(careless)
+            "transactional tests need serialized_rollback=True (the marker's, or the "
+            "django_db_serialized_rollback fixture): " + ", ".join(careless)
         )
 
 

@@ -24,7 +24,7 @@ from .redis_process import free_port
 
 
 @pytest.fixture
-def replica(transactional_db):
+def replica(transactional_db, django_db_serialized_rollback):
     """DATABASES["replica"], a mirror of the test database, for this test."""
     default = connections[DEFAULT_DB_ALIAS].settings_dict
     connections.settings[REPLICA] = {

@@ -4,7 +4,7 @@ from django.http import HttpResponsePermanentRedirect
 from django.templatetags.static import static
 from django.urls import include, path
 
-from .views import access, auth, home, open, profile, tickets
+from .views import access, auth, home, language, open, profile, tickets
 
 
 def favicon(request):
@@ -42,6 +42,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     # the client's profile
+    path("language/", language.choose_language, name="language"),
     path("profile/", profile.profile, name="profile"),
     path("profile/password/", profile.password_change, name="profile_password"),
     path("profile/emails/", profile.email_add, name="profile_email_add"),

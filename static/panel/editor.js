@@ -18,6 +18,33 @@
   "use strict";
   if (!window.Quill) return;
 
+  // the toolbar's names come from the JavaScript catalogue (/jsi18n/, locale/*/djangojs.po)
+  var gettext = window.gettext || function (text) { return text; };
+  var BUTTON_NAMES = {
+    "ql-bold": gettext("Bold"),
+    "ql-italic": gettext("Italic"),
+    "ql-underline": gettext("Underline"),
+    "ql-strike": gettext("Strikethrough"),
+    "ql-list ordered": gettext("Numbered list"),
+    "ql-list bullet": gettext("Bulleted list"),
+    "ql-blockquote": gettext("Quote"),
+    "ql-code-block": gettext("Code block"),
+    "ql-link": gettext("Link"),
+    "ql-image": gettext("Image"),
+    "ql-clean": gettext("Remove formatting"),
+  };
+
+  function nameButtons(toolbar) {
+    Array.prototype.forEach.call(toolbar.querySelectorAll("button"), function (button) {
+      var key = button.className + (button.value ? " " + button.value : "");
+      var name = BUTTON_NAMES[key];
+      if (name) {
+        button.setAttribute("aria-label", name);
+        button.title = name;
+      }
+    });
+  }
+
   var IMAGE_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"];
   var TOOLBAR = [
     ["bold", "italic", "underline", "strike"],
@@ -83,6 +110,7 @@
       theme: "snow",
       modules: { toolbar: TOOLBAR },
     });
+    nameButtons(quill.getModule("toolbar").container);
     var initial = area.value;
     area.pastedNames = {}; area.pastedFiles = {}; area.pastedCount = 0;
     // a draft's pasted images come back as data: URLs; one the server could not put back

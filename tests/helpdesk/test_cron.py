@@ -80,7 +80,7 @@ def test_the_overdue_sweep_and_lock_purge_are_cron_jobs(db):
 
 
 def test_a_run_longer_than_its_interval_keeps_its_lock_and_releases_it_at_the_end(
-    transactional_db, settings, monkeypatch
+    transactional_db, django_db_serialized_rollback, settings, monkeypatch
 ):
     # transactional: the first run happens on another thread, whose connection commits
     # its JobRun and JobState rows; the database is emptied after the test, not left

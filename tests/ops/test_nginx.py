@@ -108,7 +108,9 @@ def _wait(url, proc, what):
         time.sleep(0.3)
 
 
-def test_nginx_in_front_of_gunicorn(transactional_db, cast, tmp_path):
+def test_nginx_in_front_of_gunicorn(
+    transactional_db, django_db_serialized_rollback, cast, tmp_path
+):
     media, static = tmp_path / "media", tmp_path / "static"
     media.mkdir()
     _certificate(tmp_path)

@@ -82,7 +82,9 @@ def _get(url, headers=None):
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_serve_runs_web_worker_and_beat_and_stops_them(transactional_db, redis_process, tmp_path):
+def test_serve_runs_web_worker_and_beat_and_stops_them(
+    transactional_db, django_db_serialized_rollback, redis_process, tmp_path
+):
     port = free_port()
     db = connection.settings_dict
     env = _env(

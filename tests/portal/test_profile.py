@@ -32,7 +32,7 @@ def test_a_client_edits_name_time_zone_and_language(client, helpdesk, tickets):
     # the portal speaks the chosen language from the next page on
     page = client.get(f"/tickets/{tickets['alice'].number}/")
     assert page.wsgi_request.LANGUAGE_CODE == "fr"
-    assert '<html lang="fr">' in page.content.decode()
+    assert '<html lang="fr" dir="ltr">' in page.content.decode()
     # and back to the site's default
     client.post("/profile/", profile_data(language=""))
     assert '<html lang="en' in client.get("/tickets/").content.decode()
@@ -41,7 +41,7 @@ def test_a_client_edits_name_time_zone_and_language(client, helpdesk, tickets):
 def test_the_chosen_language_is_used_in_a_new_session(client, helpdesk):
     ClientPreferences.objects.create(user=helpdesk.alice, language="de")
     client.force_login(helpdesk.alice)
-    assert '<html lang="de">' in client.get("/profile/").content.decode()
+    assert '<html lang="de" dir="ltr">' in client.get("/profile/").content.decode()
 
 
 @pytest.mark.parametrize(

@@ -259,8 +259,19 @@ def test_dates_are_shown_in_the_clients_time_zone(client, helpdesk, tickets):
     cast.alice.save()
     client.force_login(cast.alice)
     html = client.get(f"/tickets/{ticket.number}/").content.decode()
+    from django.utils import dateformat
+    from django.utils.formats import get_format
+
     local = timezone.localtime(ticket.created_at, timezone=zoneinfo.ZoneInfo("Asia/Tokyo"))
-    assert local.strftime("%Y-%m-%d %H:%M JST") in html
+    # the language's own short format (English here), then the zone
+    shown = dateformat.format(local, get_format("SHORT_DATETIME_FORMAT")) + " JST"
+    assert shown in html
+    assert local.strftime("%-d") in shown  # the Tokyo day, not the UTC one
+
+    # in German the same moment is written the German way
+    client.cookies["django_language"] = "de"
+    html = client.get(f"/tickets/{ticket.number}/").content.decode()
+    assert local.strftime("%d.%m.%Y %H:%M") + " JST" in html
 
 
 def test_the_ticket_page_costs_the_same_queries_for_2_or_20_entries(client, helpdesk, tickets):

@@ -33,6 +33,11 @@ class Command(BaseCommand):
                 no_wrap=True,
                 verbosity=0,
             )
+        for code in i18n.shipped():
+            for domain in i18n.DOMAINS:
+                path = i18n.catalogue(code, domain)
+                if path.exists():
+                    i18n.fill_header(path, code)
         if not options["no_compile"]:
             call_command(
                 "compilemessages", locale=locales, ignore_patterns=i18n.IGNORE, verbosity=0
