@@ -59,9 +59,11 @@ def new_page(browser, live_server):
     """Open another independent browser session (e.g. a second agent)."""
     contexts = []
 
-    def make():
+    def make(locale: str | None = None):
         context = browser.new_context(
-            base_url=live_server.url, viewport={"width": 1280, "height": 900}
+            base_url=live_server.url,
+            viewport={"width": 1280, "height": 900},
+            **({"locale": locale} if locale else {}),  # the browser's Accept-Language
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
