@@ -126,3 +126,12 @@ def test_pages_are_translated():
     assert german != "Open a ticket"
     page = Client().get("/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
     assert german in page
+
+
+def test_a_default_language_we_do_not_ship_is_refused_at_start(settings):
+    from django.core.checks.translation import check_language_settings_consistent
+
+    settings.LANGUAGE_CODE = "sv"
+    assert [e.id for e in check_language_settings_consistent(None)] == ["translation.E004"]
+    settings.LANGUAGE_CODE = "pt-br"
+    assert check_language_settings_consistent(None) == []
