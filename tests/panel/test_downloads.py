@@ -126,7 +126,8 @@ def test_config_urls_has_no_media_route_whatever_debug_says():
         module = importlib.reload(config.urls)
         patterns = [str(p.pattern) for p in module.urlpatterns]
     importlib.reload(config.urls)
-    assert patterns == ["admin/", "api/", "scp/health/", "scp/", ""]  # health: helpdesk.ops
+    # health: helpdesk.ops; jsi18n: the JavaScript catalogue
+    assert patterns == ["admin/", "api/", "scp/health/", "scp/", "jsi18n/", ""]
 
 
 SQLITE = {
