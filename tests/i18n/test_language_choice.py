@@ -135,3 +135,11 @@ def test_a_default_language_we_do_not_ship_is_refused_at_start(settings):
     assert [e.id for e in check_language_settings_consistent(None)] == ["translation.E004"]
     settings.LANGUAGE_CODE = "pt-br"
     assert check_language_settings_consistent(None) == []
+
+
+@pytest.mark.django_db
+def test_the_javascript_catalogue_is_in_the_pages_language():
+    german = Client().get("/jsi18n/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert '"Bold": "Fett"' in german
+    english = Client().get("/jsi18n/").content.decode()
+    assert '"Bold"' not in english  # no catalogue: the source's words
