@@ -12,7 +12,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from accounts import audit
@@ -45,8 +45,8 @@ class AuditParams(KeysetParams):
     )
     type = forms.CharField(label=gettext_lazy("Object type"), required=False, max_length=100)
     id = forms.CharField(label=gettext_lazy("Object id"), required=False, max_length=64)
-    since = DayField(label=gettext_lazy("From"))
-    until = DayField(label=gettext_lazy("To"))
+    since = DayField(label=pgettext_lazy("date range", "From"))
+    until = DayField(label=pgettext_lazy("date range", "To"))
     blank_ok = frozenset(FILTERS)
 
     def clean_type(self):

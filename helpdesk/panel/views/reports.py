@@ -7,7 +7,7 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_GET
 
 from helpdesk import exports
@@ -31,8 +31,8 @@ class ReportParams(QueryForm):
         choices=[(p, p) for p in PERIODS],
         required=False,
     )
-    start = DayField(label=gettext_lazy("From"))
-    end = DayField(label=gettext_lazy("To"))
+    start = DayField(label=pgettext_lazy("date range", "From"))
+    end = DayField(label=pgettext_lazy("date range", "To"))
     granularity = forms.ChoiceField(
         label=gettext_lazy("Granularity"),
         choices=[(g, g) for g in figures.GRANULARITIES],
