@@ -2,6 +2,8 @@
 the language cookie (read by LocaleMiddleware before the browser's Accept-Language);
 a signed-in client's choice is also their profile's language, which comes first."""
 
+from typing import Literal, cast
+
 from django.conf import settings
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect
@@ -36,6 +38,6 @@ def choose_language(request):
         domain=settings.LANGUAGE_COOKIE_DOMAIN,
         secure=settings.LANGUAGE_COOKIE_SECURE or request.is_secure(),
         httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        samesite=cast(Literal["Lax", "Strict", "None"], settings.LANGUAGE_COOKIE_SAMESITE),
     )
     return response
