@@ -1,8 +1,8 @@
 """The one rule for the real servers the tests use.
 
 A test that needs a real server says so with the server's marker (`@pytest.mark.postgres`,
-`redis`, `redis_server`, `dovecot`, `nginx`, `s3`, `chromium`, `cluster`), or by using a fixture that
-implies it (`dovecot`, `browser`, `page`, ...). When the server is missing, the test is
+`redis`, `redis_server`, `dovecot`, `nginx`, `s3`, `chromium`, `cluster`), or by using a
+fixture that implies it (`dovecot`, `browser`, `page`, ...). When the server is missing, the test is
 skipped with a reason naming the server and how to get it, and pytest's
 summary lists the skip (`-ra` in pyproject.toml). With `REQUIRE_REAL_SERVERS=1` (set by
 `.ci/run`) the same test fails instead, naming the missing server, so CI proves every

@@ -4,7 +4,6 @@ from celery import shared_task
 
 from . import services
 
-
 # The time limit ends a stuck run before its lease (services.LEASE) does: nine and
 # eight tenths of it (9 and 8 minutes with the default lease of 10).
 _LEASE = services.LEASE.total_seconds()

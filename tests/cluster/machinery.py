@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import http.client
 import os
 import re
@@ -147,10 +148,8 @@ class Process:
     def kill(self) -> None:
         """SIGKILL to the whole group: the machine is gone."""
         assert self.proc is not None
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.proc.wait(10)
         # children that were between fork and exec: none may outlive the "machine"
         wait_until(lambda: not self.group(), 10, f"{self.name}'s processes gone")

@@ -9,6 +9,7 @@ every mail marked sent reached the peer exactly once (counted by Message-ID), no
 is left unsent, no job ran twice at once, and no request was answered with a 5xx."""
 
 import collections
+import itertools
 import json
 import os
 import secrets
@@ -303,7 +304,7 @@ def _run(webs, workers, ports, key, department, peer):
     for run in JobRun.objects.exclude(finished_at=None).order_by("started_at"):
         runs[run.job].append(run)
     for job, done in runs.items():
-        for before, after in zip(done, done[1:], strict=False):
+        for before, after in itertools.pairwise(done):
             assert after.started_at >= before.finished_at, (job, before.pk, after.pk)
     # beat and the workers carried on after the broker came back
     assert JobRun.objects.filter(
