@@ -7,7 +7,8 @@
    key that opens tickets there.
 2. Starts two gunicorn instances on 127.0.0.1 with the settings `manage.py serve` uses
    (config.wsgi, sync workers: WEB_CONCURRENCY or two per core plus one each, DEBUG
-   off), Redis as cache and Celery broker (nothing consumes the queued work during the
+   off, persistent database connections: CONN_MAX_AGE=60 unless set, as bench/api.py),
+   Redis as cache and Celery broker (nothing consumes the queued work during the
    run; the Redis database is flushed after), throttling raised out of the way.
 3. Sends `--creates` POST /api/v1/tickets/ (API key, Idempotency-Key) from `--clients`
    concurrent clients, first all to one instance, then round-robin over both.
@@ -76,6 +77,8 @@ def start_instance(port: int, workers: int) -> subprocess.Popen:
         "DATABASE_URL": DB_URL,
         "REDIS_URL": REDIS_URL,
         "DEBUG": "0",
+        # persistent database connections, as bench/api.py (comparable figures)
+        "CONN_MAX_AGE": os.environ.get("CONN_MAX_AGE", "60"),
         "API_THROTTLE_CALLER": "1000000/min",
         "API_THROTTLE_ANON": "1000000/min",
         "LOG_LEVEL": "WARNING",

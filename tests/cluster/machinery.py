@@ -12,7 +12,6 @@ import collections
 import contextlib
 import http.client
 import os
-import re
 import secrets
 import signal
 import subprocess
@@ -210,15 +209,37 @@ def answers(port: int, path: str = "/healthz") -> bool:
         return False
 
 
-def owner_of(local_port: int) -> int | None:
-    """The pid whose TCP socket has this local port on 127.0.0.1 (`ss -p`)."""
-    done = subprocess.run(  # noqa: S603
-        ["/usr/bin/ss", "-Htnp", "state", "established", "sport", "=", f":{local_port}"],
-        capture_output=True,
-        text=True,
-    )
-    match = re.search(r"pid=(\d+)", done.stdout)
-    return int(match.group(1)) if match else None
+def _socket_inodes(local_port: int) -> set[str]:
+    """The inodes of the TCP sockets with this local port (/proc/net/tcp, tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == local_port:
+                found.add(fields[9])
+    return found
+
+
+def holds_port(process: Process, local_port: int) -> bool:
+    """Whether one of the process group's processes has the TCP socket of this local
+    port open (the sender of a connection the SMTP peer sees)."""
+    inodes = {f"socket:[{inode}]" for inode in _socket_inodes(local_port)}
+    for pid in process.group():
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 # --- the SMTP peer ----------------------------------------------------------------------

@@ -236,8 +236,7 @@ def _run(webs, workers, ports, key, department, peer):
         peer.hold_next()
         m.wait_until(peer.holding.is_set, 30, "a mail held at DATA")
         held_id, sender_port = peer.held
-        sender = m.owner_of(sender_port)
-        [victim] = [w for w in workers if sender in w.group()]
+        [victim] = [w for w in workers if m.holds_port(w, sender_port)]
         victim.kill()
         m.wait_until(lambda: held_id in peer.cut, 10, "the held mail cut by the kill")
         victim.start()
