@@ -1,6 +1,7 @@
 """Benchmark of API ticket creates with one and with two web instances (issue 18).
 
     .venv/bin/python bench/cluster.py [--creates 800] [--clients 8] [--workers N]
+                                      [--no-idempotency-key]
 
 1. Prepares a dedicated PostgreSQL database (`hd_cluster_bench`, BENCH_CLUSTER_DATABASE_URL)
    with the bench baseline (bench/bulk.py: a department, agents, clients) and an API
@@ -117,7 +118,15 @@ def stop(servers: list[subprocess.Popen]) -> None:
             server.kill()
 
 
-def run(name: str, ports: list[int], key: str, department: int, total: int, clients: int):
+def run(
+    name: str,
+    ports: list[int],
+    key: str,
+    department: int,
+    total: int,
+    clients: int,
+    idempotency: bool = True,
+):
     """`total` creates from `clients` threads, each request to the next port in turn."""
     latencies, errors = [], []
     lock = threading.Lock()
@@ -140,11 +149,9 @@ def run(name: str, ports: list[int], key: str, department: int, total: int, clie
                     "department": department,
                 }
             )
-            headers = {
-                "X-API-Key": key,
-                "Idempotency-Key": f"bench-{run_id}-{n}",
-                "Content-Type": "application/json",
-            }
+            headers = {"X-API-Key": key, "Content-Type": "application/json"}
+            if idempotency:
+                headers["Idempotency-Key"] = f"bench-{run_id}-{n}"
             started = time.perf_counter()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
             conn.request("POST", "/api/v1/tickets/", body=body, headers=headers)
@@ -190,7 +197,12 @@ def main():
         "--workers", type=int, default=None, help="gunicorn workers per instance "
         "(default: as manage.py serve, WEB_CONCURRENCY or two per core plus one)"
     )  # fmt: skip
+    parser.add_argument(
+        "--no-idempotency-key", action="store_true",
+        help="send no Idempotency-Key (its record costs an INSERT and an UPDATE per create)",
+    )  # fmt: skip
     args = parser.parse_args()
+    keyed = not args.no_idempotency_key
     key, department = prepare()
     workers = web_workers(args.workers)
     print(f"{os.cpu_count()} cores, {workers} gunicorn workers per instance", flush=True)
@@ -198,8 +210,8 @@ def main():
     try:
         run("warm-up", PORTS, key, department, 40, 2)
         results = [
-            run("1 web instance", PORTS[:1], key, department, args.creates, args.clients),
-            run("2 web instances", PORTS, key, department, args.creates, args.clients),
+            run("1 web instance", PORTS[:1], key, department, args.creates, args.clients, keyed),
+            run("2 web instances", PORTS, key, department, args.creates, args.clients, keyed),
         ]
     finally:
         stop(servers)
