@@ -343,6 +343,11 @@ HELPDESK_OUTBOX = {
     "BROKER_RETRY_SECONDS": env.float("OUTBOX_BROKER_RETRY_SECONDS", default=5),
     # rows per run of the outbox_drain job
     "BATCH": env.int("OUTBOX_BATCH", default=200),
+    # how long a claimed row belongs to its runner: a runner that died (kill -9, a
+    # machine lost) holds its row this long, then the row runs again. The time limits
+    # of the outbox task (nine and eight tenths of it) and a mail's send lease (half
+    # of it) follow, so a live runner is always stopped before its lease ends.
+    "LEASE_SECONDS": env.int("OUTBOX_LEASE_SECONDS", default=600),
 }
 # The periodic jobs (helpdesk.cron.JOBS) and how often each runs, in seconds. Celery beat
 # runs them with a broker; `manage.py run_cron --loop` runs them without one.

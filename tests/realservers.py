@@ -1,8 +1,8 @@
 """The one rule for the real servers the tests use.
 
 A test that needs a real server says so with the server's marker (`@pytest.mark.postgres`,
-`redis`, `redis_server`, `dovecot`, `nginx`, `s3`, `chromium`), or by using a fixture that
-implies it (`dovecot`, `browser`, `page`, ...). When the server is missing, the test is
+`redis`, `redis_server`, `dovecot`, `nginx`, `s3`, `chromium`, `cluster`), or by using a
+fixture that implies it (`dovecot`, `browser`, `page`, ...). When the server is missing, the test is
 skipped with a reason naming the server and how to get it, and pytest's
 summary lists the skip (`-ra` in pyproject.toml). With `REQUIRE_REAL_SERVERS=1` (set by
 `.ci/run`) the same test fails instead, naming the missing server, so CI proves every
@@ -89,6 +89,17 @@ def _moto() -> str | None:
     return None if moto_server_program() else "`moto_server` is not on PATH"
 
 
+RABBITMQ_URL = os.environ.get("CLUSTER_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
+RABBITMQCTL = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"  # sbin, as nginx
+
+
+def _rabbitmq() -> str | None:
+    if not os.path.exists(RABBITMQCTL):
+        return "rabbitmqctl is not installed"
+    parts = urlsplit(RABBITMQ_URL)
+    return _answers(f"amqp://{parts.hostname}:{parts.port or 5672}")
+
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
@@ -167,6 +178,14 @@ SERVERS: dict[str, RealServer] = {
             enables="the reverse proxy test (tests/ops/test_nginx.py)",
             how="Debian package nginx (or nginx-light)",
             check=_nginx,
+        ),
+        RealServer(
+            marker="cluster",
+            name="RabbitMQ (the broker of the cluster test, tests/cluster)",
+            enables="the failure tests of two web instances, two workers and beat",
+            how="Debian package rabbitmq-server, running (`rabbitmq-server -detached`) "
+            "with rabbitmqctl on this machine",
+            check=_rabbitmq,
         ),
         RealServer(
             marker="s3",

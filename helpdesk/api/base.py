@@ -4,6 +4,7 @@ and Idempotency-Key on POST."""
 
 from typing import TYPE_CHECKING
 
+from django.db import transaction
 from rest_framework import exceptions
 
 from . import idempotency
@@ -22,6 +23,21 @@ else:
 class ApiMixin(_View):
     orderings: tuple[str, ...] = ()  # the whitelist of ?ordering= (first: the default)
     _idempotency: "IdempotencyRecord | None"
+
+    def dispatch(self, request, *args, **kwargs):
+        """A POST with an Idempotency-Key runs in one transaction with its key's record:
+        the record (written pending, then with the answer) commits with the work or not
+        at all. A request cut before its answer (the process killed, the machine lost)
+        leaves neither, so the client's retry with the same key runs afresh and a
+        duplicate sent meanwhile waits for the first and replays its answer. A 5xx
+        rolls back the work with the record (the key is free for a retry)."""
+        if request.method != "POST" or idempotency.HEADER not in request.META:
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            response = super().dispatch(request, *args, **kwargs)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+        return response
 
     def initial(self, request, *args, **kwargs):
         self.format_kwarg = self.get_format_suffix(**kwargs)

@@ -1,6 +1,9 @@
 """`Idempotency-Key` on POST: the same key and body replay the first answer and create
-nothing; the same key with another body is refused (422); a duplicate arriving while
-the first is still running gets 409. Keys are scoped to the caller and kept for
+nothing; the same key with another body is refused (422). The request runs in one
+transaction with its record (helpdesk.api.base.ApiMixin.dispatch), so a duplicate
+arriving while the first is still running waits for it and replays its answer, and a
+request cut by a killed process leaves no record and no work; a record still pending
+(written before that rule) gets 409. Keys are scoped to the caller and kept for
 settings.HELPDESK_API["IDEMPOTENCY_TTL_HOURS"] (24 by default), then purged by cron.
 """
 

@@ -1,6 +1,5 @@
 """Celery tasks of the email channel: thin, taking ids, safe to run twice."""
 
-import datetime as dt
 import logging
 
 from celery import shared_task
@@ -8,14 +7,26 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from helpdesk.outbox.services import RetryLater
+from helpdesk.outbox.services import LEASE, RetryLater
 
 from .models import OutboundMessage
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, time_limit=180, soft_time_limit=150)
+# A sender's claim on a mail: half the outbox's lease (5 minutes by default), longer
+# than send_outbound_task's time limit, so it ends only when the sender died (then the
+# mail is sent again: at least once, never twice at the same time), and before the
+# outbox row's own lease ends, so the row that runs again finds the mail free.
+SEND_LEASE = LEASE / 2
+_SEND_SECONDS = SEND_LEASE.total_seconds()
+
+
+@shared_task(
+    acks_late=True,
+    time_limit=round(min(180, _SEND_SECONDS * 0.6)),
+    soft_time_limit=round(min(150, _SEND_SECONDS * 0.5)),
+)
 def send_outbound_task(outbound_id: int) -> str | None:
     """Send one stored mail (run through the outbox, helpdesk.outbox). A failure asks the
     outbox to try again later with backoff; after SEND_MAX_RETRIES attempts the mail is
@@ -25,12 +36,6 @@ def send_outbound_task(outbound_id: int) -> str | None:
         attempts, exc = outcome[1], outcome[2]
         raise RetryLater(f"mail {outbound_id}: {exc}", seconds=min(3600, 30 * 2**attempts))
     return outcome[0] if outcome else None
-
-
-# A sender's claim on a mail: longer than send_outbound_task's time limit, so it ends
-# only when the sender died (then the mail is sent again: at least once, never twice at
-# the same time).
-SEND_LEASE = dt.timedelta(minutes=5)
 
 
 def _claim(outbound_id: int) -> OutboundMessage | None:

@@ -44,9 +44,10 @@ from .models import OutboxTask
 
 log = logging.getLogger(__name__)
 
-# How long a claimed row belongs to its runner; run_outbox_task's time limit is shorter,
-# so a lease ends only when the runner died.
-LEASE = dt.timedelta(minutes=10)
+# How long a claimed row belongs to its runner (OUTBOX_LEASE_SECONDS, ten minutes by
+# default); run_outbox_task's time limit is shorter, so a lease ends only when the
+# runner died.
+LEASE = dt.timedelta(seconds=settings.HELPDESK_OUTBOX["LEASE_SECONDS"])
 # The time limit of a row the periodic job runs itself, when its task has none.
 DEFAULT_TIME_LIMIT = 300
 PENDING, RUNNING, DEAD = OutboxTask.State.values

@@ -57,6 +57,29 @@ def test_a_duplicate_while_the_first_runs_is_a_409(api, cast, nothing_written):
     assert Ticket.objects.count() == 1
 
 
+def test_a_request_cut_before_its_answer_leaves_no_ticket_and_no_record(api, cast, monkeypatch):
+    """The process dies after the ticket's own transaction and before the key's answer
+    is stored (here: storing it raises). The request and its record are one
+    transaction, so nothing of it stays, and the client's retry opens the ticket once."""
+    from helpdesk.api import idempotency
+
+    client = api.agent(cast.agent_a)
+
+    def cut(record, response):
+        raise ConnectionResetError("the worker died")
+
+    monkeypatch.setattr(idempotency, "finish", cut)
+    with pytest.raises(ConnectionResetError):
+        create(client, "k-cut", department=cast.dept_a.pk)
+    assert not Ticket.objects.exists()
+    assert not IdempotencyRecord.objects.exists()
+
+    monkeypatch.undo()
+    retried = create(client, "k-cut", department=cast.dept_a.pk)
+    assert retried.status_code == 201 and "Idempotent-Replayed" not in retried
+    assert Ticket.objects.count() == 1
+
+
 def test_keys_are_scoped_to_the_caller(api, cast):
     create(api.agent(cast.agent_a), "shared", department=cast.dept_a.pk)
     create(api.agent(cast.manager_a), "shared", department=cast.dept_a.pk)

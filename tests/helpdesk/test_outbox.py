@@ -207,3 +207,42 @@ def test_a_queue_no_worker_consumes_gets_each_row_a_few_times_not_once_a_minute(
     assert row.reoffer_at == start + dt.timedelta(seconds=3840)
     assert RUNS == []
     assert services.reoffer_delay(dt.timedelta(hours=5)) == dt.timedelta(hours=1)
+
+
+@pytest.mark.parametrize("lease", [None, "20"])
+def test_the_time_limits_and_the_mail_lease_follow_the_outbox_lease(tmp_path, lease):
+    """OUTBOX_LEASE_SECONDS sets the lease; a live runner is stopped before it ends (the
+    outbox task's time limits), and a mail's claim ends first, so the row that runs
+    again after a dead runner finds its mail free to send."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django, json; django.setup()\n"
+        "from helpdesk.outbox.services import LEASE\n"
+        "from helpdesk.outbox.tasks import run_outbox_task as o\n"
+        "from helpdesk.mail.tasks import SEND_LEASE, send_outbound_task as s\n"
+        "print(json.dumps([LEASE.total_seconds(), o.time_limit, o.soft_time_limit,"
+        " SEND_LEASE.total_seconds(), s.time_limit, s.soft_time_limit]))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OUTBOX_LEASE_SECONDS"}
+    env.update(ENV_FILE=str(tmp_path / "absent.env"), DJANGO_SETTINGS_MODULE="config.settings")
+    if lease:
+        env["OUTBOX_LEASE_SECONDS"] = lease
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    seconds, hard, soft, send_lease, send_hard, send_soft = json.loads(done.stdout)
+    assert seconds == (float(lease) if lease else 600.0)
+    assert soft < hard < seconds
+    assert send_soft < send_hard < send_lease < seconds
+    if not lease:  # the defaults as they were before the setting
+        assert (hard, soft, send_lease, send_hard, send_soft) == (540, 480, 300, 180, 150)
