@@ -166,7 +166,7 @@ def peer():
 
 
 @pytest.fixture
-def setup(transactional_db):
+def setup(transactional_db, django_db_serialized_rollback):
     department = DepartmentFactory(name="Support", email="support@helpdesk.test")
     AgentFactory(username="alex", department=department)  # hears of every new ticket
     config = HelpdeskSettings.load()
