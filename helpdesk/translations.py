@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -107,6 +109,25 @@ def status_name(status: Any, *, for_client: bool, language: str | None = None) -
     return translated(status, "name", language)
 
 
+def language_of(user: Any, *, is_agent: bool, ticket: Any = None) -> str:
+    """The language to write to `user` in: an agent's panel preference; a client's
+    portal preference, else the language `ticket` recorded; else the site's
+    (settings.LANGUAGE_CODE). Read through the user's reverse relations."""
+    relation = "panel_preferences" if is_agent else "portal_preferences"
+    try:
+        chosen = getattr(user, relation).language
+    except (ObjectDoesNotExist, AttributeError):
+        chosen = ""
+    if not chosen and not is_agent and ticket is not None:
+        chosen = getattr(ticket, "language", "")
+    return chosen if chosen in codes() else settings.LANGUAGE_CODE
+
+
+def client_language(ticket: Any) -> str:
+    """The language of a ticket's client (its requester), for what is written to them."""
+    return language_of(ticket.requester, is_agent=False, ticket=ticket)
+
+
 # --- what may be stored -----------------------------------------------------------------
 
 
@@ -174,3 +195,20 @@ def _clean_text(
         )
         return ""
     return text
+
+
+# --- form fields offering translated rows -----------------------------------------------
+
+
+class TopicChoiceField(forms.ModelChoiceField):
+    """Help topics by their full name in the reader's language."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return topic_name(obj)
+
+
+class StatusChoiceField(forms.ModelChoiceField):
+    """Ticket statuses by their name in the agent's language."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return status_name(obj, for_client=False)

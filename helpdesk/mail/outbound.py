@@ -19,7 +19,6 @@ from email.utils import formataddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
@@ -28,10 +27,9 @@ from django.utils.translation import gettext
 
 from accounts.actors import SYSTEM
 from accounts.errors import DomainError, PermissionRefused
-from accounts.languages import codes
 from accounts.links import site_url
 from helpdesk.outbox.services import enqueue, enqueue_many
-from helpdesk.translations import status_name, topic_name
+from helpdesk.translations import language_of, status_name, topic_name
 from threads.html import sanitize_html
 from threads.models import ThreadEntry
 from tickets.models import Task, Ticket
@@ -94,16 +92,9 @@ def from_address(department) -> str:
 def recipient_language(recipient, *, is_agent: bool, ticket: Ticket | None = None) -> str:
     """The language mail to `recipient` is written in: an agent's panel preference; a
     client's portal preference, else the language the ticket recorded; else the site's
-    (settings.LANGUAGE_CODE). Read through the user's reverse relations, so the mail
-    channel imports neither the panel nor the portal."""
-    relation = "panel_preferences" if is_agent else "portal_preferences"
-    try:
-        chosen = getattr(recipient, relation).language
-    except (ObjectDoesNotExist, AttributeError):
-        chosen = ""
-    if not chosen and not is_agent and ticket is not None:
-        chosen = ticket.language
-    return chosen if chosen in codes() else settings.LANGUAGE_CODE
+    (settings.LANGUAGE_CODE). helpdesk.translations.language_of reads them through the
+    user's reverse relations, so the mail channel imports neither panel nor portal."""
+    return language_of(recipient, is_agent=is_agent, ticket=ticket)
 
 
 def ticket_values(ticket: Ticket, *, for_agent: bool = True) -> dict:

@@ -5,7 +5,9 @@ the page: `{% load content %}` then `{{ topic|translated:"name" }}`,
 
 from django import template
 
+from accounts.languages import name_of
 from helpdesk import translations
+from threads.html import html_to_text
 
 register = template.Library()
 
@@ -30,3 +32,17 @@ def status_name(status) -> str:
 @register.filter
 def client_status(status) -> str:
     return translations.status_name(status, for_client=True) if status is not None else ""
+
+
+@register.filter
+def language_label(code: str) -> str:
+    """A language code as its name in LANGUAGES ("fr" -> "Français (fr)"); "" for none."""
+    if not code:
+        return ""
+    return f"{name_of(code)} ({code})"
+
+
+@register.filter
+def as_text(value: str) -> str:
+    """Sanitised HTML as plain text (for a summary of a translated answer)."""
+    return html_to_text(value or "")
