@@ -63,9 +63,7 @@ def test_a_french_client_opening_a_ticket_by_mail_gets_the_french_autoresponse(h
     assert OutboundMessage.objects.get(template="ticket.autoresp").subject == auto.subject
 
 
-def test_without_a_french_row_the_default_in_code_is_rendered_in_french(
-    helpdesk, run, french
-):
+def test_without_a_french_row_the_default_in_code_is_rendered_in_french(helpdesk, run, french):
     ClientPreferences.objects.create(user=helpdesk.alice, language="fr")
     # no row at all: the default set's English row (any language) seeded by the
     # migration would come before the default in code
@@ -78,9 +76,7 @@ def test_without_a_french_row_the_default_in_code_is_rendered_in_french(
     assert f"Bonjour {helpdesk.alice.name},\n\nNous avons bien reçu votre demande" in auto.body
 
 
-def test_the_mails_content_language_chooses_for_a_client_without_a_profile_language(
-    helpdesk, run
-):
+def test_the_mails_content_language_chooses_for_a_client_without_a_profile_language(helpdesk, run):
     french_row()
 
     ticket = run(ingest, message(headers={"Content-Language": "fr-FR"}), channel="email").ticket
@@ -119,9 +115,7 @@ def test_a_language_no_longer_offered_falls_back_to_the_sites(helpdesk, settings
     assert recipient_language(helpdesk.alice, is_agent=False) == "es"
 
 
-def test_an_agent_gets_alerts_in_their_panel_language_with_translated_status_names(
-    helpdesk, run
-):
+def test_an_agent_gets_alerts_in_their_panel_language_with_translated_status_names(helpdesk, run):
     AgentPreferences.objects.create(agent=helpdesk.agent_a, language="fr")
     TicketStatus.objects.filter(name="Open").update(translations={"fr": {"name": "Ouvert"}})
     french_row("ticket.alert", subject="Nouveau ticket [#{{ ticket.number }}]")

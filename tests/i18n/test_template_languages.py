@@ -59,7 +59,9 @@ def test_each_step_of_the_resolution_order_in_turn(cast, default_set, dept_set, 
     assert subject_for("fr", cast.dept_a) == "default set, any language"
     EmailTemplate.objects.filter(template_set=default_set, code=CODE).delete()
     # the default in code, rendered in French (the test catalogue translates it)
-    assert subject_for("fr", cast.dept_a) == "Demande ouverte [#123456] Printer on floor 3 is jammed"
+    assert (
+        subject_for("fr", cast.dept_a) == "Demande ouverte [#123456] Printer on floor 3 is jammed"
+    )
     assert subject_for("en", cast.dept_a) == (
         "Support ticket opened [#123456] Printer on floor 3 is jammed"
     )
@@ -76,9 +78,7 @@ def test_another_languages_row_is_never_used(cast, default_set, dept_set):
     assert subject_for("de", cast.dept_b) == "Deutsch, Standard"  # dept_b has no set
 
 
-def test_the_rows_in_line_come_in_one_query(
-    cast, default_set, dept_set, django_assert_num_queries
-):
+def test_the_rows_in_line_come_in_one_query(cast, default_set, dept_set, django_assert_num_queries):
     mine = [
         row(dept_set, "fr", "1").pk,
         row(default_set, "fr", "2").pk,
@@ -93,9 +93,7 @@ def test_the_rows_in_line_come_in_one_query(
     assert [pk for *_, pk in found] == mine
 
 
-def test_a_broken_row_in_the_language_falls_back_to_the_next_one_in_line(
-    cast, default_set, caplog
-):
+def test_a_broken_row_in_the_language_falls_back_to_the_next_one_in_line(cast, default_set, caplog):
     row(default_set, "fr", "{% if %}broken")
 
     assert subject_for("fr", cast.dept_a) == (
