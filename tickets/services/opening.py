@@ -342,7 +342,7 @@ def ticket_language(requester: User, hint: str) -> str:
     each as a LANGUAGES code; "" when neither names one we have."""
     try:
         # the portal keeps a client's choice (reverse relation: no import of the portal)
-        chosen: str = requester.portal_preferences.language  # type: ignore[attr-defined]
+        chosen: str = requester.portal_preferences.language
     except (ObjectDoesNotExist, AttributeError):  # no preferences (or no portal)
         chosen = ""
     return shipped_code(chosen) or shipped_code(hint)
