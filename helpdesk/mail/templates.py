@@ -22,8 +22,7 @@ from django.db.models import Case, Q, When
 from django.template import Context
 from django.utils import translation
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.links import site_url
 
@@ -41,9 +40,9 @@ TAG = "[#{{ ticket.number }}]"
 
 MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ticket.autoresp": (
-        N_("Support ticket opened [#{{ ticket.number }}] {{ ticket.subject }}"),
+        gettext_noop("Support ticket opened [#{{ ticket.number }}] {{ ticket.subject }}"),
         (
-            N_(
+            gettext_noop(
                 "Dear {{ recipient.name }},\n\n"
                 "We received your request and opened ticket #{{ ticket.number }}. An agent "
                 "will answer as soon as possible.\n\nYou can follow it at {{ url }}.\n\n"
@@ -52,9 +51,9 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "message.autoresp": (
-        N_("Message received [#{{ ticket.number }}] {{ ticket.subject }}"),
+        gettext_noop("Message received [#{{ ticket.number }}] {{ ticket.subject }}"),
         (
-            N_(
+            gettext_noop(
                 "Dear {{ recipient.name }},\n\nYour message was added to ticket "
                 "#{{ ticket.number }}.\n\nYou can follow it at {{ url }}.\n\n"
                 "{{ department.name }}"
@@ -62,9 +61,9 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "ticket.notice": (
-        N_("{{ ticket.subject }} [#{{ ticket.number }}]"),
+        gettext_noop("{{ ticket.subject }} [#{{ ticket.number }}]"),
         (
-            N_(
+            gettext_noop(
                 "Dear {{ recipient.name }},\n\n{{ agent.name }} opened ticket "
                 "#{{ ticket.number }} for you.\n\n{{ entry.body_text }}\n\n"
                 "You can follow it at {{ url }}.\n\n{{ signature }}"
@@ -72,9 +71,9 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "ticket.overlimit": (
-        N_("Open ticket limit reached"),
+        gettext_noop("Open ticket limit reached"),
         (
-            N_(
+            gettext_noop(
                 "Dear {{ recipient.name }},\n\nYou have reached the most open tickets "
                 'allowed, so your message "{{ ticket.subject }}" did not open a new one. '
                 "Please reply to one of your open tickets, or wait until one is closed."
@@ -83,27 +82,27 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "ticket.reply": (
-        N_("Re: {{ ticket.subject }} [#{{ ticket.number }}]"),
+        gettext_noop("Re: {{ ticket.subject }} [#{{ ticket.number }}]"),
         (
-            N_(
+            gettext_noop(
                 "{{ entry.body_text }}\n\n{{ signature }}\n\n"
                 "Ticket #{{ ticket.number }}: {{ ticket.status }}. {{ url }}"
             ),
         ),
     ),
     "ticket.activity.notice": (
-        N_("Re: {{ ticket.subject }} [#{{ ticket.number }}]"),
+        gettext_noop("Re: {{ ticket.subject }} [#{{ ticket.number }}]"),
         (
-            N_(
+            gettext_noop(
                 "Dear {{ recipient.name }},\n\n{{ entry.poster }} wrote:\n\n"
                 "{{ entry.body_text }}\n\nTicket #{{ ticket.number }}: {{ url }}"
             ),
         ),
     ),
     "ticket.alert": (
-        N_("New ticket alert [#{{ ticket.number }}] {{ ticket.subject }}"),
+        gettext_noop("New ticket alert [#{{ ticket.number }}] {{ ticket.subject }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\nNew ticket #{{ ticket.number }} in "
                 "{{ department.name }} from {{ ticket.requester_name }} "
                 "<{{ ticket.requester_email }}>.\nPriority: {{ ticket.priority }}. "
@@ -112,18 +111,18 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "message.alert": (
-        N_("New message alert [#{{ ticket.number }}] {{ ticket.subject }}"),
+        gettext_noop("New message alert [#{{ ticket.number }}] {{ ticket.subject }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\n{{ entry.poster }} wrote on ticket "
                 "#{{ ticket.number }}:\n\n{{ entry.body_text }}\n\n{{ url }}"
             ),
         ),
     ),
     "note.alert": (
-        N_("Internal note [#{{ ticket.number }}] {{ ticket.subject }}"),
+        gettext_noop("Internal note [#{{ ticket.number }}] {{ ticket.subject }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\n{{ entry.poster }} posted an internal note "
                 "on ticket #{{ ticket.number }}{% if entry.title %} ({{ entry.title }})"
                 "{% endif %}:\n\n{{ entry.body_text }}\n\n{{ url }}"
@@ -131,9 +130,9 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "assigned.alert": (
-        N_("Ticket assigned to you [#{{ ticket.number }}] {{ ticket.subject }}"),
+        gettext_noop("Ticket assigned to you [#{{ ticket.number }}] {{ ticket.subject }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\nTicket #{{ ticket.number }} was assigned to "
                 "{% if assignee %}{{ assignee }}{% else %}{{ team }}{% endif %}"
                 "{% if agent.name %} by {{ agent.name }}{% endif %}.\n\n{{ url }}"
@@ -141,9 +140,9 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "transfer.alert": (
-        N_("Ticket transferred [#{{ ticket.number }}] {{ ticket.subject }}"),
+        gettext_noop("Ticket transferred [#{{ ticket.number }}] {{ ticket.subject }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\nTicket #{{ ticket.number }} was transferred "
                 "from {{ previous_department }} to {{ department.name }}"
                 "{% if agent.name %} by {{ agent.name }}{% endif %}.\n\n{{ url }}"
@@ -151,9 +150,9 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "ticket.overdue": (
-        N_("Overdue ticket [#{{ ticket.number }}] {{ ticket.subject }}"),
+        gettext_noop("Overdue ticket [#{{ ticket.number }}] {{ ticket.subject }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\nTicket #{{ ticket.number }} in "
                 "{{ department.name }} is overdue (due {{ ticket.due }}).\n\n{{ url }}"
             ),
@@ -165,14 +164,14 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
 # `[#...]`: that is the ticket tag, and a reply found by it would go to a ticket (and
 # its client) instead of the task.
 TASK_TAG = "[Task #{{ task.number }}]"
-TASK_REPLY_HINT = N_(
+TASK_REPLY_HINT = gettext_noop(
     "Reply to this mail to post an update on the task (agents only; no client sees it)."
 )
 TASK_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "task.alert": (
-        N_("New task [Task #{{ task.number }}] {{ task.title }}"),
+        gettext_noop("New task [Task #{{ task.number }}] {{ task.title }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\n"
                 'Task #{{ task.number }} "{{ task.title }}" was created in '
                 "{{ department.name }}{% if agent.name %} by {{ agent.name }}{% endif %}"
@@ -185,9 +184,9 @@ TASK_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "task.activity.alert": (
-        N_("Task update [Task #{{ task.number }}] {{ task.title }}"),
+        gettext_noop("Task update [Task #{{ task.number }}] {{ task.title }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\n{{ entry.poster }} posted an update on task "
                 '#{{ task.number }} "{{ task.title }}"'
                 "{% if entry.title %} ({{ entry.title }}){% endif %}:"
@@ -197,9 +196,9 @@ TASK_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "task.activity.notice": (
-        N_("Task update [Task #{{ task.number }}] {{ task.title }}"),
+        gettext_noop("Task update [Task #{{ task.number }}] {{ task.title }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\nYou follow task #{{ task.number }} "
                 '"{{ task.title }}". {{ entry.poster }} wrote:'
                 "\n\n{{ entry.body_text }}\n\n{{ url }}"
@@ -208,9 +207,9 @@ TASK_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "task.assignment.alert": (
-        N_("Task assigned [Task #{{ task.number }}] {{ task.title }}"),
+        gettext_noop("Task assigned [Task #{{ task.number }}] {{ task.title }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\n"
                 'Task #{{ task.number }} "{{ task.title }}" in {{ department.name }} was '
                 "assigned to {% if assignee %}{{ assignee }}{% else %}{{ team }}{% endif %}"
@@ -221,9 +220,9 @@ TASK_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "task.transfer.alert": (
-        N_("Task transferred [Task #{{ task.number }}] {{ task.title }}"),
+        gettext_noop("Task transferred [Task #{{ task.number }}] {{ task.title }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\n"
                 'Task #{{ task.number }} "{{ task.title }}" was transferred from '
                 "{{ previous_department }} to {{ department.name }}"
@@ -234,9 +233,9 @@ TASK_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
     ),
     "task.overdue.alert": (
-        N_("Overdue task [Task #{{ task.number }}] {{ task.title }}"),
+        gettext_noop("Overdue task [Task #{{ task.number }}] {{ task.title }}"),
         (
-            N_(
+            gettext_noop(
                 "Hello {{ recipient.name }},\n\n"
                 'Task #{{ task.number }} "{{ task.title }}" in {{ department.name }} is '
                 "overdue (due {{ task.due }}).\n"
