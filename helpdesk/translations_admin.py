@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_services import was_refused
@@ -81,7 +82,7 @@ class TranslationsForm(forms.ModelForm):
                     self.fields[name].initial = value
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned: dict[str, Any] = super().clean() or self.cleaned_data
         model = self._meta.model
         table: dict[str, dict[str, str]] = {}
         for language in shipped():
@@ -121,10 +122,11 @@ class TranslationsAdminMixin:
     (before admin.ModelAdmin). A form of the admin's own is given the inputs too."""
 
     translations_collapsed = True
+    model: type[models.Model]  # the ModelAdmin's
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        base = kwargs.get("form") or getattr(self, "form", forms.ModelForm)
-        kwargs["form"] = translations_form(base, self.model)  # type: ignore[attr-defined]
+        base = kwargs.get("form") or getattr(self, "form", None) or forms.ModelForm
+        kwargs["form"] = translations_form(base, self.model)
         return super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]
 
     def get_exclude(self, request, obj=None):

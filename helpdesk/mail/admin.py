@@ -254,7 +254,7 @@ class EmailTemplateAdmin(admin.ModelAdmin):
     form = EmailTemplateForm
     change_form_template = "admin/helpdesk_mail/emailtemplate/change_form.html"
     list_display = ("__str__", "code", "language", "template_set", "subject", "updated_at")
-    list_filter = ("template_set", "language", "code")
+    list_filter = ("template_set", "language")
     list_select_related = ("template_set",)
     search_fields = ("code", "subject")
     readonly_fields = ("body_text",)
