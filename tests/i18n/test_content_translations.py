@@ -12,6 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from accounts.actors import SYSTEM
+from helpdesk.kb import faq_services
 from helpdesk.kb.models import CannedResponse, Faq, FaqCategory
 from helpdesk.portal.models import ClientPreferences, PortalSettings
 from helpdesk.translations import (
@@ -272,15 +274,15 @@ def test_the_portal_shows_the_kb_and_the_welcome_in_the_clients_language(french_
         description="<p>All about printers.</p>",
         translations={"fr": {"name": "Imprimantes", "description": "<p>Tout sur elles.</p>"}},
     )
-    faq = Faq.objects.create(
+    faq = faq_services.faq_create(  # through the service: the search index is kept
+        actor=SYSTEM,
         category=category,
         question="How to print?",
-        answer_html="<p>Press print.</p>",
-        answer_text="Press print.",
+        answer="<p>Press print.</p>",
         is_published=True,
         is_featured=True,
-        translations={"fr": {"question": "Comment imprimer ?"}},
     )
+    Faq.objects.filter(pk=faq.pk).update(translations={"fr": {"question": "Comment imprimer ?"}})
 
     home = french_client.get("/").content.decode()
     kb_category = french_client.get(f"/kb/category/{category.pk}/").content.decode()
