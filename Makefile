@@ -40,6 +40,7 @@ secret-key:
 migrate: $(STAMP) secret-key
 	mkdir -p var
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_templates --verbosity 0
 
 seed: migrate
 	$(PY) manage.py seed_demo

@@ -41,6 +41,7 @@ GROUPS: list[tuple[Any, list[str]]] = [
             "tickets.TicketStatus",
             "tickets.Priority",
             "tickets.CustomForm",
+            "tickets.CustomField",
             "tickets.Ticket",
             "tickets.Task",
         ],
@@ -121,10 +122,23 @@ class HelpdeskAdminSite(admin.AdminSite):
     index_title = _("Configuration")
 
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
-        """Django's register, every ModelAdmin with the audit hook mixed in first."""
+        """Django's register, every ModelAdmin with the audit hook mixed in first, and
+        the translations editor (helpdesk.translations_admin) in the admin of every model
+        with translatable content (helpdesk.translations.TRANSLATABLE): the domain apps'
+        admins get it without importing the ring."""
         from accounts.admin_services import AuditedAdmin  # (models load after this module)
+        from helpdesk.translations import TRANSLATABLE
+        from helpdesk.translations_admin import TranslationsAdminMixin
 
         admin_class = admin_class or admin.ModelAdmin
+        models = [model_or_iterable] if isinstance(model_or_iterable, type) else model_or_iterable
+        translatable = any(m._meta.label_lower in TRANSLATABLE for m in models)
+        if translatable and not issubclass(admin_class, TranslationsAdminMixin):
+            admin_class = type(
+                admin_class.__name__,
+                (TranslationsAdminMixin, admin_class),
+                {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
+            )
         if not issubclass(admin_class, AuditedAdmin):
             admin_class = type(
                 admin_class.__name__,

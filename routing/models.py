@@ -274,6 +274,14 @@ class HelpTopic(Nested, WatchedModel):
     disable_autoresponse = models.BooleanField(default=False)
     sort = models.PositiveIntegerField(default=0)
     notes = models.TextField(blank=True)
+    translations = models.JSONField(
+        _("translations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The name in other languages, edited in the admin; what is left out shows the original."
+        ),
+    )
 
     class Meta(WatchedModel.Meta):
         ordering = ["sort", "name"]

@@ -162,6 +162,19 @@ class CustomFieldInline(admin.TabularInline):
     model = CustomField
     extra = 1
     prepopulated_fields = {"name": ["label"]}
+    exclude = ["translations"]
+    show_change_link = True  # its own page has the translations of its label and options
+
+
+@admin.register(CustomField)
+class CustomFieldAdmin(admin.ModelAdmin):
+    """One field of a form on a page of its own: its label, help text and options, and
+    their translations (the form's page lists its fields in a table)."""
+
+    list_display = ["label", "name", "form", "kind", "required", "client_visible"]
+    list_filter = ["form", "kind"]
+    search_fields = ["label", "name"]
+    list_select_related = ["form"]
 
 
 class TaskFieldValueInline(admin.TabularInline):

@@ -72,6 +72,15 @@ class TicketStatus(WatchedModel):
         help_text=_("The SLA clock stops while a ticket is in this status."),
     )
     sort = models.PositiveIntegerField(default=0)
+    translations = models.JSONField(
+        _("translations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The names in other languages, edited in the admin; what is left out "
+            "shows the original."
+        ),
+    )
 
     class Meta(WatchedModel.Meta):
         ordering = ["sort", "name"]
@@ -232,6 +241,16 @@ class Ticket(WorkItem):
         help_text=_("How this ticket joined its parent; empty when it has none."),
     )
     ip_address = models.GenericIPAddressField(verbose_name=_("IP address"), null=True, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        default="",
+        help_text=_(
+            "The client's language when the ticket opened (their profile, the mail's "
+            "Content-Language or the portal's language); empty: not known."
+        ),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -571,6 +590,15 @@ class CustomField(models.Model):
         default=False, help_text=_("A ticket cannot be closed while this field is empty.")
     )
     sort = models.PositiveIntegerField(default=0)
+    translations = models.JSONField(
+        _("translations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The label, help text and options in other languages, edited in the admin; "
+            "what is left out shows the original."
+        ),
+    )
 
     class Meta:
         ordering = ["form__sort", "sort", "id"]

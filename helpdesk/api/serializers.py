@@ -175,6 +175,7 @@ class TicketSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
             "assignee",
             "team",
             "source",
+            "language",
             "is_overdue",
             "is_answered",
             "due_at",

@@ -9,6 +9,7 @@ change runs in one transaction.
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
@@ -93,6 +94,7 @@ class TicketViewSet(WorkViewSet, model=Ticket):
                 collaborators=data.get("collaborators", []),
                 custom_fields=data.get("custom_fields"),
                 channel=API,
+                language=get_language() or "",  # the request's (Accept-Language)
                 autorespond=data["autorespond"],
                 alert=data["alert"],
             )

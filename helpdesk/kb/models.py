@@ -28,6 +28,15 @@ class CannedResponse(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    translations = models.JSONField(
+        _("translations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The title and body in other languages, edited in the admin; what is left out "
+            "shows the original."
+        ),
+    )
 
     class Meta:
         ordering = ["title"]
@@ -68,6 +77,15 @@ class FaqCategory(models.Model):
     )
     notes = models.TextField(blank=True, help_text=_("Internal notes, never shown to clients."))
     sort = models.PositiveIntegerField(default=0)
+    translations = models.JSONField(
+        _("translations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The name and description in other languages, edited in the admin; what is left out "
+            "shows the original."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -112,6 +130,15 @@ class Faq(models.Model):
         default=False, help_text=_("Published FAQs of public categories are shown in the portal.")
     )
     is_featured = models.BooleanField(default=False, help_text=_("Shown on the portal's home."))
+    translations = models.JSONField(
+        _("translations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The question and answer in other languages, edited in the admin; what is left out "
+            "shows the original."
+        ),
+    )
     topics = models.ManyToManyField(
         "routing.HelpTopic",
         blank=True,

@@ -8,10 +8,12 @@ import html
 import re
 
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from accounts import permissions as perms
 from accounts.actors import actor_user, is_agent, is_system
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
+from helpdesk.translations import client_language, status_name, topic_name, translated
 from threads.html import html_to_text, sanitize_html
 from threads.services import NewAttachment, files_store
 
@@ -20,10 +22,10 @@ from .models import CannedAttachment, CannedResponse
 VARIABLES = {
     "ticket.number": lambda t, a: t.number,
     "ticket.subject": lambda t, a: t.subject,
-    "ticket.status": lambda t, a: t.status.name,
+    "ticket.status": lambda t, a: status_name(t.status, for_client=False),
     "ticket.priority": lambda t, a: t.priority.name,
     "ticket.department": lambda t, a: t.department.name,
-    "ticket.topic": lambda t, a: t.topic.full_name if t.topic_id else "",
+    "ticket.topic": lambda t, a: topic_name(t.topic) if t.topic_id else "",
     "ticket.due_date": lambda t, a: (
         t.effective_due_at.strftime("%Y-%m-%d %H:%M UTC") if t.effective_due_at else ""
     ),
@@ -128,12 +130,18 @@ def canned_delete(*, actor, canned: CannedResponse) -> None:
     canned.delete()
 
 
-def canned_render(*, canned: CannedResponse, ticket, agent=None) -> str:
-    """The body with its variables filled in for this ticket (safe HTML)."""
+def canned_render(
+    *, canned: CannedResponse, ticket, agent=None, language: str | None = None
+) -> str:
+    """The body with its variables filled in for this ticket (safe HTML), in `language`
+    (None: the ticket's client's, helpdesk.translations.client_language): its
+    translation there, else the original; the values (a status name) in it too."""
     agent = actor_user(agent)
+    language = language or client_language(ticket)
 
     def fill(match):
         getter = VARIABLES.get(match.group(1))
         return html.escape(str(getter(ticket, agent))) if getter else match.group(0)
 
-    return _VAR.sub(fill, canned.body_html)
+    with translation.override(language):
+        return _VAR.sub(fill, translated(canned, "body_html"))

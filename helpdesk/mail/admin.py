@@ -1,16 +1,19 @@
 from dataclasses import dataclass
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_services import SingletonAdmin
+from accounts.languages import codes, name_of
 
 from . import sandbox
 from .models import (
@@ -23,7 +26,7 @@ from .models import (
     OutboundMessage,
     UndeliverableAddress,
 )
-from .templates import DEFAULTS, default_html, preview
+from .templates import DEFAULTS, default_html, default_texts, preview
 
 
 class MailboxForm(forms.ModelForm):
@@ -202,12 +205,22 @@ class OutboundMessageAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} queued again.")
 
 
+def language_choices() -> list[tuple[str, str]]:
+    return [("", _("Any language")), *((c, f"{name_of(c)} ({c})") for c in codes())]
+
+
 class EmailTemplateForm(forms.ModelForm):
-    """The subject and the HTML part; the plain-text part is derived from the HTML."""
+    """The subject and the HTML part; the plain-text part is derived from the HTML.
+    A template in a language is mailed to recipients in that language (any language:
+    to the others)."""
+
+    language = forms.TypedChoiceField(
+        label=_("language"), choices=language_choices, required=False, empty_value=""
+    )
 
     class Meta:
         model = EmailTemplate
-        fields = ("template_set", "code", "subject", "body_html")
+        fields = ("template_set", "code", "language", "subject", "body_html")
         widgets = {
             "subject": forms.TextInput(attrs={"size": 80}),
             "body_html": forms.Textarea(attrs={"rows": 18, "cols": 90}),
@@ -240,8 +253,8 @@ def _variables(code: str | None) -> list[str]:
 class EmailTemplateAdmin(admin.ModelAdmin):
     form = EmailTemplateForm
     change_form_template = "admin/helpdesk_mail/emailtemplate/change_form.html"
-    list_display = ("__str__", "code", "template_set", "subject", "updated_at")
-    list_filter = ("template_set",)
+    list_display = ("__str__", "code", "language", "template_set", "subject", "updated_at")
+    list_filter = ("template_set", "language")
     list_select_related = ("template_set",)
     search_fields = ("code", "subject")
     readonly_fields = ("body_text",)
@@ -251,9 +264,14 @@ class EmailTemplateAdmin(admin.ModelAdmin):
         initial = super().get_changeform_initial_data(request)
         initial.setdefault("template_set", EmailTemplateSet.objects.filter(is_default=True).first())
         code = request.GET.get("code", "")
+        language = request.GET.get("language", "")
+        language = language if language in codes() else ""
         if code in DEFAULTS:
-            subject, text = DEFAULTS[code]
-            initial.update(code=code, subject=subject, body_html=default_html(text))
+            with translation.override(language or settings.LANGUAGE_CODE):
+                subject, text = default_texts(code)
+            initial.update(
+                code=code, language=language, subject=subject, body_html=default_html(text)
+            )
         return initial
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -356,18 +374,19 @@ class EmailTemplateAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/helpdesk_mail/emailtemplate/preview.html", context)
 
-    @admin.action(description=_("Reset to the default text"))
+    @admin.action(description=_("Reset to the default text (in the template's language)"))
     def reset_to_default(self, request, queryset):
         for row in queryset:
-            subject, text = DEFAULTS[row.code]
+            with translation.override(row.language or settings.LANGUAGE_CODE):
+                subject, text = default_texts(row.code)
             row.subject, row.body_html = subject, default_html(text)
             row.save()
 
 
 class EmailTemplateInline(admin.TabularInline):
     model = EmailTemplate
-    fields = ("code", "subject", "updated_at")
-    readonly_fields = ("code", "subject", "updated_at")
+    fields = ("code", "language", "subject", "updated_at")
+    readonly_fields = ("code", "language", "subject", "updated_at")
     show_change_link = True
     extra = 0
     can_delete = False

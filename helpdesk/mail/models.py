@@ -337,6 +337,16 @@ class EmailTemplate(models.Model):
         verbose_name=_("template set"),
     )
     code = models.CharField(_("template"), max_length=32, choices=Code)
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        blank=True,
+        default="",
+        help_text=_(
+            "Mail to a recipient in this language uses this template; empty: any language "
+            "the set has no template of its own for."
+        ),
+    )
     subject = models.CharField(_("subject"), max_length=255)
     body_html = models.TextField(
         _("HTML body"), help_text=_("The message. The plain-text part is made from it.")
@@ -349,17 +359,19 @@ class EmailTemplate(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
-        ordering = ["template_set", "code"]
+        ordering = ["template_set", "code", "language"]
         verbose_name = _("email template")
         verbose_name_plural = _("email templates")
         constraints = [
             models.UniqueConstraint(
-                fields=["template_set", "code"], name="mail_template_once_per_set"
+                fields=["template_set", "code", "language"],
+                name="mail_template_once_per_set_language",
             )
         ]
 
     def __str__(self):
-        return self.get_code_display()
+        label = str(self.get_code_display())
+        return f"{label} ({self.language})" if self.language else label
 
     def save(self, *args, **kwargs):
         from .templates import derive_text
@@ -368,8 +380,12 @@ class EmailTemplate(models.Model):
         super().save(*args, **kwargs)
 
     def clean(self):
+        from accounts.languages import codes
+
         from .templates import template_errors
 
+        if self.language and self.language not in codes():
+            raise ValidationError({"language": _("Choose one of the helpdesk's languages.")})
         errors = template_errors(self.subject, None, self.body_html, code=self.code, sample=True)
         if errors:
             raise ValidationError(errors)

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import gettext
 
@@ -29,6 +29,7 @@ from accounts.actors import SYSTEM
 from accounts.errors import DomainError, PermissionRefused
 from accounts.links import site_url
 from helpdesk.outbox.services import enqueue, enqueue_many
+from helpdesk.translations import language_of, status_name, topic_name
 from threads.html import sanitize_html
 from threads.models import ThreadEntry
 from tickets.models import Task, Ticket
@@ -88,16 +89,25 @@ def from_address(department) -> str:
     return formataddr((name, address)) if name else address
 
 
+def recipient_language(recipient, *, is_agent: bool, ticket: Ticket | None = None) -> str:
+    """The language mail to `recipient` is written in: an agent's panel preference; a
+    client's portal preference, else the language the ticket recorded; else the site's
+    (settings.LANGUAGE_CODE). helpdesk.translations.language_of reads them through the
+    user's reverse relations, so the mail channel imports neither panel nor portal."""
+    return language_of(recipient, is_agent=is_agent, ticket=ticket)
+
+
 def ticket_values(ticket: Ticket, *, for_agent: bool = True) -> dict:
-    """The ticket for the templates; clients read its status by its client-facing name."""
+    """The ticket for the templates, in the active language (its status and topic
+    translated); clients read its status by its client-facing name."""
     due = ticket.effective_due_at
     return {
         "number": ticket.number,
         "subject": ticket.subject,
-        "status": str(ticket.status) if for_agent else ticket.status.client_label,
+        "status": status_name(ticket.status, for_client=not for_agent),
         "priority": str(ticket.priority),
         "department": ticket.department.name,
-        "topic": ticket.topic.full_name if ticket.topic_id else "",
+        "topic": topic_name(ticket.topic) if ticket.topic_id else "",
         "requester_name": ticket.requester.display_name,
         "requester_email": ticket.requester.email,
         "due": timezone.localtime(due).strftime("%Y-%m-%d %H:%M %Z") if due else "",
@@ -258,6 +268,26 @@ def queue(
     about = task if task is not None else ticket
     if department is None and about is not None:
         department = about.department
+    language = recipient_language(recipient, is_agent=is_agent, ticket=ticket)
+    with translation.override(language):  # subject, body, names and dates alike
+        subject, text, html = _render_for(
+            template, recipient, email, is_agent, ticket, task, entry, context, department
+        )
+    return _store(
+        template=template,
+        email=email,
+        is_agent=is_agent,
+        ticket=ticket,
+        task=task,
+        entry=entry,
+        event_key=event_key,
+        department=department,
+        rendered=(subject, text, html),
+    )
+
+
+def _render_for(template, recipient, email, is_agent, ticket, task, entry, context, department):
+    """(subject, text, html) of one mail, in the active language."""
     ctx = {
         "recipient": {"name": recipient.display_name, "email": email},
         "department": {"name": getattr(department, "name", "")},
@@ -271,9 +301,19 @@ def queue(
         ctx.setdefault("ticket", ticket_values(ticket, for_agent=is_agent))
         ctx.setdefault("url", ticket_url(ticket, for_agent=is_agent, recipient=recipient))
     ctx.setdefault("entry", entry_values(entry, for_agent=is_agent))
-    subject, text, html = templates.render(template, ctx, department=department)
+    subject, text, html = templates.render(
+        template, ctx, department=department, language=translation.get_language()
+    )
     if template in CLIENT_TEMPLATES or task is not None:
         text, html = _separated(text, html, mail_settings().reply_separator)
+    return subject, text, html
+
+
+def _store(
+    *, template, email, is_agent, ticket, task, entry, event_key, department, rendered
+) -> OutboundMessage | None:
+    """Store the rendered mail with its Message-ID and thread headers; sent after commit."""
+    subject, text, html = rendered
     entry_id = entry.pk if entry else None
     if task is not None:
         headers = task_thread_headers(task, email)

@@ -17,6 +17,7 @@ from email.utils import parseaddr
 
 from django.conf import settings
 
+from accounts.languages import shipped_code
 from threads.attachments import attachment_refusal
 from threads.services import NewAttachment
 
@@ -64,6 +65,7 @@ class ParsedMessage:
     bounce: dict | None = None
     from_problem: str = ""  # a From that is not one plain mailbox: never verified
     auth_results: list[str] = field(default_factory=list)  # Authentication-Results, top first
+    language: str = ""  # Content-Language as a LANGUAGES code ("" unknown or absent)
 
     @property
     def sender_domain(self) -> str:
@@ -373,7 +375,26 @@ def parse(raw: bytes) -> ParsedMessage:
         bounce=bounce_info(msg, sender),
         from_problem=from_problem,
         auth_results=all_header_texts(msg, "Authentication-Results"),
+        language=content_language(msg),
     )
+
+
+def content_language(msg: Message) -> str:
+    """The language the message says it is in: the first tag of its Content-Language
+    (the message's own, else the first body part's that has one), as one of our
+    LANGUAGES codes ("fr-FR" -> "fr", "pt-BR" -> "pt-br", "zh-Hans" -> "zh-hans");
+    "" when it names none we have."""
+    value = header_text(msg, "Content-Language")
+    if value.strip():
+        return shipped_code(value)
+    if msg.get_content_maintype() != "multipart":  # a forwarded message's is not ours
+        return ""
+    for part in msg.get_payload() or ():
+        if isinstance(part, Message) and part.get_content_maintype() in ("text", "multipart"):
+            found = content_language(part)
+            if found:
+                return found
+    return ""
 
 
 def _sender(msg: Message) -> tuple[str, str, str]:

@@ -319,6 +319,7 @@ def open_ticket(ctx: Context, sender, *, linked_to: Ticket | None = None, why=""
             channel=ctx.channel,
             message_id=parsed.message_id,
             email_headers=parsed.headers_text,
+            language=parsed.language,
             autorespond=not no_auto,
             meta={
                 "reply_to": parsed.reply_to,

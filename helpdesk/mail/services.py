@@ -72,3 +72,55 @@ def mailboxes_queue_fetch(*, actor, mailbox_ids: list[int]) -> int:
         ids = list(Mailbox.objects.filter(pk__in=mailbox_ids).values_list("pk", flat=True))
         enqueue_many(fetch_mailbox_task, [((pk,), {}) for pk in ids])
     return len(ids)
+
+
+def email_templates_seed_languages(*, actor, languages: list[str] | None = None) -> int:
+    """The default set's template in each shipped language (or `languages`), made from
+    the default in code rendered in that language, so admins can edit them. A row that
+    exists is left as it is (an admin's edit is never overwritten); a language whose
+    catalogue does not translate a template gets no row for it (an English copy in its
+    place would hide the translation when the catalogue gets it: until then the default
+    in code is mailed, in English). Returns how many rows were made."""
+    from django.utils import translation
+
+    from accounts.languages import shipped
+
+    from .models import EmailTemplate, EmailTemplateSet
+    from .templates import DEFAULTS, default_html, default_texts
+
+    if not (is_system(actor) or getattr(actor, "is_staff", False)):
+        raise PermissionRefused("Only admins seed email templates.", code="permission_denied")
+    wanted = shipped() if languages is None else languages
+    unknown = sorted(set(wanted) - set(shipped()))
+    if unknown:
+        raise ValidationFailed(
+            f"Not a shipped language: {', '.join(unknown)}.", code="invalid_language"
+        )
+    made = 0
+    with transaction.atomic():
+        default_set, _ = EmailTemplateSet.objects.get_or_create(
+            is_default=True, defaults={"name": "Default"}
+        )
+        have = set(
+            EmailTemplate.objects.filter(template_set=default_set).values_list("code", "language")
+        )
+        rows = []
+        for language in wanted:
+            with translation.override(language):
+                texts = {code: default_texts(code) for code in DEFAULTS}
+            for code, (subject, text) in texts.items():
+                if (code, language) in have or (subject, text) == DEFAULTS[code]:
+                    continue
+                row = EmailTemplate(
+                    template_set=default_set,
+                    code=code,
+                    language=language,
+                    subject=subject[:255],
+                    body_html=default_html(text),
+                )
+                rows.append(row)
+        for row in rows:  # save(): the text part is derived from the HTML
+            row.save()
+            made += 1
+    log.info("mail: %d email templates made in %s", made, ", ".join(wanted) or "no language")
+    return made

@@ -18,9 +18,11 @@ import logging
 import re
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Case, Q, When
 from django.template import Context
+from django.utils import translation
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.links import site_url
 
@@ -29,77 +31,132 @@ from . import sandbox
 log = logging.getLogger(__name__)
 ALERT_EVERY_SECONDS = 3600
 
+# The defaults in code, in English, marked for translation: each is rendered in the
+# recipient's language (`default_texts` under translation.override). Template variables
+# and tags stay inside the messages, so translators move them, never drop them
+# (helpdesk.i18n.problems checks it). A body is one message, or several joined by a line
+# break (the task mails' reply hint is one message of its own).
 TAG = "[#{{ ticket.number }}]"
 
-DEFAULTS: dict[str, tuple[str, str]] = {
+MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ticket.autoresp": (
-        f"Support ticket opened {TAG} {{{{ ticket.subject }}}}",
-        "Dear {{ recipient.name }},\n\n"
-        "We received your request and opened ticket #{{ ticket.number }}. An agent will "
-        "answer as soon as possible.\n\nYou can follow it at {{ url }}.\n\n"
-        "{{ department.name }}\n{{ signature }}",
+        gettext_noop("Support ticket opened [#{{ ticket.number }}] {{ ticket.subject }}"),
+        (
+            gettext_noop(
+                "Dear {{ recipient.name }},\n\n"
+                "We received your request and opened ticket #{{ ticket.number }}. An agent "
+                "will answer as soon as possible.\n\nYou can follow it at {{ url }}.\n\n"
+                "{{ department.name }}\n{{ signature }}"
+            ),
+        ),
     ),
     "message.autoresp": (
-        f"Message received {TAG} {{{{ ticket.subject }}}}",
-        "Dear {{ recipient.name }},\n\nYour message was added to ticket "
-        "#{{ ticket.number }}.\n\nYou can follow it at {{ url }}.\n\n{{ department.name }}",
+        gettext_noop("Message received [#{{ ticket.number }}] {{ ticket.subject }}"),
+        (
+            gettext_noop(
+                "Dear {{ recipient.name }},\n\nYour message was added to ticket "
+                "#{{ ticket.number }}.\n\nYou can follow it at {{ url }}.\n\n"
+                "{{ department.name }}"
+            ),
+        ),
     ),
     "ticket.notice": (
-        f"{{{{ ticket.subject }}}} {TAG}",
-        "Dear {{ recipient.name }},\n\n{{ agent.name }} opened ticket #{{ ticket.number }} "
-        "for you.\n\n{{ entry.body_text }}\n\nYou can follow it at {{ url }}.\n\n"
-        "{{ signature }}",
+        gettext_noop("{{ ticket.subject }} [#{{ ticket.number }}]"),
+        (
+            gettext_noop(
+                "Dear {{ recipient.name }},\n\n{{ agent.name }} opened ticket "
+                "#{{ ticket.number }} for you.\n\n{{ entry.body_text }}\n\n"
+                "You can follow it at {{ url }}.\n\n{{ signature }}"
+            ),
+        ),
     ),
     "ticket.overlimit": (
-        "Open ticket limit reached",
-        "Dear {{ recipient.name }},\n\nYou have reached the most open tickets allowed, so "
-        'your message "{{ ticket.subject }}" did not open a new one. Please reply to one of '
-        "your open tickets, or wait until one is closed.\n\n{{ url }}",
+        gettext_noop("Open ticket limit reached"),
+        (
+            gettext_noop(
+                "Dear {{ recipient.name }},\n\nYou have reached the most open tickets "
+                'allowed, so your message "{{ ticket.subject }}" did not open a new one. '
+                "Please reply to one of your open tickets, or wait until one is closed."
+                "\n\n{{ url }}"
+            ),
+        ),
     ),
     "ticket.reply": (
-        f"Re: {{{{ ticket.subject }}}} {TAG}",
-        "{{ entry.body_text }}\n\n{{ signature }}\n\n"
-        "Ticket #{{ ticket.number }}: {{ ticket.status }}. {{ url }}",
+        gettext_noop("Re: {{ ticket.subject }} [#{{ ticket.number }}]"),
+        (
+            gettext_noop(
+                "{{ entry.body_text }}\n\n{{ signature }}\n\n"
+                "Ticket #{{ ticket.number }}: {{ ticket.status }}. {{ url }}"
+            ),
+        ),
     ),
     "ticket.activity.notice": (
-        f"Re: {{{{ ticket.subject }}}} {TAG}",
-        "Dear {{ recipient.name }},\n\n{{ entry.poster }} wrote:\n\n{{ entry.body_text }}\n\n"
-        "Ticket #{{ ticket.number }}: {{ url }}",
+        gettext_noop("Re: {{ ticket.subject }} [#{{ ticket.number }}]"),
+        (
+            gettext_noop(
+                "Dear {{ recipient.name }},\n\n{{ entry.poster }} wrote:\n\n"
+                "{{ entry.body_text }}\n\nTicket #{{ ticket.number }}: {{ url }}"
+            ),
+        ),
     ),
     "ticket.alert": (
-        f"New ticket alert {TAG} {{{{ ticket.subject }}}}",
-        "Hello {{ recipient.name }},\n\nNew ticket #{{ ticket.number }} in "
-        "{{ department.name }} from {{ ticket.requester_name }} <{{ ticket.requester_email }}>."
-        "\nPriority: {{ ticket.priority }}. Due: {{ ticket.due }}.\n\n{{ entry.body_text }}"
-        "\n\n{{ url }}",
+        gettext_noop("New ticket alert [#{{ ticket.number }}] {{ ticket.subject }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\nNew ticket #{{ ticket.number }} in "
+                "{{ department.name }} from {{ ticket.requester_name }} "
+                "<{{ ticket.requester_email }}>.\nPriority: {{ ticket.priority }}. "
+                "Due: {{ ticket.due }}.\n\n{{ entry.body_text }}\n\n{{ url }}"
+            ),
+        ),
     ),
     "message.alert": (
-        f"New message alert {TAG} {{{{ ticket.subject }}}}",
-        "Hello {{ recipient.name }},\n\n{{ entry.poster }} wrote on ticket "
-        "#{{ ticket.number }}:\n\n{{ entry.body_text }}\n\n{{ url }}",
+        gettext_noop("New message alert [#{{ ticket.number }}] {{ ticket.subject }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\n{{ entry.poster }} wrote on ticket "
+                "#{{ ticket.number }}:\n\n{{ entry.body_text }}\n\n{{ url }}"
+            ),
+        ),
     ),
     "note.alert": (
-        f"Internal note {TAG} {{{{ ticket.subject }}}}",
-        "Hello {{ recipient.name }},\n\n{{ entry.poster }} posted an internal note on ticket "
-        "#{{ ticket.number }}{% if entry.title %} ({{ entry.title }}){% endif %}:\n\n"
-        "{{ entry.body_text }}\n\n{{ url }}",
+        gettext_noop("Internal note [#{{ ticket.number }}] {{ ticket.subject }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\n{{ entry.poster }} posted an internal note "
+                "on ticket #{{ ticket.number }}{% if entry.title %} ({{ entry.title }})"
+                "{% endif %}:\n\n{{ entry.body_text }}\n\n{{ url }}"
+            ),
+        ),
     ),
     "assigned.alert": (
-        f"Ticket assigned to you {TAG} {{{{ ticket.subject }}}}",
-        "Hello {{ recipient.name }},\n\nTicket #{{ ticket.number }} was assigned to "
-        "{% if assignee %}{{ assignee }}{% else %}{{ team }}{% endif %}"
-        "{% if agent.name %} by {{ agent.name }}{% endif %}.\n\n{{ url }}",
+        gettext_noop("Ticket assigned to you [#{{ ticket.number }}] {{ ticket.subject }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\nTicket #{{ ticket.number }} was assigned to "
+                "{% if assignee %}{{ assignee }}{% else %}{{ team }}{% endif %}"
+                "{% if agent.name %} by {{ agent.name }}{% endif %}.\n\n{{ url }}"
+            ),
+        ),
     ),
     "transfer.alert": (
-        f"Ticket transferred {TAG} {{{{ ticket.subject }}}}",
-        "Hello {{ recipient.name }},\n\nTicket #{{ ticket.number }} was transferred from "
-        "{{ previous_department }} to {{ department.name }}"
-        "{% if agent.name %} by {{ agent.name }}{% endif %}.\n\n{{ url }}",
+        gettext_noop("Ticket transferred [#{{ ticket.number }}] {{ ticket.subject }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\nTicket #{{ ticket.number }} was transferred "
+                "from {{ previous_department }} to {{ department.name }}"
+                "{% if agent.name %} by {{ agent.name }}{% endif %}.\n\n{{ url }}"
+            ),
+        ),
     ),
     "ticket.overdue": (
-        f"Overdue ticket {TAG} {{{{ ticket.subject }}}}",
-        "Hello {{ recipient.name }},\n\nTicket #{{ ticket.number }} in {{ department.name }} "
-        "is overdue (due {{ ticket.due }}).\n\n{{ url }}",
+        gettext_noop("Overdue ticket [#{{ ticket.number }}] {{ ticket.subject }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\nTicket #{{ ticket.number }} in "
+                "{{ department.name }} is overdue (due {{ ticket.due }}).\n\n{{ url }}"
+            ),
+        ),
     ),
 }
 
@@ -107,60 +164,103 @@ DEFAULTS: dict[str, tuple[str, str]] = {
 # `[#...]`: that is the ticket tag, and a reply found by it would go to a ticket (and
 # its client) instead of the task.
 TASK_TAG = "[Task #{{ task.number }}]"
-TASK_REPLY_HINT = (
+TASK_REPLY_HINT = gettext_noop(
     "Reply to this mail to post an update on the task (agents only; no client sees it)."
 )
-TASK_DEFAULTS: dict[str, tuple[str, str]] = {
+TASK_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
     "task.alert": (
-        f"New task {TASK_TAG} {{{{ task.title }}}}",
-        "Hello {{ recipient.name }},\n\n"
-        'Task #{{ task.number }} "{{ task.title }}" was created in {{ department.name }}'
-        "{% if agent.name %} by {{ agent.name }}{% endif %}"
-        "{% if task.ticket %} for ticket #{{ task.ticket }}{% endif %}.\n"
-        "Assigned to: {% firstof task.assignee task.team 'nobody yet' %}. "
-        "Due: {{ task.due|default:'no due date' }}.\n\n{{ entry.body_text }}\n\n"
-        f"{{{{ url }}}}\n{TASK_REPLY_HINT}",
+        gettext_noop("New task [Task #{{ task.number }}] {{ task.title }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\n"
+                'Task #{{ task.number }} "{{ task.title }}" was created in '
+                "{{ department.name }}{% if agent.name %} by {{ agent.name }}{% endif %}"
+                "{% if task.ticket %} for ticket #{{ task.ticket }}{% endif %}.\n"
+                "Assigned to: {% firstof task.assignee task.team 'nobody yet' %}. "
+                "Due: {{ task.due|default:'no due date' }}.\n\n{{ entry.body_text }}\n\n"
+                "{{ url }}"
+            ),
+            TASK_REPLY_HINT,
+        ),
     ),
     "task.activity.alert": (
-        f"Task update {TASK_TAG} {{{{ task.title }}}}",
-        "Hello {{ recipient.name }},\n\n{{ entry.poster }} posted an update on task "
-        '#{{ task.number }} "{{ task.title }}"{% if entry.title %} ({{ entry.title }}){% endif %}:'
-        f"\n\n{{{{ entry.body_text }}}}\n\n{{{{ url }}}}\n{TASK_REPLY_HINT}",
+        gettext_noop("Task update [Task #{{ task.number }}] {{ task.title }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\n{{ entry.poster }} posted an update on task "
+                '#{{ task.number }} "{{ task.title }}"'
+                "{% if entry.title %} ({{ entry.title }}){% endif %}:"
+                "\n\n{{ entry.body_text }}\n\n{{ url }}"
+            ),
+            TASK_REPLY_HINT,
+        ),
     ),
     "task.activity.notice": (
-        f"Task update {TASK_TAG} {{{{ task.title }}}}",
-        "Hello {{ recipient.name }},\n\nYou follow task #{{ task.number }} "
-        '"{{ task.title }}". {{ entry.poster }} wrote:'
-        f"\n\n{{{{ entry.body_text }}}}\n\n{{{{ url }}}}\n{TASK_REPLY_HINT}",
+        gettext_noop("Task update [Task #{{ task.number }}] {{ task.title }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\nYou follow task #{{ task.number }} "
+                '"{{ task.title }}". {{ entry.poster }} wrote:'
+                "\n\n{{ entry.body_text }}\n\n{{ url }}"
+            ),
+            TASK_REPLY_HINT,
+        ),
     ),
     "task.assignment.alert": (
-        f"Task assigned {TASK_TAG} {{{{ task.title }}}}",
-        "Hello {{ recipient.name }},\n\n"
-        'Task #{{ task.number }} "{{ task.title }}" in {{ department.name }} was assigned to '
-        "{% if assignee %}{{ assignee }}{% else %}{{ team }}{% endif %}"
-        "{% if agent.name %} by {{ agent.name }}{% endif %}.\n"
-        "Due: {{ task.due|default:'no due date' }}.\n\n"
-        f"{{{{ url }}}}\n{TASK_REPLY_HINT}",
+        gettext_noop("Task assigned [Task #{{ task.number }}] {{ task.title }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\n"
+                'Task #{{ task.number }} "{{ task.title }}" in {{ department.name }} was '
+                "assigned to {% if assignee %}{{ assignee }}{% else %}{{ team }}{% endif %}"
+                "{% if agent.name %} by {{ agent.name }}{% endif %}.\n"
+                "Due: {{ task.due|default:'no due date' }}.\n\n{{ url }}"
+            ),
+            TASK_REPLY_HINT,
+        ),
     ),
     "task.transfer.alert": (
-        f"Task transferred {TASK_TAG} {{{{ task.title }}}}",
-        "Hello {{ recipient.name }},\n\n"
-        'Task #{{ task.number }} "{{ task.title }}" was transferred from '
-        "{{ previous_department }} to {{ department.name }}"
-        "{% if agent.name %} by {{ agent.name }}{% endif %}.\n"
-        "Assigned to: {% firstof task.assignee task.team 'nobody' %}.\n\n"
-        f"{{{{ url }}}}\n{TASK_REPLY_HINT}",
+        gettext_noop("Task transferred [Task #{{ task.number }}] {{ task.title }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\n"
+                'Task #{{ task.number }} "{{ task.title }}" was transferred from '
+                "{{ previous_department }} to {{ department.name }}"
+                "{% if agent.name %} by {{ agent.name }}{% endif %}.\n"
+                "Assigned to: {% firstof task.assignee task.team 'nobody' %}.\n\n{{ url }}"
+            ),
+            TASK_REPLY_HINT,
+        ),
     ),
     "task.overdue.alert": (
-        f"Overdue task {TASK_TAG} {{{{ task.title }}}}",
-        "Hello {{ recipient.name }},\n\n"
-        'Task #{{ task.number }} "{{ task.title }}" in {{ department.name }} is overdue '
-        "(due {{ task.due }}).\n"
-        "Assigned to: {% firstof task.assignee task.team 'nobody' %}.\n\n"
-        f"{{{{ url }}}}\n{TASK_REPLY_HINT}",
+        gettext_noop("Overdue task [Task #{{ task.number }}] {{ task.title }}"),
+        (
+            gettext_noop(
+                "Hello {{ recipient.name }},\n\n"
+                'Task #{{ task.number }} "{{ task.title }}" in {{ department.name }} is '
+                "overdue (due {{ task.due }}).\n"
+                "Assigned to: {% firstof task.assignee task.team 'nobody' %}.\n\n{{ url }}"
+            ),
+            TASK_REPLY_HINT,
+        ),
     ),
 }
-DEFAULTS.update(TASK_DEFAULTS)
+MESSAGES.update(TASK_MESSAGES)
+
+# The defaults in English (subject, text body), as migrations and the admin's "reset"
+# read them.
+DEFAULTS: dict[str, tuple[str, str]] = {
+    code: (subject, "\n".join(body)) for code, (subject, body) in MESSAGES.items()
+}
+TASK_DEFAULTS: dict[str, tuple[str, str]] = {code: DEFAULTS[code] for code in TASK_MESSAGES}
+
+
+def default_texts(code: str) -> tuple[str, str]:
+    """(subject, text body) of the default in code, in the active language (English
+    where its catalogue has no translation)."""
+    subject, body = MESSAGES[code]
+    return gettext(subject), "\n".join(gettext(part) for part in body)
+
 
 # HTML defaults wrap the text ones: the entry body is shown as its sanitised HTML.
 HTML_BODY_SWAP = ("{{ entry.body_text }}", "{{ entry.body_html }}")
@@ -184,10 +284,16 @@ def derive_text(html: str) -> str:
     return _ENTRY_HTML.sub("entry.body_text", html_to_text(html))
 
 
-def sources(code: str, *, department=None) -> list[tuple[str, str, str, int]]:
+def sources(code: str, *, department=None, language: str = "") -> list[tuple[str, str, str, int]]:
     """(subject, text, html, row id) of the admins' rows for template `code`, in the
-    order they are tried: the department's template set's, then the default set's (one
-    query; none of them: the default in code)."""
+    order they are tried: the department's template set's in `language`, the default
+    set's in `language`, the department's set's for any language (""), the default set's
+    for any language (one query; none of them: the default in code)."""
+    return [row[:4] for row in _sources(code, department=department, language=language)]
+
+
+def _sources(code: str, *, department, language: str) -> list[tuple]:
+    """`sources`, each row with the set's is_default and the row's language after it."""
     from .models import DepartmentMailSettings, EmailTemplate
 
     in_sets = Q(template_set__is_default=True)
@@ -196,44 +302,62 @@ def sources(code: str, *, department=None) -> list[tuple[str, str, str, int]]:
             "template_set_id"
         )
         in_sets |= Q(template_set_id__in=chosen)
+    languages = list(dict.fromkeys([language or "", ""]))
     rows = (
-        EmailTemplate.objects.filter(in_sets, code=code)
-        .order_by("template_set__is_default")  # the department's own set first
-        .values_list("subject", "body_text", "body_html", "pk")
+        EmailTemplate.objects.filter(in_sets, code=code, language__in=languages)
+        # the language's rows first, and within each the department's own set first
+        .annotate(any_language=Case(When(language="", then=1), default=0))
+        .order_by("any_language", "template_set__is_default")
+        .values_list(
+            "subject", "body_text", "body_html", "pk", "template_set__is_default", "language"
+        )
     )
-    return list(rows[:2])
+    return list(rows[:4])
 
 
-def source(code: str, *, department=None) -> tuple[str, str, str, int | None]:
-    """(subject, text, html, row id) of a template: the one of the department's template
-    set, else the default set's, else the default in code."""
-    found = sources(code, department=department)
+def source(code: str, *, department=None, language: str = "") -> tuple[str, str, str, int | None]:
+    """(subject, text, html, row id) of a template: the first of `sources`, else the
+    default in code in the active language."""
+    found = sources(code, department=department, language=language)
     if found:
         return found[0]
-    subject, text = DEFAULTS[code]
+    subject, text = default_texts(code)
     return subject, text, default_html(text), None
 
 
-def render(code: str, context: dict, *, department=None) -> tuple[str, str, str]:
-    """(subject, text body, html body or "") for a template and its values; the template
-    comes from `department`'s template set, else the default set (`sources`). An admin's
-    template that is refused, fails at render time or writes more than its limit is
-    replaced by the next one: the department's by the default set's, that by the default
-    in code; the admins are alerted of each one skipped."""
+def render(
+    code: str, context: dict, *, department=None, language: str | None = None
+) -> tuple[str, str, str]:
+    """(subject, text body, html body or "") for a template and its values, in
+    `language` (None: the active one; it is active while rendering). The template comes
+    from `sources`: the department's set, then the default set, in that language, then
+    for any language; none: the default in code, translated. An admin's template that is
+    refused, fails at render time or writes more than its limit is replaced by the next
+    one (and at last by the default in code); the admins are alerted of each one skipped."""
+    language = language or translation.get_language() or settings.LANGUAGE_CODE
+    with translation.override(language):
+        return _render_first(code, context, department=department, language=language)
+
+
+def _render_first(code: str, context: dict, *, department, language: str):
     broken: list[tuple[int, dict]] = []
     result, sent = None, "the default text"
-    for subject, text, html, row_id in sources(code, department=department):
+    rows = _sources(code, department=department, language=language)
+    for subject, text, html, row_id, in_default_set, row_language in rows:
         problems = template_errors(subject, text, html, code=code)
         if not problems:
             try:
                 result = _render((subject, text, html), context, limit=render_limit(context))
-                sent = "the default template set's template"
+                sent = "the {} template set's template{}".format(
+                    "default" if in_default_set else "department's",
+                    f" in {row_language}" if row_language else "",
+                )
                 break
             except Exception as exc:  # any failure at all: the next one is sent instead
                 problems = {"render": f"{type(exc).__name__}: {exc}"}
         broken.append((row_id, problems))
     if result is None:
-        subject, text = DEFAULTS[code]
+        subject, text = default_texts(code)
         result = _render((subject, text, default_html(text)), context, limit=None)
     for row_id, problems in broken:
         _alert_admins(code, row_id, problems, sent=sent)

@@ -17,6 +17,12 @@ from helpdesk.display import shown
 from helpdesk.editor import HTML, TEXT, editor_body
 from helpdesk.formfields import field_of
 from helpdesk.params import DayField, QueryForm, UtcDateTimeField
+from helpdesk.translations import (
+    StatusChoiceField,
+    TopicChoiceField,
+    translated,
+    translated_options,
+)
 from threads.models import Collaborator
 from tickets.customfields import clean_values
 from tickets.models import MergeMode, Priority, State, Ticket, TicketStatus
@@ -150,7 +156,7 @@ class ReplyForm(EditorMixin, VersionMixin):
     cc = forms.MultipleChoiceField(
         label=_("Also send to"), required=False, widget=forms.CheckboxSelectMultiple
     )
-    status = forms.ModelChoiceField(
+    status = StatusChoiceField(
         label=_("Status after replying"),
         queryset=TicketStatus.objects.none(),
         required=False,
@@ -274,7 +280,7 @@ class ReferForm(forms.Form):
 
 
 class StatusForm(VersionMixin):
-    status = forms.ModelChoiceField(label=_("Status"), queryset=TicketStatus.objects.all())
+    status = StatusChoiceField(label=_("Status"), queryset=TicketStatus.objects.all())
     close_tasks_too = forms.BooleanField(
         label=_("Close its open tasks too"),
         required=False,
@@ -304,7 +310,7 @@ class AnsweredForm(VersionMixin):
 
 class EditForm(VersionMixin):
     subject = forms.CharField(label=_("Subject"), max_length=255)
-    topic = forms.ModelChoiceField(
+    topic = TopicChoiceField(
         label=_("Help topic"), queryset=selectors.active_topics(), required=False
     )
     sla = forms.ModelChoiceField(label=_("SLA"), queryset=selectors.active_slas(), required=False)
@@ -316,7 +322,7 @@ class EditForm(VersionMixin):
 
 
 class TopicForm(VersionMixin):
-    topic = forms.ModelChoiceField(
+    topic = TopicChoiceField(
         label=_("Help topic"), queryset=selectors.active_topics(), required=False
     )
 
@@ -339,16 +345,16 @@ def add_custom_fields(form, custom_fields) -> list[str]:
     for cf in custom_fields:
         kind = cf.kind
         # admins write help texts; Django's form templates print help_text unescaped
-        attrs: dict[str, Any] = {
-            "label": cf.label,
+        attrs: dict[str, Any] = {  # in the agent's language (helpdesk.translations)
+            "label": translated(cf, "label"),
             "required": False,
-            "help_text": escape(cf.help_text),
+            "help_text": escape(translated(cf, "help_text")),
         }
         field: forms.Field
         if kind == "textarea":
             field = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), **attrs)
         elif kind == "choice":
-            field = forms.ChoiceField(choices=[("", "—")] + [(o, o) for o in cf.options], **attrs)
+            field = forms.ChoiceField(choices=[("", "—"), *translated_options(cf)], **attrs)
         elif kind == "checkbox":
             field = forms.BooleanField(**attrs)
         elif kind == "date":
@@ -423,14 +429,14 @@ class MergeForm(NumbersForm):
         required=False,
         help_text=_("Not for a link."),
     )
-    child_status = forms.ModelChoiceField(
+    child_status = StatusChoiceField(
         label=_("Status of the merged tickets"),
         queryset=TicketStatus.objects.filter(state=State.CLOSED),
         required=False,
         empty_label=_("The configured closed status"),
         help_text=_("Not for a link."),
     )
-    parent_status = forms.ModelChoiceField(
+    parent_status = StatusChoiceField(
         label=_("Status of this ticket"),
         queryset=TicketStatus.objects.filter(state__in=[State.OPEN, State.CLOSED]),
         required=False,
@@ -450,7 +456,7 @@ class MergeForm(NumbersForm):
 
 
 class UnmergeForm(VersionMixin):
-    status = forms.ModelChoiceField(
+    status = StatusChoiceField(
         label=_("Status"),
         queryset=TicketStatus.objects.filter(state__in=[State.OPEN, State.CLOSED]),
         required=False,
@@ -469,7 +475,7 @@ class SplitForm(forms.Form):
     department = forms.ModelChoiceField(
         label=_("Department"), queryset=selectors.active_departments(), required=False
     )
-    topic = forms.ModelChoiceField(
+    topic = TopicChoiceField(
         label=_("Help topic"), queryset=selectors.active_topics(), required=False
     )
     priority = forms.ModelChoiceField(
@@ -493,7 +499,7 @@ class NewTicketForm(forms.Form):
     )
     subject = forms.CharField(label=_("Subject"), max_length=255)
     body = forms.CharField(label=_("Message"), widget=forms.Textarea(attrs={"rows": 6}))
-    topic = forms.ModelChoiceField(
+    topic = TopicChoiceField(
         label=_("Help topic"), queryset=selectors.active_topics(), required=False
     )
     department = forms.ModelChoiceField(
@@ -529,7 +535,7 @@ class AdvancedSearchForm(QueryForm):
         required=False,
         choices=[("", _("Any")), *State.choices],  # Ticket.state's
     )
-    status = forms.ModelChoiceField(
+    status = StatusChoiceField(
         label=_("Status"), queryset=TicketStatus.objects.all(), required=False
     )
     department = forms.ModelChoiceField(
@@ -538,7 +544,7 @@ class AdvancedSearchForm(QueryForm):
     priority = forms.ModelChoiceField(
         label=_("Priority"), queryset=Priority.objects.all(), required=False
     )
-    topic = forms.ModelChoiceField(
+    topic = TopicChoiceField(
         label=_("Help topic"), queryset=selectors.active_topics(), required=False
     )
     assignee = forms.ChoiceField(label=_("Assigned to"), required=False)
@@ -626,7 +632,7 @@ class BulkForm(forms.Form):
     agent = forms.ModelChoiceField(queryset=selectors.assignable_agents(), required=False)
     team = forms.ModelChoiceField(queryset=selectors.active_teams(), required=False)
     department = forms.ModelChoiceField(queryset=selectors.active_departments(), required=False)
-    status = forms.ModelChoiceField(queryset=TicketStatus.objects.all(), required=False)
+    status = StatusChoiceField(queryset=TicketStatus.objects.all(), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

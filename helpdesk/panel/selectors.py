@@ -364,7 +364,9 @@ def client_context(user, ticket) -> dict:
         .filter(requester_id=ticket.requester_id)
         .exclude(pk=ticket.pk)
         .select_related("status")
-        .only("pk", "number", "subject", "state", "updated_at", "status__name")
+        .only(
+            "pk", "number", "subject", "state", "updated_at", "status__name", "status__translations"
+        )
         .order_by("-updated_at", "-pk")
     )
     shown_others = list(others[: OTHER_TICKETS_SHOWN + 1])

@@ -16,7 +16,7 @@ class PortalSettingsAdmin(SingletonAdmin):
     """One row: registration mode, guests, knowledge base, limits."""
 
     fieldsets = [
-        (None, {"fields": ["registration", "login_required_to_open"]}),
+        (None, {"fields": ["registration", "login_required_to_open", "welcome_text"]}),
         (_("Knowledge base"), {"fields": ["kb_enabled", "kb_requires_login"]}),
         (
             _("Links and limits"),

@@ -20,6 +20,7 @@ from accounts.models import TIMEZONE_CHOICES
 from helpdesk.attachments import AttachmentsField
 from helpdesk.attachments import to_attachments as to_attachments  # re-exported (kb)
 from helpdesk.formfields import field_of
+from helpdesk.translations import topic_name, translated, translated_options
 from tickets.customfields import clean_values
 from tickets.models import CustomField
 
@@ -80,16 +81,16 @@ class TokenForm(forms.Form):
 def _custom_form_field(field: CustomField) -> forms.Field:
     attrs = {"aria-required": "true", "required": True} if field.required else {}
     # admins write help texts; escaped here, whatever template prints the field
-    common: dict[str, Any] = {
-        "label": field.label,
-        "help_text": escape(field.help_text),
+    common: dict[str, Any] = {  # in the client's language (helpdesk.translations)
+        "label": translated(field, "label"),
+        "help_text": escape(translated(field, "help_text")),
         "required": False,
     }
     kind = field.kind
     if kind == CustomField.Kind.TEXTAREA:
         return forms.CharField(widget=forms.Textarea(attrs={"rows": 4, **attrs}), **common)
     if kind == CustomField.Kind.CHOICE:
-        choices = [("", gettext("Choose…")), *((o, o) for o in field.options)]
+        choices = [("", gettext("Choose…")), *translated_options(field)]
         return forms.ChoiceField(choices=choices, widget=forms.Select(attrs=attrs), **common)
     if kind == CustomField.Kind.CHECKBOX:
         return forms.BooleanField(widget=forms.CheckboxInput(attrs=attrs), **common)
@@ -159,7 +160,7 @@ class OpenTicketForm(CustomFieldsForm, TokenForm):
         if topics:
             field_of(self, "topic", forms.ChoiceField).choices = [
                 ("", gettext("Choose a topic…"))
-            ] + [(t.pk, t.full_name) for t in topics]
+            ] + [(t.pk, topic_name(t)) for t in topics]
         else:
             del self.fields["topic"]
         field_of(self, "attachments", AttachmentsField).set_limit(max_files)

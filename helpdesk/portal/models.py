@@ -63,6 +63,20 @@ class PortalSettings(SingletonSettings):
         default=5,
         help_text=_("Registrations and password resets per address per hour; 0: no limit."),
     )
+    welcome_text = models.TextField(
+        _("welcome text"),
+        blank=True,
+        help_text=_("Shown under the heading of the portal's home page (plain text)."),
+    )
+    translations = models.JSONField(
+        _("translations"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "The welcome text in other languages, edited in the admin; what is left out "
+            "shows the original."
+        ),
+    )
 
     class Meta:
         verbose_name = "portal settings"

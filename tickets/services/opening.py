@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -27,6 +28,7 @@ from accounts.actors import (
 )
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, PermissionRefused, ValidationFailed
+from accounts.languages import shipped_code
 from accounts.models import Organization, User
 from accounts.services import user_get_or_create_by_email
 from routing import assignment, filters
@@ -85,6 +87,7 @@ class NewTicket:
     message_id: str = ""
     email_headers: str = ""
     ip_address: str | None = None
+    language: str = ""  # the channel's hint: Content-Language, the portal's language
     autorespond: bool = True
     alert: bool = True
     meta: Mapping[str, Any] | None = None
@@ -333,6 +336,18 @@ def ticket_open(*, actor: Actor, new: NewTicket) -> Ticket:
     return ticket
 
 
+def ticket_language(requester: User, hint: str) -> str:
+    """The language a new ticket records: the client's profile language, else the
+    channel's hint (a mail's Content-Language, the portal's or API request's language),
+    each as a LANGUAGES code; "" when neither names one we have."""
+    try:
+        # the portal keeps a client's choice (reverse relation: no import of the portal)
+        chosen: str = requester.portal_preferences.language
+    except (ObjectDoesNotExist, AttributeError):  # no preferences (or no portal)
+        chosen = ""
+    return shipped_code(chosen) or shipped_code(hint)
+
+
 def _check_requester(actor: Actor, requester: User, snapshot: Snapshot) -> None:
     if not requester.is_active:
         raise PermissionRefused(
@@ -409,6 +424,7 @@ def _create(
         last_message_at=now,
         closed_at=now if status.state == State.CLOSED else None,
         ip_address=new.ip_address,
+        language=ticket_language(requester, new.language),
         created_at=now,
         updated_at=now,
     )

@@ -102,6 +102,7 @@ def ticket_split(
                 department=department or (None if topic is not None else source.department),
                 priority=priority,
                 channel=channel,
+                language=source.language,  # the split-off part is in the same language
                 autorespond=autorespond,
                 alert=alert,
             ),

@@ -22,6 +22,7 @@ from accounts.models import DepartmentAccess, Organization, OrganizationDomain, 
 from accounts.permissions import department_ids
 from helpdesk.kb import faq_services as kb
 from helpdesk.kb.models import CannedResponse, FaqCategory
+from helpdesk.mail.services import email_templates_seed_languages
 from routing.models import (
     SLA,
     Department,
@@ -80,6 +81,8 @@ class Command(NamedCommand):
             return
         with transaction.atomic():
             cast = self._configuration()
+        # the default template set in every shipped language its catalogue translates
+        email_templates_seed_languages(actor=SYSTEM)
         existing = Ticket.objects.filter(requester__in=cast["clients"]).count()
         if existing >= DEMO_TICKETS:
             if options["verbosity"]:

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from accounts.actors import SYSTEM
@@ -136,6 +137,7 @@ def _submit(request, viewer, config, form, topic):
             custom_fields=form.custom_values(),
             channel=Channel.PORTAL,
             ip_address=ip or None,
+            language=get_language() or "",  # the page's: the service keeps a shipped one
         )
         ticket = ticket_open(actor=actor, new=new)
         return ticket, None
