@@ -92,7 +92,7 @@ WITH th AS (
     INSERT INTO tickets_ticket (
         number, subject, requester_id, department_id, sla_id, priority_id, status_id, state,
         assignee_id, source, thread_id, sla_due_at, is_overdue, is_answered, reopen_count,
-        closed_at, last_message_at, created_at, updated_at, version, merge_mode
+        closed_at, last_message_at, created_at, updated_at, version, merge_mode, language
     )
     SELECT
         'B' || lpad(rn::text, 9, '0'),
@@ -110,7 +110,7 @@ WITH th AS (
         now() - (rn %% 100000) * interval '1 minute',
         now() - (rn %% 100000) * interval '1 minute',
         now() - (rn %% 100000) * interval '1 minute',
-        1, ''
+        1, '', ''
     FROM numbered
     RETURNING id, thread_id, requester_id, subject
 )

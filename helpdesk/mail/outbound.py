@@ -283,6 +283,7 @@ def queue(
         event_key=event_key,
         department=department,
         rendered=(subject, text, html),
+        language=language,
     )
 
 
@@ -310,7 +311,7 @@ def _render_for(template, recipient, email, is_agent, ticket, task, entry, conte
 
 
 def _store(
-    *, template, email, is_agent, ticket, task, entry, event_key, department, rendered
+    *, template, email, is_agent, ticket, task, entry, event_key, department, rendered, language
 ) -> OutboundMessage | None:
     """Store the rendered mail with its Message-ID and thread headers; sent after commit."""
     subject, text, html = rendered
@@ -322,6 +323,8 @@ def _store(
         headers = thread_headers(ticket, email, entry) if ticket is not None else {}
         message_id = make_message_id(ticket.pk if ticket else None, entry_id)
     headers["Message-ID"] = message_id
+    if language:
+        headers["Content-Language"] = language  # RFC 3282: the language it is written in
     if template in AUTO_TEMPLATES:
         headers["Auto-Submitted"] = "auto-replied"
     elif template not in CLIENT_TEMPLATES:

@@ -140,3 +140,30 @@ def test_after_the_seed_the_french_row_made_from_the_catalogue_is_mailed(helpdes
 
     [auto] = to("alice@acme.test")
     assert auto.subject == f"Demande ouverte [#{ticket.number}] Imprimante en feu"
+
+
+def test_with_the_shipped_catalogue_a_french_client_gets_the_french_autoresponse(helpdesk, run):
+    """The catalogue we ship (locale/fr), not a test's own: after the seed, the French
+    autoresponse is the catalogue's translation, marked as French."""
+    import polib
+    from django.template import Context, Template
+
+    from accounts.actors import SYSTEM
+    from helpdesk import i18n
+    from helpdesk.mail.services import email_templates_seed_languages
+    from helpdesk.mail.templates import MESSAGES
+
+    shipped = {e.msgid: e.msgstr for e in polib.pofile(str(i18n.catalogue("fr")))}
+    french_subject = shipped[MESSAGES["ticket.autoresp"][0]]
+    assert french_subject and french_subject != MESSAGES["ticket.autoresp"][0]
+
+    email_templates_seed_languages(actor=SYSTEM)
+    ClientPreferences.objects.create(user=helpdesk.alice, language="fr")
+    ticket = run(ingest, message(), channel="email").ticket
+
+    [auto] = to("alice@acme.test")
+    expected = Template(french_subject).render(
+        Context({"ticket": {"number": ticket.number, "subject": ticket.subject}})
+    )
+    assert auto.subject == expected
+    assert auto.extra_headers["Content-Language"] == "fr"
