@@ -6,7 +6,7 @@ import polib
 import pytest
 
 from helpdesk.mail.templates import MESSAGES
-from tickets.models import HelpdeskSettings
+from tests.mail.conftest import helpdesk, trust_mail  # noqa: F401  (the mail tests' fixtures)
 
 # msgid -> French, for the defaults in code these tests mail
 FRENCH = {
@@ -33,23 +33,6 @@ def french(settings, tmp_path):
     po.save_as_mofile(str(folder / "django.mo"))
     settings.LOCALE_PATHS = [tmp_path / "locale"]  # Django drops its cached catalogues
     return FRENCH
-
-
-@pytest.fixture
-def helpdesk(cast):
-    """The cast, with dept_a as the default department and an address for it."""
-    config = HelpdeskSettings.load()
-    config.default_department = cast.dept_a
-    config.save()
-    cast.dept_a.email = "support@helpdesk.test"
-    cast.dept_a.save()
-    return cast
-
-
-@pytest.fixture
-def trust_mail(settings):
-    """Every sender taken at its word (no authenticating MTA in these tests)."""
-    settings.HELPDESK_MAIL = {**settings.HELPDESK_MAIL, "UNVERIFIED_POLICY": "trust"}
 
 
 @pytest.fixture
