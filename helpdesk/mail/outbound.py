@@ -130,7 +130,16 @@ def task_values(task: Task) -> dict:
         "department": task.department.name,
         "assignee": agent.display_name if agent is not None else "",
         "team": team.name if team is not None else "",
+        # in the recipient's language (queue() renders under it), for the defaults
+        "assigned_to": (
+            agent.display_name
+            if agent is not None
+            else team.name
+            if team is not None
+            else gettext("nobody yet")
+        ),
         "due": _when(task.due_at),
+        "due_or_none": _when(task.due_at) or gettext("no due date"),
         "created": _when(task.created_at),
         "ticket": ticket.number if ticket is not None else "",
     }

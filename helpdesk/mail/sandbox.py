@@ -104,7 +104,9 @@ TASK_VARIABLES: dict[str, frozenset[str] | None] = {
             "department",
             "assignee",
             "team",
+            "assigned_to",
             "due",
+            "due_or_none",
             "created",
             "ticket",
         }

@@ -176,8 +176,8 @@ TASK_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
                 'Task #{{ task.number }} "{{ task.title }}" was created in '
                 "{{ department.name }}{% if agent.name %} by {{ agent.name }}{% endif %}"
                 "{% if task.ticket %} for ticket #{{ task.ticket }}{% endif %}.\n"
-                "Assigned to: {% firstof task.assignee task.team 'nobody yet' %}. "
-                "Due: {{ task.due|default:'no due date' }}.\n\n{{ entry.body_text }}\n\n"
+                "Assigned to: {{ task.assigned_to }}. "
+                "Due: {{ task.due_or_none }}.\n\n{{ entry.body_text }}\n\n"
                 "{{ url }}"
             ),
             TASK_REPLY_HINT,
@@ -214,7 +214,7 @@ TASK_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
                 'Task #{{ task.number }} "{{ task.title }}" in {{ department.name }} was '
                 "assigned to {% if assignee %}{{ assignee }}{% else %}{{ team }}{% endif %}"
                 "{% if agent.name %} by {{ agent.name }}{% endif %}.\n"
-                "Due: {{ task.due|default:'no due date' }}.\n\n{{ url }}"
+                "Due: {{ task.due_or_none }}.\n\n{{ url }}"
             ),
             TASK_REPLY_HINT,
         ),
@@ -227,7 +227,7 @@ TASK_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
                 'Task #{{ task.number }} "{{ task.title }}" was transferred from '
                 "{{ previous_department }} to {{ department.name }}"
                 "{% if agent.name %} by {{ agent.name }}{% endif %}.\n"
-                "Assigned to: {% firstof task.assignee task.team 'nobody' %}.\n\n{{ url }}"
+                "Assigned to: {{ task.assigned_to }}.\n\n{{ url }}"
             ),
             TASK_REPLY_HINT,
         ),
@@ -239,7 +239,7 @@ TASK_MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
                 "Hello {{ recipient.name }},\n\n"
                 'Task #{{ task.number }} "{{ task.title }}" in {{ department.name }} is '
                 "overdue (due {{ task.due }}).\n"
-                "Assigned to: {% firstof task.assignee task.team 'nobody' %}.\n\n{{ url }}"
+                "Assigned to: {{ task.assigned_to }}.\n\n{{ url }}"
             ),
             TASK_REPLY_HINT,
         ),
@@ -445,7 +445,9 @@ SAMPLE_TASK = {
     "department": "Support",
     "assignee": "Bob Agent",
     "team": "Hardware",
+    "assigned_to": "Bob Agent",
     "due": "2026-01-06 12:00 UTC",
+    "due_or_none": "2026-01-06 12:00 UTC",
     "created": "2026-01-05 10:00 UTC",
     "ticket": "123456",
 }

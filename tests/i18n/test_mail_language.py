@@ -167,3 +167,23 @@ def test_with_the_shipped_catalogue_a_french_client_gets_the_french_autoresponse
     )
     assert auto.subject == expected
     assert auto.extra_headers["Content-Language"] == "fr"
+
+
+def test_a_task_alert_says_nobody_and_no_due_date_in_the_agents_language(helpdesk, run):
+    """The defaults' fallback words come from the catalogue, not from inside a tag."""
+    import polib
+
+    from helpdesk import i18n
+    from tickets import services
+
+    AgentPreferences.objects.create(agent=helpdesk.manager_a, language="de")
+    shipped = {e.msgid: e.msgstr for e in polib.pofile(str(i18n.catalogue("de")))}
+    run(
+        services.task_create,
+        actor=helpdesk.agent_a,
+        new=services.NewTask(title="Drucker", department=helpdesk.dept_a),
+    )
+
+    [alert] = to(helpdesk.manager_a.email)
+    assert shipped["nobody yet"] in alert.body and shipped["no due date"] in alert.body
+    assert "nobody yet" not in alert.body

@@ -43,8 +43,9 @@ def test_task_templates_see_a_task_and_ticket_templates_a_ticket():
         "{{ ticket.subject }}", "{{ task.title }}", "", code="task.alert"
     ) == {
         "subject": "Unknown variables: {{ ticket.subject }} (line 1). Use the documented ones: "
-        "task.assignee, task.created, task.department, task.due, task.number, task.status, "
-        "task.team, task.ticket, task.title, recipient.email, recipient.name, entry.body_html, "
+        "task.assigned_to, task.assignee, task.created, task.department, task.due, "
+        "task.due_or_none, task.number, task.status, task.team, task.ticket, task.title, "
+        "recipient.email, recipient.name, entry.body_html, "
         "entry.body_text, entry.kind, entry.poster, entry.title, agent.name, department.name, "
         "assignee, team, previous_department, signature, url."
     }
