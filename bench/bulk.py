@@ -115,11 +115,11 @@ WITH th AS (
     RETURNING id, thread_id, requester_id, subject
 )
 INSERT INTO threads_threadentry (
-    thread_id, kind, poster_id, poster_name, title, format, body_html, body_text, source,
+    thread_id, kind, poster_id, poster_name, title, format, body, source,
     is_system, recipients, message_id, email_headers, created_at
 )
 SELECT thread_id, 'message', requester_id, '', '', 'text',
-       '<p>' || {body} || '</p>', {body}, 'web', false, '{{}}', '', '', now()
+       {body}, 'web', false, '{{}}', '', '', now()
 FROM t
 """
 
@@ -291,11 +291,11 @@ WITH th AS (
     RETURNING thread_id, title
 )
 INSERT INTO threads_threadentry (
-    thread_id, kind, poster_id, poster_name, title, format, body_html, body_text, source,
+    thread_id, kind, poster_id, poster_name, title, format, body, source,
     is_system, recipients, message_id, email_headers, created_at
 )
 SELECT thread_id, 'note', %(agent)s, 'Bench Agent', title, 'text',
-       '<p>' || title || ': details inside.</p>', title || ': details inside.', 'web',
+       title || ': details inside.', 'web',
        false, '{}', '', '', now()
 FROM k
 """
