@@ -40,6 +40,11 @@ def operations_for(model: str, table: str) -> list:
         ),
         migrations.RunSQL(FILL.format(table=table), migrations.RunSQL.noop, elidable=False),
         migrations.RunPython(migrations.RunPython.noop, unfill(table), elidable=False),
+        # a default first, so that backwards the columns come back on rows that exist
+        *(
+            migrations.AlterField(model_name=model, name=name, field=models.TextField(default=""))
+            for name in ("body_html", "body_text")
+        ),
         migrations.RemoveField(model_name=model, name="body_html"),
         migrations.RemoveField(model_name=model, name="body_text"),
     ]
