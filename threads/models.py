@@ -120,9 +120,8 @@ class ThreadEntry(OneBody, models.Model):
     source = models.CharField(max_length=16, choices=Source, default=Source.WEB)
     is_system = models.BooleanField(default=False, help_text=_("Written by the system itself."))
     recipients = models.JSONField(default=dict, blank=True)
-    message_id = models.CharField(
-        verbose_name=_("Message-ID"), max_length=255, blank=True, db_index=True
-    )
+    # indexed by threads_entry_message_id (a plain index: looked up whole, never LIKE)
+    message_id = models.CharField(verbose_name=_("Message-ID"), max_length=255, blank=True)
     email_headers = models.TextField(blank=True)
     ip_address = models.GenericIPAddressField(verbose_name=_("IP address"), null=True, blank=True)
     original_thread = models.ForeignKey(
@@ -131,12 +130,19 @@ class ThreadEntry(OneBody, models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # partial index in Meta
         help_text=_("Set when the entry came from a ticket merged into this one."),
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # no index of its own: entries are read by thread, in time (threads_entry_thread_time)
+    created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     editor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # partial index in Meta
     )
     # The entry's attachments as a list, on entries read by threads.selectors.entries_in
     # (a prefetch's to_attr; not a column)
@@ -145,7 +151,22 @@ class ThreadEntry(OneBody, models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name_plural = "thread entries"
-        indexes = [models.Index(fields=["thread", "created_at"], name="threads_entry_thread_time")]
+        indexes = [
+            models.Index(fields=["thread", "created_at"], name="threads_entry_thread_time"),
+            models.Index(fields=["message_id"], name="threads_entry_message_id"),
+            # few entries were edited or came from a merged ticket: only those are
+            # indexed (for SET NULL when the editor or the old thread goes)
+            models.Index(
+                fields=["editor"],
+                name="threads_entry_editor",
+                condition=models.Q(editor__isnull=False),
+            ),
+            models.Index(
+                fields=["original_thread"],
+                name="threads_entry_original_thread",
+                condition=models.Q(original_thread__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.poster_name or '-'}"
