@@ -115,28 +115,111 @@ WITH th AS (
     RETURNING id, thread_id, requester_id, subject
 )
 INSERT INTO threads_threadentry (
-    thread_id, kind, poster_id, poster_name, title, format, body_html, body_text, source,
+    thread_id, kind, poster_id, poster_name, title, format, body, source,
     is_system, recipients, message_id, email_headers, created_at
 )
 SELECT thread_id, 'message', requester_id, '', '', 'text',
-       '<p>' || subject || ': it stopped working this morning.</p>',
-       subject || ': it stopped working this morning.', 'web', false, '{}', '', '', now()
+       {body}, 'web', false, '{{}}', '', '', now()
 FROM t
 """
 
+# Words for generated bodies: a hash of (entry, position) picks each word, so bodies
+# differ from row to row and compress about as well as prose does (not as well as one
+# sentence repeated would).
+WORDS = [
+    "the",
+    "printer",
+    "vpn",
+    "invoice",
+    "login",
+    "email",
+    "stopped",
+    "working",
+    "this",
+    "morning",
+    "after",
+    "update",
+    "again",
+    "please",
+    "help",
+    "we",
+    "cannot",
+    "print",
+    "send",
+    "open",
+    "connect",
+    "since",
+    "yesterday",
+    "office",
+    "laptop",
+    "screen",
+    "error",
+    "message",
+    "says",
+    "access",
+    "denied",
+    "password",
+    "reset",
+    "account",
+    "locked",
+    "server",
+    "slow",
+    "network",
+    "drive",
+    "shared",
+    "folder",
+    "missing",
+    "file",
+    "attached",
+    "report",
+    "monthly",
+    "customer",
+    "order",
+    "payment",
+    "refund",
+    "delivery",
+    "late",
+    "urgent",
+    "thanks",
+    "regards",
+    "team",
+    "manager",
+]
+
+
+def body_sql(body_bytes: int | None) -> str:
+    """The SQL expression (over `t`) of the first message's plain text: one sentence,
+    or `body_bytes` bytes of generated words."""
+    if not body_bytes:
+        return "(subject || ': it stopped working this morning.')"
+    words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
+    count = body_bytes // 5 + 10
+    return (
+        f"left(subject || ': ' || (SELECT string_agg(({words})[1 + abs(hashint8(t.id * 1000 + g)) "
+        f"%% {len(WORDS)}], ' ') FROM generate_series(1, {count}) g), {int(body_bytes)})"
+    )
+
 
 def load_tickets(
-    n: int, *, open_fraction: float = 0.1, overdue_fraction: float = 0.0, verbose=True
+    n: int,
+    *,
+    open_fraction: float = 0.1,
+    overdue_fraction: float = 0.0,
+    body_bytes: int | None = None,
+    verbose=True,
 ) -> int:
     """Top the bench database up to `n` tickets; returns how many were added.
 
     Within the new rows, a per-mille pattern decides which are open and which of the
-    open ones are past their SLA due date (overdue_fraction is of all tickets).
+    open ones are past their SLA due date (overdue_fraction is of all tickets). With
+    `body_bytes`, each first message is that many bytes of plain text (words; ASCII)
+    instead of one sentence.
     """
     from django.db import connection, transaction
 
     from tickets.models import Ticket
 
+    sql = SQL.format(body=body_sql(body_bytes))
     base = baseline()
     have = Ticket.objects.count()
     started = time.monotonic()
@@ -158,7 +241,7 @@ def load_tickets(
             "overdue_per_mille": round(overdue_fraction * 1000),
         }
         with transaction.atomic(), connection.cursor() as cur:
-            cur.execute(SQL, params)
+            cur.execute(sql, params)
         added += chunk
         if verbose:
             print(
@@ -208,11 +291,11 @@ WITH th AS (
     RETURNING thread_id, title
 )
 INSERT INTO threads_threadentry (
-    thread_id, kind, poster_id, poster_name, title, format, body_html, body_text, source,
+    thread_id, kind, poster_id, poster_name, title, format, body, source,
     is_system, recipients, message_id, email_headers, created_at
 )
 SELECT thread_id, 'note', %(agent)s, 'Bench Agent', title, 'text',
-       '<p>' || title || ': details inside.</p>', title || ': details inside.', 'web',
+       title || ': details inside.', 'web',
        false, '{}', '', '', now()
 FROM k
 """

@@ -55,7 +55,7 @@ class RevisionInline(admin.StackedInline[EntryRevision, ThreadEntry]):
         "replaced_by",
         "replaced_at",
         "title",
-        "body_text",
+        "body",
     )
     can_delete = False
 
@@ -67,7 +67,7 @@ class RevisionInline(admin.StackedInline[EntryRevision, ThreadEntry]):
 class ThreadEntryAdmin(ReadOnlyAdmin[ThreadEntry]):
     list_display = ["id", "thread", "kind", "poster_name", "source", "created_at"]
     list_filter = ["kind", "source", "format", "is_system"]
-    search_fields = ["body_text", "poster_name", "message_id", "title"]
+    search_fields = ["body", "poster_name", "message_id", "title"]
     list_select_related = ["thread"]
     inlines = [AttachmentInline, RevisionInline]
     date_hierarchy = "created_at"

@@ -1,7 +1,9 @@
 """HTML in and out of threads: sanitised with nh3 (ammonia) before anything is stored.
 
-Entries keep two bodies: `body_html`, safe to show in a page, and `body_text`, for
-search and plain-text mail. Everything a client, an email or an API call sends passes
+An entry keeps one body, in its own format (`stored_body` decides which): sanitised
+HTML for an HTML entry, plain text for a text one. The other format (`body_html`, safe
+to show in a page; `body_text`, for plain-text mail) is derived when it is read
+(threads.models.OneBody). Everything a client, an email or an API call sends passes
 through `sanitize_html` or `text_to_html` first.
 """
 
@@ -123,6 +125,22 @@ def bodies(body: str, fmt: str) -> tuple[str, str]:
         return clean, html_to_text(clean)
     text = (body or "").replace("\r\n", "\n").strip()
     return text_to_html(text), text
+
+
+def stored_body(fmt: str, html: str | None = None, text: str | None = None) -> str:
+    """The one body an entry (or revision) keeps, from whichever of its bodies is given:
+    the HTML for an HTML entry, the plain text for a text one; the other is derived
+    when read (`derived_body`). The only place that decides what is stored."""
+    if fmt == "html":
+        return html if html is not None else text_to_html(text or "")
+    return text if text is not None else html_to_text(html or "")
+
+
+def derived_body(fmt: str, body: str, want: str) -> str:
+    """An entry's body in format `want` ('html' or 'text') from its stored `body`."""
+    if want == fmt:
+        return body
+    return text_to_html(body) if want == "html" else html_to_text(body)
 
 
 _CID_SRC = re.compile(r"""src=(["'])cid:([^"']+)\1""")

@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from threads.html import derived_body, stored_body
+
 
 class Channel(models.TextChoices):
     """The surface a change came through (recorded on events)."""
@@ -17,6 +19,65 @@ class Channel(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
+class OneBody:
+    """One stored `body` in the row's `format` (threads.html.stored_body decides which);
+    `body_html` and `body_text` read it or derive the other format from it, once per
+    instance and body. Assigning either (or both, in any order, as before the bodies
+    were one column) sets `body`; save() settles it again with the final `format` and
+    writes `body` wherever update_fields names either."""
+
+    body: str
+    format: str
+
+    def _bodies(self) -> dict[str, str]:
+        key = (self.format, self.body)
+        cache = self.__dict__.get("_body_cache")
+        if cache is None or cache[0] != key:
+            cache = self.__dict__["_body_cache"] = (key, {})
+        return cache[1]
+
+    def _derived(self, want: str) -> str:
+        if want == self.format:
+            return self.body
+        bodies = self._bodies()
+        if want not in bodies:
+            bodies[want] = derived_body(self.format, self.body, want)
+        return bodies[want]
+
+    def _given(self, side: str, value: str) -> None:
+        given = self.__dict__.setdefault("_body_given", {})
+        given[side] = value
+        self.body = stored_body(self.format, given.get("html"), given.get("text"))
+        self._bodies().update(given)
+
+    @property
+    def body_html(self) -> str:
+        return self._derived("html")
+
+    @body_html.setter
+    def body_html(self, value: str) -> None:
+        self._given("html", value)
+
+    @property
+    def body_text(self) -> str:
+        return self._derived("text")
+
+    @body_text.setter
+    def body_text(self, value: str) -> None:
+        self._given("text", value)
+
+    def save(self, *args, **kwargs) -> None:
+        given = self.__dict__.pop("_body_given", None)
+        if given:  # the format may have been assigned after the bodies
+            self.body = stored_body(self.format, given.get("html"), given.get("text"))
+            self._bodies().update(given)
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"body_html", "body_text"} & set(fields):
+            kept = [f for f in fields if f not in ("body_html", "body_text")]
+            kwargs["update_fields"] = [*kept, *(["body"] if "body" not in kept else [])]
+        super().save(*args, **kwargs)  # type: ignore[misc]
+
+
 class Thread(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -24,7 +85,7 @@ class Thread(models.Model):
         return f"Thread {self.pk}"
 
 
-class ThreadEntry(models.Model):
+class ThreadEntry(OneBody, models.Model):
     class Kind(models.TextChoices):
         MESSAGE = "message", _("Message")  # from the client or a collaborator
         RESPONSE = "response", _("Response")  # from an agent, sent to the client
@@ -53,16 +114,14 @@ class ThreadEntry(models.Model):
     poster_name = models.CharField(max_length=128, blank=True)
     title = models.CharField(max_length=255, blank=True)
     format = models.CharField(max_length=8, choices=Format, default=Format.TEXT)
-    body_html = models.TextField(
-        verbose_name=_("HTML body"), help_text=_("Sanitised HTML, safe to show.")
-    )
-    body_text = models.TextField(help_text=_("Plain text, for search and text mail."))
+    # Sanitised HTML or plain text, per `format`; body_html and body_text (OneBody)
+    # derive the other
+    body = models.TextField()
     source = models.CharField(max_length=16, choices=Source, default=Source.WEB)
     is_system = models.BooleanField(default=False, help_text=_("Written by the system itself."))
     recipients = models.JSONField(default=dict, blank=True)
-    message_id = models.CharField(
-        verbose_name=_("Message-ID"), max_length=255, blank=True, db_index=True
-    )
+    # indexed by threads_entry_message_id (a plain index: looked up whole, never LIKE)
+    message_id = models.CharField(verbose_name=_("Message-ID"), max_length=255, blank=True)
     email_headers = models.TextField(blank=True)
     ip_address = models.GenericIPAddressField(verbose_name=_("IP address"), null=True, blank=True)
     original_thread = models.ForeignKey(
@@ -71,12 +130,19 @@ class ThreadEntry(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # partial index in Meta
         help_text=_("Set when the entry came from a ticket merged into this one."),
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # no index of its own: entries are read by thread, in time (threads_entry_thread_time)
+    created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     editor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # partial index in Meta
     )
     # The entry's attachments as a list, on entries read by threads.selectors.entries_in
     # (a prefetch's to_attr; not a column)
@@ -85,7 +151,22 @@ class ThreadEntry(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         verbose_name_plural = "thread entries"
-        indexes = [models.Index(fields=["thread", "created_at"], name="threads_entry_thread_time")]
+        indexes = [
+            models.Index(fields=["thread", "created_at"], name="threads_entry_thread_time"),
+            models.Index(fields=["message_id"], name="threads_entry_message_id"),
+            # few entries were edited or came from a merged ticket: only those are
+            # indexed (for SET NULL when the editor or the old thread goes)
+            models.Index(
+                fields=["editor"],
+                name="threads_entry_editor",
+                condition=models.Q(editor__isnull=False),
+            ),
+            models.Index(
+                fields=["original_thread"],
+                name="threads_entry_original_thread",
+                condition=models.Q(original_thread__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.poster_name or '-'}"
@@ -95,7 +176,7 @@ class ThreadEntry(models.Model):
         return self.kind != self.Kind.NOTE
 
 
-class EntryRevision(models.Model):
+class EntryRevision(OneBody, models.Model):
     """An earlier text of an edited entry (osTicket's edit history, the `pid` chain): each
     edit keeps the text it replaced, written in the edit's transaction
     (threads.services.entry_edit)."""
@@ -103,8 +184,7 @@ class EntryRevision(models.Model):
     entry = models.ForeignKey(ThreadEntry, on_delete=models.CASCADE, related_name="revisions")
     title = models.CharField(max_length=255, blank=True)
     format = models.CharField(max_length=8, choices=ThreadEntry.Format)
-    body_html = models.TextField()
-    body_text = models.TextField()
+    body = models.TextField()  # as ThreadEntry.body
     written_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,

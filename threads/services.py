@@ -171,19 +171,19 @@ def entry_edit(
         entry=entry,
         title=entry.title,
         format=entry.format,
-        body_html=entry.body_html,
-        body_text=entry.body_text,
+        body=entry.body,
         written_by=written_by,
         written_by_name=(written_by_name or (written_by.display_name if written_by else ""))[:128],
         written_at=written_at,
         replaced_by=editor_user,
         replaced_at=now,
     )
-    entry.body_html, entry.body_text, entry.format = body_html, body_text, fmt
+    entry.format = fmt
+    entry.body_html, entry.body_text = body_html, body_text
     if title is not None:
         entry.title = title[:255]
     entry.edited_at, entry.editor = now, editor_user
-    entry.save(update_fields=["body_html", "body_text", "format", "title", "edited_at", "editor"])
+    entry.save(update_fields=["body", "format", "title", "edited_at", "editor"])
     return revision
 
 

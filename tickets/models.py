@@ -132,7 +132,9 @@ class WorkItem(models.Model):
     raises (tickets.services._common.lock_row checks it). Related names follow the class:
     `department.tickets` / `department.tasks`, `user.assigned_tickets` / `assigned_tasks`."""
 
-    number = models.CharField(max_length=32, unique=True)
+    # Unique by a constraint in each Meta (not unique=True: that adds a second, LIKE
+    # index on PostgreSQL, and numbers are only ever looked up whole)
+    number = models.CharField(max_length=32)
     # No single-column index on department, assignee, team: the composite indexes in
     # each Meta lead with them, and every index costs every insert and update.
     department = models.ForeignKey(
@@ -188,8 +190,14 @@ class Ticket(WorkItem):
         related_name="tickets",
         db_index=False,
     )
+    # topic, sla, merged_into: partial indexes in Meta (only the rows that have one)
     topic = models.ForeignKey(
-        "routing.HelpTopic", null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+        "routing.HelpTopic",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        db_index=False,
     )
     sla = models.ForeignKey(
         "routing.SLA",
@@ -198,6 +206,7 @@ class Ticket(WorkItem):
         blank=True,
         on_delete=models.PROTECT,
         related_name="tickets",
+        db_index=False,
     )
     priority = models.ForeignKey(Priority, on_delete=models.PROTECT, related_name="tickets")
     status = models.ForeignKey(TicketStatus, on_delete=models.PROTECT, related_name="tickets")
@@ -231,6 +240,7 @@ class Ticket(WorkItem):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="merged_children",
+        db_index=False,
         help_text=_("The parent this ticket was merged into or linked under."),
     )
     merge_mode = models.CharField(
@@ -255,16 +265,40 @@ class Ticket(WorkItem):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
+            # Each index is read by a measured query (docs/performance.md, "Storage":
+            # bench/indexes.py). None on department: visibility is an OR of department,
+            # assignee, team and referral, which no department index can drive.
             models.Index(fields=["state", "-updated_at", "-id"], name="tickets_state_updated"),
             models.Index(fields=["state", "-created_at", "-id"], name="tickets_state_created"),
-            models.Index(fields=["department", "state", "-updated_at"], name="tickets_dept_state"),
+            # partial: the unassigned (and team-less, organisation-less) rows are never
+            # looked up through these
             models.Index(
-                fields=["assignee", "state", "-updated_at"], name="tickets_assignee_state"
+                fields=["assignee", "state", "-updated_at"],
+                name="tickets_assignee_state",
+                condition=models.Q(assignee__isnull=False),
             ),
-            models.Index(fields=["team", "state", "-updated_at"], name="tickets_team_state"),
+            models.Index(
+                fields=["team", "state", "-updated_at"],
+                name="tickets_team_state",
+                condition=models.Q(team__isnull=False),
+            ),
             models.Index(fields=["requester", "-created_at"], name="tickets_requester"),
-            models.Index(fields=["organization", "-created_at"], name="tickets_org"),
+            models.Index(
+                fields=["organization", "-created_at"],
+                name="tickets_org",
+                condition=models.Q(organization__isnull=False),
+            ),
             models.Index(fields=["-updated_at", "-id"], name="tickets_updated"),
+            # the foreign keys that are mostly empty: a ticket's children, and what
+            # PROTECT checks before a topic or SLA is deleted
+            *(
+                models.Index(
+                    fields=[name],
+                    name=f"tickets_{name}",
+                    condition=models.Q(**{f"{name}__isnull": False}),
+                )
+                for name in ("merged_into", "topic", "sla")
+            ),
             # the overdue sweep: open, not yet overdue, clock running, by effective due date
             models.Index(
                 Coalesce("due_at", "sla_due_at"),
@@ -274,6 +308,7 @@ class Ticket(WorkItem):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="tickets_ticket_number_unique"),
             # a merge mode exactly when there is a parent (tickets.services.relations)
             models.CheckConstraint(
                 condition=(
@@ -369,6 +404,9 @@ class Task(WorkItem):
                 name="tasks_overdue_sweep",
                 condition=models.Q(state="open", is_overdue=False, due_at__isnull=False),
             ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["number"], name="tickets_task_number_unique"),
         ]
 
     def __str__(self) -> str:

@@ -75,7 +75,7 @@ def keyword_q(text: str) -> Q:
     if is_postgres():
         query = _tsquery(text)
         entries: QuerySet[ThreadEntry] = ThreadEntry.objects.annotate(
-            v=EnglishVector("body_text")
+            v=EnglishVector("body")
         ).filter(v=query, thread_id=OuterRef("thread_id"))
         names = User.objects.annotate(v=SimpleVector("name")).filter(v=_tsquery(text, "simple"))
         return (
@@ -87,7 +87,7 @@ def keyword_q(text: str) -> Q:
             | Exists(entries)
             | Q(requester__in=names.values("pk"))
         )
-    entries = ThreadEntry.objects.filter(body_text__icontains=text, thread_id=OuterRef("thread_id"))
+    entries = ThreadEntry.objects.filter(body__icontains=text, thread_id=OuterRef("thread_id"))
     return Q(subject__icontains=text) | Exists(entries) | Q(requester__name__icontains=text)
 
 
@@ -136,10 +136,10 @@ def worded(visible: QuerySet, field: str, text: str) -> tuple[QuerySet, QuerySet
     if is_postgres():
         query = _tsquery(text)
         by_field = visible.annotate(v=EnglishVector(field)).filter(v=query)
-        entries = ThreadEntry.objects.annotate(v=EnglishVector("body_text")).filter(v=query)
+        entries = ThreadEntry.objects.annotate(v=EnglishVector("body")).filter(v=query)
     else:
         by_field = visible.filter(**{f"{field}__icontains": text})
-        entries = ThreadEntry.objects.filter(body_text__icontains=text)
+        entries = ThreadEntry.objects.filter(body__icontains=text)
     return by_field, visible.filter(Exists(entries.filter(thread_id=OuterRef("thread_id"))))
 
 

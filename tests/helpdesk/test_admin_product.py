@@ -358,7 +358,7 @@ def test_business_hours_are_a_week_grid_one_row_per_weekday(admin_client):
     [
         ("routing.Department", "sla", "SLA"),
         ("helpdesk_mail.EmailTemplate", "body_html", "HTML body"),
-        ("threads.ThreadEntry", "body_html", "HTML body"),
+        ("threads.ThreadEntry", "body", "Body"),
         ("threads.ThreadEntry", "message_id", "Message-ID"),
         ("helpdesk_kb.CannedResponse", "body_html", "HTML body"),
         ("helpdesk_panel.PanelSettings", "require_2fa", "Require two-factor sign-in"),

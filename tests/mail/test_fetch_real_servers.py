@@ -363,5 +363,5 @@ def test_a_relay_that_is_down_is_retried_then_noted_on_the_ticket(helpdesk, sett
     ]
     assert notes.count() == 5 and {n.title for n in notes} == {"Mail not sent"}
     assert notes.filter(
-        body_text__contains="(ticket.reply) to alice@acme.test could not be sent after 2 attempts"
+        body__contains="(ticket.reply) to alice@acme.test could not be sent after 2 attempts"
     ).exists()

@@ -38,12 +38,12 @@ def state() -> dict[str, list[tuple]]:
         ),
         "entries": sorted(
             ThreadEntry.objects.values_list(
-                "thread__ticket__number", "kind", "body_text", "poster__email", "created_at"
+                "thread__ticket__number", "kind", "body", "poster__email", "created_at"
             )
         ),
         "attachments": sorted(
             Attachment.objects.values_list(
-                "entry__thread__ticket__number", "entry__body_text", "filename", "file__sha256"
+                "entry__thread__ticket__number", "entry__body", "filename", "file__sha256"
             )
         ),
         "events": sorted(

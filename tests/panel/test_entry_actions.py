@@ -58,11 +58,9 @@ def test_a_second_edit_keeps_both_earlier_texts_in_order(cast, ticket_a):
     note = _note(cast.agent_a, ticket_a, "v1")
     for body in ("v2", "v3"):
         services.ticket_entry_edit(actor=cast.agent_a, ticket=ticket_a, entry=note, body=body)
-    texts = list(
-        EntryRevision.objects.filter(entry=note)
-        .order_by("replaced_at", "pk")
-        .values_list("body_text", flat=True)
-    )
+    texts = [
+        r.body_text for r in EntryRevision.objects.filter(entry=note).order_by("replaced_at", "pk")
+    ]
     assert texts == ["v1", "v2"]
     note.refresh_from_db()
     assert note.body_text == "v3"

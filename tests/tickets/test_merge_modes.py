@@ -70,9 +70,7 @@ def test_combine_moves_the_entries_in_time_order_and_closes_the_child(cast, pare
         "Closed",
     )
     assert not ThreadEntry.objects.filter(thread_id=c.thread_id).exists()
-    bodies = list(
-        ThreadEntry.objects.filter(thread_id=merged.thread_id).values_list("body_text", flat=True)
-    )
+    bodies = [e.body_text for e in ThreadEntry.objects.filter(thread_id=merged.thread_id)]
     assert bodies == ["It is on fire.", "It is on fire.", "Dup note", "Later, on the parent"]
     assert collaborators(merged) == {cast.bob.email, cast.stranger.email}
     event = c.thread.events.filter(kind="merged").get()
@@ -310,10 +308,10 @@ def test_unmerging_a_combined_child_takes_back_its_entries_and_its_status(
     assert (detached.merged_into_id, detached.merge_mode) == (None, "")
     assert (detached.state, detached.status.name) == (State.OPEN, "Open")  # as before
     own = ThreadEntry.objects.filter(thread_id=child.thread_id)
-    assert sorted(own.values_list("body_text", flat=True)) == ["Dup note", "It is on fire."]
+    assert sorted(e.body_text for e in own) == ["Dup note", "It is on fire."]
     assert not own.exclude(original_thread=None).exists()
     on_parent = ThreadEntry.objects.filter(thread_id=parent.thread_id)
-    assert list(on_parent.values_list("body_text", flat=True)) == [
+    assert [e.body_text for e in on_parent] == [
         "It is on fire.",
         "Sent after the merge",  # posted to the parent since: it stays there
     ]

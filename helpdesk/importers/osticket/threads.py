@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from threads.html import bodies
+from threads.html import bodies, stored_body
 from threads.models import Attachment, Collaborator, Referral, ThreadEntry, ThreadEvent
 
 from . import files
@@ -116,8 +116,7 @@ def _entries(ctx: Context, rows: list[Row]) -> None:
             "poster_name": (row["poster"] or "")[:128],
             "title": (row["title"] or "")[:255],
             "format": fmt,
-            "body_html": body_html,
-            "body_text": body_text,
+            "body": stored_body(fmt, body_html, body_text),
             "source": SOURCES.get((row["source"] or "").lower(), "other"),
             "is_system": bool(flags & SYSTEM),
             "recipients": _recipients(row.get("recipients")),

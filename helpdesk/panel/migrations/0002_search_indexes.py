@@ -37,4 +37,7 @@ class Migration(migrations.Migration):
         ("accounts", "0004_api_keys_and_tokens"),
     ]
 
+    # Before threads 0009 drops body_text (helpdesk_panel 0010 moves the index to body)
+    run_before = [("threads", "0009_one_body")]
+
     operations = [migrations.RunPython(create, drop, elidable=False)]
