@@ -42,8 +42,8 @@ PORT = int(os.environ.get("BENCH_API_PORT", "8765"))
 REDIS_URL = os.environ.get("BENCH_API_REDIS_URL", "redis://127.0.0.1:6379/3")
 
 
-def prepare(tickets: int) -> dict:
-    setup_django(DB_URL)
+def prepare(tickets: int, *, database_url: str = DB_URL, deep_cursor: bool = True) -> dict:
+    setup_django(database_url)
     from accounts.actors import SYSTEM
     from accounts.apikeys import api_key_create, token_create
     from accounts.models import User
@@ -66,7 +66,8 @@ def prepare(tickets: int) -> dict:
         can_create_tickets=True,
         write_departments=[base["department"]],
     )
-    return {"token": token, "key": key, "deep_cursor": _deep_cursor(900_000)}
+    deep = _deep_cursor(min(900_000, tickets * 9 // 10)) if deep_cursor else None
+    return {"token": token, "key": key, "deep_cursor": deep}
 
 
 def _deep_cursor(offset: int) -> str:
