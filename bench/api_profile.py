@@ -77,6 +77,33 @@ def endpoints(secrets: dict):
     ]
 
 
+def statements_per_create(path, headers, body, client=None, *, show=False) -> float:
+    """SQL statements per create on one endpoint, over 10 creates after one warm-up."""
+    from django.db import connection
+    from django.test import Client
+
+    client = client or Client(REMOTE_ADDR="127.0.0.1")
+    statements: list[str] = []
+
+    def count(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    def create(i):
+        response = client.post(path, body(i), content_type="application/json", **headers)
+        if response.status_code != 201:
+            raise SystemExit(f"{path}: HTTP {response.status_code} {response.content[:300]!r}")
+
+    create(0)  # warm: what a process reads once
+    with connection.execute_wrapper(count):
+        for i in range(1, 11):
+            create(i)
+    if show:
+        for sql in statements[: len(statements) // 10]:
+            print("   ", sql[:160])
+    return len(statements) / 10
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--creates", type=int, default=200, help="per endpoint and round")
@@ -91,7 +118,6 @@ def main():
     secrets = prepare(args.tickets, database_url=DB_URL, deep_cursor=False)
 
     import redis
-    from django.db import connection
     from django.test import Client
 
     client = Client(REMOTE_ADDR="127.0.0.1")
@@ -113,19 +139,7 @@ def main():
             for _ in range(20):  # warm-up: imports, caches, the connection
                 create()
 
-            statements = []
-
-            def count(execute, sql, params, many, context, statements=statements):
-                statements.append(sql)
-                return execute(sql, params, many, context)
-
-            with connection.execute_wrapper(count):
-                for _ in range(10):
-                    create()
-            per_create = len(statements) / 10
-            if args.sql:
-                for sql in statements[: len(statements) // 10]:
-                    print("   ", sql[:160])
+            per_create = statements_per_create(path, headers, body, client, show=args.sql)
 
             cpu = []
             for _ in range(5):

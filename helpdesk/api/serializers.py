@@ -143,10 +143,12 @@ def fresh_copy(field: serializers.Field) -> serializers.Field:
     """An unbound copy of a prototype field for one serializer instance."""
     if hasattr(field, "child") or hasattr(field, "child_relation"):
         return copy.deepcopy(field)  # its child is bound to it: DRF's own copy
-    new = copy.copy(field)
-    validators = field.__dict__.get("_validators")
+    new = object.__new__(type(field))  # copy.copy, without its reduce protocol
+    state = new.__dict__
+    state.update(field.__dict__)
+    validators = state.get("_validators")
     if validators is not None:
-        new._validators = list(validators)
+        state["_validators"] = list(validators)
     return new
 
 
