@@ -159,6 +159,6 @@ class RowQuery:
         return [self._build(connection, plan, row) for row in rows]
 
     @staticmethod
-    def _build(connection, plan: _Plan, row: Sequence[Any]) -> tuple[Any, ...]:
+    def _build(connection: BaseDatabaseWrapper, plan: _Plan, row: Sequence[Any]) -> tuple[Any, ...]:
         built = tuple(part.build(connection, row) for part in plan.parts)
         return built + tuple(row[plan.extra_start :])

@@ -13,7 +13,7 @@ from django.db.models.lookups import Exact
 from . import permissions as perms
 from .actors import is_agent
 from .models import PLACEHOLDER_EMAIL, AuditEntry, Organization, User, UserEmail
-from .rows import RowQuery
+from .rows import Quoter, RowQuery
 
 
 def user_find_by_login(login: str) -> User | None:
@@ -50,7 +50,7 @@ def _by_primary_email() -> tuple[RowQuery, Any]:
     if prefs_rel is not None:
         user_table.append((prefs_rel.related_model, "p"))
 
-    def tail(q) -> str:
+    def tail(q: Quoter) -> str:
         joins = (
             f"FROM {q.table(User)} u LEFT OUTER JOIN {q.table(Organization)} o"
             f" ON o.{q.pk(Organization)} = u.{q.column(User, 'organization_id')}"

@@ -250,8 +250,8 @@ class WithAttachments(FieldsBuiltOnce, serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        # many=True made it a ListSerializer, whose max_length the stubs omit
-        fields["attachments"].max_length = limits.max_attachments_hard()  # type: ignore[attr-defined]
+        # many=True made it a ListSerializer (its max_length is per instance)
+        fields["attachments"].max_length = limits.max_attachments_hard()
         return fields
 
 
