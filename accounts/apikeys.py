@@ -26,7 +26,7 @@ from . import audit
 from .actors import Actor, ApiKeyActor, Viewer, is_agent, is_system
 from .errors import Conflict, NotVisible, PermissionRefused, ValidationFailed
 from .models import AgentToken, ApiKey, Role, User
-from .rows import RowQuery
+from .rows import Quoter, RowQuery
 
 TOKEN_PREFIX = "hdt_"  # noqa: S105 (a label, not a secret)
 
@@ -280,27 +280,52 @@ def _scope_pks(key: ApiKey, name: str, given: object) -> list[int]:
     return _pks(cast("Iterable[Model | int]", given))
 
 
-KEY_FIELDS = tuple(f.attname for f in ApiKey._meta.concrete_fields)
+def _scope_join(q: Quoter, name: str, alias: str) -> str:
+    """LEFT JOIN of one department scope's table (`name`: read_ or write_departments)."""
+    field = ApiKey._meta.get_field(name)
+    through = field.remote_field.through  # type: ignore[union-attr]
+    own = field.m2m_field_name()  # type: ignore[union-attr]
+    return (
+        f" LEFT OUTER JOIN {q.table(through)} {alias}"
+        f" ON {alias}.{q.column(through, own)} = k.{q.pk(ApiKey)}"
+    )
+
+
+def _scope_column(q: Quoter, name: str, alias: str) -> str:
+    field = ApiKey._meta.get_field(name)
+    through = field.remote_field.through  # type: ignore[union-attr]
+    return f"{alias}.{q.column(through, field.m2m_reverse_field_name())}"  # type: ignore[union-attr]
+
+
+# The key by its hash with its department scope: a row per pair of read and write
+# departments (keys have a few of each). Every key-authenticated call starts here.
+_KEY = RowQuery(
+    [(ApiKey, "k")],
+    lambda q: (
+        f"FROM {q.table(ApiKey)} k"
+        + _scope_join(q, "read_departments", "r")
+        + _scope_join(q, "write_departments", "w")
+        + f" WHERE k.{q.column(ApiKey, 'key_hash')} = %s"
+    ),
+    extra=lambda q: [
+        _scope_column(q, "read_departments", "r"),
+        _scope_column(q, "write_departments", "w"),
+    ],
+)
 
 
 def api_key_find(secret: str) -> ApiKey | None:
     """The key with this secret (in either case, as osTicket compares keys) and its
-    department scope, in one query on the indexed hash (a row per pair of read and write
-    departments; keys have a few of each)."""
+    department scope, in one query on the indexed hash (see accounts.rows)."""
     if not secret or len(secret) > 128:
         return None
-    rows = list(
-        ApiKey.objects.filter(key_hash=api_key_hash(secret))
-        .order_by()
-        .values_list(*KEY_FIELDS, "read_departments", "write_departments")
-    )
+    rows = _KEY.all([api_key_hash(secret)])
     if not rows:
         return None
-    n = len(KEY_FIELDS)
-    key = ApiKey.from_db(ApiKey.objects.db, KEY_FIELDS, rows[0][:n])
+    key = cast(ApiKey, rows[0][0])
     key.department_scope = (
-        frozenset(r[n] for r in rows if r[n] is not None),
-        frozenset(r[n + 1] for r in rows if r[n + 1] is not None),
+        frozenset(r[1] for r in rows if r[1] is not None),
+        frozenset(r[2] for r in rows if r[2] is not None),
     )
     return key
 

@@ -13,7 +13,9 @@ converters, exactly as the ORM builds them. Everything else uses the ORM.
     )
     user, role = FIND.one([42]) or (None, None)
 
-The tail is SQL with %s parameters; identifiers come from the models, quoted.
+The tail is SQL with %s parameters; identifiers come from the models, quoted. `extra`
+adds plain columns after the models' (say, ids from a join table), given back as they
+come from the database after the instances; `all()` answers every row.
 """
 
 from collections.abc import Callable, Sequence
@@ -86,6 +88,7 @@ class _Part:
 class _Plan:
     sql: str
     parts: tuple[_Part, ...]
+    extra_start: int  # where the extra columns begin
 
 
 class RowQuery:
@@ -96,9 +99,11 @@ class RowQuery:
         self,
         models: Sequence[tuple[type[models.Model], str]],
         tail: Callable[[Quoter], str],
+        extra: Callable[[Quoter], Sequence[str]] | None = None,
     ) -> None:
         self._models = tuple(models)
         self._tail = tail
+        self._extra = extra
         self._plans: dict[str, _Plan] = {}
 
     def _plan(self, connection: BaseDatabaseWrapper) -> _Plan:
@@ -124,8 +129,10 @@ class RowQuery:
             parts.append(_Part(model, start, attnames, tuple(converters), pk_index))
             columns += [f"{alias}.{quote(_column(f))}" for f in fields]
             start += len(fields)
+        if self._extra is not None:
+            columns += self._extra(Quoter(connection))
         sql = f"SELECT {', '.join(columns)} {self._tail(Quoter(connection))}"
-        plan = self._plans[connection.alias] = _Plan(sql, tuple(parts))
+        plan = self._plans[connection.alias] = _Plan(sql, tuple(parts), start)
         return plan
 
     def one(
@@ -139,4 +146,19 @@ class RowQuery:
             row = cursor.fetchone()
         if row is None:
             return None
-        return tuple(part.build(connection, row) for part in plan.parts)
+        return self._build(connection, plan, row)
+
+    def all(self, params: Sequence[Any], using: str | None = None) -> list[tuple[Any, ...]]:
+        """Every row, each as its instances (None for an empty left join) followed by
+        the extra columns' values."""
+        connection = connections[using or self._models[0][0]._default_manager.db]
+        plan = self._plan(connection)
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, list(params))
+            rows = cursor.fetchall()
+        return [self._build(connection, plan, row) for row in rows]
+
+    @staticmethod
+    def _build(connection: BaseDatabaseWrapper, plan: _Plan, row: Sequence[Any]) -> tuple[Any, ...]:
+        built = tuple(part.build(connection, row) for part in plan.parts)
+        return built + tuple(row[plan.extra_start :])

@@ -1,17 +1,19 @@
 """Reads of identities."""
 
 import datetime as dt
-from typing import cast
+import functools
+from typing import Any, cast
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Q, QuerySet
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models import Model, Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 
 from . import permissions as perms
 from .actors import is_agent
 from .models import PLACEHOLDER_EMAIL, AuditEntry, Organization, User, UserEmail
-from .rows import RowQuery
+from .rows import Quoter, RowQuery
 
 
 def user_find_by_login(login: str) -> User | None:
@@ -33,23 +35,60 @@ def users_with_email(email: str) -> QuerySet[User]:
     return User.objects.filter(pk__in=ids)
 
 
-# LOWER(email): the expression the case-insensitive unique index is built on.
-_BY_PRIMARY_EMAIL = RowQuery(
-    [(User, "u")],
-    lambda q: f"FROM {q.table(User)} u WHERE LOWER(u.{q.column(User, 'email')}) = %s",
-)
+@functools.cache
+def _by_primary_email() -> tuple[RowQuery, Any]:
+    """The user by LOWER(email) (the expression the case-insensitive unique index is
+    built on), with their organization and their portal preferences (a reverse
+    relation, looked up rather than imported: accounts does not import the portal) in
+    the same statement: opening a ticket reads all three. Built on first use, once the
+    apps (and so the reverse relation) are loaded."""
+    try:
+        prefs_rel = User._meta.get_field("portal_preferences")
+    except FieldDoesNotExist:  # no portal installed
+        prefs_rel = None
+    user_table: list[tuple[type[Model], str]] = [(User, "u"), (Organization, "o")]
+    if prefs_rel is not None:
+        user_table.append((prefs_rel.related_model, "p"))
+
+    def tail(q: Quoter) -> str:
+        joins = (
+            f"FROM {q.table(User)} u LEFT OUTER JOIN {q.table(Organization)} o"
+            f" ON o.{q.pk(Organization)} = u.{q.column(User, 'organization_id')}"
+        )
+        if prefs_rel is not None:
+            prefs = prefs_rel.related_model
+            joins += (
+                f" LEFT OUTER JOIN {q.table(prefs)} p"
+                f" ON p.{q.column(prefs, 'user_id')} = u.{q.pk(User)}"
+            )
+        return f"{joins} WHERE LOWER(u.{q.column(User, 'email')}) = %s"
+
+    return RowQuery(user_table, tail), prefs_rel
 
 
 def user_find_by_email(email: str) -> User | None:
-    """The user with this primary address, else the one with it as an extra address
-    (each probe one index lookup; the primary one, by far the common case, is written
-    once per process: see accounts.rows)."""
+    """The user with this primary address, else the one with it as an extra address,
+    with their organization and portal preferences loaded (each probe one index
+    lookup; the primary one, by far the common case, is written once per process: see
+    accounts.rows)."""
     email = email.strip().lower()
-    row = _BY_PRIMARY_EMAIL.one([email])
+    query, prefs_rel = _by_primary_email()
+    row = query.one([email])
     if row is not None:
-        return cast(User, row[0])  # the query's one model, always present
+        user = cast(User, row[0])  # the query's first model, always present
+        if row[1] is not None:
+            User._meta.get_field("organization").set_cached_value(user, row[1])
+        if prefs_rel is not None:
+            prefs = row[2]
+            prefs_rel.set_cached_value(user, prefs)  # None: "has none", no query later
+            if prefs is not None:
+                prefs_rel.remote_field.set_cached_value(prefs, user)
+        return user
     extra = UserEmail.objects.filter(Exact(Lower("email"), email)).values("user_id")
-    found = list(User.objects.filter(pk__in=extra).order_by()[:1])
+    related = ["organization"]
+    if prefs_rel is not None:
+        related.append("portal_preferences")
+    found = list(User.objects.filter(pk__in=extra).select_related(*related).order_by()[:1])
     return found[0] if found else None
 
 

@@ -93,6 +93,18 @@ def user_create(
     return user
 
 
+def user_get_by_email(*, email: str) -> User | None:
+    """The requester an address names (with organization and portal preferences), or
+    None when nobody has it yet: the first half of user_get_or_create_by_email, for
+    callers that open their transaction only when a user is to be created. Refuses
+    invalid addresses and the placeholder of deleted users as that function does."""
+    email = _clean_email(email)
+    if email == PLACEHOLDER_EMAIL:
+        message = "This address is the placeholder of deleted users, not a person's."
+        raise ValidationFailed(message, code="placeholder", fields={"email": [message]})
+    return user_find_by_email(email)
+
+
 def user_get_or_create_by_email(*, actor: Actor, email: str, name: str = "") -> tuple[User, bool]:
     """The requester for a ticket arriving by email, API or a guest form.
 
@@ -100,13 +112,10 @@ def user_get_or_create_by_email(*, actor: Actor, email: str, name: str = "") -> 
     The placeholder of deleted users' address is refused like an invalid one: it is
     nobody's, so no ticket, collaboration or owner is given to it.
     """
-    email = _clean_email(email)
-    if email == PLACEHOLDER_EMAIL:
-        message = "This address is the placeholder of deleted users, not a person's."
-        raise ValidationFailed(message, code="placeholder", fields={"email": [message]})
-    existing = user_find_by_email(email)
+    existing = user_get_by_email(email=email)
     if existing is not None:
         return existing, False
+    email = _clean_email(email)
     try:
         return user_create(actor=actor, email=email, name=name), True
     except Conflict:

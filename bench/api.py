@@ -3,18 +3,25 @@
     .venv/bin/python bench/api.py [--tickets 1000000] [--creates 400] [--reads 200]
 
 1. Loads `--tickets` tickets into a dedicated database (`hd_api_bench`, set-based, see
-   bench/bulk.py; about a minute for a million), once.
+   bench/bulk.py; about a minute for a million), once. A smaller `--tickets` runs on a
+   smaller database: the create figures (CPU and statements per create) hardly depend
+   on its size, the list pages do (the deep page is 90% down the list, at most 900,000).
 2. Starts gunicorn with 2 sync workers on 127.0.0.1 (DEBUG off, persistent database
    connections, Redis as cache and Celery broker as in production, throttling raised
    out of the way).
 3. Creates tickets through POST /api/v1/tickets/ (agent token) and through the
    osTicket-compatible POST /api/tickets.json (API key), at 1 and at 8 concurrent
-   clients, and reads list pages: the first page and a page 900,000 tickets deep
-   (keyset cursor), as an agent of the department.
-4. Prints median and p95 latency per scenario and tickets per second for creates.
+   clients, and reads list pages: the first page and a deep page (keyset cursor), as
+   an agent of the department.
+4. Prints median and p95 latency per scenario, requests per second, and the web
+   workers' CPU per request (user + system time of the gunicorn workers from
+   /proc, divided by the requests: the deterministic-ish figure on a shared machine),
+   then each figure against its budget, with the SQL statements per create (counted
+   in process, bench/api_profile.py) and the load average.
 
-Budget (issue 3): create p50 under 10 ms at 1 client and at least 200 tickets/s at 8
-clients; a list page under 30 ms p50 with 1,000,000 tickets, deep pages as fast.
+Budgets (issue 19): create p50 under 6 ms at 1 client and at least 300 tickets/s at 8
+clients, through both endpoints, at most 13 SQL statements per create; (issue 3) a list
+page under 30 ms p50 with 1,000,000 tickets, deep pages as fast.
 Every request goes to 127.0.0.1 only; loops are bounded.
 """
 
@@ -42,8 +49,8 @@ PORT = int(os.environ.get("BENCH_API_PORT", "8765"))
 REDIS_URL = os.environ.get("BENCH_API_REDIS_URL", "redis://127.0.0.1:6379/3")
 
 
-def prepare(tickets: int) -> dict:
-    setup_django(DB_URL)
+def prepare(tickets: int, *, database_url: str = DB_URL, deep_cursor: bool = True) -> dict:
+    setup_django(database_url)
     from accounts.actors import SYSTEM
     from accounts.apikeys import api_key_create, token_create
     from accounts.models import User
@@ -66,7 +73,9 @@ def prepare(tickets: int) -> dict:
         can_create_tickets=True,
         write_departments=[base["department"]],
     )
-    return {"token": token, "key": key, "deep_cursor": _deep_cursor(900_000)}
+    offset = min(900_000, tickets * 9 // 10)
+    deep = _deep_cursor(offset) if deep_cursor else None
+    return {"token": token, "key": key, "deep_cursor": deep, "deep_offset": offset}
 
 
 def _deep_cursor(offset: int) -> str:
@@ -119,6 +128,26 @@ def _flush_redis() -> None:
     redis.Redis.from_url(REDIS_URL).flushdb()
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def workers_cpu_ms(server: subprocess.Popen) -> float:
+    """User + system CPU of gunicorn's workers (the master's children), in ms."""
+    total = 0
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a worker restarted meanwhile
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total * 1000 / CLOCK_TICKS
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def request(method, path, body=None, headers=None) -> tuple[int, float, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
     started = time.perf_counter()
@@ -130,7 +159,7 @@ def request(method, path, body=None, headers=None) -> tuple[int, float, bytes]:
     return response.status, elapsed, data
 
 
-def run(name, make_request, total: int, clients: int, expect: int) -> dict:
+def run(name, make_request, total: int, clients: int, expect: int, server=None) -> dict:
     """`total` requests split over `clients` threads; latencies in ms."""
     latencies, errors = [], []
     lock = threading.Lock()
@@ -144,6 +173,7 @@ def run(name, make_request, total: int, clients: int, expect: int) -> dict:
                 if status != expect:
                     errors.append((status, data[:200]))
 
+    cpu_before = workers_cpu_ms(server) if server else 0.0
     started = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
     for t in threads:
@@ -151,6 +181,7 @@ def run(name, make_request, total: int, clients: int, expect: int) -> dict:
     for t in threads:
         t.join()
     wall = time.perf_counter() - started
+    cpu = workers_cpu_ms(server) - cpu_before if server else 0.0
     latencies.sort()
     result = {
         "scenario": name,
@@ -159,12 +190,57 @@ def run(name, make_request, total: int, clients: int, expect: int) -> dict:
         "p50_ms": round(statistics.median(latencies), 1),
         "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 1),
         "per_second": round(len(latencies) / wall, 1),
+        "worker_cpu_ms": round(cpu / len(latencies), 2),
         "errors": len(errors),
+        "load": loadavg(),
     }
     if errors:
         result["first_error"] = str(errors[0])
     print(json.dumps(result), flush=True)
     return result
+
+
+V1, OS = "create /api/v1/tickets/", "create /api/tickets.json"
+
+
+def create_statements(secrets: dict) -> dict[str, float]:
+    """SQL statements per create on each endpoint, counted in this process (Django's test
+    client, the same database) after a warm-up create."""
+    from bench.api_profile import endpoints, statements_per_create
+
+    return {
+        path: statements_per_create(path, headers, body)
+        for path, headers, body in endpoints(secrets)
+    }
+
+
+def budgets(results: list[dict], statements: dict[str, float], tickets: int) -> list[str]:
+    """Each figure against its budget: 'ok' or 'MISSED'."""
+
+    def verdict(good: bool) -> str:
+        return "ok" if good else "MISSED"
+
+    lines = []
+    for name, path in ((V1, "/api/v1/tickets/"), (OS, "/api/tickets.json")):
+        one = next(r for r in results if r["scenario"] == name and r["clients"] == 1)
+        eight = next(r for r in results if r["scenario"] == name and r["clients"] == 8)
+        lines += [
+            f"{name}: p50 {one['p50_ms']} ms at 1 client (budget < 6 ms): "
+            f"{verdict(one['p50_ms'] < 6)}",
+            f"{name}: {eight['per_second']}/s at 8 clients (budget >= 300/s): "
+            f"{verdict(eight['per_second'] >= 300)}",
+            f"{name}: {statements[path]:g} SQL statements per create (budget <= 13): "
+            f"{verdict(statements[path] <= 13)}",
+            f"{name}: web worker CPU {one['worker_cpu_ms']} ms per create at 1 client, "
+            f"{eight['worker_cpu_ms']} ms at 8 (no budget: the figure to halve)",
+        ]
+    for r in results:
+        if r["scenario"].startswith("list"):
+            lines.append(
+                f"{r['scenario']}, {r['clients']} client(s): p50 {r['p50_ms']} ms (budget < 30 ms"
+                f" at 1,000,000 tickets; this run: {tickets:,}): {verdict(r['p50_ms'] < 30)}"
+            )
+    return lines
 
 
 def main():
@@ -173,6 +249,9 @@ def main():
     parser.add_argument("--creates", type=int, default=400, help="per create scenario")
     parser.add_argument("--reads", type=int, default=200, help="per list scenario")
     args = parser.parse_args()
+    from bench.api_profile import environment
+
+    environment()  # this process counts statements per create as the server runs
     secrets = prepare(args.tickets)
     server = start_server()
     token = {"Authorization": f"Bearer {secrets['token']}"}
@@ -214,27 +293,35 @@ def main():
         warm = run("warm-up", first_page, 20, 1, 200)
         if warm["errors"]:
             raise SystemExit(f"the server refuses the bench's requests: {warm['first_error']}")
+        run("warm-up creates", v1_create, 40, 2, 201)
+        run("warm-up creates", os_create, 40, 2, 201)
+        deep = f"list page {secrets['deep_offset']:,} deep"
         results = [
-            run("create /api/v1/tickets/", v1_create, args.creates // 4, 1, 201),
-            run("create /api/v1/tickets/", v1_create, args.creates, 8, 201),
-            run("create /api/tickets.json", os_create, args.creates // 4, 1, 201),
-            run("create /api/tickets.json", os_create, args.creates, 8, 201),
-            run("list first page", first_page, args.reads, 1, 200),
-            run("list page 900,000 deep", deep_page, args.reads, 1, 200),
-            run("list first page", first_page, args.reads, 8, 200),
-            run("list page 900,000 deep", deep_page, args.reads, 8, 200),
+            run(V1, v1_create, args.creates // 4, 1, 201, server),
+            run(V1, v1_create, args.creates, 8, 201, server),
+            run(OS, os_create, args.creates // 4, 1, 201, server),
+            run(OS, os_create, args.creates, 8, 201, server),
+            run("list first page", first_page, args.reads, 1, 200, server),
+            run(deep, deep_page, args.reads, 1, 200, server),
+            run("list first page", first_page, args.reads, 8, 200, server),
+            run(deep, deep_page, args.reads, 8, 200, server),
         ]
+        statements = create_statements(secrets)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         _flush_redis()
-    print("\n| scenario | clients | requests | p50 ms | p95 ms | per second |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(f"\n{args.tickets:,} tickets; load average at the end: {loadavg()}")
+    print("| scenario | clients | requests | p50 ms | p95 ms | per second | worker CPU ms/req |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         print(
             f"| {r['scenario']} | {r['clients']} | {r['requests']} | {r['p50_ms']} | "
-            f"{r['p95_ms']} | {r['per_second']} |"
+            f"{r['p95_ms']} | {r['per_second']} | {r['worker_cpu_ms']} |"
         )
+    print()
+    for line in budgets(results, statements, args.tickets):
+        print(line)
     if any(r["errors"] for r in results):
         raise SystemExit("some requests failed (see first_error above): the figures are void")
 

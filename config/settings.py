@@ -308,6 +308,11 @@ SESSION_ENGINE = "django.contrib.sessions.backends.db"
 # Redis by default; RabbitMQ (amqp://...) or another broker through CELERY_BROKER_URL.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = None
+# redis:// brokers: kombu's Redis transport keeping one client per channel for what it
+# publishes (config/broker.py); other brokers: kombu's own, from the URL.
+CELERY_BROKER_TRANSPORT = (
+    "config.broker:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
+)
 # Work after a change goes to the outbox (helpdesk/outbox) in the change's transaction;
 # with a broker it is offered to Celery on commit, without one (`make run` without
 # Redis) the `outbox_drain` job of `run_cron --loop` runs it. Nothing runs inside a

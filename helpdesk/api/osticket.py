@@ -409,37 +409,44 @@ def validation_answer(errors: dict) -> Answer:
 
 def create_ticket(actor: ApiKeyActor, req: TicketRequest) -> Ticket:
     """Find or create the requester and open the ticket, in one transaction (a refused
-    opening leaves no new requester behind)."""
+    opening leaves no new requester behind, and the note of dropped files commits with
+    the ticket). A known requester and no dropped file: nothing of this request's to
+    undo, so the service's own transaction is the only one."""
     if req.ignored:
         log.warning("API: unexpected data ignored: %s", ", ".join(req.ignored))
+    requester = user_find_by_email(req.email)
+    if requester is not None and not req.dropped:
+        return services.ticket_open(actor=actor, new=_new_ticket(req, requester))
     with transaction.atomic():
-        requester = user_find_by_email(req.email)
         if requester is None:
             if not req.name:
                 raise validation_answer({"name": "Name is required for a new user"})
             requester = _new_user(actor, req)
-        new = services.NewTicket(
-            requester=requester,
-            subject=req.subject,
-            body=req.body,
-            fmt=req.fmt,
-            source=req.source,
-            topic=req.topic,
-            priority=req.priority,
-            files=req.files,
-            channel="api",
-            ip_address=req.ip,
-            autorespond=req.autorespond,
-            alert=req.alert,
-            # keys that are no standard field may be the topic's custom fields (by name);
-            # the rest is ignored, as osTicket does
-            custom_fields={k: req.data[k] for k in req.ignored},
-        )
         # the key's write scope is checked by the service, where routing sent the ticket
-        ticket = services.ticket_open(actor=actor, new=new)
+        ticket = services.ticket_open(actor=actor, new=_new_ticket(req, requester))
         if req.dropped:
             note_dropped_files(ticket, req.dropped)
         return ticket
+
+
+def _new_ticket(req: TicketRequest, requester) -> services.NewTicket:
+    return services.NewTicket(
+        requester=requester,
+        subject=req.subject,
+        body=req.body,
+        fmt=req.fmt,
+        source=req.source,
+        topic=req.topic,
+        priority=req.priority,
+        files=req.files,
+        channel="api",
+        ip_address=req.ip,
+        autorespond=req.autorespond,
+        alert=req.alert,
+        # keys that are no standard field may be the topic's custom fields (by name);
+        # the rest is ignored, as osTicket does
+        custom_fields={k: req.data[k] for k in req.ignored},
+    )
 
 
 def note_dropped_files(ticket: Ticket, dropped: list[DroppedFile]) -> None:

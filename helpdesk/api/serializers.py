@@ -115,11 +115,18 @@ class TopicRefSerializer(FlatRef, serializers.Serializer):
     name = serializers.CharField(source="full_name", read_only=True)
 
 
-# DRF builds a ModelSerializer's fields from the model for every instance, which was
-# most of the cost of answering with one ticket. Output serializers whose fields do not
-# depend on the request build them once per class and hand each instance a copy (DRF
-# copies its declared fields the same way). A comment, not a docstring: drf-spectacular
-# would publish a docstring as the description of every serializer using it.
+# DRF builds a serializer's fields for every instance: a ModelSerializer's from the
+# model, and every serializer deep-copies its declared fields (each field re-created
+# from its arguments, which are deep-copied in turn), most of the cost of reading one
+# ticket's body or answering with one ticket. Serializers whose fields do not depend
+# on the request build them once per class (unbound prototypes, never used
+# themselves) and hand each instance a shallow copy of each, which the instance then
+# binds to itself: the copy has its own attributes (name, parent, source, its own
+# list of validators), shares only what no field changes after __init__ (choices,
+# error messages, querysets, which DRF clones before each use). Fields holding a bound
+# child (lists, dicts, many-related fields, list serializers) are deep-copied as DRF
+# does, so no child is shared between two instances. A comment, not a docstring:
+# drf-spectacular would publish a docstring as the description of every serializer.
 class FieldsBuiltOnce(_Serializer):
     _fields_built: ClassVar[dict[str, serializers.Field]]
 
@@ -129,7 +136,20 @@ class FieldsBuiltOnce(_Serializer):
         if built is None:
             built = super().get_fields()
             cls._fields_built = built
-        return copy.deepcopy(built)
+        return {name: fresh_copy(field) for name, field in built.items()}
+
+
+def fresh_copy(field: serializers.Field) -> serializers.Field:
+    """An unbound copy of a prototype field for one serializer instance."""
+    if hasattr(field, "child") or hasattr(field, "child_relation"):
+        return copy.deepcopy(field)  # its child is bound to it: DRF's own copy
+    new = object.__new__(type(field))  # copy.copy, without its reduce protocol
+    state = new.__dict__
+    state.update(field.__dict__)
+    validators = state.get("_validators")
+    if validators is not None:
+        state["_validators"] = list(validators)
+    return new
 
 
 # --- tickets ---------------------------------------------------------------------------
@@ -220,7 +240,7 @@ class AttachmentInSerializer(serializers.Serializer):
             raise serializers.ValidationError("Not valid base64.") from None
 
 
-class WithAttachments(serializers.Serializer):
+class WithAttachments(FieldsBuiltOnce, serializers.Serializer):
     """Files as base64 in JSON (multipart bodies send them as files instead); at most
     the per-message maximum of helpdesk.limits, as the forms allow (clients: the
     portal's setting, checked by the view)."""
@@ -230,8 +250,8 @@ class WithAttachments(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        # many=True made it a ListSerializer, whose max_length the stubs omit
-        fields["attachments"].max_length = limits.max_attachments_hard()  # type: ignore[attr-defined]
+        # many=True made it a ListSerializer (its max_length is per instance)
+        fields["attachments"].max_length = limits.max_attachments_hard()
         return fields
 
 

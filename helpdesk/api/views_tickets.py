@@ -6,7 +6,7 @@ state rules from the services (409), If-Match from `concurrency.guarded` (412). 
 change runs in one transaction.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils.translation import get_language
@@ -77,37 +77,48 @@ class TicketViewSet(WorkViewSet, model=Ticket):
     def create(self, request):
         data, files = incoming(request, s.TicketCreateSerializer)
         caller = actor_of(request)
-        with transaction.atomic():  # a requester created here goes if the opening is refused
-            new = services.NewTicket(
-                requester=self._requester(caller, data),
-                subject=data["subject"],
-                body=data["body"],
-                fmt=data["format"],
-                source=data["source"],
-                topic=data.get("topic"),
-                department=data.get("department"),
-                priority=data.get("priority"),
-                assignee=data.get("assignee"),
-                team=data.get("team"),
-                due_at=data.get("due_at"),
-                files=files,
-                collaborators=data.get("collaborators", []),
-                custom_fields=data.get("custom_fields"),
-                channel=API,
-                language=get_language() or "",  # the request's (Accept-Language)
-                autorespond=data["autorespond"],
-                alert=data["alert"],
-            )
-            ticket = services.ticket_open(actor=caller, new=new)
+        requester = self._requester(caller, data, create=False)
+        if requester is not None:  # nothing to undo if refused: the service's transaction
+            ticket = services.ticket_open(actor=caller, new=self._new(data, files, requester))
+        else:
+            with transaction.atomic():  # a requester created here goes if the opening is refused
+                requester = cast(User, self._requester(caller, data, create=True))
+                ticket = services.ticket_open(actor=caller, new=self._new(data, files, requester))
         return answer(request, ticket, status.HTTP_201_CREATED)  # as saved
 
     @staticmethod
-    def _requester(caller: Actor, data: dict[str, Any]) -> User:
-        """The requester named, else the client calling (agents and keys must name one)."""
+    def _new(data: dict[str, Any], files, requester: User) -> services.NewTicket:
+        return services.NewTicket(
+            requester=requester,
+            subject=data["subject"],
+            body=data["body"],
+            fmt=data["format"],
+            source=data["source"],
+            topic=data.get("topic"),
+            department=data.get("department"),
+            priority=data.get("priority"),
+            assignee=data.get("assignee"),
+            team=data.get("team"),
+            due_at=data.get("due_at"),
+            files=files,
+            collaborators=data.get("collaborators", []),
+            custom_fields=data.get("custom_fields"),
+            channel=API,
+            language=get_language() or "",  # the request's (Accept-Language)
+            autorespond=data["autorespond"],
+            alert=data["alert"],
+        )
+
+    @staticmethod
+    def _requester(caller: Actor, data: dict[str, Any], *, create: bool) -> User | None:
+        """The requester named, else the client calling (agents and keys must name one).
+        By address: found, else created when `create` (None when not)."""
         named: User | None = data.get("requester")
         if named is not None:
             return named
         if data.get("requester_email"):
+            if not create:
+                return account_services.user_get_by_email(email=data["requester_email"])
             user, _ = account_services.user_get_or_create_by_email(
                 actor=caller, email=data["requester_email"], name=data["requester_name"]
             )

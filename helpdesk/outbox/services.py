@@ -38,6 +38,7 @@ from accounts import bus
 from accounts.actors import is_agent
 from accounts.crypto import SecretUnreadable
 from accounts.errors import PermissionRefused
+from config.broker import producer_pool
 from helpdesk.ops import instruments
 
 from .models import OutboxTask
@@ -112,14 +113,9 @@ def producers() -> pools.ProducerPool:
     """The outbox's publishing connections: connect and socket timeouts of
     REDIS_TIMEOUT_SECONDS, so a broker that hangs (up but silent) costs a request that
     long once, then the breaker leaves it alone. The worker's own connections keep the
-    broker settings' longer socket timeout, which its blocking reads need. One pool per
-    broker URL and timeout (kombu keys its pools by the connection's parameters)."""
-    timeout = settings.REDIS_TIMEOUT_SECONDS
-    connection = current_app.connection_for_write(
-        connect_timeout=timeout,
-        transport_options={"socket_timeout": timeout, "socket_connect_timeout": timeout},
-    )
-    return pools.producers[connection]
+    broker settings' longer socket timeout, which its blocking reads need. Built once
+    per process, broker URL and timeout (config.broker), not per offer."""
+    return producer_pool(current_app, timeout=settings.REDIS_TIMEOUT_SECONDS)
 
 
 def offer(pk: int) -> bool:

@@ -187,6 +187,28 @@ def test_an_api_key_and_its_department_scope_are_read_in_one_query(cast):
     assert api_key_find("0" * 32) is None
 
 
+def test_a_key_with_several_departments_each_way_reads_its_whole_scope(cast):
+    from routing.models import Department
+
+    third = Department.objects.create(name="Sales")
+    key, secret = api_key_create(
+        actor=SYSTEM,
+        name="wide",
+        allowed_ips=["127.0.0.1"],
+        read_departments=[cast.dept_a, cast.dept_b, third],
+        write_departments=[cast.dept_b, third],
+    )
+    with CaptureQueriesContext(connection) as queries:
+        found = api_key_find(secret.upper())  # either case, as osTicket compares keys
+    assert len(queries) == 1
+    assert found == key and found.key_hash == key.key_hash
+    assert found.department_scope == (
+        frozenset({cast.dept_a.pk, cast.dept_b.pk, third.pk}),
+        frozenset({cast.dept_b.pk, third.pk}),
+    )
+    assert found.created_at == ApiKey.objects.get(pk=key.pk).created_at
+
+
 def test_an_inactive_api_key_is_refused(api, cast):
     client = api.key(read=[cast.dept_a])
     ApiKey.objects.update(is_active=False)
