@@ -166,7 +166,11 @@ class SearchQueue(Queue):
 
 
 def team_ids(user) -> list[int]:
-    return list(user.teams.values_list("pk", flat=True))
+    """The agent's teams, read once per request (kept on the request's user)."""
+    cached = getattr(user, "_panel_team_ids", None)
+    if cached is None:
+        cached = user._panel_team_ids = list(user.teams.values_list("pk", flat=True))
+    return cached
 
 
 def queue_tickets(
