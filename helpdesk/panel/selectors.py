@@ -2,16 +2,18 @@
 every ticket read starts from `tickets.selectors.tickets_visible_to`."""
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import permissions as perms
 from accounts.models import Organization, User
+from helpdesk.counts import Capped, capped_counts
 from helpdesk.display import dated, shown
 from routing.models import SLA, Department, HelpTopic, Team
 from threads import services as thread_services
@@ -25,7 +27,7 @@ from tickets.selectors import tickets_linked_to, tickets_visible_to
 from tickets.services import active_lock, may_break_lock
 
 from .models import RecoveryCode, SavedQueue
-from .queues import capped_counts, queue_tickets, saved_queue, system_queues, team_ids
+from .queues import queue_tickets, saved_queue, system_queues, team_ids
 
 BULK_PERMISSIONS = (
     "ticket.assign",
@@ -41,16 +43,24 @@ def saved_queues_for(user):
     return SavedQueue.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")
 
 
-def sidebar(user) -> dict:
-    """The queues with their bounded counts (one statement for all counts)."""
+def sidebar(user, also: Mapping[str, QuerySet | Capped] | None = None) -> dict:
+    """The queues with their bounded counts, and the counts `also` asked by the page
+    (the header's, a page's tabs: their Capped values set), all in one statement."""
     teams = team_ids(user)
     queues = system_queues(user) + [saved_queue(s) for s in saved_queues_for(user)]
     visible = tickets_visible_to(user=user)
     counts = capped_counts(
-        {q.slug: queue_tickets(user, q, teams, visible) for q in queues if q.countable}
+        {
+            **{
+                f"queue:{q.slug}": queue_tickets(user, q, teams, visible)
+                for q in queues
+                if q.countable
+            },
+            **(also or {}),
+        }
     )
     for q in queues:
-        q.count = counts.get(q.slug)
+        q.count = counts.get(f"queue:{q.slug}")
     return {"queues": queues, "teams": teams}
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.errors import DomainError, NotVisible
-from helpdesk.alerts.selectors import unread_count
+from helpdesk.alerts.selectors import unread_alerts
 from tickets import services
 from tickets.models import State, TicketStatus
 from tickets.selectors import tickets_visible_to
@@ -108,10 +108,11 @@ def queue_counts(request):
     """The sidebar's queues and counts alone (htmx polls it every minute and after each
     action): the same bounded counts as a full page's sidebar, and the header's bell
     (swapped out of band)."""
+    bell = unread_alerts(user=request.user)
     ctx = {
-        "sidebar": selectors.sidebar(request.user),
+        "sidebar": selectors.sidebar(request.user, also={"bell": bell}),
         "current": request.GET.get("current", ""),
-        "alerts_unread": unread_count(user=request.user),
+        "alerts_unread": bell.value,
     }
     return render(request, "staff/_queue_counts_refresh.html", ctx)
 

@@ -48,15 +48,17 @@ def _table(user) -> dict:
     }
 
 
-def _frame(user) -> dict:
-    """Around the table of a full page: the tabs with their bounded counts."""
+def _frame(user) -> tuple[dict, dict]:
+    """Around the table of a full page: the tabs, and their bounded counts to count with
+    the page's (views.common.page(also_count=...))."""
     tabs = task_queues()
-    task_queue_counts(user, tabs, team_ids(user))
-    return {
+    counts = task_queue_counts(user, tabs, team_ids(user))
+    ctx = {
         "tabs": tabs,
         "may_create_task": selectors.any_role_allows(user, "task.create"),
         **_table(user),
     }
+    return ctx, counts
 
 
 def render_task_queue(request, slug: str):
@@ -85,7 +87,8 @@ def render_task_queue(request, slug: str):
         return page(
             request, "staff/tasks.html", ctx, partial="staff/tasks/_table.html", status=status
         )
-    return page(request, "staff/tasks.html", {**_frame(user), **ctx}, status=status)
+    around, counts = _frame(user)
+    return page(request, "staff/tasks.html", {**around, **ctx}, status=status, also_count=counts)
 
 
 @agent_required
@@ -108,12 +111,14 @@ def task_search_view(request):
     if not params.is_valid():
         ctx = {"results": None, "q": request.GET.get("q", "")[:200], "searched": True}
         ctx["query_errors"] = params.problems()
-        return page(request, "staff/tasks.html", {**_frame(request.user), **ctx}, status=400)
+        around, counts = _frame(request.user)
+        return page(request, "staff/tasks.html", {**around, **ctx}, status=400, also_count=counts)
     results = task_search(user=request.user, text=params.cleaned_data["q"])
     if results.exact is not None:
         return redirect("panel:task", results.exact.number)
     ctx = {"results": results, "q": results.text, "searched": True}
-    return page(request, "staff/tasks.html", {**_frame(request.user), **ctx})
+    around, counts = _frame(request.user)
+    return page(request, "staff/tasks.html", {**around, **ctx}, also_count=counts)
 
 
 # --- bulk actions: each task through its service, refusals reported per task ----------------
