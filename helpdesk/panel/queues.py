@@ -7,6 +7,7 @@ the same as a small one; all of a page's counts are one statement (helpdesk.coun
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
@@ -98,7 +99,7 @@ class Queue:
     problem: str = ""  # why a saved queue's stored criteria cannot be searched
     count: int | None = None  # in the sidebar: its bounded count (selectors.sidebar)
 
-    def filter(self, user, teams: list[int]) -> Q:
+    def filter(self, user, teams: Iterable[int]) -> Q:
         if self.problem:
             return Q(pk__in=[])
         return (
@@ -165,16 +166,14 @@ class SearchQueue(Queue):
         return criteria_q(self.criteria, user)
 
 
-def team_ids(user) -> list[int]:
-    """The agent's teams, read once per request (kept on the request's user)."""
-    cached = getattr(user, "_panel_team_ids", None)
-    if cached is None:
-        cached = user._panel_team_ids = list(user.teams.values_list("pk", flat=True))
-    return cached
+def team_ids(user) -> QuerySet:
+    """The ids of the agent's teams, as a subquery: the statement that filters by them
+    (`team_id__in=`) reads them, with no statement of their own."""
+    return user.teams.order_by().values("pk")
 
 
 def queue_tickets(
-    user, queue: Queue, teams: list[int], visible: QuerySet | None = None
+    user, queue: Queue, teams: Iterable[int], visible: QuerySet | None = None
 ) -> QuerySet:
     """A queue's tickets; `visible` is tickets_visible_to(user=user) when the caller has
     it already (the sidebar builds it once for all its counts)."""

@@ -16,10 +16,9 @@ from accounts.models import Organization, User
 from helpdesk.counts import Capped, capped_counts
 from helpdesk.display import dated, shown
 from routing.models import SLA, Department, HelpTopic, Team
-from threads import services as thread_services
 from threads.html import inline_images
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
-from threads.selectors import draft_for, entries_for, entries_in, events_for
+from threads.selectors import draft_for, entries_for, entries_in, events_for, lock_holder
 from tickets.models import TRANSITIONS, MergeMode, State, Task, Ticket, TicketStatus
 from tickets.models import transition_permissions as gates
 from tickets.permissions import ticket_permissions
@@ -27,7 +26,7 @@ from tickets.selectors import tickets_linked_to, tickets_visible_to
 from tickets.services import active_lock, may_break_lock
 
 from .models import RecoveryCode, SavedQueue
-from .queues import queue_tickets, saved_queue, system_queues, team_ids
+from .queues import RELATED, queue_tickets, saved_queue, system_queues, team_ids
 
 BULK_PERMISSIONS = (
     "ticket.assign",
@@ -75,11 +74,10 @@ def bulk_permissions(user) -> set[str]:
     return {p for p in BULK_PERMISSIONS if any_role_allows(user, p)}
 
 
-def locked_ticket_ids(tickets) -> dict[int, str]:
-    """{ticket id: holder} for the tickets of a page that an agent is working on."""
-    by_thread = {t.thread_id: t.pk for t in tickets}
-    held = thread_services.locks_held(thread_ids=list(by_thread))
-    return {by_thread[thread_id]: lk.agent.display_name for thread_id, lk in held.items()}
+def queue_rows(user, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """A queue's tickets with everything a row shows, in the page's one statement: the
+    related rows, and `locked_by`, who else is working on it (threads.selectors.lock_holder)."""
+    return tickets.select_related(*RELATED).annotate(locked_by=lock_holder(except_agent_id=user.pk))
 
 
 def dashboard(user) -> dict:

@@ -6,6 +6,7 @@ bounded (`capped_counts`: at most COUNT_CAP + 1 rows each, shown "999+"). Search
 a visible task by its number, or by words in its title and its thread's text.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -105,7 +106,7 @@ def find_task_queue(slug: str) -> TaskQueue | None:
 
 
 def queue_tasks(
-    user, slug: str, teams: list[int], visible: QuerySet[Task] | None = None
+    user, slug: str, teams: Iterable[int], visible: QuerySet[Task] | None = None
 ) -> QuerySet[Task]:
     """A tab's tasks. "Mine" and "My teams" are assignments, which make a task visible
     to the agent: they are read without the rest of the visibility condition
@@ -118,7 +119,7 @@ def queue_tasks(
     return visible.filter(FILTERS[slug](user, teams))
 
 
-def task_queue_counts(user, queues: list[TaskQueue], teams: list[int]) -> dict[str, Capped]:
+def task_queue_counts(user, queues: list[TaskQueue], teams: Iterable[int]) -> dict[str, Capped]:
     """Give each queue its bounded count, to be counted in the page's one statement of
     counts (views.common.page(also_count=...); capped_counts of the answer at once)."""
     visible = tasks_visible_to(user=user)
