@@ -30,6 +30,7 @@ from ..queues import (
     system_queues,
     team_ids,
 )
+from ..rows import ticket_rows
 from .common import form_errors_as_messages, go, page
 
 PANEL = "panel"
@@ -81,10 +82,12 @@ def render_queue(request, queue, *, template="staff/queue.html", extra=None, pro
     remembered = queue.slug if queue.saved is None else None
     if request.session.get("panel_queue") != remembered:  # for "next ticket"
         request.session["panel_queue"] = remembered
+    columns = [(c, COLUMNS[c], COLUMN_SORT.get(c)) for c in queue.columns]
     ctx = {
         "queue": queue,
         "page": result,
-        "columns": [(c, COLUMNS[c], COLUMN_SORT.get(c)) for c in queue.columns],
+        "rows": ticket_rows(result.rows, columns),  # the cells' HTML (panel.rows)
+        "columns": columns,
         "sort": ("-" if descending else "") + sort.key,
         "bulk": selectors.bulk_permissions(user),
         **bulk_pickers(request),
