@@ -87,7 +87,18 @@ def draft_for(*, agent: User, namespace: str) -> str:
     images pasted into it (threads.models.DraftImage) come back as `data:` URLs where the
     body names them, so the editor shows them again; only safe raster images whose bytes
     agree with their type are put back (threads.attachments.inline_type)."""
-    draft = Draft.objects.filter(agent=agent, namespace=namespace).first()
+    return _draft_body(Draft.objects.filter(agent=agent, namespace=namespace).first())
+
+
+def drafts_for(*, agent: User, namespaces: Iterable[str]) -> dict[str, str]:
+    """{namespace: draft body, as draft_for gives it} of several namespaces (a ticket's
+    reply and note), read in one statement; "" where there is none."""
+    wanted = list(namespaces)
+    found = {d.namespace: d for d in Draft.objects.filter(agent=agent, namespace__in=wanted)}
+    return {n: _draft_body(found.get(n)) for n in wanted}
+
+
+def _draft_body(draft: Draft | None) -> str:
     if draft is None:
         return ""
     if "cid:pasted-image-" not in draft.body:

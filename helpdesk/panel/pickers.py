@@ -45,10 +45,14 @@ def team_choices(snapshot: Snapshot) -> list[Choice]:
     )
 
 
-def bulk_statuses(snapshot: Snapshot) -> list[TicketStatus]:
-    """The statuses a bulk status change offers (all but the trash's), by sort and name:
-    rows kept by the cache (read-only; their names translated when shown)."""
+def all_statuses(snapshot: Snapshot) -> list[TicketStatus]:
+    """Every status by sort and name: rows kept by the cache (read-only; their names
+    translated when shown)."""
     return snapshot.cached(
-        "panel.pickers.statuses",
-        lambda: list(TicketStatus.objects.exclude(state=State.DELETED).order_by("sort", "name")),
+        "panel.pickers.statuses", lambda: list(TicketStatus.objects.order_by("sort", "name"))
     )
+
+
+def bulk_statuses(snapshot: Snapshot) -> list[TicketStatus]:
+    """The statuses a bulk status change offers: all but the trash's."""
+    return [s for s in all_statuses(snapshot) if s.state != State.DELETED]

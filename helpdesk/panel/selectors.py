@@ -18,7 +18,8 @@ from helpdesk.display import dated, shown
 from routing.models import SLA, Department, HelpTopic, Team
 from threads.html import inline_images
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
-from threads.selectors import draft_for, entries_for, entries_in, events_for, lock_holder
+from threads.selectors import drafts_for, entries_for, entries_in, events_for, lock_holder
+from tickets.config import Snapshot
 from tickets.models import TRANSITIONS, MergeMode, State, Task, Ticket, TicketStatus
 from tickets.models import transition_permissions as gates
 from tickets.permissions import ticket_permissions
@@ -26,6 +27,7 @@ from tickets.selectors import tickets_linked_to, tickets_visible_to
 from tickets.services import active_lock, may_break_lock
 
 from .models import RecoveryCode, SavedQueue
+from .pickers import all_statuses
 from .queues import RELATED, queue_tickets, saved_queue, system_queues, team_ids
 
 BULK_PERMISSIONS = (
@@ -229,12 +231,23 @@ def timeline(ticket) -> list[TimelineItem]:
     return items
 
 
-def allowed_statuses(ticket, granted: frozenset[str]) -> list[TicketStatus]:
-    """Statuses this agent may move the ticket to: legal transitions they hold a gate for."""
+DRAFTS = ("reply", "note")
+
+
+def allowed_statuses(
+    ticket, granted: frozenset[str], snapshot: Snapshot | None = None
+) -> list[TicketStatus]:
+    """Statuses this agent may move the ticket to: legal transitions they hold a gate for
+    (from the configuration cache given a snapshot: rows to read, not to change)."""
     legal = TRANSITIONS[ticket.state]
+    every = (
+        all_statuses(snapshot)
+        if snapshot is not None
+        else TicketStatus.objects.order_by("sort", "name")
+    )
     return [
         s
-        for s in TicketStatus.objects.order_by("sort", "name")
+        for s in every
         if s.pk != ticket.status_id and s.state in legal and gates(ticket.state, s.state) & granted
     ]
 
@@ -303,11 +316,13 @@ def separate_threads(children) -> list[tuple]:
     return list(by_thread.values())
 
 
-def ticket_page(user, ticket) -> dict:
-    """Everything the ticket view shows, in a number of queries independent of the thread."""
+def ticket_page(user, ticket, snapshot: Snapshot | None = None) -> dict:
+    """Everything the ticket view shows, in a number of queries independent of the thread.
+    `snapshot`: the request's configuration (the statuses come from its cache)."""
     granted = ticket_permissions(user, ticket)
     lock = active_lock(ticket)
-    statuses = allowed_statuses(ticket, granted)
+    statuses = allowed_statuses(ticket, granted, snapshot)
+    drafts = drafts_for(agent=user, namespaces=[f"ticket.{ticket.pk}.{k}" for k in DRAFTS])
     ctx = {
         **merge_family(user, ticket),
         **client_context(user, ticket),
@@ -324,8 +339,7 @@ def ticket_page(user, ticket) -> dict:
         "locked_by_other": lock is not None and lock.agent_id != user.pk,
         "may_break_lock": may_break_lock(user, ticket),
         "statuses": statuses,
-        "draft_reply": draft_for(agent=user, namespace=f"ticket.{ticket.pk}.reply"),
-        "draft_note": draft_for(agent=user, namespace=f"ticket.{ticket.pk}.note"),
+        **{f"draft_{k}": drafts[f"ticket.{ticket.pk}.{k}"] for k in DRAFTS},
         "custom_values": list(
             ticket.field_values.select_related("field").order_by("field__sort", "field_id")
         ),

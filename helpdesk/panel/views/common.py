@@ -21,6 +21,7 @@ from tickets.selectors import ticket_get_for
 from .. import selectors
 from ..access import agent_of
 from ..forms import DraftForm
+from ..pickers import config_snapshot
 from ..task_queues import my_open_tasks
 
 
@@ -78,7 +79,7 @@ def go(request, url: str):
 
 def ticket_or_404(request, number: str) -> Ticket:
     try:
-        return ticket_get_for(user=request.user, number=number)
+        return ticket_get_for(user=request.user, number=number, snapshot=config_snapshot(request))
     except NotVisible:
         raise Http404("Ticket not found.") from None
 
