@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('routing', '0007_topic_translations'),
+        ("routing", "0007_topic_translations"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='team',
-            options={'base_manager_name': 'objects', 'ordering': ['name']},
+            name="team",
+            options={"base_manager_name": "objects", "ordering": ["name"]},
         ),
     ]
