@@ -15,12 +15,37 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 register = template.Library()
 
+# marked for makemessages (gettext_noop), translated when shown (_labels)
+LABELS = {
+    "sender_check": gettext_noop("Sender authentication of this email"),
+    "merged_title": gettext_noop("Came with a merged ticket"),
+    "merged": gettext_noop("Merged"),
+    "edited_title": gettext_noop("Edited"),
+    "edited": gettext_noop("edited"),
+    "history": gettext_noop("History"),
+    "edit_resend": gettext_noop("Edit and resend"),
+    "edit": gettext_noop("Edit"),
+    "resend": gettext_noop("Resend"),
+    "headers": gettext_noop("Email headers"),
+    "split": gettext_noop("Create a ticket from this entry"),
+    "task": gettext_noop("Create a task from this entry"),
+}
 
-def _badges(e) -> str:
+
+def _labels(context) -> dict[str, str]:
+    """LABELS translated once per render of the thread, not once per entry."""
+    labels = context.render_context.get("panel_thread_labels")
+    if labels is None:
+        labels = {key: gettext(text) for key, text in LABELS.items()}
+        context.render_context["panel_thread_labels"] = labels
+    return labels
+
+
+def _badges(e, t: dict[str, str]) -> str:
     html = SafeString()
     if e.source != "web":
         html += format_html(' <span class="muted">{}</span>', e.get_source_display())
@@ -29,38 +54,38 @@ def _badges(e) -> str:
         html += format_html(
             ' <span class="sender-check{}" title="{}">{}</span>',
             "" if getattr(e, "sender_verified", None) else " badge warn",
-            gettext("Sender authentication of this email"),
+            t["sender_check"],
             check,
         )
     if e.original_thread_id:
         html += format_html(
             ' <span class="badge" title="{}">{}</span>',
-            gettext("Came with a merged ticket"),
-            gettext("Merged"),
+            t["merged_title"],
+            t["merged"],
         )
     return html
 
 
-def _edits(context, e, brief: bool) -> str:
+def _edits(context, e, brief: bool, t: dict[str, str]) -> str:
     html = SafeString()
     if e.edited_at:
         when = date_filter(localtime(e.edited_at), "SHORT_DATETIME_FORMAT")
         html += format_html(
             ' <span class="badge edited" title="{} {}">{}</span>',
-            gettext("Edited"),
+            t["edited_title"],
             when,
-            gettext("edited"),
+            t["edited"],
         )
         if getattr(e, "may_history", False) and not brief:
             html += format_html(
                 ' <a class="entry-action" href="{}history/" data-action="history">{}</a>',
                 e.entry_url,
-                gettext("History"),
+                t["history"],
             )
     if brief:
         return html
     if getattr(e, "may_edit", False):
-        label = gettext("Edit and resend") if e.kind == "response" else gettext("Edit")
+        label = t["edit_resend"] if e.kind == "response" else t["edit"]
         html += format_html(
             ' <a class="entry-action" href="{}edit/" data-action="edit">{}</a>', e.entry_url, label
         )
@@ -71,31 +96,31 @@ def _edits(context, e, brief: bool) -> str:
             '<button type="submit" class="link" data-action="resend">{}</button></form>',
             e.entry_url,
             context.get("csrf_token", ""),
-            gettext("Resend"),
+            t["resend"],
         )
     if getattr(e, "email_headers", None):
         html += format_html(
             ' <a class="entry-action" href="{}headers/" data-action="headers">{}</a>',
             e.entry_url,
-            gettext("Email headers"),
+            t["headers"],
         )
     return html
 
 
-def _links(context, e, brief: bool, actions: bool) -> str:
+def _links(context, e, brief: bool, actions: bool, t: dict[str, str]) -> str:
     html = SafeString()
     if actions and context.get("may_split"):
         html += format_html(
             ' <a class="entry-action" href="{}" data-action="split">{}</a>',
             getattr(e, "split_url", ""),
-            gettext("Create a ticket from this entry"),
+            t["split"],
         )
     if actions and context.get("may_create_task") and not brief:
         html += format_html(
             ' <a class="entry-action" href="{}?entry={}" data-action="create-task">{}</a>',
             context.get("task_from_entry_url", ""),
             e.pk,
-            gettext("Create a task from this entry"),
+            t["task"],
         )
     return html
 
@@ -138,9 +163,10 @@ def thread_entry(context, e, brief: bool = False, actions: bool = True) -> SafeS
         e.at_title,
         e.at_short,
     )
+    t = _labels(context)
     if not brief:
-        header += _badges(e)
-    header += _edits(context, e, brief) + _links(context, e, brief, actions)
+        header += _badges(e, t)
+    header += _edits(context, e, brief, t) + _links(context, e, brief, actions, t)
     return format_html(
         '<li class="entry entry-{}" id="entry-{}">\n  <article aria-label="{}">\n'
         "    <header>{}</header>\n"
