@@ -133,6 +133,19 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"server_side_binding": env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)}
     )
+# PostgreSQL's JIT compiles a query whose estimated cost crosses jit_above_cost: the
+# panel's one statement of bounded counts (helpdesk.counts) does, and compiling it took
+# longer than running it (docs/performance.md). Off unless DATABASE_JIT=true.
+DATABASE_JIT = env.bool("DATABASE_JIT", default=False)
+
+
+def _without_jit(database: dict) -> None:
+    if database["ENGINE"] == "django.db.backends.postgresql" and not DATABASE_JIT:
+        options = database.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+
+
+_without_jit(DATABASES["default"])
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 # A read replica (optional, PostgreSQL streaming replication): the read-only pages of
@@ -152,6 +165,7 @@ if env.str("DATABASE_REPLICA_URL", default=""):
                 "connect_timeout": env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2),
             }
         )
+    _without_jit(DATABASES["replica"])
 REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=10)
 REPLICA_READ_VIEWS = env.list(
     "REPLICA_READ_VIEWS",

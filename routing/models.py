@@ -200,7 +200,8 @@ class Department(Nested, WatchedModel):
         ordering = ["name"]
 
 
-class Team(models.Model):
+@cached_rows  # the panel's pickers (helpdesk.panel.pickers)
+class Team(WatchedModel):
     name = models.CharField(max_length=128, unique=True)
     lead = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -223,7 +224,7 @@ class Team(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(WatchedModel.Meta):
         ordering = ["name"]
 
     def __str__(self) -> str:

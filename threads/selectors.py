@@ -5,12 +5,14 @@ import base64
 import re
 from collections.abc import Iterable
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import CharField, F, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
 
 from accounts.models import User
 
 from .attachments import HEAD_BYTES, inline_type
-from .models import Attachment, Draft, DraftImage, ThreadEntry, ThreadEvent
+from .models import Attachment, Draft, DraftImage, Lock, ThreadEntry, ThreadEvent
 from .services import DRAFT_IMAGE_REF
 
 # The poster's columns no reader of a thread uses (a name, an address, agent or not, are
@@ -29,6 +31,22 @@ POSTER_UNREAD = [
         "reset_nonce",
     )
 ]
+
+
+def lock_holder(*, thread: str = "thread_id", except_agent_id: int | None = None) -> Subquery:
+    """An annotation: the display name of the agent holding the active lock on the row's
+    thread (`thread`: the row's thread id field), None when nobody else does; one
+    subquery in the row's own statement instead of a query for the page's locks."""
+    held = Lock.objects.filter(thread_id=OuterRef(thread), expires_at__gt=timezone.now())
+    if except_agent_id is not None:
+        held = held.exclude(agent_id=except_agent_id)
+    name = Coalesce(
+        NullIf(F("agent__name"), Value("")),
+        NullIf(F("agent__username"), Value("")),
+        F("agent__email"),
+        output_field=CharField(),
+    )  # User.display_name
+    return Subquery(held.values_list(name)[:1], output_field=CharField())
 
 
 def entries_for(*, thread_id: int, include_notes: bool) -> QuerySet[ThreadEntry]:
@@ -69,7 +87,18 @@ def draft_for(*, agent: User, namespace: str) -> str:
     images pasted into it (threads.models.DraftImage) come back as `data:` URLs where the
     body names them, so the editor shows them again; only safe raster images whose bytes
     agree with their type are put back (threads.attachments.inline_type)."""
-    draft = Draft.objects.filter(agent=agent, namespace=namespace).first()
+    return _draft_body(Draft.objects.filter(agent=agent, namespace=namespace).first())
+
+
+def drafts_for(*, agent: User, namespaces: Iterable[str]) -> dict[str, str]:
+    """{namespace: draft body, as draft_for gives it} of several namespaces (a ticket's
+    reply and note), read in one statement; "" where there is none."""
+    wanted = list(namespaces)
+    found = {d.namespace: d for d in Draft.objects.filter(agent=agent, namespace__in=wanted)}
+    return {n: _draft_body(found.get(n)) for n in wanted}
+
+
+def _draft_body(draft: Draft | None) -> str:
     if draft is None:
         return ""
     if "cid:pasted-image-" not in draft.body:

@@ -5,7 +5,7 @@ Every surface (panel, portal, API, search, attachment downloads) reads tickets t
 question before any change, so a ticket that is not visible is not found anywhere.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -180,14 +180,14 @@ def tasks_visible_to(*, user: Viewer) -> QuerySet[Task]:
     return Task.objects.filter(q).exclude(state=TaskState.DELETED)
 
 
-def tasks_assigned_to(*, user: User, teams: Sequence[int] | None = None) -> QuerySet[Task]:
+def tasks_assigned_to(*, user: User, teams: Iterable[int] | None = None) -> QuerySet[Task]:
     """The open tasks assigned to the agent or, given `teams` (ids of teams the agent is a
     member of), to those teams: part of what `tasks_visible_to` gives them (an assignment
     to them or their team is one of its conditions), read without its other conditions
     (the panel's header counts them on every page; its "mine" and "my teams" tabs)."""
     if teams is None:
         return Task.objects.filter(assignee_id=user.pk, state=TaskState.OPEN)
-    member_of = Team.members.through.objects.filter(user_id=user.pk, team_id__in=list(teams))
+    member_of = Team.members.through.objects.filter(user_id=user.pk, team_id__in=teams)
     return Task.objects.filter(team_id__in=member_of.values("team_id"), state=TaskState.OPEN)
 
 

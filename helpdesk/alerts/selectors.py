@@ -3,6 +3,7 @@
 
 from django.db.models import Q, QuerySet
 
+from helpdesk.counts import Capped, capped_counts
 from tickets.selectors import tasks_visible_to, tickets_visible_to
 
 from .models import Alert
@@ -31,10 +32,15 @@ def alerts_for_list(*, user, limit: int = 50) -> list[Alert]:
     )
 
 
+def unread_alerts(*, user, cap: int = UNREAD_CAP) -> Capped:
+    """The bell's figure: unread alerts, to count up to cap + 1 (shown as "99+"), in
+    the statement of the page's other counts (helpdesk.counts)."""
+    return Capped(alerts_visible_to(user=user).filter(read_at__isnull=True), cap)
+
+
 def unread_count(*, user, cap: int = UNREAD_CAP) -> int:
     """Unread alerts, counted up to cap + 1 (shown as "99+")."""
-    unread = alerts_visible_to(user=user).filter(read_at__isnull=True)
-    return len(unread.values_list("pk", flat=True)[: cap + 1])
+    return capped_counts({"unread": unread_alerts(user=user, cap=cap)})["unread"]
 
 
 def alert_get_for(*, user, pk: int) -> Alert | None:

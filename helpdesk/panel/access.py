@@ -31,19 +31,31 @@ SESSION_2FA = "panel_2fa_ok"
 SESSION_PENDING = "panel_2fa_pending"
 
 
+_NOT_LOADED = object()
+
+
+def _loaded(agent, name: str):
+    """A reverse one-to-one the request's user came with (accounts.backends.PER_REQUEST:
+    the row, or None when there is none), else _NOT_LOADED."""
+    return agent._state.fields_cache.get(name, _NOT_LOADED)
+
+
 def preferences_of(agent) -> AgentPreferences:
     cached = getattr(agent, "_panel_prefs", None)
     if cached is None:
-        cached = AgentPreferences.objects.filter(agent=agent).first() or AgentPreferences(
-            agent=agent
-        )
-        agent._panel_prefs = cached
-    return cached
+        cached = _loaded(agent, "panel_preferences")
+        if cached is _NOT_LOADED:
+            cached = AgentPreferences.objects.filter(agent=agent).first()
+        agent._panel_prefs = cached or AgentPreferences(agent=agent)
+    return agent._panel_prefs
 
 
 def device_of(agent) -> TotpDevice | None:
     if not hasattr(agent, "_panel_totp"):
-        agent._panel_totp = TotpDevice.objects.filter(agent=agent).first()
+        device = _loaded(agent, "panel_totp")
+        if device is _NOT_LOADED:
+            device = TotpDevice.objects.filter(agent=agent).first()
+        agent._panel_totp = device
     return agent._panel_totp
 
 

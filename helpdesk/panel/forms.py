@@ -178,6 +178,12 @@ class ReplyForm(EditorMixin, VersionMixin):
         status = field_of(self, "status", forms.ModelChoiceField)
         status.queryset = TicketStatus.objects.filter(pk__in=[s.pk for s in statuses])
         shown(status, choices_list=statuses)
+        # its options from `statuses` (no query to show them; a choice is still checked
+        # against the queryset)
+        status.choices = [
+            ("", status.empty_label),
+            *((s.pk, status.label_from_instance(s)) for s in statuses),
+        ]
         field_of(self, "cc", forms.MultipleChoiceField).choices = [
             (str(c.user_id), f"{c.user.display_name} <{c.user.email}>")
             for c in collaborators

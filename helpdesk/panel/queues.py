@@ -3,19 +3,19 @@
 A queue is a filter over `tickets_visible_to(user=...)` plus columns and a sort. Pages
 are keyset-paginated (panel.keyset). Counts in the sidebar are bounded: each counts at
 most COUNT_CAP + 1 rows (shown as "999+"), so a queue of 900,000 closed tickets costs
-the same as a small one.
+the same as a small one; all of a page's counts are one statement (helpdesk.counts).
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connections
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
+from helpdesk.counts import COUNT_CAP, capped_counts
 from helpdesk.params import day_in_range
 from tickets.models import State
 from tickets.selectors import tickets_readable_by, tickets_visible_to
@@ -24,7 +24,8 @@ from .keyset import Sort
 from .models import SavedQueue
 from .search import keyword_q
 
-COUNT_CAP = 999
+__all__ = ["COUNT_CAP", "capped_counts"]  # the counts: helpdesk.counts
+
 RELATED = ("requester", "priority", "status", "department", "assignee", "team", "topic")
 
 SORTS = {
@@ -98,7 +99,7 @@ class Queue:
     problem: str = ""  # why a saved queue's stored criteria cannot be searched
     count: int | None = None  # in the sidebar: its bounded count (selectors.sidebar)
 
-    def filter(self, user, teams: list[int]) -> Q:
+    def filter(self, user, teams: Iterable[int]) -> Q:
         if self.problem:
             return Q(pk__in=[])
         return (
@@ -165,12 +166,14 @@ class SearchQueue(Queue):
         return criteria_q(self.criteria, user)
 
 
-def team_ids(user) -> list[int]:
-    return list(user.teams.values_list("pk", flat=True))
+def team_ids(user) -> QuerySet:
+    """The ids of the agent's teams, as a subquery: the statement that filters by them
+    (`team_id__in=`) reads them, with no statement of their own."""
+    return user.teams.order_by().values("pk")
 
 
 def queue_tickets(
-    user, queue: Queue, teams: list[int], visible: QuerySet | None = None
+    user, queue: Queue, teams: Iterable[int], visible: QuerySet | None = None
 ) -> QuerySet:
     """A queue's tickets; `visible` is tickets_visible_to(user=user) when the caller has
     it already (the sidebar builds it once for all its counts)."""
@@ -262,26 +265,3 @@ def criteria_q(criteria: dict, user) -> Q:
     if c.get("q"):
         q &= keyword_q(c["q"])
     return q
-
-
-# --- counts -----------------------------------------------------------------------------
-def capped_counts(querysets: dict[str, QuerySet], cap: int = COUNT_CAP) -> dict[str, int]:
-    """{key: min(count, cap + 1)} for each queryset: one short statement each.
-
-    Each reads at most cap + 1 index entries. (One statement for all of them was tried:
-    PostgreSQL's estimate of the sum crosses the JIT threshold and compiling took 100 ms
-    to 2 s at a million tickets, for 10 ms of work.)
-    """
-    out = {}
-    for key, qs in querysets.items():
-        try:
-            sql, params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
-        except EmptyResultSet:  # e.g. "my teams" for an agent in no team
-            out[key] = 0
-            continue
-        # the database the queryset reads from (the read replica on the queue pages)
-        with connections[qs.db].cursor() as cursor:
-            # the SQL is the ORM's own, with its parameters kept apart
-            cursor.execute(f"SELECT COUNT(*) FROM ({sql}) AS c", params)  # noqa: S608
-            out[key] = cursor.fetchone()[0]
-    return out

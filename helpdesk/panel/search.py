@@ -160,17 +160,23 @@ def _by_text(visible: QuerySet, text: str, results: Results) -> Results:
     for source, ids in sources.items():
         for pk in ids[:CANDIDATES]:
             found[pk].append(source)
-    qs: QuerySet[Ticket] = Ticket.objects.select_related(*RELATED).filter(pk__in=list(found))
+    # rank the candidates on their keys alone, then load the rows shown (RESULTS of up to
+    # 3 x CANDIDATES), not every candidate with its related rows
+    keys = Ticket.objects.filter(pk__in=list(found))
     if is_postgres():
-        qs = qs.annotate(rank=SearchRank(EnglishVector("subject"), _tsquery(text)))
-    tickets = list(qs)
-    rank = {t.pk: getattr(t, "rank", 0.0) or 0.0 for t in tickets}  # PostgreSQL ranks
-    for t in tickets:
-        shown(t, matched=found[t.pk], rank=rank[t.pk])
-    tickets.sort(
-        key=lambda t: ("subject" in found[t.pk], rank[t.pk], len(found[t.pk]), t.updated_at, t.pk),
+        keys = keys.annotate(rank=SearchRank(EnglishVector("subject"), _tsquery(text)))
+        ranked = list(keys.values_list("pk", "updated_at", "rank"))
+    else:
+        ranked = [(pk, at, 0.0) for pk, at in keys.values_list("pk", "updated_at")]
+    ranked.sort(
+        key=lambda k: ("subject" in found[k[0]], k[2] or 0.0, len(found[k[0]]), k[1], k[0]),
         reverse=True,
     )
-    results.truncated = results.truncated or len(tickets) > RESULTS
-    results.tickets = tickets[:RESULTS]
+    results.truncated = results.truncated or len(ranked) > RESULTS
+    shown_keys = ranked[:RESULTS]
+    rows = Ticket.objects.select_related(*RELATED).in_bulk([k[0] for k in shown_keys])
+    for pk, _at, rank in shown_keys:
+        if pk in rows:  # not deleted meanwhile
+            shown(rows[pk], matched=found[pk], rank=rank or 0.0)
+            results.tickets.append(rows[pk])
     return results

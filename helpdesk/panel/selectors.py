@@ -2,22 +2,24 @@
 every ticket read starts from `tickets.selectors.tickets_visible_to`."""
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import permissions as perms
 from accounts.models import Organization, User
+from helpdesk.counts import Capped, capped_counts
 from helpdesk.display import dated, shown
 from routing.models import SLA, Department, HelpTopic, Team
-from threads import services as thread_services
 from threads.html import inline_images
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
-from threads.selectors import draft_for, entries_for, entries_in, events_for
+from threads.selectors import drafts_for, entries_for, entries_in, events_for, lock_holder
+from tickets.config import Snapshot
 from tickets.models import TRANSITIONS, MergeMode, State, Task, Ticket, TicketStatus
 from tickets.models import transition_permissions as gates
 from tickets.permissions import ticket_permissions
@@ -25,7 +27,8 @@ from tickets.selectors import tickets_linked_to, tickets_visible_to
 from tickets.services import active_lock, may_break_lock
 
 from .models import RecoveryCode, SavedQueue
-from .queues import capped_counts, queue_tickets, saved_queue, system_queues, team_ids
+from .pickers import all_statuses
+from .queues import RELATED, queue_tickets, saved_queue, system_queues, team_ids
 
 BULK_PERMISSIONS = (
     "ticket.assign",
@@ -41,16 +44,24 @@ def saved_queues_for(user):
     return SavedQueue.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")
 
 
-def sidebar(user) -> dict:
-    """The queues with their bounded counts (one statement for all counts)."""
+def sidebar(user, also: Mapping[str, QuerySet | Capped] | None = None) -> dict:
+    """The queues with their bounded counts, and the counts `also` asked by the page
+    (the header's, a page's tabs: their Capped values set), all in one statement."""
     teams = team_ids(user)
     queues = system_queues(user) + [saved_queue(s) for s in saved_queues_for(user)]
     visible = tickets_visible_to(user=user)
     counts = capped_counts(
-        {q.slug: queue_tickets(user, q, teams, visible) for q in queues if q.countable}
+        {
+            **{
+                f"queue:{q.slug}": queue_tickets(user, q, teams, visible)
+                for q in queues
+                if q.countable
+            },
+            **(also or {}),
+        }
     )
     for q in queues:
-        q.count = counts.get(q.slug)
+        q.count = counts.get(f"queue:{q.slug}")
     return {"queues": queues, "teams": teams}
 
 
@@ -65,11 +76,10 @@ def bulk_permissions(user) -> set[str]:
     return {p for p in BULK_PERMISSIONS if any_role_allows(user, p)}
 
 
-def locked_ticket_ids(tickets) -> dict[int, str]:
-    """{ticket id: holder} for the tickets of a page that an agent is working on."""
-    by_thread = {t.thread_id: t.pk for t in tickets}
-    held = thread_services.locks_held(thread_ids=list(by_thread))
-    return {by_thread[thread_id]: lk.agent.display_name for thread_id, lk in held.items()}
+def queue_rows(user, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """A queue's tickets with everything a row shows, in the page's one statement: the
+    related rows, and `locked_by`, who else is working on it (threads.selectors.lock_holder)."""
+    return tickets.select_related(*RELATED).annotate(locked_by=lock_holder(except_agent_id=user.pk))
 
 
 def dashboard(user) -> dict:
@@ -221,12 +231,23 @@ def timeline(ticket) -> list[TimelineItem]:
     return items
 
 
-def allowed_statuses(ticket, granted: frozenset[str]) -> list[TicketStatus]:
-    """Statuses this agent may move the ticket to: legal transitions they hold a gate for."""
+DRAFTS = ("reply", "note")
+
+
+def allowed_statuses(
+    ticket, granted: frozenset[str], snapshot: Snapshot | None = None
+) -> list[TicketStatus]:
+    """Statuses this agent may move the ticket to: legal transitions they hold a gate for
+    (from the configuration cache given a snapshot: rows to read, not to change)."""
     legal = TRANSITIONS[ticket.state]
+    every = (
+        all_statuses(snapshot)
+        if snapshot is not None
+        else TicketStatus.objects.order_by("sort", "name")
+    )
     return [
         s
-        for s in TicketStatus.objects.order_by("sort", "name")
+        for s in every
         if s.pk != ticket.status_id and s.state in legal and gates(ticket.state, s.state) & granted
     ]
 
@@ -295,11 +316,13 @@ def separate_threads(children) -> list[tuple]:
     return list(by_thread.values())
 
 
-def ticket_page(user, ticket) -> dict:
-    """Everything the ticket view shows, in a number of queries independent of the thread."""
+def ticket_page(user, ticket, snapshot: Snapshot | None = None) -> dict:
+    """Everything the ticket view shows, in a number of queries independent of the thread.
+    `snapshot`: the request's configuration (the statuses come from its cache)."""
     granted = ticket_permissions(user, ticket)
     lock = active_lock(ticket)
-    statuses = allowed_statuses(ticket, granted)
+    statuses = allowed_statuses(ticket, granted, snapshot)
+    drafts = drafts_for(agent=user, namespaces=[f"ticket.{ticket.pk}.{k}" for k in DRAFTS])
     ctx = {
         **merge_family(user, ticket),
         **client_context(user, ticket),
@@ -316,8 +339,7 @@ def ticket_page(user, ticket) -> dict:
         "locked_by_other": lock is not None and lock.agent_id != user.pk,
         "may_break_lock": may_break_lock(user, ticket),
         "statuses": statuses,
-        "draft_reply": draft_for(agent=user, namespace=f"ticket.{ticket.pk}.reply"),
-        "draft_note": draft_for(agent=user, namespace=f"ticket.{ticket.pk}.note"),
+        **{f"draft_{k}": drafts[f"ticket.{ticket.pk}.{k}"] for k in DRAFTS},
         "custom_values": list(
             ticket.field_values.select_related("field").order_by("field__sort", "field_id")
         ),

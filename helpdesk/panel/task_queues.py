@@ -6,17 +6,18 @@ bounded (`capped_counts`: at most COUNT_CAP + 1 rows each, shown "999+"). Search
 a visible task by its number, or by words in its title and its thread's text.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
+from helpdesk.counts import Capped, capped_counts
 from tickets.models import Task, TaskState
 from tickets.selectors import tasks_assigned_to, tasks_visible_to
 
 from .keyset import Sort
-from .queues import capped_counts
 from .search import worded
 
 RELATED = ("department", "assignee", "team", "ticket")
@@ -76,7 +77,11 @@ class TaskQueue:
     slug: str
     label: StrOrPromise
     default_sort: str = "-updated"
-    count: int | None = None  # its bounded count (task_queue_counts)
+    counted: Capped | None = None  # its bounded count (task_queue_counts)
+
+    @property
+    def count(self) -> int | None:
+        return None if self.counted is None else self.counted.value
 
 
 FILTERS = {
@@ -101,7 +106,7 @@ def find_task_queue(slug: str) -> TaskQueue | None:
 
 
 def queue_tasks(
-    user, slug: str, teams: list[int], visible: QuerySet[Task] | None = None
+    user, slug: str, teams: Iterable[int], visible: QuerySet[Task] | None = None
 ) -> QuerySet[Task]:
     """A tab's tasks. "Mine" and "My teams" are assignments, which make a task visible
     to the agent: they are read without the rest of the visibility condition
@@ -114,19 +119,24 @@ def queue_tasks(
     return visible.filter(FILTERS[slug](user, teams))
 
 
-def task_queue_counts(user, queues: list[TaskQueue], teams: list[int]) -> None:
-    """Give each queue its bounded count: one short statement each."""
+def task_queue_counts(user, queues: list[TaskQueue], teams: Iterable[int]) -> dict[str, Capped]:
+    """Give each queue its bounded count, to be counted in the page's one statement of
+    counts (views.common.page(also_count=...); capped_counts of the answer at once)."""
     visible = tasks_visible_to(user=user)
-    counts = capped_counts({q.slug: queue_tasks(user, q.slug, teams, visible) for q in queues})
     for q in queues:
-        q.count = counts[q.slug]
+        q.counted = Capped(queue_tasks(user, q.slug, teams, visible))
+    return {f"task-queue:{q.slug}": q.counted for q in queues if q.counted is not None}
 
 
-def my_open_tasks_count(user) -> int:
+def my_open_tasks(user) -> Capped:
     """The header's "Tasks" figure: the agent's open tasks, bounded like every count
     (tickets.selectors.tasks_assigned_to: assigned tasks are visible to their agent, so
     the visibility's other conditions are not evaluated on every page)."""
-    return capped_counts({"mine": tasks_assigned_to(user=user)})["mine"]
+    return Capped(tasks_assigned_to(user=user))
+
+
+def my_open_tasks_count(user) -> int:
+    return capped_counts({"mine": my_open_tasks(user)})["mine"]
 
 
 # --- search -----------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Helpers shared by the panel views: the page frame (sidebar), PRG answers, htmx."""
 
+from collections.abc import Mapping
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -7,8 +9,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import permissions as perms
 from accounts.errors import Conflict, NotVisible, PermissionRefused, ValidationFailed
-from helpdesk.alerts.selectors import unread_count
+from helpdesk.alerts.selectors import unread_alerts
 from helpdesk.attachments import to_attachments
+from helpdesk.counts import Capped
 from helpdesk.ops.selectors import banner_for
 from threads.services import draft_save
 from tickets import services
@@ -18,20 +21,24 @@ from tickets.selectors import ticket_get_for
 from .. import selectors
 from ..access import agent_of
 from ..forms import DraftForm
-from ..task_queues import my_open_tasks_count
+from ..pickers import config_snapshot
+from ..task_queues import my_open_tasks
 
 
-def frame(request, context: dict) -> dict:
+def frame(request, context: dict, also_count: Mapping[str, Capped] | None = None) -> dict:
     """Context every full page needs: the queues and their counts, the agent's open
     tasks (the header's "Tasks" link), their unread alerts (the bell), the menu
-    switches."""
+    switches. Every count (and the page's own `also_count`) in one statement."""
     user = request.user
-    side = selectors.sidebar(user)
+    tasks, bell = my_open_tasks(user), unread_alerts(user=user)
+    side = selectors.sidebar(
+        user, also={"frame:tasks": tasks, "frame:bell": bell, **(also_count or {})}
+    )
     return {
         **context,
         "sidebar": side,
-        "my_tasks_count": my_open_tasks_count(user),
-        "alerts_unread": unread_count(user=user),
+        "my_tasks_count": tasks.value,
+        "alerts_unread": bell.value,
         "may_manage_faq": user.is_helpdesk_admin or "faq.manage" in (user.permissions or ()),
         "may_browse_users": user.is_helpdesk_admin or "user.dir" in (user.permissions or ()),
         "may_banlist": perms.has_agent_perm(user, "emails.banlist"),
@@ -47,11 +54,20 @@ def kb_enabled() -> bool:
     return KB_ENABLED
 
 
-def page(request, template: str, context: dict, *, partial: str | None = None, status=200):
-    """A full page, or only `partial` when htmx asks (no sidebar queries then)."""
+def page(
+    request,
+    template: str,
+    context: dict,
+    *,
+    partial: str | None = None,
+    status=200,
+    also_count: Mapping[str, Capped] | None = None,
+):
+    """A full page, or only `partial` when htmx asks (no sidebar queries then).
+    `also_count`: the page's own counts, counted with the frame's (a full page only)."""
     if partial and request.htmx and not request.htmx.boosted:
         return render(request, partial, {**context, "as_partial": True}, status=status)
-    return render(request, template, frame(request, context), status=status)
+    return render(request, template, frame(request, context, also_count), status=status)
 
 
 def go(request, url: str):
@@ -63,7 +79,7 @@ def go(request, url: str):
 
 def ticket_or_404(request, number: str) -> Ticket:
     try:
-        return ticket_get_for(user=request.user, number=number)
+        return ticket_get_for(user=request.user, number=number, snapshot=config_snapshot(request))
     except NotVisible:
         raise Http404("Ticket not found.") from None
 

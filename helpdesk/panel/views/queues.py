@@ -9,9 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.errors import DomainError, NotVisible
-from helpdesk.alerts.selectors import unread_count
+from helpdesk.alerts.selectors import unread_alerts
 from tickets import services
-from tickets.models import State, TicketStatus
 from tickets.selectors import tickets_visible_to
 
 from .. import keyset, selectors
@@ -20,6 +19,7 @@ from ..forms import BulkForm, narrow_pickers
 from ..http import attempt, message_for
 from ..models import SavedQueue
 from ..params import QueueParams
+from ..pickers import bulk_statuses, config_snapshot, department_choices, team_choices
 from ..queues import (
     COLUMN_SORT,
     COLUMNS,
@@ -30,9 +30,24 @@ from ..queues import (
     system_queues,
     team_ids,
 )
+from ..rows import ticket_rows
 from .common import form_errors_as_messages, go, page
 
 PANEL = "panel"
+
+
+def bulk_pickers(request) -> dict:
+    """The bulk actions' pickers: agents (a query), the rest from the configuration
+    cache (panel.pickers)."""
+    snapshot = config_snapshot(request)
+    return {
+        "agents": selectors.assignable_agents(request.user),
+        "teams": team_choices(snapshot),
+        "departments": department_choices(snapshot),
+        "bulk_statuses": bulk_statuses(snapshot),
+    }
+
+
 # Refusals about the installation, not the ticket: the bulk action stops at the first.
 BULK_STOPPERS = frozenset({"no_trash_status"})
 
@@ -59,27 +74,23 @@ def render_queue(request, queue, *, template="staff/queue.html", extra=None, pro
         problems.append(queue.problem)
     sort, descending = params.sorting()
     size = preferences_of(user).page_size
-    tickets = queue_tickets(user, queue, team_ids(user)).select_related(*RELATED)
+    tickets = selectors.queue_rows(user, queue_tickets(user, queue, team_ids(user)))
     if queue.problem:
         tickets = tickets.none()
     cursor = None if problems else params.cleaned_data.get("cursor")
     result = keyset.paginate(tickets, sort=sort, descending=descending, cursor=cursor, size=size)
-    locks = selectors.locked_ticket_ids(result.rows)
-    for t in result.rows:
-        t.locked_by = locks.get(t.pk) if locks.get(t.pk) != user.display_name else None
     remembered = queue.slug if queue.saved is None else None
     if request.session.get("panel_queue") != remembered:  # for "next ticket"
         request.session["panel_queue"] = remembered
+    columns = [(c, COLUMNS[c], COLUMN_SORT.get(c)) for c in queue.columns]
     ctx = {
         "queue": queue,
         "page": result,
-        "columns": [(c, COLUMNS[c], COLUMN_SORT.get(c)) for c in queue.columns],
+        "rows": ticket_rows(result.rows, columns),  # the cells' HTML (panel.rows)
+        "columns": columns,
         "sort": ("-" if descending else "") + sort.key,
         "bulk": selectors.bulk_permissions(user),
-        "bulk_statuses": TicketStatus.objects.exclude(state=State.DELETED),
-        "agents": selectors.assignable_agents(user),
-        "teams": selectors.active_teams(),
-        "departments": selectors.active_departments(),
+        **bulk_pickers(request),
         "path": request.path,
         "query_errors": problems,
         "export_url": reverse("panel:search_export")
@@ -108,10 +119,11 @@ def queue_counts(request):
     """The sidebar's queues and counts alone (htmx polls it every minute and after each
     action): the same bounded counts as a full page's sidebar, and the header's bell
     (swapped out of band)."""
+    bell = unread_alerts(user=request.user)
     ctx = {
-        "sidebar": selectors.sidebar(request.user),
+        "sidebar": selectors.sidebar(request.user, also={"bell": bell}),
         "current": request.GET.get("current", ""),
-        "alerts_unread": unread_count(user=request.user),
+        "alerts_unread": bell.value,
     }
     return render(request, "staff/_queue_counts_refresh.html", ctx)
 

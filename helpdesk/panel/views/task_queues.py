@@ -17,6 +17,7 @@ from .. import keyset, selectors
 from ..access import agent_of, agent_required, preferences_of
 from ..forms import custom_values, narrow_pickers, new_attachments
 from ..http import TASK_FRIENDLY, attempt, message_for
+from ..pickers import config_snapshot, department_choices, team_choices
 from ..queues import team_ids
 from ..task_forms import TaskBulkForm, TaskForm, TaskQueueParams, TaskSearchParams
 from ..task_queues import (
@@ -35,28 +36,32 @@ from .common import form_errors_as_messages, go, invalid_status, page
 PANEL = "panel"
 
 
-def _table(user) -> dict:
+def _table(request) -> dict:
     """What a task table needs beside its rows: the columns, the bulk actions the
-    agent's roles allow and their pickers."""
+    agent's roles allow and their pickers (departments and teams: panel.pickers)."""
+    user, snapshot = request.user, config_snapshot(request)
     return {
         "columns": COLUMNS,
         "labels": column_labels(),
         "bulk": bulk_permissions(user),
         "agents": selectors.assignable_agents(user),
-        "teams": selectors.active_teams(),
-        "departments": selectors.active_departments(),
+        "teams": team_choices(snapshot),
+        "departments": department_choices(snapshot),
     }
 
 
-def _frame(user) -> dict:
-    """Around the table of a full page: the tabs with their bounded counts."""
+def _frame(request) -> tuple[dict, dict]:
+    """Around the table of a full page: the tabs, and their bounded counts to count with
+    the page's (views.common.page(also_count=...))."""
+    user = request.user
     tabs = task_queues()
-    task_queue_counts(user, tabs, team_ids(user))
-    return {
+    counts = task_queue_counts(user, tabs, team_ids(user))
+    ctx = {
         "tabs": tabs,
         "may_create_task": selectors.any_role_allows(user, "task.create"),
-        **_table(user),
+        **_table(request),
     }
+    return ctx, counts
 
 
 def render_task_queue(request, slug: str):
@@ -81,11 +86,12 @@ def render_task_queue(request, slug: str):
     }
     status = 400 if problems else 200
     if request.htmx and not request.htmx.boosted:  # sorting and paging: the table only
-        ctx |= _table(user)
+        ctx |= _table(request)
         return page(
             request, "staff/tasks.html", ctx, partial="staff/tasks/_table.html", status=status
         )
-    return page(request, "staff/tasks.html", {**_frame(user), **ctx}, status=status)
+    around, counts = _frame(request)
+    return page(request, "staff/tasks.html", {**around, **ctx}, status=status, also_count=counts)
 
 
 @agent_required
@@ -108,12 +114,14 @@ def task_search_view(request):
     if not params.is_valid():
         ctx = {"results": None, "q": request.GET.get("q", "")[:200], "searched": True}
         ctx["query_errors"] = params.problems()
-        return page(request, "staff/tasks.html", {**_frame(request.user), **ctx}, status=400)
+        around, counts = _frame(request)
+        return page(request, "staff/tasks.html", {**around, **ctx}, status=400, also_count=counts)
     results = task_search(user=request.user, text=params.cleaned_data["q"])
     if results.exact is not None:
         return redirect("panel:task", results.exact.number)
     ctx = {"results": results, "q": results.text, "searched": True}
-    return page(request, "staff/tasks.html", {**_frame(request.user), **ctx})
+    around, counts = _frame(request)
+    return page(request, "staff/tasks.html", {**around, **ctx}, also_count=counts)
 
 
 # --- bulk actions: each task through its service, refusals reported per task ----------------

@@ -1,0 +1,180 @@
+"""`{% thread_entry e %}`: one thread entry of a ticket's or task's timeline, written in
+Python (a 200-entry thread as an `{% include %}` per entry, each with some forty tags,
+was most of the ticket view's time). `e` is prepared by the selectors (kind_label,
+at_iso, at_short, at_title, display_html, files, split_url, entry_url, may_edit,
+may_history, may_resend). `brief` (a merged ticket's separate thread): no channel,
+sender or merge badges, no edit actions, no image previews. `actions=False` (a task's
+thread): no "create a ticket" or "create a task" from the entry. The page's
+`may_split`, `may_create_task`, `task_from_entry_url` and CSRF token come from the
+template's context.
+"""
+
+from django import template
+from django.template.defaultfilters import date as date_filter
+from django.template.defaultfilters import filesizeformat
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import localtime
+from django.utils.translation import gettext, gettext_noop
+
+register = template.Library()
+
+# marked for makemessages (gettext_noop), translated when shown (_labels)
+LABELS = {
+    "sender_check": gettext_noop("Sender authentication of this email"),
+    "merged_title": gettext_noop("Came with a merged ticket"),
+    "merged": gettext_noop("Merged"),
+    "edited_title": gettext_noop("Edited"),
+    "edited": gettext_noop("edited"),
+    "history": gettext_noop("History"),
+    "edit_resend": gettext_noop("Edit and resend"),
+    "edit": gettext_noop("Edit"),
+    "resend": gettext_noop("Resend"),
+    "headers": gettext_noop("Email headers"),
+    "split": gettext_noop("Create a ticket from this entry"),
+    "task": gettext_noop("Create a task from this entry"),
+}
+
+
+def _labels(context) -> dict[str, str]:
+    """LABELS translated once per render of the thread, not once per entry."""
+    labels = context.render_context.get("panel_thread_labels")
+    if labels is None:
+        labels = {key: gettext(text) for key, text in LABELS.items()}
+        context.render_context["panel_thread_labels"] = labels
+    return labels
+
+
+def _badges(e, t: dict[str, str]) -> str:
+    html = SafeString()
+    if e.source != "web":
+        html += format_html(' <span class="muted">{}</span>', e.get_source_display())
+    check = getattr(e, "sender_check", "")
+    if check:
+        html += format_html(
+            ' <span class="sender-check{}" title="{}">{}</span>',
+            "" if getattr(e, "sender_verified", None) else " badge warn",
+            t["sender_check"],
+            check,
+        )
+    if e.original_thread_id:
+        html += format_html(
+            ' <span class="badge" title="{}">{}</span>',
+            t["merged_title"],
+            t["merged"],
+        )
+    return html
+
+
+def _edits(context, e, brief: bool, t: dict[str, str]) -> str:
+    html = SafeString()
+    if e.edited_at:
+        when = date_filter(localtime(e.edited_at), "SHORT_DATETIME_FORMAT")
+        html += format_html(
+            ' <span class="badge edited" title="{} {}">{}</span>',
+            t["edited_title"],
+            when,
+            t["edited"],
+        )
+        if getattr(e, "may_history", False) and not brief:
+            html += format_html(
+                ' <a class="entry-action" href="{}history/" data-action="history">{}</a>',
+                e.entry_url,
+                t["history"],
+            )
+    if brief:
+        return html
+    if getattr(e, "may_edit", False):
+        label = t["edit_resend"] if e.kind == "response" else t["edit"]
+        html += format_html(
+            ' <a class="entry-action" href="{}edit/" data-action="edit">{}</a>', e.entry_url, label
+        )
+    if getattr(e, "may_resend", False):
+        html += format_html(
+            ' <form class="entry-action" method="post" action="{}resend/">'
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+            '<button type="submit" class="link" data-action="resend">{}</button></form>',
+            e.entry_url,
+            context.get("csrf_token", ""),
+            t["resend"],
+        )
+    if getattr(e, "email_headers", None):
+        html += format_html(
+            ' <a class="entry-action" href="{}headers/" data-action="headers">{}</a>',
+            e.entry_url,
+            t["headers"],
+        )
+    return html
+
+
+def _links(context, e, brief: bool, actions: bool, t: dict[str, str]) -> str:
+    html = SafeString()
+    if actions and context.get("may_split"):
+        html += format_html(
+            ' <a class="entry-action" href="{}" data-action="split">{}</a>',
+            getattr(e, "split_url", ""),
+            t["split"],
+        )
+    if actions and context.get("may_create_task") and not brief:
+        html += format_html(
+            ' <a class="entry-action" href="{}?entry={}" data-action="create-task">{}</a>',
+            context.get("task_from_entry_url", ""),
+            e.pk,
+            t["task"],
+        )
+    return html
+
+
+def _files(e, brief: bool) -> str:
+    if not getattr(e, "files", None):
+        return ""
+    items = []
+    for a, url, is_image in e.files:
+        preview = ""
+        if not brief and is_image and not a.inline:
+            preview = format_html(
+                '<a href="{}"><img src="{}?inline=1" alt="{}" loading="lazy"></a> ',
+                url,
+                url,
+                a.filename,
+            )
+        items.append(
+            format_html(
+                '<li>{}<a href="{}" download>{}</a> <span class="muted">({})</span></li>',
+                preview,
+                url,
+                a.filename,
+                filesizeformat(a.file.size),
+            )
+        )
+    return format_html('<ul class="files">{}</ul>', mark_safe("".join(items)))  # noqa: S308
+
+
+@register.simple_tag(takes_context=True)
+def thread_entry(context, e, brief: bool = False, actions: bool = True) -> SafeString:
+    poster = e.poster_name or (e.poster.display_name if e.poster else "") or "—"
+    header = format_html(
+        '<span class="kind">{}</span> <strong>{}</strong>{}'
+        ' <time datetime="{}" title="{}">{}</time>',
+        e.kind_label,
+        poster,
+        format_html(' <span class="entry-title">{}</span>', e.title) if e.title else "",
+        e.at_iso,
+        e.at_title,
+        e.at_short,
+    )
+    t = _labels(context)
+    if not brief:
+        header += _badges(e, t)
+    header += _edits(context, e, brief, t) + _links(context, e, brief, actions, t)
+    return format_html(
+        '<li class="entry entry-{}" id="entry-{}">\n  <article aria-label="{}">\n'
+        "    <header>{}</header>\n"
+        '    <div class="body">{}</div>\n    {}\n  </article>\n</li>\n',
+        e.kind,
+        e.pk,
+        e.kind_label,
+        header,
+        mark_safe(getattr(e, "display_html", "")),  # noqa: S308  # sanitized HTML, as the template's |safe
+        _files(e, brief),
+    )
