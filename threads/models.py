@@ -1,5 +1,7 @@
 """Conversation and audit trail. A thread does not know what owns it."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -66,7 +68,7 @@ class OneBody:
     def body_text(self, value: str) -> None:
         self._given("text", value)
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         given = self.__dict__.pop("_body_given", None)
         if given:  # the format may have been assigned after the bodies
             self.body = stored_body(self.format, given.get("html"), given.get("text"))

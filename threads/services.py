@@ -110,15 +110,13 @@ def entry_create(
             "The message is empty.", code="empty_body", fields={"body": ["This field is required."]}
         )
     user = actor_user(poster)
-    entry = ThreadEntry.objects.create(
+    entry = ThreadEntry(
         thread_id=thread_id,
         kind=kind,
         poster=user,
         poster_name=(poster_name or (actor_label(poster) if poster is not None else ""))[:128],
         title=title[:255],
         format=fmt,
-        body_html=body_html,
-        body_text=body_text,
         source=source,
         is_system=is_system,
         recipients=recipients or {},
@@ -126,6 +124,9 @@ def entry_create(
         email_headers=email_headers,
         ip_address=ip_address,
     )
+    # both bodies given: the one stored is chosen by the format, the other kept as derived
+    entry.body_html, entry.body_text = body_html, body_text
+    entry.save(force_insert=True)
     Attachment.objects.bulk_create(
         Attachment(
             entry=entry,

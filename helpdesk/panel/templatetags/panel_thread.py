@@ -45,7 +45,7 @@ def _labels(context) -> dict[str, str]:
     return labels
 
 
-def _badges(e, t: dict[str, str]) -> str:
+def _badges(e, t: dict[str, str]) -> SafeString:
     html = SafeString()
     if e.source != "web":
         html += format_html(' <span class="muted">{}</span>', e.get_source_display())
@@ -66,7 +66,7 @@ def _badges(e, t: dict[str, str]) -> str:
     return html
 
 
-def _edits(context, e, brief: bool, t: dict[str, str]) -> str:
+def _edits(context, e, brief: bool, t: dict[str, str]) -> SafeString:
     html = SafeString()
     if e.edited_at:
         when = date_filter(localtime(e.edited_at), "SHORT_DATETIME_FORMAT")
@@ -107,7 +107,7 @@ def _edits(context, e, brief: bool, t: dict[str, str]) -> str:
     return html
 
 
-def _links(context, e, brief: bool, actions: bool, t: dict[str, str]) -> str:
+def _links(context, e, brief: bool, actions: bool, t: dict[str, str]) -> SafeString:
     html = SafeString()
     if actions and context.get("may_split"):
         html += format_html(
