@@ -86,9 +86,10 @@ def _deep_cursor(offset: int) -> str:
     return KeysetPagination._encode("-updated_at", row, "updated_at", back=False)
 
 
-def start_server() -> subprocess.Popen:
-    env = {
-        **os.environ,
+def server_environment() -> dict[str, str]:
+    """The settings the app runs with in the API benches (gunicorn here, in process in
+    bench/api_profile.py): production-like, throttles out of the way."""
+    return {
         "DATABASE_URL": DB_URL,
         "DEBUG": "0",
         "CONN_MAX_AGE": "60",
@@ -99,8 +100,12 @@ def start_server() -> subprocess.Popen:
         # built-in development key, so the run gets its own
         "SECURE_SSL_REDIRECT": "0",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or os.urandom(32).hex(),
+        "REDIS_URL": REDIS_URL,
     }
-    env["REDIS_URL"] = REDIS_URL
+
+
+def start_server() -> subprocess.Popen:
+    env = {**os.environ, **server_environment()}
     server = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
         [
             str(ROOT / ".venv/bin/gunicorn"),

@@ -30,23 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DB_URL = os.environ.get("BENCH_API_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/hd_api_bench")
-REDIS_URL = os.environ.get("BENCH_API_REDIS_URL", "redis://127.0.0.1:6379/3")
+from bench.api import DB_URL, REDIS_URL, server_environment  # noqa: E402
 
 
 def environment() -> None:
-    os.environ.update(
-        {
-            "DEBUG": "0",
-            "CONN_MAX_AGE": "60",
-            "API_THROTTLE_CALLER": "1000000/min",
-            "API_THROTTLE_ANON": "1000000/min",
-            "LOG_LEVEL": "WARNING",
-            "SECURE_SSL_REDIRECT": "0",
-            "REDIS_URL": REDIS_URL,
-        }
-    )
-    os.environ.setdefault("SECRET_KEY", os.urandom(32).hex())
+    os.environ.update(server_environment())
 
 
 def endpoints(secrets: dict):
