@@ -17,6 +17,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.utils import translation
 
 from accounts.models import Organization, User
 from config.celery import app as celery_app
@@ -70,6 +71,10 @@ def _test_settings(settings):
     celery_app.conf.task_eager_propagates = True
     cache.clear()
     config_cache.clear()
+    yield
+    # LocaleMiddleware activates a request's language in the thread and nothing resets
+    # it: a test whose request was in Italian would leave the next test in Italian
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ from ..forms import AdvancedSearchForm, SaveQueueForm, narrow_pickers
 from ..http import attempt
 from ..params import QuickSearchParams
 from ..queues import DEFAULT_COLUMNS, SearchQueue
+from ..rows import search_rows
 from ..search import quick_search
 from .common import go, page
 from .queues import render_queue
@@ -34,7 +35,8 @@ def search(request):
         )
     if results.exact is not None and not request.htmx:
         return redirect("panel:ticket", results.exact.number)
-    return page(request, "staff/search.html", {"results": results, "q": results.text})
+    ctx = {"results": results, "q": results.text, "rows": search_rows(results)}
+    return page(request, "staff/search.html", ctx)
 
 
 @agent_required
