@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from accounts.actors import SYSTEM
 from accounts.apikeys import api_key_create, token_create
+from tickets.models import HelpdeskSettings
 
 from ..factories import open_ticket
 from ..nowrite import nothing_written  # noqa: F401  the task tests import it from here
@@ -51,6 +52,15 @@ class Api:
 @pytest.fixture
 def api(cast) -> Api:
     return Api(cast)
+
+
+@pytest.fixture
+def defaults(cast):
+    """Tickets with no department of their own go to department A."""
+    config = HelpdeskSettings.load()
+    config.default_department = cast.dept_a
+    config.save()
+    return config
 
 
 @pytest.fixture

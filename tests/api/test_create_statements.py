@@ -20,18 +20,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Organization, User
 from tests.factories import ClientFactory
-from tickets.models import HelpdeskSettings, Ticket
+from tickets.models import Ticket
 
 PRODUCTION = 11  # BEGIN and COMMIT are not statements Django's cursor runs
 TEST_SAVEPOINT = 2  # the service's atomic block nested in the test's transaction
-
-
-@pytest.fixture
-def defaults(cast):
-    config = HelpdeskSettings.load()
-    config.default_department = cast.dept_a
-    config.save()
-    return config
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from accounts.apikeys import api_key_create
 from accounts.models import ApiKey, User
 from routing.models import BannedEmail, Department
 from threads.models import Attachment
-from tickets.models import HelpdeskSettings, Ticket
+from tickets.models import Ticket
 
 from ..factories import TopicFactory, priority
 
@@ -27,14 +27,6 @@ EXAMPLE = {
     "priority": 2,
     "attachments": [{"file.txt": "data:text/plain;charset=utf-8,content"}],
 }
-
-
-@pytest.fixture
-def defaults(cast):
-    config = HelpdeskSettings.load()
-    config.default_department = cast.dept_a
-    config.save()
-    return config
 
 
 def key(**caps):
