@@ -285,14 +285,6 @@ def lock_drop(*, thread_id: int, agent_id: int | None) -> bool:
     return Lock.objects.filter(thread_id=thread_id, agent_id=agent_id).delete()[0] > 0
 
 
-def locks_held(*, thread_ids: list[int]) -> dict[int, Lock]:
-    """{thread id: lock} of the active locks among these threads, agents joined."""
-    rows = Lock.objects.filter(
-        thread_id__in=thread_ids, expires_at__gt=timezone.now()
-    ).select_related("agent")
-    return {lk.thread_id: lk for lk in rows}
-
-
 def locks_purge() -> int:
     return Lock.objects.filter(expires_at__lte=timezone.now()).delete()[0]
 
