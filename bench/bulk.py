@@ -83,8 +83,8 @@ def baseline():
 
 SQL = """
 WITH th AS (
-    INSERT INTO threads_thread (created_at)
-    SELECT now() FROM generate_series(1, %(n)s)
+    INSERT INTO threads_thread (id)
+    SELECT nextval(pg_get_serial_sequence('threads_thread', 'id')) FROM generate_series(1, %(n)s)
     RETURNING id
 ), numbered AS (
     SELECT id AS thread_id, %(offset)s + row_number() OVER (ORDER BY id) AS rn FROM th
@@ -258,8 +258,8 @@ def load_tickets(
 
 TASK_SQL = """
 WITH th AS (
-    INSERT INTO threads_thread (created_at)
-    SELECT now() FROM generate_series(1, %(n)s)
+    INSERT INTO threads_thread (id)
+    SELECT nextval(pg_get_serial_sequence('threads_thread', 'id')) FROM generate_series(1, %(n)s)
     RETURNING id
 ), numbered AS (
     SELECT id AS thread_id, %(offset)s + row_number() OVER (ORDER BY id) AS rn FROM th

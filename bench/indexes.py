@@ -96,6 +96,8 @@ def main() -> None:
     from helpdesk.panel.queues import SORTS
 
     cursor = keyset.encode("-updated", deep, SORTS["updated"].field, False)
+    old = Ticket.objects.filter(state="closed").order_by("-updated_at", "-pk")[45000:45001].get()
+    closed = keyset.encode("-updated", old, SORTS["updated"].field, False)
     reads = {
         "panel: open queue": get(staff, "/scp/queues/open/"),
         "panel: open queue, deep page": get(staff, f"/scp/queues/open/?cursor={cursor}"),
@@ -104,6 +106,8 @@ def main() -> None:
         "panel: unassigned queue": get(staff, "/scp/queues/unassigned/"),
         "panel: overdue queue": get(staff, "/scp/queues/overdue/"),
         "panel: answered queue": get(staff, "/scp/queues/answered/"),
+        "panel: closed queue": get(staff, "/scp/queues/closed/"),
+        "panel: closed queue, deep page": get(staff, f"/scp/queues/closed/?cursor={closed}"),
         "panel: queue counts": get(staff, "/scp/queues/counts/"),
         "panel: search 'printer'": get(staff, "/scp/search/?q=printer"),
         "panel: search 'stopped working'": get(staff, "/scp/search/?q=stopped+working"),
@@ -114,6 +118,11 @@ def main() -> None:
         "api: ticket list": get(staff, "/api/v1/tickets/"),
         "api: open tickets, by update": get(
             staff, "/api/v1/tickets/?state=open&ordering=-updated_at"
+        ),
+        "api: closed tickets": get(staff, "/api/v1/tickets/?state=closed"),
+        "api: tickets of a status": get(staff, f"/api/v1/tickets/?status={ticket.status_id}"),
+        "api: tickets of a priority": get(
+            staff, f"/api/v1/tickets/?priority={ticket.priority_id}"
         ),
         "mail: Message-ID lookup": lambda: received_ids(["<nobody@bench.test>"]),
         "mail: ticket number lookup": lambda: list(Ticket.objects.filter(number=ticket.number)),

@@ -81,7 +81,8 @@ class OneBody:
 
 
 class Thread(models.Model):
-    created_at = models.DateTimeField(auto_now_add=True)
+    """The container of a ticket's or task's entries and events; its time is its first
+    entry's (no column of its own: nothing read one, and it was 8 of the row's 40 bytes)."""
 
     def __str__(self) -> str:
         return f"Thread {self.pk}"
@@ -155,7 +156,12 @@ class ThreadEntry(OneBody, models.Model):
         verbose_name_plural = "thread entries"
         indexes = [
             models.Index(fields=["thread", "created_at"], name="threads_entry_thread_time"),
-            models.Index(fields=["message_id"], name="threads_entry_message_id"),
+            # only entries that came by mail have a Message-ID; lookups are of one
+            models.Index(
+                fields=["message_id"],
+                name="threads_entry_message_id",
+                condition=~models.Q(message_id=""),
+            ),
             # few entries were edited or came from a merged ticket: only those are
             # indexed (for SET NULL when the editor or the old thread goes)
             models.Index(

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from django.db import transaction
 
 from helpdesk.kb.models import Faq
-from threads.models import Attachment, Collaborator, Referral, Thread, ThreadEntry, ThreadEvent
+from threads.models import Attachment, Collaborator, Referral, ThreadEntry, ThreadEvent
 
 from . import config, kb, parallel, people, threads, tickets
 from .base import KINDS, Context, Mapper, Options, Progress, Report, keep_times
@@ -54,7 +54,7 @@ STEPS: tuple[tuple[str, str, Callable[[Context], None]], ...] = (
 )
 
 # models whose times the importer sets itself (their auto_now/auto_now_add is off meanwhile)
-TIMED = (Thread, ThreadEntry, ThreadEvent, Collaborator, Referral, Attachment, Faq)
+TIMED = (ThreadEntry, ThreadEvent, Collaborator, Referral, Attachment, Faq)
 
 
 class DryRunDone(Exception):
