@@ -145,10 +145,16 @@ def search_filter(help_text: str) -> df.CharFilter:
 
 
 class TicketFilter(WorkFilter):
+    # distinct=False: a column of the ticket's own matches a row once, and DISTINCT made
+    # PostgreSQL sort every matching ticket before the first page (bench/indexes.py)
     status = IdsFilter(
-        queryset=TicketStatus.objects.all(), help_text="Status id (repeat for several)."
+        queryset=TicketStatus.objects.all(),
+        help_text="Status id (repeat for several).",
+        distinct=False,
     )
-    state = df.MultipleChoiceFilter(choices=State.choices, help_text="open, closed, ...")
+    state = df.MultipleChoiceFilter(
+        choices=State.choices, help_text="open, closed, ...", distinct=False
+    )
     topic = IdFilter(queryset=HelpTopic.objects.all())
     priority = IdFilter(queryset=Priority.objects.all())
     requester = IdFilter(queryset=User.objects.all())
@@ -190,7 +196,7 @@ class TicketFilter(WorkFilter):
 
 class TaskFilter(WorkFilter):
     state = df.MultipleChoiceFilter(
-        choices=TaskState.choices, help_text="open, closed (deleted: admins)."
+        choices=TaskState.choices, help_text="open, closed (deleted: admins).", distinct=False
     )
     ticket = df.CharFilter(
         method="filter_ticket",
