@@ -121,9 +121,7 @@ def main() -> None:
         ),
         "api: closed tickets": get(staff, "/api/v1/tickets/?state=closed"),
         "api: tickets of a status": get(staff, f"/api/v1/tickets/?status={ticket.status_id}"),
-        "api: tickets of a priority": get(
-            staff, f"/api/v1/tickets/?priority={ticket.priority_id}"
-        ),
+        "api: tickets of a priority": get(staff, f"/api/v1/tickets/?priority={ticket.priority_id}"),
         "mail: Message-ID lookup": lambda: received_ids(["<nobody@bench.test>"]),
         "mail: ticket number lookup": lambda: list(Ticket.objects.filter(number=ticket.number)),
         "merge: children of a ticket": lambda: list(Ticket.objects.filter(merged_into=ticket)),
