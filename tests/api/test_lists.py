@@ -104,6 +104,25 @@ def test_filters(api, cast, many):
     assert found(f"updated_since={since.replace('+', '%2B')}") == {many[4].number, many[5].number}
 
 
+def test_state_and_status_filters_list_each_ticket_once_without_distinct(api, cast, many):
+    """Several states or statuses at once still list each ticket once, and the list's
+    statement has no DISTINCT (which made PostgreSQL sort every match before the first
+    page; bench/indexes.py)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api.agent(cast.agent_a)
+    client.post(f"/api/v1/tickets/{many[5].number}/status/", {"status": status("Resolved").pk})
+    query = f"state=open&state=closed&status={status('Open').pk}&status={status('Resolved').pk}"
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(f"/api/v1/tickets/?page_size=100&{query}")
+    assert response.status_code == 200, response.content
+    numbers = [t["number"] for t in response.json()["results"]]
+    assert sorted(numbers) == sorted(t.number for t in many)
+    listed = [q["sql"] for q in ctx.captured_queries if 'FROM "tickets_ticket"' in q["sql"]]
+    assert listed and not any("DISTINCT" in sql for sql in listed)
+
+
 def test_bad_filter_values_are_400s(api, cast):
     client = api.agent(cast.agent_a)
 
