@@ -12,11 +12,11 @@ HTML.
 from dataclasses import dataclass
 
 from django.urls import reverse
-from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from helpdesk import display
+from helpdesk.display import html_format, html_of
 from helpdesk.translations import status_name
 from tickets.models import State
 
@@ -47,35 +47,35 @@ class _Page:
     def __init__(self, columns):
         head, tail = reverse("panel:ticket", args=["0"]).rsplit("/0/", 1)
         self.url = f"{head}/%s/{tail}"
-        self.columns = [(key, conditional_escape(label)) for key, label, _sort in columns]
+        self.columns = [(key, html_of(label)) for key, label, _sort in columns]
         self.locked_by = gettext("Locked by %(who)s")
-        self.locked = format_html('🔒<span class="visually-hidden">{}</span>', gettext("locked"))
-        self.overdue = format_html(' <span class="badge overdue">{}</span>', gettext("Overdue"))
+        self.locked = html_format('🔒<span class="visually-hidden">{}</span>', gettext("locked"))
+        self.overdue = html_format(' <span class="badge overdue">{}</span>', gettext("Overdue"))
         self.select = gettext("Select ticket %(n)s")
 
     def cell(self, key: str, t, url: str) -> str:
         if key == "number":
-            html = format_html('<a href="{}" class="number">#{}</a>', url, t.number)
+            html = html_format('<a href="{}" class="number">#{}</a>', url, t.number)
             if getattr(t, "locked_by", None):
-                html += format_html(
+                html += html_format(
                     ' <span class="badge lock" title="{}">{}</span>',
                     self.locked_by % {"who": t.locked_by},
                     self.locked,
                 )
             return html + (self.overdue if t.is_overdue else "")
         if key == "subject":
-            return format_html('<a href="{}">{}</a>', url, t.subject)
+            return html_format('<a href="{}">{}</a>', url, t.subject)
         if key == "requester":
-            return conditional_escape(t.requester.display_name)
+            return html_of(t.requester.display_name)
         if key == "priority":
-            return format_html('<span class="prio">{}</span>', _name(t.priority))
+            return html_format('<span class="prio">{}</span>', _name(t.priority))
         if key == "status":
-            return conditional_escape(status_name(t.status, for_client=False) if t.status else "")
+            return html_of(status_name(t.status, for_client=False) if t.status else "")
         if key == "assignee":
             names = [t.assignee.display_name if t.assignee else "", _name(t.team)]
-            return conditional_escape(" · ".join(n for n in names if n))
+            return html_of(" · ".join(n for n in names if n))
         if key in ("department", "team", "topic"):
-            return conditional_escape(_name(getattr(t, key)))
+            return html_of(_name(getattr(t, key)))
         if key == "due":
             return _countdown(t)
         if key in ("created", "updated"):
@@ -96,7 +96,7 @@ class _Page:
             css=css,
             colour=t.priority.colour if t.priority else "",
             select_label=self.select % {"n": t.number},
-            # every value above went through format_html or conditional_escape
+            # every value above went through html_format or html_of
             cells=mark_safe(cells),  # noqa: S308
         )
 
@@ -112,12 +112,12 @@ def search_rows(results) -> SafeString:
     string, the ticket URL and the labels made once per page, not per cell."""
     page = _Page([])
     labels = {
-        "ticket": conditional_escape(gettext("Ticket")),
-        "subject": conditional_escape(gettext("Subject")),
-        "from": conditional_escape(gettext("From")),
-        "status": conditional_escape(gettext("Status")),
-        "found": conditional_escape(gettext("Found in")),
-        "updated": conditional_escape(gettext("Last updated")),
+        "ticket": html_of(gettext("Ticket")),
+        "subject": html_of(gettext("Subject")),
+        "from": html_of(gettext("From")),
+        "status": html_of(gettext("Status")),
+        "found": html_of(gettext("Found in")),
+        "updated": html_of(gettext("Last updated")),
     }
     sources = {"subject": gettext("subject"), "message": gettext("messages")}
     other = gettext("name")
@@ -128,7 +128,7 @@ def search_rows(results) -> SafeString:
         matched = getattr(t, "matched", None) or []
         found = ", ".join(sources.get(m, other) for m in matched) if matched else none
         rows.append(
-            format_html(
+            html_format(
                 '<tr style="--prio: {}">\n'
                 '      <td data-label="{}"><a class="number" href="{}">#{}</a></td>\n'
                 '      <td data-label="{}"><a href="{}">{}</a></td>\n'

@@ -12,10 +12,11 @@ template's context.
 from django import template
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import filesizeformat
-from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext, gettext_noop
+
+from helpdesk.display import html_format
 
 register = template.Library()
 
@@ -48,17 +49,17 @@ def _labels(context) -> dict[str, str]:
 def _badges(e, t: dict[str, str]) -> SafeString:
     html = SafeString()
     if e.source != "web":
-        html += format_html(' <span class="muted">{}</span>', e.get_source_display())
+        html += html_format(' <span class="muted">{}</span>', e.get_source_display())
     check = getattr(e, "sender_check", "")
     if check:
-        html += format_html(
+        html += html_format(
             ' <span class="sender-check{}" title="{}">{}</span>',
             "" if getattr(e, "sender_verified", None) else " badge warn",
             t["sender_check"],
             check,
         )
     if e.original_thread_id:
-        html += format_html(
+        html += html_format(
             ' <span class="badge" title="{}">{}</span>',
             t["merged_title"],
             t["merged"],
@@ -70,14 +71,14 @@ def _edits(context, e, brief: bool, t: dict[str, str]) -> SafeString:
     html = SafeString()
     if e.edited_at:
         when = date_filter(localtime(e.edited_at), "SHORT_DATETIME_FORMAT")
-        html += format_html(
+        html += html_format(
             ' <span class="badge edited" title="{} {}">{}</span>',
             t["edited_title"],
             when,
             t["edited"],
         )
         if getattr(e, "may_history", False) and not brief:
-            html += format_html(
+            html += html_format(
                 ' <a class="entry-action" href="{}history/" data-action="history">{}</a>',
                 e.entry_url,
                 t["history"],
@@ -86,11 +87,11 @@ def _edits(context, e, brief: bool, t: dict[str, str]) -> SafeString:
         return html
     if getattr(e, "may_edit", False):
         label = t["edit_resend"] if e.kind == "response" else t["edit"]
-        html += format_html(
+        html += html_format(
             ' <a class="entry-action" href="{}edit/" data-action="edit">{}</a>', e.entry_url, label
         )
     if getattr(e, "may_resend", False):
-        html += format_html(
+        html += html_format(
             ' <form class="entry-action" method="post" action="{}resend/">'
             '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
             '<button type="submit" class="link" data-action="resend">{}</button></form>',
@@ -99,7 +100,7 @@ def _edits(context, e, brief: bool, t: dict[str, str]) -> SafeString:
             t["resend"],
         )
     if getattr(e, "email_headers", None):
-        html += format_html(
+        html += html_format(
             ' <a class="entry-action" href="{}headers/" data-action="headers">{}</a>',
             e.entry_url,
             t["headers"],
@@ -110,13 +111,13 @@ def _edits(context, e, brief: bool, t: dict[str, str]) -> SafeString:
 def _links(context, e, brief: bool, actions: bool, t: dict[str, str]) -> SafeString:
     html = SafeString()
     if actions and context.get("may_split"):
-        html += format_html(
+        html += html_format(
             ' <a class="entry-action" href="{}" data-action="split">{}</a>',
             getattr(e, "split_url", ""),
             t["split"],
         )
     if actions and context.get("may_create_task") and not brief:
-        html += format_html(
+        html += html_format(
             ' <a class="entry-action" href="{}?entry={}" data-action="create-task">{}</a>',
             context.get("task_from_entry_url", ""),
             e.pk,
@@ -132,14 +133,14 @@ def _files(e, brief: bool) -> str:
     for a, url, is_image in e.files:
         preview = ""
         if not brief and is_image and not a.inline:
-            preview = format_html(
+            preview = html_format(
                 '<a href="{}"><img src="{}?inline=1" alt="{}" loading="lazy"></a> ',
                 url,
                 url,
                 a.filename,
             )
         items.append(
-            format_html(
+            html_format(
                 '<li>{}<a href="{}" download>{}</a> <span class="muted">({})</span></li>',
                 preview,
                 url,
@@ -147,18 +148,18 @@ def _files(e, brief: bool) -> str:
                 filesizeformat(a.file.size),
             )
         )
-    return format_html('<ul class="files">{}</ul>', mark_safe("".join(items)))  # noqa: S308
+    return html_format('<ul class="files">{}</ul>', mark_safe("".join(items)))  # noqa: S308
 
 
 @register.simple_tag(takes_context=True)
 def thread_entry(context, e, brief: bool = False, actions: bool = True) -> SafeString:
     poster = e.poster_name or (e.poster.display_name if e.poster else "") or "—"
-    header = format_html(
+    header = html_format(
         '<span class="kind">{}</span> <strong>{}</strong>{}'
         ' <time datetime="{}" title="{}">{}</time>',
         e.kind_label,
         poster,
-        format_html(' <span class="entry-title">{}</span>', e.title) if e.title else "",
+        html_format(' <span class="entry-title">{}</span>', e.title) if e.title else "",
         e.at_iso,
         e.at_title,
         e.at_short,
@@ -167,7 +168,7 @@ def thread_entry(context, e, brief: bool = False, actions: bool = True) -> SafeS
     if not brief:
         header += _badges(e, t)
     header += _edits(context, e, brief, t) + _links(context, e, brief, actions, t)
-    return format_html(
+    return html_format(
         '<li class="entry entry-{}" id="entry-{}">\n  <article aria-label="{}">\n'
         "    <header>{}</header>\n"
         '    <div class="body">{}</div>\n    {}\n  </article>\n</li>\n',

@@ -12,7 +12,7 @@ register = template.Library()
 
 @register.filter
 def when(value, empty=""):
-    # when_html escapes every value it writes (format_html / conditional_escape)
+    # when_html escapes every value it writes (display.html_format / html_of)
     return mark_safe(display.when_html(value, empty=empty))  # noqa: S308
 
 
