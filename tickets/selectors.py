@@ -43,7 +43,7 @@ def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
     if is_agent(user):
         if user.is_helpdesk_admin:
             return Ticket.objects.all()
-        return Ticket.objects.filter(_agent_q(user)).exclude(state=State.DELETED)
+        return _agent_tickets(user).all()  # a copy: the cached one is never evaluated
     if is_client(user):
         return Ticket.objects.filter(_client_q(user)).exclude(state=State.DELETED)
     return Ticket.objects.none()
@@ -60,6 +60,21 @@ def tickets_readable_by(*, user: Viewer) -> QuerySet[Ticket]:
     if is_agent(user) and not user.is_helpdesk_admin and perms.has_agent_perm(user, "search.all"):
         return Ticket.objects.exclude(state=State.DELETED)
     return tickets_visible_to(user=user)
+
+
+def _agent_tickets(user: User) -> QuerySet[Ticket]:
+    """The agent's visible tickets as a queryset, built once per user instance (a page
+    asked for it up to six times; building it cost more than running it) for the values
+    it was built from. The departments come from `perms.department_ids`, itself cached
+    on the instance (accounts.permissions.agent_accesses); teams and referrals are
+    subqueries, read when the statement runs."""
+    key = (user.pk, user.department_id, user.assigned_only)
+    cached: tuple[tuple, QuerySet[Ticket]] | None = getattr(user, "_visible_tickets", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    visible = Ticket.objects.filter(_agent_q(user)).exclude(state=State.DELETED)
+    user._visible_tickets = (key, visible)  # type: ignore[attr-defined]  # per instance
+    return visible
 
 
 def _agent_q(user: User, via: str = "") -> Q:

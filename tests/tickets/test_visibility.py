@@ -197,3 +197,20 @@ def test_an_api_key_sees_its_read_scope_and_changes_only_its_write_scope(
         actor=writer, ticket=tickets["alice_a"], body="From the integration."
     )
     assert posted.entry.poster_name == "API key writer"
+
+
+def test_the_agents_tickets_built_once_per_instance_stay_current(cast, tickets):
+    """tickets_visible_to builds an agent's queryset once per user instance: each call
+    hands out a fresh copy (a ticket opened after one was read shows in the next), and
+    a changed primary department or "assigned only" builds it anew."""
+    agent = AgentFactory(department=cast.dept_a)
+    first = tickets_visible_to(user=agent)
+    assert {t.number for t in first} == _n(tickets, "alice_a", "bob_a")
+    later = open_ticket(cast.alice, department=cast.dept_a, subject="later in A")
+    assert numbers(agent) == _n(tickets, "alice_a", "bob_a") | {later.number}
+    assert tickets_visible_to(user=agent) is not tickets_visible_to(user=agent)
+
+    agent.department = cast.dept_b
+    assert numbers(agent) == _n(tickets, "alice_b", "bob_b")
+    agent.assigned_only = True
+    assert numbers(agent) == set()
