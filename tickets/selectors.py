@@ -5,9 +5,10 @@ Every surface (panel, portal, API, search, attachment downloads) reads tickets t
 question before any change, so a ticket that is not visible is not found anywhere.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from accounts import permissions as perms
 from accounts.actors import Viewer, is_agent, is_api_key, is_client, is_system
@@ -18,6 +19,8 @@ from threads.models import Collaborator, Referral
 
 from .config import Snapshot
 from .models import HelpdeskSettings, State, Task, TaskState, Ticket, TicketLink
+
+M = TypeVar("M", bound=Model)
 
 
 def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
@@ -43,7 +46,7 @@ def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
     if is_agent(user):
         if user.is_helpdesk_admin:
             return Ticket.objects.all()
-        return _agent_tickets(user).all()  # a copy: the cached one is never evaluated
+        return _per_instance(user, "_visible_tickets", _agent_tickets).all()
     if is_client(user):
         return Ticket.objects.filter(_client_q(user)).exclude(state=State.DELETED)
     return Ticket.objects.none()
@@ -62,19 +65,24 @@ def tickets_readable_by(*, user: Viewer) -> QuerySet[Ticket]:
     return tickets_visible_to(user=user)
 
 
-def _agent_tickets(user: User) -> QuerySet[Ticket]:
-    """The agent's visible tickets as a queryset, built once per user instance (a page
-    asked for it up to six times; building it cost more than running it) for the values
-    it was built from. The departments come from `perms.department_ids`, itself cached
-    on the instance (accounts.permissions.agent_accesses); teams and referrals are
-    subqueries, read when the statement runs."""
+def _per_instance(user: User, name: str, build: Callable[[User], QuerySet[M]]) -> QuerySet[M]:
+    """An agent's visible tickets or tasks as a queryset, built once per user instance (a
+    page asked for them up to six times; building cost more than running) for the values
+    it was built from; callers get a copy (`.all()`), so the kept one is never evaluated.
+    The departments come from `perms.department_ids`, itself cached on the instance
+    (accounts.permissions.agent_accesses); teams and referrals are subqueries, read when
+    the statement runs."""
     key = (user.pk, user.department_id, user.assigned_only)
-    cached: tuple[tuple, QuerySet[Ticket]] | None = getattr(user, "_visible_tickets", None)
+    cached: tuple[tuple[object, ...], QuerySet[M]] | None = getattr(user, name, None)
     if cached is not None and cached[0] == key:
         return cached[1]
-    visible = Ticket.objects.filter(_agent_q(user)).exclude(state=State.DELETED)
-    user._visible_tickets = (key, visible)  # type: ignore[attr-defined]  # per instance
-    return visible
+    built = build(user)
+    setattr(user, name, (key, built))
+    return built
+
+
+def _agent_tickets(user: User) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(_agent_q(user)).exclude(state=State.DELETED)
 
 
 def _agent_q(user: User, via: str = "") -> Q:
@@ -184,6 +192,10 @@ def tasks_visible_to(*, user: Viewer) -> QuerySet[Task]:
         return Task.objects.none()
     if user.is_helpdesk_admin:
         return Task.objects.all()
+    return _per_instance(user, "_visible_tasks", _agent_tasks).all()
+
+
+def _agent_tasks(user: User) -> QuerySet[Task]:
     teams = Team.members.through.objects.filter(user_id=user.pk).values("team_id")
     q = Q(assignee_id=user.pk) | Q(team_id__in=teams)
     if not user.assigned_only:

@@ -214,3 +214,19 @@ def test_the_agents_tickets_built_once_per_instance_stay_current(cast, tickets):
     assert numbers(agent) == _n(tickets, "alice_b", "bob_b")
     agent.assigned_only = True
     assert numbers(agent) == set()
+
+
+def test_the_agents_tasks_built_once_per_instance_stay_current(cast):
+    from tickets.selectors import tasks_visible_to
+
+    def new_task(actor, **kw):
+        return services.task_create(actor=actor, new=services.NewTask(**kw))
+
+    agent = AgentFactory(department=cast.dept_a)
+    in_a = new_task(cast.admin, department=cast.dept_a, title="in A")
+    in_b = new_task(cast.admin, department=cast.dept_b, title="in B")
+    assert set(tasks_visible_to(user=agent)) == {in_a}
+    later = new_task(cast.admin, department=cast.dept_a, title="later in A")
+    assert set(tasks_visible_to(user=agent)) == {in_a, later}
+    agent.department = cast.dept_b
+    assert set(tasks_visible_to(user=agent)) == {in_b}
