@@ -109,13 +109,14 @@ class _Breaker:
 breaker = _Breaker()
 
 
-def producers() -> pools.ProducerPool:
+def producers(url: str | None = None) -> pools.ProducerPool:
     """The outbox's publishing connections: connect and socket timeouts of
     REDIS_TIMEOUT_SECONDS, so a broker that hangs (up but silent) costs a request that
     long once, then the breaker leaves it alone. The worker's own connections keep the
     broker settings' longer socket timeout, which its blocking reads need. Built once
-    per process, broker URL and timeout (config.broker), not per offer."""
-    return producer_pool(current_app, timeout=settings.REDIS_TIMEOUT_SECONDS)
+    per process, broker URL and timeout (config.broker), not per offer; `url`: the
+    broker URL when the caller has read it already."""
+    return producer_pool(current_app, timeout=settings.REDIS_TIMEOUT_SECONDS, url=url)
 
 
 def offer(pk: int) -> bool:
@@ -129,8 +130,12 @@ def offer(pk: int) -> bool:
     if not breaker.closed(url):
         return False
     try:
-        with producers().acquire(block=True) as producer:
-            run_outbox_task.apply_async((pk,), retry=False, producer=producer)
+        with producers(url).acquire(block=True) as producer:
+            # the message's argsrepr and kwargsrepr as Celery's saferepr writes them for
+            # one integer (shown by Flower and the worker's log), without its formatter
+            run_outbox_task.apply_async(
+                (pk,), retry=False, producer=producer, argsrepr=f"({pk},)", kwargsrepr="{}"
+            )
     except Exception as exc:  # broker down, refused, timed out: the row stays pending
         breaker.trip(url, exc)
         return False
