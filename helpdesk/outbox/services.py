@@ -119,11 +119,12 @@ def producers(url: str | None = None) -> pools.ProducerPool:
     return producer_pool(current_app, timeout=settings.REDIS_TIMEOUT_SECONDS, url=url)
 
 
-def offer(pk: int) -> bool:
-    """Hand one row to Celery. False when the broker did not take it."""
+def offer(pk: int, mode: str | None = None) -> bool:
+    """Hand one row to Celery. False when the broker did not take it. `mode`: the
+    dispatch mode its row was written under (read again when not given)."""
     from .tasks import run_outbox_task
 
-    if dispatch_mode() != "broker":  # eager (tests): run it now, failures propagate
+    if (mode or dispatch_mode()) != "broker":  # eager (tests): run it now, failures propagate
         run_outbox_task.apply_async((pk,), retry=False)
         return True
     url = current_app.conf.broker_url or ""
@@ -142,8 +143,8 @@ def offer(pk: int) -> bool:
     return True
 
 
-def _offer_on_commit(ids: list[int]) -> None:
-    refused = [pk for pk in ids if not offer(pk)]
+def _offer_on_commit(ids: list[int], mode: str) -> None:
+    refused = [pk for pk in ids if not offer(pk, mode)]
     if refused:  # offer again at the next run of the periodic job, not a minute later
         OutboxTask.objects.filter(pk__in=refused, state=PENDING).update(offered_at=None)
 
@@ -186,7 +187,7 @@ def enqueue_many(
         instruments.OUTBOX_QUEUED.labels(task=task.name).inc(len(rows))
     if mode != "none" and rows:
         ids = [row.pk for row in rows]
-        bus.on_commit(partial(_offer_on_commit, ids))
+        bus.on_commit(partial(_offer_on_commit, ids, mode))  # offered as they were written
     return rows
 
 
