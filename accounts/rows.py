@@ -1,10 +1,16 @@
-"""Hot lookups written once per process instead of compiled by the ORM per call.
+"""Hot lookups and inserts written once per process instead of compiled by the ORM per
+call.
 
 A handful of reads run on every API request (the caller's token, the settings row, the
 requester by email). Compiling their querysets cost more than running them, so these
 few are written once per process and database connection from the models' metadata;
 rows become model instances through Model.from_db() and each field's own database
 converters, exactly as the ORM builds them. Everything else uses the ORM.
+
+Models whose rows every ticket create inserts (thread, ticket, entry, event) take
+`InsertWrittenOnce`: Model.save() runs as always (its signals, overrides, checks and
+transaction handling), only the single row's INSERT statement is written once per
+process (see the class).
 
     FIND = RowQuery(
         [(User, "u"), (Role, "r")],
@@ -20,7 +26,7 @@ come from the database after the instances; `all()` answers every row.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -162,3 +168,131 @@ class RowQuery:
     def _build(connection: BaseDatabaseWrapper, plan: _Plan, row: Sequence[Any]) -> tuple[Any, ...]:
         built = tuple(part.build(connection, row) for part in plan.parts)
         return built + tuple(row[plan.extra_start :])
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    sql: str
+    fields: tuple[tuple[models.Field[Any, Any], bool], ...]  # (field, its own pre_save)
+    returning_params: tuple[Any, ...]
+    returning: tuple[tuple[Col, tuple[Converter, ...]], ...]  # per returned column
+
+
+# (model, database, raw, fields, returned fields) -> the plan, or None: the ORM's
+_INSERTS: dict[tuple[Any, ...], _InsertPlan | None] = {}
+
+
+class InsertWrittenOnce:
+    """Model mixin: the INSERT of one new row (Model.save() of an instance not yet in the
+    database) written once per process, connection and set of columns, instead of
+    compiled by the ORM for every save. It replaces Django's Model._do_insert, writing the
+    statement and parameters SQLInsertCompiler writes for one row (a test compares them):
+    each value through its field's pre_save() (auto_now_add) and get_db_prep_save(), the
+    returned columns through their converters. Everything around the INSERT is
+    Model.save()'s own (signals, the model's save(), related-field checks, the
+    transaction). The ORM still compiles it for a value that is an expression, a field
+    with its own placeholder, a raw save, a row without columns, or a backend that
+    cannot return columns from an insert."""
+
+    def _do_insert(
+        self,
+        manager: "models.Manager[Any]",
+        using: str,
+        fields: Sequence[models.Field[Any, Any]],
+        returning_fields: Sequence[models.Field[Any, Any]] | None,
+        raw: bool,
+    ) -> list[tuple[Any, ...]]:
+        connection = connections[using]
+        model = manager.model  # the table saved (a parent's, under multi-table inheritance)
+        key = (model, using, raw, tuple(map(id, fields)), tuple(map(id, returning_fields or ())))
+        try:
+            plan = _INSERTS[key]
+        except KeyError:
+            plan = _INSERTS[key] = _insert_plan(model, connection, fields, returning_fields, raw)
+        params = None if plan is None else _insert_params(self, plan, connection)
+        if plan is None or params is None:
+            orm: Any = super()
+            done: list[tuple[Any, ...]] = orm._do_insert(
+                manager, using, fields, returning_fields, raw
+            )
+            return done
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            if not plan.returning:
+                return []
+            ops: Any = connection.ops
+            row = ops.fetch_returned_insert_columns(cursor, plan.returning_params)
+        values = []
+        for value, (column, converters) in zip(row, plan.returning, strict=True):
+            for convert in converters:
+                value = convert(value, column, connection)
+            values.append(value)
+        return [tuple(values)]
+
+
+def _insert_params(
+    obj: object, plan: _InsertPlan, connection: BaseDatabaseWrapper
+) -> list[Any] | None:
+    """The row's parameters, as SQLInsertCompiler prepares them; None for a value the
+    ORM must compile (an expression: F(), a database default)."""
+    instance = cast(models.Model, obj)
+    params = []
+    for field, pre_save in plan.fields:
+        value = field.pre_save(instance, True) if pre_save else getattr(obj, field.attname)
+        if hasattr(value, "resolve_expression"):
+            return None
+        value = field.get_db_prep_save(value, connection=connection)
+        if hasattr(value, "as_sql"):
+            return None
+        params.append(value)
+    return params + list(plan.returning_params)
+
+
+def _insert_plan(
+    model: type[models.Model],
+    connection: BaseDatabaseWrapper,
+    fields: Sequence[models.Field[Any, Any]],
+    returning_fields: Sequence[models.Field[Any, Any]] | None,
+    raw: bool,
+) -> _InsertPlan | None:
+    """The statement SQLInsertCompiler.as_sql() writes for one row of `fields`, or
+    None where it is not that simple."""
+    returning_fields = list(returning_fields or ())
+    features = connection.features
+    if (
+        raw
+        or not fields
+        or (returning_fields and not features.can_return_columns_from_insert)
+        or any(hasattr(f, "get_placeholder") for f in fields)
+    ):
+        return None
+    qn = connection.ops.quote_name
+    meta = model._meta
+    parts = [
+        connection.ops.insert_statement(on_conflict=None),
+        qn(meta.db_table),
+        f"({', '.join(qn(_column(f)) for f in fields)})",
+        f"VALUES ({', '.join(['%s'] * len(fields))})",
+    ]
+    returning_params: tuple[Any, ...] = ()
+    returning = []
+    if returning_fields:
+        ops: Any = connection.ops
+        r_sql, r_params = ops.return_insert_columns(returning_fields)
+        if r_sql:
+            parts.append(r_sql)
+        returning_params = tuple(r_params)
+        for field in returning_fields:
+            column = field.get_col(meta.db_table)
+            converters = (
+                *connection.ops.get_db_converters(column),
+                *column.get_db_converters(connection),
+            )
+            returning.append((column, converters))
+    own_pre_save = [type(f).pre_save is not models.Field.pre_save for f in fields]
+    return _InsertPlan(
+        sql=" ".join(parts),
+        fields=tuple(zip(fields, own_pre_save, strict=True)),
+        returning_params=returning_params,
+        returning=tuple(returning),
+    )

@@ -53,7 +53,8 @@ class _ProducerPools(pools.PoolGroup):
 _producer_pools = pools.register_group(_ProducerPools(limit=None))
 
 
-def producer_pool(app, *, timeout: float) -> pools.ProducerPool:
+def producer_pool(app, *, timeout: float, url: str | None = None) -> pools.ProducerPool:
     """Producers on connections with connect and socket timeouts of `timeout` seconds,
-    one pool per process (a forked child builds its own), broker URL and timeout."""
-    return _producer_pools[(os.getpid(), app, app.conf.broker_url, timeout)]
+    one pool per process (a forked child builds its own), broker URL and timeout.
+    `url`: the app's broker URL, when the caller has read it already."""
+    return _producer_pools[(os.getpid(), app, url or app.conf.broker_url, timeout)]

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.rows import InsertWrittenOnce
 from threads.html import derived_body, stored_body
 
 
@@ -88,7 +89,7 @@ class Thread(models.Model):
         return f"Thread {self.pk}"
 
 
-class ThreadEntry(OneBody, models.Model):
+class ThreadEntry(OneBody, InsertWrittenOnce, models.Model):
     class Kind(models.TextChoices):
         MESSAGE = "message", _("Message")  # from the client or a collaborator
         RESPONSE = "response", _("Response")  # from an agent, sent to the client
@@ -215,7 +216,7 @@ class EntryRevision(OneBody, models.Model):
         return f"Revision of entry {self.entry_id} ({self.written_at:%Y-%m-%d %H:%M})"
 
 
-class ThreadEvent(models.Model):
+class ThreadEvent(InsertWrittenOnce, models.Model):
     class Kind(models.TextChoices):
         CREATED = "created", _("Created")
         MESSAGE = "message", _("Client message posted")

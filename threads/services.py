@@ -127,19 +127,20 @@ def entry_create(
     # both bodies given: the one stored is chosen by the format, the other kept as derived
     entry.body_html, entry.body_text = body_html, body_text
     entry.save(force_insert=True)
-    Attachment.objects.bulk_create(
-        Attachment(
-            entry=entry,
-            file=stored,
-            filename=safe_filename(spec.filename),
-            content_type=spec.content_type
-            or mimetypes.guess_type(spec.filename)[0]
-            or "application/octet-stream",
-            inline=spec.inline,
-            content_id=spec.content_id[:255],
+    if files:  # most entries have none: no bulk_create of nothing
+        Attachment.objects.bulk_create(
+            Attachment(
+                entry=entry,
+                file=stored,
+                filename=safe_filename(spec.filename),
+                content_type=spec.content_type
+                or mimetypes.guess_type(spec.filename)[0]
+                or "application/octet-stream",
+                inline=spec.inline,
+                content_id=spec.content_id[:255],
+            )
+            for spec, stored in files
         )
-        for spec, stored in files
-    )
     return entry
 
 

@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.rows import InsertWrittenOnce
 from accounts.singleton import SingletonSettings
 from accounts.watched import WatchedModel, cached_rows
 
@@ -126,7 +127,7 @@ class Priority(WatchedModel):
         return self.name
 
 
-class WorkItem(models.Model):
+class WorkItem(InsertWrittenOnce, models.Model):
     """What a ticket and a task both are: a numbered piece of work in a department, with
     an assignee (agent and/or team), a thread, its times, and the version every change
     raises (tickets.services._common.lock_row checks it). Related names follow the class:

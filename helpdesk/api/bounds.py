@@ -47,13 +47,16 @@ def check_lists(fields, data, limits: dict | None = None) -> None:
     """400 naming every list over its maximum; `limits` narrows some for this caller."""
     if not isinstance(data, dict):
         return  # DRF answers "expected a dictionary"
+    limits = limits or {}
     errors = {}
-    for name, field in fields.items():
-        value = data.get(name)
-        limit = (limits or {}).get(name, max_items(field))
-        if isinstance(value, list | dict) and limit is not None and len(value) > limit:
+    for name, value in data.items():  # what was given: a body names few of the fields
+        if not isinstance(value, list | dict) or name not in fields:
+            continue
+        limit = limits.get(name, max_items(fields[name]))
+        if limit is not None and len(value) > limit:
             errors[name] = [f"At most {limit} items ({len(value)} given)."]
     if errors:
+        errors = {name: errors[name] for name in fields if name in errors}  # fields' order
         name = next(iter(errors))
         raise Problem(400, f"{name}: {errors[name][0]}", "too_many_items", errors)
 

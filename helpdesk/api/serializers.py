@@ -6,7 +6,6 @@ body into typed arguments for one service call.
 
 import base64
 import binascii
-import copy
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.urls import reverse
@@ -123,10 +122,11 @@ class TopicRefSerializer(FlatRef, serializers.Serializer):
 # themselves) and hand each instance a shallow copy of each, which the instance then
 # binds to itself: the copy has its own attributes (name, parent, source, its own
 # list of validators), shares only what no field changes after __init__ (choices,
-# error messages, querysets, which DRF clones before each use). Fields holding a bound
-# child (lists, dicts, many-related fields, list serializers) are deep-copied as DRF
-# does, so no child is shared between two instances. A comment, not a docstring:
-# drf-spectacular would publish a docstring as the description of every serializer.
+# error messages, querysets, which DRF clones before each use). A field holding a
+# child (lists, dicts, many-related fields, list serializers) gets a fresh copy of its
+# child, bound to it as its __init__ binds it, so no child is shared between two
+# instances. A comment, not a docstring: drf-spectacular would publish a docstring as
+# the description of every serializer.
 class FieldsBuiltOnce(_Serializer):
     _fields_built: ClassVar[dict[str, serializers.Field]]
 
@@ -141,14 +141,19 @@ class FieldsBuiltOnce(_Serializer):
 
 def fresh_copy(field: serializers.Field) -> serializers.Field:
     """An unbound copy of a prototype field for one serializer instance."""
-    if hasattr(field, "child") or hasattr(field, "child_relation"):
-        return copy.deepcopy(field)  # its child is bound to it: DRF's own copy
     new = object.__new__(type(field))  # copy.copy, without its reduce protocol
     state = new.__dict__
     state.update(field.__dict__)
+    state.pop("fields", None)  # a serializer's fields (a cached property): its own, later
     validators = state.get("_validators")
     if validators is not None:
         state["_validators"] = list(validators)
+    for name in ("child", "child_relation"):  # ListField, DictField, ListSerializer, many=
+        child = state.get(name)
+        if child is not None:
+            state[name] = own = fresh_copy(child)
+            own.source = child._kwargs.get("source")  # as before its parent bound it
+            own.bind(field_name="", parent=new)  # type: ignore[arg-type]  # a field, as in DRF
     return new
 
 

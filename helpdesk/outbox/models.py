@@ -5,9 +5,10 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.crypto import EncryptedTextField
+from accounts.rows import InsertWrittenOnce
 
 
-class OutboxTask(models.Model):
+class OutboxTask(InsertWrittenOnce, models.Model):
     class State(models.TextChoices):
         PENDING = "pending", _("Waiting")
         RUNNING = "running", _("Running")

@@ -109,36 +109,42 @@ class _Breaker:
 breaker = _Breaker()
 
 
-def producers() -> pools.ProducerPool:
+def producers(url: str | None = None) -> pools.ProducerPool:
     """The outbox's publishing connections: connect and socket timeouts of
     REDIS_TIMEOUT_SECONDS, so a broker that hangs (up but silent) costs a request that
     long once, then the breaker leaves it alone. The worker's own connections keep the
     broker settings' longer socket timeout, which its blocking reads need. Built once
-    per process, broker URL and timeout (config.broker), not per offer."""
-    return producer_pool(current_app, timeout=settings.REDIS_TIMEOUT_SECONDS)
+    per process, broker URL and timeout (config.broker), not per offer; `url`: the
+    broker URL when the caller has read it already."""
+    return producer_pool(current_app, timeout=settings.REDIS_TIMEOUT_SECONDS, url=url)
 
 
-def offer(pk: int) -> bool:
-    """Hand one row to Celery. False when the broker did not take it."""
+def offer(pk: int, mode: str | None = None) -> bool:
+    """Hand one row to Celery. False when the broker did not take it. `mode`: the
+    dispatch mode its row was written under (read again when not given)."""
     from .tasks import run_outbox_task
 
-    if dispatch_mode() != "broker":  # eager (tests): run it now, failures propagate
+    if (mode or dispatch_mode()) != "broker":  # eager (tests): run it now, failures propagate
         run_outbox_task.apply_async((pk,), retry=False)
         return True
     url = current_app.conf.broker_url or ""
     if not breaker.closed(url):
         return False
     try:
-        with producers().acquire(block=True) as producer:
-            run_outbox_task.apply_async((pk,), retry=False, producer=producer)
+        with producers(url).acquire(block=True) as producer:
+            # the message's argsrepr and kwargsrepr as Celery's saferepr writes them for
+            # one integer (shown by Flower and the worker's log), without its formatter
+            run_outbox_task.apply_async(
+                (pk,), retry=False, producer=producer, argsrepr=f"({pk},)", kwargsrepr="{}"
+            )
     except Exception as exc:  # broker down, refused, timed out: the row stays pending
         breaker.trip(url, exc)
         return False
     return True
 
 
-def _offer_on_commit(ids: list[int]) -> None:
-    refused = [pk for pk in ids if not offer(pk)]
+def _offer_on_commit(ids: list[int], mode: str) -> None:
+    refused = [pk for pk in ids if not offer(pk, mode)]
     if refused:  # offer again at the next run of the periodic job, not a minute later
         OutboxTask.objects.filter(pk__in=refused, state=PENDING).update(offered_at=None)
 
@@ -172,14 +178,16 @@ def enqueue_many(
     task: Task, calls: list[tuple[tuple, dict]], *, sealed: bool = False
 ) -> list[OutboxTask]:
     now, mode = timezone.now(), dispatch_mode()
-    rows = OutboxTask.objects.bulk_create(
-        _row(task, args, kwargs, sealed=sealed, now=now, mode=mode) for args, kwargs in calls
-    )
+    rows = [_row(task, args, kwargs, sealed=sealed, now=now, mode=mode) for args, kwargs in calls]
+    if len(rows) == 1:  # most often: saved, its INSERT written once per process
+        rows[0].save(force_insert=True)
+    else:
+        rows = OutboxTask.objects.bulk_create(rows)
     if rows:
         instruments.OUTBOX_QUEUED.labels(task=task.name).inc(len(rows))
     if mode != "none" and rows:
         ids = [row.pk for row in rows]
-        bus.on_commit(partial(_offer_on_commit, ids))
+        bus.on_commit(partial(_offer_on_commit, ids, mode))  # offered as they were written
     return rows
 
 

@@ -86,6 +86,23 @@ def test_a_million_items_answer_400_at_once_with_no_query_beyond_auth(
     assert len(sqls) <= 2 and _auth_only(sqls), sqls
 
 
+def test_lists_over_their_maximum_are_named_in_the_serializers_order(db):
+    """Given a body naming two lists over their maximum, later fields first, then the
+    problem names both, in the serializer's order, and its detail the first of them."""
+    serializer = s.TicketCreateSerializer(
+        data={
+            "custom_fields": {f"f{i}": "x" for i in range(limits.MAX_CUSTOM_FIELDS + 1)},
+            "subject": "s",
+            "collaborators": list(range(1, limits.MAX_COLLABORATORS + 2)),
+        }
+    )
+    with pytest.raises(bounds.Problem) as refused:
+        bounds.validate(serializer)
+    errors = refused.value.errors
+    assert list(errors) == ["collaborators", "custom_fields"]
+    assert str(refused.value.detail).startswith("collaborators: At most")
+
+
 def test_a_million_merge_sources_are_refused_before_any_ticket_is_read(
     api, cast, ticket_a, field_validations, nothing_written
 ):

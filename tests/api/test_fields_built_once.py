@@ -6,7 +6,11 @@ own errors."""
 import base64
 import threading
 
-from helpdesk.api.serializers import TicketCreateSerializer
+from django.db.models import QuerySet
+from django.utils.functional import Promise
+from rest_framework import serializers
+
+from helpdesk.api.serializers import FieldsBuiltOnce, TicketCreateSerializer
 
 
 def body(**extra):
@@ -78,3 +82,44 @@ def test_instances_in_threads_answer_for_their_own_body(db):
 
 def _file(name):
     return {"filename": name, "content": base64.b64encode(b"hello").decode()}
+
+
+def _state(value, depth=0):
+    """A field's state, comparable between two copies (parents left out: each its own)."""
+    if isinstance(value, serializers.Field):
+        return {
+            key: _state(item, depth + 1)
+            for key, item in vars(value).items()
+            if key not in ("parent", "_context", "fields", "_creation_counter")
+        }
+    if isinstance(value, QuerySet):
+        return ("queryset", str(value.query))
+    if isinstance(value, list | tuple):
+        return [_state(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {key: _state(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, str | int | float | bool | type(None) | type):
+        return value
+    if isinstance(value, Promise):
+        return str(value)
+    if hasattr(value, "__dict__") and depth < 8:  # a validator, a regex holder: by state
+        return (type(value).__name__, _state(vars(value), depth + 1))
+    return (type(value).__name__, str(value))  # lazy messages: their text
+
+
+def test_the_copies_are_what_drf_builds_for_each_instance(db):
+    """Given the create serializer (lists, dicts, a list serializer, related fields),
+    then each instance's fields have the state DRF's own deep copies have, children
+    included, each child bound to its own parent."""
+    ours = TicketCreateSerializer(data=body())
+    theirs = TicketCreateSerializer(data=body())
+    drf_fields = super(FieldsBuiltOnce, theirs).get_fields()
+    drf_fields["attachments"].max_length = ours.fields["attachments"].max_length
+    for name, field in drf_fields.items():
+        field.bind(field_name=name, parent=theirs)
+        assert _state(ours.fields[name]) == _state(field), name
+        for attr in ("child", "child_relation"):
+            if hasattr(field, attr):
+                child, drf_child = getattr(ours.fields[name], attr), getattr(field, attr)
+                assert child.parent is ours.fields[name], name
+                assert (child.field_name, child.source) == (drf_child.field_name, drf_child.source)

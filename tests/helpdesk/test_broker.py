@@ -7,6 +7,7 @@ import json
 from unittest import mock
 
 import pytest
+from celery.utils.saferepr import saferepr
 from django.conf import settings
 
 from config import broker
@@ -77,3 +78,7 @@ def test_offers_reuse_one_client_and_queue_celery_messages(
     assert {m["headers"]["task"] for m in queued} == {run_outbox_task.name}
     ids = sorted(json.loads(base64.b64decode(m["body"]))[0][0] for m in queued)
     assert ids == sorted(row.pk for row in rows)
+    for message in queued:  # the arguments shown as Celery's saferepr shows them
+        (pk,) = json.loads(base64.b64decode(message["body"]))[0]
+        assert message["headers"]["argsrepr"] == saferepr((pk,), 1024) == f"({pk},)"
+        assert message["headers"]["kwargsrepr"] == saferepr({}, 1024)

@@ -315,10 +315,11 @@ def ticket_open(*, actor: Actor, new: NewTicket) -> Ticket:
             people=people,
             config=config,
         )
-        TicketFieldValue.objects.bulk_create(
-            TicketFieldValue(ticket=ticket, field=field, value=value)
-            for field, value in values.items()
-        )
+        if values:  # most tickets have no custom fields: no bulk_create of nothing
+            TicketFieldValue.objects.bulk_create(
+                TicketFieldValue(ticket=ticket, field=field, value=value)
+                for field, value in values.items()
+            )
         _record_open(
             ticket, matched, actor=actor, channel=channel, explicit=new.explicit_assignment
         )
