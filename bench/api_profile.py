@@ -108,6 +108,10 @@ def main():
     import redis
     from django.test import Client
 
+    from helpdesk.ops.gc import tune_for_serving
+
+    tune_for_serving()  # as config/wsgi.py does in each gunicorn worker
+
     client = Client(REMOTE_ADDR="127.0.0.1")
     counter = iter(range(10**9))
     budget_statements = 13

@@ -2,7 +2,7 @@ import os
 import sys
 
 from celery import Celery
-from celery.signals import beat_init, worker_init
+from celery.signals import beat_init, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -39,3 +39,17 @@ def _one_beat_at_a_time(**kwargs):
     from helpdesk.ops.beat import become_leader
 
     become_leader()
+
+
+@worker_process_init.connect
+def _tune_gc(**kwargs):
+    """Each pool process, once started: start-up's objects frozen, fewer collections
+    (helpdesk.ops.gc), as gunicorn's workers."""
+    import django
+    from django.apps import apps
+
+    if not apps.ready:  # the parent has set Django up before forking, as a rule
+        django.setup()
+    from helpdesk.ops.gc import tune_for_serving
+
+    tune_for_serving()
