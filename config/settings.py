@@ -74,6 +74,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "helpdesk.ops.middleware.ProbeMiddleware",  # /healthz, /readyz: before host checks
     "helpdesk.ops.middleware.RequestMetricsMiddleware",  # latency for /metrics
+    "helpdesk.outbox.services.AfterResponseMiddleware",  # the broker after the response
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",  # static files without a separate server
     "helpdesk.bodylimit.RequestBodyLimitMiddleware",  # 413 before a large body is read

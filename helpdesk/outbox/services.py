@@ -4,7 +4,9 @@
   work commits or rolls back with the change that caused it.
 - On commit the row is offered to the Celery broker (`run_outbox_task`), only when
   there is one. A broker that does not answer costs one failed connection, then it is
-  left alone for a few seconds; the row stays pending.
+  left alone for a few seconds; the row stays pending. In a web request the offer is
+  made once the response has been sent (`AfterResponseMiddleware`): the caller does not
+  wait for the broker's round trip.
 - Without a broker (`make run` without Redis), nothing runs in the request: the
   `outbox_drain` periodic job (`run_cron --loop`, or Celery beat) runs the rows every few
   seconds, and with a broker it offers again what the broker did not take.
@@ -19,6 +21,7 @@ in-process by whoever claimed the row; their own retry policy is `RetryLater`.
 """
 
 import contextlib
+import contextvars
 import datetime as dt
 import json
 import logging
@@ -143,7 +146,61 @@ def offer(pk: int, mode: str | None = None) -> bool:
     return True
 
 
+# The offers of the request being served, made once its response is sent; None outside
+# a request (a Celery task, a command, a test calling a service): offered on commit.
+_after_response: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "outbox_after_response", default=None
+)
+
+
+class AfterResponseMiddleware:
+    """Rows committed during a request are offered to the broker once its response has
+    been sent (when the WSGI server closes it), not before: a ticket create answers
+    without the broker's round trip. The rows are committed already, so a worker that
+    dies in between loses nothing: the periodic job offers them again (`reoffer_at`).
+    A streamed response (a download) is not waited for: its rows are offered at once."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        pending: list[int] = []
+        token = _after_response.set(pending)
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            _offer_now(pending)
+            raise
+        finally:
+            _after_response.reset(token)
+        if pending:
+            if response.streaming:
+                _offer_now(pending)
+            else:  # Django runs these in response.close(), which the WSGI server calls
+                response._resource_closers.append(partial(_offer_after_response, pending))
+        return response
+
+
+def _offer_after_response(ids: list[int]) -> None:
+    """Django's response.close() silences its closers' errors: this one logs them (the
+    rows stay pending and the periodic job offers them)."""
+    try:
+        _offer_now(ids)
+    except Exception:
+        log.exception("outbox: offering rows %s after the response failed", ids)
+
+
 def _offer_on_commit(ids: list[int], mode: str) -> None:
+    pending = _after_response.get()
+    if pending is not None and mode == "broker":  # eager (tests) runs in the request
+        pending.extend(ids)
+        return
+    _offer_now(ids, mode)
+
+
+def _offer_now(ids: list[int], mode: str = "broker") -> None:
+    if not ids:
+        return
     refused = [pk for pk in ids if not offer(pk, mode)]
     if refused:  # offer again at the next run of the periodic job, not a minute later
         OutboxTask.objects.filter(pk__in=refused, state=PENDING).update(offered_at=None)

@@ -246,3 +246,64 @@ def test_the_time_limits_and_the_mail_lease_follow_the_outbox_lease(tmp_path, le
     assert send_soft < send_hard < send_lease < seconds
     if not lease:  # the defaults as they were before the setting
         assert (hard, soft, send_lease, send_hard, send_soft) == (540, 480, 300, 180, 150)
+
+
+def _committing_view(response_class=None):
+    """A view that commits one outbox row, as a ticket create does."""
+    from django.http import HttpResponse, StreamingHttpResponse
+
+    def view(request):
+        with transaction.atomic():
+            services.enqueue(record_task, "after")
+        if response_class is StreamingHttpResponse:
+            return StreamingHttpResponse(iter([b"a", b"b"]))
+        return HttpResponse(b"done")
+
+    return view
+
+
+@pytest.mark.redis_server
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_in_a_request_the_broker_is_offered_the_row_once_the_response_is_sent(redis_process, rf):
+    """The response is ready before the broker's round trip; the WSGI server's close()
+    of it offers the committed rows (outside a request they are offered on commit)."""
+    queue = redis_process.client(0)
+    with celery_broker(redis_process.url(0)):
+        response = services.AfterResponseMiddleware(_committing_view())(rf.post("/"))
+        assert OutboxTask.objects.filter(state="pending").count() == 1  # committed
+        assert queue.llen("celery") == 0  # not offered yet: the client has its answer
+        response.close()
+        assert queue.llen("celery") == 1
+
+        services.enqueue(record_task, "outside")  # no request: offered on commit
+        assert queue.llen("celery") == 2
+    assert RUNS == []
+
+
+@pytest.mark.redis_server
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_streamed_response_does_not_hold_its_rows(redis_process, rf):
+    from django.http import StreamingHttpResponse
+
+    queue = redis_process.client(0)
+    with celery_broker(redis_process.url(0)):
+        view = _committing_view(StreamingHttpResponse)
+        response = services.AfterResponseMiddleware(view)(rf.get("/"))
+        assert queue.llen("celery") == 1  # a long download would have kept it waiting
+        response.close()
+        assert queue.llen("celery") == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_rows_a_dead_broker_refused_after_the_response_are_left_to_the_job(rf, caplog):
+    """Nothing is lost when the offer after the response fails: the row stays pending,
+    marked for the periodic job's next run."""
+    with celery_broker("redis://127.0.0.1:9/0"):  # nothing listens on the discard port
+        response = services.AfterResponseMiddleware(_committing_view())(rf.post("/"))
+        response.close()  # the broker refuses: the breaker trips, no error escapes
+        row = OutboxTask.objects.get()
+        assert (row.state, row.offered_at) == ("pending", None)
+        assert "broker unreachable" in caplog.text
+
+        assert run_job("outbox_drain") == 1  # the job runs it in-process
+    assert RUNS == ["after"]
