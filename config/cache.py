@@ -19,6 +19,8 @@ within a process. What was written to memory is forgotten when Redis takes write
 """
 
 import logging
+import math
+import secrets
 import threading
 import time
 
@@ -89,10 +91,12 @@ def _health(servers, retry_seconds: float) -> _Health:
         return _HEALTH.setdefault(key, _Health(",".join(servers), retry_seconds))
 
 
-def _guarded(name: str):
+def _guarded(name: str, redis_method=None):
     """A client method that falls back to process memory while Redis is unreachable or
-    refuses."""
-    redis_method = getattr(django_redis.RedisCacheClient, name)
+    refuses (`redis_method`: Django's client method of that name unless given; the
+    fallback is LocMemCache's, or this module's `_local_<name>`)."""
+    redis_method = redis_method or getattr(django_redis.RedisCacheClient, name)
+    local = globals().get(f"_local_{name}")
 
     def method(self, *args):
         if self._usable():
@@ -105,10 +109,39 @@ def _guarded(name: str):
             else:
                 self._health.ok()
                 return result
+        if local is not None:
+            return local(self._local, *args)
         return getattr(self._local, name)(*args)
 
     method.__name__ = name
     return method
+
+
+def _redis_sliding_log(client, key, now: float, window: float, limit: int) -> tuple[int, float]:
+    """`RedisCache.sliding_log` in one round trip (a MULTI transaction on a sorted set of
+    request times), a second only when the request is refused (its entry taken back)."""
+    redis = client.get_client(key, write=True)
+    member = f"{now:.6f}:{secrets.token_hex(4)}"  # two requests in one microsecond: two
+    with redis.pipeline(transaction=True) as pipe:
+        pipe.zremrangebyscore(key, "-inf", now - window)
+        pipe.zcard(key)
+        pipe.zadd(key, {member: now})
+        pipe.expire(key, math.ceil(window))
+        pipe.zrange(key, 0, 0, withscores=True)
+        _, seen, _, _, oldest = pipe.execute()
+    if seen >= limit:
+        redis.zrem(key, member)
+    return seen, oldest[0][1] if oldest else now
+
+
+def _local_sliding_log(local, key, now: float, window: float, limit: int) -> tuple[int, float]:
+    """The same in process memory (Redis down): DRF's list of times, newest first."""
+    history = [t for t in local.get(key, []) if t > now - window]
+    seen = len(history)
+    if seen < limit:
+        history.insert(0, now)
+        local.set(key, history, math.ceil(window))
+    return seen, history[-1] if history else now
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -153,9 +186,18 @@ class RedisCacheClient(django_redis.RedisCacheClient):
     set_many = _guarded("set_many")
     delete_many = _guarded("delete_many")
     clear = _guarded("clear")
+    sliding_log = _guarded("sliding_log", _redis_sliding_log)
 
 
 class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def sliding_log(self, key, now: float, window: float, limit: int, version=None):
+        """Count the requests logged under `key` in the `window` seconds up to `now` and
+        log this one unless `limit` are there: (how many were there, the oldest one's
+        time). The API throttles' log (helpdesk.api.throttling), atomic in Redis: callers
+        racing on one key cannot all pass, as they could through a get and a set."""
+        key = self.make_and_validate_key(key, version=version)
+        return self._cache.sliding_log(key, now, window, limit)

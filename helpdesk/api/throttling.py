@@ -2,6 +2,14 @@
 
 Rates come from settings (REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], set from the
 environment); over the limit the API answers 429 with Retry-After.
+
+DRF's SimpleRateThrottle keeps each caller's request times as one pickled list, read
+and written back (two round trips to Redis, the whole list each way: thousands of
+times for a busy integration; and two racing requests can both pass on the last
+place). With our Redis cache (config.cache) the log is a sorted set updated in one
+atomic round trip (`sliding_log`); the rule is DRF's: at most N requests in any window
+of the rate's length, a refused request not counted, Retry-After as DRF computes it.
+Other caches (the SQLite development setup's) keep DRF's own list.
 """
 
 from rest_framework.throttling import SimpleRateThrottle
@@ -24,7 +32,34 @@ def caller_ident(request) -> str | None:
     return None
 
 
-class CallerRateThrottle(SimpleRateThrottle):
+class LoggedRateThrottle(SimpleRateThrottle):
+    """SimpleRateThrottle with the request log kept by the cache when it can
+    (config.cache.RedisCache.sliding_log)."""
+
+    seen: int | None = None
+
+    def allow_request(self, request, view):
+        log = getattr(self.cache, "sliding_log", None)
+        if log is None:
+            return super().allow_request(request, view)
+        if self.rate is None:
+            return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.now = self.timer()
+        self.seen, self.oldest = log(f"{self.key}:log", self.now, self.duration, self.num_requests)
+        return self.seen < self.num_requests
+
+    def wait(self):
+        if self.seen is None:
+            return super().wait()
+        remaining = self.duration - (self.now - self.oldest) if self.seen else self.duration
+        available = self.num_requests - self.seen + 1
+        return remaining / available if available > 0 else None
+
+
+class CallerRateThrottle(LoggedRateThrottle):
     scope = "caller"
 
     def get_cache_key(self, request, view):
@@ -34,7 +69,7 @@ class CallerRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class AnonRateThrottle(SimpleRateThrottle):
+class AnonRateThrottle(LoggedRateThrottle):
     scope = "anon"
 
     def get_cache_key(self, request, view):
