@@ -10,7 +10,10 @@ converters, exactly as the ORM builds them. Everything else uses the ORM.
 Models whose rows every ticket create inserts (thread, ticket, entry, event) take
 `InsertWrittenOnce`: Model.save() runs as always (its signals, overrides, checks and
 transaction handling), only the single row's INSERT statement is written once per
-process (see the class).
+process (see the class). A model that names an `insert_conflict_field` (tickets and
+tasks: their number) has a clash on that column answered by `RowConflict` with the
+transaction still usable, so a random number that was taken is drawn again without a
+savepoint around every insert (two round trips).
 
     FIND = RowQuery(
         [(User, "u"), (Role, "r")],
@@ -28,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from django.db import connections, models
+from django.db import IntegrityError, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Col
 
@@ -170,12 +173,20 @@ class RowQuery:
         return built + tuple(row[plan.extra_start :])
 
 
+class RowConflict(IntegrityError):
+    """The row was not inserted: another has its value of the model's
+    `insert_conflict_field`. Nothing failed in the database; the caller may go on in the
+    transaction once it has told Django so (`transaction.set_rollback(False)`: Model.save
+    marks the atomic block for rollback on any exception)."""
+
+
 @dataclass(frozen=True)
 class _InsertPlan:
     sql: str
     fields: tuple[tuple[models.Field[Any, Any], bool], ...]  # (field, its own pre_save)
     returning_params: tuple[Any, ...]
     returning: tuple[tuple[Col, tuple[Converter, ...]], ...]  # per returned column
+    skips_conflicts: bool = False  # ON CONFLICT (<insert_conflict_field>) DO NOTHING
 
 
 # (model, database, raw, fields, returned fields) -> the plan, or None: the ORM's
@@ -192,7 +203,14 @@ class InsertWrittenOnce:
     Model.save()'s own (signals, the model's save(), related-field checks, the
     transaction). The ORM still compiles it for a value that is an expression, a field
     with its own placeholder, a raw save, a row without columns, or a backend that
-    cannot return columns from an insert."""
+    cannot return columns from an insert.
+
+    `insert_conflict_field`: a column with a unique constraint of its own; an INSERT
+    that clashes on it raises `RowConflict` and leaves the transaction usable
+    (`ON CONFLICT (column) DO NOTHING` and no row returned; where the ORM compiles the
+    INSERT, inside a savepoint)."""
+
+    insert_conflict_field: str | None = None
 
     def _do_insert(
         self,
@@ -208,26 +226,55 @@ class InsertWrittenOnce:
         try:
             plan = _INSERTS[key]
         except KeyError:
-            plan = _INSERTS[key] = _insert_plan(model, connection, fields, returning_fields, raw)
+            plan = _INSERTS[key] = _insert_plan(
+                model, connection, fields, returning_fields, raw, self.insert_conflict_field
+            )
         params = None if plan is None else _insert_params(self, plan, connection)
         if plan is None or params is None:
-            orm: Any = super()
-            done: list[tuple[Any, ...]] = orm._do_insert(
-                manager, using, fields, returning_fields, raw
-            )
-            return done
+            return self._orm_insert(manager, using, fields, returning_fields, raw)
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             if not plan.returning:
                 return []
             ops: Any = connection.ops
             row = ops.fetch_returned_insert_columns(cursor, plan.returning_params)
+        if row is None and plan.skips_conflicts:
+            raise self._conflict()
         values = []
         for value, (column, converters) in zip(row, plan.returning, strict=True):
             for convert in converters:
                 value = convert(value, column, connection)
             values.append(value)
         return [tuple(values)]
+
+    def _orm_insert(
+        self,
+        manager: "models.Manager[Any]",
+        using: str,
+        fields: Sequence[models.Field[Any, Any]],
+        returning_fields: Sequence[models.Field[Any, Any]] | None,
+        raw: bool,
+    ) -> list[tuple[Any, ...]]:
+        orm: Any = super()
+        if self.insert_conflict_field is None:
+            done: list[tuple[Any, ...]] = orm._do_insert(
+                manager, using, fields, returning_fields, raw
+            )
+            return done
+        name = self.insert_conflict_field
+        try:
+            with transaction.atomic(using=using):
+                done = orm._do_insert(manager, using, fields, returning_fields, raw)
+        except IntegrityError:
+            if manager.using(using).filter(**{name: getattr(self, name)}).exists():
+                raise self._conflict() from None
+            raise
+        return done
+
+    def _conflict(self) -> RowConflict:
+        name = self.insert_conflict_field
+        label = cast(models.Model, self)._meta.label
+        return RowConflict(f"{label}.{name} {getattr(self, str(name))!r} is taken")
 
 
 def _insert_params(
@@ -254,9 +301,11 @@ def _insert_plan(
     fields: Sequence[models.Field[Any, Any]],
     returning_fields: Sequence[models.Field[Any, Any]] | None,
     raw: bool,
+    conflict_field: str | None = None,
 ) -> _InsertPlan | None:
     """The statement SQLInsertCompiler.as_sql() writes for one row of `fields`, or
-    None where it is not that simple."""
+    None where it is not that simple; with `conflict_field`, one that skips a clash on
+    that column (None where the database cannot say so and return the row)."""
     returning_fields = list(returning_fields or ())
     features = connection.features
     if (
@@ -264,6 +313,7 @@ def _insert_plan(
         or not fields
         or (returning_fields and not features.can_return_columns_from_insert)
         or any(hasattr(f, "get_placeholder") for f in fields)
+        or (conflict_field and not (returning_fields and features.supports_update_conflicts))
     ):
         return None
     qn = connection.ops.quote_name
@@ -274,6 +324,8 @@ def _insert_plan(
         f"({', '.join(qn(_column(f)) for f in fields)})",
         f"VALUES ({', '.join(['%s'] * len(fields))})",
     ]
+    if conflict_field:
+        parts.append(f"ON CONFLICT ({qn(_column(meta.get_field(conflict_field)))}) DO NOTHING")
     returning_params: tuple[Any, ...] = ()
     returning = []
     if returning_fields:
@@ -295,4 +347,5 @@ def _insert_plan(
         fields=tuple(zip(fields, own_pre_save, strict=True)),
         returning_params=returning_params,
         returning=tuple(returning),
+        skips_conflicts=bool(conflict_field),
     )

@@ -134,8 +134,10 @@ class WorkItem(InsertWrittenOnce, models.Model):
     `department.tickets` / `department.tasks`, `user.assigned_tickets` / `assigned_tasks`."""
 
     # Unique by a constraint in each Meta (not unique=True: that adds a second, LIKE
-    # index on PostgreSQL, and numbers are only ever looked up whole)
+    # index on PostgreSQL, and numbers are only ever looked up whole). A clash on insert
+    # raises accounts.rows.RowConflict, the transaction still usable (insert_numbered).
     number = models.CharField(max_length=32)
+    insert_conflict_field = "number"
     # No single-column index on department, assignee, team: the composite indexes in
     # each Meta lead with them, and every index costs every insert and update.
     department = models.ForeignKey(

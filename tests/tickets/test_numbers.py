@@ -1,6 +1,9 @@
 import pytest
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Now
 
-from tickets.models import HelpdeskSettings, TicketSequence
+from accounts.rows import RowConflict
+from tickets.models import HelpdeskSettings, Ticket, TicketSequence
 from tickets.numbers import format_number, next_number, random_number
 
 from ..factories import open_ticket
@@ -57,3 +60,54 @@ def test_random_numbers_never_start_with_0(mask):
     assert all(str(int(d)) == d for d in digits)
     if mask.count("#") > 1:  # the other places still take a 0
         assert any("0" in d[1:] for d in digits)
+
+
+def test_a_taken_number_is_skipped_without_a_savepoint_or_an_error_in_the_database(
+    cast, monkeypatch
+):
+    """The INSERT says ON CONFLICT (number) DO NOTHING: a clash returns no row
+    (accounts.rows.RowConflict), nothing fails in PostgreSQL, and the opening goes on in
+    its transaction without a savepoint per draw."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = open_ticket(cast.alice, department=cast.dept_a)
+    draws = iter([first.number, first.number, "515151"])
+    monkeypatch.setattr("tickets.services.opening.next_number", lambda config: next(draws))
+    with CaptureQueriesContext(connection) as queries:
+        second = open_ticket(cast.alice, department=cast.dept_a)
+    sql = [q["sql"] for q in queries.captured_queries]
+    inserts = [i for i, s in enumerate(sql) if s.startswith('INSERT INTO "tickets_ticket"')]
+    assert len(inserts) == 3 and all("ON CONFLICT" in sql[i] for i in inserts)
+    assert not any(sql[i - 1].startswith("SAVEPOINT") for i in inserts)
+    assert second.number == "515151"
+    second.refresh_from_db()  # all of it written: thread, first message, events
+    assert second.thread.entries.count() == 1
+    assert Ticket.objects.filter(number=first.number).get() == first
+
+
+def test_another_unique_clash_is_still_an_error(cast):
+    """Only the number is skipped: a ticket on a thread another ticket has (a one-to-one)
+    fails as before, and no number is drawn again for it."""
+    first = open_ticket(cast.alice, department=cast.dept_a)
+    clash = Ticket.objects.get(pk=first.pk)
+    clash.pk, clash.number = None, "626262"
+    with pytest.raises(IntegrityError) as raised, transaction.atomic():
+        clash.save(force_insert=True)
+    assert not isinstance(raised.value, RowConflict)
+    assert not Ticket.objects.filter(number="626262").exists()
+
+
+def test_an_insert_the_orm_compiles_skips_a_taken_number_the_same_way(cast):
+    """A value that is an expression makes the ORM write the INSERT: a savepoint then
+    holds the clash, and the caller sees the same RowConflict, its transaction usable."""
+    first = open_ticket(cast.alice, department=cast.dept_a)
+    other = open_ticket(cast.alice, department=cast.dept_a)
+    clash = Ticket.objects.get(pk=other.pk)
+    other.delete()
+    clash.pk, clash.number, clash.updated_at = None, first.number, Now()
+    with transaction.atomic():
+        with pytest.raises(RowConflict, match="is taken"):
+            clash.save(force_insert=True)
+        transaction.set_rollback(False)
+        assert Ticket.objects.filter(number=first.number).count() == 1  # still usable

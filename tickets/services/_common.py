@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import router, transaction
 from django.db.models import F, Model, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
@@ -14,6 +14,7 @@ from django.utils import timezone
 from accounts.actors import Actor, is_agent, is_api_key, is_system
 from accounts.bus import send_on_commit
 from accounts.errors import Conflict, StaleVersion, ValidationFailed
+from accounts.rows import RowConflict
 from routing.models import SLA, Department, HelpTopic
 from threads import services as threads
 from threads.models import Channel, ThreadEvent
@@ -129,17 +130,21 @@ NUMBER_ATTEMPTS = 20  # random draws of a number before giving up
 
 def insert_numbered(obj: Ticket | Task, draw: Callable[[], str]) -> None:
     """Insert a ticket or task with a fresh number from `draw`; a random draw that
-    collides is drawn again (a sequence never collides)."""
+    collides is drawn again (a sequence never collides). A clash is answered without
+    an error in the database (WorkItem.insert_conflict_field), so no savepoint wraps
+    the insert: the caller's transaction goes on."""
     model = type(obj)
     for _ in range(NUMBER_ATTEMPTS):
         obj.number = draw()
         try:
-            with transaction.atomic():
-                obj.save(force_insert=True)
+            obj.save(force_insert=True)
             return
-        except IntegrityError:
-            if not model.objects.filter(number=obj.number).exists():
-                raise
+        except RowConflict:
+            # nothing failed in the database: undo the mark Model.save() set on the
+            # atomic block for its exception (outside one, there is none)
+            using = router.db_for_write(model, instance=obj)
+            if transaction.get_connection(using).in_atomic_block:
+                transaction.set_rollback(False, using=using)
     raise Conflict(
         f"No free {model._meta.verbose_name} number could be drawn: widen the number format.",
         code="numbers_exhausted",
