@@ -57,15 +57,8 @@ def entries_for(*, thread_id: int, include_notes: bool) -> QuerySet[ThreadEntry]
 def entries_in(*, thread_ids: list[int], include_notes: bool) -> QuerySet[ThreadEntry]:
     """The entries of several threads (a ticket's merged children shown apart), as
     `entries_for`: each with its poster and `attachment_list`."""
-    qs = (
-        ThreadEntry.objects.filter(thread_id__in=thread_ids)
-        .select_related("poster")
-        .defer(*POSTER_UNREAD)
-    )
-    if not include_notes:
-        qs = qs.exclude(kind=ThreadEntry.Kind.NOTE)
     # django-stubs declares the to_attr on the model and finds ThreadEntry's declaration
-    return qs.prefetch_related(  # type: ignore[no-redef]
+    return _entries(thread_ids, include_notes).prefetch_related(  # type: ignore[no-redef]
         Prefetch(
             "attachments",
             queryset=Attachment.objects.select_related("file"),
@@ -73,6 +66,34 @@ def entries_in(*, thread_ids: list[int], include_notes: bool) -> QuerySet[Thread
             to_attr="attachment_list",
         )
     )
+
+
+def entry_list(*, thread_ids: list[int], include_notes: bool) -> list[ThreadEntry]:
+    """Every entry of the threads, as `entries_in` gives them, for a page that shows a
+    whole thread: the attachments are read by thread (one join) rather than by the list
+    of every entry's id a prefetch writes (200 parameters for a 200-entry thread, each
+    prepared by the ORM: a tenth of the ticket view's time went there)."""
+    entries = list(_entries(thread_ids, include_notes))
+    files: dict[int, list[Attachment]] = {}
+    attachments = Attachment.objects.filter(entry__thread_id__in=thread_ids).select_related("file")
+    if not include_notes:
+        attachments = attachments.exclude(entry__kind=ThreadEntry.Kind.NOTE)
+    for attachment in attachments.order_by("pk"):
+        files.setdefault(attachment.entry_id, []).append(attachment)
+    for entry in entries:
+        entry.attachment_list = files.get(entry.pk, [])
+    return entries
+
+
+def _entries(thread_ids: list[int], include_notes: bool) -> QuerySet[ThreadEntry]:
+    qs = (
+        ThreadEntry.objects.filter(thread_id__in=thread_ids)
+        .select_related("poster")
+        .defer(*POSTER_UNREAD)
+    )
+    if not include_notes:
+        qs = qs.exclude(kind=ThreadEntry.Kind.NOTE)
+    return qs
 
 
 def events_for(*, thread_id: int, except_kinds: Iterable[str] = ()) -> QuerySet[ThreadEvent]:

@@ -18,7 +18,7 @@ from helpdesk.display import dated, shown
 from routing.models import SLA, Department, HelpTopic, Team
 from threads.html import inline_images
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
-from threads.selectors import drafts_for, entries_for, entries_in, events_for, lock_holder
+from threads.selectors import drafts_for, entry_list, events_for, lock_holder
 from tickets.config import Snapshot
 from tickets.models import TRANSITIONS, MergeMode, State, Task, Ticket, TicketStatus
 from tickets.models import transition_permissions as gates
@@ -209,7 +209,7 @@ def timeline(ticket) -> list[TimelineItem]:
     from helpdesk.mail.selectors import sender_checks
 
     items = []
-    entries = list(entries_for(thread_id=ticket.thread_id, include_notes=True))
+    entries = entry_list(thread_ids=[ticket.thread_id], include_notes=True)
     checks = sender_checks([e.pk for e in entries if e.source == "email"])
     dated(entries)
     split_urls(ticket.number, entries)
@@ -306,7 +306,7 @@ def separate_threads(children) -> list[tuple]:
     }
     if not by_thread:
         return []
-    for entry in entries_in(thread_ids=list(by_thread), include_notes=True):
+    for entry in entry_list(thread_ids=list(by_thread), include_notes=True):
         child, entries = by_thread[entry.thread_id]
         shown(entry, display_html=_inline_images(child, entry), files=_files(child, entry))
         entries.append(entry)

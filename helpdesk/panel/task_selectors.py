@@ -9,7 +9,7 @@ from accounts.models import User
 from helpdesk.display import dated, shown
 from threads.html import inline_images
 from threads.models import Attachment, ThreadEntry
-from threads.selectors import draft_for, entries_for, events_for
+from threads.selectors import draft_for, entry_list, events_for
 from tickets.models import Task, TaskState, Ticket
 from tickets.permissions import role_permissions
 from tickets.selectors import task_get_for, ticket_is_visible
@@ -91,7 +91,7 @@ def task_attachment_url(task: Task, attachment: Attachment, *, inline: bool = Fa
 def task_timeline(task: Task) -> list[TimelineItem]:
     """Updates and events in time order, in a number of queries independent of the thread."""
     items = []
-    entries = list(entries_for(thread_id=task.thread_id, include_notes=True))
+    entries = entry_list(thread_ids=[task.thread_id], include_notes=True)
     dated(entries)
     for entry in entries:
         atts = entry.attachment_list
