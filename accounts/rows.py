@@ -248,28 +248,24 @@ class InsertWrittenOnce:
         return [tuple(values)]
 
     def _orm_insert(
-        self,
-        manager: "models.Manager[Any]",
-        using: str,
-        fields: Sequence[models.Field[Any, Any]],
-        returning_fields: Sequence[models.Field[Any, Any]] | None,
-        raw: bool,
+        self, manager: "models.Manager[Any]", using: str, *args: Any
     ) -> list[tuple[Any, ...]]:
+        """Django's own INSERT (`args`: its fields, returned fields and raw flag); a clash
+        on `insert_conflict_field` held in a savepoint and raised as RowConflict."""
         orm: Any = super()
-        if self.insert_conflict_field is None:
-            done: list[tuple[Any, ...]] = orm._do_insert(
-                manager, using, fields, returning_fields, raw
-            )
-            return done
         name = self.insert_conflict_field
+        done: list[tuple[Any, ...]]
+        if name is None:
+            done = orm._do_insert(manager, using, *args)
+            return done
         try:
             with transaction.atomic(using=using):
-                done = orm._do_insert(manager, using, fields, returning_fields, raw)
+                done = orm._do_insert(manager, using, *args)
+                return done
         except IntegrityError:
             if manager.using(using).filter(**{name: getattr(self, name)}).exists():
                 raise self._conflict() from None
             raise
-        return done
 
     def _conflict(self) -> RowConflict:
         name = self.insert_conflict_field
@@ -325,7 +321,10 @@ def _insert_plan(
         f"VALUES ({', '.join(['%s'] * len(fields))})",
     ]
     if conflict_field:
-        parts.append(f"ON CONFLICT ({qn(_column(meta.get_field(conflict_field)))}) DO NOTHING")
+        target = meta.get_field(conflict_field)
+        if not isinstance(target, models.Field):
+            raise TypeError(f"{conflict_field} is not a column of {meta.label}")
+        parts.append(f"ON CONFLICT ({qn(_column(target))}) DO NOTHING")
     returning_params: tuple[Any, ...] = ()
     returning = []
     if returning_fields:

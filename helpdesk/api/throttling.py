@@ -12,11 +12,17 @@ of the rate's length, a refused request not counted, Retry-After as DRF computes
 Other caches (the SQLite development setup's) keep DRF's own list.
 """
 
+from typing import TYPE_CHECKING
+
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.actors import is_api_key
 
 from .authentication import client_ip
+
+if TYPE_CHECKING:  # DRF's settings import the throttles while rest_framework.views loads
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 
 def caller_ident(request) -> str | None:
@@ -37,8 +43,10 @@ class LoggedRateThrottle(SimpleRateThrottle):
     (config.cache.RedisCache.sliding_log)."""
 
     seen: int | None = None
+    num_requests: int  # set by SimpleRateThrottle from the rate
+    duration: int
 
-    def allow_request(self, request, view):
+    def allow_request(self, request: "Request", view: "APIView") -> bool:
         log = getattr(self.cache, "sliding_log", None)
         if log is None:
             return super().allow_request(request, view)
@@ -51,7 +59,7 @@ class LoggedRateThrottle(SimpleRateThrottle):
         self.seen, self.oldest = log(f"{self.key}:log", self.now, self.duration, self.num_requests)
         return self.seen < self.num_requests
 
-    def wait(self):
+    def wait(self) -> float | None:
         if self.seen is None:
             return super().wait()
         remaining = self.duration - (self.now - self.oldest) if self.seen else self.duration

@@ -50,6 +50,20 @@ class Api:
 
 
 @pytest.fixture
+def tight_throttle(settings):
+    """The API's rates lowered to 3 a minute per caller and 2 per anonymous address."""
+    rest = dict(settings.REST_FRAMEWORK)
+    rest["DEFAULT_THROTTLE_RATES"] = {"caller": "3/min", "anon": "2/min"}
+    settings.REST_FRAMEWORK = rest
+    from rest_framework.throttling import SimpleRateThrottle
+
+    old = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = rest["DEFAULT_THROTTLE_RATES"]
+    yield
+    SimpleRateThrottle.THROTTLE_RATES = old
+
+
+@pytest.fixture
 def api(cast) -> Api:
     return Api(cast)
 

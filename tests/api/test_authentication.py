@@ -260,19 +260,6 @@ def test_create_api_key_refuses_a_bad_address(cast, nothing_written):
     assert not ApiKey.objects.exists()
 
 
-@pytest.fixture
-def tight_throttle(settings):
-    rest = dict(settings.REST_FRAMEWORK)
-    rest["DEFAULT_THROTTLE_RATES"] = {"caller": "3/min", "anon": "2/min"}
-    settings.REST_FRAMEWORK = rest
-    from rest_framework.throttling import SimpleRateThrottle
-
-    old = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = rest["DEFAULT_THROTTLE_RATES"]
-    yield
-    SimpleRateThrottle.THROTTLE_RATES = old
-
-
 def test_callers_are_throttled_per_token_with_retry_after(api, cast, tight_throttle):
     client = api.agent(cast.agent_a)
     other = api.agent(AgentFactory(department=cast.dept_a))

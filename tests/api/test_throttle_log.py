@@ -17,21 +17,8 @@ from .conftest import problem
 pytestmark = pytest.mark.redis_server
 
 
-@pytest.fixture
-def tight(settings):
-    rest = dict(settings.REST_FRAMEWORK)
-    rest["DEFAULT_THROTTLE_RATES"] = {"caller": "3/min", "anon": "2/min"}
-    settings.REST_FRAMEWORK = rest
-    from rest_framework.throttling import SimpleRateThrottle
-
-    old = SimpleRateThrottle.THROTTLE_RATES
-    SimpleRateThrottle.THROTTLE_RATES = rest["DEFAULT_THROTTLE_RATES"]
-    yield
-    SimpleRateThrottle.THROTTLE_RATES = old
-
-
 def test_the_log_is_a_sorted_set_in_redis_and_the_window_slides(
-    api, cast, tight, redis_process, settings
+    api, cast, tight_throttle, redis_process, settings
 ):
     with pointed_at(redis_process, settings):
         client = api.agent(cast.agent_a)
@@ -82,7 +69,7 @@ def test_racing_requests_cannot_all_take_the_last_places(redis_process, settings
 
 
 def test_while_redis_is_down_the_log_is_kept_in_process_memory(
-    api, cast, tight, redis_process, settings
+    api, cast, tight_throttle, redis_process, settings
 ):
     with pointed_at(redis_process, settings, cache_retry_seconds=60):
         redis_process.kill()
