@@ -51,13 +51,16 @@ class Api:
 
 @pytest.fixture
 def tight_throttle(settings):
-    """The API's rates lowered to 3 a minute per caller and 2 per anonymous address."""
-    rest = dict(settings.REST_FRAMEWORK)
-    rest["DEFAULT_THROTTLE_RATES"] = {"caller": "3/min", "anon": "2/min"}
-    settings.REST_FRAMEWORK = rest
+    """The API's rates lowered to 3 a minute per caller and 2 per anonymous address.
+    DRF's throttles read their rates once, when rest_framework.throttling is imported:
+    imported here, before the settings change, or a first import inside this fixture
+    would keep the lowered rates for every later test of the process."""
     from rest_framework.throttling import SimpleRateThrottle
 
     old = SimpleRateThrottle.THROTTLE_RATES
+    rest = dict(settings.REST_FRAMEWORK)
+    rest["DEFAULT_THROTTLE_RATES"] = {"caller": "3/min", "anon": "2/min"}
+    settings.REST_FRAMEWORK = rest
     SimpleRateThrottle.THROTTLE_RATES = rest["DEFAULT_THROTTLE_RATES"]
     yield
     SimpleRateThrottle.THROTTLE_RATES = old
