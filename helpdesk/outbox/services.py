@@ -169,7 +169,7 @@ class AfterResponseMiddleware:
         try:
             response = self.get_response(request)
         except BaseException:
-            _offer_now(pending)
+            _offer_after_response(pending)  # logged, never hiding the request's own error
             raise
         finally:
             _after_response.reset(token)
@@ -182,8 +182,8 @@ class AfterResponseMiddleware:
 
 
 def _offer_after_response(ids: list[int]) -> None:
-    """Django's response.close() silences its closers' errors: this one logs them (the
-    rows stay pending and the periodic job offers them)."""
+    """Offer without raising: Django's response.close() silences its closers' errors,
+    so this logs them (the rows stay pending and the periodic job offers them)."""
     try:
         _offer_now(ids)
     except Exception:

@@ -307,3 +307,18 @@ def test_rows_a_dead_broker_refused_after_the_response_are_left_to_the_job(rf, c
 
         assert run_job("outbox_drain") == 1  # the job runs it in-process
     assert RUNS == ["after"]
+
+
+@pytest.mark.redis_server
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_rows_committed_before_a_view_raised_are_offered_and_the_error_goes_on(redis_process, rf):
+    def view(request):
+        with transaction.atomic():
+            services.enqueue(record_task, "before the error")
+        raise RuntimeError("the view failed after its change committed")
+
+    queue = redis_process.client(0)
+    with celery_broker(redis_process.url(0)):
+        with pytest.raises(RuntimeError, match="after its change committed"):
+            services.AfterResponseMiddleware(view)(rf.post("/"))
+        assert queue.llen("celery") == 1  # no response will be closed: offered now
