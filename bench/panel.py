@@ -21,14 +21,18 @@ Prints the median and the 95th percentile of the server time of each page (rende
 included, network excluded), the median CPU time of this process per page (Django's
 work, the database's excluded: steadier than wall-clock time on a shared machine), its
 mean time in the cyclic garbage collector (tuned as in a gunicorn worker,
-helpdesk.ops.gc), its SQL statement count, and its budget (issue 19: p50 under 50 ms
-for the queue, the deep page and search, under 80 ms for the ticket view; the task queues, issue 13: 100 ms),
-with the load average (/proc/loadavg) before and after.
+helpdesk.ops.gc), its SQL statement count, the Python function calls per request
+(cProfile over five more requests: the figure a noisy machine does not move, to compare
+trees), and its budget (issue 19: p50 under 50 ms for the queue, the deep page and
+search, under 80 ms for the ticket view; the task queues, issue 13: 100 ms), with the
+load average (/proc/loadavg) before and after.
 """
 
 import argparse
+import cProfile
 import gc
 import os
+import pstats
 import statistics
 import sys
 import time
@@ -40,6 +44,7 @@ from bench.bulk import load_tickets, setup_django
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/helpdesk_bench_panel"
 THREAD_LENGTH = 200
+PROFILED = 5  # requests per page under cProfile, after the timed ones
 
 
 def long_thread(agent):
@@ -112,6 +117,12 @@ def measure(client, url: str, runs: int) -> dict:
         cpu.append((time.process_time() - cpu_started) * 1000)  # this process: Django's
         assert response.status_code == 200, (url, response.status_code)
     gc.callbacks.remove(collector)
+    profile = cProfile.Profile()  # Python calls: the figure no shared machine moves
+    profile.enable()
+    for _ in range(PROFILED):
+        client.get(url, secure=True)
+    profile.disable()
+    calls = pstats.Stats(profile).total_calls / PROFILED  # type: ignore[attr-defined]
     timings.sort()
     return {
         "p50": statistics.median(timings),
@@ -119,6 +130,7 @@ def measure(client, url: str, runs: int) -> dict:
         "cpu": statistics.median(cpu),
         "gc": collecting[1] * 1000 / runs,
         "queries": len(statements),
+        "calls": calls,
     }
 
 
@@ -190,13 +202,13 @@ def main():
     ]
     print(f"load average before: {loadavg()}")
     print(
-        f"{'page':<52} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>8} {'gc ms':>6} {'queries':>8} {'budget':>8}"
+        f"{'page':<52} {'p50 ms':>8} {'p95 ms':>8} {'cpu ms':>8} {'gc ms':>6} {'queries':>8} {'calls':>8} {'budget':>8}"
     )
     for label, url, budget in pages:
         r = measure(client, url, args.runs)
         verdict = "ok" if r["p50"] < budget else "over"
         print(
-            f"{label:<52} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['cpu']:>8.1f} {r['gc']:>6.1f} {r['queries']:>8}"
+            f"{label:<52} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['cpu']:>8.1f} {r['gc']:>6.1f} {r['queries']:>8} {r['calls']:>8,.0f}"
             f" {budget:>5} {verdict}",
             flush=True,
         )
