@@ -91,12 +91,12 @@ def _health(servers, retry_seconds: float) -> _Health:
         return _HEALTH.setdefault(key, _Health(",".join(servers), retry_seconds))
 
 
-def _guarded(name: str, redis_method=None):
+def _guarded(name: str, redis_method=None, local=None):
     """A client method that falls back to process memory while Redis is unreachable or
-    refuses (`redis_method`: Django's client method of that name unless given; the
-    fallback is LocMemCache's, or this module's `_local_<name>`)."""
+    refuses (`redis_method`: Django's client method of that name unless given;
+    `local(locmem, *args)`: the fallback, LocMemCache's method of that name unless
+    given)."""
     redis_method = redis_method or getattr(django_redis.RedisCacheClient, name)
-    local = globals().get(f"_local_{name}")
 
     def method(self, *args):
         if self._usable():
@@ -186,7 +186,7 @@ class RedisCacheClient(django_redis.RedisCacheClient):
     set_many = _guarded("set_many")
     delete_many = _guarded("delete_many")
     clear = _guarded("clear")
-    sliding_log = _guarded("sliding_log", _redis_sliding_log)
+    sliding_log = _guarded("sliding_log", _redis_sliding_log, _local_sliding_log)
 
 
 class RedisCache(django_redis.RedisCache):

@@ -148,8 +148,8 @@ class ThreadEntry(OneBody, InsertWrittenOnce, models.Model):
         related_name="+",
         db_index=False,  # partial index in Meta
     )
-    # The entry's attachments as a list, on entries read by threads.selectors.entries_in
-    # (a prefetch's to_attr; not a column)
+    # The entry's attachments as a list, on entries read by threads.selectors.entries_for
+    # (a prefetch's to_attr) or entry_list; not a column
     attachment_list: list["Attachment"]
 
     class Meta:

@@ -50,15 +50,11 @@ def lock_holder(*, thread: str = "thread_id", except_agent_id: int | None = None
 
 
 def entries_for(*, thread_id: int, include_notes: bool) -> QuerySet[ThreadEntry]:
-    """The entries of a thread, with posters and attachments, in a constant number of queries."""
-    return entries_in(thread_ids=[thread_id], include_notes=include_notes)
-
-
-def entries_in(*, thread_ids: list[int], include_notes: bool) -> QuerySet[ThreadEntry]:
-    """The entries of several threads (a ticket's merged children shown apart), as
-    `entries_for`: each with its poster and `attachment_list`."""
+    """The entries of a thread, with posters and attachments, in a constant number of
+    queries: a queryset, for callers that page it (the API); a page showing a whole
+    thread takes `entry_list`."""
     # django-stubs declares the to_attr on the model and finds ThreadEntry's declaration
-    return _entries(thread_ids, include_notes).prefetch_related(  # type: ignore[no-redef]
+    return _entries([thread_id], include_notes).prefetch_related(  # type: ignore[no-redef]
         Prefetch(
             "attachments",
             queryset=Attachment.objects.select_related("file"),
@@ -69,10 +65,11 @@ def entries_in(*, thread_ids: list[int], include_notes: bool) -> QuerySet[Thread
 
 
 def entry_list(*, thread_ids: list[int], include_notes: bool) -> list[ThreadEntry]:
-    """Every entry of the threads, as `entries_in` gives them, for a page that shows a
-    whole thread: the attachments are read by thread (one join) rather than by the list
-    of every entry's id a prefetch writes (200 parameters for a 200-entry thread, each
-    prepared by the ORM: a tenth of the ticket view's time went there)."""
+    """Every entry of the threads (a ticket's, or its children merged as separate
+    threads), as `entries_for` gives them, for a page that shows them whole: the
+    attachments are read by thread (one join) rather than by the list of every entry's
+    id a prefetch writes (200 parameters for a 200-entry thread, each prepared by the
+    ORM: a tenth of the ticket view's time went there)."""
     entries = list(_entries(thread_ids, include_notes))
     files: dict[int, list[Attachment]] = {}
     attachments = Attachment.objects.filter(entry__thread_id__in=thread_ids).select_related("file")

@@ -175,7 +175,7 @@ class AfterResponseMiddleware:
             _after_response.reset(token)
         if pending:
             if response.streaming:
-                _offer_now(pending)
+                _offer_after_response(pending)
             else:  # Django runs these in response.close(), which the WSGI server calls
                 response._resource_closers.append(partial(_offer_after_response, pending))
         return response
