@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
-from django.db.models import Exists, Func, OuterRef, Q, QuerySet
+from django.db.models import Exists, Func, OuterRef, Q, QuerySet, Value
 
 from accounts.models import User
 from accounts.selectors import users_with_email
@@ -112,7 +112,7 @@ def quick_search(*, user, text: str) -> Results:
     return _by_text(visible, text, results)
 
 
-def _recent(qs: QuerySet, limit: int = CANDIDATES) -> list[int]:
+def _recent(qs: QuerySet, limit: int) -> list[int]:
     return list(qs.order_by("-updated_at", "-pk").values_list("pk", flat=True)[: limit + 1])
 
 
@@ -146,40 +146,76 @@ def worded(visible: QuerySet, field: str, text: str) -> tuple[QuerySet, QuerySet
     return by_field, visible.filter(Exists(entries.filter(thread_id=OuterRef("thread_id"))))
 
 
+def recent_candidates(
+    sources: dict[str, QuerySet], rank: SearchRank | None = None
+) -> tuple[dict[int, list[str]], dict[int, tuple], bool]:
+    """The CANDIDATES most recently updated rows of each source (querysets of one model):
+    ({pk: the sources that found it}, {pk: (updated_at, rank)}, whether a source had more).
+
+    PostgreSQL: one statement, the sources' own statements (each ordered and limited to
+    CANDIDATES + 1) joined by UNION ALL, each row tagged with its source and `rank`
+    computed for it (0.0 without one). SQLite, which allows no LIMIT inside a compound
+    statement: one statement per source."""
+    names = list(sources)
+    order = ("-updated_at", "-pk")
+    if is_postgres():
+        parts = [
+            qs.annotate(found_by=Value(i), found_rank=rank if rank is not None else Value(0.0))
+            .order_by(*order)
+            .values_list("found_by", "pk", "updated_at", "found_rank")[: CANDIDATES + 1]
+            for i, qs in enumerate(sources.values())
+        ]
+        rows = list(parts[0].union(*parts[1:], all=True)) if len(parts) > 1 else list(parts[0])
+    else:
+        rows = [
+            (i, pk, at, 0.0)
+            for i, qs in enumerate(sources.values())
+            for pk, at in qs.order_by(*order).values_list("pk", "updated_at")[: CANDIDATES + 1]
+        ]
+    per_source: dict[str, list[tuple]] = {name: [] for name in names}
+    for i, pk, at, score in rows:
+        per_source[names[i]].append((pk, at, score))
+    found: dict[int, list[str]] = {}
+    keys: dict[int, tuple] = {}
+    truncated = False
+    for name, hits in per_source.items():
+        hits.sort(key=lambda h: (h[1], h[0]), reverse=True)  # the statement's own order
+        truncated = truncated or len(hits) > CANDIDATES
+        for pk, at, score in hits[:CANDIDATES]:
+            found.setdefault(pk, []).append(name)
+            keys[pk] = (at, score or 0.0)
+    return found, keys, truncated
+
+
 def _by_text(visible: QuerySet, text: str, results: Results) -> Results:
     by_subject, by_message = worded(visible, "subject", text)
     names: QuerySet[User]
+    rank = None
     if is_postgres():
         names = User.objects.annotate(v=SimpleVector("name")).filter(v=_tsquery(text, "simple"))
+        rank = SearchRank(EnglishVector("subject"), _tsquery(text))
     else:
         names = User.objects.filter(name__icontains=text)
-    sources = {
-        "subject": _recent(by_subject),
-        "message": _recent(by_message),
-        "name": _recent(visible.filter(requester__in=names.values("pk"))),
-    }
-    results.truncated = any(len(ids) > CANDIDATES for ids in sources.values())
-    found: dict[int, list[str]] = {pk: [] for ids in sources.values() for pk in ids[:CANDIDATES]}
-    for source, ids in sources.items():
-        for pk in ids[:CANDIDATES]:
-            found[pk].append(source)
-    # rank the candidates on their keys alone, then load the rows shown (RESULTS of up to
-    # 3 x CANDIDATES), not every candidate with its related rows
-    keys = Ticket.objects.filter(pk__in=list(found)).order_by()  # ranked below
-    if is_postgres():
-        keys = keys.annotate(rank=SearchRank(EnglishVector("subject"), _tsquery(text)))
-        ranked = list(keys.values_list("pk", "updated_at", "rank"))
-    else:
-        ranked = [(pk, at, 0.0) for pk, at in keys.values_list("pk", "updated_at")]
-    ranked.sort(
-        key=lambda k: ("subject" in found[k[0]], k[2] or 0.0, len(found[k[0]]), k[1], k[0]),
+    # the candidates with their ranking keys in one statement; then the rows shown
+    # (RESULTS of up to 3 x CANDIDATES), not every candidate with its related rows
+    found, keys, results.truncated = recent_candidates(
+        {
+            "subject": by_subject,
+            "message": by_message,
+            "name": visible.filter(requester__in=names.values("pk")),
+        },
+        rank,
+    )
+    ranked = sorted(
+        found,
+        key=lambda pk: ("subject" in found[pk], keys[pk][1], len(found[pk]), keys[pk][0], pk),
         reverse=True,
     )
     results.truncated = results.truncated or len(ranked) > RESULTS
-    shown_keys = ranked[:RESULTS]
-    rows = Ticket.objects.select_related(*RELATED).in_bulk([k[0] for k in shown_keys])
-    for pk, _at, rank in shown_keys:
+    shown_pks = ranked[:RESULTS]
+    rows = Ticket.objects.select_related(*RELATED).in_bulk(shown_pks)
+    for pk in shown_pks:
         if pk in rows:  # not deleted meanwhile
-            shown(rows[pk], matched=found[pk], rank=rank or 0.0)
+            shown(rows[pk], matched=found[pk], rank=keys[pk][1])
             results.tickets.append(rows[pk])
     return results

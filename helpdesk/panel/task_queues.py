@@ -18,11 +18,10 @@ from tickets.models import Task, TaskState
 from tickets.selectors import tasks_assigned_to, tasks_visible_to
 
 from .keyset import Sort
-from .search import worded
+from .search import recent_candidates, worded
 
 RELATED = ("department", "assignee", "team", "ticket")
 RESULTS = 50  # search results shown
-CANDIDATES = 200  # per source (title, thread text), most recent first
 
 # No sort by due date: the keyset walks non-null values only, and most tasks have none.
 SORTS = {
@@ -147,11 +146,7 @@ class TaskResults:
     text: str
     exact: Task | None = None  # a visible task whose number is the query
     tasks: list[Task] | None = None
-    truncated: bool = False  # a source had more matches than CANDIDATES
-
-
-def _recent(qs: QuerySet[Task]) -> list[int]:
-    return list(qs.order_by("-updated_at", "-pk").values_list("pk", flat=True)[: CANDIDATES + 1])
+    truncated: bool = False  # a source had more matches than search.CANDIDATES
 
 
 def task_search(*, user, text: str) -> TaskResults:
@@ -169,9 +164,7 @@ def task_search(*, user, text: str) -> TaskResults:
         results.tasks = [results.exact]
         return results
     by_title, by_text = worded(visible, "title", text)
-    sources = [_recent(by_title), _recent(by_text)]
-    results.truncated = any(len(ids) > CANDIDATES for ids in sources)
-    found = {pk for ids in sources for pk in ids[:CANDIDATES]}
+    found, _keys, results.truncated = recent_candidates({"title": by_title, "text": by_text})
     tasks = list(
         Task.objects.select_related(*RELATED).filter(pk__in=found).order_by("-updated_at", "-pk")
     )

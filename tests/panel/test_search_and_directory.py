@@ -3,6 +3,7 @@ visible tickets; the directory with its user.dir gate; a new ticket for a client
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tickets import services
 from tickets.models import Ticket
@@ -58,6 +59,41 @@ def test_search_by_words_in_subject_message_and_name(as_agent_a, cast):
     assert hidden.number not in response.content.decode()
     # the subject match ranks first
     assert _found(response.content.decode())[0].startswith(by_subject.number)
+
+
+def test_each_source_gives_its_most_recent_candidates_in_one_statement(
+    as_agent_a, cast, monkeypatch
+):
+    """Each source (subject, message, name) is cut to its CANDIDATES most recent matches,
+    found in one statement on PostgreSQL; a source with more says so."""
+    from helpdesk.panel import search
+
+    subjects = [
+        open_ticket(cast.alice, department=cast.dept_a, subject=f"Printer {i}") for i in range(3)
+    ]
+    by_message = open_ticket(
+        cast.alice, department=cast.dept_a, subject="Help", body="The printer smokes"
+    )
+    monkeypatch.setattr(search, "CANDIDATES", 2)
+    found = search.quick_search(user=cast.agent_a, text="printer")
+    # the oldest subject match is past the cut; the subject matches rank first
+    assert [t.number for t in found.tickets] == [
+        subjects[2].number,
+        subjects[1].number,
+        by_message.number,
+    ]
+    assert found.truncated
+    assert found.tickets[0].matched == ["subject"] and found.tickets[2].matched == ["message"]
+    html = as_agent_a.get("/scp/search/?q=printer").content.decode()
+    assert "refine the words" in html and subjects[0].number not in html
+    monkeypatch.setattr(search, "CANDIDATES", 3)
+    found = search.quick_search(user=cast.agent_a, text="printer")
+    assert not found.truncated and len(found.tickets) == 4
+    if connection.vendor == "postgresql":
+        with CaptureQueriesContext(connection) as queries:
+            search.quick_search(user=cast.agent_a, text="printer")
+        sources = [q["sql"] for q in queries if "UNION ALL" in q["sql"]]
+        assert len(sources) == 1 and sources[0].count("DESC LIMIT 4)") == 3  # CANDIDATES + 1
 
 
 def test_search_suggestions_for_htmx(as_agent_a, ticket_a):
