@@ -113,6 +113,30 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
+# PostgreSQL: server-side binding, and psycopg prepares a statement once a connection has
+# run it PREPARE_THRESHOLD times, so PostgreSQL parses it once per connection and, where
+# its generic plan is no costlier than the custom ones (plan_cache_mode auto), stops
+# planning it on every call: planning is a large share of our short queries
+# (docs/performance.md). Django leaves preparing off unless OPTIONS asks for it. Both go
+# off together with DATABASE_SERVER_SIDE_BINDING=false, behind a transaction-mode pooler.
+# DATABASE_PREPARE_THRESHOLD=off keeps the binding and prepares nothing.
+DATABASE_SERVER_SIDE_BINDING = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+DATABASE_PREPARE_THRESHOLD = env.str("DATABASE_PREPARE_THRESHOLD", default="5")  # as JDBC's
+
+
+def server_side_options() -> dict:
+    if not DATABASE_SERVER_SIDE_BINDING:
+        return {"server_side_binding": False}
+    threshold = DATABASE_PREPARE_THRESHOLD.strip().lower()
+    if threshold in ("off", "none", ""):
+        return {"server_side_binding": True}  # Django's default: prepare nothing
+    if not threshold.isdigit():
+        raise ImproperlyConfigured(
+            f"DATABASE_PREPARE_THRESHOLD must be a number of executions or off, not {threshold!r}."
+        )
+    return {"server_side_binding": True, "prepare_threshold": int(threshold)}
+
+
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
 }
@@ -128,12 +152,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"transaction_mode": "IMMEDIATE", "timeout": 20}
     )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Server-side binding lets psycopg prepare the statements a connection repeats, so
-    # PostgreSQL plans each of them once per connection instead of on every call
-    # (planning is a large share of our short queries; see docs/performance.md).
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"server_side_binding": env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)}
-    )
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_options())
 # PostgreSQL's JIT compiles a query whose estimated cost crosses jit_above_cost: the
 # panel's one statement of bounded counts (helpdesk.counts) does, and compiling it took
 # longer than running it (docs/performance.md). Off unless DATABASE_JIT=true.
@@ -161,7 +180,7 @@ if env.str("DATABASE_REPLICA_URL", default=""):
     if DATABASES["replica"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["replica"].setdefault("OPTIONS", {}).update(
             {
-                "server_side_binding": env.bool("DATABASE_SERVER_SIDE_BINDING", default=True),
+                **server_side_options(),
                 # a replica that does not answer is skipped (config/dbrouter.py) after this
                 "connect_timeout": env.int("DATABASE_REPLICA_CONNECT_TIMEOUT", default=2),
             }

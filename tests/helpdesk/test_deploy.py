@@ -44,7 +44,8 @@ def python(tmp_path, *args, **variables) -> subprocess.CompletedProcess:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("SECURE_", "SESSION_", "CSRF_"))
-        and k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"}
+        and k not in {"DEBUG", "SECRET_KEY", "REDIS_URL", "ALLOWED_HOSTS"}
+        and not k.startswith("DATABASE_")
         and k != "DJANGO_ALLOW_ASYNC_UNSAFE"  # set by the browser tests' conftest
     }
     env.update(
