@@ -164,10 +164,10 @@ def task_search(*, user, text: str) -> TaskResults:
         results.tasks = [results.exact]
         return results
     by_title, by_text = worded(visible, "title", text)
-    found, _keys, results.truncated = recent_candidates({"title": by_title, "text": by_text})
-    tasks = list(
-        Task.objects.select_related(*RELATED).filter(pk__in=found).order_by("-updated_at", "-pk")
-    )
-    results.truncated = results.truncated or len(tasks) > RESULTS
-    results.tasks = tasks[:RESULTS]
+    found, keys, results.truncated = recent_candidates({"title": by_title, "text": by_text})
+    # newest first on the candidates' keys; then only the rows shown, with their related rows
+    ranked = sorted(found, key=lambda pk: (keys[pk][0], pk), reverse=True)
+    results.truncated = results.truncated or len(ranked) > RESULTS
+    rows = Task.objects.select_related(*RELATED).in_bulk(ranked[:RESULTS])
+    results.tasks = [rows[pk] for pk in ranked[:RESULTS] if pk in rows]  # not deleted meanwhile
     return results
