@@ -21,8 +21,9 @@ Prints the median and the 95th percentile of the server time of each page (rende
 included, network excluded), the median CPU time of this process per page (Django's
 work, the database's excluded: steadier than wall-clock time on a shared machine), its
 mean time in the cyclic garbage collector (tuned as in a gunicorn worker,
-helpdesk.ops.gc), its mean time in Django's SQL compiler ("sql ms": building the
-statements' text from querysets, in five more requests), its SQL statement count, the Python function calls per request
+helpdesk.ops.gc), its mean time in Django's SQL compiler for SELECT statements ("sql
+ms": building their text from querysets, subqueries included, in five more requests;
+the session's UPDATE and other writes are not counted), its SQL statement count, the Python function calls per request
 (cProfile over five more requests: the figure a noisy machine does not move, to compare
 trees), and its budget (issue 19: p50 under 50 ms for the queue, the deep page and
 search, under 80 ms for the ticket view; the task queues, issue 13: 100 ms), with the
@@ -142,9 +143,10 @@ def measure(client, url: str, runs: int) -> dict:
 
 @contextmanager
 def compiling():
-    """[seconds] spent in Django's SQL compiler (top-level `as_sql` calls, the
-    subqueries they compile included) while the block runs: building the SQL text and
-    its parameters from querysets, apart from running it."""
+    """[seconds] spent in Django's SELECT compiler (top-level `SQLCompiler.as_sql`
+    calls, the subqueries they compile included; the insert, update and delete
+    compilers are not patched) while the block runs: building the SQL text and its
+    parameters from querysets, apart from running it."""
     from django.db.models.sql.compiler import SQLCompiler
 
     spent = [0.0]

@@ -4,6 +4,7 @@ A first run needs nothing: SQLite in var/, tasks run in-process, mail to the con
 Production differs only by environment variables (see README and docs/architecture.md).
 """
 
+import re
 import warnings
 from pathlib import Path
 
@@ -113,15 +114,19 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-# PostgreSQL: server-side binding, and psycopg prepares a statement once a connection has
-# run it PREPARE_THRESHOLD times, so PostgreSQL parses it once per connection and, where
-# its generic plan is no costlier than the custom ones (plan_cache_mode auto), stops
-# planning it on every call: planning is a large share of our short queries
-# (docs/performance.md). Django leaves preparing off unless OPTIONS asks for it. Both go
-# off together with DATABASE_SERVER_SIDE_BINDING=false, behind a transaction-mode pooler.
-# DATABASE_PREPARE_THRESHOLD=off keeps the binding and prepares nothing.
+# PostgreSQL: server-side binding (parameters sent apart from the statement), off behind
+# a transaction-mode pooler (DATABASE_SERVER_SIDE_BINDING=false). Prepared statements are
+# a separate choice, off by default: Django leaves psycopg's prepare_threshold unset, and
+# DATABASE_PREPARE_THRESHOLD=N (binding on) has psycopg prepare a statement once a
+# connection has run it N times (0: at once), so PostgreSQL parses it once per
+# connection and may stop planning it. Off because (docs/performance.md, sixth round):
+# after a migration that changes a column's type, a connection that prepared a statement
+# reading it fails ("cached plan must not change result type") until it reconnects; and
+# PostgreSQL may move a prepared statement to its generic plan, which for the keyword
+# search is the plan for rare words, ten times slower for a common one. Worth it only
+# with persistent connections (CONN_MAX_AGE) and workers restarted after migrations.
 DATABASE_SERVER_SIDE_BINDING = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
-DATABASE_PREPARE_THRESHOLD = env.str("DATABASE_PREPARE_THRESHOLD", default="5")  # as JDBC's
+DATABASE_PREPARE_THRESHOLD = env.str("DATABASE_PREPARE_THRESHOLD", default="off")
 
 
 def server_side_options() -> dict:
@@ -130,7 +135,7 @@ def server_side_options() -> dict:
     threshold = DATABASE_PREPARE_THRESHOLD.strip().lower()
     if threshold in ("off", "none", ""):
         return {"server_side_binding": True}  # Django's default: prepare nothing
-    if not threshold.isdigit():
+    if not re.fullmatch(r"[0-9]{1,6}", threshold):
         raise ImproperlyConfigured(
             f"DATABASE_PREPARE_THRESHOLD must be a number of executions or off, not {threshold!r}."
         )
