@@ -18,10 +18,10 @@
    email backend inside the measured time).
 4. Prints messages per second, the median and p95 per message, and the outcomes.
 
-`--prepared` forces psycopg's server-side binding with prepared statements, which is
-now the project's default on PostgreSQL (DATABASE_SERVER_SIDE_BINDING): PostgreSQL
-plans each repeated query once per connection instead of every time (see
-docs/performance.md).
+`--prepared` forces psycopg's server-side binding with prepared statements (threshold
+5). The project's default is binding without preparing (DATABASE_SERVER_SIDE_BINDING on,
+DATABASE_PREPARE_THRESHOLD off: docs/architecture.md says why); with preparing,
+PostgreSQL parses each repeated query once per connection and may stop planning it.
 
 Budget (issue 4): at least 100 messages per second on this machine with PostgreSQL.
 """
@@ -196,7 +196,7 @@ def main() -> None:
     parser.add_argument(
         "--prepared",
         action="store_true",
-        help="force server-side binding with prepared statements (the project's default on PostgreSQL)",
+        help="force server-side binding with prepared statements (the project's default prepares nothing)",
     )
     parser.add_argument(
         "--redis-url", default=os.environ.get("BENCH_MAIL_REDIS_URL", "redis://127.0.0.1:6379/4")

@@ -63,7 +63,7 @@ def test_a_threshold_reaches_psycopg_and_prepares_a_repeated_statement():
     """The OPTIONS value is psycopg's: with a threshold of 2, a statement run twice on a
     connection is prepared on its third run (a connection of its own, closed after)."""
     token = uuid.uuid4().hex  # a statement this run alone has sent
-    sql = f"SELECT id FROM tickets_ticket WHERE number = %s  -- {token}"
+    sql = f"SELECT id FROM tickets_ticket WHERE number = %s  -- {token}"  # noqa: S608 - a uuid
     options = connection.settings_dict["OPTIONS"]
     saved = options.get("prepare_threshold")
     connection.close()
