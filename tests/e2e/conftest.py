@@ -7,6 +7,8 @@ PNG under test-artifacts/screenshots/ for review.
 """
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -72,6 +74,25 @@ def new_page(browser, live_server):
     yield make
     for context in contexts:
         context.close()
+    requests_finished()
+
+
+def requests_finished(timeout: float = 10.0) -> None:
+    """Wait (up to `timeout`) until the live server answers no request. It answers each
+    one in a thread of its own (socketserver's `process_request_thread`), and a request
+    the browser started just before the test ended (a draft's autosave, an htmx poll)
+    can still be reading when the database is flushed after a transactional test: the
+    flush's TRUNCATE and that read then lock the same tables in opposite orders, one of
+    them is killed as a deadlock, and a failed flush leaves rows for the next test
+    (seen in CI, tests/e2e/panel/test_draft_images_in_chromium.py)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(
+            t.name.endswith("(process_request_thread)") and t.is_alive()
+            for t in threading.enumerate()
+        ):
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture
