@@ -11,14 +11,20 @@ each subquery being the ORM's own SQL of a queryset built by the selectors (who 
 what is decided there, not here). PostgreSQL's JIT is off on our connections
 (config/settings.py, DATABASE_JIT): the sum of the subqueries' estimates would cross its
 threshold and compiling cost far more than the counting.
+
+The sidebar's queues are each the agent's visible tickets narrowed by the queue's
+condition: `compiled_once(visible)` gives the same rows with the visibility's WHERE
+compiled to SQL once, so the seven queues compile only their own conditions (the
+visibility, with its three subqueries, was about three quarters of each queue's
+compiling).
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import BooleanField, Expression, QuerySet
 
 COUNT_CAP = 999  # read at call time (tests lower it)
 
@@ -66,3 +72,59 @@ def capped_counts(
     for key, item in items.items():
         item.value = out[key]
     return out
+
+
+class CompiledCondition(Expression):
+    """A WHERE condition already compiled to SQL for queries whose base table is
+    `alias` (compiled_once). Refuses to be compiled anywhere else: in a subquery the
+    table's alias changes, and the SQL would name the outer query's table instead."""
+
+    conditional = True
+
+    def __init__(self, sql: str, params: tuple, alias: str):
+        super().__init__(output_field=BooleanField())
+        self.sql, self.params, self.alias = sql, params, alias
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}({self.sql!r}, {self.params!r})"
+
+    def relabeled_clone(self, change_map):
+        if self.alias in change_map:
+            raise ValueError("a compiled condition cannot be used in a subquery")
+        return self
+
+    def as_sql(self, compiler, connection):
+        query = compiler.query
+        if query.subquery or query.base_table != self.alias:
+            raise ValueError("a compiled condition belongs to its own top-level query")
+        return f"({self.sql})", list(self.params)
+
+
+def compiled_once(queryset: QuerySet) -> QuerySet:
+    """`queryset`'s rows, as a queryset whose condition is compiled to SQL now, once:
+    querysets narrowed from it (`.filter(...)`) compile only their own conditions. For
+    a queryset of one table with only a WHERE (any other is returned as it is); the
+    result must be compiled as a top-level query, as `capped_counts` does (a subquery
+    raises ValueError rather than read another table's rows)."""
+    query = queryset.query
+    joined = [a for a in query.alias_map if query.alias_refcount[a] and a != query.base_table]
+    if (
+        joined  # (joins that lookups trimmed stay in alias_map, unreferenced)
+        or query.is_sliced
+        or query.distinct
+        or query.combinator
+        or query.annotations
+        or query.extra
+        or query.select_for_update
+        or not query.where
+    ):
+        return queryset
+    compiler = query.get_compiler(using=queryset.db)
+    try:
+        sql, params = compiler.compile(query.where)
+    except EmptyResultSet:
+        return queryset.none()
+    except FullResultSet:
+        return queryset
+    base = queryset.model._base_manager.db_manager(queryset.db)
+    return base.filter(CompiledCondition(sql, tuple(params), query.base_table))

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts import permissions as perms
 from accounts.models import Organization, User
-from helpdesk.counts import Capped, capped_counts
+from helpdesk.counts import Capped, capped_counts, compiled_once
 from helpdesk.display import dated, shown
 from routing.models import SLA, Department, HelpTopic, Team
 from threads.html import inline_images
@@ -49,7 +49,7 @@ def sidebar(user, also: Mapping[str, QuerySet | Capped] | None = None) -> dict:
     (the header's, a page's tabs: their Capped values set), all in one statement."""
     teams = team_ids(user)
     queues = system_queues(user) + [saved_queue(s) for s in saved_queues_for(user)]
-    visible = tickets_visible_to(user=user)
+    visible = compiled_once(tickets_visible_to(user=user))  # counted only (top-level)
     counts = capped_counts(
         {
             **{

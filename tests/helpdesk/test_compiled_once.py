@@ -1,0 +1,82 @@
+"""helpdesk.counts.compiled_once: the sidebar's visible tickets with their condition
+compiled to SQL once, for its seven queue counts (tests/tickets/test_visibility.py checks
+the same rows for every kind of viewer)."""
+
+import pytest
+from django.db.models import Q
+from django.db.models.sql.compiler import SQLCompiler
+
+from helpdesk.counts import CompiledCondition, capped_counts, compiled_once
+from helpdesk.panel import selectors
+from helpdesk.panel.queues import queue_tickets, system_queues, team_ids
+from tickets import services
+from tickets.models import Ticket
+from tickets.selectors import tickets_visible_to
+
+from ..factories import AgentFactory, TeamFactory, open_ticket, status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def agent(cast):
+    """An agent of department A, in a team, with a referral from department B."""
+    agent = AgentFactory(department=cast.dept_a)
+    team = TeamFactory(members=[agent])
+    open_ticket(cast.alice, department=cast.dept_a)
+    open_ticket(cast.bob, department=cast.dept_b)  # not theirs
+    teamed = open_ticket(cast.bob, department=cast.dept_b)
+    services.ticket_assign(actor=cast.admin, ticket=teamed, team=team)
+    referred = open_ticket(cast.alice, department=cast.dept_b)
+    services.ticket_refer(actor=cast.admin, ticket=referred, agent=agent)
+    closed = open_ticket(cast.bob, department=cast.dept_a)
+    services.ticket_set_status(actor=cast.admin, ticket=closed, status=status("Closed"))
+    return agent
+
+
+def test_each_queue_counts_the_same_rows_as_the_plain_queryset(agent):
+    teams = team_ids(agent)
+    plain = tickets_visible_to(user=agent)
+    once = compiled_once(tickets_visible_to(user=agent))
+    queues = system_queues(agent)
+    expected = capped_counts({q.slug: queue_tickets(agent, q, teams, plain) for q in queues})
+    counted = capped_counts({q.slug: queue_tickets(agent, q, teams, once) for q in queues})
+    assert counted == expected
+    assert expected["open"] == 3 and expected["teams"] == 1 and expected["closed"] == 1
+    for q in queues:  # the rows themselves, not only how many
+        rows = set(queue_tickets(agent, q, teams, once).values_list("pk", flat=True))
+        assert rows == set(queue_tickets(agent, q, teams, plain).values_list("pk", flat=True))
+
+
+def test_the_sidebar_compiles_the_visibility_once_for_all_its_queues(agent, monkeypatch):
+    compiled = []
+    original = SQLCompiler.as_sql
+
+    def as_sql(self, *args, **kwargs):
+        compiled.append(self.query.model._meta.db_table)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", as_sql)
+    side = selectors.sidebar(agent)
+    counts = {q.slug: q.count for q in side["queues"]}
+    assert counts["open"] == 3 and counts["mine"] == 0
+    # the referral subquery is part of the visibility only: one compile, not one per queue
+    assert compiled.count("threads_referral") == 1
+
+
+def test_it_cannot_be_used_where_its_table_is_renamed(agent):
+    once = compiled_once(tickets_visible_to(user=agent))
+    with pytest.raises(ValueError, match="subquery"):
+        Ticket.objects.filter(pk__in=once.values("pk"))
+    with pytest.raises(ValueError, match="top-level"):
+        Ticket.objects.filter(Q(merged_into__in=once)).exists()
+
+
+def test_what_it_cannot_compile_once_comes_back_as_it_was(cast, agent):
+    everything = tickets_visible_to(user=cast.admin)  # no condition
+    assert compiled_once(everything) is everything
+    joined = Ticket.objects.filter(requester__email="alice@acme.test")
+    assert compiled_once(joined) is joined
+    assert not compiled_once(Ticket.objects.none()).exists()
+    once = compiled_once(tickets_visible_to(user=agent))
+    assert isinstance(once.query.where.children[0].lhs, CompiledCondition)
