@@ -5,10 +5,10 @@ Every surface (panel, portal, API, search, attachment downloads) reads tickets t
 question before any change, so a ticket that is not visible is not found anywhere.
 """
 
-from collections.abc import Callable, Iterable
-from typing import TypeVar
+from collections.abc import Iterable
+from functools import lru_cache
 
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts import permissions as perms
 from accounts.actors import Viewer, is_agent, is_api_key, is_client, is_system
@@ -19,8 +19,6 @@ from threads.models import Collaborator, Referral
 
 from .config import Snapshot
 from .models import HelpdeskSettings, State, Task, TaskState, Ticket, TicketLink
-
-M = TypeVar("M", bound=Model)
 
 
 def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
@@ -46,7 +44,7 @@ def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
     if is_agent(user):
         if user.is_helpdesk_admin:
             return Ticket.objects.all()
-        return _per_instance(user, "_visible_tickets", _agent_tickets).all()
+        return _agent_tickets(user).all()
     if is_client(user):
         return Ticket.objects.filter(_client_q(user)).exclude(state=State.DELETED)
     return Ticket.objects.none()
@@ -65,34 +63,49 @@ def tickets_readable_by(*, user: Viewer) -> QuerySet[Ticket]:
     return tickets_visible_to(user=user)
 
 
-def _per_instance(user: User, name: str, build: Callable[[User], QuerySet[M]]) -> QuerySet[M]:
-    """An agent's visible tickets or tasks as a queryset, built once per user instance (a
-    page asked for them up to six times; building cost more than running) for the values
-    it was built from; callers get a copy (`.all()`), so the kept one is never evaluated.
-    The departments come from `perms.department_ids`, itself cached on the instance
-    (accounts.permissions.agent_accesses); teams and referrals are subqueries, read when
-    the statement runs."""
-    key = (user.pk, user.department_id, user.assigned_only)
-    cached: tuple[tuple[object, ...], QuerySet[M]] | None = getattr(user, name, None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    built = build(user)
-    setattr(user, name, (key, built))
-    return built
-
-
 def _agent_tickets(user: User) -> QuerySet[Ticket]:
-    return Ticket.objects.filter(_agent_q(user)).exclude(state=State.DELETED)
+    return _agent_tickets_of(user.pk, user.assigned_only, frozenset(perms.department_ids(user)))
 
 
-def _agent_q(user: User, via: str = "") -> Q:
+def _agent_tasks(user: User) -> QuerySet[Task]:
+    return _agent_tasks_of(user.pk, user.assigned_only, frozenset(perms.department_ids(user)))
+
+
+# An agent's visible tickets and tasks, as querysets built once per process for the
+# values they are built from (building one cost about 2 ms, and every panel page asks
+# for both): these functions take every input as an argument, so the key cannot miss
+# one. Callers get a copy (`.all()`), so the kept one is never evaluated. Teams and
+# referrals are subqueries, read when the statement runs; the departments come from
+# `perms.department_ids`, read once per user instance (accounts.permissions).
+@lru_cache(maxsize=1024)
+def _agent_tickets_of(
+    pk: int, assigned_only: bool, departments: frozenset[int]
+) -> QuerySet[Ticket]:
+    q = _agent_q(pk, assigned_only, departments)
+    return Ticket.objects.filter(q).exclude(state=State.DELETED)
+
+
+@lru_cache(maxsize=1024)
+def _agent_tasks_of(pk: int, assigned_only: bool, departments: frozenset[int]) -> QuerySet[Task]:
+    teams = Team.members.through.objects.filter(user_id=pk).values("team_id")
+    q = Q(assignee_id=pk) | Q(team_id__in=teams)
+    if not assigned_only:
+        q |= Q(department_id__in=sorted(departments))
+    # the ticket's own condition through a join (one primary-key probe per task), not IN
+    # over every visible ticket: that set is too large to hash, and PostgreSQL priced its
+    # rescan so high that it compiled each task query with JIT (200 ms at a million)
+    q |= _agent_q(pk, assigned_only, departments, via="ticket__") & ~Q(ticket__state=State.DELETED)
+    return Task.objects.filter(q).exclude(state=TaskState.DELETED)
+
+
+def _agent_q(pk: int, assigned_only: bool, departments: frozenset[int], via: str = "") -> Q:
     """The agent's tickets; with `via` ("ticket__") the same condition on the ticket a
     row points at (a task's)."""
-    teams = Team.members.through.objects.filter(user_id=user.pk).values("team_id")
-    depts = perms.department_ids(user)
-    referral = Q(agent_id=user.pk) | Q(team_id__in=teams)
-    q = Q(**{f"{via}assignee_id": user.pk}) | Q(**{f"{via}team_id__in": teams})
-    if not user.assigned_only:
+    teams = Team.members.through.objects.filter(user_id=pk).values("team_id")
+    depts = sorted(departments)
+    referral = Q(agent_id=pk) | Q(team_id__in=teams)
+    q = Q(**{f"{via}assignee_id": pk}) | Q(**{f"{via}team_id__in": teams})
+    if not assigned_only:
         q |= Q(**{f"{via}department_id__in": depts})
         referral |= Q(department_id__in=depts)
     thread = OuterRef(f"{via}thread_id")
@@ -192,19 +205,7 @@ def tasks_visible_to(*, user: Viewer) -> QuerySet[Task]:
         return Task.objects.none()
     if user.is_helpdesk_admin:
         return Task.objects.all()
-    return _per_instance(user, "_visible_tasks", _agent_tasks).all()
-
-
-def _agent_tasks(user: User) -> QuerySet[Task]:
-    teams = Team.members.through.objects.filter(user_id=user.pk).values("team_id")
-    q = Q(assignee_id=user.pk) | Q(team_id__in=teams)
-    if not user.assigned_only:
-        q |= Q(department_id__in=perms.department_ids(user))
-    # the ticket's own condition through a join (one primary-key probe per task), not IN
-    # over every visible ticket: that set is too large to hash, and PostgreSQL priced its
-    # rescan so high that it compiled each task query with JIT (200 ms at a million)
-    q |= _agent_q(user, via="ticket__") & ~Q(ticket__state=State.DELETED)
-    return Task.objects.filter(q).exclude(state=TaskState.DELETED)
+    return _agent_tasks(user).all()
 
 
 def tasks_assigned_to(*, user: User, teams: Iterable[int] | None = None) -> QuerySet[Task]:

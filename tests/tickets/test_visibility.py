@@ -204,24 +204,40 @@ def test_an_api_key_sees_its_read_scope_and_changes_only_its_write_scope(
     assert posted.entry.poster_name == "API key writer"
 
 
-def test_the_agents_tickets_built_once_per_instance_stay_current(cast, tickets):
-    """tickets_visible_to builds an agent's queryset once per user instance: each call
-    hands out a fresh copy (a ticket opened after one was read shows in the next), and
-    a changed primary department or "assigned only" builds it anew."""
+def test_the_agents_tickets_built_once_per_process_stay_current(cast, tickets):
+    """tickets_visible_to builds an agent's queryset once per process for the same
+    agent, "assigned only" and departments: each call hands out a fresh copy (a ticket
+    opened after one was read shows in the next), another instance of the same agent
+    (the next request) reuses it, and a changed primary department, extra department
+    or "assigned only" builds another; a team joined shows at once (a subquery)."""
+    from tickets.selectors import _agent_tickets_of
+
     agent = AgentFactory(department=cast.dept_a)
     first = tickets_visible_to(user=agent)
     assert {t.number for t in first} == _n(tickets, "alice_a", "bob_a")
     later = open_ticket(cast.alice, department=cast.dept_a, subject="later in A")
     assert numbers(agent) == _n(tickets, "alice_a", "bob_a") | {later.number}
     assert tickets_visible_to(user=agent) is not tickets_visible_to(user=agent)
+    built = _agent_tickets_of.cache_info().misses
+    again = type(agent).objects.get(pk=agent.pk)  # the next request's instance
+    assert numbers(again) == _n(tickets, "alice_a", "bob_a") | {later.number}
+    assert _agent_tickets_of.cache_info().misses == built
+
+    team = TeamFactory(members=[again])
+    services.ticket_assign(actor=cast.admin, ticket=tickets["bob_b"], team=team)
+    assert tickets["bob_b"].number in numbers(again)
+    again.department_accesses.create(department=cast.dept_b, role=role("View only"))
+    assert numbers(type(agent).objects.get(pk=agent.pk)) == numbers(again) | _n(
+        tickets, "alice_b"
+    )
 
     agent.department = cast.dept_b
     assert numbers(agent) == _n(tickets, "alice_b", "bob_b")
     agent.assigned_only = True
-    assert numbers(agent) == set()
+    assert numbers(agent) == _n(tickets, "bob_b")  # their team's
 
 
-def test_the_agents_tasks_built_once_per_instance_stay_current(cast):
+def test_the_agents_tasks_built_once_per_process_stay_current(cast):
     from tickets.selectors import tasks_visible_to
 
     def new_task(actor, **kw):
