@@ -7,6 +7,7 @@ not decode, or belongs to another sort, answers 400: helpdesk.panel.params); `pa
 itself starts at the first page when given one anyway.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -42,13 +43,23 @@ class Page:
 
 
 def paginate(
-    queryset: QuerySet, *, sort: Sort, descending: bool, cursor: str | None, size: int
+    queryset: QuerySet,
+    *,
+    sort: Sort,
+    descending: bool,
+    cursor: str | None,
+    size: int,
+    loaded: Callable[[list], object] | None = None,
 ) -> Page:
+    """One page; `loaded(rows)` completes the rows read (their configuration from the
+    snapshot: panel.selectors.queue_rows) before anything reads them."""
     field = sort.field
     sort_key = ("-" if descending else "") + sort.key
     position = decode(cursor, sort_key, field) if cursor else None
     page = walk(queryset, field=field, descending=descending, position=position, size=size)
     rows, has_next, has_previous = page.rows, page.has_next, page.has_previous
+    if loaded is not None:
+        loaded(rows)
     return Page(
         rows=rows,
         next_cursor=encode(sort_key, rows[-1], field, False) if has_next and rows else None,

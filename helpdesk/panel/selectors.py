@@ -28,7 +28,7 @@ from tickets.services import active_lock, may_break_lock
 
 from .models import RecoveryCode, SavedQueue
 from .pickers import all_statuses
-from .queues import RELATED, queue_tickets, saved_queue, system_queues, team_ids
+from .queues import ROW_JOINS, queue_tickets, saved_queue, system_queues, team_ids
 
 BULK_PERMISSIONS = (
     "ticket.assign",
@@ -77,9 +77,15 @@ def bulk_permissions(user) -> set[str]:
 
 
 def queue_rows(user, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    """A queue's tickets with everything a row shows, in the page's one statement: the
-    related rows, and `locked_by`, who else is working on it (threads.selectors.lock_holder)."""
-    return tickets.select_related(*RELATED).annotate(locked_by=lock_holder(except_agent_id=user.pk))
+    """A queue's tickets with what a row shows, in the page's one statement: the people
+    and team (ROW_JOINS), and `locked_by`, who else is working on it
+    (threads.selectors.lock_holder). Their department, help topic, priority and status
+    come from the configuration snapshot once read (`with_configuration`): joining
+    those four tables too made PostgreSQL plan the statement for 4.9 ms, against 1.0
+    with three joins, for a 0.5 ms read."""
+    return tickets.select_related(*ROW_JOINS).annotate(
+        locked_by=lock_holder(except_agent_id=user.pk)
+    )
 
 
 def dashboard(user) -> dict:

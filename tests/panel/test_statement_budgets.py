@@ -20,8 +20,9 @@ pytestmark = pytest.mark.django_db
 QUEUE_BUDGET = 9  # issue 19: "a constant under 10"
 TASK_QUEUE_BUDGET = 9
 TICKET_VIEW_BUDGET = 21
-# PostgreSQL: the sources and their ranking keys in one statement; SQLite: one per source
-SEARCH_BUDGET = 9 if connection.vendor == "postgresql" else 11
+# PostgreSQL: the sources and their ranking keys in one statement; SQLite: one per source.
+# One of them reads the settings row: the rows' configuration comes from its snapshot
+SEARCH_BUDGET = 10 if connection.vendor == "postgresql" else 12
 
 
 def _statements(client, url: str) -> list[str]:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.errors import DomainError, NotVisible
 from helpdesk.alerts.selectors import unread_alerts
 from tickets import services
-from tickets.selectors import tickets_visible_to
+from tickets.selectors import tickets_visible_to, with_configuration
 
 from .. import keyset, selectors
 from ..access import agent_of, agent_required, preferences_of
@@ -78,7 +78,15 @@ def render_queue(request, queue, *, template="staff/queue.html", extra=None, pro
     if queue.problem:
         tickets = tickets.none()
     cursor = None if problems else params.cleaned_data.get("cursor")
-    result = keyset.paginate(tickets, sort=sort, descending=descending, cursor=cursor, size=size)
+    snapshot = config_snapshot(request)
+    result = keyset.paginate(
+        tickets,
+        sort=sort,
+        descending=descending,
+        cursor=cursor,
+        size=size,
+        loaded=lambda rows: with_configuration(rows, snapshot),
+    )
     remembered = queue.slug if queue.saved is None else None
     if request.session.get("panel_queue") != remembered:  # for "next ticket"
         request.session["panel_queue"] = remembered

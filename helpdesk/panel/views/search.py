@@ -11,6 +11,7 @@ from ..access import agent_of, agent_required
 from ..forms import AdvancedSearchForm, SaveQueueForm, narrow_pickers
 from ..http import attempt
 from ..params import QuickSearchParams
+from ..pickers import config_snapshot
 from ..queues import DEFAULT_COLUMNS, SearchQueue
 from ..rows import search_rows
 from ..search import quick_search
@@ -28,7 +29,9 @@ def search(request):
         if request.htmx:  # the typeahead: the errors in place of suggestions
             return render(request, "staff/_query_errors.html", ctx, status=400)
         return page(request, "staff/search.html", ctx, status=400)
-    results = quick_search(user=request.user, text=params.cleaned_data["q"])
+    results = quick_search(
+        user=request.user, text=params.cleaned_data["q"], snapshot=config_snapshot(request)
+    )
     if request.htmx and params.cleaned_data["suggest"]:
         return render(
             request, "staff/search/_suggest.html", {"results": results, "top": results.tickets[:8]}
