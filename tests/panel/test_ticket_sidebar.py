@@ -231,6 +231,7 @@ def test_the_clients_other_tickets_are_only_those_the_agent_may_see(as_agent_a, 
     page = as_agent_a.get(f"/scp/tickets/{ticket_a.number}/").content.decode()
     client = page.split('aria-labelledby="client-title"')[1].split("</section>")[0]
     assert f"#{other_a.number}" in client and "Toner is empty" in client
+    assert '<span class="badge state-open">Open</span>' in client  # its status, named
     assert hidden_b.number not in client and "Refund please" not in client
     assert someone_else.number not in client
     assert f"#{ticket_a.number}<" not in client  # not the ticket itself
