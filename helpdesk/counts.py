@@ -81,9 +81,9 @@ class CompiledCondition(Expression):
 
     conditional = True
 
-    def __init__(self, sql: str, params: tuple, alias: str):
+    def __init__(self, sql: str, params: tuple, alias: str, vendor: str):
         super().__init__(output_field=BooleanField())
-        self.sql, self.params, self.alias = sql, params, alias
+        self.sql, self.params, self.alias, self.vendor = sql, params, alias, vendor
 
     def __repr__(self):
         return f"{self.__class__.__name__}({self.sql!r}, {self.params!r})"
@@ -97,6 +97,8 @@ class CompiledCondition(Expression):
         query = compiler.query
         if query.subquery or query.base_table != self.alias:
             raise ValueError("a compiled condition belongs to its own top-level query")
+        if connection.vendor != self.vendor:
+            raise ValueError(f"compiled for {self.vendor}, not {connection.vendor}")
         return f"({self.sql})", list(self.params)
 
 
@@ -126,5 +128,44 @@ def compiled_once(queryset: QuerySet) -> QuerySet:
         return queryset.none()
     except FullResultSet:
         return queryset
-    base = queryset.model._base_manager.db_manager(queryset.db)
-    return base.filter(CompiledCondition(sql, tuple(params), query.base_table))
+    base = queryset.model._base_manager.all()
+    explicit = getattr(queryset, "_db", None)  # `using()`; otherwise the router's, each time
+    if explicit is not None:
+        base = base.using(explicit)
+    vendor = compiler.connection.vendor
+    return base.filter(CompiledCondition(sql, tuple(params), query.base_table, vendor))
+
+
+class CompiledSubquery(Expression):
+    """A whole SELECT already compiled to SQL (compiled_subquery), as the right-hand side
+    of `__in`. It names only its own tables (compiled as a top-level query, it has no
+    outer reference), so it reads the same rows wherever it is placed; it refuses a
+    connection of another database engine than the one it was compiled for."""
+
+    def __init__(self, sql: str, params: tuple, vendor: str, output_field):
+        super().__init__(output_field=output_field)
+        self.sql, self.params, self.vendor = sql, params, vendor
+
+    def __repr__(self):
+        return f"{self.__class__.__name__}({self.sql!r}, {self.params!r})"
+
+    def as_sql(self, compiler, connection):
+        if connection.vendor != self.vendor:
+            raise ValueError(f"compiled for {self.vendor}, not {connection.vendor}")
+        return f"({self.sql})", list(self.params)
+
+
+def compiled_subquery(queryset: QuerySet) -> CompiledSubquery:
+    """`queryset` (of one column: `.values("pk")`) compiled to SQL now, once: an
+    expression for `field__in=` that costs nothing to compile again. None of its rows
+    when it can have none (an empty `IN ()` list)."""
+    query = queryset.query
+    connection = connections[queryset.db]
+    field = queryset.model._meta.pk
+    try:
+        sql, params = query.get_compiler(connection=connection).as_sql()
+    except EmptyResultSet:
+        sql, params = (
+            queryset.model._base_manager.filter(pk=None).values("pk").query.sql_with_params()
+        )
+    return CompiledSubquery(sql, tuple(params), connection.vendor, field)

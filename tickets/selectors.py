@@ -7,6 +7,7 @@ question before any change, so a ticket that is not visible is not found anywher
 
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -41,10 +42,10 @@ def tickets_visible_to(*, user: Viewer) -> QuerySet[Ticket]:
         return keys.filter(department_id__in=user.read_departments)
     if is_system(user):
         return Ticket.objects.all()
-    if is_agent(user):
-        if user.is_helpdesk_admin:
-            return Ticket.objects.all()
-        return _agent_tickets(user).all()
+    if (scope := agent_scope(user)) is not None:
+        return agent_tickets(scope)
+    if is_agent(user):  # a helpdesk admin
+        return Ticket.objects.all()
     if is_client(user):
         return Ticket.objects.filter(_client_q(user)).exclude(state=State.DELETED)
     return Ticket.objects.none()
@@ -63,20 +64,41 @@ def tickets_readable_by(*, user: Viewer) -> QuerySet[Ticket]:
     return tickets_visible_to(user=user)
 
 
-def _agent_tickets(user: User) -> QuerySet[Ticket]:
-    return _agent_tickets_of(user.pk, user.assigned_only, frozenset(perms.department_ids(user)))
+class AgentScope(NamedTuple):
+    """Everything an agent's visible tickets and tasks are built from (`agent_tickets`,
+    `agent_tasks`): the functions that build them take this and nothing else, so what
+    is derived from them alone (the querysets, their compiled SQL) may be kept per
+    process under it. Their teams and referrals are subqueries, read when a statement
+    runs; the departments come from `perms.department_ids`, read once per user
+    instance (accounts.permissions), so once per request."""
+
+    pk: int
+    assigned_only: bool
+    departments: frozenset[int]
 
 
-def _agent_tasks(user: User) -> QuerySet[Task]:
-    return _agent_tasks_of(user.pk, user.assigned_only, frozenset(perms.department_ids(user)))
+def agent_scope(user: Viewer) -> AgentScope | None:
+    """The scope of an active agent who is not a helpdesk admin: whose tickets and tasks
+    are the agent rule of `tickets_visible_to` and `tasks_visible_to`. None for
+    anyone else."""
+    if not is_agent(user) or user.is_helpdesk_admin:
+        return None
+    return AgentScope(user.pk, user.assigned_only, frozenset(perms.department_ids(user)))
+
+
+def agent_tickets(scope: AgentScope) -> QuerySet[Ticket]:
+    """The tickets of an agent of this scope: tickets_visible_to's agent rule."""
+    return _agent_tickets_of(*scope).all()
+
+
+def agent_tasks(scope: AgentScope) -> QuerySet[Task]:
+    """The tasks of an agent of this scope: tasks_visible_to's agent rule."""
+    return _agent_tasks_of(*scope).all()
 
 
 # An agent's visible tickets and tasks, as querysets built once per process for the
-# values they are built from (building one cost about 2 ms, and every panel page asks
-# for both): these functions take every input as an argument, so the key cannot miss
-# one. Callers get a copy (`.all()`), so the kept one is never evaluated. Teams and
-# referrals are subqueries, read when the statement runs; the departments come from
-# `perms.department_ids`, read once per user instance (accounts.permissions).
+# scope they are built from (building one cost about 2 ms, and every panel page asks
+# for both). Callers get a copy (`.all()`), so the kept one is never evaluated.
 @lru_cache(maxsize=1024)
 def _agent_tickets_of(
     pk: int, assigned_only: bool, departments: frozenset[int]
@@ -201,11 +223,11 @@ def tasks_visible_to(*, user: Viewer) -> QuerySet[Task]:
         return tasks.filter(department_id__in=user.read_departments)
     if is_system(user):
         return Task.objects.all()
-    if not is_agent(user):
-        return Task.objects.none()
-    if user.is_helpdesk_admin:
+    if (scope := agent_scope(user)) is not None:
+        return agent_tasks(scope)
+    if is_agent(user):  # a helpdesk admin
         return Task.objects.all()
-    return _agent_tasks(user).all()
+    return Task.objects.none()
 
 
 def tasks_assigned_to(*, user: User, teams: Iterable[int] | None = None) -> QuerySet[Task]:

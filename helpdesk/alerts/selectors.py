@@ -1,10 +1,20 @@
 """Which alerts an agent sees: their own, about tickets and tasks they may see now
 (tickets.selectors decides), and about their own exports, newest first."""
 
+from functools import lru_cache
+
+from django.db import connections
 from django.db.models import Q, QuerySet
 
-from helpdesk.counts import Capped, capped_counts
-from tickets.selectors import tasks_visible_to, tickets_visible_to
+from helpdesk.counts import Capped, capped_counts, compiled_subquery
+from tickets.selectors import (
+    AgentScope,
+    agent_scope,
+    agent_tasks,
+    agent_tickets,
+    tasks_visible_to,
+    tickets_visible_to,
+)
 
 from .models import Alert
 
@@ -14,12 +24,23 @@ UNREAD_CAP = 99
 def alerts_visible_to(*, user) -> QuerySet[Alert]:
     if not getattr(user, "is_authenticated", False) or not user.is_agent:
         return Alert.objects.none()
-    visible = (
-        Q(ticket__in=tickets_visible_to(user=user).values("pk"))
-        | Q(task__in=tasks_visible_to(user=user).values("pk"))
-        | Q(export__requester_id=user.pk)
-    )
-    return Alert.objects.filter(visible, recipient_id=user.pk)
+    if (scope := agent_scope(user)) is not None:  # the agent rule: kept per scope
+        about = _about_visible_work(scope, connections[Alert.objects.db].vendor)
+    else:
+        about = Q(ticket__in=tickets_visible_to(user=user).values("pk")) | Q(
+            task__in=tasks_visible_to(user=user).values("pk")
+        )
+    return Alert.objects.filter(about | Q(export__requester_id=user.pk), recipient_id=user.pk)
+
+
+@lru_cache(maxsize=1024)
+def _about_visible_work(scope: AgentScope, vendor: str) -> Q:
+    """Alerts about the tickets and tasks an agent of `scope` may see: their SQL compiled
+    once per process (building and compiling them for the bell cost about 3.5 ms of
+    every page). `vendor`: the database engine the SQL is for."""
+    tickets = agent_tickets(scope).values("pk")
+    tasks = agent_tasks(scope).values("pk")
+    return Q(ticket_id__in=compiled_subquery(tickets)) | Q(task_id__in=compiled_subquery(tasks))
 
 
 def alerts_for_list(*, user, limit: int = 50) -> list[Alert]:

@@ -4,8 +4,10 @@ every ticket read starts from `tickets.selectors.tickets_visible_to`."""
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.core.cache import cache
+from django.db import connections
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.urls import reverse
@@ -23,7 +25,13 @@ from tickets.config import Snapshot
 from tickets.models import TRANSITIONS, MergeMode, State, Task, Ticket, TicketStatus
 from tickets.models import transition_permissions as gates
 from tickets.permissions import ticket_permissions
-from tickets.selectors import tickets_linked_to, tickets_visible_to
+from tickets.selectors import (
+    AgentScope,
+    agent_scope,
+    agent_tickets,
+    tickets_linked_to,
+    tickets_visible_to,
+)
 from tickets.services import active_lock, may_break_lock
 
 from .models import RecoveryCode, SavedQueue
@@ -49,7 +57,7 @@ def sidebar(user, also: Mapping[str, QuerySet | Capped] | None = None) -> dict:
     (the header's, a page's tabs: their Capped values set), all in one statement."""
     teams = team_ids(user)
     queues = system_queues(user) + [saved_queue(s) for s in saved_queues_for(user)]
-    visible = compiled_once(tickets_visible_to(user=user))  # counted only (top-level)
+    visible = counted_tickets(user)
     counts = capped_counts(
         {
             **{
@@ -63,6 +71,22 @@ def sidebar(user, also: Mapping[str, QuerySet | Capped] | None = None) -> dict:
     for q in queues:
         q.count = counts.get(f"queue:{q.slug}")
     return {"queues": queues, "teams": teams}
+
+
+def counted_tickets(user) -> QuerySet[Ticket]:
+    """tickets_visible_to(user) with its condition compiled (helpdesk.counts.compiled_once),
+    to count and narrow as top-level statements only; an agent's is compiled once per
+    process for their scope (tickets.selectors.AgentScope)."""
+    scope = agent_scope(user)
+    if scope is None:
+        return compiled_once(tickets_visible_to(user=user))
+    return _counted_agent_tickets(scope, connections[Ticket.objects.db].vendor).all()
+
+
+@lru_cache(maxsize=1024)
+def _counted_agent_tickets(scope: AgentScope, vendor: str) -> QuerySet[Ticket]:
+    """`vendor`: the database engine the compiled condition is for."""
+    return compiled_once(agent_tickets(scope))
 
 
 def any_role_allows(user, perm: str) -> bool:

@@ -13,7 +13,7 @@ from tickets import services
 from tickets.models import Ticket
 from tickets.selectors import tickets_visible_to
 
-from ..factories import AgentFactory, TeamFactory, open_ticket, status
+from ..factories import AgentFactory, TeamFactory, open_ticket, role, status
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_each_queue_counts_the_same_rows_as_the_plain_queryset(agent):
         assert rows == set(queue_tickets(agent, q, teams, plain).values_list("pk", flat=True))
 
 
-def test_the_sidebar_compiles_the_visibility_once_for_all_its_queues(agent, monkeypatch):
+def test_the_sidebar_compiles_the_visibility_once_for_all_its_queues(cast, agent, monkeypatch):
     compiled = []
     original = SQLCompiler.as_sql
 
@@ -57,10 +57,22 @@ def test_the_sidebar_compiles_the_visibility_once_for_all_its_queues(agent, monk
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(SQLCompiler, "as_sql", as_sql)
+    selectors._counted_agent_tickets.cache_clear()
     side = selectors.sidebar(agent)
     counts = {q.slug: q.count for q in side["queues"]}
     assert counts["open"] == 3 and counts["mine"] == 0
     # the referral subquery is part of the visibility only: one compile, not one per queue
+    assert compiled.count("threads_referral") == 1
+    # the next request (another instance of the agent) reuses it: no compile at all
+    compiled.clear()
+    again = selectors.sidebar(type(agent).objects.get(pk=agent.pk))
+    assert {q.slug: q.count for q in again["queues"]} == counts
+    assert "threads_referral" not in compiled
+    # another scope (an extra department) compiles its own, and counts what it adds
+    agent.department_accesses.create(department=cast.dept_b, role=role("View only"))
+    compiled.clear()
+    wider = selectors.sidebar(type(agent).objects.get(pk=agent.pk))
+    assert {q.slug: q.count for q in wider["queues"]}["open"] == 4  # bob's in B too
     assert compiled.count("threads_referral") == 1
 
 
