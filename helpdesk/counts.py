@@ -19,7 +19,7 @@ visibility, with its three subqueries, was about three quarters of each queue's
 compiling).
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
@@ -38,6 +38,9 @@ class Capped:
     queryset: QuerySet
     cap: int | None = None
     value: int | None = None
+    # the queryset's statement for a limit, compiled beforehand (the sidebar keeps its
+    # system queues' per agent scope); `queryset` still names the database
+    compiled: Callable[[int], tuple[str, tuple]] | None = None
 
 
 def capped_counts(
@@ -54,7 +57,11 @@ def capped_counts(
     for key, item in items.items():
         limit = (default if item.cap is None else item.cap) + 1
         try:
-            sql, params = item.queryset.order_by().values("pk")[:limit].query.sql_with_params()
+            sql, params = (
+                item.compiled(limit)
+                if item.compiled is not None
+                else count_statement(item.queryset, limit)
+            )
         except EmptyResultSet:  # e.g. "my teams" for an agent in no team
             out[key] = 0
             continue
@@ -72,6 +79,13 @@ def capped_counts(
     for key, item in items.items():
         item.value = out[key]
     return out
+
+
+def count_statement(queryset: QuerySet, limit: int) -> tuple[str, tuple]:
+    """The statement `capped_counts` counts the rows of: at most `limit` of their keys.
+    EmptyResultSet when the queryset can have none."""
+    sql, params = queryset.order_by().values("pk")[:limit].query.sql_with_params()
+    return sql, tuple(params)
 
 
 class CompiledCondition(Expression):

@@ -17,6 +17,7 @@ from django_stubs_ext import StrOrPromise
 
 from helpdesk.counts import COUNT_CAP, capped_counts
 from helpdesk.params import day_in_range
+from routing.models import Team
 from tickets.models import State
 from tickets.selectors import tickets_readable_by, tickets_visible_to
 
@@ -170,7 +171,11 @@ class SearchQueue(Queue):
 def team_ids(user) -> QuerySet:
     """The ids of the agent's teams, as a subquery: the statement that filters by them
     (`team_id__in=`) reads them, with no statement of their own."""
-    return user.teams.order_by().values("pk")
+    return team_ids_of(user.pk)
+
+
+def team_ids_of(pk: int) -> QuerySet:
+    return Team.objects.filter(members=pk).order_by().values("pk")
 
 
 def queue_tickets(

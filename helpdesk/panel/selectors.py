@@ -4,7 +4,7 @@ every ticket read starts from `tickets.selectors.tickets_visible_to`."""
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from django.core.cache import cache
 from django.db import connections
@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts import permissions as perms
 from accounts.models import Organization, User
-from helpdesk.counts import Capped, capped_counts, compiled_once
+from helpdesk.counts import Capped, capped_counts, compiled_once, count_statement
 from helpdesk.display import dated, shown
 from routing.models import SLA, Department, HelpTopic, Team
 from threads.html import inline_images
@@ -36,7 +36,15 @@ from tickets.services import active_lock, may_break_lock
 
 from .models import RecoveryCode, SavedQueue
 from .pickers import all_statuses
-from .queues import ROW_JOINS, queue_tickets, saved_queue, system_queues, team_ids
+from .queues import (
+    ROW_JOINS,
+    Queue,
+    queue_tickets,
+    saved_queue,
+    system_queues,
+    team_ids,
+    team_ids_of,
+)
 
 BULK_PERMISSIONS = (
     "ticket.assign",
@@ -58,13 +66,17 @@ def sidebar(user, also: Mapping[str, QuerySet | Capped] | None = None) -> dict:
     teams = team_ids(user)
     queues = system_queues(user) + [saved_queue(s) for s in saved_queues_for(user)]
     visible = counted_tickets(user)
+    scope = agent_scope(user)
+    vendor = connections[visible.db].vendor
+
+    def counted(q: Queue) -> Capped:
+        if scope is not None and q.saved is None:  # its statement kept for the scope
+            return Capped(visible, compiled=partial(_system_count, scope, q.slug, vendor))
+        return Capped(queue_tickets(user, q, teams, visible))
+
     counts = capped_counts(
         {
-            **{
-                f"queue:{q.slug}": queue_tickets(user, q, teams, visible)
-                for q in queues
-                if q.countable
-            },
+            **{f"queue:{q.slug}": counted(q) for q in queues if q.countable},
             **(also or {}),
         }
     )
@@ -87,6 +99,26 @@ def counted_tickets(user) -> QuerySet[Ticket]:
 def _counted_agent_tickets(scope: AgentScope, vendor: str) -> QuerySet[Ticket]:
     """`vendor`: the database engine the compiled condition is for."""
     return compiled_once(agent_tickets(scope))
+
+
+@dataclass(frozen=True)
+class _ScopeAgent:
+    """What a system queue's filter may read of its agent when its statement is kept per
+    scope: the key, and nothing else (reading anything more fails, it is not cached)."""
+
+    pk: int
+
+
+@lru_cache(maxsize=4096)
+def _system_count(scope: AgentScope, slug: str, vendor: str, limit: int) -> tuple[str, tuple]:
+    """The count statement of a system queue for an agent of `scope`, compiled once per
+    process: its rows are a function of the scope alone (the visible tickets, the
+    agent's key, their teams as a subquery). Compiling the sidebar's seven cost about
+    3 ms of every page. EmptyResultSet as count_statement."""
+    visible = _counted_agent_tickets(scope, vendor).all()
+    queue = Queue(slug, label="")
+    agent = _ScopeAgent(scope.pk)
+    return count_statement(queue_tickets(agent, queue, team_ids_of(scope.pk), visible), limit)
 
 
 def any_role_allows(user, perm: str) -> bool:

@@ -3,6 +3,7 @@ compiled to SQL once, for its seven queue counts (tests/tickets/test_visibility.
 the same rows for every kind of viewer)."""
 
 import pytest
+from django.db import connection
 from django.db.models import Q
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -92,3 +93,25 @@ def test_what_it_cannot_compile_once_comes_back_as_it_was(cast, agent):
     assert not compiled_once(Ticket.objects.none()).exists()
     once = compiled_once(tickets_visible_to(user=agent))
     assert isinstance(once.query.where.children[0].lhs, CompiledCondition)
+
+
+def test_a_system_queue_statement_kept_for_the_scope_is_the_one_compiled_afresh(agent):
+    """The sidebar keeps each system queue's count statement per agent scope; it must be
+    the statement the queue's own queryset compiles to, for every queue and a new limit."""
+    from helpdesk.counts import count_statement
+    from tickets.selectors import agent_scope
+
+    scope = agent_scope(agent)
+    teams = team_ids(agent)
+    once = selectors.counted_tickets(agent)
+    vendor = connection.vendor
+    for q in system_queues(agent):
+        for limit in (1000, 3):
+            kept = selectors._system_count(scope, q.slug, vendor, limit)
+            assert kept == count_statement(queue_tickets(agent, q, teams, once), limit), q.slug
+            fresh = tickets_visible_to(user=agent)  # the same rows as the plain queryset
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT COUNT(*) FROM ({kept[0]}) AS c", kept[1])  # noqa: S608
+                counted = cursor.fetchone()[0]
+            plain = queue_tickets(agent, q, teams, fresh).order_by().values("pk")[:limit]
+            assert counted == plain.count(), q.slug
