@@ -342,7 +342,7 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions live in the database (Django's default), so sign-ins survive a Redis outage.
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "accounts.sessionstore"  # Django's database sessions, one read hand-written
 
 # Redis by default; RabbitMQ (amqp://...) or another broker through CELERY_BROKER_URL.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
