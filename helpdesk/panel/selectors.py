@@ -65,7 +65,7 @@ def sidebar(user, also: Mapping[str, QuerySet | Capped] | None = None) -> dict:
     (the header's, a page's tabs: their Capped values set), all in one statement."""
     teams = team_ids(user)
     queues = system_queues(user) + [saved_queue(s) for s in saved_queues_for(user)]
-    visible = counted_tickets(user)
+    visible = visible_compiled(user)
     scope = agent_scope(user)
     vendor = connections[visible.db].vendor
 
@@ -85,10 +85,11 @@ def sidebar(user, also: Mapping[str, QuerySet | Capped] | None = None) -> dict:
     return {"queues": queues, "teams": teams}
 
 
-def counted_tickets(user) -> QuerySet[Ticket]:
+def visible_compiled(user) -> QuerySet[Ticket]:
     """tickets_visible_to(user) with its condition compiled (helpdesk.counts.compiled_once),
-    to count and narrow as top-level statements only; an agent's is compiled once per
-    process for their scope (tickets.selectors.AgentScope)."""
+    to count, narrow and read in top-level statements only (never as a subquery); an
+    agent's is compiled once per process for their scope (tickets.selectors.AgentScope).
+    The sidebar's counts and the ticket page's family and client's tickets read it."""
     scope = agent_scope(user)
     if scope is None:
         return compiled_once(tickets_visible_to(user=user))
@@ -340,7 +341,7 @@ def undeliverable_people(ticket, collaborators) -> str:
 def merge_family(user, ticket) -> dict:
     """The ticket's parent and children (merged or linked) that the agent may see, and the
     threads of children merged as separate threads: a constant number of queries."""
-    visible = tickets_visible_to(user=user).only(
+    visible = visible_compiled(user).only(
         "pk", "number", "subject", "state", "merge_mode", "thread_id", "merged_into_id"
     )
     parent = visible.filter(pk=ticket.merged_into_id).first() if ticket.merged_into_id else None
@@ -446,7 +447,7 @@ def client_context(user, ticket, snapshot: Snapshot | None = None) -> dict:
     comes from `snapshot` when given (a join over every ticket of a requester with
     a thousand cost more than the sort)."""
     others = (
-        tickets_visible_to(user=user)
+        visible_compiled(user)
         .filter(requester_id=ticket.requester_id)
         .exclude(pk=ticket.pk)
         .order_by("-updated_at", "-pk")

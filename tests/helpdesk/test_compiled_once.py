@@ -103,7 +103,7 @@ def test_a_system_queue_statement_kept_for_the_scope_is_the_one_compiled_afresh(
 
     scope = agent_scope(agent)
     teams = team_ids(agent)
-    once = selectors.counted_tickets(agent)
+    once = selectors.visible_compiled(agent)
     vendor = connection.vendor
     for q in system_queues(agent):
         for limit in (1000, 3):
