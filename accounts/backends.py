@@ -59,6 +59,8 @@ class HelpdeskBackend(ModelBackend):
             pk = User._meta.get_field("id").to_python(user_id)
         except ValidationError:
             return None
+        if pk is None or not 0 < pk < 2**63:  # not a key the database can hold
+            return None
         query, relations = _per_request()
         row = query.one([pk])
         if row is None:

@@ -173,13 +173,13 @@ def compiled_subquery(queryset: QuerySet) -> CompiledSubquery:
     """`queryset` (of one column: `.values("pk")`) compiled to SQL now, once: an
     expression for `field__in=` that costs nothing to compile again. None of its rows
     when it can have none (an empty `IN ()` list)."""
-    query = queryset.query
+    queryset = queryset.order_by()  # an IN list has no order (a model's default would
+    # keep PostgreSQL from pulling the subquery up into the statement around it)
     connection = connections[queryset.db]
     field = queryset.model._meta.pk
     try:
-        sql, params = query.get_compiler(connection=connection).as_sql()
+        sql, params = queryset.query.get_compiler(connection=connection).as_sql()
     except EmptyResultSet:
-        sql, params = (
-            queryset.model._base_manager.filter(pk=None).values("pk").query.sql_with_params()
-        )
+        none = queryset.model._base_manager.filter(pk=None).order_by().values("pk")
+        sql, params = none.query.sql_with_params()
     return CompiledSubquery(sql, tuple(params), connection.vendor, field)

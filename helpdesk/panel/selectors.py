@@ -115,7 +115,10 @@ def _system_count(scope: AgentScope, slug: str, vendor: str, limit: int) -> tupl
     """The count statement of a system queue for an agent of `scope`, compiled once per
     process: its rows are a function of the scope alone (the visible tickets, the
     agent's key, their teams as a subquery). Compiling the sidebar's seven cost about
-    3 ms of every page. EmptyResultSet as count_statement."""
+    3 ms of every page. EmptyResultSet as count_statement. A system queue whose filter
+    read the time (a "due today") would have it frozen here: such a queue must be
+    counted through queue_tickets, not kept (the test of this function compares every
+    system queue's kept statement with a fresh compile, a second apart)."""
     visible = _counted_agent_tickets(scope, vendor).all()
     queue = Queue(slug, label="")
     agent = _ScopeAgent(scope.pk)

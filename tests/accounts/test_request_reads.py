@@ -38,6 +38,7 @@ def test_a_session_key_that_is_not_a_user_or_not_active_signs_nobody_in():
     backend = HelpdeskBackend()
     assert backend.get_user(agent.pk + 1000) is None
     assert backend.get_user("not a number") is None
+    assert backend.get_user(2**64) is None and backend.get_user(None) is None
     agent.is_active = False
     agent.save()
     assert backend.get_user(agent.pk) is None
