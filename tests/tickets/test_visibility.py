@@ -227,9 +227,7 @@ def test_the_agents_tickets_built_once_per_process_stay_current(cast, tickets):
     services.ticket_assign(actor=cast.admin, ticket=tickets["bob_b"], team=team)
     assert tickets["bob_b"].number in numbers(again)
     again.department_accesses.create(department=cast.dept_b, role=role("View only"))
-    assert numbers(type(agent).objects.get(pk=agent.pk)) == numbers(again) | _n(
-        tickets, "alice_b"
-    )
+    assert numbers(type(agent).objects.get(pk=agent.pk)) == numbers(again) | _n(tickets, "alice_b")
 
     agent.department = cast.dept_b
     assert numbers(agent) == _n(tickets, "alice_b", "bob_b")
