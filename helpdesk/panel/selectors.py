@@ -382,7 +382,7 @@ def separate_threads(children) -> list[tuple]:
     return list(by_thread.values())
 
 
-def ticket_page(user, ticket, snapshot: Snapshot | None = None) -> dict:
+def ticket_page(user, ticket, snapshot: Snapshot) -> dict:
     """Everything the ticket view shows, in a number of queries independent of the thread.
     `snapshot`: the request's configuration (the statuses come from its cache)."""
     granted = ticket_permissions(user, ticket)
@@ -444,27 +444,21 @@ def editable_properties(ticket, granted: frozenset[str], statuses) -> frozenset[
     return frozenset(name for name, allowed in rules.items() if allowed)
 
 
-def client_context(user, ticket, snapshot: Snapshot | None = None) -> dict:
+def client_context(user, ticket, snapshot: Snapshot) -> dict:
     """Beside the thread: the requester's organization and their other tickets that this
     agent may see (the visibility selector), newest first, in two queries. Their status
-    comes from `snapshot` when given (a join over every ticket of a requester with
-    a thousand cost more than the sort)."""
+    comes from `snapshot` (a join over every ticket of a requester with a thousand cost
+    more than the sort)."""
     others = (
         visible_compiled(user)
         .filter(requester_id=ticket.requester_id)
         .exclude(pk=ticket.pk)
+        .only("pk", "number", "subject", "state", "updated_at", "status_id")
         .order_by("-updated_at", "-pk")
     )
-    if snapshot is None:
-        others = others.select_related("status").only(
-            "pk", "number", "subject", "state", "updated_at", "status__name", "status__translations"
-        )
-    else:
-        others = others.only("pk", "number", "subject", "state", "updated_at", "status_id")
     shown_others = list(others[: OTHER_TICKETS_SHOWN + 1])
-    if snapshot is not None:
-        for other in shown_others:
-            snapshot.fill(other, ("status",))
+    for other in shown_others:
+        snapshot.fill(other, ("status",))
     return {
         "client_others": shown_others[:OTHER_TICKETS_SHOWN],
         "client_more": len(shown_others) > OTHER_TICKETS_SHOWN,
