@@ -16,21 +16,18 @@ from .models import Attachment, Draft, DraftImage, Lock, ThreadEntry, ThreadEven
 from .services import DRAFT_IMAGE_REF
 
 # The poster's columns no reader of a thread uses (a name, an address, agent or not, are
-# what they show): not loaded for each of a long thread's entries.
-POSTER_UNREAD = [
-    f"poster__{name}"
-    for name in (
-        "password",
-        "last_login",
-        "date_joined",
-        "updated_at",
-        "permissions",
-        "signature",
-        "notes",
-        "phone",
-        "reset_nonce",
-    )
-]
+# what they show): not loaded with a thread's posters.
+POSTER_UNREAD = (
+    "password",
+    "last_login",
+    "date_joined",
+    "updated_at",
+    "permissions",
+    "signature",
+    "notes",
+    "phone",
+    "reset_nonce",
+)
 
 
 def lock_holder(*, thread: str = "thread_id", except_agent_id: int | None = None) -> Subquery:
@@ -83,10 +80,10 @@ def entry_list(*, thread_ids: list[int], include_notes: bool) -> list[ThreadEntr
 
 
 def _entries(thread_ids: list[int], include_notes: bool) -> QuerySet[ThreadEntry]:
-    qs = (
-        ThreadEntry.objects.filter(thread_id__in=thread_ids)
-        .select_related("poster")
-        .defer(*POSTER_UNREAD)
+    # the posters read apart, each once (a thread has a few, its entries hundreds): not
+    # a User built per entry from a join
+    qs = ThreadEntry.objects.filter(thread_id__in=thread_ids).prefetch_related(
+        Prefetch("poster", queryset=User.objects.defer(*POSTER_UNREAD))
     )
     if not include_notes:
         qs = qs.exclude(kind=ThreadEntry.Kind.NOTE)

@@ -6,7 +6,8 @@ from functools import lru_cache
 from django.db import connections
 from django.db.models import Q, QuerySet
 
-from helpdesk.counts import Capped, capped_counts, compiled_subquery
+from accounts.compiled import compiled_subquery
+from helpdesk.counts import Capped, capped_counts
 from tickets.selectors import (
     AgentScope,
     agent_scope,

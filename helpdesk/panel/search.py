@@ -17,9 +17,9 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Exists, Func, OuterRef, Q, QuerySet, Value
 
+from accounts.compiled import compiled_once
 from accounts.models import User
 from accounts.selectors import users_with_email
-from helpdesk.counts import compiled_once
 from helpdesk.display import shown
 from threads.models import Collaborator, ThreadEntry
 from tickets.config import Snapshot

@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import permissions as perms
+from accounts.compiled import compiled_once
 from accounts.models import Organization, User
-from helpdesk.counts import Capped, capped_counts, compiled_once, count_statement
+from helpdesk.counts import Capped, capped_counts, count_statement
 from helpdesk.display import dated, shown
 from routing.models import SLA, Department, HelpTopic, Team
 from threads.html import inline_images
@@ -86,7 +87,7 @@ def sidebar(user, also: Mapping[str, QuerySet | Capped] | None = None) -> dict:
 
 
 def visible_compiled(user) -> QuerySet[Ticket]:
-    """tickets_visible_to(user) with its condition compiled (helpdesk.counts.compiled_once),
+    """tickets_visible_to(user) with its condition compiled (accounts.compiled.compiled_once),
     to count, narrow and read in top-level statements only (never as a subquery); an
     agent's is compiled once per process for their scope (tickets.selectors.AgentScope).
     The sidebar's counts and the ticket page's family and client's tickets read it."""

@@ -164,5 +164,5 @@ def test_the_entry_list_costs_the_same_queries_whatever_the_page_size(
     with django_assert_num_queries(small):
         client.get(f"/api/v1/tickets/{ticket.number}/entries/?page_size=13")
     # token, department accesses, the ticket (+ its department and organization), entries,
-    # their attachments
-    assert small == 7
+    # their posters (each once), their attachments
+    assert small == 8

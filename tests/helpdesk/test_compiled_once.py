@@ -1,4 +1,4 @@
-"""helpdesk.counts.compiled_once: the sidebar's visible tickets with their condition
+"""accounts.compiled.compiled_once: the sidebar's visible tickets with their condition
 compiled to SQL once, for its seven queue counts (tests/tickets/test_visibility.py checks
 the same rows for every kind of viewer)."""
 
@@ -7,7 +7,8 @@ from django.db import connection
 from django.db.models import Q
 from django.db.models.sql.compiler import SQLCompiler
 
-from helpdesk.counts import CompiledCondition, capped_counts, compiled_once
+from accounts.compiled import CompiledCondition, compiled_once
+from helpdesk.counts import capped_counts
 from helpdesk.panel import selectors
 from helpdesk.panel.queues import queue_tickets, system_queues, team_ids
 from tickets import services

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.django_db
 
 QUEUE_BUDGET = 9  # issue 19: "a constant under 10"
 TASK_QUEUE_BUDGET = 9
-TICKET_VIEW_BUDGET = 21
+# the thread's posters are read apart from its entries, each once (issue 19): one more
+TICKET_VIEW_BUDGET = 22
 # PostgreSQL: the sources and their ranking keys in one statement; SQLite: one per source.
 # One of them reads the settings row: the rows' configuration comes from its snapshot
 SEARCH_BUDGET = 10 if connection.vendor == "postgresql" else 12

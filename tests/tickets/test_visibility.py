@@ -1,15 +1,28 @@
 """Who sees which ticket: the selector, and the same answer from the permission check."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.actors import SYSTEM
+from accounts.compiled import compiled_once
 from accounts.errors import NotVisible
-from helpdesk.counts import compiled_once
 from tickets import services
+from tickets.models import Ticket
 from tickets.permissions import check_visible
-from tickets.selectors import ticket_get_for, tickets_linked_to, tickets_visible_to
+from tickets.selectors import (
+    TICKET_PEOPLE,
+    ticket_get_for,
+    tickets_linked_to,
+    tickets_readable_by,
+    tickets_visible_to,
+)
 
 from ..factories import AgentFactory, TeamFactory, open_ticket, role, status
+
+
+def columns(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
 
 
 def numbers(user):
@@ -17,6 +30,30 @@ def numbers(user):
     # the sidebar counts over the same rows with the condition compiled once
     once = compiled_once(tickets_visible_to(user=user))
     assert set(once.values_list("number", flat=True)) == found
+    # and one ticket at a time, as every page and action reads it (an agent's read is
+    # written once per scope): the same tickets, with the same people joined
+    readable = set(tickets_readable_by(user=user).values_list("number", flat=True))
+    for ticket in Ticket.objects.select_related(*TICKET_PEOPLE):
+        for lookup in ({"number": ticket.number}, {"pk": ticket.pk}):
+            if ticket.number not in readable:
+                with pytest.raises(NotVisible):
+                    ticket_get_for(user=user, **lookup)
+                continue
+            got = ticket_get_for(user=user, **lookup)
+            assert (got.pk, got.number, got.subject, got.updated_at) == (
+                ticket.pk,
+                ticket.number,
+                ticket.subject,
+                ticket.updated_at,
+            )
+            with CaptureQueriesContext(connection) as reads:
+                people = [getattr(got, name) for name in TICKET_PEOPLE]
+            assert len(reads) == 0  # joined, not read on access
+            for name, mine in zip(TICKET_PEOPLE, people, strict=True):
+                theirs = getattr(ticket, name)
+                assert mine == theirs, name
+                if mine is not None:
+                    assert columns(mine) == columns(theirs), name
     return found
 
 

@@ -6,7 +6,8 @@ may_history, may_resend). `brief` (a merged ticket's separate thread): no channe
 sender or merge badges, no edit actions, no image previews. `actions=False` (a task's
 thread): no "create a ticket" or "create a task" from the entry. The page's
 `may_split`, `may_create_task`, `task_from_entry_url` and CSRF token come from the
-template's context.
+template's context. `{% timeline_items items "event template" %}` writes a whole
+timeline, its entries so and its events through a template.
 """
 
 from django import template
@@ -179,3 +180,20 @@ def thread_entry(context, e, brief: bool = False, actions: bool = True) -> SafeS
         mark_safe(getattr(e, "display_html", "")),  # noqa: S308  # sanitized HTML, as the template's |safe
         _files(e, brief),
     )
+
+
+@register.simple_tag(takes_context=True)
+def timeline_items(context, items, event_template: str, actions: bool = True) -> SafeString:
+    """A timeline's items (selectors.timeline): each entry as `{% thread_entry %}` writes
+    it, each event through `event_template` (as `{% include %}` would, with `ev`). One
+    loop in Python: the template's loop, test and tag call per item cost as much as
+    writing a 200-entry thread's entries."""
+    event = context.template.engine.get_template(event_template)
+    out = []
+    for item in items:
+        if item.kind == "entry":
+            out.append(thread_entry(context, item.obj, actions=actions))
+            continue
+        with context.push(ev=item.obj):
+            out.append(event.render(context))
+    return mark_safe("".join(out))  # noqa: S308  # each part escaped as written
