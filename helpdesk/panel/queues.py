@@ -23,10 +23,10 @@ from tickets.selectors import tickets_readable_by, tickets_visible_to
 
 from .keyset import Sort
 from .models import SavedQueue
-from .search import ROW_JOINS, keyword_q
+from .search import ROW_JOINS, keyword_q, with_row_joins
 
 # the counts: helpdesk.counts; the joins of a page of rows: .search
-__all__ = ["COUNT_CAP", "ROW_JOINS", "capped_counts"]
+__all__ = ["COUNT_CAP", "ROW_JOINS", "capped_counts", "with_row_joins"]
 
 RELATED = ("requester", "priority", "status", "department", "assignee", "team", "topic")
 

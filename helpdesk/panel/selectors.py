@@ -38,14 +38,15 @@ from tickets.services import active_lock, may_break_lock
 from .models import RecoveryCode, SavedQueue
 from .pickers import all_statuses
 from .queues import (
-    ROW_JOINS,
     Queue,
     queue_tickets,
     saved_queue,
     system_queues,
     team_ids,
     team_ids_of,
+    with_row_joins,
 )
+from .search import ROW_PERSON
 
 BULK_PERMISSIONS = (
     "ticket.assign",
@@ -139,14 +140,12 @@ def bulk_permissions(user) -> set[str]:
 
 def queue_rows(user, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """A queue's tickets with what a row shows, in the page's one statement: the people
-    and team (ROW_JOINS), and `locked_by`, who else is working on it
+    and team (queues.with_row_joins), and `locked_by`, who else is working on it
     (threads.selectors.lock_holder). Their department, help topic, priority and status
     come from the configuration snapshot once read (`with_configuration`): joining
     those four tables too made PostgreSQL plan the statement for 4.9 ms, against 1.0
     with three joins, for a 0.5 ms read."""
-    return tickets.select_related(*ROW_JOINS).annotate(
-        locked_by=lock_holder(except_agent_id=user.pk)
-    )
+    return with_row_joins(tickets).annotate(locked_by=lock_holder(except_agent_id=user.pk))
 
 
 def dashboard(user) -> dict:
@@ -489,6 +488,12 @@ def assignable_agents(user=None):
 
         agents = agents.filter(pk__in=agents_visible_to(user=user).values("pk"))
     return agents
+
+
+def agent_picker(user):
+    """`assignable_agents(user)` as a bulk picker shows them: their key and name (the
+    other columns neither compiled nor read)."""
+    return assignable_agents(user).only(*ROW_PERSON)
 
 
 def active_teams():

@@ -41,7 +41,7 @@ def bulk_pickers(request) -> dict:
     cache (panel.pickers)."""
     snapshot = config_snapshot(request)
     return {
-        "agents": selectors.assignable_agents(request.user),
+        "agents": selectors.agent_picker(request.user),
         "teams": team_choices(snapshot),
         "departments": department_choices(snapshot),
         "bulk_statuses": bulk_statuses(snapshot),

@@ -44,7 +44,7 @@ def _table(request) -> dict:
         "columns": COLUMNS,
         "labels": column_labels(),
         "bulk": bulk_permissions(user),
-        "agents": selectors.assignable_agents(user),
+        "agents": selectors.agent_picker(user),
         "teams": team_choices(snapshot),
         "departments": department_choices(snapshot),
     }
