@@ -40,9 +40,10 @@ def _pieces(fmt: str) -> tuple[tuple[bool, str], ...]:
     return pieces
 
 
-def format_local(at: dt.datetime, fmt: str) -> str:
-    """`dateformat.format(at, fmt)` of an aware datetime (already in the zone to show)."""
-    language = translation.get_language()
+def format_local(at: dt.datetime, fmt: str, language: str | None = None) -> str:
+    """`dateformat.format(at, fmt)` of an aware datetime (already in the zone to show);
+    `language`: the active one, when the caller has read it already."""
+    language = language or translation.get_language()
     out = []
     formatter = None
     for is_char, piece in _pieces(fmt):
@@ -103,19 +104,21 @@ def dated(items: Iterable[Any]) -> None:
     labels: dict[tuple[type, str], str] = {}
     claimed = gettext("Claimed")
     zones: dict[dt.timedelta | None, str] = {}  # zone labels by offset (summer, winter)
+    # the request's zone and language read once, not once per item
+    zone, language = timezone.get_current_timezone(), translation.get_language()
     for item in items:
         key = (type(item), item.kind)
         if key not in labels:
             choices = dict(item._meta.get_field("kind").flatchoices)
             labels[key] = str(choices.get(item.kind, item.kind))
-        at = timezone.localtime(item.created_at)
+        at = timezone.localtime(item.created_at, zone)
         data = getattr(item, "data", None)
         is_claim = item.kind == "assigned" and isinstance(data, dict) and data.get("claimed")
         shown(
             item,
             kind_label=claimed if is_claim else labels[key],
             at_iso=at.isoformat(),
-            at_short=format_local(at, fmt),
+            at_short=format_local(at, fmt, language),
             at_title=f"{at:%Y-%m-%d %H:%M} {zones.get(at.utcoffset()) or _zone(zones, at)}",
         )
 

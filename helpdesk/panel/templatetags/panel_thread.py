@@ -10,6 +10,8 @@ template's context. `{% timeline_items items "event template" %}` writes a whole
 timeline, its entries so and its events through a template.
 """
 
+from html import escape
+
 from django import template
 from django.template.defaultfilters import date as date_filter
 from django.template.defaultfilters import filesizeformat
@@ -154,31 +156,26 @@ def _files(e, brief: bool) -> str:
 
 @register.simple_tag(takes_context=True)
 def thread_entry(context, e, brief: bool = False, actions: bool = True) -> SafeString:
+    # the entry's own texts are plain strings (its columns, and what selectors.dated
+    # wrote), escaped here as html_format would; the parts below are SafeStrings
     poster = e.poster_name or (e.poster.display_name if e.poster else "") or "—"
-    header = html_format(
-        '<span class="kind">{}</span> <strong>{}</strong>{}'
-        ' <time datetime="{}" title="{}">{}</time>',
-        e.kind_label,
-        poster,
-        html_format(' <span class="entry-title">{}</span>', e.title) if e.title else "",
-        e.at_iso,
-        e.at_title,
-        e.at_short,
+    title = f' <span class="entry-title">{escape(e.title)}</span>' if e.title else ""
+    kind_label = escape(e.kind_label)
+    header = SafeString(
+        f'<span class="kind">{kind_label}</span> <strong>{escape(poster)}</strong>{title}'
+        f' <time datetime="{escape(e.at_iso)}" title="{escape(e.at_title)}">'
+        f"{escape(e.at_short)}</time>"
     )
     t = _labels(context)
     if not brief:
         header += _badges(e, t)
     header += _edits(context, e, brief, t) + _links(context, e, brief, actions, t)
-    return html_format(
-        '<li class="entry entry-{}" id="entry-{}">\n  <article aria-label="{}">\n'
-        "    <header>{}</header>\n"
-        '    <div class="body">{}</div>\n    {}\n  </article>\n</li>\n',
-        e.kind,
-        e.pk,
-        e.kind_label,
-        header,
-        mark_safe(getattr(e, "display_html", "")),  # noqa: S308  # sanitized HTML, as the template's |safe
-        _files(e, brief),
+    body = getattr(e, "display_html", "")  # sanitized HTML, as the template's |safe
+    return SafeString(
+        f'<li class="entry entry-{escape(e.kind)}" id="entry-{int(e.pk)}">\n'
+        f'  <article aria-label="{kind_label}">\n'
+        f"    <header>{header}</header>\n"
+        f'    <div class="body">{body}</div>\n    {_files(e, brief)}\n  </article>\n</li>\n'
     )
 
 
