@@ -569,6 +569,11 @@ HELPDESK_BASE_URL = env.str("HELPDESK_BASE_URL", default="http://127.0.0.1:8000"
 HELPDESK_ORG_NAME = env.str("HELPDESK_ORG_NAME", default="")
 HELPDESK_ORG_LOGO = env.str("HELPDESK_ORG_LOGO", default="")
 
+# The panel's frame counts (sidebar, tasks, bell) read on another database connection
+# while the page is built (helpdesk.apart; PostgreSQL only): a thread and a connection
+# more per web process.
+HELPDESK_READS_APART = env.bool("HELPDESK_READS_APART", default=True)
+
 # The email channel (helpdesk.mail, docs/email.md). Switches admins change at run time
 # live in the admin (Mail settings); these are the operator's limits.
 HELPDESK_MAIL = {

@@ -9,6 +9,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import permissions as perms
 from accounts.errors import Conflict, NotVisible, PermissionRefused, ValidationFailed
+from helpdesk import apart
 from helpdesk.alerts.selectors import unread_alerts
 from helpdesk.attachments import to_attachments
 from helpdesk.counts import Capped
@@ -28,17 +29,16 @@ from ..task_queues import my_open_tasks
 def frame(request, context: dict, also_count: Mapping[str, Capped] | None = None) -> dict:
     """Context every full page needs: the queues and their counts, the agent's open
     tasks (the header's "Tasks" link), their unread alerts (the bell), the menu
-    switches. Every count (and the page's own `also_count`) in one statement."""
+    switches. Every count (and the page's own `also_count`) in one statement; counted
+    apart when the view started them (frame_ahead) and the page counts nothing more."""
     user = request.user
-    tasks, bell = my_open_tasks(user), unread_alerts(user=user)
-    side = selectors.sidebar(
-        user, also={"frame:tasks": tasks, "frame:bell": bell, **(also_count or {})}
-    )
+    counted = None if also_count else apart.result(getattr(request, "panel_frame", None))
+    side, tasks, bell = counted or _frame_counts(user, also_count)
     return {
         **context,
         "sidebar": side,
-        "my_tasks_count": tasks.value,
-        "alerts_unread": bell.value,
+        "my_tasks_count": tasks,
+        "alerts_unread": bell,
         "may_manage_faq": user.is_helpdesk_admin or "faq.manage" in (user.permissions or ()),
         "may_browse_users": user.is_helpdesk_admin or "user.dir" in (user.permissions or ()),
         "may_banlist": perms.has_agent_perm(user, "emails.banlist"),
@@ -46,6 +46,25 @@ def frame(request, context: dict, also_count: Mapping[str, Capped] | None = None
         "kb_enabled": kb_enabled(),
         "ops_banner": banner_for(user),  # admins only (helpdesk.ops)
     }
+
+
+def frame_ahead(request) -> None:
+    """Start the frame's counts on another database connection (helpdesk.apart) when
+    this request will answer a full page: PostgreSQL counts while the view builds the
+    page. A view showing a full page calls it first; `frame` takes the counts."""
+    htmx = getattr(request, "htmx", None)
+    if request.method != "GET" or (htmx and not htmx.boosted) or not apart.enabled():
+        return
+    request.panel_frame = apart.submit(_frame_counts, request.user)
+
+
+def _frame_counts(user, also_count: Mapping[str, Capped] | None = None) -> tuple:
+    """(the sidebar, the agent's open tasks, their unread alerts): one statement."""
+    tasks, bell = my_open_tasks(user), unread_alerts(user=user)
+    side = selectors.sidebar(
+        user, also={"frame:tasks": tasks, "frame:bell": bell, **(also_count or {})}
+    )
+    return side, tasks.value, bell.value
 
 
 def kb_enabled() -> bool:

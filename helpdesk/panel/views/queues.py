@@ -31,7 +31,7 @@ from ..queues import (
     team_ids,
 )
 from ..rows import ticket_rows
-from .common import form_errors_as_messages, go, page
+from .common import form_errors_as_messages, frame_ahead, go, page
 
 PANEL = "panel"
 
@@ -66,6 +66,7 @@ def find_queue(user, slug: str):
 def render_queue(request, queue, *, template="staff/queue.html", extra=None, problems=()):
     """A queue page. Bad `sort` or `cursor` (or `problems` of the caller's own parameters)
     answer 400: the first page in the queue's own order, with the errors above it."""
+    frame_ahead(request)
     user = request.user
     params = QueueParams(request.GET, default_sort=queue.default_sort)
     problems = [*problems, *([] if params.is_valid() else params.problems())]

@@ -15,7 +15,7 @@ from ..pickers import config_snapshot
 from ..queues import DEFAULT_COLUMNS, SearchQueue
 from ..rows import search_rows
 from ..search import quick_search
-from .common import go, page
+from .common import frame_ahead, go, page
 from .queues import render_queue
 
 
@@ -29,6 +29,7 @@ def search(request):
         if request.htmx:  # the typeahead: the errors in place of suggestions
             return render(request, "staff/_query_errors.html", ctx, status=400)
         return page(request, "staff/search.html", ctx, status=400)
+    frame_ahead(request)
     results = quick_search(
         user=request.user, text=params.cleaned_data["q"], snapshot=config_snapshot(request)
     )

@@ -57,7 +57,7 @@ from ..http import FRIENDLY, attempt
 from ..params import PrintParams
 from ..pickers import config_snapshot
 from ..task_selectors import may_close_all, tasks_of_ticket
-from .common import draft_saved, lock_state, page, ticket_or_404
+from .common import draft_saved, frame_ahead, lock_state, page, ticket_or_404
 from .work import (
     PANEL,
     Actions,
@@ -164,6 +164,7 @@ def action_form(request, ticket, name: str):
 
 
 def render_ticket(request, ticket, *, bound=None, status=200, open_panel=""):
+    frame_ahead(request)
     ctx = selectors.ticket_page(request.user, ticket, config_snapshot(request))
     ctx["tasks"] = tasks_of_ticket(request.user, ticket)
     ctx["may_create_task"] = "task.create" in ctx["granted"] and ticket.state == "open"

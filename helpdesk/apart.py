@@ -1,0 +1,97 @@
+"""Reads run apart: a read sent on another database connection, from a thread of this
+process, while the request goes on building its page.
+
+A panel page's frame (the sidebar's queue counts, the header's tasks and bell) is one
+statement that PostgreSQL takes 6 to 9 ms to plan and run at a million tickets, and
+nothing else on the page depends on it. The page's views start it first
+(`panel.views.common.frame_ahead`); the database counts in its own process while
+Python reads and writes the rest of the page; the frame takes the result at the end.
+What is read, and who may see it, is unchanged: the same selectors run, only on
+another connection.
+
+- Only PostgreSQL (each connection its own server process), and only when
+  HELPDESK_READS_APART is on (the default). The tests turn it off: their data lives in
+  a transaction no other connection sees; tests/panel/test_reads_apart.py commits its
+  data and compares both ways.
+- The thread gets the request's context variables (the replica router's choice:
+  config.dbrouter), its language and time zone, and a connection of its own, which it
+  keeps as the request threads do (CONN_MAX_AGE) and drops when unusable.
+- If the read fails apart, the caller reads again in the request, so a page never
+  fails because of this.
+- The threads are made on first use in each process (after gunicorn forks), at most
+  THREADS of them: each holds a database connection of its own.
+"""
+
+import contextvars
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import connections
+from django.utils import timezone, translation
+
+log = logging.getLogger(__name__)
+
+THREADS = 2
+T = TypeVar("T")
+
+_pool: ThreadPoolExecutor | None = None
+_pool_pid: int | None = None
+_lock = threading.Lock()
+
+
+def enabled() -> bool:
+    """Whether reads may run apart here: the setting, and every database PostgreSQL."""
+    if not getattr(settings, "HELPDESK_READS_APART", False):
+        return False
+    return all(connections[alias].vendor == "postgresql" for alias in connections)
+
+
+def submit(fn: Callable[..., T], *args: Any) -> Future[T]:
+    """Run `fn(*args)` on a thread of this process, with its own database connection,
+    the request's context variables, language and time zone."""
+    language = translation.get_language()
+    zone = timezone.get_current_timezone()
+    context = contextvars.copy_context()
+    return _executor().submit(context.run, _run, fn, args, language, zone)
+
+
+def result(future: Future[T] | None) -> T | None:
+    """The value of a read started apart; None when there was none or it failed (the
+    caller reads it again in the request)."""
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except Exception:
+        log.exception("a read run apart failed; read again in the request")
+        return None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _pool, _pool_pid
+    pid = os.getpid()
+    if _pool is None or _pool_pid != pid:  # none yet, or made before a fork
+        with _lock:
+            if _pool is None or _pool_pid != pid:
+                _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="reads-apart")
+                _pool_pid = pid
+    return _pool
+
+
+def _run(fn: Callable[..., T], args: tuple[Any, ...], language: str | None, zone: Any) -> T:
+    _tidy()  # a connection kept from an earlier read: dropped if unusable or too old
+    try:
+        with translation.override(language), timezone.override(zone):
+            return fn(*args)
+    finally:
+        _tidy()  # CONN_MAX_AGE=0 closes it now, as Django does after a request
+
+
+def _tidy() -> None:
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()

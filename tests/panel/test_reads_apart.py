@@ -1,0 +1,122 @@
+"""The frame's counts read apart (helpdesk.apart, panel.views.common.frame_ahead): on
+another connection, from another thread, the same counts and the same page as when
+they are read in the request. The data is committed (a transactional test): another
+connection sees nothing of a test's open transaction."""
+
+import threading
+
+import pytest
+from django.test import Client
+
+from accounts.models import User
+from helpdesk import apart
+from helpdesk.panel.models import AgentPreferences
+from helpdesk.panel.views import common
+from tests.factories import open_ticket
+from tickets import services
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+PAGES = ("/scp/queues/open/", "/scp/search/?q=printer")
+
+
+@pytest.fixture
+def counted_in(monkeypatch) -> list[str]:
+    """The names of the threads the frame's counts were read in, request after request."""
+    threads: list[str] = []
+    real = common._frame_counts
+
+    def recorded(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(common, "_frame_counts", recorded)
+    return threads
+
+
+@pytest.fixture
+def desk(cast):
+    User.objects.filter(pk=cast.agent_a.pk).update(timezone="Asia/Tokyo")
+    AgentPreferences.objects.create(agent=cast.agent_a, language="fr")  # labels in French
+    for i in range(3):
+        open_ticket(cast.alice, department=cast.dept_a, subject=f"Printer {i} jams")
+    mine = open_ticket(cast.bob, department=cast.dept_a, subject="Printer out of paper")
+    services.ticket_assign(actor=cast.admin, ticket=mine, agent=cast.agent_a)
+    open_ticket(cast.bob, department=cast.dept_b, subject="Not theirs")
+    client = Client()
+    client.force_login(User.objects.get(pk=cast.agent_a.pk))
+    return client, mine
+
+
+def _frame(response) -> tuple:
+    ctx = response.context
+    queues = [(q.slug, q.count) for q in ctx["sidebar"]["queues"]]
+    return queues, ctx["my_tasks_count"], ctx["alerts_unread"]
+
+
+def _pages(client, ticket) -> dict:
+    out = {}
+    for url in (*PAGES, f"/scp/tickets/{ticket.number}/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        # the sidebar as written (its counts, labels in the agent's language)
+        start = html.index('<nav id="sidebar"')
+        out[url] = (_frame(response), html[start : html.index("</nav>", start)])
+    return out
+
+
+def test_the_frame_counted_apart_is_the_frame_counted_in_the_request(settings, desk, counted_in):
+    client, ticket = desk
+    settings.HELPDESK_READS_APART = False
+    inline = _pages(client, ticket)
+    assert counted_in == [threading.current_thread().name] * 3
+    counted_in.clear()
+    settings.HELPDESK_READS_APART = True
+    assert apart.enabled()
+    assert _pages(client, ticket) == inline
+    assert len(counted_in) == 3
+    assert all(name.startswith("reads-apart") for name in counted_in), counted_in
+    # the counts are the agent's: department A's four, one of them theirs; in French
+    counts = dict(inline["/scp/queues/open/"][0][0])
+    assert "Files d" in inline["/scp/queues/open/"][1], inline["/scp/queues/open/"][1]
+    assert counts["open"] == 4
+    assert counts["mine"] == 1
+
+
+def test_a_failed_read_apart_is_read_again_in_the_request(settings, desk, monkeypatch):
+    client, ticket = desk
+    settings.HELPDESK_READS_APART = False
+    expected = _frame(client.get("/scp/queues/open/"))
+    settings.HELPDESK_READS_APART = True
+    real = common.selectors.sidebar
+
+    def broken_apart(*args, **kwargs):
+        if threading.current_thread().name.startswith("reads-apart"):
+            raise RuntimeError("connection lost")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(common.selectors, "sidebar", broken_apart)
+    response = client.get("/scp/queues/open/")
+    assert response.status_code == 200
+    assert _frame(response) == expected
+
+
+def test_only_full_pages_read_apart(settings, desk, counted_in):
+    client, _ticket = desk
+    settings.HELPDESK_READS_APART = True
+    response = client.get("/scp/queues/open/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert counted_in == []  # a partial has no frame, and nothing was counted for it
+    client.get("/scp/queues/open/")
+    assert len(counted_in) == 1
+
+
+def test_reads_apart_only_on_postgresql(settings, monkeypatch):
+    settings.HELPDESK_READS_APART = True
+    assert apart.enabled()
+    settings.HELPDESK_READS_APART = False
+    assert not apart.enabled()
