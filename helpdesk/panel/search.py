@@ -20,6 +20,7 @@ from django.db.models import Exists, Func, OuterRef, Q, QuerySet, Value
 from accounts.compiled import compiled_once
 from accounts.models import User
 from accounts.selectors import users_with_email
+from helpdesk import apart
 from helpdesk.display import shown
 from threads.models import Collaborator, ThreadEntry
 from tickets.config import Snapshot
@@ -177,15 +178,17 @@ def worded(visible: QuerySet, field: str, text: str) -> tuple[QuerySet, QuerySet
 
 
 def recent_candidates(
-    sources: dict[str, QuerySet], rank: SearchRank | None = None
+    sources: dict[str, QuerySet], rank: SearchRank | None = None, slowest: str | None = None
 ) -> tuple[dict[int, list[str]], dict[int, tuple], bool]:
     """The CANDIDATES most recently updated rows of each source (querysets of one model):
     ({pk: the sources that found it}, {pk: (updated_at, rank)}, whether a source had more).
 
-    PostgreSQL: one statement, the sources' own statements (each ordered and limited to
-    CANDIDATES + 1) joined by UNION ALL, each row tagged with its source and `rank`
-    computed for it (0.0 without one). SQLite, which allows no LIMIT inside a compound
-    statement: one statement per source."""
+    PostgreSQL: the sources' own statements (each ordered and limited to CANDIDATES + 1),
+    each row tagged with its source and `rank` computed for it (0.0 without one): read
+    side by side when reads may run apart (helpdesk.apart: each source on its own
+    connection, `slowest` in the request's, so the database reads them at once), else
+    joined by UNION ALL in one statement. SQLite, which allows no LIMIT inside a
+    compound statement: one statement per source."""
     names = list(sources)
     order = ("-updated_at", "-pk")
     if is_postgres():
@@ -195,7 +198,12 @@ def recent_candidates(
             .values_list("found_by", "pk", "updated_at", "found_rank")[: CANDIDATES + 1]
             for i, qs in enumerate(sources.values())
         ]
-        rows = list(parts[0].union(*parts[1:], all=True)) if len(parts) > 1 else list(parts[0])
+        if len(parts) > 1 and apart.enabled():
+            rows = _side_by_side(parts, names.index(slowest) if slowest in names else 0)
+        elif len(parts) > 1:
+            rows = list(parts[0].union(*parts[1:], all=True))
+        else:
+            rows = list(parts[0])
     else:
         rows = [
             (i, pk, at, 0.0)
@@ -215,6 +223,17 @@ def recent_candidates(
             found.setdefault(pk, []).append(name)
             keys[pk] = (at, score or 0.0)
     return found, keys, truncated
+
+
+def _side_by_side(parts: list[QuerySet], here: int) -> list[tuple]:
+    """Every part's rows: part `here` read in the request, the others apart (a part
+    whose read apart failed is read again here)."""
+    started = {i: apart.submit(list, part) for i, part in enumerate(parts) if i != here}
+    rows = list(parts[here])
+    for i, future in started.items():
+        got = apart.result(future)
+        rows += got if got is not None else list(parts[i])
+    return rows
 
 
 def _by_text(
@@ -237,6 +256,7 @@ def _by_text(
             "name": visible.filter(requester__in=names.values("pk")),
         },
         rank,
+        slowest="message",  # each ticket's entries, their text parsed
     )
     ranked = sorted(
         found,

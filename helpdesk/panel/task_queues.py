@@ -164,7 +164,9 @@ def task_search(*, user, text: str) -> TaskResults:
         results.tasks = [results.exact]
         return results
     by_title, by_text = worded(visible, "title", text)
-    found, keys, results.truncated = recent_candidates({"title": by_title, "text": by_text})
+    found, keys, results.truncated = recent_candidates(
+        {"title": by_title, "text": by_text}, slowest="text"
+    )
     # newest first on the candidates' keys; then only the rows shown, with their related rows
     ranked = sorted(found, key=lambda pk: (keys[pk][0], pk), reverse=True)
     results.truncated = results.truncated or len(ranked) > RESULTS

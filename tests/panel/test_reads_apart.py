@@ -3,10 +3,14 @@ another connection, from another thread, the same counts and the same page as wh
 they are read in the request. The data is committed (a transactional test): another
 connection sees nothing of a test's open transaction."""
 
+import re
 import threading
+from concurrent.futures import Future
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from helpdesk import apart
@@ -20,7 +24,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PAGES = ("/scp/queues/open/", "/scp/search/?q=printer")
+PAGES = ("/scp/queues/open/", "/scp/search/?q=printer", "/scp/tasks/search/?q=printer")
 
 
 @pytest.fixture
@@ -65,7 +69,10 @@ def _pages(client, ticket) -> dict:
         html = response.content.decode()
         # the sidebar as written (its counts, labels in the agent's language)
         start = html.index('<nav id="sidebar"')
-        out[url] = (_frame(response), html[start : html.index("</nav>", start)])
+        sidebar = html[start : html.index("</nav>", start)]
+        # and the page itself (a search's results: its sources read side by side)
+        main = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html[html.index("<main") :])
+        out[url] = (_frame(response), sidebar, main)
     return out
 
 
@@ -73,22 +80,55 @@ def test_the_frame_counted_apart_is_the_frame_counted_in_the_request(settings, d
     client, ticket = desk
     settings.HELPDESK_READS_APART = False
     inline = _pages(client, ticket)
-    assert counted_in == [threading.current_thread().name] * 3
+    assert counted_in == [threading.current_thread().name] * 4
     counted_in.clear()
     settings.HELPDESK_READS_APART = True
     assert apart.enabled()
     assert _pages(client, ticket) == inline
-    assert len(counted_in) == 3
-    assert all(name.startswith("reads-apart") for name in counted_in), counted_in
+    # the task search counts its own tabs with the frame's, in the request
+    apart_, here = counted_in[:2] + counted_in[3:], counted_in[2]
+    assert all(name.startswith("reads-apart") for name in apart_), counted_in
+    assert here == threading.current_thread().name
     # the counts are the agent's: department A's four, one of them theirs; in French
     counts = dict(inline["/scp/queues/open/"][0][0])
     assert "Files d" in inline["/scp/queues/open/"][1], inline["/scp/queues/open/"][1]
     assert counts["open"] == 4
     assert counts["mine"] == 1
+    found = inline["/scp/search/?q=printer"][2]
+    assert found.count('class="number"') == 4 and "Not theirs" not in found
+
+
+@pytest.mark.usefixtures("desk")
+def test_search_sources_read_side_by_side_find_what_one_statement_finds(settings, monkeypatch):
+    """Each source on its own connection (the message source in the request), the same
+    candidates as their UNION ALL, and a source whose read apart fails is read again."""
+    from helpdesk.panel import search
+
+    user = User.objects.get(username="alex")
+    settings.HELPDESK_READS_APART = False
+    one = search.quick_search(user=user, text="printer")
+    settings.HELPDESK_READS_APART = True
+    with CaptureQueriesContext(connection) as here:
+        apart_ = search.quick_search(user=user, text="printer")
+    assert [(t.number, t.matched) for t in apart_.tickets] == [
+        (t.number, t.matched) for t in one.tickets
+    ]
+    assert len(one.tickets) == 4
+    assert not any("UNION ALL" in q["sql"] for q in here)  # no union: the sources apart
+    assert any("threads_threadentry" in q["sql"] for q in here)  # the message source here
+
+    def lost(fn, *args):
+        future: Future = Future()
+        future.set_exception(RuntimeError("connection lost"))
+        return future
+
+    monkeypatch.setattr(apart, "submit", lost)
+    again = search.quick_search(user=user, text="printer")
+    assert [t.number for t in again.tickets] == [t.number for t in one.tickets]
 
 
 def test_a_failed_read_apart_is_read_again_in_the_request(settings, desk, monkeypatch):
-    client, ticket = desk
+    client, _ticket = desk
     settings.HELPDESK_READS_APART = False
     expected = _frame(client.get("/scp/queues/open/"))
     settings.HELPDESK_READS_APART = True
