@@ -177,15 +177,13 @@ def ticket_get_for(
     key, value = ("number", number) if number is not None else ("pk", pk)
     scope = agent_scope(user)
     kept = None
-    if scope is not None and not _searches_all(user):
-        kept = _kept_ticket_read(scope, key, connections[Ticket.objects.db].vendor)
+    if scope is not None and number is not None and not _searches_all(user):
+        kept = _kept_ticket_read(scope, connections[Ticket.objects.db].vendor)
     ticket: Ticket | None
     if kept is not None:  # the same read, its statement written once for the scope
         read, params = kept
-        field = cast(
-            Field[Any, Any], Ticket._meta.pk if key == "pk" else Ticket._meta.get_field(key)
-        )
-        row = read.one([*params, field.get_prep_value(value)])
+        field = cast(Field[Any, Any], Ticket._meta.get_field("number"))
+        row = read.one([*params, field.get_prep_value(number)])
         ticket = None
         if row is not None:
             ticket = cast(Ticket, row[0])
@@ -211,11 +209,10 @@ TICKET_PEOPLE = ("requester", "organization", "assignee", "team")
 
 
 @lru_cache(maxsize=1024)
-def _kept_ticket_read(
-    scope: AgentScope, key: str, vendor: str
-) -> tuple[RowQuery, tuple[Any, ...]] | None:
-    """`ticket_get_for`'s read for an agent of `scope` (one ticket by `key`, "number" or
-    "pk", with TICKET_PEOPLE), written once per process: the visibility is
+def _kept_ticket_read(scope: AgentScope, vendor: str) -> tuple[RowQuery, tuple[Any, ...]] | None:
+    """`ticket_get_for`'s read for an agent of `scope` (one ticket by number, as every
+    page and action asks for it, with TICKET_PEOPLE), written once per process: the
+    visibility is
     `agent_tickets(scope)`'s WHERE compiled to SQL (accounts.compiled), the rest from the
     models (accounts.rows.RowQuery). Compiling the ORM's version (the visibility and
     four joined tables of every column) cost 3 to 5 ms of each ticket page and action.
@@ -238,8 +235,8 @@ def _kept_ticket_read(
             f" ON {alias}.{q.pk(model)} = {table}.{q.column(Ticket, name)}"
             for name, (model, alias) in zip(TICKET_PEOPLE, joined, strict=True)
         )
-        lookup = q.column(Ticket, key) if key != "pk" else q.pk(Ticket)
-        return f"FROM {table} {joins} WHERE ({sql}) AND {table}.{lookup} = %s LIMIT 1"
+        number = q.column(Ticket, "number")
+        return f"FROM {table} {joins} WHERE ({sql}) AND {table}.{number} = %s LIMIT 1"
 
     return RowQuery([(Ticket, table), *joined], tail), params
 

@@ -8,7 +8,7 @@ import threading
 from concurrent.futures import Future
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -25,6 +25,16 @@ pytestmark = [
 ]
 
 PAGES = ("/scp/queues/open/", "/scp/search/?q=printer", "/scp/tasks/search/?q=printer")
+
+
+@pytest.fixture(autouse=True)
+def persistent(monkeypatch):
+    """Reads apart need persistent connections (helpdesk.apart.enabled); the threads'
+    connections are closed after the test, so the test database can go."""
+    for alias in connections:
+        monkeypatch.setitem(connections.settings[alias], "CONN_MAX_AGE", 60)
+    yield
+    apart.shutdown()
 
 
 @pytest.fixture
@@ -76,7 +86,9 @@ def _pages(client, ticket) -> dict:
     return out
 
 
-def test_the_frame_counted_apart_is_the_frame_counted_in_the_request(settings, desk, counted_in):
+def test_the_frame_counted_apart_is_the_frame_counted_in_the_request(
+    settings, desk, counted_in, caplog
+):
     client, ticket = desk
     settings.HELPDESK_READS_APART = False
     inline = _pages(client, ticket)
@@ -84,7 +96,9 @@ def test_the_frame_counted_apart_is_the_frame_counted_in_the_request(settings, d
     counted_in.clear()
     settings.HELPDESK_READS_APART = True
     assert apart.enabled()
-    assert _pages(client, ticket) == inline
+    pages = _pages(client, ticket)
+    assert not [r.getMessage() for r in caplog.records if r.name == "helpdesk.apart"]
+    assert pages == inline
     # the task search counts its own tabs with the frame's, in the request
     apart_, here = counted_in[:2] + counted_in[3:], counted_in[2]
     assert all(name.startswith("reads-apart") for name in apart_), counted_in
@@ -155,8 +169,12 @@ def test_only_full_pages_read_apart(settings, desk, counted_in):
     assert len(counted_in) == 1
 
 
-def test_reads_apart_only_on_postgresql(settings, monkeypatch):
+def test_reads_apart_only_when_asked_with_persistent_connections(settings, monkeypatch):
     settings.HELPDESK_READS_APART = True
     assert apart.enabled()
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    assert not apart.enabled()  # a connect per read would cost more than it saves
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", None)
+    assert apart.enabled()  # kept for good
     settings.HELPDESK_READS_APART = False
     assert not apart.enabled()
