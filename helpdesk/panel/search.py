@@ -11,6 +11,7 @@ The design is in docs/panel.md.
 """
 
 import re
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
@@ -228,7 +229,9 @@ def recent_candidates(
 def _side_by_side(parts: list[QuerySet], here: int) -> list[tuple]:
     """Every part's rows: part `here` read in the request, the others apart (a part
     whose read apart failed is read again here)."""
-    started = {i: apart.submit(list, part) for i, part in enumerate(parts) if i != here}
+    started: dict[int, Future[list]] = {
+        i: apart.submit(list, part) for i, part in enumerate(parts) if i != here
+    }
     rows = list(parts[here])
     for i, future in started.items():
         got = apart.result(future)
