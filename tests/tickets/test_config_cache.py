@@ -179,6 +179,27 @@ def test_cached_rows_are_handed_out_as_copies(defaults):
     assert "manager" not in second.department._state.fields_cache
 
 
+def test_a_copied_row_is_what_copy_copy_gives(defaults):
+    """config.copied gives what copy.copy gives: the same values, with a _state and a
+    relations cache of its own, never the kept (frozen) row."""
+    import copy
+
+    from routing.models import Department
+    from tickets.config import copied, is_frozen
+
+    row = Department.objects.select_related("manager").get(pk=defaults.dept_a.pk)
+    mine, theirs = copied(row), copy.copy(row)
+    columns = [f.attname for f in Department._meta.concrete_fields]
+    assert [getattr(mine, c) for c in columns] == [getattr(theirs, c) for c in columns]
+    assert mine.manager == theirs.manager == defaults.manager_a  # the cache copied too
+    assert mine._state is not row._state and not is_frozen(mine)
+    assert mine._state.fields_cache is not row._state.fields_cache
+    mine.name = "Changed"
+    del mine._state.fields_cache["manager"]
+    assert row.name == "Support" and "manager" in row._state.fields_cache
+    assert mine._state.db == row._state.db and not mine._state.adding
+
+
 def test_webhook_subscriptions_are_cached_and_watched(defaults):
     open_ticket(defaults)
     sub = Subscription.objects.create(
