@@ -23,10 +23,9 @@ from tickets.selectors import tickets_readable_by, tickets_visible_to
 
 from .keyset import Sort
 from .models import SavedQueue
-from .search import ROW_JOINS, keyword_q, with_row_joins
+from .search import keyword_q
 
-# the counts: helpdesk.counts; the joins of a page of rows: .search
-__all__ = ["COUNT_CAP", "ROW_JOINS", "capped_counts", "with_row_joins"]
+__all__ = ["COUNT_CAP", "capped_counts"]  # the counts: helpdesk.counts
 
 RELATED = ("requester", "priority", "status", "department", "assignee", "team", "topic")
 

@@ -44,9 +44,8 @@ from .queues import (
     system_queues,
     team_ids,
     team_ids_of,
-    with_row_joins,
 )
-from .search import ROW_PERSON
+from .search import ROW_PERSON, with_row_joins
 
 BULK_PERMISSIONS = (
     "ticket.assign",
@@ -140,7 +139,7 @@ def bulk_permissions(user) -> set[str]:
 
 def queue_rows(user, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     """A queue's tickets with what a row shows, in the page's one statement: the people
-    and team (queues.with_row_joins), and `locked_by`, who else is working on it
+    and team (search.with_row_joins), and `locked_by`, who else is working on it
     (threads.selectors.lock_holder). Their department, help topic, priority and status
     come from the configuration snapshot once read (`with_configuration`): joining
     those four tables too made PostgreSQL plan the statement for 4.9 ms, against 1.0
