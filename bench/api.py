@@ -104,13 +104,13 @@ def server_environment() -> dict[str, str]:
     }
 
 
-def start_server() -> subprocess.Popen:
+def start_server(workers: int = 2) -> subprocess.Popen:
     env = {**os.environ, **server_environment()}
     server = subprocess.Popen(  # noqa: S603 (our own gunicorn, fixed arguments)
         [
             str(ROOT / ".venv/bin/gunicorn"),
             "config.wsgi",
-            "--workers=2",
+            f"--workers={workers}",
             f"--bind=127.0.0.1:{PORT}",
             "--log-level=warning",
         ],
@@ -149,6 +149,13 @@ def workers_cpu_ms(server: subprocess.Popen) -> float:
     return total * 1000 / CLOCK_TICKS
 
 
+def machine_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of all cores since boot, from /proc/stat."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return sum(ticks) - idle, sum(ticks)
+
+
 def loadavg() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -179,6 +186,8 @@ def run(name, make_request, total: int, clients: int, expect: int, server=None) 
                     errors.append((status, data[:200]))
 
     cpu_before = workers_cpu_ms(server) if server else 0.0
+    busy_before = machine_busy()
+    client_before = time.process_time()
     started = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
     for t in threads:
@@ -187,6 +196,9 @@ def run(name, make_request, total: int, clients: int, expect: int, server=None) 
         t.join()
     wall = time.perf_counter() - started
     cpu = workers_cpu_ms(server) - cpu_before if server else 0.0
+    client_cpu = time.process_time() - client_before
+    busy_after = machine_busy()
+    busy = (busy_after[0] - busy_before[0]) / max(busy_after[1] - busy_before[1], 1)
     latencies.sort()
     result = {
         "scenario": name,
@@ -196,6 +208,8 @@ def run(name, make_request, total: int, clients: int, expect: int, server=None) 
         "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1], 1),
         "per_second": round(len(latencies) / wall, 1),
         "worker_cpu_ms": round(cpu / len(latencies), 2),
+        "machine_busy_pct": round(busy * 100),
+        "client_cpu_ms": round(client_cpu * 1000 / len(latencies), 2),
         "errors": len(errors),
         "load": loadavg(),
     }
@@ -253,12 +267,19 @@ def main():
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--creates", type=int, default=400, help="per create scenario")
     parser.add_argument("--reads", type=int, default=200, help="per list scenario")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="gunicorn sync workers (2: the issue's side-by-side; the shipped service "
+        "runs WEB_CONCURRENCY=5, two per core plus one, on 2 cores)",
+    )
     args = parser.parse_args()
     from bench.api_profile import environment
 
     environment()  # this process counts statements per create as the server runs
     secrets = prepare(args.tickets)
-    server = start_server()
+    server = start_server(args.workers)
     token = {"Authorization": f"Bearer {secrets['token']}"}
     try:
 
@@ -316,13 +337,20 @@ def main():
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         _flush_redis()
-    print(f"\n{args.tickets:,} tickets; load average at the end: {loadavg()}")
-    print("| scenario | clients | requests | p50 ms | p95 ms | per second | worker CPU ms/req |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        f"\n{args.tickets:,} tickets, {args.workers} gunicorn workers; "
+        f"load average at the end: {loadavg()}"
+    )
+    print(
+        "| scenario | clients | requests | p50 ms | p95 ms | per second | worker CPU ms/req "
+        "| machine busy % | load client CPU ms/req |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         print(
             f"| {r['scenario']} | {r['clients']} | {r['requests']} | {r['p50_ms']} | "
-            f"{r['p95_ms']} | {r['per_second']} | {r['worker_cpu_ms']} |"
+            f"{r['p95_ms']} | {r['per_second']} | {r['worker_cpu_ms']} | "
+            f"{r['machine_busy_pct']} | {r['client_cpu_ms']} |"
         )
     print()
     for line in budgets(results, statements, args.tickets):

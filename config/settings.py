@@ -191,6 +191,9 @@ if env.str("DATABASE_REPLICA_URL", default=""):
             }
         )
     _without_jit(DATABASES["replica"])
+for _database in DATABASES.values():  # Django's engine, reading timestamps with
+    if _database["ENGINE"] == "django.db.backends.postgresql":  # psycopg's C loader
+        _database["ENGINE"] = "config.postgresql"
 REPLICA_STICKY_SECONDS = env.int("REPLICA_STICKY_SECONDS", default=10)
 REPLICA_READ_VIEWS = env.list(
     "REPLICA_READ_VIEWS",

@@ -240,7 +240,7 @@ def test_database_replica_url_adds_a_replica_the_test_runner_mirrors():
     ).stdout
 
     engine, host, name, test, routers, sticky = json.loads(out)
-    assert (engine, host, name) == ("django.db.backends.postgresql", "replica.internal", "helpdesk")
+    assert (engine, host, name) == ("config.postgresql", "replica.internal", "helpdesk")
     assert test == {"MIRROR": "default"}
     assert routers == ["tickets.config.FrozenRowRouter", "config.dbrouter.ReplicaRouter"]
     assert sticky == 30
