@@ -14,11 +14,15 @@ The SQL is the ORM's own; what it reads is decided by the selectors that built t
 queryset, not here.
 """
 
-from collections.abc import Mapping
-from typing import Any, TypeVar
+import copy
+import datetime
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Expression, Field, Model, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
@@ -139,3 +143,176 @@ def compiled_subquery(queryset: QuerySet[Any]) -> CompiledSubquery:
         none = queryset.model._base_manager.filter(pk=None).order_by().values("pk")
         sql, params = none.query.sql_with_params()
     return CompiledSubquery(sql, tuple(params), connection.vendor, field)
+
+
+# --- a whole SELECT compiled once, run again with other values ---------------------------
+
+# Stand-ins for a kept statement's values while it is compiled (KeptSelect): two sets,
+# so that a parameter that changes from one to the other is a value's, and any other
+# parameter is the statement's own. Each is what no preparation of a value leaves as it
+# is unless it keeps every value as it is: integers negative (abs) and within a
+# smallint's range (Django compiles a value out of a column's range as no rows);
+# strings of both cases with spaces around (lower, upper, strip); datetimes aware, at
+# no whole second (naive to aware, truncation); and `type(value) is` one of these
+# (True is not an int here).
+_EPOCH = datetime.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=datetime.UTC)
+_STAND_INS: dict[type, tuple[Callable[[int], Any], Callable[[int], Any]]] = {
+    int: (lambda slot: -(29_000 + 7 * slot), lambda slot: -(29_003 + 7 * slot)),
+    str: (lambda slot: f" \u2063Kept{slot}a ", lambda slot: f" \u2063Kept{slot}B "),
+    datetime.datetime: (
+        lambda slot: _EPOCH + datetime.timedelta(minutes=7 * slot),
+        lambda slot: _EPOCH + datetime.timedelta(minutes=7 * slot + 3),
+    ),
+}
+KEPT_SHAPES = 512  # statements kept per KeptSelect (oldest dropped first)
+
+
+class _KeptPlan:
+    __slots__ = ("compiler", "params", "prototype", "slots", "sql")
+
+    def __init__(
+        self,
+        prototype: QuerySet[Any],
+        compiler: SQLCompiler,
+        sql: str,
+        params: tuple[Any, ...],
+        slots: tuple[tuple[int, str], ...],
+    ) -> None:
+        self.prototype, self.compiler = prototype, compiler
+        self.sql, self.params, self.slots = sql, params, slots
+
+
+class _KeptQuery:
+    """The prototype's query, answering with the kept statement: what Django's iterables
+    ask of a query (get_compiler, the selected names) and nothing else."""
+
+    def __init__(self, query: Any, compiler: SQLCompiler) -> None:
+        self._query, self._compiler = query, compiler
+
+    def get_compiler(
+        self, using: str | None = None, connection: Any = None, elide_empty: bool = True
+    ) -> SQLCompiler:
+        return self._compiler
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._query, name)
+
+
+class KeptSelect(Generic[M]):
+    """A SELECT built by `build(*shape, **values)` (a queryset), compiled to SQL once per
+    process, `shape` and database engine, then run again with other `values` (ids,
+    numbers, times: ints, strings and datetimes; others, None among them, are compiled
+    each time) without compiling: the rows, as the queryset returns
+    them (model instances with their select_related rows, values, prefetches).
+
+    `build` must be a function of its arguments alone: `shape` is everything else its
+    statement depends on (an agent's `AgentScope`), hashable. Each statement is
+    compiled twice, with two sets of stand-ins for `values`; it is kept only when the
+    two are the same SQL and their parameters differ exactly where a value goes, so a
+    statement that changes with anything else (the time, a value used twice in
+    different ways) is not kept: `build`'s queryset is then run as it is, every time.
+    Returns a list (a queryset could be narrowed, and would still run the kept SQL)."""
+
+    def __init__(self, build: Callable[..., QuerySet[M]], *, shapes: int = KEPT_SHAPES) -> None:
+        self.build = build
+        self._plans: OrderedDict[tuple[Any, ...], _KeptPlan | None] = OrderedDict()
+        self._shapes = shapes
+        self._lock = threading.Lock()
+
+    def __call__(self, *shape: Any, **values: Any) -> list[Any]:
+        using = self._using(shape, values)
+        key = self._key(using, shape, values)
+        plan = self._plans.get(key, _MISSING)
+        if plan is _MISSING:
+            plan = self._plan(shape, values, using)
+            with self._lock:
+                self._plans[key] = plan
+                while len(self._plans) > self._shapes:
+                    self._plans.popitem(last=False)
+        if plan is None:  # not kept: the ORM's statement, compiled now
+            return list(self.build(*shape, **values))
+        return self._run(cast(_KeptPlan, plan), values, using)
+
+    def kept(self, *shape: Any, **values: Any) -> bool:
+        """Whether the statement for `shape` (and values of these names and types) is
+        kept."""
+        using = self._using(shape, values)
+        return self._plans.get(self._key(using, shape, values)) is not None
+
+    @staticmethod
+    def _key(using: str, shape: tuple[Any, ...], values: dict[str, Any]) -> tuple[Any, ...]:
+        kinds = tuple((name, type(value)) for name, value in values.items())
+        return (connections[using].vendor, shape, kinds)
+
+    def _using(self, shape: tuple[Any, ...], values: dict[str, Any]) -> str:
+        # the database the router picks for this model now (a replica, per request)
+        model = self._model
+        if model is None:
+            model = self._model = self.build(*shape, **values).model
+        return router.db_for_read(model) or DEFAULT_DB_ALIAS
+
+    _model: type[Model] | None = None
+
+    def _plan(self, shape: tuple[Any, ...], values: dict[str, Any], using: str) -> _KeptPlan | None:
+        names = list(values)
+        if any(type(value) not in _STAND_INS for value in values.values()):
+            return None  # None (IS NULL), a list (IN): statements of other shapes
+        stand_ins = [
+            {name: _STAND_INS[type(values[name])][side](slot) for slot, name in enumerate(names)}
+            for side in (0, 1)
+        ]
+        compiled = []
+        for given in stand_ins:
+            prototype = self.build(*shape, **given)
+            if getattr(prototype, "_db", None) is not None:
+                return None  # using(): a statement for that database only
+            compiler = prototype.query.get_compiler(using=using)
+            try:
+                sql, params = compiler.as_sql()
+            except (EmptyResultSet, FullResultSet):
+                return None
+            compiled.append((prototype, compiler, sql, tuple(params)))
+        (prototype, compiler, sql, params), (_, _, other_sql, other_params) = compiled
+        if sql != other_sql or len(params) != len(other_params):
+            return None
+        slots = []
+        for position, (first, second) in enumerate(zip(params, other_params, strict=True)):
+            if first == second:
+                continue
+            name = next((n for n in names if stand_ins[0][n] == first), None)
+            if name is None or stand_ins[1][name] != second:
+                return None  # a parameter that changes with something else than a value
+            slots.append((position, name))
+        if {name for _, name in slots} != set(names):
+            return None  # a value the statement does not use, or uses transformed
+        return _KeptPlan(prototype, compiler, sql, params, tuple(slots))
+
+    @staticmethod
+    def _run(plan: _KeptPlan, values: dict[str, Any], using: str) -> list[Any]:
+        params = list(plan.params)
+        for position, name in plan.slots:
+            params[position] = values[name]
+        compiler = copy.copy(plan.compiler)
+        sql = plan.sql
+        compiler.__dict__.update(  # this database's connection, the kept statement
+            connection=connections[using],
+            using=using,
+            as_sql=lambda *args, **kwargs: (sql, params),
+        )
+        # a queryset of the prototype's own, but for its query (QuerySet's copy would
+        # run the prototype's statement, pickling its rows)
+        prototype = plan.prototype
+        queryset = object.__new__(type(prototype))
+        queryset.__dict__.update(
+            prototype.__dict__,
+            # (QuerySet.query is a property of _query)
+            _query=_KeptQuery(prototype.query, compiler),
+            _deferred_filter=None,
+            _db=using,
+            _result_cache=None,
+            _prefetch_done=False,
+        )
+        return list(queryset)
+
+
+_MISSING = object()

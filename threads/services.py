@@ -17,6 +17,7 @@ from django.db.models import Exists, ForeignObjectRel, Model, OuterRef, Q, Query
 from django.utils import timezone
 
 from accounts.actors import Actor, actor_label, actor_user
+from accounts.compiled import KeptSelect
 from accounts.errors import ValidationFailed
 from accounts.models import User
 
@@ -266,11 +267,21 @@ def entries_move_back(*, thread_id: int, original_thread_id: int) -> int:
 
 
 def lock_get(*, thread_id: int, active: bool = True) -> Lock | None:
-    """The lock on a thread (only while it holds, with `active`), its agent joined."""
-    locks = Lock.objects.select_related("agent").filter(thread_id=thread_id)
+    """The lock on a thread (only while it holds, with `active`), its agent joined (the
+    statements compiled once per process: accounts.compiled.KeptSelect)."""
     if active:
-        locks = locks.filter(expires_at__gt=timezone.now())
-    return locks.first()
+        found = _KEPT_LOCK(thread_id=thread_id, now=timezone.now())
+    else:
+        found = _KEPT_ANY_LOCK(thread_id=thread_id)
+    return found[0] if found else None
+
+
+def _locks(thread_id: int) -> QuerySet[Lock]:
+    return Lock.objects.select_related("agent").filter(thread_id=thread_id).order_by("pk")
+
+
+_KEPT_ANY_LOCK = KeptSelect(lambda thread_id: _locks(thread_id)[:1])
+_KEPT_LOCK = KeptSelect(lambda thread_id, now: _locks(thread_id).filter(expires_at__gt=now)[:1])
 
 
 def lock_put(*, thread_id: int, agent: User, expires_at: dt.datetime) -> Lock:

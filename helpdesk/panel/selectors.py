@@ -14,16 +14,24 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import permissions as perms
-from accounts.compiled import compiled_once
+from accounts.compiled import KeptSelect, compiled_once
 from accounts.models import Organization, User
 from helpdesk.counts import Capped, capped_counts, count_statement
 from helpdesk.display import dated, shown
 from routing.models import SLA, Department, HelpTopic, Team
 from threads.html import inline_images
 from threads.models import Attachment, Collaborator, ThreadEntry, ThreadEvent
-from threads.selectors import drafts_for, entry_list, events_for, lock_holder
+from threads.selectors import drafts_for, entry_list, event_list, lock_holder
 from tickets.config import Snapshot
-from tickets.models import TRANSITIONS, MergeMode, State, Task, Ticket, TicketStatus
+from tickets.models import (
+    TRANSITIONS,
+    MergeMode,
+    State,
+    Task,
+    Ticket,
+    TicketFieldValue,
+    TicketStatus,
+)
 from tickets.models import transition_permissions as gates
 from tickets.permissions import ticket_permissions
 from tickets.selectors import (
@@ -289,7 +297,7 @@ def timeline(ticket) -> list[TimelineItem]:
         )
         items.append(TimelineItem("entry", entry, entry.created_at))
     # the entries themselves stand for their "posted" events
-    events = list(events_for(thread_id=ticket.thread_id, except_kinds=ENTRY_KINDS))
+    events = event_list(thread_id=ticket.thread_id, except_kinds=ENTRY_KINDS)
     dated(events)
     items.extend(TimelineItem("event", event, event.created_at) for event in events)
     items.sort(key=lambda i: (i.at, 0 if i.kind == "entry" else 1, i.obj.pk))
@@ -318,11 +326,24 @@ def allowed_statuses(
 
 
 def collaborators_of(ticket):
-    return list(
-        Collaborator.objects.filter(thread_id=ticket.thread_id)
+    return _KEPT_COLLABORATORS(thread_id=ticket.thread_id)
+
+
+# compiled once per process (accounts.compiled.KeptSelect)
+_KEPT_COLLABORATORS = KeptSelect(
+    lambda thread_id: (
+        Collaborator.objects.filter(thread_id=thread_id)
         .select_related("user")
         .order_by("user__name", "user__email")
     )
+)
+_KEPT_CUSTOM_VALUES = KeptSelect(
+    lambda ticket_id: (
+        TicketFieldValue.objects.filter(ticket_id=ticket_id)
+        .select_related("field")
+        .order_by("field__sort", "field_id")
+    )
+)
 
 
 def undeliverable_people(ticket, collaborators) -> str:
@@ -405,9 +426,7 @@ def ticket_page(user, ticket, snapshot: Snapshot) -> dict:
         "may_break_lock": may_break_lock(user, ticket),
         "statuses": statuses,
         **{f"draft_{k}": drafts[f"ticket.{ticket.pk}.{k}"] for k in DRAFTS},
-        "custom_values": list(
-            ticket.field_values.select_related("field").order_by("field__sort", "field_id")
-        ),
+        "custom_values": _KEPT_CUSTOM_VALUES(ticket_id=ticket.pk),
     }
     entry_actions(user, ticket, granted, items)
     return ctx

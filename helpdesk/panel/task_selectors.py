@@ -5,11 +5,12 @@ role effective in the task's department, as `check_task` decides it)."""
 
 from django.urls import reverse
 
+from accounts.compiled import KeptSelect
 from accounts.models import User
 from helpdesk.display import dated, shown
 from threads.html import inline_images
 from threads.models import Attachment, ThreadEntry
-from threads.selectors import draft_for, entry_list, events_for
+from threads.selectors import draft_for, entry_list, event_list
 from tickets.models import Task, TaskState, Ticket
 from tickets.permissions import role_permissions
 from tickets.selectors import task_get_for, ticket_is_visible
@@ -59,17 +60,23 @@ def tasks_of_ticket(user: User, ticket: Ticket) -> list[Task]:
     permissions on it: two queries at most, whatever their number. `ticket` is one the
     agent may see, so all its tasks are visible to them (tickets.selectors.tasks_visible_to
     lets an agent see the tasks of every ticket they see): no visibility condition here."""
-    tasks = list(
-        Task.objects.filter(ticket_id=ticket.pk)
-        .exclude(state=TaskState.DELETED)
-        .select_related("department", "assignee", "team")
-        .order_by("created_at", "pk")
-    )
+    tasks: list[Task] = _KEPT_TASKS_OF_TICKET(ticket_id=ticket.pk)
     granted = PermissionsOf(user)
     for task in tasks:
         task.ticket = ticket
         shown(task, granted=granted(task))
     return tasks
+
+
+# compiled once per process (accounts.compiled.KeptSelect)
+_KEPT_TASKS_OF_TICKET = KeptSelect(
+    lambda ticket_id: (
+        Task.objects.filter(ticket_id=ticket_id)
+        .exclude(state=TaskState.DELETED)
+        .select_related("department", "assignee", "team")
+        .order_by("created_at", "pk")
+    )
+)
 
 
 def may_close_all(user: User, tasks: list[Task]) -> bool:
@@ -108,7 +115,7 @@ def task_timeline(task: Task) -> list[TimelineItem]:
             ],
         )
         items.append(TimelineItem("entry", entry, entry.created_at))
-    events = list(events_for(thread_id=task.thread_id, except_kinds=["note"]))
+    events = event_list(thread_id=task.thread_id, except_kinds=["note"])
     dated(events)
     items.extend(TimelineItem("event", event, event.created_at) for event in events)
     items.sort(key=lambda i: (i.at, 0 if i.kind == "entry" else 1, i.obj.pk))
