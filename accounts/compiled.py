@@ -19,7 +19,7 @@ import datetime
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import DEFAULT_DB_ALIAS, connections, router
@@ -198,7 +198,7 @@ class _KeptQuery:
         return getattr(self._query, name)
 
 
-class KeptSelect(Generic[M]):
+class KeptSelect:
     """A SELECT built by `build(*shape, **values)` (a queryset), compiled to SQL once per
     process, `shape` and database engine, then run again with other `values` (ids,
     numbers, times: ints, strings and datetimes; others, None among them, are compiled
@@ -213,7 +213,7 @@ class KeptSelect(Generic[M]):
     different ways) is not kept: `build`'s queryset is then run as it is, every time.
     Returns a list (a queryset could be narrowed, and would still run the kept SQL)."""
 
-    def __init__(self, build: Callable[..., QuerySet[M]], *, shapes: int = KEPT_SHAPES) -> None:
+    def __init__(self, build: Callable[..., QuerySet[Any]], *, shapes: int = KEPT_SHAPES) -> None:
         self.build = build
         self._plans: OrderedDict[tuple[Any, ...], _KeptPlan | None] = OrderedDict()
         self._shapes = shapes

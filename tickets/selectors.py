@@ -74,6 +74,16 @@ def _searches_all(user: Viewer) -> bool:
     )
 
 
+def readable_scope(user: Viewer) -> "AgentScope | None":
+    """The scope whose `agent_tickets` are exactly `tickets_readable_by(user)`: that of an
+    active agent who is neither a helpdesk admin nor holds search.all. None for anyone
+    else. What is built from the scope alone (a statement compiled once) may then stand
+    for what the user may read."""
+    if _searches_all(user):
+        return None
+    return agent_scope(user)
+
+
 class AgentScope(NamedTuple):
     """Everything an agent's visible tickets and tasks are built from (`agent_tickets`,
     `agent_tasks`): the functions that build them take this and nothing else, so what
@@ -175,9 +185,9 @@ def ticket_get_for(
     are joined; the configuration rows come from the snapshot (with_configuration; give
     one when reading several tickets)."""
     key, value = ("number", number) if number is not None else ("pk", pk)
-    scope = agent_scope(user)
+    scope = readable_scope(user)
     kept = None
-    if scope is not None and number is not None and not _searches_all(user):
+    if scope is not None and number is not None:
         kept = _kept_ticket_read(scope, connections[Ticket.objects.db].vendor)
     ticket: Ticket | None
     if kept is not None:  # the same read, its statement written once for the scope

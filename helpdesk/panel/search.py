@@ -11,14 +11,16 @@ The design is in docs/panel.md.
 """
 
 import re
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connection
 from django.db.models import Exists, Func, OuterRef, Q, QuerySet, Value
 
-from accounts.compiled import compiled_once
+from accounts.compiled import KeptSelect, compiled_once
 from accounts.models import User
 from accounts.selectors import users_with_email
 from helpdesk import apart
@@ -26,7 +28,12 @@ from helpdesk.display import shown
 from threads.models import Collaborator, ThreadEntry
 from tickets.config import Snapshot
 from tickets.models import Ticket
-from tickets.selectors import tickets_readable_by, with_configuration
+from tickets.selectors import (
+    agent_tickets,
+    readable_scope,
+    tickets_readable_by,
+    with_configuration,
+)
 
 CONFIG = "english"
 CANDIDATES = 200
@@ -116,17 +123,23 @@ def quick_search(*, user, text: str, snapshot: Snapshot | None = None) -> Result
     """`snapshot`: the request's configuration (read here when not given); the rows'
     department, priority and status come from it rather than from joins (one statement
     reads the settings row when the request has not yet: 0.4 ms, against 4 ms of
-    planning saved)."""
+    planning saved). For an agent whose readable tickets are their scope's
+    (tickets.selectors.readable_scope), the number's and the words' statements are
+    compiled once per process and scope (accounts.compiled.KeptSelect)."""
     text = _clean(text)
     results = Results(text=text)
     if not text:
         return results
+    scope = readable_scope(user)
     # search.all reaches every department; the condition compiled once for the sources
-    visible = compiled_once(tickets_readable_by(user=user))
+    visible = _Visible(user)
     number = text.lstrip("#")
     # the number first on its own (a unique index probe, planned in no time); the row
     # with its related rows only when there is one
-    exact = visible.filter(number=number).values_list("pk", flat=True).first()
+    if scope is not None:
+        exact = next(iter(_KEPT_NUMBER(scope, number=number)), None)
+    else:
+        exact = visible().filter(number=number).values_list("pk", flat=True).first()
     if exact is not None:
         results.exact = with_row_joins(Ticket.objects.all()).get(pk=exact)
         with_configuration([results.exact], snapshot)
@@ -135,8 +148,28 @@ def quick_search(*, user, text: str, snapshot: Snapshot | None = None) -> Result
         return results
     if looks_like_email(text):
         results.mode = "email"
-        return _by_email(visible, text, results, snapshot)
-    return _by_text(visible, text, results, snapshot)
+        return _by_email(visible(), text, results, snapshot)
+    return _by_text(visible, text, results, snapshot, scope)
+
+
+class _Visible:
+    """The tickets `user` may read, their condition compiled once, when first asked for."""
+
+    def __init__(self, user) -> None:
+        self.user = user
+        self.tickets: QuerySet[Ticket] | None = None
+
+    def __call__(self) -> QuerySet[Ticket]:
+        if self.tickets is None:
+            self.tickets = compiled_once(tickets_readable_by(user=self.user))
+        return self.tickets
+
+
+_KEPT_NUMBER = KeptSelect(
+    lambda scope, number: (
+        agent_tickets(scope).filter(number=number).values_list("pk", flat=True)[:1]
+    )
+)
 
 
 def _recent(qs: QuerySet, limit: int) -> list[int]:
@@ -178,29 +211,40 @@ def worded(visible: QuerySet, field: str, text: str) -> tuple[QuerySet, QuerySet
     return by_field, visible.filter(Exists(entries.filter(thread_id=OuterRef("thread_id"))))
 
 
+ORDER = ("-updated_at", "-pk")
+
+
+def candidate_parts(
+    sources: dict[str, QuerySet], rank: SearchRank | None, limit: int
+) -> list[QuerySet]:
+    """PostgreSQL: each source's own statement (ordered and limited to `limit` + 1: to
+    CANDIDATES + 1), each row tagged with its source and `rank` computed for it (0.0
+    without one)."""
+    return [
+        qs.annotate(found_by=Value(i), found_rank=rank if rank is not None else Value(0.0))
+        .order_by(*ORDER)
+        .values_list("found_by", "pk", "updated_at", "found_rank")[: limit + 1]
+        for i, qs in enumerate(sources.values())
+    ]
+
+
 def recent_candidates(
     sources: dict[str, QuerySet], rank: SearchRank | None = None, slowest: str | None = None
 ) -> tuple[dict[int, list[str]], dict[int, tuple], bool]:
     """The CANDIDATES most recently updated rows of each source (querysets of one model):
     ({pk: the sources that found it}, {pk: (updated_at, rank)}, whether a source had more).
 
-    PostgreSQL: the sources' own statements (each ordered and limited to CANDIDATES + 1),
-    each row tagged with its source and `rank` computed for it (0.0 without one): read
-    side by side when reads may run apart (helpdesk.apart: each source on its own
-    connection, `slowest` in the request's, so the database reads them at once), else
-    joined by UNION ALL in one statement. SQLite, which allows no LIMIT inside a
-    compound statement: one statement per source."""
+    PostgreSQL: the sources' `candidate_parts`, read side by side when reads may run
+    apart (helpdesk.apart: each source on its own connection, `slowest` in the
+    request's, so the database reads them at once), else joined by UNION ALL in one
+    statement. SQLite, which allows no LIMIT inside a compound statement: one statement
+    per source."""
     names = list(sources)
-    order = ("-updated_at", "-pk")
     if is_postgres():
-        parts = [
-            qs.annotate(found_by=Value(i), found_rank=rank if rank is not None else Value(0.0))
-            .order_by(*order)
-            .values_list("found_by", "pk", "updated_at", "found_rank")[: CANDIDATES + 1]
-            for i, qs in enumerate(sources.values())
-        ]
+        parts = candidate_parts(sources, rank, CANDIDATES)
         if len(parts) > 1 and apart.enabled():
-            rows = _side_by_side(parts, names.index(slowest) if slowest in names else 0)
+            here = names.index(slowest) if slowest in names else 0
+            rows = side_by_side([partial(list, part) for part in parts], here)
         elif len(parts) > 1:
             rows = list(parts[0].union(*parts[1:], all=True))
         else:
@@ -209,8 +253,15 @@ def recent_candidates(
         rows = [
             (i, pk, at, 0.0)
             for i, qs in enumerate(sources.values())
-            for pk, at in qs.order_by(*order).values_list("pk", "updated_at")[: CANDIDATES + 1]
+            for pk, at in qs.order_by(*ORDER).values_list("pk", "updated_at")[: CANDIDATES + 1]
         ]
+    return gathered(names, rows)
+
+
+def gathered(
+    names: list[str], rows: list[tuple]
+) -> tuple[dict[int, list[str]], dict[int, tuple], bool]:
+    """recent_candidates' answer from the rows of its sources' statements."""
     per_source: dict[str, list[tuple]] = {name: [] for name in names}
     for i, pk, at, score in rows:
         per_source[names[i]].append((pk, at, score))
@@ -226,22 +277,25 @@ def recent_candidates(
     return found, keys, truncated
 
 
-def _side_by_side(parts: list[QuerySet], here: int) -> list[tuple]:
-    """Every part's rows: part `here` read in the request, the others apart (a part
-    whose read apart failed is read again here)."""
+def side_by_side(reads: Sequence[Callable[[], list]], here: int) -> list[tuple]:
+    """Every read's rows: read `here` in the request, the others apart (a read apart
+    that failed is read again here)."""
     started: dict[int, Future[list]] = {
-        i: apart.submit(list, part) for i, part in enumerate(parts) if i != here
+        i: apart.submit(read) for i, read in enumerate(reads) if i != here
     }
-    rows = list(parts[here])
+    rows = list(reads[here]())
     for i, future in started.items():
         got = apart.result(future)
-        rows += got if got is not None else list(parts[i])
+        rows += got if got is not None else reads[i]()
     return rows
 
 
-def _by_text(
-    visible: QuerySet, text: str, results: Results, snapshot: Snapshot | None = None
-) -> Results:
+TEXT_SOURCES = ("subject", "message", "name")
+
+
+def text_sources(visible: QuerySet, text: str) -> tuple[dict[str, QuerySet], SearchRank | None]:
+    """Of `visible`, the tickets whose subject, messages or requester's name have the
+    words (TEXT_SOURCES), and the rank of a subject's match (PostgreSQL)."""
     by_subject, by_message = worded(visible, "subject", text)
     names: QuerySet[User]
     rank = None
@@ -250,17 +304,52 @@ def _by_text(
         rank = SearchRank(EnglishVector("subject"), _tsquery(text))
     else:
         names = User.objects.filter(name__icontains=text)
-    # the candidates with their ranking keys in one statement; then the rows shown
-    # (RESULTS of up to 3 x CANDIDATES), not every candidate with its related rows
-    found, keys, results.truncated = recent_candidates(
-        {
-            "subject": by_subject,
-            "message": by_message,
-            "name": visible.filter(requester__in=names.values("pk")),
-        },
-        rank,
-        slowest="message",  # each ticket's entries, their text parsed
-    )
+    sources = {
+        "subject": by_subject,
+        "message": by_message,
+        "name": visible.filter(requester__in=names.values("pk")),
+    }
+    return sources, rank
+
+
+def _text_part(scope, limit: int, index: int, text: str) -> QuerySet:
+    return candidate_parts(*text_sources(agent_tickets(scope), text), limit)[index]
+
+
+def _text_union(scope, limit: int, text: str) -> QuerySet:
+    first, *others = candidate_parts(*text_sources(agent_tickets(scope), text), limit)
+    return first.union(*others, all=True)
+
+
+_KEPT_TEXT_PART = KeptSelect(_text_part)
+_KEPT_TEXT_UNION = KeptSelect(_text_union)
+
+
+def _by_text(
+    visible: Callable[[], QuerySet],
+    text: str,
+    results: Results,
+    snapshot: Snapshot | None = None,
+    scope=None,
+) -> Results:
+    # the candidates with their ranking keys (in one statement, or one per source read
+    # side by side); then the rows shown (RESULTS of up to 3 x CANDIDATES), not every
+    # candidate with its related rows
+    if scope is not None and is_postgres():  # compiled once per process and scope
+        names = list(TEXT_SOURCES)
+        if apart.enabled():
+            reads = [
+                partial(_KEPT_TEXT_PART, scope, CANDIDATES, i, text=text) for i in range(len(names))
+            ]
+            # each ticket's entries, their text parsed: the slowest, read here
+            candidates = side_by_side(reads, names.index("message"))
+        else:
+            candidates = _KEPT_TEXT_UNION(scope, CANDIDATES, text=text)
+        found, keys, results.truncated = gathered(names, candidates)
+    else:
+        found, keys, results.truncated = recent_candidates(
+            *text_sources(visible(), text), slowest="message"
+        )
     ranked = sorted(
         found,
         key=lambda pk: ("subject" in found[pk], keys[pk][1], len(found[pk]), keys[pk][0], pk),

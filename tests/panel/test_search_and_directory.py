@@ -215,3 +215,56 @@ def test_the_new_ticket_form_prefills_a_client_only_for_agents_with_user_dir(cas
     cast.agent_a.permissions = ["user.dir"]
     cast.agent_a.save()
     assert cast.bob.email in signed_in(cast.agent_a).get(url).content.decode()
+
+
+@pytest.mark.parametrize("apart_reads", [False, True])
+def test_search_finds_only_what_each_agent_may_read_statement_kept_or_not(
+    cast, settings, apart_reads
+):
+    """The number's and the words' statements are compiled once per agent scope
+    (accounts.compiled.KeptSelect): agents of different scopes, one after the other in a
+    process, each find exactly the tickets they may read, the second time as the first;
+    an agent with search.all, and a helpdesk admin, their own."""
+    from helpdesk.panel import search
+    from tickets.selectors import tickets_readable_by
+
+    from ..factories import TeamFactory
+
+    settings.HELPDESK_READS_APART = apart_reads  # (apart only on PostgreSQL with
+    # persistent connections: tests/panel/test_reads_apart.py; here the flag is read)
+    made = [
+        open_ticket(cast.alice, department=cast.dept_a, subject="Printer in A"),
+        open_ticket(cast.bob, department=cast.dept_b, subject="Printer in B"),
+        open_ticket(cast.alice, department=cast.dept_b, subject="Help", body="printer jam in B"),
+        open_ticket(cast.bob, department=cast.dept_b, subject="Teamed printer"),
+        open_ticket(cast.bob, department=cast.dept_b, subject="Referred printer"),
+    ]
+    team = TeamFactory(members=[cast.agent_a])
+    services.ticket_assign(actor=cast.admin, ticket=made[3], team=team)
+    services.ticket_refer(actor=cast.admin, ticket=made[4], agent=cast.manager_a)
+    limited = AgentFactory(department=cast.dept_a, assigned_only=True)
+    services.ticket_assign(actor=cast.admin, ticket=made[0], agent=limited)
+    seeker = AgentFactory(department=cast.dept_b)
+    seeker.permissions = ["search.all"]
+    seeker.save(update_fields=["permissions"])
+    viewers = [cast.agent_a, cast.agent_b, cast.manager_a, limited, seeker, cast.admin]
+    for _round in range(2):
+        for user in viewers:
+            user = type(user).objects.get(pk=user.pk)  # a request's own instance
+            readable = {
+                t.number for t in tickets_readable_by(user=user).filter(pk__in=[t.pk for t in made])
+            }
+            found = search.quick_search(user=user, text="printer")
+            assert {t.number for t in found.tickets} == readable, user.username
+            for ticket in made:
+                exact = search.quick_search(user=user, text=ticket.number).exact
+                assert (exact is not None) == (ticket.number in readable), user.username
+    assert {t.number for t in search.quick_search(user=seeker, text="printer").tickets} == {
+        t.number for t in made
+    }
+    assert {t.number for t in search.quick_search(user=cast.agent_b, text="printer").tickets} == {
+        made[1].number,
+        made[2].number,
+        made[3].number,
+        made[4].number,
+    }
