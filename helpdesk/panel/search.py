@@ -290,6 +290,25 @@ def side_by_side(reads: Sequence[Callable[[], list]], here: int) -> list[tuple]:
     return rows
 
 
+def ticket_rows(pks: list[int]) -> list[Ticket]:
+    """The tickets of `pks` (any order) as a page of rows reads them (with_row_joins):
+    the statement for each number of them, up to RESULTS, compiled once per process
+    (accounts.compiled.KeptSelect). No visibility here: `pks` are what the agent's
+    statements found."""
+    if not pks:
+        return []
+    if len(pks) > RESULTS:
+        return list(with_row_joins(Ticket.objects.filter(pk__in=pks)))
+    return _KEPT_ROWS(len(pks), **{f"pk{i}": pk for i, pk in enumerate(pks)})
+
+
+_KEPT_ROWS = KeptSelect(
+    lambda count, **pks: with_row_joins(
+        Ticket.objects.filter(pk__in=[pks[f"pk{i}"] for i in range(count)])
+    ).order_by()
+)
+
+
 TEXT_SOURCES = ("subject", "message", "name")
 
 
@@ -357,7 +376,7 @@ def _by_text(
     )
     results.truncated = results.truncated or len(ranked) > RESULTS
     shown_pks = ranked[:RESULTS]
-    rows = with_row_joins(Ticket.objects.all()).in_bulk(shown_pks)
+    rows = {ticket.pk: ticket for ticket in ticket_rows(shown_pks)}
     with_configuration(list(rows.values()), snapshot)
     for pk in shown_pks:
         if pk in rows:  # not deleted meanwhile
