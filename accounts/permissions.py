@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING
 
 from django.utils.translation import gettext_lazy as _
 
+from .compiled import KeptSelect
 from .errors import PermissionRefused
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
     from django_stubs_ext import StrOrPromise
 
-    from .models import Role, User
+    from .models import DepartmentAccess, Role, User
 
 
 @dataclass(frozen=True)
@@ -128,9 +130,18 @@ def agent_accesses(agent: User) -> dict[int, Role]:
     """{department id: role} of the agent's extra departments, cached on the instance."""
     cached: dict[int, Role] | None = getattr(agent, "_dept_access_cache", None)
     if cached is None:
-        cached = {a.department_id: a.role for a in agent.department_accesses.select_related("role")}
+        cached = {a.department_id: a.role for a in _KEPT_ACCESSES(agent_id=agent.pk)}
         agent._dept_access_cache = cached  # type: ignore[attr-defined]  # a per-instance cache
     return cached
+
+
+def _accesses_of(agent_id: int) -> QuerySet[DepartmentAccess]:
+    from .models import DepartmentAccess
+
+    return DepartmentAccess.objects.filter(agent_id=agent_id).select_related("role")
+
+
+_KEPT_ACCESSES = KeptSelect(_accesses_of)  # every page asks: compiled once per process
 
 
 def department_ids(agent: User) -> set[int]:

@@ -71,6 +71,7 @@ def entry_list(*, thread_ids: list[int], include_notes: bool) -> list[ThreadEntr
     compiled once per process (accounts.compiled.KeptSelect)."""
     if len(thread_ids) == 1:
         entries = _KEPT_ENTRIES(include_notes, thread_id=thread_ids[0])
+        _with_posters(entries)
         attachments = _KEPT_ATTACHMENTS(include_notes, thread_id=thread_ids[0])
     else:
         entries = list(_entries(thread_ids, include_notes))
@@ -83,12 +84,14 @@ def entry_list(*, thread_ids: list[int], include_notes: bool) -> list[ThreadEntr
     return entries
 
 
-def _entries(thread_ids: list[int], include_notes: bool) -> QuerySet[ThreadEntry]:
+def _entries(
+    thread_ids: list[int], include_notes: bool, *, posters: bool = True
+) -> QuerySet[ThreadEntry]:
     # the posters read apart, each once (a thread has a few, its entries hundreds): not
     # a User built per entry from a join
-    qs = ThreadEntry.objects.filter(thread_id__in=thread_ids).prefetch_related(
-        Prefetch("poster", queryset=User.objects.defer(*POSTER_UNREAD))
-    )
+    qs = ThreadEntry.objects.filter(thread_id__in=thread_ids)
+    if posters:
+        qs = qs.prefetch_related(Prefetch("poster", queryset=User.objects.defer(*POSTER_UNREAD)))
     if not include_notes:
         qs = qs.exclude(kind=ThreadEntry.Kind.NOTE)
     return qs
@@ -101,7 +104,34 @@ def _attachments(thread_ids: list[int], include_notes: bool) -> QuerySet[Attachm
     return attachments.order_by("pk")
 
 
-_KEPT_ENTRIES = KeptSelect(lambda include_notes, thread_id: _entries([thread_id], include_notes))
+_KEPT_ENTRIES = KeptSelect(
+    # their posters read by _with_posters, with a statement kept too
+    lambda include_notes, thread_id: _entries([thread_id], include_notes, posters=False)
+)
+POSTERS_KEPT = 20  # posters of a thread read by a kept statement (more: compiled each time)
+
+
+def _with_posters(entries: list[ThreadEntry]) -> None:
+    """Give the entries their posters as `_entries`' prefetch does (each read once, with
+    POSTER_UNREAD deferred), with a statement compiled once per number of posters."""
+    ids = sorted({e.poster_id for e in entries if e.poster_id is not None})
+    if len(ids) > POSTERS_KEPT:
+        found = list(_posters(ids))
+    elif ids:
+        found = _KEPT_POSTERS(len(ids), **{f"pk{i}": pk for i, pk in enumerate(ids)})
+    else:
+        found = []
+    by_pk: dict[int | None, User] = {user.pk: user for user in found}
+    poster = ThreadEntry._meta.get_field("poster")
+    for entry in entries:
+        poster.set_cached_value(entry, by_pk.get(entry.poster_id))
+
+
+def _posters(ids: list[int]) -> QuerySet[User]:
+    return User.objects.defer(*POSTER_UNREAD).filter(pk__in=ids)
+
+
+_KEPT_POSTERS = KeptSelect(lambda count, **pks: _posters([pks[f"pk{i}"] for i in range(count)]))
 _KEPT_ATTACHMENTS = KeptSelect(
     lambda include_notes, thread_id: _attachments([thread_id], include_notes)
 )
@@ -137,8 +167,19 @@ def drafts_for(*, agent: User, namespaces: Iterable[str]) -> dict[str, str]:
     """{namespace: draft body, as draft_for gives it} of several namespaces (a ticket's
     reply and note), read in one statement; "" where there is none."""
     wanted = list(namespaces)
-    found = {d.namespace: d for d in Draft.objects.filter(agent=agent, namespace__in=wanted)}
+    if not wanted:
+        return {}
+    named = {f"namespace{i}": namespace for i, namespace in enumerate(wanted)}
+    # compiled once per process for each number of namespaces (KeptSelect)
+    found = {d.namespace: d for d in _KEPT_DRAFTS(len(wanted), agent_id=agent.pk, **named)}
     return {n: _draft_body(found.get(n)) for n in wanted}
+
+
+_KEPT_DRAFTS = KeptSelect(
+    lambda count, agent_id, **named: Draft.objects.filter(
+        agent_id=agent_id, namespace__in=[named[f"namespace{i}"] for i in range(count)]
+    )
+)
 
 
 def _draft_body(draft: Draft | None) -> str:

@@ -15,7 +15,7 @@ from django.db.models import Exists, Field, ForeignKey, OuterRef, Q, QuerySet
 
 from accounts import permissions as perms
 from accounts.actors import Viewer, is_agent, is_api_key, is_client, is_system
-from accounts.compiled import compiled_where
+from accounts.compiled import KeptSelect, compiled_where
 from accounts.errors import NotVisible
 from accounts.models import Organization, User
 from accounts.rows import Quoter, RowQuery
@@ -270,11 +270,18 @@ def ticket_is_visible(*, user: Viewer, ticket: Ticket) -> bool:
 
 def tickets_linked_to(*, user: Viewer, ticket: Ticket) -> QuerySet[Ticket]:
     """Tickets linked to `ticket` that `user` may see."""
-    pairs = TicketLink.objects.filter(Q(low=ticket) | Q(high=ticket)).values_list(
-        "low_id", "high_id"
-    )
+    pairs = _KEPT_LINK_PAIRS(ticket_id=ticket.pk)
     ids = {i for pair in pairs for i in pair} - {ticket.pk}
+    if not ids:  # most tickets: no statement to compile (nor to run)
+        return Ticket.objects.none()
     return tickets_visible_to(user=user).filter(pk__in=ids)
+
+
+_KEPT_LINK_PAIRS = KeptSelect(  # compiled once per process
+    lambda ticket_id: TicketLink.objects.filter(
+        Q(low_id=ticket_id) | Q(high_id=ticket_id)
+    ).values_list("low_id", "high_id")
+)
 
 
 # --- tasks: agents only, never clients ------------------------------------------------

@@ -7,6 +7,7 @@ import logging
 from django.db import transaction
 
 from accounts.actors import actor_label, is_agent, is_system
+from accounts.compiled import KeptSelect
 from accounts.errors import PermissionRefused, ValidationFailed
 
 from .models import Mailbox, UndeliverableAddress
@@ -51,11 +52,19 @@ def address_clear_undeliverable(*, actor, address: str, why: str = "") -> bool:
 
 def undeliverable(addresses) -> dict[str, UndeliverableAddress]:
     """{address: row} of the given addresses that are marked undeliverable (one query)."""
-    wanted = {(a or "").strip().lower() for a in addresses if a}
+    wanted = sorted({(a or "").strip().lower() for a in addresses if a})
     if not wanted:
         return {}
-    rows = UndeliverableAddress.objects.filter(address__in=wanted)
-    return {row.address: row for row in rows}
+    # compiled once per process for each number of addresses (KeptSelect)
+    named = {f"address{i}": address for i, address in enumerate(wanted)}
+    return {row.address: row for row in _KEPT_UNDELIVERABLE(len(wanted), **named)}
+
+
+_KEPT_UNDELIVERABLE = KeptSelect(
+    lambda count, **named: UndeliverableAddress.objects.filter(
+        address__in=[named[f"address{i}"] for i in range(count)]
+    )
+)
 
 
 def mailboxes_queue_fetch(*, actor, mailbox_ids: list[int]) -> int:

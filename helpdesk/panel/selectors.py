@@ -361,14 +361,24 @@ def undeliverable_people(ticket, collaborators) -> str:
     return found.reason if found else ""
 
 
+FAMILY_COLUMNS = ("pk", "number", "subject", "state", "merge_mode", "thread_id", "merged_into_id")
+_KEPT_CHILDREN = KeptSelect(
+    lambda scope, ticket_id: (
+        agent_tickets(scope).only(*FAMILY_COLUMNS).filter(merged_into_id=ticket_id).order_by("pk")
+    )
+)
+
+
 def merge_family(user, ticket) -> dict:
     """The ticket's parent and children (merged or linked) that the agent may see, and the
     threads of children merged as separate threads: a constant number of queries."""
-    visible = visible_compiled(user).only(
-        "pk", "number", "subject", "state", "merge_mode", "thread_id", "merged_into_id"
-    )
+    visible = visible_compiled(user).only(*FAMILY_COLUMNS)
     parent = visible.filter(pk=ticket.merged_into_id).first() if ticket.merged_into_id else None
-    children = list(visible.filter(merged_into_id=ticket.pk).order_by("pk"))
+    scope = agent_scope(user)
+    if scope is not None:  # the statement compiled once per process for the scope
+        children = _KEPT_CHILDREN(scope, ticket_id=ticket.pk)
+    else:
+        children = list(visible.filter(merged_into_id=ticket.pk).order_by("pk"))
     unmerge_statuses = []
     if ticket.merged_into_id and ticket.merge_mode != MergeMode.LINK:
         unmerge_statuses = list(
@@ -420,7 +430,7 @@ def ticket_page(user, ticket, snapshot: Snapshot) -> dict:
         "timeline": (items := timeline(ticket)),
         "collaborators": (collaborators := collaborators_of(ticket)),
         "requester_undeliverable": undeliverable_people(ticket, collaborators),
-        "linked": list(tickets_linked_to(user=user, ticket=ticket).only("pk", "number", "subject")),
+        "linked": _listed(tickets_linked_to(user=user, ticket=ticket).only(*LINKED_COLUMNS)),
         "lock": lock,
         "locked_by_other": lock is not None and lock.agent_id != user.pk,
         "may_break_lock": may_break_lock(user, ticket),
@@ -430,6 +440,14 @@ def ticket_page(user, ticket, snapshot: Snapshot) -> dict:
     }
     entry_actions(user, ticket, granted, items)
     return ctx
+
+
+LINKED_COLUMNS = ("pk", "number", "subject")
+
+
+def _listed(queryset: QuerySet) -> list:
+    """The rows; none without compiling a statement that can have none."""
+    return [] if queryset.query.is_empty() else list(queryset)
 
 
 EDITABLE_STATES = (State.OPEN, State.CLOSED)
@@ -467,14 +485,13 @@ def client_context(user, ticket, snapshot: Snapshot) -> dict:
     agent may see (the visibility selector), newest first, in two queries. Their status
     comes from `snapshot` (a join over every ticket of a requester with a thousand cost
     more than the sort)."""
-    others = (
-        visible_compiled(user)
-        .filter(requester_id=ticket.requester_id)
-        .exclude(pk=ticket.pk)
-        .only("pk", "number", "subject", "state", "updated_at", "status_id")
-        .order_by("-updated_at", "-pk")
-    )
-    shown_others = list(others[: OTHER_TICKETS_SHOWN + 1])
+    scope = agent_scope(user)
+    if scope is not None:  # the statement compiled once per process for the scope
+        shown_others = _KEPT_CLIENT_OTHERS(
+            scope, requester_id=ticket.requester_id, ticket_id=ticket.pk
+        )
+    else:
+        shown_others = list(_client_others(visible_compiled(user), ticket.requester_id, ticket.pk))
     for other in shown_others:
         snapshot.fill(other, ("status",))
     return {
@@ -484,6 +501,22 @@ def client_context(user, ticket, snapshot: Snapshot) -> dict:
         # links into the directory only for who may browse it (views.directory)
         "may_browse_directory": perms.has_agent_perm(user, "user.dir"),
     }
+
+
+def _client_others(visible: QuerySet[Ticket], requester_id: int, ticket_id: int) -> QuerySet:
+    return (
+        visible.filter(requester_id=requester_id)
+        .exclude(pk=ticket_id)
+        .only("pk", "number", "subject", "state", "updated_at", "status_id")
+        .order_by("-updated_at", "-pk")[: OTHER_TICKETS_SHOWN + 1]
+    )
+
+
+_KEPT_CLIENT_OTHERS = KeptSelect(
+    lambda scope, requester_id, ticket_id: _client_others(
+        agent_tickets(scope), requester_id, ticket_id
+    )
+)
 
 
 def next_ticket(user, ticket, queue_slug: str | None):

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.errors import Conflict, NotVisible
 from accounts.services import user_get_or_create_by_email
-from helpdesk.kb.selectors import canned_visible_to
+from helpdesk.kb.selectors import canned_list, canned_visible_to
 from helpdesk.kb.services import canned_render
 from helpdesk.params import query_refused
 from threads.html import html_to_text, text_to_html
@@ -172,9 +172,7 @@ def render_ticket(request, ticket, *, bound=None, status=200, open_panel=""):
     ctx["task_from_entry_url"] = reverse("panel:ticket_task_new", args=[ticket.number])
     ctx["forms"] = _forms(request, ticket, ctx, bound or {})
     ctx["open_panel"] = open_panel
-    ctx["canned"] = (
-        list(canned_visible_to(agent=request.user)) if "ticket.reply" in ctx["granted"] else []
-    )
+    ctx["canned"] = canned_list(agent=request.user) if "ticket.reply" in ctx["granted"] else []
     ctx["next_number"] = selectors.next_ticket(
         request.user, ticket, request.session.get("panel_queue")
     )
