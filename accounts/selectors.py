@@ -114,14 +114,29 @@ def agents_visible_to(*, user: User) -> QuerySet[User]:
     """The agents an agent may see (osTicket's visibility.agents): every agent for
     helpdesk admins and holders of visibility.agents; otherwise themselves and the
     agents who share a department with them (primary or extra, on either side)."""
-    agents = User.objects.filter(is_agent=True)
+    every, departments = agent_visibility(user)
+    return agents_visible(every, departments, None if every else user.pk)
+
+
+def agent_visibility(user: User) -> tuple[bool, frozenset[int]]:
+    """What `agents_visible_to(user=user)` is built from besides the user's id: whether
+    they see every agent, else their departments."""
     if perms.has_agent_perm(user, "visibility.agents"):
+        return True, frozenset()
+    return False, frozenset(perms.department_ids(user))
+
+
+def agents_visible(every: bool, departments: frozenset[int], user_id: int | None) -> QuerySet[User]:
+    """`agents_visible_to` of a user whose `agent_visibility` this is, and whose id
+    `user_id` is (None when they see every agent)."""
+    agents = User.objects.filter(is_agent=True)
+    if every:
         return agents
-    depts = perms.department_ids(user)
+    depts = sorted(departments)
     sharing = User.objects.filter(
         Q(department_id__in=depts) | Q(department_accesses__department_id__in=depts)
     ).values("pk")
-    return agents.filter(Q(pk__in=sharing) | Q(pk=user.pk))
+    return agents.filter(Q(pk__in=sharing) | Q(pk=user_id))
 
 
 def audit_entries_visible_to(*, user: object) -> QuerySet[AuditEntry]:

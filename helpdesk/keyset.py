@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
@@ -72,11 +73,12 @@ class Walk:
     has_previous: bool
 
 
-def walk(
+def page_of(
     queryset: QuerySet, *, field: str, descending: bool, position: Position | None, size: int
-) -> Walk:
-    """One page of `queryset` sorted by (field, id), after (or, walking back, before) the
-    position: an index range on the field, minus the position's own tie-group up to it."""
+) -> QuerySet:
+    """The statement of one page of `queryset` sorted by (field, id): `size + 1` rows
+    after (or, walking back, before) the position, an index range on the field minus the
+    position's own tie-group up to it. `walk` reads it."""
     back = False
     if position is not None:
         value, pk, back = position
@@ -86,7 +88,30 @@ def walk(
             near = Q(**{f"{field}__gte": value}) & ~Q(**{field: value, "pk__lte": pk})
         queryset = queryset.filter(near)
     order = (f"-{field}", "-pk") if descending != back else (field, "pk")
-    rows = list(queryset.order_by(*order)[: size + 1])
+    return queryset.order_by(*order)[: size + 1]
+
+
+def walk(
+    queryset: QuerySet | None,
+    *,
+    field: str,
+    descending: bool,
+    position: Position | None,
+    size: int,
+    read: Callable[[Position | None], list] | None = None,
+) -> Walk:
+    """One page of `queryset` (`page_of`'s rows), or of what `read(position)` reads:
+    the same statement, read another way (a statement compiled once:
+    accounts.compiled.KeptSelect)."""
+    if read is not None:
+        rows = read(position)
+    else:
+        assert queryset is not None
+        statement = page_of(
+            queryset, field=field, descending=descending, position=position, size=size
+        )
+        rows = list(statement)
+    back = position is not None and position[2]
     more = len(rows) > size
     rows = rows[:size]
     if back:

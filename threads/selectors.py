@@ -2,6 +2,7 @@
 (tickets.selectors); these only shape the data for a reader who may."""
 
 import base64
+import datetime as dt
 import re
 from collections.abc import Iterable
 
@@ -31,11 +32,16 @@ POSTER_UNREAD = (
 )
 
 
-def lock_holder(*, thread: str = "thread_id", except_agent_id: int | None = None) -> Subquery:
+def lock_holder(
+    *, thread: str = "thread_id", except_agent_id: int | None = None, now: dt.datetime | None = None
+) -> Subquery:
     """An annotation: the display name of the agent holding the active lock on the row's
     thread (`thread`: the row's thread id field), None when nobody else does; one
-    subquery in the row's own statement instead of a query for the page's locks."""
-    held = Lock.objects.filter(thread_id=OuterRef(thread), expires_at__gt=timezone.now())
+    subquery in the row's own statement instead of a query for the page's locks. `now`:
+    the time the locks are to hold at (the current time when not given)."""
+    held = Lock.objects.filter(
+        thread_id=OuterRef(thread), expires_at__gt=now if now is not None else timezone.now()
+    )
     if except_agent_id is not None:
         held = held.exclude(agent_id=except_agent_id)
     name = Coalesce(

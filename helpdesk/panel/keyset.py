@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django_stubs_ext import StrOrPromise
 
-from helpdesk.keyset import decode, encode, walk
+from helpdesk.keyset import Position, decode, encode, walk
 
 
 @dataclass(frozen=True)
@@ -43,20 +43,25 @@ class Page:
 
 
 def paginate(
-    queryset: QuerySet,
+    queryset: QuerySet | None,
     *,
     sort: Sort,
     descending: bool,
     cursor: str | None,
     size: int,
     loaded: Callable[[list], object] | None = None,
+    read: Callable[[Position | None], list] | None = None,
 ) -> Page:
     """One page; `loaded(rows)` completes the rows read (their configuration from the
-    snapshot: panel.selectors.queue_rows) before anything reads them."""
+    snapshot: panel.selectors.queue_rows) before anything reads them. `read(position)`:
+    the page's statement (helpdesk.keyset.page_of of `queryset`) read another way, kept
+    compiled (panel.selectors.kept_queue_page)."""
     field = sort.field
     sort_key = ("-" if descending else "") + sort.key
     position = decode(cursor, sort_key, field) if cursor else None
-    page = walk(queryset, field=field, descending=descending, position=position, size=size)
+    page = walk(
+        queryset, field=field, descending=descending, position=position, size=size, read=read
+    )
     rows, has_next, has_previous = page.rows, page.has_next, page.has_previous
     if loaded is not None:
         loaded(rows)

@@ -1,5 +1,7 @@
 """The landing queue, the queues, the dashboard and bulk actions."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import render
@@ -11,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.errors import DomainError, NotVisible
 from helpdesk.alerts.selectors import unread_alerts
 from tickets import services
-from tickets.selectors import tickets_visible_to, with_configuration
+from tickets.selectors import agent_scope, tickets_visible_to, with_configuration
 
 from .. import keyset, selectors
 from ..access import agent_of, agent_required, preferences_of
@@ -24,6 +26,8 @@ from ..queues import (
     COLUMN_SORT,
     COLUMNS,
     RELATED,
+    SYSTEM_FILTERS,
+    Queue,
     SearchQueue,
     queue_tickets,
     saved_queue,
@@ -75,9 +79,14 @@ def render_queue(request, queue, *, template="staff/queue.html", extra=None, pro
         problems.append(queue.problem)
     sort, descending = params.sorting()
     size = preferences_of(user).page_size
-    tickets = selectors.queue_rows(user, queue_tickets(user, queue, team_ids(user)))
-    if queue.problem:
-        tickets = tickets.none()
+    # a system queue's page for an agent of a scope: its statement kept compiled
+    scope = agent_scope(user)
+    kept = scope is not None and type(queue) is Queue and queue.slug in SYSTEM_FILTERS
+    tickets = None
+    if not kept:
+        tickets = selectors.queue_rows(user, queue_tickets(user, queue, team_ids(user)))
+        if queue.problem:
+            tickets = tickets.none()
     cursor = None if problems else params.cleaned_data.get("cursor")
     snapshot = config_snapshot(request)
     result = keyset.paginate(
@@ -87,6 +96,9 @@ def render_queue(request, queue, *, template="staff/queue.html", extra=None, pro
         cursor=cursor,
         size=size,
         loaded=lambda rows: with_configuration(rows, snapshot),
+        read=partial(selectors.kept_queue_page, scope, queue.slug, sort.field, descending, size)
+        if kept and scope is not None
+        else None,
     )
     remembered = queue.slug if queue.saved is None else None
     if request.session.get("panel_queue") != remembered:  # for "next ticket"
