@@ -68,14 +68,23 @@ BULK_PERMISSIONS = (
 
 # --- sidebar, queues, dashboard ----------------------------------------------------------
 def saved_queues_for(user):
-    return SavedQueue.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")
+    return _saved_queues(user.pk)
+
+
+def _saved_queues(owner_id: int) -> QuerySet[SavedQueue]:
+    return SavedQueue.objects.filter(Q(owner_id=owner_id) | Q(is_shared=True)).select_related(
+        "owner"
+    )
+
+
+_KEPT_SAVED_QUEUES = KeptSelect(_saved_queues)  # every full page's sidebar
 
 
 def sidebar(user, also: Mapping[str, QuerySet | Capped] | None = None) -> dict:
     """The queues with their bounded counts, and the counts `also` asked by the page
     (the header's, a page's tabs: their Capped values set), all in one statement."""
     teams = team_ids(user)
-    queues = system_queues(user) + [saved_queue(s) for s in saved_queues_for(user)]
+    queues = system_queues(user) + [saved_queue(s) for s in _KEPT_SAVED_QUEUES(owner_id=user.pk)]
     visible = visible_compiled(user)
     scope = agent_scope(user)
     vendor = connections[visible.db].vendor
