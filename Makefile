@@ -91,7 +91,8 @@ lint: $(STAMP)
 # strict on the core (tickets.services, tickets.selectors, accounts, routing, threads),
 # the adapters checked at check_untyped_defs, so their calls into the core are checked.
 TYPECHECK_PATHS := tickets/services tickets/selectors.py accounts routing threads \
-	helpdesk/api helpdesk/panel helpdesk/portal helpdesk/ops helpdesk/exports helpdesk/formfields.py helpdesk/display.py helpdesk/apart.py
+	helpdesk/api helpdesk/panel helpdesk/portal helpdesk/ops helpdesk/exports helpdesk/formfields.py helpdesk/display.py helpdesk/apart.py \
+	helpdesk/keyset.py config/postgresql
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(TYPECHECK_PATHS)
 

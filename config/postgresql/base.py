@@ -15,6 +15,7 @@ Django's loader stays: it makes the datetimes naive.
 """
 
 import datetime
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.backends.postgresql import base
@@ -31,11 +32,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_connection_params(self):
         params = super().get_connection_params()
-        self._opening_zone = self.timezone if settings.USE_TZ else None
-        if self._opening_zone is not None:
+        # psycopg's default loader, as registered when it was imported
+        loader = adapters.get_loader(TIMESTAMPTZ, Format.TEXT)
+        self._opening_zone = self.timezone if settings.USE_TZ and loader is not None else None
+        if self._opening_zone is not None and loader is not None:
             context = adapt.AdaptersMap(params["context"])
-            # psycopg's default loader, as registered when it was imported
-            context.register_loader(TIMESTAMPTZ, adapters.get_loader(TIMESTAMPTZ, Format.TEXT))
+            context.register_loader(TIMESTAMPTZ, loader)
             params["context"] = context
         return params
 
@@ -51,7 +53,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if not name:
             cursor = self.connection.cursor()
         elif self.settings_dict["OPTIONS"].get("server_side_binding") is not True:
-            cursor = base.ServerSideCursor(
+            cursor = cast(Any, base).ServerSideCursor(  # (django-stubs: psycopg 2's)
                 self.connection, name=name, scrollable=False, withhold=self.connection.autocommit
             )
         else:
