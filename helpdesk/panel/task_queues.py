@@ -8,16 +8,27 @@ a visible task by its number, or by words in its title and its thread's text.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache, partial
 
+from django.db import connections
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from helpdesk.counts import Capped, capped_counts
+from accounts.compiled import KeptSelect
+from helpdesk.counts import Capped, capped_counts, count_statement
+from helpdesk.keyset import page_of
 from tickets.models import Task, TaskState
-from tickets.selectors import tasks_assigned_to, tasks_visible_to
+from tickets.selectors import (
+    AgentScope,
+    agent_scope,
+    agent_tasks,
+    tasks_assigned_to,
+    tasks_visible_to,
+)
 
 from .keyset import Sort
+from .queues import team_ids_of
 from .search import recent_candidates, worded
 
 RELATED = ("department", "assignee", "team", "ticket")
@@ -120,11 +131,59 @@ def queue_tasks(
 
 def task_queue_counts(user, queues: list[TaskQueue], teams: Iterable[int]) -> dict[str, Capped]:
     """Give each queue its bounded count, to be counted in the page's one statement of
-    counts (views.common.page(also_count=...); capped_counts of the answer at once)."""
+    counts (views.common.page(also_count=...); capped_counts of the answer at once). An
+    agent of a scope's are compiled once per process (`_tab_count`)."""
     visible = tasks_visible_to(user=user)
+    scope = agent_scope(user)
+    vendor = connections[visible.db].vendor
     for q in queues:
-        q.counted = Capped(queue_tasks(user, q.slug, teams, visible))
+        if scope is not None:
+            q.counted = Capped(visible, compiled=partial(_tab_count, scope, q.slug, vendor))
+        else:
+            q.counted = Capped(queue_tasks(user, q.slug, teams, visible))
     return {f"task-queue:{q.slug}": q.counted for q in queues if q.counted is not None}
+
+
+@dataclass(frozen=True)
+class _ScopeAgent:
+    """What a tab's tasks may read of their agent when kept per scope: the key only."""
+
+    pk: int
+
+
+def _scope_tasks(scope: AgentScope, slug: str) -> QuerySet[Task]:
+    """A tab's tasks for an agent of `scope`: `queue_tasks` of a function of the scope
+    alone (the agent's key, their teams as a subquery, agent_tasks(scope))."""
+    agent = _ScopeAgent(scope.pk)
+    return queue_tasks(agent, slug, team_ids_of(scope.pk), agent_tasks(scope))
+
+
+@lru_cache(maxsize=4096)
+def _tab_count(scope: AgentScope, slug: str, vendor: str, limit: int) -> tuple[str, tuple]:
+    """A tab's count statement for an agent of `scope`, compiled once per process (as the
+    sidebar's system queues, panel.selectors._system_count). `vendor`: the database
+    engine it is compiled for."""
+    return count_statement(_scope_tasks(scope, slug), limit)
+
+
+def kept_task_page(
+    scope: AgentScope, slug: str, field: str, descending: bool, size: int, position
+) -> list[Task]:
+    """A tab's page for an agent of `scope` (helpdesk.keyset.page_of of its tasks with
+    RELATED), with a statement compiled once per process for the scope, tab, sort, size
+    and direction (accounts.compiled.KeptSelect); the position's value and key go in."""
+    shape = (scope, slug, field, descending, size, position is not None and position[2])
+    values = {} if position is None else {"value": position[0], "after": position[1]}
+    return _KEPT_TASK_PAGE(*shape, **values)
+
+
+def _task_page(scope, slug, field, descending, size, back, value=None, after=None):
+    tasks = _scope_tasks(scope, slug).select_related(*RELATED)
+    position = None if after is None else (value, after, back)
+    return page_of(tasks, field=field, descending=descending, position=position, size=size)
+
+
+_KEPT_TASK_PAGE = KeptSelect(_task_page)
 
 
 def my_open_tasks(user) -> Capped:

@@ -100,3 +100,67 @@ def keyset_value(ticket, field):
     for part in field.split("__"):
         value = getattr(value, part)
     return value
+
+
+def test_every_task_tab_page_and_count_reads_what_its_queryset_reads(cast, desk):
+    """The task tabs: a page's statement and each tab's count statement kept per scope
+    read the same tasks as the tab's own queryset, for every tab, sort and direction."""
+    import time
+
+    from helpdesk.counts import capped_counts, count_statement
+    from helpdesk.panel import task_queues as tq
+
+    from .conftest import new_task
+
+    team = TeamFactory(members=[cast.agent_b])
+    for i in range(7):
+        new_task(
+            cast.admin,
+            title=f"T{i % 3}",
+            department=cast.dept_a if i % 2 else cast.dept_b,
+            ticket=desk[i] if i % 3 else None,
+            assignee=cast.agent_a if i == 2 else None,
+            team=team if i == 3 else None,
+        )
+    size = 2
+    for agent in (cast.agent_a, cast.agent_b, cast.manager_a):
+        scope = agent_scope(agent)
+        vendor = connection.vendor
+        for tab in tq.task_queues():
+            plain = tq.queue_tasks(agent, tab.slug, team_ids(agent)).select_related(*tq.RELATED)
+            for limit in (1000, 2):
+                kept = tq._tab_count(scope, tab.slug, vendor, limit)
+                assert kept == count_statement(tq._scope_tasks(scope, tab.slug), limit)
+                counted = capped_counts({"n": tq.Capped(plain, limit - 1)})["n"]
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SELECT COUNT(*) FROM ({kept[0]}) AS c", kept[1])  # noqa: S608
+                    assert cursor.fetchone()[0] == counted, (agent.username, tab.slug)
+            for sort in tq.SORTS.values():
+                for descending in (True, False):
+                    position = None
+                    while True:
+                        kept_rows = tq.kept_task_page(
+                            scope, tab.slug, sort.field, descending, size, position
+                        )
+                        orm = list(
+                            keyset.page_of(
+                                plain,
+                                field=sort.field,
+                                descending=descending,
+                                position=position,
+                                size=size,
+                            )
+                        )
+                        assert [(t.pk, t.ticket_id, t.department.name) for t in kept_rows] == [
+                            (t.pk, t.ticket_id, t.department.name) for t in orm
+                        ], (agent.username, tab.slug, sort.key, descending)
+                        if len(kept_rows) <= size:
+                            break
+                        last = kept_rows[size - 1]
+                        position = (getattr(last, sort.field), last.pk, False)
+    time.sleep(1.1)  # a tab that read the time would now differ from its kept statement
+    scope = agent_scope(cast.agent_a)
+    for tab in tq.task_queues():
+        assert tq._tab_count(scope, tab.slug, connection.vendor, 1000) == count_statement(
+            tq._scope_tasks(scope, tab.slug), 1000
+        )

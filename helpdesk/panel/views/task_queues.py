@@ -1,6 +1,8 @@
 """Task queues (open, mine, my teams', overdue, closed), task search, bulk actions on
 tasks and the standalone new-task page."""
 
+from functools import partial
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
@@ -10,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.errors import DomainError, NotVisible
 from tickets import services
-from tickets.selectors import tasks_visible_to
+from tickets.selectors import agent_scope, tasks_visible_to
 from tickets.services.tasks import task_fields
 
 from .. import keyset, selectors
@@ -25,6 +27,7 @@ from ..task_queues import (
     RELATED,
     column_labels,
     find_task_queue,
+    kept_task_page,
     queue_tasks,
     task_queue_counts,
     task_queues,
@@ -73,10 +76,17 @@ def render_task_queue(request, slug: str):
     params = TaskQueueParams(request.GET, default_sort=queue.default_sort)
     problems = [] if params.is_valid() else params.problems()
     sort, descending = params.sorting()
-    tasks = queue_tasks(user, slug, team_ids(user)).select_related(*RELATED)
     cursor = None if problems else params.cleaned_data.get("cursor")
     size = preferences_of(user).page_size
-    result = keyset.paginate(tasks, sort=sort, descending=descending, cursor=cursor, size=size)
+    scope = agent_scope(user)
+    if scope is not None:  # the tab's statement kept compiled for the scope
+        read = partial(kept_task_page, scope, slug, sort.field, descending, size)
+        result = keyset.paginate(
+            None, sort=sort, descending=descending, cursor=cursor, size=size, read=read
+        )
+    else:
+        tasks = queue_tasks(user, slug, team_ids(user)).select_related(*RELATED)
+        result = keyset.paginate(tasks, sort=sort, descending=descending, cursor=cursor, size=size)
     ctx = {
         "task_queue": queue,
         "page": result,
