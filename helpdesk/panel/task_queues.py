@@ -9,6 +9,7 @@ a visible task by its number, or by words in its title and its thread's text.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache, partial
+from typing import cast
 
 from django.db import connections
 from django.db.models import Q, QuerySet
@@ -16,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from accounts.compiled import KeptSelect
+from accounts.models import User
 from helpdesk.counts import Capped, capped_counts, count_statement
 from helpdesk.keyset import page_of
 from tickets.models import Task, TaskState
@@ -190,7 +192,17 @@ def my_open_tasks(user) -> Capped:
     """The header's "Tasks" figure: the agent's open tasks, bounded like every count
     (tickets.selectors.tasks_assigned_to: assigned tasks are visible to their agent, so
     the visibility's other conditions are not evaluated on every page)."""
-    return Capped(tasks_assigned_to(user=user))
+    assigned = tasks_assigned_to(user=user)
+    vendor = connections[assigned.db].vendor
+    return Capped(assigned, compiled=partial(_assigned_statement, user.pk, vendor))
+
+
+@lru_cache(maxsize=4096)
+def _assigned_statement(pk: int, vendor: str, limit: int) -> tuple[str, tuple]:
+    """The header's count statement for the agent of key `pk`, compiled once per process
+    (`tasks_assigned_to` reads nothing of its agent but the key)."""
+    agent = cast(User, _ScopeAgent(pk))  # the key, and nothing else to read
+    return count_statement(tasks_assigned_to(user=agent), limit)
 
 
 def my_open_tasks_count(user) -> int:

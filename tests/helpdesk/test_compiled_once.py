@@ -129,3 +129,42 @@ def test_the_bells_compiled_subqueries_have_no_order(agent):
 
     sql, _params = alerts_visible_to(user=agent).order_by().query.sql_with_params()
     assert "IN (SELECT" in sql and "ORDER BY" not in sql
+
+
+def test_the_headers_counts_kept_per_agent_count_what_their_querysets_count(agent, cast):
+    """The header's open tasks and the bell: their count statements are kept per agent
+    key and scope (task_queues._assigned_statement, alerts.selectors._unread_statement);
+    they count what the plain querysets count, and are the statements compiled afresh."""
+    import time
+
+    from helpdesk.alerts.models import Alert
+    from helpdesk.alerts.selectors import _unread_statement, alerts_visible_to, unread_alerts
+    from helpdesk.counts import count_statement
+    from helpdesk.panel import task_queues
+    from tickets.selectors import agent_scope, tasks_assigned_to
+
+    from ..panel.conftest import new_task
+
+    mine = new_task(cast.admin, department=cast.dept_a, assignee=agent)
+    new_task(cast.admin, department=cast.dept_a)  # not theirs
+    seen, unseen = Ticket.objects.filter(department=cast.dept_a)[:1].get(), None
+    unseen = Ticket.objects.exclude(pk__in=tickets_visible_to(user=agent).values("pk")).first()
+    assert unseen is not None
+    for ticket, key in ((seen, "a"), (unseen, "b")):
+        Alert.objects.create(recipient=agent, kind="ticket.alert", ticket=ticket, event_key=key)
+    Alert.objects.create(recipient=agent, kind="task.alert", task=mine, event_key="c")
+    scope, vendor = agent_scope(agent), connection.vendor
+    for _round in range(2):
+        counted = capped_counts(
+            {"tasks": task_queues.my_open_tasks(agent), "bell": unread_alerts(user=agent)}
+        )
+        assert counted["tasks"] == tasks_assigned_to(user=agent).count() == 1
+        plain = alerts_visible_to(user=agent).filter(read_at__isnull=True)
+        assert counted["bell"] == plain.count() == 2  # not the alert about department B's
+        time.sleep(1.1 if _round == 0 else 0)  # a statement that read the time would differ
+    assert task_queues._assigned_statement(agent.pk, vendor, 1000) == count_statement(
+        tasks_assigned_to(user=agent), 1000
+    )
+    assert _unread_statement(scope, vendor, 100) == count_statement(
+        alerts_visible_to(user=agent).filter(read_at__isnull=True), 100
+    )
