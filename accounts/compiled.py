@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.core.exceptions import EmptyResultSet, FullResultSet, ValidationError
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Expression, Field, Model, QuerySet
@@ -149,22 +149,36 @@ def compiled_subquery(queryset: QuerySet[Any]) -> CompiledSubquery:
 
 # Stand-ins for a kept statement's values while it is compiled (KeptSelect): two sets,
 # so that a parameter that changes from one to the other is a value's, and any other
-# parameter is the statement's own. Each is what no preparation of a value leaves as it
-# is unless it keeps every value as it is: integers negative (abs) and within a
-# smallint's range (Django compiles a value out of a column's range as no rows);
-# strings of both cases with spaces around (lower, upper, strip); datetimes aware, at
-# no whole second (naive to aware, truncation); and `type(value) is` one of these
-# (True is not an int here).
-_EPOCH = datetime.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=datetime.UTC)
+# parameter is the statement's own. The two sides differ in every way a value's
+# preparation could reduce them to the same thing: integers of other magnitudes and
+# strides (one slot's stand-in plus a constant is no other slot's on both sides), within
+# a smallint's range (Django compiles a value out of a column's range as no rows) and
+# positive (a positive-only column); strings of other lengths and prefixes, both cases,
+# spaces around (lower, upper, strip); datetimes aware, on other dates, hours and
+# fractions of a second (truncation, naive to aware). `type(value) is` one of these
+# (True is not an int here). A value must go into the statement as it is given (not
+# a date taken from a time, not a key plus one) and not into a prefetch's queryset:
+# the check cannot see through everything.
 _STAND_INS: dict[type, tuple[Callable[[int], Any], Callable[[int], Any]]] = {
-    int: (lambda slot: -(29_000 + 7 * slot), lambda slot: -(29_003 + 7 * slot)),
-    str: (lambda slot: f" \u2063Kept{slot}a ", lambda slot: f" \u2063Kept{slot}B "),
+    int: (lambda slot: 20_010 + 101 * slot, lambda slot: 27_017 + 37 * slot),
+    str: (lambda slot: f" \u2063Kept{slot}a ", lambda slot: f"  ZQ-{slot}-Stand-In-B\t"),
     datetime.datetime: (
-        lambda slot: _EPOCH + datetime.timedelta(minutes=7 * slot),
-        lambda slot: _EPOCH + datetime.timedelta(minutes=7 * slot + 3),
+        lambda slot: (
+            datetime.datetime(1901, 2, 3, 4, 5, 6, 789012, tzinfo=datetime.UTC)
+            + datetime.timedelta(minutes=7 * slot)
+        ),
+        lambda slot: (
+            datetime.datetime(1957, 8, 19, 15, 41, 52, 123456, tzinfo=datetime.UTC)
+            + datetime.timedelta(hours=11 * slot)
+        ),
     ),
 }
-KEPT_SHAPES = 512  # statements kept per KeptSelect (oldest dropped first)
+# what building or compiling a statement with stand-ins may raise for a value of a type
+# its field does not take (a string for an integer): the ORM's statement, each time
+BUILD_REFUSALS = (EmptyResultSet, FullResultSet, ValueError, TypeError, ValidationError)
+# statements kept per KeptSelect, the least recently used dropped first (one is 50 to
+# 70 KiB with its prototype queryset and compiler)
+KEPT_SHAPES = 256
 
 
 class _KeptPlan:
@@ -228,7 +242,11 @@ class KeptSelect:
             with self._lock:
                 self._plans[key] = plan
                 while len(self._plans) > self._shapes:
-                    self._plans.popitem(last=False)
+                    self._plans.popitem(last=False)  # the least recently used
+        else:
+            with self._lock:
+                if key in self._plans:
+                    self._plans.move_to_end(key)
         if plan is None:  # not kept: the ORM's statement, compiled now
             return list(self.build(*shape, **values))
         return self._run(cast(_KeptPlan, plan), values, using)
@@ -263,13 +281,13 @@ class KeptSelect:
         ]
         compiled = []
         for given in stand_ins:
-            prototype = self.build(*shape, **given)
-            if getattr(prototype, "_db", None) is not None:
-                return None  # using(): a statement for that database only
-            compiler = prototype.query.get_compiler(using=using)
             try:
+                prototype = self.build(*shape, **given)
+                if getattr(prototype, "_db", None) is not None:
+                    return None  # using(): a statement for that database only
+                compiler = prototype.query.get_compiler(using=using)
                 sql, params = compiler.as_sql()
-            except (EmptyResultSet, FullResultSet):
+            except BUILD_REFUSALS:
                 return None
             compiled.append((prototype, compiler, sql, tuple(params)))
         (prototype, compiler, sql, params), (_, _, other_sql, other_params) = compiled

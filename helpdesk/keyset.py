@@ -33,8 +33,9 @@ def encode(sort_key: str, obj, field: str, back: bool) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode(raw: str, sort_key: str, field: str) -> Position | None:
-    """The cursor's position, or None when it is not one of ours for this sort."""
+def decode(raw: str, sort_key: str, field: str, *, numeric: bool = False) -> Position | None:
+    """The cursor's position, or None when it is not one of ours for this sort. A
+    `numeric` field's value (and a key's, `id`) must be an integer."""
     try:
         data = json.loads(base64.urlsafe_b64decode(raw.encode("ascii") + b"==="))
         if data["k"] != sort_key:
@@ -51,6 +52,8 @@ def decode(raw: str, sort_key: str, field: str) -> Position | None:
             value.astimezone(dt.UTC)
         elif not isinstance(value, str | int) or isinstance(value, bool):
             return None
+        elif (numeric or field in ("id", "pk")) and not isinstance(value, int):
+            return None  # a string where the column holds integers
         if isinstance(value, int) and not -(2**63) < value < 2**63:
             return None  # no integer column holds it
     except (

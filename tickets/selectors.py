@@ -106,6 +106,19 @@ def agent_scope(user: Viewer) -> AgentScope | None:
     return AgentScope(user.pk, user.assigned_only, frozenset(perms.department_ids(user)))
 
 
+def scope_shape(scope: AgentScope) -> tuple[bool, frozenset[int]]:
+    """What of an agent's scope shapes the SQL of their statements: the agent's key is
+    only ever a parameter in them (`_agent_q`), so a statement compiled once
+    (accounts.compiled.KeptSelect) is kept per shape, for every agent of the same
+    departments, with the key as one of its values (`scope_with`)."""
+    return scope.assigned_only, scope.departments
+
+
+def scope_with(assigned_only: bool, departments: frozenset[int], agent_id: int) -> AgentScope:
+    """The scope of `scope_shape` for the agent of key `agent_id`."""
+    return AgentScope(agent_id, assigned_only, departments)
+
+
 def agent_tickets(scope: AgentScope) -> QuerySet[Ticket]:
     """The tickets of an agent of this scope: tickets_visible_to's agent rule."""
     return _agent_tickets_of(*scope).all()

@@ -21,6 +21,7 @@ class Sort:
     key: str  # what the URL says, e.g. "updated"
     field: str  # the ORM path, e.g. "updated_at" or "priority__urgency"
     label: StrOrPromise
+    numeric: bool = False  # an integer column: a cursor's value must be an integer
 
 
 def sort_choices(sorts: dict[str, Sort]) -> list[tuple[str, str]]:
@@ -58,7 +59,7 @@ def paginate(
     compiled (panel.selectors.kept_queue_page)."""
     field = sort.field
     sort_key = ("-" if descending else "") + sort.key
-    position = decode(cursor, sort_key, field) if cursor else None
+    position = decode(cursor, sort_key, field, numeric=sort.numeric) if cursor else None
     page = walk(
         queryset, field=field, descending=descending, position=position, size=size, read=read
     )

@@ -18,14 +18,18 @@ class KeysetParams(QueryForm):
     cursor = CursorField()
     sort_key = ""  # the list's sort as its cursors name it
     sort_field = ""
+    sort_numeric = False  # an integer column (panel.keyset.Sort.numeric)
 
     def clean(self):
         cleaned = super().clean()
         raw = cleaned.get("cursor")
         known = raw and "cursor" not in self.errors and self.sort_key
-        if known and shared_keyset.decode(raw, self.sort_key, self.sort_field) is None:
+        if known and self._position(raw) is None:
             self._refuse("cursor", BAD_CURSOR)
         return cleaned
+
+    def _position(self, raw: str):
+        return shared_keyset.decode(raw, self.sort_key, self.sort_field, numeric=self.sort_numeric)
 
 
 class QueueParams(KeysetParams):
@@ -49,6 +53,7 @@ class QueueParams(KeysetParams):
     def clean(self):
         sort, descending = pick_sort(self.sorts, self.data.get("sort") or None, self.default_sort)
         self.sort_key, self.sort_field = ("-" if descending else "") + sort.key, sort.field
+        self.sort_numeric = sort.numeric
         return super().clean()
 
 

@@ -36,7 +36,7 @@ SORTS = {
         Sort("created", "created_at", _("Created")),
         Sort("number", "number", _("Number")),
         Sort("subject", "subject", _("Subject")),
-        Sort("priority", "priority__urgency", _("Priority")),
+        Sort("priority", "priority__urgency", _("Priority"), numeric=True),
     )
 }
 

@@ -31,6 +31,8 @@ from tickets.models import Ticket
 from tickets.selectors import (
     agent_tickets,
     readable_scope,
+    scope_shape,
+    scope_with,
     tickets_readable_by,
     with_configuration,
 )
@@ -137,7 +139,9 @@ def quick_search(*, user, text: str, snapshot: Snapshot | None = None) -> Result
     # the number first on its own (a unique index probe, planned in no time); the row
     # with its related rows only when there is one
     if scope is not None:
-        exact = next(iter(_KEPT_NUMBER(scope, number=number)), None)
+        exact = next(
+            iter(_KEPT_NUMBER(*scope_shape(scope), agent_id=scope.pk, number=number)), None
+        )
     else:
         exact = visible().filter(number=number).values_list("pk", flat=True).first()
     if exact is not None:
@@ -166,8 +170,10 @@ class _Visible:
 
 
 _KEPT_NUMBER = KeptSelect(
-    lambda scope, number: (
-        agent_tickets(scope).filter(number=number).values_list("pk", flat=True)[:1]
+    lambda assigned_only, departments, agent_id, number: (
+        agent_tickets(scope_with(assigned_only, departments, agent_id))
+        .filter(number=number)
+        .values_list("pk", flat=True)[:1]
     )
 )
 
@@ -331,12 +337,23 @@ def text_sources(visible: QuerySet, text: str) -> tuple[dict[str, QuerySet], Sea
     return sources, rank
 
 
-def _text_part(scope, limit: int, index: int, text: str) -> QuerySet:
-    return candidate_parts(*text_sources(agent_tickets(scope), text), limit)[index]
+def _text_part(
+    assigned_only: bool,
+    departments: frozenset[int],
+    limit: int,
+    index: int,
+    agent_id: int,
+    text: str,
+) -> QuerySet:
+    visible = agent_tickets(scope_with(assigned_only, departments, agent_id))
+    return candidate_parts(*text_sources(visible, text), limit)[index]
 
 
-def _text_union(scope, limit: int, text: str) -> QuerySet:
-    first, *others = candidate_parts(*text_sources(agent_tickets(scope), text), limit)
+def _text_union(
+    assigned_only: bool, departments: frozenset[int], limit: int, agent_id: int, text: str
+) -> QuerySet:
+    visible = agent_tickets(scope_with(assigned_only, departments, agent_id))
+    first, *others = candidate_parts(*text_sources(visible, text), limit)
     return first.union(*others, all=True)
 
 
@@ -355,15 +372,16 @@ def _by_text(
     # side by side); then the rows shown (RESULTS of up to 3 x CANDIDATES), not every
     # candidate with its related rows
     if scope is not None and is_postgres():  # compiled once per process and scope
-        names = list(TEXT_SOURCES)
+        names, shape = list(TEXT_SOURCES), scope_shape(scope)
         if apart.enabled():
             reads = [
-                partial(_KEPT_TEXT_PART, scope, CANDIDATES, i, text=text) for i in range(len(names))
+                partial(_KEPT_TEXT_PART, *shape, CANDIDATES, i, agent_id=scope.pk, text=text)
+                for i in range(len(names))
             ]
             # each ticket's entries, their text parsed: the slowest, read here
             candidates = side_by_side(reads, names.index("message"))
         else:
-            candidates = _KEPT_TEXT_UNION(scope, CANDIDATES, text=text)
+            candidates = _KEPT_TEXT_UNION(*shape, CANDIDATES, agent_id=scope.pk, text=text)
         found, keys, results.truncated = gathered(names, candidates)
     else:
         found, keys, results.truncated = recent_candidates(

@@ -40,6 +40,8 @@ from tickets.selectors import (
     AgentScope,
     agent_scope,
     agent_tickets,
+    scope_shape,
+    scope_with,
     tickets_linked_to,
     tickets_visible_to,
 )
@@ -177,17 +179,31 @@ def kept_queue_page(
     process for the scope, queue, sort, page size and direction (KeptSelect): the rows
     are a function of those, the time the locks hold at, and the position. A position
     of a value no statement can be kept for (none) is read with the ORM's."""
-    shape = (scope, slug, field, descending, size, position is not None and position[2])
-    values: dict = {"now": timezone.now()}
+    back = position is not None and position[2]
+    shape = (*scope_shape(scope), slug, field, descending, size, back)
+    values: dict = {"agent_id": scope.pk, "now": timezone.now()}
     if position is not None:
         values.update(value=position[0], after=position[1])
     return _KEPT_QUEUE_PAGE(*shape, **values)
 
 
-def _queue_page(scope, slug, field, descending, size, back, now, value=_NO_POSITION, after=0):
-    agent = _ScopeAgent(scope.pk)
+def _queue_page(
+    assigned_only,
+    departments,
+    slug,
+    field,
+    descending,
+    size,
+    back,
+    agent_id,
+    now,
+    value=_NO_POSITION,
+    after=0,
+):
+    scope = scope_with(assigned_only, departments, agent_id)
+    agent = _ScopeAgent(agent_id)
     queue, visible = Queue(slug, label=""), agent_tickets(scope)
-    tickets = queue_tickets(agent, queue, team_ids_of(scope.pk), visible)
+    tickets = queue_tickets(agent, queue, team_ids_of(agent_id), visible)
     rows = queue_rows(agent, tickets, now=now)
     position = None if value is _NO_POSITION else (value, after, back)
     return keyset.page_of(rows, field=field, descending=descending, position=position, size=size)
@@ -404,8 +420,11 @@ def undeliverable_people(ticket, collaborators) -> str:
 
 FAMILY_COLUMNS = ("pk", "number", "subject", "state", "merge_mode", "thread_id", "merged_into_id")
 _KEPT_CHILDREN = KeptSelect(
-    lambda scope, ticket_id: (
-        agent_tickets(scope).only(*FAMILY_COLUMNS).filter(merged_into_id=ticket_id).order_by("pk")
+    lambda assigned_only, departments, agent_id, ticket_id: (
+        agent_tickets(scope_with(assigned_only, departments, agent_id))
+        .only(*FAMILY_COLUMNS)
+        .filter(merged_into_id=ticket_id)
+        .order_by("pk")
     )
 )
 
@@ -417,7 +436,7 @@ def merge_family(user, ticket) -> dict:
     parent = visible.filter(pk=ticket.merged_into_id).first() if ticket.merged_into_id else None
     scope = agent_scope(user)
     if scope is not None:  # the statement compiled once per process for the scope
-        children = _KEPT_CHILDREN(scope, ticket_id=ticket.pk)
+        children = _KEPT_CHILDREN(*scope_shape(scope), agent_id=scope.pk, ticket_id=ticket.pk)
     else:
         children = list(visible.filter(merged_into_id=ticket.pk).order_by("pk"))
     unmerge_statuses = []
@@ -529,7 +548,10 @@ def client_context(user, ticket, snapshot: Snapshot) -> dict:
     scope = agent_scope(user)
     if scope is not None:  # the statement compiled once per process for the scope
         shown_others = _KEPT_CLIENT_OTHERS(
-            scope, requester_id=ticket.requester_id, ticket_id=ticket.pk
+            *scope_shape(scope),
+            agent_id=scope.pk,
+            requester_id=ticket.requester_id,
+            ticket_id=ticket.pk,
         )
     else:
         shown_others = list(_client_others(visible_compiled(user), ticket.requester_id, ticket.pk))
@@ -554,8 +576,8 @@ def _client_others(visible: QuerySet[Ticket], requester_id: int, ticket_id: int)
 
 
 _KEPT_CLIENT_OTHERS = KeptSelect(
-    lambda scope, requester_id, ticket_id: _client_others(
-        agent_tickets(scope), requester_id, ticket_id
+    lambda assigned_only, departments, agent_id, requester_id, ticket_id: _client_others(
+        agent_tickets(scope_with(assigned_only, departments, agent_id)), requester_id, ticket_id
     )
 )
 

@@ -25,6 +25,8 @@ from tickets.selectors import (
     AgentScope,
     agent_scope,
     agent_tasks,
+    scope_shape,
+    scope_with,
     tasks_assigned_to,
     tasks_visible_to,
 )
@@ -174,12 +176,27 @@ def kept_task_page(
     """A tab's page for an agent of `scope` (helpdesk.keyset.page_of of its tasks with
     RELATED), with a statement compiled once per process for the scope, tab, sort, size
     and direction (accounts.compiled.KeptSelect); the position's value and key go in."""
-    shape = (scope, slug, field, descending, size, position is not None and position[2])
-    values = {} if position is None else {"value": position[0], "after": position[1]}
+    back = position is not None and position[2]
+    shape = (*scope_shape(scope), slug, field, descending, size, back)
+    values: dict = {"agent_id": scope.pk}
+    if position is not None:
+        values.update(value=position[0], after=position[1])
     return _KEPT_TASK_PAGE(*shape, **values)
 
 
-def _task_page(scope, slug, field, descending, size, back, value=None, after=None):
+def _task_page(
+    assigned_only,
+    departments,
+    slug,
+    field,
+    descending,
+    size,
+    back,
+    agent_id,
+    value=None,
+    after=None,
+):
+    scope = scope_with(assigned_only, departments, agent_id)
     tasks = _scope_tasks(scope, slug).select_related(*RELATED)
     position = None if after is None else (value, after, back)
     return page_of(tasks, field=field, descending=descending, position=position, size=size)

@@ -158,3 +158,48 @@ def test_the_oldest_shapes_are_dropped(cast, tickets):
         kept(state, department_id=cast.dept_a.pk)
     assert not kept.kept("open", department_id=1)
     assert kept.kept("closed", department_id=1) and kept.kept("archived", department_id=1)
+
+
+def test_the_least_recently_used_shape_is_dropped(cast, tickets):
+    kept = KeptSelect(
+        lambda state, department_id: Ticket.objects.filter(
+            state=state, department_id=department_id
+        ),
+        shapes=2,
+    )
+    kept("open", department_id=cast.dept_a.pk)
+    kept("closed", department_id=cast.dept_a.pk)
+    kept("open", department_id=cast.dept_b.pk)  # used again: kept
+    kept("archived", department_id=cast.dept_a.pk)
+    assert kept.kept("open", department_id=1) and kept.kept("archived", department_id=1)
+    assert not kept.kept("closed", department_id=1)
+
+
+def test_values_used_otherwise_than_given_are_not_kept(cast, tickets):
+    """A date taken from a time, a key shifted, a string where a number goes: each is
+    compiled every time (the ORM's answer, or its refusal), never a kept statement."""
+    first = tickets[0]
+
+    def same_day(now):
+        return Ticket.objects.filter(created_at__lte=now, created_at__date=now.date())
+
+    def shifted(after, department_id):
+        return (
+            Ticket.objects.filter(pk__gt=after - 7, department_id=department_id)
+            .exclude(pk=after)
+            .order_by("pk")
+        )
+
+    def by_urgency(urgency):
+        return Ticket.objects.filter(priority__urgency__lte=urgency).order_by("pk")
+
+    now = timezone.now()
+    kept = KeptSelect(same_day)
+    assert kept(now=now) == list(same_day(now)) and not kept.kept(now=now)
+    kept = KeptSelect(shifted)
+    values = {"after": first.pk, "department_id": cast.dept_a.pk}
+    assert kept(**values) == list(shifted(**values)) and not kept.kept(**values)
+    kept = KeptSelect(by_urgency)
+    assert kept(urgency="3") == list(by_urgency("3")) and not kept.kept(urgency="3")
+    with pytest.raises(ValueError):  # the ORM's refusal, as without KeptSelect
+        kept(urgency="abc")

@@ -89,6 +89,22 @@ def test_a_bad_cursor_is_a_400_showing_the_error_above_the_first_page(cast, as_a
     assert other_sort.status_code == 200
 
 
+def test_a_cursor_with_text_where_a_number_goes_is_a_400(cast, as_agent_a):
+    """The priority sort's cursors carry an integer; text there (a forged link) is
+    refused like any bad cursor, never a 500 from the database or the ORM."""
+    import base64
+    import json
+
+    tickets = _open(cast, 3)
+    for value in ("3", "abc", 2.5):
+        raw = json.dumps({"k": "-priority", "v": value, "i": tickets[0].pk, "b": False})
+        cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        response = as_agent_a.get(f"/scp/queues/open/?sort=-priority&cursor={cursor}")
+        assert response.status_code == 400, value
+    good = as_agent_a.get("/scp/queues/open/?sort=-priority")
+    assert good.status_code == 200
+
+
 def test_sorting_by_a_column_and_htmx_gets_only_the_table(cast, as_agent_a):
     a, b = _open(cast, 2)
     html = as_agent_a.get("/scp/queues/open/?sort=number").content.decode()
