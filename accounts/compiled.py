@@ -216,11 +216,11 @@ class KeptSelect:
     """A SELECT built by `build(*shape, **values)` (a queryset), compiled to SQL once per
     process, `shape` and database engine, then run again with other `values` (ids,
     numbers, times: ints, strings and datetimes; others, None among them, are compiled
-    each time) without compiling: the rows, as the queryset returns
-    them (model instances with their select_related rows, values, prefetches).
+    each time) without compiling: the rows, as the queryset returns them (model
+    instances with their select_related rows, values, prefetches).
 
     `build` must be a function of its arguments alone: `shape` is everything else its
-    statement depends on (an agent's `AgentScope`), hashable. Each statement is
+    statement depends on (an agent's departments: tickets.selectors.scope_shape), hashable. Each statement is
     compiled twice, with two sets of stand-ins for `values`; it is kept only when the
     two are the same SQL and their parameters differ exactly where a value goes, so a
     statement that changes with anything else (the time, a value used twice in
