@@ -220,11 +220,12 @@ class KeptSelect:
     instances with their select_related rows, values, prefetches).
 
     `build` must be a function of its arguments alone: `shape` is everything else its
-    statement depends on (an agent's departments: tickets.selectors.scope_shape), hashable. Each statement is
-    compiled twice, with two sets of stand-ins for `values`; it is kept only when the
-    two are the same SQL and their parameters differ exactly where a value goes, so a
-    statement that changes with anything else (the time, a value used twice in
-    different ways) is not kept: `build`'s queryset is then run as it is, every time.
+    statement depends on (an agent's departments: tickets.selectors.scope_shape),
+    hashable. Each statement is compiled twice, with two sets of stand-ins for
+    `values`; it is kept only when the two are the same SQL and their parameters differ
+    exactly where a value goes, so a statement that changes with anything else (the
+    time, a value used twice in different ways) is not kept: `build`'s queryset is then
+    run as it is, every time.
     Returns a list (a queryset could be narrowed, and would still run the kept SQL)."""
 
     def __init__(self, build: Callable[..., QuerySet[Any]], *, shapes: int = KEPT_SHAPES) -> None:
