@@ -260,7 +260,7 @@ class KeptSelect:
 
     @staticmethod
     def _key(using: str, shape: tuple[Any, ...], values: dict[str, Any]) -> tuple[Any, ...]:
-        kinds = tuple((name, type(value)) for name, value in values.items())
+        kinds = tuple((name, type(values[name])) for name in sorted(values))
         return (connections[using].vendor, shape, kinds)
 
     def _using(self, shape: tuple[Any, ...], values: dict[str, Any]) -> str:
@@ -273,7 +273,7 @@ class KeptSelect:
     _model: type[Model] | None = None
 
     def _plan(self, shape: tuple[Any, ...], values: dict[str, Any], using: str) -> _KeptPlan | None:
-        names = list(values)
+        names = sorted(values)  # (the key's order, whatever the call's)
         if any(type(value) not in _STAND_INS for value in values.values()):
             return None  # None (IS NULL), a list (IN): statements of other shapes
         stand_ins = [

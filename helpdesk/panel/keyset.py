@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django_stubs_ext import StrOrPromise
 
+from accounts.compiled import KeptSelect
 from helpdesk.keyset import Position, decode, encode, walk
+from tickets.selectors import AgentScope, scope_shape
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,26 @@ def paginate(
         previous_cursor=encode(sort_key, rows[0], field, True) if has_previous and rows else None,
         size=size,
     )
+
+
+def kept_page(
+    kept: KeptSelect,
+    scope: AgentScope,
+    slug: str,
+    sort_field: str,
+    descending: bool,
+    size: int,
+    position: Position | None,
+    **values: object,
+) -> list:
+    """A page of a queue (or task tab) `slug` for an agent of `scope`, read by `kept`:
+    an accounts.compiled.KeptSelect whose build takes the shape (the scope's
+    `scope_shape`, the queue, sort, direction, page size and whether it walks back) and
+    the values (the agent's key, the position's value and key as `value` and `after`
+    when there is one, and `values`)."""
+    back = position is not None and position[2]
+    shape = (*scope_shape(scope), slug, sort_field, descending, size, back)
+    values["agent_id"] = scope.pk
+    if position is not None:
+        values.update(value=position[0], after=position[1])
+    return kept(*shape, **values)

@@ -47,6 +47,7 @@ from tickets.selectors import (
 )
 from tickets.services import active_lock, may_break_lock
 
+from . import keyset as panel_keyset
 from .models import RecoveryCode, SavedQueue
 from .pickers import all_statuses
 from .queues import (
@@ -179,27 +180,13 @@ def kept_queue_page(
     process for the scope, queue, sort, page size and direction (KeptSelect): the rows
     are a function of those, the time the locks hold at, and the position. A position
     of a value no statement can be kept for (none) is read with the ORM's."""
-    back = position is not None and position[2]
-    shape = (*scope_shape(scope), slug, field, descending, size, back)
-    values: dict = {"agent_id": scope.pk, "now": timezone.now()}
-    if position is not None:
-        values.update(value=position[0], after=position[1])
-    return _KEPT_QUEUE_PAGE(*shape, **values)
+    return panel_keyset.kept_page(
+        _KEPT_QUEUE_PAGE, scope, slug, field, descending, size, position, now=timezone.now()
+    )
 
 
-def _queue_page(
-    assigned_only,
-    departments,
-    slug,
-    field,
-    descending,
-    size,
-    back,
-    agent_id,
-    now,
-    value=_NO_POSITION,
-    after=0,
-):
+def _queue_page(*shape, agent_id, now, value=_NO_POSITION, after=0):
+    assigned_only, departments, slug, field, descending, size, back = shape
     scope = scope_with(assigned_only, departments, agent_id)
     agent = _ScopeAgent(agent_id)
     queue, visible = Queue(slug, label=""), agent_tickets(scope)

@@ -25,13 +25,12 @@ from tickets.selectors import (
     AgentScope,
     agent_scope,
     agent_tasks,
-    scope_shape,
     scope_with,
     tasks_assigned_to,
     tasks_visible_to,
 )
 
-from .keyset import Sort
+from .keyset import Sort, kept_page
 from .queues import team_ids_of
 from .search import recent_candidates, worded
 
@@ -176,26 +175,11 @@ def kept_task_page(
     """A tab's page for an agent of `scope` (helpdesk.keyset.page_of of its tasks with
     RELATED), with a statement compiled once per process for the scope, tab, sort, size
     and direction (accounts.compiled.KeptSelect); the position's value and key go in."""
-    back = position is not None and position[2]
-    shape = (*scope_shape(scope), slug, field, descending, size, back)
-    values: dict = {"agent_id": scope.pk}
-    if position is not None:
-        values.update(value=position[0], after=position[1])
-    return _KEPT_TASK_PAGE(*shape, **values)
+    return kept_page(_KEPT_TASK_PAGE, scope, slug, field, descending, size, position)
 
 
-def _task_page(
-    assigned_only,
-    departments,
-    slug,
-    field,
-    descending,
-    size,
-    back,
-    agent_id,
-    value=None,
-    after=None,
-):
+def _task_page(*shape, agent_id, value=None, after=None):
+    assigned_only, departments, slug, field, descending, size, back = shape
     scope = scope_with(assigned_only, departments, agent_id)
     tasks = _scope_tasks(scope, slug).select_related(*RELATED)
     position = None if after is None else (value, after, back)

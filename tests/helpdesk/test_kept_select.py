@@ -203,3 +203,18 @@ def test_values_used_otherwise_than_given_are_not_kept(cast, tickets):
     assert kept(urgency="3") == list(by_urgency("3")) and not kept.kept(urgency="3")
     with pytest.raises(ValueError):  # the ORM's refusal, as without KeptSelect
         kept(urgency="abc")
+
+
+def test_the_values_order_in_a_call_does_not_matter(cast, tickets, compiles):
+    def of(state, department_id, requester_id):
+        return Ticket.objects.filter(
+            state=state, department_id=department_id, requester_id=requester_id
+        ).order_by("pk")
+
+    kept = KeptSelect(of)
+    a = kept("open", department_id=cast.dept_b.pk, requester_id=cast.alice.pk)
+    compiles[0] = 0
+    b = kept("open", requester_id=cast.alice.pk, department_id=cast.dept_b.pk)
+    assert a == b == list(of("open", cast.dept_b.pk, cast.alice.pk)) and a
+    assert compiles[0] == 1  # the ORM's statement compared above; none for the kept one
+    assert kept.kept("open", requester_id=1, department_id=1)
