@@ -167,6 +167,15 @@ class SearchQueue(Queue):
         return criteria_q(self.criteria, user)
 
 
+@dataclass(frozen=True)
+class ScopeAgent:
+    """What a queue's or task tab's filter may read of its agent when its statement is
+    kept for a scope (panel.selectors, panel.task_queues): the key, and nothing else
+    (reading anything more fails rather than be frozen into a kept statement)."""
+
+    pk: int
+
+
 def team_ids(user) -> QuerySet:
     """The ids of the agent's teams, as a subquery: the statement that filters by them
     (`team_id__in=`) reads them, with no statement of their own."""

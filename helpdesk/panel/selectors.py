@@ -52,6 +52,7 @@ from .models import RecoveryCode, SavedQueue
 from .pickers import all_statuses
 from .queues import (
     Queue,
+    ScopeAgent,
     queue_tickets,
     saved_queue,
     system_queues,
@@ -125,17 +126,6 @@ def _counted_agent_tickets(scope: AgentScope, vendor: str) -> QuerySet[Ticket]:
     return compiled_once(agent_tickets(scope))
 
 
-_NO_POSITION = object()
-
-
-@dataclass(frozen=True)
-class _ScopeAgent:
-    """What a system queue's filter may read of its agent when its statement is kept per
-    scope: the key, and nothing else (reading anything more fails, it is not cached)."""
-
-    pk: int
-
-
 @lru_cache(maxsize=4096)
 def _system_count(scope: AgentScope, slug: str, vendor: str, limit: int) -> tuple[str, tuple]:
     """The count statement of a system queue for an agent of `scope`, compiled once per
@@ -147,7 +137,7 @@ def _system_count(scope: AgentScope, slug: str, vendor: str, limit: int) -> tupl
     system queue's kept statement with a fresh compile, a second apart)."""
     visible = _counted_agent_tickets(scope, vendor).all()
     queue = Queue(slug, label="")
-    agent = _ScopeAgent(scope.pk)
+    agent = ScopeAgent(scope.pk)
     return count_statement(queue_tickets(agent, queue, team_ids_of(scope.pk), visible), limit)
 
 
@@ -185,14 +175,14 @@ def kept_queue_page(
     )
 
 
-def _queue_page(*shape, agent_id, now, value=_NO_POSITION, after=0):
+def _queue_page(*shape, agent_id, now, value=None, after=None):
     assigned_only, departments, slug, field, descending, size, back = shape
     scope = scope_with(assigned_only, departments, agent_id)
-    agent = _ScopeAgent(agent_id)
+    agent = ScopeAgent(agent_id)
     queue, visible = Queue(slug, label=""), agent_tickets(scope)
     tickets = queue_tickets(agent, queue, team_ids_of(agent_id), visible)
     rows = queue_rows(agent, tickets, now=now)
-    position = None if value is _NO_POSITION else (value, after, back)
+    position = None if after is None else (value, after, back)
     return keyset.page_of(rows, field=field, descending=descending, position=position, size=size)
 
 

@@ -31,7 +31,7 @@ from tickets.selectors import (
 )
 
 from .keyset import Sort, kept_page
-from .queues import team_ids_of
+from .queues import ScopeAgent, team_ids_of
 from .search import recent_candidates, worded
 
 RELATED = ("department", "assignee", "team", "ticket")
@@ -147,17 +147,10 @@ def task_queue_counts(user, queues: list[TaskQueue], teams: Iterable[int]) -> di
     return {f"task-queue:{q.slug}": q.counted for q in queues if q.counted is not None}
 
 
-@dataclass(frozen=True)
-class _ScopeAgent:
-    """What a tab's tasks may read of their agent when kept per scope: the key only."""
-
-    pk: int
-
-
 def _scope_tasks(scope: AgentScope, slug: str) -> QuerySet[Task]:
     """A tab's tasks for an agent of `scope`: `queue_tasks` of a function of the scope
     alone (the agent's key, their teams as a subquery, agent_tasks(scope))."""
-    agent = _ScopeAgent(scope.pk)
+    agent = ScopeAgent(scope.pk)
     return queue_tasks(agent, slug, team_ids_of(scope.pk), agent_tasks(scope))
 
 
@@ -202,7 +195,7 @@ def my_open_tasks(user) -> Capped:
 def _assigned_statement(pk: int, vendor: str, limit: int) -> tuple[str, tuple]:
     """The header's count statement for the agent of key `pk`, compiled once per process
     (`tasks_assigned_to` reads nothing of its agent but the key)."""
-    agent = cast(User, _ScopeAgent(pk))  # the key, and nothing else to read
+    agent = cast(User, ScopeAgent(pk))  # the key, and nothing else to read
     return count_statement(tasks_assigned_to(user=agent), limit)
 
 
